@@ -145,6 +145,8 @@ numeric_id! {
     LoanId,
     /// A hold (reservation).
     HoldId,
+    /// A staff user.
+    StaffId,
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod library;
 mod money;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{Barcode, CardNumber, HoldId, ItemId, LoanId, ParseIdError, PatronId, TitleId};
+pub use ids::{
+    Barcode, CardNumber, HoldId, ItemId, LoanId, ParseIdError, PatronId, StaffId, TitleId,
+};
 pub use library::{DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind};
 pub use money::Money;

@@ -1,0 +1,223 @@
+//! Argon2id as the [`SecretHasher`] port: PHC strings, the OWASP minimum parameters
+//! (m = 19456 KiB, t = 2, p = 1) or stronger, a dummy hash for unknown cards, and bounds on
+//! the parameters read back from storage, so a tampered hash cannot make one verification
+//! allocate 4 GiB or run for minutes (security reference §6 #35).
+//!
+//! The computation is synchronous and CPU-bound. The `SecretHasher` impl runs it inline;
+//! the server wraps this type in an adapter that moves the work to the blocking pool behind
+//! a semaphore sized to the cores (the credential crate has no async runtime).
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash, Version};
+use async_trait::async_trait;
+
+use crate::ports::{PortError, SecretHash, SecretHasher};
+use crate::secret::Secret;
+
+/// Bounds on the parameters of a stored hash; outside them a hash never verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Limits {
+    /// Least memory (KiB) accepted.
+    pub min_m_cost: u32,
+    /// Most memory (KiB) accepted.
+    pub max_m_cost: u32,
+    /// Fewest passes accepted.
+    pub min_t_cost: u32,
+    /// Most passes accepted.
+    pub max_t_cost: u32,
+    /// Most lanes accepted.
+    pub max_p_cost: u32,
+}
+
+impl Default for Argon2Limits {
+    fn default() -> Self {
+        Self {
+            min_m_cost: Params::DEFAULT_M_COST,
+            max_m_cost: 256 * 1024,
+            min_t_cost: 1,
+            max_t_cost: 10,
+            max_p_cost: 4,
+        }
+    }
+}
+
+/// Argon2id hashing with bounded stored parameters.
+pub struct Argon2Hasher {
+    argon2: Argon2<'static>,
+    dummy: String,
+    limits: Argon2Limits,
+}
+
+impl std::fmt::Debug for Argon2Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Argon2Hasher")
+            .field("argon2", &self.argon2)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Argon2Hasher {
+    fn default() -> Self {
+        Self::new(Params::DEFAULT, Argon2Limits::default())
+    }
+}
+
+impl Argon2Hasher {
+    /// A hasher that hashes with `params` and verifies hashes within `limits`. Computes its
+    /// dummy hash (one hash's time) here.
+    pub fn new(params: Params, limits: Argon2Limits) -> Self {
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut salt = [0u8; 16];
+        crate::ports::RandomSource::fill(&DummySalt, &mut salt);
+        let dummy = argon2
+            .hash_password_with_salt(b"dummy secret for unknown cards", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        Self {
+            argon2,
+            dummy,
+            limits,
+        }
+    }
+
+    /// The OWASP minimum: m = 19456 KiB, t = 2, p = 1.
+    pub fn owasp_minimum() -> Self {
+        Self::default()
+    }
+
+    /// Hashes `secret` with a fresh random salt into a PHC string.
+    pub fn hash_sync(&self, secret: &Secret) -> Result<SecretHash, PortError> {
+        self.argon2
+            .hash_password(secret.expose().as_bytes())
+            .map(|h| SecretHash(h.to_string()))
+            .map_err(|e| PortError::Failed(format!("argon2 hash: {e}")))
+    }
+
+    /// `true` when `secret` matches `hash`; `None` verifies against the dummy hash and
+    /// answers `false`. Malformed hashes, other algorithms and parameters outside the
+    /// limits answer `false` without computing anything.
+    pub fn verify_sync(&self, secret: &Secret, hash: Option<&SecretHash>) -> bool {
+        match hash {
+            Some(h) => self.verify_phc(secret, &h.0),
+            None => {
+                let _ = self.verify_phc(secret, &self.dummy);
+                false
+            }
+        }
+    }
+
+    fn verify_phc(&self, secret: &Secret, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        if parsed.algorithm != ARGON2ID_IDENT {
+            return false;
+        }
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let l = &self.limits;
+        let within = (l.min_m_cost..=l.max_m_cost).contains(&params.m_cost())
+            && (l.min_t_cost..=l.max_t_cost).contains(&params.t_cost())
+            && params.p_cost() <= l.max_p_cost;
+        within
+            && self
+                .argon2
+                .verify_password(secret.expose().as_bytes(), &parsed)
+                .is_ok()
+    }
+}
+
+/// Salt for the dummy hash: any bytes do; taken from the OS when available.
+struct DummySalt;
+
+impl crate::ports::RandomSource for DummySalt {
+    fn fill(&self, buf: &mut [u8]) {
+        #[cfg(feature = "os-random")]
+        crate::OsRandom.fill(buf);
+        #[cfg(not(feature = "os-random"))]
+        buf.fill(0x5a);
+    }
+}
+
+#[async_trait]
+impl SecretHasher for Argon2Hasher {
+    async fn hash(&self, secret: &Secret) -> Result<SecretHash, PortError> {
+        self.hash_sync(secret)
+    }
+
+    async fn verify<'a>(
+        &self,
+        secret: &Secret,
+        hash: Option<&'a SecretHash>,
+    ) -> Result<bool, PortError> {
+        Ok(self.verify_sync(secret, hash))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> Argon2Hasher {
+        // Cheaper parameters keep unit tests quick; the limits accept them.
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        Argon2Hasher::new(
+            params,
+            Argon2Limits {
+                min_m_cost: 1024,
+                ..Argon2Limits::default()
+            },
+        )
+    }
+
+    #[test]
+    fn default_parameters_are_the_owasp_minimum() {
+        let h = Argon2Hasher::owasp_minimum();
+        let phc = h.hash_sync(&Secret::new("Zebracorn9")).unwrap();
+        assert!(
+            phc.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            phc.0
+        );
+        assert!(h.verify_sync(&Secret::new("Zebracorn9"), Some(&phc)));
+        assert!(!h.verify_sync(&Secret::new("Zebracorn8"), Some(&phc)));
+    }
+
+    #[test]
+    fn salts_differ_and_leading_zeros_matter() {
+        let h = cheap();
+        let a = h.hash_sync(&Secret::new("0472")).unwrap();
+        let b = h.hash_sync(&Secret::new("0472")).unwrap();
+        assert_ne!(a, b);
+        assert!(h.verify_sync(&Secret::new("0472"), Some(&a)));
+        assert!(!h.verify_sync(&Secret::new("472"), Some(&a)));
+    }
+
+    #[test]
+    fn unknown_card_verifies_against_the_dummy_and_fails() {
+        let h = cheap();
+        assert!(!h.verify_sync(&Secret::new("dummy secret for unknown cards"), None));
+    }
+
+    #[test]
+    fn tampered_or_foreign_hashes_never_verify() {
+        let h = cheap();
+        let good = h.hash_sync(&Secret::new("Zebracorn9")).unwrap().0;
+        let huge = good.replace("m=1024", "m=4194304");
+        assert!(!h.verify_sync(&Secret::new("Zebracorn9"), Some(&SecretHash(huge))));
+        let many_passes = good.replace("t=1", "t=1000");
+        assert!(!h.verify_sync(&Secret::new("Zebracorn9"), Some(&SecretHash(many_passes))));
+        let argon2i = good.replace("$argon2id$", "$argon2i$");
+        assert!(!h.verify_sync(&Secret::new("Zebracorn9"), Some(&SecretHash(argon2i))));
+        assert!(!h.verify_sync(
+            &Secret::new("Zebracorn9"),
+            Some(&SecretHash("not a hash".into()))
+        ));
+        assert!(!h.verify_sync(&Secret::new(""), Some(&SecretHash(String::new()))));
+        // Below the minimum memory of the production limits.
+        let prod = Argon2Hasher::owasp_minimum();
+        assert!(!prod.verify_sync(&Secret::new("Zebracorn9"), Some(&SecretHash(good))));
+    }
+}

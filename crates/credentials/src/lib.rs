@@ -1,0 +1,64 @@
+//! Reader credentials: the Password and PIN policies, the guessing policy, and the
+//! authentication use cases (login, PIN login, change Password, change PIN, forgot
+//! Password, staff reset) over ports.
+//!
+//! Where each rule comes from: product.md §3 and the seed's FAQ (Password ≥ 8 with upper,
+//! lower and digit; PIN digits only, ≥ 4; both default to the last 4 phone digits), and the
+//! security reference (NIST SP 800-63B, OWASP ASVS) for the rest.
+//!
+//! Invariants:
+//! - No async runtime, no database, no HTTP: `cargo tree -p library-credentials -e normal`
+//!   has no tokio, sea-orm, sqlx or poem. The ports are async traits; adapters run them.
+//! - Secrets are held in [`Secret`] (zeroised, never printed) and stored only as hashes;
+//!   session tokens only as SHA-256.
+//! - A Password is NFKC-normalised at set and at verify; a PIN never is.
+//! - An attempt at a secret is counted before its hash is computed; a refused attempt
+//!   computes no hash. Unknown cards are counted and hashed like known ones.
+
+mod blocklist;
+mod guessing;
+mod password;
+mod personal;
+mod pin;
+mod ports;
+mod secret;
+mod service;
+mod session;
+mod temporary;
+
+#[cfg(feature = "argon2")]
+mod argon2_hasher;
+#[cfg(feature = "os-random")]
+mod os_random;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use blocklist::{common_password_count, is_common_password};
+pub use guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
+pub use password::{
+    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
+    is_forbidden_char,
+};
+pub use personal::{PersonalInfo, PhoneTooShort, default_secret};
+pub use pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS, PinViolation, check_new_pin, is_well_formed_pin};
+pub use ports::{
+    AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError, RandomSource,
+    SecretHash, SecretHasher, SessionStore, StoredCredentials, StoredTemporaryPassword,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{
+    MockCredentialStore, MockNotifier, MockRandomSource, MockSecretHasher, MockSessionStore,
+};
+pub use secret::{MAX_SECRET_INPUT_BYTES, Secret};
+pub use service::{
+    AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
+    CredentialService, LoginError, RegisterCredentialsError, StaffResetError,
+    TemporaryPasswordIssued,
+};
+pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
+pub use temporary::{TEMPORARY_PASSWORD_LEN, generate_temporary_password};
+
+#[cfg(feature = "argon2")]
+pub use argon2_hasher::{Argon2Hasher, Argon2Limits};
+#[cfg(feature = "os-random")]
+pub use os_random::OsRandom;

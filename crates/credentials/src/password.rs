@@ -1,0 +1,275 @@
+//! The Password policy (product.md §3; the seed's FAQ; security reference §1 and §3).
+//!
+//! A Password is checked after NFKC normalisation and counted in code points: 8 to 128 of
+//! them, at least one upper-case letter, one lower-case letter and one ASCII digit, no
+//! control or bidirectional-format characters, not on the common-password blocklist, and
+//! not containing the reader's card number, four or more consecutive digits of the phone,
+//! a name part of three or more letters, or the email's local part. Leading and trailing
+//! spaces are kept as typed, at set and at verify alike (ASVS 5.0 6.2.8: verify exactly as
+//! received). The composition rule is the library's and a documented deviation from NIST
+//! SP 800-63B rev 4, which is why the blocklist is there too.
+
+use std::fmt;
+
+use crate::blocklist::is_common_password;
+use crate::personal::PersonalInfo;
+use crate::secret::Secret;
+
+/// Fewest code points in a Password.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Most code points in a Password.
+pub const PASSWORD_MAX_CHARS: usize = 128;
+
+/// One reason a new Password is refused. The wire codes are http-api.md's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PasswordViolation {
+    /// Fewer than 8 code points.
+    TooShort,
+    /// More than 128 code points, or more than 1 KiB as typed.
+    TooLong,
+    /// No upper-case letter.
+    MissingUppercase,
+    /// No lower-case letter.
+    MissingLowercase,
+    /// No ASCII digit (after NFKC, so full-width digits count).
+    MissingDigit,
+    /// On the common-password blocklist.
+    CommonPassword,
+    /// Contains the card number, phone digits, a name part or the email's local part.
+    ContainsPersonalInfo,
+    /// The same as the current Password.
+    SameAsCurrent,
+    /// Contains a control or bidirectional-format character.
+    ControlCharacter,
+}
+
+impl PasswordViolation {
+    /// The wire code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            PasswordViolation::TooShort => "too_short",
+            PasswordViolation::TooLong => "too_long",
+            PasswordViolation::MissingUppercase => "missing_uppercase",
+            PasswordViolation::MissingLowercase => "missing_lowercase",
+            PasswordViolation::MissingDigit => "missing_digit",
+            PasswordViolation::CommonPassword => "common_password",
+            PasswordViolation::ContainsPersonalInfo => "contains_personal_info",
+            PasswordViolation::SameAsCurrent => "same_as_current",
+            PasswordViolation::ControlCharacter => "control_character",
+        }
+    }
+}
+
+impl fmt::Display for PasswordViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// `true` for characters a Password may not contain: C0/C1 controls and the invisible
+/// format characters that reorder or hide text (U+202E RIGHT-TO-LEFT OVERRIDE and friends).
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Checks a new Password. On success returns the normalised form, which is what gets
+/// hashed. On failure returns every violation at once, in the order of
+/// [`PasswordViolation`]. `same_as_current` is not checked here (it needs the current
+/// hash); the application service adds it.
+pub fn check_new_password(
+    candidate: &Secret,
+    who: &PersonalInfo,
+) -> Result<Secret, Vec<PasswordViolation>> {
+    let Some(normalized) = candidate.normalized_password() else {
+        return Err(vec![PasswordViolation::TooLong]);
+    };
+    let text = normalized.expose();
+    let mut violations = Vec::new();
+    let chars = text.chars().count();
+    if chars < PASSWORD_MIN_CHARS {
+        violations.push(PasswordViolation::TooShort);
+    }
+    if chars > PASSWORD_MAX_CHARS {
+        violations.push(PasswordViolation::TooLong);
+    }
+    if !text.chars().any(char::is_uppercase) {
+        violations.push(PasswordViolation::MissingUppercase);
+    }
+    if !text.chars().any(char::is_lowercase) {
+        violations.push(PasswordViolation::MissingLowercase);
+    }
+    if !text.chars().any(|c| c.is_ascii_digit()) {
+        violations.push(PasswordViolation::MissingDigit);
+    }
+    if is_common_password(text) {
+        violations.push(PasswordViolation::CommonPassword);
+    }
+    if contains_personal_info(text, who) {
+        violations.push(PasswordViolation::ContainsPersonalInfo);
+    }
+    if text.chars().any(is_forbidden_char) {
+        violations.push(PasswordViolation::ControlCharacter);
+    }
+    if violations.is_empty() {
+        Ok(normalized)
+    } else {
+        Err(violations)
+    }
+}
+
+fn contains_personal_info(text: &str, who: &PersonalInfo) -> bool {
+    let lower = text.to_lowercase();
+    if lower.contains(&who.card_number.as_str().to_lowercase()) {
+        return true;
+    }
+    let phone = who.phone_digits();
+    if phone.len() >= 4 && (0..=phone.len() - 4).any(|i| text.contains(&phone[i..i + 4])) {
+        return true;
+    }
+    if who
+        .name_parts()
+        .iter()
+        .any(|part| lower.contains(part.as_str()))
+    {
+        return true;
+    }
+    who.email_local_part()
+        .is_some_and(|local| lower.contains(&local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PasswordViolation::*;
+    use library_core::CardNumber;
+
+    fn reader() -> PersonalInfo {
+        PersonalInfo {
+            card_number: CardNumber::parse("21000012345678").unwrap(),
+            name: "Chan Tai Man".into(),
+            phone: "9123 4567".into(),
+            email: Some("kowloonreader@example.com".into()),
+            date_of_birth: None,
+        }
+    }
+
+    fn check(pw: &str) -> Result<String, Vec<PasswordViolation>> {
+        check_new_password(&Secret::new(pw), &reader()).map(|s| s.expose().to_owned())
+    }
+
+    #[test]
+    fn every_violation_code_with_an_example() {
+        let cases: &[(&str, &[PasswordViolation])] = &[
+            ("Abcde1x", &[TooShort]),
+            ("Abcdef1x", &[]),
+            (&format!("Ab1{}", "x".repeat(125)), &[]),
+            (&format!("Ab1{}", "x".repeat(126)), &[TooLong]),
+            ("qmzkvtbw5", &[MissingUppercase]),
+            ("QMZKVTBW5", &[MissingLowercase]),
+            ("Qmzkvtbwx", &[MissingDigit]),
+            ("Password1", &[CommonPassword]),
+            ("Passw0rd", &[CommonPassword]),
+            ("Summer2025", &[CommonPassword]),
+            ("Xy21000012345678", &[ContainsPersonalInfo]),
+            ("Zq4567!xYw", &[ContainsPersonalInfo]),
+            ("Zq2345rty", &[ContainsPersonalInfo]),
+            ("Qp9ChAnXXw", &[ContainsPersonalInfo]),
+            ("Kowloonreader7", &[ContainsPersonalInfo]),
+            ("Abc\u{0}defg1", &[ControlCharacter]),
+            ("Abc\u{202E}defg1", &[ControlCharacter]),
+            ("Abc\tdefg1", &[ControlCharacter]),
+            (
+                "",
+                &[TooShort, MissingUppercase, MissingLowercase, MissingDigit],
+            ),
+            ("short", &[TooShort, MissingUppercase, MissingDigit]),
+        ];
+        for (pw, want) in cases {
+            let got = check(pw).err().unwrap_or_default();
+            assert_eq!(&got, want, "{pw:?}");
+        }
+    }
+
+    #[test]
+    fn length_is_counted_in_code_points_not_bytes() {
+        // 8 code points in 24 bytes: accepted.
+        assert!(check("Ab1中文字符串").is_ok());
+        assert_eq!("Ab1中文字符串".len(), 18);
+        // 7 emoji + aA1 = 10 code points, 31 bytes.
+        assert!(check("😀😀😀😀😀😀😀aA1").is_ok());
+        // 7 code points of 4 bytes each: too short although 28 bytes.
+        assert_eq!(check("😀😀😀😀aA1").unwrap_err(), vec![TooShort]);
+    }
+
+    #[test]
+    fn nfkc_is_applied_before_every_rule() {
+        // Full-width: NFKC → Password1 → blocklisted.
+        assert_eq!(
+            check("Ｐａｓｓｗｏｒｄ１").unwrap_err(),
+            vec![CommonPassword]
+        );
+        // Full-width digit counts as a digit after NFKC.
+        assert_eq!(check("Zebracorn１").unwrap(), "Zebracorn1");
+        // Decomposed é composes.
+        assert_eq!(check("Cafe\u{301}12Abq").unwrap(), "Café12Abq");
+    }
+
+    #[test]
+    fn over_one_kib_is_refused_before_normalisation() {
+        assert_eq!(check(&"Aa1".repeat(400)).unwrap_err(), vec![TooLong]);
+        let megabyte = format!("Aa1{}", "x".repeat(1 << 20));
+        assert_eq!(check(&megabyte).unwrap_err(), vec![TooLong]);
+    }
+
+    #[test]
+    fn spaces_are_kept_as_typed() {
+        assert_eq!(check(" Zebracorn9 ").unwrap(), " Zebracorn9 ");
+    }
+
+    #[test]
+    fn short_name_parts_and_short_phone_do_not_count() {
+        let mut who = reader();
+        who.name = "Ng Yu".into();
+        who.phone = "999".into();
+        who.email = None;
+        assert!(check_new_password(&Secret::new("NgYu999Zebra"), &who).is_ok());
+    }
+
+    #[test]
+    fn codes_are_the_contract() {
+        let all = [
+            TooShort,
+            TooLong,
+            MissingUppercase,
+            MissingLowercase,
+            MissingDigit,
+            CommonPassword,
+            ContainsPersonalInfo,
+            SameAsCurrent,
+            ControlCharacter,
+        ];
+        let codes: Vec<_> = all.iter().map(|v| v.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "too_short",
+                "too_long",
+                "missing_uppercase",
+                "missing_lowercase",
+                "missing_digit",
+                "common_password",
+                "contains_personal_info",
+                "same_as_current",
+                "control_character"
+            ]
+        );
+    }
+}

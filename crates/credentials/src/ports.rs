@@ -1,0 +1,235 @@
+//! The ports of the credential domain: what the application service needs from the
+//! outside world, named by role and speaking domain types only. Adapters implement them
+//! (the persistence crate the stores, the server a blocking-pool hasher, a mail outbox the
+//! notifier); tests use the in-memory fakes of [`crate::testing`] or mockall mocks.
+
+use async_trait::async_trait;
+use library_core::{CardNumber, PatronId};
+use time::OffsetDateTime;
+
+use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
+use crate::personal::PersonalInfo;
+use crate::secret::Secret;
+use crate::session::{Scope, Session, TokenHash};
+
+/// An infrastructure failure behind a port. Opaque to the domain; adapters log the cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Too much work queued (e.g. every hashing slot busy): try again shortly (HTTP 503).
+    #[error("overloaded, try again shortly")]
+    Overloaded,
+    /// Anything else (database down, constraint broken, ...).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(pub String);
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(…)")
+    }
+}
+
+/// A temporary password as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTemporaryPassword {
+    /// Its hash.
+    pub hash: SecretHash,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// When it was used to log in (it works for one login only).
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// Everything the credential service needs to know about one reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredentials {
+    /// The reader.
+    pub patron: PatronId,
+    /// Card, name, phone, email, birthday: the context of the policies.
+    pub info: PersonalInfo,
+    /// The Password hash.
+    pub password_hash: SecretHash,
+    /// `true` while the Password is still the default (last 4 phone digits).
+    pub password_is_default: bool,
+    /// The PIN hash.
+    pub pin_hash: SecretHash,
+    /// An outstanding temporary password.
+    pub temporary: Option<StoredTemporaryPassword>,
+}
+
+/// Where an attempt comes from, for the per-source limit: `ip:203.0.113.7`,
+/// `terminal:SC01`, `phone:+85291234567`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttemptSource(pub String);
+
+/// Credentials and guessing counters.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// The reader with this card. `Ok(None)` for an unknown card.
+    async fn find_by_card(&self, card: &CardNumber)
+    -> Result<Option<StoredCredentials>, PortError>;
+
+    /// The reader with this id. `Ok(None)` if there is none.
+    async fn find_by_patron(
+        &self,
+        patron: PatronId,
+    ) -> Result<Option<StoredCredentials>, PortError>;
+
+    /// Every reader registered with this email (compared case-insensitively).
+    async fn find_by_email(&self, email: &str) -> Result<Vec<StoredCredentials>, PortError>;
+
+    /// Atomically applies [`GuessingPolicy::reserve`] to the (card, kind) counter, whether
+    /// or not the card exists: one conditional update, so concurrent attempts can never
+    /// pass a cap together and no count is lost.
+    async fn reserve_attempt(
+        &self,
+        card: &CardNumber,
+        kind: CredentialKind,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<AttemptDecision, PortError>;
+
+    /// Clears the (card, kind) counter after a success or a change (lifts a PIN lock).
+    async fn clear_attempts(
+        &self,
+        card: &CardNumber,
+        kind: CredentialKind,
+    ) -> Result<(), PortError>;
+
+    /// Atomically applies [`GuessingPolicy::reserve_source`] to the source's window.
+    async fn reserve_source_attempt(
+        &self,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<AttemptDecision, PortError>;
+
+    /// Gives a source reservation back after a success or an attempt refused by the card's
+    /// counter ([`GuessingPolicy::release_source`]).
+    async fn release_source_attempt(
+        &self,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError>;
+
+    /// Stores a new Password hash.
+    async fn set_password(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+        is_default: bool,
+    ) -> Result<(), PortError>;
+
+    /// Stores a new PIN hash.
+    async fn set_pin(&self, patron: PatronId, hash: &SecretHash) -> Result<(), PortError>;
+
+    /// Stores a temporary password, replacing any earlier one.
+    async fn put_temporary_password(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError>;
+
+    /// Marks the temporary password used, atomically: `true` for exactly one caller, and
+    /// only while it is unused and unexpired at `now`.
+    async fn use_temporary_password(
+        &self,
+        patron: PatronId,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError>;
+
+    /// Removes any temporary password.
+    async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError>;
+}
+
+/// Sessions.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    async fn create(&self, session: &Session) -> Result<(), PortError>;
+
+    /// The live (unrevoked) session with this token hash, expired or not.
+    async fn find(&self, token_hash: &TokenHash) -> Result<Option<Session>, PortError>;
+
+    /// Revokes one session.
+    async fn revoke(&self, token_hash: &TokenHash) -> Result<(), PortError>;
+
+    /// Revokes a reader's sessions: every one, or only those of `scope`.
+    async fn revoke_patron_sessions(
+        &self,
+        patron: PatronId,
+        scope: Option<Scope>,
+    ) -> Result<(), PortError>;
+}
+
+/// Computes and checks secret hashes. Implementations bound the work they run at once and
+/// answer [`PortError::Overloaded`] rather than queueing without limit.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SecretHasher: Send + Sync {
+    /// Hashes a secret into a PHC string with a fresh salt.
+    async fn hash(&self, secret: &Secret) -> Result<SecretHash, PortError>;
+
+    /// `true` when `secret` matches `hash`. With `hash = None` it verifies against a dummy
+    /// hash of the same cost and answers `false`, so an unknown card takes as long as a
+    /// known one. A malformed or out-of-bounds stored hash answers `false`.
+    async fn verify<'a>(
+        &self,
+        secret: &Secret,
+        hash: Option<&'a SecretHash>,
+    ) -> Result<bool, PortError>;
+}
+
+/// A message about a reader's credentials, for the mail/SMS port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialNotice {
+    /// A temporary password after "forgot password": sent to the registered email.
+    TemporaryPassword {
+        /// The reader.
+        patron: PatronId,
+        /// Where to send it.
+        email: String,
+        /// The temporary password (the only place it ever appears in clear).
+        password: Secret,
+        /// When it expires.
+        expires_at: OffsetDateTime,
+    },
+    /// Staff reset the Password at the counter (the temporary password was handed over).
+    PasswordResetByStaff {
+        /// The reader.
+        patron: PatronId,
+    },
+    /// The Password was changed.
+    PasswordChanged {
+        /// The reader.
+        patron: PatronId,
+    },
+    /// The PIN was changed or reset.
+    PinChanged {
+        /// The reader.
+        patron: PatronId,
+    },
+}
+
+/// Sends notices to readers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Queues or sends a notice.
+    async fn notify(&self, notice: CredentialNotice) -> Result<(), PortError>;
+}
+
+/// Cryptographically secure random bytes.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait RandomSource: Send + Sync {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]);
+}

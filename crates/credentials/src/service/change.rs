@@ -1,0 +1,220 @@
+//! Changing the Password and the PIN.
+
+use time::Duration;
+
+use super::{CredentialService, Guarded};
+use crate::guessing::CredentialKind;
+use crate::password::{PasswordViolation, check_new_password};
+use crate::pin::{PinViolation, check_new_pin};
+use crate::ports::{AttemptSource, CredentialNotice, PortError, StoredCredentials};
+use crate::secret::Secret;
+use crate::session::{IssuedSession, Scope, Session};
+
+/// Why a Password change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// The session may not change the Password (a `pin` or staff session).
+    #[error("this session may not change the Password")]
+    Forbidden,
+    /// The current Password is wrong.
+    #[error("the current Password is not right")]
+    InvalidCredentials,
+    /// Too many recent failures; refused before hashing.
+    #[error("too many attempts; try again in {retry_after}")]
+    TooManyAttempts {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The new Password breaks the policy.
+    #[error("the new Password is not acceptable")]
+    Rejected(Vec<PasswordViolation>),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+/// Why a PIN change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePinError {
+    /// Only a `full` session may change the PIN.
+    #[error("only a Password session may change the PIN")]
+    Forbidden,
+    /// The session must change the Password first.
+    #[error("the Password must be changed first")]
+    PasswordChangeRequired,
+    /// The Password given is wrong.
+    #[error("the Password is not right")]
+    InvalidCredentials,
+    /// Too many recent failures; refused before hashing.
+    #[error("too many attempts; try again in {retry_after}")]
+    TooManyAttempts {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The new PIN breaks the policy.
+    #[error("the new PIN is not acceptable")]
+    Rejected(Vec<PinViolation>),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+impl CredentialService {
+    async fn credentials_of(
+        &self,
+        session: &Session,
+    ) -> Result<Option<StoredCredentials>, PortError> {
+        match session.patron() {
+            Some(patron) => self.ports.store.find_by_patron(patron).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Changes the Password. Needs the current one (or the temporary one the session was
+    /// opened with). Revokes every session of the reader, the one used included, and any
+    /// temporary password, and returns a fresh `full` session.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &Secret,
+        new: &Secret,
+        source: &AttemptSource,
+    ) -> Result<IssuedSession, ChangePasswordError> {
+        if !matches!(session.scope, Scope::Full | Scope::ChangePasswordOnly) {
+            return Err(ChangePasswordError::Forbidden);
+        }
+        let Some(creds) = self.credentials_of(session).await? else {
+            return Err(ChangePasswordError::Forbidden);
+        };
+        let new_normalized =
+            check_new_password(new, &creds.info).map_err(ChangePasswordError::Rejected)?;
+        let Some(current_normalized) = current.normalized_password() else {
+            return Err(ChangePasswordError::InvalidCredentials);
+        };
+        let now = self.now();
+        let outcome = self
+            .guarded_verify(
+                &creds.info.card_number,
+                CredentialKind::Password,
+                source,
+                || async {
+                    let hasher = &self.ports.hasher;
+                    if hasher
+                        .verify(&current_normalized, Some(&creds.password_hash))
+                        .await?
+                    {
+                        return Ok(Some(()));
+                    }
+                    // A session opened with a temporary password changes it with that password.
+                    if let Some(temp) = &creds.temporary
+                        && temp.expires_at > now
+                        && hasher.verify(&current_normalized, Some(&temp.hash)).await?
+                    {
+                        return Ok(Some(()));
+                    }
+                    Ok(None)
+                },
+            )
+            .await?;
+        match outcome {
+            Guarded::Verified(()) => {}
+            Guarded::Failed | Guarded::Disabled => {
+                return Err(ChangePasswordError::InvalidCredentials);
+            }
+            Guarded::Throttled { retry_after } => {
+                return Err(ChangePasswordError::TooManyAttempts { retry_after });
+            }
+        }
+        if new_normalized == current_normalized {
+            return Err(ChangePasswordError::Rejected(vec![
+                PasswordViolation::SameAsCurrent,
+            ]));
+        }
+        let hash = self.hash(&new_normalized).await?;
+        let store = &self.ports.store;
+        store.set_password(creds.patron, &hash, false).await?;
+        store.clear_temporary_password(creds.patron).await?;
+        self.ports
+            .sessions
+            .revoke_patron_sessions(creds.patron, None)
+            .await?;
+        let issued = self.issue_session(creds.patron, Scope::Full).await?;
+        self.ports
+            .notifier
+            .notify(CredentialNotice::PasswordChanged {
+                patron: creds.patron,
+            })
+            .await?;
+        Ok(issued)
+    }
+
+    /// Changes the PIN. Needs a `full` session and the Password. Revokes the reader's `pin`
+    /// sessions (Password sessions stay) and lifts a PIN lock.
+    pub async fn change_pin(
+        &self,
+        session: &Session,
+        password: &Secret,
+        new_pin: &Secret,
+        source: &AttemptSource,
+    ) -> Result<(), ChangePinError> {
+        match session.scope {
+            Scope::Full => {}
+            Scope::ChangePasswordOnly => return Err(ChangePinError::PasswordChangeRequired),
+            Scope::Pin | Scope::Staff => return Err(ChangePinError::Forbidden),
+        }
+        let Some(creds) = self.credentials_of(session).await? else {
+            return Err(ChangePinError::Forbidden);
+        };
+        check_new_pin(new_pin, &creds.info).map_err(ChangePinError::Rejected)?;
+        let Some(normalized) = password.normalized_password() else {
+            return Err(ChangePinError::InvalidCredentials);
+        };
+        let outcome = self
+            .guarded_verify(
+                &creds.info.card_number,
+                CredentialKind::Password,
+                source,
+                || async {
+                    Ok(self
+                        .ports
+                        .hasher
+                        .verify(&normalized, Some(&creds.password_hash))
+                        .await?
+                        .then_some(()))
+                },
+            )
+            .await?;
+        match outcome {
+            Guarded::Verified(()) => {}
+            Guarded::Failed | Guarded::Disabled => return Err(ChangePinError::InvalidCredentials),
+            Guarded::Throttled { retry_after } => {
+                return Err(ChangePinError::TooManyAttempts { retry_after });
+            }
+        }
+        if self
+            .ports
+            .hasher
+            .verify(new_pin, Some(&creds.pin_hash))
+            .await?
+        {
+            return Err(ChangePinError::Rejected(vec![PinViolation::SameAsCurrent]));
+        }
+        let hash = self.hash(new_pin).await?;
+        let store = &self.ports.store;
+        store.set_pin(creds.patron, &hash).await?;
+        store
+            .clear_attempts(&creds.info.card_number, CredentialKind::Pin)
+            .await?;
+        self.ports
+            .sessions
+            .revoke_patron_sessions(creds.patron, Some(Scope::Pin))
+            .await?;
+        self.ports
+            .notifier
+            .notify(CredentialNotice::PinChanged {
+                patron: creds.patron,
+            })
+            .await?;
+        Ok(())
+    }
+}

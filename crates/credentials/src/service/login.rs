@@ -1,0 +1,177 @@
+//! Login with the Password or the PIN, session look-up and logout.
+
+use library_core::CardNumber;
+use time::Duration;
+
+use super::{CredentialService, Guarded};
+use crate::guessing::CredentialKind;
+use crate::pin::is_well_formed_pin;
+use crate::ports::{AttemptSource, PortError};
+use crate::secret::Secret;
+use crate::session::{IssuedSession, Scope, Session, SessionToken};
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown card, wrong secret or disabled PIN: one answer for all, so a caller learns
+    /// nothing about which.
+    #[error("the card number or the secret is not right")]
+    InvalidCredentials,
+    /// Too many recent failures for this card or from this source; refused before hashing.
+    #[error("too many attempts; try again in {retry_after}")]
+    TooManyAttempts {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+/// Why a presented token does not open a session.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Missing, unknown, expired or revoked.
+    #[error("no valid session")]
+    Unauthorized,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+enum PasswordMatch {
+    Regular { is_default: bool },
+    Temporary,
+}
+
+impl CredentialService {
+    /// Password login (web, app). The default Password or a temporary one gives a
+    /// `change_password_only` session; any other a `full` one.
+    pub async fn login(
+        &self,
+        card_number: &str,
+        password: &Secret,
+        source: &AttemptSource,
+    ) -> Result<IssuedSession, LoginError> {
+        let Ok(card) = CardNumber::parse(card_number) else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        // Over-long input is refused before normalising or hashing and is not counted.
+        let Some(normalized) = password.normalized_password() else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        let outcome = self
+            .guarded_verify(&card, CredentialKind::Password, source, || async {
+                let now = self.now();
+                let hasher = &self.ports.hasher;
+                let Some(creds) = self.ports.store.find_by_card(&card).await? else {
+                    hasher.verify(&normalized, None).await?;
+                    return Ok(None);
+                };
+                if hasher
+                    .verify(&normalized, Some(&creds.password_hash))
+                    .await?
+                {
+                    return Ok(Some((
+                        creds.patron,
+                        PasswordMatch::Regular {
+                            is_default: creds.password_is_default,
+                        },
+                    )));
+                }
+                if let Some(temp) = &creds.temporary
+                    && temp.used_at.is_none()
+                    && temp.expires_at > now
+                    && hasher.verify(&normalized, Some(&temp.hash)).await?
+                    && self
+                        .ports
+                        .store
+                        .use_temporary_password(creds.patron, now)
+                        .await?
+                {
+                    return Ok(Some((creds.patron, PasswordMatch::Temporary)));
+                }
+                Ok(None)
+            })
+            .await?;
+        match outcome {
+            Guarded::Verified((patron, found)) => {
+                let scope = match found {
+                    PasswordMatch::Regular { is_default: false } => Scope::Full,
+                    PasswordMatch::Regular { is_default: true } | PasswordMatch::Temporary => {
+                        Scope::ChangePasswordOnly
+                    }
+                };
+                Ok(self.issue_session(patron, scope).await?)
+            }
+            Guarded::Failed | Guarded::Disabled => Err(LoginError::InvalidCredentials),
+            Guarded::Throttled { retry_after } => Err(LoginError::TooManyAttempts { retry_after }),
+        }
+    }
+
+    /// PIN login (telephone renewal, self-charging terminals, SIP2): a `pin` session. The
+    /// PIN is compared exactly as typed (never normalised); anything but 4 to 12 ASCII
+    /// digits fails without hashing and is not counted.
+    pub async fn pin_login(
+        &self,
+        card_number: &str,
+        pin: &Secret,
+        source: &AttemptSource,
+    ) -> Result<IssuedSession, LoginError> {
+        let patron = self.verify_pin(card_number, pin, source).await?;
+        Ok(self.issue_session(patron, Scope::Pin).await?)
+    }
+
+    /// Checks a card and PIN without issuing a session (SIP2 messages carry the PIN in
+    /// every request). Same counters, throttling and lock as [`Self::pin_login`].
+    pub async fn verify_pin(
+        &self,
+        card_number: &str,
+        pin: &Secret,
+        source: &AttemptSource,
+    ) -> Result<library_core::PatronId, LoginError> {
+        let Ok(card) = CardNumber::parse(card_number) else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        if !is_well_formed_pin(pin.expose()) {
+            return Err(LoginError::InvalidCredentials);
+        }
+        let outcome = self
+            .guarded_verify(&card, CredentialKind::Pin, source, || async {
+                let hasher = &self.ports.hasher;
+                match self.ports.store.find_by_card(&card).await? {
+                    None => {
+                        hasher.verify(pin, None).await?;
+                        Ok(None)
+                    }
+                    Some(creds) => Ok(hasher
+                        .verify(pin, Some(&creds.pin_hash))
+                        .await?
+                        .then_some(creds.patron)),
+                }
+            })
+            .await?;
+        match outcome {
+            Guarded::Verified(patron) => Ok(patron),
+            Guarded::Failed | Guarded::Disabled => Err(LoginError::InvalidCredentials),
+            Guarded::Throttled { retry_after } => Err(LoginError::TooManyAttempts { retry_after }),
+        }
+    }
+
+    /// The live session a presented bearer token opens.
+    pub async fn authenticate(&self, token: &str) -> Result<Session, AuthError> {
+        if token.is_empty() || token.len() > SessionToken::MAX_TEXT_LEN {
+            return Err(AuthError::Unauthorized);
+        }
+        let hash = SessionToken::from_presented(token).hash();
+        match self.ports.sessions.find(&hash).await? {
+            Some(session) if session.expires_at > self.now() => Ok(session),
+            _ => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, session: &Session) -> Result<(), PortError> {
+        self.ports.sessions.revoke(&session.token_hash).await
+    }
+}

@@ -1,0 +1,188 @@
+//! The reader authentication use cases, written once over the ports and used by every
+//! channel (web and app with the Password; telephone, terminals and SIP2 with the PIN; the
+//! counter for resets).
+//!
+//! Every attempt at a secret goes through [`CredentialService::guarded_verify`]: the
+//! per-source window and the (card, kind) counter are reserved first, so a throttled or
+//! disabled attempt is refused before any hash is computed and is not counted; an unknown
+//! card is verified against a dummy hash and counted exactly like a known one, so neither
+//! the answer nor its timing says whether a card exists.
+
+mod change;
+mod login;
+mod reset;
+
+use std::sync::Arc;
+
+use library_core::{CardNumber, Clock, PatronId};
+use time::{Duration, OffsetDateTime};
+
+use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
+use crate::ports::{
+    AttemptSource, CredentialStore, Notifier, PortError, RandomSource, SecretHash, SecretHasher,
+    SessionStore,
+};
+use crate::secret::Secret;
+use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject};
+
+pub use change::{ChangePasswordError, ChangePinError};
+pub use login::{AuthError, LoginError};
+pub use reset::{RegisterCredentialsError, StaffResetError, TemporaryPasswordIssued};
+
+/// The numbers of the credential domain. [`CredentialConfig::default`] is the product's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialConfig {
+    /// Throttling and lock-out.
+    pub guessing: GuessingPolicy,
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// How long a temporary password works (NIST rev 4 §4.2: at most 24 h by email).
+    pub temporary_password_ttl: Duration,
+}
+
+impl Default for CredentialConfig {
+    fn default() -> Self {
+        Self {
+            guessing: GuessingPolicy::default(),
+            sessions: SessionPolicy::default(),
+            temporary_password_ttl: Duration::hours(24),
+        }
+    }
+}
+
+/// The ports the service runs on.
+#[derive(Clone)]
+pub struct CredentialPorts {
+    /// Credentials and counters.
+    pub store: Arc<dyn CredentialStore>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Hashing (bounded, off the async runtime).
+    pub hasher: Arc<dyn SecretHasher>,
+    /// Mail/SMS.
+    pub notifier: Arc<dyn Notifier>,
+    /// Randomness for tokens and temporary passwords.
+    pub random: Arc<dyn RandomSource>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for CredentialPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialPorts")
+    }
+}
+
+/// The credential application service. Cheap to clone (ports are shared).
+#[derive(Debug, Clone)]
+pub struct CredentialService {
+    ports: CredentialPorts,
+    config: CredentialConfig,
+}
+
+/// What a guarded verification found.
+#[derive(Debug)]
+pub(crate) enum Guarded<T> {
+    /// The secret matched; the counters were cleared.
+    Verified(T),
+    /// No match (or no such card); counted as a failure.
+    Failed,
+    /// Refused before hashing.
+    Throttled { retry_after: Duration },
+    /// The PIN is disabled.
+    Disabled,
+}
+
+impl CredentialService {
+    /// A service over `ports` with `config`.
+    pub fn new(ports: CredentialPorts, config: CredentialConfig) -> Self {
+        Self { ports, config }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &CredentialConfig {
+        &self.config
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.ports.clock.now()
+    }
+
+    /// Reserves an attempt from `source` on `(card, kind)`, runs `verify` only if both
+    /// reservations are granted, and settles the counters on the outcome.
+    pub(crate) async fn guarded_verify<T, F, Fut>(
+        &self,
+        card: &CardNumber,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        verify: F,
+    ) -> Result<Guarded<T>, PortError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<T>, PortError>>,
+    {
+        let policy = &self.config.guessing;
+        let store = &self.ports.store;
+        let now = self.now();
+        match store.reserve_source_attempt(source, now, policy).await? {
+            AttemptDecision::Granted => {}
+            AttemptDecision::Throttled { until } => {
+                return Ok(Guarded::Throttled {
+                    retry_after: until - now,
+                });
+            }
+            AttemptDecision::Disabled => return Ok(Guarded::Disabled),
+        }
+        match store.reserve_attempt(card, kind, now, policy).await? {
+            AttemptDecision::Granted => {}
+            refused => {
+                store.release_source_attempt(source, now, policy).await?;
+                return Ok(match refused {
+                    AttemptDecision::Throttled { until } => Guarded::Throttled {
+                        retry_after: until - now,
+                    },
+                    _ => Guarded::Disabled,
+                });
+            }
+        }
+        match verify().await? {
+            Some(found) => {
+                store.clear_attempts(card, kind).await?;
+                store
+                    .release_source_attempt(source, self.now(), policy)
+                    .await?;
+                Ok(Guarded::Verified(found))
+            }
+            None => Ok(Guarded::Failed),
+        }
+    }
+
+    /// Issues and stores a new session for a reader.
+    pub(crate) async fn issue_session(
+        &self,
+        patron: PatronId,
+        scope: Scope,
+    ) -> Result<IssuedSession, PortError> {
+        let now = self.now();
+        let token = SessionToken::generate(self.ports.random.as_ref());
+        let expires_at = now + self.config.sessions.lifetime(scope);
+        let session = Session {
+            token_hash: token.hash(),
+            subject: Subject::Patron(patron),
+            scope,
+            created_at: now,
+            expires_at,
+        };
+        self.ports.sessions.create(&session).await?;
+        Ok(IssuedSession {
+            token,
+            scope,
+            expires_at,
+        })
+    }
+
+    /// Hashes `secret` with the configured hasher.
+    pub(crate) async fn hash(&self, secret: &Secret) -> Result<SecretHash, PortError> {
+        self.ports.hasher.hash(secret).await
+    }
+}

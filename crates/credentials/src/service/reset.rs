@@ -1,0 +1,190 @@
+//! Default credentials at registration, "forgot password", and resets at the counter.
+
+use library_core::{CardNumber, PatronId};
+use time::OffsetDateTime;
+
+use super::CredentialService;
+use crate::guessing::CredentialKind;
+use crate::password::check_new_password;
+use crate::personal::{PhoneTooShort, default_secret};
+use crate::ports::{CredentialNotice, PortError, StoredCredentials};
+use crate::secret::Secret;
+use crate::session::Scope;
+use crate::temporary::generate_temporary_password;
+
+/// Longest email looked up (RFC 5321 path limit).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// A temporary password issued at the counter, to hand to the reader.
+#[derive(Debug, Clone)]
+pub struct TemporaryPasswordIssued {
+    /// The temporary password (shown once, to the staff member resetting it).
+    pub password: Secret,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Why a staff reset failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffResetError {
+    /// No reader has this card.
+    #[error("no reader has this card number")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+/// Why default credentials could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterCredentialsError {
+    /// The phone has fewer than four digits.
+    #[error(transparent)]
+    PhoneTooShort(#[from] PhoneTooShort),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+impl CredentialService {
+    /// Sets a new reader's default Password and PIN: both the last four digits of the
+    /// phone (product.md §3). Logging in with the default Password forces a change.
+    pub async fn set_default_credentials(
+        &self,
+        patron: PatronId,
+        phone: &str,
+    ) -> Result<(), RegisterCredentialsError> {
+        let default = Secret::new(default_secret(phone)?);
+        let password_hash = self.hash(&default).await?;
+        let pin_hash = self.hash(&default).await?;
+        self.ports
+            .store
+            .set_password(patron, &password_hash, true)
+            .await?;
+        self.ports.store.set_pin(patron, &pin_hash).await?;
+        Ok(())
+    }
+
+    /// "Forgot Password": sends a temporary password to every reader registered with this
+    /// email. Answers the same, in about the same time, whether or not any matches (no
+    /// account enumeration: a dummy hash is computed when none does). A request changes
+    /// nothing else: the current Password keeps working.
+    pub async fn forgot_password(&self, email: &str) -> Result<(), PortError> {
+        let email = email.trim();
+        let matches = if email.is_empty() || email.len() > MAX_EMAIL_LEN || !email.contains('@') {
+            Vec::new()
+        } else {
+            self.ports.store.find_by_email(email).await?
+        };
+        if matches.is_empty() {
+            let decoy = generate_temporary_password(self.ports.random.as_ref());
+            self.hash(&decoy).await?;
+            return Ok(());
+        }
+        for creds in matches {
+            let Some(address) = creds.info.email.clone() else {
+                continue;
+            };
+            let (password, expires_at) = self.issue_temporary_password(&creds).await?;
+            self.ports
+                .notifier
+                .notify(CredentialNotice::TemporaryPassword {
+                    patron: creds.patron,
+                    email: address,
+                    password,
+                    expires_at,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Staff reset at the counter, for readers with no email: a one-time temporary password
+    /// to hand over. Staff never choose or see the reader's own Password. Revokes the
+    /// reader's sessions and clears the Password throttle.
+    pub async fn staff_reset_password(
+        &self,
+        card_number: &CardNumber,
+    ) -> Result<TemporaryPasswordIssued, StaffResetError> {
+        let creds = self
+            .ports
+            .store
+            .find_by_card(card_number)
+            .await?
+            .ok_or(StaffResetError::NotFound)?;
+        let (password, expires_at) = self.issue_temporary_password(&creds).await?;
+        self.ports
+            .store
+            .clear_attempts(card_number, CredentialKind::Password)
+            .await?;
+        self.ports
+            .sessions
+            .revoke_patron_sessions(creds.patron, None)
+            .await?;
+        self.ports
+            .notifier
+            .notify(CredentialNotice::PasswordResetByStaff {
+                patron: creds.patron,
+            })
+            .await?;
+        Ok(TemporaryPasswordIssued {
+            password,
+            expires_at,
+        })
+    }
+
+    /// Staff reset of the PIN: back to the default (last four phone digits), lock lifted,
+    /// PIN sessions revoked.
+    pub async fn staff_reset_pin(&self, card_number: &CardNumber) -> Result<(), StaffResetError> {
+        let creds = self
+            .ports
+            .store
+            .find_by_card(card_number)
+            .await?
+            .ok_or(StaffResetError::NotFound)?;
+        let Ok(default) = default_secret(&creds.info.phone) else {
+            return Err(StaffResetError::Infrastructure(PortError::Failed(
+                "stored phone has fewer than 4 digits".into(),
+            )));
+        };
+        let hash = self.hash(&Secret::new(default)).await?;
+        self.ports.store.set_pin(creds.patron, &hash).await?;
+        self.ports
+            .store
+            .clear_attempts(card_number, CredentialKind::Pin)
+            .await?;
+        self.ports
+            .sessions
+            .revoke_patron_sessions(creds.patron, Some(Scope::Pin))
+            .await?;
+        self.ports
+            .notifier
+            .notify(CredentialNotice::PinChanged {
+                patron: creds.patron,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn issue_temporary_password(
+        &self,
+        creds: &StoredCredentials,
+    ) -> Result<(Secret, OffsetDateTime), PortError> {
+        // Random passwords pass the policy but for a chance match with personal digits;
+        // draw again in that case.
+        let mut password = generate_temporary_password(self.ports.random.as_ref());
+        for _ in 0..16 {
+            if check_new_password(&password, &creds.info).is_ok() {
+                break;
+            }
+            password = generate_temporary_password(self.ports.random.as_ref());
+        }
+        let hash = self.hash(&password).await?;
+        let expires_at = self.now() + self.config.temporary_password_ttl;
+        self.ports
+            .store
+            .put_temporary_password(creds.patron, &hash, expires_at)
+            .await?;
+        Ok((password, expires_at))
+    }
+}

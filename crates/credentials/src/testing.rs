@@ -1,0 +1,354 @@
+//! In-memory fakes of the ports, for tests here and in other crates (feature `testing`).
+//! They apply the same pure policies as a real adapter, under one lock.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use library_core::{CardNumber, PatronId};
+use time::OffsetDateTime;
+
+use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
+use crate::ports::{
+    AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError, RandomSource,
+    SecretHash, SecretHasher, SessionStore, StoredCredentials, StoredTemporaryPassword,
+};
+use crate::secret::Secret;
+use crate::session::{Scope, Session, Subject, TokenHash};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Debug, Default)]
+struct StoreState {
+    readers: HashMap<PatronId, StoredCredentials>,
+    attempts: HashMap<(CardNumber, CredentialKind), AttemptState>,
+    sources: HashMap<AttemptSource, SourceState>,
+}
+
+/// Credentials and counters in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryCredentialStore {
+    state: Mutex<StoreState>,
+}
+
+impl InMemoryCredentialStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a reader.
+    pub fn insert(&self, creds: StoredCredentials) {
+        lock(&self.state).readers.insert(creds.patron, creds);
+    }
+
+    /// A reader's stored credentials.
+    pub fn get(&self, patron: PatronId) -> Option<StoredCredentials> {
+        lock(&self.state).readers.get(&patron).cloned()
+    }
+
+    /// The (card, kind) counter.
+    pub fn attempts(&self, card: &CardNumber, kind: CredentialKind) -> AttemptState {
+        lock(&self.state)
+            .attempts
+            .get(&(card.clone(), kind))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn update<R>(
+        &self,
+        patron: PatronId,
+        f: impl FnOnce(&mut StoredCredentials) -> R,
+    ) -> Result<R, PortError> {
+        lock(&self.state)
+            .readers
+            .get_mut(&patron)
+            .map(f)
+            .ok_or_else(|| PortError::Failed(format!("no reader {patron}")))
+    }
+}
+
+#[async_trait]
+impl CredentialStore for InMemoryCredentialStore {
+    async fn find_by_card(
+        &self,
+        card: &CardNumber,
+    ) -> Result<Option<StoredCredentials>, PortError> {
+        Ok(lock(&self.state)
+            .readers
+            .values()
+            .find(|c| &c.info.card_number == card)
+            .cloned())
+    }
+
+    async fn find_by_patron(
+        &self,
+        patron: PatronId,
+    ) -> Result<Option<StoredCredentials>, PortError> {
+        Ok(self.get(patron))
+    }
+
+    async fn find_by_email(&self, email: &str) -> Result<Vec<StoredCredentials>, PortError> {
+        let state = lock(&self.state);
+        let mut found: Vec<_> = state
+            .readers
+            .values()
+            .filter(|c| {
+                c.info
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| c.patron);
+        Ok(found)
+    }
+
+    async fn reserve_attempt(
+        &self,
+        card: &CardNumber,
+        kind: CredentialKind,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<AttemptDecision, PortError> {
+        let mut state = lock(&self.state);
+        let entry = state.attempts.entry((card.clone(), kind)).or_default();
+        let (decision, next) = policy.reserve(kind, *entry, now);
+        if let Some(next) = next {
+            *entry = next;
+        }
+        Ok(decision)
+    }
+
+    async fn clear_attempts(
+        &self,
+        card: &CardNumber,
+        kind: CredentialKind,
+    ) -> Result<(), PortError> {
+        lock(&self.state).attempts.remove(&(card.clone(), kind));
+        Ok(())
+    }
+
+    async fn reserve_source_attempt(
+        &self,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<AttemptDecision, PortError> {
+        let mut state = lock(&self.state);
+        let current = state.sources.get(source).copied();
+        let (decision, next) = policy.reserve_source(current, now);
+        if let Some(next) = next {
+            state.sources.insert(source.clone(), next);
+        }
+        Ok(decision)
+    }
+
+    async fn release_source_attempt(
+        &self,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        let mut state = lock(&self.state);
+        if let Some(s) = state.sources.get_mut(source) {
+            *s = policy.release_source(*s, now);
+        }
+        Ok(())
+    }
+
+    async fn set_password(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+        is_default: bool,
+    ) -> Result<(), PortError> {
+        self.update(patron, |c| {
+            c.password_hash = hash.clone();
+            c.password_is_default = is_default;
+        })
+    }
+
+    async fn set_pin(&self, patron: PatronId, hash: &SecretHash) -> Result<(), PortError> {
+        self.update(patron, |c| c.pin_hash = hash.clone())
+    }
+
+    async fn put_temporary_password(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        self.update(patron, |c| {
+            c.temporary = Some(StoredTemporaryPassword {
+                hash: hash.clone(),
+                expires_at,
+                used_at: None,
+            })
+        })
+    }
+
+    async fn use_temporary_password(
+        &self,
+        patron: PatronId,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError> {
+        self.update(patron, |c| match &mut c.temporary {
+            Some(t) if t.used_at.is_none() && t.expires_at > now => {
+                t.used_at = Some(now);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError> {
+        self.update(patron, |c| c.temporary = None)
+    }
+}
+
+/// Sessions in memory. Revoked sessions are removed.
+#[derive(Debug, Default)]
+pub struct InMemorySessionStore {
+    sessions: Mutex<HashMap<TokenHash, Session>>,
+}
+
+impl InMemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Live sessions of a reader.
+    pub fn count_for(&self, patron: PatronId) -> usize {
+        lock(&self.sessions)
+            .values()
+            .filter(|s| s.subject == Subject::Patron(patron))
+            .count()
+    }
+}
+
+#[async_trait]
+impl SessionStore for InMemorySessionStore {
+    async fn create(&self, session: &Session) -> Result<(), PortError> {
+        lock(&self.sessions).insert(session.token_hash, session.clone());
+        Ok(())
+    }
+
+    async fn find(&self, token_hash: &TokenHash) -> Result<Option<Session>, PortError> {
+        Ok(lock(&self.sessions).get(token_hash).cloned())
+    }
+
+    async fn revoke(&self, token_hash: &TokenHash) -> Result<(), PortError> {
+        lock(&self.sessions).remove(token_hash);
+        Ok(())
+    }
+
+    async fn revoke_patron_sessions(
+        &self,
+        patron: PatronId,
+        scope: Option<Scope>,
+    ) -> Result<(), PortError> {
+        lock(&self.sessions).retain(|_, s| {
+            !(s.subject == Subject::Patron(patron) && scope.is_none_or(|k| s.scope == k))
+        });
+        Ok(())
+    }
+}
+
+/// A fast, transparent stand-in for Argon2 (`plain$<secret>`), counting its work so tests
+/// can prove that refused attempts compute no hash. Never for production.
+#[derive(Debug, Default)]
+pub struct CountingHasher {
+    hashes: AtomicUsize,
+    verifies: AtomicUsize,
+}
+
+impl CountingHasher {
+    /// A fresh hasher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Hashes and verifications computed so far.
+    pub fn work(&self) -> usize {
+        self.hashes.load(Ordering::SeqCst) + self.verifies.load(Ordering::SeqCst)
+    }
+
+    /// The stored form of `secret`.
+    pub fn hash_of(secret: &str) -> SecretHash {
+        SecretHash(format!("plain${secret}"))
+    }
+}
+
+#[async_trait]
+impl SecretHasher for CountingHasher {
+    async fn hash(&self, secret: &Secret) -> Result<SecretHash, PortError> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        Ok(Self::hash_of(secret.expose()))
+    }
+
+    async fn verify<'a>(
+        &self,
+        secret: &Secret,
+        hash: Option<&'a SecretHash>,
+    ) -> Result<bool, PortError> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        Ok(hash.is_some_and(|h| h.0 == format!("plain${}", secret.expose())))
+    }
+}
+
+/// Collects notices.
+#[derive(Debug, Default)]
+pub struct RecordingNotifier {
+    sent: Mutex<Vec<CredentialNotice>>,
+}
+
+impl RecordingNotifier {
+    /// A fresh notifier.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything sent so far.
+    pub fn sent(&self) -> Vec<CredentialNotice> {
+        lock(&self.sent).clone()
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn notify(&self, notice: CredentialNotice) -> Result<(), PortError> {
+        lock(&self.sent).push(notice);
+        Ok(())
+    }
+}
+
+/// Deterministic "random" bytes (a 64-bit LCG), so tests are repeatable.
+#[derive(Debug)]
+pub struct SeededRandom(AtomicU64);
+
+impl SeededRandom {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(AtomicU64::new(seed))
+    }
+}
+
+impl RandomSource for SeededRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        for b in buf {
+            let s = self
+                .0
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *b = s.to_be_bytes()[0] ^ s.to_be_bytes()[3];
+        }
+    }
+}

@@ -1,0 +1,693 @@
+//! The credential application service end to end over in-memory ports, with concrete
+//! numbers: the seed's flows (default login → forced change → full; PIN login; forgot
+//! Password; staff reset) and the guessing rules.
+
+use std::sync::Arc;
+
+use library_core::{CardNumber, Clock, ManualClock, PatronId};
+use library_credentials::testing::{
+    CountingHasher, InMemoryCredentialStore, InMemorySessionStore, RecordingNotifier, SeededRandom,
+};
+use library_credentials::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const CARD: &str = "21000012345678";
+const T0: OffsetDateTime = datetime!(2021-03-05 09:00 +08:00);
+
+struct Harness {
+    service: CredentialService,
+    store: Arc<InMemoryCredentialStore>,
+    sessions: Arc<InMemorySessionStore>,
+    hasher: Arc<CountingHasher>,
+    notifier: Arc<RecordingNotifier>,
+    clock: Arc<ManualClock>,
+}
+
+fn card() -> CardNumber {
+    CardNumber::parse(CARD).unwrap()
+}
+
+fn ip() -> AttemptSource {
+    AttemptSource("ip:203.0.113.7".into())
+}
+
+fn reader(patron: i64, card: &str, email: Option<&str>) -> StoredCredentials {
+    StoredCredentials {
+        patron: PatronId(patron),
+        info: PersonalInfo {
+            card_number: CardNumber::parse(card).unwrap(),
+            name: "Chan Tai Man".into(),
+            phone: "9123 4567".into(),
+            email: email.map(str::to_owned),
+            date_of_birth: None,
+        },
+        password_hash: SecretHash(String::new()),
+        password_is_default: true,
+        pin_hash: SecretHash(String::new()),
+        temporary: None,
+    }
+}
+
+async fn harness_with(config: CredentialConfig) -> Harness {
+    let store = Arc::new(InMemoryCredentialStore::new());
+    let sessions = Arc::new(InMemorySessionStore::new());
+    let hasher = Arc::new(CountingHasher::new());
+    let notifier = Arc::new(RecordingNotifier::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let ports = CredentialPorts {
+        store: store.clone(),
+        sessions: sessions.clone(),
+        hasher: hasher.clone(),
+        notifier: notifier.clone(),
+        random: Arc::new(SeededRandom::new(42)),
+        clock: clock.clone(),
+    };
+    let service = CredentialService::new(ports, config);
+    store.insert(reader(1, CARD, Some("reader@example.com")));
+    service
+        .set_default_credentials(PatronId(1), "9123 4567")
+        .await
+        .unwrap();
+    Harness {
+        service,
+        store,
+        sessions,
+        hasher,
+        notifier,
+        clock,
+    }
+}
+
+async fn harness() -> Harness {
+    harness_with(CredentialConfig::default()).await
+}
+
+fn s(text: &str) -> Secret {
+    Secret::new(text)
+}
+
+impl Harness {
+    async fn login(&self, password: &str) -> Result<IssuedSession, LoginError> {
+        self.service.login(CARD, &s(password), &ip()).await
+    }
+
+    async fn full_session(&self, new_password: &str) -> Session {
+        self.full_session_and_token(new_password).await.0
+    }
+
+    async fn full_session_and_token(&self, new_password: &str) -> (Session, String) {
+        let first = self.login("4567").await.unwrap();
+        let session = self
+            .service
+            .authenticate(first.token.expose())
+            .await
+            .unwrap();
+        let full = self
+            .service
+            .change_password(&session, &s("4567"), &s(new_password), &ip())
+            .await
+            .unwrap();
+        let token = full.token.expose().to_owned();
+        (self.service.authenticate(&token).await.unwrap(), token)
+    }
+}
+
+#[pollster::test]
+async fn default_password_login_forces_a_change_then_gives_a_full_session() {
+    let h = harness().await;
+    let first = h.login("4567").await.unwrap();
+    assert_eq!(first.scope, Scope::ChangePasswordOnly);
+    assert_eq!(first.expires_at, T0 + Duration::minutes(15));
+    let session = h.service.authenticate(first.token.expose()).await.unwrap();
+    assert_eq!(session.patron(), Some(PatronId(1)));
+
+    let changed = h
+        .service
+        .change_password(&session, &s("4567"), &s("Zebracorn9"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(changed.scope, Scope::Full);
+    assert_eq!(changed.expires_at, T0 + Duration::hours(24));
+    // The token used for the change is revoked; the new one works.
+    assert!(matches!(
+        h.service.authenticate(first.token.expose()).await,
+        Err(AuthError::Unauthorized)
+    ));
+    assert!(h.service.authenticate(changed.token.expose()).await.is_ok());
+    assert_eq!(
+        h.notifier.sent(),
+        vec![CredentialNotice::PasswordChanged {
+            patron: PatronId(1)
+        }]
+    );
+
+    assert_eq!(h.login("Zebracorn9").await.unwrap().scope, Scope::Full);
+    assert!(
+        matches!(h.login("4567").await, Err(LoginError::InvalidCredentials)),
+        "the default no longer works"
+    );
+}
+
+#[pollster::test]
+async fn password_is_nfkc_normalised_at_set_and_verify() {
+    let h = harness().await;
+    h.full_session("Café12Abq").await;
+    // Decomposed é at login.
+    assert_eq!(
+        h.service
+            .login(CARD, &s("Cafe\u{301}12Abq"), &ip())
+            .await
+            .unwrap()
+            .scope,
+        Scope::Full
+    );
+    // Card numbers are canonicalised too.
+    assert!(
+        h.service
+            .login("2100 0012-3456 78", &s("Café12Abq"), &ip())
+            .await
+            .is_ok()
+    );
+}
+
+#[pollster::test]
+async fn unknown_card_and_wrong_password_answer_alike_and_cost_alike() {
+    let h = harness().await;
+    let before = h.hasher.work();
+    let wrong = h.login("Wrong1234").await.unwrap_err();
+    let known_cost = h.hasher.work() - before;
+    let before = h.hasher.work();
+    let unknown = h
+        .service
+        .login("29999999999999", &s("Wrong1234"), &ip())
+        .await
+        .unwrap_err();
+    let unknown_cost = h.hasher.work() - before;
+    assert!(matches!(wrong, LoginError::InvalidCredentials));
+    assert!(matches!(unknown, LoginError::InvalidCredentials));
+    assert_eq!(wrong.to_string(), unknown.to_string());
+    assert_eq!((known_cost, unknown_cost), (1, 1), "one verification each");
+}
+
+#[pollster::test]
+async fn unknown_cards_are_throttled_exactly_like_known_ones() {
+    let h = harness().await;
+    for card in [CARD, "29999999999999"] {
+        for _ in 0..5 {
+            assert!(matches!(
+                h.service.login(card, &s("Wrong1234"), &ip()).await,
+                Err(LoginError::InvalidCredentials)
+            ));
+        }
+        match h.service.login(card, &s("Wrong1234"), &ip()).await {
+            Err(LoginError::TooManyAttempts { retry_after }) => {
+                assert_eq!(retry_after, Duration::seconds(1))
+            }
+            other => panic!("{card}: {other:?}"),
+        }
+    }
+}
+
+#[pollster::test]
+async fn delays_double_and_a_throttled_attempt_computes_no_hash() {
+    let h = harness().await;
+    for _ in 0..5 {
+        h.login("Wrong1234").await.unwrap_err();
+    }
+    let mut expected = Vec::new();
+    let mut got = Vec::new();
+    for n in 0..4 {
+        let work = h.hasher.work();
+        let Err(LoginError::TooManyAttempts { retry_after }) = h.login("Wrong1234").await else {
+            panic!("not throttled")
+        };
+        assert_eq!(h.hasher.work(), work, "throttled attempts compute no hash");
+        got.push(retry_after.whole_seconds());
+        expected.push(1_i64 << n);
+        h.clock.advance(retry_after);
+        h.login("Wrong1234").await.unwrap_err();
+    }
+    assert_eq!(got, expected);
+    assert_eq!(
+        h.store.attempts(&card(), CredentialKind::Password).failures,
+        9
+    );
+    // A success clears the count.
+    h.clock.advance(Duration::minutes(15));
+    assert_eq!(
+        h.login("4567").await.unwrap().scope,
+        Scope::ChangePasswordOnly
+    );
+    assert_eq!(
+        h.store.attempts(&card(), CredentialKind::Password).failures,
+        0
+    );
+}
+
+#[pollster::test]
+async fn pin_login_and_the_pin_lock_after_ten_failures() {
+    let h = harness().await;
+    let pin = h.service.pin_login(CARD, &s("4567"), &ip()).await.unwrap();
+    assert_eq!(pin.scope, Scope::Pin);
+    assert_eq!(pin.expires_at, T0 + Duration::minutes(15));
+
+    for n in 1..=10 {
+        let result = h
+            .service
+            .pin_login(CARD, &s("0000"), &AttemptSource(format!("terminal:{n}")))
+            .await;
+        assert!(
+            matches!(result, Err(LoginError::InvalidCredentials)),
+            "attempt {n}: {result:?}"
+        );
+        h.clock.advance(Duration::minutes(16));
+    }
+    // Disabled: even the right PIN fails, with the same answer, and time does not help.
+    h.clock.advance(Duration::days(30));
+    let work = h.hasher.work();
+    assert!(matches!(
+        h.service.pin_login(CARD, &s("4567"), &ip()).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert_eq!(h.hasher.work(), work, "a disabled PIN computes no hash");
+
+    // The Password still works; a PIN change in a full session lifts the lock.
+    let full = h.full_session("Zebracorn9").await;
+    h.service
+        .change_pin(&full, &s("Zebracorn9"), &s("0472"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.service
+            .pin_login(CARD, &s("0472"), &ip())
+            .await
+            .unwrap()
+            .scope,
+        Scope::Pin
+    );
+    assert!(
+        h.service.pin_login(CARD, &s("472"), &ip()).await.is_err(),
+        "leading zeros are significant"
+    );
+}
+
+#[pollster::test]
+async fn staff_reset_of_the_pin_lifts_the_lock() {
+    let h = harness_with(CredentialConfig {
+        guessing: GuessingPolicy {
+            throttle_from: None,
+            ..GuessingPolicy::default()
+        },
+        ..CredentialConfig::default()
+    })
+    .await;
+    for n in 0..10 {
+        h.service
+            .pin_login(CARD, &s("9999"), &AttemptSource(format!("phone:{n}")))
+            .await
+            .unwrap_err();
+    }
+    assert!(h.service.pin_login(CARD, &s("4567"), &ip()).await.is_err());
+    h.service.staff_reset_pin(&card()).await.unwrap();
+    assert!(h.service.pin_login(CARD, &s("4567"), &ip()).await.is_ok());
+}
+
+#[pollster::test]
+async fn malformed_pins_fail_without_hashing_or_counting() {
+    let h = harness().await;
+    let work = h.hasher.work();
+    for pin in [
+        "１２３４",
+        "٤٥٦٧",
+        "+4567",
+        " 4567",
+        "456",
+        "",
+        "4567890123456",
+    ] {
+        assert!(
+            matches!(
+                h.service.pin_login(CARD, &s(pin), &ip()).await,
+                Err(LoginError::InvalidCredentials)
+            ),
+            "{pin:?}"
+        );
+    }
+    assert_eq!(h.hasher.work(), work);
+    assert_eq!(h.store.attempts(&card(), CredentialKind::Pin).failures, 0);
+}
+
+#[pollster::test]
+async fn over_long_password_fails_without_hashing() {
+    let h = harness().await;
+    let work = h.hasher.work();
+    let huge = format!("Aa1{}", "x".repeat(1 << 20));
+    assert!(matches!(
+        h.login(&huge).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert_eq!(h.hasher.work(), work);
+}
+
+#[pollster::test]
+async fn per_source_limit_stops_spraying_across_cards() {
+    let h = harness().await;
+    for i in 0..20 {
+        let card = format!("2900000000{i:04}");
+        assert!(matches!(
+            h.service.pin_login(&card, &s("1234"), &ip()).await,
+            Err(LoginError::InvalidCredentials)
+        ));
+    }
+    let Err(LoginError::TooManyAttempts { retry_after }) = h
+        .service
+        .pin_login("29000000009999", &s("1234"), &ip())
+        .await
+    else {
+        panic!("the 21st failure from one source is throttled")
+    };
+    assert_eq!(retry_after, Duration::minutes(10));
+    // Another source is unaffected; the window ends after ten minutes.
+    assert!(
+        h.service
+            .pin_login(CARD, &s("4567"), &AttemptSource("ip:198.51.100.1".into()))
+            .await
+            .is_ok()
+    );
+    h.clock.advance(Duration::minutes(10));
+    assert!(h.service.pin_login(CARD, &s("4567"), &ip()).await.is_ok());
+}
+
+#[pollster::test]
+async fn weak_new_passwords_are_refused_with_every_violation() {
+    let h = harness().await;
+    let first = h.login("4567").await.unwrap();
+    let session = h.service.authenticate(first.token.expose()).await.unwrap();
+    let cases: &[(&str, &[PasswordViolation])] = &[
+        (
+            "abc",
+            &[
+                PasswordViolation::TooShort,
+                PasswordViolation::MissingUppercase,
+                PasswordViolation::MissingDigit,
+            ],
+        ),
+        ("Password1", &[PasswordViolation::CommonPassword]),
+        ("Chan12345x", &[PasswordViolation::ContainsPersonalInfo]),
+    ];
+    for (pw, want) in cases {
+        match h
+            .service
+            .change_password(&session, &s("4567"), &s(pw), &ip())
+            .await
+        {
+            Err(ChangePasswordError::Rejected(v)) => assert_eq!(&v, want, "{pw}"),
+            other => panic!("{pw}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        h.service
+            .change_password(&session, &s("0000"), &s("Zebracorn9"), &ip())
+            .await,
+        Err(ChangePasswordError::InvalidCredentials)
+    ));
+
+    let full = h.full_session("Zebracorn9").await;
+    match h
+        .service
+        .change_password(&full, &s("Zebracorn9"), &s("Ｚｅｂｒａｃｏｒｎ９"), &ip())
+        .await
+    {
+        Err(ChangePasswordError::Rejected(v)) => {
+            assert_eq!(v, vec![PasswordViolation::SameAsCurrent])
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[pollster::test]
+async fn pin_changes_need_a_full_session_and_the_password() {
+    let h = harness().await;
+    let cpo = h
+        .service
+        .authenticate(h.login("4567").await.unwrap().token.expose())
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.service
+            .change_pin(&cpo, &s("4567"), &s("0472"), &ip())
+            .await,
+        Err(ChangePinError::PasswordChangeRequired)
+    ));
+    let pin_session = h
+        .service
+        .authenticate(
+            h.service
+                .pin_login(CARD, &s("4567"), &ip())
+                .await
+                .unwrap()
+                .token
+                .expose(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.service
+            .change_pin(&pin_session, &s("4567"), &s("0472"), &ip())
+            .await,
+        Err(ChangePinError::Forbidden)
+    ));
+    assert!(matches!(
+        h.service
+            .change_password(&pin_session, &s("4567"), &s("Zebracorn9"), &ip())
+            .await,
+        Err(ChangePasswordError::Forbidden)
+    ));
+
+    let (full, full_token) = h.full_session_and_token("Zebracorn9").await;
+    // The pin session was revoked by the Password change; open another.
+    let pin_token = h
+        .service
+        .pin_login(CARD, &s("4567"), &ip())
+        .await
+        .unwrap()
+        .token;
+    for (pin, want) in [
+        ("4567", PinViolation::TrivialPin),
+        ("1234", PinViolation::TrivialPin),
+        ("１２３４", PinViolation::NotDigits),
+    ] {
+        match h
+            .service
+            .change_pin(&full, &s("Zebracorn9"), &s(pin), &ip())
+            .await
+        {
+            Err(ChangePinError::Rejected(v)) => assert_eq!(v, vec![want], "{pin}"),
+            other => panic!("{pin}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        h.service
+            .change_pin(&full, &s("Wrong1234"), &s("0472"), &ip())
+            .await,
+        Err(ChangePinError::InvalidCredentials)
+    ));
+    h.service
+        .change_pin(&full, &s("Zebracorn9"), &s("0472"), &ip())
+        .await
+        .unwrap();
+    match h
+        .service
+        .change_pin(&full, &s("Zebracorn9"), &s("0472"), &ip())
+        .await
+    {
+        Err(ChangePinError::Rejected(v)) => assert_eq!(v, vec![PinViolation::SameAsCurrent]),
+        other => panic!("{other:?}"),
+    }
+    // PIN sessions are revoked, the Password session stays.
+    assert!(h.service.authenticate(pin_token.expose()).await.is_err());
+    assert!(h.service.authenticate(&full_token).await.is_ok());
+}
+
+#[pollster::test]
+async fn forgot_password_sends_a_single_use_temporary_password() {
+    let h = harness().await;
+    h.service
+        .forgot_password("Reader@Example.com")
+        .await
+        .unwrap();
+    let sent = h.notifier.sent();
+    let [
+        CredentialNotice::TemporaryPassword {
+            password,
+            expires_at,
+            email,
+            ..
+        },
+    ] = sent.as_slice()
+    else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(email, "reader@example.com");
+    assert_eq!(*expires_at, T0 + Duration::hours(24));
+    assert!(check_new_password(password, &h.store.get(PatronId(1)).unwrap().info).is_ok());
+
+    // Stranger-proof: the current Password still works.
+    assert_eq!(
+        h.login("4567").await.unwrap().scope,
+        Scope::ChangePasswordOnly
+    );
+
+    let temp = h.login(password.expose()).await.unwrap();
+    assert_eq!(temp.scope, Scope::ChangePasswordOnly);
+    assert!(
+        matches!(
+            h.login(password.expose()).await,
+            Err(LoginError::InvalidCredentials)
+        ),
+        "single use"
+    );
+
+    // The session opened with it changes the Password with it.
+    let session = h.service.authenticate(temp.token.expose()).await.unwrap();
+    h.service
+        .change_password(&session, password, &s("Zebracorn9"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(h.login("Zebracorn9").await.unwrap().scope, Scope::Full);
+    assert!(h.store.get(PatronId(1)).unwrap().temporary.is_none());
+}
+
+#[pollster::test]
+async fn a_temporary_password_expires() {
+    let h = harness().await;
+    h.service
+        .forgot_password("reader@example.com")
+        .await
+        .unwrap();
+    let sent = h.notifier.sent();
+    let [CredentialNotice::TemporaryPassword { password, .. }] = sent.as_slice() else {
+        panic!()
+    };
+    h.clock.advance(Duration::hours(24));
+    assert!(matches!(
+        h.login(password.expose()).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+}
+
+#[pollster::test]
+async fn forgot_password_answers_the_same_for_an_unknown_email_and_does_the_same_work() {
+    let h = harness().await;
+    let work = h.hasher.work();
+    h.service
+        .forgot_password("reader@example.com")
+        .await
+        .unwrap();
+    let known = h.hasher.work() - work;
+    let work = h.hasher.work();
+    h.service
+        .forgot_password("nobody@example.com")
+        .await
+        .unwrap();
+    let unknown = h.hasher.work() - work;
+    assert_eq!((known, unknown), (1, 1));
+    assert_eq!(h.notifier.sent().len(), 1);
+    h.service.forgot_password("").await.unwrap();
+    h.service
+        .forgot_password(&"x".repeat(10_000))
+        .await
+        .unwrap();
+}
+
+#[pollster::test]
+async fn staff_reset_hands_over_a_one_time_password_and_revokes_sessions() {
+    let h = harness().await;
+    let (_, full_token) = h.full_session_and_token("Zebracorn9").await;
+    assert_eq!(h.sessions.count_for(PatronId(1)), 1);
+    let issued = h.service.staff_reset_password(&card()).await.unwrap();
+    assert_eq!(issued.expires_at, T0 + Duration::hours(24));
+    assert_eq!(h.sessions.count_for(PatronId(1)), 0);
+    assert!(h.service.authenticate(&full_token).await.is_err());
+    assert_eq!(
+        h.notifier.sent().last(),
+        Some(&CredentialNotice::PasswordResetByStaff {
+            patron: PatronId(1)
+        })
+    );
+    assert_eq!(
+        h.login(issued.password.expose()).await.unwrap().scope,
+        Scope::ChangePasswordOnly
+    );
+    assert!(h.login(issued.password.expose()).await.is_err());
+    assert!(matches!(
+        h.service
+            .staff_reset_password(&CardNumber::parse("29999999").unwrap())
+            .await,
+        Err(StaffResetError::NotFound)
+    ));
+}
+
+#[pollster::test]
+async fn sessions_expire_and_logout_revokes() {
+    let h = harness().await;
+    h.full_session("Zebracorn9").await;
+    let issued = h.login("Zebracorn9").await.unwrap();
+    let session = h.service.authenticate(issued.token.expose()).await.unwrap();
+    h.service.logout(&session).await.unwrap();
+    assert!(h.service.authenticate(issued.token.expose()).await.is_err());
+    let issued = h.login("Zebracorn9").await.unwrap();
+    h.clock.set(h.clock.now() + Duration::hours(24));
+    assert!(h.service.authenticate(issued.token.expose()).await.is_err());
+    for bad in ["", &"a".repeat(10_000)] {
+        assert!(h.service.authenticate(bad).await.is_err());
+    }
+}
+
+#[pollster::test]
+async fn a_phone_with_fewer_than_four_digits_is_refused() {
+    let h = harness().await;
+    h.store.insert(reader(2, "21000099999999", None));
+    assert!(matches!(
+        h.service.set_default_credentials(PatronId(2), "12-3").await,
+        Err(RegisterCredentialsError::PhoneTooShort(_))
+    ));
+}
+
+/// With mocks: an attempt the store refuses never reaches the hasher or the reader record.
+#[pollster::test]
+async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
+    let mut store = MockCredentialStore::new();
+    store
+        .expect_reserve_source_attempt()
+        .returning(|_, _, _| Ok(AttemptDecision::Granted));
+    store
+        .expect_release_source_attempt()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    store.expect_reserve_attempt().returning(|_, _, now, _| {
+        Ok(AttemptDecision::Throttled {
+            until: now + Duration::seconds(8),
+        })
+    });
+    store.expect_find_by_card().times(0);
+    let mut hasher = MockSecretHasher::new();
+    hasher.expect_verify().times(0);
+    hasher.expect_hash().times(0);
+    let ports = CredentialPorts {
+        store: Arc::new(store),
+        sessions: Arc::new(MockSessionStore::new()),
+        hasher: Arc::new(hasher),
+        notifier: Arc::new(MockNotifier::new()),
+        random: Arc::new(SeededRandom::new(1)),
+        clock: Arc::new(ManualClock::new(T0)),
+    };
+    let service = CredentialService::new(ports, CredentialConfig::default());
+    match service.login(CARD, &s("Whatever1"), &ip()).await {
+        Err(LoginError::TooManyAttempts { retry_after }) => {
+            assert_eq!(retry_after, Duration::seconds(8))
+        }
+        other => panic!("{other:?}"),
+    }
+}
