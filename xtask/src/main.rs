@@ -1,1 +1,181 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
+//!
+//! - `test`: format check, clippy with warnings denied, every test of the workspace.
+//!   PostgreSQL-backed tests run when `LIBRARY_TEST_POSTGRES_URL` is set; when it is not and
+//!   PostgreSQL answers on 127.0.0.1:5432, it is set to that server.
+//! - `ci`: what `.ci/run` calls: `test` with PostgreSQL required (it fails, not skips, when
+//!   PostgreSQL is unreachable), then `cargo deny check licenses bans sources` when
+//!   cargo-deny is installed (plus advisories from the offline copy when one is present).
+//! - `bench`: every benchmark, with their figures printed.
+//! - `tidy`: the repository rules of `tidy.rs` (also run by `test`, as unit tests).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod tidy;
+
+use std::env;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(false),
+        Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
+        Some("tidy") => tidy::check_all(&workspace_root()).map_err(|errors| errors.join("\n")),
+        _ => {
+            eprintln!("usage: cargo xtask <test|ci|bench|tidy>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn run(step: &str, mut cmd: Command) -> Result {
+    eprintln!("xtask: {step}");
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: could not start: {e}"))?;
+    eprintln!(
+        "xtask: {step}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed"))
+    }
+}
+
+fn postgres_answers() -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], 5432));
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
+}
+
+/// `LIBRARY_TEST_POSTGRES_URL` as given, or the local server when it answers.
+fn postgres_url(required: bool) -> Result<Option<String>> {
+    if let Ok(url) = env::var("LIBRARY_TEST_POSTGRES_URL")
+        && !url.is_empty()
+    {
+        return Ok(Some(url));
+    }
+    if postgres_answers() {
+        return Ok(Some(DEFAULT_POSTGRES_URL.to_owned()));
+    }
+    if required {
+        return Err("PostgreSQL is required but does not answer on 127.0.0.1:5432 and LIBRARY_TEST_POSTGRES_URL is not set".into());
+    }
+    eprintln!("xtask: PostgreSQL not reachable: PostgreSQL-backed tests will be skipped");
+    Ok(None)
+}
+
+fn test(require_postgres: bool) -> Result {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run("cargo fmt --check", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run("cargo clippy -D warnings", clippy)?;
+
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--locked"]);
+    match postgres_url(require_postgres)? {
+        Some(url) => {
+            eprintln!("xtask: PostgreSQL-backed tests use {url}");
+            tests.env("LIBRARY_TEST_POSTGRES_URL", url);
+        }
+        None => {
+            tests.env_remove("LIBRARY_TEST_POSTGRES_URL");
+        }
+    }
+    run("cargo test --workspace", tests)
+}
+
+fn ci() -> Result {
+    test(true)?;
+    let has_deny = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_deny {
+        eprintln!("xtask: cargo-deny is not installed: licence, ban and source checks skipped");
+        return Ok(());
+    }
+    let mut deny = cargo();
+    deny.args(["deny", "--offline", "check", "licenses", "bans", "sources"]);
+    run("cargo deny check licenses bans sources", deny)?;
+    if let Some(db) = advisory_db()? {
+        let mut advisories = cargo();
+        advisories
+            .args(["deny", "--offline", "check", "advisories"])
+            .env("LIBRARY_ADVISORY_DB", &db);
+        run("cargo deny check advisories (offline copy)", advisories)?;
+    }
+    Ok(())
+}
+
+/// Clones the offline RustSec copy (`../shared/rustsec/advisory-db.bundle`) where cargo-deny
+/// looks for it (`deny.toml`: `db-path`), when the bundle is there.
+fn advisory_db() -> Result<Option<PathBuf>> {
+    let root = workspace_root();
+    let bundle = root.join("../shared/rustsec/advisory-db.bundle");
+    if !bundle.exists() {
+        eprintln!("xtask: no offline advisory database beside the repository: advisories skipped");
+        return Ok(None);
+    }
+    let db_root = root.join(".deny-advisory-db");
+    let target = db_root.join("advisory-db-3157b0e258782691");
+    if !target.exists() {
+        let mut clone = Command::new("git");
+        clone.args(["clone", "-q"]).arg(&bundle).arg(&target);
+        run("clone the offline advisory database", clone)?;
+    }
+    Ok(Some(db_root))
+}
+
+fn bench(extra: &[String]) -> Result {
+    let mut cmd = cargo();
+    cmd.args(["bench", "--workspace", "--locked"]).args(extra);
+    if let Some(url) = postgres_url(false)? {
+        cmd.env("LIBRARY_TEST_POSTGRES_URL", url);
+    }
+    run("cargo bench --workspace", cmd)
+}
