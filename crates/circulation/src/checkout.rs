@@ -1,0 +1,295 @@
+//! The checkout decision: may this reader borrow this item now?
+//!
+//! Refusals are checked in the fixed order of product.md §1 and http-api.md
+//! (`checkout_refused`): card expired, reader suspended, fines at or over the threshold,
+//! quota reached, item not available, item on the hold shelf for another reader. Unknown
+//! readers and items are not refusals: the service reports them as "not found" before any
+//! of these. [`checkout_refusals`] lists every reason that applies, in that order; the
+//! first one is the one reported.
+
+use library_core::{Money, PatronId};
+use time::Date;
+
+use crate::model::{Item, ItemStatus, Patron};
+use crate::rules::EffectiveRules;
+
+/// Why a checkout is refused (http-api.md `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum CheckoutRefusal {
+    /// The reader's card has expired.
+    #[error("the reader's card has expired")]
+    CardExpired,
+    /// The reader is suspended from borrowing.
+    #[error("the reader is suspended")]
+    PatronSuspended,
+    /// Outstanding charges are at or over the blocking threshold.
+    #[error("outstanding charges are at or over the limit")]
+    FinesOverLimit,
+    /// The reader already has `quota` items on loan.
+    #[error("the reader has reached the loan quota")]
+    QuotaReached,
+    /// The item is on loan, lost, in transit or not for loan.
+    #[error("the item is not available for loan")]
+    ItemNotAvailable,
+    /// The item is on the hold shelf for another reader.
+    #[error("the item is on hold for another reader")]
+    OnHoldForAnother,
+}
+
+impl CheckoutRefusal {
+    /// The wire code (http-api.md).
+    pub const fn code(self) -> &'static str {
+        match self {
+            CheckoutRefusal::CardExpired => "card_expired",
+            CheckoutRefusal::PatronSuspended => "patron_suspended",
+            CheckoutRefusal::FinesOverLimit => "fines_over_limit",
+            CheckoutRefusal::QuotaReached => "quota_reached",
+            CheckoutRefusal::ItemNotAvailable => "item_not_available",
+            CheckoutRefusal::OnHoldForAnother => "on_hold_for_another",
+        }
+    }
+}
+
+/// Everything the checkout decision looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckoutFacts<'a> {
+    /// Today in the lending library's zone.
+    pub today: Date,
+    /// The borrower.
+    pub patron: &'a Patron,
+    /// The item.
+    pub item: &'a Item,
+    /// The rules for (lending library, category, item type).
+    pub rules: &'a EffectiveRules,
+    /// Unpaid charges plus fines accruing on open overdue loans (http-api.md).
+    pub outstanding: Money,
+    /// Items the reader has on loan now.
+    pub loans_out: u32,
+    /// Whose waiting hold the item is trapped for, if any.
+    pub waiting_for: Option<PatronId>,
+}
+
+/// What a permitted checkout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutKind {
+    /// An ordinary loan of an item from the shelf.
+    Loan,
+    /// The collection of the reader's own waiting hold (product.md §1: "collection of
+    /// reserved items" = checkout of the waiting item).
+    Collection,
+}
+
+/// Every refusal that applies, in the documented order (empty = allowed).
+pub fn checkout_refusals(f: &CheckoutFacts<'_>) -> Vec<CheckoutRefusal> {
+    let mut reasons = Vec::new();
+    if f.patron.card_expired(f.today) {
+        reasons.push(CheckoutRefusal::CardExpired);
+    }
+    if f.patron.is_suspended(f.today) {
+        reasons.push(CheckoutRefusal::PatronSuspended);
+    }
+    if f.rules.blocks(f.outstanding) {
+        reasons.push(CheckoutRefusal::FinesOverLimit);
+    }
+    if f.loans_out >= f.rules.quota {
+        reasons.push(CheckoutRefusal::QuotaReached);
+    }
+    match (f.item.status, f.waiting_for) {
+        (ItemStatus::Available, _) => {}
+        (ItemStatus::OnHoldShelf, Some(holder)) if holder == f.patron.id => {}
+        (ItemStatus::OnHoldShelf, Some(_)) => reasons.push(CheckoutRefusal::OnHoldForAnother),
+        // On the hold shelf with no waiting hold behind it, on loan, lost, in transit,
+        // not for loan.
+        _ => reasons.push(CheckoutRefusal::ItemNotAvailable),
+    }
+    reasons
+}
+
+/// The decision: the first refusal, or what kind of checkout this is.
+pub fn decide_checkout(f: &CheckoutFacts<'_>) -> Result<CheckoutKind, CheckoutRefusal> {
+    match checkout_refusals(f).first() {
+        Some(&refusal) => Err(refusal),
+        None if f.waiting_for == Some(f.patron.id) => Ok(CheckoutKind::Collection),
+        None => Ok(CheckoutKind::Loan),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::{ItemType, ReaderCategory};
+    use crate::profile::hkpl_profile;
+    use library_core::{Barcode, CardNumber, ItemId, LibraryCode, TitleId};
+    use time::macros::date;
+
+    use CheckoutRefusal::*;
+
+    fn patron() -> Patron {
+        Patron {
+            id: PatronId(1),
+            card_number: CardNumber::parse("21000012345678").unwrap(),
+            category: ReaderCategory::parse("adult").unwrap(),
+            home_library: LibraryCode::parse("HKCL").unwrap(),
+            card_expires_on: date!(2030 - 01 - 01),
+            suspended_until: None,
+        }
+    }
+
+    fn item(status: ItemStatus) -> Item {
+        Item {
+            id: ItemId(7),
+            barcode: Barcode::parse("31234000000007").unwrap(),
+            title: TitleId(3),
+            item_type: ItemType::parse("adult_book").unwrap(),
+            home_library: LibraryCode::parse("HKCL").unwrap(),
+            status,
+        }
+    }
+
+    fn rules() -> EffectiveRules {
+        EffectiveRules::resolve(&hkpl_profile(), None, None, None)
+    }
+
+    fn decide(
+        p: &Patron,
+        i: &Item,
+        outstanding: i64,
+        loans_out: u32,
+        waiting: Option<i64>,
+    ) -> Vec<CheckoutRefusal> {
+        checkout_refusals(&CheckoutFacts {
+            today: date!(2021 - 03 - 05),
+            patron: p,
+            item: i,
+            rules: &rules(),
+            outstanding: Money::from_cents(outstanding),
+            loans_out,
+            waiting_for: waiting.map(PatronId),
+        })
+    }
+
+    #[test]
+    fn every_reason_alone() {
+        let ok = patron();
+        let shelf = item(ItemStatus::Available);
+        assert_eq!(decide(&ok, &shelf, 0, 0, None), vec![]);
+        let expired = Patron {
+            card_expires_on: date!(2021 - 03 - 04),
+            ..patron()
+        };
+        assert_eq!(decide(&expired, &shelf, 0, 0, None), vec![CardExpired]);
+        let suspended = Patron {
+            suspended_until: Some(date!(2021 - 03 - 06)),
+            ..patron()
+        };
+        assert_eq!(
+            decide(&suspended, &shelf, 0, 0, None),
+            vec![PatronSuspended]
+        );
+        assert_eq!(decide(&ok, &shelf, 9_999, 0, None), vec![]);
+        assert_eq!(decide(&ok, &shelf, 10_000, 0, None), vec![FinesOverLimit]);
+        assert_eq!(decide(&ok, &shelf, 0, 9, None), vec![]);
+        assert_eq!(decide(&ok, &shelf, 0, 10, None), vec![QuotaReached]);
+        for status in [
+            ItemStatus::OnLoan,
+            ItemStatus::Lost,
+            ItemStatus::InTransit,
+            ItemStatus::NotForLoan,
+        ] {
+            assert_eq!(
+                decide(&ok, &item(status), 0, 0, None),
+                vec![ItemNotAvailable]
+            );
+        }
+        let trapped = item(ItemStatus::OnHoldShelf);
+        assert_eq!(decide(&ok, &trapped, 0, 0, Some(2)), vec![OnHoldForAnother]);
+        assert_eq!(decide(&ok, &trapped, 0, 0, Some(1)), vec![]);
+    }
+
+    #[test]
+    fn the_documented_order_decides_which_reason_wins() {
+        let all_wrong = Patron {
+            card_expires_on: date!(2020 - 01 - 01),
+            suspended_until: Some(date!(2022 - 01 - 01)),
+            ..patron()
+        };
+        let trapped = item(ItemStatus::OnHoldShelf);
+        assert_eq!(
+            decide(&all_wrong, &trapped, 20_000, 10, Some(2)),
+            vec![
+                CardExpired,
+                PatronSuspended,
+                FinesOverLimit,
+                QuotaReached,
+                OnHoldForAnother
+            ]
+        );
+        // Suspended and over quota: suspension wins.
+        let suspended = Patron {
+            suspended_until: Some(date!(2022 - 01 - 01)),
+            ..patron()
+        };
+        let f = CheckoutFacts {
+            today: date!(2021 - 03 - 05),
+            patron: &suspended,
+            item: &item(ItemStatus::OnLoan),
+            rules: &rules(),
+            outstanding: Money::ZERO,
+            loans_out: 10,
+            waiting_for: None,
+        };
+        assert_eq!(decide_checkout(&f), Err(PatronSuspended));
+        // Fines and an unavailable item: fines win.
+        assert_eq!(
+            decide(&patron(), &item(ItemStatus::OnLoan), 10_000, 0, None)[0],
+            FinesOverLimit
+        );
+    }
+
+    #[test]
+    fn collecting_ones_own_hold_is_a_collection() {
+        let p = patron();
+        let f = CheckoutFacts {
+            today: date!(2021 - 03 - 05),
+            patron: &p,
+            item: &item(ItemStatus::OnHoldShelf),
+            rules: &rules(),
+            outstanding: Money::ZERO,
+            loans_out: 0,
+            waiting_for: Some(PatronId(1)),
+        };
+        assert_eq!(decide_checkout(&f), Ok(CheckoutKind::Collection));
+        let f = CheckoutFacts {
+            item: &item(ItemStatus::Available),
+            waiting_for: None,
+            ..f
+        };
+        assert_eq!(decide_checkout(&f), Ok(CheckoutKind::Loan));
+    }
+
+    #[test]
+    fn codes_are_the_wire_codes() {
+        let codes: Vec<_> = [
+            CardExpired,
+            PatronSuspended,
+            FinesOverLimit,
+            QuotaReached,
+            ItemNotAvailable,
+            OnHoldForAnother,
+        ]
+        .iter()
+        .map(|r| r.code())
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "card_expired",
+                "patron_suspended",
+                "fines_over_limit",
+                "quota_reached",
+                "item_not_available",
+                "on_hold_for_another"
+            ]
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! Holds (reservations) and the FIFO queue of one title.
+//!
+//! - A hold is placed on a title with a pickup library and joins the end of the title's
+//!   queue (Koha `CalculatePriority`: 1 + the holds already queued).
+//! - When a copy comes back it is **trapped** for the first queued hold, which becomes
+//!   *waiting* (Koha `set_waiting`: priority 0). It waits until `pickup_by`, the N-th open
+//!   day of the pickup library after the trap date T (`pickup_days`; Koha
+//!   `ExcludeHolidaysFromMaxPickUpDelay`, vector K23), and expires the day after; the copy
+//!   then goes to the next reader in the queue.
+//! - Cancelling renumbers the queue. Collection is the holder's checkout of the copy.
+//! - **Invariant:** the queued holds of a title always have positions 1..n, without gaps or
+//!   duplicates, in the order they were placed. Every operation renumbers, so the invariant
+//!   holds after any sequence of place, cancel, trap and expire (tested with proptest).
+
+use std::collections::BTreeSet;
+
+use library_core::{HoldId, ItemId, LibraryCode, PatronId, TitleId};
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::calendar::Calendar;
+
+/// A hold's status (http-api.md `GET /me/holds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HoldStatus {
+    /// In the queue for a copy.
+    Queued,
+    /// A copy is on the hold shelf for the reader.
+    Waiting,
+    /// The reader collected the copy.
+    Collected,
+    /// The reader did not collect in time.
+    Expired,
+    /// Cancelled by the reader or staff.
+    Cancelled,
+}
+
+impl HoldStatus {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HoldStatus::Queued => "queued",
+            HoldStatus::Waiting => "waiting",
+            HoldStatus::Collected => "collected",
+            HoldStatus::Expired => "expired",
+            HoldStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a hold is in its life, with what each state needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HoldState {
+    /// In the queue at `position` (1 = next).
+    Queued {
+        /// 1..n without gaps.
+        position: u32,
+    },
+    /// `item` is on the hold shelf since `trapped_on`; collect by `pickup_by` inclusive.
+    Waiting {
+        /// The trapped copy.
+        item: ItemId,
+        /// The trap date T (pickup library's local date).
+        trapped_on: Date,
+        /// The last day to collect.
+        pickup_by: Date,
+    },
+    /// Collected at `at`.
+    Collected {
+        /// When.
+        at: OffsetDateTime,
+    },
+    /// Expired at `at` (the expiry job's run).
+    Expired {
+        /// When.
+        at: OffsetDateTime,
+    },
+    /// Cancelled at `at`.
+    Cancelled {
+        /// When.
+        at: OffsetDateTime,
+    },
+}
+
+/// A hold on a title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// The record id.
+    pub id: HoldId,
+    /// The reader.
+    pub patron: PatronId,
+    /// The title reserved.
+    pub title: TitleId,
+    /// Where the reader collects it.
+    pub pickup_library: LibraryCode,
+    /// When it was placed (UTC).
+    pub placed_at: OffsetDateTime,
+    /// Where it is in its life.
+    pub state: HoldState,
+}
+
+impl Hold {
+    /// The status.
+    pub fn status(&self) -> HoldStatus {
+        match self.state {
+            HoldState::Queued { .. } => HoldStatus::Queued,
+            HoldState::Waiting { .. } => HoldStatus::Waiting,
+            HoldState::Collected { .. } => HoldStatus::Collected,
+            HoldState::Expired { .. } => HoldStatus::Expired,
+            HoldState::Cancelled { .. } => HoldStatus::Cancelled,
+        }
+    }
+
+    /// `true` while queued or waiting (counts towards `holds_allowed`).
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.state,
+            HoldState::Queued { .. } | HoldState::Waiting { .. }
+        )
+    }
+
+    /// The queue position of a queued hold.
+    pub fn position(&self) -> Option<u32> {
+        match self.state {
+            HoldState::Queued { position } => Some(position),
+            _ => None,
+        }
+    }
+
+    /// The last day to collect, for a waiting hold.
+    pub fn pickup_by(&self) -> Option<Date> {
+        match self.state {
+            HoldState::Waiting { pickup_by, .. } => Some(pickup_by),
+            _ => None,
+        }
+    }
+
+    /// The trapped copy, for a waiting hold.
+    pub fn waiting_item(&self) -> Option<ItemId> {
+        match self.state {
+            HoldState::Waiting { item, .. } => Some(item),
+            _ => None,
+        }
+    }
+
+    /// `true` if the hold is waiting and `today` (pickup library's date) is after
+    /// `pickup_by`: it expires the day after the last day to collect.
+    pub fn is_expired_on(&self, today: Date) -> bool {
+        self.pickup_by().is_some_and(|by| today > by)
+    }
+}
+
+/// A hold not yet stored (the store assigns the id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHold {
+    /// The reader.
+    pub patron: PatronId,
+    /// The title.
+    pub title: TitleId,
+    /// Where the reader collects it.
+    pub pickup_library: LibraryCode,
+    /// When it was placed.
+    pub placed_at: OffsetDateTime,
+    /// Its position at the end of the queue ([`HoldQueue::next_position`]).
+    pub position: u32,
+}
+
+impl NewHold {
+    /// The stored hold with its id.
+    pub fn with_id(self, id: HoldId) -> Hold {
+        Hold {
+            id,
+            patron: self.patron,
+            title: self.title,
+            pickup_library: self.pickup_library,
+            placed_at: self.placed_at,
+            state: HoldState::Queued {
+                position: self.position,
+            },
+        }
+    }
+}
+
+/// The last day to collect a hold trapped on `trapped_on`: the `pickup_days`-th open day of
+/// the pickup library after it (http-api.md; Koha vector K23). If the calendar has no open
+/// day within its search bound, plain days are counted instead.
+pub fn pickup_by(trapped_on: Date, pickup_days: u32, pickup_calendar: &Calendar) -> Date {
+    pickup_calendar
+        .nth_open_day_after(trapped_on, pickup_days)
+        .unwrap_or_else(|| {
+            trapped_on
+                .checked_add(Duration::days(i64::from(pickup_days)))
+                .unwrap_or(Date::MAX)
+        })
+}
+
+/// Why a queue operation does not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HoldQueueError {
+    /// The hold is not an active hold of this title.
+    #[error("hold {0} is not queued or waiting on this title")]
+    NotActive(HoldId),
+    /// The hold is not waiting on the shelf.
+    #[error("hold {0} is not waiting")]
+    NotWaiting(HoldId),
+}
+
+/// The active (queued and waiting) holds of one title, and the holds an operation changed.
+#[derive(Debug, Clone)]
+pub struct HoldQueue {
+    title: TitleId,
+    active: Vec<Hold>,
+    ended: Vec<Hold>,
+    changed: BTreeSet<HoldId>,
+}
+
+impl HoldQueue {
+    /// The queue of `title` from its stored holds (others and ended ones are ignored).
+    /// Stored positions are repaired if they have gaps or duplicates: queued holds are
+    /// ordered by position, then placement time, then id.
+    pub fn new(title: TitleId, holds: impl IntoIterator<Item = Hold>) -> Self {
+        let active = holds
+            .into_iter()
+            .filter(|h| h.title == title && h.is_active())
+            .collect();
+        let mut queue = Self {
+            title,
+            active,
+            ended: Vec::new(),
+            changed: BTreeSet::new(),
+        };
+        queue.renumber();
+        queue
+    }
+
+    /// The title.
+    pub fn title(&self) -> TitleId {
+        self.title
+    }
+
+    /// Queued holds, first in line first.
+    pub fn queued(&self) -> impl Iterator<Item = &Hold> {
+        self.active.iter().filter(|h| h.position().is_some())
+    }
+
+    /// Waiting holds.
+    pub fn waiting(&self) -> impl Iterator<Item = &Hold> {
+        self.active.iter().filter(|h| h.pickup_by().is_some())
+    }
+
+    /// An active hold by id.
+    pub fn get(&self, id: HoldId) -> Option<&Hold> {
+        self.active.iter().find(|h| h.id == id)
+    }
+
+    /// The position a hold placed now gets.
+    pub fn next_position(&self) -> u32 {
+        u32::try_from(self.queued().count())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
+    }
+
+    /// Adds a newly stored queued hold at the end of the queue.
+    pub fn push(&mut self, mut hold: Hold) {
+        hold.state = HoldState::Queued {
+            position: self.next_position(),
+        };
+        self.changed.insert(hold.id);
+        self.active.push(hold);
+        self.renumber();
+    }
+
+    /// The hold a returned copy would be trapped for.
+    pub fn next_in_line(&self) -> Option<&Hold> {
+        self.queued().next()
+    }
+
+    /// Traps `item` for the first queued hold, which becomes waiting until `pickup_by`.
+    /// Returns the trapped hold, or `None` when nobody is queued.
+    pub fn trap(&mut self, item: ItemId, trapped_on: Date, pickup_by: Date) -> Option<Hold> {
+        let idx = self.active.iter().position(|h| h.position() == Some(1))?;
+        let hold = &mut self.active[idx];
+        hold.state = HoldState::Waiting {
+            item,
+            trapped_on,
+            pickup_by,
+        };
+        let trapped = hold.clone();
+        self.changed.insert(trapped.id);
+        self.renumber();
+        Some(trapped)
+    }
+
+    /// Cancels an active hold. Returns the copy it freed if it was waiting.
+    pub fn cancel(
+        &mut self,
+        id: HoldId,
+        at: OffsetDateTime,
+    ) -> Result<Option<ItemId>, HoldQueueError> {
+        let hold = self.end(id, HoldState::Cancelled { at }, false)?;
+        Ok(hold.waiting_item())
+    }
+
+    /// Expires a waiting hold. Returns the copy it freed.
+    pub fn expire(&mut self, id: HoldId, at: OffsetDateTime) -> Result<ItemId, HoldQueueError> {
+        let hold = self.end(id, HoldState::Expired { at }, true)?;
+        hold.waiting_item().ok_or(HoldQueueError::NotWaiting(id))
+    }
+
+    /// Marks a waiting hold collected (its copy is being checked out to the holder).
+    pub fn collect(&mut self, id: HoldId, at: OffsetDateTime) -> Result<ItemId, HoldQueueError> {
+        let hold = self.end(id, HoldState::Collected { at }, true)?;
+        hold.waiting_item().ok_or(HoldQueueError::NotWaiting(id))
+    }
+
+    /// Ends `patron`'s queued hold on the title as collected because they borrowed a
+    /// copy from the open shelf (Koha fills a reader's hold when they check out the
+    /// title). Returns the hold, if there was one.
+    pub fn fill_by_checkout(&mut self, patron: PatronId, at: OffsetDateTime) -> Option<HoldId> {
+        let id = self.queued().find(|h| h.patron == patron)?.id;
+        self.end(id, HoldState::Collected { at }, false).ok()?;
+        Some(id)
+    }
+
+    /// Every hold this queue changed (to be written back), ended ones included.
+    pub fn into_changes(self) -> Vec<Hold> {
+        let changed = self.changed;
+        self.active
+            .into_iter()
+            .chain(self.ended)
+            .filter(|h| changed.contains(&h.id))
+            .collect()
+    }
+
+    /// `true` if queued positions are exactly 1..n (the invariant; for tests).
+    pub fn positions_are_contiguous(&self) -> bool {
+        let mut positions: Vec<u32> = self.queued().filter_map(Hold::position).collect();
+        positions.sort_unstable();
+        positions
+            .iter()
+            .copied()
+            .eq(1..=u32::try_from(positions.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Ends an active hold (only a waiting one if `waiting_only`) and returns it as it was.
+    fn end(
+        &mut self,
+        id: HoldId,
+        state: HoldState,
+        waiting_only: bool,
+    ) -> Result<Hold, HoldQueueError> {
+        let idx = self
+            .active
+            .iter()
+            .position(|h| h.id == id)
+            .ok_or(HoldQueueError::NotActive(id))?;
+        if waiting_only && self.active[idx].pickup_by().is_none() {
+            return Err(HoldQueueError::NotWaiting(id));
+        }
+        let mut hold = self.active.remove(idx);
+        let before = hold.clone();
+        hold.state = state;
+        self.changed.insert(id);
+        self.ended.push(hold);
+        self.renumber();
+        Ok(before)
+    }
+
+    /// Queued holds get positions 1..n in their current order (position, placement, id);
+    /// the active list is kept in that order, waiting holds first.
+    fn renumber(&mut self) {
+        self.active.sort_by_key(|h| {
+            (
+                h.position().is_some(),
+                h.position().unwrap_or(0),
+                h.placed_at,
+                h.id,
+            )
+        });
+        let mut next = 1u32;
+        for hold in &mut self.active {
+            if let HoldState::Queued { position } = &mut hold.state {
+                if *position != next {
+                    *position = next;
+                    self.changed.insert(hold.id);
+                }
+                next += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Closure;
+    use time::macros::{date, datetime};
+
+    fn hold(id: i64, position: u32) -> Hold {
+        Hold {
+            id: HoldId(id),
+            patron: PatronId(id),
+            title: TitleId(1),
+            pickup_library: LibraryCode::parse("HKCL").unwrap(),
+            placed_at: datetime!(2021-03-01 10:00 UTC) + Duration::minutes(id),
+            state: HoldState::Queued { position },
+        }
+    }
+
+    #[test]
+    fn k23_pickup_by_counts_open_days_of_the_pickup_library() {
+        let t = date!(2021 - 03 - 01);
+        let open = Calendar::default();
+        assert_eq!(pickup_by(t, 6, &open), date!(2021 - 03 - 07));
+        // Holidays at T+2 and T+4 push the last day to T+8.
+        let cal = open
+            .with_closure(Closure::new(date!(2021 - 03 - 03), date!(2021 - 03 - 03)).unwrap())
+            .with_closure(Closure::new(date!(2021 - 03 - 05), date!(2021 - 03 - 05)).unwrap());
+        let by = pickup_by(t, 6, &cal);
+        assert_eq!(by, date!(2021 - 03 - 09));
+        // It expires the day after.
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1)]);
+        let trapped = q.trap(ItemId(9), t, by).unwrap();
+        assert_eq!(trapped.status(), HoldStatus::Waiting);
+        assert_eq!(trapped.position(), None);
+        assert!(!trapped.is_expired_on(date!(2021 - 03 - 09)));
+        assert!(trapped.is_expired_on(date!(2021 - 03 - 10)));
+    }
+
+    #[test]
+    fn fifo_trap_expire_moves_the_next_reader_up() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2), hold(3, 3)]);
+        assert_eq!(q.next_position(), 4);
+        let first = q
+            .trap(ItemId(9), date!(2021 - 03 - 01), date!(2021 - 03 - 08))
+            .unwrap();
+        assert_eq!(first.id, HoldId(1));
+        let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
+        assert_eq!(positions, vec![(2, Some(1)), (3, Some(2))]);
+        let freed = q
+            .expire(HoldId(1), datetime!(2021-03-09 00:05 UTC))
+            .unwrap();
+        assert_eq!(freed, ItemId(9));
+        let second = q
+            .trap(freed, date!(2021 - 03 - 09), date!(2021 - 03 - 16))
+            .unwrap();
+        assert_eq!(second.id, HoldId(2));
+        assert_eq!(q.next_in_line().map(|h| h.id), Some(HoldId(3)));
+        assert_eq!(q.next_in_line().and_then(Hold::position), Some(1));
+        let changes = q.into_changes();
+        assert_eq!(changes.len(), 3);
+        assert!(changes.iter().any(|h| h.status() == HoldStatus::Expired));
+    }
+
+    #[test]
+    fn cancel_renumbers_and_frees_a_waiting_copy() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2), hold(3, 3)]);
+        assert_eq!(
+            q.cancel(HoldId(2), datetime!(2021-03-02 00:00 UTC)),
+            Ok(None)
+        );
+        let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
+        assert_eq!(positions, vec![(1, Some(1)), (3, Some(2))]);
+        q.trap(ItemId(9), date!(2021 - 03 - 02), date!(2021 - 03 - 09));
+        assert_eq!(
+            q.cancel(HoldId(1), datetime!(2021-03-03 00:00 UTC)),
+            Ok(Some(ItemId(9)))
+        );
+        assert_eq!(
+            q.cancel(HoldId(1), datetime!(2021-03-03 00:00 UTC)),
+            Err(HoldQueueError::NotActive(HoldId(1)))
+        );
+        assert_eq!(
+            q.expire(HoldId(3), datetime!(2021-03-03 00:00 UTC)),
+            Err(HoldQueueError::NotWaiting(HoldId(3)))
+        );
+        assert!(q.positions_are_contiguous());
+    }
+
+    #[test]
+    fn an_off_shelf_checkout_fills_the_readers_queued_hold() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2)]);
+        let at = datetime!(2021-03-02 00:00 UTC);
+        assert_eq!(q.fill_by_checkout(PatronId(2), at), Some(HoldId(2)));
+        assert_eq!(q.fill_by_checkout(PatronId(3), at), None);
+        let changes = q.into_changes();
+        assert_eq!(changes[0].status(), HoldStatus::Collected);
+    }
+
+    #[test]
+    fn stored_gaps_and_duplicates_are_repaired() {
+        let q = HoldQueue::new(TitleId(1), [hold(3, 7), hold(1, 2), hold(2, 2)]);
+        let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
+        assert_eq!(positions, vec![(1, Some(1)), (2, Some(2)), (3, Some(3))]);
+        assert!(q.positions_are_contiguous());
+    }
+}

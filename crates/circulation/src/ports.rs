@@ -1,0 +1,346 @@
+//! The ports circulation needs from the outside world, named by role and speaking domain
+//! types only. Adapters (SQL, in-memory) implement them; services are generic over them.
+//!
+//! Two kinds:
+//! - **Configuration reads** ([`RuleRepository`], [`CalendarRepository`],
+//!   [`FineSuspensionRepository`]) are read outside any transaction: they change rarely and
+//!   a read a moment stale is harmless.
+//! - **The unit of work** ([`CirculationStore`] → [`CirculationTransaction`]) covers every
+//!   record an operation reads to decide and then writes: readers, items, titles (their hold
+//!   queues), loans, holds and the fine ledger. A SQL adapter implements one transaction per
+//!   [`CirculationStore::begin`]; methods named `*_for_update` lock the row
+//!   (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite takes the write lock with
+//!   `BEGIN IMMEDIATE`). So two checkouts of one item never both pass: the second waits for
+//!   the first's commit and then sees the item on loan (product.md §1, "Concurrency").
+//!   Dropping a transaction without [`CirculationTransaction::commit`] rolls it back.
+//!
+//! **Lock order**, to rule out deadlocks between processes: patron, then title, then item.
+//! Services take locks only in that order (a plain read may come earlier, and is re-read
+//! after locking when it matters). A title's row lock guards its hold queue, which is why
+//! queue positions are never duplicated; an item's lock guards its loan and status; a
+//! patron's lock guards their quota, charges and suspension.
+//!
+//! Every method returns [`InfrastructureError`] when the store cannot answer (connection
+//! lost, serialization failure, corrupt row); that is its only error. "Not found" is
+//! `Ok(None)`, never an error.
+
+use async_trait::async_trait;
+use library_core::{
+    Barcode, CardNumber, HoldId, ItemId, LibraryCode, LoanId, Money, PatronId, TitleId,
+};
+use library_fines::{ChargeId, FineSuspensionPeriod, NewCharge};
+use time::Date;
+
+use crate::hold_queue::{Hold, NewHold};
+use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
+use crate::rules::ScopedRules;
+
+/// An adapter could not do its job. Opaque on purpose: services pass it through, inbound
+/// adapters log it and answer "internal error" without its text.
+#[derive(Debug, thiserror::Error)]
+#[error("infrastructure failure: {message}")]
+pub struct InfrastructureError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl InfrastructureError {
+    /// A failure described by `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// The stored circulation rules.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RuleRepository: Send + Sync {
+    /// Every scope with the rules set there (resolution is the domain's job:
+    /// [`crate::EffectiveRules::resolve`]).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] if the rules cannot be read.
+    async fn scoped_rules(&self) -> Result<Vec<ScopedRules>, InfrastructureError>;
+}
+
+/// Libraries with their kind, calendar of closed days and UTC offset.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CalendarRepository: Send + Sync {
+    /// The library `code` with its calendar; `None` if there is no such library.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] if the library or its calendar cannot be read.
+    async fn library_calendar(
+        &self,
+        code: &LibraryCode,
+    ) -> Result<Option<Library>, InfrastructureError>;
+}
+
+/// Fine-suspension periods (library-fines decides which apply to a loan).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait FineSuspensionRepository: Send + Sync {
+    /// Every fine-suspension period, whatever its scope.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] if the periods cannot be read.
+    async fn fine_suspension_periods(
+        &self,
+    ) -> Result<Vec<FineSuspensionPeriod>, InfrastructureError>;
+}
+
+/// Readers, inside a transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PatronRepository: Send {
+    /// The reader with card `card`, row locked until the transaction ends.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn patron_by_card_for_update(
+        &mut self,
+        card: &CardNumber,
+    ) -> Result<Option<Patron>, InfrastructureError>;
+
+    /// The reader `id`, row locked until the transaction ends.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn patron_for_update(
+        &mut self,
+        id: PatronId,
+    ) -> Result<Option<Patron>, InfrastructureError>;
+
+    /// The reader `id`, without a lock (e.g. a hold's owner, for their category).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn patron(&mut self, id: PatronId) -> Result<Option<Patron>, InfrastructureError>;
+
+    /// Sets the first date reader `id` may borrow again (`None` = not suspended).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if there is no such reader.
+    async fn set_suspended_until(
+        &mut self,
+        id: PatronId,
+        until: Option<Date>,
+    ) -> Result<(), InfrastructureError>;
+}
+
+/// Items, inside a transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ItemRepository: Send {
+    /// The item with `barcode`, without a lock.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn item_by_barcode(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<Item>, InfrastructureError>;
+
+    /// The item `id`, without a lock.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn item(&mut self, id: ItemId) -> Result<Option<Item>, InfrastructureError>;
+
+    /// The item `id`, row locked until the transaction ends (guards its status and loan).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn item_for_update(&mut self, id: ItemId) -> Result<Option<Item>, InfrastructureError>;
+
+    /// Sets the status of item `id`.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if there is no such item.
+    async fn set_item_status(
+        &mut self,
+        id: ItemId,
+        status: ItemStatus,
+    ) -> Result<(), InfrastructureError>;
+}
+
+/// Titles, inside a transaction. A title's lock guards its hold queue.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TitleRepository: Send {
+    /// The title `id`, row locked until the transaction ends.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn title_for_update(&mut self, id: TitleId)
+    -> Result<Option<Title>, InfrastructureError>;
+}
+
+/// Loans, inside a transaction (guarded by their item's lock).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LoanRepository: Send {
+    /// The loan `id`, open or returned.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn loan(&mut self, id: LoanId) -> Result<Option<Loan>, InfrastructureError>;
+
+    /// The open loan of item `item`, if it is on loan.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn open_loan_of_item(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Loan>, InfrastructureError>;
+
+    /// Reader `patron`'s open loans.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn open_loans_of_patron(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<Vec<Loan>, InfrastructureError>;
+
+    /// Stores a new loan and returns it with its id.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the item already has an open loan (a SQL adapter
+    /// backs this with a unique index on open loans per item).
+    async fn insert_loan(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError>;
+
+    /// Overwrites the stored loan with the same id (renewal, return).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if there is no such loan.
+    async fn update_loan(&mut self, loan: &Loan) -> Result<(), InfrastructureError>;
+}
+
+/// Holds, inside a transaction (queue changes need the title's lock).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HoldRepository: Send {
+    /// The hold `id`, whatever its status.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn hold(&mut self, id: HoldId) -> Result<Option<Hold>, InfrastructureError>;
+
+    /// The queued and waiting holds of `title`.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn active_holds_of_title(
+        &mut self,
+        title: TitleId,
+    ) -> Result<Vec<Hold>, InfrastructureError>;
+
+    /// Reader `patron`'s queued and waiting holds.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn active_holds_of_patron(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<Vec<Hold>, InfrastructureError>;
+
+    /// The waiting hold `item` is trapped for, if any.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn waiting_hold_for_item(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Hold>, InfrastructureError>;
+
+    /// Every waiting hold (for the expiry job).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn waiting_holds(&mut self) -> Result<Vec<Hold>, InfrastructureError>;
+
+    /// Stores a new queued hold and returns it with its id.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the position is taken (a SQL adapter backs this with
+    /// a unique index on (title, position) of queued holds).
+    async fn insert_hold(&mut self, hold: NewHold) -> Result<Hold, InfrastructureError>;
+
+    /// Overwrites the stored hold with the same id.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if there is no such hold.
+    async fn update_hold(&mut self, hold: &Hold) -> Result<(), InfrastructureError>;
+}
+
+/// The readers' fine ledger (library-fines' charges), inside a transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait FineLedger: Send {
+    /// What reader `patron` owes in unpaid charges (fines accruing on open loans are not
+    /// included; the service adds them).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn outstanding_charges(&mut self, patron: PatronId)
+    -> Result<Money, InfrastructureError>;
+
+    /// Adds a charge to reader `patron`'s ledger.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn add_charge(
+        &mut self,
+        patron: PatronId,
+        charge: NewCharge,
+    ) -> Result<ChargeId, InfrastructureError>;
+}
+
+/// One unit of work over every record circulation writes. Dropped without
+/// [`commit`](CirculationTransaction::commit): rolled back.
+#[async_trait]
+pub trait CirculationTransaction:
+    PatronRepository
+    + ItemRepository
+    + TitleRepository
+    + LoanRepository
+    + HoldRepository
+    + FineLedger
+    + Send
+{
+    /// Makes every write of this transaction visible at once.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] if the commit fails (nothing is written then), including a
+    /// serialization failure against a concurrent transaction.
+    async fn commit(self: Box<Self>) -> Result<(), InfrastructureError>;
+}
+
+/// Starts units of work.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CirculationStore: Send + Sync {
+    /// Begins a transaction.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] if no transaction can be started.
+    async fn begin(&self) -> Result<Box<dyn CirculationTransaction>, InfrastructureError>;
+}

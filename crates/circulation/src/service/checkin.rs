@@ -1,0 +1,158 @@
+//! Checkin: at any library, also book-drop returns with an effective return time.
+
+use library_core::{Barcode, Clock, LibraryCode, Money};
+use library_fines::{ChargeKind, NewCharge};
+use time::{Date, OffsetDateTime};
+
+use super::{Circulation, save_queue};
+use crate::checkin::{ReturnTimeError, assess_return, effective_return_time};
+use crate::hold_queue::{Hold, HoldQueue};
+use crate::model::Loan;
+use crate::ports::{
+    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
+    RuleRepository,
+};
+use crate::rules::EffectiveRules;
+
+/// Return an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckinRequest {
+    /// The item's barcode.
+    pub item_barcode: Barcode,
+    /// Where it is returned (any library).
+    pub library: LibraryCode,
+    /// A book-drop return's effective time (when the drop was last emptied); `None` = now.
+    pub returned_at: Option<OffsetDateTime>,
+}
+
+/// A return and what it cost (http-api.md `POST /circulation/checkins`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckinOutcome {
+    /// The loan, now returned.
+    pub loan: Loan,
+    /// Local calendar days from the due date to the return date.
+    pub overdue_days: u32,
+    /// Days charged after fine-suspension periods, closed days (per rule) and grace.
+    pub chargeable_days: u32,
+    /// The fine fixed as a charge (zero: none).
+    pub fine: Money,
+    /// The first date the reader may borrow again, if this return suspended them.
+    pub suspended_until: Option<Date>,
+    /// The hold the copy was trapped for, now waiting.
+    pub hold: Option<Hold>,
+}
+
+/// Why a checkin did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckinError {
+    /// No item has this barcode.
+    #[error("no item has this barcode")]
+    ItemNotFound,
+    /// No library has this code.
+    #[error("no library {0}")]
+    LibraryNotFound(LibraryCode),
+    /// The item is not on loan.
+    #[error("the item is not on loan")]
+    NotOnLoan,
+    /// The book-drop return time is in the future or before the checkout (http-api.md 422).
+    #[error(transparent)]
+    InvalidReturnTime(ReturnTimeError),
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+impl<S, R, L, F, C> Circulation<S, R, L, F, C>
+where
+    S: CirculationStore,
+    R: RuleRepository,
+    L: CalendarRepository,
+    F: FineSuspensionRepository,
+    C: Clock,
+{
+    /// Returns an item: fixes the fine as a charge and any reader suspension (computed with
+    /// the lending library's calendar and fine-suspension periods), closes the loan, and
+    /// traps the copy for the first queued hold on its title, else shelves it.
+    pub async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError> {
+        let now = self.now();
+        let config = self.config().await?;
+        if self.library(&req.library).await?.is_none() {
+            return Err(CheckinError::LibraryNotFound(req.library));
+        }
+        let mut tx = self.store.begin().await?;
+        let Some(plain) = tx.item_by_barcode(&req.item_barcode).await? else {
+            return Err(CheckinError::ItemNotFound);
+        };
+        let Some(first_look) = tx.open_loan_of_item(plain.id).await? else {
+            return Err(CheckinError::NotOnLoan);
+        };
+        // Lock order: patron, title, item; then re-read the loan under the item's lock.
+        let vanished = || InfrastructureError::new("record vanished during checkin");
+        let patron = tx
+            .patron_for_update(first_look.patron)
+            .await?
+            .ok_or_else(vanished)?;
+        tx.title_for_update(plain.title)
+            .await?
+            .ok_or_else(vanished)?;
+        let item = tx.item_for_update(plain.id).await?.ok_or_else(vanished)?;
+        let Some(mut loan) = tx.open_loan_of_item(item.id).await? else {
+            return Err(CheckinError::NotOnLoan);
+        };
+        if loan.patron != patron.id {
+            // Returned and lent again between the first look and the locks.
+            return Err(InfrastructureError::new("loan changed hands during checkin").into());
+        }
+        let returned_at = effective_return_time(now, req.returned_at, loan.borrowed_at)
+            .map_err(CheckinError::InvalidReturnTime)?;
+
+        let lending = self.known_library(&loan.library).await?;
+        let rules = EffectiveRules::resolve(
+            &config.rules,
+            Some(&loan.library),
+            Some(&patron.category),
+            Some(&item.item_type),
+        );
+        let cost = assess_return(
+            &loan,
+            returned_at,
+            &lending,
+            &rules,
+            &config.periods,
+            patron.suspended_until,
+        );
+        if cost.fine.is_positive() {
+            let charge = NewCharge {
+                kind: ChargeKind::OverdueFine {
+                    loan: loan.id,
+                    chargeable_days: cost.chargeable_days,
+                },
+                amount: cost.fine,
+                charged_on: cost.returned_on,
+            };
+            tx.add_charge(patron.id, charge).await?;
+        }
+        if cost.suspended_until.is_some() && cost.suspended_until != patron.suspended_until {
+            tx.set_suspended_until(patron.id, cost.suspended_until)
+                .await?;
+        }
+        loan.returned_at = Some(returned_at);
+        loan.returned_to = Some(req.library);
+        tx.update_loan(&loan).await?;
+
+        let mut queue = HoldQueue::new(item.title, tx.active_holds_of_title(item.title).await?);
+        let hold = self
+            .trap_or_shelve(tx.as_mut(), &mut queue, item.id, &config, now)
+            .await?;
+        save_queue(tx.as_mut(), queue).await?;
+        tx.commit().await?;
+        Ok(CheckinOutcome {
+            loan,
+            overdue_days: cost.overdue_days,
+            chargeable_days: cost.chargeable_days,
+            fine: cost.fine,
+            suspended_until: cost.suspended_until,
+            hold,
+        })
+    }
+}

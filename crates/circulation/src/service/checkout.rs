@@ -1,0 +1,273 @@
+//! Checkout, and collection of a waiting hold (which is the holder's checkout of the
+//! waiting copy, product.md §1).
+
+use library_core::{Barcode, CardNumber, Clock, HoldId, ItemId, LibraryCode, Money, PatronId};
+use library_fines::NewCharge;
+
+use super::{Circulation, Config, save_queue};
+use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
+use crate::due_date::loan_due_date;
+use crate::hold_queue::HoldQueue;
+use crate::model::{ItemStatus, Library, Loan, NewLoan};
+use crate::ports::{
+    CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
+    InfrastructureError, RuleRepository,
+};
+use crate::rules::EffectiveRules;
+
+/// Lend an item (counter, self-service station).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// The borrower's card.
+    pub card_number: CardNumber,
+    /// The item's barcode.
+    pub item_barcode: Barcode,
+    /// The lending library (where the checkout happens; a station's library).
+    pub library: LibraryCode,
+}
+
+/// A loan made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutOutcome {
+    /// The new loan (`due.at` is http-api.md's `due_at`).
+    pub loan: Loan,
+    /// The reader's hold this checkout collected, if any: their waiting hold (with the fee)
+    /// or their queued hold on the title, filled by a copy from the shelf (no fee).
+    pub collected_hold: Option<HoldId>,
+    /// The hold fee charged for that collection (zero if none).
+    pub hold_fee: Money,
+}
+
+/// Why a checkout did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    /// No reader has this card (checked first).
+    #[error("no reader has this card")]
+    PatronNotFound,
+    /// No item has this barcode.
+    #[error("no item has this barcode")]
+    ItemNotFound,
+    /// No library has this code.
+    #[error("no library {0}")]
+    LibraryNotFound(LibraryCode),
+    /// Refused for a named reason (http-api.md 409 `checkout_refused`).
+    #[error("checkout refused: {}", .0.code())]
+    Refused(CheckoutRefusal),
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// Collect a waiting hold: check its copy out to the holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectHoldRequest {
+    /// The waiting hold.
+    pub hold: HoldId,
+    /// Where the copy is handed over (the lending library of the new loan).
+    pub library: LibraryCode,
+}
+
+/// Why a collection did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectHoldError {
+    /// No such hold.
+    #[error("no such hold")]
+    HoldNotFound,
+    /// The hold is not waiting on the shelf.
+    #[error("the hold is not waiting")]
+    NotWaiting,
+    /// No library has this code.
+    #[error("no library {0}")]
+    LibraryNotFound(LibraryCode),
+    /// The checkout is refused for a named reason.
+    #[error("checkout refused: {}", .0.code())]
+    Refused(CheckoutRefusal),
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// How the borrower is identified.
+enum Borrower<'a> {
+    Card(&'a CardNumber),
+    Id(PatronId),
+}
+
+impl<S, R, L, F, C> Circulation<S, R, L, F, C>
+where
+    S: CirculationStore,
+    R: RuleRepository,
+    L: CalendarRepository,
+    F: FineSuspensionRepository,
+    C: Clock,
+{
+    /// Checks an item out to a reader: not-found errors first, then the refusals in the
+    /// documented order ([`crate::checkout_refusals`]); on success the due date comes from
+    /// the rules and the lending library's calendar. Checking out the item on the hold
+    /// shelf for this reader collects their hold (and charges the hold fee).
+    pub async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutOutcome, CheckoutError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let mut tx = self.store.begin().await?;
+        // Not found: reader, then item, then library.
+        let Some(_) = tx.patron_by_card_for_update(&req.card_number).await? else {
+            return Err(CheckoutError::PatronNotFound);
+        };
+        let Some(item) = tx.item_by_barcode(&req.item_barcode).await? else {
+            return Err(CheckoutError::ItemNotFound);
+        };
+        let Some(library) = self.library(&req.library).await? else {
+            return Err(CheckoutError::LibraryNotFound(req.library));
+        };
+        let outcome = self
+            .checkout_in(
+                tx.as_mut(),
+                Borrower::Card(&req.card_number),
+                item.id,
+                &library,
+                &config,
+                now,
+            )
+            .await?;
+        match outcome {
+            Ok(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Err(refusal) => Err(CheckoutError::Refused(refusal)),
+        }
+    }
+
+    /// Collects a waiting hold at `library`: the holder's checkout of the waiting copy.
+    pub async fn collect_hold(
+        &self,
+        req: CollectHoldRequest,
+    ) -> Result<CheckoutOutcome, CollectHoldError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let Some(library) = self.library(&req.library).await? else {
+            return Err(CollectHoldError::LibraryNotFound(req.library));
+        };
+        let mut tx = self.store.begin().await?;
+        let Some(hold) = tx.hold(req.hold).await? else {
+            return Err(CollectHoldError::HoldNotFound);
+        };
+        let Some(item) = hold.waiting_item() else {
+            return Err(CollectHoldError::NotWaiting);
+        };
+        let outcome = self
+            .checkout_in(
+                tx.as_mut(),
+                Borrower::Id(hold.patron),
+                item,
+                &library,
+                &config,
+                now,
+            )
+            .await?;
+        match outcome {
+            // The copy was trapped for this hold, so the checkout collected it; if a
+            // concurrent expiry moved it on, the decision refused it instead.
+            Ok(outcome) if outcome.collected_hold == Some(req.hold) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Ok(_) => Err(CollectHoldError::NotWaiting),
+            Err(refusal) => Err(CollectHoldError::Refused(refusal)),
+        }
+    }
+
+    /// The checkout inside a transaction: locks patron, title, item (in that order),
+    /// decides, writes. The caller commits. `Ok(Err(_))` is a refusal.
+    async fn checkout_in(
+        &self,
+        tx: &mut dyn CirculationTransaction,
+        borrower: Borrower<'_>,
+        copy: ItemId,
+        library: &Library,
+        config: &Config,
+        now: time::OffsetDateTime,
+    ) -> Result<Result<CheckoutOutcome, CheckoutRefusal>, InfrastructureError> {
+        let missing =
+            |what: &str| InfrastructureError::new(format!("{what} vanished during checkout"));
+        let patron = match borrower {
+            Borrower::Card(card) => tx.patron_by_card_for_update(card).await?,
+            Borrower::Id(id) => tx.patron_for_update(id).await?,
+        }
+        .ok_or_else(|| missing("reader"))?;
+        let plain = tx.item(copy).await?.ok_or_else(|| missing("item"))?;
+        tx.title_for_update(plain.title)
+            .await?
+            .ok_or_else(|| missing("title"))?;
+        let item = tx
+            .item_for_update(plain.id)
+            .await?
+            .ok_or_else(|| missing("item"))?;
+
+        let rules = EffectiveRules::resolve(
+            &config.rules,
+            Some(&library.code),
+            Some(&patron.category),
+            Some(&item.item_type),
+        );
+        let loans_out =
+            u32::try_from(tx.open_loans_of_patron(patron.id).await?.len()).unwrap_or(u32::MAX);
+        let outstanding = self.outstanding(tx, &patron, config, now).await?;
+        let waiting = tx.waiting_hold_for_item(item.id).await?;
+        let today = library.calendar.local_date(now);
+        let facts = CheckoutFacts {
+            today,
+            patron: &patron,
+            item: &item,
+            rules: &rules,
+            outstanding,
+            loans_out,
+            waiting_for: waiting.as_ref().map(|h| h.patron),
+        };
+        let kind = match decide_checkout(&facts) {
+            Ok(kind) => kind,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+
+        let mut hold_fee = Money::ZERO;
+        let holds = tx.active_holds_of_title(item.title).await?;
+        let mut queue = HoldQueue::new(item.title, holds);
+        let collected_hold = if let (CheckoutKind::Collection, Some(hold)) = (kind, waiting) {
+            queue
+                .collect(hold.id, now)
+                .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+            // HK$3.30 "charged when the reserved item is collected" (product.md §7).
+            if rules.hold_fee.is_positive() {
+                tx.add_charge(
+                    patron.id,
+                    NewCharge::hold_fee(hold.id, rules.hold_fee, today),
+                )
+                .await?;
+                hold_fee = rules.hold_fee;
+            }
+            Some(hold.id)
+        } else {
+            // Borrowing a copy from the shelf fills the reader's own queued hold on the
+            // title (no fee: the fee is for the hold-shelf service), so the next copy
+            // returned is not trapped for a reader who already has the title.
+            queue.fill_by_checkout(patron.id, now)
+        };
+        save_queue(tx, queue).await?;
+        let due = loan_due_date(now, rules.loan_days, &library.calendar);
+        let loan = tx
+            .insert_loan(NewLoan {
+                patron: patron.id,
+                item: item.id,
+                library: library.code.clone(),
+                borrowed_at: now,
+                due,
+            })
+            .await?;
+        tx.set_item_status(item.id, ItemStatus::OnLoan).await?;
+        Ok(Ok(CheckoutOutcome {
+            loan,
+            collected_hold,
+            hold_fee,
+        }))
+    }
+}

@@ -1,0 +1,227 @@
+//! Holds: place, cancel, and the expiry job for waiting holds.
+
+use library_core::{Clock, HoldId, LibraryCode, PatronId, TitleId};
+
+use super::{Circulation, save_queue};
+use crate::hold_queue::{Hold, HoldQueue, NewHold};
+use crate::hold_request::{HoldFacts, HoldRefusal, decide_hold};
+use crate::ports::{
+    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
+    RuleRepository,
+};
+use crate::rules::EffectiveRules;
+
+/// Place a hold on a title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceHoldRequest {
+    /// The reader.
+    pub patron: PatronId,
+    /// The title.
+    pub title: TitleId,
+    /// Where the reader will collect it.
+    pub pickup_library: LibraryCode,
+}
+
+/// Why a hold was not placed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceHoldError {
+    /// No such reader.
+    #[error("no such reader")]
+    PatronNotFound,
+    /// No such title.
+    #[error("no such title")]
+    TitleNotFound,
+    /// No such pickup library.
+    #[error("no library {0}")]
+    LibraryNotFound(LibraryCode),
+    /// Refused for a named reason (http-api.md 409 `hold_refused`).
+    #[error("hold refused: {}", .0.code())]
+    Refused(HoldRefusal),
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// Cancel a hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CancelHoldRequest {
+    /// The hold.
+    pub hold: HoldId,
+    /// The reader asking: another reader's hold is "not found". `None` = staff.
+    pub patron: Option<PatronId>,
+}
+
+/// Why a hold was not cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelHoldError {
+    /// No such hold, or not the asking reader's.
+    #[error("no such hold")]
+    HoldNotFound,
+    /// The hold has already ended (collected, expired or cancelled).
+    #[error("the hold has already ended")]
+    NotActive,
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// What the expiry job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiryReport {
+    /// Waiting holds that expired.
+    pub expired: Vec<HoldId>,
+    /// Holds their copies were trapped for in turn.
+    pub trapped: Vec<Hold>,
+}
+
+/// Why the expiry job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpireHoldsError {
+    /// A port failed (holds expired before the failure stay expired).
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+impl<S, R, L, F, C> Circulation<S, R, L, F, C>
+where
+    S: CirculationStore,
+    R: RuleRepository,
+    L: CalendarRepository,
+    F: FineSuspensionRepository,
+    C: Clock,
+{
+    /// Places a hold at the end of the title's queue: refusals in the documented order
+    /// ([`crate::hold_refusals`]), with the hold rules of the pickup library.
+    pub async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let Some(pickup) = self.library(&req.pickup_library).await? else {
+            return Err(PlaceHoldError::LibraryNotFound(req.pickup_library));
+        };
+        let mut tx = self.store.begin().await?;
+        let Some(patron) = tx.patron_for_update(req.patron).await? else {
+            return Err(PlaceHoldError::PatronNotFound);
+        };
+        if tx.title_for_update(req.title).await?.is_none() {
+            return Err(PlaceHoldError::TitleNotFound);
+        }
+        let mut has_title_on_loan = false;
+        for loan in tx.open_loans_of_patron(patron.id).await? {
+            if tx
+                .item(loan.item)
+                .await?
+                .is_some_and(|i| i.title == req.title)
+            {
+                has_title_on_loan = true;
+            }
+        }
+        let active = tx.active_holds_of_patron(patron.id).await?;
+        let rules = EffectiveRules::resolve(
+            &config.rules,
+            Some(&pickup.code),
+            Some(&patron.category),
+            None,
+        );
+        let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
+        let facts = HoldFacts {
+            today: pickup.calendar.local_date(now),
+            patron: &patron,
+            rules: &rules,
+            has_title_on_loan,
+            has_hold_on_title: active.iter().any(|h| h.title == req.title),
+            active_holds: u32::try_from(active.len()).unwrap_or(u32::MAX),
+            outstanding,
+        };
+        decide_hold(&facts).map_err(PlaceHoldError::Refused)?;
+        let queue = HoldQueue::new(req.title, tx.active_holds_of_title(req.title).await?);
+        let position = queue.next_position();
+        // Stored positions with gaps would be repaired by the queue; write that back too.
+        save_queue(tx.as_mut(), queue).await?;
+        let hold = tx
+            .insert_hold(NewHold {
+                patron: patron.id,
+                title: req.title,
+                pickup_library: pickup.code,
+                placed_at: now,
+                position,
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(hold)
+    }
+
+    /// Cancels a queued or waiting hold; the queue is renumbered, and a copy waiting for it
+    /// goes to the next reader (or back to the shelf).
+    pub async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let mut tx = self.store.begin().await?;
+        let Some(hold) = tx.hold(req.hold).await? else {
+            return Err(CancelHoldError::HoldNotFound);
+        };
+        if req.patron.is_some_and(|p| p != hold.patron) {
+            return Err(CancelHoldError::HoldNotFound);
+        }
+        tx.title_for_update(hold.title).await?;
+        let mut queue = HoldQueue::new(hold.title, tx.active_holds_of_title(hold.title).await?);
+        let freed = queue
+            .cancel(hold.id, now)
+            .map_err(|_| CancelHoldError::NotActive)?;
+        if let Some(item) = freed {
+            tx.item_for_update(item).await?;
+            self.trap_or_shelve(tx.as_mut(), &mut queue, item, &config, now)
+                .await?;
+        }
+        save_queue(tx.as_mut(), queue).await?;
+        let cancelled = tx
+            .hold(hold.id)
+            .await?
+            .ok_or_else(|| InfrastructureError::new("cancelled hold vanished"))?;
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+
+    /// The scheduled job: every waiting hold past its `pickup_by` (in the pickup library's
+    /// local date) expires, and its copy is trapped for the next reader in the queue or
+    /// shelved. One unit of work per hold, so a failure leaves earlier expiries done.
+    pub async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let waiting = {
+            let mut tx = self.store.begin().await?;
+            tx.waiting_holds().await?
+        };
+        let mut report = ExpiryReport::default();
+        for candidate in waiting {
+            let pickup = self.known_library(&candidate.pickup_library).await?;
+            if !candidate.is_expired_on(pickup.calendar.local_date(now)) {
+                continue;
+            }
+            let mut tx = self.store.begin().await?;
+            tx.title_for_update(candidate.title).await?;
+            let mut queue = HoldQueue::new(
+                candidate.title,
+                tx.active_holds_of_title(candidate.title).await?,
+            );
+            // Re-checked under the title's lock: collected or cancelled meanwhile = skip.
+            let still_due = queue
+                .get(candidate.id)
+                .is_some_and(|h| h.is_expired_on(pickup.calendar.local_date(now)));
+            if !still_due {
+                continue;
+            }
+            let item = queue
+                .expire(candidate.id, now)
+                .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+            tx.item_for_update(item).await?;
+            let trapped = self
+                .trap_or_shelve(tx.as_mut(), &mut queue, item, &config, now)
+                .await?;
+            save_queue(tx.as_mut(), queue).await?;
+            tx.commit().await?;
+            report.expired.push(candidate.id);
+            report.trapped.extend(trapped);
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,168 @@
+//! Application services: the circulation use cases written once over the ports, for every
+//! channel (web, PIN/telephone, counter, SIP2). Each use case has its own request type and
+//! error enum; inbound adapters translate their protocol to and from these.
+//!
+//! Each operation runs in one unit of work (see [`crate::ports`] for the lock order). Time
+//! comes from the [`Clock`]; "today" is always a library's local date: the lending
+//! library's for loans and fines, the pickup library's for holds.
+
+mod checkin;
+mod checkout;
+mod holds;
+mod renew;
+
+pub use checkin::{CheckinError, CheckinOutcome, CheckinRequest};
+pub use checkout::{
+    CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,
+};
+pub use holds::{
+    CancelHoldError, CancelHoldRequest, ExpireHoldsError, ExpiryReport, PlaceHoldError,
+    PlaceHoldRequest,
+};
+pub use renew::{
+    RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome, RenewRequest,
+};
+
+use library_core::{Clock, ItemId, LibraryCode, Money};
+use library_fines::FineSuspensionPeriod;
+use time::OffsetDateTime;
+
+use crate::checkin::accrued_fine;
+use crate::hold_queue::{Hold, HoldQueue, pickup_by};
+use crate::model::{ItemStatus, Library, Patron};
+use crate::ports::{
+    CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
+    InfrastructureError, RuleRepository,
+};
+use crate::rules::{EffectiveRules, ScopedRules};
+
+/// The circulation services over their ports: the unit-of-work store, the rules,
+/// calendars and fine-suspension periods, and the clock.
+#[derive(Debug, Clone)]
+pub struct Circulation<S, R, L, F, C> {
+    store: S,
+    rules: R,
+    calendars: L,
+    suspensions: F,
+    clock: C,
+}
+
+/// Configuration read before a transaction starts.
+struct Config {
+    rules: Vec<ScopedRules>,
+    periods: Vec<FineSuspensionPeriod>,
+}
+
+impl<S, R, L, F, C> Circulation<S, R, L, F, C>
+where
+    S: CirculationStore,
+    R: RuleRepository,
+    L: CalendarRepository,
+    F: FineSuspensionRepository,
+    C: Clock,
+{
+    /// The services over these ports.
+    pub fn new(store: S, rules: R, calendars: L, suspensions: F, clock: C) -> Self {
+        Self {
+            store,
+            rules,
+            calendars,
+            suspensions,
+            clock,
+        }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    async fn config(&self) -> Result<Config, InfrastructureError> {
+        Ok(Config {
+            rules: self.rules.scoped_rules().await?,
+            periods: self.suspensions.fine_suspension_periods().await?,
+        })
+    }
+
+    async fn library(&self, code: &LibraryCode) -> Result<Option<Library>, InfrastructureError> {
+        self.calendars.library_calendar(code).await
+    }
+
+    /// A library that records refer to: missing means the data is inconsistent.
+    async fn known_library(&self, code: &LibraryCode) -> Result<Library, InfrastructureError> {
+        self.library(code).await?.ok_or_else(|| {
+            InfrastructureError::new(format!("library {code} is referenced but missing"))
+        })
+    }
+
+    /// Unpaid charges plus fines accruing on the reader's open overdue loans as of `now`
+    /// (http-api.md: the figure compared with `block_threshold_cents`).
+    async fn outstanding(
+        &self,
+        tx: &mut dyn CirculationTransaction,
+        patron: &Patron,
+        config: &Config,
+        now: OffsetDateTime,
+    ) -> Result<Money, InfrastructureError> {
+        let mut total = tx.outstanding_charges(patron.id).await?;
+        for loan in tx.open_loans_of_patron(patron.id).await? {
+            let item = tx.item(loan.item).await?.ok_or_else(|| {
+                InfrastructureError::new(format!("loan {} refers to a missing item", loan.id))
+            })?;
+            let lending = self.known_library(&loan.library).await?;
+            let rules = EffectiveRules::resolve(
+                &config.rules,
+                Some(&loan.library),
+                Some(&patron.category),
+                Some(&item.item_type),
+            );
+            total += accrued_fine(&loan, now, &lending, &rules, &config.periods).fine;
+        }
+        Ok(total)
+    }
+
+    /// A copy has come free (returned, or its waiting hold ended): trap it for the first
+    /// queued reader of its title, or put it back on the shelf. The caller holds the
+    /// title's and the item's locks and writes the queue's changes back.
+    async fn trap_or_shelve(
+        &self,
+        tx: &mut dyn CirculationTransaction,
+        queue: &mut HoldQueue,
+        item: ItemId,
+        config: &Config,
+        now: OffsetDateTime,
+    ) -> Result<Option<Hold>, InfrastructureError> {
+        let Some(next) = queue.next_in_line().cloned() else {
+            tx.set_item_status(item, ItemStatus::Available).await?;
+            return Ok(None);
+        };
+        let holder = tx.patron(next.patron).await?.ok_or_else(|| {
+            InfrastructureError::new(format!("hold {} refers to a missing reader", next.id))
+        })?;
+        let pickup = self.known_library(&next.pickup_library).await?;
+        let rules = EffectiveRules::resolve(
+            &config.rules,
+            Some(&pickup.code),
+            Some(&holder.category),
+            None,
+        );
+        let trapped_on = pickup.calendar.local_date(now);
+        let by = pickup_by(trapped_on, rules.pickup_days, &pickup.calendar);
+        let trapped = queue.trap(item, trapped_on, by);
+        tx.set_item_status(item, ItemStatus::OnHoldShelf).await?;
+        Ok(trapped)
+    }
+}
+
+/// Writes a queue's changed holds back.
+async fn save_queue(
+    tx: &mut dyn CirculationTransaction,
+    queue: HoldQueue,
+) -> Result<(), InfrastructureError> {
+    for hold in queue.into_changes() {
+        tx.update_hold(&hold).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

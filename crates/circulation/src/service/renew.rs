@@ -1,0 +1,192 @@
+//! Renewal of one loan, and "renew all" (telephone menu, web).
+
+use library_core::{Clock, LoanId, Money, PatronId};
+
+use super::Circulation;
+use crate::checkin::accrued_fine;
+use crate::due_date::renewal_due_date;
+use crate::model::Loan;
+use crate::ports::{
+    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
+    RuleRepository,
+};
+use crate::renewal::{RenewalFacts, RenewalRefusal, decide_renewal};
+use crate::rules::EffectiveRules;
+use library_fines::NewCharge;
+
+/// Renew a loan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewRequest {
+    /// The loan.
+    pub loan: LoanId,
+    /// The reader asking (web, telephone, station): a loan that is not theirs is "not
+    /// found". `None` = staff, who may renew any loan.
+    pub patron: Option<PatronId>,
+}
+
+/// A renewed loan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewOutcome {
+    /// The loan with its new due date and renewal count.
+    pub loan: Loan,
+    /// The fine accrued so far, fixed as a charge (zero if the loan was not overdue).
+    pub fine_charged: Money,
+}
+
+/// Why a renewal did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RenewError {
+    /// No such open loan, or not the asking reader's (http-api.md 404).
+    #[error("no such loan")]
+    LoanNotFound,
+    /// Refused for a named reason (http-api.md 409 `renewal_refused`).
+    #[error("renewal refused: {}", .0.code())]
+    Refused(RenewalRefusal),
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// Renew every open loan of a reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewAllRequest {
+    /// The reader.
+    pub patron: PatronId,
+}
+
+/// What happened to each loan, in due-date order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewAllOutcome {
+    /// Per loan: renewed, or the refusal.
+    pub results: Vec<(LoanId, Result<RenewOutcome, RenewalRefusal>)>,
+}
+
+/// Why "renew all" did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RenewAllError {
+    /// No such reader.
+    #[error("no such reader")]
+    PatronNotFound,
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+impl<S, R, L, F, C> Circulation<S, R, L, F, C>
+where
+    S: CirculationStore,
+    R: RuleRepository,
+    L: CalendarRepository,
+    F: FineSuspensionRepository,
+    C: Clock,
+{
+    /// Renews a loan: refusals in the documented order ([`crate::renewal_refusals`]); an
+    /// overdue loan's fine so far is first fixed as a charge, then the new period starts
+    /// from the renewal date (or the old due date, per `renewal_base`) and never shortens
+    /// the loan.
+    pub async fn renew(&self, req: RenewRequest) -> Result<RenewOutcome, RenewError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let mut tx = self.store.begin().await?;
+        let not_found = |loan: &Option<Loan>| match loan {
+            Some(l) => !l.is_open() || req.patron.is_some_and(|p| p != l.patron),
+            None => true,
+        };
+        let first_look = tx.loan(req.loan).await?;
+        if not_found(&first_look) {
+            return Err(RenewError::LoanNotFound);
+        }
+        let first_look = first_look.ok_or(RenewError::LoanNotFound)?;
+        // Lock order: patron, title, item; then re-read the loan.
+        let vanished = || InfrastructureError::new("record vanished during renewal");
+        let patron = tx
+            .patron_for_update(first_look.patron)
+            .await?
+            .ok_or_else(vanished)?;
+        let plain = tx.item(first_look.item).await?.ok_or_else(vanished)?;
+        tx.title_for_update(plain.title)
+            .await?
+            .ok_or_else(vanished)?;
+        let item = tx.item_for_update(plain.id).await?.ok_or_else(vanished)?;
+        let loan = tx.loan(req.loan).await?;
+        if not_found(&loan) {
+            return Err(RenewError::LoanNotFound);
+        }
+        let mut loan = loan.ok_or(RenewError::LoanNotFound)?;
+
+        let lending = self.known_library(&loan.library).await?;
+        let rules = EffectiveRules::resolve(
+            &config.rules,
+            Some(&loan.library),
+            Some(&patron.category),
+            Some(&item.item_type),
+        );
+        let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
+        let reserved_by_another = tx
+            .active_holds_of_title(item.title)
+            .await?
+            .iter()
+            .any(|h| h.position().is_some() && h.patron != patron.id);
+        let today = lending.calendar.local_date(now);
+        let facts = RenewalFacts {
+            today,
+            patron: &patron,
+            loan: &loan,
+            rules: &rules,
+            outstanding,
+            reserved_by_another,
+        };
+        decide_renewal(&facts).map_err(RenewError::Refused)?;
+
+        // "A renewal of an overdue loan first charges the fine accrued so far" (product.md
+        // §1; Koha AddRenewal closes the fine as RENEWED).
+        let fine = accrued_fine(&loan, now, &lending, &rules, &config.periods);
+        if let Some(charge) = NewCharge::overdue_fine(loan.id, &fine, today) {
+            tx.add_charge(patron.id, charge).await?;
+        }
+        loan.due = renewal_due_date(
+            loan.due.on,
+            now,
+            rules.renewal_base,
+            rules.loan_days,
+            &lending.calendar,
+        );
+        loan.renewals += 1;
+        tx.update_loan(&loan).await?;
+        tx.commit().await?;
+        Ok(RenewOutcome {
+            loan,
+            fine_charged: fine.fine,
+        })
+    }
+
+    /// Renews every open loan of a reader, each in its own unit of work (a refusal of one
+    /// does not undo the others). Infrastructure failures stop the run.
+    pub async fn renew_all(&self, req: RenewAllRequest) -> Result<RenewAllOutcome, RenewAllError> {
+        let mut loans = {
+            let mut tx = self.store.begin().await?;
+            if tx.patron(req.patron).await?.is_none() {
+                return Err(RenewAllError::PatronNotFound);
+            }
+            tx.open_loans_of_patron(req.patron).await?
+            // Dropped without commit: a read-only transaction.
+        };
+        loans.sort_by_key(|l| (l.due.on, l.id));
+        let mut results = Vec::with_capacity(loans.len());
+        for loan in loans {
+            let request = RenewRequest {
+                loan: loan.id,
+                patron: Some(req.patron),
+            };
+            let result = match self.renew(request).await {
+                Ok(renewed) => Ok(renewed),
+                Err(RenewError::Refused(refusal)) => Err(refusal),
+                // Returned in the meantime: nothing to report for it.
+                Err(RenewError::LoanNotFound) => continue,
+                Err(RenewError::Infrastructure(e)) => return Err(e.into()),
+            };
+            results.push((loan.id, result));
+        }
+        Ok(RenewAllOutcome { results })
+    }
+}
