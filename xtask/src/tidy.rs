@@ -165,7 +165,7 @@ fn docs_in_sync(root: &Path) -> Vec<String> {
     problems
 }
 
-/// `#[ignore]` always says why (`#[ignore = "reason"]`).
+/// Every ignored test says why (`ignore = "reason"`), so nobody wonders whether it may go.
 fn no_unexplained_ignores(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let mut stack = vec![root.join("crates"), root.join("apps"), root.join("xtask")];
@@ -181,7 +181,7 @@ fn no_unexplained_ignores(root: &Path) -> Vec<String> {
                 let text = fs::read_to_string(&path).unwrap_or_default();
                 let needle = concat!("#[", "ignore]");
                 if text.contains(needle) {
-                    problems.push(format!("{}: an #[ignore] without a reason", path.display()));
+                    problems.push(format!("{}: an ignored test without a reason", path.display()));
                 }
             }
         }
