@@ -181,7 +181,10 @@ fn no_unexplained_ignores(root: &Path) -> Vec<String> {
                 let text = fs::read_to_string(&path).unwrap_or_default();
                 let needle = concat!("#[", "ignore]");
                 if text.contains(needle) {
-                    problems.push(format!("{}: an ignored test without a reason", path.display()));
+                    problems.push(format!(
+                        "{}: an ignored test without a reason",
+                        path.display()
+                    ));
                 }
             }
         }
