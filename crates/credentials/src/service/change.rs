@@ -199,22 +199,7 @@ impl CredentialService {
         {
             return Err(ChangePinError::Rejected(vec![PinViolation::SameAsCurrent]));
         }
-        let hash = self.hash(new_pin).await?;
-        let store = &self.ports.store;
-        store.set_pin(creds.patron, &hash).await?;
-        store
-            .clear_attempts(&creds.info.card_number, CredentialKind::Pin)
-            .await?;
-        self.ports
-            .sessions
-            .revoke_patron_sessions(creds.patron, Some(Scope::Pin))
-            .await?;
-        self.ports
-            .notifier
-            .notify(CredentialNotice::PinChanged {
-                patron: creds.patron,
-            })
-            .await?;
+        self.replace_pin(&creds, new_pin).await?;
         Ok(())
     }
 }

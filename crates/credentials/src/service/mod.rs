@@ -19,8 +19,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
 use crate::ports::{
-    AttemptSource, CredentialStore, Notifier, PortError, RandomSource, SecretHash, SecretHasher,
-    SessionStore,
+    AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError, RandomSource,
+    SecretHash, SecretHasher, SessionStore, StoredCredentials,
 };
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject};
@@ -179,6 +179,31 @@ impl CredentialService {
             scope,
             expires_at,
         })
+    }
+
+    /// Stores a new PIN, lifts the PIN lock, revokes the reader's `pin` sessions and tells
+    /// the reader: what every PIN change and reset does.
+    pub(crate) async fn replace_pin(
+        &self,
+        creds: &StoredCredentials,
+        new_pin: &Secret,
+    ) -> Result<(), PortError> {
+        let hash = self.hash(new_pin).await?;
+        self.ports.store.set_pin(creds.patron, &hash).await?;
+        self.ports
+            .store
+            .clear_attempts(&creds.info.card_number, CredentialKind::Pin)
+            .await?;
+        self.ports
+            .sessions
+            .revoke_patron_sessions(creds.patron, Some(Scope::Pin))
+            .await?;
+        self.ports
+            .notifier
+            .notify(CredentialNotice::PinChanged {
+                patron: creds.patron,
+            })
+            .await
     }
 
     /// Hashes `secret` with the configured hasher.

@@ -9,7 +9,6 @@ use crate::password::check_new_password;
 use crate::personal::{PhoneTooShort, default_secret};
 use crate::ports::{CredentialNotice, PortError, StoredCredentials};
 use crate::secret::Secret;
-use crate::session::Scope;
 use crate::temporary::generate_temporary_password;
 
 /// Longest email looked up (RFC 5321 path limit).
@@ -147,22 +146,7 @@ impl CredentialService {
                 "stored phone has fewer than 4 digits".into(),
             )));
         };
-        let hash = self.hash(&Secret::new(default)).await?;
-        self.ports.store.set_pin(creds.patron, &hash).await?;
-        self.ports
-            .store
-            .clear_attempts(card_number, CredentialKind::Pin)
-            .await?;
-        self.ports
-            .sessions
-            .revoke_patron_sessions(creds.patron, Some(Scope::Pin))
-            .await?;
-        self.ports
-            .notifier
-            .notify(CredentialNotice::PinChanged {
-                patron: creds.patron,
-            })
-            .await?;
+        self.replace_pin(&creds, &Secret::new(default)).await?;
         Ok(())
     }
 
