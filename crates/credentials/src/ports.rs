@@ -51,7 +51,8 @@ pub struct StoredCredentials {
     pub patron: PatronId,
     /// Card, name, phone, email, birthday: the context of the policies.
     pub info: PersonalInfo,
-    /// The Password hash.
+    /// The Password hash. A reader whose credentials were never set has an empty hash,
+    /// which never verifies.
     pub password_hash: SecretHash,
     /// `true` while the Password is still the default (last 4 phone digits).
     pub password_is_default: bool,
@@ -84,8 +85,9 @@ pub trait CredentialStore: Send + Sync {
     async fn find_by_email(&self, email: &str) -> Result<Vec<StoredCredentials>, PortError>;
 
     /// Atomically applies [`GuessingPolicy::reserve`] to the (card, kind) counter, whether
-    /// or not the card exists: one conditional update, so concurrent attempts can never
-    /// pass a cap together and no count is lost.
+    /// or not the card exists, atomically (one conditional update, or a compare-and-set
+    /// loop on a version): concurrent attempts can never pass a cap together and no count
+    /// is lost.
     async fn reserve_attempt(
         &self,
         card: &CardNumber,

@@ -1,0 +1,212 @@
+//! Opening the database: backend choice from the URL, connection settings, migrations, and
+//! the stores.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use library_core::{Clock, SystemClock};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::credential_store::DbCredentialStore;
+use crate::error::DatabaseError;
+use crate::migration::Migrator;
+use crate::patron_store::PatronStore;
+use crate::session_store::DbSessionStore;
+use crate::staff_store::StaffStore;
+
+/// How long a SQLite writer waits for the write lock before failing.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections in the SQLite pool: parallel readers; writers queue on the write lock.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
+
+/// Connections in the PostgreSQL pool.
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+
+/// Which database engine is behind a [`Database`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (a file, or `sqlite::memory:` for throwaway use).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names: `sqlite:…` or `postgres://…` / `postgresql://…`.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// An open, migrated database and the stores over it. Cheap to clone (one shared pool).
+#[derive(Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens `url` (`sqlite://path?mode=rwc`, `sqlite::memory:`, `postgres://…`) and brings
+    /// its schema up to date. Running the migrations is idempotent: applied ones are
+    /// recorded in `seaql_migrations` and skipped.
+    pub async fn connect(url: &str) -> Result<Database, DatabaseError> {
+        let backend = Backend::of_url(url).ok_or(DatabaseError::UnsupportedUrl)?;
+        let mut options = ConnectOptions::new(url);
+        options.sqlx_logging(false);
+        match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(SQLITE_MAX_CONNECTIONS)
+                    .map_sqlx_sqlite_opts(|o| {
+                        o.journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Normal)
+                            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                            .foreign_keys(true)
+                    });
+            }
+            Backend::Postgres => {
+                options.max_connections(POSTGRES_MAX_CONNECTIONS);
+            }
+        }
+        let conn = sea_orm::Database::connect(options)
+            .await
+            .map_err(DatabaseError::Connect)?;
+        Migrator::up(&conn, None)
+            .await
+            .map_err(DatabaseError::Migrate)?;
+        Ok(Database {
+            conn,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The same database with another clock, used where a port gives no instant (the time
+    /// a session is revoked). The system clock by default.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Database {
+        Database { clock, ..self }
+    }
+
+    /// The engine behind this database.
+    pub fn backend(&self) -> Backend {
+        match self.conn.get_database_backend() {
+            DbBackend::Sqlite => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+
+    /// Readers' credentials and the guessing counters.
+    pub fn credentials(&self) -> DbCredentialStore {
+        DbCredentialStore::new(self.conn.clone())
+    }
+
+    /// Sessions.
+    pub fn sessions(&self) -> DbSessionStore {
+        DbSessionStore::new(self.conn.clone(), self.clock.clone())
+    }
+
+    /// Readers (patrons).
+    pub fn patrons(&self) -> PatronStore {
+        PatronStore::new(self.conn.clone())
+    }
+
+    /// Staff users.
+    pub fn staff(&self) -> StaffStore {
+        StaffStore::new(self.conn.clone())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(self) -> Result<(), DatabaseError> {
+        self.conn.close().await.map_err(DatabaseError::Connect)
+    }
+}
+
+/// Begins a transaction that writes. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+/// taken at `BEGIN` (waiting up to [`SQLITE_BUSY_TIMEOUT`]), so the transaction cannot fail
+/// later with `SQLITE_BUSY` when a read would have to become a write. PostgreSQL ignores
+/// the mode.
+pub(crate) async fn begin_write(
+    conn: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    conn.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    async fn pragma(db: &Database, name: &str) -> String {
+        let row = db
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!("PRAGMA {name}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0)
+            .map(|n| n.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_normal_sync_a_busy_timeout_and_foreign_keys() {
+        let path = std::env::temp_dir().join(format!("lib_unit_{}.db", std::process::id()));
+        let db = Database::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        assert_eq!(db.backend(), Backend::Sqlite);
+        assert_eq!(pragma(&db, "journal_mode").await, "wal");
+        assert_eq!(pragma(&db, "synchronous").await, "1", "NORMAL");
+        assert_eq!(pragma(&db, "busy_timeout").await, "5000");
+        assert_eq!(pragma(&db, "foreign_keys").await, "1");
+        db.close().await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    #[test]
+    fn backend_is_chosen_by_url_scheme() {
+        assert_eq!(Backend::of_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("sqlite://x.db?mode=rwc"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://u@h/db"), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! The one migration set, in order. Each migration is written with the schema builder so
+//! the same code creates the schema on SQLite and PostgreSQL. Add new migrations at the
+//! end; never edit one that has shipped.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261128_000001_credentials;
+
+/// Every migration of the library's schema.
+#[derive(Debug)]
+pub(crate) struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_credentials::Migration)]
+    }
+}

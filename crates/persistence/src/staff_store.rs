@@ -1,0 +1,68 @@
+//! Staff users. For now only creation (staff sessions refer to them); staff login comes
+//! with the HTTP adapter.
+
+use library_core::StaffId;
+use library_credentials::{PortError, SecretHash};
+use sea_orm::sea_query::Query;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use time::OffsetDateTime;
+
+use crate::entity::staff_user;
+use crate::error::{corrupt, failed};
+use crate::instant;
+
+/// A staff user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaffUser {
+    /// The login name (unique).
+    pub username: String,
+    /// The Password hash.
+    pub password_hash: SecretHash,
+    /// The role (`librarian`, `admin`, …).
+    pub role: String,
+    /// When the user was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// Staff users in the database.
+#[derive(Debug, Clone)]
+pub struct StaffStore {
+    conn: DatabaseConnection,
+}
+
+impl StaffStore {
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+
+    /// Creates a staff user and returns the new id. A username already taken is an error.
+    pub async fn create(&self, new: &NewStaffUser) -> Result<StaffId, PortError> {
+        const CONTEXT: &str = "create staff user";
+        let backend = self.conn.get_database_backend();
+        let insert = Query::insert()
+            .into_table(staff_user::Entity)
+            .columns([
+                staff_user::Column::Username,
+                staff_user::Column::PasswordHash,
+                staff_user::Column::Role,
+                staff_user::Column::CreatedAt,
+            ])
+            .values([
+                new.username.as_str().into(),
+                new.password_hash.0.as_str().into(),
+                new.role.as_str().into(),
+                instant::value(backend, new.created_at).into(),
+            ])
+            .map_err(|e| PortError::Failed(format!("{CONTEXT}: {e}")))?
+            .returning_col(staff_user::Column::Id)
+            .to_owned();
+        let row = self
+            .conn
+            .query_one(&insert)
+            .await
+            .map_err(failed(CONTEXT))?
+            .ok_or_else(|| corrupt(CONTEXT, "INSERT … RETURNING gave no row"))?;
+        let id: i64 = row.try_get("", "id").map_err(failed(CONTEXT))?;
+        Ok(StaffId(id))
+    }
+}

@@ -1,0 +1,326 @@
+//! `CredentialStore` contract: every method, the same scenario on the in-memory reference
+//! (`library_credentials::testing::InMemoryCredentialStore`) and on the database, compared
+//! step by step.
+
+use library_core::PatronId;
+use library_credentials::testing::InMemoryCredentialStore;
+use library_credentials::{
+    AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, SecretHash,
+};
+use time::Duration;
+
+use crate::support::{T0, backends, card, new_patron, registered};
+
+/// Registers the same readers in the database and the reference.
+async fn seeded(db: &library_persistence::Database) -> (InMemoryCredentialStore, Vec<PatronId>) {
+    let reference = InMemoryCredentialStore::new();
+    let mut ids = Vec::new();
+    for (c, email) in [
+        ("21000000000001", Some("Reader@Example.com")),
+        ("21000000000002", Some("reader@example.COM")),
+        ("21000000000003", None),
+    ] {
+        let new = new_patron(c, email);
+        let id = db.patrons().register(&new).await.unwrap();
+        reference.insert(registered(id, &new));
+        ids.push(id);
+    }
+    (reference, ids)
+}
+
+#[tokio::test]
+async fn finders_match_the_reference() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let (reference, ids) = seeded(&db).await;
+
+        for c in ["21000000000001", "21000000000003", "99999999"] {
+            assert_eq!(
+                store.find_by_card(&card(c)).await.unwrap(),
+                reference.find_by_card(&card(c)).await.unwrap(),
+                "{}: find_by_card {c}",
+                t.name
+            );
+        }
+        for id in ids.iter().copied().chain([PatronId(9999)]) {
+            assert_eq!(
+                store.find_by_patron(id).await.unwrap(),
+                reference.find_by_patron(id).await.unwrap(),
+                "{}: find_by_patron {id}",
+                t.name
+            );
+        }
+        for email in [
+            "READER@example.com",
+            "reader@example.com",
+            "nobody@example.com",
+            "",
+        ] {
+            let found = store.find_by_email(email).await.unwrap();
+            assert_eq!(
+                found,
+                reference.find_by_email(email).await.unwrap(),
+                "{}: find_by_email {email}",
+                t.name
+            );
+        }
+        assert_eq!(
+            store
+                .find_by_email("reader@EXAMPLE.com")
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn registering_a_card_twice_fails() {
+    for t in backends().await {
+        let db = t.connect().await;
+        db.patrons()
+            .register(&new_patron("21000000000001", None))
+            .await
+            .unwrap();
+        assert!(
+            db.patrons()
+                .register(&new_patron("2100-0000 000001", None))
+                .await
+                .is_err(),
+            "{}: the same canonical card number is unique",
+            t.name
+        );
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn setters_match_the_reference() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let (reference, ids) = seeded(&db).await;
+        let (a, b) = (ids[0], ids[1]);
+        let hash = |s: &str| SecretHash(format!("plain${s}"));
+
+        macro_rules! both {
+            ($call:ident($($arg:expr),*)) => {{
+                let db_result = store.$call($($arg),*).await;
+                let ref_result = reference.$call($($arg),*).await;
+                assert_eq!(
+                    db_result.is_ok(),
+                    ref_result.is_ok(),
+                    "{}: {} ok/err: {db_result:?} vs {ref_result:?}",
+                    t.name,
+                    stringify!($call)
+                );
+                db_result.ok()
+            }};
+        }
+        macro_rules! same_state {
+            ($what:expr) => {
+                for id in [a, b] {
+                    assert_eq!(
+                        store.find_by_patron(id).await.unwrap(),
+                        reference.find_by_patron(id).await.unwrap(),
+                        "{}: after {}",
+                        t.name,
+                        $what
+                    );
+                }
+            };
+        }
+
+        both!(set_password(a, &hash("Secret1x"), false));
+        both!(set_pin(a, &hash("4821")));
+        same_state!("set password and PIN");
+        both!(set_password(a, &hash("4567"), true));
+        same_state!("set default password");
+
+        // Temporary password: expires half a second after T0 (the sub-second case that a
+        // textual timestamp comparison gets wrong on SQLite).
+        let expires = T0 + Duration::milliseconds(500);
+        both!(put_temporary_password(b, &hash("TempPass1234"), expires));
+        same_state!("put temporary password");
+        assert_eq!(
+            both!(use_temporary_password(b, expires)),
+            Some(false),
+            "{}: expired at expires_at",
+            t.name
+        );
+        assert_eq!(
+            both!(use_temporary_password(b, T0)),
+            Some(true),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            both!(use_temporary_password(b, T0)),
+            Some(false),
+            "{}: single use",
+            t.name
+        );
+        same_state!("use temporary password");
+        // A new one replaces the used one.
+        both!(put_temporary_password(
+            b,
+            &hash("TempPass5678"),
+            T0 + Duration::hours(24)
+        ));
+        same_state!("replace temporary password");
+        both!(clear_temporary_password(b));
+        same_state!("clear temporary password");
+        assert_eq!(
+            both!(use_temporary_password(b, T0)),
+            Some(false),
+            "{}: cleared",
+            t.name
+        );
+        assert_eq!(
+            both!(use_temporary_password(a, T0)),
+            Some(false),
+            "{}: none issued",
+            t.name
+        );
+
+        // Unknown readers are errors for every writer, as in the reference.
+        let ghost = PatronId(9999);
+        both!(set_password(ghost, &hash("x"), false));
+        both!(set_pin(ghost, &hash("x")));
+        both!(put_temporary_password(ghost, &hash("x"), T0));
+        both!(use_temporary_password(ghost, T0));
+        both!(clear_temporary_password(ghost));
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn reserve_attempt_matches_the_reference_step_by_step() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let (reference, _) = seeded(&db).await;
+        let policy = GuessingPolicy::default();
+        let known = card("21000000000001");
+        let unknown = card("ZZ000000000099");
+        // (card, kind, seconds after T0); `None` kind means "clear the PIN counter".
+        let mut script = Vec::new();
+        for s in 0..12 {
+            script.push((&known, Some(CredentialKind::Pin), s * 1000));
+        }
+        for s in [0, 0, 0, 0, 0, 0, 1, 2, 3, 5, 6, 9, 100, 1_000, 5_000] {
+            script.push((&known, Some(CredentialKind::Password), s));
+        }
+        for s in 0..11 {
+            script.push((&unknown, Some(CredentialKind::Pin), s * 2000));
+        }
+        script.push((&known, None, 50_000));
+        script.push((&known, Some(CredentialKind::Pin), 50_001));
+
+        for (step, (c, kind, secs)) in script.into_iter().enumerate() {
+            let now = T0 + Duration::seconds(secs);
+            match kind {
+                Some(kind) => {
+                    let got = store.reserve_attempt(c, kind, now, &policy).await.unwrap();
+                    let want = reference
+                        .reserve_attempt(c, kind, now, &policy)
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        got, want,
+                        "{}: step {step} ({c:?} {kind:?} +{secs}s)",
+                        t.name
+                    );
+                    assert_eq!(
+                        store.attempts(c, kind).await.unwrap(),
+                        reference.attempts(c, kind),
+                        "{}: counter after step {step}",
+                        t.name
+                    );
+                }
+                None => {
+                    store.clear_attempts(c, CredentialKind::Pin).await.unwrap();
+                    reference
+                        .clear_attempts(c, CredentialKind::Pin)
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        store.attempts(c, CredentialKind::Pin).await.unwrap(),
+                        reference.attempts(c, CredentialKind::Pin),
+                        "{}: cleared",
+                        t.name
+                    );
+                }
+            }
+        }
+        // Clearing a counter that never existed is fine.
+        store
+            .clear_attempts(&card("NEVERSEEN"), CredentialKind::Password)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn source_window_matches_the_reference() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let reference = InMemoryCredentialStore::new();
+        let policy = GuessingPolicy::default();
+        let ip = AttemptSource("ip:203.0.113.7".into());
+
+        // (reserve or release, seconds after T0)
+        let mut script: Vec<(bool, i64)> = (0..22).map(|s| (true, s)).collect();
+        script.extend([
+            (false, 30),
+            (true, 31),
+            (true, 32),
+            (false, 700),
+            (true, 701),
+        ]);
+        for (step, (reserve, secs)) in script.into_iter().enumerate() {
+            let now = T0 + Duration::seconds(secs);
+            if reserve {
+                let got = store
+                    .reserve_source_attempt(&ip, now, &policy)
+                    .await
+                    .unwrap();
+                let want = reference
+                    .reserve_source_attempt(&ip, now, &policy)
+                    .await
+                    .unwrap();
+                assert_eq!(got, want, "{}: step {step} reserve +{secs}s", t.name);
+            } else {
+                store
+                    .release_source_attempt(&ip, now, &policy)
+                    .await
+                    .unwrap();
+                reference
+                    .release_source_attempt(&ip, now, &policy)
+                    .await
+                    .unwrap();
+            }
+        }
+        let window = store.source_window(&ip).await.unwrap().unwrap();
+        assert_eq!(
+            window.window_started_at,
+            T0 + Duration::seconds(701),
+            "{}",
+            t.name
+        );
+        assert_eq!(window.failures, 1, "{}", t.name);
+        // Releasing a source never seen is a no-op.
+        let other = AttemptSource("terminal:SC01".into());
+        store
+            .release_source_attempt(&other, T0, &policy)
+            .await
+            .unwrap();
+        assert_eq!(store.source_window(&other).await.unwrap(), None);
+        db.close().await.unwrap();
+    }
+}

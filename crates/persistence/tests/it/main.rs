@@ -1,0 +1,10 @@
+//! The persistence contract suite: one binary, every test run on every backend (SQLite in a
+//! temporary file always; PostgreSQL when `LIBRARY_TEST_POSTGRES_URL` names an admin URL,
+//! each test in a database of its own).
+
+mod concurrency;
+mod credential_store;
+mod restart;
+mod service_flow;
+mod session_store;
+mod support;

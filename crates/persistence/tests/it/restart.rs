@@ -1,0 +1,86 @@
+//! Restart safety: what was written is there after the pool is dropped and the database
+//! reopened, and opening runs the migrations again without harm.
+
+use library_core::CardNumber;
+use library_credentials::{
+    CredentialKind, CredentialStore, GuessingPolicy, Scope, SecretHash, Session, SessionStore,
+    Subject, TokenHash,
+};
+use library_persistence::Database;
+use time::Duration;
+
+use crate::support::{T0, backends, new_patron};
+
+#[tokio::test]
+async fn everything_survives_a_reconnect_and_migrations_rerun() {
+    for t in backends().await {
+        let card = CardNumber::parse("21000000000001").unwrap();
+        let session = {
+            let db = t.connect().await;
+            let patron = db
+                .patrons()
+                .register(&new_patron(card.as_str(), Some("reader@example.com")))
+                .await
+                .unwrap();
+            let store = db.credentials();
+            store
+                .set_password(patron, &SecretHash("plain$Zebracorn9".into()), false)
+                .await
+                .unwrap();
+            store
+                .set_pin(patron, &SecretHash("plain$4821".into()))
+                .await
+                .unwrap();
+            store
+                .reserve_attempt(&card, CredentialKind::Pin, T0, &GuessingPolicy::default())
+                .await
+                .unwrap();
+            let session = Session {
+                token_hash: TokenHash([7; 32]),
+                subject: Subject::Patron(patron),
+                scope: Scope::Full,
+                created_at: T0,
+                expires_at: T0 + Duration::hours(24),
+            };
+            db.sessions().create(&session).await.unwrap();
+            db.close().await.unwrap();
+            session
+        };
+        // Reopen twice: the second and third connect find the migrations applied.
+        for round in 0..2 {
+            let db = t.connect().await;
+            let creds = db.credentials().find_by_card(&card).await.unwrap();
+            let creds = creds.unwrap_or_else(|| panic!("{}: reader lost", t.name));
+            assert_eq!(creds.password_hash.0, "plain$Zebracorn9", "{}", t.name);
+            assert!(!creds.password_is_default);
+            assert_eq!(creds.pin_hash.0, "plain$4821");
+            assert_eq!(creds.info.email.as_deref(), Some("reader@example.com"));
+            assert_eq!(
+                db.credentials()
+                    .attempts(&card, CredentialKind::Pin)
+                    .await
+                    .unwrap()
+                    .failures,
+                1,
+                "{}: round {round}",
+                t.name
+            );
+            assert_eq!(
+                db.sessions().find(&session.token_hash).await.unwrap(),
+                Some(session.clone()),
+                "{}",
+                t.name
+            );
+            db.close().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unsupported_url_is_refused() {
+    assert!(
+        Database::connect("mysql://localhost/library")
+            .await
+            .is_err()
+    );
+}

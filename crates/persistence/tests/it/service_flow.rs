@@ -1,0 +1,213 @@
+//! The real `CredentialService` of `library-credentials` over the database stores (with the
+//! fast `CountingHasher`): the product's flows end to end on every backend.
+
+use std::sync::Arc;
+
+use library_core::{ManualClock, PatronId};
+use library_credentials::testing::{CountingHasher, RecordingNotifier, SeededRandom};
+use library_credentials::{
+    AttemptSource, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
+    CredentialService, GuessingPolicy, LoginError, Scope, Secret,
+};
+use library_persistence::Database;
+
+use crate::support::{T0, backends, new_patron};
+
+const CARD: &str = "21000000000001";
+
+struct Harness {
+    service: CredentialService,
+    notifier: Arc<RecordingNotifier>,
+    patron: PatronId,
+}
+
+async fn harness(db: &Database, config: CredentialConfig) -> Harness {
+    let clock = Arc::new(ManualClock::new(T0));
+    let db = db.clone().with_clock(clock.clone());
+    let notifier = Arc::new(RecordingNotifier::new());
+    let service = CredentialService::new(
+        CredentialPorts {
+            store: Arc::new(db.credentials()),
+            sessions: Arc::new(db.sessions()),
+            hasher: Arc::new(CountingHasher::new()),
+            notifier: notifier.clone(),
+            random: Arc::new(SeededRandom::new(7)),
+            clock,
+        },
+        config,
+    );
+    let new = new_patron(CARD, Some("reader@example.com"));
+    let patron = db.patrons().register(&new).await.unwrap();
+    service
+        .set_default_credentials(patron, &new.phone)
+        .await
+        .unwrap();
+    Harness {
+        service,
+        notifier,
+        patron,
+    }
+}
+
+fn ip() -> AttemptSource {
+    AttemptSource("ip:203.0.113.7".into())
+}
+
+#[tokio::test]
+async fn default_login_then_change_password_gives_a_full_session() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let h = harness(&db, CredentialConfig::default()).await;
+        let first = h
+            .service
+            .login(CARD, &Secret::new("4567"), &ip())
+            .await
+            .unwrap();
+        assert_eq!(first.scope, Scope::ChangePasswordOnly, "{}", t.name);
+        let session = h.service.authenticate(first.token.expose()).await.unwrap();
+        assert_eq!(session.patron(), Some(h.patron));
+
+        let full = h
+            .service
+            .change_password(
+                &session,
+                &Secret::new("4567"),
+                &Secret::new("Zebracorn9"),
+                &ip(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(full.scope, Scope::Full, "{}", t.name);
+        assert_eq!(
+            h.service
+                .authenticate(full.token.expose())
+                .await
+                .unwrap()
+                .scope,
+            Scope::Full
+        );
+        assert!(
+            h.service.authenticate(first.token.expose()).await.is_err(),
+            "{}: the change revokes the old session",
+            t.name
+        );
+        let again = h
+            .service
+            .login(CARD, &Secret::new("Zebracorn9"), &ip())
+            .await
+            .unwrap();
+        assert_eq!(again.scope, Scope::Full, "{}", t.name);
+        assert!(matches!(
+            h.service.login(CARD, &Secret::new("4567"), &ip()).await,
+            Err(LoginError::InvalidCredentials)
+        ));
+        // Logging out revokes that session only.
+        let s = h.service.authenticate(again.token.expose()).await.unwrap();
+        h.service.logout(&s).await.unwrap();
+        assert!(h.service.authenticate(again.token.expose()).await.is_err());
+        assert!(h.service.authenticate(full.token.expose()).await.is_ok());
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn pin_locks_after_ten_failures_until_staff_reset() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let config = CredentialConfig {
+            guessing: GuessingPolicy {
+                throttle_from: None,
+                ..GuessingPolicy::default()
+            },
+            ..CredentialConfig::default()
+        };
+        let h = harness(&db, config).await;
+        let pin = h
+            .service
+            .pin_login(CARD, &Secret::new("4567"), &ip())
+            .await
+            .unwrap();
+        assert_eq!(pin.scope, Scope::Pin);
+        for n in 0..10 {
+            assert!(
+                matches!(
+                    h.service.pin_login(CARD, &Secret::new("0000"), &ip()).await,
+                    Err(LoginError::InvalidCredentials)
+                ),
+                "{}: wrong PIN {n}",
+                t.name
+            );
+        }
+        assert_eq!(
+            db.credentials()
+                .attempts(&crate::support::card(CARD), CredentialKind::Pin)
+                .await
+                .unwrap()
+                .failures,
+            10
+        );
+        assert!(
+            matches!(
+                h.service.pin_login(CARD, &Secret::new("4567"), &ip()).await,
+                Err(LoginError::InvalidCredentials)
+            ),
+            "{}: the right PIN is refused once disabled",
+            t.name
+        );
+        // The Password still works; a staff reset lifts the lock and ends PIN sessions.
+        assert!(
+            h.service
+                .login(CARD, &Secret::new("4567"), &ip())
+                .await
+                .is_ok()
+        );
+        h.service
+            .staff_reset_pin(&crate::support::card(CARD))
+            .await
+            .unwrap();
+        assert!(h.service.authenticate(pin.token.expose()).await.is_err());
+        assert!(
+            h.service
+                .pin_login(CARD, &Secret::new("4567"), &ip())
+                .await
+                .is_ok(),
+            "{}",
+            t.name
+        );
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_temporary_password_works_for_one_login() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let h = harness(&db, CredentialConfig::default()).await;
+        h.service
+            .forgot_password("Reader@Example.com")
+            .await
+            .unwrap();
+        let sent = h.notifier.sent();
+        let [CredentialNotice::TemporaryPassword { password, .. }] = sent.as_slice() else {
+            panic!("{}: expected one temporary password, got {sent:?}", t.name);
+        };
+        let first = h.service.login(CARD, password, &ip()).await.unwrap();
+        assert_eq!(first.scope, Scope::ChangePasswordOnly, "{}", t.name);
+        assert!(
+            matches!(
+                h.service.login(CARD, password, &ip()).await,
+                Err(LoginError::InvalidCredentials)
+            ),
+            "{}: the second use fails",
+            t.name
+        );
+        // Asking for one changed nothing else: the default Password still works.
+        assert!(
+            h.service
+                .login(CARD, &Secret::new("4567"), &ip())
+                .await
+                .is_ok()
+        );
+        db.close().await.unwrap();
+    }
+}
