@@ -37,23 +37,25 @@ pub use blocklist::{common_password_count, is_common_password};
 pub use guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
 pub use password::{
     PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
-    is_forbidden_char,
+    check_new_staff_password, is_forbidden_char,
 };
 pub use personal::{PersonalInfo, PhoneTooShort, default_secret};
 pub use pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS, PinViolation, check_new_pin, is_well_formed_pin};
 pub use ports::{
-    AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError, RandomSource,
-    SecretHash, SecretHasher, SessionStore, StoredCredentials, StoredTemporaryPassword,
+    AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
+    RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StaffRole,
+    StoredCredentials, StoredStaff, StoredTemporaryPassword,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{
     MockCredentialStore, MockNotifier, MockRandomSource, MockSecretHasher, MockSessionStore,
+    MockStaffCredentialStore,
 };
 pub use secret::{MAX_SECRET_INPUT_BYTES, Secret};
 pub use service::{
     AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
-    CredentialService, LoginError, RegisterCredentialsError, StaffResetError,
-    TemporaryPasswordIssued,
+    CredentialService, LoginError, MAX_STAFF_USERNAME_LEN, RegisterCredentialsError,
+    StaffPasswordError, StaffResetError, TemporaryPasswordIssued,
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
 pub use temporary::{TEMPORARY_PASSWORD_LEN, generate_temporary_password};

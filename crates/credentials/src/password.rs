@@ -88,6 +88,25 @@ pub fn check_new_password(
     candidate: &Secret,
     who: &PersonalInfo,
 ) -> Result<Secret, Vec<PasswordViolation>> {
+    check_rules(candidate, |text| contains_personal_info(text, who))
+}
+
+/// Checks a new staff Password: the same rules, with the username as the personal
+/// information it may not contain.
+pub fn check_new_staff_password(
+    candidate: &Secret,
+    username: &str,
+) -> Result<Secret, Vec<PasswordViolation>> {
+    let name = username.to_lowercase();
+    check_rules(candidate, |text| {
+        name.chars().count() >= 3 && text.to_lowercase().contains(&name)
+    })
+}
+
+fn check_rules(
+    candidate: &Secret,
+    personal: impl Fn(&str) -> bool,
+) -> Result<Secret, Vec<PasswordViolation>> {
     let Some(normalized) = candidate.normalized_password() else {
         return Err(vec![PasswordViolation::TooLong]);
     };
@@ -112,7 +131,7 @@ pub fn check_new_password(
     if is_common_password(text) {
         violations.push(PasswordViolation::CommonPassword);
     }
-    if contains_personal_info(text, who) {
+    if personal(text) {
         violations.push(PasswordViolation::ContainsPersonalInfo);
     }
     if text.chars().any(is_forbidden_char) {
@@ -241,6 +260,19 @@ mod tests {
         who.phone = "999".into();
         who.email = None;
         assert!(check_new_password(&Secret::new("NgYu999Zebra"), &who).is_ok());
+    }
+
+    #[test]
+    fn staff_passwords_follow_the_same_rules_without_the_username() {
+        let check = |pw: &str| {
+            check_new_staff_password(&Secret::new(pw), "counter01")
+                .err()
+                .unwrap_or_default()
+        };
+        assert_eq!(check("Zebracorn9"), Vec::<PasswordViolation>::new());
+        assert_eq!(check("Counter01xyZ"), vec![ContainsPersonalInfo]);
+        assert_eq!(check("Password1"), vec![CommonPassword]);
+        assert_eq!(check("short1A"), vec![TooShort]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! notifier); tests use the in-memory fakes of [`crate::testing`] or mockall mocks.
 
 use async_trait::async_trait;
-use library_core::{CardNumber, PatronId};
+use library_core::{CardNumber, PatronId, StaffId};
 use time::OffsetDateTime;
 
 use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
@@ -62,6 +62,31 @@ pub struct StoredCredentials {
     pub temporary: Option<StoredTemporaryPassword>,
 }
 
+/// What an attempt counter is kept for: a card number (known or not) or a staff username.
+/// Card numbers are `[A-Z0-9]` only, so the `staff:` prefix can never collide with one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AttemptKey(String);
+
+impl AttemptKey {
+    /// Longest key: `staff:` and a 64-character username.
+    pub const MAX_LEN: usize = 70;
+
+    /// The counter of a card number.
+    pub fn card(card: &CardNumber) -> Self {
+        Self(card.as_str().to_owned())
+    }
+
+    /// The counter of a staff username (case-insensitive).
+    pub fn staff(username: &str) -> Self {
+        Self(format!("staff:{}", username.to_lowercase()))
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Where an attempt comes from, for the per-source limit: `ip:203.0.113.7`,
 /// `terminal:SC01`, `phone:+85291234567`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -84,24 +109,21 @@ pub trait CredentialStore: Send + Sync {
     /// Every reader registered with this email (compared case-insensitively).
     async fn find_by_email(&self, email: &str) -> Result<Vec<StoredCredentials>, PortError>;
 
-    /// Atomically applies [`GuessingPolicy::reserve`] to the (card, kind) counter, whether
-    /// or not the card exists, atomically (one conditional update, or a compare-and-set
+    /// Atomically applies [`GuessingPolicy::reserve`] to the (key, kind) counter, whether
+    /// or not the card or user exists, atomically (one conditional update, or a compare-and-set
     /// loop on a version): concurrent attempts can never pass a cap together and no count
     /// is lost.
     async fn reserve_attempt(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
     ) -> Result<AttemptDecision, PortError>;
 
-    /// Clears the (card, kind) counter after a success or a change (lifts a PIN lock).
-    async fn clear_attempts(
-        &self,
-        card: &CardNumber,
-        kind: CredentialKind,
-    ) -> Result<(), PortError>;
+    /// Clears the (key, kind) counter after a success or a change (lifts a PIN lock).
+    async fn clear_attempts(&self, key: &AttemptKey, kind: CredentialKind)
+    -> Result<(), PortError>;
 
     /// Atomically applies [`GuessingPolicy::reserve_source`] to the source's window.
     async fn reserve_source_attempt(
@@ -149,6 +171,59 @@ pub trait CredentialStore: Send + Sync {
 
     /// Removes any temporary password.
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError>;
+}
+
+/// A staff member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaffRole {
+    /// Counter staff: readers, circulation, payments, resets.
+    Librarian,
+    /// Administrators: also policies, calendars, closures, fine suspensions, stations.
+    Admin,
+}
+
+impl StaffRole {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Librarian => "librarian",
+            StaffRole::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [StaffRole::Librarian, StaffRole::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A staff user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStaff {
+    /// The user.
+    pub id: StaffId,
+    /// The login name.
+    pub username: String,
+    /// The Password hash.
+    pub password_hash: SecretHash,
+    /// What the user may do.
+    pub role: StaffRole,
+}
+
+/// Staff users, for staff login.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait StaffCredentialStore: Send + Sync {
+    /// The staff user with this username (compared case-insensitively). `Ok(None)` if none.
+    async fn find_staff_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<StoredStaff>, PortError>;
+
+    /// The staff user with this id. `Ok(None)` if none.
+    async fn find_staff(&self, id: StaffId) -> Result<Option<StoredStaff>, PortError>;
 }
 
 /// Sessions.

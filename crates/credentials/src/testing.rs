@@ -6,13 +6,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use library_core::{CardNumber, PatronId};
+use library_core::{CardNumber, PatronId, StaffId};
 use time::OffsetDateTime;
 
 use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
 use crate::ports::{
-    AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError, RandomSource,
-    SecretHash, SecretHasher, SessionStore, StoredCredentials, StoredTemporaryPassword,
+    AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
+    RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StoredCredentials,
+    StoredStaff, StoredTemporaryPassword,
 };
 use crate::secret::Secret;
 use crate::session::{Scope, Session, Subject, TokenHash};
@@ -24,7 +25,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 struct StoreState {
     readers: HashMap<PatronId, StoredCredentials>,
-    attempts: HashMap<(CardNumber, CredentialKind), AttemptState>,
+    attempts: HashMap<(AttemptKey, CredentialKind), AttemptState>,
     sources: HashMap<AttemptSource, SourceState>,
 }
 
@@ -54,7 +55,7 @@ impl InMemoryCredentialStore {
     pub fn attempts(&self, card: &CardNumber, kind: CredentialKind) -> AttemptState {
         lock(&self.state)
             .attempts
-            .get(&(card.clone(), kind))
+            .get(&(AttemptKey::card(card), kind))
             .copied()
             .unwrap_or_default()
     }
@@ -111,13 +112,13 @@ impl CredentialStore for InMemoryCredentialStore {
 
     async fn reserve_attempt(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
     ) -> Result<AttemptDecision, PortError> {
         let mut state = lock(&self.state);
-        let entry = state.attempts.entry((card.clone(), kind)).or_default();
+        let entry = state.attempts.entry((key.clone(), kind)).or_default();
         let (decision, next) = policy.reserve(kind, *entry, now);
         if let Some(next) = next {
             *entry = next;
@@ -127,10 +128,10 @@ impl CredentialStore for InMemoryCredentialStore {
 
     async fn clear_attempts(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
     ) -> Result<(), PortError> {
-        lock(&self.state).attempts.remove(&(card.clone(), kind));
+        lock(&self.state).attempts.remove(&(key.clone(), kind));
         Ok(())
     }
 
@@ -350,5 +351,40 @@ impl RandomSource for SeededRandom {
                 .wrapping_add(1442695040888963407);
             *b = s.to_be_bytes()[0] ^ s.to_be_bytes()[3];
         }
+    }
+}
+
+/// Staff users in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryStaffStore {
+    staff: Mutex<Vec<StoredStaff>>,
+}
+
+impl InMemoryStaffStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a staff user.
+    pub fn insert(&self, staff: StoredStaff) {
+        lock(&self.staff).push(staff);
+    }
+}
+
+#[async_trait]
+impl StaffCredentialStore for InMemoryStaffStore {
+    async fn find_staff_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<StoredStaff>, PortError> {
+        Ok(lock(&self.staff)
+            .iter()
+            .find(|s| s.username.eq_ignore_ascii_case(username))
+            .cloned())
+    }
+
+    async fn find_staff(&self, id: StaffId) -> Result<Option<StoredStaff>, PortError> {
+        Ok(lock(&self.staff).iter().find(|s| s.id == id).cloned())
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use library_core::{CardNumber, Clock, ManualClock, PatronId};
 use library_credentials::testing::{
-    CountingHasher, InMemoryCredentialStore, InMemorySessionStore, RecordingNotifier, SeededRandom,
+    CountingHasher, InMemoryCredentialStore, InMemorySessionStore, InMemoryStaffStore,
+    RecordingNotifier, SeededRandom,
 };
 use library_credentials::*;
 use time::macros::datetime;
@@ -16,6 +17,7 @@ const CARD: &str = "21000012345678";
 const T0: OffsetDateTime = datetime!(2021-03-05 09:00 +08:00);
 
 struct Harness {
+    staff: Arc<InMemoryStaffStore>,
     service: CredentialService,
     store: Arc<InMemoryCredentialStore>,
     sessions: Arc<InMemorySessionStore>,
@@ -51,6 +53,7 @@ fn reader(patron: i64, card: &str, email: Option<&str>) -> StoredCredentials {
 
 async fn harness_with(config: CredentialConfig) -> Harness {
     let store = Arc::new(InMemoryCredentialStore::new());
+    let staff = Arc::new(InMemoryStaffStore::new());
     let sessions = Arc::new(InMemorySessionStore::new());
     let hasher = Arc::new(CountingHasher::new());
     let notifier = Arc::new(RecordingNotifier::new());
@@ -58,6 +61,7 @@ async fn harness_with(config: CredentialConfig) -> Harness {
     let ports = CredentialPorts {
         store: store.clone(),
         sessions: sessions.clone(),
+        staff: staff.clone(),
         hasher: hasher.clone(),
         notifier: notifier.clone(),
         random: Arc::new(SeededRandom::new(42)),
@@ -70,6 +74,7 @@ async fn harness_with(config: CredentialConfig) -> Harness {
         .await
         .unwrap();
     Harness {
+        staff,
         service,
         store,
         sessions,
@@ -678,6 +683,7 @@ async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
     let ports = CredentialPorts {
         store: Arc::new(store),
         sessions: Arc::new(MockSessionStore::new()),
+        staff: Arc::new(MockStaffCredentialStore::new()),
         hasher: Arc::new(hasher),
         notifier: Arc::new(MockNotifier::new()),
         random: Arc::new(SeededRandom::new(1)),
@@ -690,4 +696,74 @@ async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[pollster::test]
+async fn staff_login_gives_a_staff_session_and_is_throttled_like_any_login() {
+    let h = harness().await;
+    let hash = h
+        .service
+        .hash_staff_password("counter01", &s("Zebracorn9"))
+        .await
+        .unwrap();
+    h.staff.insert(StoredStaff {
+        id: library_core::StaffId(7),
+        username: "counter01".into(),
+        password_hash: hash,
+        role: StaffRole::Librarian,
+    });
+    let (issued, staff) = h
+        .service
+        .staff_login("Counter01", &s("Zebracorn9"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(issued.scope, Scope::Staff);
+    assert_eq!(issued.expires_at, T0 + Duration::hours(12));
+    assert_eq!(staff.role, StaffRole::Librarian);
+    let session = h.service.authenticate(issued.token.expose()).await.unwrap();
+    assert_eq!(session.subject, Subject::Staff(library_core::StaffId(7)));
+    assert_eq!(
+        h.service.staff_of(&session).await.unwrap().map(|s| s.id),
+        Some(library_core::StaffId(7))
+    );
+
+    // Wrong password and unknown user answer alike and cost alike.
+    let work = h.hasher.work();
+    assert!(matches!(
+        h.service
+            .staff_login("counter01", &s("Wrong1234"), &ip())
+            .await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        h.service
+            .staff_login("nobody", &s("Wrong1234"), &ip())
+            .await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert_eq!(h.hasher.work() - work, 2);
+    for _ in 0..4 {
+        h.service
+            .staff_login("counter01", &s("Wrong1234"), &ip())
+            .await
+            .unwrap_err();
+    }
+    assert!(matches!(
+        h.service
+            .staff_login("counter01", &s("Zebracorn9"), &ip())
+            .await,
+        Err(LoginError::TooManyAttempts { .. })
+    ));
+    // A reader's session is no staff session.
+    let reader = h
+        .service
+        .authenticate(h.login("4567").await.unwrap().token.expose())
+        .await
+        .unwrap();
+    assert_eq!(h.service.staff_of(&reader).await.unwrap(), None);
+    // Staff passwords follow the policy.
+    assert!(matches!(
+        h.service.hash_staff_password("counter01", &s("Password1")).await,
+        Err(StaffPasswordError::Rejected(v)) if v == vec![PasswordViolation::CommonPassword]
+    ));
 }

@@ -19,8 +19,9 @@
 
 use library_core::{CardNumber, PatronId};
 use library_credentials::{
-    AttemptDecision, AttemptSource, AttemptState, CredentialKind, CredentialStore, GuessingPolicy,
-    PersonalInfo, PortError, SecretHash, SourceState, StoredCredentials, StoredTemporaryPassword,
+    AttemptDecision, AttemptKey, AttemptSource, AttemptState, CredentialKind, CredentialStore,
+    GuessingPolicy, PersonalInfo, PortError, SecretHash, SourceState, StoredCredentials,
+    StoredTemporaryPassword,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
@@ -51,15 +52,15 @@ impl DbCredentialStore {
         self.conn.get_database_backend()
     }
 
-    /// The (card, kind) counter as stored (the default when there is none).
+    /// The (key, kind) counter as stored (the default when there is none).
     pub async fn attempts(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
     ) -> Result<AttemptState, PortError> {
         const CONTEXT: &str = "read attempt counter";
         Ok(self
-            .read_attempts(card, kind, CONTEXT)
+            .read_attempts(key, kind, CONTEXT)
             .await?
             .map(|(state, _)| state)
             .unwrap_or_default())
@@ -79,12 +80,12 @@ impl DbCredentialStore {
 
     async fn read_attempts(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
         context: &str,
     ) -> Result<Option<(AttemptState, i64)>, PortError> {
         let row = credential_attempt::Entity::find_by_id((
-            card.as_str().to_owned(),
+            key.as_str().to_owned(),
             kind.as_str().to_owned(),
         ))
         .one(&self.conn)
@@ -129,7 +130,7 @@ impl DbCredentialStore {
     /// `true` when this write won.
     async fn put_attempts(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
         read_version: Option<i64>,
         next: AttemptState,
@@ -143,14 +144,14 @@ impl DbCredentialStore {
                 let insert = Query::insert()
                     .into_table(credential_attempt::Entity)
                     .columns([
-                        C::CardNumber,
+                        C::Subject,
                         C::Kind,
                         C::Failures,
                         C::ThrottledUntil,
                         C::Version,
                     ])
                     .values([
-                        card.as_str().into(),
+                        key.as_str().into(),
                         kind.as_str().into(),
                         i64::from(next.failures).into(),
                         throttled_until.into(),
@@ -158,7 +159,7 @@ impl DbCredentialStore {
                     ])
                     .map_err(|e| PortError::Failed(format!("{context}: {e}")))?
                     .on_conflict(
-                        OnConflict::columns([C::CardNumber, C::Kind])
+                        OnConflict::columns([C::Subject, C::Kind])
                             .do_nothing()
                             .to_owned(),
                     )
@@ -171,7 +172,7 @@ impl DbCredentialStore {
                     .value(C::Failures, i64::from(next.failures))
                     .value(C::ThrottledUntil, throttled_until)
                     .value(C::Version, Expr::col(C::Version).add(1))
-                    .and_where(C::CardNumber.eq(card.as_str()))
+                    .and_where(C::Subject.eq(key.as_str()))
                     .and_where(C::Kind.eq(kind.as_str()))
                     .and_where(C::Version.eq(version))
                     .to_owned();
@@ -356,7 +357,7 @@ impl CredentialStore for DbCredentialStore {
 
     async fn reserve_attempt(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
@@ -364,7 +365,7 @@ impl CredentialStore for DbCredentialStore {
         const CONTEXT: &str = "reserve attempt";
         let now = instant::normalize(now);
         for _ in 0..CAS_ROUNDS {
-            let read = self.read_attempts(card, kind, CONTEXT).await?;
+            let read = self.read_attempts(key, kind, CONTEXT).await?;
             let (state, version) = match read {
                 Some((state, version)) => (state, Some(version)),
                 None => (AttemptState::default(), None),
@@ -373,10 +374,7 @@ impl CredentialStore for DbCredentialStore {
             let Some(next) = next else {
                 return Ok(decision);
             };
-            if self
-                .put_attempts(card, kind, version, next, CONTEXT)
-                .await?
-            {
+            if self.put_attempts(key, kind, version, next, CONTEXT).await? {
                 return Ok(decision);
             }
             tokio::task::yield_now().await;
@@ -386,7 +384,7 @@ impl CredentialStore for DbCredentialStore {
 
     async fn clear_attempts(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
     ) -> Result<(), PortError> {
         use credential_attempt::Column as C;
@@ -397,7 +395,7 @@ impl CredentialStore for DbCredentialStore {
             .value(C::Failures, 0_i64)
             .value(C::ThrottledUntil, instant::optional(self.backend(), None))
             .value(C::Version, Expr::col(C::Version).add(1))
-            .and_where(C::CardNumber.eq(card.as_str()))
+            .and_where(C::Subject.eq(key.as_str()))
             .and_where(C::Kind.eq(kind.as_str()))
             .to_owned();
         self.conn.execute(&update).await.map_err(failed(CONTEXT))?;

@@ -1,9 +1,11 @@
-//! Staff users. For now only creation (staff sessions refer to them); staff login comes
-//! with the HTTP adapter.
+//! Staff users: creation, and the `StaffCredentialStore` port for staff login. Usernames
+//! are stored lower-cased, so they are unique and found case-insensitively.
 
+use async_trait::async_trait;
 use library_core::StaffId;
-use library_credentials::{PortError, SecretHash};
+use library_credentials::{PortError, SecretHash, StaffCredentialStore, StaffRole, StoredStaff};
 use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::OffsetDateTime;
 
@@ -18,8 +20,8 @@ pub struct NewStaffUser {
     pub username: String,
     /// The Password hash.
     pub password_hash: SecretHash,
-    /// The role (`librarian`, `admin`, …).
-    pub role: String,
+    /// The role.
+    pub role: StaffRole,
     /// When the user was created.
     pub created_at: OffsetDateTime,
 }
@@ -48,7 +50,7 @@ impl StaffStore {
                 staff_user::Column::CreatedAt,
             ])
             .values([
-                new.username.as_str().into(),
+                new.username.to_lowercase().into(),
                 new.password_hash.0.as_str().into(),
                 new.role.as_str().into(),
                 instant::value(backend, new.created_at).into(),
@@ -64,5 +66,43 @@ impl StaffStore {
             .ok_or_else(|| corrupt(CONTEXT, "INSERT … RETURNING gave no row"))?;
         let id: i64 = row.try_get("", "id").map_err(failed(CONTEXT))?;
         Ok(StaffId(id))
+    }
+}
+
+fn to_stored(row: staff_user::Model, context: &str) -> Result<StoredStaff, PortError> {
+    let role = StaffRole::parse(&row.role)
+        .ok_or_else(|| corrupt(context, format!("unknown staff role {:?}", row.role)))?;
+    Ok(StoredStaff {
+        id: StaffId(row.id),
+        username: row.username,
+        password_hash: SecretHash(row.password_hash),
+        role,
+    })
+}
+
+#[async_trait]
+impl StaffCredentialStore for StaffStore {
+    async fn find_staff_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<StoredStaff>, PortError> {
+        const CONTEXT: &str = "find staff user";
+        staff_user::Entity::find()
+            .filter(staff_user::Column::Username.eq(username.to_lowercase()))
+            .one(&self.conn)
+            .await
+            .map_err(failed(CONTEXT))?
+            .map(|row| to_stored(row, CONTEXT))
+            .transpose()
+    }
+
+    async fn find_staff(&self, id: StaffId) -> Result<Option<StoredStaff>, PortError> {
+        const CONTEXT: &str = "find staff user";
+        staff_user::Entity::find_by_id(id.get())
+            .one(&self.conn)
+            .await
+            .map_err(failed(CONTEXT))?
+            .map(|row| to_stored(row, CONTEXT))
+            .transpose()
     }
 }

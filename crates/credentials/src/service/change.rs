@@ -6,7 +6,7 @@ use super::{CredentialService, Guarded};
 use crate::guessing::CredentialKind;
 use crate::password::{PasswordViolation, check_new_password};
 use crate::pin::{PinViolation, check_new_pin};
-use crate::ports::{AttemptSource, CredentialNotice, PortError, StoredCredentials};
+use crate::ports::{AttemptKey, AttemptSource, CredentialNotice, PortError, StoredCredentials};
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session};
 
@@ -94,7 +94,7 @@ impl CredentialService {
         let now = self.now();
         let outcome = self
             .guarded_verify(
-                &creds.info.card_number,
+                &AttemptKey::card(&creds.info.card_number),
                 CredentialKind::Password,
                 source,
                 || async {
@@ -171,7 +171,7 @@ impl CredentialService {
         };
         let outcome = self
             .guarded_verify(
-                &creds.info.card_number,
+                &AttemptKey::card(&creds.info.card_number),
                 CredentialKind::Password,
                 source,
                 || async {

@@ -6,7 +6,7 @@ use time::Duration;
 use super::{CredentialService, Guarded};
 use crate::guessing::CredentialKind;
 use crate::pin::is_well_formed_pin;
-use crate::ports::{AttemptSource, PortError};
+use crate::ports::{AttemptKey, AttemptSource, PortError};
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session, SessionToken};
 
@@ -61,38 +61,43 @@ impl CredentialService {
             return Err(LoginError::InvalidCredentials);
         };
         let outcome = self
-            .guarded_verify(&card, CredentialKind::Password, source, || async {
-                let now = self.now();
-                let hasher = &self.ports.hasher;
-                let Some(creds) = self.ports.store.find_by_card(&card).await? else {
-                    hasher.verify(&normalized, None).await?;
-                    return Ok(None);
-                };
-                if hasher
-                    .verify(&normalized, Some(&creds.password_hash))
-                    .await?
-                {
-                    return Ok(Some((
-                        creds.patron,
-                        PasswordMatch::Regular {
-                            is_default: creds.password_is_default,
-                        },
-                    )));
-                }
-                if let Some(temp) = &creds.temporary
-                    && temp.used_at.is_none()
-                    && temp.expires_at > now
-                    && hasher.verify(&normalized, Some(&temp.hash)).await?
-                    && self
-                        .ports
-                        .store
-                        .use_temporary_password(creds.patron, now)
+            .guarded_verify(
+                &AttemptKey::card(&card),
+                CredentialKind::Password,
+                source,
+                || async {
+                    let now = self.now();
+                    let hasher = &self.ports.hasher;
+                    let Some(creds) = self.ports.store.find_by_card(&card).await? else {
+                        hasher.verify(&normalized, None).await?;
+                        return Ok(None);
+                    };
+                    if hasher
+                        .verify(&normalized, Some(&creds.password_hash))
                         .await?
-                {
-                    return Ok(Some((creds.patron, PasswordMatch::Temporary)));
-                }
-                Ok(None)
-            })
+                    {
+                        return Ok(Some((
+                            creds.patron,
+                            PasswordMatch::Regular {
+                                is_default: creds.password_is_default,
+                            },
+                        )));
+                    }
+                    if let Some(temp) = &creds.temporary
+                        && temp.used_at.is_none()
+                        && temp.expires_at > now
+                        && hasher.verify(&normalized, Some(&temp.hash)).await?
+                        && self
+                            .ports
+                            .store
+                            .use_temporary_password(creds.patron, now)
+                            .await?
+                    {
+                        return Ok(Some((creds.patron, PasswordMatch::Temporary)));
+                    }
+                    Ok(None)
+                },
+            )
             .await?;
         match outcome {
             Guarded::Verified((patron, found)) => {
@@ -137,19 +142,24 @@ impl CredentialService {
             return Err(LoginError::InvalidCredentials);
         }
         let outcome = self
-            .guarded_verify(&card, CredentialKind::Pin, source, || async {
-                let hasher = &self.ports.hasher;
-                match self.ports.store.find_by_card(&card).await? {
-                    None => {
-                        hasher.verify(pin, None).await?;
-                        Ok(None)
+            .guarded_verify(
+                &AttemptKey::card(&card),
+                CredentialKind::Pin,
+                source,
+                || async {
+                    let hasher = &self.ports.hasher;
+                    match self.ports.store.find_by_card(&card).await? {
+                        None => {
+                            hasher.verify(pin, None).await?;
+                            Ok(None)
+                        }
+                        Some(creds) => Ok(hasher
+                            .verify(pin, Some(&creds.pin_hash))
+                            .await?
+                            .then_some(creds.patron)),
                     }
-                    Some(creds) => Ok(hasher
-                        .verify(pin, Some(&creds.pin_hash))
-                        .await?
-                        .then_some(creds.patron)),
-                }
-            })
+                },
+            )
             .await?;
         match outcome {
             Guarded::Verified(patron) => Ok(patron),

@@ -11,16 +11,17 @@
 mod change;
 mod login;
 mod reset;
+mod staff;
 
 use std::sync::Arc;
 
-use library_core::{CardNumber, Clock, PatronId};
+use library_core::{Clock, PatronId};
 use time::{Duration, OffsetDateTime};
 
 use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
 use crate::ports::{
-    AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError, RandomSource,
-    SecretHash, SecretHasher, SessionStore, StoredCredentials,
+    AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
+    RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StoredCredentials,
 };
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject};
@@ -28,6 +29,7 @@ use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken,
 pub use change::{ChangePasswordError, ChangePinError};
 pub use login::{AuthError, LoginError};
 pub use reset::{RegisterCredentialsError, StaffResetError, TemporaryPasswordIssued};
+pub use staff::{MAX_STAFF_USERNAME_LEN, StaffPasswordError};
 
 /// The numbers of the credential domain. [`CredentialConfig::default`] is the product's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub struct CredentialPorts {
     pub sessions: Arc<dyn SessionStore>,
     /// Hashing (bounded, off the async runtime).
     pub hasher: Arc<dyn SecretHasher>,
+    /// Staff users (staff login).
+    pub staff: Arc<dyn StaffCredentialStore>,
     /// Mail/SMS.
     pub notifier: Arc<dyn Notifier>,
     /// Randomness for tokens and temporary passwords.
@@ -108,11 +112,11 @@ impl CredentialService {
         self.ports.clock.now()
     }
 
-    /// Reserves an attempt from `source` on `(card, kind)`, runs `verify` only if both
+    /// Reserves an attempt from `source` on `(key, kind)`, runs `verify` only if both
     /// reservations are granted, and settles the counters on the outcome.
     pub(crate) async fn guarded_verify<T, F, Fut>(
         &self,
-        card: &CardNumber,
+        key: &AttemptKey,
         kind: CredentialKind,
         source: &AttemptSource,
         verify: F,
@@ -133,7 +137,7 @@ impl CredentialService {
             }
             AttemptDecision::Disabled => return Ok(Guarded::Disabled),
         }
-        match store.reserve_attempt(card, kind, now, policy).await? {
+        match store.reserve_attempt(key, kind, now, policy).await? {
             AttemptDecision::Granted => {}
             refused => {
                 store.release_source_attempt(source, now, policy).await?;
@@ -147,7 +151,7 @@ impl CredentialService {
         }
         match verify().await? {
             Some(found) => {
-                store.clear_attempts(card, kind).await?;
+                store.clear_attempts(key, kind).await?;
                 store
                     .release_source_attempt(source, self.now(), policy)
                     .await?;
@@ -163,12 +167,21 @@ impl CredentialService {
         patron: PatronId,
         scope: Scope,
     ) -> Result<IssuedSession, PortError> {
+        self.issue_session_for(Subject::Patron(patron), scope).await
+    }
+
+    /// Issues and stores a new session.
+    pub(crate) async fn issue_session_for(
+        &self,
+        subject: Subject,
+        scope: Scope,
+    ) -> Result<IssuedSession, PortError> {
         let now = self.now();
         let token = SessionToken::generate(self.ports.random.as_ref());
         let expires_at = now + self.config.sessions.lifetime(scope);
         let session = Session {
             token_hash: token.hash(),
-            subject: Subject::Patron(patron),
+            subject,
             scope,
             created_at: now,
             expires_at,
@@ -192,7 +205,10 @@ impl CredentialService {
         self.ports.store.set_pin(creds.patron, &hash).await?;
         self.ports
             .store
-            .clear_attempts(&creds.info.card_number, CredentialKind::Pin)
+            .clear_attempts(
+                &AttemptKey::card(&creds.info.card_number),
+                CredentialKind::Pin,
+            )
             .await?;
         self.ports
             .sessions

@@ -7,7 +7,7 @@ use super::CredentialService;
 use crate::guessing::CredentialKind;
 use crate::password::check_new_password;
 use crate::personal::{PhoneTooShort, default_secret};
-use crate::ports::{CredentialNotice, PortError, StoredCredentials};
+use crate::ports::{AttemptKey, CredentialNotice, PortError, StoredCredentials};
 use crate::secret::Secret;
 use crate::temporary::generate_temporary_password;
 
@@ -114,7 +114,7 @@ impl CredentialService {
         let (password, expires_at) = self.issue_temporary_password(&creds).await?;
         self.ports
             .store
-            .clear_attempts(card_number, CredentialKind::Password)
+            .clear_attempts(&AttemptKey::card(card_number), CredentialKind::Password)
             .await?;
         self.ports
             .sessions

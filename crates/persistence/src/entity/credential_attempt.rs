@@ -1,4 +1,5 @@
-//! `credential_attempts`: the guessing counter per (card number, kind).
+//! `credential_attempts`: the guessing counter per (subject, kind); the subject is a card
+//! number (known or not) or `staff:<username>`.
 
 use sea_orm::entity::prelude::*;
 
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "credential_attempts")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub card_number: String,
+    pub subject: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub kind: String,
     pub failures: i64,

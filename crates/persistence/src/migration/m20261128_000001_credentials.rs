@@ -68,7 +68,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(CredentialAttempts::Table)
-                    .col(string_len(CredentialAttempts::CardNumber, 20))
+                    .col(string_len(CredentialAttempts::Subject, 80))
                     .col(string_len(CredentialAttempts::Kind, 16))
                     .col(big_integer(CredentialAttempts::Failures).default(0))
                     .col(timestamp_with_time_zone_null(
@@ -77,7 +77,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(CredentialAttempts::Version).default(0))
                     .primary_key(
                         Index::create()
-                            .col(CredentialAttempts::CardNumber)
+                            .col(CredentialAttempts::Subject)
                             .col(CredentialAttempts::Kind),
                     )
                     .check(Expr::col(CredentialAttempts::Kind).is_in(["password", "pin"]))
@@ -205,7 +205,7 @@ enum PatronCredentials {
 #[derive(DeriveIden)]
 enum CredentialAttempts {
     Table,
-    CardNumber,
+    Subject,
     Kind,
     Failures,
     ThrottledUntil,

@@ -1,6 +1,7 @@
 //! Atomicity under real parallelism (multi-threaded runtime, pooled connections) on every
 //! backend: no cap is passed and no count is lost.
 
+use library_credentials::AttemptKey;
 use library_credentials::{
     AttemptDecision, AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, SecretHash,
 };
@@ -24,7 +25,7 @@ async fn thirty_parallel_wrong_pins_grant_exactly_ten() {
                 let card = card.clone();
                 tokio::spawn(async move {
                     store
-                        .reserve_attempt(&card, CredentialKind::Pin, T0, &policy)
+                        .reserve_attempt(&AttemptKey::card(&card), CredentialKind::Pin, T0, &policy)
                         .await
                 })
             })
@@ -41,7 +42,7 @@ async fn thirty_parallel_wrong_pins_grant_exactly_ten() {
         assert_eq!((granted, disabled), (10, 20), "{}", t.name);
         let state = db
             .credentials()
-            .attempts(&card, CredentialKind::Pin)
+            .attempts(&AttemptKey::card(&card), CredentialKind::Pin)
             .await
             .unwrap();
         assert_eq!(state.failures, 10, "{}", t.name);

@@ -3,6 +3,7 @@
 //! step by step.
 
 use library_core::PatronId;
+use library_credentials::AttemptKey;
 use library_credentials::testing::InMemoryCredentialStore;
 use library_credentials::{
     AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, SecretHash,
@@ -224,9 +225,12 @@ async fn reserve_attempt_matches_the_reference_step_by_step() {
             let now = T0 + Duration::seconds(secs);
             match kind {
                 Some(kind) => {
-                    let got = store.reserve_attempt(c, kind, now, &policy).await.unwrap();
+                    let got = store
+                        .reserve_attempt(&AttemptKey::card(c), kind, now, &policy)
+                        .await
+                        .unwrap();
                     let want = reference
-                        .reserve_attempt(c, kind, now, &policy)
+                        .reserve_attempt(&AttemptKey::card(c), kind, now, &policy)
                         .await
                         .unwrap();
                     assert_eq!(
@@ -235,20 +239,26 @@ async fn reserve_attempt_matches_the_reference_step_by_step() {
                         t.name
                     );
                     assert_eq!(
-                        store.attempts(c, kind).await.unwrap(),
+                        store.attempts(&AttemptKey::card(c), kind).await.unwrap(),
                         reference.attempts(c, kind),
                         "{}: counter after step {step}",
                         t.name
                     );
                 }
                 None => {
-                    store.clear_attempts(c, CredentialKind::Pin).await.unwrap();
+                    store
+                        .clear_attempts(&AttemptKey::card(c), CredentialKind::Pin)
+                        .await
+                        .unwrap();
                     reference
-                        .clear_attempts(c, CredentialKind::Pin)
+                        .clear_attempts(&AttemptKey::card(c), CredentialKind::Pin)
                         .await
                         .unwrap();
                     assert_eq!(
-                        store.attempts(c, CredentialKind::Pin).await.unwrap(),
+                        store
+                            .attempts(&AttemptKey::card(c), CredentialKind::Pin)
+                            .await
+                            .unwrap(),
                         reference.attempts(c, CredentialKind::Pin),
                         "{}: cleared",
                         t.name
@@ -258,7 +268,10 @@ async fn reserve_attempt_matches_the_reference_step_by_step() {
         }
         // Clearing a counter that never existed is fine.
         store
-            .clear_attempts(&card("NEVERSEEN"), CredentialKind::Password)
+            .clear_attempts(
+                &AttemptKey::card(&card("NEVERSEEN")),
+                CredentialKind::Password,
+            )
             .await
             .unwrap();
         db.close().await.unwrap();

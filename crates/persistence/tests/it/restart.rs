@@ -2,6 +2,7 @@
 //! reopened, and opening runs the migrations again without harm.
 
 use library_core::CardNumber;
+use library_credentials::AttemptKey;
 use library_credentials::{
     CredentialKind, CredentialStore, GuessingPolicy, Scope, SecretHash, Session, SessionStore,
     Subject, TokenHash,
@@ -32,7 +33,12 @@ async fn everything_survives_a_reconnect_and_migrations_rerun() {
                 .await
                 .unwrap();
             store
-                .reserve_attempt(&card, CredentialKind::Pin, T0, &GuessingPolicy::default())
+                .reserve_attempt(
+                    &AttemptKey::card(&card),
+                    CredentialKind::Pin,
+                    T0,
+                    &GuessingPolicy::default(),
+                )
                 .await
                 .unwrap();
             let session = Session {
@@ -57,7 +63,7 @@ async fn everything_survives_a_reconnect_and_migrations_rerun() {
             assert_eq!(creds.info.email.as_deref(), Some("reader@example.com"));
             assert_eq!(
                 db.credentials()
-                    .attempts(&card, CredentialKind::Pin)
+                    .attempts(&AttemptKey::card(&card), CredentialKind::Pin)
                     .await
                     .unwrap()
                     .failures,

@@ -1,21 +1,24 @@
 //! The real `CredentialService` of `library-credentials` over the database stores (with the
 //! fast `CountingHasher`): the product's flows end to end on every backend.
 
+use library_credentials::AttemptKey;
 use std::sync::Arc;
 
 use library_core::{ManualClock, PatronId};
 use library_credentials::testing::{CountingHasher, RecordingNotifier, SeededRandom};
 use library_credentials::{
     AttemptSource, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
-    CredentialService, GuessingPolicy, LoginError, Scope, Secret,
+    CredentialService, GuessingPolicy, LoginError, Scope, Secret, StaffCredentialStore, StaffRole,
+    Subject,
 };
-use library_persistence::Database;
+use library_persistence::{Database, NewStaffUser};
 
 use crate::support::{T0, backends, new_patron};
 
 const CARD: &str = "21000000000001";
 
 struct Harness {
+    db: Database,
     service: CredentialService,
     notifier: Arc<RecordingNotifier>,
     patron: PatronId,
@@ -29,6 +32,7 @@ async fn harness(db: &Database, config: CredentialConfig) -> Harness {
         CredentialPorts {
             store: Arc::new(db.credentials()),
             sessions: Arc::new(db.sessions()),
+            staff: Arc::new(db.staff()),
             hasher: Arc::new(CountingHasher::new()),
             notifier: notifier.clone(),
             random: Arc::new(SeededRandom::new(7)),
@@ -46,6 +50,7 @@ async fn harness(db: &Database, config: CredentialConfig) -> Harness {
         service,
         notifier,
         patron,
+        db,
     }
 }
 
@@ -140,7 +145,10 @@ async fn pin_locks_after_ten_failures_until_staff_reset() {
         }
         assert_eq!(
             db.credentials()
-                .attempts(&crate::support::card(CARD), CredentialKind::Pin)
+                .attempts(
+                    &AttemptKey::card(&crate::support::card(CARD)),
+                    CredentialKind::Pin
+                )
                 .await
                 .unwrap()
                 .failures,
@@ -208,6 +216,73 @@ async fn a_temporary_password_works_for_one_login() {
                 .await
                 .is_ok()
         );
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn staff_login_over_the_database() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let h = harness(&db, CredentialConfig::default()).await;
+        let hash = h
+            .service
+            .hash_staff_password("Counter01", &Secret::new("Zebracorn9"))
+            .await
+            .unwrap();
+        let id =
+            h.db.staff()
+                .create(&NewStaffUser {
+                    username: "Counter01".into(),
+                    password_hash: hash,
+                    role: StaffRole::Admin,
+                    created_at: T0,
+                })
+                .await
+                .unwrap();
+        // Stored lower-cased, found in any case, by name and by id.
+        let found =
+            h.db.staff()
+                .find_staff_by_username("COUNTER01")
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            (found.id, found.username.as_str(), found.role),
+            (id, "counter01", StaffRole::Admin),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            h.db.staff().find_staff(id).await.unwrap().map(|s| s.id),
+            Some(id)
+        );
+        assert_eq!(
+            h.db.staff().find_staff_by_username("nobody").await.unwrap(),
+            None
+        );
+
+        let (issued, staff) = h
+            .service
+            .staff_login("counter01", &Secret::new("Zebracorn9"), &ip())
+            .await
+            .unwrap();
+        assert_eq!((issued.scope, staff.id), (Scope::Staff, id), "{}", t.name);
+        let session = h.service.authenticate(issued.token.expose()).await.unwrap();
+        assert_eq!(session.subject, Subject::Staff(id));
+        assert!(matches!(
+            h.service
+                .staff_login("counter01", &Secret::new("Wrong1234"), &ip())
+                .await,
+            Err(LoginError::InvalidCredentials)
+        ));
+        // The staff counter is its own: the reader's card counter is untouched.
+        let counter =
+            h.db.credentials()
+                .attempts(&AttemptKey::staff("counter01"), CredentialKind::Password)
+                .await
+                .unwrap();
+        assert_eq!(counter.failures, 1, "{}", t.name);
         db.close().await.unwrap();
     }
 }

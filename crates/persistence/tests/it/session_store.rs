@@ -47,7 +47,7 @@ async fn sessions_match_the_reference() {
             .create(&NewStaffUser {
                 username: "librarian1".into(),
                 password_hash: SecretHash("plain$x".into()),
-                role: "librarian".into(),
+                role: library_credentials::StaffRole::Librarian,
                 created_at: T0,
             })
             .await
