@@ -139,6 +139,11 @@ fn ci() -> Result {
         eprintln!("xtask: cargo-deny is not installed: licence, ban and source checks skipped");
         return Ok(());
     }
+    // cargo-deny reads the whole graph (every feature, every target platform): fetch it
+    // first so the checks themselves can run offline.
+    let mut fetch = cargo();
+    fetch.args(["fetch", "--locked"]);
+    run("cargo fetch", fetch)?;
     let mut deny = cargo();
     deny.args(["deny", "--offline", "check", "licenses", "bans", "sources"]);
     run("cargo deny check licenses bans sources", deny)?;
@@ -165,7 +170,16 @@ fn advisory_db() -> Result<Option<PathBuf>> {
     let target = db_root.join("advisory-db-3157b0e258782691");
     if !target.exists() {
         let mut clone = Command::new("git");
-        clone.args(["clone", "-q"]).arg(&bundle).arg(&target);
+        clone
+            .args([
+                "-c",
+                "advice.detachedHead=false",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(["clone", "-q"])
+            .arg(&bundle)
+            .arg(&target);
         run("clone the offline advisory database", clone)?;
     }
     Ok(Some(db_root))
