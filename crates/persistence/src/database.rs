@@ -8,11 +8,20 @@ use library_core::{Clock, SystemClock};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
+use tokio::sync::Semaphore;
 
+use crate::audit_store::AuditLogStore;
+use crate::catalogue_store::CatalogueStore;
+use crate::circulation::DbCirculationStore;
 use crate::credential_store::DbCredentialStore;
 use crate::error::DatabaseError;
+use crate::fine_suspension_store::FineSuspensionStore;
+use crate::ledger_store::LedgerStore;
+use crate::library_store::LibraryStore;
 use crate::migration::Migrator;
+use crate::outbox_store::OutboxStore;
 use crate::patron_store::PatronStore;
+use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
 use crate::staff_store::StaffStore;
 
@@ -24,6 +33,10 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
 /// Connections in the PostgreSQL pool.
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+
+/// Pooled connections a PostgreSQL transaction may never take: kept for the configuration
+/// reads (calendars, rules) the services make while a transaction is open.
+const POSTGRES_RESERVED_CONNECTIONS: u32 = 2;
 
 /// Which database engine is behind a [`Database`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +65,9 @@ impl Backend {
 pub struct Database {
     conn: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    /// Permits for write transactions that take locks (see `circulation/mod.rs`): one on
+    /// SQLite, the pool minus the reserved connections on PostgreSQL.
+    gate: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Database {
@@ -91,9 +107,14 @@ impl Database {
         Migrator::up(&conn, None)
             .await
             .map_err(DatabaseError::Migrate)?;
+        let permits = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_MAX_CONNECTIONS - POSTGRES_RESERVED_CONNECTIONS,
+        };
         Ok(Database {
             conn,
             clock: Arc::new(SystemClock),
+            gate: Arc::new(Semaphore::new(permits as usize)),
         })
     }
 
@@ -129,6 +150,46 @@ impl Database {
     /// Staff users.
     pub fn staff(&self) -> StaffStore {
         StaffStore::new(self.conn.clone())
+    }
+
+    /// The circulation unit of work (`library_circulation::ports::CirculationStore`).
+    pub fn circulation(&self) -> DbCirculationStore {
+        DbCirculationStore::new(self.conn.clone(), self.gate.clone())
+    }
+
+    /// Libraries and their calendars (`CalendarRepository`).
+    pub fn libraries(&self) -> LibraryStore {
+        LibraryStore::new(self.conn.clone())
+    }
+
+    /// Titles and items.
+    pub fn catalogue(&self) -> CatalogueStore {
+        CatalogueStore::new(self.conn.clone())
+    }
+
+    /// Circulation rules per scope (`RuleRepository`).
+    pub fn rules(&self) -> RuleStore {
+        RuleStore::new(self.conn.clone())
+    }
+
+    /// Fine-suspension periods (`FineSuspensionRepository`).
+    pub fn fine_suspensions(&self) -> FineSuspensionStore {
+        FineSuspensionStore::new(self.conn.clone())
+    }
+
+    /// Readers' fine ledgers: charges, payments, waivers.
+    pub fn ledger(&self) -> LedgerStore {
+        LedgerStore::new(self.conn.clone(), self.gate.clone())
+    }
+
+    /// The audit log of staff actions.
+    pub fn audit_log(&self) -> AuditLogStore {
+        AuditLogStore::new(self.conn.clone())
+    }
+
+    /// The notification outbox.
+    pub fn outbox(&self) -> OutboxStore {
+        OutboxStore::new(self.conn.clone())
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

@@ -27,3 +27,32 @@ pub(crate) fn failed(context: &str) -> impl FnOnce(DbErr) -> PortError + '_ {
 pub(crate) fn corrupt(context: &str, what: impl std::fmt::Display) -> PortError {
     PortError::Failed(format!("{context}: corrupt stored value: {what}"))
 }
+
+/// Why an admin-side store operation (libraries, catalogue, rules, fine-suspension periods,
+/// payments, waivers, audit log, outbox) did not happen. The HTTP layer maps `NotFound` to
+/// 404, `Conflict` to 409, `Invalid`/`Ledger`/`Period`/`Calendar` to 422 and
+/// `Infrastructure` to 500 (without its text).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record the operation is about does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique value is taken (library code, barcode) or a referenced record is missing.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The input is not acceptable (e.g. an unknown rule name).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The fine ledger refused (overpayment, nothing outstanding, missing reason, ...).
+    #[error(transparent)]
+    Ledger(#[from] library_fines::LedgerError),
+    /// A fine-suspension period's dates are not acceptable.
+    #[error(transparent)]
+    Period(#[from] library_fines::PeriodError),
+    /// A calendar entry is not acceptable.
+    #[error(transparent)]
+    Calendar(#[from] library_circulation::CalendarError),
+    /// The database failed.
+    #[error(transparent)]
+    Infrastructure(#[from] library_circulation::ports::InfrastructureError),
+}

@@ -2,15 +2,22 @@
 //! the domain's store ports on SQLite (embedded, the default) and PostgreSQL, through
 //! sea-orm.
 //!
-//! Built so far: the credential ports of `library-credentials` ([`DbCredentialStore`],
-//! [`DbSessionStore`]), reader registration ([`PatronStore`]) and staff users
-//! ([`StaffStore`]). The circulation ports come next, as one more module per store and one
-//! more migration in the same set.
+//! Stores (all from [`Database`], cheap to clone):
+//! - credentials: [`DbCredentialStore`], [`DbSessionStore`], [`StaffStore`] (the
+//!   `library-credentials` ports); readers: [`PatronStore`] (registration, the circulation
+//!   profile, suspensions);
+//! - circulation: [`DbCirculationStore`] (the unit of work, `CirculationStore` →
+//!   [`DbTransaction`], see `circulation/mod.rs` for the locking), [`RuleStore`]
+//!   (`RuleRepository`), [`LibraryStore`] (`CalendarRepository`), [`FineSuspensionStore`]
+//!   (`FineSuspensionRepository`);
+//! - admin side: [`CatalogueStore`] (titles, items), [`LedgerStore`] (charges, payments,
+//!   waivers), [`AuditLogStore`], [`OutboxStore`]. They answer [`StoreError`].
 //!
 //! Invariants:
 //! - sea-orm types (entities, connections, errors) never leave this crate: the stores speak
-//!   domain types and answer [`PortError`](library_credentials::PortError), whose text is
-//!   for logs, never for clients.
+//!   domain types and answer [`PortError`](library_credentials::PortError) (credentials),
+//!   `InfrastructureError` (circulation ports) or [`StoreError`] (admin side); their text
+//!   is for logs, never for clients.
 //! - The domain's policies are applied here, never re-implemented in SQL: a guessing
 //!   counter is read, [`GuessingPolicy`](library_credentials::GuessingPolicy) decides, and
 //!   the new state is written with a compare-and-set on a `version` column (see
@@ -20,7 +27,7 @@
 //! - Instants are stored in UTC with microsecond precision (PostgreSQL's `timestamptz`
 //!   precision); on SQLite as fixed-width text (`2021-03-05T01:00:00.000000Z`) so that
 //!   comparing them in SQL compares instants (see `instant.rs`). Dates are dates; money
-//!   (later) is `BIGINT` minor units.
+//!   is `BIGINT` minor units.
 //!
 //! # SQLite settings (applied to every pooled connection)
 //!
@@ -36,19 +43,36 @@
 //! which take the write lock before reading (so the busy handler applies), or
 //! transactions begun `IMMEDIATE`.
 
+mod audit_store;
+mod catalogue_store;
+mod circulation;
 mod credential_store;
 mod database;
 mod entity;
 mod error;
+mod fine_suspension_store;
 mod instant;
+mod ledger_store;
+mod library_store;
 mod migration;
+mod outbox_store;
 mod patron_store;
+mod rule_store;
 mod session_store;
+mod sql;
 mod staff_store;
 
+pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
+pub use catalogue_store::{CatalogueStore, NewItem};
+pub use circulation::{DbCirculationStore, DbTransaction};
 pub use credential_store::DbCredentialStore;
 pub use database::{Backend, Database, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS};
-pub use error::DatabaseError;
-pub use patron_store::{NewPatron, PatronStore};
+pub use error::{DatabaseError, StoreError};
+pub use fine_suspension_store::{FineSuspensionStore, StoredPeriod};
+pub use ledger_store::LedgerStore;
+pub use library_store::{CalendarEntry, CalendarRule, LibraryRecord, LibraryStore, NewLibrary};
+pub use outbox_store::{NewNotification, Notification, OutboxStore};
+pub use patron_store::{NewPatron, PatronStore, ReaderProfile};
+pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
 pub use staff_store::{NewStaffUser, StaffStore};

@@ -1,16 +1,31 @@
-//! Readers (patrons). For now only registration, which the credential flows and their
-//! tests need; circulation extends this store with its reader port.
+//! Readers (patrons): registration (with or without the circulation profile: category,
+//! home library, card expiry), the profile, reader suspensions, and look-ups as
+//! circulation sees a reader.
 
-use library_core::{CardNumber, PatronId};
+use library_circulation::{Patron, ReaderCategory};
+use library_core::{CardNumber, LibraryCode, PatronId};
 use library_credentials::PortError;
 use sea_orm::sea_query::Query;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use time::{Date, OffsetDateTime};
 
+use crate::circulation::rows::{self, PATRON_COLUMNS};
 use crate::database::begin_write;
 use crate::entity::{patron, patron_credentials};
-use crate::error::{corrupt, failed};
+use crate::error::{StoreError, corrupt, failed};
 use crate::instant;
+use crate::sql::{exec, one, store_err};
+
+/// What circulation needs to know of a reader besides their card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderProfile {
+    /// The reader category rules are resolved for.
+    pub category: ReaderCategory,
+    /// The home library.
+    pub home_library: LibraryCode,
+    /// The last date the card is valid.
+    pub card_expires_on: Date,
+}
 
 /// A reader to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +60,24 @@ impl PatronStore {
     /// (`CredentialService::set_default_credentials`). A card number already registered is
     /// an error.
     pub async fn register(&self, new: &NewPatron) -> Result<PatronId, PortError> {
+        self.register_with(new, None).await
+    }
+
+    /// Registers a reader who may borrow: [`register`](Self::register) plus the
+    /// circulation profile, in one transaction.
+    pub async fn register_reader(
+        &self,
+        new: &NewPatron,
+        profile: &ReaderProfile,
+    ) -> Result<PatronId, PortError> {
+        self.register_with(new, Some(profile)).await
+    }
+
+    async fn register_with(
+        &self,
+        new: &NewPatron,
+        profile: Option<&ReaderProfile>,
+    ) -> Result<PatronId, PortError> {
         const CONTEXT: &str = "register patron";
         let backend = self.conn.get_database_backend();
         let insert_patron = Query::insert()
@@ -55,6 +88,9 @@ impl PatronStore {
                 patron::Column::Phone,
                 patron::Column::Email,
                 patron::Column::DateOfBirth,
+                patron::Column::Category,
+                patron::Column::HomeLibrary,
+                patron::Column::CardExpiresOn,
                 patron::Column::CreatedAt,
             ])
             .values([
@@ -63,6 +99,9 @@ impl PatronStore {
                 new.phone.as_str().into(),
                 new.email.clone().into(),
                 new.date_of_birth.into(),
+                Value::String(profile.map(|p| p.category.as_str().to_owned())).into(),
+                Value::String(profile.map(|p| p.home_library.as_str().to_owned())).into(),
+                Value::TimeDate(profile.map(|p| p.card_expires_on)).into(),
                 instant::value(backend, new.registered_at).into(),
             ])
             .map_err(|e| PortError::Failed(format!("{CONTEXT}: {e}")))?
@@ -87,5 +126,62 @@ impl PatronStore {
             .map_err(failed(CONTEXT))?;
         txn.commit().await.map_err(failed(CONTEXT))?;
         Ok(PatronId(id))
+    }
+
+    /// Sets reader `id`'s circulation profile; `false` if there is no such reader.
+    pub async fn set_reader_profile(
+        &self,
+        id: PatronId,
+        profile: &ReaderProfile,
+    ) -> Result<bool, StoreError> {
+        let n = exec(
+            &self.conn,
+            "UPDATE patrons SET category = ?, home_library = ?, card_expires_on = ? WHERE id = ?",
+            vec![
+                profile.category.as_str().into(),
+                profile.home_library.as_str().into(),
+                Value::TimeDate(Some(profile.card_expires_on)),
+                id.get().into(),
+            ],
+        )
+        .await
+        .map_err(store_err("set reader profile"))?;
+        Ok(n == 1)
+    }
+
+    /// Sets or lifts (`None`) reader `id`'s suspension: the first date they may borrow
+    /// again. `false` if there is no such reader.
+    pub async fn set_suspended_until(
+        &self,
+        id: PatronId,
+        until: Option<Date>,
+    ) -> Result<bool, StoreError> {
+        let n = exec(
+            &self.conn,
+            "UPDATE patrons SET suspended_until = ? WHERE id = ?",
+            vec![Value::TimeDate(until), id.get().into()],
+        )
+        .await
+        .map_err(store_err("set reader suspension"))?;
+        Ok(n == 1)
+    }
+
+    /// Reader `id` as circulation sees them. A reader without a circulation profile is
+    /// [`StoreError::Infrastructure`] (a data error).
+    pub async fn reader(&self, id: PatronId) -> Result<Option<Patron>, StoreError> {
+        let sql = format!("SELECT {PATRON_COLUMNS} FROM patrons WHERE id = ?");
+        let row = one(&self.conn, &sql, vec![id.get().into()])
+            .await
+            .map_err(store_err("read reader"))?;
+        Ok(row.map(|r| rows::patron(&r)).transpose()?)
+    }
+
+    /// The reader with card `card`, as circulation sees them.
+    pub async fn reader_by_card(&self, card: &CardNumber) -> Result<Option<Patron>, StoreError> {
+        let sql = format!("SELECT {PATRON_COLUMNS} FROM patrons WHERE card_number = ?");
+        let row = one(&self.conn, &sql, vec![card.as_str().into()])
+            .await
+            .map_err(store_err("read reader"))?;
+        Ok(row.map(|r| rows::patron(&r)).transpose()?)
     }
 }

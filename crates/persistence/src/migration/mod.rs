@@ -5,6 +5,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_credentials;
+mod m20261128_000002_circulation;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -13,6 +14,9 @@ pub(crate) struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_credentials::Migration)]
+        vec![
+            Box::new(m20261128_000001_credentials::Migration),
+            Box::new(m20261128_000002_circulation::Migration),
+        ]
     }
 }

@@ -2,6 +2,10 @@
 //! temporary file always; PostgreSQL when `LIBRARY_TEST_POSTGRES_URL` names an admin URL,
 //! each test in a database of its own).
 
+mod admin_stores;
+mod circ_support;
+mod circulation_concurrency;
+mod circulation_flow;
 mod concurrency;
 mod credential_store;
 mod restart;

@@ -90,3 +90,76 @@ async fn an_unsupported_url_is_refused() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn circulation_records_survive_a_reconnect() {
+    use std::sync::Arc;
+
+    use library_circulation::ports::CirculationStore;
+    use library_circulation::service::{CheckoutRequest, PlaceHoldRequest};
+    use library_core::{ManualClock, Money};
+    use library_fines::NewCharge;
+
+    use crate::circ_support::{NOW, barcode, card_of, code, db_service, seed_db};
+
+    for t in backends().await {
+        let (s, loan, hold, charge) = {
+            let db = t.connect().await;
+            let s = seed_db(&db, 2, 1).await;
+            let svc = db_service(&db, Arc::new(ManualClock::new(NOW)));
+            let loan = svc
+                .checkout(CheckoutRequest {
+                    card_number: card_of(1),
+                    item_barcode: barcode("B0001"),
+                    library: code("HKCL"),
+                })
+                .await
+                .unwrap()
+                .loan;
+            let hold = svc
+                .place_hold(PlaceHoldRequest {
+                    patron: s.readers[1],
+                    title: s.title,
+                    pickup_library: code("KLN"),
+                })
+                .await
+                .unwrap();
+            let charge = db
+                .ledger()
+                .add_charge(
+                    s.readers[1],
+                    &NewCharge::other("lost card", Money::from_cents(1_000), NOW.date()),
+                )
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            (s, loan, hold, charge)
+        };
+        for _ in 0..2 {
+            let db = t.connect().await;
+            let mut tx = db.circulation().begin().await.unwrap();
+            assert_eq!(
+                tx.loan(loan.id).await.unwrap(),
+                Some(loan.clone()),
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                tx.hold(hold.id).await.unwrap(),
+                Some(hold.clone()),
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                tx.outstanding_charges(s.readers[1]).await.unwrap(),
+                Money::from_cents(1_000)
+            );
+            drop(tx);
+            let ledger = db.ledger().ledger(s.readers[1]).await.unwrap();
+            assert_eq!(ledger.charges()[0].id, charge);
+            assert_eq!(db.rules().list().await.unwrap().len(), 7, "{}", t.name);
+            assert_eq!(db.libraries().list().await.unwrap().len(), 2);
+            db.close().await.unwrap();
+        }
+    }
+}

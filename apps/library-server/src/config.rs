@@ -1,0 +1,213 @@
+//! Configuration: environment variables over an optional TOML file (`LIBRARY_CONFIG`) over
+//! defaults, so that a bare `cargo run -p library-server` serves a working system.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Default database: a SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://library.db?mode=rwc";
+/// Default listen address.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
+
+/// The server's settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Listen address; a leading `:` means `127.0.0.1`, port 0 picks a free port.
+    pub http_addr: String,
+    /// Password of the bootstrap `admin` staff user; random (logged once) when unset.
+    pub admin_password: Option<String>,
+    /// The settable clock and job trigger (tests only).
+    pub dev_clock: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url)
+            .field("http_addr", &self.http_addr)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
+            .field("dev_clock", &self.dev_clock)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            http_addr: DEFAULT_HTTP_ADDR.to_owned(),
+            admin_password: None,
+            dev_clock: false,
+        }
+    }
+}
+
+/// The TOML file: the same settings as the variables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    http_addr: Option<String>,
+    admin_password: Option<String>,
+    dev_clock: Option<bool>,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `LIBRARY_CONFIG` could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("invalid configuration file {path}: {message}")]
+    Parse {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A variable has a value we do not understand.
+    #[error("{name}: expected 1/0/true/false, got {value:?}")]
+    Flag {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+fn parse_flag(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(ConfigError::Flag {
+            name,
+            value: other.to_owned(),
+        }),
+    }
+}
+
+impl Config {
+    /// Reads the process environment (and the file it names).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `var` (the environment, or a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = var("LIBRARY_CONFIG").filter(|p| !p.is_empty()) {
+            let file = read_file(Path::new(&path))?;
+            if let Some(v) = file.database_url {
+                config.database_url = v;
+            }
+            if let Some(v) = file.http_addr {
+                config.http_addr = v;
+            }
+            if file.admin_password.is_some() {
+                config.admin_password = file.admin_password;
+            }
+            if let Some(v) = file.dev_clock {
+                config.dev_clock = v;
+            }
+        }
+        if let Some(v) = var("LIBRARY_DATABASE_URL").filter(|v| !v.is_empty()) {
+            config.database_url = v;
+        }
+        if let Some(v) = var("LIBRARY_HTTP_ADDR").filter(|v| !v.is_empty()) {
+            config.http_addr = v;
+        }
+        if let Some(v) = var("LIBRARY_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
+            config.admin_password = Some(v);
+        }
+        if let Some(v) = var("LIBRARY_DEV_CLOCK") {
+            config.dev_clock = parse_flag("LIBRARY_DEV_CLOCK", &v)?;
+        }
+        Ok(config)
+    }
+
+    /// The address to bind: `:8080` → `127.0.0.1:8080`.
+    pub fn bind_addr(&self) -> String {
+        if self.http_addr.starts_with(':') {
+            format!("127.0.0.1{}", self.http_addr)
+        } else {
+            self.http_addr.clone()
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: display,
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_a_working_system() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.database_url, "sqlite://library.db?mode=rwc");
+        assert_eq!(c.bind_addr(), "127.0.0.1:8080");
+        assert!(!c.dev_clock);
+    }
+
+    #[test]
+    fn variables_override_the_file() {
+        let path = std::env::temp_dir().join(format!("library-config-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "database_url = \"sqlite://file.db\"\nhttp_addr = \":9000\"\ndev_clock = true\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let c = config(&[("LIBRARY_CONFIG", file)]).unwrap();
+        assert_eq!(c.database_url, "sqlite://file.db");
+        assert_eq!(c.bind_addr(), "127.0.0.1:9000");
+        assert!(c.dev_clock);
+        let c = config(&[
+            ("LIBRARY_CONFIG", file),
+            ("LIBRARY_DATABASE_URL", "postgres://x/y"),
+            ("LIBRARY_DEV_CLOCK", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url, "postgres://x/y");
+        assert!(!c.dev_clock);
+        std::fs::write(&path, "databse_url = \"typo\"\n").unwrap();
+        assert!(matches!(
+            config(&[("LIBRARY_CONFIG", file)]),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            config(&[("LIBRARY_DEV_CLOCK", "maybe")]),
+            Err(ConfigError::Flag { .. })
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! The composition root: configuration → database → adapters → services → HTTP listener.
+//! Nothing here decides a library rule; it only wires.
+//!
+//! The binary (`main.rs`) reads [`Config::from_env`], initialises logging and runs an
+//! [`Application`] until SIGTERM or Ctrl-C. Tests build an [`Application`] from a
+//! [`Config`] directly and drive it over real HTTP.
+
+mod adapters;
+mod bootstrap;
+mod config;
+mod startup;
+
+pub use adapters::{DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs};
+pub use bootstrap::{ADMIN_USERNAME, BootstrapError};
+pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR};
+pub use startup::{Application, StartupError};

@@ -1,0 +1,152 @@
+//! Building the application from a [`Config`] and running it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use library_core::{Clock, ManualClock, SystemClock};
+use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
+use library_http::{AppState, BlockingHasher, DevControls};
+use library_persistence::{Database, DatabaseError};
+use poem::endpoint::BoxEndpoint;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{EndpointExt, Server};
+use time::OffsetDateTime;
+
+use crate::adapters::{DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs};
+use crate::bootstrap::{BootstrapError, ensure_admin};
+use crate::config::Config;
+
+/// How long a graceful shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    /// The bootstrap admin user could not be created.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A built server: database open and migrated, listener bound, not yet serving.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    addr: SocketAddr,
+    app: BoxEndpoint<'static>,
+    db: Database,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens the database, wires the services, creates the bootstrap admin on first start
+    /// and binds the listener.
+    pub async fn build(config: &Config) -> Result<Application, StartupError> {
+        let manual = config
+            .dev_clock
+            .then(|| Arc::new(ManualClock::new(OffsetDateTime::now_utc())));
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(manual) => manual.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let db = Database::connect(&config.database_url)
+            .await?
+            .with_clock(clock.clone());
+        let random = Arc::new(OsRandom);
+        let credentials = CredentialService::new(
+            CredentialPorts {
+                store: Arc::new(db.credentials()),
+                sessions: Arc::new(db.sessions()),
+                hasher: Arc::new(BlockingHasher::per_core()),
+                staff: Arc::new(db.staff()),
+                notifier: Arc::new(OutboxNotifier::new(&db, clock.clone())),
+                random: random.clone(),
+                clock: clock.clone(),
+            },
+            CredentialConfig::default(),
+        );
+        ensure_admin(
+            &db.staff(),
+            &credentials,
+            config.admin_password.as_deref(),
+            clock.now(),
+        )
+        .await?;
+        if manual.is_some() {
+            tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
+        }
+        let state = AppState {
+            credentials,
+            readers: Arc::new(DbReaderDirectory::new(&db)),
+            readiness: Arc::new(DbReadiness::new(&db)),
+            clock,
+            random,
+            dev: manual.map(|clock| DevControls {
+                clock,
+                jobs: Arc::new(ScheduledJobs),
+            }),
+        };
+        let bind = config.bind_addr();
+        let acceptor = TcpListener::bind(bind.clone())
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: bind.clone(),
+                source,
+            })?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| StartupError::Bind {
+                addr: bind,
+                source: std::io::Error::other("no local address"),
+            })?;
+        Ok(Application {
+            acceptor,
+            addr,
+            app: library_http::app(state).boxed(),
+            db,
+        })
+    }
+
+    /// The address the listener is bound to (the chosen port when configured with 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight (at most
+    /// 10 s) and closes the database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!("listening on http://{}", self.addr);
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.app, shutdown, Some(SHUTDOWN_GRACE))
+            .await?;
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(%err, "closing the database");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

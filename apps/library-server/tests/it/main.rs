@@ -1,0 +1,8 @@
+//! Black-box tests: the real application on a random port, a fresh database per test
+//! (SQLite always; PostgreSQL too when `LIBRARY_TEST_POSTGRES_URL` is set), driven over
+//! real HTTP.
+
+mod bad_input;
+mod credentials;
+mod process;
+mod support;

@@ -1,0 +1,359 @@
+//! Spawning the application and talking to it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use library_server::{Application, Config};
+use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
+pub const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique() -> String {
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
+    )
+}
+
+/// A database for one test, removed afterwards (also when the test panics).
+#[derive(Debug)]
+pub enum TestDb {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        TestDb::Sqlite(std::env::temp_dir().join(format!("library_http_{}.db", unique())))
+    }
+
+    pub async fn postgres(admin_url: &str) -> Self {
+        let name = format!("lib_http_test_{}", unique());
+        let admin = sea_orm::Database::connect(admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        admin.close().await.ok();
+        TestDb::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            TestDb::Sqlite(_) => "sqlite",
+            TestDb::Postgres { .. } => "postgres",
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            TestDb::Postgres { admin_url, name } => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                format!("{base}/{name}")
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            TestDb::Postgres { admin_url, name } => {
+                let admin_url = admin_url.clone();
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime for cleanup");
+                    rt.block_on(async {
+                        let admin = sea_orm::Database::connect(&admin_url).await?;
+                        admin.execute_unprepared(&sql).await?;
+                        admin.close().await
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running application.
+pub struct TestApp {
+    pub base: String,
+    pub db: &'static str,
+    database_url: String,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _database: TestDb,
+}
+
+/// An answer: status, JSON body (Null when empty or not JSON) and headers.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.body["violations"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn token(&self) -> String {
+        self.body["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {:?}", self))
+            .to_owned()
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {:?}",
+            self.body
+        );
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(database: TestDb, dev_clock: bool) -> TestApp {
+        let config = Config {
+            database_url: database.url(),
+            http_addr: "127.0.0.1:0".into(),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            dev_clock,
+        };
+        let app = Application::build(&config)
+            .await
+            .expect("application starts");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            db: database.label(),
+            database_url: database.url(),
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            server: Some(server),
+            _database: database,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server ran");
+        }
+    }
+
+    /// The notifications the server queued, oldest first (read from its database).
+    pub async fn outbox(&self) -> Vec<library_persistence::Notification> {
+        let db = library_persistence::Database::connect(&self.database_url)
+            .await
+            .expect("open the test database");
+        let queued = db.outbox().unsent(1000).await.expect("read the outbox");
+        db.close().await.expect("close");
+        queued
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some((content_type, bytes)) = body {
+            req = req.header("content-type", content_type).body(bytes);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// GET with one custom header; the status.
+    pub async fn client_get_with_header(&self, path: &str, name: &str, value: &str) -> u16 {
+        self.client
+            .get(self.url(path))
+            .header(name, value)
+            .send()
+            .await
+            .expect("request sent")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Answer {
+        let body = (!body.is_null())
+            .then(|| ("application/json", serde_json::to_vec(&body).expect("json")));
+        self.raw(method, path, token, body).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::GET, path, token, Value::Null).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, path, token, body).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PUT, path, token, body).await
+    }
+
+    pub async fn staff_token(&self) -> String {
+        self.post(
+            "/api/v1/staff/login",
+            None,
+            json!({"username": "admin", "password": ADMIN_PASSWORD}),
+        )
+        .await
+        .expect(200, "")
+        .token()
+    }
+
+    /// Registers a reader with this phone (and email) and returns the card number.
+    pub async fn register(&self, phone: &str, email: Option<&str>) -> String {
+        let staff = self.staff_token().await;
+        let answer = self
+            .post(
+                "/api/v1/patrons",
+                Some(&staff),
+                json!({"name": "Chan Tai Man", "phone": phone, "email": email,
+                       "category": "adult", "home_library": "CEN",
+                       "date_of_birth": "1990-04-01"}),
+            )
+            .await
+            .expect(201, "");
+        answer.body["card_number"]
+            .as_str()
+            .expect("card")
+            .to_owned()
+    }
+
+    pub async fn login(&self, card: &str, password: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"card_number": card, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn pin_login(&self, card: &str, pin: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/pin-login",
+            None,
+            json!({"card_number": card, "pin": pin}),
+        )
+        .await
+    }
+
+    /// Moves the dev clock (the app must run with it).
+    pub async fn set_clock(&self, now: time::OffsetDateTime) {
+        let now = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("rfc3339");
+        self.put("/api/v1/dev/clock", None, json!({ "now": now }))
+            .await
+            .expect(204, "");
+    }
+
+    /// A reader with a `full` session: registered, default Password changed.
+    pub async fn full_reader(&self, phone: &str, password: &str) -> (String, String) {
+        let card = self.register(phone, None).await;
+        let last4 = &phone[phone.len() - 4..];
+        let first = self.login(&card, last4).await.expect(200, "").token();
+        let full = self
+            .put(
+                "/api/v1/me/password",
+                Some(&first),
+                json!({"current_password": last4, "new_password": password}),
+            )
+            .await
+            .expect(200, "")
+            .token();
+        (card, full)
+    }
+}
+
+/// Runs `test` against a fresh application on every configured backend.
+pub async fn on_every_backend(dev_clock: bool, test: impl AsyncFn(&TestApp)) {
+    let mut databases = vec![TestDb::sqlite()];
+    if let Ok(url) = std::env::var(POSTGRES_URL_VAR)
+        && !url.is_empty()
+    {
+        databases.push(TestDb::postgres(&url).await);
+    }
+    for database in databases {
+        let app = TestApp::spawn(database, dev_clock).await;
+        test(&app).await;
+        app.stop().await;
+    }
+}

@@ -1,0 +1,58 @@
+//! The routes: one module per group, all mounted by [`app`].
+
+mod auth;
+mod dev;
+mod me;
+mod operations;
+mod staff;
+mod types;
+
+use poem::middleware::{CatchPanic, Tracing};
+use poem::{Endpoint, EndpointExt, Response, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::middleware::{guard_request, panic_response};
+use crate::state::AppState;
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Tags)]
+enum ApiTags {
+    /// Health, readiness.
+    Operations,
+    /// Reader login, PIN login, logout, forgotten Password.
+    Auth,
+    /// My Account.
+    Me,
+    /// Staff: login, reader registration, resets at the counter.
+    Staff,
+    /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
+    Dev,
+}
+
+/// The whole HTTP application: the API under `/api/v1`, the operations routes, the OpenAPI
+/// document at `/openapi.json` and the interactive page at `/docs`.
+pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
+    let apis = (
+        operations::OperationsApi::new(state.clone()),
+        auth::AuthApi::new(state.clone()),
+        me::MeApi::new(state.clone()),
+        staff::StaffApi::new(state.clone()),
+        dev::DevApi::new(state.clone()),
+    );
+    let service = OpenApiService::new(apis, "Library account and circulation API", "1")
+        .description(
+            "JSON API of the library system. Errors are `{\"code\",\"message\"}` \
+             (+ `violations` on 422). Loans, holds and fines arrive with the circulation \
+             increment.",
+        );
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", service)
+        .data(state)
+        .with(CatchPanic::new().with_handler(panic_response))
+        .around(guard_request)
+        .with(Tracing)
+}

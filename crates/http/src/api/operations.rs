@@ -1,0 +1,50 @@
+//! Operations routes, at the root: health and readiness.
+
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A probe's answer.
+#[derive(Debug, Object)]
+struct StatusBody {
+    /// `ok` or `ready`.
+    status: String,
+}
+
+pub(crate) struct OperationsApi {
+    state: AppState,
+}
+
+impl OperationsApi {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl OperationsApi {
+    /// 200 while the process is up.
+    #[oai(path = "/health", method = "get")]
+    async fn health(&self) -> Json<StatusBody> {
+        Json(StatusBody {
+            status: "ok".into(),
+        })
+    }
+
+    /// 200 when the database answers, else 503.
+    #[oai(path = "/ready", method = "get")]
+    async fn ready(&self) -> Result<Json<StatusBody>, ApiError> {
+        match self.state.readiness.check().await {
+            Ok(()) => Ok(Json(StatusBody {
+                status: "ready".into(),
+            })),
+            Err(err) => {
+                tracing::warn!(%err, "not ready");
+                Err(ApiError::service_unavailable())
+            }
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Errors: the contract's error bodies, the ONE table from domain errors to them, and the
+//! translation of every failure poem itself reports (see [`from_poem_error`]).
+//!
+//! Every error body is `{"code","message"}` with a fixed message per code (two failures of
+//! the same kind differ in nothing else), plus `violations` for 422 and `reason` for 409.
+
+use library_credentials::{
+    AuthError, ChangePasswordError, ChangePinError, LoginError, PortError,
+    RegisterCredentialsError, StaffResetError,
+};
+use poem::http::StatusCode;
+use poem::http::header::RETRY_AFTER;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Object};
+
+use crate::state::RegisterReaderError;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Object)]
+pub(crate) struct ErrorBody {
+    /// Machine-readable code (`unauthorized`, `validation_failed`, ...).
+    code: String,
+    /// Human text; fixed per code.
+    message: String,
+    /// 422 only: what is wrong, as codes.
+    #[oai(skip_serializing_if_is_none)]
+    violations: Option<Vec<String>>,
+    /// 409 only: why the request was refused, as a code.
+    #[oai(skip_serializing_if_is_none)]
+    reason: Option<String>,
+}
+
+/// An answer other than success: a status, a code and a fixed message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+    violations: Option<Vec<String>>,
+    reason: Option<&'static str>,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    const fn new(status: StatusCode, code: &'static str, message: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            message,
+            violations: None,
+            reason: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// 400: unparseable body, wrong types, missing fields, wrong content type.
+    pub fn bad_request() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The request could not be understood: check the JSON body and its field types.",
+        )
+    }
+
+    /// 401: missing, unknown, expired or revoked token.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A valid session token is required.",
+        )
+    }
+
+    /// 401: any failed login, whatever the cause.
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "The card number or username, or the secret, is not right.",
+        )
+    }
+
+    /// 403: the session must change its Password first.
+    pub fn password_change_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "The Password must be changed before anything else.",
+        )
+    }
+
+    /// 403: the session's scope or role does not allow this.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This session may not do that.",
+        )
+    }
+
+    /// 404: unknown route, or unknown card/id.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+    }
+
+    /// 405: a known path with a method it does not have.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This path does not accept that method.",
+        )
+    }
+
+    /// 413: the body is over the limit of the route.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is too large.",
+        )
+    }
+
+    /// 422 with the violated rules as codes.
+    pub fn validation_failed<S: Into<String>>(violations: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            violations: Some(violations.into_iter().map(Into::into).collect()),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Some values are not acceptable; see violations.",
+            )
+        }
+    }
+
+    /// 429 with `Retry-After` in whole seconds, rounded up (at least 1).
+    pub fn too_many_attempts(retry_after: time::Duration) -> Self {
+        let whole = retry_after.whole_seconds().max(0).unsigned_abs();
+        let secs = if retry_after.subsec_nanoseconds() > 0 {
+            whole + 1
+        } else {
+            whole
+        };
+        Self {
+            retry_after_secs: Some(secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many attempts; try again later.",
+            )
+        }
+    }
+
+    /// 503: hashing is saturated (or a dependency is down); try again shortly.
+    pub fn service_unavailable() -> Self {
+        Self {
+            retry_after_secs: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The service is busy; try again shortly.",
+            )
+        }
+    }
+
+    /// 500: an infrastructure failure. The cause is logged, never shown.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side.",
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The error code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The violations of a 422.
+    pub fn violations(&self) -> Option<&[String]> {
+        self.violations.as_deref()
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message.to_owned(),
+            violations: self.violations.clone(),
+            reason: self.reason.map(str::to_owned),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = Json(self.body()).into_response();
+        resp.set_status(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut().insert(RETRY_AFTER, secs.into());
+        }
+        resp
+    }
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        self.clone().into_response()
+    }
+}
+
+/// Documents the error answers in the OpenAPI document (every operation may give any of
+/// them; the contract says which ones each gives).
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        let doc = |status: u16, description: &'static str, retry: bool| MetaResponse {
+            description,
+            status: Some(status),
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json; charset=utf-8",
+                schema: ErrorBody::schema_ref(),
+            }],
+            headers: if retry {
+                vec![MetaHeader {
+                    name: "Retry-After".to_owned(),
+                    description: Some("Seconds to wait, rounded up.".to_owned()),
+                    required: true,
+                    deprecated: false,
+                    schema: u64::schema_ref(),
+                }]
+            } else {
+                vec![]
+            },
+        };
+        MetaResponses {
+            responses: vec![
+                doc(400, "`bad_request`: unparseable body, wrong types", false),
+                doc(
+                    401,
+                    "`unauthorized` (token) or `invalid_credentials` (login)",
+                    false,
+                ),
+                doc(403, "`password_change_required` or `forbidden`", false),
+                doc(404, "`not_found`", false),
+                doc(413, "`payload_too_large`", false),
+                doc(422, "`validation_failed` with `violations`", false),
+                doc(429, "`too_many_attempts`", true),
+                doc(503, "`service_unavailable`: hashing saturated", true),
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The mapping table: domain errors → answers. Handlers only use `?`.
+// ---------------------------------------------------------------------------------------
+
+impl From<PortError> for ApiError {
+    fn from(err: PortError) -> Self {
+        match err {
+            PortError::Overloaded => ApiError::service_unavailable(),
+            PortError::Failed(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::InvalidCredentials => ApiError::invalid_credentials(),
+            LoginError::TooManyAttempts { retry_after } => ApiError::too_many_attempts(retry_after),
+            LoginError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Unauthorized => ApiError::unauthorized(),
+            AuthError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChangePasswordError> for ApiError {
+    fn from(err: ChangePasswordError) -> Self {
+        match err {
+            ChangePasswordError::Forbidden => ApiError::forbidden(),
+            ChangePasswordError::InvalidCredentials => ApiError::invalid_credentials(),
+            ChangePasswordError::TooManyAttempts { retry_after } => {
+                ApiError::too_many_attempts(retry_after)
+            }
+            ChangePasswordError::Rejected(v) => {
+                ApiError::validation_failed(v.into_iter().map(|v| v.code()))
+            }
+            ChangePasswordError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChangePinError> for ApiError {
+    fn from(err: ChangePinError) -> Self {
+        match err {
+            ChangePinError::Forbidden => ApiError::forbidden(),
+            ChangePinError::PasswordChangeRequired => ApiError::password_change_required(),
+            ChangePinError::InvalidCredentials => ApiError::invalid_credentials(),
+            ChangePinError::TooManyAttempts { retry_after } => {
+                ApiError::too_many_attempts(retry_after)
+            }
+            ChangePinError::Rejected(v) => {
+                ApiError::validation_failed(v.into_iter().map(|v| v.code()))
+            }
+            ChangePinError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<StaffResetError> for ApiError {
+    fn from(err: StaffResetError) -> Self {
+        match err {
+            StaffResetError::NotFound => ApiError::not_found(),
+            StaffResetError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<RegisterCredentialsError> for ApiError {
+    fn from(err: RegisterCredentialsError) -> Self {
+        match err {
+            RegisterCredentialsError::PhoneTooShort(_) => {
+                ApiError::validation_failed(["phone_too_short"])
+            }
+            RegisterCredentialsError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<RegisterReaderError> for ApiError {
+    fn from(err: RegisterReaderError) -> Self {
+        match err {
+            // The caller retries with another number; reaching here means it gave up.
+            RegisterReaderError::CardNumberTaken => {
+                ApiError::internal(&"no free card number found")
+            }
+            RegisterReaderError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+/// Translates a failure reported by poem or poem-openapi (routing, parsing, security
+/// extraction, body limits) into the contract's answer. Our own [`ApiError`]s pass through.
+pub(crate) fn from_poem_error(err: poem::Error) -> ApiError {
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return api.clone();
+    }
+    match err.status() {
+        StatusCode::NOT_FOUND => ApiError::not_found(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+        status if status.is_client_error() => ApiError::bad_request(),
+        _ => ApiError::internal(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up() {
+        let secs = |d: time::Duration| ApiError::too_many_attempts(d).retry_after_secs;
+        assert_eq!(secs(time::Duration::milliseconds(1200)), Some(2));
+        assert_eq!(secs(time::Duration::milliseconds(1)), Some(1));
+        assert_eq!(secs(time::Duration::seconds(3)), Some(3));
+        assert_eq!(secs(time::Duration::ZERO), Some(1));
+        assert_eq!(secs(time::Duration::seconds(-5)), Some(1));
+    }
+
+    #[test]
+    fn poem_failures_become_contract_errors() {
+        use poem::http::StatusCode as S;
+        let code = |status: S| from_poem_error(poem::Error::from_status(status)).code();
+        assert_eq!(code(S::NOT_FOUND), "not_found");
+        assert_eq!(code(S::UNAUTHORIZED), "unauthorized");
+        assert_eq!(code(S::PAYLOAD_TOO_LARGE), "payload_too_large");
+        assert_eq!(code(S::UNSUPPORTED_MEDIA_TYPE), "bad_request");
+        assert_eq!(code(S::BAD_REQUEST), "bad_request");
+        assert_eq!(code(S::METHOD_NOT_ALLOWED), "method_not_allowed");
+        let ours = poem::Error::from(ApiError::password_change_required());
+        assert_eq!(from_poem_error(ours).code(), "password_change_required");
+    }
+}

@@ -1,0 +1,33 @@
+//! The HTTP adapter: the JSON API of the contract (`shared/spec/http-api.md`) on poem-openapi.
+//!
+//! It only translates: requests into calls of the domain services (through
+//! [`AppState`]), domain answers and errors into the contract's status codes and bodies.
+//!
+//! Invariants:
+//! - Only this crate knows HTTP, JSON and OpenAPI. Domain types are not serialisable; the
+//!   request and response types of `api/` are converted by hand.
+//! - Authentication and scopes are decided in one place, [`auth`](crate::auth): every
+//!   protected operation takes one of its security schemes as an argument, and the scheme's
+//!   checker authenticates the bearer token (401) and then applies the access table (403).
+//! - Errors are mapped in one place, [`error`](crate::error): one table from domain errors
+//!   to [`ApiError`], and one middleware that turns every other failure poem reports
+//!   (unknown route, unparseable body, body too large, panic) into the same JSON shape.
+//!   Nothing a client sends produces a 500.
+//! - Secrets are hashed off the async runtime ([`BlockingHasher`]).
+
+mod api;
+mod auth;
+mod error;
+mod hasher;
+mod middleware;
+mod registration;
+mod state;
+
+pub use api::app;
+pub use error::ApiError;
+pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
+pub use registration::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
+pub use state::{
+    AppState, DevControls, JobRunner, NewReader, ReaderDirectory, ReaderProfile, Readiness,
+    RegisterReaderError,
+};

@@ -1,0 +1,60 @@
+//! The outermost layer: request body limits and the translation of every failure into the
+//! contract's JSON error (see [`crate::error::from_poem_error`]).
+
+use poem::http::header::CONTENT_LENGTH;
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use crate::error::{ApiError, from_poem_error};
+
+/// Body limit of the credential routes (logins, Password and PIN changes): 8 KiB.
+pub(crate) const AUTH_BODY_LIMIT: usize = 8 * 1024;
+/// Body limit of every other route: 1 MiB.
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
+
+const CREDENTIAL_PATHS: &[&str] = &[
+    "/api/v1/auth/",
+    "/api/v1/staff/login",
+    "/api/v1/me/password",
+    "/api/v1/me/pin",
+];
+
+fn body_limit(path: &str) -> usize {
+    if CREDENTIAL_PATHS.iter().any(|p| path.starts_with(p)) {
+        AUTH_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
+
+/// Reads the body up to the route's limit before anything else sees it: a declared
+/// `Content-Length` over the limit is refused at once, and a body streamed without one
+/// (chunked) is refused as soon as it passes the limit. Then runs the endpoint and turns
+/// any error into the contract's JSON.
+pub(crate) async fn guard_request<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
+    let limit = body_limit(req.uri().path());
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(ApiError::payload_too_large().into_response());
+    }
+    let body = req.take_body();
+    match body.into_bytes_limit(limit).await {
+        Ok(bytes) => req.set_body(bytes),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return Ok(ApiError::payload_too_large().into_response());
+        }
+        Err(_) => return Ok(ApiError::bad_request().into_response()),
+    }
+    match ep.call(req).await {
+        Ok(resp) => Ok(resp.into_response()),
+        Err(err) => Ok(from_poem_error(err).into_response()),
+    }
+}
+
+/// The answer to a panic in a handler (a bug: logged, and answered like any 500).
+pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(&"handler panicked").into_response()
+}

@@ -1,0 +1,130 @@
+//! What the routes run on: the credential service and the ports this adapter needs that
+//! no domain crate defines yet (reader directory, readiness, scheduled jobs).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use library_core::{CardNumber, Clock, ManualClock, PatronId};
+use library_credentials::{CredentialService, PortError, RandomSource};
+use time::{Date, OffsetDateTime};
+
+/// A reader to register, already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReader {
+    /// The generated card number.
+    pub card_number: CardNumber,
+    /// Name as registered.
+    pub name: String,
+    /// Phone as typed (at least four digits).
+    pub phone: String,
+    /// Email, if any.
+    pub email: Option<String>,
+    /// Date of birth, if given.
+    pub date_of_birth: Option<Date>,
+    /// Reader category (`adult`, `child`, ...).
+    pub category: String,
+    /// Home library code.
+    pub home_library: String,
+    /// Last day the card is valid.
+    pub card_expires_on: Date,
+    /// When.
+    pub registered_at: OffsetDateTime,
+}
+
+/// A reader's profile as `GET /me` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderProfile {
+    /// Card number.
+    pub card_number: CardNumber,
+    /// Name.
+    pub name: String,
+    /// Email, if any.
+    pub email: Option<String>,
+    /// Category (absent for readers registered by other means).
+    pub category: Option<String>,
+    /// Home library code.
+    pub home_library: Option<String>,
+    /// Last day the card is valid.
+    pub card_expires_on: Option<Date>,
+    /// First day the reader may borrow again after a suspension.
+    pub suspended_until: Option<Date>,
+}
+
+/// Why a reader could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterReaderError {
+    /// The card number is already registered (the caller draws another).
+    #[error("card number already registered")]
+    CardNumberTaken,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
+/// Readers: registration and the profile. Implemented by the server over the persistence
+/// crate (until the circulation increment brings the reader port).
+#[async_trait]
+pub trait ReaderDirectory: Send + Sync {
+    /// Registers a reader (no credentials yet) and returns the new id.
+    async fn register(&self, reader: &NewReader) -> Result<PatronId, RegisterReaderError>;
+
+    /// The profile of a reader; `Ok(None)` if there is none.
+    async fn profile(&self, patron: PatronId) -> Result<Option<ReaderProfile>, PortError>;
+}
+
+/// Whether the server can serve: the database answers.
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Ok` when every dependency answers.
+    async fn check(&self) -> Result<(), PortError>;
+}
+
+/// The scheduled jobs (hold expiry, purges, notices: they arrive with circulation).
+#[async_trait]
+pub trait JobRunner: Send + Sync {
+    /// Runs every scheduled job once, as of `now`.
+    async fn run_all(&self, now: OffsetDateTime) -> Result<(), PortError>;
+}
+
+/// The development controls (`LIBRARY_DEV_CLOCK=1`): the settable clock every component
+/// shares and the job trigger.
+#[derive(Clone)]
+pub struct DevControls {
+    /// The clock behind every component's `Clock`.
+    pub clock: Arc<ManualClock>,
+    /// The scheduled jobs.
+    pub jobs: Arc<dyn JobRunner>,
+}
+
+impl std::fmt::Debug for DevControls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevControls")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the routes need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Reader and staff authentication.
+    pub credentials: CredentialService,
+    /// Reader registration and profiles.
+    pub readers: Arc<dyn ReaderDirectory>,
+    /// The readiness probe.
+    pub readiness: Arc<dyn Readiness>,
+    /// The clock every component uses.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness (card numbers).
+    pub random: Arc<dyn RandomSource>,
+    /// `Some` only when the development clock is enabled.
+    pub dev: Option<DevControls>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("dev", &self.dev.is_some())
+            .finish_non_exhaustive()
+    }
+}

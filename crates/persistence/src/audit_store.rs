@@ -1,0 +1,92 @@
+//! The audit log of staff actions: append-only.
+
+use library_core::StaffId;
+use sea_orm::{DatabaseConnection, Value};
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::instant;
+use crate::sql::{all, get, infra, insert_returning_id, store_err};
+
+/// A staff action to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// Who (`None`: the system, e.g. a scheduled job).
+    pub staff: Option<StaffId>,
+    /// What, as a stable code (`fine.waive`, `rules.put`, `reader.reset_pin`, ...).
+    pub action: String,
+    /// On what (`patron:42`, `library:HKCL`, ...).
+    pub subject: String,
+    /// Free details (JSON or text; never secrets).
+    pub details: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// A recorded staff action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its id (increasing).
+    pub id: i64,
+    /// The action.
+    pub entry: NewAuditEntry,
+}
+
+/// The audit log in the database.
+#[derive(Debug, Clone)]
+pub struct AuditLogStore {
+    conn: DatabaseConnection,
+}
+
+impl AuditLogStore {
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+
+    /// Records an action; its id.
+    pub async fn append(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
+        insert_returning_id(
+            &self.conn,
+            "INSERT INTO audit_log (staff_id, action, subject, details, at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                Value::BigInt(entry.staff.map(|s| s.get())),
+                entry.action.as_str().into(),
+                entry.subject.as_str().into(),
+                entry.details.as_str().into(),
+                instant::value(self.conn.get_database_backend(), entry.at),
+            ],
+        )
+        .await
+        .map_err(store_err("append audit entry"))
+    }
+
+    /// The latest `limit` entries, newest first.
+    pub async fn recent(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        const C: &str = "read audit log";
+        let rows = all(
+            &self.conn,
+            "SELECT id, staff_id, action, subject, details, at FROM audit_log \
+             ORDER BY id DESC LIMIT ?",
+            vec![i64::from(limit).into()],
+        )
+        .await
+        .map_err(store_err(C))?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: get(r, "id").map_err(infra(C))?,
+                    entry: NewAuditEntry {
+                        staff: get::<Option<i64>>(r, "staff_id")
+                            .map_err(infra(C))?
+                            .map(StaffId),
+                        action: get(r, "action").map_err(infra(C))?,
+                        subject: get(r, "subject").map_err(infra(C))?,
+                        details: get(r, "details").map_err(infra(C))?,
+                        at: get(r, "at").map_err(infra(C))?,
+                    },
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,130 @@
+//! Titles and items: creation and look-up for staff and the HTTP layer.
+
+use library_circulation::{Item, ItemStatus, ItemType, Title};
+use library_core::{Barcode, ItemId, LibraryCode, TitleId};
+use sea_orm::DatabaseConnection;
+
+use crate::circulation::rows::{self, ITEM_COLUMNS, item_status_str};
+use crate::error::StoreError;
+use crate::sql::{all, exec, get, infra, insert_returning_id, one, store_err};
+
+/// An item to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    /// The barcode (unique).
+    pub barcode: Barcode,
+    /// The title it is a copy of.
+    pub title: TitleId,
+    /// The item type.
+    pub item_type: ItemType,
+    /// The owning library.
+    pub home_library: LibraryCode,
+    /// Where it is (usually available).
+    pub status: ItemStatus,
+}
+
+/// Titles and items in the database.
+#[derive(Debug, Clone)]
+pub struct CatalogueStore {
+    conn: DatabaseConnection,
+}
+
+impl CatalogueStore {
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+
+    /// Creates a title; its id.
+    pub async fn create_title(&self, name: &str) -> Result<TitleId, StoreError> {
+        let id = insert_returning_id(
+            &self.conn,
+            "INSERT INTO titles (name) VALUES (?) RETURNING id",
+            vec![name.into()],
+        )
+        .await
+        .map_err(store_err("create title"))?;
+        Ok(TitleId(id))
+    }
+
+    /// One title.
+    pub async fn title(&self, id: TitleId) -> Result<Option<Title>, StoreError> {
+        let row = one(
+            &self.conn,
+            "SELECT id, name FROM titles WHERE id = ?",
+            vec![id.get().into()],
+        )
+        .await
+        .map_err(store_err("read title"))?;
+        row.map(|r| -> Result<Title, StoreError> {
+            Ok(Title {
+                id,
+                name: get(&r, "name").map_err(infra("read title"))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Creates an item; its id. A barcode already used, or an unknown title or library, is
+    /// [`StoreError::Conflict`].
+    pub async fn create_item(&self, new: &NewItem) -> Result<ItemId, StoreError> {
+        let id = insert_returning_id(
+            &self.conn,
+            "INSERT INTO items (barcode, title_id, item_type, home_library, status) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                new.barcode.as_str().into(),
+                new.title.get().into(),
+                new.item_type.as_str().into(),
+                new.home_library.as_str().into(),
+                item_status_str(new.status).into(),
+            ],
+        )
+        .await
+        .map_err(store_err("create item"))?;
+        Ok(ItemId(id))
+    }
+
+    /// The item with `barcode`.
+    pub async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, StoreError> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE barcode = ?");
+        let row = one(&self.conn, &sql, vec![barcode.as_str().into()])
+            .await
+            .map_err(store_err("read item"))?;
+        Ok(row.map(|r| rows::item(&r)).transpose()?)
+    }
+
+    /// One item.
+    pub async fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?");
+        let row = one(&self.conn, &sql, vec![id.get().into()])
+            .await
+            .map_err(store_err("read item"))?;
+        Ok(row.map(|r| rows::item(&r)).transpose()?)
+    }
+
+    /// The copies of a title, by id.
+    pub async fn items_of_title(&self, title: TitleId) -> Result<Vec<Item>, StoreError> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE title_id = ? ORDER BY id");
+        let rows = all(&self.conn, &sql, vec![title.get().into()])
+            .await
+            .map_err(store_err("read items of title"))?;
+        Ok(rows.iter().map(rows::item).collect::<Result<_, _>>()?)
+    }
+
+    /// Sets an item's status outside circulation (declared lost, withdrawn, back from
+    /// transit). `false` if there is no such item.
+    pub async fn set_item_status(
+        &self,
+        id: ItemId,
+        status: ItemStatus,
+    ) -> Result<bool, StoreError> {
+        let n = exec(
+            &self.conn,
+            "UPDATE items SET status = ? WHERE id = ?",
+            vec![item_status_str(status).into(), id.get().into()],
+        )
+        .await
+        .map_err(store_err("set item status"))?;
+        Ok(n == 1)
+    }
+}

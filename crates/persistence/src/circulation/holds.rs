@@ -1,0 +1,210 @@
+//! Holds inside a circulation transaction (queue changes need the title's lock).
+//!
+//! A queued hold's position is not stored: `holds.queue_seq` (unique per title, assigned at
+//! insertion as one more than the title's highest) orders the queue, and the position is
+//! the hold's rank among the title's queued holds. The domain's renumbering therefore
+//! writes only status changes, and no two queued holds of a title can share a position.
+
+use async_trait::async_trait;
+use library_circulation::ports::{HoldRepository, InfrastructureError};
+use library_circulation::{Hold, HoldState, NewHold};
+use library_core::{HoldId, ItemId, PatronId, TitleId};
+use sea_orm::Value;
+use time::OffsetDateTime;
+
+use super::DbTransaction;
+use super::rows::{self, HOLD_SELECT};
+use crate::instant;
+use crate::sql::{all, exec, infra, insert_returning_id, one};
+
+impl DbTransaction {
+    async fn holds_where(
+        &mut self,
+        condition: &str,
+        values: Vec<Value>,
+        context: &'static str,
+    ) -> Result<Vec<Hold>, InfrastructureError> {
+        let sql = format!("{HOLD_SELECT} WHERE {condition} ORDER BY h.queue_seq, h.id");
+        all(&self.txn, &sql, values)
+            .await
+            .map_err(infra(context))?
+            .iter()
+            .map(rows::hold)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl HoldRepository for DbTransaction {
+    async fn hold(&mut self, id: HoldId) -> Result<Option<Hold>, InfrastructureError> {
+        let sql = format!("{HOLD_SELECT} WHERE h.id = ?");
+        one(&self.txn, &sql, vec![id.get().into()])
+            .await
+            .map_err(infra("read hold"))?
+            .map(|row| rows::hold(&row))
+            .transpose()
+    }
+
+    async fn active_holds_of_title(
+        &mut self,
+        title: TitleId,
+    ) -> Result<Vec<Hold>, InfrastructureError> {
+        self.holds_where(
+            "h.title_id = ? AND h.status IN ('queued', 'waiting')",
+            vec![title.get().into()],
+            "read active holds of title",
+        )
+        .await
+    }
+
+    async fn active_holds_of_patron(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<Vec<Hold>, InfrastructureError> {
+        self.holds_where(
+            "h.patron_id = ? AND h.status IN ('queued', 'waiting')",
+            vec![patron.get().into()],
+            "read active holds of reader",
+        )
+        .await
+    }
+
+    async fn waiting_hold_for_item(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Hold>, InfrastructureError> {
+        Ok(self
+            .holds_where(
+                "h.item_id = ? AND h.status = 'waiting'",
+                vec![item.get().into()],
+                "read waiting hold of item",
+            )
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn waiting_holds(&mut self) -> Result<Vec<Hold>, InfrastructureError> {
+        self.holds_where("h.status = 'waiting'", vec![], "read waiting holds")
+            .await
+    }
+
+    async fn insert_hold(&mut self, hold: NewHold) -> Result<Hold, InfrastructureError> {
+        // The next sequence of the title. Under the title's lock no one else inserts; without
+        // it, two inserts would compute the same sequence and the unique index refuses one.
+        let id = insert_returning_id(
+            &self.txn,
+            "INSERT INTO holds (patron_id, title_id, pickup_library, placed_at, queue_seq, status) \
+             VALUES (?, ?, ?, ?, \
+             (SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM holds WHERE title_id = ?), 'queued') \
+             RETURNING id",
+            vec![
+                hold.patron.get().into(),
+                hold.title.get().into(),
+                hold.pickup_library.as_str().into(),
+                instant::value(self.backend, hold.placed_at),
+                hold.title.get().into(),
+            ],
+        )
+        .await
+        .map_err(infra("insert hold"))?;
+        let stored = self
+            .hold(HoldId(id))
+            .await?
+            .ok_or_else(|| InfrastructureError::new("inserted hold vanished"))?;
+        if stored.position() != Some(hold.position) {
+            // The caller computed the position from a queue it did not lock.
+            return Err(InfrastructureError::new(format!(
+                "queue position {} already taken (the hold would be at {:?})",
+                hold.position,
+                stored.position()
+            )));
+        }
+        Ok(stored)
+    }
+
+    async fn update_hold(&mut self, hold: &Hold) -> Result<(), InfrastructureError> {
+        let b = self.backend;
+        let none_date = || Value::TimeDate(None);
+        let ended = |at: OffsetDateTime| instant::value(b, at);
+        // (status, item, trapped_on, pickup_by, ended_at); a queued hold keeps its sequence.
+        let (status, item, trapped_on, pickup_by, ended_at) = match hold.state {
+            HoldState::Queued { .. } => (
+                "queued",
+                Value::BigInt(None),
+                none_date(),
+                none_date(),
+                instant::optional(b, None),
+            ),
+            HoldState::Waiting {
+                item,
+                trapped_on,
+                pickup_by,
+            } => (
+                "waiting",
+                item.get().into(),
+                Value::TimeDate(Some(trapped_on)),
+                Value::TimeDate(Some(pickup_by)),
+                instant::optional(b, None),
+            ),
+            HoldState::Collected { at } => (
+                "collected",
+                Value::BigInt(None),
+                none_date(),
+                none_date(),
+                ended(at),
+            ),
+            HoldState::Expired { at } => (
+                "expired",
+                Value::BigInt(None),
+                none_date(),
+                none_date(),
+                ended(at),
+            ),
+            HoldState::Cancelled { at } => (
+                "cancelled",
+                Value::BigInt(None),
+                none_date(),
+                none_date(),
+                ended(at),
+            ),
+        };
+        // An ended hold keeps the copy it had, if any, for the record.
+        let item_sql = if matches!(
+            hold.state,
+            HoldState::Waiting { .. } | HoldState::Queued { .. }
+        ) {
+            "item_id = ?"
+        } else {
+            "item_id = COALESCE(?, item_id)"
+        };
+        let sql = format!(
+            "UPDATE holds SET pickup_library = ?, status = ?, {item_sql}, trapped_on = \
+             COALESCE(?, trapped_on), pickup_by = COALESCE(?, pickup_by), ended_at = ? \
+             WHERE id = ?"
+        );
+        let n = exec(
+            &self.txn,
+            &sql,
+            vec![
+                hold.pickup_library.as_str().into(),
+                status.into(),
+                item,
+                trapped_on,
+                pickup_by,
+                ended_at,
+                hold.id.get().into(),
+            ],
+        )
+        .await
+        .map_err(infra("update hold"))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(InfrastructureError::new(format!(
+                "no such hold {}",
+                hold.id
+            )))
+        }
+    }
+}

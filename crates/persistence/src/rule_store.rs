@@ -1,0 +1,226 @@
+//! Circulation rules: one row per (scope, rule name), "" in a scope column meaning "any".
+//! Staff put and remove named rules at a scope; the `RuleRepository` port lists every scope
+//! with the rules set there (resolution is the domain's).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use library_circulation::ports::{InfrastructureError, RuleRepository};
+use library_circulation::{ItemType, ReaderCategory, RenewalBase, RuleScope, RuleSet, ScopedRules};
+use library_core::Money;
+use sea_orm::DatabaseConnection;
+
+use crate::circulation::rows::code;
+use crate::database::begin_write;
+use crate::error::StoreError;
+use crate::sql::{all, corrupt, exec, get, infra, store_err};
+
+/// The rule names (http-api.md `PUT /circulation/rules`), in [`RuleSet`] field order.
+pub const RULE_NAMES: [&str; 15] = [
+    "loan_days",
+    "renewals_allowed",
+    "renewal_base",
+    "renew_before_days",
+    "quota",
+    "holds_allowed",
+    "pickup_days",
+    "fine_per_day_cents",
+    "grace_days",
+    "max_fine_cents",
+    "block_threshold_cents",
+    "suspension_days_per_day",
+    "max_suspension_days",
+    "count_closed_days",
+    "hold_fee_cents",
+];
+
+/// The rules set in `rules`, as (name, stored text).
+fn named_values(rules: &RuleSet) -> Vec<(&'static str, String)> {
+    let n = |v: Option<u32>| v.map(|v| v.to_string());
+    let m = |v: Option<Money>| v.map(|v| v.cents().to_string());
+    let values = [
+        n(rules.loan_days),
+        n(rules.renewals_allowed),
+        rules.renewal_base.map(|b| b.as_str().to_owned()),
+        n(rules.renew_before_days),
+        n(rules.quota),
+        n(rules.holds_allowed),
+        n(rules.pickup_days),
+        m(rules.fine_per_day),
+        n(rules.grace_days),
+        m(rules.max_fine),
+        m(rules.block_threshold),
+        n(rules.suspension_days_per_day),
+        n(rules.max_suspension_days),
+        rules.count_closed_days.map(|b| b.to_string()),
+        m(rules.hold_fee),
+    ];
+    RULE_NAMES
+        .into_iter()
+        .zip(values)
+        .filter_map(|(name, v)| v.map(|v| (name, v)))
+        .collect()
+}
+
+/// Sets rule `name` from its stored text in `rules`.
+fn set_named(rules: &mut RuleSet, name: &str, value: &str) -> Result<(), String> {
+    let n = || value.parse::<u32>().map_err(|e| format!("{name}: {e}"));
+    let m = || {
+        value
+            .parse::<i64>()
+            .map(Money::from_cents)
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    match name {
+        "loan_days" => rules.loan_days = Some(n()?),
+        "renewals_allowed" => rules.renewals_allowed = Some(n()?),
+        "renewal_base" => {
+            rules.renewal_base = Some(value.parse::<RenewalBase>().map_err(|e| e.to_string())?);
+        }
+        "renew_before_days" => rules.renew_before_days = Some(n()?),
+        "quota" => rules.quota = Some(n()?),
+        "holds_allowed" => rules.holds_allowed = Some(n()?),
+        "pickup_days" => rules.pickup_days = Some(n()?),
+        "fine_per_day_cents" => rules.fine_per_day = Some(m()?),
+        "grace_days" => rules.grace_days = Some(n()?),
+        "max_fine_cents" => rules.max_fine = Some(m()?),
+        "block_threshold_cents" => rules.block_threshold = Some(m()?),
+        "suspension_days_per_day" => rules.suspension_days_per_day = Some(n()?),
+        "max_suspension_days" => rules.max_suspension_days = Some(n()?),
+        "count_closed_days" => {
+            rules.count_closed_days = Some(value.parse::<bool>().map_err(|e| e.to_string())?);
+        }
+        "hold_fee_cents" => rules.hold_fee = Some(m()?),
+        other => return Err(format!("unknown rule {other:?}")),
+    }
+    Ok(())
+}
+
+fn scope_values(scope: &RuleScope) -> [String; 3] {
+    [
+        scope.library.as_ref().map(|c| c.as_str().to_owned()),
+        scope.category.as_ref().map(|c| c.as_str().to_owned()),
+        scope.item_type.as_ref().map(|c| c.as_str().to_owned()),
+    ]
+    .map(Option::unwrap_or_default)
+}
+
+/// Circulation rules in the database.
+#[derive(Debug, Clone)]
+pub struct RuleStore {
+    conn: DatabaseConnection,
+}
+
+impl RuleStore {
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+
+    /// Sets every rule that `rules` sets at `scope` (others at the scope are kept).
+    pub async fn put_rules(&self, scope: &RuleScope, rules: &RuleSet) -> Result<(), StoreError> {
+        const C: &str = "put rules";
+        let [library, category, item_type] = scope_values(scope);
+        let txn = begin_write(&self.conn).await.map_err(store_err(C))?;
+        for (name, value) in named_values(rules) {
+            exec(
+                &txn,
+                "INSERT INTO circulation_rules (library, category, item_type, name, value) \
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (library, category, item_type, name) \
+                 DO UPDATE SET value = excluded.value",
+                vec![
+                    library.as_str().into(),
+                    category.as_str().into(),
+                    item_type.as_str().into(),
+                    name.into(),
+                    value.into(),
+                ],
+            )
+            .await
+            .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))
+    }
+
+    /// Removes rule `name` at `scope` (it is inherited from wider scopes again); `false` if
+    /// it was not set there. An unknown name is [`StoreError::Invalid`].
+    pub async fn remove_rule(&self, scope: &RuleScope, name: &str) -> Result<bool, StoreError> {
+        if !RULE_NAMES.contains(&name) {
+            return Err(StoreError::Invalid(format!("unknown rule {name:?}")));
+        }
+        let [library, category, item_type] = scope_values(scope);
+        let n = exec(
+            &self.conn,
+            "DELETE FROM circulation_rules WHERE library = ? AND category = ? \
+             AND item_type = ? AND name = ?",
+            vec![
+                library.into(),
+                category.into(),
+                item_type.into(),
+                name.into(),
+            ],
+        )
+        .await
+        .map_err(store_err("remove rule"))?;
+        Ok(n == 1)
+    }
+
+    /// Replaces every stored rule with `scoped` (e.g. seeding the "hkpl" profile).
+    pub async fn replace_all(&self, scoped: &[ScopedRules]) -> Result<(), StoreError> {
+        exec(&self.conn, "DELETE FROM circulation_rules", vec![])
+            .await
+            .map_err(store_err("replace rules"))?;
+        for s in scoped {
+            self.put_rules(&s.scope, &s.rules).await?;
+        }
+        Ok(())
+    }
+
+    /// Every scope with its rules (the port, as a plain method).
+    pub async fn list(&self) -> Result<Vec<ScopedRules>, StoreError> {
+        Ok(self.scoped_rules().await?)
+    }
+}
+
+#[async_trait]
+impl RuleRepository for RuleStore {
+    async fn scoped_rules(&self) -> Result<Vec<ScopedRules>, InfrastructureError> {
+        const C: &str = "read circulation rules";
+        let rows = all(
+            &self.conn,
+            "SELECT library, category, item_type, name, value FROM circulation_rules \
+             ORDER BY library, category, item_type, name",
+            vec![],
+        )
+        .await
+        .map_err(infra(C))?;
+        let mut scopes: BTreeMap<[String; 3], RuleSet> = BTreeMap::new();
+        for row in &rows {
+            let key = [
+                get::<String>(row, "library").map_err(infra(C))?,
+                get::<String>(row, "category").map_err(infra(C))?,
+                get::<String>(row, "item_type").map_err(infra(C))?,
+            ];
+            let name: String = get(row, "name").map_err(infra(C))?;
+            let value: String = get(row, "value").map_err(infra(C))?;
+            set_named(scopes.entry(key).or_default(), &name, &value).map_err(|e| corrupt(C, e))?;
+        }
+        scopes
+            .into_iter()
+            .map(|([library, category, item_type], rules)| {
+                let opt = |s: String| (!s.is_empty()).then_some(s);
+                Ok(ScopedRules {
+                    scope: RuleScope {
+                        library: opt(library).map(|c| code(C, &c)).transpose()?,
+                        category: opt(category)
+                            .map(|c| ReaderCategory::parse(&c).map_err(|e| corrupt(C, e)))
+                            .transpose()?,
+                        item_type: opt(item_type)
+                            .map(|c| ItemType::parse(&c).map_err(|e| corrupt(C, e)))
+                            .transpose()?,
+                    },
+                    rules,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,132 @@
+//! Small helpers for the hand-written SQL of the circulation stores: one SQL text for both
+//! backends (`?` placeholders, numbered for PostgreSQL), row getters, and the mapping of
+//! database errors to the circulation ports' [`InfrastructureError`] and the admin stores'
+//! [`StoreError`].
+
+use library_circulation::ports::InfrastructureError;
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, QueryResult, SqlErr, Statement, TryGetable, Value,
+};
+
+use crate::error::StoreError;
+
+/// `sql` with `?` placeholders, as the backend wants it (`$1, $2, …` on PostgreSQL).
+/// The SQL texts of this crate contain no `?` other than placeholders.
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Runs a query, expecting at most one row.
+pub(crate) async fn one(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    conn.query_one_raw(stmt(conn.get_database_backend(), sql, values))
+        .await
+}
+
+/// Runs a query.
+pub(crate) async fn all(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, DbErr> {
+    conn.query_all_raw(stmt(conn.get_database_backend(), sql, values))
+        .await
+}
+
+/// Runs a statement; the number of rows it changed.
+pub(crate) async fn exec(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<u64, DbErr> {
+    Ok(conn
+        .execute_raw(stmt(conn.get_database_backend(), sql, values))
+        .await?
+        .rows_affected())
+}
+
+/// Runs `INSERT … RETURNING id`; the new id.
+pub(crate) async fn insert_returning_id(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<i64, DbErr> {
+    let row = one(conn, sql, values)
+        .await?
+        .ok_or_else(|| DbErr::Custom("INSERT … RETURNING gave no row".into()))?;
+    row.try_get("", "id")
+}
+
+/// A column of a row.
+pub(crate) fn get<T: TryGetable>(row: &QueryResult, column: &str) -> Result<T, DbErr> {
+    row.try_get("", column)
+}
+
+/// `FOR NO KEY UPDATE` on PostgreSQL (a row lock that still lets other transactions insert
+/// rows referencing this one); nothing on SQLite, whose `BEGIN IMMEDIATE` already holds the
+/// database's write lock.
+pub(crate) fn lock_clause(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " FOR NO KEY UPDATE",
+        _ => "",
+    }
+}
+
+/// Maps a database error for a circulation port, saying what was being done.
+pub(crate) fn infra(context: &'static str) -> impl FnOnce(DbErr) -> InfrastructureError {
+    move |err| {
+        let what = match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => "unique constraint violated",
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => "foreign key violated",
+            _ => "database error",
+        };
+        InfrastructureError::with_source(format!("{context}: {what}"), err)
+    }
+}
+
+/// A stored value the domain does not accept.
+pub(crate) fn corrupt(context: &str, what: impl std::fmt::Display) -> InfrastructureError {
+    InfrastructureError::new(format!("{context}: corrupt stored value: {what}"))
+}
+
+/// Maps a database error for an admin store: unique and foreign-key violations become
+/// [`StoreError::Conflict`] (a duplicate code or barcode, an unknown reference).
+pub(crate) fn store_err(context: &'static str) -> impl FnOnce(DbErr) -> StoreError {
+    move |err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            StoreError::Conflict(format!("{context}: already exists"))
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            StoreError::Conflict(format!("{context}: refers to a missing record"))
+        }
+        _ => StoreError::Infrastructure(InfrastructureError::with_source(
+            format!("{context}: database error"),
+            err,
+        )),
+    }
+}
+
+/// `u32` from a stored `BIGINT`.
+pub(crate) fn to_u32(context: &str, n: i64) -> Result<u32, InfrastructureError> {
+    u32::try_from(n).map_err(|e| corrupt(context, e))
+}
