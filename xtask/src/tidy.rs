@@ -6,8 +6,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-/// Domain crates: pure, no runtime, no database, no HTTP.
+/// Crates whose default build is pure: no runtime, no database, no HTTP. The domain crates,
+/// and the SIP2 codec (its TCP server, when it comes, sits behind a non-default feature).
 pub const DOMAIN_CRATES: &[&str] = &[
+    "library-sip2",
     "library-core",
     "library-credentials",
     "library-fines",

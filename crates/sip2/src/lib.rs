@@ -1,0 +1,30 @@
+//! SIP2 v2.00 (3M Standard Interchange Protocol) for self-service stations.
+//!
+//! Today this crate holds the [`codec`]: bytes of one message in, a typed [`Request`] out;
+//! a typed [`Response`] in, the bytes of one message out. The TCP server that uses it comes
+//! in a later increment (behind a `server` feature).
+//!
+//! Invariants:
+//! - The codec does no I/O, has no async runtime and knows nothing of the domain: values a
+//!   station sends (patron and item identifiers, amounts, PINs) stay raw strings here and
+//!   are parsed into `library_core` types by the adapter, which decides what an
+//!   unparseable or empty value means (an unknown patron, "no PIN supplied").
+//! - Parsing never panics, whatever the input; lines over [`MAX_MESSAGE_LEN`] are refused
+//!   before any other work.
+//! - Formatting always produces exact fixed widths and every required field, even empty.
+//!
+//! Wire reference: `shared/reference/sip2.md`; what we serve: `shared/spec/sip2.md`.
+
+pub mod codec;
+
+pub use codec::{
+    AcsStatusResponse, BlockPatronRequest, Charset, CheckinRequest, CheckinResponse,
+    CheckoutRequest, CheckoutResponse, CodecError, EndPatronSessionRequest, EndSessionResponse,
+    FeePaidRequest, FeePaidResponse, Field, FixedStr, HoldMode, HoldRequest, HoldResponse,
+    InvalidSipDate, ItemInformationRequest, ItemInformationResponse, LoginRequest, LoginResponse,
+    MAX_FIELD_CHARS, MAX_MESSAGE_LEN, ParsedRequest, ParsedResponse, PatronCondition,
+    PatronInformationRequest, PatronInformationResponse, PatronStatus, PatronStatusRequest,
+    PatronStatusResponse, RenewAllRequest, RenewAllResponse, RenewRequest, RenewResponse, Request,
+    Response, ScStatusRequest, SipDate, SipZone, SummaryItem, SupportedMessages, YesNoUnknown,
+    checksum,
+};
