@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
 //!
-//! - `test`: format check, clippy with warnings denied, every test of the workspace.
+//! - `test`: format check, clippy with warnings denied, every test of the workspace (all
+//!   features, so adapters behind optional features are tested too).
 //!   PostgreSQL-backed tests run when `LIBRARY_TEST_POSTGRES_URL` is set; when it is not and
 //!   PostgreSQL answers on 127.0.0.1:5432, it is set to that server.
 //! - `ci`: what `.ci/run` calls: `test` with PostgreSQL required (it fails, not skips, when
@@ -116,7 +117,8 @@ fn test(require_postgres: bool) -> Result {
     run("cargo clippy -D warnings", clippy)?;
 
     let mut tests = cargo();
-    tests.args(["test", "--workspace", "--locked"]);
+    // Every feature, so adapters behind optional features (the SIP2 server) are tested too.
+    tests.args(["test", "--workspace", "--all-features", "--locked"]);
     match postgres_url(require_postgres)? {
         Some(url) => {
             eprintln!("xtask: PostgreSQL-backed tests use {url}");

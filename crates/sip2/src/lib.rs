@@ -1,8 +1,8 @@
 //! SIP2 v2.00 (3M Standard Interchange Protocol) for self-service stations.
 //!
-//! Today this crate holds the [`codec`]: bytes of one message in, a typed [`Request`] out;
-//! a typed [`Response`] in, the bytes of one message out. The TCP server that uses it comes
-//! in a later increment (behind a `server` feature).
+//! The [`codec`]: bytes of one message in, a typed [`Request`] out; a typed [`Response`]
+//! in, the bytes of one message out. With the non-default feature `server`, the TCP
+//! server adapter (`server`): tokio, one task per station, over the `Sip2Backend` port.
 //!
 //! Invariants:
 //! - The codec does no I/O, has no async runtime and knows nothing of the domain: values a
@@ -12,10 +12,14 @@
 //! - Parsing never panics, whatever the input; lines over [`MAX_MESSAGE_LEN`] are refused
 //!   before any other work.
 //! - Formatting always produces exact fixed widths and every required field, even empty.
+//! - The default build has no async runtime: tokio comes only with `server` (a tidy test
+//!   checks `cargo tree -e normal`).
 //!
 //! Wire reference: `shared/reference/sip2.md`; what we serve: `shared/spec/sip2.md`.
 
 pub mod codec;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use codec::{
     AcsStatusResponse, BlockPatronRequest, Charset, CheckinRequest, CheckinResponse,
