@@ -109,6 +109,7 @@ fn test(require_postgres: bool) -> Result {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
         "--locked",
         "--",
         "-D",
