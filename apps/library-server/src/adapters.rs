@@ -1,21 +1,35 @@
 //! The adapters this server supplies itself: the reader directory and readiness probe over
 //! the persistence crate, the outbox notifier, and the scheduled jobs.
 
-use async_trait::async_trait;
-use library_circulation::ReaderCategory;
 use std::sync::Arc;
 
-use library_core::{Clock, LibraryCode, PatronId, StaffId};
+use async_trait::async_trait;
+use library_circulation::ports::CalendarRepository;
+use library_circulation::{
+    Circulation, Closure, Hold, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet,
+    ScopedRules,
+};
+use library_core::{
+    Barcode, CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, ItemId, LibraryCode, LoanId, Money,
+    PatronId, StaffId, TitleId,
+};
 use library_credentials::{
     CredentialNotice, CredentialStore, Notifier, PortError, StaffCredentialStore,
 };
+use library_fines::{ChargeId, FineSuspensionPeriod, PatronLedger};
 use library_http::{
-    JobRunner, NewReader, ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError,
+    Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
+    FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewReader,
+    OpenLoanFacts, ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError, RuleAdmin,
+    StoredSuspension,
 };
 use library_persistence::{
-    Database, DbCredentialStore, NewNotification, NewPatron, OutboxStore, PatronStore, StaffStore,
+    AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
+    FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
+    NewNotification, NewPatron, OutboxStore, PatronStore, QueryStore, RuleStore, StaffStore,
+    StoreError,
 };
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 /// Readers in the database: registration with the circulation profile, and the profile.
 #[derive(Debug, Clone)]
@@ -88,6 +102,10 @@ impl ReaderDirectory for DbReaderDirectory {
             card_expires_on: reader.as_ref().map(|r| r.card_expires_on),
             suspended_until: reader.and_then(|r| r.suspended_until),
         }))
+    }
+
+    async fn find_by_card(&self, card: &CardNumber) -> Result<Option<PatronId>, PortError> {
+        Ok(self.credentials.find_by_card(card).await?.map(|c| c.patron))
     }
 }
 
@@ -182,15 +200,363 @@ impl Notifier for OutboxNotifier {
     }
 }
 
-/// The scheduled jobs. None exist yet (hold expiry, purges and notices arrive with
-/// circulation); running them is a no-op that answers success.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ScheduledJobs;
+/// The scheduled jobs: the expiry of waiting holds not collected in time (their copies go
+/// to the next reader or back to the shelf). The services read the shared clock, so the
+/// development clock drives them too.
+#[derive(Clone)]
+pub struct ScheduledJobs {
+    circulation: Arc<dyn CirculationDesk>,
+}
+
+impl std::fmt::Debug for ScheduledJobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScheduledJobs").finish_non_exhaustive()
+    }
+}
+
+impl ScheduledJobs {
+    /// The jobs over these services.
+    pub fn new(circulation: Arc<dyn CirculationDesk>) -> Self {
+        Self { circulation }
+    }
+}
 
 #[async_trait]
 impl JobRunner for ScheduledJobs {
     async fn run_all(&self, now: OffsetDateTime) -> Result<(), PortError> {
-        tracing::info!(%now, "scheduled jobs run (none registered yet)");
+        let report = self
+            .circulation
+            .expire_waiting_holds()
+            .await
+            .map_err(|e| PortError::Failed(format!("hold expiry: {e}")))?;
+        tracing::info!(
+            %now,
+            expired = report.expired.len(),
+            trapped = report.trapped.len(),
+            "scheduled jobs run"
+        );
+        Ok(())
+    }
+}
+
+/// The server's clock as the circulation services take it.
+#[derive(Clone)]
+pub struct SharedClock(pub Arc<dyn Clock>);
+
+impl std::fmt::Debug for SharedClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedClock").finish_non_exhaustive()
+    }
+}
+
+impl Clock for SharedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0.now()
+    }
+}
+
+/// The circulation services over the database.
+pub type DbCirculation =
+    Circulation<DbCirculationStore, RuleStore, LibraryStore, FineSuspensionStore, SharedClock>;
+
+/// Builds the circulation services over `db`.
+pub fn circulation(db: &Database, clock: Arc<dyn Clock>) -> DbCirculation {
+    Circulation::new(
+        db.circulation(),
+        db.rules(),
+        db.libraries(),
+        db.fine_suspensions(),
+        SharedClock(clock),
+    )
+}
+
+fn admin_err(err: StoreError) -> AdminError {
+    match err {
+        StoreError::NotFound(_) => AdminError::NotFound,
+        StoreError::Conflict(_) => AdminError::AlreadyExists,
+        StoreError::Invalid(what) => {
+            tracing::warn!(%what, "store refused input");
+            AdminError::Invalid(vec!["invalid"])
+        }
+        StoreError::Ledger(e) => AdminError::Ledger(e),
+        StoreError::Period(e) => AdminError::Period(e),
+        StoreError::Calendar(e) => AdminError::Calendar(e),
+        StoreError::Infrastructure(e) => AdminError::Infrastructure(e),
+    }
+}
+
+/// Libraries, the catalogue, rules, fine-suspension periods, ledgers, read models and the
+/// audit log, over the persistence stores.
+#[derive(Debug, Clone)]
+pub struct DbAdmin {
+    libraries: LibraryStore,
+    catalogue: CatalogueStore,
+    rules: RuleStore,
+    suspensions: FineSuspensionStore,
+    ledger: LedgerStore,
+    queries: QueryStore,
+    audit: AuditLogStore,
+}
+
+impl DbAdmin {
+    /// Over `db`.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            libraries: db.libraries(),
+            catalogue: db.catalogue(),
+            rules: db.rules(),
+            suspensions: db.fine_suspensions(),
+            ledger: db.ledger(),
+            queries: db.queries(),
+            audit: db.audit_log(),
+        }
+    }
+}
+
+#[async_trait]
+impl LibraryAdmin for DbAdmin {
+    async fn create(&self, library: &NewLibraryInfo) -> Result<(), AdminError> {
+        self.libraries
+            .create(&NewLibrary {
+                code: library.code.clone(),
+                name: library.name.clone(),
+                name_zh: library.name_zh.clone(),
+                kind: library.kind,
+                utc_offset: DEFAULT_LIBRARY_OFFSET,
+            })
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn list(&self) -> Result<Vec<LibraryInfo>, AdminError> {
+        let mut out = Vec::new();
+        for record in self.libraries.list().await.map_err(admin_err)? {
+            let calendar = self
+                .libraries
+                .library_calendar(&record.code)
+                .await?
+                .map(|l| l.calendar)
+                .unwrap_or_default();
+            out.push(LibraryInfo {
+                info: NewLibraryInfo {
+                    code: record.code,
+                    name: record.name,
+                    name_zh: record.name_zh,
+                    kind: record.kind,
+                },
+                calendar,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn library(&self, code: &LibraryCode) -> Result<Option<Library>, AdminError> {
+        Ok(self.libraries.library_calendar(code).await?)
+    }
+
+    async fn add_closure(
+        &self,
+        code: &LibraryCode,
+        from: Date,
+        to: Date,
+        reason: &str,
+    ) -> Result<i64, AdminError> {
+        let closure = Closure::new(from, to)?;
+        self.libraries
+            .add_calendar_entry(code, CalendarRule::Closure(closure), reason)
+            .await
+            .map_err(admin_err)
+    }
+}
+
+#[async_trait]
+impl CatalogueAdmin for DbAdmin {
+    async fn create_title(&self, title: &str) -> Result<TitleId, AdminError> {
+        self.catalogue.create_title(title).await.map_err(admin_err)
+    }
+
+    async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError> {
+        let mut violations = Vec::new();
+        if self
+            .catalogue
+            .title(item.title)
+            .await
+            .map_err(admin_err)?
+            .is_none()
+        {
+            violations.push("title_id_unknown");
+        }
+        if self
+            .libraries
+            .get(&item.home_library)
+            .await
+            .map_err(admin_err)?
+            .is_none()
+        {
+            violations.push("home_library_unknown");
+        }
+        if !violations.is_empty() {
+            return Err(AdminError::Invalid(violations));
+        }
+        self.catalogue
+            .create_item(&NewItem {
+                barcode: item.barcode.clone(),
+                title: item.title,
+                item_type: item.item_type.clone(),
+                home_library: item.home_library.clone(),
+                status: ItemStatus::Available,
+            })
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn title_name(&self, title: TitleId) -> Result<Option<String>, AdminError> {
+        Ok(self
+            .catalogue
+            .title(title)
+            .await
+            .map_err(admin_err)?
+            .map(|t| t.name))
+    }
+}
+
+#[async_trait]
+impl RuleAdmin for DbAdmin {
+    async fn list(&self) -> Result<Vec<ScopedRules>, AdminError> {
+        self.rules.list().await.map_err(admin_err)
+    }
+
+    async fn update(
+        &self,
+        scope: &RuleScope,
+        set: &RuleSet,
+        remove: &[&'static str],
+    ) -> Result<(), AdminError> {
+        self.rules.put_rules(scope, set).await.map_err(admin_err)?;
+        for name in remove {
+            self.rules
+                .remove_rule(scope, name)
+                .await
+                .map_err(admin_err)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl FineSuspensionAdmin for DbAdmin {
+    async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, AdminError> {
+        self.suspensions.create(period).await.map_err(admin_err)
+    }
+
+    async fn list(&self) -> Result<Vec<StoredSuspension>, AdminError> {
+        Ok(self
+            .suspensions
+            .list()
+            .await
+            .map_err(admin_err)?
+            .into_iter()
+            .map(|s| StoredSuspension {
+                id: s.id,
+                period: s.period,
+            })
+            .collect())
+    }
+
+    async fn set_resume_date(
+        &self,
+        id: i64,
+        resumes_on: Date,
+    ) -> Result<FineSuspensionPeriod, AdminError> {
+        self.suspensions
+            .set_resume_date(id, resumes_on)
+            .await
+            .map_err(admin_err)
+    }
+}
+
+#[async_trait]
+impl Accounts for DbAdmin {
+    async fn ledger(&self, patron: PatronId) -> Result<PatronLedger, AdminError> {
+        self.ledger.ledger(patron).await.map_err(admin_err)
+    }
+
+    async fn pay(&self, patron: PatronId, amount: Money, on: Date) -> Result<Money, AdminError> {
+        Ok(self
+            .ledger
+            .pay(patron, amount, on)
+            .await
+            .map_err(admin_err)?
+            .amount)
+    }
+
+    async fn charge_owner(&self, charge: ChargeId) -> Result<Option<PatronId>, AdminError> {
+        self.queries.charge_owner(charge).await.map_err(admin_err)
+    }
+
+    async fn waive(
+        &self,
+        patron: PatronId,
+        charge: ChargeId,
+        reason: &str,
+        on: Date,
+    ) -> Result<Money, AdminError> {
+        self.ledger
+            .waive(patron, charge, reason, on)
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn loan_barcodes(&self, patron: PatronId) -> Result<Vec<(LoanId, Barcode)>, AdminError> {
+        self.queries.loan_barcodes(patron).await.map_err(admin_err)
+    }
+
+    async fn holds_of(
+        &self,
+        patron: PatronId,
+        ended_since: OffsetDateTime,
+    ) -> Result<Vec<Hold>, AdminError> {
+        self.queries
+            .holds_of_patron(patron, ended_since)
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn open_loans_page(
+        &self,
+        after: Option<PatronId>,
+        max_patrons: u32,
+    ) -> Result<Vec<OpenLoanFacts>, AdminError> {
+        Ok(self
+            .queries
+            .open_loans_page(after, max_patrons)
+            .await
+            .map_err(admin_err)?
+            .into_iter()
+            .map(|r| OpenLoanFacts {
+                patron: r.patron,
+                category: r.category,
+                item_type: r.item_type,
+                library: r.library,
+                due_on: r.due_on,
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl AuditTrail for DbAdmin {
+    async fn record(&self, entry: AuditRecord) -> Result<(), AdminError> {
+        self.audit
+            .append(&NewAuditEntry {
+                staff: entry.staff,
+                action: entry.action.to_owned(),
+                subject: entry.subject,
+                details: entry.details,
+                at: entry.at,
+            })
+            .await
+            .map_err(admin_err)?;
         Ok(())
     }
 }

@@ -21,6 +21,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// The settable clock and job trigger (tests only).
     pub dev_clock: bool,
+    /// Load the demo data set on start when the database is empty (`--demo`,
+    /// `LIBRARY_DEMO=1`; see `demo.rs`).
+    pub demo: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -30,6 +33,7 @@ impl std::fmt::Debug for Config {
             .field("http_addr", &self.http_addr)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
             .field("dev_clock", &self.dev_clock)
+            .field("demo", &self.demo)
             .finish()
     }
 }
@@ -41,6 +45,7 @@ impl Default for Config {
             http_addr: DEFAULT_HTTP_ADDR.to_owned(),
             admin_password: None,
             dev_clock: false,
+            demo: false,
         }
     }
 }
@@ -53,6 +58,7 @@ struct FileConfig {
     http_addr: Option<String>,
     admin_password: Option<String>,
     dev_clock: Option<bool>,
+    demo: Option<bool>,
 }
 
 /// Why the configuration could not be read.
@@ -118,6 +124,9 @@ impl Config {
             if let Some(v) = file.dev_clock {
                 config.dev_clock = v;
             }
+            if let Some(v) = file.demo {
+                config.demo = v;
+            }
         }
         if let Some(v) = var("LIBRARY_DATABASE_URL").filter(|v| !v.is_empty()) {
             config.database_url = v;
@@ -130,6 +139,9 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_DEV_CLOCK") {
             config.dev_clock = parse_flag("LIBRARY_DEV_CLOCK", &v)?;
+        }
+        if let Some(v) = var("LIBRARY_DEMO") {
+            config.demo = parse_flag("LIBRARY_DEMO", &v)?;
         }
         Ok(config)
     }
@@ -207,6 +219,17 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(
             config(&[("LIBRARY_DEV_CLOCK", "maybe")]),
+            Err(ConfigError::Flag { .. })
+        ));
+    }
+
+    #[test]
+    fn the_demo_is_off_unless_asked_for() {
+        assert!(!config(&[]).unwrap().demo);
+        assert!(config(&[("LIBRARY_DEMO", "1")]).unwrap().demo);
+        assert!(!config(&[("LIBRARY_DEMO", "0")]).unwrap().demo);
+        assert!(matches!(
+            config(&[("LIBRARY_DEMO", "please")]),
             Err(ConfigError::Flag { .. })
         ));
     }

@@ -8,9 +8,13 @@
 mod adapters;
 mod bootstrap;
 mod config;
+pub mod demo;
 mod startup;
 
-pub use adapters::{DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs};
+pub use adapters::{
+    DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs,
+    SharedClock, circulation,
+};
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError};
 pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR};
 pub use startup::{Application, StartupError};

@@ -1,5 +1,6 @@
 //! `library-server`: the library system's server. Configuration: see `Config` and
-//! http-api.md "Running the server".
+//! http-api.md "Running the server". One argument is understood: `--demo` (as
+//! `LIBRARY_DEMO=1`: load the demo data set into an empty database, see `demo.rs`).
 
 use std::process::ExitCode;
 
@@ -14,13 +15,25 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
             tracing::error!("configuration: {err}");
             return ExitCode::FAILURE;
         }
     };
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--demo" => config.demo = true,
+            other => {
+                tracing::error!(
+                    "unknown argument {other:?}: the only argument is --demo \
+                     (everything else is configured by LIBRARY_* variables)"
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
     let app = match Application::build(&config).await {
         Ok(app) => app,
         Err(err) => {
@@ -28,6 +41,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if config.demo
+        && let Err(err) = library_server::demo::load_on_start(&config).await
+    {
+        tracing::error!("demo data: {err}");
+        return ExitCode::FAILURE;
+    }
     match app.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

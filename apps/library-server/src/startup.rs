@@ -14,9 +14,12 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, Server};
 use time::OffsetDateTime;
 
-use crate::adapters::{DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs};
+use crate::adapters::{
+    DbAdmin, DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs, circulation,
+};
 use crate::bootstrap::{BootstrapError, ensure_admin};
 use crate::config::Config;
+use library_http::CirculationDesk;
 
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -93,15 +96,24 @@ impl Application {
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
+        let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(&db, clock.clone()));
+        let admin = Arc::new(DbAdmin::new(&db));
         let state = AppState {
             credentials,
             readers: Arc::new(DbReaderDirectory::new(&db)),
             readiness: Arc::new(DbReadiness::new(&db)),
+            circulation: desk.clone(),
+            libraries: admin.clone(),
+            catalogue: admin.clone(),
+            rules: admin.clone(),
+            suspensions: admin.clone(),
+            accounts: admin.clone(),
+            audit: admin,
             clock,
             random,
             dev: manual.map(|clock| DevControls {
                 clock,
-                jobs: Arc::new(ScheduledJobs),
+                jobs: Arc::new(ScheduledJobs::new(desk)),
             }),
         };
         let bind = config.bind_addr();

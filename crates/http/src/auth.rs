@@ -27,10 +27,6 @@ pub(crate) enum Access {
     /// Changing the Password: `full` or `change_password_only`.
     ChangePassword,
     /// Listing loans and renewing: `full` or `pin`.
-    #[allow(
-        dead_code,
-        reason = "the loan routes arrive with the circulation increment"
-    )]
     Loans,
     /// Ending the session: any session.
     Logout,
@@ -111,6 +107,10 @@ async fn any_session(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     guard(req, bearer, Access::Logout).await
 }
 
+async fn loans(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    guard(req, bearer, Access::Loans).await
+}
+
 async fn staff(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     guard(req, bearer, Access::Staff).await
 }
@@ -129,6 +129,11 @@ pub(crate) struct PasswordChangeAuth(pub(crate) Principal);
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", checker = "any_session")]
 pub(crate) struct SessionAuth(pub(crate) Principal);
+
+/// A reader session that may list loans and renew (`full` or `pin`).
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "loans")]
+pub(crate) struct LoansAuth(pub(crate) Principal);
 
 /// A staff session.
 #[derive(SecurityScheme)]

@@ -16,7 +16,14 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 
+use crate::ports::AdminError;
 use crate::state::RegisterReaderError;
+use library_circulation::ports::InfrastructureError;
+use library_circulation::service::{
+    CancelHoldError, CheckinError, CheckoutError, ExpireHoldsError, PlaceHoldError, RenewError,
+};
+use library_circulation::{CalendarError, ReturnTimeError};
+use library_fines::{LedgerError, PeriodError};
 
 /// The body of every error answer.
 #[derive(Debug, Clone, Object)]
@@ -123,6 +130,42 @@ impl ApiError {
             "payload_too_large",
             "The request body is too large.",
         )
+    }
+
+    /// 409: a circulation request refused for a named reason (`checkout_refused`,
+    /// `renewal_refused`, `hold_refused`, `checkin_refused`).
+    pub fn refused(code: &'static str, reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::new(
+                StatusCode::CONFLICT,
+                code,
+                "The request was refused; see reason.",
+            )
+        }
+    }
+
+    /// 409: a unique value (library code, barcode) is already taken.
+    pub fn already_exists() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "already_exists",
+            "A record with this code or barcode already exists.",
+        )
+    }
+
+    /// 409: the hold has already ended (collected, expired or cancelled).
+    pub fn hold_ended() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "hold_ended",
+            "The hold has already ended.",
+        )
+    }
+
+    /// The reason of a 409.
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
     }
 
     /// 422 with the violated rules as codes.
@@ -257,6 +300,12 @@ impl ApiResponse for ApiError {
                 ),
                 doc(403, "`password_change_required` or `forbidden`", false),
                 doc(404, "`not_found`", false),
+                doc(
+                    409,
+                    "`checkout_refused`, `renewal_refused`, `hold_refused`, `checkin_refused` \
+                     (with `reason`), `already_exists`, `hold_ended`",
+                    false,
+                ),
                 doc(413, "`payload_too_large`", false),
                 doc(422, "`validation_failed` with `violations`", false),
                 doc(429, "`too_many_attempts`", true),
@@ -363,6 +412,130 @@ impl From<RegisterReaderError> for ApiError {
                 ApiError::internal(&"no free card number found")
             }
             RegisterReaderError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<InfrastructureError> for ApiError {
+    fn from(err: InfrastructureError) -> Self {
+        ApiError::internal(&err)
+    }
+}
+
+/// A library code in a request body that names no library.
+fn unknown_library() -> ApiError {
+    ApiError::validation_failed(["unknown_library"])
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(err: CheckoutError) -> Self {
+        match err {
+            CheckoutError::PatronNotFound | CheckoutError::ItemNotFound => ApiError::not_found(),
+            CheckoutError::LibraryNotFound(_) => unknown_library(),
+            CheckoutError::Refused(r) => ApiError::refused("checkout_refused", r.code()),
+            CheckoutError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<CheckinError> for ApiError {
+    fn from(err: CheckinError) -> Self {
+        match err {
+            CheckinError::ItemNotFound => ApiError::not_found(),
+            CheckinError::LibraryNotFound(_) => unknown_library(),
+            CheckinError::NotOnLoan => ApiError::refused("checkin_refused", "not_on_loan"),
+            CheckinError::InvalidReturnTime(ReturnTimeError::InFuture) => {
+                ApiError::validation_failed(["returned_at_in_future"])
+            }
+            CheckinError::InvalidReturnTime(ReturnTimeError::BeforeCheckout) => {
+                ApiError::validation_failed(["returned_at_before_checkout"])
+            }
+            CheckinError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<RenewError> for ApiError {
+    fn from(err: RenewError) -> Self {
+        match err {
+            RenewError::LoanNotFound => ApiError::not_found(),
+            RenewError::Refused(r) => ApiError::refused("renewal_refused", r.code()),
+            RenewError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<PlaceHoldError> for ApiError {
+    fn from(err: PlaceHoldError) -> Self {
+        match err {
+            PlaceHoldError::PatronNotFound | PlaceHoldError::TitleNotFound => ApiError::not_found(),
+            PlaceHoldError::LibraryNotFound(_) => unknown_library(),
+            PlaceHoldError::Refused(r) => ApiError::refused("hold_refused", r.code()),
+            PlaceHoldError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<CancelHoldError> for ApiError {
+    fn from(err: CancelHoldError) -> Self {
+        match err {
+            CancelHoldError::HoldNotFound => ApiError::not_found(),
+            CancelHoldError::NotActive => ApiError::hold_ended(),
+            CancelHoldError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<ExpireHoldsError> for ApiError {
+    fn from(err: ExpireHoldsError) -> Self {
+        match err {
+            ExpireHoldsError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(err: LedgerError) -> Self {
+        match err {
+            LedgerError::NotPositive { .. } => ApiError::validation_failed(["amount_not_positive"]),
+            LedgerError::Overpayment { .. } => {
+                ApiError::validation_failed(["amount_exceeds_outstanding"])
+            }
+            LedgerError::UnknownCharge(_) => ApiError::not_found(),
+            LedgerError::NothingOutstanding(_) => {
+                ApiError::validation_failed(["nothing_outstanding"])
+            }
+            LedgerError::MissingReason => ApiError::validation_failed(["reason_missing"]),
+            LedgerError::DuplicateCharge(_) => ApiError::internal(&err),
+        }
+    }
+}
+
+impl From<PeriodError> for ApiError {
+    fn from(err: PeriodError) -> Self {
+        match err {
+            PeriodError::ResumesBeforeStart { .. } => {
+                ApiError::validation_failed(["resumes_on_not_after_starts_on"])
+            }
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(err: AdminError) -> Self {
+        match err {
+            AdminError::NotFound => ApiError::not_found(),
+            AdminError::AlreadyExists => ApiError::already_exists(),
+            AdminError::Invalid(v) => ApiError::validation_failed(v),
+            AdminError::Ledger(e) => e.into(),
+            AdminError::Period(e) => e.into(),
+            AdminError::Calendar(CalendarError::EmptyRange { .. }) => {
+                ApiError::validation_failed(["to_before_from"])
+            }
+            AdminError::Calendar(CalendarError::NoSuchDay { .. }) => {
+                ApiError::validation_failed(["no_such_day"])
+            }
+            AdminError::Infrastructure(e) => e.into(),
         }
     }
 }

@@ -20,12 +20,19 @@ mod auth;
 mod error;
 mod hasher;
 mod middleware;
+mod ports;
+mod preview;
 mod registration;
 mod state;
 
 pub use api::app;
 pub use error::ApiError;
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
+pub use ports::{
+    Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
+    FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, OpenLoanFacts,
+    RuleAdmin, StoredSuspension,
+};
 pub use registration::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
 pub use state::{
     AppState, DevControls, JobRunner, NewReader, ReaderDirectory, ReaderProfile, Readiness,

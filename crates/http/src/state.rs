@@ -8,6 +8,11 @@ use library_core::{CardNumber, Clock, ManualClock, PatronId};
 use library_credentials::{CredentialService, PortError, RandomSource};
 use time::{Date, OffsetDateTime};
 
+use crate::ports::{
+    Accounts, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin, LibraryAdmin,
+    RuleAdmin,
+};
+
 /// A reader to register, already validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReader {
@@ -70,6 +75,9 @@ pub trait ReaderDirectory: Send + Sync {
 
     /// The profile of a reader; `Ok(None)` if there is none.
     async fn profile(&self, patron: PatronId) -> Result<Option<ReaderProfile>, PortError>;
+
+    /// The reader with this card; `Ok(None)` if there is none.
+    async fn find_by_card(&self, card: &CardNumber) -> Result<Option<PatronId>, PortError>;
 }
 
 /// Whether the server can serve: the database answers.
@@ -79,7 +87,7 @@ pub trait Readiness: Send + Sync {
     async fn check(&self) -> Result<(), PortError>;
 }
 
-/// The scheduled jobs (hold expiry, purges, notices: they arrive with circulation).
+/// The scheduled jobs (hold expiry).
 #[async_trait]
 pub trait JobRunner: Send + Sync {
     /// Runs every scheduled job once, as of `now`.
@@ -113,6 +121,20 @@ pub struct AppState {
     pub readers: Arc<dyn ReaderDirectory>,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
+    /// Checkout, checkin, renewal, holds, reader accounts.
+    pub circulation: Arc<dyn CirculationDesk>,
+    /// Libraries and calendars.
+    pub libraries: Arc<dyn LibraryAdmin>,
+    /// Titles and items.
+    pub catalogue: Arc<dyn CatalogueAdmin>,
+    /// Circulation rules.
+    pub rules: Arc<dyn RuleAdmin>,
+    /// Fine-suspension periods.
+    pub suspensions: Arc<dyn FineSuspensionAdmin>,
+    /// Ledgers and circulation read models.
+    pub accounts: Arc<dyn Accounts>,
+    /// The audit log of staff actions.
+    pub audit: Arc<dyn AuditTrail>,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

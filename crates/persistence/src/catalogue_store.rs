@@ -5,6 +5,7 @@ use library_core::{Barcode, ItemId, LibraryCode, TitleId};
 use sea_orm::DatabaseConnection;
 
 use crate::circulation::rows::{self, ITEM_COLUMNS, item_status_str};
+use crate::database::begin_write;
 use crate::error::StoreError;
 use crate::sql::{all, exec, get, infra, insert_returning_id, one, store_err};
 
@@ -21,6 +22,28 @@ pub struct NewItem {
     pub home_library: LibraryCode,
     /// Where it is (usually available).
     pub status: ItemStatus,
+}
+
+/// A copy of a title to import ([`CatalogueStore::import`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedItem {
+    /// The barcode (unique).
+    pub barcode: Barcode,
+    /// The item type.
+    pub item_type: ItemType,
+    /// The owning library.
+    pub home_library: LibraryCode,
+    /// Where it is (usually available).
+    pub status: ItemStatus,
+}
+
+/// A title with its copies to import ([`CatalogueStore::import`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedTitle {
+    /// The title proper.
+    pub name: String,
+    /// Its copies.
+    pub items: Vec<ImportedItem>,
 }
 
 /// Titles and items in the database.
@@ -82,6 +105,60 @@ impl CatalogueStore {
         .await
         .map_err(store_err("create item"))?;
         Ok(ItemId(id))
+    }
+
+    /// Creates titles and their items in **one transaction**: all of them or, on any error
+    /// (a barcode already used or an unknown library is [`StoreError::Conflict`]), none.
+    /// The new title ids, in order.
+    pub async fn import(&self, titles: &[ImportedTitle]) -> Result<Vec<TitleId>, StoreError> {
+        const CONTEXT: &str = "import catalogue";
+        let txn = begin_write(&self.conn).await.map_err(store_err(CONTEXT))?;
+        let mut ids = Vec::with_capacity(titles.len());
+        for title in titles {
+            let id = insert_returning_id(
+                &txn,
+                "INSERT INTO titles (name) VALUES (?) RETURNING id",
+                vec![title.name.as_str().into()],
+            )
+            .await
+            .map_err(store_err(CONTEXT))?;
+            for item in &title.items {
+                exec(
+                    &txn,
+                    "INSERT INTO items (barcode, title_id, item_type, home_library, status) \
+                     VALUES (?, ?, ?, ?, ?)",
+                    vec![
+                        item.barcode.as_str().into(),
+                        id.into(),
+                        item.item_type.as_str().into(),
+                        item.home_library.as_str().into(),
+                        item_status_str(item.status).into(),
+                    ],
+                )
+                .await
+                .map_err(store_err(CONTEXT))?;
+            }
+            ids.push(TitleId(id));
+        }
+        txn.commit().await.map_err(store_err(CONTEXT))?;
+        Ok(ids)
+    }
+
+    /// Numbers of titles and of items.
+    pub async fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let row = one(
+            &self.conn,
+            "SELECT (SELECT COUNT(*) FROM titles) AS titles, (SELECT COUNT(*) FROM items) AS items",
+            vec![],
+        )
+        .await
+        .map_err(store_err("count catalogue"))?
+        .ok_or_else(|| StoreError::Invalid("count catalogue: no row".into()))?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            let n: i64 = get(&row, name).map_err(infra("count catalogue"))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok((count("titles")?, count("items")?))
     }
 
     /// The item with `barcode`.

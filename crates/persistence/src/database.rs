@@ -21,6 +21,7 @@ use crate::library_store::LibraryStore;
 use crate::migration::Migrator;
 use crate::outbox_store::OutboxStore;
 use crate::patron_store::PatronStore;
+use crate::queries_store::QueryStore;
 use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
 use crate::staff_store::StaffStore;
@@ -185,6 +186,11 @@ impl Database {
     /// The audit log of staff actions.
     pub fn audit_log(&self) -> AuditLogStore {
         AuditLogStore::new(self.conn.clone())
+    }
+
+    /// Read-only circulation queries (holds of a reader, open loans for the preview).
+    pub fn queries(&self) -> QueryStore {
+        QueryStore::new(self.conn.clone())
     }
 
     /// The notification outbox.

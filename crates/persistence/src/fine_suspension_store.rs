@@ -2,15 +2,25 @@
 //! `FineSuspensionRepository` port. Scope sets are stored as space-separated codes and
 //! kinds (both are `[A-Za-z0-9_]`).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
-use library_circulation::ports::{FineSuspensionRepository, InfrastructureError};
-use library_core::LibraryKind;
-use library_fines::{FineSuspensionPeriod, SuspensionScope};
+use library_circulation::ports::{
+    CalendarRepository, FineSuspensionRepository, InfrastructureError, RuleRepository,
+};
+use library_circulation::{Calendar, EffectiveRules, ItemType, ReaderCategory};
+use library_core::{LibraryCode, LibraryKind, PatronId};
+use library_fines::{
+    FinePolicy, FineSuspensionPeriod, ImpactPreview, IndexedCalendar, LendingLibrary, OpenLoan,
+    SuspensionScope, preview_impact,
+};
 use sea_orm::{DatabaseConnection, QueryResult, Value};
 use time::Date;
 
 use crate::circulation::rows::code;
 use crate::error::StoreError;
+use crate::library_store::LibraryStore;
+use crate::rule_store::RuleStore;
 use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
 
 /// A stored period with its id (`PATCH /fine-suspensions/{id}`).
@@ -137,6 +147,102 @@ impl FineSuspensionStore {
         .await
         .map_err(store_err("set resume date"))?;
         Ok(period)
+    }
+}
+
+impl FineSuspensionStore {
+    /// The impact preview of `candidate` (`POST /fine-suspensions/preview`, the admin
+    /// tool's `preview-fines`): with the stored periods and the candidate in force, the
+    /// fines of every loan not yet returned as of `as_of`, resolved exactly as circulation
+    /// does (the lending library's calendar and kind, the rules for (lending library,
+    /// reader category, item type)). Reads only; changes nothing.
+    pub async fn preview(
+        &self,
+        candidate: &FineSuspensionPeriod,
+        as_of: Date,
+    ) -> Result<ImpactPreview, StoreError> {
+        const C: &str = "fine impact preview";
+        let existing: Vec<FineSuspensionPeriod> = self.fine_suspension_periods().await?;
+        let rules = RuleStore::new(self.conn.clone()).scoped_rules().await?;
+        let libraries = LibraryStore::new(self.conn.clone());
+        // Grouped by reader, as `preview_impact` wants.
+        let rows = all(
+            &self.conn,
+            "SELECT l.patron_id, l.due_on, l.library_code, p.category, i.item_type \
+             FROM loans l JOIN patrons p ON p.id = l.patron_id JOIN items i ON i.id = l.item_id \
+             WHERE l.returned_at IS NULL ORDER BY l.patron_id, l.id",
+            vec![],
+        )
+        .await
+        .map_err(infra(C))?;
+
+        type PolicyKey = (usize, Option<ReaderCategory>, ItemType);
+        let mut lib_index: HashMap<LibraryCode, usize> = HashMap::new();
+        let mut lib_data: Vec<(LibraryCode, LendingLibrary, Calendar, Date)> = Vec::new();
+        let mut policy_index: HashMap<PolicyKey, usize> = HashMap::new();
+        let mut policies: Vec<FinePolicy> = Vec::new();
+        let mut loans: Vec<(PatronId, Date, usize, usize)> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let patron = PatronId(get(row, "patron_id").map_err(infra(C))?);
+            let due_on: Date = get(row, "due_on").map_err(infra(C))?;
+            let library = code(C, &get::<String>(row, "library_code").map_err(infra(C))?)?;
+            let category = get::<Option<String>>(row, "category")
+                .map_err(infra(C))?
+                .map(|c| ReaderCategory::parse(&c).map_err(|e| corrupt(C, e)))
+                .transpose()?;
+            let item_type = ItemType::parse(&get::<String>(row, "item_type").map_err(infra(C))?)
+                .map_err(|e| corrupt(C, e))?;
+            let lib = match lib_index.get(&library) {
+                Some(&i) => {
+                    let earliest = &mut lib_data[i].3;
+                    *earliest = (*earliest).min(due_on);
+                    i
+                }
+                None => {
+                    let found = libraries.library_calendar(&library).await?.ok_or_else(|| {
+                        corrupt(
+                            C,
+                            format_args!("library {library} is referenced but missing"),
+                        )
+                    })?;
+                    lib_data.push((library.clone(), found.lending(), found.calendar, due_on));
+                    lib_index.insert(library.clone(), lib_data.len() - 1);
+                    lib_data.len() - 1
+                }
+            };
+            let key = (lib, category, item_type);
+            let policy = match policy_index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let effective = EffectiveRules::resolve(
+                        &rules,
+                        Some(&library),
+                        key.1.as_ref(),
+                        Some(&key.2),
+                    );
+                    policies.push(effective.fine_policy());
+                    policy_index.insert(key, policies.len() - 1);
+                    policies.len() - 1
+                }
+            };
+            loans.push((patron, due_on, lib, policy));
+        }
+        // Each calendar indexed once over the days the loans can be charged.
+        let calendars: Vec<(LendingLibrary, IndexedCalendar<Calendar>)> = lib_data
+            .into_iter()
+            .map(|(_, lending, calendar, earliest)| {
+                let first = earliest.next_day().unwrap_or(earliest);
+                (lending, IndexedCalendar::new(calendar, first, as_of))
+            })
+            .collect();
+        let open = loans.iter().map(|&(patron, due_on, lib, policy)| OpenLoan {
+            patron,
+            due_on,
+            library: &calendars[lib].0,
+            policy: &policies[policy],
+            calendar: &calendars[lib].1,
+        });
+        Ok(preview_impact(open, &existing, candidate, as_of))
     }
 }
 

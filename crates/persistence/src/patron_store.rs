@@ -4,7 +4,7 @@
 
 use library_circulation::{Patron, ReaderCategory};
 use library_core::{CardNumber, LibraryCode, PatronId};
-use library_credentials::PortError;
+use library_credentials::{PortError, SecretHash};
 use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use time::{Date, OffsetDateTime};
@@ -14,7 +14,7 @@ use crate::database::begin_write;
 use crate::entity::{patron, patron_credentials};
 use crate::error::{StoreError, corrupt, failed};
 use crate::instant;
-use crate::sql::{exec, one, store_err};
+use crate::sql::{exec, insert_returning_id, one, store_err};
 
 /// What circulation needs to know of a reader besides their card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +42,22 @@ pub struct NewPatron {
     pub date_of_birth: Option<Date>,
     /// When the reader was registered.
     pub registered_at: OffsetDateTime,
+}
+
+/// A reader to import in bulk ([`PatronStore::import_readers`]): the registration, the
+/// circulation profile and the hashes of the Password and PIN to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedReader {
+    /// The registration.
+    pub patron: NewPatron,
+    /// The circulation profile.
+    pub profile: ReaderProfile,
+    /// The Password's hash.
+    pub password_hash: SecretHash,
+    /// Whether the Password is the default one (a login with it must change it).
+    pub password_is_default: bool,
+    /// The PIN's hash.
+    pub pin_hash: SecretHash,
 }
 
 /// Readers in the database.
@@ -126,6 +142,57 @@ impl PatronStore {
             .map_err(failed(CONTEXT))?;
         txn.commit().await.map_err(failed(CONTEXT))?;
         Ok(PatronId(id))
+    }
+
+    /// Registers many readers with their profiles and credentials in **one transaction**:
+    /// all of them or, on any error (a card number already registered is
+    /// [`StoreError::Conflict`]), none. Their ids, in order.
+    pub async fn import_readers(
+        &self,
+        readers: &[ImportedReader],
+    ) -> Result<Vec<PatronId>, StoreError> {
+        const CONTEXT: &str = "import readers";
+        let backend = self.conn.get_database_backend();
+        let txn = begin_write(&self.conn).await.map_err(store_err(CONTEXT))?;
+        let mut ids = Vec::with_capacity(readers.len());
+        for reader in readers {
+            let new = &reader.patron;
+            let id = insert_returning_id(
+                &txn,
+                "INSERT INTO patrons (card_number, name, phone, email, date_of_birth, category, \
+                 home_library, card_expires_on, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                vec![
+                    new.card_number.as_str().into(),
+                    new.name.as_str().into(),
+                    new.phone.as_str().into(),
+                    new.email.clone().into(),
+                    Value::TimeDate(new.date_of_birth),
+                    reader.profile.category.as_str().into(),
+                    reader.profile.home_library.as_str().into(),
+                    Value::TimeDate(Some(reader.profile.card_expires_on)),
+                    instant::value(backend, new.registered_at),
+                ],
+            )
+            .await
+            .map_err(store_err(CONTEXT))?;
+            exec(
+                &txn,
+                "INSERT INTO patron_credentials (patron_id, password_hash, password_is_default, \
+                 pin_hash) VALUES (?, ?, ?, ?)",
+                vec![
+                    id.into(),
+                    reader.password_hash.0.as_str().into(),
+                    reader.password_is_default.into(),
+                    reader.pin_hash.0.as_str().into(),
+                ],
+            )
+            .await
+            .map_err(store_err(CONTEXT))?;
+            ids.push(PatronId(id));
+        }
+        txn.commit().await.map_err(store_err(CONTEXT))?;
+        Ok(ids)
     }
 
     /// Sets reader `id`'s circulation profile; `false` if there is no such reader.

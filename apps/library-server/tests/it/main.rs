@@ -3,6 +3,12 @@
 //! real HTTP.
 
 mod bad_input;
+mod circulation;
+mod circulation_bad_input;
 mod credentials;
+mod fines;
+mod holds;
 mod process;
+mod renewals;
 mod support;
+mod two_processes;

@@ -109,7 +109,7 @@ pub struct TestApp {
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _database: TestDb,
+    _database: Option<TestDb>,
 }
 
 /// An answer: status, JSON body (Null when empty or not JSON) and headers.
@@ -157,11 +157,26 @@ impl Answer {
 
 impl TestApp {
     pub async fn spawn(database: TestDb, dev_clock: bool) -> TestApp {
+        let label = database.label();
+        let url = database.url();
+        let mut app = Self::spawn_on(&url, label, dev_clock).await;
+        app._database = Some(database);
+        app
+    }
+
+    /// Another server process (an `Application` of its own: pool, services, listener) on
+    /// the database of a running one.
+    pub async fn second_process(&self, dev_clock: bool) -> TestApp {
+        Self::spawn_on(&self.database_url, self.db, dev_clock).await
+    }
+
+    async fn spawn_on(database_url: &str, label: &'static str, dev_clock: bool) -> TestApp {
         let config = Config {
-            database_url: database.url(),
+            database_url: database_url.to_owned(),
             http_addr: "127.0.0.1:0".into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
             dev_clock,
+            ..Config::default()
         };
         let app = Application::build(&config)
             .await
@@ -173,12 +188,12 @@ impl TestApp {
         }));
         TestApp {
             base,
-            db: database.label(),
-            database_url: database.url(),
+            db: label,
+            database_url: database_url.to_owned(),
             client: reqwest::Client::new(),
             stop: Some(stop),
             server: Some(server),
-            _database: database,
+            _database: None,
         }
     }
 
@@ -265,6 +280,28 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
         self.call(Method::PUT, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PATCH, path, token, body).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::DELETE, path, token, Value::Null).await
+    }
+
+    /// The audit log the server wrote, newest first.
+    pub async fn audit_log(&self) -> Vec<library_persistence::AuditEntry> {
+        let db = library_persistence::Database::connect(&self.database_url)
+            .await
+            .expect("open the test database");
+        let entries = db
+            .audit_log()
+            .recent(1000)
+            .await
+            .expect("read the audit log");
+        db.close().await.expect("close");
+        entries
     }
 
     pub async fn staff_token(&self) -> String {
@@ -355,5 +392,168 @@ pub async fn on_every_backend(dev_clock: bool, test: impl AsyncFn(&TestApp)) {
         let app = TestApp::spawn(database, dev_clock).await;
         test(&app).await;
         app.stop().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Circulation fixtures, all through the API.
+// ---------------------------------------------------------------------------------------
+
+/// An instant in Hong Kong time, `"2021-03-05T10:00:00"` → `2021-03-05T10:00:00+08:00`.
+pub fn hk(local: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        &format!("{local}+08:00"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("an RFC 3339 local time")
+}
+
+/// The rules most tests lend under (global scope).
+pub fn standard_rules() -> Value {
+    json!({"loan_days": 14, "renewals_allowed": 5, "quota": 10, "holds_allowed": 5,
+           "pickup_days": 3, "fine_per_day_cents": 150})
+}
+
+impl TestApp {
+    pub async fn library(&self, staff: &str, code: &str, kind: &str) {
+        self.post(
+            "/api/v1/libraries",
+            Some(staff),
+            json!({"code": code, "name": format!("{code} Library"), "kind": kind}),
+        )
+        .await
+        .expect(201, code);
+    }
+
+    pub async fn closure(&self, staff: &str, code: &str, from: &str, to: &str) {
+        self.post(
+            &format!("/api/v1/libraries/{code}/closures"),
+            Some(staff),
+            json!({"from": from, "to": to, "reason": "closed"}),
+        )
+        .await
+        .expect(201, "");
+    }
+
+    pub async fn title(&self, staff: &str, name: &str) -> i64 {
+        self.post(
+            "/api/v1/catalog/titles",
+            Some(staff),
+            json!({"title": name}),
+        )
+        .await
+        .expect(201, "")
+        .body["id"]
+            .as_i64()
+            .expect("title id")
+    }
+
+    pub async fn item(&self, staff: &str, title: i64, barcode: &str, home: &str) -> i64 {
+        self.post(
+            "/api/v1/catalog/items",
+            Some(staff),
+            json!({"title_id": title, "barcode": barcode, "item_type": "adult_book",
+                   "home_library": home}),
+        )
+        .await
+        .expect(201, "")
+        .body["id"]
+            .as_i64()
+            .expect("item id")
+    }
+
+    pub async fn rules(&self, staff: &str, scope: Value, rules: Value) -> Answer {
+        self.put(
+            "/api/v1/circulation/rules",
+            Some(staff),
+            json!({"scope": scope, "rules": rules}),
+        )
+        .await
+    }
+
+    /// Registers a reader with the staff session given; the card number.
+    pub async fn reader(&self, staff: &str, phone: &str) -> String {
+        self.post(
+            "/api/v1/patrons",
+            Some(staff),
+            json!({"name": "Chan Tai Man", "phone": phone, "category": "adult",
+                   "home_library": "CEN"}),
+        )
+        .await
+        .expect(201, "")
+        .body["card_number"]
+            .as_str()
+            .expect("card")
+            .to_owned()
+    }
+
+    /// A `full` session for a reader whose Password is still the default.
+    pub async fn reader_session(&self, card: &str, phone: &str) -> String {
+        let last4 = &phone[phone.len() - 4..];
+        let first = self.login(card, last4).await.expect(200, "").token();
+        self.put(
+            "/api/v1/me/password",
+            Some(&first),
+            json!({"current_password": last4, "new_password": "Reading-Room-42"}),
+        )
+        .await
+        .expect(200, "")
+        .token()
+    }
+
+    /// A new `full` session for a reader who has set the Password of `reader_session`.
+    pub async fn relogin(&self, card: &str) -> String {
+        self.login(card, "Reading-Room-42")
+            .await
+            .expect(200, "")
+            .token()
+    }
+
+    pub async fn checkout(&self, staff: &str, card: &str, barcode: &str, library: &str) -> Answer {
+        self.post(
+            "/api/v1/circulation/checkouts",
+            Some(staff),
+            json!({"card_number": card, "item_barcode": barcode, "library_code": library}),
+        )
+        .await
+    }
+
+    pub async fn checkin(
+        &self,
+        staff: &str,
+        barcode: &str,
+        library: &str,
+        returned_at: Option<&str>,
+    ) -> Answer {
+        let mut body = json!({"item_barcode": barcode, "library_code": library});
+        if let Some(at) = returned_at {
+            body["returned_at"] = json!(at);
+        }
+        self.post("/api/v1/circulation/checkins", Some(staff), body)
+            .await
+    }
+
+    pub async fn run_jobs(&self) {
+        self.post("/api/v1/dev/jobs/run", None, Value::Null)
+            .await
+            .expect(204, "");
+    }
+}
+
+impl Answer {
+    /// A 409 with this code and reason.
+    #[track_caller]
+    pub fn refused(self, code: &str, reason: &str) -> Self {
+        assert_eq!(
+            (
+                self.status.as_u16(),
+                self.code(),
+                self.body["reason"].as_str().unwrap_or("")
+            ),
+            (409, code, reason),
+            "unexpected answer: {:?}",
+            self.body
+        );
+        self
     }
 }

@@ -6,11 +6,13 @@
 //! comes from the [`Clock`]; "today" is always a library's local date: the lending
 //! library's for loans and fines, the pickup library's for holds.
 
+mod account;
 mod checkin;
 mod checkout;
 mod holds;
 mod renew;
 
+pub use account::{LoanStatus, ReaderAccount};
 pub use checkin::{CheckinError, CheckinOutcome, CheckinRequest};
 pub use checkout::{
     CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,

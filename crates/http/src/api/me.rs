@@ -1,14 +1,24 @@
 //! My Account: the profile, changing the Password and the PIN.
 
+use library_circulation::HoldStatus;
+use library_circulation::service::{CancelHoldRequest, PlaceHoldRequest, RenewRequest};
+use library_core::{HoldId, LoanId, PatronId, TitleId};
 use library_credentials::Secret;
+use library_fines::{ChargeKind, ChargeStatus};
 use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum};
 use poem_openapi::{Object, OpenApi};
-use time::Date;
+use time::{Date, OffsetDateTime};
+
+use super::circulation::RenewedBody;
+use super::common::{library_code, shown};
+use crate::auth::Principal;
 
 use super::ApiTags;
 use super::types::{NoContent, SessionBody, Text};
-use crate::auth::{PasswordChangeAuth, ReaderAuth, attempt_source};
+use crate::auth::{LoansAuth, PasswordChangeAuth, ReaderAuth, attempt_source};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,7 +36,7 @@ struct MeBody {
     card_expires_on: Option<Date>,
     /// First day the reader may borrow again after a suspension.
     suspended_until: Option<Date>,
-    /// Unpaid charges and accruing fines; always 0 until the circulation increment.
+    /// Unpaid charges plus the fines accruing on open overdue loans.
     outstanding_cents: i64,
 }
 
@@ -56,10 +66,7 @@ impl MeApi {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Me")]
 impl MeApi {
-    /// My profile (Password session).
-    ///
-    /// Loans and fines come with the circulation increment: until then
-    /// `outstanding_cents` is 0.
+    /// My profile (Password session), with the suspension and what I owe.
     #[oai(path = "/me", method = "get")]
     async fn me(&self, auth: ReaderAuth) -> Result<Json<MeBody>, ApiError> {
         let patron = auth.0.session.patron().ok_or_else(ApiError::forbidden)?;
@@ -69,6 +76,12 @@ impl MeApi {
             .profile(patron)
             .await?
             .ok_or_else(ApiError::not_found)?;
+        let outstanding = self
+            .state
+            .circulation
+            .account(patron)
+            .await?
+            .map_or(0, |a| a.outstanding.cents());
         Ok(Json(MeBody {
             card_number: profile.card_number.as_str().to_owned(),
             name: profile.name,
@@ -77,7 +90,7 @@ impl MeApi {
             home_library: profile.home_library,
             card_expires_on: profile.card_expires_on,
             suspended_until: profile.suspended_until,
-            outstanding_cents: 0,
+            outstanding_cents: outstanding,
         }))
     }
 
@@ -127,4 +140,303 @@ impl MeApi {
             .await?;
         Ok(NoContent::NoContent)
     }
+
+    /// My loans (`full` or `pin` session), with the fine accrued so far on each.
+    #[oai(path = "/me/loans", method = "get")]
+    async fn loans(&self, auth: LoansAuth) -> Result<Json<LoansBody>, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let Some(account) = self.state.circulation.account(patron).await? else {
+            return Ok(Json(LoansBody { loans: vec![] }));
+        };
+        let mut loans = Vec::with_capacity(account.loans.len());
+        for status in account.loans {
+            let title = self
+                .state
+                .catalogue
+                .title_name(status.item.title)
+                .await?
+                .unwrap_or_default();
+            loans.push(LoanBody {
+                id: status.loan.id.get(),
+                item_barcode: status.item.barcode.as_str().to_owned(),
+                title,
+                library_code: status.loan.library.as_str().to_owned(),
+                borrowed_at: shown(status.loan.borrowed_at),
+                due_at: shown(status.loan.due.at),
+                renewals: status.loan.renewals,
+                renewals_left: status.renewals_left,
+                overdue_days: status.accrued.overdue_days,
+                fine_cents: status.accrued.fine.cents(),
+            });
+        }
+        Ok(Json(LoansBody { loans }))
+    }
+
+    /// Renews one of my loans (`full` or `pin` session). 404 for a loan that is not mine
+    /// (or returned); 409 `renewal_refused` with `reason`.
+    #[oai(path = "/me/loans/:id/renewal", method = "post")]
+    async fn renew(&self, auth: LoansAuth, id: Path<i64>) -> Result<Json<RenewedBody>, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let outcome = self
+            .state
+            .circulation
+            .renew(RenewRequest {
+                loan: LoanId(id.0),
+                patron: Some(patron),
+            })
+            .await?;
+        Ok(Json(RenewedBody {
+            due_at: shown(outcome.loan.due.at),
+            renewals: outcome.loan.renewals,
+        }))
+    }
+
+    /// My holds: queued and waiting ones, and those that ended in the last 90 days.
+    #[oai(path = "/me/holds", method = "get")]
+    async fn holds(&self, auth: ReaderAuth) -> Result<Json<HoldsBody>, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let since = self.state.clock.now() - time::Duration::days(HOLD_HISTORY_DAYS);
+        let mut holds = Vec::new();
+        for hold in self.state.accounts.holds_of(patron, since).await? {
+            let title = self
+                .state
+                .catalogue
+                .title_name(hold.title)
+                .await?
+                .unwrap_or_default();
+            holds.push(HoldBody {
+                id: hold.id.get(),
+                title_id: hold.title.get(),
+                title,
+                pickup_library: hold.pickup_library.as_str().to_owned(),
+                status: hold.status().into(),
+                position: hold.position(),
+                pickup_by: hold.pickup_by(),
+                placed_at: shown(hold.placed_at),
+            });
+        }
+        Ok(Json(HoldsBody { holds }))
+    }
+
+    /// Places a hold on a title. 404 for an unknown title; 422 `unknown_library`; 409
+    /// `hold_refused` with `reason`.
+    #[oai(path = "/me/holds", method = "post")]
+    async fn place_hold(
+        &self,
+        auth: ReaderAuth,
+        body: Json<PlaceHoldBody>,
+    ) -> Result<HoldPlaced, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let hold = self
+            .state
+            .circulation
+            .place_hold(PlaceHoldRequest {
+                patron,
+                title: TitleId(body.0.title_id),
+                pickup_library: library_code(&body.0.pickup_library.0, "unknown_library")?,
+            })
+            .await?;
+        Ok(HoldPlaced::Created(Json(HoldPlacedBody {
+            id: hold.id.get(),
+            position: hold.position(),
+            status: hold.status().into(),
+        })))
+    }
+
+    /// Cancels one of my holds. 404 for a hold that is not mine; 409 `hold_ended`.
+    #[oai(path = "/me/holds/:id", method = "delete")]
+    async fn cancel_hold(&self, auth: ReaderAuth, id: Path<i64>) -> Result<NoContent, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        self.state
+            .circulation
+            .cancel_hold(CancelHoldRequest {
+                hold: HoldId(id.0),
+                patron: Some(patron),
+            })
+            .await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// My charges (fines and fees) and what I owe, accruing fines included.
+    #[oai(path = "/me/fines", method = "get")]
+    async fn fines(&self, auth: ReaderAuth) -> Result<Json<FinesBody>, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let outstanding = self
+            .state
+            .circulation
+            .account(patron)
+            .await?
+            .map_or(0, |a| a.outstanding.cents());
+        let ledger = self.state.accounts.ledger(patron).await?;
+        let barcodes = self.state.accounts.loan_barcodes(patron).await?;
+        let fines = ledger
+            .charges()
+            .iter()
+            .map(|c| {
+                let (loan_id, chargeable_days, kind) = match &c.kind {
+                    ChargeKind::OverdueFine {
+                        loan,
+                        chargeable_days,
+                    } => (Some(*loan), Some(*chargeable_days), "overdue_fine"),
+                    ChargeKind::HoldFee { .. } => (None, None, "hold_fee"),
+                    ChargeKind::Other { .. } => (None, None, "other"),
+                };
+                FineBody {
+                    id: c.id.0,
+                    kind: kind.to_owned(),
+                    loan_id: loan_id.map(LoanId::get),
+                    item_barcode: loan_id.and_then(|l| {
+                        barcodes
+                            .iter()
+                            .find(|(id, _)| *id == l)
+                            .map(|(_, b)| b.as_str().to_owned())
+                    }),
+                    amount_cents: c.amount.cents(),
+                    outstanding_cents: c.outstanding().cents(),
+                    chargeable_days,
+                    charged_on: c.charged_on,
+                    status: match c.status() {
+                        ChargeStatus::Outstanding => "outstanding",
+                        ChargeStatus::Paid => "paid",
+                        ChargeStatus::Waived => "waived",
+                    }
+                    .to_owned(),
+                }
+            })
+            .collect();
+        Ok(Json(FinesBody {
+            outstanding_cents: outstanding,
+            fines,
+        }))
+    }
+}
+
+/// How long ended holds stay in `GET /me/holds`.
+const HOLD_HISTORY_DAYS: i64 = 90;
+
+fn reader_of(principal: &Principal) -> Result<PatronId, ApiError> {
+    principal.session.patron().ok_or_else(ApiError::forbidden)
+}
+
+/// One of my loans.
+#[derive(Debug, Object)]
+struct LoanBody {
+    id: i64,
+    item_barcode: String,
+    title: String,
+    /// The lending library.
+    library_code: String,
+    borrowed_at: OffsetDateTime,
+    due_at: OffsetDateTime,
+    renewals: u32,
+    renewals_left: u32,
+    overdue_days: u32,
+    /// Accrued so far (fixed as a charge on return or renewal).
+    fine_cents: i64,
+}
+
+/// `GET /me/loans`.
+#[derive(Debug, Object)]
+struct LoansBody {
+    loans: Vec<LoanBody>,
+}
+
+/// A hold status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum HoldStatusDto {
+    /// In the queue.
+    Queued,
+    /// On the hold shelf.
+    Waiting,
+    /// Collected.
+    Collected,
+    /// Not collected in time.
+    Expired,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl From<HoldStatus> for HoldStatusDto {
+    fn from(s: HoldStatus) -> Self {
+        match s {
+            HoldStatus::Queued => HoldStatusDto::Queued,
+            HoldStatus::Waiting => HoldStatusDto::Waiting,
+            HoldStatus::Collected => HoldStatusDto::Collected,
+            HoldStatus::Expired => HoldStatusDto::Expired,
+            HoldStatus::Cancelled => HoldStatusDto::Cancelled,
+        }
+    }
+}
+
+/// One of my holds.
+#[derive(Debug, Object)]
+struct HoldBody {
+    id: i64,
+    title_id: i64,
+    title: String,
+    pickup_library: String,
+    status: HoldStatusDto,
+    /// Queued holds: the place in the queue (1 = next).
+    #[oai(skip_serializing_if_is_none)]
+    position: Option<u32>,
+    /// Waiting holds: the last day to collect.
+    #[oai(skip_serializing_if_is_none)]
+    pickup_by: Option<Date>,
+    placed_at: OffsetDateTime,
+}
+
+/// `GET /me/holds`.
+#[derive(Debug, Object)]
+struct HoldsBody {
+    holds: Vec<HoldBody>,
+}
+
+/// `POST /me/holds`.
+#[derive(Debug, Object)]
+struct PlaceHoldBody {
+    title_id: i64,
+    pickup_library: Text,
+}
+
+/// A hold placed.
+#[derive(Debug, Object)]
+struct HoldPlacedBody {
+    id: i64,
+    position: Option<u32>,
+    status: HoldStatusDto,
+}
+
+#[derive(ApiResponse)]
+enum HoldPlaced {
+    /// Placed at the end of the queue.
+    #[oai(status = 201)]
+    Created(Json<HoldPlacedBody>),
+}
+
+/// A charge.
+#[derive(Debug, Object)]
+struct FineBody {
+    id: i64,
+    /// `overdue_fine`, `hold_fee` or `other`.
+    kind: String,
+    /// Overdue fines: the loan.
+    loan_id: Option<i64>,
+    item_barcode: Option<String>,
+    amount_cents: i64,
+    /// What is left to pay.
+    outstanding_cents: i64,
+    /// Overdue fines: the days charged.
+    chargeable_days: Option<u32>,
+    charged_on: Date,
+    /// `outstanding`, `paid` or `waived`.
+    status: String,
+}
+
+/// `GET /me/fines`.
+#[derive(Debug, Object)]
+struct FinesBody {
+    /// Unpaid charges plus the fines accruing on open overdue loans.
+    outstanding_cents: i64,
+    fines: Vec<FineBody>,
 }

@@ -1,7 +1,11 @@
 //! The routes: one module per group, all mounted by [`app`].
 
 mod auth;
+mod circulation;
+mod common;
 mod dev;
+mod fines;
+mod libraries;
 mod me;
 mod operations;
 mod staff;
@@ -23,8 +27,16 @@ enum ApiTags {
     Auth,
     /// My Account.
     Me,
-    /// Staff: login, reader registration, resets at the counter.
+    /// Staff: login, reader registration and records, resets at the counter.
     Staff,
+    /// Libraries and their calendars.
+    Libraries,
+    /// Titles and items.
+    Catalogue,
+    /// Checkout, checkin, renewal at the counter, circulation rules.
+    Circulation,
+    /// Fine-suspension periods, payments, waivers.
+    Fines,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -38,12 +50,14 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         me::MeApi::new(state.clone()),
         staff::StaffApi::new(state.clone()),
         dev::DevApi::new(state.clone()),
+        libraries::LibrariesApi::new(state.clone()),
+        circulation::CirculationApi::new(state.clone()),
+        fines::FinesApi::new(state.clone()),
     );
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")
         .description(
             "JSON API of the library system. Errors are `{\"code\",\"message\"}` \
-             (+ `violations` on 422). Loans, holds and fines arrive with the circulation \
-             increment.",
+             (+ `violations` on 422, `reason` on 409).",
         );
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();

@@ -122,6 +122,14 @@ impl StaffApi {
             home_library: body.home_library.into_string(),
         };
         let (card, patron) = register(&self.state, form).await?;
+        super::common::audit(
+            &self.state,
+            &auth.0,
+            "reader.register",
+            format!("patron:{}", patron.get()),
+            serde_json::json!({"card_number": card.as_str()}),
+        )
+        .await;
         tracing::info!(
             staff = auth.0.staff.as_ref().map(|s| s.username.as_str()),
             patron = patron.get(),
@@ -143,6 +151,14 @@ impl StaffApi {
     ) -> Result<Json<TemporaryPasswordBody>, ApiError> {
         let card = CardNumber::parse(&card_number.0).map_err(|_| ApiError::not_found())?;
         let issued = self.state.credentials.staff_reset_password(&card).await?;
+        super::common::audit(
+            &self.state,
+            &auth.0,
+            "reader.password_reset",
+            format!("card:{card}"),
+            serde_json::json!({}),
+        )
+        .await;
         tracing::info!(
             staff = auth.0.staff.as_ref().map(|s| s.username.as_str()),
             card = %card,

@@ -1,0 +1,134 @@
+//! What every subcommand needs: the configuration, the open (and migrated) database, the
+//! credential service wired as in the server, and the failure type.
+
+use std::sync::Arc;
+
+use library_core::{Clock, DEFAULT_LIBRARY_OFFSET, SystemClock};
+use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
+use library_http::BlockingHasher;
+use library_persistence::{Backend, Database};
+use library_server::{Config, OutboxNotifier};
+use time::{Date, OffsetDateTime};
+
+/// Why a command did not succeed: a usage error (exit 2) or a failure (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line or its input is wrong in a way `--help` explains.
+    Usage(String),
+    /// The command failed (bad data, database, refused by a policy).
+    Failed(String),
+}
+
+impl Failure {
+    /// A failure with this message.
+    pub fn failed(message: impl std::fmt::Display) -> Self {
+        Failure::Failed(message.to_string())
+    }
+}
+
+/// The open database and the services over it.
+pub struct Context {
+    config: Config,
+    db: Database,
+    clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// Reads the configuration and opens the database (which runs the migrations).
+    pub async fn open() -> Result<Context, Failure> {
+        let config =
+            Config::from_env().map_err(|e| Failure::failed(format!("configuration: {e}")))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let db = Database::connect(&config.database_url)
+            .await
+            .map_err(|e| Failure::failed(format!("{}: {e}", shown_url(&config.database_url))))?
+            .with_clock(clock.clone());
+        Ok(Context { config, db, clock })
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// The database URL without its password.
+    pub fn shown_url(&self) -> String {
+        shown_url(&self.config.database_url)
+    }
+
+    /// `SQLite` or `PostgreSQL`.
+    pub fn backend(&self) -> &'static str {
+        match self.db.backend() {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Today in Hong Kong (the libraries' default zone).
+    pub fn today(&self) -> Date {
+        self.now().to_offset(DEFAULT_LIBRARY_OFFSET).date()
+    }
+
+    /// The credential service, wired as the server wires it (notices go to the outbox).
+    pub fn credentials(&self) -> CredentialService {
+        CredentialService::new(
+            CredentialPorts {
+                store: Arc::new(self.db.credentials()),
+                sessions: Arc::new(self.db.sessions()),
+                hasher: Arc::new(BlockingHasher::per_core()),
+                staff: Arc::new(self.db.staff()),
+                notifier: Arc::new(OutboxNotifier::new(&self.db, self.clock.clone())),
+                random: Arc::new(OsRandom),
+                clock: self.clock.clone(),
+            },
+            CredentialConfig::default(),
+        )
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) {
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(%err, "closing the database");
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            shown_url("postgres://lib:s3cret@db:5432/library"),
+            "postgres://lib:***@db:5432/library"
+        );
+        assert_eq!(
+            shown_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            shown_url("sqlite://library.db?mode=rwc"),
+            "sqlite://library.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! `library-admin`: the administrators' command-line tool (product.md §5): migrate the
+//! database, create staff users, reset a reader's Password at the counter, import readers
+//! and the catalogue from CSV, and preview the impact of a fine-suspension period.
+//!
+//! It reads the same configuration as the server (`LIBRARY_DATABASE_URL`,
+//! `LIBRARY_CONFIG`, ...: `library_server::Config`) and talks to the database directly.
+//! Results go to stdout, errors to stderr. Exit codes: 0 done, 1 failed, 2 usage error.
+
+// A command-line tool's output is its interface: printing to stdout and stderr is the point.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod catalogue;
+mod context;
+mod csv;
+mod preview;
+mod readers;
+mod staff;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use time::Date;
+
+use crate::context::{Context, Failure};
+
+/// The library system's admin tool.
+///
+/// Configuration as the server: LIBRARY_DATABASE_URL (default
+/// sqlite://library.db?mode=rwc) or the database_url of the TOML file named by
+/// LIBRARY_CONFIG. Exit codes: 0 done, 1 failed, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "library-admin", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Open the database and bring its schema up to date (idempotent).
+    Migrate,
+    /// Create a staff user.
+    ///
+    /// The password is read from stdin with --password-stdin (it must pass the staff
+    /// password policy), else a random one is generated and printed once.
+    CreateStaff {
+        /// The username (what staff type at login).
+        username: String,
+        /// librarian (counter staff) or admin (also policies, calendars, closures).
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Reset a reader's Password at the counter (prints a temporary password).
+    ///
+    /// Prints a one-time temporary password and its expiry; the reader must change it at
+    /// the first login. The reader's sessions are revoked.
+    ResetPassword {
+        /// The reader's card number.
+        card: String,
+    },
+    /// Import readers from CSV (all or nothing); prints the card numbers issued.
+    ///
+    /// Header row: name, phone, category, home_library (required); email, date_of_birth
+    /// (YYYY-MM-DD), card_number (optional: issued when empty). Every row is checked
+    /// first and every problem reported with its line; then all readers are written in
+    /// one transaction, or none. Each reader's Password and PIN are the last four digits
+    /// of the phone.
+    ImportReaders {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Import titles and items from CSV (all or nothing).
+    ///
+    /// Header row: barcode, title, item_type, home_library (required); author, isbn,
+    /// status (available or not_for_loan; optional). Rows with the same ISBN (or else the
+    /// same title and author) are copies of one title. Every row is checked first and
+    /// every problem reported with its line; then everything is written in one
+    /// transaction, or nothing.
+    ImportCatalogue {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Preview a candidate fine-suspension period over the open loans (changes nothing).
+    ///
+    /// How many loans and readers would be charged, how much, and how much less than
+    /// without the candidate, as POST /api/v1/fine-suspensions/preview.
+    PreviewFines {
+        /// First day without fines (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        starts_on: Date,
+        /// First charged day again (YYYY-MM-DD); omitted = until further notice.
+        #[arg(long, value_parser = parse_date)]
+        resumes_on: Option<Date>,
+        /// Only libraries of these kinds (central, major, district, small, mobile).
+        #[arg(long, value_delimiter = ',')]
+        library_kinds: Vec<String>,
+        /// Only these libraries (codes).
+        #[arg(long, value_delimiter = ',')]
+        library_codes: Vec<String>,
+        /// Fines as of this date (YYYY-MM-DD); default today (Hong Kong time).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Print the figures as JSON (the HTTP preview's fields).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Role {
+    /// Counter staff.
+    Librarian,
+    /// Administrator.
+    Admin,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), &format).map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn main() -> ExitCode {
+    // clap exits with 2 on a usage error and 0 for --help / --version.
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    let ctx = Context::open().await?;
+    let result = match command {
+        Command::Migrate => {
+            println!(
+                "database {} is migrated ({})",
+                ctx.shown_url(),
+                ctx.backend()
+            );
+            Ok(())
+        }
+        Command::CreateStaff {
+            username,
+            role,
+            password_stdin,
+        } => {
+            let role = match role {
+                Role::Librarian => library_credentials::StaffRole::Librarian,
+                Role::Admin => library_credentials::StaffRole::Admin,
+            };
+            staff::create_staff(&ctx, &username, role, password_stdin).await
+        }
+        Command::ResetPassword { card } => staff::reset_password(&ctx, &card).await,
+        Command::ImportReaders { file } => readers::import(&ctx, &file).await,
+        Command::ImportCatalogue { file } => catalogue::import(&ctx, &file).await,
+        Command::PreviewFines {
+            starts_on,
+            resumes_on,
+            library_kinds,
+            library_codes,
+            as_of,
+            json,
+        } => {
+            preview::preview(
+                &ctx,
+                preview::Request {
+                    starts_on,
+                    resumes_on,
+                    library_kinds,
+                    library_codes,
+                    as_of,
+                    json,
+                },
+            )
+            .await
+        }
+    };
+    ctx.close().await;
+    result
+}

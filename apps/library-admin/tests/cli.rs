@@ -1,0 +1,712 @@
+//! The real `library-admin` binary against a temporary SQLite file and, when
+//! `LIBRARY_TEST_POSTGRES_URL` is set, a PostgreSQL database of its own.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use library_circulation::ports::CirculationStore;
+use library_circulation::{Calendar, DueDate, NewLoan, hkpl_profile};
+use library_core::{
+    Barcode, CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind, SystemClock,
+};
+use library_credentials::{
+    AttemptSource, CredentialConfig, CredentialPorts, CredentialService, OsRandom, Scope, Secret,
+};
+use library_http::BlockingHasher;
+use library_persistence::{Database, NewLibrary};
+use library_server::OutboxNotifier;
+use sea_orm::ConnectionTrait;
+use time::macros::date;
+
+const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique() -> String {
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
+    )
+}
+
+/// A database for one test, removed afterwards (also when the test panics).
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    fn sqlite() -> Self {
+        TestDb::Sqlite(std::env::temp_dir().join(format!("library_admin_{}.db", unique())))
+    }
+
+    async fn postgres(admin_url: &str) -> Self {
+        let name = format!("lib_admin_test_{}", unique());
+        let admin = sea_orm::Database::connect(admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        admin.close().await.ok();
+        TestDb::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+
+    /// SQLite always; PostgreSQL too when the variable is set.
+    async fn all() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite()];
+        if let Ok(url) = std::env::var(POSTGRES_URL_VAR)
+            && !url.is_empty()
+        {
+            dbs.push(TestDb::postgres(&url).await);
+        }
+        dbs
+    }
+
+    fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            TestDb::Postgres { admin_url, name } => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            TestDb::Sqlite(_) => "sqlite",
+            TestDb::Postgres { .. } => "postgres",
+        }
+    }
+
+    async fn open(&self) -> Database {
+        Database::connect(&self.url()).await.expect("open database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            TestDb::Postgres { admin_url, name } => {
+                let admin_url = admin_url.clone();
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime for cleanup");
+                    rt.block_on(async {
+                        let admin = sea_orm::Database::connect(&admin_url).await?;
+                        admin.execute_unprepared(&sql).await?;
+                        admin.close().await
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// What a run of the binary gave.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `library-admin ARGS` on `db` (blocking: run it off the async runtime).
+fn admin(db_url: &str, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_library-admin"))
+        .args(args)
+        .env("LIBRARY_DATABASE_URL", db_url)
+        .env_remove("LIBRARY_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start library-admin");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+async fn run(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Run {
+    let url = db.url();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let stdin = stdin.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        admin(&url, &args, stdin.as_deref())
+    })
+    .await
+    .expect("join")
+}
+
+fn credentials(db: &Database) -> CredentialService {
+    let clock = Arc::new(SystemClock);
+    CredentialService::new(
+        CredentialPorts {
+            store: Arc::new(db.credentials()),
+            sessions: Arc::new(db.sessions()),
+            hasher: Arc::new(BlockingHasher::per_core()),
+            staff: Arc::new(db.staff()),
+            notifier: Arc::new(OutboxNotifier::new(db, clock.clone())),
+            random: Arc::new(OsRandom),
+            clock,
+        },
+        CredentialConfig::default(),
+    )
+}
+
+fn source() -> AttemptSource {
+    AttemptSource("test".into())
+}
+
+async fn add_library(db: &Database, code: &str, kind: LibraryKind) {
+    db.libraries()
+        .create(&NewLibrary {
+            code: LibraryCode::parse(code).unwrap(),
+            name: format!("{code} library"),
+            name_zh: String::new(),
+            kind,
+            utc_offset: DEFAULT_LIBRARY_OFFSET,
+        })
+        .await
+        .unwrap();
+}
+
+fn write_file(contents: &str) -> TempFile {
+    let path = std::env::temp_dir().join(format!("library_admin_{}.csv", unique()));
+    std::fs::write(&path, contents).unwrap();
+    TempFile(path)
+}
+
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_exit_with_2_and_help_with_0() {
+    let db = TestDb::sqlite();
+    let r = run(&db, &["frobnicate"], None).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = run(&db, &["create-staff", "kim", "--role", "boss"], None).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = run(&db, &["preview-fines", "--starts-on", "5 March"], None).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("YYYY-MM-DD"), "{r:?}");
+    let r = run(&db, &["--help"], None).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for sub in [
+        "migrate",
+        "create-staff",
+        "reset-password",
+        "import-readers",
+        "import-catalogue",
+        "preview-fines",
+    ] {
+        assert!(r.stdout.contains(sub), "{sub} in {r:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_is_idempotent() {
+    for db in TestDb::all().await {
+        for _ in 0..2 {
+            let r = run(&db, &["migrate"], None).await;
+            assert_eq!(r.code, 0, "{} {r:?}", db.label());
+            assert!(r.stdout.contains("is migrated"), "{r:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_users_are_created_with_the_policy_and_can_log_in() {
+    for db in TestDb::all().await {
+        let label = db.label();
+        let r = run(
+            &db,
+            &[
+                "create-staff",
+                "kim",
+                "--role",
+                "librarian",
+                "--password-stdin",
+            ],
+            Some("short\n"),
+        )
+        .await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("too_short"), "{r:?}");
+        assert!(r.stderr.contains("missing_uppercase"), "{r:?}");
+
+        let r = run(
+            &db,
+            &[
+                "create-staff",
+                "kim",
+                "--role",
+                "librarian",
+                "--password-stdin",
+            ],
+            Some("Counter-Desk-42\n"),
+        )
+        .await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(
+            r.stdout.contains("created staff user kim (librarian)"),
+            "{r:?}"
+        );
+        assert!(!r.stdout.contains("Counter-Desk-42"), "{r:?}");
+
+        let r = run(&db, &["create-staff", "kim", "--role", "admin"], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("already exists"), "{r:?}");
+
+        let r = run(&db, &["create-staff", "lee", "--role", "admin"], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let generated = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .unwrap_or_else(|| panic!("no password in {r:?}"))
+            .to_owned();
+
+        let database = db.open().await;
+        let service = credentials(&database);
+        let (_, kim) = service
+            .staff_login("kim", &Secret::new("Counter-Desk-42"), &source())
+            .await
+            .expect("kim logs in");
+        assert_eq!(kim.role.as_str(), "librarian");
+        let (session, lee) = service
+            .staff_login("lee", &Secret::new(generated), &source())
+            .await
+            .expect("lee logs in with the printed password");
+        assert_eq!(lee.role.as_str(), "admin");
+        assert_eq!(session.scope, Scope::Staff);
+        database.close().await.unwrap();
+    }
+}
+
+const READERS_BAD: &str = "name,phone,email,category,date_of_birth,home_library,card_number\n\
+    Chan Tai Man,9123 4567,tm@example.com,adult,1985-03-14,CEN,21000000000999\n\
+    Wong Siu Ming,12,,child,2016-05-04,CEN,\n\
+    Lee Mei Ling,2345 9753,,senior,1952-08-21,NOPE,\n\
+    \"Ho, Wing Sze\",6188 2468,not-an-email,Adult!,31/12/1990,CEN,\n";
+
+const READERS_GOOD: &str = "name,phone,email,category,date_of_birth,home_library,card_number\n\
+    Chan Tai Man,9123 4567,tm@example.com,adult,1985-03-14,CEN,21000000000999\n\
+    Wong Siu Ming,5234 1357,,child,2016-05-04,CEN,\n\
+    \"Ho, Wing Sze\",6188 2468,,adult,,MOB,\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reader_imports_are_all_or_nothing_and_readers_can_log_in() {
+    for db in TestDb::all().await {
+        let label = db.label();
+        let database = db.open().await;
+        add_library(&database, "CEN", LibraryKind::District).await;
+        add_library(&database, "MOB", LibraryKind::Mobile).await;
+
+        let bad = write_file(READERS_BAD);
+        let r = run(&db, &["import-readers", bad.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        for expected in [
+            "nothing was imported",
+            "line 3: phone \"12\": needs at least 4 digits",
+            "line 4: home_library \"NOPE\": no such library",
+            "line 5: email \"not-an-email\"",
+            "line 5: category \"Adult!\"",
+            "line 5: date_of_birth \"31/12/1990\"",
+        ] {
+            assert!(r.stderr.contains(expected), "{expected:?} in {r:?}");
+        }
+        assert!(!r.stderr.contains("line 2:"), "{r:?}");
+        let card = CardNumber::parse("21000000000999").unwrap();
+        assert!(
+            database
+                .patrons()
+                .reader_by_card(&card)
+                .await
+                .unwrap()
+                .is_none(),
+            "the good row was not imported"
+        );
+
+        let good = write_file(READERS_GOOD);
+        let r = run(&db, &["import-readers", good.arg()], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(r.stdout.contains("imported 3 reader(s)"), "{r:?}");
+        let cards: Vec<(String, String)> = r
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("line,card_number"))
+            .skip(1)
+            .map(|l| {
+                let mut parts = l.splitn(3, ',');
+                let _line = parts.next();
+                (
+                    parts.next().unwrap().to_owned(),
+                    parts.next().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(cards.len(), 3, "{r:?}");
+        assert_eq!(cards[0].0, "21000000000999");
+        assert_eq!(cards[2].1, "\"Ho, Wing Sze\"");
+        assert!(cards[1].0.starts_with("21") && cards[1].0.len() == 14);
+
+        let service = credentials(&database);
+        for ((card, _), secret) in cards.iter().zip(["4567", "1357", "2468"]) {
+            let issued = service
+                .login(card, &Secret::new(secret), &source())
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {card} logs in with {secret}: {e:?}"));
+            assert_eq!(issued.scope, Scope::ChangePasswordOnly);
+            service
+                .pin_login(card, &Secret::new(secret), &source())
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {card} PIN {secret}: {e:?}"));
+        }
+        let child = database
+            .patrons()
+            .reader_by_card(&CardNumber::parse(&cards[1].0).unwrap())
+            .await
+            .unwrap()
+            .expect("imported");
+        assert_eq!(child.category.as_str(), "child");
+        assert_eq!(child.home_library.as_str(), "CEN");
+
+        // The same file again: the fixed card number is taken now; nothing is imported.
+        let r = run(&db, &["import-readers", good.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(
+            r.stderr
+                .contains("line 2: card_number 21000000000999: already registered"),
+            "{r:?}"
+        );
+
+        // In-person reset: a temporary password that logs in once, forcing a change.
+        let r = run(&db, &["reset-password", &cards[2].0], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let temporary = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("temporary password: "))
+            .expect("temporary password printed")
+            .to_owned();
+        assert!(r.stdout.contains("expires at: "), "{r:?}");
+        assert!(r.stdout.contains("+08:00"), "{r:?}");
+        let issued = service
+            .login(&cards[2].0, &Secret::new(temporary), &source())
+            .await
+            .expect("the temporary password logs in");
+        assert_eq!(issued.scope, Scope::ChangePasswordOnly);
+        let r = run(&db, &["reset-password", "21999999999999"], None).await;
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stderr.contains("no reader has card number"), "{r:?}");
+        database.close().await.unwrap();
+    }
+}
+
+const CATALOGUE_BAD: &str = "barcode,title,author,isbn,item_type,home_library,status\n\
+    B0001,The Silent River,Chan,978-0-306-40615-7,adult_book,CEN,\n\
+    B0002,The Silent River,Chan,978-0-306-40615-7,adult_book,MOB,\n\
+    B0001,Duplicate barcode,,,adult_book,CEN,\n\
+    B0004,Bad ISBN,,978-0-306-40615-8,adult_book,CEN,\n\
+    B0005,,,,Adult Book,CEN,lost\n\
+    B 6,Unknown library,,,children_book,XYZ,\n";
+
+const CATALOGUE_GOOD: &str = "barcode,title,author,isbn,item_type,home_library,status\n\
+    B0001,The Silent River,Chan,978-0-306-40615-7,adult_book,CEN,\n\
+    B0002,The Silent River,Chan,978-0-306-40615-7,adult_book,MOB,\n\
+    B0003,Little Panda Visits the Library,Wong,,children_book,CEN,not_for_loan\n\
+    B0004,Little Panda Visits the Library,Wong,,children_book,MOB,\n\
+    B0005,\"Tea, Culture and Time\",,,adult_book,CEN,\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn catalogue_imports_are_all_or_nothing() {
+    for db in TestDb::all().await {
+        let label = db.label();
+        let database = db.open().await;
+        add_library(&database, "CEN", LibraryKind::District).await;
+        add_library(&database, "MOB", LibraryKind::Mobile).await;
+
+        let bad = write_file(CATALOGUE_BAD);
+        let r = run(&db, &["import-catalogue", bad.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        for expected in [
+            "nothing was imported",
+            "line 4: barcode B0001: also on line 2",
+            "line 5: isbn \"978-0-306-40615-8\"",
+            "line 6: title: missing",
+            "line 6: item_type \"Adult Book\"",
+            "line 6: status \"lost\"",
+            "line 7: barcode \"B 6\"",
+            "line 7: home_library \"XYZ\": no such library",
+        ] {
+            assert!(r.stderr.contains(expected), "{expected:?} in {r:?}");
+        }
+        assert_eq!(database.catalogue().counts().await.unwrap(), (0, 0));
+
+        let good = write_file(CATALOGUE_GOOD);
+        let r = run(&db, &["import-catalogue", good.arg()], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(
+            r.stdout.contains("imported 3 title(s) and 5 item(s)"),
+            "{r:?}"
+        );
+        assert_eq!(database.catalogue().counts().await.unwrap(), (3, 5));
+        let catalogue = database.catalogue();
+        let first = catalogue
+            .item_by_barcode(&Barcode::parse("B0001").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let second = catalogue
+            .item_by_barcode(&Barcode::parse("B0002").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.title, second.title, "same ISBN, one title");
+        let reserved = catalogue
+            .item_by_barcode(&Barcode::parse("B0003").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reserved.status, library_circulation::ItemStatus::NotForLoan);
+        let title = catalogue
+            .item_by_barcode(&Barcode::parse("B0005").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .title;
+        assert_eq!(
+            catalogue.title(title).await.unwrap().unwrap().name,
+            "Tea, Culture and Time"
+        );
+
+        // Again: every barcode is taken now.
+        let r = run(&db, &["import-catalogue", good.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("already in the catalogue"), "{r:?}");
+        assert_eq!(database.catalogue().counts().await.unwrap(), (3, 5));
+        database.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fine_preview_counts_the_open_loans_and_changes_nothing() {
+    for db in TestDb::all().await {
+        let label = db.label();
+        let database = db.open().await;
+        add_library(&database, "CEN", LibraryKind::District).await;
+        add_library(&database, "MOB", LibraryKind::Mobile).await;
+        database.rules().replace_all(&hkpl_profile()).await.unwrap();
+        let catalogue = write_file(
+            "barcode,title,item_type,home_library\n\
+             A1,Adult one,adult_book,CEN\n\
+             J1,Junior one,children_book,CEN\n\
+             A2,Adult two,adult_book,MOB\n\
+             A3,Adult three,adult_book,CEN\n",
+        );
+        assert_eq!(
+            run(&db, &["import-catalogue", catalogue.arg()], None)
+                .await
+                .code,
+            0
+        );
+        let readers = write_file(
+            "name,phone,category,home_library,card_number\n\
+             Reader A,9123 4567,adult,CEN,21000000000101\n\
+             Reader B,9123 7654,child,CEN,21000000000102\n",
+        );
+        assert_eq!(
+            run(&db, &["import-readers", readers.arg()], None)
+                .await
+                .code,
+            0
+        );
+
+        // Open loans: A has an adult and a children's item from CEN due 1 March 2021; B an
+        // adult item from the mobile library due 1 March and one from CEN due 20 March.
+        let patron = |card: &'static str| {
+            let database = database.clone();
+            async move {
+                database
+                    .patrons()
+                    .reader_by_card(&CardNumber::parse(card).unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id
+            }
+        };
+        let (a, b) = (
+            patron("21000000000101").await,
+            patron("21000000000102").await,
+        );
+        let calendar = Calendar::always_open(DEFAULT_LIBRARY_OFFSET);
+        let mut tx = database.circulation().begin().await.unwrap();
+        for (who, barcode, library, due) in [
+            (a, "A1", "CEN", date!(2021 - 03 - 01)),
+            (a, "J1", "CEN", date!(2021 - 03 - 01)),
+            (b, "A2", "MOB", date!(2021 - 03 - 01)),
+            (b, "A3", "CEN", date!(2021 - 03 - 20)),
+        ] {
+            let item = database
+                .catalogue()
+                .item_by_barcode(&Barcode::parse(barcode).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            tx.insert_loan(NewLoan {
+                patron: who,
+                item: item.id,
+                library: LibraryCode::parse(library).unwrap(),
+                borrowed_at: time::macros::datetime!(2021 - 02 - 01 10:00 UTC),
+                due: DueDate::on(due, &calendar),
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let dbr = &db;
+        let preview = move |extra: &'static [&'static str]| {
+            let mut args = vec![
+                "preview-fines",
+                "--starts-on",
+                "2021-02-01",
+                "--resumes-on",
+                "2021-03-05",
+                "--as-of",
+                "2021-03-10",
+                "--json",
+            ];
+            args.extend_from_slice(extra);
+            async move {
+                let r = run(dbr, &args, None).await;
+                assert_eq!(r.code, 0, "{r:?}");
+                serde_json::from_str::<serde_json::Value>(r.stdout.trim())
+                    .unwrap_or_else(|e| panic!("{e}: {r:?}"))
+            }
+        };
+        // Every library: 6 charged days (5 to 10 March) instead of 9 for the three overdue
+        // loans: 6 × 150 + 6 × 50 + 6 × 150; without the period 9 × (150 + 50 + 150).
+        let all = preview(&[]).await;
+        assert_eq!(all["loans"], 3, "{label} {all}");
+        assert_eq!(all["patrons"], 2, "{label} {all}");
+        assert_eq!(all["total_cents"], 2100, "{label} {all}");
+        assert_eq!(all["waived_cents"], 1050, "{label} {all}");
+        // Mobile libraries only: A's loans are charged 9 days.
+        let mobile = preview(&["--library-kinds", "mobile"]).await;
+        assert_eq!(mobile["total_cents"], 1350 + 450 + 900, "{label} {mobile}");
+        assert_eq!(mobile["waived_cents"], 450, "{label} {mobile}");
+        let by_code = preview(&["--library-codes", "MOB"]).await;
+        assert_eq!(by_code, mobile, "{label}");
+        // Until further notice, as of a later date.
+        let r = run(
+            &db,
+            &[
+                "preview-fines",
+                "--starts-on",
+                "2021-02-01",
+                "--as-of",
+                "2021-03-10",
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("loans charged:   0"), "{r:?}");
+        assert!(
+            r.stdout.contains("waived:          HK$31.50 (3150 cents)"),
+            "{r:?}"
+        );
+        // Bad candidates are usage errors.
+        let r = run(
+            &db,
+            &[
+                "preview-fines",
+                "--starts-on",
+                "2021-03-05",
+                "--resumes-on",
+                "2021-03-01",
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 2, "{r:?}");
+        let r = run(
+            &db,
+            &[
+                "preview-fines",
+                "--starts-on",
+                "2021-03-05",
+                "--library-kinds",
+                "huge",
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 2, "{r:?}");
+
+        // Nothing changed: the loans are still open, no charge was written.
+        let again = preview(&[]).await;
+        assert_eq!(again, all);
+        database.close().await.unwrap();
+    }
+}

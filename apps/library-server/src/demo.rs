@@ -1,0 +1,1023 @@
+//! The demo data set (`library-server --demo`, `LIBRARY_DEMO=1`): on an empty database
+//! (no libraries), six Hong Kong-like libraries with calendars, the "hkpl" rule profile,
+//! about a thousand titles with their copies, and four readers with default credentials,
+//! so that a newcomer can try every flow at once. The demo readers' card numbers and
+//! default Password/PIN are logged once, with a hint for the `admin` staff user.
+//!
+//! Decisions:
+//! - "Empty" means "no libraries": nothing can be lent without one, so a database without
+//!   libraries holds no circulation data worth protecting. On any other database the demo
+//!   does nothing and says so. Two servers starting with `--demo` on one empty database
+//!   at once: the second one's first library insert conflicts, and it skips.
+//! - Generated, not downloaded: titles combine fixed word lists, so every run produces
+//!   the same catalogue (same titles, barcodes and homes).
+//! - Written in bulk: the catalogue in one transaction, the readers (with their hashed
+//!   default credentials) in another; a load takes about a second on SQLite.
+//! - Calendars are demo approximations: a weekly closed day per library (none for the
+//!   central library) and the Hong Kong general holidays of 2026 and 2027 as dated
+//!   closures. The 2021 fine-suspension periods of the seed (product.md §7) are included
+//!   so that the impact preview has something to compare with.
+
+use library_circulation::{Closure, ItemStatus, ItemType, ReaderCategory, hkpl_profile};
+use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind, PatronId};
+use library_credentials::{Argon2Hasher, PortError, Secret, SecretHash, default_secret};
+use library_fines::{FineSuspensionPeriod, SuspensionScope};
+use library_persistence::{
+    CalendarRule, Database, DatabaseError, ImportedItem, ImportedReader, ImportedTitle, NewLibrary,
+    NewPatron, ReaderProfile, StoreError,
+};
+use time::macros::date;
+use time::{Date, OffsetDateTime, Weekday};
+
+use crate::bootstrap::ADMIN_USERNAME;
+use crate::config::Config;
+
+/// Why the demo data set could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    /// A store refused or failed.
+    #[error("cannot load the demo data: {0}")]
+    Store(#[from] StoreError),
+    /// Hashing the default credentials failed.
+    #[error("cannot hash the demo readers' credentials: {0}")]
+    Credentials(#[from] PortError),
+    /// A built-in value did not parse (a bug in this module).
+    #[error("demo data: {0}")]
+    Data(String),
+}
+
+fn data_err(what: impl std::fmt::Display) -> DemoError {
+    DemoError::Data(what.to_string())
+}
+
+/// A demo reader as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoReader {
+    /// The card number.
+    pub card_number: String,
+    /// The name.
+    pub name: String,
+    /// The reader category.
+    pub category: String,
+    /// The home library code.
+    pub home_library: String,
+    /// The email, if any (the "forgot Password" flow needs one).
+    pub email: Option<String>,
+    /// The default Password and PIN (the last four digits of the phone).
+    pub default_secret: String,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoOutcome {
+    /// The demo data set was loaded.
+    Loaded(DemoSummary),
+    /// The database was not empty: nothing was written.
+    Skipped {
+        /// Libraries found.
+        libraries: usize,
+    },
+}
+
+/// What was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// Library codes.
+    pub libraries: Vec<String>,
+    /// Calendar entries over all libraries.
+    pub calendar_entries: usize,
+    /// Rule scopes stored (0 when rules existed already and were kept).
+    pub rule_scopes: usize,
+    /// Titles.
+    pub titles: usize,
+    /// Items (copies).
+    pub items: usize,
+    /// The readers with their default credentials.
+    pub readers: Vec<DemoReader>,
+}
+
+struct LibrarySpec {
+    code: &'static str,
+    name: &'static str,
+    name_zh: &'static str,
+    kind: LibraryKind,
+    closed: &'static [Weekday],
+}
+
+const LIBRARIES: [LibrarySpec; 6] = [
+    LibrarySpec {
+        code: "HKCL",
+        name: "Hong Kong Central Library",
+        name_zh: "香港中央圖書館",
+        kind: LibraryKind::Central,
+        closed: &[],
+    },
+    LibrarySpec {
+        code: "KLNPL",
+        name: "Kowloon Public Library",
+        name_zh: "九龍公共圖書館",
+        kind: LibraryKind::Major,
+        closed: &[Weekday::Wednesday],
+    },
+    LibrarySpec {
+        code: "STPL",
+        name: "Sha Tin Public Library",
+        name_zh: "沙田公共圖書館",
+        kind: LibraryKind::District,
+        closed: &[Weekday::Thursday],
+    },
+    LibrarySpec {
+        code: "TMPL",
+        name: "Tuen Mun Public Library",
+        name_zh: "屯門公共圖書館",
+        kind: LibraryKind::District,
+        closed: &[Weekday::Wednesday],
+    },
+    LibrarySpec {
+        code: "LCKPL",
+        name: "Lai Chi Kok Public Library",
+        name_zh: "荔枝角公共圖書館",
+        kind: LibraryKind::Small,
+        closed: &[Weekday::Monday],
+    },
+    LibrarySpec {
+        code: "MOB1",
+        name: "Mobile Library No. 1",
+        name_zh: "流動圖書館一號",
+        kind: LibraryKind::Mobile,
+        closed: &[Weekday::Sunday, Weekday::Monday],
+    },
+];
+
+/// Hong Kong general holidays 2026–2027 (demo approximation), closed at every library.
+const HOLIDAYS: [(Date, &str); 34] = [
+    (date!(2026 - 01 - 01), "The first day of January"),
+    (date!(2026 - 02 - 17), "Lunar New Year's Day"),
+    (date!(2026 - 02 - 18), "The second day of Lunar New Year"),
+    (date!(2026 - 02 - 19), "The third day of Lunar New Year"),
+    (date!(2026 - 04 - 03), "Good Friday"),
+    (date!(2026 - 04 - 04), "The day following Good Friday"),
+    (
+        date!(2026 - 04 - 06),
+        "The day following Ching Ming Festival",
+    ),
+    (date!(2026 - 04 - 07), "The day following Easter Monday"),
+    (date!(2026 - 05 - 01), "Labour Day"),
+    (
+        date!(2026 - 05 - 25),
+        "The day following the Birthday of the Buddha",
+    ),
+    (date!(2026 - 06 - 19), "Tuen Ng Festival"),
+    (date!(2026 - 07 - 01), "HKSAR Establishment Day"),
+    (
+        date!(2026 - 09 - 26),
+        "The day following Chinese Mid-Autumn Festival",
+    ),
+    (date!(2026 - 10 - 01), "National Day"),
+    (
+        date!(2026 - 10 - 19),
+        "The day following Chung Yeung Festival",
+    ),
+    (date!(2026 - 12 - 25), "Christmas Day"),
+    (
+        date!(2026 - 12 - 26),
+        "The first weekday after Christmas Day",
+    ),
+    (date!(2027 - 01 - 01), "The first day of January"),
+    (date!(2027 - 02 - 06), "Lunar New Year's Day"),
+    (date!(2027 - 02 - 08), "The third day of Lunar New Year"),
+    (date!(2027 - 02 - 09), "The fourth day of Lunar New Year"),
+    (date!(2027 - 03 - 26), "Good Friday"),
+    (date!(2027 - 03 - 27), "The day following Good Friday"),
+    (date!(2027 - 03 - 29), "Easter Monday"),
+    (date!(2027 - 04 - 05), "Ching Ming Festival"),
+    (date!(2027 - 05 - 01), "Labour Day"),
+    (date!(2027 - 05 - 13), "The Birthday of the Buddha"),
+    (date!(2027 - 06 - 09), "Tuen Ng Festival"),
+    (date!(2027 - 07 - 01), "HKSAR Establishment Day"),
+    (
+        date!(2027 - 09 - 16),
+        "The day following Chinese Mid-Autumn Festival",
+    ),
+    (date!(2027 - 10 - 01), "National Day"),
+    (date!(2027 - 10 - 08), "Chung Yeung Festival"),
+    (date!(2027 - 12 - 25), "Christmas Day"),
+    (
+        date!(2027 - 12 - 27),
+        "The first weekday after Christmas Day",
+    ),
+];
+
+struct ReaderSpec {
+    card: &'static str,
+    name: &'static str,
+    phone: &'static str,
+    email: Option<&'static str>,
+    category: &'static str,
+    date_of_birth: Date,
+    home: &'static str,
+}
+
+/// The demo readers. Fixed card numbers (prefix `21` like every card we issue), so the
+/// README can name them; distinct phones, so every default Password differs.
+const READERS: [ReaderSpec; 4] = [
+    ReaderSpec {
+        card: "21000000000017",
+        name: "Chan Tai Man",
+        phone: "9123 4567",
+        email: Some("tai.man.chan@example.com"),
+        category: "adult",
+        date_of_birth: date!(1985 - 03 - 14),
+        home: "HKCL",
+    },
+    ReaderSpec {
+        card: "21000000000025",
+        name: "Ho Wing Sze",
+        phone: "6188 2468",
+        email: None,
+        category: "adult",
+        date_of_birth: date!(1992 - 11 - 02),
+        home: "KLNPL",
+    },
+    ReaderSpec {
+        card: "21000000000033",
+        name: "Wong Siu Ming",
+        phone: "5234 1357",
+        email: None,
+        category: "child",
+        date_of_birth: date!(2016 - 05 - 04),
+        home: "STPL",
+    },
+    ReaderSpec {
+        card: "21000000000041",
+        name: "Lee Mei Ling",
+        phone: "2345 9753",
+        email: Some("meiling.lee@example.com"),
+        category: "senior",
+        date_of_birth: date!(1952 - 08 - 21),
+        home: "TMPL",
+    },
+];
+
+/// Card validity of the demo readers.
+const CARD_YEARS: i32 = 5;
+
+/// Called at start-up when `config.demo` is set: opens the database, loads the demo data
+/// set if the database is empty and logs what it did (the readers' credentials once).
+pub async fn load_on_start(config: &Config) -> Result<DemoOutcome, DemoError> {
+    let db = Database::connect(&config.database_url).await?;
+    let outcome = load(&db, OffsetDateTime::now_utc()).await;
+    if let Err(err) = db.close().await {
+        tracing::warn!(%err, "closing the demo loader's database connection");
+    }
+    let outcome = outcome?;
+    log_outcome(&outcome, config.admin_password.is_some());
+    Ok(outcome)
+}
+
+/// Logs what a load did: the libraries, counts, every demo reader's card and default
+/// Password/PIN, and how to log in as staff.
+pub fn log_outcome(outcome: &DemoOutcome, admin_password_configured: bool) {
+    match outcome {
+        DemoOutcome::Skipped { libraries } => tracing::info!(
+            libraries,
+            "demo: the database already holds libraries; no demo data loaded"
+        ),
+        DemoOutcome::Loaded(summary) => {
+            tracing::info!(
+                libraries = summary.libraries.join(" "),
+                calendar_entries = summary.calendar_entries,
+                rule_scopes = summary.rule_scopes,
+                titles = summary.titles,
+                items = summary.items,
+                readers = summary.readers.len(),
+                "demo: data set loaded"
+            );
+            for r in &summary.readers {
+                tracing::warn!(
+                    "demo reader: card {} {} ({}, home {}{}): default Password {} and PIN {} \
+                     (the first Password login must change it)",
+                    r.card_number,
+                    r.name,
+                    r.category,
+                    r.home_library,
+                    r.email
+                        .as_deref()
+                        .map(|e| format!(", email {e}"))
+                        .unwrap_or_default(),
+                    r.default_secret,
+                    r.default_secret,
+                );
+            }
+            let password = if admin_password_configured {
+                "LIBRARY_ADMIN_PASSWORD"
+            } else {
+                "the random password logged at its creation (set LIBRARY_ADMIN_PASSWORD to choose it)"
+            };
+            tracing::warn!(
+                "demo staff: log in as `{ADMIN_USERNAME}` with {password}: \
+                 POST /api/v1/staff/login; readers: POST /api/v1/auth/login with a card above"
+            );
+        }
+    }
+}
+
+/// Loads the demo data set into `db` if it holds no library; `now` dates the readers'
+/// registration and card expiry.
+pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, DemoError> {
+    let existing = db.libraries().list().await?;
+    if !existing.is_empty() {
+        return Ok(DemoOutcome::Skipped {
+            libraries: existing.len(),
+        });
+    }
+    let libraries = db.libraries();
+    let mut codes = Vec::new();
+    for (i, spec) in LIBRARIES.iter().enumerate() {
+        let code = LibraryCode::parse(spec.code).map_err(data_err)?;
+        let created = libraries
+            .create(&NewLibrary {
+                code: code.clone(),
+                name: spec.name.to_owned(),
+                name_zh: spec.name_zh.to_owned(),
+                kind: spec.kind,
+                utc_offset: DEFAULT_LIBRARY_OFFSET,
+            })
+            .await;
+        match created {
+            Ok(()) => {}
+            // Another process loading the demo into the same database got there first.
+            Err(StoreError::Conflict(_)) if i == 0 => {
+                let libraries = db.libraries().list().await?.len();
+                return Ok(DemoOutcome::Skipped { libraries });
+            }
+            Err(err) => return Err(err.into()),
+        }
+        codes.push(code);
+    }
+    let mut calendar_entries = 0;
+    for (spec, code) in LIBRARIES.iter().zip(&codes) {
+        for &weekday in spec.closed {
+            libraries
+                .add_calendar_entry(
+                    code,
+                    CalendarRule::ClosedWeekday(weekday),
+                    &format!("closed on {weekday}s"),
+                )
+                .await?;
+            calendar_entries += 1;
+        }
+        for (day, name) in HOLIDAYS {
+            let closure = Closure::new(day, day).map_err(data_err)?;
+            libraries
+                .add_calendar_entry(code, CalendarRule::Closure(closure), name)
+                .await?;
+            calendar_entries += 1;
+        }
+    }
+
+    let rules = db.rules();
+    let rule_scopes = if rules.list().await?.is_empty() {
+        let profile = hkpl_profile();
+        rules.replace_all(&profile).await?;
+        profile.len()
+    } else {
+        0
+    };
+
+    let suspensions = db.fine_suspensions();
+    if suspensions.list().await?.is_empty() {
+        for period in seed_periods()? {
+            suspensions.create(&period).await?;
+        }
+    }
+
+    let catalogue = catalogue(&codes)?;
+    let titles = catalogue.len();
+    let items = catalogue.iter().map(|t| t.items.len()).sum();
+    db.catalogue().import(&catalogue).await?;
+
+    let readers = register_readers(db, now).await?;
+    Ok(DemoOutcome::Loaded(DemoSummary {
+        libraries: codes.iter().map(|c| c.as_str().to_owned()).collect(),
+        calendar_entries,
+        rule_scopes,
+        titles,
+        items,
+        readers,
+    }))
+}
+
+/// The seed's 2021 closure (product.md §7): no fines until 5 March 2021 for every
+/// library; mobile libraries until 3 May 2021.
+fn seed_periods() -> Result<Vec<FineSuspensionPeriod>, DemoError> {
+    Ok(vec![
+        FineSuspensionPeriod::new(
+            date!(2020 - 12 - 02),
+            Some(date!(2021 - 03 - 05)),
+            SuspensionScope::all_libraries(),
+            "2021 closure: fines resume on 5 March 2021",
+        )
+        .map_err(data_err)?,
+        FineSuspensionPeriod::new(
+            date!(2020 - 12 - 02),
+            Some(date!(2021 - 05 - 03)),
+            SuspensionScope::kinds([LibraryKind::Mobile]),
+            "2021 closure: mobile libraries resume on 3 May 2021",
+        )
+        .map_err(data_err)?,
+    ])
+}
+
+async fn register_readers(
+    db: &Database,
+    now: OffsetDateTime,
+) -> Result<Vec<DemoReader>, DemoError> {
+    let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
+    let expires = today
+        .replace_year(today.year() + CARD_YEARS)
+        .or_else(|_| {
+            today
+                .replace_day(28)
+                .and_then(|d| d.replace_year(today.year() + CARD_YEARS))
+        })
+        .map_err(data_err)?;
+    let phones: Vec<String> = READERS.iter().map(|r| r.phone.to_owned()).collect();
+    let hashes = default_credential_hashes(phones).await?;
+    let mut imported = Vec::new();
+    let mut shown = Vec::new();
+    for (spec, (password_hash, pin_hash)) in READERS.iter().zip(hashes) {
+        imported.push(ImportedReader {
+            patron: NewPatron {
+                card_number: CardNumber::parse(spec.card).map_err(data_err)?,
+                name: spec.name.to_owned(),
+                phone: spec.phone.to_owned(),
+                email: spec.email.map(str::to_owned),
+                date_of_birth: Some(spec.date_of_birth),
+                registered_at: now,
+            },
+            profile: ReaderProfile {
+                category: ReaderCategory::parse(spec.category).map_err(data_err)?,
+                home_library: LibraryCode::parse(spec.home).map_err(data_err)?,
+                card_expires_on: expires,
+            },
+            password_hash,
+            password_is_default: true,
+            pin_hash,
+        });
+        shown.push(DemoReader {
+            card_number: spec.card.to_owned(),
+            name: spec.name.to_owned(),
+            category: spec.category.to_owned(),
+            home_library: spec.home.to_owned(),
+            email: spec.email.map(str::to_owned),
+            default_secret: default_secret(spec.phone).map_err(data_err)?,
+        });
+    }
+    let _ids: Vec<PatronId> = db.patrons().import_readers(&imported).await?;
+    Ok(shown)
+}
+
+/// The hashes of the default Password and PIN (both the last four digits of the phone,
+/// product.md §3) for each phone, computed like `CredentialService::set_default_credentials`
+/// (Argon2id, OWASP parameters, two salts) but on every core at once, off the async
+/// runtime. For bulk registration (the demo, `library-admin import-readers`).
+pub async fn default_credential_hashes(
+    phones: Vec<String>,
+) -> Result<Vec<(SecretHash, SecretHash)>, PortError> {
+    if phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    tokio::task::spawn_blocking(move || {
+        let hasher = Argon2Hasher::owasp_minimum();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, phones.len());
+        let chunk = phones.len().div_ceil(threads);
+        let hash_one = |phone: &String| -> Result<(SecretHash, SecretHash), PortError> {
+            let secret =
+                Secret::new(default_secret(phone).map_err(|e| PortError::Failed(e.to_string()))?);
+            Ok((hasher.hash_sync(&secret)?, hasher.hash_sync(&secret)?))
+        };
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = phones
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(hash_one).collect::<Result<Vec<_>, _>>())
+                })
+                .collect();
+            let mut out = Vec::with_capacity(phones.len());
+            for worker in workers {
+                let part = worker
+                    .join()
+                    .map_err(|_| PortError::Failed("a hashing thread panicked".into()))??;
+                out.extend(part);
+            }
+            Ok(out)
+        })
+    })
+    .await
+    .map_err(|e| PortError::Failed(format!("hashing task: {e}")))?
+}
+
+// ---------------------------------------------------------------------------------------
+// The generated catalogue.
+
+const ADJECTIVES: [&str; 20] = [
+    "Silent",
+    "Golden",
+    "Hidden",
+    "Distant",
+    "Forgotten",
+    "Northern",
+    "Crimson",
+    "Quiet",
+    "Endless",
+    "Paper",
+    "Iron",
+    "Jade",
+    "Midnight",
+    "Morning",
+    "Winter",
+    "Summer",
+    "Wandering",
+    "Last",
+    "Floating",
+    "Salt",
+];
+const NOUNS: [&str; 20] = [
+    "River",
+    "Lantern",
+    "Garden",
+    "Island",
+    "Typhoon",
+    "Tram",
+    "Market",
+    "Temple",
+    "Mountain",
+    "Letters",
+    "Kitchen",
+    "Archive",
+    "Ferry",
+    "Orchard",
+    "Compass",
+    "Bridge",
+    "Teahouse",
+    "Festival",
+    "Harbour",
+    "Lighthouse",
+];
+const TOPICS: [&str; 15] = [
+    "Cantonese Cooking",
+    "Hong Kong History",
+    "Urban Gardening",
+    "Personal Finance",
+    "Photography",
+    "Hiking Trails",
+    "Chinese Calligraphy",
+    "Programming in Rust",
+    "Marine Biology",
+    "Architecture",
+    "Traditional Medicine",
+    "Typhoon Science",
+    "Chinese Opera",
+    "Tea Culture",
+    "Public Libraries",
+];
+const FORMS: [&str; 12] = [
+    "A Beginner's Guide to",
+    "Essays on",
+    "The Story of",
+    "Understanding",
+    "A Field Guide to",
+    "Fifty Years of",
+    "The Art of",
+    "Lectures on",
+    "A Short History of",
+    "Rethinking",
+    "Notes on",
+    "The Practice of",
+];
+const ZH_ADJECTIVES: [&str; 5] = ["寧靜的", "金色的", "遙遠的", "隱藏的", "最後的"];
+const ZH_NOUNS: [&str; 6] = ["海港", "花園", "燈塔", "山城", "街市", "渡輪"];
+const ANIMALS: [&str; 12] = [
+    "Panda", "Dolphin", "Tiger", "Rabbit", "Owl", "Turtle", "Monkey", "Penguin", "Fox", "Frog",
+    "Elephant", "Kitten",
+];
+const ADVENTURES: [&str; 12] = [
+    "Goes to the Beach",
+    "Learns to Swim",
+    "Visits the Library",
+    "Finds a Star",
+    "Rides the Tram",
+    "Plants a Tree",
+    "Bakes a Cake",
+    "Meets a Dragon",
+    "Climbs Lion Rock",
+    "Loses a Tooth",
+    "Flies a Kite",
+    "Counts to Ten",
+];
+const YA_NAMES: [&str; 10] = [
+    "Mei", "Kit", "Ada", "Leo", "Sam", "Yan", "Noor", "Ming", "Zoe", "Hugo",
+];
+const YA_THINGS: [&str; 10] = [
+    "Clockwork Sky",
+    "Secret Archive",
+    "Last Summer",
+    "Broken Code",
+    "Night Market",
+    "Silver Ferry",
+    "Paper Dragons",
+    "Rooftop Club",
+    "Lost Signal",
+    "Glass Island",
+];
+const COMPOSERS: [&str; 10] = [
+    "Bach",
+    "Beethoven",
+    "Chopin",
+    "Debussy",
+    "Mozart",
+    "Schubert",
+    "Brahms",
+    "Dvořák",
+    "Tchaikovsky",
+    "Ravel",
+];
+const AV_FORMS: [&str; 5] = [
+    "Piano Works",
+    "Symphonies",
+    "Chamber Music",
+    "Selected Songs",
+    "Concertos",
+];
+const PERIODICALS: [&str; 10] = [
+    "Harbour Review",
+    "Asian Science Monthly",
+    "The Reading Room",
+    "City Planning Quarterly",
+    "Hong Kong Naturalist",
+    "Design Today",
+    "World Affairs Digest",
+    "Library Journal HK",
+    "Pocket Chemistry",
+    "Travel Asia",
+];
+
+/// One generated title: its name and item type.
+fn generated_titles() -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::with_capacity(1000);
+    // Adult fiction: 400.
+    for noun in NOUNS {
+        for adj in ADJECTIVES {
+            out.push((format!("The {adj} {noun}"), "adult_book"));
+        }
+    }
+    // Adult non-fiction: 180.
+    for topic in TOPICS {
+        for form in FORMS {
+            out.push((format!("{form} {topic}"), "adult_book"));
+        }
+    }
+    // Chinese titles: 30.
+    for noun in ZH_NOUNS {
+        for adj in ZH_ADJECTIVES {
+            out.push((format!("{adj}{noun}"), "adult_book"));
+        }
+    }
+    // Adult audio-visual: 50; periodicals: 10 titles × 4 issues.
+    for composer in COMPOSERS {
+        for form in AV_FORMS {
+            out.push((format!("{composer}: {form}"), "adult_av"));
+        }
+    }
+    for name in PERIODICALS {
+        for issue in ["January", "April", "July", "October"] {
+            out.push((format!("{name} ({issue} 2026)"), "adult_periodical"));
+        }
+    }
+    // Children's books: 144, children's audio-visual: 24.
+    for adventure in ADVENTURES {
+        for animal in ANIMALS {
+            out.push((format!("Little {animal} {adventure}"), "children_book"));
+        }
+    }
+    for animal in ANIMALS {
+        for form in ["Songs", "Stories Read Aloud"] {
+            out.push((format!("{animal} {form}"), "children_av"));
+        }
+    }
+    // Young adult: 100 books; fill up to 1000 with young-adult periodicals.
+    for thing in YA_THINGS {
+        for name in YA_NAMES {
+            out.push((format!("{name} and the {thing}"), "young_adult_book"));
+        }
+    }
+    let mut issue = 1;
+    while out.len() < 1000 {
+        out.push((
+            format!("Teen Voices, issue {issue}"),
+            "young_adult_periodical",
+        ));
+        issue += 1;
+    }
+    out
+}
+
+/// The catalogue: every generated title with one copy, every third with a second copy,
+/// spread over the libraries (the mobile library gets fewer). Barcodes `3400…`, 14 digits.
+fn catalogue(codes: &[LibraryCode]) -> Result<Vec<ImportedTitle>, DemoError> {
+    // Homes by weight: the central library holds most, the mobile library least.
+    let weights: [usize; 6] = [4, 3, 2, 2, 1, 1];
+    let homes: Vec<&LibraryCode> = codes
+        .iter()
+        .zip(weights)
+        .flat_map(|(c, w)| std::iter::repeat_n(c, w))
+        .collect();
+    let mut barcode = 0u64;
+    let mut slot = 0usize;
+    let mut titles = Vec::new();
+    for (i, (name, item_type)) in generated_titles().into_iter().enumerate() {
+        let item_type = ItemType::parse(item_type).map_err(data_err)?;
+        let copies = if i % 3 == 0 { 2 } else { 1 };
+        let mut items = Vec::with_capacity(copies);
+        for _ in 0..copies {
+            barcode += 1;
+            let home = homes[slot % homes.len()];
+            slot += 7;
+            items.push(ImportedItem {
+                barcode: library_core::Barcode::parse(&format!("3400{barcode:010}"))
+                    .map_err(data_err)?,
+                item_type: item_type.clone(),
+                home_library: home.clone(),
+                status: ItemStatus::Available,
+            });
+        }
+        titles.push(ImportedTitle { name, items });
+    }
+    Ok(titles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::startup::Application;
+    use sea_orm::ConnectionTrait;
+    use std::collections::HashSet;
+
+    const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
+
+    fn unique() -> String {
+        format!(
+            "{}_{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+        )
+    }
+
+    /// A temporary SQLite file, or a fresh PostgreSQL database; removed on drop.
+    enum TestDb {
+        Sqlite(std::path::PathBuf),
+        Postgres { admin_url: String, name: String },
+    }
+
+    impl TestDb {
+        async fn all() -> Vec<TestDb> {
+            let path = std::env::temp_dir().join(format!("library_demo_{}.db", unique()));
+            let mut dbs = vec![TestDb::Sqlite(path)];
+            if let Ok(admin_url) = std::env::var("LIBRARY_TEST_POSTGRES_URL")
+                && !admin_url.is_empty()
+            {
+                let name = format!("lib_demo_test_{}", unique());
+                let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+                dbs.push(TestDb::Postgres { admin_url, name });
+            }
+            dbs
+        }
+
+        fn url(&self) -> String {
+            match self {
+                TestDb::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+                TestDb::Postgres { admin_url, name } => {
+                    let base = admin_url
+                        .rsplit_once('/')
+                        .map_or(admin_url.as_str(), |p| p.0);
+                    format!("{base}/{name}")
+                }
+            }
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            match self {
+                TestDb::Sqlite(path) => {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut file = path.clone().into_os_string();
+                        file.push(suffix);
+                        let _ = std::fs::remove_file(file);
+                    }
+                }
+                TestDb::Postgres { admin_url, name } => {
+                    let admin_url = admin_url.clone();
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = std::thread::spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .expect("runtime for cleanup");
+                        rt.block_on(async {
+                            let admin = sea_orm::Database::connect(&admin_url).await?;
+                            admin.execute_unprepared(&sql).await?;
+                            admin.close().await
+                        })
+                    })
+                    .join();
+                }
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_demo_loads_once_into_an_empty_database_and_its_readers_log_in() {
+        for test_db in TestDb::all().await {
+            let url = test_db.url();
+            let config = Config {
+                database_url: url.clone(),
+                http_addr: "127.0.0.1:0".into(),
+                admin_password: Some(ADMIN_PASSWORD.into()),
+                demo: true,
+                ..Config::default()
+            };
+            let app = Application::build(&config)
+                .await
+                .expect("application starts");
+            let started = std::time::Instant::now();
+            let outcome = load_on_start(&config).await.expect("demo loads");
+            let took = started.elapsed();
+            let DemoOutcome::Loaded(summary) = outcome else {
+                panic!("{url}: not loaded: {outcome:?}");
+            };
+            assert!(
+                took < std::time::Duration::from_secs(10),
+                "{url}: took {took:?}"
+            );
+            assert_eq!(summary.titles, 1000);
+            assert_eq!(summary.items, 1334);
+            assert_eq!(summary.readers.len(), READERS.len());
+
+            // Counts through the stores.
+            let db = Database::connect(&url).await.unwrap();
+            let libraries = db.libraries().list().await.unwrap();
+            assert_eq!(libraries.len(), 6, "{url}");
+            let kinds: HashSet<LibraryKind> = libraries.iter().map(|l| l.kind).collect();
+            assert_eq!(kinds.len(), 5, "every kind of library");
+            let mut entries = 0;
+            for library in &libraries {
+                entries += db
+                    .libraries()
+                    .calendar_entries(&library.code)
+                    .await
+                    .unwrap()
+                    .len();
+            }
+            assert_eq!(entries, summary.calendar_entries);
+            assert_eq!(entries, 6 * HOLIDAYS.len() + 6);
+            let scope_key = |r: &library_circulation::ScopedRules| r.scope.item_type.clone();
+            let mut stored = db.rules().list().await.unwrap();
+            stored.sort_by_key(scope_key);
+            let mut profile = hkpl_profile();
+            profile.sort_by_key(scope_key);
+            assert_eq!(stored, profile, "{url}");
+            assert_eq!(db.fine_suspensions().list().await.unwrap().len(), 2);
+            assert_eq!(
+                db.catalogue().counts().await.unwrap(),
+                (1000, 1334),
+                "{url}"
+            );
+            // Hong Kong Central Library is closed on Christmas Day, Kowloon on Wednesdays.
+            use library_circulation::ports::CalendarRepository;
+            let hkcl = db
+                .libraries()
+                .library_calendar(&LibraryCode::parse("HKCL").unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(!hkcl.calendar.is_open(date!(2026 - 12 - 25)));
+            assert!(hkcl.calendar.is_open(date!(2026 - 12 - 23)));
+            let kln = db
+                .libraries()
+                .library_calendar(&LibraryCode::parse("KLNPL").unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(!kln.calendar.is_open(date!(2026 - 12 - 23)), "a Wednesday");
+            for r in &READERS {
+                let reader = db
+                    .patrons()
+                    .reader_by_card(&CardNumber::parse(r.card).unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{url}: demo reader {} missing", r.card));
+                assert_eq!(reader.category.as_str(), r.category);
+            }
+
+            // A demo reader logs in over HTTP with the logged default Password and PIN.
+            let base = format!("http://{}", app.local_addr());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(app.run_until(async {
+                let _ = stopped.await;
+            }));
+            let client = reqwest::Client::new();
+            for reader in &summary.readers {
+                let answer = client
+                    .post(format!("{base}/api/v1/auth/login"))
+                    .json(&serde_json::json!({
+                        "card_number": reader.card_number,
+                        "password": reader.default_secret,
+                    }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(answer.status(), 200, "{url}: {}", reader.card_number);
+                let body: serde_json::Value = answer.json().await.unwrap();
+                assert_eq!(body["scope"], "change_password_only");
+            }
+            let pin = client
+                .post(format!("{base}/api/v1/auth/pin-login"))
+                .json(&serde_json::json!({
+                    "card_number": summary.readers[0].card_number,
+                    "pin": summary.readers[0].default_secret,
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(pin.status(), 200);
+
+            // Idempotent: a second start with --demo changes nothing.
+            let again = load(&db, OffsetDateTime::now_utc()).await.unwrap();
+            assert_eq!(again, DemoOutcome::Skipped { libraries: 6 });
+            assert_eq!(db.catalogue().counts().await.unwrap(), (1000, 1334));
+            db.close().await.unwrap();
+            let _ = stop.send(());
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    #[test]
+    fn the_generated_catalogue_is_deterministic_distinct_and_uses_profile_item_types() {
+        let codes: Vec<LibraryCode> = LIBRARIES
+            .iter()
+            .map(|l| LibraryCode::parse(l.code).unwrap())
+            .collect();
+        let a = catalogue(&codes).unwrap();
+        let b = catalogue(&codes).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 1000);
+        let names: HashSet<&str> = a.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names.len(), 1000, "titles are distinct");
+        let barcodes: HashSet<&str> = a
+            .iter()
+            .flat_map(|t| t.items.iter().map(|i| i.barcode.as_str()))
+            .collect();
+        let items: usize = a.iter().map(|t| t.items.len()).sum();
+        assert_eq!(barcodes.len(), items);
+        assert_eq!(items, 1334);
+        let known: HashSet<&str> = library_circulation::ADULT_ITEM_TYPES
+            .into_iter()
+            .chain(library_circulation::JUNIOR_ITEM_TYPES)
+            .collect();
+        for t in &a {
+            for i in &t.items {
+                assert!(known.contains(i.item_type.as_str()), "{}", i.item_type);
+            }
+        }
+        let homes: HashSet<&str> = a
+            .iter()
+            .flat_map(|t| t.items.iter().map(|i| i.home_library.as_str()))
+            .collect();
+        assert_eq!(homes.len(), LIBRARIES.len(), "every library holds copies");
+    }
+
+    #[test]
+    fn demo_readers_have_valid_distinct_cards_and_secrets() {
+        let mut secrets = HashSet::new();
+        for r in &READERS {
+            CardNumber::parse(r.card).unwrap();
+            assert!(r.card.starts_with(library_http::CARD_NUMBER_PREFIX));
+            assert!(secrets.insert(default_secret(r.phone).unwrap()));
+            assert!(LIBRARIES.iter().any(|l| l.code == r.home));
+        }
+        let categories: HashSet<&str> = READERS.iter().map(|r| r.category).collect();
+        assert_eq!(categories, HashSet::from(["adult", "child", "senior"]));
+    }
+}

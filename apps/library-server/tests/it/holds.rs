@@ -1,0 +1,125 @@
+//! The hold queue over HTTP: positions, refusals, cancellation renumbering, the trap on
+//! checkin, collection, and expiry by the scheduled job.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, hk, on_every_backend, standard_rules};
+
+async fn my_holds(app: &TestApp, token: &str) -> Vec<Value> {
+    app.get("/api/v1/me/holds", Some(token))
+        .await
+        .expect(200, "")
+        .body["holds"]
+        .as_array()
+        .expect("holds")
+        .clone()
+}
+
+async fn place(app: &TestApp, token: &str, title: i64) -> crate::support::Answer {
+    app.post(
+        "/api/v1/me/holds",
+        Some(token),
+        json!({"title_id": title, "pickup_library": "CEN"}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_hold_queue_from_placing_to_expiry() {
+    on_every_backend(true, async |app: &TestApp| {
+        app.set_clock(hk("2021-06-01T10:00:00")).await;
+        let staff = app.staff_token().await;
+        app.library(&staff, "CEN", "district").await;
+        app.rules(&staff, json!({}), standard_rules())
+            .await
+            .expect(200, "");
+        let title = app.title(&staff, "Dream of the Red Chamber").await;
+        app.item(&staff, title, "H1", "CEN").await;
+        let mut readers = Vec::new();
+        for phone in ["91231001", "91231002", "91231003", "91231004"] {
+            let card = app.reader(&staff, phone).await;
+            let token = app.reader_session(&card, phone).await;
+            readers.push((card, token));
+        }
+        let [(a, ta), (_b, tb), (_c, tc), (d, td)] = &readers[..] else {
+            unreachable!()
+        };
+        app.checkout(&staff, a, "H1", "CEN").await.expect(201, "");
+
+        let mut ids = Vec::new();
+        for (n, token) in [tb, tc, td].into_iter().enumerate() {
+            let placed = place(app, token, title).await.expect(201, "");
+            assert_eq!(placed.body["position"], n + 1, "{}", app.db);
+            assert_eq!(placed.body["status"], "queued");
+            ids.push(placed.body["id"].as_i64().expect("id"));
+        }
+        place(app, ta, title)
+            .await
+            .refused("hold_refused", "already_on_loan");
+        place(app, tb, title)
+            .await
+            .refused("hold_refused", "already_on_hold");
+        app.post(
+            "/api/v1/me/holds",
+            Some(tb),
+            json!({"title_id": 999_999, "pickup_library": "CEN"}),
+        )
+        .await
+        .expect(404, "not_found");
+
+        // C cancels: D moves up to 2.
+        app.delete(&format!("/api/v1/me/holds/{}", ids[0]), Some(td))
+            .await
+            .expect(404, "not_found");
+        app.delete(&format!("/api/v1/me/holds/{}", ids[1]), Some(tc))
+            .await
+            .expect(204, "");
+        app.delete(&format!("/api/v1/me/holds/{}", ids[1]), Some(tc))
+            .await
+            .expect(409, "hold_ended");
+        let d_holds = my_holds(app, td).await;
+        assert_eq!(d_holds[0]["position"], 2, "{d_holds:?}");
+        let c_holds = my_holds(app, tc).await;
+        assert_eq!(c_holds[0]["status"], "cancelled", "{c_holds:?}");
+        assert!(c_holds[0].get("position").is_none());
+
+        // The return traps the copy for B, waiting until the 3rd open day after today.
+        let back = app.checkin(&staff, "H1", "CEN", None).await.expect(200, "");
+        assert_eq!(back.body["hold"]["id"], ids[0], "{:?}", back.body);
+        assert_eq!(back.body["hold"]["pickup_by"], "2021-06-04");
+        let b_holds = my_holds(app, tb).await;
+        assert_eq!(b_holds[0]["status"], "waiting");
+        assert_eq!(b_holds[0]["pickup_by"], "2021-06-04");
+        assert!(b_holds[0].get("position").is_none());
+        assert_eq!(my_holds(app, td).await[0]["position"], 1);
+        app.checkout(&staff, a, "H1", "CEN")
+            .await
+            .refused("checkout_refused", "on_hold_for_another");
+        app.checkout(&staff, d, "H1", "CEN")
+            .await
+            .refused("checkout_refused", "on_hold_for_another");
+
+        // On the last pickup day the job leaves it; the day after, it expires and the copy
+        // goes to D.
+        app.set_clock(hk("2021-06-04T20:00:00")).await;
+        app.run_jobs().await;
+        app.set_clock(hk("2021-06-05T09:00:00")).await;
+        let td = &app.relogin(d).await;
+        let tb = &app.relogin(&readers[1].0).await;
+        assert_eq!(my_holds(app, tb).await[0]["status"], "waiting");
+        app.run_jobs().await;
+        assert_eq!(my_holds(app, tb).await[0]["status"], "expired");
+        let d_holds = my_holds(app, td).await;
+        assert_eq!(d_holds[0]["status"], "waiting", "{d_holds:?}");
+        assert_eq!(d_holds[0]["pickup_by"], "2021-06-08");
+
+        // D collects it at the counter.
+        let staff = app.staff_token().await;
+        app.checkout(&staff, d, "H1", "CEN").await.expect(201, "");
+        assert_eq!(my_holds(app, td).await[0]["status"], "collected");
+        let loans = app.get("/api/v1/me/loans", Some(td)).await.expect(200, "");
+        assert_eq!(loans.body["loans"][0]["item_barcode"], "H1");
+        assert_eq!(loans.body["loans"][0]["title"], "Dream of the Red Chamber");
+    })
+    .await;
+}

@@ -1,0 +1,96 @@
+//! A reader's account as every channel shows it: open loans with the fine accruing on each
+//! and the renewals left, and the outstanding figure (unpaid charges + accruing fines).
+//! Read-only: the unit of work is dropped without a commit.
+
+use library_core::{Clock, Money, PatronId};
+use library_fines::FineAssessment;
+
+use super::Circulation;
+use crate::checkin::accrued_fine;
+use crate::model::{Item, Loan, Patron};
+use crate::ports::{
+    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
+    RuleRepository,
+};
+use crate::rules::EffectiveRules;
+
+/// One open loan with what it costs so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanStatus {
+    /// The loan.
+    pub loan: Loan,
+    /// Its item.
+    pub item: Item,
+    /// Overdue days, chargeable days and the fine accrued as of now.
+    pub accrued: FineAssessment,
+    /// Renewals still allowed by the rules (0 when used up).
+    pub renewals_left: u32,
+}
+
+/// A reader's open loans and what they owe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderAccount {
+    /// The reader.
+    pub patron: Patron,
+    /// Open loans, oldest first.
+    pub loans: Vec<LoanStatus>,
+    /// Unpaid charges in the ledger.
+    pub unpaid_charges: Money,
+    /// Unpaid charges plus the fines accruing on open loans (http-api.md "outstanding").
+    pub outstanding: Money,
+}
+
+impl<S, R, L, F, C> Circulation<S, R, L, F, C>
+where
+    S: CirculationStore,
+    R: RuleRepository,
+    L: CalendarRepository,
+    F: FineSuspensionRepository,
+    C: Clock,
+{
+    /// The account of reader `patron` as of now; `None` if there is no such reader.
+    /// Changes nothing.
+    pub async fn account(
+        &self,
+        patron: PatronId,
+    ) -> Result<Option<ReaderAccount>, InfrastructureError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let mut tx = self.store.begin().await?;
+        let Some(patron) = tx.patron(patron).await? else {
+            return Ok(None);
+        };
+        let unpaid_charges = tx.outstanding_charges(patron.id).await?;
+        let mut outstanding = unpaid_charges;
+        let mut loans = Vec::new();
+        for loan in tx.open_loans_of_patron(patron.id).await? {
+            let item = tx.item(loan.item).await?.ok_or_else(|| {
+                InfrastructureError::new(format!("loan {} refers to a missing item", loan.id))
+            })?;
+            let lending = self.known_library(&loan.library).await?;
+            let rules = EffectiveRules::resolve(
+                &config.rules,
+                Some(&loan.library),
+                Some(&patron.category),
+                Some(&item.item_type),
+            );
+            let accrued = accrued_fine(&loan, now, &lending, &rules, &config.periods);
+            outstanding += accrued.fine;
+            let renewals_left = rules.renewals_allowed.saturating_sub(loan.renewals);
+            loans.push(LoanStatus {
+                loan,
+                item,
+                accrued,
+                renewals_left,
+            });
+        }
+        // Dropped without commit: nothing was written.
+        drop(tx);
+        Ok(Some(ReaderAccount {
+            patron,
+            loans,
+            unpaid_charges,
+            outstanding,
+        }))
+    }
+}

@@ -1,0 +1,105 @@
+//! Helpers shared by the circulation route groups: the audit trail, parsing identifiers
+//! into 422 violations, the library-local date.
+
+use library_core::{Barcode, CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode};
+use poem_openapi::{Enum, Object};
+use time::{Date, OffsetDateTime};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::ports::AuditRecord;
+use crate::state::AppState;
+
+/// Records a staff action in the audit log. The action has already happened, so a failure
+/// to record it is logged (at error level) rather than reported to the client.
+pub(crate) async fn audit(
+    state: &AppState,
+    who: &Principal,
+    action: &'static str,
+    subject: String,
+    details: serde_json::Value,
+) {
+    let entry = AuditRecord {
+        staff: who.staff.as_ref().map(|s| s.id),
+        action,
+        subject,
+        details: details.to_string(),
+        at: state.clock.now(),
+    };
+    if let Err(err) = state.audit.record(entry).await {
+        tracing::error!(%err, action, "audit log append failed");
+    }
+}
+
+/// Today in the library's default zone.
+pub(crate) fn today(state: &AppState) -> Date {
+    state.clock.now().to_offset(DEFAULT_LIBRARY_OFFSET).date()
+}
+
+/// The instant shown in the library's zone.
+pub(crate) fn shown(at: OffsetDateTime) -> OffsetDateTime {
+    super::types::local(at)
+}
+
+/// A card number from a path or body: an unparseable one names no reader (404).
+pub(crate) fn card(raw: &str) -> Result<CardNumber, ApiError> {
+    CardNumber::parse(raw).map_err(|_| ApiError::not_found())
+}
+
+/// A barcode from a body: an unparseable one names no item (404).
+pub(crate) fn barcode(raw: &str) -> Result<Barcode, ApiError> {
+    Barcode::parse(raw).map_err(|_| ApiError::not_found())
+}
+
+/// A library code from a body: an unparseable one is a violation.
+pub(crate) fn library_code(raw: &str, violation: &'static str) -> Result<LibraryCode, ApiError> {
+    LibraryCode::parse(raw).map_err(|_| ApiError::validation_failed([violation]))
+}
+
+/// A library kind on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub(crate) enum KindDto {
+    /// Central library.
+    Central,
+    /// Major library.
+    Major,
+    /// District library.
+    District,
+    /// Small library.
+    Small,
+    /// Mobile library.
+    Mobile,
+}
+
+impl From<KindDto> for library_core::LibraryKind {
+    fn from(k: KindDto) -> Self {
+        use library_core::LibraryKind as K;
+        match k {
+            KindDto::Central => K::Central,
+            KindDto::Major => K::Major,
+            KindDto::District => K::District,
+            KindDto::Small => K::Small,
+            KindDto::Mobile => K::Mobile,
+        }
+    }
+}
+
+impl From<library_core::LibraryKind> for KindDto {
+    fn from(k: library_core::LibraryKind) -> Self {
+        use library_core::LibraryKind as K;
+        match k {
+            K::Central => KindDto::Central,
+            K::Major => KindDto::Major,
+            K::District => KindDto::District,
+            K::Small => KindDto::Small,
+            K::Mobile => KindDto::Mobile,
+        }
+    }
+}
+
+/// The id of a record created.
+#[derive(Debug, Object)]
+pub(crate) struct IdBody {
+    pub(crate) id: i64,
+}

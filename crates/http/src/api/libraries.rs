@@ -1,0 +1,288 @@
+//! Libraries (create, list with `open_now`, closures) and the catalogue (titles, items).
+
+use library_circulation::ItemType;
+use library_core::{LibraryCode, TitleId};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::json;
+use time::Date;
+
+use super::ApiTags;
+use super::common::{IdBody, KindDto, audit, library_code};
+use super::types::Text;
+use crate::auth::StaffAuth;
+use crate::error::ApiError;
+use crate::ports::{NewCopy, NewLibraryInfo};
+use crate::state::AppState;
+
+const MAX_NAME_CHARS: usize = 200;
+
+/// `POST /libraries`.
+#[derive(Debug, Object)]
+struct NewLibraryRequest {
+    /// `[A-Za-z0-9_]{1,32}`.
+    code: Text,
+    name: Text,
+    name_zh: Option<Text>,
+    kind: KindDto,
+}
+
+/// A library as listed.
+#[derive(Debug, Object)]
+struct LibraryBody {
+    code: String,
+    name: String,
+    name_zh: String,
+    kind: KindDto,
+    /// Whether the library's calendar has it open today (local date, from the server
+    /// clock). Opening hours are not modelled yet: open all day unless closed.
+    open_now: bool,
+}
+
+/// `GET /libraries`.
+#[derive(Debug, Object)]
+struct LibrariesBody {
+    libraries: Vec<LibraryBody>,
+}
+
+/// `POST /libraries/{code}/closures`.
+#[derive(Debug, Object)]
+struct ClosureRequest {
+    /// First closed date.
+    from: Date,
+    /// Last closed date (inclusive).
+    to: Date,
+    reason: Text,
+}
+
+/// A library code.
+#[derive(Debug, Object)]
+struct CodeBody {
+    code: String,
+}
+
+#[derive(ApiResponse)]
+enum CreatedCode {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<CodeBody>),
+}
+
+#[derive(ApiResponse)]
+enum CreatedId {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<IdBody>),
+}
+
+/// `POST /catalog/titles`.
+#[derive(Debug, Object)]
+struct NewTitleRequest {
+    title: Text,
+    /// Accepted; not stored yet.
+    author: Option<Text>,
+    /// Accepted; not stored yet.
+    isbn: Option<Text>,
+}
+
+/// `POST /catalog/items`.
+#[derive(Debug, Object)]
+struct NewItemRequest {
+    title_id: i64,
+    /// Letters, digits, `-`, `_`; at most 32.
+    barcode: Text,
+    /// `[a-z0-9_]{1,32}`.
+    item_type: Text,
+    /// A library code.
+    home_library: Text,
+}
+
+fn clean_name(
+    raw: &str,
+    missing: &'static str,
+    invalid: &'static str,
+) -> Result<String, &'static str> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        Err(missing)
+    } else if trimmed.chars().count() > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+        Err(invalid)
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+pub(crate) struct LibrariesApi {
+    state: AppState,
+}
+
+impl LibrariesApi {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Libraries")]
+impl LibrariesApi {
+    /// Creates a library (staff). 409 `already_exists` if the code is taken.
+    #[oai(path = "/libraries", method = "post")]
+    async fn create_library(
+        &self,
+        auth: StaffAuth,
+        body: Json<NewLibraryRequest>,
+    ) -> Result<CreatedCode, ApiError> {
+        let body = body.0;
+        let mut violations = Vec::new();
+        let code = LibraryCode::parse(&body.code.0)
+            .map_err(|_| violations.push("code_invalid"))
+            .ok();
+        let name = clean_name(&body.name.0, "name_missing", "name_invalid")
+            .map_err(|v| violations.push(v))
+            .ok();
+        let name_zh = match body.name_zh.as_ref().map(|t| t.0.trim()) {
+            None | Some("") => Some(String::new()),
+            Some(zh) => clean_name(zh, "name_zh_invalid", "name_zh_invalid")
+                .map_err(|v| violations.push(v))
+                .ok(),
+        };
+        let (Some(code), Some(name), Some(name_zh)) = (code, name, name_zh) else {
+            return Err(ApiError::validation_failed(violations));
+        };
+        let library = NewLibraryInfo {
+            code: code.clone(),
+            name,
+            name_zh,
+            kind: body.kind.into(),
+        };
+        self.state.libraries.create(&library).await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "library.create",
+            format!("library:{code}"),
+            json!({"kind": library.kind.as_str()}),
+        )
+        .await;
+        Ok(CreatedCode::Created(Json(CodeBody {
+            code: code.as_str().to_owned(),
+        })))
+    }
+
+    /// Every library (public), with whether it is open today.
+    #[oai(path = "/libraries", method = "get")]
+    async fn list_libraries(&self) -> Result<Json<LibrariesBody>, ApiError> {
+        let now = self.state.clock.now();
+        let libraries = self
+            .state
+            .libraries
+            .list()
+            .await?
+            .into_iter()
+            .map(|l| LibraryBody {
+                open_now: l.calendar.is_open(l.calendar.local_date(now)),
+                code: l.info.code.as_str().to_owned(),
+                name: l.info.name,
+                name_zh: l.info.name_zh,
+                kind: l.info.kind.into(),
+            })
+            .collect();
+        Ok(Json(LibrariesBody { libraries }))
+    }
+
+    /// Closes a library on every date from `from` to `to` inclusive (staff). 404 for an
+    /// unknown library; 422 `to_before_from`.
+    #[oai(path = "/libraries/:code/closures", method = "post")]
+    async fn add_closure(
+        &self,
+        auth: StaffAuth,
+        code: Path<String>,
+        body: Json<ClosureRequest>,
+    ) -> Result<CreatedId, ApiError> {
+        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let body = body.0;
+        let reason = body.reason.0.trim();
+        if reason.chars().count() > MAX_NAME_CHARS || reason.chars().any(char::is_control) {
+            return Err(ApiError::validation_failed(["reason_invalid"]));
+        }
+        let id = self
+            .state
+            .libraries
+            .add_closure(&code, body.from, body.to, reason)
+            .await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "library.closure",
+            format!("library:{code}"),
+            json!({"id": id, "from": body.from.to_string(), "to": body.to.to_string(), "reason": reason}),
+        )
+        .await;
+        Ok(CreatedId::Created(Json(IdBody { id })))
+    }
+
+    /// Adds a title to the catalogue (staff).
+    #[oai(path = "/catalog/titles", method = "post", tag = "ApiTags::Catalogue")]
+    async fn create_title(
+        &self,
+        auth: StaffAuth,
+        body: Json<NewTitleRequest>,
+    ) -> Result<CreatedId, ApiError> {
+        let body = body.0;
+        let title = clean_name(&body.title.0, "title_missing", "title_invalid")
+            .map_err(|v| ApiError::validation_failed([v]))?;
+        let _ = (body.author, body.isbn);
+        let id = self.state.catalogue.create_title(&title).await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "catalog.title",
+            format!("title:{}", id.get()),
+            json!({}),
+        )
+        .await;
+        Ok(CreatedId::Created(Json(IdBody { id: id.get() })))
+    }
+
+    /// Adds an item (a copy) to the catalogue (staff). A barcode already used is 409
+    /// `already_exists`; an unknown title or home library is 422 (`title_id_unknown`,
+    /// `home_library_unknown`).
+    #[oai(path = "/catalog/items", method = "post", tag = "ApiTags::Catalogue")]
+    async fn create_item(
+        &self,
+        auth: StaffAuth,
+        body: Json<NewItemRequest>,
+    ) -> Result<CreatedId, ApiError> {
+        let body = body.0;
+        let mut violations = Vec::new();
+        let barcode = library_core::Barcode::parse(&body.barcode.0)
+            .map_err(|_| violations.push("barcode_invalid"))
+            .ok();
+        let item_type = ItemType::parse(&body.item_type.0)
+            .map_err(|_| violations.push("item_type_invalid"))
+            .ok();
+        let home = library_code(&body.home_library.0, "home_library_invalid")
+            .map_err(|_| violations.push("home_library_invalid"))
+            .ok();
+        let (Some(barcode), Some(item_type), Some(home_library)) = (barcode, item_type, home)
+        else {
+            return Err(ApiError::validation_failed(violations));
+        };
+        let copy = NewCopy {
+            title: TitleId(body.title_id),
+            barcode,
+            item_type,
+            home_library,
+        };
+        let id = self.state.catalogue.create_item(&copy).await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "catalog.item",
+            format!("item:{}", id.get()),
+            json!({"barcode": copy.barcode.as_str(), "title_id": body.title_id}),
+        )
+        .await;
+        Ok(CreatedId::Created(Json(IdBody { id: id.get() })))
+    }
+}

@@ -1,0 +1,285 @@
+//! The ports of the circulation increment: what the routes need that the domain crates do
+//! not define as ports (library administration, the catalogue, rules and fine-suspension
+//! periods as administered, the ledger's payments and waivers, read models, the audit log),
+//! and [`CirculationDesk`], the circulation services behind one object-safe trait.
+//!
+//! The server implements them over the persistence crate; this crate never sees it.
+
+use async_trait::async_trait;
+use library_circulation::ports::InfrastructureError;
+use library_circulation::ports::{
+    CalendarRepository, CirculationStore, FineSuspensionRepository, RuleRepository,
+};
+use library_circulation::service::{
+    CancelHoldError, CancelHoldRequest, CheckinError, CheckinOutcome, CheckinRequest,
+    CheckoutError, CheckoutOutcome, CheckoutRequest, ExpireHoldsError, ExpiryReport,
+    PlaceHoldError, PlaceHoldRequest, ReaderAccount, RenewError, RenewOutcome, RenewRequest,
+};
+use library_circulation::{
+    Calendar, CalendarError, Circulation, Hold, ItemType, Library, ReaderCategory, RuleScope,
+    RuleSet, ScopedRules,
+};
+use library_core::{
+    Barcode, Clock, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId, TitleId,
+};
+use library_fines::{ChargeId, FineSuspensionPeriod, LedgerError, PatronLedger, PeriodError};
+use time::{Date, OffsetDateTime};
+
+/// Why an administrative operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The record the operation is about does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique value (library code, barcode) is taken.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The input refers to records that do not exist or is otherwise unacceptable; the
+    /// violations as codes.
+    #[error("invalid: {0:?}")]
+    Invalid(Vec<&'static str>),
+    /// The fine ledger refused (overpayment, nothing outstanding, ...).
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A fine-suspension period's dates are not acceptable.
+    #[error(transparent)]
+    Period(#[from] PeriodError),
+    /// A calendar entry is not acceptable.
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// The circulation services (library-circulation's [`Circulation`]) as one object-safe
+/// trait, so the state can hold them behind an `Arc`.
+#[async_trait]
+pub trait CirculationDesk: Send + Sync {
+    /// [`Circulation::checkout`].
+    async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutOutcome, CheckoutError>;
+    /// [`Circulation::checkin`].
+    async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError>;
+    /// [`Circulation::renew`].
+    async fn renew(&self, req: RenewRequest) -> Result<RenewOutcome, RenewError>;
+    /// [`Circulation::place_hold`].
+    async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError>;
+    /// [`Circulation::cancel_hold`].
+    async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError>;
+    /// [`Circulation::expire_waiting_holds`].
+    async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError>;
+    /// [`Circulation::account`].
+    async fn account(&self, patron: PatronId)
+    -> Result<Option<ReaderAccount>, InfrastructureError>;
+}
+
+#[async_trait]
+impl<S, R, L, F, C> CirculationDesk for Circulation<S, R, L, F, C>
+where
+    S: CirculationStore + 'static,
+    R: RuleRepository + 'static,
+    L: CalendarRepository + 'static,
+    F: FineSuspensionRepository + 'static,
+    C: Clock + 'static,
+{
+    async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutOutcome, CheckoutError> {
+        Circulation::checkout(self, req).await
+    }
+    async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError> {
+        Circulation::checkin(self, req).await
+    }
+    async fn renew(&self, req: RenewRequest) -> Result<RenewOutcome, RenewError> {
+        Circulation::renew(self, req).await
+    }
+    async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
+        Circulation::place_hold(self, req).await
+    }
+    async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError> {
+        Circulation::cancel_hold(self, req).await
+    }
+    async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError> {
+        Circulation::expire_waiting_holds(self).await
+    }
+    async fn account(
+        &self,
+        patron: PatronId,
+    ) -> Result<Option<ReaderAccount>, InfrastructureError> {
+        Circulation::account(self, patron).await
+    }
+}
+
+/// A library to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLibraryInfo {
+    /// Its code.
+    pub code: LibraryCode,
+    /// English name.
+    pub name: String,
+    /// Traditional Chinese name (may be empty).
+    pub name_zh: String,
+    /// Its kind.
+    pub kind: LibraryKind,
+}
+
+/// A library with its calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryInfo {
+    /// Code, name, kind as created.
+    pub info: NewLibraryInfo,
+    /// Its calendar of closed days.
+    pub calendar: Calendar,
+}
+
+/// Libraries and their calendars.
+#[async_trait]
+pub trait LibraryAdmin: Send + Sync {
+    /// Creates a library ([`AdminError::AlreadyExists`] if the code is taken).
+    async fn create(&self, library: &NewLibraryInfo) -> Result<(), AdminError>;
+    /// Every library with its calendar, by code.
+    async fn list(&self) -> Result<Vec<LibraryInfo>, AdminError>;
+    /// One library with its calendar (kind and calendar, as circulation sees it).
+    async fn library(&self, code: &LibraryCode) -> Result<Option<Library>, AdminError>;
+    /// Adds a dated closure (`from`..=`to`); its id. [`AdminError::NotFound`] for an
+    /// unknown library.
+    async fn add_closure(
+        &self,
+        code: &LibraryCode,
+        from: Date,
+        to: Date,
+        reason: &str,
+    ) -> Result<i64, AdminError>;
+}
+
+/// An item to add to the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCopy {
+    /// Its title.
+    pub title: TitleId,
+    /// Its barcode (unique).
+    pub barcode: Barcode,
+    /// Its item type.
+    pub item_type: ItemType,
+    /// Its home library.
+    pub home_library: LibraryCode,
+}
+
+/// Titles and items.
+#[async_trait]
+pub trait CatalogueAdmin: Send + Sync {
+    /// Creates a title; its id.
+    async fn create_title(&self, title: &str) -> Result<TitleId, AdminError>;
+    /// Adds an available item; its id. Unknown title or library: [`AdminError::Invalid`];
+    /// a barcode taken: [`AdminError::AlreadyExists`].
+    async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError>;
+    /// The title's name; `None` if there is no such title.
+    async fn title_name(&self, title: TitleId) -> Result<Option<String>, AdminError>;
+}
+
+/// Circulation rules as administered.
+#[async_trait]
+pub trait RuleAdmin: Send + Sync {
+    /// Every scope with the rules stored there.
+    async fn list(&self) -> Result<Vec<ScopedRules>, AdminError>;
+    /// Sets the rules given in `set` at `scope` and removes the rules named in `remove`.
+    async fn update(
+        &self,
+        scope: &RuleScope,
+        set: &RuleSet,
+        remove: &[&'static str],
+    ) -> Result<(), AdminError>;
+}
+
+/// A stored fine-suspension period and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSuspension {
+    /// Its id.
+    pub id: i64,
+    /// The period.
+    pub period: FineSuspensionPeriod,
+}
+
+/// Fine-suspension periods as administered.
+#[async_trait]
+pub trait FineSuspensionAdmin: Send + Sync {
+    /// Stores a period; its id.
+    async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, AdminError>;
+    /// Every period, oldest first.
+    async fn list(&self) -> Result<Vec<StoredSuspension>, AdminError>;
+    /// Sets or moves the resume date; the period now stored. Unknown id: `NotFound`.
+    async fn set_resume_date(
+        &self,
+        id: i64,
+        resumes_on: Date,
+    ) -> Result<FineSuspensionPeriod, AdminError>;
+}
+
+/// An open loan as the impact preview needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenLoanFacts {
+    /// The reader.
+    pub patron: PatronId,
+    /// The reader's category.
+    pub category: ReaderCategory,
+    /// The item's type.
+    pub item_type: ItemType,
+    /// The lending library.
+    pub library: LibraryCode,
+    /// The local due date.
+    pub due_on: Date,
+}
+
+/// Readers' fine ledgers and the read models of circulation.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Reader `patron`'s ledger.
+    async fn ledger(&self, patron: PatronId) -> Result<PatronLedger, AdminError>;
+    /// Takes a payment (oldest charges first); the amount paid.
+    async fn pay(&self, patron: PatronId, amount: Money, on: Date) -> Result<Money, AdminError>;
+    /// The reader a charge belongs to; `None` if there is no such charge.
+    async fn charge_owner(&self, charge: ChargeId) -> Result<Option<PatronId>, AdminError>;
+    /// Waives what is left of a charge; the amount written off.
+    async fn waive(
+        &self,
+        patron: PatronId,
+        charge: ChargeId,
+        reason: &str,
+        on: Date,
+    ) -> Result<Money, AdminError>;
+    /// The item barcodes of every loan of the reader.
+    async fn loan_barcodes(&self, patron: PatronId) -> Result<Vec<(LoanId, Barcode)>, AdminError>;
+    /// Queued and waiting holds of the reader and those ended since `ended_since`.
+    async fn holds_of(
+        &self,
+        patron: PatronId,
+        ended_since: OffsetDateTime,
+    ) -> Result<Vec<Hold>, AdminError>;
+    /// Open loans of the readers after `after`, at most `max_patrons` readers, grouped
+    /// by reader (every reader's loans in one page).
+    async fn open_loans_page(
+        &self,
+        after: Option<PatronId>,
+        max_patrons: u32,
+    ) -> Result<Vec<OpenLoanFacts>, AdminError>;
+}
+
+/// A staff action to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Who.
+    pub staff: Option<StaffId>,
+    /// What (`circulation.checkout`, `fine.waive`, ...).
+    pub action: &'static str,
+    /// On what (`item:123`, `patron:42`, ...).
+    pub subject: String,
+    /// Details as JSON text (never secrets).
+    pub details: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// The audit log of staff actions.
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// Appends an entry.
+    async fn record(&self, entry: AuditRecord) -> Result<(), AdminError>;
+}
