@@ -1,0 +1,536 @@
+//! Issue 6: the server end to end over loopback HTTP, 8 concurrent clients.
+//!
+//! (a) checkout + checkin pairs per second against the real `Application`, on SQLite (a
+//!     temporary file) and on PostgreSQL (a database of its own, created and dropped; only
+//!     when `LIBRARY_TEST_POSTGRES_URL` is set);
+//! (b) Password logins per second against standalone `Argon2Hasher::verify_sync` calls per
+//!     second on 2 threads;
+//! (c) p99 latency of `GET /api/v1/me/loans` with and without a concurrent login flood.
+//!
+//! Figures only, no pass/fail. Fixed durations and bounded request counts.
+//!
+//! `CARGO_TARGET_DIR=/work/target-bench LIBRARY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p library-server --bench http`
+
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+// Rates and ratios are floating-point figures, not money or dates.
+#![allow(clippy::float_arithmetic)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use library_credentials::{Argon2Hasher, Secret};
+use library_server::{Application, Config};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
+const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
+const READER_PASSWORD: &str = "Reading-Room-42";
+const CLIENTS: usize = 8;
+const CASE: Duration = Duration::from_secs(5);
+const LATENCY_CASE: Duration = Duration::from_secs(4);
+const MAX_REQUESTS_PER_CLIENT: usize = 50_000;
+/// Raw checkout transactions per second measured earlier by the persistence bench.
+const RAW_SQLITE: f64 = 3_500.0;
+const RAW_POSTGRES: (f64, f64) = (950.0, 1_270.0);
+
+enum Db {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+fn suffix() -> String {
+    format!(
+        "{}_{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+    )
+}
+
+impl Db {
+    fn url(&self) -> String {
+        match self {
+            Db::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            Db::Postgres { admin_url, name } => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    async fn drop_db(self) {
+        match self {
+            Db::Sqlite(path) => {
+                for end in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(end);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Db::Postgres { admin_url, name } => {
+                if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(e) = admin.execute_unprepared(&sql).await {
+                        println!("warning: could not drop {name}: {e}");
+                    }
+                    admin.close().await.ok();
+                }
+            }
+        }
+    }
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn spawn(url: &str) -> Server {
+        let config = Config {
+            database_url: url.to_owned(),
+            http_addr: "127.0.0.1:0".into(),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            ..Config::default()
+        };
+        let app = Application::build(&config)
+            .await
+            .expect("application starts");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Server {
+            base,
+            client: reqwest::Client::new(),
+            stop,
+            task,
+        }
+    }
+
+    async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value, want: u16) -> Value {
+        let (status, body) = self
+            .send(reqwest::Method::POST, path, token, Some(body))
+            .await;
+        assert_eq!(status, want, "POST {path}: {body}");
+        body
+    }
+
+    async fn put(&self, path: &str, token: Option<&str>, body: Value, want: u16) -> Value {
+        let (status, body) = self
+            .send(reqwest::Method::PUT, path, token, Some(body))
+            .await;
+        assert_eq!(status, want, "PUT {path}: {body}");
+        body
+    }
+
+    async fn login(&self, card: &str) -> u16 {
+        self.send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"card_number": card, "password": READER_PASSWORD})),
+        )
+        .await
+        .0
+    }
+}
+
+/// Staff token, readers' cards and full sessions, one item barcode per client.
+struct Fixture {
+    staff: String,
+    cards: Vec<String>,
+    sessions: Vec<String>,
+    barcodes: Vec<String>,
+}
+
+async fn setup(server: &Server, readers: usize) -> Fixture {
+    let staff = server
+        .post(
+            "/api/v1/staff/login",
+            None,
+            json!({"username": "admin", "password": ADMIN_PASSWORD}),
+            200,
+        )
+        .await["token"]
+        .as_str()
+        .expect("staff token")
+        .to_owned();
+    let s = Some(staff.as_str());
+    server
+        .post(
+            "/api/v1/libraries",
+            s,
+            json!({"code": "CEN", "name": "CEN Library", "kind": "district"}),
+            201,
+        )
+        .await;
+    server
+        .put(
+            "/api/v1/circulation/rules",
+            s,
+            json!({"scope": {}, "rules": {"loan_days": 14, "renewals_allowed": 5, "quota": 10,
+                   "holds_allowed": 5, "pickup_days": 3, "fine_per_day_cents": 150}}),
+            200,
+        )
+        .await;
+    let title = server
+        .post(
+            "/api/v1/catalog/titles",
+            s,
+            json!({"title": "Tao Te Ching"}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .expect("title id");
+    let mut barcodes = Vec::new();
+    for i in 0..CLIENTS + 1 {
+        let barcode = format!("B{i:04}");
+        server
+            .post(
+                "/api/v1/catalog/items",
+                s,
+                json!({"title_id": title, "barcode": barcode, "item_type": "adult_book",
+                       "home_library": "CEN"}),
+                201,
+            )
+            .await;
+        barcodes.push(barcode);
+    }
+    let mut cards = Vec::new();
+    let mut sessions = Vec::new();
+    for i in 0..readers {
+        let phone = format!("9123{:04}", 1000 + i);
+        let card = server
+            .post(
+                "/api/v1/patrons",
+                s,
+                json!({"name": "Chan Tai Man", "phone": phone, "category": "adult",
+                       "home_library": "CEN"}),
+                201,
+            )
+            .await["card_number"]
+            .as_str()
+            .expect("card")
+            .to_owned();
+        let last4 = &phone[phone.len() - 4..];
+        let first = server
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"card_number": card, "password": last4}),
+                200,
+            )
+            .await["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let full = server
+            .put(
+                "/api/v1/me/password",
+                Some(&first),
+                json!({"current_password": last4, "new_password": READER_PASSWORD}),
+                200,
+            )
+            .await["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        cards.push(card);
+        sessions.push(full);
+    }
+    Fixture {
+        staff,
+        cards,
+        sessions,
+        barcodes,
+    }
+}
+
+/// (a) Checkout + checkin pairs per second, each client with its own reader and item.
+async fn circulation_pairs(server: &Arc<Server>, fx: &Fixture) -> f64 {
+    let start = Instant::now();
+    let deadline = start + CASE;
+    let mut tasks = Vec::new();
+    for i in 0..CLIENTS {
+        let server = Arc::clone(server);
+        let staff = fx.staff.clone();
+        let card = fx.cards[i].clone();
+        let barcode = fx.barcodes[i].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut pairs = 0usize;
+            while Instant::now() < deadline && pairs < MAX_REQUESTS_PER_CLIENT {
+                server
+                    .post(
+                        "/api/v1/circulation/checkouts",
+                        Some(&staff),
+                        json!({"card_number": card, "item_barcode": barcode,
+                               "library_code": "CEN"}),
+                        201,
+                    )
+                    .await;
+                server
+                    .post(
+                        "/api/v1/circulation/checkins",
+                        Some(&staff),
+                        json!({"item_barcode": barcode, "library_code": "CEN"}),
+                        200,
+                    )
+                    .await;
+                pairs += 1;
+            }
+            pairs
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("client");
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Login clients until `stop` (or the deadline); successful logins.
+fn spawn_logins(
+    server: &Arc<Server>,
+    cards: &[String],
+    deadline: Instant,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<usize>> {
+    cards
+        .iter()
+        .map(|card| {
+            let server = Arc::clone(server);
+            let card = card.clone();
+            let stop = Arc::clone(stop);
+            tokio::spawn(async move {
+                let mut ok = 0usize;
+                let mut sent = 0usize;
+                while Instant::now() < deadline
+                    && !stop.load(Ordering::Relaxed)
+                    && sent < MAX_REQUESTS_PER_CLIENT
+                {
+                    sent += 1;
+                    if server.login(&card).await == 200 {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect()
+}
+
+/// (b) Password logins per second.
+async fn logins(server: &Arc<Server>, fx: &Fixture) -> f64 {
+    let start = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks = spawn_logins(server, &fx.cards[..CLIENTS], start + CASE, &stop);
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("client");
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// (b) Standalone verifications per second on 2 threads.
+fn verifications() -> f64 {
+    let hasher = Arc::new(Argon2Hasher::owasp_minimum());
+    let hash = hasher
+        .hash_sync(&Secret::new(READER_PASSWORD))
+        .expect("hash");
+    let start = Instant::now();
+    let deadline = start + CASE;
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let hasher = Arc::clone(&hasher);
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let secret = Secret::new(READER_PASSWORD);
+                let mut n = 0usize;
+                while Instant::now() < deadline && n < MAX_REQUESTS_PER_CLIENT {
+                    assert!(hasher.verify_sync(&secret, Some(&hash)));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// (c) p99 of `GET /api/v1/me/loans` from one client, sequential requests.
+async fn loans_p99(server: &Server, token: &str) -> (Duration, usize) {
+    let deadline = Instant::now() + LATENCY_CASE;
+    let mut samples = Vec::new();
+    while Instant::now() < deadline && samples.len() < MAX_REQUESTS_PER_CLIENT {
+        let t = Instant::now();
+        let (status, body) = server
+            .send(reqwest::Method::GET, "/api/v1/me/loans", Some(token), None)
+            .await;
+        samples.push(t.elapsed());
+        assert_eq!(status, 200, "GET /me/loans: {body}");
+    }
+    samples.sort_unstable();
+    let idx = (samples.len() * 99).div_ceil(100).saturating_sub(1);
+    (samples[idx], samples.len())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn run() {
+    let mut rows: Vec<String> = Vec::new();
+
+    // SQLite: (a), (b), (c).
+    let db = Db::Sqlite(std::env::temp_dir().join(format!("library_http_bench_{}.db", suffix())));
+    let server = Arc::new(Server::spawn(&db.url()).await);
+    let fx = setup(&server, CLIENTS + 1).await;
+    let sqlite_pairs = circulation_pairs(&server, &fx).await;
+    println!("(a) sqlite   checkout+checkin pairs/s: {sqlite_pairs:.0}");
+
+    let logins_per_s = logins(&server, &fx).await;
+    println!("(b) logins/s (HTTP, {CLIENTS} clients): {logins_per_s:.1}");
+    let verifies_per_s = verifications();
+    println!("(b) verify_sync/s (2 threads): {verifies_per_s:.1}");
+
+    // The latency reader holds one loan.
+    let reader = CLIENTS;
+    server
+        .post(
+            "/api/v1/circulation/checkouts",
+            Some(&fx.staff),
+            json!({"card_number": fx.cards[reader], "item_barcode": fx.barcodes[reader],
+                   "library_code": "CEN"}),
+            201,
+        )
+        .await;
+    let token = fx.sessions[reader].clone();
+    let (quiet, quiet_n) = loans_p99(&server, &token).await;
+    println!(
+        "(c) p99 GET /me/loans, quiet: {:.2} ms ({quiet_n} requests)",
+        ms(quiet)
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood = spawn_logins(
+        &server,
+        &fx.cards[..CLIENTS],
+        Instant::now() + LATENCY_CASE + Duration::from_secs(5),
+        &stop,
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (busy, busy_n) = loans_p99(&server, &token).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in flood {
+        let _ = task.await;
+    }
+    println!(
+        "(c) p99 GET /me/loans, login flood ({CLIENTS} clients): {:.2} ms ({busy_n} requests)",
+        ms(busy)
+    );
+    drop(fx);
+    if let Ok(server) = Arc::try_unwrap(server) {
+        server.shutdown().await;
+    }
+    db.drop_db().await;
+
+    rows.push(format!(
+        "(a) sqlite     pairs/s {sqlite_pairs:>9.0}   ÷ raw checkouts/s ≈{RAW_SQLITE:.0} (measured earlier) = {:.2}",
+        sqlite_pairs / RAW_SQLITE
+    ));
+
+    // PostgreSQL: (a) only.
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("lib_http_bench_{}", suffix());
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            admin.close().await.ok();
+            let db = Db::Postgres { admin_url, name };
+            let server = Arc::new(Server::spawn(&db.url()).await);
+            let fx = setup(&server, CLIENTS).await;
+            let pg_pairs = circulation_pairs(&server, &fx).await;
+            println!("(a) postgres checkout+checkin pairs/s: {pg_pairs:.0}");
+            if let Ok(server) = Arc::try_unwrap(server) {
+                server.shutdown().await;
+            }
+            db.drop_db().await;
+            rows.push(format!(
+                "(a) postgres   pairs/s {pg_pairs:>9.0}   ÷ raw checkouts/s ≈{:.0}–{:.0} (measured earlier) = {:.2}–{:.2}",
+                RAW_POSTGRES.0,
+                RAW_POSTGRES.1,
+                pg_pairs / RAW_POSTGRES.1,
+                pg_pairs / RAW_POSTGRES.0
+            ));
+        }
+        _ => println!("note: {POSTGRES_URL_VAR} is not set; PostgreSQL is not benchmarked"),
+    }
+
+    rows.push(format!(
+        "(b) logins/s {logins_per_s:.1} ÷ verify_sync/s {verifies_per_s:.1} = {:.2}",
+        logins_per_s / verifies_per_s
+    ));
+    rows.push(format!(
+        "(c) p99 /me/loans flood {:.2} ms ÷ quiet {:.2} ms = {:.1}",
+        ms(busy),
+        ms(quiet),
+        busy.as_secs_f64() / quiet.as_secs_f64()
+    ));
+    println!();
+    println!("issue 6 — HTTP end to end, {CLIENTS} concurrent clients, loopback");
+    for row in rows {
+        println!("  {row}");
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run());
+}
