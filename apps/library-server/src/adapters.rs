@@ -16,12 +16,11 @@ use library_core::{
 use library_credentials::{
     CredentialNotice, CredentialStore, Notifier, PortError, StaffCredentialStore,
 };
-use library_fines::{ChargeId, FineSuspensionPeriod, PatronLedger};
+use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger};
 use library_http::{
     Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
     FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewReader,
-    OpenLoanFacts, ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError, RuleAdmin,
-    StoredSuspension,
+    ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, StoredSuspension,
 };
 use library_persistence::{
     AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
@@ -473,6 +472,17 @@ impl FineSuspensionAdmin for DbAdmin {
             .await
             .map_err(admin_err)
     }
+
+    async fn preview(
+        &self,
+        candidate: &FineSuspensionPeriod,
+        as_of: Date,
+    ) -> Result<ImpactPreview, AdminError> {
+        self.suspensions
+            .preview(candidate, as_of)
+            .await
+            .map_err(admin_err)
+    }
 }
 
 #[async_trait]
@@ -520,27 +530,6 @@ impl Accounts for DbAdmin {
             .holds_of_patron(patron, ended_since)
             .await
             .map_err(admin_err)
-    }
-
-    async fn open_loans_page(
-        &self,
-        after: Option<PatronId>,
-        max_patrons: u32,
-    ) -> Result<Vec<OpenLoanFacts>, AdminError> {
-        Ok(self
-            .queries
-            .open_loans_page(after, max_patrons)
-            .await
-            .map_err(admin_err)?
-            .into_iter()
-            .map(|r| OpenLoanFacts {
-                patron: r.patron,
-                category: r.category,
-                item_type: r.item_type,
-                library: r.library,
-                due_on: r.due_on,
-            })
-            .collect())
     }
 }
 

@@ -16,13 +16,14 @@ use library_circulation::service::{
     PlaceHoldError, PlaceHoldRequest, ReaderAccount, RenewError, RenewOutcome, RenewRequest,
 };
 use library_circulation::{
-    Calendar, CalendarError, Circulation, Hold, ItemType, Library, ReaderCategory, RuleScope,
-    RuleSet, ScopedRules,
+    Calendar, CalendarError, Circulation, Hold, ItemType, Library, RuleScope, RuleSet, ScopedRules,
 };
 use library_core::{
     Barcode, Clock, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId, TitleId,
 };
-use library_fines::{ChargeId, FineSuspensionPeriod, LedgerError, PatronLedger, PeriodError};
+use library_fines::{
+    ChargeId, FineSuspensionPeriod, ImpactPreview, LedgerError, PatronLedger, PeriodError,
+};
 use time::{Date, OffsetDateTime};
 
 /// Why an administrative operation did not happen.
@@ -211,21 +212,13 @@ pub trait FineSuspensionAdmin: Send + Sync {
         id: i64,
         resumes_on: Date,
     ) -> Result<FineSuspensionPeriod, AdminError>;
-}
-
-/// An open loan as the impact preview needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenLoanFacts {
-    /// The reader.
-    pub patron: PatronId,
-    /// The reader's category.
-    pub category: ReaderCategory,
-    /// The item's type.
-    pub item_type: ItemType,
-    /// The lending library.
-    pub library: LibraryCode,
-    /// The local due date.
-    pub due_on: Date,
+    /// The impact preview of `candidate` over every loan not yet returned, fines as of
+    /// `as_of`, with the stored periods in force. Changes nothing.
+    async fn preview(
+        &self,
+        candidate: &FineSuspensionPeriod,
+        as_of: Date,
+    ) -> Result<ImpactPreview, AdminError>;
 }
 
 /// Readers' fine ledgers and the read models of circulation.
@@ -253,13 +246,6 @@ pub trait Accounts: Send + Sync {
         patron: PatronId,
         ended_since: OffsetDateTime,
     ) -> Result<Vec<Hold>, AdminError>;
-    /// Open loans of the readers after `after`, at most `max_patrons` readers, grouped
-    /// by reader (every reader's loans in one page).
-    async fn open_loans_page(
-        &self,
-        after: Option<PatronId>,
-        max_patrons: u32,
-    ) -> Result<Vec<OpenLoanFacts>, AdminError>;
 }
 
 /// A staff action to record.

@@ -74,7 +74,7 @@ pub use ledger_store::LedgerStore;
 pub use library_store::{CalendarEntry, CalendarRule, LibraryRecord, LibraryStore, NewLibrary};
 pub use outbox_store::{NewNotification, Notification, OutboxStore};
 pub use patron_store::{ImportedReader, NewPatron, PatronStore, ReaderProfile};
-pub use queries_store::{OpenLoanRow, QueryStore};
+pub use queries_store::QueryStore;
 pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
 pub use staff_store::{NewStaffUser, StaffStore};

@@ -1,33 +1,18 @@
 //! Read-only queries the HTTP adapter needs besides the unit of work: a reader's holds
-//! (active and recently ended), open loans for the impact preview (paged by reader), the
+//! (active and recently ended), the
 //! owner of a charge and the barcodes of a reader's loans.
 
+use library_circulation::Hold;
 use library_circulation::ports::InfrastructureError;
-use library_circulation::{Hold, ItemType, ReaderCategory};
-use library_core::{Barcode, LibraryCode, LoanId, PatronId};
+use library_core::{Barcode, LoanId, PatronId};
 use library_fines::ChargeId;
 use sea_orm::DatabaseConnection;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use crate::circulation::rows::{self, HOLD_SELECT, code};
+use crate::circulation::rows::{self, HOLD_SELECT};
 use crate::error::StoreError;
 use crate::instant;
 use crate::sql::{all, corrupt, get, infra, one, store_err};
-
-/// An open loan as the impact preview needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenLoanRow {
-    /// The reader.
-    pub patron: PatronId,
-    /// The reader's category (rules).
-    pub category: ReaderCategory,
-    /// The item's type (rules).
-    pub item_type: ItemType,
-    /// The lending library.
-    pub library: LibraryCode,
-    /// The local due date.
-    pub due_on: Date,
-}
 
 /// Read-only circulation queries.
 #[derive(Debug, Clone)]
@@ -60,44 +45,6 @@ impl QueryStore {
         .await
         .map_err(store_err("read holds of reader"))?;
         Ok(rows.iter().map(rows::hold).collect::<Result<_, _>>()?)
-    }
-
-    /// Open loans of the readers after `after` (all readers when `None`), for at most
-    /// `max_patrons` readers, ordered by reader: every reader's loans are in one page.
-    pub async fn open_loans_page(
-        &self,
-        after: Option<PatronId>,
-        max_patrons: u32,
-    ) -> Result<Vec<OpenLoanRow>, StoreError> {
-        const C: &str = "read open loans";
-        let rows = all(
-            &self.conn,
-            "SELECT l.patron_id, p.category, i.item_type, l.library_code, l.due_on \
-             FROM loans l JOIN patrons p ON p.id = l.patron_id JOIN items i ON i.id = l.item_id \
-             WHERE l.returned_at IS NULL AND l.patron_id IN (SELECT DISTINCT patron_id FROM loans \
-             WHERE returned_at IS NULL AND patron_id > ? ORDER BY patron_id LIMIT ?) \
-             ORDER BY l.patron_id, l.id",
-            vec![
-                after.map_or(i64::MIN, |p| p.get()).into(),
-                i64::from(max_patrons).into(),
-            ],
-        )
-        .await
-        .map_err(store_err(C))?;
-        let row = |r: &sea_orm::QueryResult| -> Result<OpenLoanRow, InfrastructureError> {
-            let category: Option<String> = get(r, "category").map_err(infra(C))?;
-            let category = category.ok_or_else(|| corrupt(C, "reader without category"))?;
-            let item_type: String = get(r, "item_type").map_err(infra(C))?;
-            let library: String = get(r, "library_code").map_err(infra(C))?;
-            Ok(OpenLoanRow {
-                patron: PatronId(get(r, "patron_id").map_err(infra(C))?),
-                category: ReaderCategory::parse(&category).map_err(|e| corrupt(C, e))?,
-                item_type: ItemType::parse(&item_type).map_err(|e| corrupt(C, e))?,
-                library: code(C, &library)?,
-                due_on: get(r, "due_on").map_err(infra(C))?,
-            })
-        };
-        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
     }
 
     /// The reader charge `charge` belongs to; `None` if there is no such charge.

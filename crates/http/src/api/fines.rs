@@ -217,7 +217,7 @@ impl FinesApi {
     ) -> Result<Json<PreviewBody>, ApiError> {
         let candidate = period(&body.0)?;
         let as_of = body.0.as_of.unwrap_or_else(|| today(&self.state));
-        let preview = crate::preview::preview(&self.state, &candidate, as_of).await?;
+        let preview = self.state.suspensions.preview(&candidate, as_of).await?;
         Ok(Json(PreviewBody {
             loans: preview.loans,
             patrons: preview.patrons,
