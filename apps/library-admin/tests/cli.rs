@@ -18,10 +18,7 @@ use library_credentials::{
 use library_http::BlockingHasher;
 use library_persistence::{Database, NewLibrary};
 use library_server::OutboxNotifier;
-use sea_orm::ConnectionTrait;
 use time::macros::date;
-
-const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -34,97 +31,7 @@ fn unique() -> String {
     )
 }
 
-/// A database for one test, removed afterwards (also when the test panics).
-enum TestDb {
-    Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDb {
-    fn sqlite() -> Self {
-        TestDb::Sqlite(std::env::temp_dir().join(format!("library_admin_{}.db", unique())))
-    }
-
-    async fn postgres(admin_url: &str) -> Self {
-        let name = format!("lib_admin_test_{}", unique());
-        let admin = sea_orm::Database::connect(admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        admin.close().await.ok();
-        TestDb::Postgres {
-            admin_url: admin_url.to_owned(),
-            name,
-        }
-    }
-
-    /// SQLite always; PostgreSQL too when the variable is set.
-    async fn all() -> Vec<TestDb> {
-        let mut dbs = vec![TestDb::sqlite()];
-        if let Ok(url) = std::env::var(POSTGRES_URL_VAR)
-            && !url.is_empty()
-        {
-            dbs.push(TestDb::postgres(&url).await);
-        }
-        dbs
-    }
-
-    fn url(&self) -> String {
-        match self {
-            TestDb::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
-            TestDb::Postgres { admin_url, name } => {
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(b, _)| b);
-                format!("{base}/{name}")
-            }
-        }
-    }
-
-    fn label(&self) -> &'static str {
-        match self {
-            TestDb::Sqlite(_) => "sqlite",
-            TestDb::Postgres { .. } => "postgres",
-        }
-    }
-
-    async fn open(&self) -> Database {
-        Database::connect(&self.url()).await.expect("open database")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match self {
-            TestDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            TestDb::Postgres { admin_url, name } => {
-                let admin_url = admin_url.clone();
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime for cleanup");
-                    rt.block_on(async {
-                        let admin = sea_orm::Database::connect(&admin_url).await?;
-                        admin.execute_unprepared(&sql).await?;
-                        admin.close().await
-                    })
-                })
-                .join();
-            }
-        }
-    }
-}
+use library_persistence::testing::{TestDb, backends};
 
 /// What a run of the binary gave.
 struct Run {
@@ -263,7 +170,7 @@ async fn usage_errors_exit_with_2_and_help_with_0() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_is_idempotent() {
-    for db in TestDb::all().await {
+    for db in backends().await {
         for _ in 0..2 {
             let r = run(&db, &["migrate"], None).await;
             assert_eq!(r.code, 0, "{} {r:?}", db.label());
@@ -274,7 +181,7 @@ async fn migrate_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_users_are_created_with_the_policy_and_can_log_in() {
-    for db in TestDb::all().await {
+    for db in backends().await {
         let label = db.label();
         let r = run(
             &db,
@@ -324,7 +231,7 @@ async fn staff_users_are_created_with_the_policy_and_can_log_in() {
             .unwrap_or_else(|| panic!("no password in {r:?}"))
             .to_owned();
 
-        let database = db.open().await;
+        let database = db.connect().await;
         let service = credentials(&database);
         let (_, kim) = service
             .staff_login("kim", &Secret::new("Counter-Desk-42"), &source())
@@ -354,9 +261,9 @@ const READERS_GOOD: &str = "name,phone,email,category,date_of_birth,home_library
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reader_imports_are_all_or_nothing_and_readers_can_log_in() {
-    for db in TestDb::all().await {
+    for db in backends().await {
         let label = db.label();
-        let database = db.open().await;
+        let database = db.connect().await;
         add_library(&database, "CEN", LibraryKind::District).await;
         add_library(&database, "MOB", LibraryKind::Mobile).await;
 
@@ -478,9 +385,9 @@ const CATALOGUE_GOOD: &str = "barcode,title,author,isbn,item_type,home_library,s
 
 #[tokio::test(flavor = "multi_thread")]
 async fn catalogue_imports_are_all_or_nothing() {
-    for db in TestDb::all().await {
+    for db in backends().await {
         let label = db.label();
-        let database = db.open().await;
+        let database = db.connect().await;
         add_library(&database, "CEN", LibraryKind::District).await;
         add_library(&database, "MOB", LibraryKind::Mobile).await;
 
@@ -549,9 +456,9 @@ async fn catalogue_imports_are_all_or_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fine_preview_counts_the_open_loans_and_changes_nothing() {
-    for db in TestDb::all().await {
+    for db in backends().await {
         let label = db.label();
-        let database = db.open().await;
+        let database = db.connect().await;
         add_library(&database, "CEN", LibraryKind::District).await;
         add_library(&database, "MOB", LibraryKind::Mobile).await;
         database.rules().replace_all(&hkpl_profile()).await.unwrap();

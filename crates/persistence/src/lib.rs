@@ -62,6 +62,8 @@ mod rule_store;
 mod session_store;
 mod sql;
 mod staff_store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
 pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem};

@@ -1,105 +1,14 @@
 //! Spawning the application and talking to it.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use library_server::{Application, Config};
 use reqwest::{Method, StatusCode};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
 pub const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique() -> String {
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
-    )
-}
-
-/// A database for one test, removed afterwards (also when the test panics).
-#[derive(Debug)]
-pub enum TestDb {
-    Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDb {
-    pub fn sqlite() -> Self {
-        TestDb::Sqlite(std::env::temp_dir().join(format!("library_http_{}.db", unique())))
-    }
-
-    pub async fn postgres(admin_url: &str) -> Self {
-        let name = format!("lib_http_test_{}", unique());
-        let admin = sea_orm::Database::connect(admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        admin.close().await.ok();
-        TestDb::Postgres {
-            admin_url: admin_url.to_owned(),
-            name,
-        }
-    }
-
-    pub fn label(&self) -> &'static str {
-        match self {
-            TestDb::Sqlite(_) => "sqlite",
-            TestDb::Postgres { .. } => "postgres",
-        }
-    }
-
-    pub fn url(&self) -> String {
-        match self {
-            TestDb::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
-            TestDb::Postgres { admin_url, name } => {
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(b, _)| b);
-                format!("{base}/{name}")
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match self {
-            TestDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            TestDb::Postgres { admin_url, name } => {
-                let admin_url = admin_url.clone();
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime for cleanup");
-                    rt.block_on(async {
-                        let admin = sea_orm::Database::connect(&admin_url).await?;
-                        admin.execute_unprepared(&sql).await?;
-                        admin.close().await
-                    })
-                })
-                .join();
-            }
-        }
-    }
-}
+pub use library_persistence::testing::TestDb;
 
 /// A running application.
 pub struct TestApp {
