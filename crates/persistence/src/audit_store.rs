@@ -1,11 +1,12 @@
 //! The audit log of staff actions: append-only.
 
 use library_core::StaffId;
-use sea_orm::{DatabaseConnection, Value};
+use sea_orm::Value;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::instant;
+use crate::pool::Pool;
 use crate::sql::{all, get, infra, insert_returning_id, store_err};
 
 /// A staff action to record.
@@ -35,11 +36,11 @@ pub struct AuditEntry {
 /// The audit log in the database.
 #[derive(Debug, Clone)]
 pub struct AuditLogStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl AuditLogStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

@@ -2,11 +2,10 @@
 
 use library_circulation::{Item, ItemStatus, ItemType, Title};
 use library_core::{Barcode, ItemId, LibraryCode, TitleId};
-use sea_orm::DatabaseConnection;
 
 use crate::circulation::rows::{self, ITEM_COLUMNS, item_status_str};
-use crate::database::begin_write;
 use crate::error::StoreError;
+use crate::pool::Pool;
 use crate::sql::{all, exec, get, infra, insert_returning_id, one, store_err};
 
 /// An item to create.
@@ -49,11 +48,11 @@ pub struct ImportedTitle {
 /// Titles and items in the database.
 #[derive(Debug, Clone)]
 pub struct CatalogueStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl CatalogueStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 
@@ -112,7 +111,7 @@ impl CatalogueStore {
     /// The new title ids, in order.
     pub async fn import(&self, titles: &[ImportedTitle]) -> Result<Vec<TitleId>, StoreError> {
         const CONTEXT: &str = "import catalogue";
-        let txn = begin_write(&self.conn).await.map_err(store_err(CONTEXT))?;
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
         let mut ids = Vec::with_capacity(titles.len());
         for title in titles {
             let id = insert_returning_id(

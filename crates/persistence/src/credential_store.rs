@@ -24,15 +24,13 @@ use library_credentials::{
     StoredTemporaryPassword,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
 use crate::entity::{attempt_source, credential_attempt, patron, patron_credentials};
 use crate::error::{corrupt, failed};
 use crate::instant;
+use crate::pool::Pool;
 
 /// Compare-and-set rounds before a reservation gives up.
 const CAS_ROUNDS: usize = 100;
@@ -40,11 +38,11 @@ const CAS_ROUNDS: usize = 100;
 /// Readers' credentials and the guessing counters in the database.
 #[derive(Debug, Clone)]
 pub struct DbCredentialStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl DbCredentialStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use library_core::{Clock, SystemClock};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Semaphore;
 
@@ -21,6 +21,7 @@ use crate::library_store::LibraryStore;
 use crate::migration::Migrator;
 use crate::outbox_store::OutboxStore;
 use crate::patron_store::PatronStore;
+use crate::pool::Pool;
 use crate::queries_store::QueryStore;
 use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
@@ -70,7 +71,7 @@ impl Backend {
 /// An open, migrated database and the stores over it. Cheap to clone (one shared pool).
 #[derive(Clone)]
 pub struct Database {
-    conn: DatabaseConnection,
+    conn: Pool,
     clock: Arc<dyn Clock>,
     /// Permits for write transactions that take locks (see `circulation/mod.rs`): one on
     /// SQLite, the pool minus the reserved connections on PostgreSQL.
@@ -118,10 +119,11 @@ impl Database {
             Backend::Sqlite => 1,
             Backend::Postgres => POSTGRES_MAX_CONNECTIONS - POSTGRES_RESERVED_CONNECTIONS,
         };
+        let gate = Arc::new(Semaphore::new(permits as usize));
         Ok(Database {
-            conn,
+            conn: Pool::new(conn, &gate),
             clock: Arc::new(SystemClock),
-            gate: Arc::new(Semaphore::new(permits as usize)),
+            gate,
         })
     }
 
@@ -206,23 +208,13 @@ impl Database {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(self) -> Result<(), DatabaseError> {
-        self.conn.close().await.map_err(DatabaseError::Connect)
+        self.conn
+            .connection()
+            .clone()
+            .close()
+            .await
+            .map_err(DatabaseError::Connect)
     }
-}
-
-/// Begins a transaction that writes. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
-/// taken at `BEGIN` (waiting up to [`SQLITE_BUSY_TIMEOUT`]), so the transaction cannot fail
-/// later with `SQLITE_BUSY` when a read would have to become a write. PostgreSQL ignores
-/// the mode.
-pub(crate) async fn begin_write(
-    conn: &DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    conn.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
 }
 
 #[cfg(test)]

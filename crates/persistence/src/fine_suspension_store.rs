@@ -14,12 +14,13 @@ use library_fines::{
     FinePolicy, FineSuspensionPeriod, ImpactPreview, IndexedCalendar, LendingLibrary, OpenLoan,
     SuspensionScope, preview_impact,
 };
-use sea_orm::{DatabaseConnection, QueryResult, Value};
+use sea_orm::{QueryResult, Value};
 use time::Date;
 
 use crate::circulation::rows::code;
 use crate::error::StoreError;
 use crate::library_store::LibraryStore;
+use crate::pool::Pool;
 use crate::rule_store::RuleStore;
 use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
 
@@ -67,11 +68,11 @@ fn stored(row: &QueryResult) -> Result<StoredPeriod, InfrastructureError> {
 /// Fine-suspension periods in the database.
 #[derive(Debug, Clone)]
 pub struct FineSuspensionStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl FineSuspensionStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

@@ -10,13 +10,14 @@ use library_core::{HoldId, LoanId, Money, PatronId};
 use library_fines::{
     Allocation, Charge, ChargeId, ChargeKind, LedgerError, NewCharge, PatronLedger, Payment, Waiver,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::Date;
 use tokio::sync::Semaphore;
 
 use crate::circulation::begin_gated;
 use crate::circulation::ledger::insert_charge;
 use crate::error::StoreError;
+use crate::pool::Pool;
 use crate::sql::{
     all, corrupt, exec, get, infra, insert_returning_id, lock_clause, one, store_err, to_u32,
 };
@@ -24,7 +25,7 @@ use crate::sql::{
 /// Fine ledgers in the database.
 #[derive(Debug, Clone)]
 pub struct LedgerStore {
-    conn: DatabaseConnection,
+    conn: Pool,
     gate: Arc<Semaphore>,
 }
 
@@ -139,7 +140,7 @@ async fn read_ledger(
 }
 
 impl LedgerStore {
-    pub(crate) fn new(conn: DatabaseConnection, gate: Arc<Semaphore>) -> Self {
+    pub(crate) fn new(conn: Pool, gate: Arc<Semaphore>) -> Self {
         Self { conn, gate }
     }
 

@@ -57,6 +57,7 @@ mod library_store;
 mod migration;
 mod outbox_store;
 mod patron_store;
+mod pool;
 mod queries_store;
 mod rule_store;
 mod session_store;

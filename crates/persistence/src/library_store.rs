@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use library_circulation::ports::{CalendarRepository, InfrastructureError};
 use library_circulation::{Calendar, Closure, Library};
 use library_core::{LibraryCode, LibraryKind};
-use sea_orm::{DatabaseConnection, QueryResult, Value};
+use sea_orm::{QueryResult, Value};
 use time::{Date, Month, UtcOffset, Weekday};
 
 use crate::circulation::rows::code;
 use crate::error::StoreError;
+use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
 
 /// A library to create.
@@ -63,7 +64,7 @@ pub struct CalendarEntry {
 /// Libraries and calendars in the database.
 #[derive(Debug, Clone)]
 pub struct LibraryStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 const LIBRARY_COLUMNS: &str = "code, name, name_zh, kind, utc_offset_seconds";
@@ -129,7 +130,7 @@ fn calendar_entry(row: &QueryResult) -> Result<CalendarEntry, InfrastructureErro
 }
 
 impl LibraryStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

@@ -2,11 +2,12 @@
 //! reads the unsent ones in order and marks each sent once delivered (at least once).
 
 use library_core::PatronId;
-use sea_orm::{DatabaseConnection, Value};
+use sea_orm::Value;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::instant;
+use crate::pool::Pool;
 use crate::sql::{all, exec, get, infra, insert_returning_id, store_err};
 
 /// A notification to send.
@@ -36,11 +37,11 @@ pub struct Notification {
 /// The outbox in the database.
 #[derive(Debug, Clone)]
 pub struct OutboxStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl OutboxStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

@@ -6,14 +6,14 @@ use library_circulation::{Patron, ReaderCategory};
 use library_core::{CardNumber, LibraryCode, PatronId};
 use library_credentials::{PortError, SecretHash};
 use sea_orm::sea_query::Query;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use sea_orm::{ConnectionTrait, Value};
 use time::{Date, OffsetDateTime};
 
 use crate::circulation::rows::{self, PATRON_COLUMNS};
-use crate::database::begin_write;
 use crate::entity::{patron, patron_credentials};
 use crate::error::{StoreError, corrupt, failed};
 use crate::instant;
+use crate::pool::Pool;
 use crate::sql::{exec, insert_returning_id, one, store_err};
 
 /// What circulation needs to know of a reader besides their card.
@@ -63,11 +63,11 @@ pub struct ImportedReader {
 /// Readers in the database.
 #[derive(Debug, Clone)]
 pub struct PatronStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl PatronStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 
@@ -124,7 +124,7 @@ impl PatronStore {
             .returning_col(patron::Column::Id)
             .to_owned();
 
-        let txn = begin_write(&self.conn).await.map_err(failed(CONTEXT))?;
+        let (_permit, txn) = self.conn.begin_write().await.map_err(failed(CONTEXT))?;
         let row = txn
             .query_one(&insert_patron)
             .await
@@ -153,7 +153,7 @@ impl PatronStore {
     ) -> Result<Vec<PatronId>, StoreError> {
         const CONTEXT: &str = "import readers";
         let backend = self.conn.get_database_backend();
-        let txn = begin_write(&self.conn).await.map_err(store_err(CONTEXT))?;
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
         let mut ids = Vec::with_capacity(readers.len());
         for reader in readers {
             let new = &reader.patron;

@@ -6,22 +6,22 @@ use library_circulation::Hold;
 use library_circulation::ports::InfrastructureError;
 use library_core::{Barcode, LoanId, PatronId};
 use library_fines::ChargeId;
-use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 use crate::circulation::rows::{self, HOLD_SELECT};
 use crate::error::StoreError;
 use crate::instant;
+use crate::pool::Pool;
 use crate::sql::{all, corrupt, get, infra, one, store_err};
 
 /// Read-only circulation queries.
 #[derive(Debug, Clone)]
 pub struct QueryStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl QueryStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

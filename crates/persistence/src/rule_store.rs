@@ -8,11 +8,10 @@ use async_trait::async_trait;
 use library_circulation::ports::{InfrastructureError, RuleRepository};
 use library_circulation::{ItemType, ReaderCategory, RenewalBase, RuleScope, RuleSet, ScopedRules};
 use library_core::Money;
-use sea_orm::DatabaseConnection;
 
 use crate::circulation::rows::code;
-use crate::database::begin_write;
 use crate::error::StoreError;
+use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, store_err};
 
 /// The rule names (http-api.md `PUT /circulation/rules`), in [`RuleSet`] field order.
@@ -108,11 +107,11 @@ fn scope_values(scope: &RuleScope) -> [String; 3] {
 /// Circulation rules in the database.
 #[derive(Debug, Clone)]
 pub struct RuleStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl RuleStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 
@@ -120,7 +119,7 @@ impl RuleStore {
     pub async fn put_rules(&self, scope: &RuleScope, rules: &RuleSet) -> Result<(), StoreError> {
         const C: &str = "put rules";
         let [library, category, item_type] = scope_values(scope);
-        let txn = begin_write(&self.conn).await.map_err(store_err(C))?;
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
         for (name, value) in named_values(rules) {
             exec(
                 &txn,

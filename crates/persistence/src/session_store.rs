@@ -6,16 +6,17 @@ use std::sync::Arc;
 use library_core::{Clock, PatronId, StaffId};
 use library_credentials::{PortError, Scope, Session, SessionStore, Subject, TokenHash};
 use sea_orm::sea_query::{ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::entity::session;
 use crate::error::{corrupt, failed};
 use crate::instant;
+use crate::pool::Pool;
 
 /// Sessions in the database.
 #[derive(Clone)]
 pub struct DbSessionStore {
-    conn: DatabaseConnection,
+    conn: Pool,
     clock: Arc<dyn Clock>,
 }
 
@@ -26,7 +27,7 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub(crate) fn new(conn: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(conn: Pool, clock: Arc<dyn Clock>) -> Self {
         Self { conn, clock }
     }
 

@@ -4,14 +4,15 @@
 use async_trait::async_trait;
 use library_core::StaffId;
 use library_credentials::{PortError, SecretHash, StaffCredentialStore, StaffRole, StoredStaff};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::OffsetDateTime;
 
 use crate::entity::staff_user;
 use crate::error::{corrupt, failed};
 use crate::instant;
+use crate::pool::Pool;
 
 /// A staff user to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +30,11 @@ pub struct NewStaffUser {
 /// Staff users in the database.
 #[derive(Debug, Clone)]
 pub struct StaffStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 impl StaffStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

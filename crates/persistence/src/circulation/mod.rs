@@ -32,21 +32,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use library_circulation::ports::{CirculationStore, CirculationTransaction, InfrastructureError};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
+use sea_orm::{DatabaseTransaction, DbBackend};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::database::begin_write;
+use crate::pool::{Pool, begin_write};
 use crate::sql::infra;
 
 /// Starts circulation units of work on the database.
 #[derive(Debug, Clone)]
 pub struct DbCirculationStore {
-    conn: DatabaseConnection,
+    conn: Pool,
     gate: Arc<Semaphore>,
 }
 
 impl DbCirculationStore {
-    pub(crate) fn new(conn: DatabaseConnection, gate: Arc<Semaphore>) -> Self {
+    pub(crate) fn new(conn: Pool, gate: Arc<Semaphore>) -> Self {
         Self { conn, gate }
     }
 
@@ -65,7 +65,7 @@ impl DbCirculationStore {
 
 /// Takes a permit of the transaction gate, then begins a write transaction.
 pub(crate) async fn begin_gated(
-    conn: &DatabaseConnection,
+    conn: &Pool,
     gate: &Arc<Semaphore>,
 ) -> Result<(OwnedSemaphorePermit, DatabaseTransaction), sea_orm::DbErr> {
     let permit = gate
@@ -73,7 +73,7 @@ pub(crate) async fn begin_gated(
         .acquire_owned()
         .await
         .map_err(|_| sea_orm::DbErr::Custom("transaction gate closed".into()))?;
-    let txn = begin_write(conn).await?;
+    let txn = begin_write(conn.connection()).await?;
     Ok((permit, txn))
 }
 
