@@ -4,7 +4,7 @@
 //! allocate 4 GiB or run for minutes (security reference §6 #35).
 //!
 //! The computation is synchronous and CPU-bound. The `SecretHasher` impl runs it inline;
-//! the server wraps this type in an adapter that moves the work to the blocking pool behind
+//! the server wraps this type in an adapter that moves the work to its own hashing threads behind
 //! a semaphore sized to the cores (the credential crate has no async runtime).
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};

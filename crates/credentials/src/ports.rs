@@ -1,6 +1,6 @@
 //! The ports of the credential domain: what the application service needs from the
 //! outside world, named by role and speaking domain types only. Adapters implement them
-//! (the persistence crate the stores, the server a blocking-pool hasher, a mail outbox the
+//! (the persistence crate the stores, the server a hasher on its own threads, a mail outbox the
 //! notifier); tests use the in-memory fakes of [`crate::testing`] or mockall mocks.
 
 use async_trait::async_trait;

@@ -1,39 +1,71 @@
-//! The `SecretHasher` port for the server: Argon2id on tokio's blocking pool, at most one
-//! hash per core at a time, and a bounded wait for a slot. Argon2id costs ~50 ms of CPU and
-//! 19 MiB of memory; computed on the async runtime it would stall every other request, and
-//! computed without a bound a burst of logins would exhaust memory. A request that cannot
-//! get a slot within [`HASH_QUEUE_WAIT`] gets [`PortError::Overloaded`] (HTTP 503 with
-//! `Retry-After`).
+//! The `SecretHasher` port for the server: Argon2id on dedicated hashing threads, one per
+//! core, at a lower CPU priority than the request threads, with a bounded wait for a slot.
+//!
+//! Argon2id costs tens of milliseconds of CPU and 19 MiB of memory per hash. Computed on the
+//! async runtime it would stall every other request; computed without a bound a burst of
+//! logins would exhaust memory. So at most one hash per core runs at a time, and a request
+//! that cannot get a slot within [`HASH_QUEUE_WAIT`] gets [`PortError::Overloaded`] (HTTP
+//! 503 with `Retry-After`).
+//!
+//! The hashing threads run at nice [`HASHING_NICENESS`] (Linux; elsewhere at normal
+//! priority). With every core hashing during a login burst, a loan list or a checkout still
+//! gets the CPU when it wakes, so the burst costs other requests little latency; with
+//! nothing else to do, the hashing threads still have every core, so logins lose no
+//! throughput. The threads are the server's own: a thread's priority can be lowered but not
+//! raised back without privileges, so tokio's blocking pool, which runs other work, is not
+//! used.
 
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use library_credentials::{Argon2Hasher, PortError, Secret, SecretHash, SecretHasher};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 /// How long a request waits for a hashing slot before answering 503.
 pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
-/// Argon2id off the async runtime, bounded.
+/// The nice value of the hashing threads: request threads (nice 0) weigh about ten times
+/// more with the Linux scheduler.
+pub const HASHING_NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce(&Argon2Hasher) + Send>;
+
+/// Argon2id off the async runtime, bounded, at a lower priority.
 #[derive(Debug, Clone)]
 pub struct BlockingHasher {
-    inner: Arc<Argon2Hasher>,
+    jobs: Sender<Job>,
     slots: Arc<Semaphore>,
     wait: Duration,
 }
 
 impl BlockingHasher {
-    /// `slots` hashes at once (the number of cores), waiting at most `wait` for one.
-    pub fn new(inner: Argon2Hasher, slots: usize, wait: Duration) -> Self {
+    /// `threads` hashing threads (the number of cores), each request waiting at most `wait`
+    /// for one.
+    pub fn new(inner: Argon2Hasher, threads: usize, wait: Duration) -> Self {
+        let threads = threads.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let inner = Arc::new(inner);
+        for n in 0..threads {
+            let queue = Arc::clone(&queue);
+            let inner = Arc::clone(&inner);
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || hashing_thread(&queue, &inner));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a hashing thread");
+            }
+        }
         Self {
-            inner: Arc::new(inner),
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            jobs,
+            slots: Arc::new(Semaphore::new(threads)),
             wait,
         }
     }
 
-    /// One slot per available core, [`HASH_QUEUE_WAIT`], OWASP parameters.
+    /// One thread per available core, [`HASH_QUEUE_WAIT`], OWASP parameters.
     pub fn per_core() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self::new(Argon2Hasher::owasp_minimum(), cores, HASH_QUEUE_WAIT)
@@ -48,15 +80,45 @@ impl BlockingHasher {
             .await
             .map_err(|_| PortError::Overloaded)?
             .map_err(|_| PortError::Overloaded)?;
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |hasher| {
             let _permit = permit;
-            work(&inner)
-        })
-        .await
-        .map_err(|e| PortError::Failed(format!("hashing task: {e}")))
+            let _ = reply.send(work(hasher));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| PortError::Failed("the hashing threads stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| PortError::Failed("a hashing job was dropped".into()))
     }
 }
+
+/// Lowers this thread's priority, then runs jobs until every sender is gone.
+fn hashing_thread(queue: &Mutex<Receiver<Job>>, hasher: &Argon2Hasher) {
+    lower_priority();
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(hasher),
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), HASHING_NICENESS) {
+        tracing::warn!(error = %e, "could not lower the priority of a hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 #[async_trait]
 impl SecretHasher for BlockingHasher {
@@ -96,5 +158,18 @@ mod tests {
         let hash = hasher.hash(&secret).await.unwrap();
         assert_eq!(hasher.verify(&secret, Some(&hash)).await, Ok(true));
         assert_eq!(hasher.verify(&secret, None).await, Ok(false));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_the_request_threads_priority() {
+        let hasher = BlockingHasher::new(Argon2Hasher::owasp_minimum(), 2, HASH_QUEUE_WAIT);
+        let niceness = hasher
+            .run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid())))
+            .await
+            .unwrap()
+            .unwrap();
+        let ours = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        assert_eq!(niceness, HASHING_NICENESS.max(ours));
     }
 }
