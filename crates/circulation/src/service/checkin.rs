@@ -76,9 +76,9 @@ where
     pub async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError> {
         let now = self.now();
         let config = self.config().await?;
-        if self.library(&req.library).await?.is_none() {
+        let Some(returned_to) = self.library(&req.library).await? else {
             return Err(CheckinError::LibraryNotFound(req.library));
-        }
+        };
         let mut tx = self.store.begin().await?;
         let Some(plain) = tx.item_by_barcode(&req.item_barcode).await? else {
             return Err(CheckinError::ItemNotFound);
@@ -106,7 +106,12 @@ where
         let returned_at = effective_return_time(now, req.returned_at, loan.borrowed_at)
             .map_err(CheckinError::InvalidReturnTime)?;
 
-        let lending = self.known_library(&loan.library).await?;
+        // Usually returned where it was lent: no second read of the same library.
+        let lending = if loan.library == returned_to.code {
+            returned_to
+        } else {
+            self.known_library(&loan.library).await?
+        };
         let rules = EffectiveRules::resolve(
             &config.rules,
             Some(&loan.library),

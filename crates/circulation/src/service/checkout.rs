@@ -1,14 +1,14 @@
 //! Checkout, and collection of a waiting hold (which is the holder's checkout of the
 //! waiting copy, product.md §1).
 
-use library_core::{Barcode, CardNumber, Clock, HoldId, ItemId, LibraryCode, Money, PatronId};
+use library_core::{Barcode, CardNumber, Clock, HoldId, LibraryCode, Money};
 use library_fines::NewCharge;
 
 use super::{Circulation, Config, save_queue};
 use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
 use crate::due_date::loan_due_date;
 use crate::hold_queue::HoldQueue;
-use crate::model::{ItemStatus, Library, Loan, NewLoan};
+use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron};
 use crate::ports::{
     CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
     InfrastructureError, RuleRepository,
@@ -87,12 +87,6 @@ pub enum CollectHoldError {
     Infrastructure(#[from] InfrastructureError),
 }
 
-/// How the borrower is identified.
-enum Borrower<'a> {
-    Card(&'a CardNumber),
-    Id(PatronId),
-}
-
 impl<S, R, L, F, C> Circulation<S, R, L, F, C>
 where
     S: CirculationStore,
@@ -109,8 +103,9 @@ where
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
-        // Not found: reader, then item, then library.
-        let Some(_) = tx.patron_by_card_for_update(&req.card_number).await? else {
+        // Not found: reader, then item, then library. The reader's row is locked here, the
+        // first lock of the checkout's lock order.
+        let Some(patron) = tx.patron_by_card_for_update(&req.card_number).await? else {
             return Err(CheckoutError::PatronNotFound);
         };
         let Some(item) = tx.item_by_barcode(&req.item_barcode).await? else {
@@ -120,14 +115,7 @@ where
             return Err(CheckoutError::LibraryNotFound(req.library));
         };
         let outcome = self
-            .checkout_in(
-                tx.as_mut(),
-                Borrower::Card(&req.card_number),
-                item.id,
-                &library,
-                &config,
-                now,
-            )
+            .checkout_in(tx.as_mut(), patron, item, &library, &config, now)
             .await?;
         match outcome {
             Ok(outcome) => {
@@ -152,18 +140,17 @@ where
         let Some(hold) = tx.hold(req.hold).await? else {
             return Err(CollectHoldError::HoldNotFound);
         };
-        let Some(item) = hold.waiting_item() else {
+        let Some(copy) = hold.waiting_item() else {
             return Err(CollectHoldError::NotWaiting);
         };
+        let missing = |what: &str| InfrastructureError::new(format!("{what} vanished"));
+        let patron = tx
+            .patron_for_update(hold.patron)
+            .await?
+            .ok_or_else(|| missing("reader"))?;
+        let item = tx.item(copy).await?.ok_or_else(|| missing("item"))?;
         let outcome = self
-            .checkout_in(
-                tx.as_mut(),
-                Borrower::Id(hold.patron),
-                item,
-                &library,
-                &config,
-                now,
-            )
+            .checkout_in(tx.as_mut(), patron, item, &library, &config, now)
             .await?;
         match outcome {
             // The copy was trapped for this hold, so the checkout collected it; if a
@@ -177,25 +164,20 @@ where
         }
     }
 
-    /// The checkout inside a transaction: locks patron, title, item (in that order),
-    /// decides, writes. The caller commits. `Ok(Err(_))` is a refusal.
+    /// The checkout inside a transaction: `patron` is already locked (and read under its
+    /// lock); locks the title, then the item, decides, writes. `plain` is the item read
+    /// before its lock, for its title. The caller commits. `Ok(Err(_))` is a refusal.
     async fn checkout_in(
         &self,
         tx: &mut dyn CirculationTransaction,
-        borrower: Borrower<'_>,
-        copy: ItemId,
+        patron: Patron,
+        plain: Item,
         library: &Library,
         config: &Config,
         now: time::OffsetDateTime,
     ) -> Result<Result<CheckoutOutcome, CheckoutRefusal>, InfrastructureError> {
         let missing =
             |what: &str| InfrastructureError::new(format!("{what} vanished during checkout"));
-        let patron = match borrower {
-            Borrower::Card(card) => tx.patron_by_card_for_update(card).await?,
-            Borrower::Id(id) => tx.patron_for_update(id).await?,
-        }
-        .ok_or_else(|| missing("reader"))?;
-        let plain = tx.item(copy).await?.ok_or_else(|| missing("item"))?;
         tx.title_for_update(plain.title)
             .await?
             .ok_or_else(|| missing("title"))?;
@@ -210,9 +192,11 @@ where
             Some(&patron.category),
             Some(&item.item_type),
         );
-        let loans_out =
-            u32::try_from(tx.open_loans_of_patron(patron.id).await?.len()).unwrap_or(u32::MAX);
-        let outstanding = self.outstanding(tx, &patron, config, now).await?;
+        let open_loans = tx.open_loans_of_patron(patron.id).await?;
+        let loans_out = u32::try_from(open_loans.len()).unwrap_or(u32::MAX);
+        let outstanding = self
+            .outstanding_with(tx, &patron, &open_loans, config, now)
+            .await?;
         let waiting = tx.waiting_hold_for_item(item.id).await?;
         let today = library.calendar.local_date(now);
         let facts = CheckoutFacts {

@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 
 use crate::checkin::accrued_fine;
 use crate::hold_queue::{Hold, HoldQueue, pickup_by};
-use crate::model::{ItemStatus, Library, Patron};
+use crate::model::{ItemStatus, Library, Loan, Patron};
 use crate::ports::{
     CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
     InfrastructureError, RuleRepository,
@@ -105,8 +105,22 @@ where
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<Money, InfrastructureError> {
+        let open_loans = tx.open_loans_of_patron(patron.id).await?;
+        self.outstanding_with(tx, patron, &open_loans, config, now)
+            .await
+    }
+
+    /// [`Self::outstanding`] with the reader's open loans already read in this transaction.
+    async fn outstanding_with(
+        &self,
+        tx: &mut dyn CirculationTransaction,
+        patron: &Patron,
+        open_loans: &[Loan],
+        config: &Config,
+        now: OffsetDateTime,
+    ) -> Result<Money, InfrastructureError> {
         let mut total = tx.outstanding_charges(patron.id).await?;
-        for loan in tx.open_loans_of_patron(patron.id).await? {
+        for loan in open_loans {
             let item = tx.item(loan.item).await?.ok_or_else(|| {
                 InfrastructureError::new(format!("loan {} refers to a missing item", loan.id))
             })?;
@@ -117,7 +131,7 @@ where
                 Some(&patron.category),
                 Some(&item.item_type),
             );
-            total += accrued_fine(&loan, now, &lending, &rules, &config.periods).fine;
+            total += accrued_fine(loan, now, &lending, &rules, &config.periods).fine;
         }
         Ok(total)
     }
