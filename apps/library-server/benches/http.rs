@@ -2,7 +2,10 @@
 //!
 //! (a) checkout + checkin pairs per second against the real `Application`, on SQLite (a
 //!     temporary file) and on PostgreSQL (a database of its own, created and dropped; only
-//!     when `LIBRARY_TEST_POSTGRES_URL` is set);
+//!     when `LIBRARY_TEST_POSTGRES_URL` is set), and in the same run, on the same database
+//!     with the same 8 clients, the persistence adapter's raw transactions: a raw checkout
+//!     (lock the item, insert the loan, set the item on loan, commit) and a raw checkin (lock
+//!     the item, read its open loan, close it, set the item available, commit);
 //! (b) Password logins per second against standalone `Argon2Hasher::verify_sync` calls per
 //!     second on 2 threads;
 //! (c) p99 latency of `GET /api/v1/me/loans` with and without a concurrent login flood.
@@ -21,6 +24,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use library_circulation::ports::CirculationStore;
+use library_circulation::{DueDate, ItemStatus, NewLoan};
+use library_core::{Barcode, CardNumber, LibraryCode};
 use library_credentials::{Argon2Hasher, Secret};
 use library_server::{Application, Config};
 use sea_orm::ConnectionTrait;
@@ -34,9 +40,6 @@ const CLIENTS: usize = 8;
 const CASE: Duration = Duration::from_secs(5);
 const LATENCY_CASE: Duration = Duration::from_secs(4);
 const MAX_REQUESTS_PER_CLIENT: usize = 50_000;
-/// Raw checkout transactions per second measured earlier by the persistence bench.
-const RAW_SQLITE: f64 = 3_500.0;
-const RAW_POSTGRES: (f64, f64) = (950.0, 1_270.0);
 
 enum Db {
     Sqlite(PathBuf),
@@ -327,6 +330,93 @@ async fn circulation_pairs(server: &Arc<Server>, fx: &Fixture) -> f64 {
     total as f64 / start.elapsed().as_secs_f64()
 }
 
+/// (a) The persistence adapter's raw checkout and checkin transactions, the same 8 clients
+/// each with its own reader and item, on the server's database (the server idle). Raw
+/// checkout+checkin pairs per second.
+async fn raw_pairs(url: &str, fx: &Fixture) -> f64 {
+    let db = library_persistence::Database::connect(url)
+        .await
+        .expect("connect for the raw transactions");
+    let library = LibraryCode::parse("CEN").expect("library code");
+    let mut pairs_of = Vec::new();
+    for i in 0..CLIENTS {
+        let mut tx = db.circulation().begin().await.expect("begin");
+        let card = CardNumber::parse(&fx.cards[i]).expect("card");
+        let patron = tx
+            .patron_by_card_for_update(&card)
+            .await
+            .expect("patron")
+            .expect("patron exists")
+            .id;
+        let barcode = Barcode::parse(&fx.barcodes[i]).expect("barcode");
+        let item = tx
+            .item_by_barcode(&barcode)
+            .await
+            .expect("item")
+            .expect("item exists")
+            .id;
+        pairs_of.push((patron, item));
+    }
+    let db = Arc::new(db);
+    let start = Instant::now();
+    let deadline = start + CASE;
+    let mut tasks = Vec::new();
+    for (patron, item) in pairs_of {
+        let db = Arc::clone(&db);
+        let library = library.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut pairs = 0usize;
+            while Instant::now() < deadline && pairs < MAX_REQUESTS_PER_CLIENT {
+                let now = time::OffsetDateTime::now_utc();
+                let mut tx = db.circulation().begin().await.expect("begin");
+                tx.item_for_update(item).await.expect("lock").expect("item");
+                tx.insert_loan(NewLoan {
+                    patron,
+                    item,
+                    library: library.clone(),
+                    borrowed_at: now,
+                    due: DueDate {
+                        on: now.date(),
+                        at: now,
+                    },
+                })
+                .await
+                .expect("insert loan");
+                tx.set_item_status(item, ItemStatus::OnLoan)
+                    .await
+                    .expect("status");
+                tx.commit().await.expect("commit checkout");
+
+                let mut tx = db.circulation().begin().await.expect("begin");
+                tx.item_for_update(item).await.expect("lock").expect("item");
+                let mut loan = tx
+                    .open_loan_of_item(item)
+                    .await
+                    .expect("loan")
+                    .expect("open loan");
+                loan.returned_at = Some(now);
+                loan.returned_to = Some(library.clone());
+                tx.update_loan(&loan).await.expect("close loan");
+                tx.set_item_status(item, ItemStatus::Available)
+                    .await
+                    .expect("status");
+                tx.commit().await.expect("commit checkin");
+                pairs += 1;
+            }
+            pairs
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("raw client");
+    }
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    if let Ok(db) = Arc::try_unwrap(db) {
+        db.close().await.ok();
+    }
+    rate
+}
+
 /// Login clients until `stop` (or the deadline); successful logins.
 fn spawn_logins(
     server: &Arc<Server>,
@@ -427,6 +517,8 @@ async fn run() {
     let fx = setup(&server, CLIENTS + 1).await;
     let sqlite_pairs = circulation_pairs(&server, &fx).await;
     println!("(a) sqlite   checkout+checkin pairs/s: {sqlite_pairs:.0}");
+    let sqlite_raw = raw_pairs(&db.url(), &fx).await;
+    println!("(a) sqlite   raw transaction pairs/s: {sqlite_raw:.0}");
 
     let logins_per_s = logins(&server, &fx).await;
     println!("(b) logins/s (HTTP, {CLIENTS} clients): {logins_per_s:.1}");
@@ -474,8 +566,8 @@ async fn run() {
     db.drop_db().await;
 
     rows.push(format!(
-        "(a) sqlite     pairs/s {sqlite_pairs:>9.0}   ÷ raw checkouts/s ≈{RAW_SQLITE:.0} (measured earlier) = {:.2}",
-        sqlite_pairs / RAW_SQLITE
+        "(a) sqlite     HTTP pairs/s {sqlite_pairs:>6.0} ÷ raw pairs/s {sqlite_raw:>6.0} = {:.2}",
+        sqlite_pairs / sqlite_raw
     ));
 
     // PostgreSQL: (a) only.
@@ -495,16 +587,15 @@ async fn run() {
             let fx = setup(&server, CLIENTS).await;
             let pg_pairs = circulation_pairs(&server, &fx).await;
             println!("(a) postgres checkout+checkin pairs/s: {pg_pairs:.0}");
+            let pg_raw = raw_pairs(&db.url(), &fx).await;
+            println!("(a) postgres raw transaction pairs/s: {pg_raw:.0}");
             if let Ok(server) = Arc::try_unwrap(server) {
                 server.shutdown().await;
             }
             db.drop_db().await;
             rows.push(format!(
-                "(a) postgres   pairs/s {pg_pairs:>9.0}   ÷ raw checkouts/s ≈{:.0}–{:.0} (measured earlier) = {:.2}–{:.2}",
-                RAW_POSTGRES.0,
-                RAW_POSTGRES.1,
-                pg_pairs / RAW_POSTGRES.1,
-                pg_pairs / RAW_POSTGRES.0
+                "(a) postgres   HTTP pairs/s {pg_pairs:>6.0} ÷ raw pairs/s {pg_raw:>6.0} = {:.2}",
+                pg_pairs / pg_raw
             ));
         }
         _ => println!("note: {POSTGRES_URL_VAR} is not set; PostgreSQL is not benchmarked"),
