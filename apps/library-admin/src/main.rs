@@ -1,6 +1,7 @@
 //! `library-admin`: the administrators' command-line tool (product.md §5): migrate the
 //! database, create staff users, reset a reader's Password at the counter, import readers
-//! and the catalogue from CSV, and preview the impact of a fine-suspension period.
+//! and the catalogue from CSV, preview the impact of a fine-suspension period, and manage
+//! SIP2 station accounts.
 //!
 //! It reads the same configuration as the server (`LIBRARY_DATABASE_URL`,
 //! `LIBRARY_CONFIG`, ...: `library_server::Config`) and talks to the database directly.
@@ -15,6 +16,7 @@ mod csv;
 mod preview;
 mod readers;
 mod staff;
+mod stations;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +109,34 @@ enum Command {
         /// Print the figures as JSON (the HTTP preview's fields).
         #[arg(long)]
         json: bool,
+    },
+    /// Manage SIP2 station accounts (self-service stations that log in with 93).
+    #[command(subcommand)]
+    Sip2Station(StationCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StationCommand {
+    /// Create a station account that lends from a library.
+    ///
+    /// The password is read from stdin with --password-stdin (12 to 128 characters, no '|'
+    /// or control characters), else a random one is generated and printed once.
+    Create {
+        /// The username the station sends in CN: 1 to 32 of a-z, 0-9, '_', '.', '-'.
+        username: String,
+        /// The library the station's checkouts lend from (its code).
+        #[arg(long)]
+        library: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the station accounts: username, library, created at, created by.
+    List,
+    /// Delete a station account: it can no longer log in.
+    Delete {
+        /// The station's username.
+        username: String,
     },
 }
 
@@ -201,6 +231,15 @@ async fn run(command: Command) -> Result<(), Failure> {
                 },
             )
             .await
+        }
+        Command::Sip2Station(StationCommand::Create {
+            username,
+            library,
+            password_stdin,
+        }) => stations::create(&ctx, &username, &library, password_stdin).await,
+        Command::Sip2Station(StationCommand::List) => stations::list(&ctx).await,
+        Command::Sip2Station(StationCommand::Delete { username }) => {
+            stations::delete(&ctx, &username).await
         }
     };
     ctx.close().await;

@@ -163,8 +163,172 @@ async fn usage_errors_exit_with_2_and_help_with_0() {
         "import-readers",
         "import-catalogue",
         "preview-fines",
+        "sip2-station",
     ] {
         assert!(r.stdout.contains(sub), "{sub} in {r:?}");
+    }
+    let r = run(
+        &db,
+        &["sip2-station", "create", "SC 01", "--library", "CEN"],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = run(&db, &["sip2-station", "create", "sc01"], None).await;
+    assert_eq!(r.code, 2, "--library is required: {r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sip2_stations_are_created_listed_and_deleted() {
+    for db in backends().await {
+        let label = db.label();
+        let database = db.connect().await;
+        add_library(&database, "CEN", LibraryKind::Central).await;
+
+        let r = run(
+            &db,
+            &[
+                "sip2-station",
+                "create",
+                "sc01",
+                "--library",
+                "CEN",
+                "--password-stdin",
+            ],
+            Some("short|one\n"),
+        )
+        .await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("password_too_short"), "{r:?}");
+        assert!(r.stderr.contains("password_invalid"), "{r:?}");
+        let r = run(
+            &db,
+            &[
+                "sip2-station",
+                "create",
+                "sc01",
+                "--library",
+                "NOPE",
+                "--password-stdin",
+            ],
+            Some("kiosk-pass-2026\n"),
+        )
+        .await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("no library has code NOPE"), "{r:?}");
+        assert!(database.sip2_stations().list().await.unwrap().is_empty());
+
+        let r = run(
+            &db,
+            &[
+                "sip2-station",
+                "create",
+                "sc01",
+                "--library",
+                "CEN",
+                "--password-stdin",
+            ],
+            Some("kiosk-pass-2026\n"),
+        )
+        .await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(
+            r.stdout
+                .contains("created SIP2 station sc01 (lends from CEN)"),
+            "{r:?}"
+        );
+        assert!(!r.stdout.contains("kiosk-pass-2026"), "{r:?}");
+        let r = run(
+            &db,
+            &["sip2-station", "create", "sc01", "--library", "CEN"],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("already exists"), "{r:?}");
+        let r = run(
+            &db,
+            &["sip2-station", "create", "sc02", "--library", "CEN"],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let generated = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .unwrap_or_else(|| panic!("no password in {r:?}"))
+            .to_owned();
+
+        // The stored hashes verify the passwords through the credential service, as a
+        // station's 93 does.
+        let service = credentials(&database);
+        let stored = database.sip2_stations().list().await.unwrap();
+        assert_eq!(stored.len(), 2, "{label}");
+        assert_eq!(stored[0].library.as_str(), "CEN");
+        assert_eq!(stored[0].created_by, "library-admin");
+        for (station, password) in [(&stored[0], "kiosk-pass-2026"), (&stored[1], &generated)] {
+            service
+                .verify_station(
+                    station.username.as_str(),
+                    &Secret::new(password),
+                    Some(&station.password_hash),
+                    &source(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {} logs in: {e}", station.username));
+        }
+        service
+            .verify_station(
+                "sc01",
+                &Secret::new("kiosk-pass-2025"),
+                Some(&stored[0].password_hash),
+                &source(),
+            )
+            .await
+            .expect_err("a wrong password is refused");
+
+        let r = run(&db, &["sip2-station", "list"], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{r:?}");
+        assert!(lines[0].starts_with("sc01\tCEN\t"), "{r:?}");
+        assert!(lines[0].ends_with("+08:00\tlibrary-admin"), "{r:?}");
+        assert!(lines[1].starts_with("sc02\tCEN\t"), "{r:?}");
+
+        let r = run(&db, &["sip2-station", "delete", "sc01"], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(r.stdout.contains("deleted SIP2 station sc01"), "{r:?}");
+        let r = run(&db, &["sip2-station", "delete", "sc01"], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("no SIP2 station sc01"), "{r:?}");
+        let names: Vec<String> = database
+            .sip2_stations()
+            .list()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.username.to_string())
+            .collect();
+        assert_eq!(names, ["sc02"], "{label}");
+        let audit: Vec<String> = database
+            .audit_log()
+            .recent(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.entry.action, e.entry.subject))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                "sip2_station.delete sip2_station:sc01",
+                "sip2_station.create sip2_station:sc02",
+                "sip2_station.create sip2_station:sc01",
+            ],
+            "{label}"
+        );
+        database.close().await.unwrap();
     }
 }
 

@@ -9,6 +9,8 @@ use serde::Deserialize;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://library.db?mode=rwc";
 /// Default listen address.
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
+/// SIP2 listen address when `--sip2` is given without one and none is configured.
+pub const DEFAULT_SIP2_ADDR: &str = "127.0.0.1:6001";
 
 /// The server's settings.
 #[derive(Clone, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub struct Config {
     pub database_url: String,
     /// Listen address; a leading `:` means `127.0.0.1`, port 0 picks a free port.
     pub http_addr: String,
+    /// SIP2 listen address (same forms); `None`: no SIP2 server.
+    pub sip2_addr: Option<String>,
     /// Password of the bootstrap `admin` staff user; random (logged once) when unset.
     pub admin_password: Option<String>,
     /// The settable clock and job trigger (tests only).
@@ -31,6 +35,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &self.database_url)
             .field("http_addr", &self.http_addr)
+            .field("sip2_addr", &self.sip2_addr)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
             .field("dev_clock", &self.dev_clock)
             .field("demo", &self.demo)
@@ -43,6 +48,7 @@ impl Default for Config {
         Self {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             http_addr: DEFAULT_HTTP_ADDR.to_owned(),
+            sip2_addr: None,
             admin_password: None,
             dev_clock: false,
             demo: false,
@@ -56,6 +62,7 @@ impl Default for Config {
 struct FileConfig {
     database_url: Option<String>,
     http_addr: Option<String>,
+    sip2_addr: Option<String>,
     admin_password: Option<String>,
     dev_clock: Option<bool>,
     demo: Option<bool>,
@@ -80,6 +87,12 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A command-line argument we do not understand.
+    #[error(
+        "unknown argument {0:?}: the arguments are --demo and --sip2[=ADDR] \
+         (everything else is configured by LIBRARY_* variables)"
+    )]
+    Argument(String),
     /// A variable has a value we do not understand.
     #[error("{name}: expected 1/0/true/false, got {value:?}")]
     Flag {
@@ -118,6 +131,9 @@ impl Config {
             if let Some(v) = file.http_addr {
                 config.http_addr = v;
             }
+            if let Some(v) = file.sip2_addr.filter(|v| !v.is_empty()) {
+                config.sip2_addr = Some(v);
+            }
             if file.admin_password.is_some() {
                 config.admin_password = file.admin_password;
             }
@@ -134,6 +150,9 @@ impl Config {
         if let Some(v) = var("LIBRARY_HTTP_ADDR").filter(|v| !v.is_empty()) {
             config.http_addr = v;
         }
+        if let Some(v) = var("LIBRARY_SIP2_ADDR").filter(|v| !v.is_empty()) {
+            config.sip2_addr = Some(v);
+        }
         if let Some(v) = var("LIBRARY_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
             config.admin_password = Some(v);
         }
@@ -148,11 +167,44 @@ impl Config {
 
     /// The address to bind: `:8080` → `127.0.0.1:8080`.
     pub fn bind_addr(&self) -> String {
-        if self.http_addr.starts_with(':') {
-            format!("127.0.0.1{}", self.http_addr)
-        } else {
-            self.http_addr.clone()
+        with_host(&self.http_addr)
+    }
+
+    /// The SIP2 address to bind, if SIP2 is on (`:6001` → `127.0.0.1:6001`).
+    pub fn sip2_bind_addr(&self) -> Option<String> {
+        self.sip2_addr.as_deref().map(with_host)
+    }
+
+    /// Applies the command-line arguments: `--demo`, and `--sip2[=ADDR]` (SIP2 on, at
+    /// `ADDR`, else at the configured address, else at [`DEFAULT_SIP2_ADDR`]).
+    pub fn apply_args(
+        &mut self,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<(), ConfigError> {
+        for arg in args {
+            match arg.as_str() {
+                "--demo" => self.demo = true,
+                "--sip2" => {
+                    if self.sip2_addr.is_none() {
+                        self.sip2_addr = Some(DEFAULT_SIP2_ADDR.to_owned());
+                    }
+                }
+                other => match other.strip_prefix("--sip2=") {
+                    Some(addr) if !addr.is_empty() => self.sip2_addr = Some(addr.to_owned()),
+                    _ => return Err(ConfigError::Argument(other.to_owned())),
+                },
+            }
         }
+        Ok(())
+    }
+}
+
+/// `:8080` → `127.0.0.1:8080`; anything else as it is.
+fn with_host(addr: &str) -> String {
+    if addr.starts_with(':') {
+        format!("127.0.0.1{addr}")
+    } else {
+        addr.to_owned()
     }
 }
 
@@ -221,6 +273,41 @@ mod tests {
             config(&[("LIBRARY_DEV_CLOCK", "maybe")]),
             Err(ConfigError::Flag { .. })
         ));
+    }
+
+    #[test]
+    fn sip2_is_off_unless_configured_or_asked_for() {
+        let args = |config: &mut Config, args: &[&str]| {
+            config.apply_args(args.iter().map(|a| (*a).to_owned()))
+        };
+        let mut c = config(&[]).unwrap();
+        assert_eq!(c.sip2_bind_addr(), None);
+        args(&mut c, &["--sip2"]).unwrap();
+        assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:6001"));
+
+        let mut c = config(&[("LIBRARY_SIP2_ADDR", ":0")]).unwrap();
+        assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:0"));
+        // The flag alone keeps the configured address; with a value it wins.
+        args(&mut c, &["--sip2"]).unwrap();
+        assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:0"));
+        args(&mut c, &["--demo", "--sip2=0.0.0.0:6100"]).unwrap();
+        assert_eq!(c.sip2_bind_addr().as_deref(), Some("0.0.0.0:6100"));
+        assert!(c.demo);
+        for bad in ["--sip2=", "--sip", "--http=1"] {
+            assert!(
+                matches!(args(&mut c, &[bad]), Err(ConfigError::Argument(a)) if a == bad),
+                "{bad}"
+            );
+        }
+
+        let path = std::env::temp_dir().join(format!("library-sip2-{}.toml", std::process::id()));
+        std::fs::write(&path, "sip2_addr = \"127.0.0.1:6010\"\n").unwrap();
+        let file = path.to_str().unwrap();
+        let c = config(&[("LIBRARY_CONFIG", file)]).unwrap();
+        assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:6010"));
+        let c = config(&[("LIBRARY_CONFIG", file), ("LIBRARY_SIP2_ADDR", ":6020")]).unwrap();
+        assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:6020"));
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The composition root: configuration → database → adapters → services → HTTP listener.
+//! The composition root: configuration → database → adapters → services → HTTP listener
+//! (and the SIP2 listener when configured).
 //! Nothing here decides a library rule; it only wires.
 //!
 //! The binary (`main.rs`) reads [`Config::from_env`], initialises logging and runs an
@@ -9,6 +10,7 @@ mod adapters;
 mod bootstrap;
 mod config;
 pub mod demo;
+mod sip2;
 mod startup;
 
 pub use adapters::{
@@ -16,5 +18,6 @@ pub use adapters::{
     SharedClock, circulation,
 };
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError};
-pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR};
+pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR, DEFAULT_SIP2_ADDR};
+pub use sip2::{DbSip2Stations, LibrarySip2Server, Sip2Library};
 pub use startup::{Application, StartupError};

@@ -1,6 +1,7 @@
 //! `library-server`: the library system's server. Configuration: see `Config` and
-//! http-api.md "Running the server". One argument is understood: `--demo` (as
-//! `LIBRARY_DEMO=1`: load the demo data set into an empty database, see `demo.rs`).
+//! http-api.md "Running the server". Two arguments are understood: `--demo` (as
+//! `LIBRARY_DEMO=1`: load the demo data set into an empty database, see `demo.rs`) and
+//! `--sip2[=ADDR]` (serve SIP2, at `ADDR` or `LIBRARY_SIP2_ADDR` or 127.0.0.1:6001).
 
 use std::process::ExitCode;
 
@@ -15,6 +16,7 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 
+    let shutdown = shutdown_signal();
     let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -22,17 +24,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--demo" => config.demo = true,
-            other => {
-                tracing::error!(
-                    "unknown argument {other:?}: the only argument is --demo \
-                     (everything else is configured by LIBRARY_* variables)"
-                );
-                return ExitCode::from(2);
-            }
-        }
+    if let Err(err) = config.apply_args(std::env::args().skip(1)) {
+        tracing::error!("{err}");
+        return ExitCode::from(2);
     }
     let app = match Application::build(&config).await {
         Ok(app) => app,
@@ -47,7 +41,7 @@ async fn main() -> ExitCode {
         tracing::error!("demo data: {err}");
         return ExitCode::FAILURE;
     }
-    match app.run_until(shutdown_signal()).await {
+    match app.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("server failed: {err}");
@@ -56,30 +50,37 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(%err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called,
+/// not when the future is first polled: a SIGTERM sent as soon as the listeners log that
+/// they accept (the SIP2 one logs from its own task) must stop the server gracefully, not
+/// kill it.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(%err, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Ok(mut sig) => {
+                    sig.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(%err, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+            () = term => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }

@@ -1,4 +1,5 @@
-//! Building the application from a [`Config`] and running it.
+//! Building the application from a [`Config`] and running it: the HTTP listener, and the
+//! SIP2 listener when configured. Both stop on the same shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,16 +10,19 @@ use library_core::{Clock, ManualClock, SystemClock};
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
 use library_http::{AppState, BlockingHasher, DevControls};
 use library_persistence::{Database, DatabaseError};
+use library_sip2::server::ServerConfig;
 use poem::endpoint::BoxEndpoint;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, Server};
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use crate::adapters::{
     DbAdmin, DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs, circulation,
 };
 use crate::bootstrap::{BootstrapError, ensure_admin};
 use crate::config::Config;
+use crate::sip2::{DbSip2Stations, LibrarySip2Server, Sip2Library};
 use library_http::CirculationDesk;
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -43,10 +47,18 @@ pub enum StartupError {
     },
 }
 
-/// A built server: database open and migrated, listener bound, not yet serving.
+/// The SIP2 listener, bound, with its server.
+struct Sip2Listener {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    server: LibrarySip2Server,
+}
+
+/// A built server: database open and migrated, listeners bound, not yet serving.
 pub struct Application {
     acceptor: TcpAcceptor,
     addr: SocketAddr,
+    sip2: Option<Sip2Listener>,
     app: BoxEndpoint<'static>,
     db: Database,
 }
@@ -55,8 +67,28 @@ impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("addr", &self.addr)
+            .field("sip2_addr", &self.sip2_addr())
             .finish_non_exhaustive()
     }
+}
+
+/// Binds the SIP2 listener and builds its server over the library's services.
+async fn bind_sip2(addr: String, library: Sip2Library) -> Result<Sip2Listener, StartupError> {
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    let server = LibrarySip2Server::new(Arc::new(library), ServerConfig::default());
+    Ok(Sip2Listener {
+        listener,
+        addr,
+        server,
+    })
 }
 
 impl Application {
@@ -96,7 +128,17 @@ impl Application {
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(&db, clock.clone()));
+        let circulation = Arc::new(circulation(&db, clock.clone()));
+        let desk: Arc<dyn CirculationDesk> = circulation.clone();
+        let sip2 = match config.sip2_bind_addr() {
+            Some(addr) => {
+                let library =
+                    Sip2Library::new(&db, credentials.clone(), circulation, clock.clone());
+                Some(bind_sip2(addr, library).await?)
+            }
+            None => None,
+        };
+        let stations = DbSip2Stations::new(&db, sip2.as_ref().map(|s| s.server.clone()));
         let admin = Arc::new(DbAdmin::new(&db));
         let state = AppState {
             credentials,
@@ -109,6 +151,7 @@ impl Application {
             suspensions: admin.clone(),
             accounts: admin.clone(),
             audit: admin,
+            sip2_stations: Arc::new(stations),
             clock,
             random,
             dev: manual.map(|clock| DevControls {
@@ -135,6 +178,7 @@ impl Application {
         Ok(Application {
             acceptor,
             addr,
+            sip2,
             app: library_http::app(state).boxed(),
             db,
         })
@@ -145,19 +189,50 @@ impl Application {
         self.addr
     }
 
+    /// The address the SIP2 listener is bound to, when SIP2 is on.
+    pub fn sip2_addr(&self) -> Option<SocketAddr> {
+        self.sip2.as_ref().map(|s| s.addr)
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight (at most
-    /// 10 s) and closes the database.
+    /// 10 s on each listener) and closes the database. The SIP2 server logs its own
+    /// `sip2 listening on ADDR` line when it starts accepting.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // One signal for both listeners; also sent when HTTP stops on its own.
+        let (stop, stopped) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let stop_http = stop.clone();
+        let http_shutdown = async move {
+            shutdown.await;
+            let _ = stop_http.send(true);
+        };
+        let sip2 = self.sip2.map(|sip2| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                sip2.server
+                    .serve(sip2.listener, async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            })
+        });
         tracing::info!("listening on http://{}", self.addr);
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.app, shutdown, Some(SHUTDOWN_GRACE))
-            .await?;
+        let served = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.app, http_shutdown, Some(SHUTDOWN_GRACE))
+            .await;
+        let _ = stop.send(true);
+        if let Some(sip2) = sip2
+            && let Err(err) = sip2.await
+        {
+            tracing::error!(%err, "the SIP2 server task failed");
+        }
         if let Err(err) = self.db.close().await {
             tracing::warn!(%err, "closing the database");
         }
+        served?;
         tracing::info!("stopped");
         Ok(())
     }

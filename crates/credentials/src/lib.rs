@@ -24,6 +24,7 @@ mod ports;
 mod secret;
 mod service;
 mod session;
+mod station;
 mod temporary;
 
 #[cfg(feature = "argon2")]
@@ -55,9 +56,13 @@ pub use secret::{MAX_SECRET_INPUT_BYTES, Secret};
 pub use service::{
     AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
     CredentialService, LoginError, MAX_STAFF_USERNAME_LEN, RegisterCredentialsError,
-    StaffPasswordError, StaffResetError, TemporaryPasswordIssued,
+    StaffPasswordError, StaffResetError, StationPasswordError, TemporaryPasswordIssued,
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
+pub use station::{
+    STATION_PASSWORD_MAX_CHARS, STATION_PASSWORD_MIN_CHARS, STATION_USERNAME_MAX_LEN,
+    StationUsername, StationViolation, check_station_password,
+};
 pub use temporary::{TEMPORARY_PASSWORD_LEN, generate_temporary_password};
 
 #[cfg(feature = "argon2")]

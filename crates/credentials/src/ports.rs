@@ -62,8 +62,9 @@ pub struct StoredCredentials {
     pub temporary: Option<StoredTemporaryPassword>,
 }
 
-/// What an attempt counter is kept for: a card number (known or not) or a staff username.
-/// Card numbers are `[A-Z0-9]` only, so the `staff:` prefix can never collide with one.
+/// What an attempt counter is kept for: a card number (known or not), a staff username or
+/// a SIP2 station. Card numbers are `[A-Z0-9]` only, so the `staff:` and `station:`
+/// prefixes can never collide with one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AttemptKey(String);
 
@@ -79,6 +80,11 @@ impl AttemptKey {
     /// The counter of a staff username (case-insensitive).
     pub fn staff(username: &str) -> Self {
         Self(format!("staff:{}", username.to_lowercase()))
+    }
+
+    /// The counter of a SIP2 station's logins.
+    pub fn station(username: &crate::station::StationUsername) -> Self {
+        Self(format!("station:{username}"))
     }
 
     /// The key as stored.

@@ -767,3 +767,66 @@ async fn staff_login_gives_a_staff_session_and_is_throttled_like_any_login() {
         Err(StaffPasswordError::Rejected(v)) if v == vec![PasswordViolation::CommonPassword]
     ));
 }
+
+#[pollster::test]
+async fn station_logins_are_counted_throttled_and_alike_for_unknown_stations() {
+    let h = harness().await;
+    let hash = h
+        .service
+        .hash_station_password(&s("kiosk-pass-2026"))
+        .await
+        .unwrap();
+    let source = AttemptSource("ip:192.0.2.10".into());
+    let login = |user: &'static str, password: &'static str, stored: Option<SecretHash>| {
+        let service = h.service.clone();
+        let source = source.clone();
+        async move {
+            service
+                .verify_station(user, &s(password), stored.as_ref(), &source)
+                .await
+        }
+    };
+    login("sc01", "kiosk-pass-2026", Some(hash.clone()))
+        .await
+        .unwrap();
+
+    // A wrong password and an unknown station answer alike and cost one hash each.
+    let work = h.hasher.work();
+    assert!(matches!(
+        login("sc01", "kiosk-pass-2025", Some(hash.clone())).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        login("nobody", "kiosk-pass-2026", None).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert_eq!(h.hasher.work() - work, 2);
+    // Not a username at all: refused without hashing or counting.
+    assert!(matches!(
+        login("SC01", "kiosk-pass-2026", Some(hash.clone())).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    assert_eq!(h.hasher.work() - work, 2);
+
+    // The 5th consecutive failure throttles the station's counter, as for staff.
+    for _ in 2..=5 {
+        login("sc01", "wrong-password", Some(hash.clone()))
+            .await
+            .unwrap_err();
+    }
+    assert!(matches!(
+        login("sc01", "kiosk-pass-2026", Some(hash.clone())).await,
+        Err(LoginError::TooManyAttempts { retry_after }) if retry_after == Duration::seconds(1)
+    ));
+    h.clock.advance(Duration::seconds(1));
+    login("sc01", "kiosk-pass-2026", Some(hash.clone()))
+        .await
+        .unwrap();
+
+    // The rules apply before hashing.
+    assert!(matches!(
+        h.service.hash_station_password(&s("short|pipe")).await,
+        Err(StationPasswordError::Rejected(v))
+            if v == [StationViolation::PasswordTooShort, StationViolation::PasswordInvalid]
+    ));
+}

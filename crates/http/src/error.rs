@@ -6,7 +6,7 @@
 
 use library_credentials::{
     AuthError, ChangePasswordError, ChangePinError, LoginError, PortError,
-    RegisterCredentialsError, StaffResetError,
+    RegisterCredentialsError, StaffResetError, StationPasswordError,
 };
 use poem::http::StatusCode;
 use poem::http::header::RETRY_AFTER;
@@ -145,12 +145,12 @@ impl ApiError {
         }
     }
 
-    /// 409: a unique value (library code, barcode) is already taken.
+    /// 409: a unique value (library code, barcode, station username) is already taken.
     pub fn already_exists() -> Self {
         Self::new(
             StatusCode::CONFLICT,
             "already_exists",
-            "A record with this code or barcode already exists.",
+            "A record with this code, barcode or username already exists.",
         )
     }
 
@@ -400,6 +400,17 @@ impl From<RegisterCredentialsError> for ApiError {
                 ApiError::validation_failed(["phone_too_short"])
             }
             RegisterCredentialsError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<StationPasswordError> for ApiError {
+    fn from(err: StationPasswordError) -> Self {
+        match err {
+            StationPasswordError::Rejected(v) => {
+                ApiError::validation_failed(v.into_iter().map(|v| v.code()))
+            }
+            StationPasswordError::Infrastructure(e) => e.into(),
         }
     }
 }

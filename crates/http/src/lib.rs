@@ -29,8 +29,8 @@ pub use error::ApiError;
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
 pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
-    FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, RuleAdmin,
-    StoredSuspension,
+    FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewStation, RuleAdmin,
+    Sip2Stations, StationInfo, StoredSuspension,
 };
 pub use registration::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
 pub use state::{

@@ -1,7 +1,8 @@
 //! The ports of the circulation increment: what the routes need that the domain crates do
 //! not define as ports (library administration, the catalogue, rules and fine-suspension
-//! periods as administered, the ledger's payments and waivers, read models, the audit log),
-//! and [`CirculationDesk`], the circulation services behind one object-safe trait.
+//! periods as administered, the ledger's payments and waivers, read models, the audit log,
+//! SIP2 station accounts), and [`CirculationDesk`], the circulation services behind one
+//! object-safe trait.
 //!
 //! The server implements them over the persistence crate; this crate never sees it.
 
@@ -21,6 +22,7 @@ use library_circulation::{
 use library_core::{
     Barcode, Clock, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId, TitleId,
 };
+use library_credentials::{SecretHash, StationUsername};
 use library_fines::{
     ChargeId, FineSuspensionPeriod, ImpactPreview, LedgerError, PatronLedger, PeriodError,
 };
@@ -268,4 +270,45 @@ pub struct AuditRecord {
 pub trait AuditTrail: Send + Sync {
     /// Appends an entry.
     async fn record(&self, entry: AuditRecord) -> Result<(), AdminError>;
+}
+
+/// A SIP2 station account to create (the password already hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStation {
+    /// What the station sends in `CN`.
+    pub username: StationUsername,
+    /// The password's hash.
+    pub password_hash: SecretHash,
+    /// The library its checkouts lend from.
+    pub library: LibraryCode,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// Who created it (the staff username).
+    pub created_by: String,
+}
+
+/// A SIP2 station account as staff see it: never its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationInfo {
+    /// What the station sends in `CN`.
+    pub username: StationUsername,
+    /// The library its checkouts lend from.
+    pub library: LibraryCode,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// Who created it.
+    pub created_by: String,
+}
+
+/// SIP2 station accounts, and the SIP2 connections they hold.
+#[async_trait]
+pub trait Sip2Stations: Send + Sync {
+    /// Creates an account. A username taken: [`AdminError::AlreadyExists`]; a library that
+    /// does not exist: [`AdminError::Invalid`] with `unknown_library`.
+    async fn create(&self, station: &NewStation) -> Result<(), AdminError>;
+    /// Every account, by username.
+    async fn list(&self) -> Result<Vec<StationInfo>, AdminError>;
+    /// Deletes the account and closes the SIP2 connections logged in with it; how many
+    /// were closed, or `None` if there was no such account.
+    async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError>;
 }

@@ -10,7 +10,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::ports::{
     Accounts, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin, LibraryAdmin,
-    RuleAdmin,
+    RuleAdmin, Sip2Stations,
 };
 
 /// A reader to register, already validated.
@@ -135,6 +135,8 @@ pub struct AppState {
     pub accounts: Arc<dyn Accounts>,
     /// The audit log of staff actions.
     pub audit: Arc<dyn AuditTrail>,
+    /// SIP2 station accounts (and their open connections).
+    pub sip2_stations: Arc<dyn Sip2Stations>,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

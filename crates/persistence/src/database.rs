@@ -25,6 +25,7 @@ use crate::pool::Pool;
 use crate::queries_store::QueryStore;
 use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
+use crate::sip2_station_store::Sip2StationStore;
 use crate::staff_store::StaffStore;
 
 /// How long a SQLite writer waits for the write lock before failing.
@@ -204,6 +205,11 @@ impl Database {
     /// The notification outbox.
     pub fn outbox(&self) -> OutboxStore {
         OutboxStore::new(self.conn.clone())
+    }
+
+    /// SIP2 station accounts.
+    pub fn sip2_stations(&self) -> Sip2StationStore {
+        Sip2StationStore::new(self.conn.clone())
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

@@ -11,7 +11,8 @@
 //!   (`RuleRepository`), [`LibraryStore`] (`CalendarRepository`), [`FineSuspensionStore`]
 //!   (`FineSuspensionRepository`);
 //! - admin side: [`CatalogueStore`] (titles, items), [`LedgerStore`] (charges, payments,
-//!   waivers), [`AuditLogStore`], [`OutboxStore`]. They answer [`StoreError`].
+//!   waivers), [`AuditLogStore`], [`OutboxStore`], [`Sip2StationStore`] (SIP2 station
+//!   accounts). They answer [`StoreError`].
 //!
 //! Invariants:
 //! - sea-orm types (entities, connections, errors) never leave this crate: the stores speak
@@ -61,6 +62,7 @@ mod pool;
 mod queries_store;
 mod rule_store;
 mod session_store;
+mod sip2_station_store;
 mod sql;
 mod staff_store;
 #[cfg(feature = "testing")]
@@ -80,4 +82,5 @@ pub use patron_store::{ImportedReader, NewPatron, PatronStore, ReaderProfile};
 pub use queries_store::QueryStore;
 pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
+pub use sip2_station_store::{NewSip2Station, Sip2Station, Sip2StationStore};
 pub use staff_store::{NewStaffUser, StaffStore};

@@ -10,5 +10,6 @@ mod fines;
 mod holds;
 mod process;
 mod renewals;
+mod sip2;
 mod support;
 mod two_processes;

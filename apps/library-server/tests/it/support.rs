@@ -13,6 +13,8 @@ pub use library_persistence::testing::TestDb;
 /// A running application.
 pub struct TestApp {
     pub base: String,
+    /// The SIP2 listener, when the app serves SIP2.
+    pub sip2: Option<std::net::SocketAddr>,
     pub db: &'static str,
     database_url: String,
     client: reqwest::Client,
@@ -66,9 +68,14 @@ impl Answer {
 
 impl TestApp {
     pub async fn spawn(database: TestDb, dev_clock: bool) -> TestApp {
+        Self::spawn_with(database, dev_clock, false).await
+    }
+
+    /// With `sip2`, the app also serves SIP2 on a free port ([`TestApp::sip2`]).
+    pub async fn spawn_with(database: TestDb, dev_clock: bool, sip2: bool) -> TestApp {
         let label = database.label();
         let url = database.url();
-        let mut app = Self::spawn_on(&url, label, dev_clock).await;
+        let mut app = Self::spawn_on(&url, label, dev_clock, sip2).await;
         app._database = Some(database);
         app
     }
@@ -76,13 +83,19 @@ impl TestApp {
     /// Another server process (an `Application` of its own: pool, services, listener) on
     /// the database of a running one.
     pub async fn second_process(&self, dev_clock: bool) -> TestApp {
-        Self::spawn_on(&self.database_url, self.db, dev_clock).await
+        Self::spawn_on(&self.database_url, self.db, dev_clock, false).await
     }
 
-    async fn spawn_on(database_url: &str, label: &'static str, dev_clock: bool) -> TestApp {
+    async fn spawn_on(
+        database_url: &str,
+        label: &'static str,
+        dev_clock: bool,
+        sip2: bool,
+    ) -> TestApp {
         let config = Config {
             database_url: database_url.to_owned(),
             http_addr: "127.0.0.1:0".into(),
+            sip2_addr: sip2.then(|| ":0".to_owned()),
             admin_password: Some(ADMIN_PASSWORD.into()),
             dev_clock,
             ..Config::default()
@@ -91,12 +104,14 @@ impl TestApp {
             .await
             .expect("application starts");
         let base = format!("http://{}", app.local_addr());
+        let sip2 = app.sip2_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         TestApp {
             base,
+            sip2,
             db: label,
             database_url: database_url.to_owned(),
             client: reqwest::Client::new(),
@@ -199,6 +214,30 @@ impl TestApp {
         self.call(Method::DELETE, path, token, Value::Null).await
     }
 
+    /// The lending library of the open loan of the item with this barcode (read from the
+    /// server's database).
+    pub async fn loan_library(&self, barcode: &str) -> Option<String> {
+        use library_circulation::ports::CirculationStore;
+        let db = library_persistence::Database::connect(&self.database_url)
+            .await
+            .expect("open the test database");
+        let barcode = library_core::Barcode::parse(barcode).expect("a barcode");
+        let library = {
+            let mut tx = db.circulation().begin().await.expect("begin");
+            let item = tx.item_by_barcode(&barcode).await.expect("read item");
+            match item {
+                Some(item) => tx
+                    .open_loan_of_item(item.id)
+                    .await
+                    .expect("read loan")
+                    .map(|l| l.library.as_str().to_owned()),
+                None => None,
+            }
+        };
+        db.close().await.expect("close");
+        library
+    }
+
     /// The audit log the server wrote, newest first.
     pub async fn audit_log(&self) -> Vec<library_persistence::AuditEntry> {
         let db = library_persistence::Database::connect(&self.database_url)
@@ -291,6 +330,11 @@ impl TestApp {
 
 /// Runs `test` against a fresh application on every configured backend.
 pub async fn on_every_backend(dev_clock: bool, test: impl AsyncFn(&TestApp)) {
+    on_every_backend_with(dev_clock, false, test).await;
+}
+
+/// As [`on_every_backend`], the application also serving SIP2 when `sip2`.
+pub async fn on_every_backend_with(dev_clock: bool, sip2: bool, test: impl AsyncFn(&TestApp)) {
     let mut databases = vec![TestDb::sqlite()];
     if let Ok(url) = std::env::var(POSTGRES_URL_VAR)
         && !url.is_empty()
@@ -298,7 +342,7 @@ pub async fn on_every_backend(dev_clock: bool, test: impl AsyncFn(&TestApp)) {
         databases.push(TestDb::postgres(&url).await);
     }
     for database in databases {
-        let app = TestApp::spawn(database, dev_clock).await;
+        let app = TestApp::spawn_with(database, dev_clock, sip2).await;
         test(&app).await;
         app.stop().await;
     }

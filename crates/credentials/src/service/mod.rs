@@ -12,6 +12,7 @@ mod change;
 mod login;
 mod reset;
 mod staff;
+mod station;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use change::{ChangePasswordError, ChangePinError};
 pub use login::{AuthError, LoginError};
 pub use reset::{RegisterCredentialsError, StaffResetError, TemporaryPasswordIssued};
 pub use staff::{MAX_STAFF_USERNAME_LEN, StaffPasswordError};
+pub use station::StationPasswordError;
 
 /// The numbers of the credential domain. [`CredentialConfig::default`] is the product's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@ mod fines;
 mod libraries;
 mod me;
 mod operations;
+mod sip2;
 mod staff;
 mod types;
 
@@ -37,6 +38,8 @@ enum ApiTags {
     Circulation,
     /// Fine-suspension periods, payments, waivers.
     Fines,
+    /// SIP2 station accounts (self-service stations).
+    Sip2,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -53,6 +56,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         libraries::LibrariesApi::new(state.clone()),
         circulation::CirculationApi::new(state.clone()),
         fines::FinesApi::new(state.clone()),
+        sip2::Sip2Api::new(state.clone()),
     );
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")
         .description(

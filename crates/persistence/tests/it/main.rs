@@ -11,4 +11,5 @@ mod credential_store;
 mod restart;
 mod service_flow;
 mod session_store;
+mod sip2_stations;
 mod support;

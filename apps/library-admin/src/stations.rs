@@ -1,0 +1,157 @@
+//! `sip2-station create | list | delete`: SIP2 station accounts, with the store and the
+//! password rules and hasher `POST /api/v1/sip2/stations` uses.
+//!
+//! Deleting a station here removes the account at once (a station can no longer log in);
+//! connections it already holds to a running server end when they next log in or when
+//! the server restarts. `DELETE /api/v1/sip2/stations/{username}` also closes them.
+
+use std::io::BufRead;
+
+use library_core::{DEFAULT_LIBRARY_OFFSET, LibraryCode};
+use library_credentials::{
+    OsRandom, Secret, StationPasswordError, StationUsername, generate_temporary_password,
+};
+use library_persistence::{NewAuditEntry, NewSip2Station, StoreError};
+use time::format_description::well_known::Rfc3339;
+
+use crate::context::{Context, Failure};
+
+const CREATED_BY: &str = "library-admin";
+
+fn username(text: &str) -> Result<StationUsername, Failure> {
+    StationUsername::parse(text).map_err(|_| {
+        Failure::Usage(format!(
+            "station username {text:?}: 1 to 32 of a-z, 0-9, '_', '.', '-'"
+        ))
+    })
+}
+
+/// Creates a station account; prints the generated password when none was given.
+pub async fn create(
+    ctx: &Context,
+    name: &str,
+    library: &str,
+    password_stdin: bool,
+) -> Result<(), Failure> {
+    let name = username(name)?;
+    let library = LibraryCode::parse(library)
+        .map_err(|_| Failure::Usage(format!("library code {library:?} is not one")))?;
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::failed(format!("reading the password from stdin: {e}")))?;
+        let password = line.trim_end_matches(['\n', '\r']);
+        if password.is_empty() {
+            return Err(Failure::failed("no password on stdin"));
+        }
+        (Secret::new(password), false)
+    } else {
+        (generate_temporary_password(&OsRandom), true)
+    };
+    let hash = ctx
+        .credentials()
+        .hash_station_password(&password)
+        .await
+        .map_err(|e| match e {
+            StationPasswordError::Rejected(v) => Failure::failed(format!(
+                "the password is not acceptable: {} (12 to 128 characters, no '|' or \
+                 control characters)",
+                v.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+            )),
+            StationPasswordError::Infrastructure(e) => Failure::failed(e),
+        })?;
+    ctx.db()
+        .sip2_stations()
+        .create(&NewSip2Station {
+            username: name.clone(),
+            password_hash: hash,
+            library: library.clone(),
+            created_at: ctx.now(),
+            created_by: CREATED_BY.to_owned(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                Failure::failed(format!("SIP2 station {name} already exists"))
+            }
+            StoreError::NotFound(_) => Failure::failed(format!("no library has code {library}")),
+            other => Failure::failed(format!("cannot create SIP2 station {name}: {other}")),
+        })?;
+    audit(
+        ctx,
+        "sip2_station.create",
+        &name,
+        serde_json::json!({"library_code": library.as_str()}),
+    )
+    .await;
+    println!("created SIP2 station {name} (lends from {library})");
+    if generated {
+        println!("password: {}", password.expose());
+        println!("(shown only this once)");
+    }
+    Ok(())
+}
+
+/// Lists the station accounts: username, library, created at, created by.
+pub async fn list(ctx: &Context) -> Result<(), Failure> {
+    let stations = ctx
+        .db()
+        .sip2_stations()
+        .list()
+        .await
+        .map_err(Failure::failed)?;
+    if stations.is_empty() {
+        println!("no SIP2 stations");
+    }
+    for s in stations {
+        let created = s.created_at.to_offset(DEFAULT_LIBRARY_OFFSET);
+        let created = created
+            .replace_nanosecond(0)
+            .unwrap_or(created)
+            .format(&Rfc3339)
+            .map_err(Failure::failed)?;
+        println!("{}\t{}\t{created}\t{}", s.username, s.library, s.created_by);
+    }
+    Ok(())
+}
+
+/// Deletes a station account.
+pub async fn delete(ctx: &Context, name: &str) -> Result<(), Failure> {
+    let name = username(name)?;
+    let deleted = ctx
+        .db()
+        .sip2_stations()
+        .delete(&name)
+        .await
+        .map_err(Failure::failed)?;
+    if !deleted {
+        return Err(Failure::failed(format!("no SIP2 station {name}")));
+    }
+    audit(ctx, "sip2_station.delete", &name, serde_json::json!({})).await;
+    println!("deleted SIP2 station {name}");
+    Ok(())
+}
+
+/// Records an action in the audit log; a failure is only logged (the action is done).
+async fn audit(
+    ctx: &Context,
+    action: &str,
+    station: &StationUsername,
+    mut details: serde_json::Value,
+) {
+    if let Some(map) = details.as_object_mut() {
+        map.insert("channel".into(), CREATED_BY.into());
+    }
+    let entry = NewAuditEntry {
+        staff: None,
+        action: action.to_owned(),
+        subject: format!("sip2_station:{station}"),
+        details: details.to_string(),
+        at: ctx.now(),
+    };
+    if let Err(err) = ctx.db().audit_log().append(&entry).await {
+        tracing::warn!(%err, action, "cannot write the audit log");
+    }
+}

@@ -1,0 +1,415 @@
+//! The SIP2 server's port (`library_sip2::server::Sip2Backend`) over the real services, and
+//! the station accounts (`library_http::Sip2Stations`) over their store.
+//!
+//! Nothing here decides a library rule: readers are identified through the credential
+//! service (`verify_pin`: the web's counters, throttling and PIN lock), every circulation
+//! message goes through the same `Circulation` service as the HTTP routes (so a refusal
+//! is the same refusal, its reason in `AF`), and payments through the same ledger call as
+//! `POST /patrons/{card}/payments`.
+//!
+//! Decisions (docs/operations.md, "SIP2"):
+//! - **PIN.** A supplied `AD` is verified (the attempt source is the station,
+//!   `terminal:sip2:<username>`); an empty or missing `AD` is "not supplied": the logged-in
+//!   station vouches for the reader, as Koha's stations do, so circulation goes ahead
+//!   without it. An unknown card and a PIN that did not verify answer alike.
+//! - **Lending library.** A checkout lends from the station's library; a checkin returns
+//!   to it.
+//! - **Block patron (`01`).** Recorded in the audit log for staff to follow up, answered
+//!   with the reader's standing and charge privileges denied; it changes no data. A `01`
+//!   carries no PIN, so acting on it would let any station lock any card by its number.
+//! - **Audit.** What HTTP audits for staff (checkout, checkin, renewal, payment) is
+//!   audited here too, without a staff id and with `"channel": "sip2"` and the station.
+//! - **Fees.** A hold fee charged by collecting a waiting hold, or the fine fixed by
+//!   renewing an overdue loan, goes to the reader's account and is shown in `BV`; `BO` is
+//!   not required. `CG` (fee identifier) is ignored: payments settle the oldest charges
+//!   first, as at the counter.
+
+mod circulation;
+mod readers;
+mod stations;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use library_core::{CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, Money, PatronId};
+use library_credentials::{
+    AttemptSource, CredentialService, CredentialStore, LoginError, Secret, StationUsername,
+    StoredCredentials,
+};
+use library_persistence::{
+    AuditLogStore, CatalogueStore, Database, DbCirculationStore, DbCredentialStore, LedgerStore,
+    LibraryStore, NewAuditEntry, QueryStore, RuleStore, Sip2StationStore,
+};
+use library_sip2::server::{
+    BackendError, HoldInfo, HoldTarget, ItemInfo, LoanInfo, Outcome, PatronInformation,
+    PatronLookup, PatronSummary, PaymentInfo, Refusal, RenewAllInfo, ReturnInfo, Sip2Backend,
+    Sip2Server, StationAccount, StationSession,
+};
+use time::{Date, OffsetDateTime};
+
+use crate::adapters::DbCirculation;
+
+pub use stations::DbSip2Stations;
+
+/// The SIP2 server as this application runs it.
+pub type LibrarySip2Server = Sip2Server<Sip2Library>;
+
+/// The library as the SIP2 server sees it: the credential and circulation services and
+/// the stores they share with HTTP.
+#[derive(Clone)]
+pub struct Sip2Library {
+    credentials: CredentialService,
+    circulation: Arc<DbCirculation>,
+    circulation_store: DbCirculationStore,
+    stations: Sip2StationStore,
+    readers: DbCredentialStore,
+    catalogue: CatalogueStore,
+    queries: QueryStore,
+    ledger: LedgerStore,
+    rules: RuleStore,
+    libraries: LibraryStore,
+    audit: AuditLogStore,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Sip2Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sip2Library").finish_non_exhaustive()
+    }
+}
+
+/// A reader a request names, once identified.
+#[derive(Debug)]
+enum Reader {
+    /// No reader has this card (or it is not a card number).
+    Unknown,
+    /// A PIN was supplied and did not verify (wrong, locked, throttled).
+    PinNotVerified,
+    /// The reader; `pin_verified` is false when no PIN was supplied.
+    Found {
+        credentials: Box<StoredCredentials>,
+        pin_verified: bool,
+    },
+}
+
+impl Reader {
+    /// The reader, or the refusal the station gets.
+    fn found(self) -> Result<(PatronId, CardNumber), Refusal> {
+        match self {
+            Reader::Unknown => Err(Refusal::patron_not_found()),
+            Reader::PinNotVerified => Err(Refusal::pin_not_verified()),
+            Reader::Found { credentials, .. } => {
+                Ok((credentials.patron, credentials.info.card_number))
+            }
+        }
+    }
+}
+
+/// An infrastructure failure, with what was being done (for the log).
+fn failed(context: &str, err: &dyn std::fmt::Display) -> BackendError {
+    BackendError::new(format!("{context}: {err}"))
+}
+
+/// Maps any displayable failure to a [`BackendError`].
+trait OrBackend<T> {
+    fn or_backend(self, context: &'static str) -> Result<T, BackendError>;
+}
+
+impl<T, E: std::fmt::Display> OrBackend<T> for Result<T, E> {
+    fn or_backend(self, context: &'static str) -> Result<T, BackendError> {
+        self.map_err(|e| failed(context, &e))
+    }
+}
+
+/// The domain's reason as a sentence for the reader: "the reader has reached the loan
+/// quota" → "The reader has reached the loan quota."
+fn sentence(reason: &dyn std::fmt::Display) -> String {
+    let text = reason.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
+/// A domain refusal: its code and its sentence.
+fn refusal(code: &'static str, reason: &dyn std::fmt::Display) -> Refusal {
+    Refusal::new(code, sentence(reason))
+}
+
+/// `HK$2.50` for messages.
+fn dollars(amount: Money) -> String {
+    let cents = amount.cents();
+    format!("HK${}.{:02}", cents / 100, (cents % 100).abs())
+}
+
+impl Sip2Library {
+    /// The SIP2 side of the library over `db`, with the services HTTP uses.
+    pub fn new(
+        db: &Database,
+        credentials: CredentialService,
+        circulation: Arc<DbCirculation>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            credentials,
+            circulation,
+            circulation_store: db.circulation(),
+            stations: db.sip2_stations(),
+            readers: db.credentials(),
+            catalogue: db.catalogue(),
+            queries: db.queries(),
+            ledger: db.ledger(),
+            rules: db.rules(),
+            libraries: db.libraries(),
+            audit: db.audit_log(),
+            clock,
+        }
+    }
+
+    /// Today in the libraries' zone (the day payments are booked on, as over HTTP).
+    fn today(&self) -> Date {
+        self.clock.now().to_offset(DEFAULT_LIBRARY_OFFSET).date()
+    }
+
+    /// Identifies the reader of a request: the card, then the PIN when one was supplied.
+    /// The PIN goes through the credential service whether or not the card exists (an
+    /// unknown card is counted and hashed like a known one, as on the web).
+    async fn identify(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Result<Reader, BackendError> {
+        let found = match CardNumber::parse(card) {
+            Ok(card) => self
+                .readers
+                .find_by_card(&card)
+                .await
+                .or_backend("find reader")?,
+            Err(_) => None,
+        };
+        let pin_verified = match pin {
+            None => false,
+            Some(pin) => {
+                let source = AttemptSource(format!("terminal:sip2:{}", station.station_id));
+                match self
+                    .credentials
+                    .verify_pin(card, &Secret::new(pin), &source)
+                    .await
+                {
+                    Ok(patron) => found.as_ref().is_some_and(|c| c.patron == patron),
+                    Err(LoginError::InvalidCredentials | LoginError::TooManyAttempts { .. }) => {
+                        false
+                    }
+                    Err(LoginError::Infrastructure(e)) => return Err(failed("verify PIN", &e)),
+                }
+            }
+        };
+        Ok(match found {
+            None => Reader::Unknown,
+            Some(_) if pin.is_some() && !pin_verified => Reader::PinNotVerified,
+            Some(credentials) => Reader::Found {
+                credentials: Box::new(credentials),
+                pin_verified,
+            },
+        })
+    }
+
+    /// Records a station's action in the audit log, like HTTP records staff actions. The
+    /// action has happened: a failure to record it is logged, not reported.
+    async fn audit(
+        &self,
+        station: &StationSession,
+        action: &'static str,
+        subject: String,
+        mut details: serde_json::Value,
+    ) {
+        if let Some(map) = details.as_object_mut() {
+            map.insert("channel".into(), "sip2".into());
+            map.insert("station".into(), station.station_id.clone().into());
+        }
+        let entry = NewAuditEntry {
+            staff: None,
+            action: action.to_owned(),
+            subject,
+            details: details.to_string(),
+            at: self.clock.now(),
+        };
+        if let Err(err) = self.audit.append(&entry).await {
+            tracing::error!(%err, action, "audit log append failed");
+        }
+    }
+}
+
+#[async_trait]
+impl Sip2Backend for Sip2Library {
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    async fn station_login(
+        &self,
+        username: &str,
+        password: &str,
+        peer: SocketAddr,
+    ) -> Result<Option<StationAccount>, BackendError> {
+        let stored = match StationUsername::parse(username) {
+            Ok(name) => self.stations.find(&name).await.or_backend("find station")?,
+            Err(_) => None,
+        };
+        let source = AttemptSource(format!("ip:{}", peer.ip()));
+        match self
+            .credentials
+            .verify_station(
+                username,
+                &Secret::new(password),
+                stored.as_ref().map(|s| &s.password_hash),
+                &source,
+            )
+            .await
+        {
+            Ok(()) => Ok(stored.map(|s| StationAccount {
+                station_id: s.username.as_str().to_owned(),
+                library_code: s.library,
+            })),
+            Err(LoginError::InvalidCredentials | LoginError::TooManyAttempts { .. }) => Ok(None),
+            Err(LoginError::Infrastructure(e)) => Err(failed("verify station", &e)),
+        }
+    }
+
+    async fn patron_status(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Result<PatronLookup<PatronSummary>, BackendError> {
+        self.patron_summary(station, card, pin).await
+    }
+
+    async fn patron_information(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Result<PatronLookup<PatronInformation>, BackendError> {
+        self.patron_details(station, card, pin).await
+    }
+
+    async fn block_patron(
+        &self,
+        station: &StationSession,
+        card: &str,
+        reason: &str,
+    ) -> Result<Option<PatronSummary>, BackendError> {
+        self.block(station, card, reason).await
+    }
+
+    async fn checkout(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        barcode: &str,
+        _fee_acknowledged: bool,
+    ) -> Outcome<LoanInfo> {
+        self.lend(station, card, pin, barcode).await
+    }
+
+    async fn checkin(
+        &self,
+        station: &StationSession,
+        barcode: &str,
+        returned_at: Option<OffsetDateTime>,
+    ) -> Outcome<ReturnInfo> {
+        self.take_back(station, barcode, returned_at).await
+    }
+
+    async fn renew(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        barcode: &str,
+        _fee_acknowledged: bool,
+    ) -> Outcome<LoanInfo> {
+        self.renew_one(station, card, pin, barcode).await
+    }
+
+    async fn renew_all(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        _fee_acknowledged: bool,
+    ) -> Outcome<RenewAllInfo> {
+        self.renew_every(station, card, pin).await
+    }
+
+    async fn place_hold(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        target: HoldTarget<'_>,
+        pickup: Option<&str>,
+    ) -> Outcome<HoldInfo> {
+        self.hold(station, card, pin, target, pickup).await
+    }
+
+    async fn cancel_hold(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        target: HoldTarget<'_>,
+    ) -> Outcome<HoldInfo> {
+        self.unhold(station, card, pin, target).await
+    }
+
+    async fn fee_paid(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        amount: Money,
+        _fee_id: Option<&str>,
+        transaction_id: Option<&str>,
+    ) -> Outcome<PaymentInfo> {
+        self.pay(station, card, pin, amount, transaction_id).await
+    }
+
+    async fn end_session(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Outcome<()> {
+        Ok(self.identify(station, card, pin).await?.found().map(|_| ()))
+    }
+
+    async fn item_information(
+        &self,
+        _station: &StationSession,
+        barcode: &str,
+    ) -> Result<Option<ItemInfo>, BackendError> {
+        self.item(barcode).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        assert_eq!(
+            sentence(&library_circulation::CheckoutRefusal::QuotaReached),
+            "The reader has reached the loan quota."
+        );
+        assert_eq!(sentence(&""), "");
+        assert_eq!(dollars(Money::from_cents(1050)), "HK$10.50");
+        assert_eq!(dollars(Money::from_cents(5)), "HK$0.05");
+    }
+}

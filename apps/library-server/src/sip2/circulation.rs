@@ -1,0 +1,492 @@
+//! Circulation from a station: checkout (`11`), checkin (`09`), renew (`29`), renew all
+//! (`65`), holds (`15`), fee paid (`37`) and item information (`17`), each through the
+//! service HTTP uses, refusals mapped to the domain's code and sentence.
+
+use std::collections::HashMap;
+
+use library_circulation::ReturnTimeError;
+use library_circulation::ports::CirculationStore;
+use library_circulation::service::{
+    CancelHoldError, CancelHoldRequest, CheckinError, CheckinRequest, CheckoutError,
+    CheckoutRequest, PlaceHoldError, PlaceHoldRequest, RenewAllError, RenewAllRequest, RenewError,
+    RenewRequest,
+};
+use library_circulation::{HoldStatus, Item, ItemStatus};
+use library_core::{Barcode, LibraryCode, LoanId, Money, PatronId, TitleId};
+use library_credentials::CredentialStore;
+use library_fines::LedgerError;
+use library_persistence::StoreError;
+use library_sip2::server::{
+    BackendError, HoldInfo, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, Outcome, PaymentInfo,
+    Refusal, RenewAllInfo, ReturnInfo, StationSession,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{OrBackend, Sip2Library, dollars, failed, refusal};
+
+/// Refusal codes of this adapter for a hold's title or pickup library that does not exist
+/// (HTTP answers those 404 and 422 `unknown_library`).
+const TITLE_NOT_FOUND: &str = "title_not_found";
+const UNKNOWN_LIBRARY: &str = "unknown_library";
+
+fn not_on_loan() -> Refusal {
+    Refusal::new(Refusal::NOT_ON_LOAN, "The item is not on loan.")
+}
+
+fn not_on_loan_to_you() -> Refusal {
+    Refusal::new(Refusal::NOT_ON_LOAN, "The item is not on loan to you.")
+}
+
+fn hold_not_found() -> Refusal {
+    Refusal::new(Refusal::HOLD_NOT_FOUND, "You have no hold on this title.")
+}
+
+/// Returns early with the refusal, or gives the value.
+macro_rules! refuse_unless {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    };
+}
+
+impl Sip2Library {
+    async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, BackendError> {
+        self.catalogue
+            .item_by_barcode(barcode)
+            .await
+            .or_backend("read item")
+    }
+
+    /// The renewals left on a loan of the reader after this transaction (from the
+    /// account, as `GET /me/loans` shows them).
+    async fn renewals_left(&self, patron: PatronId, loan: LoanId) -> Result<u32, BackendError> {
+        Ok(self
+            .circulation
+            .account(patron)
+            .await
+            .or_backend("read reader account")?
+            .and_then(|a| a.loans.into_iter().find(|l| l.loan.id == loan))
+            .map_or(0, |l| l.renewals_left))
+    }
+
+    pub(super) async fn lend(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        barcode: &str,
+    ) -> Outcome<LoanInfo> {
+        let (patron, card) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let Ok(barcode) = Barcode::parse(barcode) else {
+            return Ok(Err(Refusal::item_not_found()));
+        };
+        let request = CheckoutRequest {
+            card_number: card,
+            item_barcode: barcode,
+            library: station.library_code.clone(),
+        };
+        let outcome = match self.circulation.checkout(request.clone()).await {
+            Ok(outcome) => outcome,
+            Err(CheckoutError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
+            Err(CheckoutError::ItemNotFound) => return Ok(Err(Refusal::item_not_found())),
+            Err(CheckoutError::Refused(r)) => return Ok(Err(refusal(r.code(), &r))),
+            Err(e @ CheckoutError::LibraryNotFound(_)) => return Err(failed("checkout", &e)),
+            Err(CheckoutError::Infrastructure(e)) => return Err(failed("checkout", &e)),
+        };
+        self.audit(
+            station,
+            "circulation.checkout",
+            format!("loan:{}", outcome.loan.id.get()),
+            json!({"card_number": request.card_number.as_str(),
+                   "item_barcode": request.item_barcode.as_str(),
+                   "library_code": request.library.as_str(),
+                   "collected_hold": outcome.collected_hold.map(|h| h.get())}),
+        )
+        .await;
+        let item = self
+            .catalogue
+            .item(outcome.loan.item)
+            .await
+            .or_backend("read item")?;
+        let title = match &item {
+            Some(item) => self.title_name(item.title).await?,
+            None => String::new(),
+        };
+        Ok(Ok(LoanInfo {
+            barcode: request.item_barcode.as_str().to_owned(),
+            title,
+            due_at: outcome.loan.due.at,
+            renewals_left: self.renewals_left(patron, outcome.loan.id).await?,
+            charged: outcome.hold_fee,
+        }))
+    }
+
+    pub(super) async fn take_back(
+        &self,
+        station: &StationSession,
+        barcode: &str,
+        returned_at: Option<OffsetDateTime>,
+    ) -> Outcome<ReturnInfo> {
+        let Ok(barcode) = Barcode::parse(barcode) else {
+            return Ok(Err(Refusal::item_not_found()));
+        };
+        // A station's clock a little ahead of ours: the return happens now.
+        let returned_at = returned_at.filter(|at| *at <= self.clock.now());
+        let request = CheckinRequest {
+            item_barcode: barcode,
+            library: station.library_code.clone(),
+            returned_at,
+        };
+        let outcome = match self.circulation.checkin(request.clone()).await {
+            Ok(outcome) => outcome,
+            Err(CheckinError::ItemNotFound) => return Ok(Err(Refusal::item_not_found())),
+            Err(CheckinError::NotOnLoan) => return Ok(Err(not_on_loan())),
+            Err(CheckinError::InvalidReturnTime(e)) => {
+                let code = match e {
+                    ReturnTimeError::InFuture => "returned_at_in_future",
+                    ReturnTimeError::BeforeCheckout => "returned_at_before_checkout",
+                };
+                return Ok(Err(refusal(code, &e)));
+            }
+            Err(e @ CheckinError::LibraryNotFound(_)) => return Err(failed("checkin", &e)),
+            Err(CheckinError::Infrastructure(e)) => return Err(failed("checkin", &e)),
+        };
+        self.audit(
+            station,
+            "circulation.checkin",
+            format!("loan:{}", outcome.loan.id.get()),
+            json!({"item_barcode": request.item_barcode.as_str(),
+                   "library_code": request.library.as_str(),
+                   "fine_cents": outcome.fine.cents(),
+                   "book_drop": request.returned_at.is_some()}),
+        )
+        .await;
+        let item = self
+            .catalogue
+            .item(outcome.loan.item)
+            .await
+            .or_backend("read item")?;
+        let (title, home) = match &item {
+            Some(item) => (
+                self.title_name(item.title).await?,
+                item.home_library.as_str().to_owned(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let borrower = self
+            .readers
+            .find_by_patron(outcome.loan.patron)
+            .await
+            .or_backend("read borrower")?;
+        Ok(Ok(ReturnInfo {
+            barcode: request.item_barcode.as_str().to_owned(),
+            title,
+            permanent_location: home,
+            patron_card: borrower.map(|b| b.info.card_number.as_str().to_owned()),
+            fine: outcome.fine,
+            hold_pickup_library: outcome.hold.map(|h| h.pickup_library.as_str().to_owned()),
+        }))
+    }
+
+    pub(super) async fn renew_one(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        barcode: &str,
+    ) -> Outcome<LoanInfo> {
+        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let Ok(barcode) = Barcode::parse(barcode) else {
+            return Ok(Err(Refusal::item_not_found()));
+        };
+        let Some(item) = self.item_by_barcode(&barcode).await? else {
+            return Ok(Err(Refusal::item_not_found()));
+        };
+        let account = self
+            .circulation
+            .account(patron)
+            .await
+            .or_backend("read reader account")?;
+        let Some(loan) = account
+            .and_then(|a| a.loans.into_iter().find(|l| l.item.id == item.id))
+            .map(|l| l.loan.id)
+        else {
+            return Ok(Err(not_on_loan_to_you()));
+        };
+        let request = RenewRequest {
+            loan,
+            patron: Some(patron),
+        };
+        let outcome = match self.circulation.renew(request).await {
+            Ok(outcome) => outcome,
+            Err(RenewError::LoanNotFound) => return Ok(Err(not_on_loan_to_you())),
+            Err(RenewError::Refused(r)) => return Ok(Err(refusal(r.code(), &r))),
+            Err(RenewError::Infrastructure(e)) => return Err(failed("renew", &e)),
+        };
+        self.audit(
+            station,
+            "circulation.renew",
+            format!("loan:{}", loan.get()),
+            json!({"fine_charged_cents": outcome.fine_charged.cents()}),
+        )
+        .await;
+        Ok(Ok(LoanInfo {
+            barcode: barcode.as_str().to_owned(),
+            title: self.title_name(item.title).await?,
+            due_at: outcome.loan.due.at,
+            renewals_left: self.renewals_left(patron, loan).await?,
+            charged: outcome.fine_charged,
+        }))
+    }
+
+    pub(super) async fn renew_every(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Outcome<RenewAllInfo> {
+        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let barcodes: HashMap<LoanId, Barcode> = self
+            .queries
+            .loan_barcodes(patron)
+            .await
+            .or_backend("read loan barcodes")?
+            .into_iter()
+            .collect();
+        let outcome = match self.circulation.renew_all(RenewAllRequest { patron }).await {
+            Ok(outcome) => outcome,
+            Err(RenewAllError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
+            Err(RenewAllError::Infrastructure(e)) => return Err(failed("renew all", &e)),
+        };
+        let shown = |loan: LoanId| {
+            barcodes
+                .get(&loan)
+                .map_or_else(|| format!("loan {}", loan.get()), |b| b.as_str().to_owned())
+        };
+        let mut info = RenewAllInfo {
+            renewed: Vec::new(),
+            not_renewed: Vec::new(),
+        };
+        for (loan, result) in outcome.results {
+            match result {
+                Ok(renewed) => {
+                    self.audit(
+                        station,
+                        "circulation.renew",
+                        format!("loan:{}", loan.get()),
+                        json!({"fine_charged_cents": renewed.fine_charged.cents()}),
+                    )
+                    .await;
+                    info.renewed.push(shown(loan));
+                }
+                Err(r) => info.not_renewed.push((shown(loan), refusal(r.code(), &r))),
+            }
+        }
+        Ok(Ok(info))
+    }
+
+    /// The title a hold request names: a copy's barcode or a title id.
+    async fn hold_title(
+        &self,
+        target: HoldTarget<'_>,
+    ) -> Result<Result<TitleId, Refusal>, BackendError> {
+        Ok(match target {
+            HoldTarget::Item(barcode) => match Barcode::parse(barcode) {
+                Ok(barcode) => match self.item_by_barcode(&barcode).await? {
+                    Some(item) => Ok(item.title),
+                    None => Err(Refusal::item_not_found()),
+                },
+                Err(_) => Err(Refusal::item_not_found()),
+            },
+            HoldTarget::Title(id) => match id.trim().parse::<i64>() {
+                Ok(id) => Ok(TitleId(id)),
+                Err(_) => Err(Refusal::new(TITLE_NOT_FOUND, "Title not found.")),
+            },
+        })
+    }
+
+    pub(super) async fn hold(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        target: HoldTarget<'_>,
+        pickup: Option<&str>,
+    ) -> Outcome<HoldInfo> {
+        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let title = refuse_unless!(self.hold_title(target).await?);
+        let pickup_library = match pickup {
+            None => station.library_code.clone(),
+            Some(code) => match LibraryCode::parse(code) {
+                Ok(code) => code,
+                Err(_) => {
+                    return Ok(Err(Refusal::new(
+                        UNKNOWN_LIBRARY,
+                        "No such pickup library.",
+                    )));
+                }
+            },
+        };
+        let request = PlaceHoldRequest {
+            patron,
+            title,
+            pickup_library,
+        };
+        let hold = match self.circulation.place_hold(request).await {
+            Ok(hold) => hold,
+            Err(PlaceHoldError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
+            Err(PlaceHoldError::TitleNotFound) => {
+                return Ok(Err(Refusal::new(TITLE_NOT_FOUND, "Title not found.")));
+            }
+            Err(PlaceHoldError::LibraryNotFound(_)) => {
+                return Ok(Err(Refusal::new(
+                    UNKNOWN_LIBRARY,
+                    "No such pickup library.",
+                )));
+            }
+            Err(PlaceHoldError::Refused(r)) => return Ok(Err(refusal(r.code(), &r))),
+            Err(PlaceHoldError::Infrastructure(e)) => return Err(failed("place hold", &e)),
+        };
+        Ok(Ok(HoldInfo {
+            title: self.title_name(hold.title).await?,
+            pickup_library: hold.pickup_library.as_str().to_owned(),
+            queue_position: hold.position(),
+            available: hold.status() == HoldStatus::Waiting,
+            pickup_by: hold.pickup_by(),
+        }))
+    }
+
+    pub(super) async fn unhold(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        target: HoldTarget<'_>,
+    ) -> Outcome<HoldInfo> {
+        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let title = refuse_unless!(self.hold_title(target).await?);
+        let now = self.clock.now();
+        let Some(hold) = self
+            .queries
+            .holds_of_patron(patron, now)
+            .await
+            .or_backend("read holds")?
+            .into_iter()
+            .find(|h| h.is_active() && h.title == title)
+        else {
+            return Ok(Err(hold_not_found()));
+        };
+        let request = CancelHoldRequest {
+            hold: hold.id,
+            patron: Some(patron),
+        };
+        let cancelled = match self.circulation.cancel_hold(request).await {
+            Ok(hold) => hold,
+            Err(CancelHoldError::HoldNotFound | CancelHoldError::NotActive) => {
+                return Ok(Err(hold_not_found()));
+            }
+            Err(CancelHoldError::Infrastructure(e)) => return Err(failed("cancel hold", &e)),
+        };
+        Ok(Ok(HoldInfo {
+            title: self.title_name(cancelled.title).await?,
+            pickup_library: cancelled.pickup_library.as_str().to_owned(),
+            queue_position: None,
+            available: false,
+            pickup_by: None,
+        }))
+    }
+
+    pub(super) async fn pay(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+        amount: Money,
+        transaction_id: Option<&str>,
+    ) -> Outcome<PaymentInfo> {
+        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        // The ledger call of `POST /patrons/{card}/payments`: oldest charges first.
+        let paid = match self.ledger.pay(patron, amount, self.today()).await {
+            Ok(payment) => payment.amount,
+            Err(StoreError::Ledger(LedgerError::Overpayment { outstanding, .. })) => {
+                return Ok(Err(Refusal::new(
+                    "amount_exceeds_outstanding",
+                    format!(
+                        "{} is more than the fines to pay ({}).",
+                        dollars(amount),
+                        dollars(outstanding)
+                    ),
+                )));
+            }
+            Err(StoreError::Ledger(e @ LedgerError::NotPositive { .. })) => {
+                return Ok(Err(refusal("amount_not_positive", &e)));
+            }
+            Err(e) => return Err(failed("pay", &e)),
+        };
+        self.audit(
+            station,
+            "fine.payment",
+            format!("patron:{}", patron.get()),
+            json!({"amount_cents": paid.cents(), "transaction_id": transaction_id}),
+        )
+        .await;
+        let outstanding = self
+            .circulation
+            .account(patron)
+            .await
+            .or_backend("read reader account")?
+            .map_or(Money::ZERO, |a| a.outstanding);
+        Ok(Ok(PaymentInfo {
+            transaction_id: None,
+            outstanding,
+        }))
+    }
+
+    pub(super) async fn item(&self, barcode: &str) -> Result<Option<ItemInfo>, BackendError> {
+        let Ok(barcode) = Barcode::parse(barcode) else {
+            return Ok(None);
+        };
+        // One read-only unit of work (dropped without a commit).
+        let mut tx = self
+            .circulation_store
+            .begin()
+            .await
+            .or_backend("read item")?;
+        let Some(item) = tx.item_by_barcode(&barcode).await.or_backend("read item")? else {
+            return Ok(None);
+        };
+        let due_at = match item.status {
+            ItemStatus::OnLoan => tx
+                .open_loan_of_item(item.id)
+                .await
+                .or_backend("read loan")?
+                .map(|l| l.due.at),
+            _ => None,
+        };
+        let queued = tx
+            .active_holds_of_title(item.title)
+            .await
+            .or_backend("read holds")?
+            .iter()
+            .filter(|h| h.position().is_some())
+            .count();
+        drop(tx);
+        Ok(Some(ItemInfo {
+            title: self.title_name(item.title).await?,
+            circulation: match item.status {
+                ItemStatus::Available => ItemCirculation::Available,
+                ItemStatus::OnLoan => ItemCirculation::OnLoan,
+                ItemStatus::OnHoldShelf => ItemCirculation::OnHoldShelf,
+                ItemStatus::InTransit => ItemCirculation::InTransit,
+                ItemStatus::Lost => ItemCirculation::Lost,
+                ItemStatus::NotForLoan => ItemCirculation::Other,
+            },
+            due_at,
+            hold_queue_length: u32::try_from(queued).unwrap_or(u32::MAX),
+            owner_library: item.home_library.as_str().to_owned(),
+        }))
+    }
+}

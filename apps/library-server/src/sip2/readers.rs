@@ -1,0 +1,261 @@
+//! Readers as a station sees them: patron status (`23`), patron information (`63`) and
+//! block patron (`01`).
+
+use library_circulation::ports::{CalendarRepository, RuleRepository};
+use library_circulation::service::ReaderAccount;
+use library_circulation::{EffectiveRules, Hold, HoldState};
+use library_credentials::StoredCredentials;
+use library_fines::ChargeKind;
+use library_sip2::server::{
+    BackendError, FineLine, HoldLine, LoanLine, PatronInformation, PatronLookup, PatronStanding,
+    PatronSummary, StationSession,
+};
+use serde_json::json;
+
+use super::{OrBackend, Reader, Sip2Library, dollars};
+
+/// A found reader with what the station may see about them.
+struct Standing {
+    summary: PatronSummary,
+    rules: EffectiveRules,
+    account: ReaderAccount,
+    active_holds: Vec<Hold>,
+}
+
+impl Sip2Library {
+    /// The reader's standing at the station's library: the same facts the checkout,
+    /// renewal and hold decisions look at (card expiry, suspension, outstanding against
+    /// the blocking threshold, loan and hold quotas), under the rules for (station's
+    /// library, reader's category).
+    async fn standing(
+        &self,
+        station: &StationSession,
+        credentials: &StoredCredentials,
+    ) -> Result<Option<Standing>, BackendError> {
+        let Some(account) = self
+            .circulation
+            .account(credentials.patron)
+            .await
+            .or_backend("read reader account")?
+        else {
+            return Ok(None);
+        };
+        let scoped = self.rules.scoped_rules().await.or_backend("read rules")?;
+        let rules = EffectiveRules::resolve(
+            &scoped,
+            Some(&station.library_code),
+            Some(&account.patron.category),
+            None,
+        );
+        let now = self.clock.now();
+        let today = match self
+            .libraries
+            .library_calendar(&station.library_code)
+            .await
+            .or_backend("read library")?
+        {
+            Some(library) => library.calendar.local_date(now),
+            None => self.today(),
+        };
+        let active_holds: Vec<Hold> = self
+            .queries
+            .holds_of_patron(credentials.patron, now)
+            .await
+            .or_backend("read holds")?
+            .into_iter()
+            .filter(Hold::is_active)
+            .collect();
+        let patron = &account.patron;
+        let expired = patron.card_expired(today);
+        let suspended = patron.is_suspended(today);
+        let fines = rules.blocks(account.outstanding);
+        let quota = u32::try_from(account.loans.len()).unwrap_or(u32::MAX) >= rules.quota;
+        let holds_full =
+            u32::try_from(active_holds.len()).unwrap_or(u32::MAX) >= rules.holds_allowed;
+        let standing = PatronStanding {
+            charge_denied: expired || suspended || fines || quota,
+            renewal_denied: expired || suspended || fines,
+            hold_denied: suspended || fines || holds_full,
+            too_many_items_charged: quota,
+            too_many_items_overdue: false,
+            excessive_fines: fines,
+        };
+        let mut messages = Vec::new();
+        if expired {
+            messages.push("Your card has expired.".to_owned());
+        }
+        if let Some(until) = patron.suspended_until.filter(|_| suspended) {
+            messages.push(format!("You may borrow again from {until}."));
+        }
+        if fines {
+            messages.push(format!(
+                "Please pay your fines ({}) before borrowing.",
+                dollars(account.outstanding)
+            ));
+        }
+        if quota {
+            messages.push(format!(
+                "You have reached your loan quota ({}).",
+                rules.quota
+            ));
+        }
+        let summary = PatronSummary {
+            name: credentials.info.name.clone(),
+            standing,
+            outstanding: account.outstanding,
+            messages,
+        };
+        Ok(Some(Standing {
+            summary,
+            rules,
+            account,
+            active_holds,
+        }))
+    }
+
+    pub(super) async fn patron_summary(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Result<PatronLookup<PatronSummary>, BackendError> {
+        Ok(match self.identify(station, card, pin).await? {
+            Reader::Unknown => PatronLookup::UnknownPatron,
+            Reader::PinNotVerified => PatronLookup::PinNotVerified,
+            Reader::Found {
+                credentials,
+                pin_verified,
+            } => match self.standing(station, &credentials).await? {
+                None => PatronLookup::UnknownPatron,
+                Some(s) => PatronLookup::Found {
+                    pin_verified,
+                    patron: s.summary,
+                },
+            },
+        })
+    }
+
+    pub(super) async fn patron_details(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Result<PatronLookup<PatronInformation>, BackendError> {
+        let (credentials, pin_verified) = match self.identify(station, card, pin).await? {
+            Reader::Unknown => return Ok(PatronLookup::UnknownPatron),
+            Reader::PinNotVerified => return Ok(PatronLookup::PinNotVerified),
+            Reader::Found {
+                credentials,
+                pin_verified,
+            } => (credentials, pin_verified),
+        };
+        let Some(s) = self.standing(station, &credentials).await? else {
+            return Ok(PatronLookup::UnknownPatron);
+        };
+        let now = self.clock.now();
+        let mut loans = Vec::with_capacity(s.account.loans.len());
+        for l in &s.account.loans {
+            loans.push(LoanLine {
+                barcode: l.item.barcode.as_str().to_owned(),
+                title: self.title_name(l.item.title).await?,
+                due_at: l.loan.due.at,
+                overdue: l.loan.due.at < now,
+            });
+        }
+        let mut holds = Vec::with_capacity(s.active_holds.len());
+        for h in &s.active_holds {
+            let line = match h.state {
+                HoldState::Waiting { item, .. } => HoldLine {
+                    item: match self.catalogue.item(item).await.or_backend("read item")? {
+                        Some(item) => item.barcode.as_str().to_owned(),
+                        None => self.title_name(h.title).await?,
+                    },
+                    available: true,
+                },
+                _ => HoldLine {
+                    item: self.title_name(h.title).await?,
+                    available: false,
+                },
+            };
+            holds.push(line);
+        }
+        let ledger = self
+            .ledger
+            .ledger(credentials.patron)
+            .await
+            .or_backend("read ledger")?;
+        let fines = ledger
+            .charges()
+            .iter()
+            .filter(|c| c.outstanding().is_positive())
+            .map(|c| FineLine {
+                description: match &c.kind {
+                    ChargeKind::OverdueFine { .. } => format!("Overdue fine of {}", c.charged_on),
+                    ChargeKind::HoldFee { .. } => format!("Hold fee of {}", c.charged_on),
+                    ChargeKind::Other { description } => description.clone(),
+                },
+                amount: c.outstanding(),
+            })
+            .collect();
+        Ok(PatronLookup::Found {
+            pin_verified,
+            patron: PatronInformation {
+                summary: s.summary,
+                loans,
+                holds,
+                fines,
+                loan_limit: Some(s.rules.quota),
+                hold_limit: Some(s.rules.holds_allowed),
+                email: credentials.info.email.clone(),
+                phone: Some(credentials.info.phone.clone()).filter(|p| !p.is_empty()),
+            },
+        })
+    }
+
+    /// `01`: recorded for staff, answered with the reader's standing; no data changes
+    /// (see the module's decisions).
+    pub(super) async fn block(
+        &self,
+        station: &StationSession,
+        card: &str,
+        reason: &str,
+    ) -> Result<Option<PatronSummary>, BackendError> {
+        let Reader::Found { credentials, .. } = self.identify(station, card, None).await? else {
+            return Ok(None);
+        };
+        let Some(s) = self.standing(station, &credentials).await? else {
+            return Ok(None);
+        };
+        self.audit(
+            station,
+            "sip2.block_patron",
+            format!("patron:{}", credentials.patron.get()),
+            json!({"card_number": credentials.info.card_number.as_str(), "message": reason}),
+        )
+        .await;
+        tracing::warn!(
+            station = %station.station_id,
+            patron = credentials.patron.get(),
+            "a SIP2 station asked to block a reader's card; recorded in the audit log"
+        );
+        let mut summary = s.summary;
+        summary
+            .messages
+            .push("This card may not be used here. Please ask staff.".to_owned());
+        Ok(Some(summary))
+    }
+
+    /// A title's name (empty if the title is missing, which the schema prevents).
+    pub(super) async fn title_name(
+        &self,
+        title: library_core::TitleId,
+    ) -> Result<String, BackendError> {
+        Ok(self
+            .catalogue
+            .title(title)
+            .await
+            .or_backend("read title")?
+            .map(|t| t.name)
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,73 @@
+//! Station accounts for the HTTP routes: the store, and the running SIP2 server whose
+//! connections a deleted station loses.
+
+use async_trait::async_trait;
+use library_credentials::StationUsername;
+use library_http::{AdminError, NewStation, Sip2Stations, StationInfo};
+use library_persistence::{Database, NewSip2Station, Sip2StationStore, StoreError};
+
+use super::LibrarySip2Server;
+use crate::adapters::admin_err;
+
+/// SIP2 station accounts over the database, and the SIP2 server when one runs: deleting
+/// a station closes its connections.
+#[derive(Debug, Clone)]
+pub struct DbSip2Stations {
+    store: Sip2StationStore,
+    server: Option<LibrarySip2Server>,
+}
+
+impl DbSip2Stations {
+    /// Over `db`; `server` is the SIP2 server of this process, if it serves SIP2.
+    pub fn new(db: &Database, server: Option<LibrarySip2Server>) -> Self {
+        Self {
+            store: db.sip2_stations(),
+            server,
+        }
+    }
+}
+
+#[async_trait]
+impl Sip2Stations for DbSip2Stations {
+    async fn create(&self, station: &NewStation) -> Result<(), AdminError> {
+        self.store
+            .create(&NewSip2Station {
+                username: station.username.clone(),
+                password_hash: station.password_hash.clone(),
+                library: station.library.clone(),
+                created_at: station.created_at,
+                created_by: station.created_by.clone(),
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => AdminError::Invalid(vec!["unknown_library"]),
+                other => admin_err(other),
+            })
+    }
+
+    async fn list(&self) -> Result<Vec<StationInfo>, AdminError> {
+        Ok(self
+            .store
+            .list()
+            .await
+            .map_err(admin_err)?
+            .into_iter()
+            .map(|s| StationInfo {
+                username: s.username,
+                library: s.library,
+                created_at: s.created_at,
+                created_by: s.created_by,
+            })
+            .collect())
+    }
+
+    async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError> {
+        if !self.store.delete(username).await.map_err(admin_err)? {
+            return Ok(None);
+        }
+        // Deleted first: a login racing with this finds no account.
+        Ok(Some(self.server.as_ref().map_or(0, |server| {
+            server.disconnect_station(username.as_str())
+        })))
+    }
+}

@@ -1,0 +1,178 @@
+//! SIP2 station accounts (http-api.md "SIP2 stations"): create, list, delete. Staff only.
+//!
+//! The password is checked against the station rules and hashed on the blocking pool
+//! like every secret; it is never returned, and neither is its hash. Deleting an account
+//! also closes the SIP2 connections logged in with it.
+
+use library_core::LibraryCode;
+use library_credentials::{Secret, StationUsername, StationViolation, check_station_password};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::ApiTags;
+use super::common::{audit, shown};
+use super::types::{NoContent, Text};
+use crate::auth::StaffAuth;
+use crate::error::ApiError;
+use crate::ports::{NewStation, StationInfo};
+use crate::state::AppState;
+
+/// `POST /sip2/stations`.
+#[derive(Debug, Object)]
+struct NewStationRequest {
+    /// What the station sends in `CN`: 1 to 32 of `a-z 0-9 _ . -`.
+    username: Text,
+    /// What the station sends in `CO`: 12 to 128 characters, no `|` or control characters.
+    password: Text,
+    /// The library the station's checkouts lend from.
+    library_code: Text,
+}
+
+/// A station account (never its password).
+#[derive(Debug, Object)]
+struct StationBody {
+    username: String,
+    /// The library its checkouts lend from.
+    library_code: String,
+    created_at: OffsetDateTime,
+    /// The staff user (or `library-admin`) who created it.
+    created_by: String,
+}
+
+impl From<StationInfo> for StationBody {
+    fn from(s: StationInfo) -> Self {
+        Self {
+            username: s.username.as_str().to_owned(),
+            library_code: s.library.as_str().to_owned(),
+            created_at: shown(s.created_at),
+            created_by: s.created_by,
+        }
+    }
+}
+
+/// `GET /sip2/stations`.
+#[derive(Debug, Object)]
+struct StationsBody {
+    stations: Vec<StationBody>,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Created; the station may log in with `93` at once.
+    #[oai(status = 201)]
+    Created(Json<StationBody>),
+}
+
+pub(crate) struct Sip2Api {
+    state: AppState,
+}
+
+impl Sip2Api {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Sip2")]
+impl Sip2Api {
+    /// Creates a SIP2 station account (staff). 422 `validation_failed` with
+    /// `username_invalid`, `password_too_short`, `password_too_long`, `password_invalid`,
+    /// `library_code_invalid` or `unknown_library`; 409 `already_exists` for a username
+    /// taken.
+    #[oai(path = "/sip2/stations", method = "post")]
+    async fn create(
+        &self,
+        auth: StaffAuth,
+        body: Json<NewStationRequest>,
+    ) -> Result<Created, ApiError> {
+        let body = body.0;
+        let password = Secret::new(body.password.into_string());
+        let mut violations: Vec<&'static str> = Vec::new();
+        let username = StationUsername::parse(&body.username.0)
+            .map_err(|v| violations.push(v.code()))
+            .ok();
+        if let Err(v) = check_station_password(&password) {
+            violations.extend(v.iter().map(|v| StationViolation::code(*v)));
+        }
+        let library = LibraryCode::parse(&body.library_code.0)
+            .map_err(|_| violations.push("library_code_invalid"))
+            .ok();
+        let (Some(username), Some(library), true) = (username, library, violations.is_empty())
+        else {
+            return Err(ApiError::validation_failed(violations));
+        };
+        let password_hash = self
+            .state
+            .credentials
+            .hash_station_password(&password)
+            .await?;
+        let created_by = auth
+            .0
+            .staff
+            .as_ref()
+            .map_or_else(|| "staff".to_owned(), |s| s.username.clone());
+        let station = NewStation {
+            username,
+            password_hash,
+            library,
+            created_at: self.state.clock.now(),
+            created_by,
+        };
+        self.state.sip2_stations.create(&station).await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "sip2_station.create",
+            format!("sip2_station:{}", station.username),
+            json!({"library_code": station.library.as_str()}),
+        )
+        .await;
+        tracing::info!(station = %station.username, library = %station.library, "SIP2 station created");
+        Ok(Created::Created(Json(StationBody::from(StationInfo {
+            username: station.username,
+            library: station.library,
+            created_at: station.created_at,
+            created_by: station.created_by,
+        }))))
+    }
+
+    /// Every SIP2 station account (staff), by username.
+    #[oai(path = "/sip2/stations", method = "get")]
+    async fn list(&self, _auth: StaffAuth) -> Result<Json<StationsBody>, ApiError> {
+        let stations = self
+            .state
+            .sip2_stations
+            .list()
+            .await?
+            .into_iter()
+            .map(StationBody::from)
+            .collect();
+        Ok(Json(StationsBody { stations }))
+    }
+
+    /// Deletes a SIP2 station account (staff) and closes its open connections. 404 for an
+    /// unknown username.
+    #[oai(path = "/sip2/stations/:username", method = "delete")]
+    async fn delete(&self, auth: StaffAuth, username: Path<String>) -> Result<NoContent, ApiError> {
+        let username = StationUsername::parse(&username.0).map_err(|_| ApiError::not_found())?;
+        let closed = self
+            .state
+            .sip2_stations
+            .delete(&username)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        audit(
+            &self.state,
+            &auth.0,
+            "sip2_station.delete",
+            format!("sip2_station:{username}"),
+            json!({"connections_closed": closed}),
+        )
+        .await;
+        tracing::info!(station = %username, connections_closed = closed, "SIP2 station deleted");
+        Ok(NoContent::NoContent)
+    }
+}

@@ -1,0 +1,124 @@
+//! SIP2 station accounts: create, list, find, delete (http-api.md "SIP2 stations"; the
+//! admin tool's `sip2-station`).
+
+use library_core::LibraryCode;
+use library_credentials::{SecretHash, StationUsername};
+use sea_orm::{DatabaseConnection, QueryResult};
+use time::OffsetDateTime;
+
+use crate::circulation::rows::code;
+use crate::error::StoreError;
+use crate::instant;
+use crate::sql::{all, corrupt, exec, get, infra, one, store_err};
+
+/// A station account to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSip2Station {
+    /// What the station sends in `CN` (unique).
+    pub username: StationUsername,
+    /// The password's hash (PHC string).
+    pub password_hash: SecretHash,
+    /// The library its checkouts lend from.
+    pub library: LibraryCode,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// Who created it (a staff username, or `library-admin`).
+    pub created_by: String,
+}
+
+/// A stored station account.
+pub type Sip2Station = NewSip2Station;
+
+/// Station accounts in the database.
+#[derive(Debug, Clone)]
+pub struct Sip2StationStore {
+    conn: DatabaseConnection,
+}
+
+const COLUMNS: &str = "username, password_hash, library_code, created_at, created_by";
+
+fn station(row: &QueryResult) -> Result<Sip2Station, StoreError> {
+    const C: &str = "read sip2 station";
+    let username: String = get(row, "username").map_err(infra(C))?;
+    let library: String = get(row, "library_code").map_err(infra(C))?;
+    Ok(Sip2Station {
+        username: StationUsername::parse(&username)
+            .map_err(|_| corrupt(C, format_args!("username {username:?}")))?,
+        password_hash: SecretHash(get(row, "password_hash").map_err(infra(C))?),
+        library: code(C, &library)?,
+        created_at: get(row, "created_at").map_err(infra(C))?,
+        created_by: get(row, "created_by").map_err(infra(C))?,
+    })
+}
+
+impl Sip2StationStore {
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+
+    /// Creates a station account. A username already used is [`StoreError::Conflict`];
+    /// a library that does not exist is [`StoreError::NotFound`]`("library")`.
+    pub async fn create(&self, new: &NewSip2Station) -> Result<(), StoreError> {
+        const C: &str = "create sip2 station";
+        let backend = self.conn.get_database_backend();
+        // One statement: the library is checked and the row written together, so a library
+        // cannot vanish in between (the foreign key stays the last line of defence).
+        let written = exec(
+            &self.conn,
+            "INSERT INTO sip2_stations (username, password_hash, library_code, created_at, \
+             created_by) SELECT ?, ?, code, ?, ? FROM libraries WHERE code = ?",
+            vec![
+                new.username.as_str().into(),
+                new.password_hash.0.as_str().into(),
+                instant::value(backend, new.created_at),
+                new.created_by.as_str().into(),
+                new.library.as_str().into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        if written == 0 {
+            return Err(StoreError::NotFound("library"));
+        }
+        Ok(())
+    }
+
+    /// Every station account, by username.
+    pub async fn list(&self) -> Result<Vec<Sip2Station>, StoreError> {
+        let rows = all(
+            &self.conn,
+            &format!("SELECT {COLUMNS} FROM sip2_stations ORDER BY username"),
+            vec![],
+        )
+        .await
+        .map_err(store_err("list sip2 stations"))?;
+        rows.iter().map(station).collect()
+    }
+
+    /// The station account with this username; `None` if there is none.
+    pub async fn find(
+        &self,
+        username: &StationUsername,
+    ) -> Result<Option<Sip2Station>, StoreError> {
+        let row = one(
+            &self.conn,
+            &format!("SELECT {COLUMNS} FROM sip2_stations WHERE username = ?"),
+            vec![username.as_str().into()],
+        )
+        .await
+        .map_err(store_err("find sip2 station"))?;
+        row.as_ref().map(station).transpose()
+    }
+
+    /// Deletes the station account; whether there was one.
+    pub async fn delete(&self, username: &StationUsername) -> Result<bool, StoreError> {
+        let deleted = exec(
+            &self.conn,
+            "DELETE FROM sip2_stations WHERE username = ?",
+            vec![username.as_str().into()],
+        )
+        .await
+        .map_err(store_err("delete sip2 station"))?;
+        Ok(deleted > 0)
+    }
+}

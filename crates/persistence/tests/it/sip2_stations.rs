@@ -1,0 +1,88 @@
+//! SIP2 station accounts on every backend: create, duplicate, unknown library, list, find,
+//! delete.
+
+use library_core::LibraryKind;
+use library_credentials::{SecretHash, StationUsername};
+use library_persistence::{NewLibrary, NewSip2Station, StoreError};
+use time::UtcOffset;
+
+use crate::circ_support::code;
+use crate::support::{T0, backends};
+
+fn username(name: &str) -> StationUsername {
+    StationUsername::parse(name).unwrap()
+}
+
+fn station(name: &str, library: &str) -> NewSip2Station {
+    NewSip2Station {
+        username: username(name),
+        password_hash: SecretHash(format!("$argon2id$v=19$m=19456,t=2,p=1$salt-{name}$hash")),
+        library: code(library),
+        created_at: T0,
+        created_by: "admin".into(),
+    }
+}
+
+#[tokio::test]
+async fn stations_are_created_listed_found_and_deleted() {
+    for t in backends().await {
+        let db = t.connect().await;
+        for library in ["TMPL", "KLN"] {
+            db.libraries()
+                .create(&NewLibrary {
+                    code: code(library),
+                    name: format!("{library} Library"),
+                    name_zh: String::new(),
+                    kind: LibraryKind::District,
+                    utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
+                })
+                .await
+                .unwrap();
+        }
+        let stations = db.sip2_stations();
+        assert_eq!(stations.list().await.unwrap(), vec![], "{}", t.name);
+
+        let sc02 = station("sc02", "KLN");
+        let sc01 = station("sc01", "TMPL");
+        stations.create(&sc02).await.unwrap();
+        stations.create(&sc01).await.unwrap();
+
+        // The username is unique, whatever the other values.
+        let again = NewSip2Station {
+            library: code("KLN"),
+            ..station("sc01", "KLN")
+        };
+        assert!(
+            matches!(stations.create(&again).await, Err(StoreError::Conflict(_))),
+            "{}",
+            t.name
+        );
+        // A station lends from a library that exists.
+        assert!(
+            matches!(
+                stations.create(&station("sc03", "NONE")).await,
+                Err(StoreError::NotFound("library"))
+            ),
+            "{}",
+            t.name
+        );
+
+        // Listed by username, the instant back in UTC as written.
+        let listed = stations.list().await.unwrap();
+        assert_eq!(listed, vec![sc01.clone(), sc02.clone()], "{}", t.name);
+        assert_eq!(listed[0].created_at, T0);
+        assert_eq!(
+            stations.find(&username("sc02")).await.unwrap(),
+            Some(sc02.clone())
+        );
+        assert_eq!(stations.find(&username("sc03")).await.unwrap(), None);
+
+        assert!(stations.delete(&username("sc01")).await.unwrap());
+        assert!(!stations.delete(&username("sc01")).await.unwrap());
+        assert_eq!(stations.find(&username("sc01")).await.unwrap(), None);
+        assert_eq!(stations.list().await.unwrap(), vec![sc02], "{}", t.name);
+        // The name is free again.
+        stations.create(&sc01).await.unwrap();
+        db.close().await.unwrap();
+    }
+}
