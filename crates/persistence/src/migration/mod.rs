@@ -6,6 +6,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_credentials;
 mod m20261128_000002_circulation;
+mod m20261128_000004_reader_services;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_credentials::Migration),
             Box::new(m20261128_000002_circulation::Migration),
+            Box::new(m20261128_000004_reader_services::Migration),
         ]
     }
 }
