@@ -9,6 +9,7 @@ mod adapters;
 mod bootstrap;
 mod config;
 pub mod demo;
+mod reader_services;
 mod startup;
 
 pub use adapters::{
@@ -17,4 +18,5 @@ pub use adapters::{
 };
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError};
 pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR};
+pub use reader_services::{DbReaderServices, reader_services};
 pub use startup::{Application, StartupError};

@@ -19,6 +19,7 @@ use crate::adapters::{
 };
 use crate::bootstrap::{BootstrapError, ensure_admin};
 use crate::config::Config;
+use crate::reader_services::reader_services;
 use library_http::CirculationDesk;
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -109,6 +110,7 @@ impl Application {
             suspensions: admin.clone(),
             accounts: admin.clone(),
             audit: admin,
+            reader_services: reader_services(&db, clock.clone()),
             clock,
             random,
             dev: manual.map(|clock| DevControls {

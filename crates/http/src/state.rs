@@ -12,6 +12,7 @@ use crate::ports::{
     Accounts, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin, LibraryAdmin,
     RuleAdmin,
 };
+use crate::reader_services::ReaderServices;
 
 /// A reader to register, already validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +136,8 @@ pub struct AppState {
     pub accounts: Arc<dyn Accounts>,
     /// The audit log of staff actions.
     pub audit: Arc<dyn AuditTrail>,
+    /// Activities, notices, settings, enquiries.
+    pub reader_services: ReaderServices,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

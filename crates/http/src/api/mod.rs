@@ -1,13 +1,17 @@
 //! The routes: one module per group, all mounted by [`app`].
 
+mod activities;
 mod auth;
 mod circulation;
 mod common;
 mod dev;
+mod enquiries;
 mod fines;
 mod libraries;
 mod me;
+mod notices;
 mod operations;
+mod settings;
 mod staff;
 mod types;
 
@@ -37,6 +41,12 @@ enum ApiTags {
     Circulation,
     /// Fine-suspension periods, payments, waivers.
     Fines,
+    /// My Info: extension activities and registrations.
+    Activities,
+    /// My Info: library notices.
+    Notices,
+    /// Ask a Librarian.
+    Enquiries,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -53,6 +63,12 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         libraries::LibrariesApi::new(state.clone()),
         circulation::CirculationApi::new(state.clone()),
         fines::FinesApi::new(state.clone()),
+        (
+            activities::ActivitiesApi::new(state.clone()),
+            notices::NoticesApi::new(state.clone()),
+            settings::SettingsApi::new(state.clone()),
+            enquiries::EnquiriesApi::new(state.clone()),
+        ),
     );
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")
         .description(
