@@ -14,6 +14,7 @@ pub const DOMAIN_CRATES: &[&str] = &[
     "library-credentials",
     "library-fines",
     "library-circulation",
+    "library-reader-services",
 ];
 
 /// What a domain crate's normal dependency tree must not contain.

@@ -17,6 +17,9 @@
 //!   central library) and the Hong Kong general holidays of 2026 and 2027 as dated
 //!   closures. The 2021 fine-suspension periods of the seed (product.md §7) are included
 //!   so that the impact preview has something to compare with.
+//! - "My Info" has something to show: four extension activities in the coming two weeks
+//!   (dated from the load, at four libraries, with a few places each) and three notices
+//!   (one for every library, two for single libraries), all current on the day of the load.
 
 use library_circulation::{Closure, ItemStatus, ItemType, ReaderCategory, hkpl_profile};
 use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind, PatronId};
@@ -26,6 +29,7 @@ use library_persistence::{
     CalendarRule, Database, DatabaseError, ImportedItem, ImportedReader, ImportedTitle, NewLibrary,
     NewPatron, ReaderProfile, StoreError,
 };
+use library_reader_services::{ActivityForm, NoticeForm};
 use time::macros::date;
 use time::{Date, OffsetDateTime, Weekday};
 
@@ -97,6 +101,10 @@ pub struct DemoSummary {
     pub items: usize,
     /// The readers with their default credentials.
     pub readers: Vec<DemoReader>,
+    /// Extension activities.
+    pub activities: usize,
+    /// Library notices.
+    pub notices: usize,
 }
 
 struct LibrarySpec {
@@ -294,6 +302,8 @@ pub fn log_outcome(outcome: &DemoOutcome, admin_password_configured: bool) {
                 titles = summary.titles,
                 items = summary.items,
                 readers = summary.readers.len(),
+                activities = summary.activities,
+                notices = summary.notices,
                 "demo: data set loaded"
             );
             for r in &summary.readers {
@@ -401,6 +411,7 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
     db.catalogue().import(&catalogue).await?;
 
     let readers = register_readers(db, now).await?;
+    let (activities, notices) = my_info(db, now).await?;
     Ok(DemoOutcome::Loaded(DemoSummary {
         libraries: codes.iter().map(|c| c.as_str().to_owned()).collect(),
         calendar_entries,
@@ -408,7 +419,140 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
         titles,
         items,
         readers,
+        activities,
+        notices,
     }))
+}
+
+struct ActivitySpec {
+    library: &'static str,
+    title: &'static str,
+    activity_type: &'static str,
+    venue: &'static str,
+    description: &'static str,
+    /// Days after the load's local date.
+    in_days: i64,
+    /// Local start time: hour and minute.
+    at: (u8, u8),
+    minutes: i64,
+    capacity: i64,
+}
+
+const ACTIVITIES: [ActivitySpec; 4] = [
+    ActivitySpec {
+        library: "HKCL",
+        title: "Storytelling in Cantonese: Tales of the Harbour",
+        activity_type: "story_time",
+        venue: "Toy Library, 2/F",
+        description: "Picture-book stories for children aged 4 to 8 and their parents.",
+        in_days: 3,
+        at: (15, 0),
+        minutes: 60,
+        capacity: 30,
+    },
+    ActivitySpec {
+        library: "KLNPL",
+        title: "Meet the Author: Writing Hong Kong",
+        activity_type: "talk",
+        venue: "Lecture Room, 3/F",
+        description: "A novelist on writing the city's streets, in Cantonese.",
+        in_days: 7,
+        at: (19, 0),
+        minutes: 90,
+        capacity: 80,
+    },
+    ActivitySpec {
+        library: "STPL",
+        title: "Getting Started with E-books",
+        activity_type: "workshop",
+        venue: "Computer Room, 1/F",
+        description: "Borrow and read e-books on your phone. Bring your library card.",
+        in_days: 10,
+        at: (10, 30),
+        minutes: 90,
+        capacity: 12,
+    },
+    ActivitySpec {
+        library: "TMPL",
+        title: "Chinese Calligraphy for Beginners",
+        activity_type: "workshop",
+        venue: "Activity Room, G/F",
+        description: "Brushes and paper provided.",
+        in_days: 14,
+        at: (14, 30),
+        minutes: 120,
+        capacity: 15,
+    },
+];
+
+struct NoticeSpec {
+    library: Option<&'static str>,
+    title: &'static str,
+    body: &'static str,
+    /// Shown for this many days from the load (`None`: until withdrawn).
+    for_days: Option<i64>,
+}
+
+const NOTICES: [NoticeSpec; 3] = [
+    NoticeSpec {
+        library: None,
+        title: "Renew online with your Password",
+        body: "Loans can be renewed on the web and in the app with your Password, and by \
+               telephone or at self-service stations with your PIN.",
+        for_days: None,
+    },
+    NoticeSpec {
+        library: Some("HKCL"),
+        title: "Extended opening hours of the Students' Study Room",
+        body: "During the examination period the Students' Study Room opens until 11 pm.\n\
+               Admission cards are checked at the entrance.",
+        for_days: Some(60),
+    },
+    NoticeSpec {
+        library: Some("KLNPL"),
+        title: "Lift maintenance",
+        body: "The lift is under maintenance for two weeks. Please ask staff for help \
+               with reaching the upper floors.",
+        for_days: Some(14),
+    },
+];
+
+/// The extension activities and notices of "My Info", dated from `now`; how many of each.
+async fn my_info(db: &Database, now: OffsetDateTime) -> Result<(usize, usize), DemoError> {
+    let local = now.to_offset(DEFAULT_LIBRARY_OFFSET);
+    let today = local.date();
+    for spec in &ACTIVITIES {
+        let day = today + time::Duration::days(spec.in_days);
+        let time = time::Time::from_hms(spec.at.0, spec.at.1, 0).map_err(data_err)?;
+        let starts_at = day.with_time(time).assume_offset(DEFAULT_LIBRARY_OFFSET);
+        let activity = ActivityForm {
+            library_code: spec.library.to_owned(),
+            title: spec.title.to_owned(),
+            activity_type: spec.activity_type.to_owned(),
+            venue: spec.venue.to_owned(),
+            description: Some(spec.description.to_owned()),
+            starts_at,
+            ends_at: starts_at + time::Duration::minutes(spec.minutes),
+            capacity: spec.capacity,
+            registration_closes_at: Some(starts_at - time::Duration::days(1)),
+        }
+        .parse(now)
+        .map_err(data_err)?;
+        db.activities().create(&activity, now).await?;
+    }
+    for spec in &NOTICES {
+        let notice = NoticeForm {
+            library_code: spec.library.map(str::to_owned),
+            title: spec.title.to_owned(),
+            body: spec.body.to_owned(),
+            published_on: Some(today),
+            expires_on: spec.for_days.map(|d| today + time::Duration::days(d)),
+        }
+        .parse(today)
+        .map_err(data_err)?;
+        db.notices().publish(&notice, now).await?;
+    }
+    Ok((ACTIVITIES.len(), NOTICES.len()))
 }
 
 /// The seed's 2021 closure (product.md §7): no fines until 5 March 2021 for every
@@ -874,6 +1018,7 @@ mod tests {
             assert_eq!(summary.titles, 1000);
             assert_eq!(summary.items, 1334);
             assert_eq!(summary.readers.len(), READERS.len());
+            assert_eq!((summary.activities, summary.notices), (4, 3));
 
             // Counts through the stores.
             let db = Database::connect(&url).await.unwrap();
@@ -930,6 +1075,34 @@ mod tests {
                     .unwrap_or_else(|| panic!("{url}: demo reader {} missing", r.card));
                 assert_eq!(reader.category.as_str(), r.category);
             }
+
+            // "My Info": the activities are open, the notices current for a HKCL reader.
+            let upcoming = db
+                .activities()
+                .list(&library_reader_services::ActivityQuery {
+                    library: None,
+                    starting_from: OffsetDateTime::now_utc(),
+                    include_cancelled: false,
+                    limit: 10,
+                    offset: 0,
+                })
+                .await
+                .unwrap();
+            assert_eq!(upcoming.total, 4, "{url}");
+            let now = OffsetDateTime::now_utc();
+            assert!(
+                upcoming
+                    .items
+                    .iter()
+                    .all(|l| l.activity.registration_open(now))
+            );
+            let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
+            let hkcl_notices = db
+                .notices()
+                .current_for(Some(&LibraryCode::parse("HKCL").unwrap()), today)
+                .await
+                .unwrap();
+            assert_eq!(hkcl_notices.len(), 2, "{url}: every library's and HKCL's");
 
             // A demo reader logs in over HTTP with the logged default Password and PIN.
             let base = format!("http://{}", app.local_addr());

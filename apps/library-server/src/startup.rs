@@ -22,6 +22,7 @@ use crate::adapters::{
 };
 use crate::bootstrap::{BootstrapError, ensure_admin};
 use crate::config::Config;
+use crate::reader_services::reader_services;
 use crate::sip2::{DbSip2Stations, LibrarySip2Server, Sip2Library};
 use library_http::CirculationDesk;
 
@@ -152,6 +153,7 @@ impl Application {
             accounts: admin.clone(),
             audit: admin,
             sip2_stations: Arc::new(stations),
+            reader_services: reader_services(&db, clock.clone()),
             clock,
             random,
             dev: manual.map(|clock| DevControls {

@@ -17,6 +17,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 
 use crate::ports::AdminError;
+use crate::reader_services::ServiceError;
 use crate::state::RegisterReaderError;
 use library_circulation::ports::InfrastructureError;
 use library_circulation::service::{
@@ -24,6 +25,7 @@ use library_circulation::service::{
 };
 use library_circulation::{CalendarError, ReturnTimeError};
 use library_fines::{LedgerError, PeriodError};
+use library_reader_services::Violations;
 
 /// The body of every error answer.
 #[derive(Debug, Clone, Object)]
@@ -161,6 +163,18 @@ impl ApiError {
             "hold_ended",
             "The hold has already ended.",
         )
+    }
+
+    /// 409: the reader services' state conflicts (`activity_cancelled`,
+    /// `notice_withdrawn`, `already_answered`).
+    pub fn reader_service_conflict(code: &'static str) -> Self {
+        let message = match code {
+            "activity_cancelled" => "The activity has already been cancelled.",
+            "notice_withdrawn" => "The notice has already been withdrawn.",
+            "already_answered" => "The enquiry has already been answered.",
+            _ => "The request conflicts with the current state.",
+        };
+        Self::new(StatusCode::CONFLICT, code, message)
     }
 
     /// The reason of a 409.
@@ -302,8 +316,10 @@ impl ApiResponse for ApiError {
                 doc(404, "`not_found`", false),
                 doc(
                     409,
-                    "`checkout_refused`, `renewal_refused`, `hold_refused`, `checkin_refused` \
-                     (with `reason`), `already_exists`, `hold_ended`",
+                    "`checkout_refused`, `renewal_refused`, `hold_refused`, `checkin_refused`, \
+                     `registration_refused`, `cancellation_refused` (with `reason`), \
+                     `already_exists`, `hold_ended`, `activity_cancelled`, `notice_withdrawn`, \
+                     `already_answered`",
                     false,
                 ),
                 doc(413, "`payload_too_large`", false),
@@ -548,6 +564,33 @@ impl From<AdminError> for ApiError {
             }
             AdminError::Infrastructure(e) => e.into(),
         }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Invalid(v) => ApiError::validation_failed(v),
+            ServiceError::RegistrationRefused(r) => {
+                ApiError::refused("registration_refused", r.code())
+            }
+            ServiceError::CancellationRefused(r) => {
+                ApiError::refused("cancellation_refused", r.code())
+            }
+            ServiceError::ActivityCancelled => {
+                ApiError::reader_service_conflict("activity_cancelled")
+            }
+            ServiceError::NoticeWithdrawn => ApiError::reader_service_conflict("notice_withdrawn"),
+            ServiceError::AlreadyAnswered => ApiError::reader_service_conflict("already_answered"),
+            ServiceError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<Violations> for ApiError {
+    fn from(v: Violations) -> Self {
+        ApiError::validation_failed(v.0)
     }
 }
 

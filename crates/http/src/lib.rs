@@ -21,6 +21,7 @@ mod error;
 mod hasher;
 mod middleware;
 mod ports;
+mod reader_services;
 mod registration;
 mod state;
 
@@ -31,6 +32,9 @@ pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
     FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewStation, RuleAdmin,
     Sip2Stations, StationInfo, StoredSuspension,
+};
+pub use reader_services::{
+    ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
 };
 pub use registration::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
 pub use state::{

@@ -12,6 +12,7 @@ use crate::ports::{
     Accounts, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin, LibraryAdmin,
     RuleAdmin, Sip2Stations,
 };
+use crate::reader_services::ReaderServices;
 
 /// A reader to register, already validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +138,8 @@ pub struct AppState {
     pub audit: Arc<dyn AuditTrail>,
     /// SIP2 station accounts (and their open connections).
     pub sip2_stations: Arc<dyn Sip2Stations>,
+    /// Activities, notices, settings, enquiries.
+    pub reader_services: ReaderServices,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

@@ -10,21 +10,25 @@ use sea_orm::{ConnectOptions, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Semaphore;
 
+use crate::activity_store::ActivityStore;
 use crate::audit_store::AuditLogStore;
 use crate::catalogue_store::CatalogueStore;
 use crate::circulation::DbCirculationStore;
 use crate::credential_store::DbCredentialStore;
+use crate::enquiry_store::EnquiryStore;
 use crate::error::DatabaseError;
 use crate::fine_suspension_store::FineSuspensionStore;
 use crate::ledger_store::LedgerStore;
 use crate::library_store::LibraryStore;
 use crate::migration::Migrator;
+use crate::notice_store::NoticeStore;
 use crate::outbox_store::OutboxStore;
 use crate::patron_store::PatronStore;
 use crate::pool::Pool;
 use crate::queries_store::QueryStore;
 use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
+use crate::settings_store::ReaderSettingsStore;
 use crate::sip2_station_store::Sip2StationStore;
 use crate::staff_store::StaffStore;
 
@@ -210,6 +214,26 @@ impl Database {
     /// SIP2 station accounts.
     pub fn sip2_stations(&self) -> Sip2StationStore {
         Sip2StationStore::new(self.conn.clone())
+    }
+
+    /// Extension activities and readers' registrations.
+    pub fn activities(&self) -> ActivityStore {
+        ActivityStore::new(self.conn.clone(), self.gate.clone())
+    }
+
+    /// Library notices.
+    pub fn notices(&self) -> NoticeStore {
+        NoticeStore::new(self.conn.clone())
+    }
+
+    /// Readers' settings and reading histories.
+    pub fn reader_settings(&self) -> ReaderSettingsStore {
+        ReaderSettingsStore::new(self.conn.clone(), self.gate.clone())
+    }
+
+    /// Ask a Librarian: enquiries and answers.
+    pub fn enquiries(&self) -> EnquiryStore {
+        EnquiryStore::new(self.conn.clone())
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

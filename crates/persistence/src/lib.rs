@@ -12,7 +12,10 @@
 //!   (`FineSuspensionRepository`);
 //! - admin side: [`CatalogueStore`] (titles, items), [`LedgerStore`] (charges, payments,
 //!   waivers), [`AuditLogStore`], [`OutboxStore`], [`Sip2StationStore`] (SIP2 station
-//!   accounts). They answer [`StoreError`].
+//!   accounts). They answer [`StoreError`];
+//! - reader services: [`ActivityStore`] (activities, registrations under the activity's
+//!   row lock), [`NoticeStore`], [`ReaderSettingsStore`] (settings, the reading history),
+//!   [`EnquiryStore`]; they speak `library-reader-services` types.
 //!
 //! Invariants:
 //! - sea-orm types (entities, connections, errors) never leave this crate: the stores speak
@@ -44,11 +47,13 @@
 //! which take the write lock before reading (so the busy handler applies), or
 //! transactions begun `IMMEDIATE`.
 
+mod activity_store;
 mod audit_store;
 mod catalogue_store;
 mod circulation;
 mod credential_store;
 mod database;
+mod enquiry_store;
 mod entity;
 mod error;
 mod fine_suspension_store;
@@ -56,31 +61,37 @@ mod instant;
 mod ledger_store;
 mod library_store;
 mod migration;
+mod notice_store;
 mod outbox_store;
 mod patron_store;
 mod pool;
 mod queries_store;
 mod rule_store;
 mod session_store;
+mod settings_store;
 mod sip2_station_store;
 mod sql;
 mod staff_store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use activity_store::ActivityStore;
 pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
 pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem};
 pub use circulation::{DbCirculationStore, DbTransaction};
 pub use credential_store::DbCredentialStore;
 pub use database::{Backend, Database, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS};
+pub use enquiry_store::EnquiryStore;
 pub use error::{DatabaseError, StoreError};
 pub use fine_suspension_store::{FineSuspensionStore, StoredPeriod};
 pub use ledger_store::LedgerStore;
 pub use library_store::{CalendarEntry, CalendarRule, LibraryRecord, LibraryStore, NewLibrary};
+pub use notice_store::NoticeStore;
 pub use outbox_store::{NewNotification, Notification, OutboxStore};
 pub use patron_store::{ImportedReader, NewPatron, PatronStore, ReaderProfile};
 pub use queries_store::QueryStore;
 pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
+pub use settings_store::ReaderSettingsStore;
 pub use sip2_station_store::{NewSip2Station, Sip2Station, Sip2StationStore};
 pub use staff_store::{NewStaffUser, StaffStore};

@@ -3,12 +3,13 @@
 
 use library_core::LibraryCode;
 use library_credentials::{SecretHash, StationUsername};
-use sea_orm::{DatabaseConnection, QueryResult};
+use sea_orm::QueryResult;
 use time::OffsetDateTime;
 
 use crate::circulation::rows::code;
 use crate::error::StoreError;
 use crate::instant;
+use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, one, store_err};
 
 /// A station account to create.
@@ -32,7 +33,7 @@ pub type Sip2Station = NewSip2Station;
 /// Station accounts in the database.
 #[derive(Debug, Clone)]
 pub struct Sip2StationStore {
-    conn: DatabaseConnection,
+    conn: Pool,
 }
 
 const COLUMNS: &str = "username, password_hash, library_code, created_at, created_by";
@@ -52,7 +53,7 @@ fn station(row: &QueryResult) -> Result<Sip2Station, StoreError> {
 }
 
 impl Sip2StationStore {
-    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+    pub(crate) fn new(conn: Pool) -> Self {
         Self { conn }
     }
 

@@ -9,6 +9,7 @@ mod credentials;
 mod fines;
 mod holds;
 mod process;
+mod reader_services;
 mod renewals;
 mod sip2;
 mod support;

@@ -1,13 +1,17 @@
 //! The routes: one module per group, all mounted by [`app`].
 
+mod activities;
 mod auth;
 mod circulation;
 mod common;
 mod dev;
+mod enquiries;
 mod fines;
 mod libraries;
 mod me;
+mod notices;
 mod operations;
+mod settings;
 mod sip2;
 mod staff;
 mod types;
@@ -40,6 +44,12 @@ enum ApiTags {
     Fines,
     /// SIP2 station accounts (self-service stations).
     Sip2,
+    /// My Info: extension activities and registrations.
+    Activities,
+    /// My Info: library notices.
+    Notices,
+    /// Ask a Librarian.
+    Enquiries,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -57,6 +67,12 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         circulation::CirculationApi::new(state.clone()),
         fines::FinesApi::new(state.clone()),
         sip2::Sip2Api::new(state.clone()),
+        (
+            activities::ActivitiesApi::new(state.clone()),
+            notices::NoticesApi::new(state.clone()),
+            settings::SettingsApi::new(state.clone()),
+            enquiries::EnquiriesApi::new(state.clone()),
+        ),
     );
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")
         .description(

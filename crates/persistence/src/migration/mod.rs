@@ -7,6 +7,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261128_000001_credentials;
 mod m20261128_000002_circulation;
 mod m20261128_000003_sip2_stations;
+mod m20261128_000004_reader_services;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_credentials::Migration),
             Box::new(m20261128_000002_circulation::Migration),
             Box::new(m20261128_000003_sip2_stations::Migration),
+            Box::new(m20261128_000004_reader_services::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod circulation_concurrency;
 mod circulation_flow;
 mod concurrency;
 mod credential_store;
+mod reader_services;
 mod restart;
 mod service_flow;
 mod session_store;

@@ -1,0 +1,203 @@
+//! Library notices ("My Info", library information): staff publish and withdraw them;
+//! readers read the current ones of their home library and of every library.
+
+use library_core::LibraryCode;
+use library_reader_services::{NoticeForm, NoticeId, NoticeListing};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+
+use super::ApiTags;
+use super::activities::{paging, reader};
+use super::common::{IdBody, audit, shown, today};
+use super::types::{NoContent, Text};
+use crate::auth::{ReaderAuth, StaffAuth};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST /notices`.
+#[derive(Debug, Object)]
+struct NewNoticeRequest {
+    /// The library publishing it; absent or `null` = every library.
+    library_code: Option<Text>,
+    /// At most 200 characters.
+    title: Text,
+    /// At most 5,000 characters; line breaks allowed.
+    body: Text,
+    /// First day shown (library-local; default today; may be in the future).
+    published_on: Option<Date>,
+    /// Last day shown, inclusive (default: until withdrawn).
+    expires_on: Option<Date>,
+}
+
+/// A notice.
+#[derive(Debug, Object)]
+struct NoticeBody {
+    id: i64,
+    /// `null` for a notice to every library.
+    library_code: Option<String>,
+    /// `null` for a notice to every library.
+    library_name: Option<String>,
+    /// `null` for a notice to every library.
+    library_name_zh: Option<String>,
+    title: String,
+    body: String,
+    published_on: Date,
+    /// Last day shown; `null` = until withdrawn.
+    expires_on: Option<Date>,
+    /// Staff list only: when it was withdrawn.
+    #[oai(skip_serializing_if_is_none)]
+    withdrawn_at: Option<OffsetDateTime>,
+}
+
+fn notice_body(n: NoticeListing) -> NoticeBody {
+    let d = n.notice.details;
+    NoticeBody {
+        id: n.notice.id.get(),
+        library_code: d.library.as_ref().map(|l| l.as_str().to_owned()),
+        library_name: n.library_name,
+        library_name_zh: n.library_name_zh,
+        title: d.title,
+        body: d.body,
+        published_on: d.published_on,
+        expires_on: d.expires_on,
+        withdrawn_at: n.notice.withdrawn_at.map(shown),
+    }
+}
+
+/// `GET /me/notices`.
+#[derive(Debug, Object)]
+struct MyNoticesBody {
+    notices: Vec<NoticeBody>,
+}
+
+/// `GET /staff/notices`.
+#[derive(Debug, Object)]
+struct NoticesPageBody {
+    notices: Vec<NoticeBody>,
+    /// How many there are, over all pages.
+    total: u64,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Published.
+    #[oai(status = 201)]
+    Created(Json<IdBody>),
+}
+
+pub(crate) struct NoticesApi {
+    state: AppState,
+}
+
+impl NoticesApi {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Notices")]
+impl NoticesApi {
+    /// Publishes a notice (staff) for one library or every library. 422 with violations:
+    /// `unknown_library`, `title_missing`, `title_too_long`, `title_invalid`,
+    /// `body_missing`, `body_too_long`, `body_invalid`, `expires_on_before_published_on`,
+    /// `expires_on_in_past`.
+    #[oai(path = "/notices", method = "post")]
+    async fn publish(
+        &self,
+        auth: StaffAuth,
+        body: Json<NewNoticeRequest>,
+    ) -> Result<Created, ApiError> {
+        let body = body.0;
+        let notice = NoticeForm {
+            library_code: body.library_code.map(Text::into_string),
+            title: body.title.into_string(),
+            body: body.body.into_string(),
+            published_on: body.published_on,
+            expires_on: body.expires_on,
+        }
+        .parse(today(&self.state))?;
+        let id = self
+            .state
+            .reader_services
+            .notices
+            .publish(&notice, self.state.clock.now())
+            .await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "notice.publish",
+            format!("notice:{}", id.get()),
+            json!({"library_code": notice.library.as_ref().map(LibraryCode::as_str),
+                   "title": notice.title, "published_on": notice.published_on.to_string()}),
+        )
+        .await;
+        Ok(Created::Created(Json(IdBody { id: id.get() })))
+    }
+
+    /// Withdraws a notice (staff): readers no longer see it. 404; 409 `notice_withdrawn`.
+    #[oai(path = "/notices/:id", method = "delete")]
+    async fn withdraw(&self, auth: StaffAuth, id: Path<i64>) -> Result<NoContent, ApiError> {
+        self.state
+            .reader_services
+            .notices
+            .withdraw(NoticeId(id.0), self.state.clock.now())
+            .await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "notice.withdraw",
+            format!("notice:{}", id.0),
+            json!({}),
+        )
+        .await;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Every notice (staff), withdrawn and expired ones included, newest first. Paged with
+    /// `limit` (1–100, default 20) and `offset`.
+    #[oai(path = "/staff/notices", method = "get")]
+    async fn staff_list(
+        &self,
+        _auth: StaffAuth,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<NoticesPageBody>, ApiError> {
+        let (limit, offset) = paging(limit.0, offset.0)?;
+        let page = self
+            .state
+            .reader_services
+            .notices
+            .list(limit, offset)
+            .await?;
+        Ok(Json(NoticesPageBody {
+            notices: page.items.into_iter().map(notice_body).collect(),
+            total: page.total,
+        }))
+    }
+
+    /// Library information for me (Password session): the notices current today for my
+    /// home library and for every library, newest first, with the library's name.
+    #[oai(path = "/me/notices", method = "get", tag = "ApiTags::Me")]
+    async fn mine(&self, auth: ReaderAuth) -> Result<Json<MyNoticesBody>, ApiError> {
+        let patron = reader(&auth.0)?;
+        let home = self
+            .state
+            .readers
+            .profile(patron)
+            .await?
+            .and_then(|p| p.home_library)
+            .and_then(|code| LibraryCode::parse(&code).ok());
+        let notices = self
+            .state
+            .reader_services
+            .notices
+            .current_for(home.as_ref(), today(&self.state))
+            .await?;
+        Ok(Json(MyNoticesBody {
+            notices: notices.into_iter().map(notice_body).collect(),
+        }))
+    }
+}

@@ -1,0 +1,199 @@
+//! Ask a Librarian (product.md §4): readers' enquiries and staff answers. An enquiry is
+//! answered once: the answer is a conditional update (`WHERE answered_at IS NULL`), so
+//! two staff answering at once cannot both succeed.
+
+use library_circulation::ports::InfrastructureError;
+use library_core::{CardNumber, LibraryCode, PatronId, StaffId};
+use library_reader_services::{
+    Answer, Enquiry, EnquiryId, EnquiryStatus, NewEnquiry, Page, StaffEnquiry,
+};
+use sea_orm::{QueryResult, Value};
+use time::OffsetDateTime;
+
+use crate::activity_store::library_exists;
+use crate::error::StoreError;
+use crate::instant;
+use crate::pool::Pool;
+use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
+
+const ENQUIRY_SELECT: &str = "SELECT e.id, e.patron_id, e.library_code, e.subject, e.message, \
+     e.created_at, e.answer, e.answered_at, e.answered_by, p.card_number, p.name \
+     FROM enquiries e JOIN patrons p ON p.id = e.patron_id";
+
+fn staff_enquiry(row: &QueryResult) -> Result<StaffEnquiry, InfrastructureError> {
+    const C: &str = "read enquiry";
+    let library: Option<String> = get(row, "library_code").map_err(infra(C))?;
+    let answer_text: Option<String> = get(row, "answer").map_err(infra(C))?;
+    let answered_at: Option<OffsetDateTime> = get(row, "answered_at").map_err(infra(C))?;
+    let answer = match (answer_text, answered_at) {
+        (Some(text), Some(answered_at)) => Some(Answer {
+            text,
+            answered_at,
+            staff: get::<Option<i64>>(row, "answered_by")
+                .map_err(infra(C))?
+                .map(StaffId),
+        }),
+        _ => None,
+    };
+    let card: String = get(row, "card_number").map_err(infra(C))?;
+    Ok(StaffEnquiry {
+        enquiry: Enquiry {
+            id: EnquiryId(get(row, "id").map_err(infra(C))?),
+            patron: PatronId(get(row, "patron_id").map_err(infra(C))?),
+            details: NewEnquiry {
+                subject: get(row, "subject").map_err(infra(C))?,
+                message: get(row, "message").map_err(infra(C))?,
+                library: library
+                    .map(|code| LibraryCode::parse(&code).map_err(|e| corrupt(C, e)))
+                    .transpose()?,
+            },
+            created_at: get(row, "created_at").map_err(infra(C))?,
+            answer,
+        },
+        card_number: CardNumber::parse(&card).map_err(|e| corrupt(C, e))?,
+        reader_name: get(row, "name").map_err(infra(C))?,
+    })
+}
+
+/// Enquiries in the database.
+#[derive(Debug, Clone)]
+pub struct EnquiryStore {
+    conn: Pool,
+}
+
+impl EnquiryStore {
+    pub(crate) fn new(conn: Pool) -> Self {
+        Self { conn }
+    }
+
+    /// Stores reader `patron`'s enquiry made at `now`; its id. An unknown library is
+    /// [`StoreError::NotFound`]`("library")`.
+    pub async fn create(
+        &self,
+        patron: PatronId,
+        enquiry: &NewEnquiry,
+        now: OffsetDateTime,
+    ) -> Result<EnquiryId, StoreError> {
+        if let Some(library) = &enquiry.library
+            && !library_exists(&self.conn, library).await?
+        {
+            return Err(StoreError::NotFound("library"));
+        }
+        let id = insert_returning_id(
+            &self.conn,
+            "INSERT INTO enquiries (patron_id, library_code, subject, message, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                patron.get().into(),
+                Value::String(enquiry.library.as_ref().map(|l| l.as_str().to_owned())),
+                enquiry.subject.as_str().into(),
+                enquiry.message.as_str().into(),
+                instant::value(self.conn.get_database_backend(), now),
+            ],
+        )
+        .await
+        .map_err(store_err("create enquiry"))?;
+        Ok(EnquiryId(id))
+    }
+
+    /// One enquiry with who asked; `None` if there is none.
+    pub async fn get(&self, id: EnquiryId) -> Result<Option<StaffEnquiry>, StoreError> {
+        let row = one(
+            &self.conn,
+            &format!("{ENQUIRY_SELECT} WHERE e.id = ?"),
+            vec![id.get().into()],
+        )
+        .await
+        .map_err(store_err("read enquiry"))?;
+        Ok(row.map(|r| staff_enquiry(&r)).transpose()?)
+    }
+
+    /// Reader `patron`'s enquiries, newest first.
+    pub async fn of_patron(&self, patron: PatronId) -> Result<Vec<Enquiry>, StoreError> {
+        let rows = all(
+            &self.conn,
+            &format!(
+                "{ENQUIRY_SELECT} WHERE e.patron_id = ? ORDER BY e.created_at DESC, e.id DESC"
+            ),
+            vec![patron.get().into()],
+        )
+        .await
+        .map_err(store_err("read enquiries of reader"))?;
+        rows.iter()
+            .map(|r| staff_enquiry(r).map(|e| e.enquiry))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Enquiries (all, or those with `status`), oldest first, one page.
+    pub async fn list(
+        &self,
+        status: Option<EnquiryStatus>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<StaffEnquiry>, StoreError> {
+        const C: &str = "list enquiries";
+        let condition = match status {
+            None => "",
+            Some(EnquiryStatus::Open) => " WHERE e.answered_at IS NULL",
+            Some(EnquiryStatus::Answered) => " WHERE e.answered_at IS NOT NULL",
+        };
+        let total: i64 = match one(
+            &self.conn,
+            &format!("SELECT COUNT(*) AS n FROM enquiries e{condition}"),
+            vec![],
+        )
+        .await
+        .map_err(store_err(C))?
+        {
+            Some(row) => get(&row, "n").map_err(infra(C))?,
+            None => 0,
+        };
+        let rows = all(
+            &self.conn,
+            &format!("{ENQUIRY_SELECT}{condition} ORDER BY e.created_at, e.id LIMIT ? OFFSET ?"),
+            vec![
+                i64::from(limit).into(),
+                i64::try_from(offset).unwrap_or(i64::MAX).into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        Ok(Page {
+            items: rows.iter().map(staff_enquiry).collect::<Result<_, _>>()?,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    /// Answers enquiry `id`; `false` if it was answered already (the answer stays).
+    /// Unknown: [`StoreError::NotFound`].
+    pub async fn answer(
+        &self,
+        id: EnquiryId,
+        staff: Option<StaffId>,
+        text: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const C: &str = "answer enquiry";
+        let changed = exec(
+            &self.conn,
+            "UPDATE enquiries SET answer = ?, answered_at = ?, answered_by = ? \
+             WHERE id = ? AND answered_at IS NULL",
+            vec![
+                text.into(),
+                instant::value(self.conn.get_database_backend(), at),
+                Value::BigInt(staff.map(StaffId::get)),
+                id.get().into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        if changed == 1 {
+            return Ok(true);
+        }
+        match self.get(id).await? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound("enquiry")),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Library notices (product.md §4 "My Info", library information): published by staff for
+//! one library or every library, shown to readers while current, withdrawn by staff.
+
+use library_circulation::ports::InfrastructureError;
+use library_core::LibraryCode;
+use library_reader_services::{NewNotice, Notice, NoticeId, NoticeListing, Page};
+use sea_orm::{QueryResult, Value};
+use time::{Date, OffsetDateTime};
+
+use crate::activity_store::library_exists;
+use crate::error::StoreError;
+use crate::instant;
+use crate::pool::Pool;
+use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
+
+const NOTICE_SELECT: &str = "SELECT n.id, n.library_code, n.title, n.body, n.published_on, \
+     n.expires_on, n.created_at, n.withdrawn_at, l.name AS library_name, \
+     l.name_zh AS library_name_zh \
+     FROM notices n LEFT JOIN libraries l ON l.code = n.library_code";
+
+fn listing(row: &QueryResult) -> Result<NoticeListing, InfrastructureError> {
+    const C: &str = "read notice";
+    let library: Option<String> = get(row, "library_code").map_err(infra(C))?;
+    let library = library
+        .map(|code| LibraryCode::parse(&code).map_err(|e| corrupt(C, e)))
+        .transpose()?;
+    Ok(NoticeListing {
+        notice: Notice {
+            id: NoticeId(get(row, "id").map_err(infra(C))?),
+            details: NewNotice {
+                library,
+                title: get(row, "title").map_err(infra(C))?,
+                body: get(row, "body").map_err(infra(C))?,
+                published_on: get(row, "published_on").map_err(infra(C))?,
+                expires_on: get(row, "expires_on").map_err(infra(C))?,
+            },
+            created_at: get(row, "created_at").map_err(infra(C))?,
+            withdrawn_at: get(row, "withdrawn_at").map_err(infra(C))?,
+        },
+        library_name: get(row, "library_name").map_err(infra(C))?,
+        library_name_zh: get(row, "library_name_zh").map_err(infra(C))?,
+    })
+}
+
+/// Notices in the database.
+#[derive(Debug, Clone)]
+pub struct NoticeStore {
+    conn: Pool,
+}
+
+impl NoticeStore {
+    pub(crate) fn new(conn: Pool) -> Self {
+        Self { conn }
+    }
+
+    /// Publishes a notice; its id. An unknown library is
+    /// [`StoreError::NotFound`]`("library")`.
+    pub async fn publish(
+        &self,
+        notice: &NewNotice,
+        now: OffsetDateTime,
+    ) -> Result<NoticeId, StoreError> {
+        if let Some(library) = &notice.library
+            && !library_exists(&self.conn, library).await?
+        {
+            return Err(StoreError::NotFound("library"));
+        }
+        let backend = self.conn.get_database_backend();
+        let id = insert_returning_id(
+            &self.conn,
+            "INSERT INTO notices (library_code, title, body, published_on, expires_on, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                Value::String(notice.library.as_ref().map(|l| l.as_str().to_owned())),
+                notice.title.as_str().into(),
+                notice.body.as_str().into(),
+                Value::TimeDate(Some(notice.published_on)),
+                Value::TimeDate(notice.expires_on),
+                instant::value(backend, now),
+            ],
+        )
+        .await
+        .map_err(store_err("publish notice"))?;
+        Ok(NoticeId(id))
+    }
+
+    /// Withdraws notice `id` at `at`; `false` if it was withdrawn already. Unknown:
+    /// [`StoreError::NotFound`].
+    pub async fn withdraw(&self, id: NoticeId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        const C: &str = "withdraw notice";
+        let changed = exec(
+            &self.conn,
+            "UPDATE notices SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL",
+            vec![
+                instant::value(self.conn.get_database_backend(), at),
+                id.get().into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        if changed == 1 {
+            return Ok(true);
+        }
+        let exists = one(
+            &self.conn,
+            "SELECT id FROM notices WHERE id = ?",
+            vec![id.get().into()],
+        )
+        .await
+        .map_err(store_err(C))?
+        .is_some();
+        if exists {
+            Ok(false)
+        } else {
+            Err(StoreError::NotFound("notice"))
+        }
+    }
+
+    /// The notices current on `today` (library-local) for a reader of library `home`:
+    /// those of that library and those for every library, newest first (publication date,
+    /// then id).
+    pub async fn current_for(
+        &self,
+        home: Option<&LibraryCode>,
+        today: Date,
+    ) -> Result<Vec<NoticeListing>, StoreError> {
+        let sql = format!(
+            "{NOTICE_SELECT} WHERE n.withdrawn_at IS NULL AND n.published_on <= ? \
+             AND (n.expires_on IS NULL OR n.expires_on >= ?) \
+             AND (n.library_code IS NULL OR n.library_code = ?) \
+             ORDER BY n.published_on DESC, n.id DESC"
+        );
+        let rows = all(
+            &self.conn,
+            &sql,
+            vec![
+                Value::TimeDate(Some(today)),
+                Value::TimeDate(Some(today)),
+                Value::String(home.map(|h| h.as_str().to_owned())),
+            ],
+        )
+        .await
+        .map_err(store_err("read current notices"))?;
+        let notices = rows.iter().map(listing).collect::<Result<Vec<_>, _>>()?;
+        // The domain's rule decides; the SQL above only narrows the rows read.
+        Ok(notices
+            .into_iter()
+            .filter(|n| n.notice.is_current(today) && n.notice.reaches(home))
+            .collect())
+    }
+
+    /// Every notice, withdrawn and expired ones included, newest first (id), one page.
+    pub async fn list(&self, limit: u32, offset: u64) -> Result<Page<NoticeListing>, StoreError> {
+        const C: &str = "list notices";
+        let total: i64 = match one(&self.conn, "SELECT COUNT(*) AS n FROM notices", vec![])
+            .await
+            .map_err(store_err(C))?
+        {
+            Some(row) => get(&row, "n").map_err(infra(C))?,
+            None => 0,
+        };
+        let rows = all(
+            &self.conn,
+            &format!("{NOTICE_SELECT} ORDER BY n.id DESC LIMIT ? OFFSET ?"),
+            vec![
+                i64::from(limit).into(),
+                i64::try_from(offset).unwrap_or(i64::MAX).into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        Ok(Page {
+            items: rows.iter().map(listing).collect::<Result<_, _>>()?,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! Readers' settings (product.md §4 "My Setting") and the reading history they govern.
+//!
+//! The email is `patrons.email`, the column registration, `GET /me` and "forgot Password"
+//! read: saving settings writes it there, in the same transaction as the rest. A reader
+//! without a `reader_settings` row has the defaults ([`ReaderSettings::defaults`]).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use library_circulation::ports::InfrastructureError;
+use library_core::{Barcode, LibraryCode, LoanId, PatronId};
+use library_reader_services::{
+    Channel, Email, Language, ReaderSettings, ReadingHistory, ReturnedLoan, SmsNumber,
+};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::circulation::begin_gated;
+use crate::error::StoreError;
+use crate::instant;
+use crate::pool::Pool;
+use crate::sql::{all, corrupt, exec, get, infra, lock_clause, one, store_err};
+
+fn settings(row: &QueryResult) -> Result<(ReaderSettings, ReadingHistory), InfrastructureError> {
+    const C: &str = "read settings";
+    let email = get::<Option<String>>(row, "email")
+        .map_err(infra(C))?
+        .filter(|e| !e.is_empty())
+        .map(Email::stored);
+    let saved: Option<i64> = get(row, "saved").map_err(infra(C))?;
+    if saved.is_none() {
+        return Ok((
+            ReaderSettings::defaults(email),
+            ReadingHistory::FROM_THE_START,
+        ));
+    }
+    let language: String = get::<Option<String>>(row, "language")
+        .map_err(infra(C))?
+        .unwrap_or_default();
+    let flag = |column: &str| -> Result<bool, InfrastructureError> {
+        Ok(get::<Option<bool>>(row, column)
+            .map_err(infra(C))?
+            .unwrap_or_default())
+    };
+    let mut channels = BTreeSet::new();
+    if flag("notify_email")? {
+        channels.insert(Channel::Email);
+    }
+    if flag("notify_sms")? {
+        channels.insert(Channel::Sms);
+    }
+    let keep = flag("keep_reading_history")?;
+    Ok((
+        ReaderSettings {
+            email,
+            sms_number: get::<Option<String>>(row, "sms_number")
+                .map_err(infra(C))?
+                .map(SmsNumber::stored),
+            channels,
+            language: Language::from_code(&language)
+                .ok_or_else(|| corrupt(C, format_args!("language {language:?}")))?,
+            keep_reading_history: keep,
+        },
+        ReadingHistory {
+            keep,
+            kept_since: get(row, "reading_history_since").map_err(infra(C))?,
+        },
+    ))
+}
+
+async fn read(
+    conn: &impl ConnectionTrait,
+    patron: PatronId,
+) -> Result<Option<(ReaderSettings, ReadingHistory)>, StoreError> {
+    let row = one(
+        conn,
+        "SELECT p.email, s.patron_id AS saved, s.notify_email, s.notify_sms, s.sms_number, \
+         s.language, s.keep_reading_history, s.reading_history_since \
+         FROM patrons p LEFT JOIN reader_settings s ON s.patron_id = p.id WHERE p.id = ?",
+        vec![patron.get().into()],
+    )
+    .await
+    .map_err(store_err("read settings"))?;
+    Ok(row.map(|r| settings(&r)).transpose()?)
+}
+
+/// Readers' settings in the database.
+#[derive(Debug, Clone)]
+pub struct ReaderSettingsStore {
+    conn: Pool,
+    gate: Arc<Semaphore>,
+}
+
+impl ReaderSettingsStore {
+    pub(crate) fn new(conn: Pool, gate: Arc<Semaphore>) -> Self {
+        Self { conn, gate }
+    }
+
+    /// Reader `patron`'s settings (the defaults if never saved) and reading-history state;
+    /// `None` if there is no such reader.
+    pub async fn get(
+        &self,
+        patron: PatronId,
+    ) -> Result<Option<(ReaderSettings, ReadingHistory)>, StoreError> {
+        read(&self.conn, patron).await
+    }
+
+    /// Replaces reader `patron`'s settings at `now` (the email in `patrons`); what is now
+    /// stored. Turning the reading history back on starts it at `now`
+    /// ([`ReadingHistory::set`]). Unknown reader: [`StoreError::NotFound`].
+    pub async fn put(
+        &self,
+        patron: PatronId,
+        new: &ReaderSettings,
+        now: OffsetDateTime,
+    ) -> Result<(ReaderSettings, ReadingHistory), StoreError> {
+        const C: &str = "save settings";
+        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+            .await
+            .map_err(store_err(C))?;
+        let backend = txn.get_database_backend();
+        let lock = format!(
+            "SELECT id FROM patrons WHERE id = ?{}",
+            lock_clause(backend)
+        );
+        one(&txn, &lock, vec![patron.get().into()])
+            .await
+            .map_err(store_err(C))?
+            .ok_or(StoreError::NotFound("reader"))?;
+        let (_, history) = read(&txn, patron)
+            .await?
+            .ok_or(StoreError::NotFound("reader"))?;
+        let history = history.set(new.keep_reading_history, now);
+        exec(
+            &txn,
+            "UPDATE patrons SET email = ? WHERE id = ?",
+            vec![
+                Value::String(new.email.as_ref().map(|e| e.as_str().to_owned())),
+                patron.get().into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        exec(
+            &txn,
+            "INSERT INTO reader_settings (patron_id, notify_email, notify_sms, sms_number, \
+             language, keep_reading_history, reading_history_since, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (patron_id) DO UPDATE SET \
+             notify_email = excluded.notify_email, notify_sms = excluded.notify_sms, \
+             sms_number = excluded.sms_number, language = excluded.language, \
+             keep_reading_history = excluded.keep_reading_history, \
+             reading_history_since = excluded.reading_history_since, \
+             updated_at = excluded.updated_at",
+            vec![
+                patron.get().into(),
+                new.channels.contains(&Channel::Email).into(),
+                new.channels.contains(&Channel::Sms).into(),
+                Value::String(new.sms_number.as_ref().map(|n| n.as_str().to_owned())),
+                new.language.code().into(),
+                history.keep.into(),
+                instant::optional(backend, history.kept_since),
+                instant::value(backend, now),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        let stored = read(&txn, patron)
+            .await?
+            .ok_or(StoreError::NotFound("reader"))?;
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(stored)
+    }
+
+    /// Reader `patron`'s reading history: the returned loans it shows, most recently
+    /// returned first, and whether it is kept. Unknown reader: [`StoreError::NotFound`].
+    pub async fn reading_history(
+        &self,
+        patron: PatronId,
+    ) -> Result<(ReadingHistory, Vec<ReturnedLoan>), StoreError> {
+        const C: &str = "read reading history";
+        let (_, history) = read(&self.conn, patron)
+            .await?
+            .ok_or(StoreError::NotFound("reader"))?;
+        if !history.keep {
+            return Ok((history, Vec::new()));
+        }
+        let backend = self.conn.get_database_backend();
+        let since = history
+            .kept_since
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let rows = all(
+            &self.conn,
+            "SELECT l.id, i.barcode, t.name AS title, l.library_code, l.borrowed_at, \
+             l.returned_at FROM loans l JOIN items i ON i.id = l.item_id \
+             JOIN titles t ON t.id = i.title_id \
+             WHERE l.patron_id = ? AND l.returned_at IS NOT NULL AND l.returned_at >= ? \
+             ORDER BY l.returned_at DESC, l.id DESC",
+            vec![patron.get().into(), instant::value(backend, since)],
+        )
+        .await
+        .map_err(store_err(C))?;
+        let row = |r: &QueryResult| -> Result<ReturnedLoan, InfrastructureError> {
+            let barcode: String = get(r, "barcode").map_err(infra(C))?;
+            let library: String = get(r, "library_code").map_err(infra(C))?;
+            Ok(ReturnedLoan {
+                loan: LoanId(get(r, "id").map_err(infra(C))?),
+                item_barcode: Barcode::parse(&barcode).map_err(|e| corrupt(C, e))?,
+                title: get(r, "title").map_err(infra(C))?,
+                library: LibraryCode::parse(&library).map_err(|e| corrupt(C, e))?,
+                borrowed_at: get(r, "borrowed_at").map_err(infra(C))?,
+                returned_at: get(r, "returned_at").map_err(infra(C))?,
+            })
+        };
+        let loans = rows.iter().map(row).collect::<Result<Vec<_>, _>>()?;
+        // The domain's rule decides; the SQL above only narrows the rows read.
+        Ok((
+            history,
+            loans
+                .into_iter()
+                .filter(|l| history.shows(l.returned_at))
+                .collect(),
+        ))
+    }
+}
