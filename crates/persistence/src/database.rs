@@ -14,6 +14,7 @@ use crate::activity_store::ActivityStore;
 use crate::audit_store::AuditLogStore;
 use crate::catalogue_store::CatalogueStore;
 use crate::circulation::DbCirculationStore;
+use crate::config_cache::ConfigCache;
 use crate::credential_store::DbCredentialStore;
 use crate::enquiry_store::EnquiryStore;
 use crate::error::DatabaseError;
@@ -81,6 +82,9 @@ pub struct Database {
     /// Permits for write transactions that take locks (see `circulation/mod.rs`): one on
     /// SQLite, the pool minus the reserved connections on PostgreSQL.
     gate: Arc<Semaphore>,
+    /// Rules, fine-suspension periods and library calendars, cached exactly (see
+    /// `config_cache.rs`).
+    config: Arc<ConfigCache>,
 }
 
 impl std::fmt::Debug for Database {
@@ -125,10 +129,15 @@ impl Database {
             Backend::Postgres => POSTGRES_MAX_CONNECTIONS - POSTGRES_RESERVED_CONNECTIONS,
         };
         let gate = Arc::new(Semaphore::new(permits as usize));
+        let config = match backend {
+            Backend::Sqlite => ConfigCache::sqlite(),
+            Backend::Postgres => ConfigCache::postgres(url),
+        };
         Ok(Database {
             conn: Pool::new(conn, &gate),
             clock: Arc::new(SystemClock),
             gate,
+            config,
         })
     }
 
@@ -173,7 +182,7 @@ impl Database {
 
     /// Libraries and their calendars (`CalendarRepository`).
     pub fn libraries(&self) -> LibraryStore {
-        LibraryStore::new(self.conn.clone())
+        LibraryStore::new(self.conn.clone(), self.config.clone())
     }
 
     /// Titles and items.
@@ -183,12 +192,12 @@ impl Database {
 
     /// Circulation rules per scope (`RuleRepository`).
     pub fn rules(&self) -> RuleStore {
-        RuleStore::new(self.conn.clone())
+        RuleStore::new(self.conn.clone(), self.config.clone())
     }
 
     /// Fine-suspension periods (`FineSuspensionRepository`).
     pub fn fine_suspensions(&self) -> FineSuspensionStore {
-        FineSuspensionStore::new(self.conn.clone())
+        FineSuspensionStore::new(self.conn.clone(), self.config.clone())
     }
 
     /// Readers' fine ledgers: charges, payments, waivers.
@@ -234,6 +243,13 @@ impl Database {
     /// Ask a Librarian: enquiries and answers.
     pub fn enquiries(&self) -> EnquiryStore {
         EnquiryStore::new(self.conn.clone())
+    }
+
+    /// Whether rules, fine-suspension periods and library calendars are served from the
+    /// process's cache: always on SQLite; on PostgreSQL while the process listens for other
+    /// processes' changes (until then every read goes to the database).
+    pub fn caches_configuration(&self) -> bool {
+        self.config.is_live()
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use library_circulation::ports::{
     CalendarRepository, FineSuspensionRepository, InfrastructureError, RuleRepository,
@@ -18,6 +20,7 @@ use sea_orm::{QueryResult, Value};
 use time::Date;
 
 use crate::circulation::rows::code;
+use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
 use crate::library_store::LibraryStore;
 use crate::pool::Pool;
@@ -69,18 +72,21 @@ fn stored(row: &QueryResult) -> Result<StoredPeriod, InfrastructureError> {
 #[derive(Debug, Clone)]
 pub struct FineSuspensionStore {
     conn: Pool,
+    cache: Arc<ConfigCache>,
 }
 
 impl FineSuspensionStore {
-    pub(crate) fn new(conn: Pool) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: Pool, cache: Arc<ConfigCache>) -> Self {
+        Self { conn, cache }
     }
 
     /// Stores a period (validated by its constructor); its id.
     pub async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, StoreError> {
+        const C: &str = "create fine-suspension period";
         let join = |it: Vec<&str>| it.join(" ");
-        insert_returning_id(
-            &self.conn,
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let id = insert_returning_id(
+            &txn,
             "INSERT INTO fine_suspension_periods (starts_on, resumes_on, library_codes, \
              library_kinds, reason) VALUES (?, ?, ?, ?, ?) RETURNING id",
             vec![
@@ -108,7 +114,11 @@ impl FineSuspensionStore {
             ],
         )
         .await
-        .map_err(store_err("create fine-suspension period"))
+        .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
+        Ok(id)
     }
 
     /// Every period with its id, oldest first.
@@ -140,13 +150,18 @@ impl FineSuspensionStore {
             .ok_or(StoreError::NotFound("fine-suspension period"))?;
         let mut period = stored(&row)?.period;
         period.resume_on(resumes_on)?;
+        const C: &str = "set resume date";
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
         exec(
-            &self.conn,
+            &txn,
             "UPDATE fine_suspension_periods SET resumes_on = ? WHERE id = ?",
             vec![Value::TimeDate(Some(resumes_on)), id.into()],
         )
         .await
-        .map_err(store_err("set resume date"))?;
+        .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
         Ok(period)
     }
 }
@@ -164,8 +179,10 @@ impl FineSuspensionStore {
     ) -> Result<ImpactPreview, StoreError> {
         const C: &str = "fine impact preview";
         let existing: Vec<FineSuspensionPeriod> = self.fine_suspension_periods().await?;
-        let rules = RuleStore::new(self.conn.clone()).scoped_rules().await?;
-        let libraries = LibraryStore::new(self.conn.clone());
+        let rules = RuleStore::new(self.conn.clone(), self.cache.clone())
+            .scoped_rules()
+            .await?;
+        let libraries = LibraryStore::new(self.conn.clone(), self.cache.clone());
         // Grouped by reader, as `preview_impact` wants.
         let rows = all(
             &self.conn,
@@ -252,11 +269,18 @@ impl FineSuspensionRepository for FineSuspensionStore {
     async fn fine_suspension_periods(
         &self,
     ) -> Result<Vec<FineSuspensionPeriod>, InfrastructureError> {
-        Ok(self
-            .read_all()
-            .await?
-            .into_iter()
-            .map(|s| s.period)
-            .collect())
+        let periods = self
+            .cache
+            .periods(|| async {
+                Ok::<_, InfrastructureError>(
+                    self.read_all()
+                        .await?
+                        .into_iter()
+                        .map(|s| s.period)
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(periods.as_ref().clone())
     }
 }

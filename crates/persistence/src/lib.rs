@@ -51,6 +51,7 @@ mod activity_store;
 mod audit_store;
 mod catalogue_store;
 mod circulation;
+mod config_cache;
 mod credential_store;
 mod database;
 mod enquiry_store;

@@ -2,6 +2,8 @@
 //! closed weekdays, yearly dates, dated closures, reopen exceptions), and the
 //! `CalendarRepository` port, which builds a `library_circulation::Calendar` from them.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use library_circulation::ports::{CalendarRepository, InfrastructureError};
 use library_circulation::{Calendar, Closure, Library};
@@ -10,6 +12,7 @@ use sea_orm::{QueryResult, Value};
 use time::{Date, Month, UtcOffset, Weekday};
 
 use crate::circulation::rows::code;
+use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
 use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
@@ -65,6 +68,7 @@ pub struct CalendarEntry {
 #[derive(Debug, Clone)]
 pub struct LibraryStore {
     conn: Pool,
+    cache: Arc<ConfigCache>,
 }
 
 const LIBRARY_COLUMNS: &str = "code, name, name_zh, kind, utc_offset_seconds";
@@ -130,15 +134,17 @@ fn calendar_entry(row: &QueryResult) -> Result<CalendarEntry, InfrastructureErro
 }
 
 impl LibraryStore {
-    pub(crate) fn new(conn: Pool) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: Pool, cache: Arc<ConfigCache>) -> Self {
+        Self { conn, cache }
     }
 
     /// Creates a library (open every day until calendar entries are added). A code already
     /// used is [`StoreError::Conflict`].
     pub async fn create(&self, new: &NewLibrary) -> Result<(), StoreError> {
+        const C: &str = "create library";
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
         exec(
-            &self.conn,
+            &txn,
             "INSERT INTO libraries (code, name, name_zh, kind, utc_offset_seconds) \
              VALUES (?, ?, ?, ?, ?)",
             vec![
@@ -150,7 +156,10 @@ impl LibraryStore {
             ],
         )
         .await
-        .map_err(store_err("create library"))?;
+        .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
         Ok(())
     }
 
@@ -223,8 +232,10 @@ impl LibraryStore {
                 no_date(),
             ),
         };
-        insert_returning_id(
-            &self.conn,
+        const C: &str = "add calendar entry";
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let id = insert_returning_id(
+            &txn,
             "INSERT INTO calendar_entries (library_code, kind, weekday, month, day, from_on, \
              to_on, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
@@ -239,7 +250,11 @@ impl LibraryStore {
             ],
         )
         .await
-        .map_err(store_err("add calendar entry"))
+        .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
+        Ok(id)
     }
 
     /// Removes a calendar entry of library `code`; `false` if there was none.
@@ -248,13 +263,18 @@ impl LibraryStore {
         code: &LibraryCode,
         id: i64,
     ) -> Result<bool, StoreError> {
+        const C: &str = "remove calendar entry";
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
         let n = exec(
-            &self.conn,
+            &txn,
             "DELETE FROM calendar_entries WHERE id = ? AND library_code = ?",
             vec![id.into(), code.as_str().into()],
         )
         .await
-        .map_err(store_err("remove calendar entry"))?;
+        .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
         Ok(n == 1)
     }
 
@@ -284,6 +304,18 @@ impl LibraryStore {
 #[async_trait]
 impl CalendarRepository for LibraryStore {
     async fn library_calendar(
+        &self,
+        code: &LibraryCode,
+    ) -> Result<Option<Library>, InfrastructureError> {
+        self.cache
+            .library(code, || self.read_library_calendar(code))
+            .await
+    }
+}
+
+impl LibraryStore {
+    /// The library `code` with its calendar, from the database.
+    async fn read_library_calendar(
         &self,
         code: &LibraryCode,
     ) -> Result<Option<Library>, InfrastructureError> {

@@ -3,6 +3,7 @@
 //! with the rules set there (resolution is the domain's).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use library_circulation::ports::{InfrastructureError, RuleRepository};
@@ -10,6 +11,7 @@ use library_circulation::{ItemType, ReaderCategory, RenewalBase, RuleScope, Rule
 use library_core::Money;
 
 use crate::circulation::rows::code;
+use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
 use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, store_err};
@@ -108,21 +110,37 @@ fn scope_values(scope: &RuleScope) -> [String; 3] {
 #[derive(Debug, Clone)]
 pub struct RuleStore {
     conn: Pool,
+    cache: Arc<ConfigCache>,
 }
 
 impl RuleStore {
-    pub(crate) fn new(conn: Pool) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: Pool, cache: Arc<ConfigCache>) -> Self {
+        Self { conn, cache }
     }
 
     /// Sets every rule that `rules` sets at `scope` (others at the scope are kept).
     pub async fn put_rules(&self, scope: &RuleScope, rules: &RuleSet) -> Result<(), StoreError> {
         const C: &str = "put rules";
-        let [library, category, item_type] = scope_values(scope);
         let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        Self::insert_rules(&txn, scope, rules)
+            .await
+            .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
+        Ok(())
+    }
+
+    /// Sets every rule `rules` sets at `scope`, inside `txn`.
+    async fn insert_rules(
+        txn: &sea_orm::DatabaseTransaction,
+        scope: &RuleScope,
+        rules: &RuleSet,
+    ) -> Result<(), sea_orm::DbErr> {
+        let [library, category, item_type] = scope_values(scope);
         for (name, value) in named_values(rules) {
             exec(
-                &txn,
+                txn,
                 "INSERT INTO circulation_rules (library, category, item_type, name, value) \
                  VALUES (?, ?, ?, ?, ?) ON CONFLICT (library, category, item_type, name) \
                  DO UPDATE SET value = excluded.value",
@@ -134,10 +152,9 @@ impl RuleStore {
                     value.into(),
                 ],
             )
-            .await
-            .map_err(store_err(C))?;
+            .await?;
         }
-        txn.commit().await.map_err(store_err(C))
+        Ok(())
     }
 
     /// Removes rule `name` at `scope` (it is inherited from wider scopes again); `false` if
@@ -146,9 +163,11 @@ impl RuleStore {
         if !RULE_NAMES.contains(&name) {
             return Err(StoreError::Invalid(format!("unknown rule {name:?}")));
         }
+        const C: &str = "remove rule";
         let [library, category, item_type] = scope_values(scope);
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
         let n = exec(
-            &self.conn,
+            &txn,
             "DELETE FROM circulation_rules WHERE library = ? AND category = ? \
              AND item_type = ? AND name = ?",
             vec![
@@ -159,18 +178,28 @@ impl RuleStore {
             ],
         )
         .await
-        .map_err(store_err("remove rule"))?;
+        .map_err(store_err(C))?;
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
         Ok(n == 1)
     }
 
     /// Replaces every stored rule with `scoped` (e.g. seeding the "hkpl" profile).
     pub async fn replace_all(&self, scoped: &[ScopedRules]) -> Result<(), StoreError> {
-        exec(&self.conn, "DELETE FROM circulation_rules", vec![])
+        const C: &str = "replace rules";
+        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        exec(&txn, "DELETE FROM circulation_rules", vec![])
             .await
-            .map_err(store_err("replace rules"))?;
+            .map_err(store_err(C))?;
         for s in scoped {
-            self.put_rules(&s.scope, &s.rules).await?;
+            Self::insert_rules(&txn, &s.scope, &s.rules)
+                .await
+                .map_err(store_err(C))?;
         }
+        self.cache.announce(&txn).await.map_err(store_err(C))?;
+        txn.commit().await.map_err(store_err(C))?;
+        self.cache.invalidate();
         Ok(())
     }
 
@@ -183,6 +212,14 @@ impl RuleStore {
 #[async_trait]
 impl RuleRepository for RuleStore {
     async fn scoped_rules(&self) -> Result<Vec<ScopedRules>, InfrastructureError> {
+        let rules = self.cache.rules(|| self.read_rules()).await?;
+        Ok(rules.as_ref().clone())
+    }
+}
+
+impl RuleStore {
+    /// Every scope with its rules, from the database.
+    async fn read_rules(&self) -> Result<Vec<ScopedRules>, InfrastructureError> {
         const C: &str = "read circulation rules";
         let rows = all(
             &self.conn,

@@ -7,6 +7,7 @@ mod circ_support;
 mod circulation_concurrency;
 mod circulation_flow;
 mod concurrency;
+mod config_cache;
 mod credential_store;
 mod reader_services;
 mod restart;

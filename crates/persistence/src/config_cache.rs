@@ -1,0 +1,321 @@
+//! The configuration the services read on every request — circulation rules, fine-suspension
+//! periods, libraries with their calendars — cached in the process, exactly.
+//!
+//! Every checkout, checkin, renewal and loan list reads them; they change a few times a
+//! year. Without the cache they were four of the twenty statements of a checkout.
+//!
+//! # Staying exact
+//! - Every write of rules, periods, libraries or calendar entries runs in a transaction that
+//!   also sends `NOTIFY library_config` (PostgreSQL delivers it on commit, never for a
+//!   rolled-back write), and invalidates this process's cache once committed.
+//! - On PostgreSQL each process listens on `library_config` on a connection of its own and
+//!   invalidates its cache on every notification. Until it listens (at start, and whenever
+//!   the listening connection is lost, until it listens again) the cache is off: every read
+//!   goes to the database. So a change made by one server process reaches the others when
+//!   its notification arrives, a few milliseconds after the commit.
+//! - Invalidation bumps a generation; a value read from the database is kept only if no
+//!   invalidation happened while it was being read, so a read racing a change never leaves
+//!   the old value behind.
+//! - On SQLite the server is the only process that writes configuration (the admin tool
+//!   writes readers, items and stations, never configuration), and its own writes invalidate.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use library_circulation::{Library, ScopedRules};
+use library_core::LibraryCode;
+use library_fines::FineSuspensionPeriod;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr};
+use tokio::sync::oneshot;
+
+/// The PostgreSQL notification channel of configuration changes.
+pub(crate) const CHANNEL: &str = "library_config";
+
+/// How long the listener waits before connecting again after losing its connection.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+struct Cached {
+    generation: u64,
+    rules: Option<Arc<Vec<ScopedRules>>>,
+    periods: Option<Arc<Vec<FineSuspensionPeriod>>>,
+    libraries: HashMap<LibraryCode, Library>,
+}
+
+/// The process's configuration cache (shared by every store of one [`crate::Database`]).
+#[derive(Debug)]
+pub(crate) struct ConfigCache {
+    backend: DbBackend,
+    /// `false` while changes from other processes could go unnoticed.
+    live: AtomicBool,
+    cached: Mutex<Cached>,
+    /// Dropped with the cache: stops the listener task.
+    _stop: Option<oneshot::Sender<()>>,
+}
+
+impl ConfigCache {
+    /// A cache for a SQLite database: live at once.
+    pub(crate) fn sqlite() -> Arc<ConfigCache> {
+        Arc::new(ConfigCache {
+            backend: DbBackend::Sqlite,
+            live: AtomicBool::new(true),
+            cached: Mutex::new(Cached::default()),
+            _stop: None,
+        })
+    }
+
+    /// A cache for the PostgreSQL database at `url`, with its listener task: off until the
+    /// listener listens.
+    pub(crate) fn postgres(url: &str) -> Arc<ConfigCache> {
+        let (stop, stopped) = oneshot::channel();
+        let cache = Arc::new(ConfigCache {
+            backend: DbBackend::Postgres,
+            live: AtomicBool::new(false),
+            cached: Mutex::new(Cached::default()),
+            _stop: Some(stop),
+        });
+        tokio::spawn(listen(url.to_owned(), Arc::downgrade(&cache), stopped));
+        cache
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
+        self.cached.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The generation to tag a database read with; `None` when the cache is off.
+    fn generation(&self) -> Option<u64> {
+        self.live
+            .load(Ordering::Acquire)
+            .then(|| self.lock().generation)
+    }
+
+    /// Whether reads are served from the cache (on PostgreSQL: while listening).
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Forgets everything cached.
+    pub(crate) fn invalidate(&self) {
+        let mut cached = self.lock();
+        let generation = cached.generation.wrapping_add(1);
+        *cached = Cached {
+            generation,
+            ..Cached::default()
+        };
+    }
+
+    fn set_live(&self, live: bool) {
+        self.invalidate();
+        self.live.store(live, Ordering::Release);
+    }
+
+    /// Inside a transaction that changes configuration: tells the other processes once it
+    /// commits. Call [`Self::invalidate`] after the commit.
+    pub(crate) async fn announce(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        if self.backend == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
+        }
+        Ok(())
+    }
+
+    /// The rules, cached or read by `load`.
+    pub(crate) async fn rules<E, Fut>(
+        &self,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Arc<Vec<ScopedRules>>, E>
+    where
+        Fut: Future<Output = Result<Vec<ScopedRules>, E>>,
+    {
+        if self.live.load(Ordering::Acquire)
+            && let Some(rules) = self.lock().rules.clone()
+        {
+            return Ok(rules);
+        }
+        let generation = self.generation();
+        let rules = Arc::new(load().await?);
+        if let Some(generation) = generation {
+            let mut cached = self.lock();
+            if cached.generation == generation {
+                cached.rules = Some(Arc::clone(&rules));
+            }
+        }
+        Ok(rules)
+    }
+
+    /// The fine-suspension periods, cached or read by `load`.
+    pub(crate) async fn periods<E, Fut>(
+        &self,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Arc<Vec<FineSuspensionPeriod>>, E>
+    where
+        Fut: Future<Output = Result<Vec<FineSuspensionPeriod>, E>>,
+    {
+        if self.live.load(Ordering::Acquire)
+            && let Some(periods) = self.lock().periods.clone()
+        {
+            return Ok(periods);
+        }
+        let generation = self.generation();
+        let periods = Arc::new(load().await?);
+        if let Some(generation) = generation {
+            let mut cached = self.lock();
+            if cached.generation == generation {
+                cached.periods = Some(Arc::clone(&periods));
+            }
+        }
+        Ok(periods)
+    }
+
+    /// The library `code` with its calendar, cached or read by `load`. An unknown code is
+    /// not remembered (a library created by another process is found at once).
+    pub(crate) async fn library<E, Fut>(
+        &self,
+        code: &LibraryCode,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Option<Library>, E>
+    where
+        Fut: Future<Output = Result<Option<Library>, E>>,
+    {
+        if self.live.load(Ordering::Acquire)
+            && let Some(library) = self.lock().libraries.get(code).cloned()
+        {
+            return Ok(Some(library));
+        }
+        let generation = self.generation();
+        let library = load().await?;
+        if let (Some(generation), Some(library)) = (generation, &library) {
+            let mut cached = self.lock();
+            if cached.generation == generation {
+                cached.libraries.insert(code.clone(), library.clone());
+            }
+        }
+        Ok(library)
+    }
+}
+
+/// The PostgreSQL listener: the cache is live only while it listens.
+async fn listen(url: String, cache: Weak<ConfigCache>, mut stopped: oneshot::Receiver<()>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect(&url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        let listener = tokio::select! {
+            _ = &mut stopped => return,
+            listener = listening => listener,
+        };
+        match listener {
+            Ok(mut listener) => {
+                let Some(live) = cache.upgrade() else { return };
+                live.set_live(true);
+                drop(live);
+                loop {
+                    let next = tokio::select! {
+                        _ = &mut stopped => return,
+                        next = listener.try_recv() => next,
+                    };
+                    let Some(cache) = cache.upgrade() else { return };
+                    match next {
+                        Ok(Some(_)) => cache.invalidate(),
+                        // The connection was lost: off until listening again.
+                        Ok(None) | Err(_) => {
+                            cache.set_live(false);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "configuration listener could not listen"),
+        }
+        tokio::select! {
+            _ = &mut stopped => return,
+            () = tokio::time::sleep(RECONNECT_DELAY) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use library_circulation::RuleScope;
+
+    fn scoped() -> Vec<ScopedRules> {
+        vec![ScopedRules {
+            scope: RuleScope::default(),
+            rules: Default::default(),
+        }]
+    }
+
+    #[tokio::test]
+    async fn a_read_is_cached_until_invalidated() {
+        let cache = ConfigCache::sqlite();
+        let mut reads = 0;
+        for _ in 0..3 {
+            cache
+                .rules(|| {
+                    reads += 1;
+                    async { Ok::<_, ()>(scoped()) }
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(reads, 1);
+        cache.invalidate();
+        cache
+            .rules(|| {
+                reads += 1;
+                async { Ok::<_, ()>(scoped()) }
+            })
+            .await
+            .unwrap();
+        assert_eq!(reads, 2);
+    }
+
+    #[tokio::test]
+    async fn a_read_racing_an_invalidation_is_not_kept() {
+        let cache = ConfigCache::sqlite();
+        cache
+            .rules(|| {
+                // The change commits while the old value is being read.
+                cache.invalidate();
+                async { Ok::<_, ()>(scoped()) }
+            })
+            .await
+            .unwrap();
+        assert!(cache.lock().rules.is_none(), "the racing read was dropped");
+    }
+
+    #[tokio::test]
+    async fn an_off_cache_always_reads_and_an_unknown_library_is_not_remembered() {
+        let cache = ConfigCache::sqlite();
+        cache.set_live(false);
+        let mut reads = 0;
+        for _ in 0..2 {
+            cache
+                .periods(|| {
+                    reads += 1;
+                    async { Ok::<_, ()>(Vec::new()) }
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(reads, 2);
+        cache.set_live(true);
+        let code = LibraryCode::parse("HKCL").unwrap();
+        for _ in 0..2 {
+            let found = cache
+                .library(&code, || {
+                    reads += 1;
+                    async { Ok::<_, ()>(None) }
+                })
+                .await
+                .unwrap();
+            assert!(found.is_none());
+        }
+        assert_eq!(reads, 4);
+    }
+}
