@@ -28,7 +28,7 @@ pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 /// The nice value of the hashing threads: request threads (nice 0) weigh about ten times
 /// more with the Linux scheduler.
-pub const HASHING_NICENESS: i32 = 10;
+pub const HASHING_NICENESS: i32 = 19;
 
 type Job = Box<dyn FnOnce(&Argon2Hasher) + Send>;
 
