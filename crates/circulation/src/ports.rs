@@ -343,4 +343,14 @@ pub trait CirculationStore: Send + Sync {
     /// # Errors
     /// [`InfrastructureError`] if no transaction can be started.
     async fn begin(&self) -> Result<Box<dyn CirculationTransaction>, InfrastructureError>;
+
+    /// Begins a transaction that only reads (an account view): a consistent view of the
+    /// data that takes no lock and waits for no writer. Nothing is written through it and
+    /// it is never committed. The default is [`Self::begin`].
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] if no transaction can be started.
+    async fn begin_read(&self) -> Result<Box<dyn CirculationTransaction>, InfrastructureError> {
+        self.begin().await
+    }
 }

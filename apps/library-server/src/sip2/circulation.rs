@@ -452,7 +452,7 @@ impl Sip2Library {
         // One read-only unit of work (dropped without a commit).
         let mut tx = self
             .circulation_store
-            .begin()
+            .begin_read()
             .await
             .or_backend("read item")?;
         let Some(item) = tx.item_by_barcode(&barcode).await.or_backend("read item")? else {

@@ -56,7 +56,7 @@ where
     ) -> Result<Option<ReaderAccount>, InfrastructureError> {
         let now = self.now();
         let config = self.config().await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let Some(patron) = tx.patron(patron).await? else {
             return Ok(None);
         };

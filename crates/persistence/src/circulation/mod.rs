@@ -58,6 +58,45 @@ impl DbCirculationStore {
         Ok(DbTransaction {
             backend: self.conn.get_database_backend(),
             txn,
+            _permit: Some(permit),
+        })
+    }
+
+    /// Begins a transaction that only reads. SQLite: a deferred transaction without the
+    /// write gate (in WAL mode its first read fixes a snapshot and it never blocks or waits
+    /// for the writer). PostgreSQL: `REPEATABLE READ, READ ONLY`, with a permit of the gate
+    /// like any transaction (the gate there only keeps connections for configuration reads).
+    pub async fn begin_read_transaction(&self) -> Result<DbTransaction, InfrastructureError> {
+        use sea_orm::{AccessMode, IsolationLevel, TransactionOptions, TransactionTrait};
+        const C: &str = "begin read transaction";
+        let backend = self.conn.get_database_backend();
+        let (permit, txn) = if backend == DbBackend::Sqlite {
+            (
+                None,
+                self.conn.connection().begin().await.map_err(infra(C))?,
+            )
+        } else {
+            let permit = self
+                .gate
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| InfrastructureError::new("transaction gate closed"))?;
+            let txn = self
+                .conn
+                .connection()
+                .begin_with_options(TransactionOptions {
+                    isolation_level: Some(IsolationLevel::RepeatableRead),
+                    access_mode: Some(AccessMode::ReadOnly),
+                    ..TransactionOptions::default()
+                })
+                .await
+                .map_err(infra(C))?;
+            (Some(permit), txn)
+        };
+        Ok(DbTransaction {
+            backend,
+            txn,
             _permit: permit,
         })
     }
@@ -82,6 +121,10 @@ impl CirculationStore for DbCirculationStore {
     async fn begin(&self) -> Result<Box<dyn CirculationTransaction>, InfrastructureError> {
         Ok(Box::new(self.begin_transaction().await?))
     }
+
+    async fn begin_read(&self) -> Result<Box<dyn CirculationTransaction>, InfrastructureError> {
+        Ok(Box::new(self.begin_read_transaction().await?))
+    }
 }
 
 /// One circulation transaction. Dropped without [`CirculationTransaction::commit`]: rolled
@@ -90,7 +133,7 @@ pub struct DbTransaction {
     backend: DbBackend,
     // Declared before the permit: the transaction is rolled back (dropped) first.
     txn: DatabaseTransaction,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl std::fmt::Debug for DbTransaction {

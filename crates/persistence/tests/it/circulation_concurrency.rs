@@ -145,3 +145,44 @@ async fn ten_parallel_renewals_with_five_allowed_renew_exactly_five_times() {
         db.close().await.unwrap();
     }
 }
+
+/// A read-only unit of work (an account view) neither waits for a writer holding the item's
+/// lock (and, on SQLite, the database's write lock) nor sees its uncommitted writes.
+#[tokio::test]
+async fn a_read_transaction_does_not_wait_for_an_open_write_transaction() {
+    use library_circulation::ItemStatus;
+    for t in backends().await {
+        let db = t.connect().await;
+        let seeded = seed_db(&db, 1, 1).await;
+        let item = seeded.items[0];
+        let store = db.circulation();
+        let mut writer = store.begin().await.unwrap();
+        writer.item_for_update(item).await.unwrap().unwrap();
+        writer
+            .set_item_status(item, ItemStatus::OnLoan)
+            .await
+            .unwrap();
+        let read = async {
+            let mut reader = store.begin_read().await.unwrap();
+            reader.item(item).await.unwrap().unwrap().status
+        };
+        // Generous: a reader that waited for the writer would wait until the writer ends.
+        let status = tokio::time::timeout(std::time::Duration::from_secs(5), read)
+            .await
+            .unwrap_or_else(|_| panic!("{}: the read waited for the writer", t.name));
+        assert_eq!(
+            status,
+            ItemStatus::Available,
+            "{}: saw an uncommitted write",
+            t.name
+        );
+        writer.commit().await.unwrap();
+        let mut reader = store.begin_read().await.unwrap();
+        assert_eq!(
+            reader.item(item).await.unwrap().unwrap().status,
+            ItemStatus::OnLoan,
+            "{}",
+            t.name
+        );
+    }
+}
