@@ -26,8 +26,9 @@ use tokio::sync::{Semaphore, oneshot};
 /// How long a request waits for a hashing slot before answering 503.
 pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
-/// The nice value of the hashing threads: request threads (nice 0) weigh about ten times
-/// more with the Linux scheduler.
+/// The nice value of the hashing threads, the lowest priority short of `SCHED_IDLE`: a
+/// request thread (nice 0) that wakes up gets a core almost at once. (`SCHED_IDLE` measured no
+/// better, and would starve logins completely on a busy server.)
 pub const HASHING_NICENESS: i32 = 19;
 
 type Job = Box<dyn FnOnce(&Argon2Hasher) + Send>;

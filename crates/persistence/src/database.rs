@@ -36,13 +36,9 @@ use crate::staff_store::StaffStore;
 /// How long a SQLite writer waits for the write lock before failing.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections in the SQLite pool. Reads run in parallel; writes queue on SQLite's single
-/// write lock. Generous on purpose: a request holding the write lock (a checkout) may still
-/// need a second connection for reads (rules, calendars) while other requests' single
-/// writes (audit entries, sessions) wait on the lock holding theirs; with four connections
-/// eight concurrent clients starved the lock holder until timeouts broke the tie (7
-/// checkout+checkin pairs per second over HTTP; 443 with sixteen). Routing every SQLite
-/// write through the transaction gate would remove the cycle altogether.
+/// Connections in the SQLite pool. Reads run in parallel; writes wait for the write gate
+/// (`pool.rs`) before they take a connection, so the request holding the write lock always
+/// finds one for its reads.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 16;
 
 /// Connections in the PostgreSQL pool.

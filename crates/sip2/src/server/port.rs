@@ -1,6 +1,6 @@
 //! The port the server calls: what a station may ask of the library, in plain types.
 //!
-//! The later implementation over the real services is a straight mapping:
+//! The server's implementation (`library-server`, `src/sip2.rs`) is a straight mapping:
 //! [`Sip2Backend::station_login`] over the station accounts, the patron look-ups and PIN
 //! checks over `library_credentials::CredentialService::verify_pin` (same counters,
 //! throttling and PIN lock as the web) plus the reader's account, and every circulation
