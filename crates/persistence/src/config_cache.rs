@@ -111,12 +111,14 @@ impl ConfigCache {
         self.live.store(live, Ordering::Release);
     }
 
-    /// Inside a transaction that changes configuration: tells the other processes once it
-    /// commits. Call [`Self::invalidate`] after the commit.
-    pub(crate) async fn announce(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    /// Commits a transaction that changed configuration: it tells the other processes
+    /// (delivered on commit), then this process forgets what it cached.
+    pub(crate) async fn commit_change(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
         }
+        txn.commit().await?;
+        self.invalidate();
         Ok(())
     }
 
@@ -128,20 +130,7 @@ impl ConfigCache {
     where
         Fut: Future<Output = Result<Vec<ScopedRules>, E>>,
     {
-        if self.live.load(Ordering::Acquire)
-            && let Some(rules) = self.lock().rules.clone()
-        {
-            return Ok(rules);
-        }
-        let generation = self.generation();
-        let rules = Arc::new(load().await?);
-        if let Some(generation) = generation {
-            let mut cached = self.lock();
-            if cached.generation == generation {
-                cached.rules = Some(Arc::clone(&rules));
-            }
-        }
-        Ok(rules)
+        self.cached(|c| &mut c.rules, load).await
     }
 
     /// The fine-suspension periods, cached or read by `load`.
@@ -152,20 +141,33 @@ impl ConfigCache {
     where
         Fut: Future<Output = Result<Vec<FineSuspensionPeriod>, E>>,
     {
+        self.cached(|c| &mut c.periods, load).await
+    }
+
+    /// The value in `slot`, or read by `load` and kept if no invalidation happened
+    /// meanwhile.
+    async fn cached<T, E, Fut>(
+        &self,
+        slot: fn(&mut Cached) -> &mut Option<Arc<T>>,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
         if self.live.load(Ordering::Acquire)
-            && let Some(periods) = self.lock().periods.clone()
+            && let Some(value) = slot(&mut self.lock()).clone()
         {
-            return Ok(periods);
+            return Ok(value);
         }
         let generation = self.generation();
-        let periods = Arc::new(load().await?);
+        let value = Arc::new(load().await?);
         if let Some(generation) = generation {
             let mut cached = self.lock();
             if cached.generation == generation {
-                cached.periods = Some(Arc::clone(&periods));
+                *slot(&mut cached) = Some(Arc::clone(&value));
             }
         }
-        Ok(periods)
+        Ok(value)
     }
 
     /// The library `code` with its calendar, cached or read by `load`. An unknown code is

@@ -115,9 +115,7 @@ impl FineSuspensionStore {
         )
         .await
         .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(id)
     }
 
@@ -159,9 +157,7 @@ impl FineSuspensionStore {
         )
         .await
         .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(period)
     }
 }

@@ -157,9 +157,7 @@ impl LibraryStore {
         )
         .await
         .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(())
     }
 
@@ -251,9 +249,7 @@ impl LibraryStore {
         )
         .await
         .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(id)
     }
 
@@ -272,9 +268,7 @@ impl LibraryStore {
         )
         .await
         .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(n == 1)
     }
 

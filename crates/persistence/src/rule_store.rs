@@ -125,9 +125,7 @@ impl RuleStore {
         Self::insert_rules(&txn, scope, rules)
             .await
             .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(())
     }
 
@@ -179,9 +177,7 @@ impl RuleStore {
         )
         .await
         .map_err(store_err(C))?;
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(n == 1)
     }
 
@@ -197,9 +193,7 @@ impl RuleStore {
                 .await
                 .map_err(store_err(C))?;
         }
-        self.cache.announce(&txn).await.map_err(store_err(C))?;
-        txn.commit().await.map_err(store_err(C))?;
-        self.cache.invalidate();
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(())
     }
 
