@@ -117,9 +117,7 @@ impl Database {
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(DatabaseError::Connect)?;
-        Migrator::up(&conn, None)
-            .await
-            .map_err(DatabaseError::Migrate)?;
+        migrate(&conn, backend, url).await?;
         let permits = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => POSTGRES_MAX_CONNECTIONS - POSTGRES_RESERVED_CONNECTIONS,
@@ -257,6 +255,48 @@ impl Database {
             .await
             .map_err(DatabaseError::Connect)
     }
+}
+
+/// The advisory lock PostgreSQL processes hold while migrating (any constant unique to
+/// this product: "LIBRARYM" in ASCII).
+const MIGRATION_LOCK: i64 = 0x4C49_4252_4152_594D;
+
+/// Brings the schema up to date. On PostgreSQL under an advisory lock held on a connection
+/// of its own, so processes starting together on an empty database migrate one after the
+/// other (the later ones find the migrations applied) instead of creating the same tables
+/// at once. The lock goes with its connection if the process dies.
+async fn migrate(
+    conn: &sea_orm::DatabaseConnection,
+    backend: Backend,
+    url: &str,
+) -> Result<(), DatabaseError> {
+    use sea_orm::sqlx::{Connection, postgres::PgConnection, query};
+    if backend == Backend::Sqlite {
+        return Migrator::up(conn, None)
+            .await
+            .map_err(DatabaseError::Migrate);
+    }
+    let locked = |e: sea_orm::sqlx::Error| {
+        DatabaseError::Connect(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+            e.into(),
+        )))
+    };
+    let mut lock = PgConnection::connect(url).await.map_err(locked)?;
+    query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await
+        .map_err(locked)?;
+    let migrated = Migrator::up(conn, None)
+        .await
+        .map_err(DatabaseError::Migrate);
+    // Closing the connection releases the lock, also if the unlock fails.
+    let _ = query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await;
+    let _ = lock.close().await;
+    migrated
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod circulation_flow;
 mod concurrency;
 mod config_cache;
 mod credential_store;
+mod migrations;
 mod reader_services;
 mod restart;
 mod service_flow;
