@@ -314,6 +314,42 @@ pub trait FineLedger: Send {
     ) -> Result<ChargeId, InfrastructureError>;
 }
 
+/// A message for a reader that a circulation change calls for, queued in the same unit of
+/// work as the change (sent only if it commits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CirculationNotice {
+    /// A copy was put on the hold shelf for the reader's hold ("hold ready for pickup").
+    HoldWaiting {
+        /// The reader.
+        patron: PatronId,
+        /// The hold.
+        hold: HoldId,
+        /// The title reserved.
+        title: TitleId,
+        /// The copy on the shelf.
+        item: ItemId,
+        /// Where to collect it.
+        pickup_library: LibraryCode,
+        /// The last day to collect it (the pickup library's local date).
+        pickup_by: time::Date,
+    },
+}
+
+/// The notices queue, inside a transaction (the server's outbox).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait NoticeQueue: Send {
+    /// Queues `notice`, raised at `at`; it is sent once the transaction commits.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn queue_notice(
+        &mut self,
+        notice: CirculationNotice,
+        at: time::OffsetDateTime,
+    ) -> Result<(), InfrastructureError>;
+}
+
 /// One unit of work over every record circulation writes. Dropped without
 /// [`commit`](CirculationTransaction::commit): rolled back.
 #[async_trait]
@@ -324,6 +360,7 @@ pub trait CirculationTransaction:
     + LoanRepository
     + HoldRepository
     + FineLedger
+    + NoticeQueue
     + Send
 {
     /// Makes every write of this transaction visible at once.

@@ -47,19 +47,9 @@ impl OutboxStore {
 
     /// Queues a notification; its id.
     pub async fn append(&self, n: &NewNotification) -> Result<i64, StoreError> {
-        insert_returning_id(
-            &self.conn,
-            "INSERT INTO outbox (kind, patron_id, payload, created_at) VALUES (?, ?, ?, ?) \
-             RETURNING id",
-            vec![
-                n.kind.as_str().into(),
-                Value::BigInt(n.patron.map(|p| p.get())),
-                n.payload.as_str().into(),
-                instant::value(self.conn.get_database_backend(), n.created_at),
-            ],
-        )
-        .await
-        .map_err(store_err("append notification"))
+        insert_notification(&self.conn, n)
+            .await
+            .map_err(store_err("append notification"))
     }
 
     /// Up to `limit` unsent notifications, oldest first.
@@ -105,4 +95,24 @@ impl OutboxStore {
         .map_err(store_err("mark notification sent"))?;
         Ok(n == 1)
     }
+}
+
+/// Queues `n` on `conn` (the pool, or a transaction: then it is queued only if that
+/// commits); its id.
+pub(crate) async fn insert_notification(
+    conn: &impl sea_orm::ConnectionTrait,
+    n: &NewNotification,
+) -> Result<i64, sea_orm::DbErr> {
+    insert_returning_id(
+        conn,
+        "INSERT INTO outbox (kind, patron_id, payload, created_at) VALUES (?, ?, ?, ?) \
+         RETURNING id",
+        vec![
+            n.kind.as_str().into(),
+            Value::BigInt(n.patron.map(|p| p.get())),
+            n.payload.as_str().into(),
+            instant::value(conn.get_database_backend(), n.created_at),
+        ],
+    )
+    .await
 }

@@ -20,8 +20,8 @@ use library_fines::{FineSuspensionPeriod, PatronLedger};
 use crate::hold_queue::Hold;
 use crate::model::{Item, Library, Loan, Patron, Title};
 use crate::ports::{
-    CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
-    InfrastructureError, RuleRepository,
+    CalendarRepository, CirculationNotice, CirculationStore, CirculationTransaction,
+    FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::ScopedRules;
 
@@ -41,6 +41,7 @@ struct State {
     loans: BTreeMap<LoanId, Loan>,
     holds: BTreeMap<HoldId, Hold>,
     ledgers: BTreeMap<PatronId, PatronLedger>,
+    notices: Vec<CirculationNotice>,
 }
 
 impl State {
@@ -157,6 +158,11 @@ impl MemoryStore {
     /// A hold.
     pub fn hold(&self, id: HoldId) -> Option<Hold> {
         self.lock().holds.get(&id).cloned()
+    }
+
+    /// The notices queued by committed transactions, oldest first.
+    pub fn notices(&self) -> Vec<CirculationNotice> {
+        self.lock().notices.clone()
     }
 
     /// A reader's ledger (empty if the reader is unknown).

@@ -10,8 +10,8 @@ use super::{MemoryStore, State};
 use crate::hold_queue::{Hold, NewHold};
 use crate::model::{Item, ItemStatus, Loan, NewLoan, Patron, Title};
 use crate::ports::{
-    CirculationTransaction, FineLedger, HoldRepository, InfrastructureError, ItemRepository,
-    LoanRepository, PatronRepository, TitleRepository,
+    CirculationNotice, CirculationTransaction, FineLedger, HoldRepository, InfrastructureError,
+    ItemRepository, LoanRepository, NoticeQueue, PatronRepository, TitleRepository,
 };
 
 /// A transaction on a [`MemoryStore`].
@@ -276,6 +276,18 @@ impl FineLedger for MemoryTransaction {
             .add_charge(id, charge)
             .map_err(|e| InfrastructureError::with_source("charge refused by the ledger", e))?;
         Ok(id)
+    }
+}
+
+#[async_trait]
+impl NoticeQueue for MemoryTransaction {
+    async fn queue_notice(
+        &mut self,
+        notice: CirculationNotice,
+        _at: time::OffsetDateTime,
+    ) -> Result<(), InfrastructureError> {
+        self.state.notices.push(notice);
+        Ok(())
     }
 }
 

@@ -33,8 +33,8 @@ use crate::checkin::accrued_fine;
 use crate::hold_queue::{Hold, HoldQueue, pickup_by};
 use crate::model::{ItemStatus, Library, Loan, Patron};
 use crate::ports::{
-    CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
-    InfrastructureError, RuleRepository,
+    CalendarRepository, CirculationNotice, CirculationStore, CirculationTransaction,
+    FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::{EffectiveRules, ScopedRules};
 
@@ -165,6 +165,20 @@ where
         let by = pickup_by(trapped_on, rules.pickup_days, &pickup.calendar);
         let trapped = queue.trap(item, trapped_on, by);
         tx.set_item_status(item, ItemStatus::OnHoldShelf).await?;
+        if let Some(hold) = &trapped {
+            tx.queue_notice(
+                CirculationNotice::HoldWaiting {
+                    patron: hold.patron,
+                    hold: hold.id,
+                    title: hold.title,
+                    item,
+                    pickup_library: hold.pickup_library.clone(),
+                    pickup_by: by,
+                },
+                now,
+            )
+            .await?;
+        }
         Ok(trapped)
     }
 }

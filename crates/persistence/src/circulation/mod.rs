@@ -25,6 +25,7 @@
 mod holds;
 pub(crate) mod ledger;
 mod loans;
+mod notices;
 mod records;
 pub(crate) mod rows;
 

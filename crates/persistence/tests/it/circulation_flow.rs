@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use library_circulation::ports::{
-    CalendarRepository, CirculationStore, FineSuspensionRepository, RuleRepository,
+    CalendarRepository, CirculationNotice, CirculationStore, FineSuspensionRepository,
+    RuleRepository,
 };
 use library_circulation::service::{
     CancelHoldRequest, CheckinRequest, CheckoutRequest, CollectHoldRequest, PlaceHoldRequest,
@@ -202,6 +203,21 @@ async fn the_database_behaves_like_the_in_memory_reference() {
         "{reference:#?}"
     );
 
+    // The "hold waiting" notices, as (reader number, last day to collect).
+    let told = |patron: library_core::PatronId, readers: &[library_core::PatronId]| {
+        readers.iter().position(|r| *r == patron).unwrap()
+    };
+    let reference_notices: Vec<(usize, String)> = memory
+        .notices()
+        .into_iter()
+        .map(|n| match n {
+            CirculationNotice::HoldWaiting {
+                patron, pickup_by, ..
+            } => (told(patron, &seeded.readers), pickup_by.to_string()),
+        })
+        .collect();
+    assert_eq!(reference_notices.len(), 2, "{reference_notices:?}");
+
     for t in backends().await {
         let db = t.connect().await;
         let seeded = seed_db(&db, 3, 1).await;
@@ -209,6 +225,24 @@ async fn the_database_behaves_like_the_in_memory_reference() {
         let svc = db_service(&db, clock.clone());
         let transcript = scenario(&svc, &db.circulation(), &clock, &seeded).await;
         assert_eq!(transcript, reference, "{}", t.name);
+        // Queued in the outbox by the same transactions that trapped the copies.
+        let notices: Vec<(usize, String)> = db
+            .outbox()
+            .unsent(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.notification.kind == "hold.waiting")
+            .map(|n| {
+                let payload: serde_json::Value =
+                    serde_json::from_str(&n.notification.payload).unwrap();
+                (
+                    told(n.notification.patron.unwrap(), &seeded.readers),
+                    payload["pickup_by"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(notices, reference_notices, "{}", t.name);
         db.close().await.unwrap();
     }
 }

@@ -190,6 +190,33 @@ fn k23_expiry_moves_the_next_reader_up() {
     assert!(report.trapped.is_empty());
     let item = w.store.loans()[0].item;
     assert_eq!(w.store.item(item).unwrap().status, ItemStatus::Available);
+    // Each reader was told once, when the copy was put on the shelf for them (the second
+    // on the expiry day 20 March, a Saturday: 7 open days end on Saturday 27 March).
+    let told: Vec<_> = w
+        .store
+        .notices()
+        .into_iter()
+        .map(|n| match n {
+            crate::ports::CirculationNotice::HoldWaiting {
+                patron,
+                hold,
+                item: copy,
+                pickup_library,
+                pickup_by,
+                ..
+            } => {
+                assert_eq!((copy, pickup_library), (item, code("HKCL")));
+                (patron, hold, pickup_by)
+            }
+        })
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            (first, h1.id, date!(2021 - 03 - 19)),
+            (second, h2.id, date!(2021 - 03 - 27)),
+        ]
+    );
 }
 
 #[test]
