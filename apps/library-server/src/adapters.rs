@@ -99,12 +99,20 @@ impl ReaderDirectory for DbReaderDirectory {
             category: reader.as_ref().map(|r| r.category.as_str().to_owned()),
             home_library: reader.as_ref().map(|r| r.home_library.as_str().to_owned()),
             card_expires_on: reader.as_ref().map(|r| r.card_expires_on),
-            suspended_until: reader.and_then(|r| r.suspended_until),
+            suspended_until: reader.as_ref().and_then(|r| r.suspended_until),
+            blocked: reader.is_some_and(|r| r.blocked),
         }))
     }
 
     async fn find_by_card(&self, card: &CardNumber) -> Result<Option<PatronId>, PortError> {
         Ok(self.credentials.find_by_card(card).await?.map(|c| c.patron))
+    }
+
+    async fn unblock(&self, card: &CardNumber) -> Result<bool, PortError> {
+        self.patrons
+            .unblock(card)
+            .await
+            .map_err(|e| PortError::Failed(e.to_string()))
     }
 }
 

@@ -14,9 +14,11 @@
 //!   without it. An unknown card and a PIN that did not verify answer alike.
 //! - **Lending library.** A checkout lends from the station's library; a checkin returns
 //!   to it.
-//! - **Block patron (`01`).** Recorded in the audit log for staff to follow up, answered
-//!   with the reader's standing and charge privileges denied; it changes no data. A `01`
-//!   carries no PIN, so acting on it would let any station lock any card by its number.
+//! - **Block patron (`01`).** Blocks the card (reference §7 vector 18): later checkouts,
+//!   renewals and holds on any channel are refused as for a suspension
+//!   (`patron_suspended`) until staff lift it (`DELETE /api/v1/patrons/{card}/block`).
+//!   Only a logged-in station can send it (stations are trusted devices, as they may also
+//!   lend without a PIN); recorded in the audit log.
 //! - **Audit.** What HTTP audits for staff (checkout, checkin, renewal, payment) is
 //!   audited here too, without a staff id and with `"channel": "sip2"` and the station.
 //! - **Fees.** A hold fee charged by collecting a waiting hold, or the fine fixed by
@@ -39,7 +41,7 @@ use library_credentials::{
 };
 use library_persistence::{
     AuditLogStore, CatalogueStore, Database, DbCirculationStore, DbCredentialStore, LedgerStore,
-    LibraryStore, NewAuditEntry, QueryStore, RuleStore, Sip2StationStore,
+    LibraryStore, NewAuditEntry, PatronStore, QueryStore, RuleStore, Sip2StationStore,
 };
 use library_sip2::server::{
     BackendError, HoldInfo, HoldTarget, ItemInfo, LoanInfo, Outcome, PatronInformation,
@@ -64,6 +66,7 @@ pub struct Sip2Library {
     circulation_store: DbCirculationStore,
     stations: Sip2StationStore,
     readers: DbCredentialStore,
+    patrons: PatronStore,
     catalogue: CatalogueStore,
     queries: QueryStore,
     ledger: LedgerStore,
@@ -158,6 +161,7 @@ impl Sip2Library {
             circulation_store: db.circulation(),
             stations: db.sip2_stations(),
             readers: db.credentials(),
+            patrons: db.patrons(),
             catalogue: db.catalogue(),
             queries: db.queries(),
             ledger: db.ledger(),

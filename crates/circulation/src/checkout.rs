@@ -132,6 +132,7 @@ mod tests {
             home_library: LibraryCode::parse("HKCL").unwrap(),
             card_expires_on: date!(2030 - 01 - 01),
             suspended_until: None,
+            blocked: false,
         }
     }
 

@@ -109,6 +109,7 @@ mod tests {
             home_library: LibraryCode::parse("HKCL").unwrap(),
             card_expires_on: date!(2030 - 01 - 01),
             suspended_until: Some(date!(2021 - 04 - 01)),
+            blocked: false,
         };
         let r = EffectiveRules::resolve(&hkpl_profile(), None, None, None);
         let f = HoldFacts {

@@ -27,6 +27,9 @@ pub struct Patron {
     /// The first date the reader may borrow again after a suspension (http-api.md
     /// `suspended_until`); `None` = not suspended.
     pub suspended_until: Option<Date>,
+    /// Blocked by a self-service station (SIP2 `01`) until staff lift it: refused like a
+    /// suspension.
+    pub blocked: bool,
 }
 
 impl Patron {
@@ -35,9 +38,10 @@ impl Patron {
         today > self.card_expires_on
     }
 
-    /// `true` if the reader is suspended on `today`.
+    /// `true` if the reader may not borrow, renew or reserve on `today`: suspended, or the
+    /// card blocked.
     pub fn is_suspended(&self, today: Date) -> bool {
-        self.suspended_until.is_some_and(|until| today < until)
+        self.blocked || self.suspended_until.is_some_and(|until| today < until)
     }
 }
 
@@ -179,6 +183,7 @@ mod tests {
             home_library: LibraryCode::parse("HKCL").unwrap(),
             card_expires_on: date!(2021 - 03 - 05),
             suspended_until: Some(date!(2021 - 03 - 10)),
+            blocked: false,
         };
         assert!(!p.card_expired(date!(2021 - 03 - 05)));
         assert!(p.card_expired(date!(2021 - 03 - 06)));

@@ -54,6 +54,8 @@ pub struct ReaderProfile {
     pub card_expires_on: Option<Date>,
     /// First day the reader may borrow again after a suspension.
     pub suspended_until: Option<Date>,
+    /// The card is blocked by a self-service station (SIP2 `01`) until staff lift it.
+    pub blocked: bool,
 }
 
 /// Why a reader could not be registered.
@@ -79,6 +81,9 @@ pub trait ReaderDirectory: Send + Sync {
 
     /// The reader with this card; `Ok(None)` if there is none.
     async fn find_by_card(&self, card: &CardNumber) -> Result<Option<PatronId>, PortError>;
+
+    /// Lifts the block on card `card`; `false` if no reader with this card is blocked.
+    async fn unblock(&self, card: &CardNumber) -> Result<bool, PortError>;
 }
 
 /// Whether the server can serve: the database answers.

@@ -233,6 +233,43 @@ impl PatronStore {
         Ok(n == 1)
     }
 
+    /// Blocks reader `id`'s card (SIP2 `01`) at `at` with the station's `reason`, until
+    /// staff lift it; a card already blocked keeps its first block. `false` if there is no
+    /// such reader.
+    pub async fn block(
+        &self,
+        id: PatronId,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let n = exec(
+            &self.conn,
+            "UPDATE patrons SET blocked_at = COALESCE(blocked_at, ?), \
+             block_reason = COALESCE(block_reason, ?) WHERE id = ?",
+            vec![
+                instant::value(self.conn.get_database_backend(), at),
+                reason.into(),
+                id.get().into(),
+            ],
+        )
+        .await
+        .map_err(store_err("block reader"))?;
+        Ok(n == 1)
+    }
+
+    /// Lifts the block on card `card`; `false` if no reader with this card is blocked.
+    pub async fn unblock(&self, card: &CardNumber) -> Result<bool, StoreError> {
+        let n = exec(
+            &self.conn,
+            "UPDATE patrons SET blocked_at = NULL, block_reason = NULL \
+             WHERE card_number = ? AND blocked_at IS NOT NULL",
+            vec![card.as_str().into()],
+        )
+        .await
+        .map_err(store_err("unblock reader"))?;
+        Ok(n == 1)
+    }
+
     /// Reader `id` as circulation sees them. A reader without a circulation profile is
     /// [`StoreError::Infrastructure`] (a data error).
     pub async fn reader(&self, id: PatronId) -> Result<Option<Patron>, StoreError> {

@@ -84,6 +84,9 @@ impl Sip2Library {
         if expired {
             messages.push("Your card has expired.".to_owned());
         }
+        if patron.blocked {
+            messages.push("This card is blocked. Please ask staff.".to_owned());
+        }
         if let Some(until) = patron.suspended_until.filter(|_| suspended) {
             messages.push(format!("You may borrow again from {until}."));
         }
@@ -212,8 +215,9 @@ impl Sip2Library {
         })
     }
 
-    /// `01`: recorded for staff, answered with the reader's standing; no data changes
-    /// (see the module's decisions).
+    /// `01`: blocks the card until staff lift it (`DELETE /patrons/{card}/block`): later
+    /// checkouts, renewals and holds are refused as for a suspension (reference §7 vector
+    /// 18); recorded in the audit log and answered with the reader's standing.
     pub(super) async fn block(
         &self,
         station: &StationSession,
@@ -223,6 +227,10 @@ impl Sip2Library {
         let Reader::Found { credentials, .. } = self.identify(station, card, None).await? else {
             return Ok(None);
         };
+        self.patrons
+            .block(credentials.patron, self.clock.now(), reason)
+            .await
+            .or_backend("block reader")?;
         let Some(s) = self.standing(station, &credentials).await? else {
             return Ok(None);
         };
@@ -236,7 +244,7 @@ impl Sip2Library {
         tracing::warn!(
             station = %station.station_id,
             patron = credentials.patron.get(),
-            "a SIP2 station asked to block a reader's card; recorded in the audit log"
+            "a SIP2 station blocked a reader's card until staff lift it"
         );
         let mut summary = s.summary;
         summary

@@ -901,7 +901,8 @@ async fn renew_all_holds_end_session_resend_and_checksums() {
         assert_eq!(field(&item, "AJ").as_deref(), Some("Tao Te Ching"));
         assert_eq!(field(&item, "AH").as_deref(), Some("20210624    235959"));
 
-        // Block patron: recorded for staff, answered with privileges denied; no change.
+        // Block patron (vector 18): answered with privileges denied, recorded for staff,
+        // and later checkouts are refused on every channel until staff lift the block.
         let blocked = raw
             .call(&format!(
                 "01N{DATE}AO{LIBRARY}|ALcard retained|AA{card}|AC|"
@@ -911,6 +912,41 @@ async fn renew_all_holds_end_session_resend_and_checksums() {
         let audit = app.audit_log().await;
         assert_eq!(audit[0].entry.action, "sip2.block_patron");
         assert!(audit[0].entry.details.contains("card retained"));
+        // The morning's staff session has expired on the moved clock: log in again.
+        let staff = app.staff_token().await;
+        app.item(&staff, f.sorghum, "R2", "CEN").await;
+        let refused = raw.checkout(card, None, "R2").await;
+        assert!(refused.starts_with("120"), "{refused}");
+        let reason = field(&refused, "AF").unwrap_or_default();
+        assert!(reason.to_lowercase().contains("suspended"), "{refused}");
+        let status = raw
+            .call(&format!("23001{DATE}AO{LIBRARY}|AA{card}|AC|AD{PIN}|"))
+            .await;
+        assert!(
+            status.starts_with("24Y"),
+            "charge privileges denied: {status}"
+        );
+        app.checkout(&staff, card, "R2", "CEN")
+            .await
+            .expect(409, "checkout_refused");
+        let record = app
+            .get(&format!("/api/v1/patrons/{card}"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(record.body["blocked"], true);
+        app.delete(&format!("/api/v1/patrons/{card}/block"), Some(&staff))
+            .await
+            .expect(204, "");
+        app.delete(&format!("/api/v1/patrons/{card}/block"), Some(&staff))
+            .await
+            .expect(404, "not_found");
+        let record = app
+            .get(&format!("/api/v1/patrons/{card}"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(record.body["blocked"], false);
+        let lent = raw.checkout(card, None, "R2").await;
+        assert!(lent.starts_with("121"), "lifted: {lent}");
     })
     .await;
 }

@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::common::{audit, barcode, card, library_code, shown, today};
-use super::types::Text;
+use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -130,6 +130,10 @@ struct PatronBody {
     home_library: Option<String>,
     card_expires_on: Option<Date>,
     suspended_until: Option<Date>,
+    /// The card is blocked by a self-service station (SIP2 `01` Block Patron): checkouts,
+    /// renewals and holds are refused with `patron_suspended` until staff lift it with
+    /// `DELETE /patrons/{card_number}/block`.
+    blocked: bool,
     /// Items on loan now.
     loans: u32,
     /// Unpaid charges plus fines accruing on open loans.
@@ -533,11 +537,39 @@ impl CirculationApi {
             home_library: profile.home_library,
             card_expires_on: profile.card_expires_on,
             suspended_until: profile.suspended_until,
+            blocked: profile.blocked,
             loans: account
                 .as_ref()
                 .map_or(0, |a| u32::try_from(a.loans.len()).unwrap_or(u32::MAX)),
             outstanding_cents: account.map_or(0, |a| a.outstanding.cents()),
         }))
+    }
+
+    /// Lifts a self-service station's block on a reader's card (staff): 204; 404 for an
+    /// unknown card or a card that is not blocked.
+    #[oai(
+        path = "/patrons/:card_number/block",
+        method = "delete",
+        tag = "ApiTags::Staff"
+    )]
+    async fn unblock_patron(
+        &self,
+        auth: StaffAuth,
+        card_number: Path<String>,
+    ) -> Result<NoContent, ApiError> {
+        let card = card(&card_number.0)?;
+        if !self.state.readers.unblock(&card).await? {
+            return Err(ApiError::not_found());
+        }
+        super::common::audit(
+            &self.state,
+            &auth.0,
+            "reader.unblock",
+            format!("card:{card}"),
+            serde_json::json!({}),
+        )
+        .await;
+        Ok(NoContent::NoContent)
     }
 
     /// Takes a payment (staff): settles the oldest charges first. 422

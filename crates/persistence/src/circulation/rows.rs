@@ -11,8 +11,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::sql::{corrupt, get, to_u32};
 
-pub(crate) const PATRON_COLUMNS: &str =
-    "id, card_number, category, home_library, card_expires_on, suspended_until";
+pub(crate) const PATRON_COLUMNS: &str = "id, card_number, category, home_library, \
+     card_expires_on, suspended_until, CASE WHEN blocked_at IS NULL THEN 0 ELSE 1 END AS blocked";
 
 pub(crate) const ITEM_COLUMNS: &str = "id, barcode, title_id, item_type, home_library, status";
 
@@ -78,6 +78,7 @@ pub(crate) fn patron(row: &QueryResult) -> Result<Patron, InfrastructureError> {
         home_library: code(C, &home)?,
         card_expires_on: expires,
         suspended_until: get(row, "suspended_until").map_err(db(C))?,
+        blocked: get::<i32>(row, "blocked").map_err(db(C))? != 0,
     })
 }
 

@@ -8,6 +8,7 @@ mod m20261128_000001_credentials;
 mod m20261128_000002_circulation;
 mod m20261128_000003_sip2_stations;
 mod m20261128_000004_reader_services;
+mod m20261128_000005_reader_blocks;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_circulation::Migration),
             Box::new(m20261128_000003_sip2_stations::Migration),
             Box::new(m20261128_000004_reader_services::Migration),
+            Box::new(m20261128_000005_reader_blocks::Migration),
         ]
     }
 }

@@ -143,6 +143,7 @@ pub fn seed_memory(store: &MemoryStore, readers: usize, copies: usize) -> Seeded
                 home_library: p.home_library.clone(),
                 card_expires_on: p.card_expires_on,
                 suspended_until: None,
+                blocked: false,
             })
         })
         .collect();

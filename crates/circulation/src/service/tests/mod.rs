@@ -83,6 +83,7 @@ impl World {
             home_library: code("HKCL"),
             card_expires_on: date!(2030 - 12 - 31),
             suspended_until: None,
+            blocked: false,
         })
     }
 
