@@ -189,5 +189,13 @@ mod tests {
         assert!(p.card_expired(date!(2021 - 03 - 06)));
         assert!(p.is_suspended(date!(2021 - 03 - 09)));
         assert!(!p.is_suspended(date!(2021 - 03 - 10)));
+        // A card blocked by a station is refused like a suspension, whatever the date.
+        let blocked = Patron {
+            suspended_until: None,
+            blocked: true,
+            ..p
+        };
+        assert!(blocked.is_suspended(date!(2021 - 03 - 10)));
+        assert!(blocked.is_suspended(date!(2099 - 01 - 01)));
     }
 }

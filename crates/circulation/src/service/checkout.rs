@@ -197,7 +197,13 @@ where
         let outstanding = self
             .outstanding_with(tx, &patron, &open_loans, config, now)
             .await?;
-        let waiting = tx.waiting_hold_for_item(item.id).await?;
+        // The title's active holds (under the title's lock): the copy's waiting hold, if
+        // any, is among them.
+        let holds = tx.active_holds_of_title(item.title).await?;
+        let waiting = holds
+            .iter()
+            .find(|h| h.waiting_item() == Some(item.id))
+            .cloned();
         let today = library.calendar.local_date(now);
         let facts = CheckoutFacts {
             today,
@@ -214,7 +220,6 @@ where
         };
 
         let mut hold_fee = Money::ZERO;
-        let holds = tx.active_holds_of_title(item.title).await?;
         let mut queue = HoldQueue::new(item.title, holds);
         let collected_hold = if let (CheckoutKind::Collection, Some(hold)) = (kind, waiting) {
             queue
