@@ -37,6 +37,7 @@ pub fn check_all(root: &Path) -> Result<(), Vec<String>> {
     problems.extend(domain_layering(root));
     problems.extend(docs_in_sync(root));
     problems.extend(no_unexplained_ignores(root));
+    problems.extend(no_conflict_markers(root));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -195,9 +196,55 @@ fn no_unexplained_ignores(root: &Path) -> Vec<String> {
     problems
 }
 
+/// A line that only a merge left unresolved writes.
+fn is_conflict_marker(line: &str) -> bool {
+    let marker = |c: char| {
+        line.len() >= 7 && line.chars().take(7).all(|x| x == c) && {
+            let rest = &line[7..];
+            rest.is_empty() || rest.starts_with(' ')
+        }
+    };
+    (marker('<') || marker('>')) || line == "======="
+}
+
+/// Tracked text files with merge-conflict markers (`Cargo.lock` and binary files aside).
+fn no_conflict_markers(root: &Path) -> Vec<String> {
+    let Ok(out) = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output()
+    else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let name = String::from_utf8_lossy(name);
+        if name == "Cargo.lock" {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(root.join(name.as_ref())) else {
+            continue;
+        };
+        if let Some(n) = text.lines().position(is_conflict_marker) {
+            problems.push(format!("{name}:{}: a merge-conflict marker", n + 1));
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_file_keeps_a_merge_conflict_marker() {
+        assert_eq!(no_conflict_markers(&root()), Vec::<String>::new());
+        assert!(is_conflict_marker(&format!("{} HEAD", "<".repeat(7))));
+        assert!(is_conflict_marker(&"=".repeat(7)));
+        assert!(is_conflict_marker(&format!("{} branch", ">".repeat(7))));
+        assert!(!is_conflict_marker("<<<<<<<<"));
+        assert!(!is_conflict_marker("| ======= |"));
+    }
 
     fn root() -> std::path::PathBuf {
         crate::workspace_root()
