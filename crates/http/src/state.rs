@@ -69,8 +69,8 @@ pub enum RegisterReaderError {
     Infrastructure(#[from] PortError),
 }
 
-/// Readers: registration and the profile. Implemented by the server over the persistence
-/// crate (until the circulation increment brings the reader port).
+/// Readers: registration, the profile, and lifting a station's block. Implemented by the
+/// server over the persistence crate.
 #[async_trait]
 pub trait ReaderDirectory: Send + Sync {
     /// Registers a reader (no credentials yet) and returns the new id.
