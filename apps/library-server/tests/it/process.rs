@@ -8,38 +8,102 @@ use tokio::process::Command;
 
 use crate::support::TestDb;
 
+/// The server binary running on a database of its own, its log read line by line.
+pub struct Binary {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    /// The log lines read so far.
+    pub seen: Vec<String>,
+    _db: TestDb,
+}
+
+impl Binary {
+    /// Starts `library-server` with `args` on a fresh SQLite file, HTTP on a free port,
+    /// no admin password, dev clock, configuration file or SIP2 address from the
+    /// environment.
+    pub fn start(args: &[&str]) -> Binary {
+        let db = TestDb::sqlite();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_library-server"))
+            .args(args)
+            .env("LIBRARY_HTTP_ADDR", "127.0.0.1:0")
+            .env("LIBRARY_DATABASE_URL", db.url())
+            .env_remove("LIBRARY_ADMIN_PASSWORD")
+            .env_remove("LIBRARY_SIP2_ADDR")
+            .env_remove("LIBRARY_DEV_CLOCK")
+            .env_remove("LIBRARY_CONFIG")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start library-server");
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Binary {
+            child,
+            lines,
+            seen: Vec::new(),
+            _db: db,
+        }
+    }
+
+    /// Reads the log until a line contains `marker`; the word after it (an address).
+    pub async fn wait_for(&mut self, marker: &str) -> String {
+        let Binary { lines, seen, .. } = self;
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("read log") {
+                seen.push(line.clone());
+                if let Some((_, rest)) = line.split_once(marker) {
+                    return rest.split_whitespace().next().map(str::to_owned);
+                }
+            }
+            None
+        })
+        .await
+        .expect("listening within 60 s")
+        .unwrap_or_else(|| panic!("no `{marker}` line in {:#?}", self.seen))
+    }
+
+    /// Sends SIGTERM, waits for a clean exit and returns every log line.
+    pub async fn terminate(self) -> Vec<String> {
+        let Binary {
+            mut child,
+            mut lines,
+            seen,
+            _db,
+        } = self;
+        let pid = child.id().expect("pid").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        // Keep draining the log so the child never blocks on a full pipe.
+        let drain = tokio::spawn(async move {
+            let mut rest = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                rest.push(line);
+            }
+            rest
+        });
+        let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("exits within 20 s")
+            .expect("wait");
+        assert!(status.success(), "exit status {status:?}");
+        let mut all = seen;
+        all.extend(drain.await.expect("drain"));
+        all
+    }
+}
+
 #[tokio::test]
 async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
-    let db = TestDb::sqlite();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_library-server"))
-        .env("LIBRARY_HTTP_ADDR", "127.0.0.1:0")
-        .env("LIBRARY_DATABASE_URL", db.url())
-        .env_remove("LIBRARY_ADMIN_PASSWORD")
-        .env_remove("LIBRARY_DEV_CLOCK")
-        .env_remove("LIBRARY_CONFIG")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start library-server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut seen = Vec::new();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("read log") {
-            seen.push(line.clone());
-            if let Some((_, rest)) = line.split_once("listening on http://") {
-                return rest.split_whitespace().next().map(str::to_owned);
-            }
-        }
-        None
-    })
-    .await
-    .expect("listening within 60 s")
-    .unwrap_or_else(|| panic!("no `listening on` line in {seen:#?}"));
+    let mut server = Binary::start(&[]);
+    let addr = server.wait_for("listening on http://").await;
     assert!(
-        seen.iter().any(|l| l.contains("random password")),
-        "the random admin password is logged once: {seen:#?}"
+        server.seen.iter().any(|l| l.contains("random password")),
+        "the random admin password is logged once: {:#?}",
+        server.seen
     );
 
     let health = reqwest::get(format!("http://{addr}/health"))
@@ -47,29 +111,9 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
         .expect("health");
     assert_eq!(health.status(), 200);
 
-    let pid = child.id().expect("pid").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    // Keep draining the log so the child never blocks on a full pipe.
-    let drain = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            rest.push(line);
-        }
-        rest
-    });
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits within 20 s")
-        .expect("wait");
-    assert!(status.success(), "exit status {status:?}");
-    let rest = drain.await.expect("drain");
-    let listening = seen
+    let log = server.terminate().await;
+    let listening = log
         .iter()
-        .chain(&rest)
         .filter(|l| l.contains("listening on http://"))
         .count();
     assert_eq!(listening, 1);

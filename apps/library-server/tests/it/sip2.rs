@@ -1115,37 +1115,8 @@ async fn an_unknown_card_and_a_wrong_pin_answer_in_the_same_shape() {
 
 #[tokio::test]
 async fn the_binary_serves_sip2_when_asked_and_stops_cleanly() {
-    use std::process::Stdio;
-    use tokio::process::Command;
-
-    let db = crate::support::TestDb::sqlite();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_library-server"))
-        .arg("--sip2=127.0.0.1:0")
-        .env("LIBRARY_HTTP_ADDR", "127.0.0.1:0")
-        .env("LIBRARY_DATABASE_URL", db.url())
-        .env_remove("LIBRARY_SIP2_ADDR")
-        .env_remove("LIBRARY_DEV_CLOCK")
-        .env_remove("LIBRARY_CONFIG")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start library-server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut seen = Vec::new();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("read log") {
-            seen.push(line.clone());
-            if let Some((_, rest)) = line.split_once("sip2 listening on ") {
-                return rest.split_whitespace().next().map(str::to_owned);
-            }
-        }
-        None
-    })
-    .await
-    .expect("listening within 60 s")
-    .unwrap_or_else(|| panic!("no `sip2 listening on` line in {seen:#?}"));
+    let mut server = crate::process::Binary::start(&["--sip2=127.0.0.1:0"]);
+    let addr = server.wait_for("sip2 listening on ").await;
     let addr: SocketAddr = addr.parse().expect("an address");
     assert_ne!(addr.port(), 0);
 
@@ -1153,27 +1124,8 @@ async fn the_binary_serves_sip2_when_asked_and_stops_cleanly() {
     let status = raw.call("9900802.00").await;
     assert!(status.starts_with("98YYYYNN"), "{status}");
 
-    let pid = child.id().expect("pid").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let drain = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            rest.push(line);
-        }
-        rest
-    });
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits within 20 s")
-        .expect("wait");
-    assert!(status.success(), "exit status {status:?}");
+    let all_lines = server.terminate().await;
     assert_eq!(raw.recv().await, None, "the station's connection is closed");
-    let rest = drain.await.expect("drain");
-    let all_lines: Vec<&String> = seen.iter().chain(&rest).collect();
     let count = |needle: &str| all_lines.iter().filter(|l| l.contains(needle)).count();
     assert_eq!(count("sip2 listening on "), 1, "{all_lines:#?}");
     assert_eq!(count("listening on http://"), 1, "{all_lines:#?}");

@@ -15,21 +15,11 @@ async fn two_servers_lend_one_item_once() {
     if url.is_empty() {
         return;
     }
-    let first = TestApp::spawn(TestDb::postgres(&url).await, false).await;
-    let second = first.second_process(false).await;
-    let staff = first.staff_token().await;
-    first.library(&staff, "CEN", "central").await;
-    first
-        .rules(&staff, json!({}), standard_rules())
-        .await
-        .expect(200, "");
-    let title = first.title(&staff, "One Copy Only").await;
-    first.item(&staff, title, "ONLY1", "CEN").await;
+    let (first, second, staff, staff2) = two_servers_with_one_copy(&url, "ONLY1").await;
     let mut cards = Vec::new();
     for n in 0..20 {
         cards.push(first.reader(&staff, &format!("9124{n:04}")).await);
     }
-    let staff2 = second.staff_token().await;
 
     let mut tasks = Vec::new();
     for (n, card) in cards.iter().enumerate() {
@@ -64,6 +54,23 @@ async fn two_servers_lend_one_item_once() {
     first.stop().await;
 }
 
+/// Two servers on one new PostgreSQL database with library `CEN`, the standard rules and
+/// one copy `barcode`; each server's staff token.
+async fn two_servers_with_one_copy(url: &str, barcode: &str) -> (TestApp, TestApp, String, String) {
+    let first = TestApp::spawn(TestDb::postgres(url).await, false).await;
+    let second = first.second_process(false).await;
+    let staff = first.staff_token().await;
+    first.library(&staff, "CEN", "central").await;
+    first
+        .rules(&staff, json!({}), standard_rules())
+        .await
+        .expect(200, "");
+    let title = first.title(&staff, "One Copy Only").await;
+    first.item(&staff, title, barcode, "CEN").await;
+    let staff2 = second.staff_token().await;
+    (first, second, staff, staff2)
+}
+
 /// The due date (`YYYY-MM-DD`) of a checkout answer.
 fn due_on(answer: &crate::support::Answer) -> time::Date {
     let due = answer.body["due_at"].as_str().unwrap_or_default();
@@ -80,18 +87,8 @@ async fn configuration_changed_through_one_server_reaches_the_other() {
     if url.is_empty() {
         return;
     }
-    let first = TestApp::spawn(TestDb::postgres(&url).await, false).await;
-    let second = first.second_process(false).await;
-    let staff = first.staff_token().await;
-    first.library(&staff, "CEN", "central").await;
-    first
-        .rules(&staff, json!({}), standard_rules())
-        .await
-        .expect(200, "");
-    let title = first.title(&staff, "Configuration").await;
-    first.item(&staff, title, "CFG1", "CEN").await;
+    let (first, second, staff, staff2) = two_servers_with_one_copy(&url, "CFG1").await;
     let card = first.reader(&staff, "91250001").await;
-    let staff2 = second.staff_token().await;
 
     // The second server lends under 14 loan days (and caches the rules and the calendar).
     let fourteen = second
