@@ -18,7 +18,6 @@ pub const CARD_EXPIRY_YEARS: i32 = 5;
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_PHONE_CHARS: usize = 32;
-const MAX_EMAIL_LEN: usize = 254;
 
 /// The registration form as received.
 #[derive(Debug, Clone)]
@@ -72,16 +71,12 @@ fn validate(form: &RegistrationForm, today: Date) -> Result<(), ApiError> {
     } else if default_secret(&form.phone).is_err() {
         violations.push("phone_too_short");
     }
-    if let Some(email) = &form.email {
-        let email = email.trim();
-        let valid = email.len() <= MAX_EMAIL_LEN
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-            })
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !valid {
-            violations.push("email_invalid");
-        }
+    if form
+        .email
+        .as_deref()
+        .is_some_and(|email| library_reader_services::Email::parse(email).is_none())
+    {
+        violations.push("email_invalid");
     }
     if !is_identifier(&form.category) {
         violations.push("category_invalid");

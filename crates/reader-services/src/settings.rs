@@ -27,7 +27,7 @@ const MAX_SMS_NUMBER_CHARS: usize = 32;
 const SMS_DIGITS: std::ops::RangeInclusive<usize> = 8..=15;
 
 /// An email address: one `@` with text on both sides, no spaces or control characters, at
-/// most 254 bytes (the same rule as registration).
+/// most 254 bytes (registration checks emails with it too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
