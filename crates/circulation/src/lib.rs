@@ -38,6 +38,7 @@ mod profile;
 mod renewal;
 mod rules;
 pub mod service;
+mod standing;
 
 pub use calendar::{Calendar, CalendarError, Closure};
 pub use checkin::{
@@ -60,3 +61,4 @@ pub use renewal::{
 };
 pub use rules::{EffectiveRules, RenewalBase, RuleScope, RuleSet, ScopedRules, UnknownRenewalBase};
 pub use service::Circulation;
+pub use standing::ReaderStanding;

@@ -3,7 +3,7 @@
 
 use library_circulation::ports::{CalendarRepository, RuleRepository};
 use library_circulation::service::ReaderAccount;
-use library_circulation::{EffectiveRules, Hold, HoldState};
+use library_circulation::{EffectiveRules, Hold, HoldState, ReaderStanding};
 use library_credentials::StoredCredentials;
 use library_fines::ChargeKind;
 use library_sip2::server::{
@@ -23,10 +23,9 @@ struct Standing {
 }
 
 impl Sip2Library {
-    /// The reader's standing at the station's library: the same facts the checkout,
-    /// renewal and hold decisions look at (card expiry, suspension, outstanding against
-    /// the blocking threshold, loan and hold quotas), under the rules for (station's
-    /// library, reader's category).
+    /// The reader's standing at the station's library (`library_circulation::ReaderStanding`,
+    /// the reader-level facts the checkout, renewal and hold decisions look at), under the
+    /// rules for (station's library, reader's category).
     async fn standing(
         &self,
         station: &StationSession,
@@ -66,16 +65,24 @@ impl Sip2Library {
             .filter(Hold::is_active)
             .collect();
         let patron = &account.patron;
-        let expired = patron.card_expired(today);
-        let suspended = patron.is_suspended(today);
-        let fines = rules.blocks(account.outstanding);
-        let quota = u32::try_from(account.loans.len()).unwrap_or(u32::MAX) >= rules.quota;
-        let holds_full =
-            u32::try_from(active_holds.len()).unwrap_or(u32::MAX) >= rules.holds_allowed;
+        let facts = ReaderStanding::assess(
+            patron,
+            &rules,
+            account.outstanding,
+            account.loans.len(),
+            active_holds.len(),
+            today,
+        );
+        let (expired, suspended, fines, quota) = (
+            facts.card_expired,
+            facts.suspended,
+            facts.fines_over_limit,
+            facts.quota_reached,
+        );
         let standing = PatronStanding {
-            charge_denied: expired || suspended || fines || quota,
-            renewal_denied: expired || suspended || fines,
-            hold_denied: suspended || fines || holds_full,
+            charge_denied: !facts.may_borrow(),
+            renewal_denied: !facts.may_renew(),
+            hold_denied: !facts.may_reserve(),
             too_many_items_charged: quota,
             too_many_items_overdue: false,
             excessive_fines: fines,
