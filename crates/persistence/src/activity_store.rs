@@ -26,7 +26,7 @@ use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
 use crate::sql::{
-    all, corrupt, exec, get, infra, insert_returning_id, lock_clause, one, store_err, to_u32,
+    all, corrupt, exec, get, infra, insert_returning_id, lock_clause, one, page, store_err, to_u32,
 };
 
 const ACTIVITY_SELECT: &str = "SELECT a.id, a.library_code, a.title, a.activity_type, a.venue, \
@@ -144,30 +144,18 @@ impl ActivityStore {
         if !query.include_cancelled {
             condition.push_str(" AND a.cancelled_at IS NULL");
         }
-        let total_row = one(
+        page(
             &self.conn,
-            &format!("SELECT COUNT(*) AS n FROM activities a{condition}"),
-            values.clone(),
-        )
-        .await
-        .map_err(store_err(C))?;
-        let total: i64 = match total_row {
-            Some(row) => get(&row, "n").map_err(infra(C))?,
-            None => 0,
-        };
-        values.push(i64::from(query.limit).into());
-        values.push(i64::try_from(query.offset).unwrap_or(i64::MAX).into());
-        let rows = all(
-            &self.conn,
-            &format!("{ACTIVITY_SELECT}{condition} ORDER BY a.starts_at, a.id LIMIT ? OFFSET ?"),
+            C,
+            (
+                &format!("SELECT COUNT(*) AS n FROM activities a{condition}"),
+                &format!("{ACTIVITY_SELECT}{condition} ORDER BY a.starts_at, a.id"),
+            ),
             values,
+            (query.limit, query.offset),
+            listing,
         )
         .await
-        .map_err(store_err(C))?;
-        Ok(Page {
-            items: rows.iter().map(listing).collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or_default(),
-        })
     }
 
     /// Cancels activity `id` at `at`; the readers registered for it (to tell them), or

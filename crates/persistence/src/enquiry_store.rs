@@ -14,7 +14,7 @@ use crate::activity_store::library_exists;
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
-use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
+use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, page, store_err};
 
 const ENQUIRY_SELECT: &str = "SELECT e.id, e.patron_id, e.library_code, e.subject, e.message, \
      e.created_at, e.answer, e.answered_at, e.answered_by, p.card_number, p.name \
@@ -138,31 +138,18 @@ impl EnquiryStore {
             Some(EnquiryStatus::Open) => " WHERE e.answered_at IS NULL",
             Some(EnquiryStatus::Answered) => " WHERE e.answered_at IS NOT NULL",
         };
-        let total: i64 = match one(
+        page(
             &self.conn,
-            &format!("SELECT COUNT(*) AS n FROM enquiries e{condition}"),
+            C,
+            (
+                &format!("SELECT COUNT(*) AS n FROM enquiries e{condition}"),
+                &format!("{ENQUIRY_SELECT}{condition} ORDER BY e.created_at, e.id"),
+            ),
             vec![],
+            (limit, offset),
+            staff_enquiry,
         )
         .await
-        .map_err(store_err(C))?
-        {
-            Some(row) => get(&row, "n").map_err(infra(C))?,
-            None => 0,
-        };
-        let rows = all(
-            &self.conn,
-            &format!("{ENQUIRY_SELECT}{condition} ORDER BY e.created_at, e.id LIMIT ? OFFSET ?"),
-            vec![
-                i64::from(limit).into(),
-                i64::try_from(offset).unwrap_or(i64::MAX).into(),
-            ],
-        )
-        .await
-        .map_err(store_err(C))?;
-        Ok(Page {
-            items: rows.iter().map(staff_enquiry).collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or_default(),
-        })
     }
 
     /// Answers enquiry `id`; `false` if it was answered already (the answer stays).

@@ -11,7 +11,7 @@ use crate::activity_store::library_exists;
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
-use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
+use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, page, store_err};
 
 const NOTICE_SELECT: &str = "SELECT n.id, n.library_code, n.title, n.body, n.published_on, \
      n.expires_on, n.created_at, n.withdrawn_at, l.name AS library_name, \
@@ -152,26 +152,17 @@ impl NoticeStore {
     /// Every notice, withdrawn and expired ones included, newest first (id), one page.
     pub async fn list(&self, limit: u32, offset: u64) -> Result<Page<NoticeListing>, StoreError> {
         const C: &str = "list notices";
-        let total: i64 = match one(&self.conn, "SELECT COUNT(*) AS n FROM notices", vec![])
-            .await
-            .map_err(store_err(C))?
-        {
-            Some(row) => get(&row, "n").map_err(infra(C))?,
-            None => 0,
-        };
-        let rows = all(
+        page(
             &self.conn,
-            &format!("{NOTICE_SELECT} ORDER BY n.id DESC LIMIT ? OFFSET ?"),
-            vec![
-                i64::from(limit).into(),
-                i64::try_from(offset).unwrap_or(i64::MAX).into(),
-            ],
+            C,
+            (
+                "SELECT COUNT(*) AS n FROM notices",
+                &format!("{NOTICE_SELECT} ORDER BY n.id DESC"),
+            ),
+            vec![],
+            (limit, offset),
+            listing,
         )
         .await
-        .map_err(store_err(C))?;
-        Ok(Page {
-            items: rows.iter().map(listing).collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or_default(),
-        })
     }
 }

@@ -65,6 +65,35 @@ pub(crate) async fn exec(
         .rows_affected())
 }
 
+/// One page of a listing: `count` (a query giving the total as `n`), then `rows` with
+/// `LIMIT ? OFFSET ?` appended, each row read by `row`. `values` bind the placeholders
+/// both queries share.
+pub(crate) async fn page<T>(
+    conn: &impl ConnectionTrait,
+    context: &'static str,
+    (count, rows): (&str, &str),
+    mut values: Vec<Value>,
+    (limit, offset): (u32, u64),
+    row: impl Fn(&QueryResult) -> Result<T, InfrastructureError>,
+) -> Result<library_reader_services::Page<T>, StoreError> {
+    let total: i64 = match one(conn, count, values.clone())
+        .await
+        .map_err(store_err(context))?
+    {
+        Some(found) => get(&found, "n").map_err(infra(context))?,
+        None => 0,
+    };
+    values.push(i64::from(limit).into());
+    values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+    let found = all(conn, &format!("{rows} LIMIT ? OFFSET ?"), values)
+        .await
+        .map_err(store_err(context))?;
+    Ok(library_reader_services::Page {
+        items: found.iter().map(row).collect::<Result<_, _>>()?,
+        total: u64::try_from(total).unwrap_or_default(),
+    })
+}
+
 /// Runs `INSERT … RETURNING id`; the new id.
 pub(crate) async fn insert_returning_id(
     conn: &impl ConnectionTrait,
