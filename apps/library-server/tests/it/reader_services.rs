@@ -948,55 +948,30 @@ async fn scopes_on_the_reader_service_routes() {
         let call = async |method: &Method, path: &str, token: Option<&str>| {
             app.call(method.clone(), path, token, json!({})).await
         };
-        for (method, path) in reader_routes {
-            let shown = format!("{method} {path} on {}", app.db);
-            let answer = call(method, path, Some(&pin)).await;
-            assert_eq!(
-                (answer.status.as_u16(), answer.code()),
-                (403, "forbidden"),
-                "{shown}"
-            );
-            let answer = call(method, path, Some(&change_only)).await;
-            assert_eq!(
-                (answer.status.as_u16(), answer.code()),
-                (403, "password_change_required"),
-                "{shown}"
-            );
-            let answer = call(method, path, Some(&staff)).await;
-            assert_eq!(
-                (answer.status.as_u16(), answer.code()),
-                (403, "forbidden"),
-                "{shown}"
-            );
-            let answer = call(method, path, None).await;
-            assert_eq!(
-                (answer.status.as_u16(), answer.code()),
-                (401, "unauthorized"),
-                "{shown}"
-            );
-        }
-        for (method, path) in staff_routes {
-            let shown = format!("{method} {path} on {}", app.db);
-            for token in [&full, &pin] {
-                let answer = call(method, path, Some(token)).await;
-                assert_eq!(
-                    (answer.status.as_u16(), answer.code()),
-                    (403, "forbidden"),
-                    "{shown}"
-                );
+        // Who gets what on each kind of route.
+        let reader_expectations: [(Option<&str>, (u16, &str)); 4] = [
+            (Some(&pin), (403, "forbidden")),
+            (Some(&change_only), (403, "password_change_required")),
+            (Some(&staff), (403, "forbidden")),
+            (None, (401, "unauthorized")),
+        ];
+        let staff_expectations: [(Option<&str>, (u16, &str)); 4] = [
+            (Some(&full), (403, "forbidden")),
+            (Some(&pin), (403, "forbidden")),
+            (Some(&change_only), (403, "password_change_required")),
+            (None, (401, "unauthorized")),
+        ];
+        for (routes, expectations) in [
+            (reader_routes, &reader_expectations),
+            (staff_routes, &staff_expectations),
+        ] {
+            for (method, path) in routes {
+                let shown = format!("{method} {path} on {}", app.db);
+                for (token, want) in expectations {
+                    let answer = call(method, path, *token).await;
+                    assert_eq!((answer.status.as_u16(), answer.code()), *want, "{shown}");
+                }
             }
-            let answer = call(method, path, Some(&change_only)).await;
-            assert_eq!(
-                (answer.status.as_u16(), answer.code()),
-                (403, "password_change_required"),
-                "{shown}"
-            );
-            let answer = call(method, path, None).await;
-            assert_eq!(
-                (answer.status.as_u16(), answer.code()),
-                (401, "unauthorized"),
-                "{shown}"
-            );
         }
         // The public list needs no token; a PIN session may still list loans.
         app.get("/api/v1/activities", None).await.expect(200, "");
