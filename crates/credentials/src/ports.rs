@@ -3,6 +3,8 @@
 //! (the persistence crate the stores, the server a hasher on its own threads, a mail outbox the
 //! notifier); tests use the in-memory fakes of [`crate::testing`] or mockall mocks.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use library_core::{CardNumber, PatronId, StaffId};
 use time::OffsetDateTime;
@@ -241,6 +243,24 @@ pub trait SessionStore: Send + Sync {
 
     /// The live (unrevoked) session with this token hash, expired or not.
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<Session>, PortError>;
+
+    /// The live session with this token hash, as [`SessionStore::find`], and for a staff
+    /// session its staff user (`None` if that user is gone). The default asks `staff`
+    /// after the session; a database overrides it with one query.
+    async fn find_with_staff(
+        &self,
+        token_hash: &TokenHash,
+        staff: Arc<dyn StaffCredentialStore>,
+    ) -> Result<Option<(Session, Option<StoredStaff>)>, PortError> {
+        let Some(session) = self.find(token_hash).await? else {
+            return Ok(None);
+        };
+        let user = match session.subject {
+            crate::session::Subject::Staff(id) => staff.find_staff(id).await?,
+            crate::session::Subject::Patron(_) => None,
+        };
+        Ok(Some((session, user)))
+    }
 
     /// Revokes one session.
     async fn revoke(&self, token_hash: &TokenHash) -> Result<(), PortError>;

@@ -726,6 +726,13 @@ async fn staff_login_gives_a_staff_session_and_is_throttled_like_any_login() {
         h.service.staff_of(&session).await.unwrap().map(|s| s.id),
         Some(library_core::StaffId(7))
     );
+    let (with, user) = h
+        .service
+        .authenticate_with_staff(issued.token.expose())
+        .await
+        .unwrap();
+    assert_eq!(with, session);
+    assert_eq!(user.map(|u| u.username), Some("counter01".to_owned()));
 
     // Wrong password and unknown user answer alike and cost alike.
     let work = h.hasher.work();
@@ -761,6 +768,12 @@ async fn staff_login_gives_a_staff_session_and_is_throttled_like_any_login() {
         .await
         .unwrap();
     assert_eq!(h.service.staff_of(&reader).await.unwrap(), None);
+    let (_, user) = h
+        .service
+        .authenticate_with_staff(h.login("4567").await.unwrap().token.expose())
+        .await
+        .unwrap();
+    assert_eq!(user, None);
     // Staff passwords follow the policy.
     assert!(matches!(
         h.service.hash_staff_password("counter01", &s("Password1")).await,

@@ -73,19 +73,15 @@ async fn guard(req: &Request, bearer: Bearer, access: Access) -> poem::Result<Pr
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal(&"application state missing"))?;
-    let session = state
+    // The session and its staff user in one read.
+    let (session, staff) = state
         .credentials
-        .authenticate(&bearer.token)
+        .authenticate_with_staff(&bearer.token)
         .await
         .map_err(ApiError::from)?;
     access.check(session.scope)?;
     let staff = if access == Access::Staff {
-        match state
-            .credentials
-            .staff_of(&session)
-            .await
-            .map_err(ApiError::from)?
-        {
+        match staff {
             Some(staff) => Some(staff),
             None => return Err(ApiError::unauthorized().into()),
         }

@@ -4,14 +4,18 @@
 use std::sync::Arc;
 
 use library_core::{Clock, PatronId, StaffId};
-use library_credentials::{PortError, Scope, Session, SessionStore, Subject, TokenHash};
+use library_credentials::{
+    PortError, Scope, Session, SessionStore, StaffCredentialStore, StoredStaff, Subject, TokenHash,
+};
 use sea_orm::sea_query::{ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use crate::entity::session;
 use crate::error::{corrupt, failed};
 use crate::instant;
 use crate::pool::Pool;
+use crate::sql;
+use crate::staff_store::stored;
 
 /// Sessions in the database.
 #[derive(Clone)]
@@ -112,6 +116,44 @@ impl SessionStore for DbSessionStore {
             .map_err(failed(CONTEXT))?
             .map(|row| to_session(row, CONTEXT))
             .transpose()
+    }
+
+    /// One query: the session joined to its staff user.
+    async fn find_with_staff(
+        &self,
+        token_hash: &TokenHash,
+        _staff: Arc<dyn StaffCredentialStore>,
+    ) -> Result<Option<(Session, Option<StoredStaff>)>, PortError> {
+        const CONTEXT: &str = "find session";
+        let Some(row) = sql::one(
+            &self.conn,
+            "SELECT s.token_hash, s.patron_id, s.staff_id, s.scope, s.created_at, \
+             s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.password_hash, u.role \
+             FROM sessions s LEFT JOIN staff_users u ON u.id = s.staff_id \
+             WHERE s.token_hash = ? AND s.revoked_at IS NULL",
+            vec![token_hash.to_hex().into()],
+        )
+        .await
+        .map_err(failed(CONTEXT))?
+        else {
+            return Ok(None);
+        };
+        let session = session::Model::from_query_result(&row, "").map_err(failed(CONTEXT))?;
+        let user: Option<i64> = row.try_get("", "user_id").map_err(failed(CONTEXT))?;
+        let user = match user {
+            Some(id) => {
+                let role: String = row.try_get("", "role").map_err(failed(CONTEXT))?;
+                Some(stored(
+                    id,
+                    row.try_get("", "username").map_err(failed(CONTEXT))?,
+                    row.try_get("", "password_hash").map_err(failed(CONTEXT))?,
+                    &role,
+                    CONTEXT,
+                )?)
+            }
+            None => None,
+        };
+        Ok(Some((to_session(session, CONTEXT)?, user)))
     }
 
     async fn revoke(&self, token_hash: &TokenHash) -> Result<(), PortError> {

@@ -71,12 +71,23 @@ impl StaffStore {
 }
 
 fn to_stored(row: staff_user::Model, context: &str) -> Result<StoredStaff, PortError> {
-    let role = StaffRole::parse(&row.role)
-        .ok_or_else(|| corrupt(context, format!("unknown staff role {:?}", row.role)))?;
+    stored(row.id, row.username, row.password_hash, &row.role, context)
+}
+
+/// A staff user from its columns.
+pub(crate) fn stored(
+    id: i64,
+    username: String,
+    password_hash: String,
+    role: &str,
+    context: &str,
+) -> Result<StoredStaff, PortError> {
+    let role = StaffRole::parse(role)
+        .ok_or_else(|| corrupt(context, format!("unknown staff role {role:?}")))?;
     Ok(StoredStaff {
-        id: StaffId(row.id),
-        username: row.username,
-        password_hash: SecretHash(row.password_hash),
+        id: StaffId(id),
+        username,
+        password_hash: SecretHash(password_hash),
         role,
     })
 }

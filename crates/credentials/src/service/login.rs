@@ -1,12 +1,14 @@
 //! Login with the Password or the PIN, session look-up and logout.
 
+use std::sync::Arc;
+
 use library_core::CardNumber;
 use time::Duration;
 
 use super::{CredentialService, Guarded};
 use crate::guessing::CredentialKind;
 use crate::pin::is_well_formed_pin;
-use crate::ports::{AttemptKey, AttemptSource, PortError};
+use crate::ports::{AttemptKey, AttemptSource, PortError, StoredStaff};
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session, SessionToken};
 
@@ -170,12 +172,30 @@ impl CredentialService {
 
     /// The live session a presented bearer token opens.
     pub async fn authenticate(&self, token: &str) -> Result<Session, AuthError> {
+        Ok(self.authenticate_with_staff(token).await?.0)
+    }
+
+    /// The live session a presented bearer token opens and, for a staff session, its
+    /// staff user (`None` if the user is gone): what [`Self::authenticate`] and
+    /// [`Self::staff_of`] answer, read together.
+    pub async fn authenticate_with_staff(
+        &self,
+        token: &str,
+    ) -> Result<(Session, Option<StoredStaff>), AuthError> {
         if token.is_empty() || token.len() > SessionToken::MAX_TEXT_LEN {
             return Err(AuthError::Unauthorized);
         }
         let hash = SessionToken::from_presented(token).hash();
-        match self.ports.sessions.find(&hash).await? {
-            Some(session) if session.expires_at > self.now() => Ok(session),
+        match self
+            .ports
+            .sessions
+            .find_with_staff(&hash, Arc::clone(&self.ports.staff))
+            .await?
+        {
+            Some((session, staff)) if session.expires_at > self.now() => {
+                let staff = staff.filter(|_| session.scope == Scope::Staff);
+                Ok((session, staff))
+            }
             _ => Err(AuthError::Unauthorized),
         }
     }

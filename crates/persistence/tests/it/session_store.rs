@@ -1,10 +1,14 @@
 //! `SessionStore` contract, compared with `InMemorySessionStore`: create, find, revoke one,
 //! revoke a reader's sessions (all, or one scope); staff sessions are left alone; revoked
-//! sessions are never found again.
+//! sessions are never found again; a session read with its staff user (one join).
+
+use std::sync::Arc;
 
 use library_core::{PatronId, StaffId};
-use library_credentials::testing::InMemorySessionStore;
-use library_credentials::{Scope, SecretHash, Session, SessionStore, Subject, TokenHash};
+use library_credentials::testing::{InMemorySessionStore, InMemoryStaffStore};
+use library_credentials::{
+    Scope, SecretHash, Session, SessionStore, StaffCredentialStore, StoredStaff, Subject, TokenHash,
+};
 use library_persistence::NewStaffUser;
 use time::Duration;
 
@@ -52,6 +56,14 @@ async fn sessions_match_the_reference() {
             })
             .await
             .unwrap();
+        // The reference's staff users, for `find_with_staff` (the database joins its own).
+        let reference_staff = Arc::new(InMemoryStaffStore::new());
+        reference_staff.insert(StoredStaff {
+            id: staff,
+            username: "librarian1".into(),
+            password_hash: SecretHash("plain$x".into()),
+            role: library_credentials::StaffRole::Librarian,
+        });
         let all = [
             session(1, Subject::Patron(a), Scope::Full),
             session(2, Subject::Patron(a), Scope::Pin),
@@ -66,6 +78,7 @@ async fn sessions_match_the_reference() {
         }
         let compare = |what: &'static str| {
             let (store, reference, name) = (&store, &reference, t.name);
+            let staff: Arc<dyn StaffCredentialStore> = reference_staff.clone();
             async move {
                 for n in 0..=7 {
                     let hash = TokenHash([n; 32]);
@@ -73,6 +86,17 @@ async fn sessions_match_the_reference() {
                         store.find(&hash).await.unwrap(),
                         reference.find(&hash).await.unwrap(),
                         "{name}: token {n} after {what}"
+                    );
+                    assert_eq!(
+                        store
+                            .find_with_staff(&hash, Arc::clone(&staff))
+                            .await
+                            .unwrap(),
+                        reference
+                            .find_with_staff(&hash, Arc::clone(&staff))
+                            .await
+                            .unwrap(),
+                        "{name}: token {n} with its staff user after {what}"
                     );
                 }
             }
