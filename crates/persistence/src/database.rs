@@ -44,6 +44,14 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 16;
 /// Connections in the PostgreSQL pool.
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 
+/// A pooled PostgreSQL connection idle at least this long is pinged before it is handed
+/// out (a server restart, a proxy or a firewall may have dropped it). A connection in
+/// steady use is not: a ping on every acquire is a round trip to the server before every
+/// statement a request runs outside a transaction, and before every transaction. The cost:
+/// a connection dropped less than this long after its last use fails its next statement
+/// once, and the pool replaces it.
+pub const POSTGRES_PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Pooled connections a PostgreSQL transaction may never take: kept for the configuration
 /// reads (calendars, rules) the services make while a transaction is open.
 const POSTGRES_RESERVED_CONNECTIONS: u32 = 2;
@@ -101,8 +109,10 @@ impl Database {
         options.sqlx_logging(false);
         match backend {
             Backend::Sqlite => {
+                // An embedded file has no server to drop a connection: never ping.
                 options
                     .max_connections(SQLITE_MAX_CONNECTIONS)
+                    .test_before_acquire(false)
                     .map_sqlx_sqlite_opts(|o| {
                         o.journal_mode(SqliteJournalMode::Wal)
                             .synchronous(SqliteSynchronous::Normal)
@@ -111,7 +121,9 @@ impl Database {
                     });
             }
             Backend::Postgres => {
-                options.max_connections(POSTGRES_MAX_CONNECTIONS);
+                options
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .test_before_acquire_if_idle_for(POSTGRES_PING_WHEN_IDLE_FOR);
             }
         }
         let conn = sea_orm::Database::connect(options)

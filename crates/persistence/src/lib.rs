@@ -81,7 +81,9 @@ pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
 pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem};
 pub use circulation::{DbCirculationStore, DbTransaction};
 pub use credential_store::DbCredentialStore;
-pub use database::{Backend, Database, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS};
+pub use database::{
+    Backend, Database, POSTGRES_PING_WHEN_IDLE_FOR, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS,
+};
 pub use enquiry_store::EnquiryStore;
 pub use error::{DatabaseError, StoreError};
 pub use fine_suspension_store::{FineSuspensionStore, StoredPeriod};

@@ -163,3 +163,73 @@ async fn circulation_records_survive_a_reconnect() {
         }
     }
 }
+
+/// A pooled connection is pinged before use only once it has been idle for
+/// `POSTGRES_PING_WHEN_IDLE_FOR`. Connections the server dropped are found by that ping
+/// and replaced without a failure; one dropped within that time of its last use fails its
+/// next statement once, and the pool replaces it.
+#[tokio::test]
+async fn the_pool_recovers_when_the_server_drops_its_connections() {
+    use library_persistence::POSTGRES_PING_WHEN_IDLE_FOR;
+    use sea_orm::ConnectionTrait;
+
+    for t in backends().await {
+        if t.name != "postgres" {
+            continue;
+        }
+        let db = t.connect().await;
+        let hash = TokenHash([3; 32]);
+        let name = t.url.rsplit('/').next().unwrap_or_default();
+        let name = name.split('?').next().unwrap_or_default().to_owned();
+        let drop_connections = || async {
+            let admin = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
+            admin
+                .execute_unprepared(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+        };
+        let (s1, s2, s3, s4) = (db.sessions(), db.sessions(), db.sessions(), db.sessions());
+        let warm_pool = || async {
+            let found = tokio::join!(
+                s1.find(&hash),
+                s2.find(&hash),
+                s3.find(&hash),
+                s4.find(&hash)
+            );
+            for found in [found.0, found.1, found.2, found.3] {
+                assert_eq!(found.unwrap(), None);
+            }
+        };
+
+        // Dropped while idle past the threshold: found by the ping, no failure.
+        warm_pool().await;
+        drop_connections().await;
+        tokio::time::sleep(POSTGRES_PING_WHEN_IDLE_FOR + std::time::Duration::from_millis(200))
+            .await;
+        for _ in 0..8 {
+            assert_eq!(db.sessions().find(&hash).await.unwrap(), None);
+        }
+
+        // Dropped just after use: at most one failure per pooled connection.
+        warm_pool().await;
+        drop_connections().await;
+        let mut failures = 0;
+        let mut answered = false;
+        for _ in 0..=10 {
+            match db.sessions().find(&hash).await {
+                Ok(found) => {
+                    assert_eq!(found, None);
+                    answered = true;
+                    break;
+                }
+                Err(_) => failures += 1,
+            }
+        }
+        assert!(answered, "no answer after {failures} failures");
+        db.close().await.unwrap();
+    }
+}
