@@ -2,7 +2,10 @@
 //!
 //! (a) checkout + checkin pairs per second against the real `Application`, on SQLite (a
 //!     temporary file) and on PostgreSQL (a database of its own, created and dropped; only
-//!     when `LIBRARY_TEST_POSTGRES_URL` is set), and in the same run, on the same database
+//!     when `LIBRARY_TEST_POSTGRES_URL` is set; over loopback without TLS, as a server on
+//!     the database's host would connect), each client lending its own copy of its own
+//!     title (eight counters lending different books; copies of one title would queue on
+//!     the title's lock, which guards its hold queue), and in the same run, on the same database
 //!     with the same 8 clients, the persistence adapter's raw transactions: a raw checkout
 //!     (lock the item, insert the loan, set the item on loan, commit) and a raw checkin (lock
 //!     the item, read its open loan, close it, set the item available, commit);
@@ -62,7 +65,7 @@ impl Db {
                 let base = admin_url
                     .rsplit_once('/')
                     .map_or(admin_url.as_str(), |(b, _)| b);
-                format!("{base}/{name}")
+                format!("{base}/{name}?sslmode=disable")
             }
         }
     }
@@ -228,18 +231,18 @@ async fn setup(server: &Server, readers: usize) -> Fixture {
             200,
         )
         .await;
-    let title = server
-        .post(
-            "/api/v1/catalog/titles",
-            s,
-            json!({"title": "Tao Te Ching"}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .expect("title id");
     let mut barcodes = Vec::new();
     for i in 0..CLIENTS + 1 {
+        let title = server
+            .post(
+                "/api/v1/catalog/titles",
+                s,
+                json!({"title": format!("Tao Te Ching {i}")}),
+                201,
+            )
+            .await["id"]
+            .as_i64()
+            .expect("title id");
         let barcode = format!("B{i:04}");
         server
             .post(
