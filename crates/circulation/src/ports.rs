@@ -369,6 +369,26 @@ pub trait CirculationTransaction:
     /// [`InfrastructureError`] if the commit fails (nothing is written then), including a
     /// serialization failure against a concurrent transaction.
     async fn commit(self: Box<Self>) -> Result<(), InfrastructureError>;
+
+    /// Reader `patron`'s open loans, each with its item, in loan order. The default reads
+    /// the items one by one; a database joins them in one query.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if a loan's item is missing.
+    async fn open_loans_with_items(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<Vec<(Loan, Item)>, InfrastructureError> {
+        let loans = self.open_loans_of_patron(patron).await?;
+        let mut out = Vec::with_capacity(loans.len());
+        for loan in loans {
+            let item = self.item(loan.item).await?.ok_or_else(|| {
+                InfrastructureError::new(format!("loan {} refers to a missing item", loan.id))
+            })?;
+            out.push((loan, item));
+        }
+        Ok(out)
+    }
 }
 
 /// Starts units of work.

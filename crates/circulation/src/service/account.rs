@@ -63,10 +63,7 @@ where
         let unpaid_charges = tx.outstanding_charges(patron.id).await?;
         let mut outstanding = unpaid_charges;
         let mut loans = Vec::new();
-        for loan in tx.open_loans_of_patron(patron.id).await? {
-            let item = tx.item(loan.item).await?.ok_or_else(|| {
-                InfrastructureError::new(format!("loan {} refers to a missing item", loan.id))
-            })?;
+        for (loan, item) in tx.open_loans_with_items(patron.id).await? {
             let lending = self.known_library(&loan.library).await?;
             let rules = EffectiveRules::resolve(
                 &config.rules,

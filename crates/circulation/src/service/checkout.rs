@@ -192,7 +192,7 @@ where
             Some(&patron.category),
             Some(&item.item_type),
         );
-        let open_loans = tx.open_loans_of_patron(patron.id).await?;
+        let open_loans = tx.open_loans_with_items(patron.id).await?;
         let loans_out = u32::try_from(open_loans.len()).unwrap_or(u32::MAX);
         let outstanding = self
             .outstanding_with(tx, &patron, &open_loans, config, now)

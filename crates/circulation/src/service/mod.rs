@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 
 use crate::checkin::accrued_fine;
 use crate::hold_queue::{Hold, HoldQueue, pickup_by};
-use crate::model::{ItemStatus, Library, Loan, Patron};
+use crate::model::{Item, ItemStatus, Library, Loan, Patron};
 use crate::ports::{
     CalendarRepository, CirculationNotice, CirculationStore, CirculationTransaction,
     FineSuspensionRepository, InfrastructureError, RuleRepository,
@@ -105,25 +105,23 @@ where
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<Money, InfrastructureError> {
-        let open_loans = tx.open_loans_of_patron(patron.id).await?;
+        let open_loans = tx.open_loans_with_items(patron.id).await?;
         self.outstanding_with(tx, patron, &open_loans, config, now)
             .await
     }
 
-    /// [`Self::outstanding`] with the reader's open loans already read in this transaction.
+    /// [`Self::outstanding`] with the reader's open loans and their items already read in
+    /// this transaction.
     async fn outstanding_with(
         &self,
         tx: &mut dyn CirculationTransaction,
         patron: &Patron,
-        open_loans: &[Loan],
+        open_loans: &[(Loan, Item)],
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<Money, InfrastructureError> {
         let mut total = tx.outstanding_charges(patron.id).await?;
-        for loan in open_loans {
-            let item = tx.item(loan.item).await?.ok_or_else(|| {
-                InfrastructureError::new(format!("loan {} refers to a missing item", loan.id))
-            })?;
+        for (loan, item) in open_loans {
             let lending = self.known_library(&loan.library).await?;
             let rules = EffectiveRules::resolve(
                 &config.rules,

@@ -33,6 +33,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use library_circulation::ports::{CirculationStore, CirculationTransaction, InfrastructureError};
+use library_circulation::{Item, Loan};
+use library_core::PatronId;
 use sea_orm::{DatabaseTransaction, DbBackend};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -150,5 +152,23 @@ impl CirculationTransaction for DbTransaction {
     async fn commit(self: Box<Self>) -> Result<(), InfrastructureError> {
         let DbTransaction { txn, _permit, .. } = *self;
         txn.commit().await.map_err(infra("commit"))
+    }
+
+    /// One query: the open loans joined to their items.
+    async fn open_loans_with_items(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<Vec<(Loan, Item)>, InfrastructureError> {
+        const SQL: &str = "SELECT l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, \
+             l.due_on, l.due_at, l.renewals, l.returned_at, l.returned_to, i.barcode, \
+             i.title_id, i.item_type, i.home_library, i.status \
+             FROM loans l JOIN items i ON i.id = l.item_id \
+             WHERE l.patron_id = ? AND l.returned_at IS NULL ORDER BY l.id";
+        crate::sql::all(&self.txn, SQL, vec![patron.get().into()])
+            .await
+            .map_err(infra("read open loans of reader with their items"))?
+            .iter()
+            .map(|row| Ok((rows::loan(row)?, rows::item_with_id(row, "item_id")?)))
+            .collect()
     }
 }

@@ -83,13 +83,21 @@ pub(crate) fn patron(row: &QueryResult) -> Result<Patron, InfrastructureError> {
 }
 
 pub(crate) fn item(row: &QueryResult) -> Result<Item, InfrastructureError> {
+    item_with_id(row, "id")
+}
+
+/// An item whose id is in column `id_column` (`item_id` when read joined to its loan).
+pub(crate) fn item_with_id(
+    row: &QueryResult,
+    id_column: &str,
+) -> Result<Item, InfrastructureError> {
     const C: &str = "read item";
     let barcode: String = get(row, "barcode").map_err(db(C))?;
     let item_type: String = get(row, "item_type").map_err(db(C))?;
     let home: String = get(row, "home_library").map_err(db(C))?;
     let status: String = get(row, "status").map_err(db(C))?;
     Ok(Item {
-        id: ItemId(get(row, "id").map_err(db(C))?),
+        id: ItemId(get(row, id_column).map_err(db(C))?),
         barcode: Barcode::parse(&barcode).map_err(|e| corrupt(C, e))?,
         title: TitleId(get(row, "title_id").map_err(db(C))?),
         item_type: ItemType::parse(&item_type).map_err(|e| corrupt(C, e))?,
