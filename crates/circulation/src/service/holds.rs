@@ -105,16 +105,8 @@ where
         if tx.title_for_update(req.title).await?.is_none() {
             return Err(PlaceHoldError::TitleNotFound);
         }
-        let mut has_title_on_loan = false;
-        for loan in tx.open_loans_of_patron(patron.id).await? {
-            if tx
-                .item(loan.item)
-                .await?
-                .is_some_and(|i| i.title == req.title)
-            {
-                has_title_on_loan = true;
-            }
-        }
+        let open_loans = tx.open_loans_with_items(patron.id).await?;
+        let has_title_on_loan = open_loans.iter().any(|(_, item)| item.title == req.title);
         let active = tx.active_holds_of_patron(patron.id).await?;
         let rules = EffectiveRules::resolve(
             &config.rules,
@@ -122,7 +114,9 @@ where
             Some(&patron.category),
             None,
         );
-        let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
+        let outstanding = self
+            .outstanding_with(tx.as_mut(), &patron, &open_loans, &config, now)
+            .await?;
         let facts = HoldFacts {
             today: pickup.calendar.local_date(now),
             patron: &patron,
