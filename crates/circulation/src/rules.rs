@@ -15,6 +15,7 @@ use library_core::{LibraryCode, Money};
 use library_fines::{FinePolicy, GraceMode, SuspensionPolicy, fines_over_limit};
 
 use crate::codes::{ItemType, ReaderCategory};
+use crate::model::Loan;
 
 /// Where a partial rule set applies. `None` in a dimension means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -289,6 +290,11 @@ impl EffectiveRules {
     pub fn blocks(&self, outstanding: Money) -> bool {
         self.block_threshold
             .is_some_and(|t| fines_over_limit(outstanding, t))
+    }
+
+    /// Renewals still allowed on `loan` under these rules.
+    pub fn renewals_left(&self, loan: &Loan) -> u32 {
+        self.renewals_allowed.saturating_sub(loan.renewals)
     }
 }
 

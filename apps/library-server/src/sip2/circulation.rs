@@ -12,8 +12,7 @@ use library_circulation::service::{
     RenewRequest,
 };
 use library_circulation::{HoldStatus, Item, ItemStatus};
-use library_core::{Barcode, LibraryCode, LoanId, Money, PatronId, TitleId};
-use library_credentials::CredentialStore;
+use library_core::{Barcode, LibraryCode, LoanId, Money, TitleId};
 use library_fines::LedgerError;
 use library_persistence::StoreError;
 use library_sip2::server::{
@@ -60,18 +59,6 @@ impl Sip2Library {
             .or_backend("read item")
     }
 
-    /// The renewals left on a loan of the reader after this transaction (from the
-    /// account, as `GET /me/loans` shows them).
-    async fn renewals_left(&self, patron: PatronId, loan: LoanId) -> Result<u32, BackendError> {
-        Ok(self
-            .circulation
-            .account(patron)
-            .await
-            .or_backend("read reader account")?
-            .and_then(|a| a.loans.into_iter().find(|l| l.loan.id == loan))
-            .map_or(0, |l| l.renewals_left))
-    }
-
     pub(super) async fn lend(
         &self,
         station: &StationSession,
@@ -79,7 +66,7 @@ impl Sip2Library {
         pin: Option<&str>,
         barcode: &str,
     ) -> Outcome<LoanInfo> {
-        let (patron, card) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let (_, card) = refuse_unless!(self.identify(station, card, pin).await?.found());
         let Ok(barcode) = Barcode::parse(barcode) else {
             return Ok(Err(Refusal::item_not_found()));
         };
@@ -106,20 +93,11 @@ impl Sip2Library {
                    "collected_hold": outcome.collected_hold.map(|h| h.get())}),
         )
         .await;
-        let item = self
-            .catalogue
-            .item(outcome.loan.item)
-            .await
-            .or_backend("read item")?;
-        let title = match &item {
-            Some(item) => self.title_name(item.title).await?,
-            None => String::new(),
-        };
         Ok(Ok(LoanInfo {
             barcode: request.item_barcode.as_str().to_owned(),
-            title,
+            title: outcome.title.name,
             due_at: outcome.loan.due.at,
-            renewals_left: self.renewals_left(patron, outcome.loan.id).await?,
+            renewals_left: outcome.renewals_left,
             charged: outcome.hold_fee,
         }))
     }
@@ -164,28 +142,11 @@ impl Sip2Library {
                    "book_drop": request.returned_at.is_some()}),
         )
         .await;
-        let item = self
-            .catalogue
-            .item(outcome.loan.item)
-            .await
-            .or_backend("read item")?;
-        let (title, home) = match &item {
-            Some(item) => (
-                self.title_name(item.title).await?,
-                item.home_library.as_str().to_owned(),
-            ),
-            None => (String::new(), String::new()),
-        };
-        let borrower = self
-            .readers
-            .find_by_patron(outcome.loan.patron)
-            .await
-            .or_backend("read borrower")?;
         Ok(Ok(ReturnInfo {
             barcode: request.item_barcode.as_str().to_owned(),
-            title,
-            permanent_location: home,
-            patron_card: borrower.map(|b| b.info.card_number.as_str().to_owned()),
+            title: outcome.title.name,
+            permanent_location: outcome.item.home_library.as_str().to_owned(),
+            patron_card: Some(outcome.borrower.as_str().to_owned()),
             fine: outcome.fine,
             hold_pickup_library: outcome.hold.map(|h| h.pickup_library.as_str().to_owned()),
         }))
@@ -235,9 +196,9 @@ impl Sip2Library {
         .await;
         Ok(Ok(LoanInfo {
             barcode: barcode.as_str().to_owned(),
-            title: self.title_name(item.title).await?,
+            title: outcome.title.name,
             due_at: outcome.loan.due.at,
-            renewals_left: self.renewals_left(patron, loan).await?,
+            renewals_left: outcome.renewals_left,
             charged: outcome.fine_charged,
         }))
     }

@@ -73,7 +73,7 @@ where
             );
             let accrued = accrued_fine(&loan, now, &lending, &rules, &config.periods);
             outstanding += accrued.fine;
-            let renewals_left = rules.renewals_allowed.saturating_sub(loan.renewals);
+            let renewals_left = rules.renewals_left(&loan);
             loans.push(LoanStatus {
                 loan,
                 item,

@@ -1,13 +1,13 @@
 //! Checkin: at any library, also book-drop returns with an effective return time.
 
-use library_core::{Barcode, Clock, LibraryCode, Money};
+use library_core::{Barcode, CardNumber, Clock, LibraryCode, Money};
 use library_fines::{ChargeKind, NewCharge};
 use time::{Date, OffsetDateTime};
 
 use super::{Circulation, save_queue};
 use crate::checkin::{ReturnTimeError, assess_return, effective_return_time};
 use crate::hold_queue::{Hold, HoldQueue};
-use crate::model::Loan;
+use crate::model::{Item, Loan, Title};
 use crate::ports::{
     CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
     RuleRepository,
@@ -40,6 +40,12 @@ pub struct CheckinOutcome {
     pub suspended_until: Option<Date>,
     /// The hold the copy was trapped for, now waiting.
     pub hold: Option<Hold>,
+    /// The copy returned, as it was before the return.
+    pub item: Item,
+    /// Its title.
+    pub title: Title,
+    /// The borrower's card.
+    pub borrower: CardNumber,
 }
 
 /// Why a checkin did not happen.
@@ -92,7 +98,8 @@ where
             .patron_for_update(first_look.patron)
             .await?
             .ok_or_else(vanished)?;
-        tx.title_for_update(plain.title)
+        let title = tx
+            .title_for_update(plain.title)
             .await?
             .ok_or_else(vanished)?;
         let item = tx.item_for_update(plain.id).await?.ok_or_else(vanished)?;
@@ -158,6 +165,9 @@ where
             fine: cost.fine,
             suspended_until: cost.suspended_until,
             hold,
+            item,
+            title,
+            borrower: patron.card_number,
         })
     }
 }

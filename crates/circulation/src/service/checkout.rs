@@ -8,7 +8,7 @@ use super::{Circulation, Config, save_queue};
 use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
 use crate::due_date::loan_due_date;
 use crate::hold_queue::HoldQueue;
-use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron};
+use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
 use crate::ports::{
     CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
     InfrastructureError, RuleRepository,
@@ -36,6 +36,12 @@ pub struct CheckoutOutcome {
     pub collected_hold: Option<HoldId>,
     /// The hold fee charged for that collection (zero if none).
     pub hold_fee: Money,
+    /// The copy lent, as it was before the loan.
+    pub item: Item,
+    /// Its title.
+    pub title: Title,
+    /// Renewals the new loan allows.
+    pub renewals_left: u32,
 }
 
 /// Why a checkout did not happen.
@@ -178,7 +184,8 @@ where
     ) -> Result<Result<CheckoutOutcome, CheckoutRefusal>, InfrastructureError> {
         let missing =
             |what: &str| InfrastructureError::new(format!("{what} vanished during checkout"));
-        tx.title_for_update(plain.title)
+        let title = tx
+            .title_for_update(plain.title)
             .await?
             .ok_or_else(|| missing("title"))?;
         let item = tx
@@ -254,9 +261,12 @@ where
             .await?;
         tx.set_item_status(item.id, ItemStatus::OnLoan).await?;
         Ok(Ok(CheckoutOutcome {
+            renewals_left: rules.renewals_left(&loan),
             loan,
             collected_hold,
             hold_fee,
+            item,
+            title,
         }))
     }
 }

@@ -5,7 +5,7 @@ use library_core::{Clock, LoanId, Money, PatronId};
 use super::Circulation;
 use crate::checkin::accrued_fine;
 use crate::due_date::renewal_due_date;
-use crate::model::Loan;
+use crate::model::{Item, Loan, Title};
 use crate::ports::{
     CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
     RuleRepository,
@@ -31,6 +31,12 @@ pub struct RenewOutcome {
     pub loan: Loan,
     /// The fine accrued so far, fixed as a charge (zero if the loan was not overdue).
     pub fine_charged: Money,
+    /// The copy on loan.
+    pub item: Item,
+    /// Its title.
+    pub title: Title,
+    /// Renewals the loan still allows after this one.
+    pub renewals_left: u32,
 }
 
 /// Why a renewal did not happen.
@@ -104,7 +110,8 @@ where
             .await?
             .ok_or_else(vanished)?;
         let plain = tx.item(first_look.item).await?.ok_or_else(vanished)?;
-        tx.title_for_update(plain.title)
+        let title = tx
+            .title_for_update(plain.title)
             .await?
             .ok_or_else(vanished)?;
         let item = tx.item_for_update(plain.id).await?.ok_or_else(vanished)?;
@@ -155,8 +162,11 @@ where
         tx.update_loan(&loan).await?;
         tx.commit().await?;
         Ok(RenewOutcome {
+            renewals_left: rules.renewals_left(&loan),
             loan,
             fine_charged: fine.fine,
+            item,
+            title,
         })
     }
 

@@ -21,11 +21,19 @@ fn five_renewals_each_from_the_renewal_date_then_too_many() {
     let me = w.patron("21000000000001");
     let t = w.title("T");
     w.item("B1", t, "adult_book");
-    let loan = w.checkout("21000000000001", "B1").unwrap().loan;
+    let lent = w.checkout("21000000000001", "B1").unwrap();
+    assert_eq!(lent.renewals_left, 5);
+    assert_eq!(
+        (lent.item.barcode.as_str(), lent.title.name.as_str()),
+        ("B1", "T")
+    );
+    let loan = lent.loan;
     for n in 1..=5u32 {
         w.at(datetime!(2021-03-05 10:00 +08:00) + time::Duration::days(i64::from(n)));
         let out = renew(&w, loan.id, Some(me)).unwrap();
         assert_eq!(out.loan.renewals, n);
+        assert_eq!(out.renewals_left, 5 - n);
+        assert_eq!(out.title.name, "T");
         assert_eq!(
             out.loan.due.on,
             date!(2021 - 03 - 19) + time::Duration::days(i64::from(n))
@@ -55,7 +63,12 @@ fn another_readers_loan_is_not_found_and_staff_may_renew_it() {
         Err(RenewError::LoanNotFound)
     ));
     assert!(renew(&w, loan.id, None).is_ok());
-    w.checkin("B1").unwrap();
+    let returned = w.checkin("B1").unwrap();
+    assert_eq!(returned.borrower.as_str(), "21000000000001");
+    assert_eq!(
+        (returned.item.barcode.as_str(), returned.title.name.as_str()),
+        ("B1", "T")
+    );
     assert!(matches!(
         renew(&w, loan.id, None),
         Err(RenewError::LoanNotFound)
