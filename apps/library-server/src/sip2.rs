@@ -39,6 +39,7 @@ use library_credentials::{
     AttemptSource, CredentialService, CredentialStore, LoginError, Secret, StationUsername,
     StoredCredentials,
 };
+use library_http::CirculationAudit;
 use library_persistence::{
     AuditLogStore, CatalogueStore, Database, DbCirculationStore, DbCredentialStore, LedgerStore,
     LibraryStore, NewAuditEntry, PatronStore, QueryStore, RuleStore, Sip2StationStore,
@@ -219,6 +220,12 @@ impl Sip2Library {
                 pin_verified,
             },
         })
+    }
+
+    /// Records a checkout, checkin or renewal from a station ([`Self::audit`]).
+    async fn audit_circulation(&self, station: &StationSession, event: CirculationAudit) {
+        self.audit(station, event.action, event.subject, event.details)
+            .await;
     }
 
     /// Records a station's action in the audit log, like HTTP records staff actions. The

@@ -17,6 +17,7 @@
 
 mod api;
 mod auth;
+mod circulation_audit;
 mod error;
 mod hasher;
 mod middleware;
@@ -26,6 +27,7 @@ mod registration;
 mod state;
 
 pub use api::app;
+pub use circulation_audit::CirculationAudit;
 pub use error::ApiError;
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
 pub use ports::{

@@ -14,6 +14,7 @@ use library_circulation::service::{
 use library_circulation::{HoldStatus, Item, ItemStatus};
 use library_core::{Barcode, LibraryCode, LoanId, Money, TitleId};
 use library_fines::LedgerError;
+use library_http::CirculationAudit;
 use library_persistence::StoreError;
 use library_sip2::server::{
     BackendError, HoldInfo, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, Outcome, PaymentInfo,
@@ -83,16 +84,8 @@ impl Sip2Library {
             Err(e @ CheckoutError::LibraryNotFound(_)) => return Err(failed("checkout", &e)),
             Err(CheckoutError::Infrastructure(e)) => return Err(failed("checkout", &e)),
         };
-        self.audit(
-            station,
-            "circulation.checkout",
-            format!("loan:{}", outcome.loan.id.get()),
-            json!({"card_number": request.card_number.as_str(),
-                   "item_barcode": request.item_barcode.as_str(),
-                   "library_code": request.library.as_str(),
-                   "collected_hold": outcome.collected_hold.map(|h| h.get())}),
-        )
-        .await;
+        self.audit_circulation(station, CirculationAudit::checkout(&request, &outcome))
+            .await;
         Ok(Ok(LoanInfo {
             barcode: request.item_barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -132,16 +125,8 @@ impl Sip2Library {
             Err(e @ CheckinError::LibraryNotFound(_)) => return Err(failed("checkin", &e)),
             Err(CheckinError::Infrastructure(e)) => return Err(failed("checkin", &e)),
         };
-        self.audit(
-            station,
-            "circulation.checkin",
-            format!("loan:{}", outcome.loan.id.get()),
-            json!({"item_barcode": request.item_barcode.as_str(),
-                   "library_code": request.library.as_str(),
-                   "fine_cents": outcome.fine.cents(),
-                   "book_drop": request.returned_at.is_some()}),
-        )
-        .await;
+        self.audit_circulation(station, CirculationAudit::checkin(&request, &outcome))
+            .await;
         Ok(Ok(ReturnInfo {
             barcode: request.item_barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -187,13 +172,8 @@ impl Sip2Library {
             Err(RenewError::Refused(r)) => return Ok(Err(refusal(r.code(), &r))),
             Err(RenewError::Infrastructure(e)) => return Err(failed("renew", &e)),
         };
-        self.audit(
-            station,
-            "circulation.renew",
-            format!("loan:{}", loan.get()),
-            json!({"fine_charged_cents": outcome.fine_charged.cents()}),
-        )
-        .await;
+        self.audit_circulation(station, CirculationAudit::renewal(&outcome))
+            .await;
         Ok(Ok(LoanInfo {
             barcode: barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -234,13 +214,8 @@ impl Sip2Library {
         for (loan, result) in outcome.results {
             match result {
                 Ok(renewed) => {
-                    self.audit(
-                        station,
-                        "circulation.renew",
-                        format!("loan:{}", loan.get()),
-                        json!({"fine_charged_cents": renewed.fine_charged.cents()}),
-                    )
-                    .await;
+                    self.audit_circulation(station, CirculationAudit::renewal(&renewed))
+                        .await;
                     info.renewed.push(shown(loan));
                 }
                 Err(r) => info.not_renewed.push((shown(loan), refusal(r.code(), &r))),

@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{audit, barcode, card, library_code, shown, today};
+use super::common::{audit, audit_circulation, barcode, card, library_code, shown, today};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
+use crate::circulation_audit::CirculationAudit;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -352,14 +353,10 @@ impl CirculationApi {
             library: library_code(&body.library_code.0, "unknown_library")?,
         };
         let outcome = self.state.circulation.checkout(req.clone()).await?;
-        audit(
+        audit_circulation(
             &self.state,
             &auth.0,
-            "circulation.checkout",
-            format!("loan:{}", outcome.loan.id.get()),
-            json!({"card_number": req.card_number.as_str(), "item_barcode": req.item_barcode.as_str(),
-                   "library_code": req.library.as_str(),
-                   "collected_hold": outcome.collected_hold.map(|h| h.get())}),
+            CirculationAudit::checkout(&req, &outcome),
         )
         .await;
         Ok(LoanMade::Created(Json(LoanMadeBody {
@@ -383,14 +380,10 @@ impl CirculationApi {
             returned_at: body.returned_at,
         };
         let outcome = self.state.circulation.checkin(req.clone()).await?;
-        audit(
+        audit_circulation(
             &self.state,
             &auth.0,
-            "circulation.checkin",
-            format!("loan:{}", outcome.loan.id.get()),
-            json!({"item_barcode": req.item_barcode.as_str(), "library_code": req.library.as_str(),
-                   "fine_cents": outcome.fine.cents(),
-                   "book_drop": req.returned_at.is_some()}),
+            CirculationAudit::checkin(&req, &outcome),
         )
         .await;
         Ok(Json(CheckinResultBody {
@@ -423,14 +416,7 @@ impl CirculationApi {
                 patron: None,
             })
             .await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "circulation.renew",
-            format!("loan:{}", loan_id.0),
-            json!({"fine_charged_cents": outcome.fine_charged.cents()}),
-        )
-        .await;
+        audit_circulation(&self.state, &auth.0, CirculationAudit::renewal(&outcome)).await;
         Ok(Json(RenewedBody {
             due_at: shown(outcome.loan.due.at),
             renewals: outcome.loan.renewals,

@@ -6,6 +6,7 @@ use poem_openapi::{Enum, Object};
 use time::{Date, OffsetDateTime};
 
 use crate::auth::Principal;
+use crate::circulation_audit::CirculationAudit;
 use crate::error::ApiError;
 use crate::ports::AuditRecord;
 use crate::state::AppState;
@@ -29,6 +30,11 @@ pub(crate) async fn audit(
     if let Err(err) = state.audit.record(entry).await {
         tracing::error!(%err, action, "audit log append failed");
     }
+}
+
+/// Records a checkout, checkin or renewal in the audit log ([`audit`]).
+pub(crate) async fn audit_circulation(state: &AppState, who: &Principal, event: CirculationAudit) {
+    audit(state, who, event.action, event.subject, event.details).await;
 }
 
 /// Today in the library's default zone.
