@@ -389,6 +389,116 @@ pub trait CirculationTransaction:
         }
         Ok(out)
     }
+
+    /// Reader `patron`'s open loans with their items (as [`Self::open_loans_with_items`])
+    /// and what they owe in unpaid charges (as [`FineLedger::outstanding_charges`]): what a
+    /// borrowing decision weighs. The default makes both reads; a database answers in one
+    /// query.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if a loan's item is missing.
+    async fn open_loans_and_charges(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<(Vec<(Loan, Item)>, Money), InfrastructureError> {
+        let loans = self.open_loans_with_items(patron).await?;
+        let owed = self.outstanding_charges(patron).await?;
+        Ok((loans, owed))
+    }
+
+    /// The item with `barcode` and its title, both row locked in the lock order (title,
+    /// then item) and read under their locks. The default reads the item, then locks the
+    /// title and the item; a database does all three in one statement.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the item's title is missing.
+    async fn lock_copy_by_barcode(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Title, Item)>, InfrastructureError> {
+        let Some(plain) = self.item_by_barcode(barcode).await? else {
+            return Ok(None);
+        };
+        lock_title_then_item(self, plain).await
+    }
+
+    /// Item `id` and its title, locked as [`Self::lock_copy_by_barcode`] does, with the
+    /// item's open loan. The loan is read as the call begins, not under the item's lock: a
+    /// caller that needs it current holds the lock of the reader it expects as borrower
+    /// (every write of a loan holds its borrower's lock), and treats a loan of anyone
+    /// else as stale.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the item's title is missing.
+    async fn lock_copy(
+        &mut self,
+        id: ItemId,
+    ) -> Result<Option<(Title, Item, Option<Loan>)>, InfrastructureError> {
+        let Some(plain) = self.item(id).await? else {
+            return Ok(None);
+        };
+        let Some((title, item)) = lock_title_then_item(self, plain).await? else {
+            return Ok(None);
+        };
+        let loan = self.open_loan_of_item(id).await?;
+        Ok(Some((title, item, loan)))
+    }
+
+    /// The item with `barcode` and its open loan, without locks (a first look). The default
+    /// makes two reads; a database joins them.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn item_with_open_loan_by_barcode(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Item, Option<Loan>)>, InfrastructureError> {
+        let Some(item) = self.item_by_barcode(barcode).await? else {
+            return Ok(None);
+        };
+        let loan = self.open_loan_of_item(item.id).await?;
+        Ok(Some((item, loan)))
+    }
+
+    /// Stores a new loan and puts its item on loan ([`LoanRepository::insert_loan`], then
+    /// [`ItemRepository::set_item_status`]); a database does both in one statement.
+    ///
+    /// # Errors
+    /// As those two.
+    async fn lend(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
+        let item = loan.item;
+        let stored = self.insert_loan(loan).await?;
+        self.set_item_status(item, ItemStatus::OnLoan).await?;
+        Ok(stored)
+    }
+
+    /// Stores a returned `loan` and gives its item `status` ([`LoanRepository::update_loan`],
+    /// then [`ItemRepository::set_item_status`]); a database does both in one statement.
+    ///
+    /// # Errors
+    /// As those two.
+    async fn close_loan(
+        &mut self,
+        loan: &Loan,
+        status: ItemStatus,
+    ) -> Result<(), InfrastructureError> {
+        self.update_loan(loan).await?;
+        self.set_item_status(loan.item, status).await
+    }
+}
+
+/// The default of the locking reads: `plain`'s title, then the item again, locked.
+async fn lock_title_then_item<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    plain: Item,
+) -> Result<Option<(Title, Item)>, InfrastructureError> {
+    let title = tx.title_for_update(plain.title).await?.ok_or_else(|| {
+        InfrastructureError::new(format!("item {} refers to a missing title", plain.id))
+    })?;
+    Ok(tx
+        .item_for_update(plain.id)
+        .await?
+        .map(|item| (title, item)))
 }
 
 /// Starts units of work.

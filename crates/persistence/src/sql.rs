@@ -121,6 +121,14 @@ pub(crate) fn lock_clause(backend: DbBackend) -> &'static str {
     }
 }
 
+/// [`lock_clause`] for the relations `of` of a join (`"t, i"`), locked in the order listed.
+pub(crate) fn lock_clause_of(backend: DbBackend, of: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!(" FOR NO KEY UPDATE OF {of}"),
+        _ => String::new(),
+    }
+}
+
 /// Maps a database error for a circulation port, saying what was being done.
 pub(crate) fn infra(context: &'static str) -> impl FnOnce(DbErr) -> InfrastructureError {
     move |err| {

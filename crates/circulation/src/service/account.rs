@@ -60,10 +60,10 @@ where
         let Some(patron) = tx.patron(patron).await? else {
             return Ok(None);
         };
-        let unpaid_charges = tx.outstanding_charges(patron.id).await?;
+        let (open_loans, unpaid_charges) = tx.open_loans_and_charges(patron.id).await?;
         let mut outstanding = unpaid_charges;
         let mut loans = Vec::new();
-        for (loan, item) in tx.open_loans_with_items(patron.id).await? {
+        for (loan, item) in open_loans {
             let lending = self.known_library(&loan.library).await?;
             let rules = EffectiveRules::resolve(
                 &config.rules,

@@ -68,6 +68,10 @@ pub enum CheckinError {
     Infrastructure(#[from] InfrastructureError),
 }
 
+/// How many times a checkin starts again when the copy changed hands between its first look
+/// and its locks (returned and lent again in that moment); more is a fault.
+const CHECKIN_ATTEMPTS: u32 = 3;
+
 impl<S, R, L, F, C> Circulation<S, R, L, F, C>
 where
     S: CirculationStore,
@@ -85,31 +89,43 @@ where
         let Some(returned_to) = self.library(&req.library).await? else {
             return Err(CheckinError::LibraryNotFound(req.library));
         };
-        let mut tx = self.store.begin().await?;
-        let Some(plain) = tx.item_by_barcode(&req.item_barcode).await? else {
-            return Err(CheckinError::ItemNotFound);
+        // The reader's lock comes first in the lock order, so the borrower is found by a
+        // first look without locks, then locked, then the copy; if the copy has been
+        // returned and lent to someone else in between, start again with the new borrower.
+        let mut attempts = 0;
+        let (mut tx, patron, title, item, mut loan) = loop {
+            attempts += 1;
+            let mut tx = self.store.begin().await?;
+            let Some((plain, first_look)) =
+                tx.item_with_open_loan_by_barcode(&req.item_barcode).await?
+            else {
+                return Err(CheckinError::ItemNotFound);
+            };
+            let Some(first_look) = first_look else {
+                return Err(CheckinError::NotOnLoan);
+            };
+            let vanished = || InfrastructureError::new("record vanished during checkin");
+            let patron = tx
+                .patron_for_update(first_look.patron)
+                .await?
+                .ok_or_else(vanished)?;
+            // Read after the reader's lock: their loans are current (every loan write
+            // holds its borrower's lock).
+            let (title, item, loan) = tx.lock_copy(plain.id).await?.ok_or_else(vanished)?;
+            let Some(loan) = loan else {
+                return Err(CheckinError::NotOnLoan);
+            };
+            if loan.patron == patron.id {
+                break (tx, patron, title, item, loan);
+            }
+            if attempts >= CHECKIN_ATTEMPTS {
+                return Err(InfrastructureError::new(
+                    "the copy kept changing hands during checkin",
+                )
+                .into());
+            }
+            // Dropped: rolled back, the reader's lock released.
         };
-        let Some(first_look) = tx.open_loan_of_item(plain.id).await? else {
-            return Err(CheckinError::NotOnLoan);
-        };
-        // Lock order: patron, title, item; then re-read the loan under the item's lock.
-        let vanished = || InfrastructureError::new("record vanished during checkin");
-        let patron = tx
-            .patron_for_update(first_look.patron)
-            .await?
-            .ok_or_else(vanished)?;
-        let title = tx
-            .title_for_update(plain.title)
-            .await?
-            .ok_or_else(vanished)?;
-        let item = tx.item_for_update(plain.id).await?.ok_or_else(vanished)?;
-        let Some(mut loan) = tx.open_loan_of_item(item.id).await? else {
-            return Err(CheckinError::NotOnLoan);
-        };
-        if loan.patron != patron.id {
-            // Returned and lent again between the first look and the locks.
-            return Err(InfrastructureError::new("loan changed hands during checkin").into());
-        }
         let returned_at = effective_return_time(now, req.returned_at, loan.borrowed_at)
             .map_err(CheckinError::InvalidReturnTime)?;
 
@@ -148,14 +164,13 @@ where
             tx.set_suspended_until(patron.id, cost.suspended_until)
                 .await?;
         }
+        let mut queue = HoldQueue::new(item.title, tx.active_holds_of_title(item.title).await?);
+        let (hold, status) = self
+            .route_freed_copy(tx.as_mut(), &mut queue, item.id, &config, now)
+            .await?;
         loan.returned_at = Some(returned_at);
         loan.returned_to = Some(req.library);
-        tx.update_loan(&loan).await?;
-
-        let mut queue = HoldQueue::new(item.title, tx.active_holds_of_title(item.title).await?);
-        let hold = self
-            .trap_or_shelve(tx.as_mut(), &mut queue, item.id, &config, now)
-            .await?;
+        tx.close_loan(&loan, status).await?;
         save_queue(tx.as_mut(), queue).await?;
         tx.commit().await?;
         Ok(CheckinOutcome {

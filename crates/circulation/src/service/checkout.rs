@@ -8,7 +8,7 @@ use super::{Circulation, Config, save_queue};
 use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
 use crate::due_date::loan_due_date;
 use crate::hold_queue::HoldQueue;
-use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
+use crate::model::{Item, Library, Loan, NewLoan, Patron, Title};
 use crate::ports::{
     CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
     InfrastructureError, RuleRepository,
@@ -114,14 +114,15 @@ where
         let Some(patron) = tx.patron_by_card_for_update(&req.card_number).await? else {
             return Err(CheckoutError::PatronNotFound);
         };
-        let Some(item) = tx.item_by_barcode(&req.item_barcode).await? else {
+        // Then the title and the item, locked in that order.
+        let Some((title, item)) = tx.lock_copy_by_barcode(&req.item_barcode).await? else {
             return Err(CheckoutError::ItemNotFound);
         };
         let Some(library) = self.library(&req.library).await? else {
             return Err(CheckoutError::LibraryNotFound(req.library));
         };
         let outcome = self
-            .checkout_in(tx.as_mut(), patron, item, &library, &config, now)
+            .checkout_in(tx.as_mut(), patron, title, item, &library, &config, now)
             .await?;
         match outcome {
             Ok(outcome) => {
@@ -154,9 +155,9 @@ where
             .patron_for_update(hold.patron)
             .await?
             .ok_or_else(|| missing("reader"))?;
-        let item = tx.item(copy).await?.ok_or_else(|| missing("item"))?;
+        let (title, item, _) = tx.lock_copy(copy).await?.ok_or_else(|| missing("item"))?;
         let outcome = self
-            .checkout_in(tx.as_mut(), patron, item, &library, &config, now)
+            .checkout_in(tx.as_mut(), patron, title, item, &library, &config, now)
             .await?;
         match outcome {
             // The copy was trapped for this hold, so the checkout collected it; if a
@@ -170,39 +171,30 @@ where
         }
     }
 
-    /// The checkout inside a transaction: `patron` is already locked (and read under its
-    /// lock); locks the title, then the item, decides, writes. `plain` is the item read
-    /// before its lock, for its title. The caller commits. `Ok(Err(_))` is a refusal.
+    /// The checkout inside a transaction: `patron`, `title` and `item` are already locked,
+    /// in that order, and read under their locks. Decides, writes; the caller commits.
+    /// `Ok(Err(_))` is a refusal.
+    #[allow(clippy::too_many_arguments)]
     async fn checkout_in(
         &self,
         tx: &mut dyn CirculationTransaction,
         patron: Patron,
-        plain: Item,
+        title: Title,
+        item: Item,
         library: &Library,
         config: &Config,
         now: time::OffsetDateTime,
     ) -> Result<Result<CheckoutOutcome, CheckoutRefusal>, InfrastructureError> {
-        let missing =
-            |what: &str| InfrastructureError::new(format!("{what} vanished during checkout"));
-        let title = tx
-            .title_for_update(plain.title)
-            .await?
-            .ok_or_else(|| missing("title"))?;
-        let item = tx
-            .item_for_update(plain.id)
-            .await?
-            .ok_or_else(|| missing("item"))?;
-
         let rules = EffectiveRules::resolve(
             &config.rules,
             Some(&library.code),
             Some(&patron.category),
             Some(&item.item_type),
         );
-        let open_loans = tx.open_loans_with_items(patron.id).await?;
+        let (open_loans, owed) = tx.open_loans_and_charges(patron.id).await?;
         let loans_out = u32::try_from(open_loans.len()).unwrap_or(u32::MAX);
         let outstanding = self
-            .outstanding_with(tx, &patron, &open_loans, config, now)
+            .outstanding_with(owed, &patron, &open_loans, config, now)
             .await?;
         // The title's active holds (under the title's lock): the copy's waiting hold, if
         // any, is among them.
@@ -251,7 +243,7 @@ where
         save_queue(tx, queue).await?;
         let due = loan_due_date(now, rules.loan_days, &library.calendar);
         let loan = tx
-            .insert_loan(NewLoan {
+            .lend(NewLoan {
                 patron: patron.id,
                 item: item.id,
                 library: library.code.clone(),
@@ -259,7 +251,6 @@ where
                 due,
             })
             .await?;
-        tx.set_item_status(item.id, ItemStatus::OnLoan).await?;
         Ok(Ok(CheckoutOutcome {
             renewals_left: rules.renewals_left(&loan),
             loan,

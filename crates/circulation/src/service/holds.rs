@@ -105,7 +105,7 @@ where
         if tx.title_for_update(req.title).await?.is_none() {
             return Err(PlaceHoldError::TitleNotFound);
         }
-        let open_loans = tx.open_loans_with_items(patron.id).await?;
+        let (open_loans, owed) = tx.open_loans_and_charges(patron.id).await?;
         let has_title_on_loan = open_loans.iter().any(|(_, item)| item.title == req.title);
         let active = tx.active_holds_of_patron(patron.id).await?;
         let rules = EffectiveRules::resolve(
@@ -115,7 +115,7 @@ where
             None,
         );
         let outstanding = self
-            .outstanding_with(tx.as_mut(), &patron, &open_loans, &config, now)
+            .outstanding_with(owed, &patron, &open_loans, &config, now)
             .await?;
         let facts = HoldFacts {
             today: pickup.calendar.local_date(now),

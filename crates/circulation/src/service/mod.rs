@@ -105,22 +105,23 @@ where
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<Money, InfrastructureError> {
-        let open_loans = tx.open_loans_with_items(patron.id).await?;
-        self.outstanding_with(tx, patron, &open_loans, config, now)
+        let (open_loans, owed) = tx.open_loans_and_charges(patron.id).await?;
+        self.outstanding_with(owed, patron, &open_loans, config, now)
             .await
     }
 
-    /// [`Self::outstanding`] with the reader's open loans and their items already read in
-    /// this transaction.
+    /// [`Self::outstanding`] from what the reader owes in charges (`owed`) and their open
+    /// loans with their items, already read in this transaction
+    /// ([`CirculationTransaction::open_loans_and_charges`]).
     async fn outstanding_with(
         &self,
-        tx: &mut dyn CirculationTransaction,
+        owed: Money,
         patron: &Patron,
         open_loans: &[(Loan, Item)],
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<Money, InfrastructureError> {
-        let mut total = tx.outstanding_charges(patron.id).await?;
+        let mut total = owed;
         for (loan, item) in open_loans {
             let lending = self.known_library(&loan.library).await?;
             let rules = EffectiveRules::resolve(
@@ -145,9 +146,24 @@ where
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<Option<Hold>, InfrastructureError> {
+        let (trapped, status) = self.route_freed_copy(tx, queue, item, config, now).await?;
+        tx.set_item_status(item, status).await?;
+        Ok(trapped)
+    }
+
+    /// [`Self::trap_or_shelve`] but for the copy's status, which it returns for the caller
+    /// to write (with other writes, as a checkin does): on the hold shelf if it was
+    /// trapped, else available.
+    async fn route_freed_copy(
+        &self,
+        tx: &mut dyn CirculationTransaction,
+        queue: &mut HoldQueue,
+        item: ItemId,
+        config: &Config,
+        now: OffsetDateTime,
+    ) -> Result<(Option<Hold>, ItemStatus), InfrastructureError> {
         let Some(next) = queue.next_in_line().cloned() else {
-            tx.set_item_status(item, ItemStatus::Available).await?;
-            return Ok(None);
+            return Ok((None, ItemStatus::Available));
         };
         let holder = tx.patron(next.patron).await?.ok_or_else(|| {
             InfrastructureError::new(format!("hold {} refers to a missing reader", next.id))
@@ -162,7 +178,6 @@ where
         let trapped_on = pickup.calendar.local_date(now);
         let by = pickup_by(trapped_on, rules.pickup_days, &pickup.calendar);
         let trapped = queue.trap(item, trapped_on, by);
-        tx.set_item_status(item, ItemStatus::OnHoldShelf).await?;
         if let Some(hold) = &trapped {
             tx.queue_notice(
                 CirculationNotice::HoldWaiting {
@@ -177,7 +192,7 @@ where
             )
             .await?;
         }
-        Ok(trapped)
+        Ok((trapped, ItemStatus::OnHoldShelf))
     }
 }
 

@@ -109,13 +109,10 @@ where
             .patron_for_update(first_look.patron)
             .await?
             .ok_or_else(vanished)?;
-        let plain = tx.item(first_look.item).await?.ok_or_else(vanished)?;
-        let title = tx
-            .title_for_update(plain.title)
-            .await?
-            .ok_or_else(vanished)?;
-        let item = tx.item_for_update(plain.id).await?.ok_or_else(vanished)?;
-        let loan = tx.loan(req.loan).await?;
+        // The copy's open loan, read after the borrower's lock: current (every loan write
+        // holds its borrower's lock). Another loan of the copy means this one was returned.
+        let (title, item, open_loan) = tx.lock_copy(first_look.item).await?.ok_or_else(vanished)?;
+        let loan = open_loan.filter(|l| l.id == req.loan);
         if not_found(&loan) {
             return Err(RenewError::LoanNotFound);
         }

@@ -33,13 +33,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use library_circulation::ports::{CirculationStore, CirculationTransaction, InfrastructureError};
-use library_circulation::{Item, Loan};
-use library_core::PatronId;
-use sea_orm::{DatabaseTransaction, DbBackend};
+use library_circulation::ports::{ItemRepository, LoanRepository};
+use library_circulation::{Item, ItemStatus, Loan, NewLoan, Title};
+use library_core::{Barcode, ItemId, LoanId, Money, PatronId};
+use sea_orm::{DatabaseTransaction, DbBackend, QueryResult, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::instant;
 use crate::pool::{Pool, begin_write};
-use crate::sql::infra;
+use crate::sql::{get, infra, lock_clause_of, one};
+use ledger::OUTSTANDING_SQL;
 
 /// Starts circulation units of work on the database.
 #[derive(Debug, Clone)]
@@ -171,4 +174,224 @@ impl CirculationTransaction for DbTransaction {
             .map(|row| Ok((rows::loan(row)?, rows::item_with_id(row, "item_id")?)))
             .collect()
     }
+
+    /// One query: what the reader owes in charges (one row), left joined to their open
+    /// loans with their items.
+    async fn open_loans_and_charges(
+        &mut self,
+        patron: PatronId,
+    ) -> Result<(Vec<(Loan, Item)>, Money), InfrastructureError> {
+        const C: &str = "read open loans and charges of reader";
+        let sql = format!(
+            "SELECT o.outstanding, x.* FROM ({OUTSTANDING_SQL}) o LEFT JOIN (\
+             SELECT l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, l.due_on, \
+             l.due_at, l.renewals, l.returned_at, l.returned_to, i.barcode, i.title_id, \
+             i.item_type, i.home_library, i.status \
+             FROM loans l JOIN items i ON i.id = l.item_id \
+             WHERE l.patron_id = ? AND l.returned_at IS NULL) x ON 1 = 1 ORDER BY x.id"
+        );
+        let found = crate::sql::all(
+            &self.txn,
+            &sql,
+            vec![patron.get().into(), patron.get().into()],
+        )
+        .await
+        .map_err(infra(C))?;
+        let mut owed = Money::ZERO;
+        let mut loans = Vec::with_capacity(found.len());
+        for row in &found {
+            owed = Money::from_cents(get(row, "outstanding").map_err(infra(C))?);
+            if get::<Option<i64>>(row, "id").map_err(infra(C))?.is_some() {
+                loans.push((rows::loan(row)?, rows::item_with_id(row, "item_id")?));
+            }
+        }
+        Ok((loans, owed))
+    }
+
+    /// One statement: the item joined to its title, both locked (title first: PostgreSQL
+    /// locks the relations of `FOR … OF` in the order listed).
+    async fn lock_copy_by_barcode(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Title, Item)>, InfrastructureError> {
+        const C: &str = "lock title and item by barcode";
+        let sql = format!(
+            "SELECT t.name AS title_name, {COPY_COLUMNS} FROM items i \
+             JOIN titles t ON t.id = i.title_id WHERE i.barcode = ?{}",
+            lock_clause_of(self.backend, "t, i")
+        );
+        let Some(row) = one(&self.txn, &sql, vec![barcode.as_str().into()])
+            .await
+            .map_err(infra(C))?
+        else {
+            return Ok(None);
+        };
+        let item = rows::item_with_id(&row, "copy_id")?;
+        Ok(Some((title_of(&row, &item, C)?, item)))
+    }
+
+    /// One statement: the item joined to its title, both locked as
+    /// [`Self::lock_copy_by_barcode`] does, left joined to its open loan (read as the
+    /// statement begins; see the port).
+    async fn lock_copy(
+        &mut self,
+        id: ItemId,
+    ) -> Result<Option<(Title, Item, Option<Loan>)>, InfrastructureError> {
+        const C: &str = "lock title and item with open loan";
+        let sql = format!(
+            "SELECT t.name AS title_name, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
+             JOIN titles t ON t.id = i.title_id \
+             LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
+             WHERE i.id = ?{}",
+            lock_clause_of(self.backend, "t, i")
+        );
+        let Some(row) = one(&self.txn, &sql, vec![id.get().into()])
+            .await
+            .map_err(infra(C))?
+        else {
+            return Ok(None);
+        };
+        let item = rows::item_with_id(&row, "copy_id")?;
+        let loan = open_loan_of(&row, C)?;
+        Ok(Some((title_of(&row, &item, C)?, item, loan)))
+    }
+
+    /// One query: the item left joined to its open loan.
+    async fn item_with_open_loan_by_barcode(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Item, Option<Loan>)>, InfrastructureError> {
+        const C: &str = "read item with open loan by barcode";
+        let sql = format!(
+            "SELECT {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
+             LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
+             WHERE i.barcode = ?"
+        );
+        let Some(row) = one(&self.txn, &sql, vec![barcode.as_str().into()])
+            .await
+            .map_err(infra(C))?
+        else {
+            return Ok(None);
+        };
+        let item = rows::item_with_id(&row, "copy_id")?;
+        Ok(Some((item, open_loan_of(&row, C)?)))
+    }
+
+    /// PostgreSQL: one statement, the loan inserted in a data-modifying `WITH`. SQLite:
+    /// the two statements (in-process, no round trips to save).
+    async fn lend(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
+        if self.backend != DbBackend::Postgres {
+            let item = loan.item;
+            let stored = self.insert_loan(loan).await?;
+            self.set_item_status(item, ItemStatus::OnLoan).await?;
+            return Ok(stored);
+        }
+        const C: &str = "lend";
+        let b = self.backend;
+        let row = one(
+            &self.txn,
+            "WITH l AS (INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, \
+             due_on, due_at, renewals) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id) \
+             UPDATE items SET status = ? WHERE id = ? RETURNING (SELECT id FROM l) AS id",
+            vec![
+                loan.patron.get().into(),
+                loan.item.get().into(),
+                loan.library.as_str().into(),
+                instant::value(b, loan.borrowed_at),
+                Value::TimeDate(Some(loan.due.on)),
+                instant::value(b, loan.due.at),
+                rows::item_status_str(ItemStatus::OnLoan).into(),
+                loan.item.get().into(),
+            ],
+        )
+        .await
+        .map_err(infra(C))?
+        .ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
+        let id: i64 = get(&row, "id").map_err(infra(C))?;
+        let mut stored = loan.with_id(LoanId(id));
+        // What a read gives back: instants in UTC, whole microseconds.
+        stored.borrowed_at = instant::normalize(stored.borrowed_at);
+        stored.due.at = instant::normalize(stored.due.at);
+        Ok(stored)
+    }
+
+    /// PostgreSQL: one statement, the loan updated in a data-modifying `WITH`. SQLite: the
+    /// two statements.
+    async fn close_loan(
+        &mut self,
+        loan: &Loan,
+        status: ItemStatus,
+    ) -> Result<(), InfrastructureError> {
+        if self.backend != DbBackend::Postgres {
+            self.update_loan(loan).await?;
+            return self.set_item_status(loan.item, status).await;
+        }
+        const C: &str = "close loan";
+        let b = self.backend;
+        let row = one(
+            &self.txn,
+            "WITH l AS (UPDATE loans SET patron_id = ?, item_id = ?, library_code = ?, \
+             borrowed_at = ?, due_on = ?, due_at = ?, renewals = ?, returned_at = ?, \
+             returned_to = ? WHERE id = ? RETURNING id) \
+             UPDATE items SET status = ? WHERE id = ? \
+             RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
+            vec![
+                loan.patron.get().into(),
+                loan.item.get().into(),
+                loan.library.as_str().into(),
+                instant::value(b, loan.borrowed_at),
+                Value::TimeDate(Some(loan.due.on)),
+                instant::value(b, loan.due.at),
+                i64::from(loan.renewals).into(),
+                instant::optional(b, loan.returned_at),
+                Value::String(loan.returned_to.as_ref().map(|c| c.as_str().to_owned())),
+                loan.id.get().into(),
+                rows::item_status_str(status).into(),
+                loan.item.get().into(),
+            ],
+        )
+        .await
+        .map_err(infra(C))?
+        .ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
+        match get::<i64>(&row, "loans").map_err(infra(C))? {
+            1 => Ok(()),
+            _ => Err(InfrastructureError::new(format!(
+                "no such loan {}",
+                loan.id
+            ))),
+        }
+    }
+}
+
+/// An item's columns for [`rows::item_with_id`], its id as `copy_id` (clear of a joined
+/// loan's `id` and `item_id`).
+const COPY_COLUMNS: &str =
+    "i.id AS copy_id, i.barcode, i.title_id, i.item_type, i.home_library, i.status";
+
+/// A left-joined open loan's columns for [`rows::loan`] (all NULL without one).
+const OPEN_LOAN_COLUMNS: &str = "l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, \
+     l.due_on, l.due_at, l.renewals, l.returned_at, l.returned_to";
+
+fn title_of(
+    row: &QueryResult,
+    item: &Item,
+    context: &'static str,
+) -> Result<Title, InfrastructureError> {
+    Ok(Title {
+        id: item.title,
+        name: get(row, "title_name").map_err(infra(context))?,
+    })
+}
+
+fn open_loan_of(
+    row: &QueryResult,
+    context: &'static str,
+) -> Result<Option<Loan>, InfrastructureError> {
+    if get::<Option<i64>>(row, "id")
+        .map_err(infra(context))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    rows::loan(row).map(Some)
 }

@@ -6,6 +6,7 @@ mod admin_stores;
 mod circ_support;
 mod circulation_concurrency;
 mod circulation_flow;
+mod circulation_joins;
 mod concurrency;
 mod config_cache;
 mod credential_store;

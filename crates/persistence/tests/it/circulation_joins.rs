@@ -1,0 +1,357 @@
+//! The one-statement reads and writes a database gives the circulation transaction
+//! (`CirculationTransaction`'s methods with defaults in the port) answer exactly what the
+//! port's defaults compose from the single-record methods, on every backend; and a checkin
+//! whose copy changes hands between its first look and its locks checks in the new loan.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use library_circulation::ports::{CirculationStore, CirculationTransaction};
+use library_circulation::service::{CheckinRequest, CheckoutRequest};
+use library_circulation::{ItemStatus, Loan, NewLoan};
+use library_core::{ItemId, ManualClock, Money, PatronId};
+use library_fines::NewCharge;
+use time::macros::date;
+
+use crate::circ_support::{NOW, barcode, card_of, code, db_service, seed_db};
+use crate::support::backends;
+
+/// What the port's default would answer for `lock_copy`, read after the call.
+async fn composed_copy(
+    tx: &mut dyn CirculationTransaction,
+    id: ItemId,
+) -> Option<(
+    library_circulation::Title,
+    library_circulation::Item,
+    Option<Loan>,
+)> {
+    let item = tx.item_for_update(id).await.unwrap()?;
+    let title = tx.title_for_update(item.title).await.unwrap().unwrap();
+    let loan = tx.open_loan_of_item(id).await.unwrap();
+    Some((title, item, loan))
+}
+
+#[tokio::test]
+async fn the_joined_reads_equal_the_single_record_reads() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let s = seed_db(&db, 2, 3).await;
+        let svc = db_service(&db, Arc::new(ManualClock::new(NOW)));
+        for b in ["B0003", "B0001"] {
+            svc.checkout(CheckoutRequest {
+                card_number: card_of(1),
+                item_barcode: barcode(b),
+                library: code("HKCL"),
+            })
+            .await
+            .unwrap();
+        }
+        let mut tx = db.circulation().begin().await.unwrap();
+        let reader = s.readers[0];
+        tx.add_charge(
+            reader,
+            NewCharge::hold_fee(
+                library_core::HoldId(1),
+                Money::from_cents(330),
+                date!(2021 - 03 - 01),
+            ),
+        )
+        .await
+        .unwrap();
+
+        // Loans and charges: with loans and a charge, and a reader with neither.
+        let (loans, owed) = tx.open_loans_and_charges(reader).await.unwrap();
+        assert_eq!(
+            loans,
+            tx.open_loans_with_items(reader).await.unwrap(),
+            "{}",
+            t.name
+        );
+        assert_eq!(owed, Money::from_cents(330), "{}", t.name);
+        assert_eq!(owed, tx.outstanding_charges(reader).await.unwrap());
+        let barcodes: Vec<_> = loans.iter().map(|(_, i)| i.barcode.as_str()).collect();
+        assert_eq!(barcodes, ["B0003", "B0001"], "{}: in loan order", t.name);
+        assert_eq!(
+            tx.open_loans_and_charges(s.readers[1]).await.unwrap(),
+            (Vec::new(), Money::ZERO),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.open_loans_and_charges(PatronId(9_999)).await.unwrap(),
+            (Vec::new(), Money::ZERO),
+            "{}",
+            t.name
+        );
+
+        // The copy with its title (and its open loan), on loan and on the shelf.
+        for (b, n) in [("B0001", 0), ("B0002", 1), ("B0003", 2)] {
+            let id = s.items[n];
+            let expected = composed_copy(tx.as_mut(), id).await.unwrap();
+            assert_eq!(expected.2.is_some(), b != "B0002", "{}: {b}", t.name);
+            assert_eq!(
+                tx.lock_copy(id).await.unwrap().unwrap(),
+                expected,
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                tx.lock_copy_by_barcode(&barcode(b)).await.unwrap().unwrap(),
+                (expected.0.clone(), expected.1.clone()),
+                "{}",
+                t.name
+            );
+            assert_eq!(expected.0.name, "The Rust Book");
+            assert_eq!(
+                tx.item_with_open_loan_by_barcode(&barcode(b))
+                    .await
+                    .unwrap()
+                    .unwrap(),
+                (expected.1, expected.2),
+                "{}",
+                t.name
+            );
+        }
+        assert_eq!(tx.lock_copy(ItemId(9_999)).await.unwrap(), None);
+        assert_eq!(
+            tx.lock_copy_by_barcode(&barcode("B9999")).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            tx.item_with_open_loan_by_barcode(&barcode("B9999"))
+                .await
+                .unwrap(),
+            None
+        );
+        drop(tx);
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn lending_and_closing_write_the_loan_and_the_copy_together() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let s = seed_db(&db, 1, 2).await;
+        let (reader, item) = (s.readers[0], s.items[0]);
+        let mut tx = db.circulation().begin().await.unwrap();
+        let due = library_circulation::DueDate {
+            on: date!(2021 - 03 - 26),
+            at: time::macros::datetime!(2021-03-26 15:59:59.999999 UTC),
+        };
+        let new = NewLoan {
+            patron: reader,
+            item,
+            library: code("HKCL"),
+            borrowed_at: NOW,
+            due,
+        };
+        let mut loan = tx.lend(new.clone()).await.unwrap();
+        assert_eq!(
+            tx.loan(loan.id).await.unwrap().as_ref(),
+            Some(&loan),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.open_loan_of_item(item).await.unwrap().as_ref(),
+            Some(&loan)
+        );
+        assert_eq!(
+            tx.item(item).await.unwrap().unwrap().status,
+            ItemStatus::OnLoan,
+            "{}",
+            t.name
+        );
+
+        loan.returned_at = Some(NOW + time::Duration::days(3));
+        loan.returned_to = Some(code("KLN"));
+        tx.close_loan(&loan, ItemStatus::OnHoldShelf).await.unwrap();
+        assert_eq!(
+            tx.loan(loan.id).await.unwrap().as_ref(),
+            Some(&loan),
+            "{}",
+            t.name
+        );
+        assert_eq!(tx.open_loan_of_item(item).await.unwrap(), None);
+        assert_eq!(
+            tx.item(item).await.unwrap().unwrap().status,
+            ItemStatus::OnHoldShelf,
+            "{}",
+            t.name
+        );
+        tx.commit().await.unwrap();
+
+        // A second open loan of a copy, an unknown copy, an unknown loan: errors, and the
+        // transaction is rolled back (nothing of it stays).
+        let mut tx = db.circulation().begin().await.unwrap();
+        tx.lend(NewLoan {
+            item: s.items[1],
+            ..new.clone()
+        })
+        .await
+        .unwrap();
+        let twice = tx.lend(NewLoan {
+            item: s.items[1],
+            ..new.clone()
+        });
+        assert!(
+            twice.await.is_err(),
+            "{}: two open loans of one copy",
+            t.name
+        );
+        drop(tx);
+        let mut tx = db.circulation().begin().await.unwrap();
+        let unknown = tx.lend(NewLoan {
+            item: ItemId(9_999),
+            ..new.clone()
+        });
+        assert!(unknown.await.is_err(), "{}: unknown copy", t.name);
+        drop(tx);
+        let mut tx = db.circulation().begin().await.unwrap();
+        let ghost = Loan {
+            id: library_core::LoanId(9_999),
+            ..loan.clone()
+        };
+        assert!(tx.close_loan(&ghost, ItemStatus::Available).await.is_err());
+        drop(tx);
+        let mut tx = db.circulation().begin().await.unwrap();
+        assert_eq!(
+            tx.open_loan_of_item(s.items[1]).await.unwrap(),
+            None,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.item(s.items[1]).await.unwrap().unwrap().status,
+            ItemStatus::Available,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.item(item).await.unwrap().unwrap().status,
+            ItemStatus::OnHoldShelf,
+            "{}: the failed close changed the copy",
+            t.name
+        );
+        drop(tx);
+        db.close().await.unwrap();
+    }
+}
+
+/// Reader 1's copy is returned and lent to reader 2 while a checkin of it waits for reader
+/// 1's lock (held by another transaction, which makes that change): the checkin starts
+/// again and checks in reader 2's loan. On SQLite, whose writers queue, the checkin simply
+/// runs after the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkin_racing_a_return_and_lend_checks_in_the_new_loan() {
+    use sea_orm::ConnectionTrait;
+    for t in backends().await {
+        let db = t.connect().await;
+        let s = seed_db(&db, 2, 1).await;
+        let (first, second, item) = (s.readers[0], s.readers[1], s.items[0]);
+        let svc = Arc::new(db_service(&db, Arc::new(ManualClock::new(NOW))));
+        let lent = svc
+            .checkout(CheckoutRequest {
+                card_number: card_of(1),
+                item_barcode: barcode("B0001"),
+                library: code("HKCL"),
+            })
+            .await
+            .unwrap()
+            .loan;
+
+        // Another transaction holds reader 1's lock (on SQLite: the write lock).
+        let mut holder = db.circulation().begin().await.unwrap();
+        holder.patron_for_update(first).await.unwrap().unwrap();
+        let checkin = {
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                svc.checkin(CheckinRequest {
+                    item_barcode: barcode("B0001"),
+                    library: code("HKCL"),
+                    returned_at: None,
+                })
+                .await
+            })
+        };
+        if t.name == "postgres" {
+            // Wait until the checkin waits for reader 1's lock.
+            let admin = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
+            let name = t.url.rsplit('/').next().unwrap_or_default();
+            let name = name.split('?').next().unwrap_or_default();
+            let waiting = format!(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = '{name}' \
+                 AND wait_event_type = 'Lock'"
+            );
+            let mut waited = 0;
+            loop {
+                let row = admin
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        waiting.clone(),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if row.try_get::<i64>("", "n").unwrap() > 0 {
+                    break;
+                }
+                waited += 1;
+                assert!(waited < 500, "the checkin never waited for the lock");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            admin.close().await.unwrap();
+        }
+        // Returned, and lent to reader 2.
+        let mut returned = lent.clone();
+        returned.returned_at = Some(NOW);
+        returned.returned_to = Some(code("HKCL"));
+        holder
+            .close_loan(&returned, ItemStatus::Available)
+            .await
+            .unwrap();
+        let relent = holder
+            .lend(NewLoan {
+                patron: second,
+                item,
+                library: code("HKCL"),
+                borrowed_at: NOW,
+                due: lent.due,
+            })
+            .await
+            .unwrap();
+        holder.commit().await.unwrap();
+
+        let back = tokio::time::timeout(Duration::from_secs(20), checkin)
+            .await
+            .unwrap_or_else(|_| panic!("{}: the checkin hung", t.name))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        assert_eq!(back.loan.id, relent.id, "{}", t.name);
+        assert_eq!(back.borrower, card_of(2), "{}", t.name);
+        let mut tx = db.circulation().begin().await.unwrap();
+        assert_eq!(
+            tx.open_loan_of_item(item).await.unwrap(),
+            None,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.loan(lent.id).await.unwrap().unwrap(),
+            returned,
+            "{}: the first return was overwritten",
+            t.name
+        );
+        assert!(
+            tx.loan(relent.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .returned_at
+                .is_some()
+        );
+        drop(tx);
+        db.close().await.unwrap();
+    }
+}
