@@ -114,6 +114,8 @@ impl Server {
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                // Named apart from the clients' threads, for profiles.
+                .thread_name("server-worker")
                 .build()
                 .expect("server runtime");
             runtime.block_on(async move {

@@ -93,6 +93,13 @@ pub enum CollectHoldError {
     Infrastructure(#[from] InfrastructureError),
 }
 
+/// The reader, title and item of a checkout, locked in that order.
+struct Locked {
+    patron: Patron,
+    title: Title,
+    item: Item,
+}
+
 impl<S, R, L, F, C> Circulation<S, R, L, F, C>
 where
     S: CirculationStore,
@@ -122,7 +129,17 @@ where
             return Err(CheckoutError::LibraryNotFound(req.library));
         };
         let outcome = self
-            .checkout_in(tx.as_mut(), patron, title, item, &library, &config, now)
+            .checkout_in(
+                tx.as_mut(),
+                Locked {
+                    patron,
+                    title,
+                    item,
+                },
+                &library,
+                &config,
+                now,
+            )
             .await?;
         match outcome {
             Ok(outcome) => {
@@ -157,7 +174,17 @@ where
             .ok_or_else(|| missing("reader"))?;
         let (title, item, _) = tx.lock_copy(copy).await?.ok_or_else(|| missing("item"))?;
         let outcome = self
-            .checkout_in(tx.as_mut(), patron, title, item, &library, &config, now)
+            .checkout_in(
+                tx.as_mut(),
+                Locked {
+                    patron,
+                    title,
+                    item,
+                },
+                &library,
+                &config,
+                now,
+            )
             .await?;
         match outcome {
             // The copy was trapped for this hold, so the checkout collected it; if a
@@ -171,16 +198,17 @@ where
         }
     }
 
-    /// The checkout inside a transaction: `patron`, `title` and `item` are already locked,
-    /// in that order, and read under their locks. Decides, writes; the caller commits.
+    /// The checkout inside a transaction: the reader, title and item are already locked, in
+    /// that order, and read under their locks. Decides, writes; the caller commits.
     /// `Ok(Err(_))` is a refusal.
-    #[allow(clippy::too_many_arguments)]
     async fn checkout_in(
         &self,
         tx: &mut dyn CirculationTransaction,
-        patron: Patron,
-        title: Title,
-        item: Item,
+        Locked {
+            patron,
+            title,
+            item,
+        }: Locked,
         library: &Library,
         config: &Config,
         now: time::OffsetDateTime,
