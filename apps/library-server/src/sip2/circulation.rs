@@ -148,18 +148,15 @@ impl Sip2Library {
         let Ok(barcode) = Barcode::parse(barcode) else {
             return Ok(Err(Refusal::item_not_found()));
         };
-        let Some(item) = self.item_by_barcode(&barcode).await? else {
+        let copy = self
+            .circulation
+            .copy_with_open_loan(&barcode)
+            .await
+            .or_backend("read item and its loan")?;
+        let Some((_, open_loan)) = copy else {
             return Ok(Err(Refusal::item_not_found()));
         };
-        let account = self
-            .circulation
-            .account(patron)
-            .await
-            .or_backend("read reader account")?;
-        let Some(loan) = account
-            .and_then(|a| a.loans.into_iter().find(|l| l.item.id == item.id))
-            .map(|l| l.loan.id)
-        else {
+        let Some(loan) = open_loan.filter(|l| l.patron == patron).map(|l| l.id) else {
             return Ok(Err(not_on_loan_to_you()));
         };
         let request = RenewRequest {

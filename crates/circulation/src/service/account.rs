@@ -2,7 +2,7 @@
 //! and the renewals left, and the outstanding figure (unpaid charges + accruing fines).
 //! Read-only: the unit of work is dropped without a commit.
 
-use library_core::{Clock, Money, PatronId};
+use library_core::{Barcode, Clock, Money, PatronId};
 use library_fines::FineAssessment;
 
 use super::Circulation;
@@ -48,6 +48,18 @@ where
     F: FineSuspensionRepository,
     C: Clock,
 {
+    /// The copy with `barcode` and its open loan, if it is on loan; `None` if there is no
+    /// such copy. A look without locks, for a channel that names the copy rather than the
+    /// loan (a station's renewal); the operation that follows checks again under its locks.
+    pub async fn copy_with_open_loan(
+        &self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Item, Option<Loan>)>, InfrastructureError> {
+        let mut tx = self.store.begin_read().await?;
+        tx.item_with_open_loan_by_barcode(barcode).await
+        // Dropped without commit: nothing was written.
+    }
+
     /// The account of reader `patron` as of now; `None` if there is no such reader.
     /// Changes nothing.
     pub async fn account(

@@ -164,3 +164,24 @@ fn a_return_traps_the_copy_for_the_first_queued_reader() {
         ItemStatus::OnHoldShelf
     );
 }
+
+#[test]
+fn a_copy_is_looked_up_with_its_open_loan() {
+    let w = World::new();
+    let reader = w.patron("21000000000001");
+    let t = w.title("T");
+    w.item("B1", t, "adult_book");
+    w.item("B2", t, "adult_book");
+    let lent = w.checkout("21000000000001", "B1").unwrap().loan;
+    let look = |bc: &str| pollster::block_on(w.svc.copy_with_open_loan(&barcode(bc))).unwrap();
+    let (item, loan) = look("B1").unwrap();
+    assert_eq!(item.barcode, barcode("B1"));
+    assert_eq!(loan.as_ref(), Some(&lent));
+    assert_eq!(lent.patron, reader);
+    let (item, loan) = look("B2").unwrap();
+    assert_eq!((item.barcode, loan), (barcode("B2"), None));
+    assert_eq!(look("NOPE"), None);
+    // Returned: on the shelf again, no open loan.
+    w.checkin("B1").unwrap();
+    assert_eq!(look("B1").unwrap().1, None);
+}
