@@ -466,10 +466,7 @@ pub trait CirculationTransaction:
     /// # Errors
     /// As those two.
     async fn lend(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
-        let item = loan.item;
-        let stored = self.insert_loan(loan).await?;
-        self.set_item_status(item, ItemStatus::OnLoan).await?;
-        Ok(stored)
+        lend_by_parts(self, loan).await
     }
 
     /// Stores a returned `loan` and gives its item `status` ([`LoanRepository::update_loan`],
@@ -482,9 +479,36 @@ pub trait CirculationTransaction:
         loan: &Loan,
         status: ItemStatus,
     ) -> Result<(), InfrastructureError> {
-        self.update_loan(loan).await?;
-        self.set_item_status(loan.item, status).await
+        close_loan_by_parts(self, loan, status).await
     }
+}
+
+/// [`CirculationTransaction::lend`]'s default, for an adapter that overrides it only on
+/// some backends: the loan inserted, then the item's status set.
+///
+/// # Errors
+/// As [`LoanRepository::insert_loan`] and [`ItemRepository::set_item_status`].
+pub async fn lend_by_parts<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    loan: NewLoan,
+) -> Result<Loan, InfrastructureError> {
+    let item = loan.item;
+    let stored = tx.insert_loan(loan).await?;
+    tx.set_item_status(item, ItemStatus::OnLoan).await?;
+    Ok(stored)
+}
+
+/// [`CirculationTransaction::close_loan`]'s default, as [`lend_by_parts`] is `lend`'s.
+///
+/// # Errors
+/// As [`LoanRepository::update_loan`] and [`ItemRepository::set_item_status`].
+pub async fn close_loan_by_parts<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    loan: &Loan,
+    status: ItemStatus,
+) -> Result<(), InfrastructureError> {
+    tx.update_loan(loan).await?;
+    tx.set_item_status(loan.item, status).await
 }
 
 /// The default of the locking reads: `plain`'s title, then the item again, locked.

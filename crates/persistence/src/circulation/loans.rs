@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use library_circulation::ports::{InfrastructureError, LoanRepository};
 use library_circulation::{Loan, NewLoan};
 use library_core::{ItemId, LoanId, PatronId};
-use sea_orm::Value;
+use sea_orm::{DbBackend, Value};
 
 use super::DbTransaction;
 use super::rows::{self, LOAN_COLUMNS};
@@ -57,22 +57,11 @@ impl LoanRepository for DbTransaction {
             &self.txn,
             "INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, due_on, due_at, \
              renewals) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id",
-            vec![
-                loan.patron.get().into(),
-                loan.item.get().into(),
-                loan.library.as_str().into(),
-                instant::value(b, loan.borrowed_at),
-                Value::TimeDate(Some(loan.due.on)),
-                instant::value(b, loan.due.at),
-            ],
+            new_loan_values(b, &loan),
         )
         .await
         .map_err(infra("insert loan"))?;
-        let mut stored = loan.with_id(LoanId(id));
-        // What a read gives back: instants in UTC, whole microseconds.
-        stored.borrowed_at = instant::normalize(stored.borrowed_at);
-        stored.due.at = instant::normalize(stored.due.at);
-        Ok(stored)
+        Ok(stored_loan(loan, id))
     }
 
     async fn update_loan(&mut self, loan: &Loan) -> Result<(), InfrastructureError> {
@@ -81,18 +70,7 @@ impl LoanRepository for DbTransaction {
             &self.txn,
             "UPDATE loans SET patron_id = ?, item_id = ?, library_code = ?, borrowed_at = ?, \
              due_on = ?, due_at = ?, renewals = ?, returned_at = ?, returned_to = ? WHERE id = ?",
-            vec![
-                loan.patron.get().into(),
-                loan.item.get().into(),
-                loan.library.as_str().into(),
-                instant::value(b, loan.borrowed_at),
-                Value::TimeDate(Some(loan.due.on)),
-                instant::value(b, loan.due.at),
-                i64::from(loan.renewals).into(),
-                instant::optional(b, loan.returned_at),
-                Value::String(loan.returned_to.as_ref().map(|c| c.as_str().to_owned())),
-                loan.id.get().into(),
-            ],
+            loan_values(b, loan),
         )
         .await
         .map_err(infra("update loan"))?;
@@ -105,4 +83,43 @@ impl LoanRepository for DbTransaction {
             )))
         }
     }
+}
+
+/// The values of `INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, due_on,
+/// due_at, …)`, in that order.
+pub(super) fn new_loan_values(b: DbBackend, loan: &NewLoan) -> Vec<Value> {
+    vec![
+        loan.patron.get().into(),
+        loan.item.get().into(),
+        loan.library.as_str().into(),
+        instant::value(b, loan.borrowed_at),
+        Value::TimeDate(Some(loan.due.on)),
+        instant::value(b, loan.due.at),
+    ]
+}
+
+/// The new loan as stored with `id`: what a read gives back (instants in UTC, whole
+/// microseconds).
+pub(super) fn stored_loan(loan: NewLoan, id: i64) -> Loan {
+    let mut stored = loan.with_id(LoanId(id));
+    stored.borrowed_at = instant::normalize(stored.borrowed_at);
+    stored.due.at = instant::normalize(stored.due.at);
+    stored
+}
+
+/// The values of `UPDATE loans SET patron_id, item_id, library_code, borrowed_at, due_on,
+/// due_at, renewals, returned_at, returned_to … WHERE id`, in that order.
+pub(super) fn loan_values(b: DbBackend, loan: &Loan) -> Vec<Value> {
+    vec![
+        loan.patron.get().into(),
+        loan.item.get().into(),
+        loan.library.as_str().into(),
+        instant::value(b, loan.borrowed_at),
+        Value::TimeDate(Some(loan.due.on)),
+        instant::value(b, loan.due.at),
+        i64::from(loan.renewals).into(),
+        instant::optional(b, loan.returned_at),
+        Value::String(loan.returned_to.as_ref().map(|c| c.as_str().to_owned())),
+        loan.id.get().into(),
+    ]
 }

@@ -33,13 +33,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use library_circulation::ports::{CirculationStore, CirculationTransaction, InfrastructureError};
-use library_circulation::ports::{ItemRepository, LoanRepository};
+use library_circulation::ports::{close_loan_by_parts, lend_by_parts};
 use library_circulation::{Item, ItemStatus, Loan, NewLoan, Title};
-use library_core::{Barcode, ItemId, LoanId, Money, PatronId};
-use sea_orm::{DatabaseTransaction, DbBackend, QueryResult, Value};
+use library_core::{Barcode, ItemId, Money, PatronId};
+use sea_orm::{DatabaseTransaction, DbBackend, QueryResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::instant;
 use crate::pool::{Pool, begin_write};
 use crate::sql::{get, infra, lock_clause_of, one};
 use ledger::OUTSTANDING_SQL;
@@ -281,10 +280,7 @@ impl CirculationTransaction for DbTransaction {
     /// the two statements (in-process, no round trips to save).
     async fn lend(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
         if self.backend != DbBackend::Postgres {
-            let item = loan.item;
-            let stored = self.insert_loan(loan).await?;
-            self.set_item_status(item, ItemStatus::OnLoan).await?;
-            return Ok(stored);
+            return lend_by_parts(self, loan).await;
         }
         const C: &str = "lend";
         let b = self.backend;
@@ -293,26 +289,20 @@ impl CirculationTransaction for DbTransaction {
             "WITH l AS (INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, \
              due_on, due_at, renewals) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id) \
              UPDATE items SET status = ? WHERE id = ? RETURNING (SELECT id FROM l) AS id",
-            vec![
-                loan.patron.get().into(),
-                loan.item.get().into(),
-                loan.library.as_str().into(),
-                instant::value(b, loan.borrowed_at),
-                Value::TimeDate(Some(loan.due.on)),
-                instant::value(b, loan.due.at),
-                rows::item_status_str(ItemStatus::OnLoan).into(),
-                loan.item.get().into(),
-            ],
+            [
+                loans::new_loan_values(b, &loan),
+                vec![
+                    rows::item_status_str(ItemStatus::OnLoan).into(),
+                    loan.item.get().into(),
+                ],
+            ]
+            .concat(),
         )
         .await
         .map_err(infra(C))?
         .ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
         let id: i64 = get(&row, "id").map_err(infra(C))?;
-        let mut stored = loan.with_id(LoanId(id));
-        // What a read gives back: instants in UTC, whole microseconds.
-        stored.borrowed_at = instant::normalize(stored.borrowed_at);
-        stored.due.at = instant::normalize(stored.due.at);
-        Ok(stored)
+        Ok(loans::stored_loan(loan, id))
     }
 
     /// PostgreSQL: one statement, the loan updated in a data-modifying `WITH`. SQLite: the
@@ -323,8 +313,7 @@ impl CirculationTransaction for DbTransaction {
         status: ItemStatus,
     ) -> Result<(), InfrastructureError> {
         if self.backend != DbBackend::Postgres {
-            self.update_loan(loan).await?;
-            return self.set_item_status(loan.item, status).await;
+            return close_loan_by_parts(self, loan, status).await;
         }
         const C: &str = "close loan";
         let b = self.backend;
@@ -335,20 +324,11 @@ impl CirculationTransaction for DbTransaction {
              returned_to = ? WHERE id = ? RETURNING id) \
              UPDATE items SET status = ? WHERE id = ? \
              RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
-            vec![
-                loan.patron.get().into(),
-                loan.item.get().into(),
-                loan.library.as_str().into(),
-                instant::value(b, loan.borrowed_at),
-                Value::TimeDate(Some(loan.due.on)),
-                instant::value(b, loan.due.at),
-                i64::from(loan.renewals).into(),
-                instant::optional(b, loan.returned_at),
-                Value::String(loan.returned_to.as_ref().map(|c| c.as_str().to_owned())),
-                loan.id.get().into(),
-                rows::item_status_str(status).into(),
-                loan.item.get().into(),
-            ],
+            [
+                loans::loan_values(b, loan),
+                vec![rows::item_status_str(status).into(), loan.item.get().into()],
+            ]
+            .concat(),
         )
         .await
         .map_err(infra(C))?

@@ -331,39 +331,3 @@ async fn fine_suspension_periods_and_payments_reach_the_services() {
         db.close().await.unwrap();
     }
 }
-
-/// The database reads a reader's open loans with their items in one join; the answer is the
-/// ports' default (the loans, then each item).
-#[tokio::test]
-async fn open_loans_with_items_is_the_join_of_loans_and_items() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let s = seed_db(&db, 2, 3).await;
-        let svc = db_service(&db, Arc::new(ManualClock::new(NOW)));
-        for b in ["B0003", "B0001"] {
-            svc.checkout(CheckoutRequest {
-                card_number: card_of(1),
-                item_barcode: barcode(b),
-                library: code("HKCL"),
-            })
-            .await
-            .unwrap();
-        }
-        let mut tx = db.circulation().begin().await.unwrap();
-        let joined = tx.open_loans_with_items(s.readers[0]).await.unwrap();
-        let mut expected = Vec::new();
-        for loan in tx.open_loans_of_patron(s.readers[0]).await.unwrap() {
-            let item = tx.item(loan.item).await.unwrap().unwrap();
-            expected.push((loan, item));
-        }
-        assert_eq!(joined, expected, "{}", t.name);
-        let barcodes: Vec<_> = joined.iter().map(|(_, i)| i.barcode.as_str()).collect();
-        assert_eq!(barcodes, ["B0003", "B0001"], "{}: in loan order", t.name);
-        assert!(
-            tx.open_loans_with_items(s.readers[1])
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
-}

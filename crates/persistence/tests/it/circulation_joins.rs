@@ -59,6 +59,25 @@ async fn the_joined_reads_equal_the_single_record_reads() {
         .await
         .unwrap();
 
+        // Loans with their items: the loans, then each item.
+        let mut composed = Vec::new();
+        for loan in tx.open_loans_of_patron(reader).await.unwrap() {
+            let item = tx.item(loan.item).await.unwrap().unwrap();
+            composed.push((loan, item));
+        }
+        assert_eq!(
+            tx.open_loans_with_items(reader).await.unwrap(),
+            composed,
+            "{}",
+            t.name
+        );
+        assert!(
+            tx.open_loans_with_items(s.readers[1])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
         // Loans and charges: with loans and a charge, and a reader with neither.
         let (loans, owed) = tx.open_loans_and_charges(reader).await.unwrap();
         assert_eq!(
