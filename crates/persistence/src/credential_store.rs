@@ -252,6 +252,32 @@ impl DbCredentialStore {
     }
 }
 
+/// Zeroes a counter (key, kind); rows are never deleted.
+const CLEAR_ATTEMPTS: &str = "UPDATE credential_attempts \
+     SET failures = 0, throttled_until = NULL, version = version + 1 \
+     WHERE subject = ? AND kind = ?";
+
+fn clear_values(key: &AttemptKey, kind: CredentialKind) -> Vec<Value> {
+    vec![key.as_str().into(), kind.as_str().into()]
+}
+
+/// [`GuessingPolicy::release_source`]: within the window one failure less (never below
+/// zero); after it, unchanged.
+const RELEASE_SOURCE: &str = "UPDATE attempt_sources \
+     SET failures = failures - 1, version = version + 1 \
+     WHERE source = ? AND window_started_at > ? AND failures > 0";
+
+fn release_values(
+    backend: DbBackend,
+    source: &AttemptSource,
+    now: OffsetDateTime,
+    policy: &GuessingPolicy,
+) -> Vec<Value> {
+    // A window started after the cut-off is still open (`now < started + window`).
+    let cutoff = instant::normalize(now) - policy.source_window;
+    vec![source.0.as_str().into(), instant::value(backend, cutoff)]
+}
+
 fn no_reader(context: &str, patron: PatronId) -> PortError {
     PortError::Failed(format!("{context}: no reader {patron}"))
 }
@@ -391,17 +417,10 @@ impl CredentialStore for DbCredentialStore {
         key: &AttemptKey,
         kind: CredentialKind,
     ) -> Result<(), PortError> {
-        use credential_attempt::Column as C;
         const CONTEXT: &str = "clear attempts";
-        let update = Query::update()
-            .table(credential_attempt::Entity)
-            .value(C::Failures, 0_i64)
-            .value(C::ThrottledUntil, instant::optional(self.backend(), None))
-            .value(C::Version, Expr::col(C::Version).add(1))
-            .and_where(C::Subject.eq(key.as_str()))
-            .and_where(C::Kind.eq(kind.as_str()))
-            .to_owned();
-        self.conn.execute(&update).await.map_err(failed(CONTEXT))?;
+        sql::exec(&self.conn, CLEAR_ATTEMPTS, clear_values(key, kind))
+            .await
+            .map_err(failed(CONTEXT))?;
         Ok(())
     }
 
@@ -440,21 +459,36 @@ impl CredentialStore for DbCredentialStore {
         policy: &GuessingPolicy,
     ) -> Result<(), PortError> {
         const CONTEXT: &str = "release source attempt";
+        let values = release_values(self.backend(), source, now, policy);
+        sql::exec(&self.conn, RELEASE_SOURCE, values)
+            .await
+            .map_err(failed(CONTEXT))?;
+        Ok(())
+    }
+
+    async fn settle_success(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        const CONTEXT: &str = "settle a successful attempt";
         let backend = self.backend();
-        let now = instant::normalize(now);
-        // GuessingPolicy::release_source: within the window one failure less (never below
-        // zero); after it, unchanged.
-        sql::exec(
-            &self.conn,
-            "UPDATE attempt_sources SET failures = failures - 1, version = version + 1 \
-             WHERE source = ? AND window_started_at > ? AND failures > 0",
-            vec![
-                source.0.as_str().into(),
-                instant::value(backend, now - policy.source_window),
-            ],
-        )
-        .await
-        .map_err(failed(CONTEXT))?;
+        // Both writes in one round trip: two statements in one call on SQLite (sqlx runs
+        // them one after the other, each placeholder taking the next value), the first as
+        // a data-modifying WITH on PostgreSQL (run once, to completion, whatever the
+        // statement that follows reads).
+        let text = match backend {
+            DbBackend::Postgres => format!("WITH cleared AS ({CLEAR_ATTEMPTS}) {RELEASE_SOURCE}"),
+            _ => format!("{CLEAR_ATTEMPTS}; {RELEASE_SOURCE}"),
+        };
+        let mut values = clear_values(key, kind);
+        values.extend(release_values(backend, source, now, policy));
+        sql::exec(&self.conn, &text, values)
+            .await
+            .map_err(failed(CONTEXT))?;
         Ok(())
     }
 

@@ -522,3 +522,84 @@ async fn source_reservations_decide_as_the_policy_on_every_window_state() {
         db.close().await.unwrap();
     }
 }
+
+/// After a success the counter is cleared and the source reservation given back, in one
+/// round trip, as the reference's two calls do: within the window, after it, and for a
+/// counter and a source never seen.
+#[tokio::test]
+async fn settling_a_success_clears_the_counter_and_gives_the_source_back() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let reference = InMemoryCredentialStore::new();
+        let policy = GuessingPolicy::default();
+        let known = card("21000000000001");
+        let key = AttemptKey::card(&known);
+        let ip = AttemptSource("ip:203.0.113.7".into());
+        for s in 0..6 {
+            let at = T0 + Duration::seconds(s);
+            for kind in [CredentialKind::Pin, CredentialKind::Password] {
+                store
+                    .reserve_attempt(&key, kind, at, &policy)
+                    .await
+                    .unwrap();
+                reference
+                    .reserve_attempt(&key, kind, at, &policy)
+                    .await
+                    .unwrap();
+            }
+            store
+                .reserve_source_attempt(&ip, at, &policy)
+                .await
+                .unwrap();
+            reference
+                .reserve_source_attempt(&ip, at, &policy)
+                .await
+                .unwrap();
+        }
+        for (step, secs) in [(0, 10), (1, 11), (2, 10 * 60 + 1)] {
+            let at = T0 + Duration::seconds(secs);
+            store
+                .settle_success(&key, CredentialKind::Pin, &ip, at, &policy)
+                .await
+                .unwrap();
+            reference
+                .settle_success(&key, CredentialKind::Pin, &ip, at, &policy)
+                .await
+                .unwrap();
+            for kind in [CredentialKind::Pin, CredentialKind::Password] {
+                assert_eq!(
+                    store.attempts(&key, kind).await.unwrap(),
+                    reference.attempts(&known, kind),
+                    "{}: {kind:?} after settling {step}",
+                    t.name
+                );
+            }
+            assert_eq!(
+                store.source_window(&ip).await.unwrap(),
+                reference.source_window(&ip),
+                "{}: source after settling {step}",
+                t.name
+            );
+        }
+        assert_eq!(
+            store.source_window(&ip).await.unwrap().map(|w| w.failures),
+            Some(4),
+            "{}: two given back within the window, none after it",
+            t.name
+        );
+        let unseen = AttemptSource("terminal:SC01".into());
+        store
+            .settle_success(
+                &AttemptKey::card(&card("NEVERSEEN")),
+                CredentialKind::Password,
+                &unseen,
+                T0,
+                &policy,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.source_window(&unseen).await.unwrap(), None);
+        db.close().await.unwrap();
+    }
+}
