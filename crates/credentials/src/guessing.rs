@@ -108,6 +108,28 @@ impl GuessingPolicy {
         }
     }
 
+    /// [`Self::delay_after`] as a table, for a store that applies [`Self::reserve`] in one
+    /// conditional statement: `(failures, delay)` in ascending order, each delay applying
+    /// from that many consecutive failures until the next entry's count, the last one
+    /// from its count on. Below the first count (or with an empty table) there is no delay.
+    pub fn delay_steps(&self) -> Vec<(u32, Duration)> {
+        let Some(from) = self.throttle_from else {
+            return Vec::new();
+        };
+        let mut steps: Vec<(u32, Duration)> = Vec::new();
+        // Past 30 doublings the delay no longer changes (`delay_after` stops doubling).
+        for failures in from..=from.saturating_add(30) {
+            let delay = self.delay_after(failures);
+            if delay > Duration::ZERO && steps.last().is_none_or(|&(_, last)| last != delay) {
+                steps.push((failures, delay));
+            }
+            if delay >= self.max_delay {
+                break;
+            }
+        }
+        steps
+    }
+
     /// Decides one attempt on a (card, kind) counter and, when granted, the state to store.
     pub fn reserve(
         &self,
@@ -198,6 +220,67 @@ mod tests {
             ]
         );
         assert_eq!(p.delay_after(u32::MAX), Duration::minutes(15));
+    }
+
+    #[test]
+    fn the_delay_table_gives_the_delay_of_every_failure_count() {
+        let policies = [
+            GuessingPolicy::default(),
+            GuessingPolicy {
+                throttle_from: None,
+                ..GuessingPolicy::default()
+            },
+            GuessingPolicy {
+                throttle_from: Some(1),
+                first_delay: Duration::milliseconds(300),
+                max_delay: Duration::seconds(1),
+                ..GuessingPolicy::default()
+            },
+            GuessingPolicy {
+                first_delay: Duration::ZERO,
+                ..GuessingPolicy::default()
+            },
+            GuessingPolicy {
+                first_delay: Duration::minutes(20),
+                ..GuessingPolicy::default()
+            },
+            GuessingPolicy {
+                max_delay: Duration::days(365 * 100),
+                ..GuessingPolicy::default()
+            },
+        ];
+        for p in policies {
+            let steps = p.delay_steps();
+            for failures in 0..200 {
+                let from_table = steps
+                    .iter()
+                    .rev()
+                    .find(|&&(count, _)| failures >= count)
+                    .map_or(Duration::ZERO, |&(_, delay)| delay);
+                assert_eq!(from_table, p.delay_after(failures), "{p:?}: {failures}");
+            }
+        }
+        let default: Vec<(u32, i64)> = GuessingPolicy::default()
+            .delay_steps()
+            .into_iter()
+            .map(|(n, d)| (n, d.whole_seconds()))
+            .collect();
+        assert_eq!(
+            default,
+            [
+                (5, 1),
+                (6, 2),
+                (7, 4),
+                (8, 8),
+                (9, 16),
+                (10, 32),
+                (11, 64),
+                (12, 128),
+                (13, 256),
+                (14, 512),
+                (15, 900)
+            ]
+        );
     }
 
     #[test]

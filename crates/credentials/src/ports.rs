@@ -150,6 +150,22 @@ pub trait CredentialStore: Send + Sync {
         policy: &GuessingPolicy,
     ) -> Result<(), PortError>;
 
+    /// After a verified attempt: clears the (key, kind) counter and gives the source
+    /// reservation back, as [`Self::clear_attempts`] and then
+    /// [`Self::release_source_attempt`] do (the default). A database overrides it with one
+    /// round trip: it is part of every successful login.
+    async fn settle_success(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        self.clear_attempts(key, kind).await?;
+        self.release_source_attempt(source, now, policy).await
+    }
+
     /// Stores a new Password hash.
     async fn set_password(
         &self,

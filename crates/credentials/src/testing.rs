@@ -60,6 +60,11 @@ impl InMemoryCredentialStore {
             .unwrap_or_default()
     }
 
+    /// The source's window.
+    pub fn source_window(&self, source: &AttemptSource) -> Option<SourceState> {
+        lock(&self.state).sources.get(source).copied()
+    }
+
     fn update<R>(
         &self,
         patron: PatronId,

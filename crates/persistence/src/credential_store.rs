@@ -2,20 +2,27 @@
 //!
 //! # Atomic reservations
 //!
-//! `reserve_attempt` and `reserve_source_attempt` apply the pure
-//! [`GuessingPolicy`] with an optimistic compare-and-set, identical on both backends:
+//! `reserve_attempt` and `reserve_source_attempt` apply the pure [`GuessingPolicy`] in one
+//! statement each, identical on both backends: `INSERT … ON CONFLICT … DO UPDATE SET …
+//! WHERE <the attempt is allowed> RETURNING …`. The numbers come from the policy (the
+//! first counter state, the window's cut-off, the caps, [`GuessingPolicy::delay_steps`] as a
+//! `CASE`), so the statement decides exactly as [`GuessingPolicy::reserve`] /
+//! [`GuessingPolicy::reserve_source`] would on the row it locks (a contract test compares
+//! them state by state).
 //!
-//! 1. read the counter row (with its `version`);
-//! 2. let the policy decide; a refusal writes nothing and is answered as read;
-//! 3. write the new state with `UPDATE … SET …, version = version + 1 WHERE key = ? AND
-//!    version = ?` — or, when there was no row, `INSERT … ON CONFLICT DO NOTHING`;
-//! 4. one row affected: done. None: another attempt won the race; go back to 1.
+//! - A row returned: the attempt was granted and counted, in the same statement that read
+//!   the counter, so concurrent attempts queue on the row and no count is lost and no cap
+//!   is passed.
+//! - No row: the statement wrote nothing because the attempt is refused. The row is read
+//!   and the policy says why (throttled until when, or disabled). Should that read find a
+//!   state the policy would grant (a success cleared the counter in between), the upsert
+//!   is tried again, at most [`ROUNDS`] times.
 //!
-//! A write only lands on the state it was computed from, so no count is lost and no cap is
-//! passed, however many attempts run at once. Each round has a winner, so retries are
-//! bounded by the number of competing grants; after [`CAS_ROUNDS`] the store gives up with
-//! a [`PortError`]. Rows are never deleted (clearing zeroes the counter and bumps the
-//! version), so a version is never reused and a stale read can never match.
+//! Giving a source reservation back and clearing a counter are one conditional `UPDATE`
+//! each, and `settle_success` sends both in one round trip. A successful attempt thus
+//! costs three round trips here (was seven statements with a read before every write), and
+//! concurrent logins from one address no longer retry a compare-and-set on its window.
+//! `version` still counts the writes of a row.
 
 use library_core::{CardNumber, PatronId};
 use library_credentials::{
@@ -23,17 +30,21 @@ use library_credentials::{
     GuessingPolicy, PersonalInfo, PortError, SecretHash, SourceState, StoredCredentials,
     StoredTemporaryPassword,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Value,
+};
 use time::OffsetDateTime;
 
 use crate::entity::{attempt_source, credential_attempt, patron, patron_credentials};
 use crate::error::{corrupt, failed};
 use crate::instant;
 use crate::pool::Pool;
+use crate::sql;
 
-/// Compare-and-set rounds before a reservation gives up.
-const CAS_ROUNDS: usize = 100;
+/// Rounds of "refused, but the row read afterwards says granted" before a reservation
+/// gives up (each round means another attempt changed the counter in between).
+const ROUNDS: usize = 100;
 
 /// Readers' credentials and the guessing counters in the database.
 #[derive(Debug, Clone)]
@@ -60,7 +71,6 @@ impl DbCredentialStore {
         Ok(self
             .read_attempts(key, kind, CONTEXT)
             .await?
-            .map(|(state, _)| state)
             .unwrap_or_default())
     }
 
@@ -70,10 +80,7 @@ impl DbCredentialStore {
         source: &AttemptSource,
     ) -> Result<Option<SourceState>, PortError> {
         const CONTEXT: &str = "read source window";
-        Ok(self
-            .read_source(source, CONTEXT)
-            .await?
-            .map(|(state, _)| state))
+        self.read_source(source, CONTEXT).await
     }
 
     async fn read_attempts(
@@ -81,7 +88,7 @@ impl DbCredentialStore {
         key: &AttemptKey,
         kind: CredentialKind,
         context: &str,
-    ) -> Result<Option<(AttemptState, i64)>, PortError> {
+    ) -> Result<Option<AttemptState>, PortError> {
         let row = credential_attempt::Entity::find_by_id((
             key.as_str().to_owned(),
             kind.as_str().to_owned(),
@@ -91,13 +98,10 @@ impl DbCredentialStore {
         .map_err(failed(context))?;
         row.map(|r| {
             let failures = u32::try_from(r.failures).map_err(|e| corrupt(context, e))?;
-            Ok((
-                AttemptState {
-                    failures,
-                    throttled_until: r.throttled_until,
-                },
-                r.version,
-            ))
+            Ok(AttemptState {
+                failures,
+                throttled_until: r.throttled_until,
+            })
         })
         .transpose()
     }
@@ -106,120 +110,119 @@ impl DbCredentialStore {
         &self,
         source: &AttemptSource,
         context: &str,
-    ) -> Result<Option<(SourceState, i64)>, PortError> {
+    ) -> Result<Option<SourceState>, PortError> {
         let row = attempt_source::Entity::find_by_id(source.0.clone())
             .one(&self.conn)
             .await
             .map_err(failed(context))?;
         row.map(|r| {
             let failures = u32::try_from(r.failures).map_err(|e| corrupt(context, e))?;
-            Ok((
-                SourceState {
-                    window_started_at: r.window_started_at,
-                    failures,
-                },
-                r.version,
-            ))
+            Ok(SourceState {
+                window_started_at: r.window_started_at,
+                failures,
+            })
         })
         .transpose()
     }
 
-    /// Writes `next` over the counter read at `version` (`None`: there was no row).
-    /// `true` when this write won.
-    async fn put_attempts(
+    /// The granting half of [`GuessingPolicy::reserve`] in one statement: counts the
+    /// attempt and sets the delay it earns, unless the counter refuses it. `true` when
+    /// granted.
+    async fn upsert_attempt(
         &self,
         key: &AttemptKey,
         kind: CredentialKind,
-        read_version: Option<i64>,
-        next: AttemptState,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+        first: AttemptState,
         context: &str,
     ) -> Result<bool, PortError> {
-        use credential_attempt::Column as C;
         let backend = self.backend();
-        let throttled_until = instant::optional(backend, next.throttled_until);
-        let result = match read_version {
-            None => {
-                let insert = Query::insert()
-                    .into_table(credential_attempt::Entity)
-                    .columns([
-                        C::Subject,
-                        C::Kind,
-                        C::Failures,
-                        C::ThrottledUntil,
-                        C::Version,
-                    ])
-                    .values([
-                        key.as_str().into(),
-                        kind.as_str().into(),
-                        i64::from(next.failures).into(),
-                        throttled_until.into(),
-                        1_i64.into(),
-                    ])
-                    .map_err(|e| PortError::Failed(format!("{context}: {e}")))?
-                    .on_conflict(
-                        OnConflict::columns([C::Subject, C::Kind])
-                            .do_nothing()
-                            .to_owned(),
-                    )
-                    .to_owned();
-                self.conn.execute(&insert).await
+        let mut values: Vec<Value> = vec![
+            key.as_str().into(),
+            kind.as_str().into(),
+            i64::from(first.failures).into(),
+            instant::optional(backend, first.throttled_until),
+        ];
+        // The delay earned by the failure this attempt adds: the policy's table, last step
+        // first.
+        let steps = policy.delay_steps();
+        let throttled_until = if steps.is_empty() {
+            "NULL".to_owned()
+        } else {
+            let mut case = String::from("CASE");
+            for &(failures, delay) in steps.iter().rev() {
+                case.push_str(" WHEN credential_attempts.failures + 1 >= ? THEN ?");
+                values.push(i64::from(failures).into());
+                values.push(instant::value(backend, now + delay));
             }
-            Some(version) => {
-                let update = Query::update()
-                    .table(credential_attempt::Entity)
-                    .value(C::Failures, i64::from(next.failures))
-                    .value(C::ThrottledUntil, throttled_until)
-                    .value(C::Version, Expr::col(C::Version).add(1))
-                    .and_where(C::Subject.eq(key.as_str()))
-                    .and_where(C::Kind.eq(kind.as_str()))
-                    .and_where(C::Version.eq(version))
-                    .to_owned();
-                self.conn.execute(&update).await
-            }
+            case.push_str(" ELSE NULL END");
+            case
         };
-        Ok(result.map_err(failed(context))?.rows_affected() == 1)
+        // The refusals: a disabled PIN, then a delay not yet over.
+        let disabled = match kind {
+            CredentialKind::Pin => {
+                values.push(i64::from(policy.pin_disable_after).into());
+                "credential_attempts.failures < ? AND "
+            }
+            CredentialKind::Password => "",
+        };
+        values.push(instant::value(backend, now));
+        let text = format!(
+            "INSERT INTO credential_attempts (subject, kind, failures, throttled_until, version) \
+             VALUES (?, ?, ?, ?, 1) \
+             ON CONFLICT (subject, kind) DO UPDATE SET \
+             failures = credential_attempts.failures + 1, \
+             throttled_until = {throttled_until}, \
+             version = credential_attempts.version + 1 \
+             WHERE {disabled}(credential_attempts.throttled_until IS NULL \
+             OR credential_attempts.throttled_until <= ?) \
+             RETURNING failures"
+        );
+        let row = sql::one(&self.conn, &text, values)
+            .await
+            .map_err(failed(context))?;
+        Ok(row.is_some())
     }
 
-    /// Writes `next` over the window read at `version` (`None`: there was no row).
-    async fn put_source(
+    /// The granting half of [`GuessingPolicy::reserve_source`] in one statement: counts
+    /// the attempt in the current window, or opens a new window, unless the window is
+    /// full. `true` when granted.
+    async fn upsert_source(
         &self,
         source: &AttemptSource,
-        read_version: Option<i64>,
-        next: SourceState,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+        first: SourceState,
         context: &str,
     ) -> Result<bool, PortError> {
-        use attempt_source::Column as C;
         let backend = self.backend();
-        let started = instant::value(backend, next.window_started_at);
-        let result = match read_version {
-            None => {
-                let insert = Query::insert()
-                    .into_table(attempt_source::Entity)
-                    .columns([C::Source, C::WindowStartedAt, C::Failures, C::Version])
-                    .values([
-                        source.0.as_str().into(),
-                        started.into(),
-                        i64::from(next.failures).into(),
-                        1_i64.into(),
-                    ])
-                    .map_err(|e| PortError::Failed(format!("{context}: {e}")))?
-                    .on_conflict(OnConflict::column(C::Source).do_nothing().to_owned())
-                    .to_owned();
-                self.conn.execute(&insert).await
-            }
-            Some(version) => {
-                let update = Query::update()
-                    .table(attempt_source::Entity)
-                    .value(C::WindowStartedAt, started)
-                    .value(C::Failures, i64::from(next.failures))
-                    .value(C::Version, Expr::col(C::Version).add(1))
-                    .and_where(C::Source.eq(source.0.as_str()))
-                    .and_where(C::Version.eq(version))
-                    .to_owned();
-                self.conn.execute(&update).await
-            }
-        };
-        Ok(result.map_err(failed(context))?.rows_affected() == 1)
+        // A window started after the cut-off is still open (`now < started + window`).
+        let cutoff = instant::value(backend, now - policy.source_window);
+        let text = "INSERT INTO attempt_sources (source, window_started_at, failures, version) \
+             VALUES (?, ?, ?, 1) \
+             ON CONFLICT (source) DO UPDATE SET \
+             window_started_at = CASE WHEN attempt_sources.window_started_at > ? \
+             THEN attempt_sources.window_started_at ELSE ? END, \
+             failures = CASE WHEN attempt_sources.window_started_at > ? \
+             THEN attempt_sources.failures + 1 ELSE 1 END, \
+             version = attempt_sources.version + 1 \
+             WHERE attempt_sources.window_started_at <= ? OR attempt_sources.failures < ? \
+             RETURNING failures";
+        let values: Vec<Value> = vec![
+            source.0.as_str().into(),
+            instant::value(backend, first.window_started_at),
+            i64::from(first.failures).into(),
+            cutoff.clone(),
+            instant::value(backend, now),
+            cutoff.clone(),
+            cutoff,
+            i64::from(policy.source_max_failures).into(),
+        ];
+        let row = sql::one(&self.conn, text, values)
+            .await
+            .map_err(failed(context))?;
+        Ok(row.is_some())
     }
 
     /// Runs one UPDATE of a reader's credentials row; no row means no such reader.
@@ -250,14 +253,38 @@ impl DbCredentialStore {
     }
 }
 
+/// Zeroes a counter (key, kind); rows are never deleted.
+const CLEAR_ATTEMPTS: &str = "UPDATE credential_attempts \
+     SET failures = 0, throttled_until = NULL, version = version + 1 \
+     WHERE subject = ? AND kind = ?";
+
+fn clear_values(key: &AttemptKey, kind: CredentialKind) -> Vec<Value> {
+    vec![key.as_str().into(), kind.as_str().into()]
+}
+
+/// [`GuessingPolicy::release_source`]: within the window one failure less (never below
+/// zero); after it, unchanged.
+const RELEASE_SOURCE: &str = "UPDATE attempt_sources \
+     SET failures = failures - 1, version = version + 1 \
+     WHERE source = ? AND window_started_at > ? AND failures > 0";
+
+fn release_values(
+    backend: DbBackend,
+    source: &AttemptSource,
+    now: OffsetDateTime,
+    policy: &GuessingPolicy,
+) -> Vec<Value> {
+    // A window started after the cut-off is still open (`now < started + window`).
+    let cutoff = instant::normalize(now) - policy.source_window;
+    vec![source.0.as_str().into(), instant::value(backend, cutoff)]
+}
+
 fn no_reader(context: &str, patron: PatronId) -> PortError {
     PortError::Failed(format!("{context}: no reader {patron}"))
 }
 
 fn contention(context: &str) -> PortError {
-    PortError::Failed(format!(
-        "{context}: still contended after {CAS_ROUNDS} compare-and-set rounds"
-    ))
+    PortError::Failed(format!("{context}: still contended after {ROUNDS} rounds"))
 }
 
 /// A reader and their credentials row as the domain sees them. A missing hash (credentials
@@ -362,18 +389,24 @@ impl CredentialStore for DbCredentialStore {
     ) -> Result<AttemptDecision, PortError> {
         const CONTEXT: &str = "reserve attempt";
         let now = instant::normalize(now);
-        for _ in 0..CAS_ROUNDS {
-            let read = self.read_attempts(key, kind, CONTEXT).await?;
-            let (state, version) = match read {
-                Some((state, version)) => (state, Some(version)),
-                None => (AttemptState::default(), None),
-            };
-            let (decision, next) = policy.reserve(kind, state, now);
-            let Some(next) = next else {
-                return Ok(decision);
-            };
-            if self.put_attempts(key, kind, version, next, CONTEXT).await? {
-                return Ok(decision);
+        let (decision, first) = policy.reserve(kind, AttemptState::default(), now);
+        let Some(first) = first else {
+            // Refused on a counter with no failures: refused on any.
+            return Ok(decision);
+        };
+        for _ in 0..ROUNDS {
+            if self
+                .upsert_attempt(key, kind, now, policy, first, CONTEXT)
+                .await?
+            {
+                return Ok(AttemptDecision::Granted);
+            }
+            let state = self
+                .read_attempts(key, kind, CONTEXT)
+                .await?
+                .unwrap_or_default();
+            if let (refused, None) = policy.reserve(kind, state, now) {
+                return Ok(refused);
             }
             tokio::task::yield_now().await;
         }
@@ -385,18 +418,10 @@ impl CredentialStore for DbCredentialStore {
         key: &AttemptKey,
         kind: CredentialKind,
     ) -> Result<(), PortError> {
-        use credential_attempt::Column as C;
         const CONTEXT: &str = "clear attempts";
-        // Zeroed, not deleted: versions keep growing, so no stale compare-and-set can match.
-        let update = Query::update()
-            .table(credential_attempt::Entity)
-            .value(C::Failures, 0_i64)
-            .value(C::ThrottledUntil, instant::optional(self.backend(), None))
-            .value(C::Version, Expr::col(C::Version).add(1))
-            .and_where(C::Subject.eq(key.as_str()))
-            .and_where(C::Kind.eq(kind.as_str()))
-            .to_owned();
-        self.conn.execute(&update).await.map_err(failed(CONTEXT))?;
+        sql::exec(&self.conn, CLEAR_ATTEMPTS, clear_values(key, kind))
+            .await
+            .map_err(failed(CONTEXT))?;
         Ok(())
     }
 
@@ -408,15 +433,20 @@ impl CredentialStore for DbCredentialStore {
     ) -> Result<AttemptDecision, PortError> {
         const CONTEXT: &str = "reserve source attempt";
         let now = instant::normalize(now);
-        for _ in 0..CAS_ROUNDS {
-            let read = self.read_source(source, CONTEXT).await?;
-            let version = read.map(|(_, v)| v);
-            let (decision, next) = policy.reserve_source(read.map(|(s, _)| s), now);
-            let Some(next) = next else {
-                return Ok(decision);
-            };
-            if self.put_source(source, version, next, CONTEXT).await? {
-                return Ok(decision);
+        let (decision, first) = policy.reserve_source(None, now);
+        let Some(first) = first else {
+            return Ok(decision);
+        };
+        for _ in 0..ROUNDS {
+            if self
+                .upsert_source(source, now, policy, first, CONTEXT)
+                .await?
+            {
+                return Ok(AttemptDecision::Granted);
+            }
+            let state = self.read_source(source, CONTEXT).await?;
+            if let (refused, None) = policy.reserve_source(state, now) {
+                return Ok(refused);
             }
             tokio::task::yield_now().await;
         }
@@ -430,22 +460,37 @@ impl CredentialStore for DbCredentialStore {
         policy: &GuessingPolicy,
     ) -> Result<(), PortError> {
         const CONTEXT: &str = "release source attempt";
-        let now = instant::normalize(now);
-        for _ in 0..CAS_ROUNDS {
-            let Some((state, version)) = self.read_source(source, CONTEXT).await? else {
-                return Ok(());
-            };
-            let next = policy.release_source(state, now);
-            if next == state
-                || self
-                    .put_source(source, Some(version), next, CONTEXT)
-                    .await?
-            {
-                return Ok(());
-            }
-            tokio::task::yield_now().await;
-        }
-        Err(contention(CONTEXT))
+        let values = release_values(self.backend(), source, now, policy);
+        sql::exec(&self.conn, RELEASE_SOURCE, values)
+            .await
+            .map_err(failed(CONTEXT))?;
+        Ok(())
+    }
+
+    async fn settle_success(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        const CONTEXT: &str = "settle a successful attempt";
+        let backend = self.backend();
+        // Both writes in one round trip: two statements in one call on SQLite (sqlx runs
+        // them one after the other, each placeholder taking the next value), the first as
+        // a data-modifying WITH on PostgreSQL (run once, to completion, whatever the
+        // statement that follows reads).
+        let text = match backend {
+            DbBackend::Postgres => format!("WITH cleared AS ({CLEAR_ATTEMPTS}) {RELEASE_SOURCE}"),
+            _ => format!("{CLEAR_ATTEMPTS}; {RELEASE_SOURCE}"),
+        };
+        let mut values = clear_values(key, kind);
+        values.extend(release_values(backend, source, now, policy));
+        sql::exec(&self.conn, &text, values)
+            .await
+            .map_err(failed(CONTEXT))?;
+        Ok(())
     }
 
     async fn set_password(

@@ -22,10 +22,12 @@
 //!   domain types and answer [`PortError`](library_credentials::PortError) (credentials),
 //!   `InfrastructureError` (circulation ports) or [`StoreError`] (admin side); their text
 //!   is for logs, never for clients.
-//! - The domain's policies are applied here, never re-implemented in SQL: a guessing
-//!   counter is read, [`GuessingPolicy`](library_credentials::GuessingPolicy) decides, and
-//!   the new state is written with a compare-and-set on a `version` column (see
-//!   [`DbCredentialStore`]). The same code is atomic on both backends.
+//! - The domain's policies are applied here, never decided by SQL of its own: a guessing
+//!   counter is reserved by one conditional upsert built from
+//!   [`GuessingPolicy`](library_credentials::GuessingPolicy)'s numbers (its delay table,
+//!   caps and window), and a refused attempt is explained by the policy on the row as read
+//!   (see [`DbCredentialStore`]); a contract test checks the statement against the policy
+//!   state by state. The same code is atomic on both backends.
 //! - Every write is one statement or one transaction that takes the write lock first, so
 //!   concurrent writers queue instead of failing with `SQLITE_BUSY`.
 //! - Instants are stored in UTC with microsecond precision (PostgreSQL's `timestamptz`

@@ -153,9 +153,8 @@ impl CredentialService {
         }
         match verify().await? {
             Some(found) => {
-                store.clear_attempts(key, kind).await?;
                 store
-                    .release_source_attempt(source, self.now(), policy)
+                    .settle_success(key, kind, source, self.now(), policy)
                     .await?;
                 Ok(Guarded::Verified(found))
             }

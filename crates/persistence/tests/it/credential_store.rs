@@ -6,7 +6,8 @@ use library_core::PatronId;
 use library_credentials::AttemptKey;
 use library_credentials::testing::InMemoryCredentialStore;
 use library_credentials::{
-    AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, SecretHash,
+    AttemptDecision, AttemptSource, AttemptState, CredentialKind, CredentialStore, GuessingPolicy,
+    SecretHash, SourceState,
 };
 use time::Duration;
 
@@ -334,6 +335,271 @@ async fn source_window_matches_the_reference() {
             .await
             .unwrap();
         assert_eq!(store.source_window(&other).await.unwrap(), None);
+        db.close().await.unwrap();
+    }
+}
+
+/// Brings the (key, kind) counter to `failures` failures and `throttled_until` through the
+/// port itself, with policies that only count (and, for the last attempt, set the delay).
+async fn counter_at(
+    store: &library_persistence::DbCredentialStore,
+    key: &AttemptKey,
+    kind: CredentialKind,
+    failures: u32,
+    throttled_until: Option<time::OffsetDateTime>,
+) {
+    let counting = GuessingPolicy {
+        throttle_from: None,
+        pin_disable_after: u32::MAX,
+        ..GuessingPolicy::default()
+    };
+    let count = |policy: GuessingPolicy, at| async move {
+        let decision = store.reserve_attempt(key, kind, at, &policy).await.unwrap();
+        assert_eq!(decision, AttemptDecision::Granted, "setting up {key:?}");
+    };
+    if failures == 0 {
+        count(counting, T0).await;
+        store.clear_attempts(key, kind).await.unwrap();
+        return;
+    }
+    for _ in 1..failures {
+        count(counting, T0).await;
+    }
+    match throttled_until {
+        None => count(counting, T0).await,
+        Some(until) => {
+            let delaying = GuessingPolicy {
+                throttle_from: Some(failures),
+                first_delay: Duration::seconds(1),
+                max_delay: Duration::seconds(1),
+                ..counting
+            };
+            count(delaying, until - Duration::seconds(1)).await;
+        }
+    }
+}
+
+/// The store applies the policy in one statement; on every stored state it decides, and
+/// leaves the counter, exactly as `GuessingPolicy::reserve` does: each failure count through
+/// the delay table and past the PIN cap, with the delay over, over to the microsecond, and
+/// not over by a microsecond.
+#[tokio::test]
+async fn reservations_decide_as_the_policy_on_every_counter_state() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let policy = GuessingPolicy::default();
+        let now = T0 + Duration::hours(1);
+        let micro = Duration::microseconds(1);
+        let mut case = 0;
+        for kind in [CredentialKind::Pin, CredentialKind::Password] {
+            let key = AttemptKey::staff(&format!("fresh-{}", kind.as_str()));
+            let want = policy.reserve(kind, AttemptState::default(), now);
+            let got = store
+                .reserve_attempt(&key, kind, now, &policy)
+                .await
+                .unwrap();
+            assert_eq!(got, want.0, "{}: {kind:?} without a row", t.name);
+            assert_eq!(
+                Some(store.attempts(&key, kind).await.unwrap()),
+                want.1,
+                "{}: {kind:?} row written",
+                t.name
+            );
+            for failures in (0..=16).chain([40]) {
+                let untils: &[Option<time::OffsetDateTime>] = if failures == 0 {
+                    &[None]
+                } else {
+                    &[None, Some(now - micro), Some(now), Some(now + micro)]
+                };
+                for &until in untils {
+                    case += 1;
+                    let key = AttemptKey::staff(&format!("case-{case}"));
+                    counter_at(&store, &key, kind, failures, until).await;
+                    let state = store.attempts(&key, kind).await.unwrap();
+                    assert_eq!(
+                        state,
+                        AttemptState {
+                            failures,
+                            throttled_until: until
+                        },
+                        "{}: set up",
+                        t.name
+                    );
+                    let (decision, next) = policy.reserve(kind, state, now);
+                    let got = store
+                        .reserve_attempt(&key, kind, now, &policy)
+                        .await
+                        .unwrap();
+                    assert_eq!(got, decision, "{}: {kind:?} from {state:?}", t.name);
+                    assert_eq!(
+                        store.attempts(&key, kind).await.unwrap(),
+                        next.unwrap_or(state),
+                        "{}: {kind:?} counter after an attempt from {state:?}",
+                        t.name
+                    );
+                }
+            }
+        }
+        db.close().await.unwrap();
+    }
+}
+
+/// As above for the per-source window: reserving and giving back from every window state
+/// (open, over to the microsecond, over) at and around the cap.
+#[tokio::test]
+async fn source_reservations_decide_as_the_policy_on_every_window_state() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let policy = GuessingPolicy::default();
+        let roomy = GuessingPolicy {
+            source_max_failures: 100,
+            ..policy
+        };
+        let now = T0 + Duration::hours(1);
+        let micro = Duration::microseconds(1);
+        let mut case = 0;
+        let starts = [
+            now - policy.source_window - micro,
+            now - policy.source_window,
+            now - policy.source_window + micro,
+            now,
+        ];
+        for started in starts {
+            for failures in [0, 1, 19, 20, 21] {
+                for reserve in [true, false] {
+                    case += 1;
+                    let source = AttemptSource(format!("terminal:CASE{case}"));
+                    for _ in 0..failures.max(1) {
+                        let granted = store
+                            .reserve_source_attempt(&source, started, &roomy)
+                            .await
+                            .unwrap();
+                        assert_eq!(granted, AttemptDecision::Granted, "{}: set up", t.name);
+                    }
+                    if failures == 0 {
+                        store
+                            .release_source_attempt(&source, started, &roomy)
+                            .await
+                            .unwrap();
+                    }
+                    let state = store.source_window(&source).await.unwrap().unwrap();
+                    assert_eq!(
+                        state,
+                        SourceState {
+                            window_started_at: started,
+                            failures
+                        },
+                        "{}: set up",
+                        t.name
+                    );
+                    let after = if reserve {
+                        let (decision, next) = policy.reserve_source(Some(state), now);
+                        let got = store
+                            .reserve_source_attempt(&source, now, &policy)
+                            .await
+                            .unwrap();
+                        assert_eq!(got, decision, "{}: reserve from {state:?}", t.name);
+                        next.unwrap_or(state)
+                    } else {
+                        store
+                            .release_source_attempt(&source, now, &policy)
+                            .await
+                            .unwrap();
+                        policy.release_source(state, now)
+                    };
+                    assert_eq!(
+                        store.source_window(&source).await.unwrap(),
+                        Some(after),
+                        "{}: {} from {state:?}",
+                        t.name,
+                        if reserve { "reserve" } else { "release" }
+                    );
+                }
+            }
+        }
+        db.close().await.unwrap();
+    }
+}
+
+/// After a success the counter is cleared and the source reservation given back, in one
+/// round trip, as the reference's two calls do: within the window, after it, and for a
+/// counter and a source never seen.
+#[tokio::test]
+async fn settling_a_success_clears_the_counter_and_gives_the_source_back() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let reference = InMemoryCredentialStore::new();
+        let policy = GuessingPolicy::default();
+        let known = card("21000000000001");
+        let key = AttemptKey::card(&known);
+        let ip = AttemptSource("ip:203.0.113.7".into());
+        for s in 0..6 {
+            let at = T0 + Duration::seconds(s);
+            for kind in [CredentialKind::Pin, CredentialKind::Password] {
+                store
+                    .reserve_attempt(&key, kind, at, &policy)
+                    .await
+                    .unwrap();
+                reference
+                    .reserve_attempt(&key, kind, at, &policy)
+                    .await
+                    .unwrap();
+            }
+            store
+                .reserve_source_attempt(&ip, at, &policy)
+                .await
+                .unwrap();
+            reference
+                .reserve_source_attempt(&ip, at, &policy)
+                .await
+                .unwrap();
+        }
+        for (step, secs) in [(0, 10), (1, 11), (2, 10 * 60 + 1)] {
+            let at = T0 + Duration::seconds(secs);
+            store
+                .settle_success(&key, CredentialKind::Pin, &ip, at, &policy)
+                .await
+                .unwrap();
+            reference
+                .settle_success(&key, CredentialKind::Pin, &ip, at, &policy)
+                .await
+                .unwrap();
+            for kind in [CredentialKind::Pin, CredentialKind::Password] {
+                assert_eq!(
+                    store.attempts(&key, kind).await.unwrap(),
+                    reference.attempts(&known, kind),
+                    "{}: {kind:?} after settling {step}",
+                    t.name
+                );
+            }
+            assert_eq!(
+                store.source_window(&ip).await.unwrap(),
+                reference.source_window(&ip),
+                "{}: source after settling {step}",
+                t.name
+            );
+        }
+        assert_eq!(
+            store.source_window(&ip).await.unwrap().map(|w| w.failures),
+            Some(4),
+            "{}: two given back within the window, none after it",
+            t.name
+        );
+        let unseen = AttemptSource("terminal:SC01".into());
+        store
+            .settle_success(
+                &AttemptKey::card(&card("NEVERSEEN")),
+                CredentialKind::Password,
+                &unseen,
+                T0,
+                &policy,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.source_window(&unseen).await.unwrap(), None);
         db.close().await.unwrap();
     }
 }
