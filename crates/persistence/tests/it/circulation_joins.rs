@@ -297,8 +297,7 @@ async fn a_checkin_racing_a_return_and_lend_checks_in_the_new_loan() {
         if t.name == "postgres" {
             // Wait until the checkin waits for reader 1's lock.
             let admin = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
-            let name = t.url.rsplit('/').next().unwrap_or_default();
-            let name = name.split('?').next().unwrap_or_default();
+            let name = crate::support::database_name(&t.url);
             let waiting = format!(
                 "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = '{name}' \
                  AND wait_event_type = 'Lock'"

@@ -179,8 +179,7 @@ async fn the_pool_recovers_when_the_server_drops_its_connections() {
         }
         let db = t.connect().await;
         let hash = TokenHash([3; 32]);
-        let name = t.url.rsplit('/').next().unwrap_or_default();
-        let name = name.split('?').next().unwrap_or_default().to_owned();
+        let name = crate::support::database_name(&t.url);
         let drop_connections = || async {
             let admin = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
             admin

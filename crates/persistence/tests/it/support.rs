@@ -48,3 +48,9 @@ pub fn registered(patron: PatronId, new: &NewPatron) -> StoredCredentials {
         temporary: None,
     }
 }
+
+/// The name of the database a test URL names (`…/name?options` → `name`).
+pub fn database_name(url: &str) -> String {
+    let name = url.rsplit('/').next().unwrap_or_default();
+    name.split('?').next().unwrap_or_default().to_owned()
+}
