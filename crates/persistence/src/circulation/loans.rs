@@ -53,27 +53,17 @@ impl LoanRepository for DbTransaction {
 
     async fn insert_loan(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
         let b = self.backend;
-        let id = insert_returning_id(
-            &self.txn,
-            "INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, due_on, due_at, \
-             renewals) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id",
-            new_loan_values(b, &loan),
-        )
-        .await
-        .map_err(infra("insert loan"))?;
+        let id = insert_returning_id(&self.txn, INSERT_LOAN, new_loan_values(b, &loan))
+            .await
+            .map_err(infra("insert loan"))?;
         Ok(stored_loan(loan, id))
     }
 
     async fn update_loan(&mut self, loan: &Loan) -> Result<(), InfrastructureError> {
         let b = self.backend;
-        let n = exec(
-            &self.txn,
-            "UPDATE loans SET patron_id = ?, item_id = ?, library_code = ?, borrowed_at = ?, \
-             due_on = ?, due_at = ?, renewals = ?, returned_at = ?, returned_to = ? WHERE id = ?",
-            loan_values(b, loan),
-        )
-        .await
-        .map_err(infra("update loan"))?;
+        let n = exec(&self.txn, UPDATE_LOAN, loan_values(b, loan))
+            .await
+            .map_err(infra("update loan"))?;
         if n == 1 {
             Ok(())
         } else {
@@ -84,6 +74,15 @@ impl LoanRepository for DbTransaction {
         }
     }
 }
+
+/// Inserts a loan ([`new_loan_values`]), giving its id.
+pub(super) const INSERT_LOAN: &str = "INSERT INTO loans (patron_id, item_id, library_code, \
+     borrowed_at, due_on, due_at, renewals) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id";
+
+/// Overwrites a loan ([`loan_values`]).
+pub(super) const UPDATE_LOAN: &str = "UPDATE loans SET patron_id = ?, item_id = ?, \
+     library_code = ?, borrowed_at = ?, due_on = ?, due_at = ?, renewals = ?, returned_at = ?, \
+     returned_to = ? WHERE id = ?";
 
 /// The values of `INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, due_on,
 /// due_at, …)`, in that order.

@@ -29,7 +29,7 @@ mod notices;
 mod records;
 pub(crate) mod rows;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use library_circulation::ports::{CirculationStore, CirculationTransaction, InfrastructureError};
@@ -161,12 +161,8 @@ impl CirculationTransaction for DbTransaction {
         &mut self,
         patron: PatronId,
     ) -> Result<Vec<(Loan, Item)>, InfrastructureError> {
-        const SQL: &str = "SELECT l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, \
-             l.due_on, l.due_at, l.renewals, l.returned_at, l.returned_to, i.barcode, \
-             i.title_id, i.item_type, i.home_library, i.status \
-             FROM loans l JOIN items i ON i.id = l.item_id \
-             WHERE l.patron_id = ? AND l.returned_at IS NULL ORDER BY l.id";
-        crate::sql::all(&self.txn, SQL, vec![patron.get().into()])
+        let sql = format!("{} ORDER BY l.id", *OPEN_LOANS_WITH_ITEMS);
+        crate::sql::all(&self.txn, &sql, vec![patron.get().into()])
             .await
             .map_err(infra("read open loans of reader with their items"))?
             .iter()
@@ -182,12 +178,9 @@ impl CirculationTransaction for DbTransaction {
     ) -> Result<(Vec<(Loan, Item)>, Money), InfrastructureError> {
         const C: &str = "read open loans and charges of reader";
         let sql = format!(
-            "SELECT o.outstanding, x.* FROM ({OUTSTANDING_SQL}) o LEFT JOIN (\
-             SELECT l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, l.due_on, \
-             l.due_at, l.renewals, l.returned_at, l.returned_to, i.barcode, i.title_id, \
-             i.item_type, i.home_library, i.status \
-             FROM loans l JOIN items i ON i.id = l.item_id \
-             WHERE l.patron_id = ? AND l.returned_at IS NULL) x ON 1 = 1 ORDER BY x.id"
+            "SELECT o.outstanding, x.* FROM ({OUTSTANDING_SQL}) o \
+             LEFT JOIN ({}) x ON 1 = 1 ORDER BY x.id",
+            *OPEN_LOANS_WITH_ITEMS
         );
         let found = crate::sql::all(
             &self.txn,
@@ -284,11 +277,14 @@ impl CirculationTransaction for DbTransaction {
         }
         const C: &str = "lend";
         let b = self.backend;
+        let sql = format!(
+            "WITH l AS ({}) UPDATE items SET status = ? WHERE id = ? \
+             RETURNING (SELECT id FROM l) AS id",
+            loans::INSERT_LOAN
+        );
         let row = one(
             &self.txn,
-            "WITH l AS (INSERT INTO loans (patron_id, item_id, library_code, borrowed_at, \
-             due_on, due_at, renewals) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id) \
-             UPDATE items SET status = ? WHERE id = ? RETURNING (SELECT id FROM l) AS id",
+            &sql,
             [
                 loans::new_loan_values(b, &loan),
                 vec![
@@ -317,13 +313,14 @@ impl CirculationTransaction for DbTransaction {
         }
         const C: &str = "close loan";
         let b = self.backend;
+        let sql = format!(
+            "WITH l AS ({} RETURNING id) UPDATE items SET status = ? WHERE id = ? \
+             RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
+            loans::UPDATE_LOAN
+        );
         let row = one(
             &self.txn,
-            "WITH l AS (UPDATE loans SET patron_id = ?, item_id = ?, library_code = ?, \
-             borrowed_at = ?, due_on = ?, due_at = ?, renewals = ?, returned_at = ?, \
-             returned_to = ? WHERE id = ? RETURNING id) \
-             UPDATE items SET status = ? WHERE id = ? \
-             RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
+            &sql,
             [
                 loans::loan_values(b, loan),
                 vec![rows::item_status_str(status).into(), loan.item.get().into()],
@@ -348,9 +345,19 @@ impl CirculationTransaction for DbTransaction {
 const COPY_COLUMNS: &str =
     "i.id AS copy_id, i.barcode, i.title_id, i.item_type, i.home_library, i.status";
 
-/// A left-joined open loan's columns for [`rows::loan`] (all NULL without one).
+/// A loan's columns (`l`) for [`rows::loan`] (all NULL when left joined without one).
 const OPEN_LOAN_COLUMNS: &str = "l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, \
      l.due_on, l.due_at, l.renewals, l.returned_at, l.returned_to";
+
+/// A reader's open loans (`l`) with their items (`i`), for [`rows::loan`] and
+/// [`rows::item_with_id`] with `item_id`; one placeholder, the reader's id.
+static OPEN_LOANS_WITH_ITEMS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {OPEN_LOAN_COLUMNS}, i.barcode, i.title_id, i.item_type, i.home_library, \
+         i.status FROM loans l JOIN items i ON i.id = l.item_id \
+         WHERE l.patron_id = ? AND l.returned_at IS NULL"
+    )
+});
 
 fn title_of(
     row: &QueryResult,
