@@ -3,7 +3,8 @@
 //! - `patrons` is shared with circulation (which adds its own tables later).
 //! - `credential_attempts` is keyed by card number *text*, not by patron: unknown cards are
 //!   counted too, so a lock never tells whether a card exists.
-//! - Counter rows carry a `version` for the adapter's compare-and-set.
+//! - Counter rows carry a `version`, counting their writes (the adapter's compare-and-set
+//!   used it; its single-statement upserts still bump it).
 //! - Instants are `timestamptz` (text on SQLite, see `instant.rs`); dates are `date`.
 
 use sea_orm_migration::prelude::*;
