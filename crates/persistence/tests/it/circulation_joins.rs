@@ -16,7 +16,7 @@ use time::macros::date;
 use crate::circ_support::{NOW, barcode, card_of, code, db_service, seed_db};
 use crate::support::backends;
 
-/// What the port's default would answer for `lock_copy`, read after the call.
+/// What the port's default answers for `lock_copy`, from the single-record methods.
 async fn composed_copy(
     tx: &mut dyn CirculationTransaction,
     id: ItemId,
@@ -25,8 +25,10 @@ async fn composed_copy(
     library_circulation::Item,
     Option<Loan>,
 )> {
-    let item = tx.item_for_update(id).await.unwrap()?;
-    let title = tx.title_for_update(item.title).await.unwrap().unwrap();
+    // In the lock order, as the default does: the title, then the item.
+    let plain = tx.item(id).await.unwrap()?;
+    let title = tx.title_for_update(plain.title).await.unwrap().unwrap();
+    let item = tx.item_for_update(id).await.unwrap().unwrap();
     let loan = tx.open_loan_of_item(id).await.unwrap();
     Some((title, item, loan))
 }
