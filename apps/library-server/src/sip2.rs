@@ -21,6 +21,8 @@
 //!   lend without a PIN); recorded in the audit log.
 //! - **Audit.** What HTTP audits for staff (checkout, checkin, renewal, payment) is
 //!   audited here too, without a staff id and with `"channel": "sip2"` and the station.
+//!   Checkouts, checkins and renewals are recorded by the circulation service in their
+//!   own transaction (`Actor::Station`); payments and blocks after the fact, here.
 //! - **Fees.** A hold fee charged by collecting a waiting hold, or the fine fixed by
 //!   renewing an overdue loan, goes to the reader's account and is shown in `BV`; `BO` is
 //!   not required. `CG` (fee identifier) is ignored: payments settle the oldest charges
@@ -39,7 +41,6 @@ use library_credentials::{
     AttemptSource, CredentialService, CredentialStore, LoginError, Secret, StationUsername,
     StoredCredentials,
 };
-use library_http::CirculationAudit;
 use library_persistence::{
     AuditLogStore, CatalogueStore, Database, DbCirculationStore, DbCredentialStore, LedgerStore,
     LibraryStore, NewAuditEntry, PatronStore, QueryStore, RuleStore, Sip2StationStore,
@@ -220,12 +221,6 @@ impl Sip2Library {
                 pin_verified,
             },
         })
-    }
-
-    /// Records a checkout, checkin or renewal from a station ([`Self::audit`]).
-    async fn audit_circulation(&self, station: &StationSession, event: CirculationAudit) {
-        self.audit(station, event.action, event.subject, event.details)
-            .await;
     }
 
     /// Records a station's action in the audit log, like HTTP records staff actions. The

@@ -26,7 +26,7 @@
 
 use async_trait::async_trait;
 use library_core::{
-    Barcode, CardNumber, HoldId, ItemId, LibraryCode, LoanId, Money, PatronId, TitleId,
+    Barcode, CardNumber, HoldId, ItemId, LibraryCode, LoanId, Money, PatronId, StaffId, TitleId,
 };
 use library_fines::{ChargeId, FineSuspensionPeriod, NewCharge};
 use time::Date;
@@ -350,6 +350,76 @@ pub trait NoticeQueue: Send {
     ) -> Result<(), InfrastructureError>;
 }
 
+/// Who made a circulation change, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// Staff at a counter.
+    Staff(StaffId),
+    /// A self-service station, by the station id it logged in with.
+    Station(String),
+}
+
+/// A circulation change, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CirculationEvent {
+    /// A loan made.
+    Checkout {
+        /// The new loan.
+        loan: LoanId,
+        /// The borrower's card, as presented.
+        card_number: CardNumber,
+        /// The copy's barcode.
+        item_barcode: Barcode,
+        /// The lending library.
+        library: LibraryCode,
+        /// The reader's hold the checkout collected, if any.
+        collected_hold: Option<HoldId>,
+    },
+    /// A copy returned.
+    Checkin {
+        /// The loan closed.
+        loan: LoanId,
+        /// The copy's barcode.
+        item_barcode: Barcode,
+        /// Where it was returned.
+        library: LibraryCode,
+        /// The fine fixed as a charge (zero if none).
+        fine: Money,
+        /// Returned through a book drop (with an earlier return time).
+        book_drop: bool,
+    },
+    /// A loan renewed.
+    Renewal {
+        /// The loan.
+        loan: LoanId,
+        /// The fine accrued so far, fixed as a charge (zero if none).
+        fine_charged: Money,
+    },
+}
+
+/// An audit log entry of a circulation change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CirculationRecord {
+    /// Who made the change.
+    pub by: Actor,
+    /// What changed.
+    pub event: CirculationEvent,
+    /// When.
+    pub at: time::OffsetDateTime,
+}
+
+/// The audit log, inside a transaction: an entry is written with the change it records and
+/// commits with it, or not at all.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditJournal: Send {
+    /// Appends `record`; it is kept once the transaction commits.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn record(&mut self, record: CirculationRecord) -> Result<(), InfrastructureError>;
+}
+
 /// One unit of work over every record circulation writes. Dropped without
 /// [`commit`](CirculationTransaction::commit): rolled back.
 #[async_trait]
@@ -361,6 +431,7 @@ pub trait CirculationTransaction:
     + HoldRepository
     + FineLedger
     + NoticeQueue
+    + AuditJournal
     + Send
 {
     /// Makes every write of this transaction visible at once.

@@ -17,7 +17,6 @@
 
 mod api;
 mod auth;
-mod circulation_audit;
 mod error;
 mod hasher;
 mod middleware;
@@ -27,7 +26,6 @@ mod registration;
 mod state;
 
 pub use api::app;
-pub use circulation_audit::CirculationAudit;
 pub use error::ApiError;
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
 pub use ports::{

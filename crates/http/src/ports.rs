@@ -7,7 +7,7 @@
 //! The server implements them over the persistence crate; this crate never sees it.
 
 use async_trait::async_trait;
-use library_circulation::ports::InfrastructureError;
+use library_circulation::ports::{Actor, InfrastructureError};
 use library_circulation::ports::{
     CalendarRepository, CirculationStore, FineSuspensionRepository, RuleRepository,
 };
@@ -59,12 +59,25 @@ pub enum AdminError {
 /// trait, so the state can hold them behind an `Arc`.
 #[async_trait]
 pub trait CirculationDesk: Send + Sync {
-    /// [`Circulation::checkout`].
-    async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutOutcome, CheckoutError>;
-    /// [`Circulation::checkin`].
-    async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError>;
-    /// [`Circulation::renew`].
-    async fn renew(&self, req: RenewRequest) -> Result<RenewOutcome, RenewError>;
+    /// [`Circulation::checkout_as`]: audited in the checkout's transaction.
+    async fn checkout(
+        &self,
+        req: CheckoutRequest,
+        by: &Actor,
+    ) -> Result<CheckoutOutcome, CheckoutError>;
+    /// [`Circulation::checkin_as`]: audited in the checkin's transaction.
+    async fn checkin(
+        &self,
+        req: CheckinRequest,
+        by: &Actor,
+    ) -> Result<CheckinOutcome, CheckinError>;
+    /// [`Circulation::renew_as`]: audited in the renewal's transaction when made `by` staff
+    /// (a reader's own renewal is not audited).
+    async fn renew(
+        &self,
+        req: RenewRequest,
+        by: Option<&Actor>,
+    ) -> Result<RenewOutcome, RenewError>;
     /// [`Circulation::place_hold`].
     async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError>;
     /// [`Circulation::cancel_hold`].
@@ -85,14 +98,26 @@ where
     F: FineSuspensionRepository + 'static,
     C: Clock + 'static,
 {
-    async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutOutcome, CheckoutError> {
-        Circulation::checkout(self, req).await
+    async fn checkout(
+        &self,
+        req: CheckoutRequest,
+        by: &Actor,
+    ) -> Result<CheckoutOutcome, CheckoutError> {
+        Circulation::checkout_as(self, req, Some(by)).await
     }
-    async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError> {
-        Circulation::checkin(self, req).await
+    async fn checkin(
+        &self,
+        req: CheckinRequest,
+        by: &Actor,
+    ) -> Result<CheckinOutcome, CheckinError> {
+        Circulation::checkin_as(self, req, Some(by)).await
     }
-    async fn renew(&self, req: RenewRequest) -> Result<RenewOutcome, RenewError> {
-        Circulation::renew(self, req).await
+    async fn renew(
+        &self,
+        req: RenewRequest,
+        by: Option<&Actor>,
+    ) -> Result<RenewOutcome, RenewError> {
+        Circulation::renew_as(self, req, by).await
     }
     async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
         Circulation::place_hold(self, req).await

@@ -1,7 +1,7 @@
 //! The audit log of staff actions: append-only.
 
 use library_core::StaffId;
-use sea_orm::Value;
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
@@ -33,6 +33,26 @@ pub struct AuditEntry {
     pub entry: NewAuditEntry,
 }
 
+/// Appends `entry` on `conn` (a pool, or a transaction whose change it records); its id.
+pub(crate) async fn insert_audit_entry(
+    conn: &impl ConnectionTrait,
+    entry: &NewAuditEntry,
+) -> Result<i64, DbErr> {
+    insert_returning_id(
+        conn,
+        "INSERT INTO audit_log (staff_id, action, subject, details, at) \
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+        vec![
+            Value::BigInt(entry.staff.map(|s| s.get())),
+            entry.action.as_str().into(),
+            entry.subject.as_str().into(),
+            entry.details.as_str().into(),
+            instant::value(conn.get_database_backend(), entry.at),
+        ],
+    )
+    .await
+}
+
 /// The audit log in the database.
 #[derive(Debug, Clone)]
 pub struct AuditLogStore {
@@ -46,20 +66,9 @@ impl AuditLogStore {
 
     /// Records an action; its id.
     pub async fn append(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
-        insert_returning_id(
-            &self.conn,
-            "INSERT INTO audit_log (staff_id, action, subject, details, at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-            vec![
-                Value::BigInt(entry.staff.map(|s| s.get())),
-                entry.action.as_str().into(),
-                entry.subject.as_str().into(),
-                entry.details.as_str().into(),
-                instant::value(self.conn.get_database_backend(), entry.at),
-            ],
-        )
-        .await
-        .map_err(store_err("append audit entry"))
+        insert_audit_entry(&self.conn, entry)
+            .await
+            .map_err(store_err("append audit entry"))
     }
 
     /// The latest `limit` entries, newest first.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use library_circulation::ReturnTimeError;
-use library_circulation::ports::CirculationStore;
+use library_circulation::ports::{Actor, CirculationStore};
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, CheckinError, CheckinRequest, CheckoutError,
     CheckoutRequest, PlaceHoldError, PlaceHoldRequest, RenewAllError, RenewAllRequest, RenewError,
@@ -14,7 +14,6 @@ use library_circulation::service::{
 use library_circulation::{HoldStatus, Item, ItemStatus};
 use library_core::{Barcode, LibraryCode, LoanId, Money, TitleId};
 use library_fines::LedgerError;
-use library_http::CirculationAudit;
 use library_persistence::StoreError;
 use library_sip2::server::{
     BackendError, HoldInfo, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, Outcome, PaymentInfo,
@@ -29,6 +28,11 @@ use super::{OrBackend, Sip2Library, dollars, failed, refusal};
 /// (HTTP answers those 404 and 422 `unknown_library`).
 const TITLE_NOT_FOUND: &str = "title_not_found";
 const UNKNOWN_LIBRARY: &str = "unknown_library";
+
+/// A station, as the audit log records the circulation changes it makes.
+fn station_actor(station: &StationSession) -> Actor {
+    Actor::Station(station.station_id.clone())
+}
 
 fn not_on_loan() -> Refusal {
     Refusal::new(Refusal::NOT_ON_LOAN, "The item is not on loan.")
@@ -76,7 +80,11 @@ impl Sip2Library {
             item_barcode: barcode,
             library: station.library_code.clone(),
         };
-        let outcome = match self.circulation.checkout(request.clone()).await {
+        let outcome = match self
+            .circulation
+            .checkout_as(request.clone(), Some(&station_actor(station)))
+            .await
+        {
             Ok(outcome) => outcome,
             Err(CheckoutError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
             Err(CheckoutError::ItemNotFound) => return Ok(Err(Refusal::item_not_found())),
@@ -84,8 +92,6 @@ impl Sip2Library {
             Err(e @ CheckoutError::LibraryNotFound(_)) => return Err(failed("checkout", &e)),
             Err(CheckoutError::Infrastructure(e)) => return Err(failed("checkout", &e)),
         };
-        self.audit_circulation(station, CirculationAudit::checkout(&request, &outcome))
-            .await;
         Ok(Ok(LoanInfo {
             barcode: request.item_barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -111,7 +117,11 @@ impl Sip2Library {
             library: station.library_code.clone(),
             returned_at,
         };
-        let outcome = match self.circulation.checkin(request.clone()).await {
+        let outcome = match self
+            .circulation
+            .checkin_as(request.clone(), Some(&station_actor(station)))
+            .await
+        {
             Ok(outcome) => outcome,
             Err(CheckinError::ItemNotFound) => return Ok(Err(Refusal::item_not_found())),
             Err(CheckinError::NotOnLoan) => return Ok(Err(not_on_loan())),
@@ -125,8 +135,6 @@ impl Sip2Library {
             Err(e @ CheckinError::LibraryNotFound(_)) => return Err(failed("checkin", &e)),
             Err(CheckinError::Infrastructure(e)) => return Err(failed("checkin", &e)),
         };
-        self.audit_circulation(station, CirculationAudit::checkin(&request, &outcome))
-            .await;
         Ok(Ok(ReturnInfo {
             barcode: request.item_barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -163,14 +171,16 @@ impl Sip2Library {
             loan,
             patron: Some(patron),
         };
-        let outcome = match self.circulation.renew(request).await {
+        let outcome = match self
+            .circulation
+            .renew_as(request, Some(&station_actor(station)))
+            .await
+        {
             Ok(outcome) => outcome,
             Err(RenewError::LoanNotFound) => return Ok(Err(not_on_loan_to_you())),
             Err(RenewError::Refused(r)) => return Ok(Err(refusal(r.code(), &r))),
             Err(RenewError::Infrastructure(e)) => return Err(failed("renew", &e)),
         };
-        self.audit_circulation(station, CirculationAudit::renewal(&outcome))
-            .await;
         Ok(Ok(LoanInfo {
             barcode: barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -194,7 +204,11 @@ impl Sip2Library {
             .or_backend("read loan barcodes")?
             .into_iter()
             .collect();
-        let outcome = match self.circulation.renew_all(RenewAllRequest { patron }).await {
+        let outcome = match self
+            .circulation
+            .renew_all_as(RenewAllRequest { patron }, Some(&station_actor(station)))
+            .await
+        {
             Ok(outcome) => outcome,
             Err(RenewAllError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
             Err(RenewAllError::Infrastructure(e)) => return Err(failed("renew all", &e)),
@@ -210,11 +224,7 @@ impl Sip2Library {
         };
         for (loan, result) in outcome.results {
             match result {
-                Ok(renewed) => {
-                    self.audit_circulation(station, CirculationAudit::renewal(&renewed))
-                        .await;
-                    info.renewed.push(shown(loan));
-                }
+                Ok(_) => info.renewed.push(shown(loan)),
                 Err(r) => info.not_renewed.push((shown(loan), refusal(r.code(), &r))),
             }
         }

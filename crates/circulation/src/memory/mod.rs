@@ -20,8 +20,8 @@ use library_fines::{FineSuspensionPeriod, PatronLedger};
 use crate::hold_queue::Hold;
 use crate::model::{Item, Library, Loan, Patron, Title};
 use crate::ports::{
-    CalendarRepository, CirculationNotice, CirculationStore, CirculationTransaction,
-    FineSuspensionRepository, InfrastructureError, RuleRepository,
+    CalendarRepository, CirculationNotice, CirculationRecord, CirculationStore,
+    CirculationTransaction, FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::ScopedRules;
 
@@ -42,6 +42,7 @@ struct State {
     holds: BTreeMap<HoldId, Hold>,
     ledgers: BTreeMap<PatronId, PatronLedger>,
     notices: Vec<CirculationNotice>,
+    records: Vec<CirculationRecord>,
 }
 
 impl State {
@@ -158,6 +159,11 @@ impl MemoryStore {
     /// A hold.
     pub fn hold(&self, id: HoldId) -> Option<Hold> {
         self.lock().holds.get(&id).cloned()
+    }
+
+    /// The audit entries of committed transactions, oldest first.
+    pub fn records(&self) -> Vec<CirculationRecord> {
+        self.lock().records.clone()
     }
 
     /// The notices queued by committed transactions, oldest first.

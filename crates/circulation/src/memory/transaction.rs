@@ -10,8 +10,9 @@ use super::{MemoryStore, State};
 use crate::hold_queue::{Hold, NewHold};
 use crate::model::{Item, ItemStatus, Loan, NewLoan, Patron, Title};
 use crate::ports::{
-    CirculationNotice, CirculationTransaction, FineLedger, HoldRepository, InfrastructureError,
-    ItemRepository, LoanRepository, NoticeQueue, PatronRepository, TitleRepository,
+    AuditJournal, CirculationNotice, CirculationRecord, CirculationTransaction, FineLedger,
+    HoldRepository, InfrastructureError, ItemRepository, LoanRepository, NoticeQueue,
+    PatronRepository, TitleRepository,
 };
 
 /// A transaction on a [`MemoryStore`].
@@ -287,6 +288,14 @@ impl NoticeQueue for MemoryTransaction {
         _at: time::OffsetDateTime,
     ) -> Result<(), InfrastructureError> {
         self.state.notices.push(notice);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditJournal for MemoryTransaction {
+    async fn record(&mut self, record: CirculationRecord) -> Result<(), InfrastructureError> {
+        self.state.records.push(record);
         Ok(())
     }
 }

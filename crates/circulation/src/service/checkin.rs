@@ -4,13 +4,13 @@ use library_core::{Barcode, CardNumber, Clock, LibraryCode, Money};
 use library_fines::{ChargeKind, NewCharge};
 use time::{Date, OffsetDateTime};
 
-use super::{Circulation, save_queue};
+use super::{Circulation, record, save_queue};
 use crate::checkin::{ReturnTimeError, assess_return, effective_return_time};
 use crate::hold_queue::{Hold, HoldQueue};
 use crate::model::{Item, Loan, Title};
 use crate::ports::{
-    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
-    RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
+    InfrastructureError, RuleRepository,
 };
 use crate::rules::EffectiveRules;
 
@@ -84,6 +84,16 @@ where
     /// the lending library's calendar and fine-suspension periods), closes the loan, and
     /// traps the copy for the first queued hold on its title, else shelves it.
     pub async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError> {
+        self.checkin_as(req, None).await
+    }
+
+    /// [`Self::checkin`], with its audit entry written in the same transaction when made
+    /// `by` someone.
+    pub async fn checkin_as(
+        &self,
+        req: CheckinRequest,
+        by: Option<&Actor>,
+    ) -> Result<CheckinOutcome, CheckinError> {
         let now = self.now();
         let config = self.config().await?;
         let Some(returned_to) = self.library(&req.library).await? else {
@@ -169,9 +179,17 @@ where
             .route_freed_copy(tx.as_mut(), &mut queue, item.id, &config, now)
             .await?;
         loan.returned_at = Some(returned_at);
-        loan.returned_to = Some(req.library);
+        loan.returned_to = Some(req.library.clone());
         tx.close_loan(&loan, status).await?;
         save_queue(tx.as_mut(), queue).await?;
+        record(tx.as_mut(), by, now, || CirculationEvent::Checkin {
+            loan: loan.id,
+            item_barcode: req.item_barcode,
+            library: req.library,
+            fine: cost.fine,
+            book_drop: req.returned_at.is_some(),
+        })
+        .await?;
         tx.commit().await?;
         Ok(CheckinOutcome {
             loan,

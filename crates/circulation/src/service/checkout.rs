@@ -4,14 +4,14 @@
 use library_core::{Barcode, CardNumber, Clock, HoldId, LibraryCode, Money};
 use library_fines::NewCharge;
 
-use super::{Circulation, Config, save_queue};
+use super::{Circulation, Config, record, save_queue};
 use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
 use crate::due_date::loan_due_date;
 use crate::hold_queue::HoldQueue;
 use crate::model::{Item, Library, Loan, NewLoan, Patron, Title};
 use crate::ports::{
-    CalendarRepository, CirculationStore, CirculationTransaction, FineSuspensionRepository,
-    InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationStore, CirculationTransaction,
+    FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::EffectiveRules;
 
@@ -113,6 +113,16 @@ where
     /// the rules and the lending library's calendar. Checking out the item on the hold
     /// shelf for this reader collects their hold (and charges the hold fee).
     pub async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutOutcome, CheckoutError> {
+        self.checkout_as(req, None).await
+    }
+
+    /// [`Self::checkout`], with its audit entry written in the same transaction when made
+    /// `by` someone.
+    pub async fn checkout_as(
+        &self,
+        req: CheckoutRequest,
+        by: Option<&Actor>,
+    ) -> Result<CheckoutOutcome, CheckoutError> {
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
@@ -143,6 +153,14 @@ where
             .await?;
         match outcome {
             Ok(outcome) => {
+                record(tx.as_mut(), by, now, || CirculationEvent::Checkout {
+                    loan: outcome.loan.id,
+                    card_number: req.card_number,
+                    item_barcode: req.item_barcode,
+                    library: req.library,
+                    collected_hold: outcome.collected_hold,
+                })
+                .await?;
                 tx.commit().await?;
                 Ok(outcome)
             }

@@ -5,6 +5,11 @@
 //! Each operation runs in one unit of work (see [`crate::ports`] for the lock order). Time
 //! comes from the [`Clock`]; "today" is always a library's local date: the lending
 //! library's for loans and fines, the pickup library's for holds.
+//!
+//! Checkouts, checkins and renewals made `_as` an [`Actor`] (staff, a station) write their
+//! audit entry in the same unit of work ([`crate::ports::AuditJournal`]): the change and its
+//! record commit together. The plain methods record nothing, for callers without an audit
+//! log (and a reader's own renewals, which are not staff actions).
 
 mod account;
 mod checkin;
@@ -33,8 +38,9 @@ use crate::checkin::accrued_fine;
 use crate::hold_queue::{Hold, HoldQueue, pickup_by};
 use crate::model::{Item, ItemStatus, Library, Loan, Patron};
 use crate::ports::{
-    CalendarRepository, CirculationNotice, CirculationStore, CirculationTransaction,
-    FineSuspensionRepository, InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationNotice, CirculationRecord,
+    CirculationStore, CirculationTransaction, FineSuspensionRepository, InfrastructureError,
+    RuleRepository,
 };
 use crate::rules::{EffectiveRules, ScopedRules};
 
@@ -193,6 +199,26 @@ where
             .await?;
         }
         Ok((trapped, ItemStatus::OnHoldShelf))
+    }
+}
+
+/// Writes the audit entry of `event`, made `by` (if anyone) at `at`, in the transaction.
+async fn record(
+    tx: &mut dyn CirculationTransaction,
+    by: Option<&Actor>,
+    at: OffsetDateTime,
+    event: impl FnOnce() -> CirculationEvent + Send,
+) -> Result<(), InfrastructureError> {
+    match by {
+        Some(by) => {
+            tx.record(CirculationRecord {
+                by: by.clone(),
+                event: event(),
+                at,
+            })
+            .await
+        }
+        None => Ok(()),
     }
 }
 

@@ -2,13 +2,13 @@
 
 use library_core::{Clock, LoanId, Money, PatronId};
 
-use super::Circulation;
+use super::{Circulation, record};
 use crate::checkin::accrued_fine;
 use crate::due_date::renewal_due_date;
 use crate::model::{Item, Loan, Title};
 use crate::ports::{
-    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
-    RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
+    InfrastructureError, RuleRepository,
 };
 use crate::renewal::{RenewalFacts, RenewalRefusal, decide_renewal};
 use crate::rules::EffectiveRules;
@@ -91,6 +91,16 @@ where
     /// from the renewal date (or the old due date, per `renewal_base`) and never shortens
     /// the loan.
     pub async fn renew(&self, req: RenewRequest) -> Result<RenewOutcome, RenewError> {
+        self.renew_as(req, None).await
+    }
+
+    /// [`Self::renew`], with its audit entry written in the same transaction when made `by`
+    /// someone.
+    pub async fn renew_as(
+        &self,
+        req: RenewRequest,
+        by: Option<&Actor>,
+    ) -> Result<RenewOutcome, RenewError> {
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
@@ -157,6 +167,11 @@ where
         );
         loan.renewals += 1;
         tx.update_loan(&loan).await?;
+        record(tx.as_mut(), by, now, || CirculationEvent::Renewal {
+            loan: loan.id,
+            fine_charged: fine.fine,
+        })
+        .await?;
         tx.commit().await?;
         Ok(RenewOutcome {
             renewals_left: rules.renewals_left(&loan),
@@ -170,6 +185,16 @@ where
     /// Renews every open loan of a reader, each in its own unit of work (a refusal of one
     /// does not undo the others). Infrastructure failures stop the run.
     pub async fn renew_all(&self, req: RenewAllRequest) -> Result<RenewAllOutcome, RenewAllError> {
+        self.renew_all_as(req, None).await
+    }
+
+    /// [`Self::renew_all`], each renewal with its audit entry in its own transaction when
+    /// made `by` someone.
+    pub async fn renew_all_as(
+        &self,
+        req: RenewAllRequest,
+        by: Option<&Actor>,
+    ) -> Result<RenewAllOutcome, RenewAllError> {
         let mut loans = {
             let mut tx = self.store.begin().await?;
             if tx.patron(req.patron).await?.is_none() {
@@ -185,7 +210,7 @@ where
                 loan: loan.id,
                 patron: Some(req.patron),
             };
-            let result = match self.renew(request).await {
+            let result = match self.renew_as(request, by).await {
                 Ok(renewed) => Ok(renewed),
                 Err(RenewError::Refused(refusal)) => Err(refusal),
                 // Returned in the meantime: nothing to report for it.

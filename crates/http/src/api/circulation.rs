@@ -14,10 +14,9 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{audit, audit_circulation, barcode, card, library_code, shown, today};
+use super::common::{audit, barcode, card, library_code, shown, staff_actor, today};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
-use crate::circulation_audit::CirculationAudit;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -352,13 +351,11 @@ impl CirculationApi {
             item_barcode: barcode(&body.item_barcode.0)?,
             library: library_code(&body.library_code.0, "unknown_library")?,
         };
-        let outcome = self.state.circulation.checkout(req.clone()).await?;
-        audit_circulation(
-            &self.state,
-            &auth.0,
-            CirculationAudit::checkout(&req, &outcome),
-        )
-        .await;
+        let outcome = self
+            .state
+            .circulation
+            .checkout(req, &staff_actor(&auth.0)?)
+            .await?;
         Ok(LoanMade::Created(Json(LoanMadeBody {
             loan_id: outcome.loan.id.get(),
             due_at: shown(outcome.loan.due.at),
@@ -379,13 +376,11 @@ impl CirculationApi {
             library: library_code(&body.library_code.0, "unknown_library")?,
             returned_at: body.returned_at,
         };
-        let outcome = self.state.circulation.checkin(req.clone()).await?;
-        audit_circulation(
-            &self.state,
-            &auth.0,
-            CirculationAudit::checkin(&req, &outcome),
-        )
-        .await;
+        let outcome = self
+            .state
+            .circulation
+            .checkin(req, &staff_actor(&auth.0)?)
+            .await?;
         Ok(Json(CheckinResultBody {
             loan_id: outcome.loan.id.get(),
             overdue_days: outcome.overdue_days,
@@ -411,12 +406,14 @@ impl CirculationApi {
         let outcome = self
             .state
             .circulation
-            .renew(RenewRequest {
-                loan: LoanId(loan_id.0),
-                patron: None,
-            })
+            .renew(
+                RenewRequest {
+                    loan: LoanId(loan_id.0),
+                    patron: None,
+                },
+                Some(&staff_actor(&auth.0)?),
+            )
             .await?;
-        audit_circulation(&self.state, &auth.0, CirculationAudit::renewal(&outcome)).await;
         Ok(Json(RenewedBody {
             due_at: shown(outcome.loan.due.at),
             renewals: outcome.loan.renewals,

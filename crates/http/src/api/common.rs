@@ -6,10 +6,10 @@ use poem_openapi::{Enum, Object};
 use time::{Date, OffsetDateTime};
 
 use crate::auth::Principal;
-use crate::circulation_audit::CirculationAudit;
 use crate::error::ApiError;
 use crate::ports::AuditRecord;
 use crate::state::AppState;
+use library_circulation::ports::Actor;
 
 /// Records a staff action in the audit log. The action has already happened, so a failure
 /// to record it is logged (at error level) rather than reported to the client.
@@ -32,9 +32,12 @@ pub(crate) async fn audit(
     }
 }
 
-/// Records a checkout, checkin or renewal in the audit log ([`audit`]).
-pub(crate) async fn audit_circulation(state: &AppState, who: &Principal, event: CirculationAudit) {
-    audit(state, who, event.action, event.subject, event.details).await;
+/// The staff member of a staff session, as a circulation change records who made it.
+pub(crate) fn staff_actor(who: &Principal) -> Result<Actor, ApiError> {
+    who.staff
+        .as_ref()
+        .map(|s| Actor::Staff(s.id))
+        .ok_or_else(|| ApiError::internal(&"staff session without its staff user"))
 }
 
 /// Today in the library's default zone.

@@ -180,10 +180,13 @@ impl MeApi {
         let outcome = self
             .state
             .circulation
-            .renew(RenewRequest {
-                loan: LoanId(id.0),
-                patron: Some(patron),
-            })
+            .renew(
+                RenewRequest {
+                    loan: LoanId(id.0),
+                    patron: Some(patron),
+                },
+                None,
+            )
             .await?;
         Ok(Json(RenewedBody {
             due_at: shown(outcome.loan.due.at),

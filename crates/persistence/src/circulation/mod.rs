@@ -22,6 +22,7 @@
 //!   title), a unique queue sequence per title. A violation fails the operation with an
 //!   [`InfrastructureError`] ("… unique constraint violated") and rolls back.
 
+mod audit;
 mod holds;
 pub(crate) mod ledger;
 mod loans;

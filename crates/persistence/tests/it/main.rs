@@ -4,6 +4,7 @@
 
 mod admin_stores;
 mod circ_support;
+mod circulation_audit;
 mod circulation_concurrency;
 mod circulation_flow;
 mod circulation_joins;

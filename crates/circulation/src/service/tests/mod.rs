@@ -1,5 +1,6 @@
 //! Service tests over the in-memory adapter (and mockall mocks in `mocks.rs`).
 
+mod audit;
 mod checkin;
 mod checkout;
 mod holds;
