@@ -18,6 +18,9 @@
 //!   the old value behind.
 //! - On SQLite the server is the only process that writes configuration (the admin tool
 //!   writes readers, items and stations, never configuration), and its own writes invalidate.
+//!
+//! The same listener hears revoked sessions for the session cache (`session_cache.rs`),
+//! which is live exactly when this cache is, and only on PostgreSQL.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +32,8 @@ use library_core::LibraryCode;
 use library_fines::FineSuspensionPeriod;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr};
 use tokio::sync::oneshot;
+
+use crate::session_cache::{self, SessionCache};
 
 /// The PostgreSQL notification channel of configuration changes.
 pub(crate) const CHANNEL: &str = "library_config";
@@ -51,6 +56,8 @@ pub(crate) struct ConfigCache {
     /// `false` while changes from other processes could go unnoticed.
     live: AtomicBool,
     cached: Mutex<Cached>,
+    /// Sessions looked up (PostgreSQL only; off on SQLite).
+    pub(crate) sessions: SessionCache,
     /// Dropped with the cache: stops the listener task.
     _stop: Option<oneshot::Sender<()>>,
 }
@@ -62,6 +69,7 @@ impl ConfigCache {
             backend: DbBackend::Sqlite,
             live: AtomicBool::new(true),
             cached: Mutex::new(Cached::default()),
+            sessions: SessionCache::default(),
             _stop: None,
         })
     }
@@ -74,6 +82,7 @@ impl ConfigCache {
             backend: DbBackend::Postgres,
             live: AtomicBool::new(false),
             cached: Mutex::new(Cached::default()),
+            sessions: SessionCache::default(),
             _stop: Some(stop),
         });
         tokio::spawn(listen(url.to_owned(), Arc::downgrade(&cache), stopped));
@@ -109,6 +118,9 @@ impl ConfigCache {
     fn set_live(&self, live: bool) {
         self.invalidate();
         self.live.store(live, Ordering::Release);
+        if self.backend == DbBackend::Postgres {
+            self.sessions.set_live(live);
+        }
     }
 
     /// Commits a transaction that changed configuration: it tells the other processes
@@ -203,7 +215,9 @@ async fn listen(url: String, cache: Weak<ConfigCache>, mut stopped: oneshot::Rec
     loop {
         let listening = async {
             let mut listener = PgListener::connect(&url).await?;
-            listener.listen(CHANNEL).await?;
+            listener
+                .listen_all([CHANNEL, session_cache::CHANNEL])
+                .await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         let listener = tokio::select! {
@@ -222,6 +236,9 @@ async fn listen(url: String, cache: Weak<ConfigCache>, mut stopped: oneshot::Rec
                     };
                     let Some(cache) = cache.upgrade() else { return };
                     match next {
+                        Ok(Some(n)) if n.channel() == session_cache::CHANNEL => {
+                            cache.sessions.forget(n.payload());
+                        }
                         Ok(Some(_)) => cache.invalidate(),
                         // The connection was lost: off until listening again.
                         Ok(None) | Err(_) => {

@@ -168,7 +168,11 @@ impl Database {
 
     /// Sessions.
     pub fn sessions(&self) -> DbSessionStore {
-        DbSessionStore::new(self.conn.clone(), self.clock.clone())
+        DbSessionStore::new(
+            self.conn.clone(),
+            self.clock.clone(),
+            Arc::clone(&self.config),
+        )
     }
 
     /// Readers (patrons).

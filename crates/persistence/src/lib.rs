@@ -70,6 +70,7 @@ mod patron_store;
 mod pool;
 mod queries_store;
 mod rule_store;
+mod session_cache;
 mod session_store;
 mod settings_store;
 mod sip2_station_store;

@@ -1,5 +1,7 @@
 //! [`SessionStore`] on the database. Revoking sets `revoked_at` (kept for the audit trail)
 //! and every lookup filters on `revoked_at IS NULL`, so a revoked session is never found.
+//! On PostgreSQL the lookups of a request's session are kept in the process and revocations
+//! announced to every process (`session_cache.rs`).
 
 use std::sync::Arc;
 
@@ -7,13 +9,15 @@ use library_core::{Clock, PatronId, StaffId};
 use library_credentials::{
     PortError, Scope, Session, SessionStore, StaffCredentialStore, StoredStaff, Subject, TokenHash,
 };
-use sea_orm::sea_query::{ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter};
 
+use crate::config_cache::ConfigCache;
 use crate::entity::session;
 use crate::error::{corrupt, failed};
 use crate::instant;
 use crate::pool::Pool;
+use crate::session_cache;
 use crate::sql;
 use crate::staff_store::stored;
 
@@ -22,6 +26,7 @@ use crate::staff_store::stored;
 pub struct DbSessionStore {
     conn: Pool,
     clock: Arc<dyn Clock>,
+    cache: Arc<ConfigCache>,
 }
 
 impl std::fmt::Debug for DbSessionStore {
@@ -31,25 +36,42 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub(crate) fn new(conn: Pool, clock: Arc<dyn Clock>) -> Self {
-        Self { conn, clock }
+    pub(crate) fn new(conn: Pool, clock: Arc<dyn Clock>, cache: Arc<ConfigCache>) -> Self {
+        Self { conn, clock, cache }
     }
 
-    /// Marks the sessions matching `filter` revoked, now.
+    /// Marks the sessions matching `filter` (SQL over `sessions`, with `?` for `values`)
+    /// revoked, now. On PostgreSQL the same statement announces each revoked session to
+    /// every process, and this process forgets them at once.
     async fn revoke_where(
         &self,
-        filter: sea_orm::sea_query::Expr,
+        filter: &str,
+        values: Vec<sea_orm::Value>,
         context: &str,
     ) -> Result<(), PortError> {
-        use session::Column as C;
         let backend = self.conn.get_database_backend();
-        let update = Query::update()
-            .table(session::Entity)
-            .value(C::RevokedAt, instant::value(backend, self.clock.now()))
-            .and_where(filter)
-            .and_where(C::RevokedAt.is_null())
-            .to_owned();
-        self.conn.execute(&update).await.map_err(failed(context))?;
+        let mut bound = vec![instant::value(backend, self.clock.now())];
+        bound.extend(values);
+        let update =
+            format!("UPDATE sessions SET revoked_at = ? WHERE {filter} AND revoked_at IS NULL");
+        if backend == DbBackend::Postgres {
+            let sql = format!(
+                "WITH revoked AS ({update} RETURNING token_hash) \
+                 SELECT token_hash, pg_notify('{}', token_hash) FROM revoked",
+                session_cache::CHANNEL
+            );
+            for row in sql::all(&self.conn, &sql, bound)
+                .await
+                .map_err(failed(context))?
+            {
+                let hash: String = row.try_get("", "token_hash").map_err(failed(context))?;
+                self.cache.sessions.forget(&hash);
+            }
+        } else {
+            sql::exec(&self.conn, &update, bound)
+                .await
+                .map_err(failed(context))?;
+        }
         Ok(())
     }
 }
@@ -125,13 +147,18 @@ impl SessionStore for DbSessionStore {
         _staff: Arc<dyn StaffCredentialStore>,
     ) -> Result<Option<(Session, Option<StoredStaff>)>, PortError> {
         const CONTEXT: &str = "find session";
+        let key = token_hash.to_hex();
+        if let Some(found) = self.cache.sessions.get(&key) {
+            return Ok(Some(found));
+        }
+        let generation = self.cache.sessions.generation();
         let Some(row) = sql::one(
             &self.conn,
             "SELECT s.token_hash, s.patron_id, s.staff_id, s.scope, s.created_at, \
              s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.password_hash, u.role \
              FROM sessions s LEFT JOIN staff_users u ON u.id = s.staff_id \
              WHERE s.token_hash = ? AND s.revoked_at IS NULL",
-            vec![token_hash.to_hex().into()],
+            vec![key.as_str().into()],
         )
         .await
         .map_err(failed(CONTEXT))?
@@ -153,12 +180,17 @@ impl SessionStore for DbSessionStore {
             }
             None => None,
         };
-        Ok(Some((to_session(session, CONTEXT)?, user)))
+        let found = (to_session(session, CONTEXT)?, user);
+        if let Some(generation) = generation {
+            self.cache.sessions.keep(generation, key, found.clone());
+        }
+        Ok(Some(found))
     }
 
     async fn revoke(&self, token_hash: &TokenHash) -> Result<(), PortError> {
         self.revoke_where(
-            session::Column::TokenHash.eq(token_hash.to_hex()),
+            "token_hash = ?",
+            vec![token_hash.to_hex().into()],
             "revoke session",
         )
         .await
@@ -169,10 +201,20 @@ impl SessionStore for DbSessionStore {
         patron: PatronId,
         scope: Option<Scope>,
     ) -> Result<(), PortError> {
-        let mut filter = session::Column::PatronId.eq(patron.get());
-        if let Some(scope) = scope {
-            filter = filter.and(session::Column::Scope.eq(scope.as_str()));
+        const CONTEXT: &str = "revoke patron sessions";
+        match scope {
+            Some(scope) => {
+                self.revoke_where(
+                    "patron_id = ? AND scope = ?",
+                    vec![patron.get().into(), scope.as_str().into()],
+                    CONTEXT,
+                )
+                .await
+            }
+            None => {
+                self.revoke_where("patron_id = ?", vec![patron.get().into()], CONTEXT)
+                    .await
+            }
         }
-        self.revoke_where(filter, "revoke patron sessions").await
     }
 }

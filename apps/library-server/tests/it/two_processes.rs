@@ -1,6 +1,6 @@
 //! Two server processes on one PostgreSQL database: 20 parallel checkouts of one item split
 //! across both give exactly one loan; rules and closures changed through one reach the
-//! other's cached configuration.
+//! other's cached configuration; a session ended through one is refused by the other.
 
 use serde_json::json;
 
@@ -139,6 +139,50 @@ async fn configuration_changed_through_one_server_reaches_the_other() {
         Some(d7 + time::Duration::days(1)),
         "the second server kept old rules"
     );
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test]
+async fn a_logout_on_one_server_ends_the_session_on_the_other() {
+    let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
+        return;
+    };
+    if url.is_empty() {
+        return;
+    }
+    let (first, second, staff, _) = two_servers_with_one_copy(&url, "OUT1").await;
+    // Both servers accept the token (and the second keeps the session it found).
+    for app in [&first, &second] {
+        app.get("/api/v1/circulation/rules", Some(&staff))
+            .await
+            .expect(200, "");
+    }
+    first
+        .post("/api/v1/auth/logout", Some(&staff), serde_json::Value::Null)
+        .await
+        .expect(204, "");
+    first
+        .get("/api/v1/circulation/rules", Some(&staff))
+        .await
+        .expect(401, "unauthorized");
+    // The revocation crosses in milliseconds; the bound only keeps a broken build from
+    // hanging.
+    let mut refused = false;
+    for _ in 0..250 {
+        if second
+            .get("/api/v1/circulation/rules", Some(&staff))
+            .await
+            .status
+            .as_u16()
+            == 401
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the second server still accepts the ended session");
     second.stop().await;
     first.stop().await;
 }

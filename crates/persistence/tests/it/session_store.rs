@@ -191,3 +191,110 @@ async fn a_session_for_an_unknown_subject_or_a_duplicate_token_is_refused() {
         db.close().await.unwrap();
     }
 }
+
+/// Polls `lookup` until the session is gone, for at most five seconds (a notification
+/// crosses to the other connection in milliseconds; the bound only keeps a broken build
+/// from hanging).
+async fn eventually_gone(
+    what: &str,
+    store: &library_persistence::DbSessionStore,
+    hash: &TokenHash,
+) {
+    for _ in 0..500 {
+        let found = store
+            .find_with_staff(hash, Arc::new(InMemoryStaffStore::new()))
+            .await
+            .unwrap();
+        if found.is_none() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what}: the other process still accepts the revoked session");
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_every_process() {
+    use sea_orm::ConnectionTrait;
+    for t in backends().await {
+        let first = t.connect().await;
+        let second = t.connect().await;
+        // Both listen (on PostgreSQL) before looking up, so both really keep what they find.
+        for _ in 0..500 {
+            if first.caches_configuration() && second.caches_configuration() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(second.caches_configuration(), "{}: never listened", t.name);
+        let reader = first
+            .patrons()
+            .register(&new_patron("21000000000001", None))
+            .await
+            .unwrap();
+        let staff_of = || Arc::new(InMemoryStaffStore::new());
+        let sessions = [
+            session(1, Subject::Patron(reader), Scope::Full),
+            session(2, Subject::Patron(reader), Scope::Pin),
+            session(3, Subject::Patron(reader), Scope::Full),
+        ];
+        for s in &sessions {
+            first.sessions().create(s).await.unwrap();
+        }
+        let found = |db: &library_persistence::Database, n: usize| {
+            let store = db.sessions();
+            let hash = sessions[n].token_hash;
+            async move {
+                store
+                    .find_with_staff(&hash, staff_of())
+                    .await
+                    .unwrap()
+                    .map(|(s, _)| s)
+            }
+        };
+        for db in [&first, &second] {
+            for (n, s) in sessions.iter().enumerate() {
+                assert_eq!(found(db, n).await.as_ref(), Some(s), "{}", t.name);
+            }
+        }
+
+        // Revoked through one process: gone there at once, and in the other when announced.
+        first
+            .sessions()
+            .revoke(&sessions[0].token_hash)
+            .await
+            .unwrap();
+        assert_eq!(found(&first, 0).await, None, "{}", t.name);
+        eventually_gone(t.name, &second.sessions(), &sessions[0].token_hash).await;
+        // A reader's sessions revoked through the other.
+        second
+            .sessions()
+            .revoke_patron_sessions(reader, Some(Scope::Pin))
+            .await
+            .unwrap();
+        assert_eq!(found(&second, 1).await, None, "{}", t.name);
+        eventually_gone(t.name, &first.sessions(), &sessions[1].token_hash).await;
+        assert_eq!(
+            found(&first, 2).await.as_ref(),
+            Some(&sessions[2]),
+            "{}",
+            t.name
+        );
+
+        // What a process keeps is not read again: a revocation written behind the stores'
+        // back (no announcement) is not seen on PostgreSQL, which keeps sessions; SQLite
+        // keeps none and reads it at once.
+        let raw = sea_orm::Database::connect(&t.url).await.unwrap();
+        raw.execute_unprepared("UPDATE sessions SET revoked_at = created_at")
+            .await
+            .unwrap();
+        let kept = found(&first, 2).await.is_some();
+        assert_eq!(
+            kept,
+            first.backend() == library_persistence::Backend::Postgres,
+            "{}",
+            t.name
+        );
+        raw.close().await.unwrap();
+    }
+}
