@@ -13,6 +13,10 @@
 //!     second on 2 threads;
 //! (c) p99 latency of `GET /api/v1/me/loans` with and without a concurrent login flood.
 //!
+//! Each figure's two halves (HTTP and raw pairs; logins and verifications; quiet and flooded
+//! latencies) are measured in three alternated rounds of 2 s, so that drift in the shared
+//! machine's speed during a run affects both halves alike.
+//!
 //! Figures only, no pass/fail. Fixed durations and bounded request counts.
 //!
 //! `CARGO_TARGET_DIR=/work/target-bench LIBRARY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p library-server --bench http`
@@ -40,8 +44,10 @@ const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
 const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
 const READER_PASSWORD: &str = "Reading-Room-42";
 const CLIENTS: usize = 8;
-const CASE: Duration = Duration::from_secs(5);
-const LATENCY_CASE: Duration = Duration::from_secs(6);
+/// (a) and (c): rounds of the two halves of each figure, alternated, so that drift in the
+/// shared machine's speed during a run affects both halves alike.
+const ROUNDS: u32 = 3;
+const ROUND: Duration = Duration::from_secs(2);
 const MAX_REQUESTS_PER_CLIENT: usize = 50_000;
 
 enum Db {
@@ -307,10 +313,29 @@ async fn setup(server: &Server, readers: usize) -> Fixture {
     }
 }
 
-/// (a) Checkout + checkin pairs per second, each client with its own reader and item.
-async fn circulation_pairs(server: &Arc<Server>, fx: &Fixture) -> f64 {
+/// (a) HTTP and raw pairs per second, over [`ROUNDS`] alternated rounds of each.
+async fn pair_rates(server: &Arc<Server>, url: &str, fx: &Fixture) -> (f64, f64) {
+    let (mut http, mut http_time) = (0, Duration::ZERO);
+    let (mut raw, mut raw_time) = (0, Duration::ZERO);
+    for _ in 0..ROUNDS {
+        let (n, t) = circulation_pairs(server, fx).await;
+        http += n;
+        http_time += t;
+        let (n, t) = raw_pairs(url, fx).await;
+        raw += n;
+        raw_time += t;
+    }
+    (
+        http as f64 / http_time.as_secs_f64(),
+        raw as f64 / raw_time.as_secs_f64(),
+    )
+}
+
+/// (a) Checkout + checkin pairs in one [`ROUND`], each client with its own reader and
+/// item, and the time taken.
+async fn circulation_pairs(server: &Arc<Server>, fx: &Fixture) -> (usize, Duration) {
     let start = Instant::now();
-    let deadline = start + CASE;
+    let deadline = start + ROUND;
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
         let server = Arc::clone(server);
@@ -346,13 +371,13 @@ async fn circulation_pairs(server: &Arc<Server>, fx: &Fixture) -> f64 {
     for task in tasks {
         total += task.await.expect("client");
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    (total, start.elapsed())
 }
 
 /// (a) The persistence adapter's raw checkout and checkin transactions, the same 8 clients
 /// each with its own reader and item, on the server's database (the server idle). Raw
-/// checkout+checkin pairs per second.
-async fn raw_pairs(url: &str, fx: &Fixture) -> f64 {
+/// checkout+checkin pairs in one [`ROUND`], and the time taken.
+async fn raw_pairs(url: &str, fx: &Fixture) -> (usize, Duration) {
     let db = library_persistence::Database::connect(url)
         .await
         .expect("connect for the raw transactions");
@@ -378,7 +403,7 @@ async fn raw_pairs(url: &str, fx: &Fixture) -> f64 {
     }
     let db = Arc::new(db);
     let start = Instant::now();
-    let deadline = start + CASE;
+    let deadline = start + ROUND;
     let mut tasks = Vec::new();
     for (patron, item) in pairs_of {
         let db = Arc::clone(&db);
@@ -429,11 +454,11 @@ async fn raw_pairs(url: &str, fx: &Fixture) -> f64 {
     for task in tasks {
         total += task.await.expect("raw client");
     }
-    let rate = total as f64 / start.elapsed().as_secs_f64();
+    let elapsed = start.elapsed();
     if let Ok(db) = Arc::try_unwrap(db) {
         db.close().await.ok();
     }
-    rate
+    (total, elapsed)
 }
 
 /// Login clients until `stop` (or the deadline); successful logins.
@@ -467,16 +492,11 @@ fn spawn_logins(
         .collect()
 }
 
-/// (b) Rounds of the two halves, alternated so that drift in the machine's speed affects
-/// both alike.
-const LOGIN_ROUNDS: u32 = 3;
-const LOGIN_ROUND: Duration = Duration::from_secs(2);
-
-/// (b) Successful Password logins in `LOGIN_ROUND`, and the time taken.
+/// (b) Successful Password logins in [`ROUND`], and the time taken.
 async fn logins(server: &Arc<Server>, fx: &Fixture) -> (usize, Duration) {
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
-    let tasks = spawn_logins(server, &fx.cards[..CLIENTS], start + LOGIN_ROUND, &stop);
+    let tasks = spawn_logins(server, &fx.cards[..CLIENTS], start + ROUND, &stop);
     let mut total = 0;
     for task in tasks {
         total += task.await.expect("client");
@@ -484,14 +504,14 @@ async fn logins(server: &Arc<Server>, fx: &Fixture) -> (usize, Duration) {
     (total, start.elapsed())
 }
 
-/// (b) Standalone verifications on 2 threads in `LOGIN_ROUND`, and the time taken.
+/// (b) Standalone verifications on 2 threads in [`ROUND`], and the time taken.
 fn verifications() -> (usize, Duration) {
     let hasher = Arc::new(Argon2Hasher::owasp_minimum());
     let hash = hasher
         .hash_sync(&Secret::new(READER_PASSWORD))
         .expect("hash");
     let start = Instant::now();
-    let deadline = start + LOGIN_ROUND;
+    let deadline = start + ROUND;
     let threads: Vec<_> = (0..2)
         .map(|_| {
             let hasher = Arc::clone(&hasher);
@@ -511,11 +531,13 @@ fn verifications() -> (usize, Duration) {
     (total, start.elapsed())
 }
 
-/// (c) p99 of `GET /api/v1/me/loans` from one client, sequential requests.
-async fn loans_p99(server: &Server, token: &str) -> (Duration, usize) {
-    let deadline = Instant::now() + LATENCY_CASE;
-    let mut samples = Vec::new();
-    while Instant::now() < deadline && samples.len() < MAX_REQUESTS_PER_CLIENT {
+/// (c) Latencies of `GET /api/v1/me/loans` from one client, sequential requests, for one
+/// [`ROUND`].
+async fn loans_latencies(server: &Server, token: &str, samples: &mut Vec<Duration>) {
+    let deadline = Instant::now() + ROUND;
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < MAX_REQUESTS_PER_CLIENT {
+        sent += 1;
         let t = Instant::now();
         let (status, body) = server
             .send(reqwest::Method::GET, "/api/v1/me/loans", Some(token), None)
@@ -523,6 +545,10 @@ async fn loans_p99(server: &Server, token: &str) -> (Duration, usize) {
         samples.push(t.elapsed());
         assert_eq!(status, 200, "GET /me/loans: {body}");
     }
+}
+
+/// The 99th percentile of `samples`, and how many there were.
+fn p99(mut samples: Vec<Duration>) -> (Duration, usize) {
     samples.sort_unstable();
     let idx = (samples.len() * 99).div_ceil(100).saturating_sub(1);
     (samples[idx], samples.len())
@@ -539,14 +565,13 @@ async fn run() {
     let db = Db::Sqlite(std::env::temp_dir().join(format!("library_http_bench_{}.db", suffix())));
     let server = Arc::new(Server::spawn(&db.url()).await);
     let fx = setup(&server, CLIENTS + 1).await;
-    let sqlite_pairs = circulation_pairs(&server, &fx).await;
+    let (sqlite_pairs, sqlite_raw) = pair_rates(&server, &db.url(), &fx).await;
     println!("(a) sqlite   checkout+checkin pairs/s: {sqlite_pairs:.0}");
-    let sqlite_raw = raw_pairs(&db.url(), &fx).await;
     println!("(a) sqlite   raw transaction pairs/s: {sqlite_raw:.0}");
 
     let (mut logged_in, mut login_time) = (0, Duration::ZERO);
     let (mut verified, mut verify_time) = (0, Duration::ZERO);
-    for _ in 0..LOGIN_ROUNDS {
+    for _ in 0..ROUNDS {
         let (n, t) = logins(&server, &fx).await;
         logged_in += n;
         login_time += t;
@@ -571,24 +596,28 @@ async fn run() {
         )
         .await;
     let token = fx.sessions[reader].clone();
-    let (quiet, quiet_n) = loans_p99(&server, &token).await;
+    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        loans_latencies(&server, &token, &mut quiet).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flood = spawn_logins(
+            &server,
+            &fx.cards[..CLIENTS],
+            Instant::now() + ROUND + Duration::from_secs(5),
+            &stop,
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        loans_latencies(&server, &token, &mut busy).await;
+        stop.store(true, Ordering::Relaxed);
+        for task in flood {
+            let _ = task.await;
+        }
+    }
+    let ((quiet, quiet_n), (busy, busy_n)) = (p99(quiet), p99(busy));
     println!(
         "(c) p99 GET /me/loans, quiet: {:.2} ms ({quiet_n} requests)",
         ms(quiet)
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let flood = spawn_logins(
-        &server,
-        &fx.cards[..CLIENTS],
-        Instant::now() + LATENCY_CASE + Duration::from_secs(5),
-        &stop,
-    );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (busy, busy_n) = loans_p99(&server, &token).await;
-    stop.store(true, Ordering::Relaxed);
-    for task in flood {
-        let _ = task.await;
-    }
     println!(
         "(c) p99 GET /me/loans, login flood ({CLIENTS} clients): {:.2} ms ({busy_n} requests)",
         ms(busy)
@@ -619,9 +648,8 @@ async fn run() {
             let db = Db::Postgres { admin_url, name };
             let server = Arc::new(Server::spawn(&db.url()).await);
             let fx = setup(&server, CLIENTS).await;
-            let pg_pairs = circulation_pairs(&server, &fx).await;
+            let (pg_pairs, pg_raw) = pair_rates(&server, &db.url(), &fx).await;
             println!("(a) postgres checkout+checkin pairs/s: {pg_pairs:.0}");
-            let pg_raw = raw_pairs(&db.url(), &fx).await;
             println!("(a) postgres raw transaction pairs/s: {pg_raw:.0}");
             if let Ok(server) = Arc::try_unwrap(server) {
                 server.shutdown().await;

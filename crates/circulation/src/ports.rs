@@ -477,6 +477,21 @@ pub trait CirculationTransaction:
         Ok((loans, owed))
     }
 
+    /// [`Self::open_loans_and_charges`] of `patron` and the active holds of `title`
+    /// ([`HoldRepository::active_holds_of_title`]): a checkout's reads once its locks are
+    /// held. The default makes both reads ([`loans_charges_and_holds_by_parts`]); a
+    /// database may send them at once.
+    ///
+    /// # Errors
+    /// As those two.
+    async fn open_loans_charges_and_holds(
+        &mut self,
+        patron: PatronId,
+        title: TitleId,
+    ) -> Result<LoansChargesAndHolds, InfrastructureError> {
+        loans_charges_and_holds_by_parts(self, patron, title).await
+    }
+
     /// The item with `barcode` and its title, both row locked in the lock order (title,
     /// then item) and read under their locks. The default reads the item, then locks the
     /// title and the item; a database does all three in one statement.
@@ -513,6 +528,19 @@ pub trait CirculationTransaction:
         };
         let loan = self.open_loan_of_item(id).await?;
         Ok(Some((title, item, loan)))
+    }
+
+    /// [`Self::lock_copy`], and the active holds of the copy's title read after the locks
+    /// (a checkin's or a renewal's reads of the copy). The default makes both reads
+    /// ([`lock_copy_with_holds_by_parts`]); a database may send them at once.
+    ///
+    /// # Errors
+    /// As those two.
+    async fn lock_copy_with_holds(
+        &mut self,
+        id: ItemId,
+    ) -> Result<Option<(LockedCopy, Vec<Hold>)>, InfrastructureError> {
+        lock_copy_with_holds_by_parts(self, id).await
     }
 
     /// The item with `barcode` and its open loan, without locks (a first look). The default
@@ -552,6 +580,43 @@ pub trait CirculationTransaction:
     ) -> Result<(), InfrastructureError> {
         close_loan_by_parts(self, loan, status).await
     }
+}
+
+/// A reader's open loans with their items, what they owe, and a title's active holds
+/// ([`CirculationTransaction::open_loans_charges_and_holds`]).
+pub type LoansChargesAndHolds = ((Vec<(Loan, Item)>, Money), Vec<Hold>);
+
+/// A copy's title and item, locked, with its open loan ([`CirculationTransaction::lock_copy`]).
+pub type LockedCopy = (Title, Item, Option<Loan>);
+
+/// [`CirculationTransaction::open_loans_charges_and_holds`]'s default: the two reads.
+///
+/// # Errors
+/// As those two.
+pub async fn loans_charges_and_holds_by_parts<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    patron: PatronId,
+    title: TitleId,
+) -> Result<LoansChargesAndHolds, InfrastructureError> {
+    let loans = tx.open_loans_and_charges(patron).await?;
+    let holds = tx.active_holds_of_title(title).await?;
+    Ok((loans, holds))
+}
+
+/// [`CirculationTransaction::lock_copy_with_holds`]'s default: the copy locked, then its
+/// title's active holds read.
+///
+/// # Errors
+/// As those two.
+pub async fn lock_copy_with_holds_by_parts<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    id: ItemId,
+) -> Result<Option<(LockedCopy, Vec<Hold>)>, InfrastructureError> {
+    let Some(copy) = tx.lock_copy(id).await? else {
+        return Ok(None);
+    };
+    let holds = tx.active_holds_of_title(copy.1.title).await?;
+    Ok(Some((copy, holds)))
 }
 
 /// [`CirculationTransaction::lend`]'s default, for an adapter that overrides it only on

@@ -339,12 +339,16 @@ impl CredentialStore for DbCredentialStore {
         card: &CardNumber,
     ) -> Result<Option<StoredCredentials>, PortError> {
         const CONTEXT: &str = "find credentials by card";
+        // `all` on the unique card: `one` would bind `LIMIT ?`, which SQLite prepares
+        // again on every run, and this is every login's first read.
         patron::Entity::find()
             .filter(patron::Column::CardNumber.eq(card.as_str()))
             .find_also_related(patron_credentials::Entity)
-            .one(&self.conn)
+            .all(&self.conn)
             .await
             .map_err(failed(CONTEXT))?
+            .into_iter()
+            .next()
             .map(|(reader, creds)| to_stored(reader, creds, CONTEXT))
             .transpose()
     }

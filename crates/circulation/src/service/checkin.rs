@@ -103,7 +103,7 @@ where
         // first look without locks, then locked, then the copy; if the copy has been
         // returned and lent to someone else in between, start again with the new borrower.
         let mut attempts = 0;
-        let (mut tx, patron, title, item, mut loan) = loop {
+        let (mut tx, patron, title, item, mut loan, holds) = loop {
             attempts += 1;
             let mut tx = self.store.begin().await?;
             let Some((plain, first_look)) =
@@ -121,12 +121,16 @@ where
                 .ok_or_else(vanished)?;
             // Read after the reader's lock: their loans are current (every loan write
             // holds its borrower's lock).
-            let (title, item, loan) = tx.lock_copy(plain.id).await?.ok_or_else(vanished)?;
+            // With the copy, its title's active holds, for the copy's next reader.
+            let ((title, item, loan), holds) = tx
+                .lock_copy_with_holds(plain.id)
+                .await?
+                .ok_or_else(vanished)?;
             let Some(loan) = loan else {
                 return Err(CheckinError::NotOnLoan);
             };
             if loan.patron == patron.id {
-                break (tx, patron, title, item, loan);
+                break (tx, patron, title, item, loan, holds);
             }
             if attempts >= CHECKIN_ATTEMPTS {
                 return Err(InfrastructureError::new(
@@ -174,7 +178,7 @@ where
             tx.set_suspended_until(patron.id, cost.suspended_until)
                 .await?;
         }
-        let mut queue = HoldQueue::new(item.title, tx.active_holds_of_title(item.title).await?);
+        let mut queue = HoldQueue::new(item.title, holds);
         let (hold, status) = self
             .route_freed_copy(tx.as_mut(), &mut queue, item.id, &config, now)
             .await?;

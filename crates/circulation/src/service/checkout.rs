@@ -237,14 +237,15 @@ where
             Some(&patron.category),
             Some(&item.item_type),
         );
-        let (open_loans, owed) = tx.open_loans_and_charges(patron.id).await?;
+        // The reader's loans and charges, and the title's active holds (under the title's
+        // lock): the copy's waiting hold, if any, is among them.
+        let ((open_loans, owed), holds) = tx
+            .open_loans_charges_and_holds(patron.id, item.title)
+            .await?;
         let loans_out = u32::try_from(open_loans.len()).unwrap_or(u32::MAX);
         let outstanding = self
             .outstanding_with(owed, &patron, &open_loans, config, now)
             .await?;
-        // The title's active holds (under the title's lock): the copy's waiting hold, if
-        // any, is among them.
-        let holds = tx.active_holds_of_title(item.title).await?;
         let waiting = holds
             .iter()
             .find(|h| h.waiting_item() == Some(item.id))

@@ -121,7 +121,10 @@ where
             .ok_or_else(vanished)?;
         // The copy's open loan, read after the borrower's lock: current (every loan write
         // holds its borrower's lock). Another loan of the copy means this one was returned.
-        let (title, item, open_loan) = tx.lock_copy(first_look.item).await?.ok_or_else(vanished)?;
+        let ((title, item, open_loan), holds) = tx
+            .lock_copy_with_holds(first_look.item)
+            .await?
+            .ok_or_else(vanished)?;
         let loan = open_loan.filter(|l| l.id == req.loan);
         if not_found(&loan) {
             return Err(RenewError::LoanNotFound);
@@ -136,9 +139,7 @@ where
             Some(&item.item_type),
         );
         let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
-        let reserved_by_another = tx
-            .active_holds_of_title(item.title)
-            .await?
+        let reserved_by_another = holds
             .iter()
             .any(|h| h.position().is_some() && h.patron != patron.id);
         let today = lending.calendar.local_date(now);

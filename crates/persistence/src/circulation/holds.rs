@@ -17,6 +17,16 @@ use super::rows::{self, HOLD_SELECT};
 use crate::instant;
 use crate::sql::{all, exec, infra, insert_returning_id, one};
 
+/// The active holds of one title, in queue order, with `extra` columns first; `title` is
+/// the SQL giving the title's id (a `?`, or a subquery).
+pub(super) fn active_holds_of_title_sql(extra: &str, title: &str) -> String {
+    let select = HOLD_SELECT.replacen("SELECT ", &format!("SELECT {extra}"), 1);
+    format!(
+        "{select} WHERE h.title_id = {title} AND h.status IN ('queued', 'waiting') \
+         ORDER BY h.queue_seq, h.id"
+    )
+}
+
 impl DbTransaction {
     async fn holds_where(
         &mut self,
@@ -49,12 +59,16 @@ impl HoldRepository for DbTransaction {
         &mut self,
         title: TitleId,
     ) -> Result<Vec<Hold>, InfrastructureError> {
-        self.holds_where(
-            "h.title_id = ? AND h.status IN ('queued', 'waiting')",
+        all(
+            &self.txn,
+            &active_holds_of_title_sql("", "?"),
             vec![title.get().into()],
-            "read active holds of title",
         )
         .await
+        .map_err(infra("read active holds of title"))?
+        .iter()
+        .map(rows::hold)
+        .collect()
     }
 
     async fn active_holds_of_patron(

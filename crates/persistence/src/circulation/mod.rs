@@ -33,10 +33,12 @@ pub(crate) mod rows;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use library_circulation::ports::{CirculationStore, CirculationTransaction, InfrastructureError};
-use library_circulation::ports::{close_loan_by_parts, lend_by_parts};
-use library_circulation::{Item, ItemStatus, Loan, NewLoan, Title};
-use library_core::{Barcode, ItemId, Money, PatronId};
+use library_circulation::ports::{
+    CirculationStore, CirculationTransaction, InfrastructureError, LoansChargesAndHolds,
+    LockedCopy, loans_charges_and_holds_by_parts, lock_copy_with_holds_by_parts,
+};
+use library_circulation::{Hold, Item, ItemStatus, Loan, NewLoan, Title};
+use library_core::{Barcode, ItemId, Money, PatronId, TitleId};
 use sea_orm::{DatabaseTransaction, DbBackend, QueryResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -178,27 +180,14 @@ impl CirculationTransaction for DbTransaction {
         patron: PatronId,
     ) -> Result<(Vec<(Loan, Item)>, Money), InfrastructureError> {
         const C: &str = "read open loans and charges of reader";
-        let sql = format!(
-            "SELECT o.outstanding, x.* FROM ({OUTSTANDING_SQL}) o \
-             LEFT JOIN ({}) x ON 1 = 1 ORDER BY x.id",
-            *OPEN_LOANS_WITH_ITEMS
-        );
         let found = crate::sql::all(
             &self.txn,
-            &sql,
+            &loans_and_charges_sql(""),
             vec![patron.get().into(), patron.get().into()],
         )
         .await
         .map_err(infra(C))?;
-        let mut owed = Money::ZERO;
-        let mut loans = Vec::with_capacity(found.len());
-        for row in &found {
-            owed = Money::from_cents(get(row, "outstanding").map_err(infra(C))?);
-            if get::<Option<i64>>(row, "id").map_err(infra(C))?.is_some() {
-                loans.push((rows::loan(row)?, rows::item_with_id(row, "item_id")?));
-            }
-        }
-        Ok((loans, owed))
+        loans_and_charges_of(found.iter(), C)
     }
 
     /// One statement: the item joined to its title, both locked (title first: PostgreSQL
@@ -231,22 +220,72 @@ impl CirculationTransaction for DbTransaction {
         id: ItemId,
     ) -> Result<Option<(Title, Item, Option<Loan>)>, InfrastructureError> {
         const C: &str = "lock title and item with open loan";
-        let sql = format!(
-            "SELECT t.name AS title_name, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
-             JOIN titles t ON t.id = i.title_id \
-             LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
-             WHERE i.id = ?{}",
-            lock_clause_of(self.backend, "t, i")
-        );
-        let Some(row) = one(&self.txn, &sql, vec![id.get().into()])
+        let sql = lock_copy_sql(self.backend, "");
+        one(&self.txn, &sql, vec![id.get().into()])
             .await
             .map_err(infra(C))?
-        else {
+            .map(|row| locked_copy_of(&row, C))
+            .transpose()
+    }
+
+    /// SQLite: both reads sent as one call ([`sqlite_batch`]). PostgreSQL: the two
+    /// statements (their rows differ in shape; both run under locks already held).
+    async fn open_loans_charges_and_holds(
+        &mut self,
+        patron: PatronId,
+        title: TitleId,
+    ) -> Result<LoansChargesAndHolds, InfrastructureError> {
+        if self.backend == DbBackend::Postgres {
+            return loans_charges_and_holds_by_parts(self, patron, title).await;
+        }
+        const C: &str = "read open loans, charges and holds";
+        let sql = format!(
+            "{}; {}",
+            loans_and_charges_sql("'loans' AS what, "),
+            holds::active_holds_of_title_sql("'holds' AS what, ", "?")
+        );
+        let found = sqlite_batch(
+            &self.txn,
+            &sql,
+            vec![patron.get().into(), patron.get().into(), title.get().into()],
+            C,
+        )
+        .await?;
+        let loans = loans_and_charges_of(tagged(&found, "loans"), C)?;
+        let holds = tagged(&found, "holds")
+            .map(rows::hold)
+            .collect::<Result<_, _>>()?;
+        Ok((loans, holds))
+    }
+
+    /// SQLite: both reads sent as one call ([`sqlite_batch`]). PostgreSQL: the two
+    /// statements, the holds read after the locks are granted (a statement reads what was
+    /// committed when it began, and the locking one may have waited).
+    async fn lock_copy_with_holds(
+        &mut self,
+        id: ItemId,
+    ) -> Result<Option<(LockedCopy, Vec<Hold>)>, InfrastructureError> {
+        if self.backend == DbBackend::Postgres {
+            return lock_copy_with_holds_by_parts(self, id).await;
+        }
+        const C: &str = "lock title and item with open loan and holds";
+        let sql = format!(
+            "{}; {}",
+            lock_copy_sql(self.backend, "'copy' AS what, "),
+            holds::active_holds_of_title_sql(
+                "'holds' AS what, ",
+                "(SELECT title_id FROM items WHERE id = ?)"
+            )
+        );
+        let found =
+            sqlite_batch(&self.txn, &sql, vec![id.get().into(), id.get().into()], C).await?;
+        let Some(copy) = tagged(&found, "copy").next() else {
             return Ok(None);
         };
-        let item = rows::item_with_id(&row, "copy_id")?;
-        let loan = open_loan_of(&row, C)?;
-        Ok(Some((title_of(&row, &item, C)?, item, loan)))
+        let holds = tagged(&found, "holds")
+            .map(rows::hold)
+            .collect::<Result<_, _>>()?;
+        Ok(Some((locked_copy_of(copy, C)?, holds)))
     }
 
     /// One query: the item left joined to its open loan.
@@ -270,68 +309,96 @@ impl CirculationTransaction for DbTransaction {
         Ok(Some((item, open_loan_of(&row, C)?)))
     }
 
-    /// PostgreSQL: one statement, the loan inserted in a data-modifying `WITH`. SQLite:
-    /// the two statements (in-process, no round trips to save).
+    /// PostgreSQL: one statement, the loan inserted in a data-modifying `WITH`. SQLite: the
+    /// copy's update and the loan's insert sent as one call ([`sqlite_batch`]).
     async fn lend(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
-        if self.backend != DbBackend::Postgres {
-            return lend_by_parts(self, loan).await;
-        }
         const C: &str = "lend";
         let b = self.backend;
-        let sql = format!(
-            "WITH l AS ({}) UPDATE items SET status = ? WHERE id = ? \
-             RETURNING (SELECT id FROM l) AS id",
-            loans::INSERT_LOAN
-        );
-        let row = one(
-            &self.txn,
-            &sql,
-            [
-                loans::new_loan_values(b, &loan),
-                vec![
-                    rows::item_status_str(ItemStatus::OnLoan).into(),
-                    loan.item.get().into(),
-                ],
-            ]
-            .concat(),
-        )
-        .await
-        .map_err(infra(C))?
-        .ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
+        let status = vec![
+            rows::item_status_str(ItemStatus::OnLoan).into(),
+            loan.item.get().into(),
+        ];
+        let values = loans::new_loan_values(b, &loan);
+        let row = if b == DbBackend::Postgres {
+            let sql = format!(
+                "WITH l AS ({}) UPDATE items SET status = ? WHERE id = ? \
+                 RETURNING (SELECT id FROM l) AS id",
+                loans::INSERT_LOAN
+            );
+            one(&self.txn, &sql, [values, status].concat())
+                .await
+                .map_err(infra(C))?
+        } else {
+            let sql = format!(
+                "UPDATE items SET status = ? WHERE id = ? RETURNING 'item' AS what, id; \
+                 {}, 'loan' AS what",
+                loans::INSERT_LOAN
+            );
+            sqlite_batch(&self.txn, &sql, [status, values].concat(), C)
+                .await?
+                .into_iter()
+                .find(|(what, _)| what == "loan")
+                .map(|(_, row)| row)
+        };
+        let row =
+            row.ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
         let id: i64 = get(&row, "id").map_err(infra(C))?;
         Ok(loans::stored_loan(loan, id))
     }
 
     /// PostgreSQL: one statement, the loan updated in a data-modifying `WITH`. SQLite: the
-    /// two statements.
+    /// copy's update and the loan's sent as one call ([`sqlite_batch`]).
     async fn close_loan(
         &mut self,
         loan: &Loan,
         status: ItemStatus,
     ) -> Result<(), InfrastructureError> {
-        if self.backend != DbBackend::Postgres {
-            return close_loan_by_parts(self, loan, status).await;
-        }
         const C: &str = "close loan";
         let b = self.backend;
-        let sql = format!(
-            "WITH l AS ({} RETURNING id) UPDATE items SET status = ? WHERE id = ? \
-             RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
-            loans::UPDATE_LOAN
-        );
-        let row = one(
-            &self.txn,
-            &sql,
-            [
-                loans::loan_values(b, loan),
-                vec![rows::item_status_str(status).into(), loan.item.get().into()],
-            ]
-            .concat(),
-        )
-        .await
-        .map_err(infra(C))?
-        .ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
-        match get::<i64>(&row, "loans").map_err(infra(C))? {
+        let item_values = vec![rows::item_status_str(status).into(), loan.item.get().into()];
+        let (item_found, loans) = if b == DbBackend::Postgres {
+            let sql = format!(
+                "WITH l AS ({} RETURNING id) UPDATE items SET status = ? WHERE id = ? \
+                 RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
+                loans::UPDATE_LOAN
+            );
+            match one(
+                &self.txn,
+                &sql,
+                [loans::loan_values(b, loan), item_values].concat(),
+            )
+            .await
+            .map_err(infra(C))?
+            {
+                Some(row) => (true, get::<i64>(&row, "loans").map_err(infra(C))?),
+                None => (false, 0),
+            }
+        } else {
+            let sql = format!(
+                "UPDATE items SET status = ? WHERE id = ? RETURNING 'item' AS what; \
+                 {} RETURNING 'loan' AS what",
+                loans::UPDATE_LOAN
+            );
+            let found = sqlite_batch(
+                &self.txn,
+                &sql,
+                [item_values, loans::loan_values(b, loan)].concat(),
+                C,
+            )
+            .await?;
+            let count = |w: &str| found.iter().filter(|(what, _)| what == w).count();
+            (
+                count("item") == 1,
+                i64::try_from(count("loan")).unwrap_or(i64::MAX),
+            )
+        };
+        if !item_found {
+            return Err(InfrastructureError::new(format!(
+                "no such item {}",
+                loan.item
+            )));
+        }
+        match loans {
             1 => Ok(()),
             _ => Err(InfrastructureError::new(format!(
                 "no such loan {}",
@@ -339,6 +406,86 @@ impl CirculationTransaction for DbTransaction {
             ))),
         }
     }
+}
+
+/// The reader's unpaid charges (one row) left joined to their open loans with their items,
+/// with `extra` columns first; binds the reader twice.
+fn loans_and_charges_sql(extra: &str) -> String {
+    format!(
+        "SELECT {extra}o.outstanding, x.* FROM ({OUTSTANDING_SQL}) o \
+         LEFT JOIN ({}) x ON 1 = 1 ORDER BY x.id",
+        *OPEN_LOANS_WITH_ITEMS
+    )
+}
+
+/// The loans with their items and the amount owed, from [`loans_and_charges_sql`]'s rows.
+fn loans_and_charges_of<'a>(
+    found: impl Iterator<Item = &'a QueryResult>,
+    context: &'static str,
+) -> Result<(Vec<(Loan, Item)>, Money), InfrastructureError> {
+    let mut owed = Money::ZERO;
+    let mut loans = Vec::new();
+    for row in found {
+        owed = Money::from_cents(get(row, "outstanding").map_err(infra(context))?);
+        if get::<Option<i64>>(row, "id")
+            .map_err(infra(context))?
+            .is_some()
+        {
+            loans.push((rows::loan(row)?, rows::item_with_id(row, "item_id")?));
+        }
+    }
+    Ok((loans, owed))
+}
+
+/// Item `?` with its title, both locked (title first), and its open loan; `extra` columns
+/// first.
+fn lock_copy_sql(backend: DbBackend, extra: &str) -> String {
+    format!(
+        "SELECT {extra}t.name AS title_name, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
+         JOIN titles t ON t.id = i.title_id \
+         LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
+         WHERE i.id = ?{}",
+        lock_clause_of(backend, "t, i")
+    )
+}
+
+/// The copy of a [`lock_copy_sql`] row.
+fn locked_copy_of(
+    row: &QueryResult,
+    context: &'static str,
+) -> Result<LockedCopy, InfrastructureError> {
+    let item = rows::item_with_id(row, "copy_id")?;
+    let loan = open_loan_of(row, context)?;
+    Ok((title_of(row, &item, context)?, item, loan))
+}
+
+/// The rows of a [`sqlite_batch`] tagged `what`.
+fn tagged<'a>(
+    found: &'a [(String, QueryResult)],
+    what: &'a str,
+) -> impl Iterator<Item = &'a QueryResult> {
+    found
+        .iter()
+        .filter(move |(w, _)| w == what)
+        .map(|(_, row)| row)
+}
+
+/// SQLite: several statements sent as one call to the connection's thread (sqlx runs them
+/// in order, binding `values` across them in order), each returning rows tagged with a
+/// `what` column; the rows as (tag, row). Each statement is a hop to that thread and back
+/// otherwise, the largest part of a short statement's cost.
+async fn sqlite_batch(
+    txn: &DatabaseTransaction,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+    context: &'static str,
+) -> Result<Vec<(String, QueryResult)>, InfrastructureError> {
+    crate::sql::all(txn, sql, values)
+        .await
+        .map_err(infra(context))?
+        .into_iter()
+        .map(|row| Ok((get::<String>(&row, "what").map_err(infra(context))?, row)))
+        .collect()
 }
 
 /// An item's columns for [`rows::item_with_id`], its id as `copy_id` (clear of a joined

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use library_circulation::ports::{CirculationStore, CirculationTransaction};
-use library_circulation::service::{CheckinRequest, CheckoutRequest};
+use library_circulation::service::{CheckinRequest, CheckoutRequest, PlaceHoldRequest};
 use library_circulation::{ItemStatus, Loan, NewLoan};
-use library_core::{ItemId, ManualClock, Money, PatronId};
+use library_core::{ItemId, ManualClock, Money, PatronId, TitleId};
 use library_fines::NewCharge;
 use time::macros::date;
 
@@ -37,13 +37,23 @@ async fn composed_copy(
 async fn the_joined_reads_equal_the_single_record_reads() {
     for t in backends().await {
         let db = t.connect().await;
-        let s = seed_db(&db, 2, 3).await;
+        let s = seed_db(&db, 3, 3).await;
         let svc = db_service(&db, Arc::new(ManualClock::new(NOW)));
         for b in ["B0003", "B0001"] {
             svc.checkout(CheckoutRequest {
                 card_number: card_of(1),
                 item_barcode: barcode(b),
                 library: code("HKCL"),
+            })
+            .await
+            .unwrap();
+        }
+        // Two readers queue for the title.
+        for reader in &s.readers[1..] {
+            svc.place_hold(PlaceHoldRequest {
+                patron: *reader,
+                title: s.title,
+                pickup_library: code("HKCL"),
             })
             .await
             .unwrap();
@@ -105,6 +115,22 @@ async fn the_joined_reads_equal_the_single_record_reads() {
             t.name
         );
 
+        // Loans, charges and the title's holds together: as the reads one by one.
+        let holds = tx.active_holds_of_title(s.title).await.unwrap();
+        let positions: Vec<_> = holds.iter().map(|h| h.position()).collect();
+        assert_eq!(positions, [Some(1), Some(2)], "{}", t.name);
+        for (who, title) in [(reader, s.title), (s.readers[1], TitleId(9_999))] {
+            assert_eq!(
+                tx.open_loans_charges_and_holds(who, title).await.unwrap(),
+                (
+                    tx.open_loans_and_charges(who).await.unwrap(),
+                    tx.active_holds_of_title(title).await.unwrap()
+                ),
+                "{}",
+                t.name
+            );
+        }
+
         // The copy with its title (and its open loan), on loan and on the shelf.
         for (b, n) in [("B0001", 0), ("B0002", 1), ("B0003", 2)] {
             let id = s.items[n];
@@ -113,6 +139,12 @@ async fn the_joined_reads_equal_the_single_record_reads() {
             assert_eq!(
                 tx.lock_copy(id).await.unwrap().unwrap(),
                 expected,
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                tx.lock_copy_with_holds(id).await.unwrap().unwrap(),
+                (expected.clone(), holds.clone()),
                 "{}",
                 t.name
             );
@@ -134,6 +166,7 @@ async fn the_joined_reads_equal_the_single_record_reads() {
             );
         }
         assert_eq!(tx.lock_copy(ItemId(9_999)).await.unwrap(), None);
+        assert_eq!(tx.lock_copy_with_holds(ItemId(9_999)).await.unwrap(), None);
         assert_eq!(
             tx.lock_copy_by_barcode(&barcode("B9999")).await.unwrap(),
             None
