@@ -592,6 +592,16 @@ async fn catalogue_imports_are_all_or_nothing() {
             .unwrap()
             .unwrap();
         assert_eq!(first.title, second.title, "same ISBN, one title");
+        let details = catalogue.title_details(first.title).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                details.name.as_str(),
+                details.author.as_deref(),
+                details.isbn.as_ref().map(library_core::Isbn::as_str)
+            ),
+            ("The Silent River", Some("Chan"), Some("9780306406157")),
+            "{label}: author and ISBN stored"
+        );
         let reserved = catalogue
             .item_by_barcode(&Barcode::parse("B0003").unwrap())
             .await
@@ -604,9 +614,11 @@ async fn catalogue_imports_are_all_or_nothing() {
             .unwrap()
             .unwrap()
             .title;
+        let details = catalogue.title_details(title).await.unwrap().unwrap();
         assert_eq!(
-            catalogue.title(title).await.unwrap().unwrap().name,
-            "Tea, Culture and Time"
+            (details.name.as_str(), details.author, details.isbn),
+            ("Tea, Culture and Time", None, None),
+            "{label}"
         );
 
         // Again: every barcode is taken now.

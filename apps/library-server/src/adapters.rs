@@ -21,12 +21,13 @@ use library_http::{
     Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
     FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewReader,
     ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, StoredSuspension,
+    TitleInfo,
 };
 use library_persistence::{
     AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
     FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
     NewNotification, NewPatron, OutboxStore, PatronStore, QueryStore, RuleStore, StaffStore,
-    StoreError,
+    StoreError, TitleDetails,
 };
 use time::{Date, OffsetDateTime};
 
@@ -378,8 +379,28 @@ impl LibraryAdmin for DbAdmin {
 
 #[async_trait]
 impl CatalogueAdmin for DbAdmin {
-    async fn create_title(&self, title: &str) -> Result<TitleId, AdminError> {
-        self.catalogue.create_title(title).await.map_err(admin_err)
+    async fn create_title(&self, title: &TitleInfo) -> Result<TitleId, AdminError> {
+        self.catalogue
+            .add_title(&TitleDetails {
+                name: title.name.clone(),
+                author: title.author.clone(),
+                isbn: title.isbn.clone(),
+            })
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn title(&self, id: TitleId) -> Result<Option<TitleInfo>, AdminError> {
+        Ok(self
+            .catalogue
+            .title_details(id)
+            .await
+            .map_err(admin_err)?
+            .map(|t| TitleInfo {
+                name: t.name,
+                author: t.author,
+                isbn: t.isbn,
+            }))
     }
 
     async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError> {

@@ -901,7 +901,12 @@ fn catalogue(codes: &[LibraryCode]) -> Result<Vec<ImportedTitle>, DemoError> {
                 status: ItemStatus::Available,
             });
         }
-        titles.push(ImportedTitle { name, items });
+        titles.push(ImportedTitle {
+            name,
+            author: None,
+            isbn: None,
+            items,
+        });
     }
     Ok(titles)
 }

@@ -11,6 +11,7 @@
 
 mod clock;
 mod ids;
+mod isbn;
 mod library;
 mod money;
 
@@ -18,5 +19,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
     Barcode, CardNumber, HoldId, ItemId, LoanId, ParseIdError, PatronId, StaffId, TitleId,
 };
+pub use isbn::{InvalidIsbn, Isbn};
 pub use library::{DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind};
 pub use money::Money;

@@ -20,7 +20,8 @@ use library_circulation::{
     Calendar, CalendarError, Circulation, Hold, ItemType, Library, RuleScope, RuleSet, ScopedRules,
 };
 use library_core::{
-    Barcode, Clock, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId, TitleId,
+    Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
+    TitleId,
 };
 use library_credentials::{SecretHash, StationUsername};
 use library_fines::{
@@ -191,11 +192,24 @@ pub struct NewCopy {
     pub home_library: LibraryCode,
 }
 
+/// A title as the catalogue records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleInfo {
+    /// The title proper.
+    pub name: String,
+    /// Its author, if recorded.
+    pub author: Option<String>,
+    /// Its ISBN, if recorded.
+    pub isbn: Option<Isbn>,
+}
+
 /// Titles and items.
 #[async_trait]
 pub trait CatalogueAdmin: Send + Sync {
     /// Creates a title; its id.
-    async fn create_title(&self, title: &str) -> Result<TitleId, AdminError>;
+    async fn create_title(&self, title: &TitleInfo) -> Result<TitleId, AdminError>;
+    /// Title `id` as recorded; `None` if there is no such title.
+    async fn title(&self, id: TitleId) -> Result<Option<TitleInfo>, AdminError>;
     /// Adds an available item; its id. Unknown title or library: [`AdminError::Invalid`];
     /// a barcode taken: [`AdminError::AlreadyExists`].
     async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError>;

@@ -1,7 +1,7 @@
 //! Titles and items: creation and look-up for staff and the HTTP layer.
 
 use library_circulation::{Item, ItemStatus, ItemType, Title};
-use library_core::{Barcode, ItemId, LibraryCode, TitleId};
+use library_core::{Barcode, Isbn, ItemId, LibraryCode, TitleId};
 
 use crate::circulation::rows::{self, ITEM_COLUMNS, item_status_str};
 use crate::error::StoreError;
@@ -36,13 +36,40 @@ pub struct ImportedItem {
     pub status: ItemStatus,
 }
 
+/// What the catalogue records of a title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleDetails {
+    /// The title proper.
+    pub name: String,
+    /// Its author, if recorded.
+    pub author: Option<String>,
+    /// Its ISBN, if recorded.
+    pub isbn: Option<Isbn>,
+}
+
 /// A title with its copies to import ([`CatalogueStore::import`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedTitle {
     /// The title proper.
     pub name: String,
+    /// Its author, if recorded.
+    pub author: Option<String>,
+    /// Its ISBN, if recorded.
+    pub isbn: Option<Isbn>,
     /// Its copies.
     pub items: Vec<ImportedItem>,
+}
+
+/// Inserts a title ([`title_values`]), returning its id.
+const INSERT_TITLE: &str = "INSERT INTO titles (name, author, isbn) VALUES (?, ?, ?) RETURNING id";
+
+/// The values of [`INSERT_TITLE`].
+fn title_values(title: &TitleDetails) -> Vec<sea_orm::Value> {
+    vec![
+        title.name.as_str().into(),
+        title.author.clone().into(),
+        title.isbn.as_ref().map(|i| i.as_str().to_owned()).into(),
+    ]
 }
 
 /// Titles and items in the database.
@@ -56,16 +83,50 @@ impl CatalogueStore {
         Self { conn }
     }
 
-    /// Creates a title; its id.
+    /// Creates a title with its name only; its id.
     pub async fn create_title(&self, name: &str) -> Result<TitleId, StoreError> {
-        let id = insert_returning_id(
+        self.add_title(&TitleDetails {
+            name: name.to_owned(),
+            author: None,
+            isbn: None,
+        })
+        .await
+    }
+
+    /// Creates a title; its id.
+    pub async fn add_title(&self, title: &TitleDetails) -> Result<TitleId, StoreError> {
+        let id = insert_returning_id(&self.conn, INSERT_TITLE, title_values(title))
+            .await
+            .map_err(store_err("create title"))?;
+        Ok(TitleId(id))
+    }
+
+    /// What the catalogue records of title `id`.
+    pub async fn title_details(&self, id: TitleId) -> Result<Option<TitleDetails>, StoreError> {
+        const C: &str = "read title details";
+        let Some(row) = one(
             &self.conn,
-            "INSERT INTO titles (name) VALUES (?) RETURNING id",
-            vec![name.into()],
+            "SELECT name, author, isbn FROM titles WHERE id = ?",
+            vec![id.get().into()],
         )
         .await
-        .map_err(store_err("create title"))?;
-        Ok(TitleId(id))
+        .map_err(store_err(C))?
+        else {
+            return Ok(None);
+        };
+        let isbn = match get::<Option<String>>(&row, "isbn").map_err(infra(C))? {
+            Some(raw) => Some(Isbn::parse(&raw).map_err(|_| {
+                StoreError::Infrastructure(library_circulation::ports::InfrastructureError::new(
+                    format!("{C}: title {id} has a malformed ISBN"),
+                ))
+            })?),
+            None => None,
+        };
+        Ok(Some(TitleDetails {
+            name: get(&row, "name").map_err(infra(C))?,
+            author: get(&row, "author").map_err(infra(C))?,
+            isbn,
+        }))
     }
 
     /// One title.
@@ -114,13 +175,14 @@ impl CatalogueStore {
         let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
         let mut ids = Vec::with_capacity(titles.len());
         for title in titles {
-            let id = insert_returning_id(
-                &txn,
-                "INSERT INTO titles (name) VALUES (?) RETURNING id",
-                vec![title.name.as_str().into()],
-            )
-            .await
-            .map_err(store_err(CONTEXT))?;
+            let details = TitleDetails {
+                name: title.name.clone(),
+                author: title.author.clone(),
+                isbn: title.isbn.clone(),
+            };
+            let id = insert_returning_id(&txn, INSERT_TITLE, title_values(&details))
+                .await
+                .map_err(store_err(CONTEXT))?;
             for item in &title.items {
                 exec(
                     &txn,

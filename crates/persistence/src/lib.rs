@@ -81,7 +81,7 @@ pub mod testing;
 
 pub use activity_store::ActivityStore;
 pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
-pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem};
+pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem, TitleDetails};
 pub use circulation::{DbCirculationStore, DbTransaction};
 pub use credential_store::DbCredentialStore;
 pub use database::{

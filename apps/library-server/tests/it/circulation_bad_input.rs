@@ -2,7 +2,7 @@
 //! wrong sessions, duplicates, oversized bodies. Never a 500.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{TestApp, on_every_backend, standard_rules};
 
@@ -231,6 +231,73 @@ async fn bad_input_on_the_circulation_routes() {
 }
 
 #[tokio::test]
+async fn a_title_keeps_its_author_and_isbn() {
+    on_every_backend(false, async |app: &TestApp| {
+        let staff = app.staff_token().await;
+        let created = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": " The Silent River ", "author": "Chan Tai Man",
+                       "isbn": "978-0-306-40615-7"}),
+            )
+            .await
+            .expect(201, "");
+        let id = created.body["id"].as_i64().unwrap();
+        // Public: a reader's client shows it before placing a hold.
+        let title = app
+            .get(&format!("/api/v1/catalog/titles/{id}"), None)
+            .await
+            .expect(200, "");
+        assert_eq!(
+            title.body,
+            json!({"id": id, "title": "The Silent River", "author": "Chan Tai Man",
+                   "isbn": "9780306406157"})
+        );
+        // Both optional; blank is none.
+        let bare = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": "Tea, Culture and Time", "author": "  ", "isbn": ""}),
+            )
+            .await
+            .expect(201, "");
+        let bare = bare.body["id"].as_i64().unwrap();
+        let title = app
+            .get(&format!("/api/v1/catalog/titles/{bare}"), None)
+            .await
+            .expect(200, "");
+        assert_eq!(title.body["author"], Value::Null);
+        assert_eq!(title.body["isbn"], Value::Null);
+
+        // A wrong check digit and a control character: every violation at once, nothing
+        // stored.
+        let refused = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": "", "author": "Chan\u{7}", "isbn": "978-0-306-40615-8"}),
+            )
+            .await
+            .expect(422, "validation_failed");
+        assert_eq!(
+            refused.body["violations"],
+            json!(["title_missing", "author_invalid", "isbn_invalid"])
+        );
+        for unknown in [bare + 1, 0, -1] {
+            app.get(&format!("/api/v1/catalog/titles/{unknown}"), None)
+                .await
+                .expect(404, "not_found");
+        }
+        app.get("/api/v1/catalog/titles/x", None)
+            .await
+            .expect(400, "bad_request");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_openapi_document_lists_the_circulation_routes() {
     on_every_backend(false, async |app: &TestApp| {
         let doc = app.get("/openapi.json", None).await.expect(200, "");
@@ -238,6 +305,7 @@ async fn the_openapi_document_lists_the_circulation_routes() {
             "/api/v1/libraries",
             "/api/v1/libraries/{code}/closures",
             "/api/v1/catalog/titles",
+            "/api/v1/catalog/titles/{id}",
             "/api/v1/catalog/items",
             "/api/v1/patrons/{card_number}",
             "/api/v1/patrons/{card_number}/payments",

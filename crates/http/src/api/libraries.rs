@@ -1,7 +1,7 @@
 //! Libraries (create, list with `open_now`, closures) and the catalogue (titles, items).
 
 use library_circulation::ItemType;
-use library_core::{LibraryCode, TitleId};
+use library_core::{Isbn, LibraryCode, TitleId};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -13,7 +13,7 @@ use super::common::{IdBody, KindDto, audit, library_code};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::ports::{NewCopy, NewLibraryInfo};
+use crate::ports::{NewCopy, NewLibraryInfo, TitleInfo};
 use crate::state::AppState;
 
 const MAX_NAME_CHARS: usize = 200;
@@ -80,10 +80,21 @@ enum CreatedId {
 #[derive(Debug, Object)]
 struct NewTitleRequest {
     title: Text,
-    /// Accepted; not stored yet.
+    /// At most 200 characters, no control characters; blank: none.
     author: Option<Text>,
-    /// Accepted; not stored yet.
+    /// ISBN-10 or ISBN-13, hyphens and spaces allowed, check digit verified; blank: none.
     isbn: Option<Text>,
+}
+
+/// `GET /catalog/titles/{id}`.
+#[derive(Debug, Object)]
+struct TitleBody {
+    id: i64,
+    title: String,
+    /// The author, if recorded.
+    author: Option<String>,
+    /// The ISBN's digits (hyphens and spaces dropped), if recorded.
+    isbn: Option<String>,
 }
 
 /// `POST /catalog/items`.
@@ -229,19 +240,66 @@ impl LibrariesApi {
         body: Json<NewTitleRequest>,
     ) -> Result<CreatedId, ApiError> {
         let body = body.0;
-        let title = clean_name(&body.title.0, "title_missing", "title_invalid")
-            .map_err(|v| ApiError::validation_failed([v]))?;
-        let _ = (body.author, body.isbn);
+        let mut violations = Vec::new();
+        let name = clean_name(&body.title.0, "title_missing", "title_invalid")
+            .map_err(|v| violations.push(v))
+            .ok();
+        let blank = |t: &Option<Text>| {
+            t.as_ref()
+                .map(|t| t.0.trim().to_owned())
+                .filter(|t| !t.is_empty())
+        };
+        let author = blank(&body.author);
+        if author
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > MAX_NAME_CHARS || a.chars().any(char::is_control))
+        {
+            violations.push("author_invalid");
+        }
+        let isbn = match blank(&body.isbn).map(|raw| Isbn::parse(&raw)) {
+            None => None,
+            Some(Ok(isbn)) => Some(isbn),
+            Some(Err(_)) => {
+                violations.push("isbn_invalid");
+                None
+            }
+        };
+        let Some(name) = name.filter(|_| violations.is_empty()) else {
+            return Err(ApiError::validation_failed(violations));
+        };
+        let title = TitleInfo { name, author, isbn };
         let id = self.state.catalogue.create_title(&title).await?;
         audit(
             &self.state,
             &auth.0,
             "catalog.title",
             format!("title:{}", id.get()),
-            json!({}),
+            json!({"isbn": title.isbn.as_ref().map(Isbn::as_str)}),
         )
         .await;
         Ok(CreatedId::Created(Json(IdBody { id: id.get() })))
+    }
+
+    /// A title as the catalogue records it (public): its name, author and ISBN. 404 for an
+    /// unknown id.
+    #[oai(
+        path = "/catalog/titles/:id",
+        method = "get",
+        tag = "ApiTags::Catalogue"
+    )]
+    async fn title(&self, id: Path<i64>) -> Result<Json<TitleBody>, ApiError> {
+        let title = self
+            .state
+            .catalogue
+            .title(TitleId(id.0))
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        Ok(Json(TitleBody {
+            id: id.0,
+            title: title.name,
+            author: title.author,
+            isbn: title.isbn.map(|i| i.as_str().to_owned()),
+        }))
     }
 
     /// Adds an item (a copy) to the catalogue (staff). A barcode already used is 409

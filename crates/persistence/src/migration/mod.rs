@@ -9,6 +9,7 @@ mod m20261128_000002_circulation;
 mod m20261128_000003_sip2_stations;
 mod m20261128_000004_reader_services;
 mod m20261128_000005_reader_blocks;
+mod m20261202_000006_title_details;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_sip2_stations::Migration),
             Box::new(m20261128_000004_reader_services::Migration),
             Box::new(m20261128_000005_reader_blocks::Migration),
+            Box::new(m20261202_000006_title_details::Migration),
         ]
     }
 }
