@@ -6,8 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use library_circulation::ports::CalendarRepository;
 use library_circulation::{
-    Circulation, Closure, Hold, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet,
-    ScopedRules,
+    Circulation, Hold, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet, ScopedRules,
 };
 use library_core::{
     Barcode, CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, ItemId, LibraryCode, LoanId, Money,
@@ -18,10 +17,10 @@ use library_credentials::{
 };
 use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger};
 use library_http::{
-    Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
-    FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewReader,
-    ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, StoredSuspension,
-    TitleInfo,
+    Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
+    CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
+    NewLibraryInfo, NewReader, ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError,
+    RuleAdmin, StoredSuspension, TitleInfo,
 };
 use library_persistence::{
     AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
@@ -362,16 +361,45 @@ impl LibraryAdmin for DbAdmin {
         Ok(self.libraries.library_calendar(code).await?)
     }
 
-    async fn add_closure(
+    async fn add_calendar_entry(
         &self,
         code: &LibraryCode,
-        from: Date,
-        to: Date,
+        rule: CalendarRule,
         reason: &str,
     ) -> Result<i64, AdminError> {
-        let closure = Closure::new(from, to)?;
         self.libraries
-            .add_calendar_entry(code, CalendarRule::Closure(closure), reason)
+            .add_calendar_entry(code, rule, reason)
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn calendar_entries(
+        &self,
+        code: &LibraryCode,
+    ) -> Result<Option<Vec<CalendarEntryInfo>>, AdminError> {
+        if self.libraries.get(code).await.map_err(admin_err)?.is_none() {
+            return Ok(None);
+        }
+        let entries = self
+            .libraries
+            .calendar_entries(code)
+            .await
+            .map_err(admin_err)?;
+        Ok(Some(
+            entries
+                .into_iter()
+                .map(|e| CalendarEntryInfo {
+                    id: e.id,
+                    rule: e.rule,
+                    reason: e.description,
+                })
+                .collect(),
+        ))
+    }
+
+    async fn remove_calendar_entry(&self, code: &LibraryCode, id: i64) -> Result<bool, AdminError> {
+        self.libraries
+            .remove_calendar_entry(code, id)
             .await
             .map_err(admin_err)
     }

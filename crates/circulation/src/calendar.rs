@@ -39,6 +39,24 @@ pub enum CalendarError {
     },
 }
 
+/// One rule of a library's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarRule {
+    /// Closed every such weekday.
+    ClosedWeekday(Weekday),
+    /// Closed every year on this day.
+    Yearly {
+        /// The month.
+        month: Month,
+        /// The day of the month.
+        day: u8,
+    },
+    /// Closed on every date of the range.
+    Closure(Closure),
+    /// Open on this date whatever the other rules say.
+    Reopen(Date),
+}
+
 /// A dated closure: every date from `from` to `to`, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Closure {

@@ -40,7 +40,7 @@ mod rules;
 pub mod service;
 mod standing;
 
-pub use calendar::{Calendar, CalendarError, Closure};
+pub use calendar::{Calendar, CalendarError, CalendarRule, Closure};
 pub use checkin::{
     ReturnAssessment, ReturnTimeError, accrued_fine, assess_return, effective_return_time,
 };

@@ -29,9 +29,9 @@ pub use api::app;
 pub use error::ApiError;
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
 pub use ports::{
-    Accounts, AdminError, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk,
-    FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo, NewStation, RuleAdmin,
-    Sip2Stations, StationInfo, StoredSuspension, TitleInfo,
+    Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
+    CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,
+    NewStation, RuleAdmin, Sip2Stations, StationInfo, StoredSuspension, TitleInfo,
 };
 pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,

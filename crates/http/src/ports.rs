@@ -17,7 +17,8 @@ use library_circulation::service::{
     PlaceHoldError, PlaceHoldRequest, ReaderAccount, RenewError, RenewOutcome, RenewRequest,
 };
 use library_circulation::{
-    Calendar, CalendarError, Circulation, Hold, ItemType, Library, RuleScope, RuleSet, ScopedRules,
+    Calendar, CalendarError, CalendarRule, Circulation, Hold, ItemType, Library, RuleScope,
+    RuleSet, ScopedRules,
 };
 use library_core::{
     Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
@@ -168,15 +169,32 @@ pub trait LibraryAdmin: Send + Sync {
     async fn list(&self) -> Result<Vec<LibraryInfo>, AdminError>;
     /// One library with its calendar (kind and calendar, as circulation sees it).
     async fn library(&self, code: &LibraryCode) -> Result<Option<Library>, AdminError>;
-    /// Adds a dated closure (`from`..=`to`); its id. [`AdminError::NotFound`] for an
-    /// unknown library.
-    async fn add_closure(
+    /// Adds a rule to the library's calendar; its id. [`AdminError::NotFound`] for an
+    /// unknown library; [`AdminError::Calendar`] for a yearly day no month has.
+    async fn add_calendar_entry(
         &self,
         code: &LibraryCode,
-        from: Date,
-        to: Date,
+        rule: CalendarRule,
         reason: &str,
     ) -> Result<i64, AdminError>;
+    /// The library's calendar entries in the order added; `None` for an unknown library.
+    async fn calendar_entries(
+        &self,
+        code: &LibraryCode,
+    ) -> Result<Option<Vec<CalendarEntryInfo>>, AdminError>;
+    /// Removes the library's calendar entry `id`; `false` if it has none such.
+    async fn remove_calendar_entry(&self, code: &LibraryCode, id: i64) -> Result<bool, AdminError>;
+}
+
+/// A rule of a library's calendar as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarEntryInfo {
+    /// Its id (to remove it).
+    pub id: i64,
+    /// The rule.
+    pub rule: CalendarRule,
+    /// Why.
+    pub reason: String,
 }
 
 /// An item to add to the catalogue.

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+pub use library_circulation::CalendarRule;
 use library_circulation::ports::{CalendarRepository, InfrastructureError};
 use library_circulation::{Calendar, Closure, Library};
 use library_core::{LibraryCode, LibraryKind};
@@ -34,24 +35,6 @@ pub struct NewLibrary {
 
 /// A stored library (without its calendar).
 pub type LibraryRecord = NewLibrary;
-
-/// One rule of a library's calendar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CalendarRule {
-    /// Closed every such weekday.
-    ClosedWeekday(Weekday),
-    /// Closed every year on this day.
-    Yearly {
-        /// The month.
-        month: Month,
-        /// The day of the month.
-        day: u8,
-    },
-    /// Closed on every date of the range.
-    Closure(Closure),
-    /// Open on this date whatever the other rules say.
-    Reopen(Date),
-}
 
 /// A stored calendar entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -304,6 +304,8 @@ async fn the_openapi_document_lists_the_circulation_routes() {
         for path in [
             "/api/v1/libraries",
             "/api/v1/libraries/{code}/closures",
+            "/api/v1/libraries/{code}/calendar",
+            "/api/v1/libraries/{code}/calendar/{id}",
             "/api/v1/catalog/titles",
             "/api/v1/catalog/titles/{id}",
             "/api/v1/catalog/items",

@@ -3,6 +3,7 @@
 //! real HTTP.
 
 mod bad_input;
+mod calendar;
 mod circulation;
 mod circulation_bad_input;
 mod credentials;

@@ -1,6 +1,6 @@
 //! Libraries (create, list with `open_now`, closures) and the catalogue (titles, items).
 
-use library_circulation::ItemType;
+use library_circulation::{CalendarRule, Closure, ItemType};
 use library_core::{Isbn, LibraryCode, TitleId};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -13,7 +13,7 @@ use super::common::{IdBody, KindDto, audit, library_code};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::ports::{NewCopy, NewLibraryInfo, TitleInfo};
+use crate::ports::{AdminError, NewCopy, NewLibraryInfo, TitleInfo};
 use crate::state::AppState;
 
 const MAX_NAME_CHARS: usize = 200;
@@ -74,6 +74,16 @@ enum CreatedId {
     /// Created.
     #[oai(status = 201)]
     Created(Json<IdBody>),
+}
+
+/// The reason of a calendar entry: trimmed, at most 200 characters, no control characters
+/// (422 `reason_invalid`).
+pub(super) fn calendar_reason(raw: &Text) -> Result<&str, ApiError> {
+    let reason = raw.0.trim();
+    if reason.chars().count() > MAX_NAME_CHARS || reason.chars().any(char::is_control) {
+        return Err(ApiError::validation_failed(["reason_invalid"]));
+    }
+    Ok(reason)
 }
 
 /// `POST /catalog/titles`.
@@ -212,14 +222,12 @@ impl LibrariesApi {
     ) -> Result<CreatedId, ApiError> {
         let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
         let body = body.0;
-        let reason = body.reason.0.trim();
-        if reason.chars().count() > MAX_NAME_CHARS || reason.chars().any(char::is_control) {
-            return Err(ApiError::validation_failed(["reason_invalid"]));
-        }
+        let reason = calendar_reason(&body.reason)?;
+        let closure = Closure::new(body.from, body.to).map_err(AdminError::from)?;
         let id = self
             .state
             .libraries
-            .add_closure(&code, body.from, body.to, reason)
+            .add_calendar_entry(&code, CalendarRule::Closure(closure), reason)
             .await?;
         audit(
             &self.state,

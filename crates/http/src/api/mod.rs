@@ -2,6 +2,7 @@
 
 mod activities;
 mod auth;
+mod calendar;
 mod circulation;
 mod common;
 mod dev;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         staff::StaffApi::new(state.clone()),
         dev::DevApi::new(state.clone()),
         libraries::LibrariesApi::new(state.clone()),
+        calendar::CalendarApi::new(state.clone()),
         circulation::CirculationApi::new(state.clone()),
         fines::FinesApi::new(state.clone()),
         sip2::Sip2Api::new(state.clone()),
