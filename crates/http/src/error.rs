@@ -21,7 +21,8 @@ use crate::reader_services::ServiceError;
 use crate::state::RegisterReaderError;
 use library_circulation::ports::InfrastructureError;
 use library_circulation::service::{
-    CancelHoldError, CheckinError, CheckoutError, ExpireHoldsError, PlaceHoldError, RenewError,
+    CancelHoldError, CheckinError, CheckoutError, CollectHoldError, ExpireHoldsError,
+    PlaceHoldError, RenewError,
 };
 use library_circulation::{CalendarError, ReturnTimeError};
 use library_fines::{LedgerError, PeriodError};
@@ -499,6 +500,22 @@ impl From<PlaceHoldError> for ApiError {
             PlaceHoldError::LibraryNotFound(_) => unknown_library(),
             PlaceHoldError::Refused(r) => ApiError::refused("hold_refused", r.code()),
             PlaceHoldError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<CollectHoldError> for ApiError {
+    fn from(err: CollectHoldError) -> Self {
+        match err {
+            CollectHoldError::HoldNotFound => ApiError::not_found(),
+            CollectHoldError::NotWaiting => ApiError::new(
+                StatusCode::CONFLICT,
+                "hold_not_waiting",
+                "The hold has no copy waiting on the hold shelf.",
+            ),
+            CollectHoldError::LibraryNotFound(_) => unknown_library(),
+            CollectHoldError::Refused(r) => ApiError::refused("checkout_refused", r.code()),
+            CollectHoldError::Infrastructure(e) => e.into(),
         }
     }
 }

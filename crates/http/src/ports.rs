@@ -13,8 +13,9 @@ use library_circulation::ports::{
 };
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, CheckinError, CheckinOutcome, CheckinRequest,
-    CheckoutError, CheckoutOutcome, CheckoutRequest, ExpireHoldsError, ExpiryReport,
-    PlaceHoldError, PlaceHoldRequest, ReaderAccount, RenewError, RenewOutcome, RenewRequest,
+    CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,
+    ExpireHoldsError, ExpiryReport, PlaceHoldError, PlaceHoldRequest, ReaderAccount, RenewError,
+    RenewOutcome, RenewRequest,
 };
 use library_circulation::{
     Calendar, CalendarError, CalendarRule, Circulation, Hold, ItemType, Library, RuleScope,
@@ -80,6 +81,12 @@ pub trait CirculationDesk: Send + Sync {
         req: RenewRequest,
         by: Option<&Actor>,
     ) -> Result<RenewOutcome, RenewError>;
+    /// [`Circulation::collect_hold_as`]: audited in the collection's transaction.
+    async fn collect_hold(
+        &self,
+        req: CollectHoldRequest,
+        by: &Actor,
+    ) -> Result<CheckoutOutcome, CollectHoldError>;
     /// [`Circulation::place_hold`].
     async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError>;
     /// [`Circulation::cancel_hold`].
@@ -120,6 +127,13 @@ where
         by: Option<&Actor>,
     ) -> Result<RenewOutcome, RenewError> {
         Circulation::renew_as(self, req, by).await
+    }
+    async fn collect_hold(
+        &self,
+        req: CollectHoldRequest,
+        by: &Actor,
+    ) -> Result<CheckoutOutcome, CollectHoldError> {
+        Circulation::collect_hold_as(self, req, Some(by)).await
     }
     async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
         Circulation::place_hold(self, req).await

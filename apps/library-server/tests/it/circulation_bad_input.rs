@@ -323,6 +323,9 @@ async fn the_openapi_document_lists_the_circulation_routes() {
             "/api/v1/me/loans/{id}/renewal",
             "/api/v1/me/holds",
             "/api/v1/me/holds/{id}",
+            "/api/v1/patrons/{card_number}/holds",
+            "/api/v1/patrons/{card_number}/holds/{id}",
+            "/api/v1/circulation/holds/{id}/collection",
             "/api/v1/me/fines",
         ] {
             assert!(

@@ -123,3 +123,125 @@ async fn the_hold_queue_from_placing_to_expiry() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn staff_keep_a_readers_holds_at_the_counter_and_hand_over_by_hold() {
+    on_every_backend(true, async |app: &TestApp| {
+        app.set_clock(hk("2021-06-01T10:00:00")).await;
+        let staff = app.staff_token().await;
+        app.library(&staff, "CEN", "district").await;
+        app.rules(&staff, json!({}), standard_rules())
+            .await
+            .expect(200, "");
+        let title = app.title(&staff, "Journey to the West").await;
+        app.item(&staff, title, "J1", "CEN").await;
+        let lender = app.reader(&staff, "91232001").await;
+        let reader = app.reader(&staff, "91232002").await;
+        let other = app.reader(&staff, "91232003").await;
+        let token = app.reader_session(&reader, "91232002").await;
+        app.checkout(&staff, &lender, "J1", "CEN")
+            .await
+            .expect(201, "");
+
+        // Placed for the reader at the counter, with the reader's own refusals.
+        let holds_path = |card: &str| format!("/api/v1/patrons/{card}/holds");
+        let placed = app
+            .post(
+                &holds_path(&reader),
+                Some(&staff),
+                json!({"title_id": title, "pickup_library": "CEN"}),
+            )
+            .await
+            .expect(201, "");
+        assert_eq!(placed.body["position"], 1);
+        let hold = placed.body["id"].as_i64().unwrap();
+        app.post(
+            &holds_path(&lender),
+            Some(&staff),
+            json!({"title_id": title, "pickup_library": "CEN"}),
+        )
+        .await
+        .refused("hold_refused", "already_on_loan");
+        let queued = app
+            .post(
+                &holds_path(&other),
+                Some(&staff),
+                json!({"title_id": title, "pickup_library": "CEN"}),
+            )
+            .await
+            .expect(201, "");
+        let queued = queued.body["id"].as_i64().unwrap();
+        // Staff see what the reader sees.
+        let seen = app
+            .get(&holds_path(&reader), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(seen.body["holds"], json!(my_holds(app, &token).await));
+        assert_eq!(seen.body["holds"][0]["status"], "queued");
+
+        // Not on the shelf yet: nothing to hand over.
+        let collect = |id: i64| format!("/api/v1/circulation/holds/{id}/collection");
+        app.post(&collect(hold), Some(&staff), json!({"library_code": "CEN"}))
+            .await
+            .expect(409, "hold_not_waiting");
+        app.checkin(&staff, "J1", "CEN", None).await.expect(200, "");
+        app.post(
+            &collect(hold),
+            Some(&staff),
+            json!({"library_code": "NOPE"}),
+        )
+        .await
+        .expect(422, "validation_failed");
+        app.post(
+            &collect(999_999),
+            Some(&staff),
+            json!({"library_code": "CEN"}),
+        )
+        .await
+        .expect(404, "not_found");
+        let lent = app
+            .post(&collect(hold), Some(&staff), json!({"library_code": "CEN"}))
+            .await
+            .expect(201, "");
+        assert!(
+            lent.body["due_at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2021-06-15")
+        );
+        assert_eq!(my_holds(app, &token).await[0]["status"], "collected");
+        app.post(&collect(hold), Some(&staff), json!({"library_code": "CEN"}))
+            .await
+            .expect(409, "hold_not_waiting");
+        let checkout = app
+            .audit_log()
+            .await
+            .into_iter()
+            .find(|e| e.entry.action == "circulation.checkout")
+            .expect("the collection audited");
+        assert!(checkout.entry.staff.is_some());
+        assert_eq!(
+            serde_json::from_str::<Value>(&checkout.entry.details).unwrap()["collected_hold"],
+            hold
+        );
+
+        // Cancelled at the counter: only through its reader's card.
+        app.delete(&format!("{}/{queued}", holds_path(&reader)), Some(&staff))
+            .await
+            .expect(404, "not_found");
+        app.delete(&format!("{}/{queued}", holds_path(&other)), Some(&staff))
+            .await
+            .expect(204, "");
+        app.delete(&format!("{}/{queued}", holds_path(&other)), Some(&staff))
+            .await
+            .expect(409, "hold_ended");
+        for path in [holds_path("29999999999999"), holds_path("x")] {
+            app.get(&path, Some(&staff)).await.expect(404, "not_found");
+        }
+        // Staff only.
+        app.get(&holds_path(&reader), Some(&token))
+            .await
+            .expect(403, "forbidden");
+    })
+    .await;
+}

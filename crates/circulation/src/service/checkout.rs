@@ -173,6 +173,16 @@ where
         &self,
         req: CollectHoldRequest,
     ) -> Result<CheckoutOutcome, CollectHoldError> {
+        self.collect_hold_as(req, None).await
+    }
+
+    /// [`Self::collect_hold`], with its audit entry (a checkout that collected the hold)
+    /// written in the same transaction when made `by` someone.
+    pub async fn collect_hold_as(
+        &self,
+        req: CollectHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<CheckoutOutcome, CollectHoldError> {
         let now = self.now();
         let config = self.config().await?;
         let Some(library) = self.library(&req.library).await? else {
@@ -191,6 +201,7 @@ where
             .await?
             .ok_or_else(|| missing("reader"))?;
         let (title, item, _) = tx.lock_copy(copy).await?.ok_or_else(|| missing("item"))?;
+        let card_number = patron.card_number.clone();
         let outcome = self
             .checkout_in(
                 tx.as_mut(),
@@ -208,6 +219,14 @@ where
             // The copy was trapped for this hold, so the checkout collected it; if a
             // concurrent expiry moved it on, the decision refused it instead.
             Ok(outcome) if outcome.collected_hold == Some(req.hold) => {
+                record(tx.as_mut(), by, now, || CirculationEvent::Checkout {
+                    loan: outcome.loan.id,
+                    card_number,
+                    item_barcode: outcome.item.barcode.clone(),
+                    library: req.library,
+                    collected_hold: outcome.collected_hold,
+                })
+                .await?;
                 tx.commit().await?;
                 Ok(outcome)
             }

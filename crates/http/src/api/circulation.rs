@@ -31,14 +31,14 @@ struct CheckoutBody {
 
 /// A loan made.
 #[derive(Debug, Object)]
-struct LoanMadeBody {
-    loan_id: i64,
+pub(super) struct LoanMadeBody {
+    pub(super) loan_id: i64,
     /// 23:59:59 local time on the due date.
-    due_at: OffsetDateTime,
+    pub(super) due_at: OffsetDateTime,
 }
 
 #[derive(ApiResponse)]
-enum LoanMade {
+pub(super) enum LoanMade {
     /// Lent.
     #[oai(status = 201)]
     Created(Json<LoanMadeBody>),

@@ -1,19 +1,18 @@
 //! My Account: the profile, changing the Password and the PIN.
 
-use library_circulation::HoldStatus;
-use library_circulation::service::{CancelHoldRequest, PlaceHoldRequest, RenewRequest};
-use library_core::{HoldId, LoanId, PatronId, TitleId};
+use library_circulation::service::RenewRequest;
+use library_core::{HoldId, LoanId, PatronId};
 use library_credentials::Secret;
 use library_fines::{ChargeKind, ChargeStatus};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum};
 use poem_openapi::{Object, OpenApi};
 use time::{Date, OffsetDateTime};
 
 use super::circulation::RenewedBody;
-use super::common::{library_code, shown};
+use super::common::shown;
+use super::holds::{self, HoldPlaced, HoldsBody, PlaceHoldBody};
 use crate::auth::Principal;
 
 use super::ApiTags;
@@ -197,28 +196,7 @@ impl MeApi {
     /// My holds: queued and waiting ones, and those that ended in the last 90 days.
     #[oai(path = "/me/holds", method = "get")]
     async fn holds(&self, auth: ReaderAuth) -> Result<Json<HoldsBody>, ApiError> {
-        let patron = reader_of(&auth.0)?;
-        let since = self.state.clock.now() - time::Duration::days(HOLD_HISTORY_DAYS);
-        let mut holds = Vec::new();
-        for hold in self.state.accounts.holds_of(patron, since).await? {
-            let title = self
-                .state
-                .catalogue
-                .title_name(hold.title)
-                .await?
-                .unwrap_or_default();
-            holds.push(HoldBody {
-                id: hold.id.get(),
-                title_id: hold.title.get(),
-                title,
-                pickup_library: hold.pickup_library.as_str().to_owned(),
-                status: hold.status().into(),
-                position: hold.position(),
-                pickup_by: hold.pickup_by(),
-                placed_at: shown(hold.placed_at),
-            });
-        }
-        Ok(Json(HoldsBody { holds }))
+        holds::holds_of(&self.state, reader_of(&auth.0)?).await
     }
 
     /// Places a hold on a title. 404 for an unknown title; 422 `unknown_library`; 409
@@ -229,35 +207,13 @@ impl MeApi {
         auth: ReaderAuth,
         body: Json<PlaceHoldBody>,
     ) -> Result<HoldPlaced, ApiError> {
-        let patron = reader_of(&auth.0)?;
-        let hold = self
-            .state
-            .circulation
-            .place_hold(PlaceHoldRequest {
-                patron,
-                title: TitleId(body.0.title_id),
-                pickup_library: library_code(&body.0.pickup_library.0, "unknown_library")?,
-            })
-            .await?;
-        Ok(HoldPlaced::Created(Json(HoldPlacedBody {
-            id: hold.id.get(),
-            position: hold.position(),
-            status: hold.status().into(),
-        })))
+        holds::place(&self.state, reader_of(&auth.0)?, body.0).await
     }
 
     /// Cancels one of my holds. 404 for a hold that is not mine; 409 `hold_ended`.
     #[oai(path = "/me/holds/:id", method = "delete")]
     async fn cancel_hold(&self, auth: ReaderAuth, id: Path<i64>) -> Result<NoContent, ApiError> {
-        let patron = reader_of(&auth.0)?;
-        self.state
-            .circulation
-            .cancel_hold(CancelHoldRequest {
-                hold: HoldId(id.0),
-                patron: Some(patron),
-            })
-            .await?;
-        Ok(NoContent::NoContent)
+        holds::cancel(&self.state, reader_of(&auth.0)?, HoldId(id.0)).await
     }
 
     /// My charges (fines and fees) and what I owe, accruing fines included.
@@ -314,9 +270,6 @@ impl MeApi {
     }
 }
 
-/// How long ended holds stay in `GET /me/holds`.
-const HOLD_HISTORY_DAYS: i64 = 90;
-
 fn reader_of(principal: &Principal) -> Result<PatronId, ApiError> {
     principal.session.patron().ok_or_else(ApiError::forbidden)
 }
@@ -342,79 +295,6 @@ struct LoanBody {
 #[derive(Debug, Object)]
 struct LoansBody {
     loans: Vec<LoanBody>,
-}
-
-/// A hold status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-enum HoldStatusDto {
-    /// In the queue.
-    Queued,
-    /// On the hold shelf.
-    Waiting,
-    /// Collected.
-    Collected,
-    /// Not collected in time.
-    Expired,
-    /// Cancelled.
-    Cancelled,
-}
-
-impl From<HoldStatus> for HoldStatusDto {
-    fn from(s: HoldStatus) -> Self {
-        match s {
-            HoldStatus::Queued => HoldStatusDto::Queued,
-            HoldStatus::Waiting => HoldStatusDto::Waiting,
-            HoldStatus::Collected => HoldStatusDto::Collected,
-            HoldStatus::Expired => HoldStatusDto::Expired,
-            HoldStatus::Cancelled => HoldStatusDto::Cancelled,
-        }
-    }
-}
-
-/// One of my holds.
-#[derive(Debug, Object)]
-struct HoldBody {
-    id: i64,
-    title_id: i64,
-    title: String,
-    pickup_library: String,
-    status: HoldStatusDto,
-    /// Queued holds: the place in the queue (1 = next).
-    #[oai(skip_serializing_if_is_none)]
-    position: Option<u32>,
-    /// Waiting holds: the last day to collect.
-    #[oai(skip_serializing_if_is_none)]
-    pickup_by: Option<Date>,
-    placed_at: OffsetDateTime,
-}
-
-/// `GET /me/holds`.
-#[derive(Debug, Object)]
-struct HoldsBody {
-    holds: Vec<HoldBody>,
-}
-
-/// `POST /me/holds`.
-#[derive(Debug, Object)]
-struct PlaceHoldBody {
-    title_id: i64,
-    pickup_library: Text,
-}
-
-/// A hold placed.
-#[derive(Debug, Object)]
-struct HoldPlacedBody {
-    id: i64,
-    position: Option<u32>,
-    status: HoldStatusDto,
-}
-
-#[derive(ApiResponse)]
-enum HoldPlaced {
-    /// Placed at the end of the queue.
-    #[oai(status = 201)]
-    Created(Json<HoldPlacedBody>),
 }
 
 /// A charge.

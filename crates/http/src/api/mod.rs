@@ -8,6 +8,7 @@ mod common;
 mod dev;
 mod enquiries;
 mod fines;
+mod holds;
 mod libraries;
 mod me;
 mod notices;
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         calendar::CalendarApi::new(state.clone()),
         circulation::CirculationApi::new(state.clone()),
         fines::FinesApi::new(state.clone()),
+        holds::StaffHoldsApi::new(state.clone()),
         sip2::Sip2Api::new(state.clone()),
         (
             activities::ActivitiesApi::new(state.clone()),

@@ -1,0 +1,277 @@
+//! Holds: a reader's own (`/me/holds`, in `me.rs`) and staff's at the counter for a reader
+//! (`/patrons/{card_number}/holds`) answer alike through the helpers here; staff also hand
+//! a waiting copy over by the hold's id (`/circulation/holds/{id}/collection`).
+
+use library_circulation::HoldStatus;
+use library_circulation::service::{CancelHoldRequest, CollectHoldRequest, PlaceHoldRequest};
+use library_core::{HoldId, PatronId, TitleId};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+
+use super::ApiTags;
+use super::circulation::{LoanMade, LoanMadeBody};
+use super::common::{audit, card, library_code, shown, staff_actor};
+use super::types::{NoContent, Text};
+use crate::auth::StaffAuth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long ended holds stay in a reader's list.
+const HOLD_HISTORY_DAYS: i64 = 90;
+
+/// A hold status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum HoldStatusDto {
+    /// In the queue.
+    Queued,
+    /// On the hold shelf.
+    Waiting,
+    /// Collected.
+    Collected,
+    /// Not collected in time.
+    Expired,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl From<HoldStatus> for HoldStatusDto {
+    fn from(s: HoldStatus) -> Self {
+        match s {
+            HoldStatus::Queued => HoldStatusDto::Queued,
+            HoldStatus::Waiting => HoldStatusDto::Waiting,
+            HoldStatus::Collected => HoldStatusDto::Collected,
+            HoldStatus::Expired => HoldStatusDto::Expired,
+            HoldStatus::Cancelled => HoldStatusDto::Cancelled,
+        }
+    }
+}
+
+/// A reader's hold.
+#[derive(Debug, Object)]
+struct HoldBody {
+    id: i64,
+    title_id: i64,
+    title: String,
+    pickup_library: String,
+    status: HoldStatusDto,
+    /// Queued holds: the place in the queue (1 = next).
+    #[oai(skip_serializing_if_is_none)]
+    position: Option<u32>,
+    /// Waiting holds: the last day to collect.
+    #[oai(skip_serializing_if_is_none)]
+    pickup_by: Option<Date>,
+    placed_at: OffsetDateTime,
+}
+
+/// `GET /me/holds`, `GET /patrons/{card_number}/holds`.
+#[derive(Debug, Object)]
+pub(super) struct HoldsBody {
+    holds: Vec<HoldBody>,
+}
+
+/// `POST /me/holds`, `POST /patrons/{card_number}/holds`.
+#[derive(Debug, Object)]
+pub(super) struct PlaceHoldBody {
+    title_id: i64,
+    pickup_library: Text,
+}
+
+/// A hold placed.
+#[derive(Debug, Object)]
+pub(super) struct HoldPlacedBody {
+    id: i64,
+    position: Option<u32>,
+    status: HoldStatusDto,
+}
+
+#[derive(ApiResponse)]
+pub(super) enum HoldPlaced {
+    /// Placed at the end of the queue.
+    #[oai(status = 201)]
+    Created(Json<HoldPlacedBody>),
+}
+
+/// `POST /circulation/holds/{id}/collection`.
+#[derive(Debug, Object)]
+struct CollectionBody {
+    /// Where the copy is handed over (the lending library of the loan).
+    library_code: Text,
+}
+
+/// The reader's holds: queued and waiting ones, and those that ended in the last 90 days.
+pub(super) async fn holds_of(
+    state: &AppState,
+    patron: PatronId,
+) -> Result<Json<HoldsBody>, ApiError> {
+    let since = state.clock.now() - time::Duration::days(HOLD_HISTORY_DAYS);
+    let mut holds = Vec::new();
+    for hold in state.accounts.holds_of(patron, since).await? {
+        let title = state
+            .catalogue
+            .title_name(hold.title)
+            .await?
+            .unwrap_or_default();
+        holds.push(HoldBody {
+            id: hold.id.get(),
+            title_id: hold.title.get(),
+            title,
+            pickup_library: hold.pickup_library.as_str().to_owned(),
+            status: hold.status().into(),
+            position: hold.position(),
+            pickup_by: hold.pickup_by(),
+            placed_at: shown(hold.placed_at),
+        });
+    }
+    Ok(Json(HoldsBody { holds }))
+}
+
+/// Places the reader's hold at the end of the title's queue.
+pub(super) async fn place(
+    state: &AppState,
+    patron: PatronId,
+    body: PlaceHoldBody,
+) -> Result<HoldPlaced, ApiError> {
+    let hold = state
+        .circulation
+        .place_hold(PlaceHoldRequest {
+            patron,
+            title: TitleId(body.title_id),
+            pickup_library: library_code(&body.pickup_library.0, "unknown_library")?,
+        })
+        .await?;
+    Ok(HoldPlaced::Created(Json(HoldPlacedBody {
+        id: hold.id.get(),
+        position: hold.position(),
+        status: hold.status().into(),
+    })))
+}
+
+/// Cancels the reader's hold `hold` (404 if it is not theirs).
+pub(super) async fn cancel(
+    state: &AppState,
+    patron: PatronId,
+    hold: HoldId,
+) -> Result<NoContent, ApiError> {
+    state
+        .circulation
+        .cancel_hold(CancelHoldRequest {
+            hold,
+            patron: Some(patron),
+        })
+        .await?;
+    Ok(NoContent::NoContent)
+}
+
+pub(crate) struct StaffHoldsApi {
+    state: AppState,
+}
+
+impl StaffHoldsApi {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// The reader with this card (404 if none).
+    async fn reader(&self, card_number: &str) -> Result<PatronId, ApiError> {
+        self.state
+            .readers
+            .find_by_card(&card(card_number)?)
+            .await?
+            .ok_or_else(ApiError::not_found)
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Staff")]
+impl StaffHoldsApi {
+    /// A reader's holds (staff), as the reader sees them in `GET /me/holds`. 404 for an
+    /// unknown card.
+    #[oai(path = "/patrons/:card_number/holds", method = "get")]
+    async fn holds(
+        &self,
+        _auth: StaffAuth,
+        card_number: Path<String>,
+    ) -> Result<Json<HoldsBody>, ApiError> {
+        let patron = self.reader(&card_number.0).await?;
+        holds_of(&self.state, patron).await
+    }
+
+    /// Places a hold for a reader at the counter (staff), with the reader's own rules and
+    /// refusals (`POST /me/holds`). 404 for an unknown card or title.
+    #[oai(path = "/patrons/:card_number/holds", method = "post")]
+    async fn place_hold(
+        &self,
+        auth: StaffAuth,
+        card_number: Path<String>,
+        body: Json<PlaceHoldBody>,
+    ) -> Result<HoldPlaced, ApiError> {
+        let patron = self.reader(&card_number.0).await?;
+        let title = body.0.title_id;
+        let placed = place(&self.state, patron, body.0).await?;
+        let HoldPlaced::Created(ref hold) = placed;
+        audit(
+            &self.state,
+            &auth.0,
+            "hold.place",
+            format!("hold:{}", hold.id),
+            json!({"card_number": card_number.0, "title_id": title}),
+        )
+        .await;
+        Ok(placed)
+    }
+
+    /// Cancels a reader's hold at the counter (staff). 404 for an unknown card or a hold
+    /// that is not the reader's; 409 `hold_ended`.
+    #[oai(path = "/patrons/:card_number/holds/:id", method = "delete")]
+    async fn cancel_hold(
+        &self,
+        auth: StaffAuth,
+        card_number: Path<String>,
+        id: Path<i64>,
+    ) -> Result<NoContent, ApiError> {
+        let patron = self.reader(&card_number.0).await?;
+        let done = cancel(&self.state, patron, HoldId(id.0)).await?;
+        audit(
+            &self.state,
+            &auth.0,
+            "hold.cancel",
+            format!("hold:{}", id.0),
+            json!({"card_number": card_number.0}),
+        )
+        .await;
+        Ok(done)
+    }
+
+    /// Hands the copy waiting on the hold shelf to its reader (staff): a checkout of that
+    /// copy, with the hold fee, audited in its transaction. 404 for an unknown hold; 409
+    /// `hold_not_waiting` for a hold not on the shelf; 409 `checkout_refused` with
+    /// `reason` as a checkout; 422 `unknown_library`.
+    #[oai(
+        path = "/circulation/holds/:id/collection",
+        method = "post",
+        tag = "ApiTags::Circulation"
+    )]
+    async fn collect(
+        &self,
+        auth: StaffAuth,
+        id: Path<i64>,
+        body: Json<CollectionBody>,
+    ) -> Result<LoanMade, ApiError> {
+        let req = CollectHoldRequest {
+            hold: HoldId(id.0),
+            library: library_code(&body.0.library_code.0, "unknown_library")?,
+        };
+        let outcome = self
+            .state
+            .circulation
+            .collect_hold(req, &staff_actor(&auth.0)?)
+            .await?;
+        Ok(LoanMade::Created(Json(LoanMadeBody {
+            loan_id: outcome.loan.id.get(),
+            due_at: shown(outcome.loan.due.at),
+        })))
+    }
+}
