@@ -16,7 +16,7 @@ use library_persistence::{
 use library_reader_services::{
     Activity, ActivityId, ActivityListing, ActivityQuery, Enquiry, EnquiryId, EnquiryStatus,
     NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page, ReaderRegistration,
-    ReaderSettings, ReadingHistory, ReturnedLoan, StaffEnquiry,
+    ReaderSettings, ReadingHistory, Registrant, ReturnedLoan, StaffEnquiry,
 };
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -161,6 +161,14 @@ impl ActivityBoard for DbReaderServices {
             .registrations_of(patron, ended_since)
             .await
             .map_err(service_err)
+    }
+
+    async fn registrants(&self, id: ActivityId) -> Result<Vec<Registrant>, ServiceError> {
+        self.activities
+            .registrants(id)
+            .await
+            .map_err(service_err)?
+            .ok_or(ServiceError::NotFound)
     }
 }
 

@@ -13,8 +13,8 @@ use library_core::{LibraryCode, PatronId, StaffId};
 use library_reader_services::{
     Activity, ActivityId, ActivityListing, ActivityQuery, CancellationRefusal, EnquiryId,
     EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page,
-    ReaderRegistration, ReaderSettings, ReadingHistory, RegistrationRefusal, ReturnedLoan,
-    StaffEnquiry,
+    ReaderRegistration, ReaderSettings, ReadingHistory, Registrant, RegistrationRefusal,
+    ReturnedLoan, StaffEnquiry,
 };
 use time::{Date, OffsetDateTime};
 
@@ -88,6 +88,9 @@ pub trait ActivityBoard: Send + Sync {
         patron: PatronId,
         ended_since: OffsetDateTime,
     ) -> Result<Vec<ReaderRegistration>, ServiceError>;
+    /// Everyone registered for an activity (cancelled registrations included), by
+    /// registration time. `NotFound`.
+    async fn registrants(&self, id: ActivityId) -> Result<Vec<Registrant>, ServiceError>;
 }
 
 /// Library notices.

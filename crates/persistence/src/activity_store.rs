@@ -12,10 +12,10 @@
 use std::sync::Arc;
 
 use library_circulation::ports::InfrastructureError;
-use library_core::{LibraryCode, PatronId};
+use library_core::{CardNumber, LibraryCode, PatronId};
 use library_reader_services::{
     Activity, ActivityId, ActivityListing, ActivityQuery, ActivityType, CancellationRefusal,
-    NewActivity, Page, ReaderRegistration, RegistrationRefusal,
+    NewActivity, Page, ReaderRegistration, Registrant, RegistrationRefusal,
 };
 use sea_orm::{ConnectionTrait, QueryResult};
 use time::OffsetDateTime;
@@ -310,6 +310,41 @@ impl ActivityStore {
                 })
             })
             .collect::<Result<_, InfrastructureError>>()
+            .map_err(StoreError::from)
+    }
+}
+
+impl ActivityStore {
+    /// Everyone registered for activity `id` (cancelled registrations included), by
+    /// registration time; `None` if there is no such activity.
+    pub async fn registrants(&self, id: ActivityId) -> Result<Option<Vec<Registrant>>, StoreError> {
+        const C: &str = "read registrants of activity";
+        if read(&self.conn, id).await?.is_none() {
+            return Ok(None);
+        }
+        let rows = all(
+            &self.conn,
+            "SELECT r.patron_id, p.card_number, p.name, p.phone, r.registered_at, \
+             r.cancelled_at FROM activity_registrations r JOIN patrons p ON p.id = r.patron_id \
+             WHERE r.activity_id = ? ORDER BY r.registered_at, r.id",
+            vec![id.get().into()],
+        )
+        .await
+        .map_err(store_err(C))?;
+        rows.iter()
+            .map(|row| {
+                let card: String = get(row, "card_number").map_err(infra(C))?;
+                Ok(Registrant {
+                    patron: PatronId(get(row, "patron_id").map_err(infra(C))?),
+                    card_number: CardNumber::parse(&card).map_err(|_| corrupt(C, "card number"))?,
+                    name: get(row, "name").map_err(infra(C))?,
+                    phone: get(row, "phone").map_err(infra(C))?,
+                    registered_at: get(row, "registered_at").map_err(infra(C))?,
+                    cancelled_at: get(row, "cancelled_at").map_err(infra(C))?,
+                })
+            })
+            .collect::<Result<_, InfrastructureError>>()
+            .map(Some)
             .map_err(StoreError::from)
     }
 }

@@ -7,7 +7,7 @@
 //! reader who cancels frees their place; cancelling is refused once the activity has
 //! started (`started`) or when the library has cancelled it (`cancelled`).
 
-use library_core::{LibraryCode, PatronId};
+use library_core::{CardNumber, LibraryCode, PatronId};
 use time::OffsetDateTime;
 
 use crate::text::{Checks, TextField, Violations, is_identifier};
@@ -326,6 +326,23 @@ pub struct ReaderRegistration {
     pub listing: ActivityListing,
     /// The reader.
     pub patron: PatronId,
+    /// When they (last) registered.
+    pub registered_at: OffsetDateTime,
+    /// When they cancelled, if they did (and have not registered again since).
+    pub cancelled_at: Option<OffsetDateTime>,
+}
+
+/// A reader registered for an activity, as staff see the list (to call or admit them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registrant {
+    /// The reader.
+    pub patron: PatronId,
+    /// Their card.
+    pub card_number: CardNumber,
+    /// Their name.
+    pub name: String,
+    /// Their phone number, as typed.
+    pub phone: String,
     /// When they (last) registered.
     pub registered_at: OffsetDateTime,
     /// When they cancelled, if they did (and have not registered again since).

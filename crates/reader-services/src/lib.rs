@@ -24,7 +24,7 @@ mod text;
 
 pub use activity::{
     Activity, ActivityForm, ActivityId, ActivityListing, ActivityQuery, ActivityType,
-    CancellationRefusal, MAX_ACTIVITY_CAPACITY, NewActivity, ReaderRegistration,
+    CancellationRefusal, MAX_ACTIVITY_CAPACITY, NewActivity, ReaderRegistration, Registrant,
     RegistrationRefusal, RegistrationStatus,
 };
 pub use enquiry::{

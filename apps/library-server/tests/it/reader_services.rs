@@ -381,6 +381,68 @@ async fn parallel_registrations_take_exactly_the_places_there_are() {
     .await;
 }
 
+#[tokio::test]
+async fn staff_see_who_registered_for_an_activity() {
+    on_every_backend(true, async |app: &TestApp| {
+        let staff = setup(app).await;
+        let (card_a, token_a) = reader(app, &staff, "91251001").await;
+        let (card_b, token_b) = reader(app, &staff, "91251002").await;
+        let id = create_activity(app, &staff, story_time(10)).await;
+        let path = format!("/api/v1/activities/{id}/registrations");
+        let listed = app.get(&path, Some(&staff)).await.expect(200, "");
+        assert_eq!(listed.body, json!({"registrations": []}));
+
+        register(app, &token_a, id).await.expect(201, "");
+        app.set_clock(hk("2026-12-01T10:05:00")).await;
+        register(app, &token_b, id).await.expect(201, "");
+        app.delete(&format!("/api/v1/me/activities/{id}"), Some(&token_a))
+            .await
+            .expect(204, "");
+        let listed = app.get(&path, Some(&staff)).await.expect(200, "");
+        let rows: Vec<(String, String, String, Option<String>)> = listed.body["registrations"]
+            .as_array()
+            .expect("registrations")
+            .iter()
+            .map(|r| {
+                (
+                    r["card_number"].as_str().unwrap_or_default().to_owned(),
+                    r["phone"].as_str().unwrap_or_default().to_owned(),
+                    r["status"].as_str().unwrap_or_default().to_owned(),
+                    r["cancelled_at"].as_str().map(str::to_owned),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    card_a.clone(),
+                    "91251001".to_owned(),
+                    "cancelled".to_owned(),
+                    Some("2026-12-01T10:05:00+08:00".to_owned())
+                ),
+                (card_b, "91251002".to_owned(), "registered".to_owned(), None),
+            ],
+            "{}",
+            app.db
+        );
+        assert_eq!(
+            listed.body["registrations"][0]["registered_at"],
+            "2026-12-01T10:00:00+08:00"
+        );
+        assert!(listed.body["registrations"][0]["name"].is_string());
+
+        // Staff only; an unknown activity is 404.
+        app.get(&path, Some(&token_b))
+            .await
+            .expect(403, "forbidden");
+        app.get("/api/v1/activities/999999/registrations", Some(&staff))
+            .await
+            .expect(404, "not_found");
+    })
+    .await;
+}
+
 /// Every reader registers at once (one task each).
 async fn futures_join(app: &TestApp, tokens: &[String], id: i64) -> Vec<Answer> {
     let client = reqwest::Client::new();
@@ -988,6 +1050,7 @@ async fn scopes_on_the_reader_service_routes() {
             ("/api/v1/activities/{id}", "delete"),
             ("/api/v1/staff/activities", "get"),
             ("/api/v1/activities/{id}/registrations", "post"),
+            ("/api/v1/activities/{id}/registrations", "get"),
             ("/api/v1/me/activities", "get"),
             ("/api/v1/me/activities/{id}", "delete"),
             ("/api/v1/notices", "post"),

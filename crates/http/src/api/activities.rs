@@ -143,6 +143,25 @@ struct RegistrationMadeBody {
     places_left: u32,
 }
 
+/// A reader registered for an activity, as staff see the list.
+#[derive(Debug, Object)]
+struct RegistrantBody {
+    card_number: String,
+    name: String,
+    phone: String,
+    /// `registered` or `cancelled` (by the reader).
+    status: RegistrationStatusDto,
+    registered_at: OffsetDateTime,
+    #[oai(skip_serializing_if_is_none)]
+    cancelled_at: Option<OffsetDateTime>,
+}
+
+/// `GET /activities/{id}/registrations`.
+#[derive(Debug, Object)]
+struct RegistrantsBody {
+    registrations: Vec<RegistrantBody>,
+}
+
 /// Where a reader's registration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -385,6 +404,40 @@ impl ActivitiesApi {
             registered_at: shown(now),
             places_left: activity.places_left(),
         })))
+    }
+
+    /// Everyone registered for an activity (staff): card, name and phone, to call or admit
+    /// them, by registration time, cancelled registrations included. 404 for an unknown
+    /// activity.
+    #[oai(path = "/activities/:id/registrations", method = "get")]
+    async fn registrants(
+        &self,
+        _auth: StaffAuth,
+        id: Path<i64>,
+    ) -> Result<Json<RegistrantsBody>, ApiError> {
+        let registrants = self
+            .state
+            .reader_services
+            .activities
+            .registrants(ActivityId(id.0))
+            .await?;
+        Ok(Json(RegistrantsBody {
+            registrations: registrants
+                .into_iter()
+                .map(|r| RegistrantBody {
+                    card_number: r.card_number.as_str().to_owned(),
+                    name: r.name,
+                    phone: r.phone,
+                    status: if r.cancelled_at.is_some() {
+                        RegistrationStatusDto::Cancelled
+                    } else {
+                        RegistrationStatusDto::Registered
+                    },
+                    registered_at: shown(r.registered_at),
+                    cancelled_at: r.cancelled_at.map(shown),
+                })
+                .collect(),
+        }))
     }
 
     /// My registrations (Password session): for activities not yet over and those that
