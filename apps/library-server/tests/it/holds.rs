@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, hk, on_every_backend, standard_rules};
+use crate::support::{TestApp, hk, on_every_backend};
 
 async fn my_holds(app: &TestApp, token: &str) -> Vec<Value> {
     app.get("/api/v1/me/holds", Some(token))
@@ -27,12 +27,7 @@ async fn place(app: &TestApp, token: &str, title: i64) -> crate::support::Answer
 #[tokio::test]
 async fn the_hold_queue_from_placing_to_expiry() {
     on_every_backend(true, async |app: &TestApp| {
-        app.set_clock(hk("2021-06-01T10:00:00")).await;
-        let staff = app.staff_token().await;
-        app.library(&staff, "CEN", "district").await;
-        app.rules(&staff, json!({}), standard_rules())
-            .await
-            .expect(200, "");
+        let staff = app.counter_on_1_june_2021().await;
         let title = app.title(&staff, "Dream of the Red Chamber").await;
         app.item(&staff, title, "H1", "CEN").await;
         let mut readers = Vec::new();
@@ -127,12 +122,7 @@ async fn the_hold_queue_from_placing_to_expiry() {
 #[tokio::test]
 async fn staff_keep_a_readers_holds_at_the_counter_and_hand_over_by_hold() {
     on_every_backend(true, async |app: &TestApp| {
-        app.set_clock(hk("2021-06-01T10:00:00")).await;
-        let staff = app.staff_token().await;
-        app.library(&staff, "CEN", "district").await;
-        app.rules(&staff, json!({}), standard_rules())
-            .await
-            .expect(200, "");
+        let staff = app.counter_on_1_june_2021().await;
         let title = app.title(&staff, "Journey to the West").await;
         app.item(&staff, title, "J1", "CEN").await;
         let lender = app.reader(&staff, "91232001").await;

@@ -2,17 +2,12 @@
 
 use serde_json::json;
 
-use crate::support::{TestApp, hk, on_every_backend, standard_rules};
+use crate::support::{TestApp, hk, on_every_backend};
 
 #[tokio::test]
 async fn renewals_by_pin_and_at_the_counter() {
     on_every_backend(true, async |app: &TestApp| {
-        app.set_clock(hk("2021-06-01T10:00:00")).await;
-        let staff = app.staff_token().await;
-        app.library(&staff, "CEN", "district").await;
-        app.rules(&staff, json!({}), standard_rules())
-            .await
-            .expect(200, "");
+        let staff = app.counter_on_1_june_2021().await;
         let t1 = app.title(&staff, "Journey to the West").await;
         let t2 = app.title(&staff, "Water Margin").await;
         app.item(&staff, t1, "R1", "CEN").await;

@@ -368,6 +368,18 @@ pub fn standard_rules() -> Value {
 }
 
 impl TestApp {
+    /// The usual counter: the dev clock at 1 June 2021 10:00 in Hong Kong, library `CEN`
+    /// (district) under [`standard_rules`]; a staff token.
+    pub async fn counter_on_1_june_2021(&self) -> String {
+        self.set_clock(hk("2021-06-01T10:00:00")).await;
+        let staff = self.staff_token().await;
+        self.library(&staff, "CEN", "district").await;
+        self.rules(&staff, json!({}), standard_rules())
+            .await
+            .expect(200, "");
+        staff
+    }
+
     pub async fn library(&self, staff: &str, code: &str, kind: &str) {
         self.post(
             "/api/v1/libraries",

@@ -3,8 +3,6 @@
 //! by a second one on the same database (another server process) as soon as the change is
 //! announced. (On SQLite the server is the only process that writes configuration.)
 
-use std::time::Duration;
-
 use library_circulation::ports::{CalendarRepository, FineSuspensionRepository, RuleRepository};
 use library_circulation::{Closure, RuleScope, RuleSet};
 use library_core::{LibraryCode, LibraryKind};
@@ -13,42 +11,26 @@ use library_persistence::{CalendarRule, Database, NewLibrary};
 use time::UtcOffset;
 use time::macros::date;
 
-use crate::support::backends;
+use crate::support::{self, backends};
 
 fn code(text: &str) -> LibraryCode {
     LibraryCode::parse(text).unwrap()
 }
 
-/// Polls `check` on `db` until it holds, for at most five seconds (a notification crosses
-/// to the other connection in milliseconds; the bound only keeps a broken build from
-/// hanging).
+/// [`support::eventually`] on `db`.
 async fn eventually<F, Fut>(what: &str, db: &Database, check: F)
 where
     F: Fn(Database) -> Fut,
     Fut: Future<Output = bool>,
 {
-    for _ in 0..500 {
-        if check(db.clone()).await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{what}: the second process never saw the change");
+    support::eventually(what, || check(db.clone())).await;
 }
 
 #[tokio::test]
 async fn changes_reach_this_process_at_once_and_another_when_announced() {
     for t in backends().await {
-        let first = t.connect().await;
-        let second = t.connect().await;
         // Both listen before reading, so the second really caches what it reads.
-        for _ in 0..500 {
-            if first.caches_configuration() && second.caches_configuration() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(second.caches_configuration(), "{}: never listened", t.name);
+        let (first, second) = support::two_processes(&t).await;
         let tmpl = code("TMPL");
         first
             .libraries()

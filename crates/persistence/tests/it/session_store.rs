@@ -12,7 +12,7 @@ use library_credentials::{
 use library_persistence::NewStaffUser;
 use time::Duration;
 
-use crate::support::{T0, backends, new_patron};
+use crate::support::{self, T0, backends, new_patron};
 
 fn session(n: u8, subject: Subject, scope: Scope) -> Session {
     Session {
@@ -192,41 +192,28 @@ async fn a_session_for_an_unknown_subject_or_a_duplicate_token_is_refused() {
     }
 }
 
-/// Polls `lookup` until the session is gone, for at most five seconds (a notification
-/// crosses to the other connection in milliseconds; the bound only keeps a broken build
-/// from hanging).
+/// Polls until `store` no longer finds the session ([`support::eventually`]).
 async fn eventually_gone(
     what: &str,
     store: &library_persistence::DbSessionStore,
     hash: &TokenHash,
 ) {
-    for _ in 0..500 {
-        let found = store
+    support::eventually(what, || async {
+        store
             .find_with_staff(hash, Arc::new(InMemoryStaffStore::new()))
             .await
-            .unwrap();
-        if found.is_none() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{what}: the other process still accepts the revoked session");
+            .unwrap()
+            .is_none()
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_revocation_reaches_every_process() {
     use sea_orm::ConnectionTrait;
     for t in backends().await {
-        let first = t.connect().await;
-        let second = t.connect().await;
         // Both listen (on PostgreSQL) before looking up, so both really keep what they find.
-        for _ in 0..500 {
-            if first.caches_configuration() && second.caches_configuration() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(second.caches_configuration(), "{}: never listened", t.name);
+        let (first, second) = support::two_processes(&t).await;
         let reader = first
             .patrons()
             .register(&new_patron("21000000000001", None))

@@ -54,3 +54,40 @@ pub fn database_name(url: &str) -> String {
     let name = url.rsplit('/').next().unwrap_or_default();
     name.split('?').next().unwrap_or_default().to_owned()
 }
+
+/// Two `Database`s on one database, as two server processes, each listening for the
+/// other's announcements before it is returned (on PostgreSQL; SQLite caches at once).
+pub async fn two_processes(
+    t: &library_persistence::testing::TestDb,
+) -> (library_persistence::Database, library_persistence::Database) {
+    let first = t.connect().await;
+    let second = t.connect().await;
+    for _ in 0..500 {
+        if first.caches_configuration() && second.caches_configuration() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        first.caches_configuration() && second.caches_configuration(),
+        "{}: never listened",
+        t.name
+    );
+    (first, second)
+}
+
+/// Polls `check` until it holds, for at most five seconds (a notification crosses to the
+/// other connection in milliseconds; the bound only keeps a broken build from hanging).
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what}: the other process never saw the change");
+}
