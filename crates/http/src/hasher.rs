@@ -3,9 +3,10 @@
 //!
 //! Argon2id costs tens of milliseconds of CPU and 19 MiB of memory per hash. Computed on the
 //! async runtime it would stall every other request; computed without a bound a burst of
-//! logins would exhaust memory. So at most one hash per core runs at a time, and a request
-//! that cannot get a slot within [`HASH_QUEUE_WAIT`] gets [`PortError::Overloaded`] (HTTP
-//! 503 with `Retry-After`).
+//! logins would exhaust memory. So at most one hash per core runs at a time (one thread per
+//! core), at most one more per core waits ready in the queue, and a request that cannot get
+//! one of those slots within [`HASH_QUEUE_WAIT`] gets [`PortError::Overloaded`] (HTTP 503
+//! with `Retry-After`).
 //!
 //! The hashing threads run at nice [`HASHING_NICENESS`] (Linux; elsewhere at normal
 //! priority). With every core hashing during a login burst, a loan list or a checkout still
@@ -30,6 +31,12 @@ pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// request thread (nice 0) that wakes up gets a core almost at once. (`SCHED_IDLE` measured no
 /// better, and would starve logins completely on a busy server.)
 pub const HASHING_NICENESS: i32 = 19;
+
+/// Jobs admitted per hashing thread: the one it runs and one ready in the queue, so a
+/// thread that finishes a hash starts the next at once instead of idling while the next
+/// request is woken to hand its job over. Hashes running at once stay one per thread
+/// (and their memory with them); a waiting job holds no Argon2 memory.
+const SLOTS_PER_THREAD: usize = 2;
 
 type Job = Box<dyn FnOnce(&Argon2Hasher) + Send>;
 
@@ -61,7 +68,7 @@ impl BlockingHasher {
         }
         Self {
             jobs,
-            slots: Arc::new(Semaphore::new(threads)),
+            slots: Arc::new(Semaphore::new(threads * SLOTS_PER_THREAD)),
             wait,
         }
     }
@@ -148,7 +155,12 @@ mod tests {
     async fn a_full_queue_answers_overloaded_and_work_runs_when_a_slot_is_free() {
         let hasher =
             BlockingHasher::new(Argon2Hasher::owasp_minimum(), 1, Duration::from_millis(20));
-        let busy = hasher.slots.clone().acquire_owned().await.unwrap();
+        let busy = hasher
+            .slots
+            .clone()
+            .acquire_many_owned(u32::try_from(SLOTS_PER_THREAD).unwrap())
+            .await
+            .unwrap();
         let secret = Secret::new("Lantern-Harbour-42");
         assert_eq!(hasher.hash(&secret).await, Err(PortError::Overloaded));
         assert_eq!(
