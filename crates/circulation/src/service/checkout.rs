@@ -149,18 +149,11 @@ where
                 &library,
                 &config,
                 now,
+                by,
             )
             .await?;
         match outcome {
             Ok(outcome) => {
-                record(tx.as_mut(), by, now, || CirculationEvent::Checkout {
-                    loan: outcome.loan.id,
-                    card_number: req.card_number,
-                    item_barcode: req.item_barcode,
-                    library: req.library,
-                    collected_hold: outcome.collected_hold,
-                })
-                .await?;
                 tx.commit().await?;
                 Ok(outcome)
             }
@@ -201,7 +194,6 @@ where
             .await?
             .ok_or_else(|| missing("reader"))?;
         let (title, item, _) = tx.lock_copy(copy).await?.ok_or_else(|| missing("item"))?;
-        let card_number = patron.card_number.clone();
         let outcome = self
             .checkout_in(
                 tx.as_mut(),
@@ -213,20 +205,13 @@ where
                 &library,
                 &config,
                 now,
+                by,
             )
             .await?;
         match outcome {
             // The copy was trapped for this hold, so the checkout collected it; if a
             // concurrent expiry moved it on, the decision refused it instead.
             Ok(outcome) if outcome.collected_hold == Some(req.hold) => {
-                record(tx.as_mut(), by, now, || CirculationEvent::Checkout {
-                    loan: outcome.loan.id,
-                    card_number,
-                    item_barcode: outcome.item.barcode.clone(),
-                    library: req.library,
-                    collected_hold: outcome.collected_hold,
-                })
-                .await?;
                 tx.commit().await?;
                 Ok(outcome)
             }
@@ -236,8 +221,8 @@ where
     }
 
     /// The checkout inside a transaction: the reader, title and item are already locked, in
-    /// that order, and read under their locks. Decides, writes; the caller commits.
-    /// `Ok(Err(_))` is a refusal.
+    /// that order, and read under their locks. Decides, writes (with the audit entry when
+    /// made `by` someone); the caller commits. `Ok(Err(_))` is a refusal.
     async fn checkout_in(
         &self,
         tx: &mut dyn CirculationTransaction,
@@ -249,6 +234,7 @@ where
         library: &Library,
         config: &Config,
         now: time::OffsetDateTime,
+        by: Option<&Actor>,
     ) -> Result<Result<CheckoutOutcome, CheckoutRefusal>, InfrastructureError> {
         let rules = EffectiveRules::resolve(
             &config.rules,
@@ -317,6 +303,14 @@ where
                 due,
             })
             .await?;
+        record(tx, by, now, || CirculationEvent::Checkout {
+            loan: loan.id,
+            card_number: patron.card_number.clone(),
+            item_barcode: item.barcode.clone(),
+            library: library.code.clone(),
+            collected_hold,
+        })
+        .await?;
         Ok(Ok(CheckoutOutcome {
             renewals_left: rules.renewals_left(&loan),
             loan,
