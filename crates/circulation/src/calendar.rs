@@ -140,6 +140,19 @@ impl Calendar {
         self
     }
 
+    /// The calendar with `rule` added.
+    ///
+    /// # Errors
+    /// [`CalendarError::NoSuchDay`] for a yearly day no month has.
+    pub fn with_rule(self, rule: CalendarRule) -> Result<Self, CalendarError> {
+        Ok(match rule {
+            CalendarRule::ClosedWeekday(w) => self.with_closed_weekday(w),
+            CalendarRule::Yearly { month, day } => self.with_yearly_closure(month, day)?,
+            CalendarRule::Closure(c) => self.with_closure(c),
+            CalendarRule::Reopen(d) => self.with_exception(d),
+        })
+    }
+
     /// Open on `date` whatever the weekly, yearly and dated closures say (Koha's
     /// `isexception`).
     pub fn with_exception(mut self, date: Date) -> Self {
@@ -398,6 +411,41 @@ mod tests {
         assert_eq!(
             cal.end_of_day(date!(2021 - 03 - 05)),
             time::macros::datetime!(2021-03-05 23:59:59 +08:00)
+        );
+    }
+
+    #[test]
+    fn each_rule_closes_or_reopens_as_its_builder() {
+        // Wednesday 16 December 2026.
+        let cal = Calendar::default()
+            .with_rule(CalendarRule::ClosedWeekday(Weekday::Wednesday))
+            .unwrap()
+            .with_rule(CalendarRule::Yearly {
+                month: Month::December,
+                day: 17,
+            })
+            .unwrap()
+            .with_rule(CalendarRule::Closure(
+                Closure::new(date!(2026 - 12 - 18), date!(2026 - 12 - 19)).unwrap(),
+            ))
+            .unwrap();
+        assert_eq!(
+            cal.next_open_day(date!(2026 - 12 - 16)),
+            Some(date!(2026 - 12 - 20))
+        );
+        let cal = cal
+            .with_rule(CalendarRule::Reopen(date!(2026 - 12 - 16)))
+            .unwrap();
+        assert!(cal.is_open(date!(2026 - 12 - 16)));
+        assert_eq!(
+            Calendar::default().with_rule(CalendarRule::Yearly {
+                month: Month::February,
+                day: 30,
+            }),
+            Err(CalendarError::NoSuchDay {
+                month: Month::February,
+                day: 30,
+            })
         );
     }
 }

@@ -173,6 +173,8 @@ impl LibraryStore {
         if self.get(code).await?.is_none() {
             return Err(StoreError::NotFound("library"));
         }
+        // Only rules a calendar accepts are stored (a yearly day some year has).
+        Calendar::default().with_rule(rule)?;
         let none = || Value::BigInt(None);
         let no_date = || Value::TimeDate(None);
         let (kind, weekday, month, day, from, to) = match rule {
@@ -184,18 +186,14 @@ impl LibraryStore {
                 no_date(),
                 no_date(),
             ),
-            CalendarRule::Yearly { month, day } => {
-                // Validated by the domain (29 February allowed).
-                Calendar::default().with_yearly_closure(month, day)?;
-                (
-                    "yearly",
-                    none(),
-                    Value::BigInt(Some(i64::from(u8::from(month)))),
-                    Value::BigInt(Some(i64::from(day))),
-                    no_date(),
-                    no_date(),
-                )
-            }
+            CalendarRule::Yearly { month, day } => (
+                "yearly",
+                none(),
+                Value::BigInt(Some(i64::from(u8::from(month)))),
+                Value::BigInt(Some(i64::from(day))),
+                no_date(),
+                no_date(),
+            ),
             CalendarRule::Closure(c) => (
                 "closure",
                 none(),
@@ -307,14 +305,7 @@ impl LibraryStore {
         let record = library_record(&row)?;
         let mut calendar = Calendar::always_open(record.utc_offset);
         for entry in self.entries(code).await? {
-            calendar = match entry.rule {
-                CalendarRule::ClosedWeekday(w) => calendar.with_closed_weekday(w),
-                CalendarRule::Yearly { month, day } => calendar
-                    .with_yearly_closure(month, day)
-                    .map_err(|e| corrupt(C, e))?,
-                CalendarRule::Closure(c) => calendar.with_closure(c),
-                CalendarRule::Reopen(d) => calendar.with_exception(d),
-            };
+            calendar = calendar.with_rule(entry.rule).map_err(|e| corrupt(C, e))?;
         }
         Ok(Some(Library {
             code: record.code,
