@@ -10,7 +10,7 @@ use std::path::Path;
 
 use library_circulation::{ItemStatus, ItemType};
 use library_core::{Barcode, Isbn, LibraryCode};
-use library_persistence::{ImportedItem, ImportedTitle};
+use library_persistence::{ImportedItem, ImportedTitle, TitleDetails};
 
 use crate::context::{Context, Failure};
 use crate::csv::Table;
@@ -141,9 +141,11 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
             }
             None => {
                 titles.push(ImportedTitle {
-                    name: title.to_owned(),
-                    author: (!author.is_empty()).then(|| author.to_owned()),
-                    isbn: isbn.clone(),
+                    title: TitleDetails {
+                        name: title.to_owned(),
+                        author: (!author.is_empty()).then(|| author.to_owned()),
+                        isbn: isbn.clone(),
+                    },
                     items: Vec::new(),
                 });
                 keys.insert(key, (titles.len() - 1, title.to_owned(), line));

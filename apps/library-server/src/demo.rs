@@ -27,7 +27,7 @@ use library_credentials::{Argon2Hasher, PortError, Secret, SecretHash, default_s
 use library_fines::{FineSuspensionPeriod, SuspensionScope};
 use library_persistence::{
     CalendarRule, Database, DatabaseError, ImportedItem, ImportedReader, ImportedTitle, NewLibrary,
-    NewPatron, ReaderProfile, StoreError,
+    NewPatron, ReaderProfile, StoreError, TitleDetails,
 };
 use library_reader_services::{ActivityForm, NoticeForm};
 use time::macros::date;
@@ -902,9 +902,11 @@ fn catalogue(codes: &[LibraryCode]) -> Result<Vec<ImportedTitle>, DemoError> {
             });
         }
         titles.push(ImportedTitle {
-            name,
-            author: None,
-            isbn: None,
+            title: TitleDetails {
+                name,
+                author: None,
+                isbn: None,
+            },
             items,
         });
     }
@@ -1161,7 +1163,7 @@ mod tests {
         let b = catalogue(&codes).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 1000);
-        let names: HashSet<&str> = a.iter().map(|t| t.name.as_str()).collect();
+        let names: HashSet<&str> = a.iter().map(|t| t.title.name.as_str()).collect();
         assert_eq!(names.len(), 1000, "titles are distinct");
         let barcodes: HashSet<&str> = a
             .iter()

@@ -6,7 +6,7 @@ use library_core::{Barcode, Isbn, ItemId, LibraryCode, TitleId};
 use crate::circulation::rows::{self, ITEM_COLUMNS, item_status_str};
 use crate::error::StoreError;
 use crate::pool::Pool;
-use crate::sql::{all, exec, get, infra, insert_returning_id, one, store_err};
+use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, store_err};
 
 /// An item to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +50,8 @@ pub struct TitleDetails {
 /// A title with its copies to import ([`CatalogueStore::import`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedTitle {
-    /// The title proper.
-    pub name: String,
-    /// Its author, if recorded.
-    pub author: Option<String>,
-    /// Its ISBN, if recorded.
-    pub isbn: Option<Isbn>,
+    /// The title.
+    pub title: TitleDetails,
     /// Its copies.
     pub items: Vec<ImportedItem>,
 }
@@ -115,11 +111,7 @@ impl CatalogueStore {
             return Ok(None);
         };
         let isbn = match get::<Option<String>>(&row, "isbn").map_err(infra(C))? {
-            Some(raw) => Some(Isbn::parse(&raw).map_err(|_| {
-                StoreError::Infrastructure(library_circulation::ports::InfrastructureError::new(
-                    format!("{C}: title {id} has a malformed ISBN"),
-                ))
-            })?),
+            Some(raw) => Some(Isbn::parse(&raw).map_err(|e| corrupt(C, e))?),
             None => None,
         };
         Ok(Some(TitleDetails {
@@ -175,12 +167,7 @@ impl CatalogueStore {
         let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
         let mut ids = Vec::with_capacity(titles.len());
         for title in titles {
-            let details = TitleDetails {
-                name: title.name.clone(),
-                author: title.author.clone(),
-                isbn: title.isbn.clone(),
-            };
-            let id = insert_returning_id(&txn, INSERT_TITLE, title_values(&details))
+            let id = insert_returning_id(&txn, INSERT_TITLE, title_values(&title.title))
                 .await
                 .map_err(store_err(CONTEXT))?;
             for item in &title.items {

@@ -319,7 +319,8 @@ impl CirculationTransaction for DbTransaction {
             loan.item.get().into(),
         ];
         let values = loans::new_loan_values(b, &loan);
-        let row = if b == DbBackend::Postgres {
+        let loan_id = |row: &QueryResult| get::<i64>(row, "id").map_err(infra(C));
+        let id = if b == DbBackend::Postgres {
             let sql = format!(
                 "WITH l AS ({}) UPDATE items SET status = ? WHERE id = ? \
                  RETURNING (SELECT id FROM l) AS id",
@@ -328,21 +329,20 @@ impl CirculationTransaction for DbTransaction {
             one(&self.txn, &sql, [values, status].concat())
                 .await
                 .map_err(infra(C))?
+                .as_ref()
+                .map(loan_id)
         } else {
             let sql = format!(
                 "UPDATE items SET status = ? WHERE id = ? RETURNING 'item' AS what, id; \
                  {}, 'loan' AS what",
                 loans::INSERT_LOAN
             );
-            sqlite_batch(&self.txn, &sql, [status, values].concat(), C)
-                .await?
-                .into_iter()
-                .find(|(what, _)| what == "loan")
-                .map(|(_, row)| row)
+            let found = sqlite_batch(&self.txn, &sql, [status, values].concat(), C).await?;
+            tagged(&found, "loan").next().map(loan_id)
         };
-        let row =
-            row.ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
-        let id: i64 = get(&row, "id").map_err(infra(C))?;
+        let id = id
+            .transpose()?
+            .ok_or_else(|| InfrastructureError::new(format!("no such item {}", loan.item)))?;
         Ok(loans::stored_loan(loan, id))
     }
 
@@ -356,7 +356,7 @@ impl CirculationTransaction for DbTransaction {
         const C: &str = "close loan";
         let b = self.backend;
         let item_values = vec![rows::item_status_str(status).into(), loan.item.get().into()];
-        let (item_found, loans) = if b == DbBackend::Postgres {
+        let (item_found, loan_found) = if b == DbBackend::Postgres {
             let sql = format!(
                 "WITH l AS ({} RETURNING id) UPDATE items SET status = ? WHERE id = ? \
                  RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
@@ -370,8 +370,8 @@ impl CirculationTransaction for DbTransaction {
             .await
             .map_err(infra(C))?
             {
-                Some(row) => (true, get::<i64>(&row, "loans").map_err(infra(C))?),
-                None => (false, 0),
+                Some(row) => (true, get::<i64>(&row, "loans").map_err(infra(C))? == 1),
+                None => (false, false),
             }
         } else {
             let sql = format!(
@@ -386,10 +386,9 @@ impl CirculationTransaction for DbTransaction {
                 C,
             )
             .await?;
-            let count = |w: &str| found.iter().filter(|(what, _)| what == w).count();
             (
-                count("item") == 1,
-                i64::try_from(count("loan")).unwrap_or(i64::MAX),
+                tagged(&found, "item").count() == 1,
+                tagged(&found, "loan").count() == 1,
             )
         };
         if !item_found {
@@ -398,13 +397,13 @@ impl CirculationTransaction for DbTransaction {
                 loan.item
             )));
         }
-        match loans {
-            1 => Ok(()),
-            _ => Err(InfrastructureError::new(format!(
+        if !loan_found {
+            return Err(InfrastructureError::new(format!(
                 "no such loan {}",
                 loan.id
-            ))),
+            )));
         }
+        Ok(())
     }
 }
 
