@@ -116,9 +116,9 @@ struct EntryBody {
 
 impl EntryBody {
     fn new(id: i64, rule: CalendarRule, reason: String) -> Self {
-        let mut body = EntryBody {
+        let entry = |rule| EntryBody {
             id,
-            rule: RuleKind::Reopen,
+            rule,
             weekday: None,
             month: None,
             day: None,
@@ -128,23 +128,25 @@ impl EntryBody {
             reason,
         };
         match rule {
-            CalendarRule::ClosedWeekday(w) => {
-                body.rule = RuleKind::ClosedWeekday;
-                body.weekday = Some(w.into());
-            }
-            CalendarRule::Yearly { month, day } => {
-                body.rule = RuleKind::ClosedYearly;
-                body.month = Some(u8::from(month));
-                body.day = Some(day);
-            }
-            CalendarRule::Closure(c) => {
-                body.rule = RuleKind::Closure;
-                body.from = Some(c.from());
-                body.to = Some(c.to());
-            }
-            CalendarRule::Reopen(d) => body.date = Some(d),
+            CalendarRule::ClosedWeekday(w) => EntryBody {
+                weekday: Some(w.into()),
+                ..entry(RuleKind::ClosedWeekday)
+            },
+            CalendarRule::Yearly { month, day } => EntryBody {
+                month: Some(u8::from(month)),
+                day: Some(day),
+                ..entry(RuleKind::ClosedYearly)
+            },
+            CalendarRule::Closure(c) => EntryBody {
+                from: Some(c.from()),
+                to: Some(c.to()),
+                ..entry(RuleKind::Closure)
+            },
+            CalendarRule::Reopen(d) => EntryBody {
+                date: Some(d),
+                ..entry(RuleKind::Reopen)
+            },
         }
-        body
     }
 }
 
@@ -273,13 +275,12 @@ impl CalendarApi {
             .libraries
             .add_calendar_entry(&code, rule, reason)
             .await?;
-        let entry = EntryBody::new(id, rule, reason.to_owned());
         audit(
             &self.state,
             &auth.0,
             "library.calendar_add",
             format!("library:{code}"),
-            json!({"id": id, "rule": format!("{rule:?}"), "reason": entry.reason}),
+            json!({"id": id, "rule": format!("{rule:?}"), "reason": reason}),
         )
         .await;
         Ok(Created::Created(Json(IdBody { id })))

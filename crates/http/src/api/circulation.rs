@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use library_circulation::service::{CheckinRequest, CheckoutRequest, RenewRequest};
+use library_circulation::service::{
+    CheckinRequest, CheckoutOutcome, CheckoutRequest, RenewRequest,
+};
 use library_circulation::{ItemType, ReaderCategory, RenewalBase, RuleScope, RuleSet};
 use library_core::{LoanId, Money};
 use library_fines::ChargeId;
@@ -32,9 +34,9 @@ struct CheckoutBody {
 /// A loan made.
 #[derive(Debug, Object)]
 pub(super) struct LoanMadeBody {
-    pub(super) loan_id: i64,
+    loan_id: i64,
     /// 23:59:59 local time on the due date.
-    pub(super) due_at: OffsetDateTime,
+    due_at: OffsetDateTime,
 }
 
 #[derive(ApiResponse)]
@@ -42,6 +44,16 @@ pub(super) enum LoanMade {
     /// Lent.
     #[oai(status = 201)]
     Created(Json<LoanMadeBody>),
+}
+
+impl LoanMade {
+    /// The answer to a checkout (at the counter, or collecting a hold).
+    pub(super) fn of(outcome: &CheckoutOutcome) -> Self {
+        LoanMade::Created(Json(LoanMadeBody {
+            loan_id: outcome.loan.id.get(),
+            due_at: shown(outcome.loan.due.at),
+        }))
+    }
 }
 
 /// `POST /circulation/checkins`.
@@ -356,10 +368,7 @@ impl CirculationApi {
             .circulation
             .checkout(req, &staff_actor(&auth.0)?)
             .await?;
-        Ok(LoanMade::Created(Json(LoanMadeBody {
-            loan_id: outcome.loan.id.get(),
-            due_at: shown(outcome.loan.due.at),
-        })))
+        Ok(LoanMade::of(&outcome))
     }
 
     /// Returns an item (staff), at any library; `returned_at` for book-drop returns. The

@@ -12,7 +12,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::circulation::{LoanMade, LoanMadeBody};
+use super::circulation::LoanMade;
 use super::common::{audit, card, library_code, shown, staff_actor};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
@@ -269,9 +269,6 @@ impl StaffHoldsApi {
             .circulation
             .collect_hold(req, &staff_actor(&auth.0)?)
             .await?;
-        Ok(LoanMade::Created(Json(LoanMadeBody {
-            loan_id: outcome.loan.id.get(),
-            due_at: shown(outcome.loan.due.at),
-        })))
+        Ok(LoanMade::of(&outcome))
     }
 }

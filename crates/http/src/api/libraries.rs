@@ -80,7 +80,7 @@ enum CreatedId {
 /// (422 `reason_invalid`).
 pub(super) fn calendar_reason(raw: &Text) -> Result<&str, ApiError> {
     let reason = raw.0.trim();
-    if reason.chars().count() > MAX_NAME_CHARS || reason.chars().any(char::is_control) {
+    if !fits(reason) {
         return Err(ApiError::validation_failed(["reason_invalid"]));
     }
     Ok(reason)
@@ -119,6 +119,12 @@ struct NewItemRequest {
     home_library: Text,
 }
 
+/// Whether a name, title, author or reason is short enough (at most [`MAX_NAME_CHARS`]) and
+/// free of control characters.
+fn fits(text: &str) -> bool {
+    text.chars().count() <= MAX_NAME_CHARS && !text.chars().any(char::is_control)
+}
+
 fn clean_name(
     raw: &str,
     missing: &'static str,
@@ -127,7 +133,7 @@ fn clean_name(
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         Err(missing)
-    } else if trimmed.chars().count() > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+    } else if !fits(trimmed) {
         Err(invalid)
     } else {
         Ok(trimmed.to_owned())
@@ -258,10 +264,7 @@ impl LibrariesApi {
                 .filter(|t| !t.is_empty())
         };
         let author = blank(&body.author);
-        if author
-            .as_ref()
-            .is_some_and(|a| a.chars().count() > MAX_NAME_CHARS || a.chars().any(char::is_control))
-        {
+        if author.as_deref().is_some_and(|a| !fits(a)) {
             violations.push("author_invalid");
         }
         let isbn = match blank(&body.isbn).map(|raw| Isbn::parse(&raw)) {
