@@ -45,7 +45,7 @@ pub use pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS, PinViolation, check_new_pin, is_we
 pub use ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
     RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StaffRole,
-    StoredCredentials, StoredStaff, StoredTemporaryPassword,
+    StoredCredentials, StoredStaff, StoredTemporaryPassword, reserve_attempts_by_parts,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{

@@ -150,6 +150,22 @@ pub trait CredentialStore: Send + Sync {
         policy: &GuessingPolicy,
     ) -> Result<(), PortError>;
 
+    /// Reserves an attempt from `source` on `(key, kind)`: the source's window first, then
+    /// the counter; when the counter refuses, the source reservation is given back. Granted
+    /// only when both grant; otherwise the first refusal. The default makes those calls
+    /// ([`reserve_attempts_by_parts`]); a database overrides it with one round trip for
+    /// the case of every login, both granted.
+    async fn reserve_attempts(
+        &self,
+        source: &AttemptSource,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<AttemptDecision, PortError> {
+        reserve_attempts_by_parts(self, source, key, kind, now, policy).await
+    }
+
     /// After a verified attempt: clears the (key, kind) counter and gives the source
     /// reservation back, as [`Self::clear_attempts`] and then
     /// [`Self::release_source_attempt`] do (the default). A database overrides it with one
@@ -195,6 +211,33 @@ pub trait CredentialStore: Send + Sync {
 
     /// Removes any temporary password.
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError>;
+}
+
+/// [`CredentialStore::reserve_attempts`]'s default: [`CredentialStore::reserve_source_attempt`],
+/// then [`CredentialStore::reserve_attempt`] if granted, then
+/// [`CredentialStore::release_source_attempt`] if the counter refuses.
+///
+/// # Errors
+/// As those calls.
+pub async fn reserve_attempts_by_parts<S: CredentialStore + ?Sized>(
+    store: &S,
+    source: &AttemptSource,
+    key: &AttemptKey,
+    kind: CredentialKind,
+    now: OffsetDateTime,
+    policy: &GuessingPolicy,
+) -> Result<AttemptDecision, PortError> {
+    match store.reserve_source_attempt(source, now, policy).await? {
+        AttemptDecision::Granted => {}
+        refused => return Ok(refused),
+    }
+    match store.reserve_attempt(key, kind, now, policy).await? {
+        AttemptDecision::Granted => Ok(AttemptDecision::Granted),
+        refused => {
+            store.release_source_attempt(source, now, policy).await?;
+            Ok(refused)
+        }
+    }
 }
 
 /// A staff member's role.

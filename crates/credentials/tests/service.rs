@@ -665,17 +665,12 @@ async fn a_phone_with_fewer_than_four_digits_is_refused() {
 async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
     let mut store = MockCredentialStore::new();
     store
-        .expect_reserve_source_attempt()
-        .returning(|_, _, _| Ok(AttemptDecision::Granted));
-    store
-        .expect_release_source_attempt()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    store.expect_reserve_attempt().returning(|_, _, now, _| {
-        Ok(AttemptDecision::Throttled {
-            until: now + Duration::seconds(8),
-        })
-    });
+        .expect_reserve_attempts()
+        .returning(|_, _, _, now, _| {
+            Ok(AttemptDecision::Throttled {
+                until: now + Duration::seconds(8),
+            })
+        });
     store.expect_find_by_card().times(0);
     let mut hasher = MockSecretHasher::new();
     hasher.expect_verify().times(0);
@@ -695,6 +690,55 @@ async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
             assert_eq!(retry_after, Duration::seconds(8))
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// With mocks: reserving by parts gives the source reservation back when the counter
+/// refuses, and never touches the counter when the source refuses.
+#[pollster::test]
+async fn reserving_by_parts_gives_the_source_back_only_when_the_counter_refuses() {
+    use AttemptDecision::{Disabled, Granted, Throttled};
+    let key = AttemptKey::card(&card());
+    let policy = GuessingPolicy::default();
+    let full = Throttled {
+        until: T0 + Duration::minutes(10),
+    };
+    let waiting = Throttled {
+        until: T0 + Duration::seconds(8),
+    };
+    // (case, the source's answer, the counter's answer if asked, releases, the decision)
+    let cases = [
+        ("source full", full, None, 0, full),
+        ("both granted", Granted, Some(Granted), 0, Granted),
+        ("counter throttled", Granted, Some(waiting), 1, waiting),
+        ("PIN disabled", Granted, Some(Disabled), 1, Disabled),
+    ];
+    for (name, source, counter, releases, expected) in cases {
+        let mut store = MockCredentialStore::new();
+        store
+            .expect_reserve_source_attempt()
+            .times(1)
+            .returning(move |_, _, _| Ok(source));
+        match counter {
+            Some(answer) => {
+                store
+                    .expect_reserve_attempt()
+                    .times(1)
+                    .returning(move |_, _, _, _| Ok(answer));
+            }
+            None => {
+                store.expect_reserve_attempt().times(0);
+            }
+        }
+        store
+            .expect_release_source_attempt()
+            .times(releases)
+            .returning(|_, _, _| Ok(()));
+        let decision =
+            reserve_attempts_by_parts(&store, &ip(), &key, CredentialKind::Pin, T0, &policy)
+                .await
+                .unwrap();
+        assert_eq!(decision, expected, "{name}");
     }
 }
 

@@ -19,16 +19,20 @@
 //!   is tried again, at most [`ROUNDS`] times.
 //!
 //! Giving a source reservation back and clearing a counter are one conditional `UPDATE`
-//! each, and `settle_success` sends both in one round trip. A successful attempt thus
-//! costs three round trips here (was seven statements with a read before every write), and
-//! concurrent logins from one address no longer retry a compare-and-set on its window.
+//! each, and `settle_success` sends both in one round trip. `reserve_attempts` sends both
+//! upserts in one round trip too, the counter's applying only if the source's granted
+//! (SQLite: `changes()` of the statement before; PostgreSQL: two data-modifying `WITH`s,
+//! the second reading the first's rows); any refusal falls back to the separate calls,
+//! which say why. A successful attempt thus costs two round trips here (was seven
+//! statements with a read before every write), and concurrent logins from one address no
+//! longer retry a compare-and-set on its window.
 //! `version` still counts the writes of a row.
 
 use library_core::{CardNumber, PatronId};
 use library_credentials::{
     AttemptDecision, AttemptKey, AttemptSource, AttemptState, CredentialKind, CredentialStore,
     GuessingPolicy, PersonalInfo, PortError, SecretHash, SourceState, StoredCredentials,
-    StoredTemporaryPassword,
+    StoredTemporaryPassword, reserve_attempts_by_parts,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -125,9 +129,8 @@ impl DbCredentialStore {
         .transpose()
     }
 
-    /// The granting half of [`GuessingPolicy::reserve`] in one statement: counts the
-    /// attempt and sets the delay it earns, unless the counter refuses it. `true` when
-    /// granted.
+    /// The granting half of [`GuessingPolicy::reserve`] in one statement
+    /// ([`attempt_upsert`]). `true` when granted.
     async fn upsert_attempt(
         &self,
         key: &AttemptKey,
@@ -137,47 +140,12 @@ impl DbCredentialStore {
         first: AttemptState,
         context: &str,
     ) -> Result<bool, PortError> {
-        let backend = self.backend();
-        let mut values: Vec<Value> = vec![
-            key.as_str().into(),
-            kind.as_str().into(),
-            i64::from(first.failures).into(),
-            instant::optional(backend, first.throttled_until),
-        ];
-        // The delay earned by the failure this attempt adds: the policy's table, last step
-        // first.
-        let steps = policy.delay_steps();
-        let throttled_until = if steps.is_empty() {
-            "NULL".to_owned()
-        } else {
-            let mut case = String::from("CASE");
-            for &(failures, delay) in steps.iter().rev() {
-                case.push_str(" WHEN credential_attempts.failures + 1 >= ? THEN ?");
-                values.push(i64::from(failures).into());
-                values.push(instant::value(backend, now + delay));
-            }
-            case.push_str(" ELSE NULL END");
-            case
-        };
-        // The refusals: a disabled PIN, then a delay not yet over.
-        let disabled = match kind {
-            CredentialKind::Pin => {
-                values.push(i64::from(policy.pin_disable_after).into());
-                "credential_attempts.failures < ? AND "
-            }
-            CredentialKind::Password => "",
-        };
-        values.push(instant::value(backend, now));
-        let text = format!(
-            "INSERT INTO credential_attempts (subject, kind, failures, throttled_until, version) \
-             VALUES (?, ?, ?, ?, 1) \
-             ON CONFLICT (subject, kind) DO UPDATE SET \
-             failures = credential_attempts.failures + 1, \
-             throttled_until = {throttled_until}, \
-             version = credential_attempts.version + 1 \
-             WHERE {disabled}(credential_attempts.throttled_until IS NULL \
-             OR credential_attempts.throttled_until <= ?) \
-             RETURNING failures"
+        let (text, values) = attempt_upsert(
+            self.backend(),
+            Upsert::ALWAYS,
+            (key, kind, first),
+            now,
+            policy,
         );
         let row = sql::one(&self.conn, &text, values)
             .await
@@ -185,9 +153,8 @@ impl DbCredentialStore {
         Ok(row.is_some())
     }
 
-    /// The granting half of [`GuessingPolicy::reserve_source`] in one statement: counts
-    /// the attempt in the current window, or opens a new window, unless the window is
-    /// full. `true` when granted.
+    /// The granting half of [`GuessingPolicy::reserve_source`] in one statement
+    /// ([`source_upsert`]). `true` when granted.
     async fn upsert_source(
         &self,
         source: &AttemptSource,
@@ -196,33 +163,87 @@ impl DbCredentialStore {
         first: SourceState,
         context: &str,
     ) -> Result<bool, PortError> {
-        let backend = self.backend();
-        // A window started after the cut-off is still open (`now < started + window`).
-        let cutoff = instant::value(backend, now - policy.source_window);
-        let text = "INSERT INTO attempt_sources (source, window_started_at, failures, version) \
-             VALUES (?, ?, ?, 1) \
-             ON CONFLICT (source) DO UPDATE SET \
-             window_started_at = CASE WHEN attempt_sources.window_started_at > ? \
-             THEN attempt_sources.window_started_at ELSE ? END, \
-             failures = CASE WHEN attempt_sources.window_started_at > ? \
-             THEN attempt_sources.failures + 1 ELSE 1 END, \
-             version = attempt_sources.version + 1 \
-             WHERE attempt_sources.window_started_at <= ? OR attempt_sources.failures < ? \
-             RETURNING failures";
-        let values: Vec<Value> = vec![
-            source.0.as_str().into(),
-            instant::value(backend, first.window_started_at),
-            i64::from(first.failures).into(),
-            cutoff.clone(),
-            instant::value(backend, now),
-            cutoff.clone(),
-            cutoff,
-            i64::from(policy.source_max_failures).into(),
-        ];
-        let row = sql::one(&self.conn, text, values)
+        let (text, values) = source_upsert(
+            self.backend(),
+            "RETURNING failures",
+            source,
+            first,
+            now,
+            policy,
+        );
+        let row = sql::one(&self.conn, &text, values)
             .await
             .map_err(failed(context))?;
         Ok(row.is_some())
+    }
+
+    /// Both granting halves in one round trip, the counter's only if the source's granted:
+    /// (source granted, counter granted).
+    async fn upsert_both(
+        &self,
+        (source, first_source): (&AttemptSource, SourceState),
+        counter: (&AttemptKey, CredentialKind, AttemptState),
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+        context: &str,
+    ) -> Result<(bool, bool), PortError> {
+        let backend = self.backend();
+        // SQLite: two statements in one call, the second inserting its row only if the
+        // first changed one (`changes()`); PostgreSQL: two data-modifying WITHs, the second
+        // selecting its row only if the first returned one. Either way the rows tell which
+        // were granted.
+        let (text, values) = if backend == DbBackend::Postgres {
+            let (src, mut values) =
+                source_upsert(backend, "RETURNING 1", source, first_source, now, policy);
+            let (att, more) = attempt_upsert(
+                backend,
+                Upsert {
+                    when: "EXISTS (SELECT 1 FROM src)",
+                    returning: "RETURNING 1",
+                },
+                counter,
+                now,
+                policy,
+            );
+            values.extend(more);
+            (
+                format!(
+                    "WITH src AS ({src}), att AS ({att}) \
+                     SELECT 'source' AS what FROM src UNION ALL SELECT 'attempt' FROM att"
+                ),
+                values,
+            )
+        } else {
+            let (src, mut values) = source_upsert(
+                backend,
+                "RETURNING 'source' AS what",
+                source,
+                first_source,
+                now,
+                policy,
+            );
+            let (att, more) = attempt_upsert(
+                backend,
+                Upsert {
+                    when: "changes() > 0",
+                    returning: "RETURNING 'attempt' AS what",
+                },
+                counter,
+                now,
+                policy,
+            );
+            values.extend(more);
+            (format!("{src}; {att}"), values)
+        };
+        let granted = sql::all(&self.conn, &text, values)
+            .await
+            .map_err(failed(context))?
+            .iter()
+            .map(|row| sql::get::<String>(row, "what"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed(context))?;
+        let has = |what: &str| granted.iter().any(|w| w == what);
+        Ok((has("source"), has("attempt")))
     }
 
     /// Runs one UPDATE of a reader's credentials row; no row means no such reader.
@@ -251,6 +272,117 @@ impl DbCredentialStore {
             .map_err(failed(context))?
             .is_some())
     }
+}
+
+/// How [`attempt_upsert`] inserts its row and what it returns.
+struct Upsert {
+    /// The condition for inserting (or updating) the row at all.
+    when: &'static str,
+    /// The `RETURNING` clause: a row for a granted attempt.
+    returning: &'static str,
+}
+
+impl Upsert {
+    /// Unconditional, returning the new count.
+    const ALWAYS: Upsert = Upsert {
+        when: "TRUE",
+        returning: "RETURNING failures",
+    };
+}
+
+/// [`GuessingPolicy::reserve`]'s granting half as one statement: counts the attempt and
+/// sets the delay it earns, unless the counter refuses it; `first` is the row of a counter
+/// never seen. The statement's text and values.
+fn attempt_upsert(
+    backend: DbBackend,
+    upsert: Upsert,
+    (key, kind, first): (&AttemptKey, CredentialKind, AttemptState),
+    now: OffsetDateTime,
+    policy: &GuessingPolicy,
+) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = vec![
+        key.as_str().into(),
+        kind.as_str().into(),
+        i64::from(first.failures).into(),
+        instant::optional(backend, first.throttled_until),
+    ];
+    // The delay earned by the failure this attempt adds: the policy's table, last step
+    // first.
+    let steps = policy.delay_steps();
+    let throttled_until = if steps.is_empty() {
+        "NULL".to_owned()
+    } else {
+        let mut case = String::from("CASE");
+        for &(failures, delay) in steps.iter().rev() {
+            case.push_str(" WHEN credential_attempts.failures + 1 >= ? THEN ?");
+            values.push(i64::from(failures).into());
+            values.push(instant::value(backend, now + delay));
+        }
+        case.push_str(" ELSE NULL END");
+        case
+    };
+    // The refusals: a disabled PIN, then a delay not yet over.
+    let disabled = match kind {
+        CredentialKind::Pin => {
+            values.push(i64::from(policy.pin_disable_after).into());
+            "credential_attempts.failures < ? AND "
+        }
+        CredentialKind::Password => "",
+    };
+    values.push(instant::value(backend, now));
+    let Upsert { when, returning } = upsert;
+    // `SELECT … WHERE` rather than `VALUES`, for the condition (SQLite also needs the
+    // WHERE to parse an upsert of a SELECT).
+    let text = format!(
+        "INSERT INTO credential_attempts (subject, kind, failures, throttled_until, version) \
+         SELECT ?, ?, ?, ?, 1 WHERE {when} \
+         ON CONFLICT (subject, kind) DO UPDATE SET \
+         failures = credential_attempts.failures + 1, \
+         throttled_until = {throttled_until}, \
+         version = credential_attempts.version + 1 \
+         WHERE {disabled}(credential_attempts.throttled_until IS NULL \
+         OR credential_attempts.throttled_until <= ?) \
+         {returning}"
+    );
+    (text, values)
+}
+
+/// [`GuessingPolicy::reserve_source`]'s granting half as one statement: counts the attempt
+/// in the current window, or opens a new window, unless the window is full; `first` is the
+/// row of a source never seen. The statement's text (ending with `returning`) and values.
+fn source_upsert(
+    backend: DbBackend,
+    returning: &str,
+    source: &AttemptSource,
+    first: SourceState,
+    now: OffsetDateTime,
+    policy: &GuessingPolicy,
+) -> (String, Vec<Value>) {
+    // A window started after the cut-off is still open (`now < started + window`).
+    let cutoff = instant::value(backend, now - policy.source_window);
+    let text = format!(
+        "INSERT INTO attempt_sources (source, window_started_at, failures, version) \
+         VALUES (?, ?, ?, 1) \
+         ON CONFLICT (source) DO UPDATE SET \
+         window_started_at = CASE WHEN attempt_sources.window_started_at > ? \
+         THEN attempt_sources.window_started_at ELSE ? END, \
+         failures = CASE WHEN attempt_sources.window_started_at > ? \
+         THEN attempt_sources.failures + 1 ELSE 1 END, \
+         version = attempt_sources.version + 1 \
+         WHERE attempt_sources.window_started_at <= ? OR attempt_sources.failures < ? \
+         {returning}"
+    );
+    let values: Vec<Value> = vec![
+        source.0.as_str().into(),
+        instant::value(backend, first.window_started_at),
+        i64::from(first.failures).into(),
+        cutoff.clone(),
+        instant::value(backend, now),
+        cutoff.clone(),
+        cutoff,
+        i64::from(policy.source_max_failures).into(),
+    ];
+    (text, values)
 }
 
 /// Zeroes a counter (key, kind); rows are never deleted.
@@ -469,6 +601,45 @@ impl CredentialStore for DbCredentialStore {
             .await
             .map_err(failed(CONTEXT))?;
         Ok(())
+    }
+
+    async fn reserve_attempts(
+        &self,
+        source: &AttemptSource,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<AttemptDecision, PortError> {
+        const CONTEXT: &str = "reserve attempts";
+        let now = instant::normalize(now);
+        let (_, first_source) = policy.reserve_source(None, now);
+        let (_, first) = policy.reserve(kind, AttemptState::default(), now);
+        let (Some(first_source), Some(first)) = (first_source, first) else {
+            return reserve_attempts_by_parts(self, source, key, kind, now, policy).await;
+        };
+        match self
+            .upsert_both(
+                (source, first_source),
+                (key, kind, first),
+                now,
+                policy,
+                CONTEXT,
+            )
+            .await?
+        {
+            (true, true) => Ok(AttemptDecision::Granted),
+            // Nothing written: the parts say why (or grant, had the window emptied since).
+            (false, _) => reserve_attempts_by_parts(self, source, key, kind, now, policy).await,
+            // The source's reservation is held: the counter's half, as the parts do it.
+            (true, false) => match self.reserve_attempt(key, kind, now, policy).await? {
+                AttemptDecision::Granted => Ok(AttemptDecision::Granted),
+                refused => {
+                    self.release_source_attempt(source, now, policy).await?;
+                    Ok(refused)
+                }
+            },
+        }
     }
 
     async fn settle_success(

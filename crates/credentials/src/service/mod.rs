@@ -130,7 +130,10 @@ impl CredentialService {
         let policy = &self.config.guessing;
         let store = &self.ports.store;
         let now = self.now();
-        match store.reserve_source_attempt(source, now, policy).await? {
+        match store
+            .reserve_attempts(source, key, kind, now, policy)
+            .await?
+        {
             AttemptDecision::Granted => {}
             AttemptDecision::Throttled { until } => {
                 return Ok(Guarded::Throttled {
@@ -138,18 +141,6 @@ impl CredentialService {
                 });
             }
             AttemptDecision::Disabled => return Ok(Guarded::Disabled),
-        }
-        match store.reserve_attempt(key, kind, now, policy).await? {
-            AttemptDecision::Granted => {}
-            refused => {
-                store.release_source_attempt(source, now, policy).await?;
-                return Ok(match refused {
-                    AttemptDecision::Throttled { until } => Guarded::Throttled {
-                        retry_after: until - now,
-                    },
-                    _ => Guarded::Disabled,
-                });
-            }
         }
         match verify().await? {
             Some(found) => {

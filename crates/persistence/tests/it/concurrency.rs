@@ -82,6 +82,50 @@ async fn fifty_parallel_source_attempts_grant_exactly_twenty() {
     }
 }
 
+/// Both reservations of a login at once (one round trip when both grant): fifty parallel
+/// wrong PINs from one address grant exactly ten, and every refused one gives its source
+/// reservation back, so the window counts exactly the ten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_paired_reservations_grant_exactly_ten_and_keep_the_window_exact() {
+    let policy = GuessingPolicy {
+        throttle_from: None,
+        pin_disable_after: 10,
+        ..GuessingPolicy::default()
+    };
+    for t in backends().await {
+        let db = t.connect().await;
+        let key = AttemptKey::card(&card("21000000000001"));
+        let source = AttemptSource("ip:198.51.100.24".into());
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let store = db.credentials();
+                let (key, source) = (key.clone(), source.clone());
+                tokio::spawn(async move {
+                    store
+                        .reserve_attempts(&source, &key, CredentialKind::Pin, T0, &policy)
+                        .await
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                AttemptDecision::Granted => granted += 1,
+                // Refused by the PIN's cap, or by a window momentarily full of
+                // reservations the cap then gives back.
+                AttemptDecision::Disabled | AttemptDecision::Throttled { .. } => {}
+            }
+        }
+        assert_eq!(granted, 10, "{}", t.name);
+        let store = db.credentials();
+        let counter = store.attempts(&key, CredentialKind::Pin).await.unwrap();
+        assert_eq!(counter.failures, 10, "{}", t.name);
+        let window = store.source_window(&source).await.unwrap();
+        assert_eq!(window.map(|w| w.failures), Some(10), "{}", t.name);
+        db.close().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_uses_of_a_temporary_password_succeed_once() {
     for t in backends().await {

@@ -339,6 +339,124 @@ async fn source_window_matches_the_reference() {
     }
 }
 
+/// Both reservations of a login at once decide, and leave the counter and the window, as
+/// the reference's separate calls do, step by step: a PIN guessed from one address until it
+/// is disabled (the counter refusing, the source given back), a flood of Passwords from
+/// another until its window is full (the source refusing, the counter untouched), the
+/// window over, a success in between, and a policy that refuses every PIN outright.
+#[tokio::test]
+async fn reserving_both_at_once_matches_the_reference_step_by_step() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let reference = InMemoryCredentialStore::new();
+        let policy = GuessingPolicy::default();
+        let pin_card = card("21000000000001");
+        let home = AttemptSource("ip:203.0.113.7".into());
+        let flood = AttemptSource("ip:198.51.100.9".into());
+        // (source, card, kind, seconds after T0, settle a success afterwards)
+        let mut script = Vec::new();
+        for s in 0..16 {
+            script.push((&home, pin_card.clone(), CredentialKind::Pin, s * 10, false));
+        }
+        // One Password tried on card after card: the window fills (after one success
+        // gave a reservation back) and refuses before any card's counter is touched.
+        for s in 0..25 {
+            let c = card(&format!("210000000001{s:02}"));
+            script.push((&flood, c, CredentialKind::Password, 2_000 + s, s == 3));
+        }
+        for s in [2_600, 2_601] {
+            script.push((
+                &flood,
+                card("21000000000199"),
+                CredentialKind::Password,
+                s,
+                false,
+            ));
+        }
+        script.push((
+            &home,
+            card("21000000000198"),
+            CredentialKind::Password,
+            9_000,
+            false,
+        ));
+        let mut refusals = (0, 0, 0);
+        for (step, (source, c, kind, secs, settle)) in script.into_iter().enumerate() {
+            let now = T0 + Duration::seconds(secs);
+            let key = AttemptKey::card(&c);
+            let got = store
+                .reserve_attempts(source, &key, kind, now, &policy)
+                .await
+                .unwrap();
+            let want = reference
+                .reserve_attempts(source, &key, kind, now, &policy)
+                .await
+                .unwrap();
+            assert_eq!(
+                got, want,
+                "{}: step {step} ({c:?} {kind:?} +{secs}s)",
+                t.name
+            );
+            match got {
+                AttemptDecision::Granted => {}
+                AttemptDecision::Throttled { .. } if source == &home => refusals.0 += 1,
+                AttemptDecision::Disabled => refusals.1 += 1,
+                AttemptDecision::Throttled { .. } => refusals.2 += 1,
+            }
+            if settle {
+                for s in [&store as &dyn CredentialStore, &reference] {
+                    s.settle_success(&key, kind, source, now, &policy)
+                        .await
+                        .unwrap();
+                }
+            }
+            assert_eq!(
+                store.attempts(&key, kind).await.unwrap(),
+                reference.attempts(&c, kind),
+                "{}: counter after step {step}",
+                t.name
+            );
+            for s in [&home, &flood] {
+                assert_eq!(
+                    store.source_window(s).await.unwrap(),
+                    reference.source_window(s),
+                    "{}: {s:?} after step {step}",
+                    t.name
+                );
+            }
+        }
+        assert_eq!(
+            refusals,
+            (1, 5, 4),
+            "{}: refused (by the PIN's delay, the PIN disabled, by the full window)",
+            t.name
+        );
+        let refusing = GuessingPolicy {
+            pin_disable_after: 0,
+            ..policy
+        };
+        let key = AttemptKey::card(&card("21000000000003"));
+        let other = AttemptSource("terminal:SC01".into());
+        let got = store
+            .reserve_attempts(&other, &key, CredentialKind::Pin, T0, &refusing)
+            .await
+            .unwrap();
+        assert_eq!(got, AttemptDecision::Disabled, "{}", t.name);
+        assert_eq!(
+            store
+                .source_window(&other)
+                .await
+                .unwrap()
+                .map(|w| w.failures),
+            Some(0),
+            "{}: the source reservation given back",
+            t.name
+        );
+        db.close().await.unwrap();
+    }
+}
+
 /// Brings the (key, kind) counter to `failures` failures and `throttled_until` through the
 /// port itself, with policies that only count (and, for the last attempt, set the delay).
 async fn counter_at(
