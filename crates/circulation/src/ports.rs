@@ -559,6 +559,39 @@ pub trait CirculationTransaction:
         Ok(Some((item, loan)))
     }
 
+    /// A counter checkout's reads, in the lock order: the reader with `card`, locked; if
+    /// found, the copy with `barcode` and its title, locked; if found too, the reader's
+    /// open loans and charges and the title's active holds, read under those locks (as
+    /// [`Self::open_loans_charges_and_holds`]). The default makes those calls
+    /// ([`checkout_reads_by_parts`]); a database whose write transactions hold the whole
+    /// database's write lock from their start (SQLite) sends them at once.
+    ///
+    /// # Errors
+    /// As those calls.
+    async fn checkout_reads(
+        &mut self,
+        card: &CardNumber,
+        barcode: &Barcode,
+    ) -> Result<CheckoutReads, InfrastructureError> {
+        checkout_reads_by_parts(self, card, barcode).await
+    }
+
+    /// A checkin's reads: the copy with `barcode` and its open loan, as a first look
+    /// without locks ([`Self::item_with_open_loan_by_barcode`]); if it was on loan, that
+    /// loan's reader, locked, then the copy locked with its open loan and its title's
+    /// active holds ([`Self::lock_copy_with_holds`]). `None` if no item has the barcode.
+    /// The default makes those calls ([`checkin_reads_by_parts`]); SQLite sends them at
+    /// once, as for [`Self::checkout_reads`].
+    ///
+    /// # Errors
+    /// As those calls.
+    async fn checkin_reads(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<CheckinReads>, InfrastructureError> {
+        checkin_reads_by_parts(self, barcode).await
+    }
+
     /// Stores a new loan and puts its item on loan ([`LoanRepository::insert_loan`], then
     /// [`ItemRepository::set_item_status`]); a database does both in one statement.
     ///
@@ -588,6 +621,98 @@ pub type LoansChargesAndHolds = ((Vec<(Loan, Item)>, Money), Vec<Hold>);
 
 /// A copy's title and item, locked, with its open loan ([`CirculationTransaction::lock_copy`]).
 pub type LockedCopy = (Title, Item, Option<Loan>);
+
+/// [`CirculationTransaction::checkout_reads`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutReads {
+    /// No reader has the card.
+    NoReader,
+    /// The reader is locked; no item has the barcode.
+    NoCopy,
+    /// The reader, the title and the item locked, and the reads under their locks.
+    Found(Box<CheckoutRecords>),
+}
+
+/// What a checkout reads under its locks ([`CheckoutReads::Found`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRecords {
+    /// The reader, locked.
+    pub patron: Patron,
+    /// The copy's title, locked.
+    pub title: Title,
+    /// The copy, locked.
+    pub item: Item,
+    /// The reader's open loans with their items, what they owe, and the title's holds.
+    pub loans_charges_and_holds: LoansChargesAndHolds,
+}
+
+/// [`CirculationTransaction::checkin_reads`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckinReads {
+    /// The copy as first seen, without locks.
+    pub item: Item,
+    /// Its open loan as first seen.
+    pub loan: Option<Loan>,
+    /// When it was on loan: that loan's reader, locked (`None` if the reader is gone).
+    pub borrower: Option<Patron>,
+    /// When it was on loan: the copy locked with its open loan then, and its title's
+    /// active holds (`None` if the copy is gone).
+    pub copy: Option<(LockedCopy, Vec<Hold>)>,
+}
+
+/// [`CirculationTransaction::checkout_reads`]'s default: the reader locked, then the copy,
+/// then the loans, charges and holds, each read only if the one before was found.
+///
+/// # Errors
+/// As those calls.
+pub async fn checkout_reads_by_parts<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    card: &CardNumber,
+    barcode: &Barcode,
+) -> Result<CheckoutReads, InfrastructureError> {
+    let Some(patron) = tx.patron_by_card_for_update(card).await? else {
+        return Ok(CheckoutReads::NoReader);
+    };
+    let Some((title, item)) = tx.lock_copy_by_barcode(barcode).await? else {
+        return Ok(CheckoutReads::NoCopy);
+    };
+    let loans_charges_and_holds = tx
+        .open_loans_charges_and_holds(patron.id, item.title)
+        .await?;
+    Ok(CheckoutReads::Found(Box::new(CheckoutRecords {
+        patron,
+        title,
+        item,
+        loans_charges_and_holds,
+    })))
+}
+
+/// [`CirculationTransaction::checkin_reads`]'s default: the first look, then, for a copy
+/// on loan, its borrower locked and the copy locked with its holds.
+///
+/// # Errors
+/// As those calls.
+pub async fn checkin_reads_by_parts<T: CirculationTransaction + ?Sized>(
+    tx: &mut T,
+    barcode: &Barcode,
+) -> Result<Option<CheckinReads>, InfrastructureError> {
+    let Some((item, loan)) = tx.item_with_open_loan_by_barcode(barcode).await? else {
+        return Ok(None);
+    };
+    let (borrower, copy) = match &loan {
+        Some(loan) => (
+            tx.patron_for_update(loan.patron).await?,
+            tx.lock_copy_with_holds(item.id).await?,
+        ),
+        None => (None, None),
+    };
+    Ok(Some(CheckinReads {
+        item,
+        loan,
+        borrower,
+        copy,
+    }))
+}
 
 /// [`CirculationTransaction::open_loans_charges_and_holds`]'s default: the two reads.
 ///

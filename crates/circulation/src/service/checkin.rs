@@ -106,26 +106,18 @@ where
         let (mut tx, patron, title, item, mut loan, holds) = loop {
             attempts += 1;
             let mut tx = self.store.begin().await?;
-            let Some((plain, first_look)) =
-                tx.item_with_open_loan_by_barcode(&req.item_barcode).await?
-            else {
+            let Some(reads) = tx.checkin_reads(&req.item_barcode).await? else {
                 return Err(CheckinError::ItemNotFound);
             };
-            let Some(first_look) = first_look else {
+            if reads.loan.is_none() {
                 return Err(CheckinError::NotOnLoan);
-            };
-            let vanished = || InfrastructureError::new("record vanished during checkin");
-            let patron = tx
-                .patron_for_update(first_look.patron)
-                .await?
-                .ok_or_else(vanished)?;
-            // Read after the reader's lock: their loans are current (every loan write
+            }
+            // The first look's borrower is locked first, then the copy with its title's
+            // holds: read after the reader's lock, the loan is current (every loan write
             // holds its borrower's lock).
-            // With the copy, its title's active holds, for the copy's next reader.
-            let ((title, item, loan), holds) = tx
-                .lock_copy_with_holds(plain.id)
-                .await?
-                .ok_or_else(vanished)?;
+            let vanished = || InfrastructureError::new("record vanished during checkin");
+            let patron = reads.borrower.ok_or_else(vanished)?;
+            let ((title, item, loan), holds) = reads.copy.ok_or_else(vanished)?;
             let Some(loan) = loan else {
                 return Err(CheckinError::NotOnLoan);
             };

@@ -8,10 +8,10 @@ use super::{Circulation, Config, record, save_queue};
 use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
 use crate::due_date::loan_due_date;
 use crate::hold_queue::HoldQueue;
-use crate::model::{Item, Library, Loan, NewLoan, Patron, Title};
+use crate::model::{Item, Library, Loan, NewLoan, Title};
 use crate::ports::{
-    Actor, CalendarRepository, CirculationEvent, CirculationStore, CirculationTransaction,
-    FineSuspensionRepository, InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CheckoutReads, CheckoutRecords, CirculationEvent, CirculationStore,
+    CirculationTransaction, FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::EffectiveRules;
 
@@ -93,13 +93,6 @@ pub enum CollectHoldError {
     Infrastructure(#[from] InfrastructureError),
 }
 
-/// The reader, title and item of a checkout, locked in that order.
-struct Locked {
-    patron: Patron,
-    title: Title,
-    item: Item,
-}
-
 impl<S, R, L, F, C> Circulation<S, R, L, F, C>
 where
     S: CirculationStore,
@@ -126,31 +119,21 @@ where
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
-        // Not found: reader, then item, then library. The reader's row is locked here, the
-        // first lock of the checkout's lock order.
-        let Some(patron) = tx.patron_by_card_for_update(&req.card_number).await? else {
-            return Err(CheckoutError::PatronNotFound);
-        };
-        // Then the title and the item, locked in that order.
-        let Some((title, item)) = tx.lock_copy_by_barcode(&req.item_barcode).await? else {
-            return Err(CheckoutError::ItemNotFound);
+        // Not found: reader, then item, then library. The reader's row is locked first,
+        // then the title and the item, in the checkout's lock order.
+        let found = match tx
+            .checkout_reads(&req.card_number, &req.item_barcode)
+            .await?
+        {
+            CheckoutReads::NoReader => return Err(CheckoutError::PatronNotFound),
+            CheckoutReads::NoCopy => return Err(CheckoutError::ItemNotFound),
+            CheckoutReads::Found(found) => *found,
         };
         let Some(library) = self.library(&req.library).await? else {
             return Err(CheckoutError::LibraryNotFound(req.library));
         };
         let outcome = self
-            .checkout_in(
-                tx.as_mut(),
-                Locked {
-                    patron,
-                    title,
-                    item,
-                },
-                &library,
-                &config,
-                now,
-                by,
-            )
+            .checkout_in(tx.as_mut(), found, &library, &config, now, by)
             .await?;
         match outcome {
             Ok(outcome) => {
@@ -194,19 +177,17 @@ where
             .await?
             .ok_or_else(|| missing("reader"))?;
         let (title, item, _) = tx.lock_copy(copy).await?.ok_or_else(|| missing("item"))?;
+        let loans_charges_and_holds = tx
+            .open_loans_charges_and_holds(patron.id, item.title)
+            .await?;
+        let found = CheckoutRecords {
+            patron,
+            title,
+            item,
+            loans_charges_and_holds,
+        };
         let outcome = self
-            .checkout_in(
-                tx.as_mut(),
-                Locked {
-                    patron,
-                    title,
-                    item,
-                },
-                &library,
-                &config,
-                now,
-                by,
-            )
+            .checkout_in(tx.as_mut(), found, &library, &config, now, by)
             .await?;
         match outcome {
             // The copy was trapped for this hold, so the checkout collected it; if a
@@ -221,16 +202,19 @@ where
     }
 
     /// The checkout inside a transaction: the reader, title and item are already locked, in
-    /// that order, and read under their locks. Decides, writes (with the audit entry when
-    /// made `by` someone); the caller commits. `Ok(Err(_))` is a refusal.
+    /// that order, and read under their locks, with the reader's loans and charges and the
+    /// title's active holds (the copy's waiting hold, if any, is among them). Decides,
+    /// writes (with the audit entry when made `by` someone); the caller commits.
+    /// `Ok(Err(_))` is a refusal.
     async fn checkout_in(
         &self,
         tx: &mut dyn CirculationTransaction,
-        Locked {
+        CheckoutRecords {
             patron,
             title,
             item,
-        }: Locked,
+            loans_charges_and_holds: ((open_loans, owed), holds),
+        }: CheckoutRecords,
         library: &Library,
         config: &Config,
         now: time::OffsetDateTime,
@@ -242,11 +226,6 @@ where
             Some(&patron.category),
             Some(&item.item_type),
         );
-        // The reader's loans and charges, and the title's active holds (under the title's
-        // lock): the copy's waiting hold, if any, is among them.
-        let ((open_loans, owed), holds) = tx
-            .open_loans_charges_and_holds(patron.id, item.title)
-            .await?;
         let loans_out = u32::try_from(open_loans.len()).unwrap_or(u32::MAX);
         let outstanding = self
             .outstanding_with(owed, &patron, &open_loans, config, now)

@@ -34,17 +34,19 @@ use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use library_circulation::ports::{
-    CirculationStore, CirculationTransaction, InfrastructureError, LoansChargesAndHolds,
-    LockedCopy, loans_charges_and_holds_by_parts, lock_copy_with_holds_by_parts,
+    CheckinReads, CheckoutReads, CheckoutRecords, CirculationStore, CirculationTransaction,
+    InfrastructureError, LoansChargesAndHolds, LockedCopy, checkin_reads_by_parts,
+    checkout_reads_by_parts, loans_charges_and_holds_by_parts, lock_copy_with_holds_by_parts,
 };
 use library_circulation::{Hold, Item, ItemStatus, Loan, NewLoan, Title};
-use library_core::{Barcode, ItemId, Money, PatronId, TitleId};
+use library_core::{Barcode, CardNumber, ItemId, Money, PatronId, TitleId};
 use sea_orm::{DatabaseTransaction, DbBackend, QueryResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::pool::{Pool, begin_write};
 use crate::sql::{get, infra, lock_clause_of, one};
 use ledger::OUTSTANDING_SQL;
+use rows::PATRON_COLUMNS;
 
 /// Starts circulation units of work on the database.
 #[derive(Debug, Clone)]
@@ -220,7 +222,7 @@ impl CirculationTransaction for DbTransaction {
         id: ItemId,
     ) -> Result<Option<(Title, Item, Option<Loan>)>, InfrastructureError> {
         const C: &str = "lock title and item with open loan";
-        let sql = lock_copy_sql(self.backend, "");
+        let sql = lock_copy_sql(self.backend, "", "i.id = ?");
         one(&self.txn, &sql, vec![id.get().into()])
             .await
             .map_err(infra(C))?
@@ -271,7 +273,7 @@ impl CirculationTransaction for DbTransaction {
         const C: &str = "lock title and item with open loan and holds";
         let sql = format!(
             "{}; {}",
-            lock_copy_sql(self.backend, "'copy' AS what, "),
+            lock_copy_sql(self.backend, "'copy' AS what, ", "i.id = ?"),
             holds::active_holds_of_title_sql(
                 "'holds' AS what, ",
                 "(SELECT title_id FROM items WHERE id = ?)"
@@ -307,6 +309,116 @@ impl CirculationTransaction for DbTransaction {
         };
         let item = rows::item_with_id(&row, "copy_id")?;
         Ok(Some((item, open_loan_of(&row, C)?)))
+    }
+
+    /// SQLite: the four reads sent as one call ([`sqlite_batch`]), the copy, loans and holds
+    /// found through the card and the barcode; the transaction holds the database's write
+    /// lock from its start, so they read what the reads one after another would.
+    /// PostgreSQL: the calls one after another (each lock may wait, and what follows must
+    /// be read after it).
+    async fn checkout_reads(
+        &mut self,
+        card: &CardNumber,
+        barcode: &Barcode,
+    ) -> Result<CheckoutReads, InfrastructureError> {
+        if self.backend == DbBackend::Postgres {
+            return checkout_reads_by_parts(self, card, barcode).await;
+        }
+        const C: &str = "read reader, copy, loans, charges and holds";
+        const READER: &str = "(SELECT id FROM patrons WHERE card_number = ?)";
+        let sql = format!(
+            "SELECT 'reader' AS what, {PATRON_COLUMNS} FROM patrons WHERE card_number = ?; \
+             SELECT 'copy' AS what, t.name AS title_name, {COPY_COLUMNS} FROM items i \
+             JOIN titles t ON t.id = i.title_id WHERE i.barcode = ?; {}; {}",
+            loans_and_charges_sql("'loans' AS what, ").replace('?', READER),
+            holds::active_holds_of_title_sql(
+                "'holds' AS what, ",
+                "(SELECT title_id FROM items WHERE barcode = ?)"
+            )
+        );
+        let (card, barcode) = (card.as_str(), barcode.as_str());
+        let values = vec![
+            card.into(),
+            barcode.into(),
+            card.into(),
+            card.into(),
+            barcode.into(),
+        ];
+        let found = sqlite_batch(&self.txn, &sql, values, C).await?;
+        let Some(patron) = tagged(&found, "reader").next() else {
+            return Ok(CheckoutReads::NoReader);
+        };
+        let Some(copy) = tagged(&found, "copy").next() else {
+            return Ok(CheckoutReads::NoCopy);
+        };
+        let item = rows::item_with_id(copy, "copy_id")?;
+        let holds = tagged(&found, "holds")
+            .map(rows::hold)
+            .collect::<Result<_, _>>()?;
+        Ok(CheckoutReads::Found(Box::new(CheckoutRecords {
+            patron: rows::patron(patron)?,
+            title: title_of(copy, &item, C)?,
+            item,
+            loans_charges_and_holds: (loans_and_charges_of(tagged(&found, "loans"), C)?, holds),
+        })))
+    }
+
+    /// SQLite: the four reads sent as one call, as for [`Self::checkout_reads`], the
+    /// borrower found through the copy's open loan. PostgreSQL: the calls one after another.
+    async fn checkin_reads(
+        &mut self,
+        barcode: &Barcode,
+    ) -> Result<Option<CheckinReads>, InfrastructureError> {
+        if self.backend == DbBackend::Postgres {
+            return checkin_reads_by_parts(self, barcode).await;
+        }
+        const C: &str = "read copy, open loan, borrower and holds";
+        let sql = format!(
+            "SELECT 'look' AS what, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
+             LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
+             WHERE i.barcode = ?; \
+             SELECT 'reader' AS what, {PATRON_COLUMNS} FROM patrons WHERE id = \
+             (SELECT l.patron_id FROM loans l JOIN items i ON i.id = l.item_id \
+             WHERE i.barcode = ? AND l.returned_at IS NULL); {}; {}",
+            lock_copy_sql(self.backend, "'copy' AS what, ", "i.barcode = ?"),
+            holds::active_holds_of_title_sql(
+                "'holds' AS what, ",
+                "(SELECT title_id FROM items WHERE barcode = ?)"
+            )
+        );
+        let values = vec![barcode.as_str().into(); 4];
+        let found = sqlite_batch(&self.txn, &sql, values, C).await?;
+        let Some(look) = tagged(&found, "look").next() else {
+            return Ok(None);
+        };
+        let item = rows::item_with_id(look, "copy_id")?;
+        let Some(loan) = open_loan_of(look, C)? else {
+            return Ok(Some(CheckinReads {
+                item,
+                loan: None,
+                borrower: None,
+                copy: None,
+            }));
+        };
+        let borrower = tagged(&found, "reader")
+            .next()
+            .map(rows::patron)
+            .transpose()?;
+        let copy = match tagged(&found, "copy").next() {
+            Some(copy) => Some((
+                locked_copy_of(copy, C)?,
+                tagged(&found, "holds")
+                    .map(rows::hold)
+                    .collect::<Result<_, _>>()?,
+            )),
+            None => None,
+        };
+        Ok(Some(CheckinReads {
+            item,
+            loan: Some(loan),
+            borrower,
+            copy,
+        }))
     }
 
     /// PostgreSQL: one statement, the loan inserted in a data-modifying `WITH`. SQLite: the
@@ -438,12 +550,12 @@ fn loans_and_charges_of<'a>(
 
 /// Item `?` with its title, both locked (title first), and its open loan; `extra` columns
 /// first.
-fn lock_copy_sql(backend: DbBackend, extra: &str) -> String {
+fn lock_copy_sql(backend: DbBackend, extra: &str, which: &str) -> String {
     format!(
         "SELECT {extra}t.name AS title_name, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
          JOIN titles t ON t.id = i.title_id \
          LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
-         WHERE i.id = ?{}",
+         WHERE {which}{}",
         lock_clause_of(backend, "t, i")
     )
 }

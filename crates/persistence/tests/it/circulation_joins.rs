@@ -6,7 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use library_circulation::ports::{CirculationStore, CirculationTransaction};
+use library_circulation::ports::{
+    CheckoutReads, CirculationStore, CirculationTransaction, checkin_reads_by_parts,
+    checkout_reads_by_parts,
+};
 use library_circulation::service::{CheckinRequest, CheckoutRequest, PlaceHoldRequest};
 use library_circulation::{ItemStatus, Loan, NewLoan};
 use library_core::{ItemId, ManualClock, Money, PatronId, TitleId};
@@ -164,6 +167,61 @@ async fn the_joined_reads_equal_the_single_record_reads() {
                 "{}",
                 t.name
             );
+        }
+        // A checkout's and a checkin's reads at once: as the port's defaults make them one
+        // after another, for every copy, known and unknown cards and barcodes.
+        for who in [card_of(1), card_of(2), card_of(99)] {
+            for b in ["B0001", "B0002", "B0003", "B9999"] {
+                let at_once = tx.checkout_reads(&who, &barcode(b)).await.unwrap();
+                assert_eq!(
+                    at_once,
+                    checkout_reads_by_parts(tx.as_mut(), &who, &barcode(b))
+                        .await
+                        .unwrap(),
+                    "{}: checkout reads of {who:?} and {b}",
+                    t.name
+                );
+                let expected = match (who == card_of(99), b) {
+                    (true, _) => "no reader",
+                    (false, "B9999") => "no copy",
+                    _ => "found",
+                };
+                let got = match at_once {
+                    CheckoutReads::NoReader => "no reader",
+                    CheckoutReads::NoCopy => "no copy",
+                    CheckoutReads::Found(found) => {
+                        let ((loans, _), holds) = &found.loans_charges_and_holds;
+                        assert_eq!(loans.len(), if who == card_of(1) { 2 } else { 0 });
+                        assert_eq!(holds.len(), 2, "{}", t.name);
+                        "found"
+                    }
+                };
+                assert_eq!(got, expected, "{}: {who:?} {b}", t.name);
+            }
+        }
+        for b in ["B0001", "B0002", "B0003", "B9999"] {
+            let at_once = tx.checkin_reads(&barcode(b)).await.unwrap();
+            assert_eq!(
+                at_once,
+                checkin_reads_by_parts(tx.as_mut(), &barcode(b))
+                    .await
+                    .unwrap(),
+                "{}: checkin reads of {b}",
+                t.name
+            );
+            let on_loan = at_once.as_ref().map(|r| {
+                (
+                    r.loan.is_some(),
+                    r.borrower.as_ref().map(|p| p.id),
+                    r.copy.as_ref().map(|(_, holds)| holds.len()),
+                )
+            });
+            let expected = match b {
+                "B0002" => Some((false, None, None)),
+                "B9999" => None,
+                _ => Some((true, Some(reader), Some(2))),
+            };
+            assert_eq!(on_loan, expected, "{}: {b}", t.name);
         }
         assert_eq!(tx.lock_copy(ItemId(9_999)).await.unwrap(), None);
         assert_eq!(tx.lock_copy_with_holds(ItemId(9_999)).await.unwrap(), None);
