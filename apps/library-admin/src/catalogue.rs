@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use library_circulation::{ItemStatus, ItemType};
-use library_core::{Barcode, Isbn, LibraryCode};
+use library_core::{Barcode, Isbn, LibraryCode, MAX_CATALOGUE_TEXT_CHARS, fits};
 use library_persistence::{ImportedItem, ImportedTitle, TitleDetails};
 
 use crate::context::{Context, Failure};
@@ -73,12 +73,16 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
         let title = table.get(record, "title").unwrap_or_default();
         if title.is_empty() {
             bad("title: missing".into());
-        } else if title.chars().count() > 1000 || title.chars().any(char::is_control) {
-            bad("title: at most 1000 characters, no control characters".into());
+        } else if !fits(title, MAX_CATALOGUE_TEXT_CHARS) {
+            bad(format!(
+                "title: at most {MAX_CATALOGUE_TEXT_CHARS} characters, no control characters"
+            ));
         }
         let author = table.get(record, "author").unwrap_or_default();
-        if author.chars().count() > 1000 || author.chars().any(char::is_control) {
-            bad("author: at most 1000 characters, no control characters".into());
+        if !fits(author, MAX_CATALOGUE_TEXT_CHARS) {
+            bad(format!(
+                "author: at most {MAX_CATALOGUE_TEXT_CHARS} characters, no control characters"
+            ));
         }
         let isbn = match table.get(record, "isbn") {
             None => None,

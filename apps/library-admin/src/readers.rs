@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use library_circulation::ReaderCategory;
-use library_core::{CardNumber, LibraryCode};
+use library_core::{CardNumber, LibraryCode, MAX_NAME_CHARS, fits};
 use library_credentials::{CredentialStore, OsRandom, RandomSource, default_secret};
 use library_http::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
 use library_persistence::{ImportedReader, NewPatron, ReaderProfile};
@@ -17,7 +17,6 @@ use crate::csv::Table;
 
 const REQUIRED: [&str; 4] = ["name", "phone", "category", "home_library"];
 const OPTIONAL: [&str; 3] = ["email", "date_of_birth", "card_number"];
-const MAX_NAME_CHARS: usize = 200;
 const MAX_PHONE_CHARS: usize = 32;
 const MAX_EMAIL_LEN: usize = 254;
 /// Problems listed before "and N more".
@@ -113,7 +112,7 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
         let name = table.get(record, "name").unwrap_or_default();
         if name.is_empty() {
             bad("name: missing".into());
-        } else if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        } else if !fits(name, MAX_NAME_CHARS) {
             bad(format!(
                 "name: at most {MAX_NAME_CHARS} characters, no control characters"
             ));

@@ -1,6 +1,6 @@
 //! The shared kernel of the library system: the few value types every domain crate
 //! speaks (card numbers, barcodes, library codes and kinds, numeric ids, money in minor
-//! units) and the clock port.
+//! units), the limits of free text, and the clock port.
 //!
 //! Invariants:
 //! - No I/O, no async runtime, no database, no HTTP. Reading the system clock is the only
@@ -14,6 +14,7 @@ mod ids;
 mod isbn;
 mod library;
 mod money;
+mod text;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
@@ -22,3 +23,4 @@ pub use ids::{
 pub use isbn::{InvalidIsbn, Isbn};
 pub use library::{DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind};
 pub use money::Money;
+pub use text::{MAX_CATALOGUE_TEXT_CHARS, MAX_NAME_CHARS, fits};

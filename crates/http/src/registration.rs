@@ -1,7 +1,9 @@
 //! Registering a reader at the counter: validating the form, drawing a card number, and
 //! setting the default credentials (product.md §1 "Readers", §3 "Defaults").
 
-use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, PatronId};
+use library_core::{
+    CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, MAX_NAME_CHARS, PatronId, fits,
+};
 use library_credentials::{RandomSource, default_secret};
 use time::{Date, OffsetDateTime};
 
@@ -16,7 +18,6 @@ const CARD_NUMBER_ATTEMPTS: usize = 8;
 /// A card is valid this many years from registration (ours: the seed publishes no figure).
 pub const CARD_EXPIRY_YEARS: i32 = 5;
 
-const MAX_NAME_CHARS: usize = 200;
 const MAX_PHONE_CHARS: usize = 32;
 
 /// The registration form as received.
@@ -59,7 +60,7 @@ fn validate(form: &RegistrationForm, today: Date) -> Result<(), ApiError> {
     let name = form.name.trim();
     if name.is_empty() {
         violations.push("name_missing");
-    } else if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    } else if !fits(name, MAX_NAME_CHARS) {
         violations.push("name_invalid");
     }
     let phone_ok_chars = form

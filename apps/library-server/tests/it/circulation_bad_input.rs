@@ -285,7 +285,30 @@ async fn a_title_keeps_its_author_and_isbn() {
             refused.body["violations"],
             json!(["title_missing", "author_invalid", "isbn_invalid"])
         );
-        for unknown in [bare + 1, 0, -1] {
+        // Titles and authors as long as the catalogue import takes (1000 characters), and
+        // not one more.
+        let long = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": "長".repeat(1000), "author": "a".repeat(1000)}),
+            )
+            .await
+            .expect(201, "");
+        assert_eq!(long.body["id"].as_i64(), Some(bare + 1));
+        let refused = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": "長".repeat(1001), "author": "a".repeat(1001)}),
+            )
+            .await
+            .expect(422, "validation_failed");
+        assert_eq!(
+            refused.body["violations"],
+            json!(["title_invalid", "author_invalid"])
+        );
+        for unknown in [bare + 2, 0, -1] {
             app.get(&format!("/api/v1/catalog/titles/{unknown}"), None)
                 .await
                 .expect(404, "not_found");

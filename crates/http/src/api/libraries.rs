@@ -1,7 +1,7 @@
 //! Libraries (create, list with `open_now`, closures) and the catalogue (titles, items).
 
 use library_circulation::{CalendarRule, Closure, ItemType};
-use library_core::{Isbn, LibraryCode, TitleId};
+use library_core::{Isbn, LibraryCode, MAX_CATALOGUE_TEXT_CHARS, MAX_NAME_CHARS, TitleId, fits};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -15,8 +15,6 @@ use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use crate::ports::{AdminError, NewCopy, NewLibraryInfo, TitleInfo};
 use crate::state::AppState;
-
-const MAX_NAME_CHARS: usize = 200;
 
 /// `POST /libraries`.
 #[derive(Debug, Object)]
@@ -76,11 +74,12 @@ enum CreatedId {
     Created(Json<IdBody>),
 }
 
-/// The reason of a calendar entry: trimmed, at most 200 characters, no control characters
+/// The reason of a calendar entry: trimmed, at most [`MAX_NAME_CHARS`] characters, no
+/// control characters
 /// (422 `reason_invalid`).
 pub(super) fn calendar_reason(raw: &Text) -> Result<&str, ApiError> {
     let reason = raw.0.trim();
-    if !fits(reason) {
+    if !fits(reason, MAX_NAME_CHARS) {
         return Err(ApiError::validation_failed(["reason_invalid"]));
     }
     Ok(reason)
@@ -119,21 +118,18 @@ struct NewItemRequest {
     home_library: Text,
 }
 
-/// Whether a name, title, author or reason is short enough (at most [`MAX_NAME_CHARS`]) and
-/// free of control characters.
-fn fits(text: &str) -> bool {
-    text.chars().count() <= MAX_NAME_CHARS && !text.chars().any(char::is_control)
-}
-
-fn clean_name(
+/// `raw` trimmed, if not empty (`missing`) and it [`fits`] in `max` characters
+/// (`invalid`).
+fn clean_text(
     raw: &str,
+    max: usize,
     missing: &'static str,
     invalid: &'static str,
 ) -> Result<String, &'static str> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         Err(missing)
-    } else if !fits(trimmed) {
+    } else if !fits(trimmed, max) {
         Err(invalid)
     } else {
         Ok(trimmed.to_owned())
@@ -164,12 +160,12 @@ impl LibrariesApi {
         let code = LibraryCode::parse(&body.code.0)
             .map_err(|_| violations.push("code_invalid"))
             .ok();
-        let name = clean_name(&body.name.0, "name_missing", "name_invalid")
+        let name = clean_text(&body.name.0, MAX_NAME_CHARS, "name_missing", "name_invalid")
             .map_err(|v| violations.push(v))
             .ok();
         let name_zh = match body.name_zh.as_ref().map(|t| t.0.trim()) {
             None | Some("") => Some(String::new()),
-            Some(zh) => clean_name(zh, "name_zh_invalid", "name_zh_invalid")
+            Some(zh) => clean_text(zh, MAX_NAME_CHARS, "name_zh_invalid", "name_zh_invalid")
                 .map_err(|v| violations.push(v))
                 .ok(),
         };
@@ -255,16 +251,24 @@ impl LibrariesApi {
     ) -> Result<CreatedId, ApiError> {
         let body = body.0;
         let mut violations = Vec::new();
-        let name = clean_name(&body.title.0, "title_missing", "title_invalid")
-            .map_err(|v| violations.push(v))
-            .ok();
+        let name = clean_text(
+            &body.title.0,
+            MAX_CATALOGUE_TEXT_CHARS,
+            "title_missing",
+            "title_invalid",
+        )
+        .map_err(|v| violations.push(v))
+        .ok();
         let blank = |t: &Option<Text>| {
             t.as_ref()
                 .map(|t| t.0.trim().to_owned())
                 .filter(|t| !t.is_empty())
         };
         let author = blank(&body.author);
-        if author.as_deref().is_some_and(|a| !fits(a)) {
+        if author
+            .as_deref()
+            .is_some_and(|a| !fits(a, MAX_CATALOGUE_TEXT_CHARS))
+        {
             violations.push("author_invalid");
         }
         let isbn = match blank(&body.isbn).map(|raw| Isbn::parse(&raw)) {
