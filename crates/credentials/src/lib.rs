@@ -46,6 +46,7 @@ pub use ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
     RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StaffRole,
     StoredCredentials, StoredStaff, StoredTemporaryPassword, reserve_attempts_by_parts,
+    reserve_counter_or_give_back,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{

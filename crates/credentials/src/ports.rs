@@ -231,6 +231,23 @@ pub async fn reserve_attempts_by_parts<S: CredentialStore + ?Sized>(
         AttemptDecision::Granted => {}
         refused => return Ok(refused),
     }
+    reserve_counter_or_give_back(store, source, key, kind, now, policy).await
+}
+
+/// The second half of [`reserve_attempts_by_parts`], for a caller holding a reservation
+/// from `source`: [`CredentialStore::reserve_attempt`], and
+/// [`CredentialStore::release_source_attempt`] if the counter refuses.
+///
+/// # Errors
+/// As those calls.
+pub async fn reserve_counter_or_give_back<S: CredentialStore + ?Sized>(
+    store: &S,
+    source: &AttemptSource,
+    key: &AttemptKey,
+    kind: CredentialKind,
+    now: OffsetDateTime,
+    policy: &GuessingPolicy,
+) -> Result<AttemptDecision, PortError> {
     match store.reserve_attempt(key, kind, now, policy).await? {
         AttemptDecision::Granted => Ok(AttemptDecision::Granted),
         refused => {

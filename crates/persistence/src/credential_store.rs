@@ -32,7 +32,7 @@ use library_core::{CardNumber, PatronId};
 use library_credentials::{
     AttemptDecision, AttemptKey, AttemptSource, AttemptState, CredentialKind, CredentialStore,
     GuessingPolicy, PersonalInfo, PortError, SecretHash, SourceState, StoredCredentials,
-    StoredTemporaryPassword, reserve_attempts_by_parts,
+    StoredTemporaryPassword, reserve_attempts_by_parts, reserve_counter_or_give_back,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -632,13 +632,9 @@ impl CredentialStore for DbCredentialStore {
             // Nothing written: the parts say why (or grant, had the window emptied since).
             (false, _) => reserve_attempts_by_parts(self, source, key, kind, now, policy).await,
             // The source's reservation is held: the counter's half, as the parts do it.
-            (true, false) => match self.reserve_attempt(key, kind, now, policy).await? {
-                AttemptDecision::Granted => Ok(AttemptDecision::Granted),
-                refused => {
-                    self.release_source_attempt(source, now, policy).await?;
-                    Ok(refused)
-                }
-            },
+            (true, false) => {
+                reserve_counter_or_give_back(self, source, key, kind, now, policy).await
+            }
         }
     }
 
