@@ -28,7 +28,15 @@ pub struct Config {
     /// Load the demo data set on start when the database is empty (`--demo`,
     /// `LIBRARY_DEMO=1`; see `demo.rs`).
     pub demo: bool,
+    /// Seconds between runs of the scheduled jobs (`LIBRARY_JOBS_EVERY_SECS`); `0` turns
+    /// them off. Unset: [`DEFAULT_JOBS_EVERY_SECS`], or off with the development clock,
+    /// whose `POST /dev/jobs/run` runs them on demand ([`Config::jobs_every`]).
+    pub jobs_every_secs: Option<u64>,
 }
+
+/// The default period of the scheduled jobs: five minutes, so a hold is expired and its
+/// copy passed on within minutes of its last pickup day ending.
+pub const DEFAULT_JOBS_EVERY_SECS: u64 = 300;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,6 +47,7 @@ impl std::fmt::Debug for Config {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
             .field("dev_clock", &self.dev_clock)
             .field("demo", &self.demo)
+            .field("jobs_every_secs", &self.jobs_every_secs)
             .finish()
     }
 }
@@ -52,6 +61,7 @@ impl Default for Config {
             admin_password: None,
             dev_clock: false,
             demo: false,
+            jobs_every_secs: None,
         }
     }
 }
@@ -66,6 +76,7 @@ struct FileConfig {
     admin_password: Option<String>,
     dev_clock: Option<bool>,
     demo: Option<bool>,
+    jobs_every_secs: Option<u64>,
 }
 
 /// Why the configuration could not be read.
@@ -96,6 +107,14 @@ pub enum ConfigError {
     /// A variable has a value we do not understand.
     #[error("{name}: expected 1/0/true/false, got {value:?}")]
     Flag {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A variable that takes a whole number of seconds has something else.
+    #[error("{name}: expected a whole number of seconds, got {value:?}")]
+    Number {
         /// The variable.
         name: &'static str,
         /// Its value.
@@ -143,6 +162,9 @@ impl Config {
             if let Some(v) = file.demo {
                 config.demo = v;
             }
+            if file.jobs_every_secs.is_some() {
+                config.jobs_every_secs = file.jobs_every_secs;
+            }
         }
         if let Some(v) = var("LIBRARY_DATABASE_URL").filter(|v| !v.is_empty()) {
             config.database_url = v;
@@ -162,7 +184,24 @@ impl Config {
         if let Some(v) = var("LIBRARY_DEMO") {
             config.demo = parse_flag("LIBRARY_DEMO", &v)?;
         }
+        if let Some(v) = var("LIBRARY_JOBS_EVERY_SECS").filter(|v| !v.trim().is_empty()) {
+            let secs = v.trim().parse().map_err(|_| ConfigError::Number {
+                name: "LIBRARY_JOBS_EVERY_SECS",
+                value: v.clone(),
+            })?;
+            config.jobs_every_secs = Some(secs);
+        }
         Ok(config)
+    }
+
+    /// How often the scheduled jobs run; `None`: never on their own.
+    pub fn jobs_every(&self) -> Option<std::time::Duration> {
+        match self.jobs_every_secs {
+            Some(0) => None,
+            Some(secs) => Some(std::time::Duration::from_secs(secs)),
+            None if self.dev_clock => None,
+            None => Some(std::time::Duration::from_secs(DEFAULT_JOBS_EVERY_SECS)),
+        }
     }
 
     /// The address to bind: `:8080` → `127.0.0.1:8080`.
@@ -307,6 +346,45 @@ mod tests {
         assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:6010"));
         let c = config(&[("LIBRARY_CONFIG", file), ("LIBRARY_SIP2_ADDR", ":6020")]).unwrap();
         assert_eq!(c.sip2_bind_addr().as_deref(), Some("127.0.0.1:6020"));
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn the_scheduled_jobs_run_every_five_minutes_unless_configured() {
+        use std::time::Duration;
+        let every = |vars: &[(&str, &str)]| config(vars).unwrap().jobs_every();
+        assert_eq!(every(&[]), Some(Duration::from_secs(300)));
+        assert_eq!(
+            every(&[("LIBRARY_JOBS_EVERY_SECS", " 60 ")]),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(every(&[("LIBRARY_JOBS_EVERY_SECS", "0")]), None);
+        assert_eq!(
+            every(&[("LIBRARY_JOBS_EVERY_SECS", "")]),
+            Some(Duration::from_secs(300))
+        );
+        // The development clock runs them on demand, unless a period is set.
+        assert_eq!(every(&[("LIBRARY_DEV_CLOCK", "1")]), None);
+        assert_eq!(
+            every(&[("LIBRARY_DEV_CLOCK", "1"), ("LIBRARY_JOBS_EVERY_SECS", "1")]),
+            Some(Duration::from_secs(1))
+        );
+        for bad in ["-1", "5m", "1.5", "99999999999999999999"] {
+            assert!(
+                matches!(
+                    config(&[("LIBRARY_JOBS_EVERY_SECS", bad)]),
+                    Err(ConfigError::Number { .. })
+                ),
+                "{bad}"
+            );
+        }
+        let path = std::env::temp_dir().join(format!("library-jobs-{}.toml", std::process::id()));
+        std::fs::write(&path, "jobs_every_secs = 900\n").unwrap();
+        let file = path.to_str().unwrap();
+        assert_eq!(
+            every(&[("LIBRARY_CONFIG", file)]),
+            Some(Duration::from_secs(900))
+        );
         std::fs::remove_file(&path).unwrap();
     }
 

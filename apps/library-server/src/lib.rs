@@ -11,6 +11,7 @@ mod bootstrap;
 mod config;
 pub mod demo;
 mod reader_services;
+mod scheduler;
 mod sip2;
 mod startup;
 

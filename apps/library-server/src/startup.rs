@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use library_core::{Clock, ManualClock, SystemClock};
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
-use library_http::{AppState, BlockingHasher, DevControls};
+use library_http::{AppState, BlockingHasher, DevControls, JobRunner};
 use library_persistence::{Database, DatabaseError};
 use library_sip2::server::ServerConfig;
 use poem::endpoint::BoxEndpoint;
@@ -23,6 +23,7 @@ use crate::adapters::{
 use crate::bootstrap::{BootstrapError, ensure_admin};
 use crate::config::Config;
 use crate::reader_services::reader_services;
+use crate::scheduler::Scheduler;
 use crate::sip2::{DbSip2Stations, LibrarySip2Server, Sip2Library};
 use library_http::CirculationDesk;
 
@@ -61,6 +62,7 @@ pub struct Application {
     addr: SocketAddr,
     sip2: Option<Sip2Listener>,
     app: BoxEndpoint<'static>,
+    scheduler: Option<Scheduler>,
     db: Database,
 }
 
@@ -139,6 +141,7 @@ impl Application {
             }
             None => None,
         };
+        let jobs: Arc<dyn JobRunner> = Arc::new(ScheduledJobs::new(desk.clone()));
         let stations = DbSip2Stations::new(&db, sip2.as_ref().map(|s| s.server.clone()));
         let admin = Arc::new(DbAdmin::new(&db));
         let state = AppState {
@@ -158,9 +161,15 @@ impl Application {
             random,
             dev: manual.map(|clock| DevControls {
                 clock,
-                jobs: Arc::new(ScheduledJobs::new(desk)),
+                jobs: jobs.clone(),
             }),
         };
+        let scheduler = config.jobs_every().map(|every| Scheduler {
+            jobs,
+            leases: db.job_leases(),
+            clock: state.clock.clone(),
+            every,
+        });
         let bind = config.bind_addr();
         let acceptor = TcpListener::bind(bind.clone())
             .into_acceptor()
@@ -182,6 +191,7 @@ impl Application {
             addr,
             sip2,
             app: library_http::app(state).boxed(),
+            scheduler,
             db,
         })
     }
@@ -221,6 +231,9 @@ impl Application {
                     .await;
             })
         });
+        let scheduler = self
+            .scheduler
+            .map(|scheduler| scheduler.spawn(stopped.clone()));
         tracing::info!("listening on http://{}", self.addr);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.app, http_shutdown, Some(SHUTDOWN_GRACE))
@@ -230,6 +243,11 @@ impl Application {
             && let Err(err) = sip2.await
         {
             tracing::error!(%err, "the SIP2 server task failed");
+        }
+        if let Some(scheduler) = scheduler
+            && let Err(err) = scheduler.await
+        {
+            tracing::error!(%err, "the scheduled jobs' task failed");
         }
         if let Err(err) = self.db.close().await {
             tracing::warn!(%err, "closing the database");

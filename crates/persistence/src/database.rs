@@ -19,6 +19,7 @@ use crate::credential_store::DbCredentialStore;
 use crate::enquiry_store::EnquiryStore;
 use crate::error::DatabaseError;
 use crate::fine_suspension_store::FineSuspensionStore;
+use crate::job_lease::JobLeaseStore;
 use crate::ledger_store::LedgerStore;
 use crate::library_store::LibraryStore;
 use crate::migration::Migrator;
@@ -223,6 +224,11 @@ impl Database {
     /// Read-only circulation queries (holds of a reader, open loans for the preview).
     pub fn queries(&self) -> QueryStore {
         QueryStore::new(self.conn.clone())
+    }
+
+    /// The scheduled jobs' leases.
+    pub fn job_leases(&self) -> JobLeaseStore {
+        JobLeaseStore::new(self.conn.clone())
     }
 
     /// The notification outbox.

@@ -61,6 +61,7 @@ mod entity;
 mod error;
 mod fine_suspension_store;
 mod instant;
+mod job_lease;
 mod ledger_store;
 mod library_store;
 mod migration;
@@ -90,6 +91,7 @@ pub use database::{
 pub use enquiry_store::EnquiryStore;
 pub use error::{DatabaseError, StoreError};
 pub use fine_suspension_store::{FineSuspensionStore, StoredPeriod};
+pub use job_lease::JobLeaseStore;
 pub use ledger_store::LedgerStore;
 pub use library_store::{CalendarEntry, CalendarRule, LibraryRecord, LibraryStore, NewLibrary};
 pub use notice_store::NoticeStore;

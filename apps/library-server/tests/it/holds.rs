@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, hk, on_every_backend};
+use crate::support::{TestApp, hk, on_every_backend, test_databases};
 
 async fn my_holds(app: &TestApp, token: &str) -> Vec<Value> {
     app.get("/api/v1/me/holds", Some(token))
@@ -234,4 +234,50 @@ async fn staff_keep_a_readers_holds_at_the_counter_and_hand_over_by_hold() {
             .expect(403, "forbidden");
     })
     .await;
+}
+
+/// The server runs the scheduled jobs on its own (every second here, on the development
+/// clock): a waiting hold stays through its last pickup day and expires once the day after
+/// has come, with no `POST /dev/jobs/run`.
+#[tokio::test]
+async fn the_server_expires_waiting_holds_on_its_own() {
+    for database in test_databases().await {
+        let app = TestApp::with_jobs_every_second(database).await;
+        let staff = app.counter_on_1_june_2021().await;
+        let title = app.title(&staff, "Water Margin").await;
+        app.item(&staff, title, "W1", "CEN").await;
+        let lender = app.reader(&staff, "91233001").await;
+        let holder = app.reader(&staff, "91233002").await;
+        app.checkout(&staff, &lender, "W1", "CEN")
+            .await
+            .expect(201, "");
+        let token = app.reader_session(&holder, "91233002").await;
+        place(&app, &token, title).await.expect(201, "");
+        let back = app.checkin(&staff, "W1", "CEN", None).await.expect(200, "");
+        assert_eq!(back.body["hold"]["pickup_by"], "2021-06-04", "{}", app.db);
+
+        // The last pickup day: ticks come and go, the hold waits.
+        app.set_clock(hk("2021-06-04T20:00:00")).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        let token = app.relogin(&holder).await;
+        assert_eq!(my_holds(&app, &token).await[0]["status"], "waiting");
+
+        // The day after: the next tick expires it and frees the copy.
+        app.set_clock(hk("2021-06-05T09:00:00")).await;
+        let token = app.relogin(&holder).await;
+        let mut status = Value::Null;
+        for _ in 0..100 {
+            status = my_holds(&app, &token).await[0]["status"].clone();
+            if status == "expired" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "expired", "{}: never expired", app.db);
+        let staff = app.staff_token().await;
+        app.checkout(&staff, &lender, "W1", "CEN")
+            .await
+            .expect(201, "");
+        app.stop().await;
+    }
 }

@@ -86,20 +86,42 @@ impl TestApp {
         Self::spawn_on(&self.database_url, self.db, dev_clock, false).await
     }
 
-    async fn spawn_on(
-        database_url: &str,
-        label: &'static str,
-        dev_clock: bool,
-        sip2: bool,
-    ) -> TestApp {
+    /// With the development clock, and the scheduled jobs running every second on it.
+    pub async fn with_jobs_every_second(database: TestDb) -> TestApp {
+        let label = database.label();
+        let url = database.url();
         let config = Config {
+            jobs_every_secs: Some(1),
+            ..Self::config(&url, true, false)
+        };
+        let mut app = Self::start(config, label).await;
+        app._database = Some(database);
+        app
+    }
+
+    fn config(database_url: &str, dev_clock: bool, sip2: bool) -> Config {
+        Config {
             database_url: database_url.to_owned(),
             http_addr: "127.0.0.1:0".into(),
             sip2_addr: sip2.then(|| ":0".to_owned()),
             admin_password: Some(ADMIN_PASSWORD.into()),
             dev_clock,
             ..Config::default()
-        };
+        }
+    }
+
+    async fn spawn_on(
+        database_url: &str,
+        label: &'static str,
+        dev_clock: bool,
+        sip2: bool,
+    ) -> TestApp {
+        Self::start(Self::config(database_url, dev_clock, sip2), label).await
+    }
+
+    async fn start(config: Config, label: &'static str) -> TestApp {
+        let database_url = config.database_url.clone();
+        let database_url = database_url.as_str();
         let app = Application::build(&config)
             .await
             .expect("application starts");
@@ -333,15 +355,20 @@ pub async fn on_every_backend(dev_clock: bool, test: impl AsyncFn(&TestApp)) {
     on_every_backend_with(dev_clock, false, test).await;
 }
 
-/// As [`on_every_backend`], the application also serving SIP2 when `sip2`.
-pub async fn on_every_backend_with(dev_clock: bool, sip2: bool, test: impl AsyncFn(&TestApp)) {
+/// The fresh test databases: SQLite, and PostgreSQL when configured.
+pub async fn test_databases() -> Vec<TestDb> {
     let mut databases = vec![TestDb::sqlite()];
     if let Ok(url) = std::env::var(POSTGRES_URL_VAR)
         && !url.is_empty()
     {
         databases.push(TestDb::postgres(&url).await);
     }
-    for database in databases {
+    databases
+}
+
+/// As [`on_every_backend`], the application also serving SIP2 when `sip2`.
+pub async fn on_every_backend_with(dev_clock: bool, sip2: bool, test: impl AsyncFn(&TestApp)) {
+    for database in test_databases().await {
         let app = TestApp::spawn_with(database, dev_clock, sip2).await;
         test(&app).await;
         app.stop().await;

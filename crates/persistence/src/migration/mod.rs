@@ -10,6 +10,7 @@ mod m20261128_000003_sip2_stations;
 mod m20261128_000004_reader_services;
 mod m20261128_000005_reader_blocks;
 mod m20261202_000006_title_details;
+mod m20261203_000007_job_runs;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_reader_services::Migration),
             Box::new(m20261128_000005_reader_blocks::Migration),
             Box::new(m20261202_000006_title_details::Migration),
+            Box::new(m20261203_000007_job_runs::Migration),
         ]
     }
 }

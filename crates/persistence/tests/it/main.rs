@@ -11,6 +11,7 @@ mod circulation_joins;
 mod concurrency;
 mod config_cache;
 mod credential_store;
+mod job_leases;
 mod migrations;
 mod reader_services;
 mod restart;

@@ -1,0 +1,64 @@
+//! Runs the scheduled jobs (today: the expiry of waiting holds not collected in time) every
+//! period, in one of the server processes sharing the database: each tick takes the
+//! period's lease (`library_persistence::JobLeaseStore`) and only the process that gets it
+//! runs the jobs. The first tick is at start, so holds that expired while no server ran
+//! are expired at once.
+//!
+//! The lease is measured on the services' clock, so with the development clock the jobs
+//! run once per period of that clock: after it is moved on, not again while it stands.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use library_core::Clock;
+use library_http::JobRunner;
+use library_persistence::JobLeaseStore;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The lease's name.
+const SCHEDULED_JOBS: &str = "scheduled_jobs";
+
+/// The scheduled jobs, their lease, the clock and the period.
+pub(crate) struct Scheduler {
+    pub(crate) jobs: Arc<dyn JobRunner>,
+    pub(crate) leases: JobLeaseStore,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) every: Duration,
+}
+
+impl Scheduler {
+    /// Ticks every period until `stopped` turns true; a run in progress finishes first
+    /// (each of its steps is a transaction of its own).
+    pub(crate) fn spawn(self, mut stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(self.every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let stop = tokio::select! {
+                    _ = ticks.tick() => false,
+                    _ = stopped.wait_for(|stop| *stop) => true,
+                };
+                if stop {
+                    break;
+                }
+                self.tick().await;
+            }
+        })
+    }
+
+    /// One tick: the jobs, if this process takes the period's lease.
+    async fn tick(&self) {
+        let now = self.clock.now();
+        let every = time::Duration::try_from(self.every).unwrap_or(time::Duration::MAX);
+        match self.leases.try_start(SCHEDULED_JOBS, now, every).await {
+            Ok(true) => {
+                if let Err(err) = self.jobs.run_all(now).await {
+                    tracing::error!(%err, "the scheduled jobs failed");
+                }
+            }
+            Ok(false) => tracing::debug!("another process runs this period's scheduled jobs"),
+            Err(err) => tracing::error!(%err, "could not take the scheduled jobs' lease"),
+        }
+    }
+}
