@@ -13,7 +13,7 @@ use library_core::{
     PatronId, StaffId, TitleId,
 };
 use library_credentials::{
-    CredentialNotice, CredentialStore, Notifier, PortError, StaffCredentialStore,
+    CredentialNotice, CredentialStore, GuessingPolicy, Notifier, PortError, StaffCredentialStore,
 };
 use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger};
 use library_http::{
@@ -208,11 +208,14 @@ impl Notifier for OutboxNotifier {
 }
 
 /// The scheduled jobs: the expiry of waiting holds not collected in time (their copies go
-/// to the next reader or back to the shelf). The services read the shared clock, so the
-/// development clock drives them too.
+/// to the next reader or back to the shelf), then the purge of guessing counters that no
+/// longer say anything. The services read the shared clock, so the development clock
+/// drives them too.
 #[derive(Clone)]
 pub struct ScheduledJobs {
     circulation: Arc<dyn CirculationDesk>,
+    credentials: DbCredentialStore,
+    guessing: GuessingPolicy,
 }
 
 impl std::fmt::Debug for ScheduledJobs {
@@ -222,9 +225,17 @@ impl std::fmt::Debug for ScheduledJobs {
 }
 
 impl ScheduledJobs {
-    /// The jobs over these services.
-    pub fn new(circulation: Arc<dyn CirculationDesk>) -> Self {
-        Self { circulation }
+    /// The jobs over these services, the guessing counters read by `guessing`.
+    pub fn new(
+        circulation: Arc<dyn CirculationDesk>,
+        credentials: DbCredentialStore,
+        guessing: GuessingPolicy,
+    ) -> Self {
+        Self {
+            circulation,
+            credentials,
+            guessing,
+        }
     }
 }
 
@@ -236,10 +247,15 @@ impl JobRunner for ScheduledJobs {
             .expire_waiting_holds()
             .await
             .map_err(|e| PortError::Failed(format!("hold expiry: {e}")))?;
+        let purged = self
+            .credentials
+            .purge_stale_attempts(now, &self.guessing)
+            .await?;
         tracing::info!(
             %now,
             expired = report.expired.len(),
             trapped = report.trapped.len(),
+            purged,
             "scheduled jobs run"
         );
         Ok(())

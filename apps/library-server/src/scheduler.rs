@@ -1,4 +1,4 @@
-//! Runs the scheduled jobs (today: the expiry of waiting holds not collected in time) every
+//! Runs the scheduled jobs (`ScheduledJobs`: hold expiry, the purge of stale guessing rows) every
 //! period, in one of the server processes sharing the database: each tick takes the
 //! period's lease (`library_persistence::JobLeaseStore`) and only the process that gets it
 //! runs the jobs. The first tick is at start, so holds that expired while no server ran

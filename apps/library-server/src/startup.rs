@@ -141,7 +141,11 @@ impl Application {
             }
             None => None,
         };
-        let jobs: Arc<dyn JobRunner> = Arc::new(ScheduledJobs::new(desk.clone()));
+        let jobs: Arc<dyn JobRunner> = Arc::new(ScheduledJobs::new(
+            desk.clone(),
+            db.credentials(),
+            credentials.config().guessing,
+        ));
         let stations = DbSip2Stations::new(&db, sip2.as_ref().map(|s| s.server.clone()));
         let admin = Arc::new(DbAdmin::new(&db));
         let state = AppState {

@@ -93,7 +93,7 @@ pub trait Readiness: Send + Sync {
     async fn check(&self) -> Result<(), PortError>;
 }
 
-/// The scheduled jobs (hold expiry).
+/// The scheduled jobs (hold expiry, the purge of stale guessing counters).
 #[async_trait]
 pub trait JobRunner: Send + Sync {
     /// Runs every scheduled job once, as of `now`.

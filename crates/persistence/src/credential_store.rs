@@ -87,6 +87,41 @@ impl DbCredentialStore {
         self.read_source(source, CONTEXT).await
     }
 
+    /// Deletes the guessing rows that no longer say anything (a scheduled job): counters
+    /// with no failures and no delay, and source windows that are over. Either reads as
+    /// the default state, a missing row, so no decision changes; the tables stop growing
+    /// with every card and address ever tried. A counter with failures stays, however
+    /// old: failures count until a success, and a PIN lock does not expire. The rows
+    /// deleted.
+    ///
+    /// # Errors
+    /// [`PortError::Failed`] when the database fails.
+    pub async fn purge_stale_attempts(
+        &self,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<u64, PortError> {
+        const CONTEXT: &str = "purge stale attempt counters";
+        let backend = self.backend();
+        let counters = sql::exec(
+            &self.conn,
+            "DELETE FROM credential_attempts WHERE failures = 0 AND throttled_until IS NULL",
+            Vec::new(),
+        )
+        .await
+        .map_err(failed(CONTEXT))?;
+        // Over: `now >= started + window`, as `GuessingPolicy::reserve_source` reads it.
+        let cutoff = instant::value(backend, instant::normalize(now) - policy.source_window);
+        let windows = sql::exec(
+            &self.conn,
+            "DELETE FROM attempt_sources WHERE window_started_at <= ?",
+            vec![cutoff],
+        )
+        .await
+        .map_err(failed(CONTEXT))?;
+        Ok(counters + windows)
+    }
+
     async fn read_attempts(
         &self,
         key: &AttemptKey,
@@ -385,7 +420,7 @@ fn source_upsert(
     (text, values)
 }
 
-/// Zeroes a counter (key, kind); rows are never deleted.
+/// Zeroes a counter (key, kind); the row stays until `purge_stale_attempts`.
 const CLEAR_ATTEMPTS: &str = "UPDATE credential_attempts \
      SET failures = 0, throttled_until = NULL, version = version + 1 \
      WHERE subject = ? AND kind = ?";

@@ -435,3 +435,45 @@ async fn failed_logins_all_look_the_same() {
     })
     .await;
 }
+
+/// The scheduled jobs purge the guessing rows that say nothing any more: an address's
+/// window once it is over. A reader's failures stay, and go on counting.
+#[tokio::test]
+async fn the_scheduled_jobs_purge_windows_that_are_over() {
+    on_every_backend(true, async |app: &TestApp| {
+        let card = app.register("9123 6543", None).await;
+        app.login(&card, "0000")
+            .await
+            .expect(401, "invalid_credentials");
+        let source = library_credentials::AttemptSource("ip:127.0.0.1".into());
+        let key =
+            library_credentials::AttemptKey::card(&library_core::CardNumber::parse(&card).unwrap());
+        let kind = library_credentials::CredentialKind::Password;
+        let db = library_persistence::Database::connect(app.database_url())
+            .await
+            .expect("open the test database");
+        let store = db.credentials();
+        let window = store.source_window(&source).await.unwrap();
+        assert_eq!(window.map(|w| w.failures), Some(1), "{}", app.db);
+
+        // Within the window the job keeps it; once it is over, the job deletes it.
+        app.run_jobs().await;
+        assert!(store.source_window(&source).await.unwrap().is_some());
+        let over = window.unwrap().window_started_at + time::Duration::minutes(10);
+        app.set_clock(over).await;
+        app.run_jobs().await;
+        assert_eq!(
+            store.source_window(&source).await.unwrap(),
+            None,
+            "{}",
+            app.db
+        );
+        assert_eq!(store.attempts(&key, kind).await.unwrap().failures, 1);
+        app.login(&card, "0000")
+            .await
+            .expect(401, "invalid_credentials");
+        assert_eq!(store.attempts(&key, kind).await.unwrap().failures, 2);
+        db.close().await.unwrap();
+    })
+    .await;
+}

@@ -162,6 +162,11 @@ impl TestApp {
         queued
     }
 
+    /// The server's database URL.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

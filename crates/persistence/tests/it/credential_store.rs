@@ -721,3 +721,100 @@ async fn settling_a_success_clears_the_counter_and_gives_the_source_back() {
         db.close().await.unwrap();
     }
 }
+
+/// The purge deletes only rows that read as the default state: a cleared counter and the
+/// windows that are over (to the microsecond). Failures, a PIN lock and open windows stay,
+/// and every later decision is the reference's, which never purged.
+#[tokio::test]
+async fn purging_stale_attempts_changes_no_decision() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let reference = InMemoryCredentialStore::new();
+        let policy = GuessingPolicy::default();
+        let micro = Duration::microseconds(1);
+        let cleared = card("21000000000001");
+        let failing = card("21000000000002");
+        let locked = card("21000000000003");
+        let over = AttemptSource("ip:203.0.113.1".into());
+        let edge = AttemptSource("ip:203.0.113.2".into());
+        let open = AttemptSource("ip:203.0.113.3".into());
+        let now = T0 + policy.source_window;
+        // (card, kind, attempts, source, when)
+        let script = [
+            (&cleared, CredentialKind::Password, 2, &over, T0 - micro),
+            (&failing, CredentialKind::Password, 3, &edge, T0),
+            (&locked, CredentialKind::Pin, 10, &open, T0 + micro),
+        ];
+        for s in [&store as &dyn CredentialStore, &reference] {
+            for (c, kind, attempts, source, at) in script {
+                for n in 0..attempts {
+                    // A day apart: no delay is running when the next attempt comes.
+                    let at = at - Duration::days(attempts - n - 1);
+                    let key = AttemptKey::card(c);
+                    s.reserve_source_attempt(source, at, &policy).await.unwrap();
+                    s.reserve_attempt(&key, kind, at, &policy).await.unwrap();
+                }
+            }
+            s.clear_attempts(&AttemptKey::card(&cleared), CredentialKind::Password)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store.purge_stale_attempts(now, &policy).await.unwrap(),
+            3,
+            "{}: the cleared counter and two windows over",
+            t.name
+        );
+        assert_eq!(store.purge_stale_attempts(now, &policy).await.unwrap(), 0);
+        assert_eq!(
+            store.source_window(&over).await.unwrap(),
+            None,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            store.source_window(&edge).await.unwrap(),
+            None,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            store.source_window(&open).await.unwrap(),
+            reference.source_window(&open),
+            "{}: the open window stays",
+            t.name
+        );
+        for (c, kind, ..) in script {
+            assert_eq!(
+                store.attempts(&AttemptKey::card(c), kind).await.unwrap(),
+                reference.attempts(c, kind),
+                "{}: {c:?} {kind:?}",
+                t.name
+            );
+        }
+        // Every decision after the purge is the reference's.
+        for (c, kind, _, source, _) in script {
+            let key = AttemptKey::card(c);
+            assert_eq!(
+                store
+                    .reserve_attempts(source, &key, kind, now, &policy)
+                    .await
+                    .unwrap(),
+                reference
+                    .reserve_attempts(source, &key, kind, now, &policy)
+                    .await
+                    .unwrap(),
+                "{}: {c:?} from {source:?}",
+                t.name
+            );
+            assert_eq!(
+                store.source_window(source).await.unwrap(),
+                reference.source_window(source),
+                "{}",
+                t.name
+            );
+        }
+        db.close().await.unwrap();
+    }
+}
