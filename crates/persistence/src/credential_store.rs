@@ -223,52 +223,34 @@ impl DbCredentialStore {
         context: &str,
     ) -> Result<(bool, bool), PortError> {
         let backend = self.backend();
-        // SQLite: two statements in one call, the second inserting its row only if the
-        // first changed one (`changes()`); PostgreSQL: two data-modifying WITHs, the second
-        // selecting its row only if the first returned one. Either way the rows tell which
-        // were granted.
-        let (text, values) = if backend == DbBackend::Postgres {
-            let (src, mut values) =
-                source_upsert(backend, "RETURNING 1", source, first_source, now, policy);
-            let (att, more) = attempt_upsert(
-                backend,
-                Upsert {
-                    when: "EXISTS (SELECT 1 FROM src)",
-                    returning: "RETURNING 1",
-                },
-                counter,
-                now,
-                policy,
-            );
-            values.extend(more);
-            (
-                format!(
-                    "WITH src AS ({src}), att AS ({att}) \
-                     SELECT 'source' AS what FROM src UNION ALL SELECT 'attempt' FROM att"
-                ),
-                values,
+        let postgres = backend == DbBackend::Postgres;
+        // Each upsert returns a row tagged with what it granted. SQLite: two statements in
+        // one call, the second inserting its row only if the first changed one
+        // (`changes()`); PostgreSQL: two data-modifying WITHs, the second selecting its row
+        // only if the first returned one.
+        let (src, mut values) = source_upsert(
+            backend,
+            "RETURNING 'source' AS what",
+            source,
+            first_source,
+            now,
+            policy,
+        );
+        let when = if postgres {
+            "EXISTS (SELECT 1 FROM src)"
+        } else {
+            "changes() > 0"
+        };
+        let returning = "RETURNING 'attempt' AS what";
+        let (att, more) = attempt_upsert(backend, Upsert { when, returning }, counter, now, policy);
+        values.extend(more);
+        let text = if postgres {
+            format!(
+                "WITH src AS ({src}), att AS ({att}) \
+                 SELECT what FROM src UNION ALL SELECT what FROM att"
             )
         } else {
-            let (src, mut values) = source_upsert(
-                backend,
-                "RETURNING 'source' AS what",
-                source,
-                first_source,
-                now,
-                policy,
-            );
-            let (att, more) = attempt_upsert(
-                backend,
-                Upsert {
-                    when: "changes() > 0",
-                    returning: "RETURNING 'attempt' AS what",
-                },
-                counter,
-                now,
-                policy,
-            );
-            values.extend(more);
-            (format!("{src}; {att}"), values)
+            format!("{src}; {att}")
         };
         let granted = sql::all(&self.conn, &text, values)
             .await
