@@ -10,22 +10,20 @@ use library_circulation::{
 };
 use library_core::{
     Barcode, CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, ItemId, LibraryCode, LoanId, Money,
-    PatronId, StaffId, TitleId,
+    PatronId, TitleId,
 };
-use library_credentials::{
-    CredentialNotice, CredentialStore, GuessingPolicy, Notifier, PortError, StaffCredentialStore,
-};
+use library_credentials::{CredentialNotice, CredentialStore, GuessingPolicy, Notifier, PortError};
 use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger};
 use library_http::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
-    NewLibraryInfo, NewReader, ReaderDirectory, ReaderProfile, Readiness, RegisterReaderError,
-    RuleAdmin, StoredSuspension, TitleInfo,
+    NewLibraryInfo, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile, Readiness,
+    RegisterReaderError, RuleAdmin, StoredSuspension, TitleInfo,
 };
 use library_persistence::{
     AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
     FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
-    NewNotification, NewPatron, OutboxStore, PatronStore, QueryStore, RuleStore, StaffStore,
+    NewNotification, NewPatron, OutboxStore, PatronStore, QueryStore, ReadyError, RuleStore,
     StoreError, TitleDetails,
 };
 use time::{Date, OffsetDateTime};
@@ -119,20 +117,26 @@ impl ReaderDirectory for DbReaderDirectory {
 /// Ready when the database answers a query.
 #[derive(Debug, Clone)]
 pub struct DbReadiness {
-    staff: StaffStore,
+    db: Database,
 }
 
 impl DbReadiness {
     /// Over `db`.
     pub fn new(db: &Database) -> Self {
-        Self { staff: db.staff() }
+        Self { db: db.clone() }
     }
 }
 
 #[async_trait]
 impl Readiness for DbReadiness {
-    async fn check(&self) -> Result<(), PortError> {
-        self.staff.find_staff(StaffId(0)).await.map(|_| ())
+    async fn check(&self) -> Result<(), NotReady> {
+        self.db.check_ready().await.map_err(|err| NotReady {
+            reason: match err {
+                ReadyError::Read(_) => NotReadyReason::DatabaseReadFailed,
+                ReadyError::Write(_) => NotReadyReason::DatabaseWriteFailed,
+            },
+            cause: err.to_string(),
+        })
     }
 }
 

@@ -36,11 +36,13 @@ use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
 use crate::rules::ScopedRules;
 
 /// An adapter could not do its job. Opaque on purpose: services pass it through, inbound
-/// adapters log it and answer "internal error" without its text.
+/// adapters log it (with its source) and answer "internal error" without its text, or
+/// "service unavailable, try again" when [`InfrastructureError::is_unavailable`].
 #[derive(Debug, thiserror::Error)]
 #[error("infrastructure failure: {message}")]
 pub struct InfrastructureError {
     message: String,
+    unavailable: bool,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -50,6 +52,7 @@ impl InfrastructureError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            unavailable: false,
             source: None,
         }
     }
@@ -61,8 +64,38 @@ impl InfrastructureError {
     ) -> Self {
         Self {
             message: message.into(),
+            unavailable: false,
             source: Some(Box::new(source)),
         }
+    }
+
+    /// A dependency that cannot serve now (the database unreachable, busy past its
+    /// timeout, out of space), caused by `source`: a later try may succeed.
+    pub fn unavailable(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            unavailable: true,
+            ..Self::with_source(message, source)
+        }
+    }
+
+    /// Whether the failure is a dependency that cannot serve now, not a fault.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+
+    /// The message with every source's text, for the log.
+    pub fn detail(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
     }
 }
 

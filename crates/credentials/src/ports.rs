@@ -20,7 +20,11 @@ pub enum PortError {
     /// Too much work queued (e.g. every hashing slot busy): try again shortly (HTTP 503).
     #[error("overloaded, try again shortly")]
     Overloaded,
-    /// Anything else (database down, constraint broken, ...).
+    /// A dependency cannot serve now (the database unreachable, busy past its timeout,
+    /// out of space): try again shortly (HTTP 503).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (a constraint broken, a corrupt value, ...).
     #[error("{0}")]
     Failed(String),
 }

@@ -28,6 +28,10 @@ use library_circulation::{CalendarError, ReturnTimeError};
 use library_fines::{LedgerError, PeriodError};
 use library_reader_services::Violations;
 
+/// Seconds a client is told to wait when the database cannot serve: long enough for a
+/// dropped connection to be replaced or a lock to be released, short enough for a counter.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
 /// The body of every error answer.
 #[derive(Debug, Clone, Object)]
 pub(crate) struct ErrorBody {
@@ -38,7 +42,7 @@ pub(crate) struct ErrorBody {
     /// 422 only: what is wrong, as codes.
     #[oai(skip_serializing_if_is_none)]
     violations: Option<Vec<String>>,
-    /// 409 only: why the request was refused, as a code.
+    /// 409: why the request was refused, as a code; 503 from `/ready`: why not ready.
     #[oai(skip_serializing_if_is_none)]
     reason: Option<String>,
 }
@@ -225,6 +229,29 @@ impl ApiError {
         }
     }
 
+    /// 503: the database cannot serve now (unreachable, busy past its timeout, out of
+    /// space). The cause, with the database's own words, is logged, never shown.
+    pub fn database_unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "database unavailable");
+        Self {
+            retry_after_secs: Some(DATABASE_RETRY_AFTER_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The service is busy; try again shortly.",
+            )
+        }
+    }
+
+    /// 503 from the readiness probe, with why (`database_read_failed`,
+    /// `database_write_failed`) as `reason`.
+    pub fn not_ready(reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::service_unavailable()
+        }
+    }
+
     /// 500: an infrastructure failure. The cause is logged, never shown.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "request failed");
@@ -326,7 +353,12 @@ impl ApiResponse for ApiError {
                 doc(413, "`payload_too_large`", false),
                 doc(422, "`validation_failed` with `violations`", false),
                 doc(429, "`too_many_attempts`", true),
-                doc(503, "`service_unavailable`: hashing saturated", true),
+                doc(
+                    503,
+                    "`service_unavailable`: the database cannot serve now or hashing is \
+                     saturated (`/ready`: with `reason`)",
+                    true,
+                ),
             ],
         }
     }
@@ -344,6 +376,7 @@ impl From<PortError> for ApiError {
     fn from(err: PortError) -> Self {
         match err {
             PortError::Overloaded => ApiError::service_unavailable(),
+            PortError::Unavailable(cause) => ApiError::database_unavailable(&cause),
             PortError::Failed(cause) => ApiError::internal(&cause),
         }
     }
@@ -446,7 +479,11 @@ impl From<RegisterReaderError> for ApiError {
 
 impl From<InfrastructureError> for ApiError {
     fn from(err: InfrastructureError) -> Self {
-        ApiError::internal(&err)
+        if err.is_unavailable() {
+            ApiError::database_unavailable(&err.detail())
+        } else {
+            ApiError::internal(&err.detail())
+        }
     }
 }
 

@@ -38,6 +38,6 @@ pub use reader_services::{
 };
 pub use registration::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
 pub use state::{
-    AppState, DevControls, JobRunner, NewReader, ReaderDirectory, ReaderProfile, Readiness,
-    RegisterReaderError,
+    AppState, DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory,
+    ReaderProfile, Readiness, RegisterReaderError,
 };

@@ -86,11 +86,40 @@ pub trait ReaderDirectory: Send + Sync {
     async fn unblock(&self, card: &CardNumber) -> Result<bool, PortError>;
 }
 
-/// Whether the server can serve: the database answers.
+/// Whether the server can serve: the database answers a read and accepts a write.
 #[async_trait]
 pub trait Readiness: Send + Sync {
     /// `Ok` when every dependency answers.
-    async fn check(&self) -> Result<(), PortError>;
+    async fn check(&self) -> Result<(), NotReady>;
+}
+
+/// What a readiness check found wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReadyReason {
+    /// The database does not answer a read.
+    DatabaseReadFailed,
+    /// The database answers reads but does not accept a write (a full disk, a write lock
+    /// held elsewhere, a read-only server).
+    DatabaseWriteFailed,
+}
+
+impl NotReadyReason {
+    /// The stable code in the 503's `reason`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::DatabaseReadFailed => "database_read_failed",
+            Self::DatabaseWriteFailed => "database_write_failed",
+        }
+    }
+}
+
+/// A failed readiness check: why, and the cause for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReady {
+    /// Which check failed.
+    pub reason: NotReadyReason,
+    /// The dependency's own error, for the log.
+    pub cause: String,
 }
 
 /// The scheduled jobs (hold expiry, the purge of stale guessing counters).

@@ -21,7 +21,6 @@ use sea_orm::{ConnectionTrait, QueryResult};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-use crate::circulation::begin_gated;
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
@@ -166,7 +165,9 @@ impl ActivityStore {
         at: OffsetDateTime,
     ) -> Result<Option<Vec<PatronId>>, StoreError> {
         const C: &str = "cancel activity";
-        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(store_err(C))?;
         let activity = lock(&txn, id).await?;
@@ -208,7 +209,9 @@ impl ActivityStore {
         now: OffsetDateTime,
     ) -> Result<Result<Activity, RegistrationRefusal>, StoreError> {
         const C: &str = "register for activity";
-        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(store_err(C))?;
         let mut activity = lock(&txn, id).await?.activity;
@@ -255,7 +258,9 @@ impl ActivityStore {
         now: OffsetDateTime,
     ) -> Result<Result<(), CancellationRefusal>, StoreError> {
         const C: &str = "cancel registration";
-        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(store_err(C))?;
         let activity = lock(&txn, id).await?.activity;

@@ -164,7 +164,7 @@ impl CatalogueStore {
     /// The new title ids, in order.
     pub async fn import(&self, titles: &[ImportedTitle]) -> Result<Vec<TitleId>, StoreError> {
         const CONTEXT: &str = "import catalogue";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
         let mut ids = Vec::with_capacity(titles.len());
         for title in titles {
             let id = insert_returning_id(&txn, INSERT_TITLE, title_values(&title.title))

@@ -30,7 +30,7 @@ use std::time::Duration;
 use library_circulation::{Library, ScopedRules};
 use library_core::LibraryCode;
 use library_fines::FineSuspensionPeriod;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use tokio::sync::oneshot;
 
 use crate::session_cache::{self, SessionCache};
@@ -125,7 +125,7 @@ impl ConfigCache {
 
     /// Commits a transaction that changed configuration: it tells the other processes
     /// (delivered on commit), then this process forgets what it cached.
-    pub(crate) async fn commit_change(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+    pub(crate) async fn commit_change(&self, txn: crate::pool::Txn) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
         }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use library_core::{Clock, SystemClock};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::ConnectOptions as _;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Semaphore;
@@ -57,6 +58,24 @@ pub const POSTGRES_PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// reads (calendars, rules) the services make while a transaction is open.
 const POSTGRES_RESERVED_CONNECTIONS: u32 = 2;
 
+/// How long the readiness probe waits for its write (a little past SQLite's busy timeout,
+/// so another process holding the write lock shows as "not ready", not as a hung probe).
+pub const READY_WRITE_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// The free space SQLite's file system must have for the readiness probe to say ready.
+pub const READY_MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// Why [`Database::check_ready`] failed, with the database's own words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadyError {
+    /// A read failed.
+    #[error("the database does not answer a read: {0}")]
+    Read(String),
+    /// A write failed or did not finish in time.
+    #[error("the database does not accept a write: {0}")]
+    Write(String),
+}
+
 /// Which database engine is behind a [`Database`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -90,6 +109,9 @@ pub struct Database {
     /// Rules, fine-suspension periods and library calendars, cached exactly (see
     /// `config_cache.rs`).
     config: Arc<ConfigCache>,
+    /// SQLite's database file (not for an in-memory database): the readiness probe checks
+    /// the free space of its file system.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Database {
@@ -106,45 +128,62 @@ impl Database {
     /// recorded in `seaql_migrations` and skipped.
     pub async fn connect(url: &str) -> Result<Database, DatabaseError> {
         let backend = Backend::of_url(url).ok_or(DatabaseError::UnsupportedUrl)?;
-        let mut options = ConnectOptions::new(url);
-        options.sqlx_logging(false);
-        match backend {
-            Backend::Sqlite => {
-                // An embedded file has no server to drop a connection: never ping.
-                options
-                    .max_connections(SQLITE_MAX_CONNECTIONS)
-                    .test_before_acquire(false)
-                    .map_sqlx_sqlite_opts(|o| {
-                        o.journal_mode(SqliteJournalMode::Wal)
-                            .synchronous(SqliteSynchronous::Normal)
-                            .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                            .foreign_keys(true)
-                    });
-            }
-            Backend::Postgres => {
-                options
-                    .max_connections(POSTGRES_MAX_CONNECTIONS)
-                    .test_before_acquire_if_idle_for(POSTGRES_PING_WHEN_IDLE_FOR);
-            }
-        }
-        let conn = sea_orm::Database::connect(options)
-            .await
-            .map_err(DatabaseError::Connect)?;
-        migrate(&conn, backend, url).await?;
         let permits = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => POSTGRES_MAX_CONNECTIONS - POSTGRES_RESERVED_CONNECTIONS,
         };
         let gate = Arc::new(Semaphore::new(permits as usize));
+        let mut sqlite_file = None;
+        let conn = match backend {
+            Backend::Sqlite => {
+                let options = url
+                    .parse::<SqliteConnectOptions>()
+                    .map_err(|e| DatabaseError::Connect(sqlx_conn_err(e)))?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+                    .disable_statement_logging();
+                if !url.contains(":memory:") && !url.contains("mode=memory") {
+                    sqlite_file = Some(options.get_filename().to_path_buf());
+                }
+                Pool::sqlite(options, SQLITE_MAX_CONNECTIONS, &gate)
+            }
+            Backend::Postgres => {
+                let mut options = ConnectOptions::new(url);
+                options
+                    .sqlx_logging(false)
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .test_before_acquire_if_idle_for(POSTGRES_PING_WHEN_IDLE_FOR)
+                    // A connection whose COMMIT or ROLLBACK failed is never handed out.
+                    .map_sqlx_postgres_before_acquire(|conn, _| {
+                        use sea_orm::sqlx::Connection;
+                        let clean = !conn.is_in_transaction();
+                        if !clean {
+                            tracing::warn!(
+                                "a pooled connection still counts a transaction open: closed"
+                            );
+                        }
+                        Box::pin(std::future::ready(Ok(clean)))
+                    });
+                Pool::postgres(
+                    sea_orm::Database::connect(options)
+                        .await
+                        .map_err(DatabaseError::Connect)?,
+                )
+            }
+        };
+        migrate(&conn.write_connection(), backend, url).await?;
         let config = match backend {
             Backend::Sqlite => ConfigCache::sqlite(),
             Backend::Postgres => ConfigCache::postgres(url),
         };
         Ok(Database {
-            conn: Pool::new(conn, &gate),
+            conn,
             clock: Arc::new(SystemClock),
             gate,
             config,
+            sqlite_file,
         })
     }
 
@@ -270,13 +309,71 @@ impl Database {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(self) -> Result<(), DatabaseError> {
-        self.conn
-            .connection()
-            .clone()
-            .close()
-            .await
-            .map_err(DatabaseError::Connect)
+        self.conn.close().await.map_err(DatabaseError::Connect)
     }
+
+    /// Whether the database serves: it answers a read, and accepts a write (one row of
+    /// the `heartbeat` table updated) within [`READY_WRITE_TIMEOUT`]. On SQLite the write
+    /// queues behind this process's other writes and waits for another process's write
+    /// lock up to the busy timeout; on a full disk it fails like any write.
+    pub async fn check_ready(&self) -> Result<(), ReadyError> {
+        use sea_orm::ConnectionTrait;
+        let backend = self.conn.get_database_backend();
+        let read = sea_orm::Statement::from_string(backend, "SELECT 1 AS one");
+        self.conn
+            .query_one_raw(read)
+            .await
+            .map_err(|e| ReadyError::Read(crate::fault::describe(&e)))?;
+        let beat = sea_orm::Statement::from_string(
+            backend,
+            "INSERT INTO heartbeat (id, beats) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET beats = heartbeat.beats + 1",
+        );
+        match tokio::time::timeout(READY_WRITE_TIMEOUT, self.conn.execute_raw(beat)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(ReadyError::Write(crate::fault::describe(&e))),
+            Err(_) => {
+                return Err(ReadyError::Write(format!(
+                    "no write within {} s",
+                    READY_WRITE_TIMEOUT.as_secs()
+                )));
+            }
+        }
+        // A small write can still fit where SQLite's log has room while a checkout does
+        // not: a file system that is (nearly) full is not ready either.
+        if let Some(file) = &self.sqlite_file {
+            let dir = file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let stats = rustix::fs::statvfs(dir)
+                .map_err(|e| ReadyError::Write(format!("free space unknown: {e}")))?;
+            let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+            if free < READY_MIN_FREE_BYTES {
+                return Err(ReadyError::Write(format!(
+                    "{free} bytes free on the file system holding the database"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The connections, for this crate's tests.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.conn
+    }
+
+    /// How many times SQLite's writer connection was closed and replaced after a failed
+    /// write (0 on PostgreSQL): a figure for the log and the tests.
+    pub fn writer_replacements(&self) -> u64 {
+        self.conn.writer_replacements()
+    }
+}
+
+/// A connection error from sqlx, as sea-orm reports one.
+fn sqlx_conn_err(err: sea_orm::sqlx::Error) -> sea_orm::DbErr {
+    sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))
 }
 
 /// The advisory lock PostgreSQL processes hold while migrating (any constant unique to

@@ -18,9 +18,17 @@ pub enum DatabaseError {
     Migrate(#[source] DbErr),
 }
 
-/// Wraps a database error for a port, saying what was being done.
+/// Wraps a database error for a port, saying what was being done (and whether the
+/// database is unavailable rather than the operation wrong).
 pub(crate) fn failed(context: &str) -> impl FnOnce(DbErr) -> PortError + '_ {
-    move |err| PortError::Failed(format!("{context}: {err}"))
+    move |err| {
+        let what = format!("{context}: {}", crate::fault::describe(&err));
+        if crate::fault::is_unavailable(&err) {
+            PortError::Unavailable(what)
+        } else {
+            PortError::Failed(what)
+        }
+    }
 }
 
 /// A stored value the domain cannot accept (a corrupted or hand-edited row).

@@ -84,7 +84,7 @@ impl FineSuspensionStore {
     pub async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, StoreError> {
         const C: &str = "create fine-suspension period";
         let join = |it: Vec<&str>| it.join(" ");
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let id = insert_returning_id(
             &txn,
             "INSERT INTO fine_suspension_periods (starts_on, resumes_on, library_codes, \
@@ -149,7 +149,7 @@ impl FineSuspensionStore {
         let mut period = stored(&row)?.period;
         period.resume_on(resumes_on)?;
         const C: &str = "set resume date";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         exec(
             &txn,
             "UPDATE fine_suspension_periods SET resumes_on = ? WHERE id = ?",

@@ -14,7 +14,6 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::Date;
 use tokio::sync::Semaphore;
 
-use crate::circulation::begin_gated;
 use crate::circulation::ledger::insert_charge;
 use crate::error::StoreError;
 use crate::pool::Pool;
@@ -177,7 +176,9 @@ impl LedgerStore {
         paid_on: Date,
     ) -> Result<Payment, StoreError> {
         const C: &str = "pay";
-        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(store_err(C))?;
         self.lock_patron(&txn, patron).await?;
@@ -233,7 +234,9 @@ impl LedgerStore {
         waived_on: Date,
     ) -> Result<Money, StoreError> {
         const C: &str = "waive";
-        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(store_err(C))?;
         self.lock_patron(&txn, patron).await?;

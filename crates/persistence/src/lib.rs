@@ -59,6 +59,7 @@ mod database;
 mod enquiry_store;
 mod entity;
 mod error;
+mod fault;
 mod fine_suspension_store;
 mod instant;
 mod job_lease;
@@ -86,7 +87,8 @@ pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem, 
 pub use circulation::{DbCirculationStore, DbTransaction};
 pub use credential_store::DbCredentialStore;
 pub use database::{
-    Backend, Database, POSTGRES_PING_WHEN_IDLE_FOR, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS,
+    Backend, Database, POSTGRES_PING_WHEN_IDLE_FOR, READY_MIN_FREE_BYTES, READY_WRITE_TIMEOUT,
+    ReadyError, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS,
 };
 pub use enquiry_store::EnquiryStore;
 pub use error::{DatabaseError, StoreError};

@@ -125,7 +125,7 @@ impl LibraryStore {
     /// used is [`StoreError::Conflict`].
     pub async fn create(&self, new: &NewLibrary) -> Result<(), StoreError> {
         const C: &str = "create library";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         exec(
             &txn,
             "INSERT INTO libraries (code, name, name_zh, kind, utc_offset_seconds) \
@@ -212,7 +212,7 @@ impl LibraryStore {
             ),
         };
         const C: &str = "add calendar entry";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let id = insert_returning_id(
             &txn,
             "INSERT INTO calendar_entries (library_code, kind, weekday, month, day, from_on, \
@@ -241,7 +241,7 @@ impl LibraryStore {
         id: i64,
     ) -> Result<bool, StoreError> {
         const C: &str = "remove calendar entry";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let n = exec(
             &txn,
             "DELETE FROM calendar_entries WHERE id = ? AND library_code = ?",

@@ -124,7 +124,7 @@ impl PatronStore {
             .returning_col(patron::Column::Id)
             .to_owned();
 
-        let (_permit, txn) = self.conn.begin_write().await.map_err(failed(CONTEXT))?;
+        let txn = self.conn.begin_write().await.map_err(failed(CONTEXT))?;
         let row = txn
             .query_one(&insert_patron)
             .await
@@ -153,7 +153,7 @@ impl PatronStore {
     ) -> Result<Vec<PatronId>, StoreError> {
         const CONTEXT: &str = "import readers";
         let backend = self.conn.get_database_backend();
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(CONTEXT))?;
         let mut ids = Vec::with_capacity(readers.len());
         for reader in readers {
             let new = &reader.patron;

@@ -121,7 +121,7 @@ impl RuleStore {
     /// Sets every rule that `rules` sets at `scope` (others at the scope are kept).
     pub async fn put_rules(&self, scope: &RuleScope, rules: &RuleSet) -> Result<(), StoreError> {
         const C: &str = "put rules";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         Self::insert_rules(&txn, scope, rules)
             .await
             .map_err(store_err(C))?;
@@ -131,7 +131,7 @@ impl RuleStore {
 
     /// Sets every rule `rules` sets at `scope`, inside `txn`.
     async fn insert_rules(
-        txn: &sea_orm::DatabaseTransaction,
+        txn: &crate::pool::Txn,
         scope: &RuleScope,
         rules: &RuleSet,
     ) -> Result<(), sea_orm::DbErr> {
@@ -163,7 +163,7 @@ impl RuleStore {
         }
         const C: &str = "remove rule";
         let [library, category, item_type] = scope_values(scope);
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let n = exec(
             &txn,
             "DELETE FROM circulation_rules WHERE library = ? AND category = ? \
@@ -184,7 +184,7 @@ impl RuleStore {
     /// Replaces every stored rule with `scoped` (e.g. seeding the "hkpl" profile).
     pub async fn replace_all(&self, scoped: &[ScopedRules]) -> Result<(), StoreError> {
         const C: &str = "replace rules";
-        let (_permit, txn) = self.conn.begin_write().await.map_err(store_err(C))?;
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         exec(&txn, "DELETE FROM circulation_rules", vec![])
             .await
             .map_err(store_err(C))?;

@@ -16,7 +16,6 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-use crate::circulation::begin_gated;
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
@@ -116,7 +115,9 @@ impl ReaderSettingsStore {
         now: OffsetDateTime,
     ) -> Result<(ReaderSettings, ReadingHistory), StoreError> {
         const C: &str = "save settings";
-        let (_permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(store_err(C))?;
         let backend = txn.get_database_backend();

@@ -137,7 +137,17 @@ pub(crate) fn infra(context: &'static str) -> impl FnOnce(DbErr) -> Infrastructu
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => "foreign key violated",
             _ => "database error",
         };
-        InfrastructureError::with_source(format!("{context}: {what}"), err)
+        database_error(format!("{context}: {what}"), err)
+    }
+}
+
+/// `err` as an [`InfrastructureError`] with `message`: unavailable when the database
+/// cannot serve now (see `fault.rs`), a failure otherwise.
+pub(crate) fn database_error(message: String, err: DbErr) -> InfrastructureError {
+    if crate::fault::is_unavailable(&err) {
+        InfrastructureError::unavailable(message, err)
+    } else {
+        InfrastructureError::with_source(message, err)
     }
 }
 
@@ -156,10 +166,7 @@ pub(crate) fn store_err(context: &'static str) -> impl FnOnce(DbErr) -> StoreErr
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
             StoreError::Conflict(format!("{context}: refers to a missing record"))
         }
-        _ => StoreError::Infrastructure(InfrastructureError::with_source(
-            format!("{context}: database error"),
-            err,
-        )),
+        _ => StoreError::Infrastructure(database_error(format!("{context}: database error"), err)),
     }
 }
 

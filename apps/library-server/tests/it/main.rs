@@ -7,6 +7,7 @@ mod calendar;
 mod circulation;
 mod circulation_bad_input;
 mod credentials;
+mod faults;
 mod fines;
 mod holds;
 mod process;

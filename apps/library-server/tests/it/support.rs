@@ -86,6 +86,12 @@ impl TestApp {
         Self::spawn_on(&self.database_url, self.db, dev_clock, false).await
     }
 
+    /// A server on the database at `url`, which the caller owns (for a restart on the same
+    /// database, or a database on a file system of the test's own).
+    pub async fn spawn_at(url: &str, label: &'static str, dev_clock: bool) -> TestApp {
+        Self::spawn_on(url, label, dev_clock, false).await
+    }
+
     /// With the development clock, and the scheduled jobs running every second on it.
     pub async fn with_jobs_every_second(database: TestDb) -> TestApp {
         let label = database.label();
@@ -553,4 +559,28 @@ impl Answer {
         );
         self
     }
+}
+
+/// Runs the futures concurrently (without a `futures` dependency).
+pub async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, out) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *out = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }

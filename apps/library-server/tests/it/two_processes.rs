@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{POSTGRES_URL_VAR, TestApp, TestDb, standard_rules};
+use crate::support::{POSTGRES_URL_VAR, TestApp, TestDb, futures_join_all, standard_rules};
 
 #[tokio::test]
 async fn two_servers_lend_one_item_once() {
@@ -185,28 +185,4 @@ async fn a_logout_on_one_server_ends_the_session_on_the_other() {
     assert!(refused, "the second server still accepts the ended session");
     second.stop().await;
     first.stop().await;
-}
-
-/// Runs the futures concurrently (without a `futures` dependency).
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, out) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *out = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }

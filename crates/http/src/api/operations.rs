@@ -34,16 +34,18 @@ impl OperationsApi {
         })
     }
 
-    /// 200 when the database answers, else 503.
+    /// 200 when the database answers a read and accepts a write, else 503 with `reason`
+    /// `database_read_failed` or `database_write_failed` (the database's own error is
+    /// logged).
     #[oai(path = "/ready", method = "get")]
     async fn ready(&self) -> Result<Json<StatusBody>, ApiError> {
         match self.state.readiness.check().await {
             Ok(()) => Ok(Json(StatusBody {
                 status: "ready".into(),
             })),
-            Err(err) => {
-                tracing::warn!(%err, "not ready");
-                Err(ApiError::service_unavailable())
+            Err(failure) => {
+                tracing::warn!(cause = %failure.cause, reason = failure.reason.code(), "not ready");
+                Err(ApiError::not_ready(failure.reason.code()))
             }
         }
     }

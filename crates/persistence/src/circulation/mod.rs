@@ -40,10 +40,10 @@ use library_circulation::ports::{
 };
 use library_circulation::{Hold, Item, ItemStatus, Loan, NewLoan, Title};
 use library_core::{Barcode, CardNumber, ItemId, Money, PatronId, TitleId};
-use sea_orm::{DatabaseTransaction, DbBackend, QueryResult};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use sea_orm::{DbBackend, QueryResult};
+use tokio::sync::Semaphore;
 
-use crate::pool::{Pool, begin_write};
+use crate::pool::{Pool, Txn};
 use crate::sql::{get, infra, lock_clause_of, one};
 use ledger::OUTSTANDING_SQL;
 use rows::PATRON_COLUMNS;
@@ -62,13 +62,14 @@ impl DbCirculationStore {
 
     /// Begins a transaction (the concrete type, for callers that do not need the port).
     pub async fn begin_transaction(&self) -> Result<DbTransaction, InfrastructureError> {
-        let (permit, txn) = begin_gated(&self.conn, &self.gate)
+        let txn = self
+            .conn
+            .begin_gated(&self.gate)
             .await
             .map_err(infra("begin circulation transaction"))?;
         Ok(DbTransaction {
             backend: self.conn.get_database_backend(),
             txn,
-            _permit: Some(permit),
         })
     }
 
@@ -77,14 +78,14 @@ impl DbCirculationStore {
     /// for the writer). PostgreSQL: `REPEATABLE READ, READ ONLY`, with a permit of the gate
     /// like any transaction (the gate there only keeps connections for configuration reads).
     pub async fn begin_read_transaction(&self) -> Result<DbTransaction, InfrastructureError> {
-        use sea_orm::{AccessMode, IsolationLevel, TransactionOptions, TransactionTrait};
+        use sea_orm::{AccessMode, IsolationLevel, TransactionOptions};
         const C: &str = "begin read transaction";
         let backend = self.conn.get_database_backend();
-        let (permit, txn) = if backend == DbBackend::Sqlite {
-            (
-                None,
-                self.conn.connection().begin().await.map_err(infra(C))?,
-            )
+        let txn = if backend == DbBackend::Sqlite {
+            self.conn
+                .begin_with(TransactionOptions::default(), None)
+                .await
+                .map_err(infra(C))?
         } else {
             let permit = self
                 .gate
@@ -92,38 +93,20 @@ impl DbCirculationStore {
                 .acquire_owned()
                 .await
                 .map_err(|_| InfrastructureError::new("transaction gate closed"))?;
-            let txn = self
-                .conn
-                .connection()
-                .begin_with_options(TransactionOptions {
-                    isolation_level: Some(IsolationLevel::RepeatableRead),
-                    access_mode: Some(AccessMode::ReadOnly),
-                    ..TransactionOptions::default()
-                })
+            self.conn
+                .begin_with(
+                    TransactionOptions {
+                        isolation_level: Some(IsolationLevel::RepeatableRead),
+                        access_mode: Some(AccessMode::ReadOnly),
+                        ..TransactionOptions::default()
+                    },
+                    Some(permit),
+                )
                 .await
-                .map_err(infra(C))?;
-            (Some(permit), txn)
+                .map_err(infra(C))?
         };
-        Ok(DbTransaction {
-            backend,
-            txn,
-            _permit: permit,
-        })
+        Ok(DbTransaction { backend, txn })
     }
-}
-
-/// Takes a permit of the transaction gate, then begins a write transaction.
-pub(crate) async fn begin_gated(
-    conn: &Pool,
-    gate: &Arc<Semaphore>,
-) -> Result<(OwnedSemaphorePermit, DatabaseTransaction), sea_orm::DbErr> {
-    let permit = gate
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| sea_orm::DbErr::Custom("transaction gate closed".into()))?;
-    let txn = begin_write(conn.connection()).await?;
-    Ok((permit, txn))
 }
 
 #[async_trait]
@@ -138,12 +121,10 @@ impl CirculationStore for DbCirculationStore {
 }
 
 /// One circulation transaction. Dropped without [`CirculationTransaction::commit`]: rolled
-/// back.
+/// back. It ends at its first failed statement (see `pool.rs`).
 pub struct DbTransaction {
     backend: DbBackend,
-    // Declared before the permit: the transaction is rolled back (dropped) first.
-    txn: DatabaseTransaction,
-    _permit: Option<OwnedSemaphorePermit>,
+    txn: Txn,
 }
 
 impl std::fmt::Debug for DbTransaction {
@@ -157,8 +138,7 @@ impl std::fmt::Debug for DbTransaction {
 #[async_trait]
 impl CirculationTransaction for DbTransaction {
     async fn commit(self: Box<Self>) -> Result<(), InfrastructureError> {
-        let DbTransaction { txn, _permit, .. } = *self;
-        txn.commit().await.map_err(infra("commit"))
+        self.txn.commit().await.map_err(infra("commit"))
     }
 
     /// One query: the open loans joined to their items.
@@ -586,7 +566,7 @@ fn tagged<'a>(
 /// `what` column; the rows as (tag, row). Each statement is a hop to that thread and back
 /// otherwise, the largest part of a short statement's cost.
 async fn sqlite_batch(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     sql: &str,
     values: Vec<sea_orm::Value>,
     context: &'static str,
