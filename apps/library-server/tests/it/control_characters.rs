@@ -1,14 +1,16 @@
 //! NUL and the other control characters, in every text a client sends: refused at the edge
 //! the same way on SQLite and PostgreSQL (which refuses NUL in text), never a 5xx, and
 //! nothing stored. Over HTTP: every string of every JSON body the OpenAPI document
-//! describes, every path and query parameter.
+//! describes, every path and query parameter. Over SIP2: any field of any message.
 
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
-use crate::support::{ADMIN_PASSWORD, Answer, TestApp, on_every_backend};
+use crate::support::{ADMIN_PASSWORD, Answer, TestApp, on_every_backend, on_every_backend_with};
 
 /// Written into a string as `a{c}b`: NUL, BEL, DEL and a C1 control (NEL).
 const REFUSED: [&str; 4] = ["\u{0}", "\u{7}", "\u{7f}", "\u{85}"];
@@ -491,6 +493,124 @@ async fn tab_line_feed_and_carriage_return_are_left_to_each_field() {
             .await
             .expect(201, "");
         assert!(created.body["id"].is_i64());
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// SIP2.
+// ---------------------------------------------------------------------------------------
+
+/// A station's connection that reads raw answers (bytes, up to the CR).
+struct Station {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Station {
+    async fn connect(app: &TestApp) -> Station {
+        let addr = app.sip2.expect("the app serves SIP2");
+        let (read, write) = TcpStream::connect(addr)
+            .await
+            .expect("connect")
+            .into_split();
+        Station {
+            reader: BufReader::new(read),
+            writer: write,
+        }
+    }
+
+    /// Sends `line` and its CR; the answer without its CR (`None` once closed).
+    async fn call(&mut self, line: &str) -> Option<String> {
+        self.writer
+            .write_all(format!("{line}\r").as_bytes())
+            .await
+            .expect("send");
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(
+            Duration::from_secs(20),
+            self.reader.read_until(b'\r', &mut buf),
+        )
+        .await
+        .expect("an answer or a close within 20 s");
+        match read {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(
+                String::from_utf8_lossy(&buf)
+                    .trim_end_matches('\r')
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sip2_field_with_a_control_character_gets_96_and_reaches_nothing() {
+    on_every_backend_with(true, true, async |app: &TestApp| {
+        app.set_clock(crate::support::hk("2021-06-01T10:00:00"))
+            .await;
+        let staff = app.staff_token().await;
+        app.library(&staff, "CEN", "central").await;
+        app.rules(&staff, json!({}), crate::support::standard_rules())
+            .await
+            .expect(200, "");
+        let title = app.title(&staff, "Tao Te Ching").await;
+        app.item(&staff, title, "T1", "CEN").await;
+        let card = app.reader(&staff, "91234567").await;
+        app.post(
+            "/api/v1/sip2/stations",
+            Some(&staff),
+            json!({"username": "sc01", "password": "kiosk-pass-2026", "library_code": "CEN"}),
+        )
+        .await
+        .expect(201, "");
+        let audit_before = app.audit_log().await.len();
+
+        let mut station = Station::connect(app).await;
+        let date = "20210601    100000";
+        let blank = " ".repeat(18);
+        for bad in REFUSED {
+            // Before login: a station username with a control character is not a login
+            // attempt, just an unreadable message.
+            let login = format!("9300CNsc{bad}01|COkiosk-pass-2026|CPCEN|");
+            assert_eq!(
+                station.call(&login).await.as_deref(),
+                Some("96AZFEF6"),
+                "{bad:?}"
+            );
+        }
+        let login = station.call("9300CNsc01|COkiosk-pass-2026|CPCEN|").await;
+        assert_eq!(login.as_deref(), Some("941"), "on {}", app.db);
+        for bad in REFUSED {
+            for message in [
+                format!("23001{date}AOCEN|AA{card}{bad}|AC|AD4567|"),
+                format!("11YN{date}{blank}AOCEN|AA{card}|ABT1{bad}|AC|AD4567|"),
+                format!("11YN{date}{blank}AOCEN|AA{card}|ABT1|AC|AD4567|CH{bad}|"),
+                format!("37{date}0100HKDBV1.00|AOCEN|AA{card}|AD4567|BK{bad}|"),
+            ] {
+                let answer = station.call(&message).await;
+                assert_eq!(
+                    answer.as_deref(),
+                    Some("96AZFEF6"),
+                    "{message:?} on {}",
+                    app.db
+                );
+            }
+            // The connection stays, as after any unreadable message.
+            let status = station
+                .call(&format!("23001{date}AOCEN|AA{card}|AC|AD4567|"))
+                .await
+                .expect("an answer");
+            assert!(status.starts_with("24"), "{status}");
+        }
+        // Nothing was lent, paid or written; the PIN was never tried.
+        assert_eq!(app.loan_library("T1").await, None);
+        assert_eq!(app.audit_log().await.len(), audit_before, "{}", app.db);
+        let lent = station
+            .call(&format!("11YN{date}{blank}AOCEN|AA{card}|ABT1|AC|AD4567|"))
+            .await
+            .expect("an answer");
+        assert!(lent.starts_with("121"), "{lent}");
     })
     .await;
 }
