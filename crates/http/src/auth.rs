@@ -6,7 +6,9 @@
 //! 1. no bearer token, or one that opens no live session → 401 `unauthorized`;
 //! 2. the session's scope against the operation's [`Access`] ([`Access::check`], the one
 //!    table) → 403 `password_change_required` or 403 `forbidden`;
-//! 3. for staff operations, the staff user must still exist → 401 `unauthorized`.
+//! 3. for staff operations, the staff user must still exist → 401 `unauthorized`;
+//! 4. a request whose text the edge refused ([`crate::text`]) → 422 `validation_failed`
+//!    (`control_character`), where a malformed body would get its 400.
 //!
 //! Routing comes first (an unknown route is 404 whatever the token), because poem routes
 //! before it runs an operation's extractors.
@@ -18,6 +20,7 @@ use poem_openapi::auth::Bearer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::text::{RefusedText, control_character};
 
 /// What an operation needs from the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,9 @@ async fn guard(req: &Request, bearer: Bearer, access: Access) -> poem::Result<Pr
     } else {
         None
     };
+    if req.data::<RefusedText>().is_some() {
+        return Err(control_character().into());
+    }
     Ok(Principal { session, staff })
 }
 
@@ -176,5 +182,33 @@ mod tests {
         for &(scope, access, expected) in table {
             assert_eq!(code(access.check(scope)), expected, "{scope} {access:?}");
         }
+    }
+
+    #[test]
+    fn every_protected_operation_goes_through_the_guard() {
+        // The schemes above, each of whose checkers is `guard`: the one place that also
+        // refuses a request whose text the edge refused.
+        let ours = [
+            "ReaderAuth",
+            "PasswordChangeAuth",
+            "SessionAuth",
+            "LoansAuth",
+            "StaffAuth",
+        ];
+        let mut protected = 0;
+        for api in <crate::api::Apis as poem_openapi::OpenApi>::meta() {
+            for path in api.paths {
+                for op in path.operations {
+                    for requirement in &op.security {
+                        assert!(!requirement.is_empty(), "{} is optional", path.path);
+                        for name in requirement.keys() {
+                            assert!(ours.contains(name), "{}: {name}", path.path);
+                        }
+                        protected += 1;
+                    }
+                }
+            }
+        }
+        assert!(protected > 40, "{protected}");
     }
 }

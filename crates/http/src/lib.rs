@@ -13,6 +13,9 @@
 //!   to [`ApiError`], and one middleware that turns every other failure poem reports
 //!   (unknown route, unparseable body, body too large, panic) into the same JSON shape.
 //!   Nothing a client sends produces a 500.
+//! - Text is checked once, at the edge, after routing: every operation of the API refuses
+//!   control characters in its body, path and query before its handler runs
+//!   ([`text`](crate::text)), the same on SQLite and PostgreSQL.
 //! - Secrets are hashed off the async runtime ([`BlockingHasher`]).
 
 mod api;
@@ -24,6 +27,7 @@ mod ports;
 mod reader_services;
 mod registration;
 mod state;
+mod text;
 
 pub use api::app;
 pub use error::ApiError;

@@ -154,7 +154,7 @@ async fn calendar_entries_are_checked_and_belong_to_their_library() {
                 json!(["to_before_from"]),
             ),
             (
-                json!({"rule": "reopen", "date": "2026-12-20", "reason": "a\u{7}"}),
+                json!({"rule": "reopen", "date": "2026-12-20", "reason": "a\tb"}),
                 json!(["reason_invalid"]),
             ),
         ] {

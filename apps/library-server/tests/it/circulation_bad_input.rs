@@ -277,7 +277,7 @@ async fn a_title_keeps_its_author_and_isbn() {
             .post(
                 "/api/v1/catalog/titles",
                 Some(&staff),
-                json!({"title": "", "author": "Chan\u{7}", "isbn": "978-0-306-40615-8"}),
+                json!({"title": "", "author": "Chan\nTai Man", "isbn": "978-0-306-40615-8"}),
             )
             .await
             .expect(422, "validation_failed");

@@ -6,6 +6,7 @@ mod bad_input;
 mod calendar;
 mod circulation;
 mod circulation_bad_input;
+mod control_characters;
 mod credentials;
 mod faults;
 mod fines;

@@ -24,6 +24,7 @@ use poem_openapi::{OpenApiService, Tags};
 
 use crate::middleware::{guard_request, panic_response};
 use crate::state::AppState;
+use crate::text::CheckedText;
 
 /// Groups of operations in the OpenAPI document.
 #[derive(Tags)]
@@ -56,10 +57,29 @@ enum ApiTags {
     Dev,
 }
 
-/// The whole HTTP application: the API under `/api/v1`, the operations routes, the OpenAPI
-/// document at `/openapi.json` and the interactive page at `/docs`.
-pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
-    let apis = (
+/// Every group of operations: what the OpenAPI service serves and documents.
+pub(crate) type Apis = (
+    operations::OperationsApi,
+    auth::AuthApi,
+    me::MeApi,
+    staff::StaffApi,
+    dev::DevApi,
+    libraries::LibrariesApi,
+    calendar::CalendarApi,
+    circulation::CirculationApi,
+    fines::FinesApi,
+    holds::StaffHoldsApi,
+    sip2::Sip2Api,
+    (
+        activities::ActivitiesApi,
+        notices::NoticesApi,
+        settings::SettingsApi,
+        enquiries::EnquiriesApi,
+    ),
+);
+
+fn apis(state: &AppState) -> Apis {
+    (
         operations::OperationsApi::new(state.clone()),
         auth::AuthApi::new(state.clone()),
         me::MeApi::new(state.clone()),
@@ -77,7 +97,14 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
             settings::SettingsApi::new(state.clone()),
             enquiries::EnquiriesApi::new(state.clone()),
         ),
-    );
+    )
+}
+
+/// The whole HTTP application: the API under `/api/v1`, the operations routes, the OpenAPI
+/// document at `/openapi.json` and the interactive page at `/docs`. Every operation is
+/// behind the text check ([`CheckedText`]), which runs once the request is routed.
+pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
+    let apis = CheckedText(apis(&state));
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")
         .description(
             "JSON API of the library system. Errors are `{\"code\",\"message\"}` \

@@ -25,6 +25,17 @@ pub enum CodecError {
         /// The byte.
         byte: u8,
     },
+    /// A control character in a variable field's value once decoded: a C1 control
+    /// (U+0080–U+009F), which both charsets can carry (`0xC2 0x85` in UTF-8, `0x85` in
+    /// Latin-1) although no field means one. Refused like a control byte, so it never
+    /// reaches a store.
+    #[error("control character U+{:04X} at offset {offset}", u32::from(*character))]
+    ControlCharacter {
+        /// Offset in the bytes given to the parser.
+        offset: usize,
+        /// The character.
+        character: char,
+    },
     /// A variable field is not valid UTF-8 (with [`super::Charset::Utf8`]).
     #[error("invalid UTF-8 at offset {offset}")]
     InvalidUtf8 {

@@ -174,7 +174,8 @@ pub(crate) struct Vars {
 
 impl Vars {
     /// Splits at `|`. Empty segments (`||`, trailing `|||`) and blank ones are skipped; the
-    /// last field may lack its `|`. `offset` is where `bytes` start in the caller's input.
+    /// last field may lack its `|`. A value holding a control character once decoded is
+    /// refused. `offset` is where `bytes` start in the caller's input.
     pub fn parse(bytes: &[u8], offset: usize, charset: Charset) -> Result<Self, CodecError> {
         let mut fields = Vec::new();
         let mut start = 0;
@@ -195,6 +196,16 @@ impl Vars {
                 .map_err(|bad| CodecError::InvalidUtf8 {
                     offset: at + 2 + bad,
                 })?;
+            if let Some((index, character)) = value.char_indices().find(|(_, c)| c.is_control()) {
+                let on_wire = match charset {
+                    Charset::Utf8 => index,
+                    Charset::Latin1 => value[..index].chars().count(),
+                };
+                return Err(CodecError::ControlCharacter {
+                    offset: at + 2 + on_wire,
+                    character,
+                });
+            }
             fields.push(Some(Field {
                 id: String::from_utf8_lossy(&[*a, *b]).into_owned(),
                 value,

@@ -4,12 +4,15 @@
 //!
 //! - **Raw values.** Identifiers, passwords, amounts and free-text dates in variable fields
 //!   stay `String`s; the adapter parses them into `library_core::{CardNumber, Barcode,
-//!   Money}`. A station may send anything (an empty `AC`, an unparseable `AA` that must be
-//!   echoed back as "unknown patron"), and the codec must neither refuse nor alter it.
+//!   Money}`. A station may send anything printable (an empty `AC`, an unparseable `AA`
+//!   that must be echoed back as "unknown patron"), and the codec must neither refuse nor
+//!   alter it.
 //! - **Charset.** Fixed fields are ASCII. Variable fields are UTF-8 by default, Latin-1 on
 //!   request ([`Charset`]); the checksum covers the bytes on the wire. Control bytes (below
 //!   0x20, and 0x7F) are refused anywhere in a message, which also catches binary frames
-//!   such as a TLS ClientHello.
+//!   such as a TLS ClientHello; so are the C1 control characters (U+0080–U+009F) a variable
+//!   field decodes to ([`CodecError::ControlCharacter`]). No control character reaches the
+//!   adapter, and so none reaches a store (PostgreSQL refuses NUL in text).
 //! - **Dates.** [`SipDate`] keeps the wall-clock time and its zone (blank = local, `Z` =
 //!   UTC, other military letters = whole-hour offsets); the adapter converts with the
 //!   library's offset. 18 blanks are `None`; every request date may be blank. We write

@@ -199,27 +199,30 @@ fn blank_dates_are_accepted_everywhere_in_requests() {
 
 #[test]
 fn utf8_titles_are_checksummed_over_their_bytes() {
-    let r = Response::ItemInformation(ItemInformationResponse {
-        circulation_status: FixedStr::new("04").unwrap(),
-        security_marker: FixedStr::new("02").unwrap(),
-        fee_type: FixedStr::new("01").unwrap(),
-        transaction_date: date(),
-        hold_queue_length: None,
-        due_date: Some("2025-03-28 23:59:59".into()),
-        recall_date: None,
-        hold_pickup_date: None,
-        item_identifier: "31000001".into(),
-        title_identifier: "Le Piège de Bogotá — 中文".into(),
-        owner: Some("MAIN".into()),
-        currency_type: None,
-        fee_amount: None,
-        media_type: Some("001".into()),
-        permanent_location: Some("MAIN".into()),
-        current_location: None,
-        item_properties: None,
-        screen_messages: vec![],
-        print_lines: vec![],
-    });
+    let item = |title: &str| {
+        Response::ItemInformation(ItemInformationResponse {
+            circulation_status: FixedStr::new("04").unwrap(),
+            security_marker: FixedStr::new("02").unwrap(),
+            fee_type: FixedStr::new("01").unwrap(),
+            transaction_date: date(),
+            hold_queue_length: None,
+            due_date: Some("2025-03-28 23:59:59".into()),
+            recall_date: None,
+            hold_pickup_date: None,
+            item_identifier: "31000001".into(),
+            title_identifier: title.into(),
+            owner: Some("MAIN".into()),
+            currency_type: None,
+            fee_amount: None,
+            media_type: Some("001".into()),
+            permanent_location: Some("MAIN".into()),
+            current_location: None,
+            item_properties: None,
+            screen_messages: vec![],
+            print_lines: vec![],
+        })
+    };
+    let r = item("Le Piège de Bogotá — 中文");
     let bytes = r.format(Some(7), true);
     let sum = bytes[..bytes.len() - 5]
         .iter()
@@ -228,8 +231,14 @@ fn utf8_titles_are_checksummed_over_their_bytes() {
     assert_eq!(sum.wrapping_add(az), 0);
     let parsed = Response::parse(&bytes).unwrap();
     assert_eq!(parsed.response, r);
-    // The same bytes read as Latin-1 give other characters, but the checksum still holds.
-    let latin = Response::parse_with(&bytes, Charset::Latin1).unwrap();
+    // The same bytes read as Latin-1 still pass the checksum but give other characters,
+    // here C1 controls (the dash is E2 80 94 in UTF-8), which are refused.
+    assert!(matches!(
+        Response::parse_with(&bytes, Charset::Latin1),
+        Err(CodecError::ControlCharacter { .. })
+    ));
+    let r = item("Le Piège de Bogotá");
+    let latin = Response::parse_with(&r.format(Some(7), true), Charset::Latin1).unwrap();
     assert_ne!(latin.response, r);
     // An unknown field in a response (Evergreen's CS call number) is kept.
     let extra =
@@ -393,6 +402,29 @@ fn garbage_bytes() {
         Request::parse(format!("23001{DATE}AOLIB|A|").as_bytes()),
         Err(CodecError::MalformedField { offset: 29 })
     ));
+    // A C1 control character is valid UTF-8 and valid Latin-1, and refused in both.
+    assert_eq!(
+        Request::parse(format!("23001{DATE}AOLIB|AAé\u{85}P|").as_bytes()),
+        Err(CodecError::ControlCharacter {
+            offset: 33,
+            character: '\u{85}'
+        })
+    );
+    let mut c1 = format!("23001{DATE}AOLIB|AA").into_bytes();
+    c1.extend_from_slice(b"\xe9\x9fP|");
+    assert_eq!(
+        Request::parse_with(&c1, Charset::Latin1),
+        Err(CodecError::ControlCharacter {
+            offset: 32,
+            character: '\u{9f}'
+        })
+    );
+    // In any field, known or not; the characters around them pass.
+    assert!(matches!(
+        Request::parse(format!("23001{DATE}AOLIB|AA1|ZZx\u{80}|").as_bytes()),
+        Err(CodecError::ControlCharacter { .. })
+    ));
+    assert!(Request::parse(format!("23001{DATE}AOLIB|AA\u{a0}陳\u{7e}|").as_bytes()).is_ok());
     assert!(matches!(
         Request::parse(format!("23001{DATE}AOLIB|#!x|").as_bytes()),
         Err(CodecError::MalformedField { .. })

@@ -47,6 +47,24 @@ async fn garbage_bytes_get_96_and_the_connection_survives() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_a_field_get_96_and_run_nothing() {
+    let server = TestServer::start().await;
+    let mut s = server.station().await;
+    let blank = " ".repeat(18);
+    for bad in ["\u{0}", "\u{7}", "\u{7f}", "\u{85}", "\u{9f}"] {
+        let checkout = format!("11YN{DATE}{blank}AO{LIBRARY}|AA{READER}|AB{FREE_ITEM}|AC|ZZ{bad}|");
+        s.send(format!("{checkout}\r").as_bytes()).await;
+        assert_eq!(s.recv().await.unwrap(), b"96AZFEF6\r", "{bad:?}");
+        let checkout = format!("11YN{DATE}{blank}AO{LIBRARY}|AA{READER}{bad}|AB{FREE_ITEM}|AC|");
+        s.send(format!("{checkout}\r").as_bytes()).await;
+        assert_eq!(s.recv().await.unwrap(), b"96AZFEF6\r", "{bad:?}");
+        // The connection stays, as after any unreadable message.
+        neighbour_still_works(&mut s).await;
+    }
+    assert_eq!(server.library.loan_of(FREE_ITEM), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_unreadable_messages_in_a_row_close_the_connection() {
     let server = TestServer::start().await;
     let mut s = server.connect().await;
