@@ -568,10 +568,16 @@ impl Accounts for DbAdmin {
         self.ledger.ledger(patron).await.map_err(admin_err)
     }
 
-    async fn pay(&self, patron: PatronId, amount: Money, on: Date) -> Result<Money, AdminError> {
+    async fn pay(
+        &self,
+        patron: PatronId,
+        amount: Money,
+        on: Date,
+        audit: AuditRecord,
+    ) -> Result<Money, AdminError> {
         Ok(self
             .ledger
-            .pay(patron, amount, on)
+            .pay(patron, amount, on, Some(&audit_entry(audit)))
             .await
             .map_err(admin_err)?
             .amount)
@@ -587,9 +593,11 @@ impl Accounts for DbAdmin {
         charge: ChargeId,
         reason: &str,
         on: Date,
+        audit: &(dyn Fn(Money) -> AuditRecord + Send + Sync),
     ) -> Result<Money, AdminError> {
+        let entry = |waived: Money| audit_entry(audit(waived));
         self.ledger
-            .waive(patron, charge, reason, on)
+            .waive(patron, charge, reason, on, Some(&entry))
             .await
             .map_err(admin_err)
     }
@@ -614,15 +622,20 @@ impl Accounts for DbAdmin {
 impl AuditTrail for DbAdmin {
     async fn record(&self, entry: AuditRecord) -> Result<(), AdminError> {
         self.audit
-            .append(&NewAuditEntry {
-                staff: entry.staff,
-                action: entry.action.to_owned(),
-                subject: entry.subject,
-                details: entry.details,
-                at: entry.at,
-            })
+            .append(&audit_entry(entry))
             .await
             .map_err(admin_err)?;
         Ok(())
+    }
+}
+
+/// The audit log row of an HTTP audit record.
+fn audit_entry(record: AuditRecord) -> NewAuditEntry {
+    NewAuditEntry {
+        staff: record.staff,
+        action: record.action.to_owned(),
+        subject: record.subject,
+        details: record.details,
+        at: record.at,
     }
 }

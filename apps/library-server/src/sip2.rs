@@ -223,6 +223,28 @@ impl Sip2Library {
         })
     }
 
+    /// The audit log row of a station's action, for a store that writes it in the
+    /// transaction of the change.
+    fn audit_entry(
+        &self,
+        station: &StationSession,
+        action: &'static str,
+        subject: String,
+        mut details: serde_json::Value,
+    ) -> NewAuditEntry {
+        if let Some(map) = details.as_object_mut() {
+            map.insert("channel".into(), "sip2".into());
+            map.insert("station".into(), station.station_id.clone().into());
+        }
+        NewAuditEntry {
+            staff: None,
+            action: action.to_owned(),
+            subject,
+            details: details.to_string(),
+            at: self.clock.now(),
+        }
+    }
+
     /// Records a station's action in the audit log, like HTTP records staff actions. The
     /// action has happened: a failure to record it is logged, not reported.
     async fn audit(
@@ -230,19 +252,9 @@ impl Sip2Library {
         station: &StationSession,
         action: &'static str,
         subject: String,
-        mut details: serde_json::Value,
+        details: serde_json::Value,
     ) {
-        if let Some(map) = details.as_object_mut() {
-            map.insert("channel".into(), "sip2".into());
-            map.insert("station".into(), station.station_id.clone().into());
-        }
-        let entry = NewAuditEntry {
-            staff: None,
-            action: action.to_owned(),
-            subject,
-            details: details.to_string(),
-            at: self.clock.now(),
-        };
+        let entry = self.audit_entry(station, action, subject, details);
         if let Err(err) = self.audit.append(&entry).await {
             tracing::error!(%err, action, "audit log append failed");
         }

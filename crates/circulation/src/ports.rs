@@ -36,16 +36,33 @@ use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
 use crate::rules::ScopedRules;
 
 /// An adapter could not do its job. Opaque on purpose: services pass it through, inbound
-/// adapters log it (with its source) and answer "internal error" without its text, or
-/// "service unavailable, try again" when [`InfrastructureError::is_unavailable`].
-#[derive(Debug, thiserror::Error)]
-#[error("infrastructure failure: {message}")]
+/// adapters log it and answer "internal error" without its text, or "service unavailable,
+/// try again" when [`InfrastructureError::is_unavailable`]. Its text ends with its
+/// source's, so a log line keeps the dependency's own words ("database or disk is full").
+#[derive(Debug)]
 pub struct InfrastructureError {
     message: String,
     unavailable: bool,
-    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
+
+impl std::fmt::Display for InfrastructureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "infrastructure failure: {}", self.message)?;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = match &self.source {
+            Some(s) => Some(s.as_ref()),
+            None => None,
+        };
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// The source's text is part of the message (see `Display`), so the chain ends here.
+impl std::error::Error for InfrastructureError {}
 
 impl InfrastructureError {
     /// A failure described by `message`.
@@ -84,18 +101,6 @@ impl InfrastructureError {
     /// Whether the failure is a dependency that cannot serve now, not a fault.
     pub fn is_unavailable(&self) -> bool {
         self.unavailable
-    }
-
-    /// The message with every source's text, for the log.
-    pub fn detail(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
     }
 }
 

@@ -480,9 +480,9 @@ impl From<RegisterReaderError> for ApiError {
 impl From<InfrastructureError> for ApiError {
     fn from(err: InfrastructureError) -> Self {
         if err.is_unavailable() {
-            ApiError::database_unavailable(&err.detail())
+            ApiError::database_unavailable(&err)
         } else {
-            ApiError::internal(&err.detail())
+            ApiError::internal(&err)
         }
     }
 }

@@ -299,17 +299,26 @@ pub trait FineSuspensionAdmin: Send + Sync {
 pub trait Accounts: Send + Sync {
     /// Reader `patron`'s ledger.
     async fn ledger(&self, patron: PatronId) -> Result<PatronLedger, AdminError>;
-    /// Takes a payment (oldest charges first); the amount paid.
-    async fn pay(&self, patron: PatronId, amount: Money, on: Date) -> Result<Money, AdminError>;
+    /// Takes a payment (oldest charges first); the amount paid. `audit` is recorded in the
+    /// payment's transaction.
+    async fn pay(
+        &self,
+        patron: PatronId,
+        amount: Money,
+        on: Date,
+        audit: AuditRecord,
+    ) -> Result<Money, AdminError>;
     /// The reader a charge belongs to; `None` if there is no such charge.
     async fn charge_owner(&self, charge: ChargeId) -> Result<Option<PatronId>, AdminError>;
-    /// Waives what is left of a charge; the amount written off.
+    /// Waives what is left of a charge; the amount written off. `audit` makes the audit
+    /// record of that amount, recorded in the waiver's transaction.
     async fn waive(
         &self,
         patron: PatronId,
         charge: ChargeId,
         reason: &str,
         on: Date,
+        audit: &(dyn Fn(Money) -> AuditRecord + Send + Sync),
     ) -> Result<Money, AdminError>;
     /// The item barcodes of every loan of the reader.
     async fn loan_barcodes(&self, patron: PatronId) -> Result<Vec<(LoanId, Barcode)>, AdminError>;

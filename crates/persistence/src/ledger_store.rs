@@ -14,6 +14,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::Date;
 use tokio::sync::Semaphore;
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::ledger::insert_charge;
 use crate::error::StoreError;
 use crate::pool::Pool;
@@ -169,11 +170,14 @@ impl LedgerStore {
 
     /// Takes a payment from reader `patron`, settling the oldest charges first; the payment
     /// with its allocations. Overpayment and non-positive amounts are [`StoreError::Ledger`].
+    /// `audit`, when given, is written in the same transaction: the entry exists exactly
+    /// when the payment does.
     pub async fn pay(
         &self,
         patron: PatronId,
         amount: Money,
         paid_on: Date,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<Payment, StoreError> {
         const C: &str = "pay";
         let txn = self
@@ -219,19 +223,26 @@ impl LedgerStore {
             .await
             .map_err(store_err(C))?;
         }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
         txn.commit().await.map_err(store_err(C))?;
         Ok(payment)
     }
 
     /// Waives what is outstanding on charge `charge` of reader `patron`; the amount written
     /// off. Unknown charge, nothing outstanding and an empty reason are
-    /// [`StoreError::Ledger`].
+    /// [`StoreError::Ledger`]. `audit`, when given, makes the audit entry of the amount
+    /// written off, written in the same transaction.
     pub async fn waive(
         &self,
         patron: PatronId,
         charge: ChargeId,
         reason: &str,
         waived_on: Date,
+        audit: Option<&(dyn Fn(Money) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<Money, StoreError> {
         const C: &str = "waive";
         let txn = self
@@ -256,6 +267,11 @@ impl LedgerStore {
         )
         .await
         .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(amount))
+                .await
+                .map_err(store_err(C))?;
+        }
         txn.commit().await.map_err(store_err(C))?;
         Ok(amount)
     }

@@ -352,8 +352,18 @@ impl Sip2Library {
     ) -> Outcome<PaymentInfo> {
         let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
         // The ledger call of `POST /patrons/{card}/payments`: oldest charges first.
-        let paid = match self.ledger.pay(patron, amount, self.today()).await {
-            Ok(payment) => payment.amount,
+        let entry = self.audit_entry(
+            station,
+            "fine.payment",
+            format!("patron:{}", patron.get()),
+            json!({"amount_cents": amount.cents(), "transaction_id": transaction_id}),
+        );
+        match self
+            .ledger
+            .pay(patron, amount, self.today(), Some(&entry))
+            .await
+        {
+            Ok(_) => {}
             Err(StoreError::Ledger(LedgerError::Overpayment { outstanding, .. })) => {
                 return Ok(Err(Refusal::new(
                     "amount_exceeds_outstanding",
@@ -368,14 +378,7 @@ impl Sip2Library {
                 return Ok(Err(refusal("amount_not_positive", &e)));
             }
             Err(e) => return Err(failed("pay", &e)),
-        };
-        self.audit(
-            station,
-            "fine.payment",
-            format!("patron:{}", patron.get()),
-            json!({"amount_cents": paid.cents(), "transaction_id": transaction_id}),
-        )
-        .await;
+        }
         let outstanding = self
             .circulation
             .account(patron)

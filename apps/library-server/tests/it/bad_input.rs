@@ -318,3 +318,57 @@ async fn the_dev_clock_and_job_trigger_answer_when_enabled() {
     })
     .await;
 }
+
+/// The development clock at the edges of the years it accepts (1970 to 9000) and past
+/// them (refused with 422 `now_out_of_range`, the clock left where it was): nothing
+/// panics, every answer is a success or a clear refusal.
+#[tokio::test]
+async fn the_dev_clock_at_the_edges_of_its_years_panics_nothing() {
+    on_every_backend(true, async |app| {
+        let staff = app.counter_on_1_june_2021().await;
+        let card = app.reader(&staff, "91234567").await;
+        for now in ["9999-12-31T23:59:59Z", "9001-01-01T08:00:00+08:00", "1969-12-31T23:59:59Z"] {
+            app.put("/api/v1/dev/clock", None, serde_json::json!({ "now": now }))
+                .await
+                .expect(422, "validation_failed");
+        }
+        for now in ["9000-12-31T23:59:59Z", "9001-01-01T07:59:59+08:00", "1970-01-01T00:00:00Z"] {
+            let set = app
+                .put("/api/v1/dev/clock", None, serde_json::json!({ "now": now }))
+                .await;
+            assert_eq!(set.status.as_u16(), 204, "{now}: {:?}", set.body);
+            let login = app
+                .post(
+                    "/api/v1/staff/login",
+                    None,
+                    serde_json::json!({"username": "admin", "password": crate::support::ADMIN_PASSWORD}),
+                )
+                .await;
+            assert!(login.status.as_u16() < 500, "{now}: staff login {:?}", login.body);
+            let wrong = app
+                .post(
+                    "/api/v1/staff/login",
+                    None,
+                    serde_json::json!({"username": "admin", "password": "wrong-password-1"}),
+                )
+                .await;
+            assert!(wrong.status.as_u16() < 500, "{now}: wrong login {:?}", wrong.body);
+            let reader = app.login(&card, "4567").await;
+            assert!(reader.status.as_u16() < 500, "{now}: reader login {:?}", reader.body);
+            for path in ["/api/v1/libraries", "/api/v1/libraries/CEN", "/ready", "/health"] {
+                let answer = app.get(path, None).await;
+                assert!(answer.status.as_u16() < 500, "{now}: {path} {:?}", answer.body);
+            }
+            let token = login.body["token"].as_str().map(str::to_owned);
+            if let Some(token) = token {
+                let checkout = app.checkout(&token, &card, "NONE1", "CEN").await;
+                assert!(checkout.status.as_u16() < 500, "{now}: checkout {:?}", checkout.body);
+                let patron = app.get(&format!("/api/v1/patrons/{card}"), Some(&token)).await;
+                assert!(patron.status.as_u16() < 500, "{now}: patron {:?}", patron.body);
+            }
+            let jobs = app.post("/api/v1/dev/jobs/run", None, serde_json::Value::Null).await;
+            assert!(jobs.status.as_u16() < 500, "{now}: jobs {:?}", jobs.body);
+        }
+    })
+    .await;
+}

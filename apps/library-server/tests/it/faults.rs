@@ -431,3 +431,107 @@ async fn postgres_connections_terminated_under_load_lose_nothing() {
     app.stop().await;
     admin.close().await.expect("close admin");
 }
+
+/// A burst of payments at the counter, the server killed (SIGKILL) in the middle of it:
+/// every payment stored has its audit entry (they commit together), and every payment
+/// answered 201 is stored.
+#[tokio::test]
+async fn payments_killed_mid_burst_each_keep_their_audit_entry() {
+    for db in crate::support::test_databases().await {
+        let label = db.label();
+        let url = db.url();
+        let mut server = crate::process::Binary::start_on(
+            db,
+            &[],
+            &[
+                ("LIBRARY_DEV_CLOCK", "1"),
+                ("LIBRARY_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD),
+            ],
+        );
+        let addr = server.wait_for("listening on http://").await;
+        let app = TestApp::remote(format!("http://{addr}"), label, &url);
+        let (staff, cards) = counter_with_copies(&app, 4).await;
+        for (i, card) in cards.iter().enumerate() {
+            app.checkout(&staff, card, &format!("FLT{i:04}"), "CEN")
+                .await
+                .expect(201, "");
+        }
+        // Back 60 days late: HK$ 1.50 a day is owed by each reader.
+        app.set_clock(crate::support::hk("2021-08-15T10:00:00"))
+            .await;
+        let staff = app.staff_token().await;
+        for i in 0..cards.len() {
+            app.checkin(&staff, &format!("FLT{i:04}"), "CEN", None)
+                .await
+                .expect(200, "");
+        }
+
+        // Each reader pays a cent at a time until the server dies under them.
+        let paid = std::sync::Mutex::new(HashMap::<String, u32>::new());
+        let payers = cards
+            .iter()
+            .map(|card| {
+                let (app, staff, paid) = (&app, &staff, &paid);
+                async move {
+                    let path = format!("/api/v1/patrons/{card}/payments");
+                    let body = serde_json::json!({"amount_cents": 1});
+                    loop {
+                        let sent = app.try_post(&path, Some(staff), body.clone()).await;
+                        match sent {
+                            Some(201) => {
+                                *paid.lock().unwrap().entry(card.clone()).or_default() += 1
+                            }
+                            Some(status) => panic!("{label}: payment answered {status}"),
+                            None => break,
+                        }
+                    }
+                }
+            })
+            .collect();
+        let killer = async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            server.kill().await
+        };
+        let (_, db) = tokio::join!(futures_join_all(payers), killer);
+
+        let conn = sea_orm::Database::connect(&url).await.expect("open");
+        let backend = conn.get_database_backend();
+        let count = async |sql: String| -> i64 {
+            conn.query_one_raw(Statement::from_string(backend, sql))
+                .await
+                .expect("count")
+                .expect("a row")
+                .try_get("", "n")
+                .expect("n")
+        };
+        let mut stored_total = 0;
+        for card in &cards {
+            let patron = format!("(SELECT id FROM patrons WHERE card_number = '{card}')");
+            let stored = count(format!(
+                "SELECT COUNT(*) AS n FROM payments WHERE patron_id = {patron}"
+            ))
+            .await;
+            let audited = count(format!(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'fine.payment' \
+                 AND subject = 'patron:' || CAST({patron} AS TEXT)"
+            ))
+            .await;
+            let answered = i64::from(paid.lock().unwrap().get(card).copied().unwrap_or(0));
+            assert_eq!(
+                stored, audited,
+                "{label}: every stored payment of {card} is audited"
+            );
+            assert!(
+                stored >= answered,
+                "{label}: {answered} payments of {card} answered 201, {stored} stored"
+            );
+            stored_total += stored;
+        }
+        assert!(
+            stored_total > 0,
+            "{label}: payments were taken before the kill"
+        );
+        conn.close().await.expect("close");
+        drop(db);
+    }
+}

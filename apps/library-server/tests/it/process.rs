@@ -22,8 +22,14 @@ impl Binary {
     /// no admin password, dev clock, configuration file or SIP2 address from the
     /// environment.
     pub fn start(args: &[&str]) -> Binary {
-        let db = TestDb::sqlite();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_library-server"))
+        Self::start_on(TestDb::sqlite(), args, &[])
+    }
+
+    /// Starts `library-server` with `args` on `db`, with the variables `env` set on top
+    /// of the settings [`Binary::start`] makes.
+    pub fn start_on(db: TestDb, args: &[&str], env: &[(&str, &str)]) -> Binary {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_library-server"));
+        command
             .args(args)
             .env("LIBRARY_HTTP_ADDR", "127.0.0.1:0")
             .env("LIBRARY_DATABASE_URL", db.url())
@@ -31,7 +37,11 @@ impl Binary {
             .env_remove("LIBRARY_SIP2_ADDR")
             .env_remove("LIBRARY_DEV_CLOCK")
             .env_remove("LIBRARY_CONFIG")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -61,6 +71,14 @@ impl Binary {
         .await
         .expect("listening within 60 s")
         .unwrap_or_else(|| panic!("no `{marker}` line in {:#?}", self.seen))
+    }
+
+    /// Kills the process at once (SIGKILL), as a power cut would; its database stays.
+    pub async fn kill(self) -> TestDb {
+        let Binary { mut child, _db, .. } = self;
+        child.start_kill().expect("SIGKILL");
+        let _ = child.wait().await;
+        _db
     }
 
     /// Sends SIGTERM, waits for a clean exit and returns every log line.

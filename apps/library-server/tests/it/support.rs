@@ -86,6 +86,21 @@ impl TestApp {
         Self::spawn_on(&self.database_url, self.db, dev_clock, false).await
     }
 
+    /// The helpers of this type over a server running elsewhere (a separate process) at
+    /// `base` (`http://ADDR`) on the database at `url`; [`TestApp::stop`] does nothing.
+    pub fn remote(base: String, label: &'static str, url: &str) -> TestApp {
+        TestApp {
+            base,
+            sip2: None,
+            db: label,
+            database_url: url.to_owned(),
+            client: reqwest::Client::new(),
+            stop: None,
+            server: None,
+            _database: None,
+        }
+    }
+
     /// A server on the database at `url`, which the caller owns (for a restart on the same
     /// database, or a database on a file system of the test's own).
     pub async fn spawn_at(url: &str, label: &'static str, dev_clock: bool) -> TestApp {
@@ -229,6 +244,15 @@ impl TestApp {
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
         self.call(Method::GET, path, token, Value::Null).await
+    }
+
+    /// POST `body`; the status, or `None` when the server does not answer (it is gone).
+    pub async fn try_post(&self, path: &str, token: Option<&str>, body: Value) -> Option<u16> {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.ok().map(|resp| resp.status().as_u16())
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {

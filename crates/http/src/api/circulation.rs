@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{audit, barcode, card, library_code, shown, staff_actor, today};
+use super::common::{audit, audit_record, barcode, card, library_code, shown, staff_actor, today};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -586,19 +586,18 @@ impl CirculationApi {
             .await?
             .ok_or_else(ApiError::not_found)?;
         let amount = Money::from_cents(body.0.amount_cents);
-        let paid = self
-            .state
-            .accounts
-            .pay(patron, amount, today(&self.state))
-            .await?;
-        audit(
+        let record = audit_record(
             &self.state,
             &auth.0,
             "fine.payment",
             format!("patron:{}", patron.get()),
-            json!({"amount_cents": paid.cents()}),
-        )
-        .await;
+            &json!({"amount_cents": amount.cents()}),
+        );
+        let paid = self
+            .state
+            .accounts
+            .pay(patron, amount, today(&self.state), record)
+            .await?;
         let outstanding = self
             .state
             .circulation
@@ -631,19 +630,21 @@ impl CirculationApi {
             .charge_owner(charge)
             .await?
             .ok_or_else(ApiError::not_found)?;
+        let record = |waived: Money| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "fine.waive",
+                format!("fine:{}", id.0),
+                &json!({"patron_id": patron.get(), "waived_cents": waived.cents(),
+                        "reason": reason}),
+            )
+        };
         let waived = self
             .state
             .accounts
-            .waive(patron, charge, &reason, today(&self.state))
+            .waive(patron, charge, &reason, today(&self.state), &record)
             .await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "fine.waive",
-            format!("fine:{}", id.0),
-            json!({"patron_id": patron.get(), "waived_cents": waived.cents(), "reason": reason}),
-        )
-        .await;
         Ok(Json(WaiverResultBody {
             id: id.0,
             waived_cents: waived.cents(),

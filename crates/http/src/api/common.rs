@@ -20,15 +20,27 @@ pub(crate) async fn audit(
     subject: String,
     details: serde_json::Value,
 ) {
-    let entry = AuditRecord {
+    let entry = audit_record(state, who, action, subject, &details);
+    if let Err(err) = state.audit.record(entry).await {
+        tracing::error!(%err, action, "audit log append failed");
+    }
+}
+
+/// The audit record of `who` doing `action` on `subject` now, for a store that writes it
+/// in the transaction of the change.
+pub(crate) fn audit_record(
+    state: &AppState,
+    who: &Principal,
+    action: &'static str,
+    subject: String,
+    details: &serde_json::Value,
+) -> AuditRecord {
+    AuditRecord {
         staff: who.staff.as_ref().map(|s| s.id),
         action,
         subject,
         details: details.to_string(),
         at: state.clock.now(),
-    };
-    if let Err(err) = state.audit.record(entry).await {
-        tracing::error!(%err, action, "audit log append failed");
     }
 }
 

@@ -10,6 +10,9 @@ use super::types::NoContent;
 use crate::error::ApiError;
 use crate::state::{AppState, DevControls};
 
+/// The years (UTC) the development clock may be set to.
+pub const DEV_CLOCK_YEARS: std::ops::RangeInclusive<i32> = 1970..=9000;
+
 /// `PUT /dev/clock`.
 #[derive(Debug, Object)]
 struct SetClockRequest {
@@ -33,10 +36,15 @@ impl DevApi {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Dev")]
 impl DevApi {
-    /// Sets the clock (frozen at that instant until set again; may move backwards).
+    /// Sets the clock (frozen at that instant until set again; may move backwards). 422
+    /// `now_out_of_range` outside the years 1970 to 9000 (UTC): every period the server
+    /// adds to the time (sessions, guessing windows, loans, notices) stays a date then.
     #[oai(path = "/dev/clock", method = "put")]
     async fn set_clock(&self, body: Json<SetClockRequest>) -> Result<NoContent, ApiError> {
         let controls = self.controls()?;
+        if !DEV_CLOCK_YEARS.contains(&body.0.now.to_offset(time::UtcOffset::UTC).year()) {
+            return Err(ApiError::validation_failed(["now_out_of_range"]));
+        }
         controls.clock.set(body.0.now);
         tracing::info!(now = %body.0.now, "dev clock set");
         Ok(NoContent::NoContent)

@@ -304,13 +304,13 @@ async fn fine_suspension_periods_and_payments_reach_the_services() {
         let ledger = db.ledger();
         let patron = s.readers[0];
         let payment = ledger
-            .pay(patron, Money::from_cents(100), date!(2021 - 03 - 25))
+            .pay(patron, Money::from_cents(100), date!(2021 - 03 - 25), None)
             .await
             .unwrap();
         assert_eq!(payment.allocations.len(), 1);
         let charge = ledger.ledger(patron).await.unwrap().charges()[0].id;
         let waived = ledger
-            .waive(patron, charge, "first offence", date!(2021 - 03 - 25))
+            .waive(patron, charge, "first offence", date!(2021 - 03 - 25), None)
             .await
             .unwrap();
         assert_eq!(waived, Money::from_cents(200), "{}", t.name);
@@ -323,7 +323,7 @@ async fn fine_suspension_periods_and_payments_reach_the_services() {
         );
         assert!(matches!(
             ledger
-                .pay(patron, Money::from_cents(1), date!(2021 - 03 - 25))
+                .pay(patron, Money::from_cents(1), date!(2021 - 03 - 25), None)
                 .await,
             Err(library_persistence::StoreError::Ledger(_))
         ));
