@@ -110,7 +110,7 @@ impl ReaderDirectory for DbReaderDirectory {
         self.patrons
             .unblock(card)
             .await
-            .map_err(|e| PortError::Failed(e.to_string()))
+            .map_err(|e| e.into_port_error("unblock reader"))
     }
 }
 
@@ -205,7 +205,7 @@ impl Notifier for OutboxNotifier {
                 created_at: self.clock.now(),
             })
             .await
-            .map_err(|e| PortError::Failed(format!("queue notice: {e}")))?;
+            .map_err(|e| e.into_port_error("queue notice"))?;
         tracing::info!(patron = patron.get(), kind, "notice queued");
         Ok(())
     }
@@ -246,11 +246,14 @@ impl ScheduledJobs {
 #[async_trait]
 impl JobRunner for ScheduledJobs {
     async fn run_all(&self, now: OffsetDateTime) -> Result<(), PortError> {
-        let report = self
-            .circulation
-            .expire_waiting_holds()
-            .await
-            .map_err(|e| PortError::Failed(format!("hold expiry: {e}")))?;
+        let report = self.circulation.expire_waiting_holds().await.map_err(|e| {
+            let library_circulation::service::ExpireHoldsError::Infrastructure(e) = e;
+            if e.is_unavailable() {
+                PortError::Unavailable(format!("hold expiry: {e}"))
+            } else {
+                PortError::Failed(format!("hold expiry: {e}"))
+            }
+        })?;
         let purged = self
             .credentials
             .purge_stale_attempts(now, &self.guessing)

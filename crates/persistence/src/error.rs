@@ -64,3 +64,21 @@ pub enum StoreError {
     #[error(transparent)]
     Infrastructure(#[from] library_circulation::ports::InfrastructureError),
 }
+
+impl StoreError {
+    /// Whether the database could not serve now (unreachable, busy past its timeout, out
+    /// of space): a later try may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Infrastructure(e) if e.is_unavailable())
+    }
+
+    /// As a credentials port's error, saying what was being done, unavailable or failed.
+    pub fn into_port_error(self, context: &str) -> PortError {
+        let what = format!("{context}: {self}");
+        if self.is_unavailable() {
+            PortError::Unavailable(what)
+        } else {
+            PortError::Failed(what)
+        }
+    }
+}

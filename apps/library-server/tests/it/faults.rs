@@ -332,12 +332,23 @@ async fn sqlite_write_lock_held_by_another_process_gives_503_then_recovers() {
         .execute(&mut other)
         .await
         .expect("take the write lock");
-    let (checkout, not_ready) = tokio::join!(
+    let login =
+        serde_json::json!({"username": "admin", "password": crate::support::ADMIN_PASSWORD});
+    let (checkout, staff_login, not_ready) = tokio::join!(
         app.checkout(&staff, &cards[0], "FLT0000", "CEN"),
+        app.post("/api/v1/staff/login", None, login),
         ready(&app)
     );
-    let checkout = checkout.expect(503, "service_unavailable");
-    assert!(checkout.headers.get("retry-after").is_some());
+    for answer in [checkout, staff_login] {
+        let answer = answer.expect(503, "service_unavailable");
+        assert_eq!(
+            answer
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("2")
+        );
+    }
     assert_eq!(
         (not_ready.0, not_ready.1["reason"].as_str()),
         (503, Some("database_write_failed")),
