@@ -523,6 +523,17 @@ mod tests {
         }
     }
 
+    /// [`sqlite_pool`] with table `t` created as `table` and a marker on the writer
+    /// connection (see [`writer_marker`]).
+    async fn marked_sqlite_pool(name: &str, table: &str) -> (Pool, std::path::PathBuf) {
+        let (pool, path, _gate) = sqlite_pool(name);
+        pool.execute_unprepared(table).await.unwrap();
+        pool.execute_unprepared("PRAGMA cache_size = -1234")
+            .await
+            .unwrap();
+        (pool, path)
+    }
+
     async fn count(pool: &Pool) -> i64 {
         let row = pool
             .query_one_raw(Statement::from_string(
@@ -603,13 +614,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_write_replaces_the_writer_and_a_constraint_violation_does_not() {
-        let (pool, path, _gate) = sqlite_pool("replace");
-        pool.execute_unprepared("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
-        pool.execute_unprepared("PRAGMA cache_size = -1234")
-            .await
-            .unwrap();
+        let (pool, path) =
+            marked_sqlite_pool("replace", "CREATE TABLE t (x INTEGER PRIMARY KEY)").await;
 
         // A constraint violation undoes its statement only: same connection, and the
         // transaction goes on.
@@ -653,13 +659,7 @@ mod tests {
     /// `BEGIN IMMEDIATE` on a fresh connection and commits for real.
     #[tokio::test]
     async fn a_connection_whose_transaction_count_is_wrong_is_never_reused() {
-        let (pool, path, _gate) = sqlite_pool("stale");
-        pool.execute_unprepared("CREATE TABLE t (x INTEGER)")
-            .await
-            .unwrap();
-        pool.execute_unprepared("PRAGMA cache_size = -1234")
-            .await
-            .unwrap();
+        let (pool, path) = marked_sqlite_pool("stale", "CREATE TABLE t (x INTEGER)").await;
         let txn = pool.begin_write().await.unwrap();
         // Behind the driver's back, as SQLite does after `SQLITE_FULL`: the transaction
         // ends. The driver's `ROLLBACK` on drop then fails ("no transaction is active")

@@ -24,7 +24,7 @@ struct Acknowledged {
     returned: Vec<i64>,
     /// 503 answers (each with `Retry-After`).
     unavailable: u32,
-    /// Successes (201 or 200) since the last reset of the phase counter.
+    /// Successes (201 or 200).
     successes: u32,
     /// Anything else: the test fails on any.
     unexpected: Vec<String>,
@@ -133,6 +133,22 @@ async fn under_load<F: Future<Output = ()>>(
         all.absorb(s);
     }
     all
+}
+
+/// The load for 1.5 s once the fault is over: answers as before, writes succeeding again
+/// and `/ready` saying 200, all without a restart.
+async fn recovered(app: &TestApp, staff: &str, cards: &[String]) -> Acknowledged {
+    let after = under_load(
+        app,
+        staff,
+        cards,
+        tokio::time::sleep(Duration::from_millis(1500)),
+    )
+    .await;
+    assert!(after.unexpected.is_empty(), "{:#?}", after.unexpected);
+    assert!(after.successes > 0, "writes recover: {after:?}");
+    assert_eq!(ready(app).await.0, 200);
+    after
 }
 
 /// Every loan in the database at `url`, read by a connection of its own: id → returned.
@@ -294,18 +310,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_stores_and_recovers() {
 
     // Space comes back: writes recover without a restart.
     std::fs::remove_file(&filler).expect("free the disk");
-    let mut after = under_load(
-        &app,
-        &staff,
-        &cards,
-        tokio::time::sleep(Duration::from_millis(1500)),
-    )
-    .await;
-    assert!(after.unexpected.is_empty(), "{:#?}", after.unexpected);
-    assert!(after.successes > 0, "writes recover: {after:?}");
-    assert_eq!(ready(&app).await.0, 200);
-    after.successes = 0;
-    seen.absorb(after);
+    seen.absorb(recovered(&app, &staff, &cards).await);
 
     // Everything acknowledged is stored: read by another connection, then after a restart.
     assert_stored(&seen, &stored_loans(&url).await, "another connection");
@@ -425,18 +430,7 @@ async fn postgres_connections_terminated_under_load_lose_nothing() {
     );
 
     // The terminations stop: the server recovers without a restart.
-    seen.successes = 0;
-    let after = under_load(
-        &app,
-        &staff,
-        &cards,
-        tokio::time::sleep(Duration::from_millis(1500)),
-    )
-    .await;
-    assert!(after.unexpected.is_empty(), "{:#?}", after.unexpected);
-    assert!(after.successes > 0, "writes recover: {after:?}");
-    assert_eq!(ready(&app).await.0, 200);
-    seen.absorb(after);
+    seen.absorb(recovered(&app, &staff, &cards).await);
 
     assert_stored(&seen, &stored_loans(&url).await, "another connection");
     app.stop().await;

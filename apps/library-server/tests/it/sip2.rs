@@ -144,13 +144,13 @@ fn all(response: &str, id: &str) -> Vec<String> {
 }
 
 /// A station's connection, one line at a time.
-struct Raw {
+pub(crate) struct Raw {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
 }
 
 impl Raw {
-    async fn connect(addr: SocketAddr) -> Raw {
+    pub(crate) async fn connect(addr: SocketAddr) -> Raw {
         let (read, write) = TcpStream::connect(addr)
             .await
             .expect("connect")
@@ -194,7 +194,7 @@ impl Raw {
         }
     }
 
-    async fn call(&mut self, line: &str) -> String {
+    pub(crate) async fn call(&mut self, line: &str) -> String {
         self.send(line).await;
         self.recv()
             .await
