@@ -160,8 +160,10 @@ fn ci() -> Result {
     Ok(())
 }
 
-/// Clones the offline RustSec copy (`../shared/rustsec/advisory-db.bundle`) where cargo-deny
-/// looks for it (`deny.toml`: `db-path`), when the bundle is there.
+/// Clones the offline copy of the RustSec advisory database where cargo-deny looks for it
+/// (`deny.toml`: `db-path`). The copy is a git bundle the CI machine may place beside the
+/// checkout, at `../shared/rustsec/advisory-db.bundle`: a CI setting, optional (without
+/// it the advisories check is skipped). See docs/operations.md, CI.
 fn advisory_db() -> Result<Option<PathBuf>> {
     let root = workspace_root();
     let bundle = root.join("../shared/rustsec/advisory-db.bundle");

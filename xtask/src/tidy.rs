@@ -3,7 +3,7 @@
 //! invariants are stated as absences and checked by code, not by review.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Crates whose default build is pure: no runtime, no database, no HTTP. The domain crates,
@@ -38,6 +38,8 @@ pub fn check_all(root: &Path) -> Result<(), Vec<String>> {
     problems.extend(docs_in_sync(root));
     problems.extend(no_unexplained_ignores(root));
     problems.extend(no_conflict_markers(root));
+    problems.extend(no_outside_citations(root));
+    problems.extend(markdown_links(root));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -232,6 +234,232 @@ fn no_conflict_markers(root: &Path) -> Vec<String> {
     problems
 }
 
+/// The folder beside the repository where documents outside it were kept. Spelled with
+/// `concat!`, here and below, so that this file does not cite them itself.
+const SHARED: &str = concat!("shared", "/");
+
+/// What a file cites when it points at a document that is not in the repository: the
+/// specification and research files the docs were first written from. The repository's
+/// own documents are `README.md` and `docs/` (`policy.md`, `http.md`, `sip2.md`, ...).
+const OUTSIDE_DOCUMENTS: &[&str] = &[
+    concat!("product", ".md"),
+    concat!("http-api", ".md"),
+    concat!("hkpl", "-rules"),
+    concat!("circulation", "-fines"),
+    concat!("credentials", "-security"),
+    concat!("rust", "-stack", ".md"),
+    SHARED,
+];
+
+/// The one path beside the repository a file may name: the offline copy of the RustSec
+/// advisory database that a CI machine may place there (docs/operations.md, CI). It is a
+/// setting, not a citation.
+const RUSTSEC_COPY: &str = concat!("../", "shared", "/rustsec/");
+
+/// The lines of `text` (the file `name`) that cite a document outside the repository.
+fn outside_citations(name: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.replace(RUSTSEC_COPY, "");
+        for cited in OUTSIDE_DOCUMENTS {
+            if line.contains(*cited) {
+                problems.push(format!(
+                    "{name}:{}: cites `{cited}`, which is not in the repository",
+                    n + 1
+                ));
+                break;
+            }
+        }
+    }
+    problems
+}
+
+/// No tracked file (`Cargo.lock` and binary files aside) cites a document that is not in
+/// the repository: the docs must stand on their own.
+fn no_outside_citations(root: &Path) -> Vec<String> {
+    let Ok(out) = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output()
+    else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let name = String::from_utf8_lossy(name);
+        if name == "Cargo.lock" {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(root.join(name.as_ref())) else {
+            continue;
+        };
+        problems.extend(outside_citations(&name, &text));
+    }
+    problems
+}
+
+/// The anchor a heading gets, as GitHub makes it: lower case, spaces to `-`, every
+/// character but letters, digits, `-` and `_` dropped.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| {
+            if c == ' ' {
+                Some('-')
+            } else if c.is_alphanumeric() || c == '-' || c == '_' {
+                Some(c)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Whether `line` opens or closes a fenced code block.
+fn is_fence(line: &str) -> bool {
+    line.trim_start().starts_with("```")
+}
+
+/// The anchors of the headings of a Markdown text, in order; a repeated heading gets `-1`,
+/// `-2`, ... as on GitHub.
+fn heading_anchors(text: &str) -> Vec<String> {
+    let mut bases: Vec<String> = Vec::new();
+    let mut anchors = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if is_fence(line) {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#') else {
+            continue;
+        };
+        let heading = heading.trim_start_matches('#');
+        if !heading.starts_with(' ') {
+            continue;
+        }
+        let base = slug(heading);
+        let repeats = bases.iter().filter(|b| **b == base).count();
+        anchors.push(if repeats == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{repeats}")
+        });
+        bases.push(base);
+    }
+    anchors
+}
+
+/// The relative link targets of a Markdown text with their line numbers: `[text](target)`
+/// outside code blocks and code spans, web and mail addresses left out.
+fn relative_links(text: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    let mut fenced = false;
+    let mut in_code = false;
+    for (n, line) in text.lines().enumerate() {
+        if is_fence(line) {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if line.trim().is_empty() {
+            // A code span never runs past its paragraph.
+            in_code = false;
+            continue;
+        }
+        let mut visible = String::new();
+        for c in line.chars() {
+            if c == '`' {
+                in_code = !in_code;
+            } else if !in_code {
+                visible.push(c);
+            }
+        }
+        let mut rest = visible.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            let target = rest[..end].split_whitespace().next().unwrap_or_default();
+            if !target.is_empty() && !target.contains("://") && !target.starts_with("mailto:") {
+                links.push((n + 1, target.to_owned()));
+            }
+            rest = &rest[end..];
+        }
+    }
+    links
+}
+
+/// `README.md` and every `docs/*.md`.
+fn markdown_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![root.join("README.md")];
+    if let Ok(entries) = fs::read_dir(root.join("docs")) {
+        let mut docs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect();
+        docs.sort();
+        files.extend(docs);
+    }
+    files
+}
+
+/// The broken links of one Markdown file: a relative target that names no file, or an
+/// anchor that names no heading of its file. `file` is the path links are resolved from;
+/// `shown` names it in the messages.
+fn broken_links(file: &Path, shown: &str, text: &str) -> Vec<String> {
+    let dir = file.parent().unwrap_or_else(|| Path::new("."));
+    let mut problems = Vec::new();
+    for (n, target) in relative_links(text) {
+        let (path, anchor) = match target.split_once('#') {
+            Some((path, anchor)) => (path, Some(anchor)),
+            None => (target.as_str(), None),
+        };
+        let linked = dir.join(path);
+        if !path.is_empty() && !linked.exists() {
+            problems.push(format!("{shown}:{n}: link to `{target}`: no such file"));
+            continue;
+        }
+        if let Some(anchor) = anchor {
+            let linked_text = if path.is_empty() {
+                text.to_owned()
+            } else {
+                fs::read_to_string(&linked).unwrap_or_default()
+            };
+            if !heading_anchors(&linked_text).iter().any(|a| a == anchor) {
+                problems.push(format!("{shown}:{n}: link to `{target}`: no such heading"));
+            }
+        }
+    }
+    problems
+}
+
+/// Every relative link of `README.md` and `docs/*.md` resolves: to a file, and for an
+/// `#anchor` to a heading of that file.
+fn markdown_links(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for file in markdown_files(root) {
+        let Ok(text) = fs::read_to_string(&file) else {
+            problems.push(format!("{}: cannot be read", file.display()));
+            continue;
+        };
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(file.as_path())
+            .display()
+            .to_string();
+        problems.extend(broken_links(&file, &shown, &text));
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +496,67 @@ mod tests {
     #[test]
     fn every_ignore_has_a_reason() {
         assert_eq!(no_unexplained_ignores(&root()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn no_file_cites_a_document_outside_the_repository() {
+        assert_eq!(no_outside_citations(&root()), Vec::<String>::new());
+        // The check fails on a citation of each kind, and names the line.
+        for cited in OUTSIDE_DOCUMENTS {
+            let text = format!("fine\n//! The rule (see {cited} §7).\n");
+            let problems = outside_citations("crates/x/src/lib.rs", &text);
+            assert_eq!(problems.len(), 1, "{cited}");
+            assert!(
+                problems[0].starts_with("crates/x/src/lib.rs:2: "),
+                "{problems:?}"
+            );
+        }
+        // The RustSec copy beside the checkout is a CI setting, not a citation...
+        let copy = format!("cloned from `{RUSTSEC_COPY}advisory-db.bundle`");
+        assert_eq!(outside_citations("docs/x.md", &copy), Vec::<String>::new());
+        // ...but it does not excuse another path beside the repository on the same line.
+        let both = format!("`{RUSTSEC_COPY}a` and `../{SHARED}spec/b`");
+        assert_eq!(outside_citations("docs/x.md", &both).len(), 1);
+    }
+
+    #[test]
+    fn every_relative_markdown_link_resolves() {
+        assert_eq!(markdown_links(&root()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn headings_get_github_anchors() {
+        assert_eq!(slug("Errors and limits"), "errors-and-limits");
+        assert_eq!(
+            slug("Reader registration (`POST /patrons`)"),
+            "reader-registration-post-patrons"
+        );
+        assert_eq!(
+            slug("`crates/core` — `library-core`"),
+            "cratescore--library-core"
+        );
+        let text = "# Title\n\n```\n# not a heading\n```\n## Notes\n### Notes\n#hashtag\n";
+        assert_eq!(heading_anchors(text), ["title", "notes", "notes-1"]);
+    }
+
+    #[test]
+    fn the_link_check_fails_on_a_missing_file_or_heading() {
+        let file = root().join("docs").join("example.md");
+        let text = "# Example\n\n## Known heading\n\n\
+            [ok](#known-heading), [ok](http.md), [ok](http.md#errors-and-limits),\n\
+            [ok](../README.md), [web](https://example.org/x.md), `[code](nowhere.md)`\n\
+            [gone](nowhere.md)\n\
+            [bad anchor](http.md#no-such-heading)\n\
+            [bad here](#unknown)\n";
+        let problems = broken_links(&file, "docs/example.md", text);
+        assert_eq!(
+            problems,
+            [
+                "docs/example.md:7: link to `nowhere.md`: no such file",
+                "docs/example.md:8: link to `http.md#no-such-heading`: no such heading",
+                "docs/example.md:9: link to `#unknown`: no such heading",
+            ]
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `library-admin`: the administrators' command-line tool (product.md §5): migrate the
+//! `library-admin`: the administrators' command-line tool (docs/operations.md): migrate the
 //! database, create staff users, reset a reader's Password at the counter, import readers
 //! and the catalogue from CSV, preview the impact of a fine-suspension period, and manage
 //! SIP2 station accounts.

@@ -1,4 +1,4 @@
-//! First start: the bootstrap `admin` staff user (http-api.md, "Bootstrap and test clock").
+//! First start: the bootstrap `admin` staff user (docs/http.md, Bootstrap and test clock).
 
 use library_credentials::{
     CredentialService, OsRandom, PasswordViolation, Secret, StaffCredentialStore,

@@ -15,7 +15,7 @@
 //!   default credentials) in another; a load takes about a second on SQLite.
 //! - Calendars are demo approximations: a weekly closed day per library (none for the
 //!   central library) and the Hong Kong general holidays of 2026 and 2027 as dated
-//!   closures. The 2021 fine-suspension periods of the seed (product.md §7) are included
+//!   closures. The library's 2021 fine-suspension periods (docs/policy.md) are included
 //!   so that the impact preview has something to compare with.
 //! - "My Info" has something to show: four extension activities in the coming two weeks
 //!   (dated from the load, at four libraries, with a few places each) and three notices
@@ -555,7 +555,7 @@ async fn my_info(db: &Database, now: OffsetDateTime) -> Result<(usize, usize), D
     Ok((ACTIVITIES.len(), NOTICES.len()))
 }
 
-/// The seed's 2021 closure (product.md §7): no fines until 5 March 2021 for every
+/// The library's 2021 closure (docs/policy.md): no fines until 5 March 2021 for every
 /// library; mobile libraries until 3 May 2021.
 fn seed_periods() -> Result<Vec<FineSuspensionPeriod>, DemoError> {
     Ok(vec![
@@ -626,9 +626,10 @@ async fn register_readers(
 }
 
 /// The hashes of the default Password and PIN (both the last four digits of the phone,
-/// product.md §3) for each phone, computed like `CredentialService::set_default_credentials`
-/// (Argon2id, OWASP parameters, two salts) but on every core at once, off the async
-/// runtime. For bulk registration (the demo, `library-admin import-readers`).
+/// docs/policy.md) for each phone, computed like
+/// `CredentialService::set_default_credentials` (Argon2id, OWASP parameters, two salts) but
+/// on every core at once, off the async runtime. For bulk registration (the demo,
+/// `library-admin import-readers`).
 pub async fn default_credential_hashes(
     phones: Vec<String>,
 ) -> Result<Vec<(SecretHash, SecretHash)>, PortError> {

@@ -1,5 +1,5 @@
 //! `library-server`: the library system's server. Configuration: see `Config` and
-//! http-api.md "Running the server". Two arguments are understood: `--demo` (as
+//! docs/operations.md, "Running the server". Two arguments are understood: `--demo` (as
 //! `LIBRARY_DEMO=1`: load the demo data set into an empty database, see `demo.rs`) and
 //! `--sip2[=ADDR]` (serve SIP2, at `ADDR` or `LIBRARY_SIP2_ADDR` or 127.0.0.1:6001).
 

@@ -14,11 +14,11 @@
 //!   without it. An unknown card and a PIN that did not verify answer alike.
 //! - **Lending library.** A checkout lends from the station's library; a checkin returns
 //!   to it.
-//! - **Block patron (`01`).** Blocks the card (reference §7 vector 18): later checkouts,
-//!   renewals and holds on any channel are refused as for a suspension
-//!   (`patron_suspended`) until staff lift it (`DELETE /api/v1/patrons/{card}/block`).
-//!   Only a logged-in station can send it (stations are trusted devices, as they may also
-//!   lend without a PIN); recorded in the audit log.
+//! - **Block patron (`01`).** Blocks the card (docs/sip2.md, acceptance vector 18): later
+//!   checkouts, renewals and holds on any channel are refused as for a suspension
+//!   (`patron_suspended`) until staff lift it (`DELETE /api/v1/patrons/{card}/block`). Only
+//!   a logged-in station can send it (stations are trusted devices, as they may also lend
+//!   without a PIN); recorded in the audit log.
 //! - **Audit.** What HTTP audits for staff (checkout, checkin, renewal, payment) is
 //!   audited here too, without a staff id and with `"channel": "sip2"` and the station.
 //!   Checkouts, checkins and renewals are recorded by the circulation service in their

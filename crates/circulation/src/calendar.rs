@@ -1,10 +1,10 @@
 //! A library's calendar: which local dates it is closed all day, and its UTC offset.
 //!
 //! Closed days come in four kinds, as in Koha (`Koha/Calendar.pm`, tables
-//! `repeatable_holidays` and `special_holidays`) and product.md §1: weekly weekdays, yearly
-//! month/day dates, dated closure ranges (inclusive, may span a year end), and exceptions
-//! that re-open one specific date whatever else says. A calendar with no entries is open
-//! every day (http-api.md, `POST /libraries/{code}/closures`).
+//! `repeatable_holidays` and `special_holidays`) and docs/circulation.md: weekly weekdays,
+//! yearly month/day dates, dated closure ranges (inclusive, may span a year end), and
+//! exceptions that re-open one specific date whatever else says. A calendar with no entries
+//! is open every day (docs/http.md, `POST /libraries/{code}/closures`).
 //!
 //! Every search for an open day is bounded by [`MAX_SEARCH_DAYS`] (Koha's `NoOpenDays`
 //! guard): a library closed for longer than that gives `None`, never an endless loop.
@@ -170,7 +170,7 @@ impl Calendar {
         at.to_offset(self.offset).date()
     }
 
-    /// The instant 23:59:59 local time on `date` (when a day loan falls due; http-api.md
+    /// The instant 23:59:59 local time on `date` (when a day loan falls due; docs/http.md,
     /// `due_at`).
     pub fn end_of_day(&self, date: Date) -> OffsetDateTime {
         date.with_time(Time::from_hms(23, 59, 59).unwrap_or(Time::MIDNIGHT))
@@ -214,7 +214,8 @@ impl Calendar {
     }
 
     /// The number of open dates after the earlier of `a` and `b` up to and including the
-    /// later one; the order does not matter (Koha `days_between`, vector K18).
+    /// later one; the order does not matter (Koha `days_between`, vector K18 of
+    /// docs/circulation.md).
     pub fn open_days_between(&self, a: Date, b: Date) -> u32 {
         let (from, to) = if a <= b { (a, b) } else { (b, a) };
         let mut count = 0u32;
@@ -232,8 +233,8 @@ impl Calendar {
     }
 
     /// The `n`-th open date strictly after `date` (`n = 0` gives `date` itself), or `None`
-    /// if a run of [`MAX_SEARCH_DAYS`] closed days is met first. This is Koha's
-    /// "Calendar" days mode and how a hold's pickup period is counted (http-api.md).
+    /// if a run of [`MAX_SEARCH_DAYS`] closed days is met first. This is Koha's "Calendar"
+    /// days mode and how a hold's pickup period is counted (docs/http.md, Circulation).
     pub fn nth_open_day_after(&self, date: Date, n: u32) -> Option<Date> {
         let mut day = date;
         let mut found = 0u32;

@@ -2,7 +2,7 @@
 //! and the validity of a book-drop return time.
 //!
 //! Fines are computed with the **lending** library's calendar, zone and fine-suspension
-//! periods, wherever the item is returned (product.md §2; rero-ils #2683: fees must use
+//! periods, wherever the item is returned (docs/fines.md; rero-ils #2683: fees must use
 //! the checkout library's open days, not the check-in library's). The arithmetic is
 //! library-fines' ([`assess_fine`], [`late_days`], [`suspension_after_return`]).
 
@@ -14,7 +14,7 @@ use time::{Date, OffsetDateTime};
 use crate::model::{Library, Loan};
 use crate::rules::EffectiveRules;
 
-/// Why a book-drop return time is refused (http-api.md: 422).
+/// Why a book-drop return time is refused (docs/http.md, Circulation: 422).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReturnTimeError {
     /// The return time is after now.
@@ -42,7 +42,7 @@ pub fn effective_return_time(
     Ok(at)
 }
 
-/// What a return costs (http-api.md `POST /circulation/checkins`).
+/// What a return costs (docs/http.md, Circulation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReturnAssessment {
     /// The lending library's local date of the return.

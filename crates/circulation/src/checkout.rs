@@ -1,6 +1,6 @@
 //! The checkout decision: may this reader borrow this item now?
 //!
-//! Refusals are checked in the fixed order of product.md §1 and http-api.md
+//! Refusals are checked in the fixed order of docs/circulation.md and docs/http.md
 //! (`checkout_refused`): card expired, reader suspended, fines at or over the threshold,
 //! quota reached, item not available, item on the hold shelf for another reader. Unknown
 //! readers and items are not refusals: the service reports them as "not found" before any
@@ -13,7 +13,7 @@ use time::Date;
 use crate::model::{Item, ItemStatus, Patron};
 use crate::rules::EffectiveRules;
 
-/// Why a checkout is refused (http-api.md `reason`).
+/// Why a checkout is refused (docs/http.md, Circulation: `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum CheckoutRefusal {
     /// The reader's card has expired.
@@ -37,7 +37,7 @@ pub enum CheckoutRefusal {
 }
 
 impl CheckoutRefusal {
-    /// The wire code (http-api.md).
+    /// The wire code (docs/http.md, Circulation).
     pub const fn code(self) -> &'static str {
         match self {
             CheckoutRefusal::CardExpired => "card_expired",
@@ -61,7 +61,7 @@ pub struct CheckoutFacts<'a> {
     pub item: &'a Item,
     /// The rules for (lending library, category, item type).
     pub rules: &'a EffectiveRules,
-    /// Unpaid charges plus fines accruing on open overdue loans (http-api.md).
+    /// Unpaid charges plus fines accruing on open overdue loans (docs/http.md, Fines).
     pub outstanding: Money,
     /// Items the reader has on loan now.
     pub loans_out: u32,
@@ -74,8 +74,8 @@ pub struct CheckoutFacts<'a> {
 pub enum CheckoutKind {
     /// An ordinary loan of an item from the shelf.
     Loan,
-    /// The collection of the reader's own waiting hold (product.md §1: "collection of
-    /// reserved items" = checkout of the waiting item).
+    /// The collection of the reader's own waiting hold (docs/circulation.md:
+    /// collecting a reserved item is the checkout of the waiting copy).
     Collection,
 }
 

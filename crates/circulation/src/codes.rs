@@ -1,5 +1,5 @@
 //! Codes the library chooses: reader categories and item types. Both are free strings
-//! matching `[a-z0-9_]{1,32}` (http-api.md, Conventions), parsed once at the edge.
+//! matching `[a-z0-9_]{1,32}` (docs/http.md, Conventions), parsed once at the edge.
 
 use std::fmt;
 

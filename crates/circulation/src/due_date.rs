@@ -1,7 +1,7 @@
 //! Due dates of loans and renewals.
 //!
 //! - A day loan is due on (loan local date + `loan_days`) at 23:59:59 local time
-//!   (http-api.md `due_at`; Koha day loans are due at the end of the day).
+//!   (docs/http.md, `due_at`; Koha day loans are due at the end of the day).
 //! - If the lending library is closed all day on that date, the loan runs to the end of
 //!   its next open day: Libraries Regulation (Cap. 132AL) s19(3), Koha "Datedue" mode,
 //!   FOLIO `END_OF_THE_NEXT_OPEN_DAY`.

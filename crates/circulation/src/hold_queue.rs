@@ -5,8 +5,8 @@
 //! - When a copy comes back it is **trapped** for the first queued hold, which becomes
 //!   *waiting* (Koha `set_waiting`: priority 0). It waits until `pickup_by`, the N-th open
 //!   day of the pickup library after the trap date T (`pickup_days`; Koha
-//!   `ExcludeHolidaysFromMaxPickUpDelay`, vector K23), and expires the day after; the copy
-//!   then goes to the next reader in the queue.
+//!   `ExcludeHolidaysFromMaxPickUpDelay`, vector K23 of docs/circulation.md), and expires
+//!   the day after; the copy then goes to the next reader in the queue.
 //! - Cancelling renumbers the queue. Collection is the holder's checkout of the copy.
 //! - **Invariant:** the queued holds of a title always have positions 1..n, without gaps or
 //!   duplicates, in the order they were placed. Every operation renumbers, so the invariant
@@ -19,7 +19,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use crate::calendar::Calendar;
 
-/// A hold's status (http-api.md `GET /me/holds`).
+/// A hold's status (docs/http.md, Circulation: `GET /me/holds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HoldStatus {
     /// In the queue for a copy.
@@ -181,8 +181,8 @@ impl NewHold {
 }
 
 /// The last day to collect a hold trapped on `trapped_on`: the `pickup_days`-th open day of
-/// the pickup library after it (http-api.md; Koha vector K23). If the calendar has no open
-/// day within its search bound, plain days are counted instead.
+/// the pickup library after it (docs/http.md; Koha vector K23, docs/circulation.md). If the
+/// calendar has no open day within its search bound, plain days are counted instead.
 pub fn pickup_by(trapped_on: Date, pickup_days: u32, pickup_calendar: &Calendar) -> Date {
     pickup_calendar
         .nth_open_day_after(trapped_on, pickup_days)

@@ -1,10 +1,10 @@
 //! The decision to accept a hold on a title.
 //!
-//! Refusals in the order of http-api.md (`hold_refused`): already on loan (no hold on a
-//! title you have on loan, product.md §1), already on hold (one active hold per reader and
-//! title, Koha `holds_per_record` = 1), quota reached (`holds_allowed` active holds), fines
-//! at or over the threshold, reader suspended. An unknown title or pickup library is a
-//! "not found", not a refusal.
+//! Refusals in the order of docs/http.md (`hold_refused`): already on loan (no hold on a
+//! title you have on loan, docs/circulation.md), already on hold (one active hold per
+//! reader and title, Koha `holds_per_record` = 1), quota reached (`holds_allowed` active
+//! holds), fines at or over the threshold, reader suspended. An unknown title or pickup
+//! library is a "not found", not a refusal.
 
 use library_core::Money;
 use time::Date;
@@ -12,7 +12,7 @@ use time::Date;
 use crate::model::Patron;
 use crate::rules::EffectiveRules;
 
-/// Why a hold is refused (http-api.md `reason`).
+/// Why a hold is refused (docs/http.md, Circulation: `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum HoldRefusal {
     /// The reader has a copy of the title on loan.
@@ -33,7 +33,7 @@ pub enum HoldRefusal {
 }
 
 impl HoldRefusal {
-    /// The wire code (http-api.md).
+    /// The wire code (docs/http.md, Circulation).
     pub const fn code(self) -> &'static str {
         match self {
             HoldRefusal::AlreadyOnLoan => "already_on_loan",

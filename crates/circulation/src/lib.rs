@@ -6,7 +6,7 @@
 //! - Pure: no I/O, no async runtime, no database, no HTTP, no serialisation. The outside
 //!   world comes in through [`ports`]; the async traits there are runtime-agnostic.
 //! - Decisions are pure functions with ordered, named reasons ([`checkout_refusals`],
-//!   [`renewal_refusals`], [`hold_refusals`]); the codes are http-api.md's, exactly.
+//!   [`renewal_refusals`], [`hold_refusals`]); the codes are docs/http.md's, exactly.
 //! - A due date is never on a day the lending library is closed (if it has an open day
 //!   within two years); a renewal never shortens a loan.
 //! - Queued holds of a title always have positions 1..n without gaps.

@@ -24,7 +24,7 @@ pub struct Patron {
     pub home_library: LibraryCode,
     /// The last date the card is valid (the card is expired from the day after).
     pub card_expires_on: Date,
-    /// The first date the reader may borrow again after a suspension (http-api.md
+    /// The first date the reader may borrow again after a suspension (docs/http.md,
     /// `suspended_until`); `None` = not suspended.
     pub suspended_until: Option<Date>,
     /// Blocked by a self-service station (SIP2 `01`) until staff lift it: refused like a
@@ -116,7 +116,7 @@ pub struct Loan {
     /// The item lent.
     pub item: ItemId,
     /// The lending library (where the checkout happened): its calendar and fine-suspension
-    /// periods decide the loan's fines (product.md §2).
+    /// periods decide the loan's fines (docs/fines.md).
     pub library: LibraryCode,
     /// When the loan was made (UTC).
     pub borrowed_at: OffsetDateTime,

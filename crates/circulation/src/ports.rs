@@ -11,7 +11,7 @@
 //!   [`CirculationStore::begin`]; methods named `*_for_update` lock the row
 //!   (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite takes the write lock with
 //!   `BEGIN IMMEDIATE`). So two checkouts of one item never both pass: the second waits for
-//!   the first's commit and then sees the item on loan (product.md §1, "Concurrency").
+//!   the first's commit and then sees the item on loan (docs/circulation.md).
 //!   Dropping a transaction without [`CirculationTransaction::commit`] rolls it back.
 //!
 //! **Lock order**, to rule out deadlocks between processes: patron, then title, then item.

@@ -1,9 +1,9 @@
-//! The default policy profile "hkpl" (product.md §7): a fresh install behaves like the
-//! Hong Kong Public Libraries of the seed document.
+//! The default policy profile "hkpl": the lending rules of the Hong Kong Public Libraries.
+//! Every number, its source and where it differs from the library's rule: docs/policy.md.
 //!
 //! Item types. HKPL's fine rate follows the **collection** the item comes from (adult
 //! library vs young-adult and children's library), not the reader's age
-//! (hkpl-rules.md §4, S1). So the profile's item types are named
+//! (docs/policy.md, source S1). So the profile's item types are named
 //! `<collection>_<format>`: [`ADULT_ITEM_TYPES`] are charged the global HK$1.50/day and
 //! [`JUNIOR_ITEM_TYPES`] get an item-type rule of HK$0.50/day. Any other item type a library
 //! adds is charged the adult rate until it is given its own rule.
@@ -26,14 +26,16 @@ pub const JUNIOR_ITEM_TYPES: [&str; 6] = [
     "children_periodical",
 ];
 
-/// HK$1.50 per item per day, adult-library items (HKPL, hkpl-rules.md S1, S2).
+/// HK$1.50 per item per day, adult-library items (HKPL; docs/policy.md, sources S1, S2).
 pub const ADULT_FINE_PER_DAY: Money = Money::from_cents(150);
-/// HK$0.50 per item per day, young-adult and children's-library items (HKPL, hkpl-rules.md S1, S2).
+/// HK$0.50 per item per day, young-adult and children's-library items (HKPL;
+/// docs/policy.md, sources S1, S2).
 pub const JUNIOR_FINE_PER_DAY: Money = Money::from_cents(50);
 /// The charge ceiling that blocks borrowing, renewal and holds: HK$100 (*ours*: the
 /// ceiling exists, its amount is not published).
 pub const BLOCK_THRESHOLD: Money = Money::from_cents(10_000);
-/// HK$3.30 per reserved item, charged at collection (HKPL since 7 Sep 2017, hkpl-rules.md S5, S6).
+/// HK$3.30 per reserved item, charged at collection (HKPL since 7 Sep 2017;
+/// docs/policy.md, sources S5, S6).
 pub const HOLD_FEE: Money = Money::from_cents(330);
 
 /// The "hkpl" profile as stored scopes: one global scope plus one per junior item type.
@@ -43,13 +45,14 @@ pub fn hkpl_profile() -> Vec<ScopedRules> {
         rules: RuleSet {
             // Libraries Regulation (Cap. 132AL) s19.
             loan_days: Some(14),
-            // "up to 5 in a row, each 14 days from the renewal date" (HKPL, hkpl-rules.md S1, S7).
+            // "up to 5 in a row, each 14 days from the renewal date" (HKPL;
+            // docs/policy.md, sources S1, S7).
             renewals_allowed: Some(5),
             renewal_base: Some(RenewalBase::RenewalDate),
             renew_before_days: None,
-            // 10 items since 23 Apr 2024 (HKPL, hkpl-rules.md S3).
+            // 10 items since 23 Apr 2024 (HKPL; docs/policy.md, source S3).
             quota: Some(10),
-            // 10 reservations per reader (HKPL, hkpl-rules.md S5).
+            // 10 reservations per reader (HKPL; docs/policy.md, source S5).
             holds_allowed: Some(10),
             // 7 open days: *ours* (not published).
             pickup_days: Some(7),

@@ -1,6 +1,6 @@
 //! The renewal decision: may this loan be renewed now?
 //!
-//! Refusals are checked in the fixed order of product.md §1 and http-api.md
+//! Refusals are checked in the fixed order of docs/circulation.md and docs/http.md
 //! (`renewal_refused`): too many renewals, reserved by another reader, reader suspended,
 //! fines at or over the threshold, card expired, too soon. "Not the reader's loan" comes
 //! first of all and is a "not found" in the service, never a refusal (it must not reveal
@@ -18,7 +18,7 @@ use time::{Date, Duration};
 use crate::model::{Loan, Patron};
 use crate::rules::EffectiveRules;
 
-/// Why a renewal is refused (http-api.md `reason`).
+/// Why a renewal is refused (docs/http.md, Circulation: `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum RenewalRefusal {
     /// `renewals_allowed` renewals have been made.
@@ -46,7 +46,7 @@ pub enum RenewalRefusal {
 }
 
 impl RenewalRefusal {
-    /// The wire code (http-api.md).
+    /// The wire code (docs/http.md, Circulation).
     pub const fn code(self) -> &'static str {
         match self {
             RenewalRefusal::TooManyRenewals => "too_many_renewals",

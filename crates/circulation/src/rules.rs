@@ -9,7 +9,7 @@
 //!
 //! For holds (`holds_allowed`, `pickup_days`, `block_threshold_cents`) the library is the
 //! pickup library and there is no item type, so only scopes without an item type match
-//! (http-api.md, `PUT /circulation/rules`).
+//! (docs/http.md, Rules).
 
 use library_core::{LibraryCode, Money};
 use library_fines::{FinePolicy, GraceMode, SuspensionPolicy, fines_over_limit};
@@ -262,7 +262,7 @@ impl EffectiveRules {
     }
 
     /// The fine rules for library-fines. Grace is deducted (Koha `firstremind`):
-    /// http-api.md's `chargeable_days` is "what is left after ... grace".
+    /// the `chargeable_days` of docs/http.md are "what is left after ... grace".
     pub fn fine_policy(&self) -> FinePolicy {
         FinePolicy {
             fine_per_day: self.fine_per_day,
@@ -284,8 +284,8 @@ impl EffectiveRules {
         }
     }
 
-    /// `true` if `outstanding` is at or over the blocking threshold (http-api.md: "fines at
-    /// or over threshold"). A reader who owes nothing is never blocked, even with a
+    /// `true` if `outstanding` is at or over the blocking threshold (docs/http.md,
+    /// Rules: "at or over this"). A reader who owes nothing is never blocked, even with a
     /// threshold of 0 (library-fines [`fines_over_limit`]).
     pub fn blocks(&self, outstanding: Money) -> bool {
         self.block_threshold

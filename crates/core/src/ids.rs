@@ -22,7 +22,8 @@ pub enum ParseIdError {
 
 /// A reader's library card number, canonical: ASCII upper-case letters and digits, 4 to 20
 /// of them. Spaces and hyphens a reader types (`"2100 0012-3456"`) are dropped and letters
-/// upper-cased, so the same card is always the same string (security reference §6 #21).
+/// upper-cased, so the same card is always the same string and two spellings of one card
+/// never count as two cards.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CardNumber(String);
 

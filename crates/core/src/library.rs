@@ -13,7 +13,7 @@ pub const DEFAULT_LIBRARY_OFFSET: UtcOffset = match UtcOffset::from_hms(8, 0, 0)
     Err(_) => UtcOffset::UTC,
 };
 
-/// A library's code: `[A-Za-z0-9_]{1,32}` (http-api.md, Conventions).
+/// A library's code: `[A-Za-z0-9_]{1,32}` (docs/http.md, Conventions).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LibraryCode(String);
 
@@ -48,7 +48,8 @@ impl AsRef<str> for LibraryCode {
     }
 }
 
-/// The kind of a library (product.md §1). Fine-suspension periods can be scoped by kind.
+/// The kind of a library (docs/circulation.md). Fine-suspension periods can be scoped by
+/// kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LibraryKind {
     /// The central library.

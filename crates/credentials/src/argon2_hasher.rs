@@ -1,7 +1,7 @@
 //! Argon2id as the [`SecretHasher`] port: PHC strings, the OWASP minimum parameters
 //! (m = 19456 KiB, t = 2, p = 1) or stronger, a dummy hash for unknown cards, and bounds on
 //! the parameters read back from storage, so a tampered hash cannot make one verification
-//! allocate 4 GiB or run for minutes (security reference §6 #35).
+//! allocate 4 GiB or run for minutes (docs/credentials.md, Hashing).
 //!
 //! Each thread keeps the Argon2 working memory (19 MiB at the default parameters) between
 //! hashes and wipes it after each one, instead of allocating, zeroing and unmapping it every

@@ -10,7 +10,8 @@
 //! - The PIN is disabled after 10 consecutive failures; time does not lift it (a PIN change
 //!   in a Password session or a staff reset does). NIST SP 800-63B rev 4 §3.2.10.
 //! - Per source (IP address or terminal), at most 20 failures in a 10-minute window across
-//!   all cards, against spraying one common PIN over many cards (security reference §5).
+//!   all cards, against spraying one common PIN over many cards (docs/credentials.md,
+//!   Sources).
 
 use time::{Duration, OffsetDateTime};
 

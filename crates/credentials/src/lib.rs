@@ -2,9 +2,10 @@
 //! authentication use cases (login, PIN login, change Password, change PIN, forgot
 //! Password, staff reset) over ports.
 //!
-//! Where each rule comes from: product.md §3 and the seed's FAQ (Password ≥ 8 with upper,
-//! lower and digit; PIN digits only, ≥ 4; both default to the last 4 phone digits), and the
-//! security reference (NIST SP 800-63B, OWASP ASVS) for the rest.
+//! Where each rule comes from: the library's rules (docs/policy.md: Password ≥ 8 with
+//! upper, lower and digit; PIN digits only, ≥ 4; both default to the last 4 phone digits),
+//! and the public standards of docs/credentials.md (NIST SP 800-63B, OWASP ASVS) for the
+//! rest.
 //!
 //! Invariants:
 //! - No async runtime, no database, no HTTP: `cargo tree -p library-credentials -e normal`

@@ -1,4 +1,4 @@
-//! The Password policy (product.md §3; the seed's FAQ; security reference §1 and §3).
+//! The Password policy (docs/credentials.md, Password; the library's rule: docs/policy.md).
 //!
 //! A Password is checked after NFKC normalisation and counted in code points: 8 to 128 of
 //! them, at least one upper-case letter, one lower-case letter and one ASCII digit, no
@@ -20,7 +20,8 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 /// Most code points in a Password.
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
-/// One reason a new Password is refused. The wire codes are http-api.md's.
+/// One reason a new Password is refused. The wire codes are the HTTP API's
+/// (docs/credentials.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PasswordViolation {
     /// Fewer than 8 code points.

@@ -61,7 +61,7 @@ fn last4(digits: &str) -> Option<String> {
 pub struct PhoneTooShort;
 
 /// A new reader's default Password and PIN: both the last four digits of the registered
-/// phone number (product.md §3, from the seed's FAQ). A phone with fewer than four digits
+/// phone number (the library's rule, docs/policy.md). A phone with fewer than four digits
 /// is refused at registration.
 pub fn default_secret(phone: &str) -> Result<String, PhoneTooShort> {
     last4(&phone_digits(phone)).ok_or(PhoneTooShort)

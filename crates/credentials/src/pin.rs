@@ -1,4 +1,4 @@
-//! The PIN policy (product.md §3; security reference §3 step 5 and §5).
+//! The PIN policy (docs/credentials.md, PIN; the library's rule: docs/policy.md).
 //!
 //! A PIN is ASCII digits only, 4 to 12 of them, and is never normalised or parsed as a
 //! number: `１２３４` (full-width), `١٢٣٤` (Arabic-Indic), `+1234` and ` 1234` are all
@@ -16,7 +16,8 @@ pub const PIN_MIN_DIGITS: usize = 4;
 /// Most digits in a PIN.
 pub const PIN_MAX_DIGITS: usize = 12;
 
-/// One reason a new PIN is refused. The wire codes are http-api.md's.
+/// One reason a new PIN is refused. The wire codes are the HTTP API's
+/// (docs/credentials.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PinViolation {
     /// Something other than ASCII digits, or empty.

@@ -6,7 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 /// Raw input longer than this is refused before any normalisation or hashing: NFKC of a
-/// megabyte costs ~100 ms (security reference §3, "cap raw bytes before normalizing").
+/// megabyte costs ~100 ms (measured; docs/credentials.md, Sources).
 pub const MAX_SECRET_INPUT_BYTES: usize = 1024;
 
 /// A secret as text (a password, a PIN, a temporary password). Zeroised when dropped;
@@ -30,8 +30,8 @@ impl Secret {
         self.0.len()
     }
 
-    /// The NFKC form of a password, as it is hashed and compared (product.md §3: "Unicode
-    /// NFKC-normalised at set and verify"). `None` when the raw input is over
+    /// The NFKC form of a password, as it is hashed and compared (docs/credentials.md:
+    /// "Unicode NFKC, at set and at verify"). `None` when the raw input is over
     /// [`MAX_SECRET_INPUT_BYTES`]; such input is never normalised.
     pub fn normalized_password(&self) -> Option<Secret> {
         if self.byte_len() > MAX_SECRET_INPUT_BYTES {

@@ -1,6 +1,6 @@
 //! Sessions and their tokens. A token is 256 random bits, given to the client once and
 //! stored only as its SHA-256 (ASVS 5.0 7.2.3; a plain hash suffices for a secret of that
-//! strength). Scopes say what a session may do (http-api.md, Conventions).
+//! strength). Scopes say what a session may do (docs/http.md, Conventions).
 
 use std::fmt;
 

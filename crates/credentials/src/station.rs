@@ -1,4 +1,4 @@
-//! SIP2 station accounts: the username and password rules (http-api.md "SIP2 stations").
+//! SIP2 station accounts: the username and password rules (docs/http.md, SIP2 stations).
 //!
 //! A station (a self-charging terminal) logs in with `93` using a username (`CN`) and a
 //! password (`CO`) an administrator created. The password is a machine credential typed

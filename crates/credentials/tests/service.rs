@@ -1,6 +1,6 @@
 //! The credential application service end to end over in-memory ports, with concrete
-//! numbers: the seed's flows (default login → forced change → full; PIN login; forgot
-//! Password; staff reset) and the guessing rules.
+//! numbers: the library's flows (docs/policy.md; default login → forced change → full; PIN
+//! login; forgot Password; staff reset) and the guessing rules.
 
 use std::sync::Arc;
 

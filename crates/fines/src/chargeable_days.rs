@@ -1,4 +1,4 @@
-//! Chargeable days (product.md §2): the local calendar dates from the day after the due
+//! Chargeable days (docs/fines.md): the local calendar dates from the day after the due
 //! date up to and including the return date (or today for a loan still out), minus the
 //! dates inside a fine-suspension period that applies to the lending library and, when
 //! the rule says closed days are not charged, minus the dates the lending library was
@@ -62,7 +62,7 @@ impl ClosedDays for AlwaysOpen {
 }
 
 /// Local calendar days from the due date to `until`; 0 when `until <= due_on`
-/// (http-api.md checkins: `overdue_days`).
+/// (docs/http.md, Circulation: `overdue_days`).
 pub fn overdue_days(due_on: Date, until: Date) -> u32 {
     let days = i64::from(until.to_julian_day()) - i64::from(due_on.to_julian_day());
     u32::try_from(days.max(0)).unwrap_or(u32::MAX)

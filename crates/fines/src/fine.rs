@@ -1,5 +1,5 @@
 //! The overdue fine of one loan: chargeable days after grace × the daily rate, capped
-//! (product.md §2, Koha `CalcFine`, FOLIO `OverdueFineService`).
+//! (docs/fines.md; Koha `CalcFine`, FOLIO `OverdueFineService`).
 //!
 //! Pipeline: chargeable days before grace ([`late_days`]) → grace ([`GraceMode`]) → × rate
 //! → cap. The grace is applied to the days that remain after fine-suspension periods and
@@ -41,7 +41,7 @@ pub struct FinePolicy {
 
 impl FinePolicy {
     /// A policy charging `fine_per_day` for every overdue day: no grace, no cap, closed
-    /// days charged (the "hkpl" profile, product.md §7).
+    /// days charged (the "hkpl" profile, docs/policy.md).
     pub fn per_day(fine_per_day: Money) -> Self {
         Self {
             fine_per_day,

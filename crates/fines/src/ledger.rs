@@ -1,5 +1,5 @@
 //! One reader's ledger: charges (overdue fines, hold fees, other), payments and waivers,
-//! the outstanding balance, and the fines-over-limit block (product.md §2, §7).
+//! the outstanding balance, and the fines-over-limit block (docs/fines.md, Ledger).
 //!
 //! Decisions:
 //! - **Fixing a fine.** An open loan's fine accrues ([`crate::assess_fine`] as of today) and
@@ -16,7 +16,8 @@
 //! - **Block:** `outstanding >= threshold` blocks borrowing, renewal and holds
 //!   ([`fines_over_limit`]); a reader who owes nothing is never blocked, even with a
 //!   threshold of 0. "Outstanding" for the block includes fines accruing on open overdue
-//!   loans (http-api.md), which the caller adds ([`PatronLedger::outstanding_with`]).
+//!   loans (docs/http.md, Fines), which the caller adds
+//!   ([`PatronLedger::outstanding_with`]).
 //! - Pure data: the persistence adapter stores charges and payments and rebuilds a ledger
 //!   with [`PatronLedger::from_parts`]; ids are assigned by the caller's store.
 
@@ -39,7 +40,8 @@ pub enum ChargeKind {
         /// The chargeable days the fine is for.
         chargeable_days: u32,
     },
-    /// The fee for collecting a reserved item (HK$3.30, product.md §7).
+    /// The fee for collecting a reserved item (HK$3.30 in the default profile,
+    /// docs/policy.md).
     HoldFee {
         /// The hold.
         hold: HoldId,
@@ -208,7 +210,7 @@ pub enum LedgerError {
     DuplicateCharge(ChargeId),
 }
 
-/// Whether an outstanding balance blocks borrowing, renewal and holds (http-api.md
+/// Whether an outstanding balance blocks borrowing, renewal and holds (docs/http.md,
 /// `fines_over_limit`): at or over the threshold, exactly at the limit included. Owing
 /// nothing never blocks.
 pub fn fines_over_limit(outstanding: Money, threshold: Money) -> bool {

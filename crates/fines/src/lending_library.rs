@@ -1,5 +1,5 @@
 //! The library a loan was made from. Its code and kind decide which fine-suspension
-//! periods apply (product.md §2), and its calendar which days are closed.
+//! periods apply (docs/fines.md), and its calendar which days are closed.
 
 use library_core::{LibraryCode, LibraryKind};
 

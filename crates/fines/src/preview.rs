@@ -1,4 +1,4 @@
-//! The impact preview of a candidate fine-suspension period (product.md §2,
+//! The impact preview of a candidate fine-suspension period (docs/fines.md,
 //! `POST /fine-suspensions/preview`): "if this period were in force, for every loan not yet
 //! returned, fines as of `as_of`: how many loans and readers are charged, how much, and how
 //! much less than without it". It reads data and changes none.

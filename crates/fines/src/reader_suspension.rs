@@ -9,14 +9,14 @@
 //! - The suspension starts on the return date, or, in cumulative mode
 //!   (`CumulativeRestrictionPeriods`), where the current one ends if that is later.
 //! - The result is the first date the reader may borrow again (`returned_on + N`,
-//!   http-api.md `suspended_until`). A suspension is never shortened: the later of the new
-//!   and the current date is kept (`AddUniqueDebarment`).
+//!   docs/http.md, `suspended_until`). A suspension is never shortened: the later of the
+//!   new and the current date is kept (`AddUniqueDebarment`).
 //! - Days are calendar days (Koha `SuspensionsCalendar=noSuspensionsWhenClosed` is not
 //!   modelled).
 
 use time::{Date, Duration};
 
-/// The reader-suspension rules for a loan (product.md §7 default: off).
+/// The reader-suspension rules for a loan (off in the default profile, docs/policy.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SuspensionPolicy {
     /// Suspension days per late day (Koha `finedays`); 0 = no suspension.

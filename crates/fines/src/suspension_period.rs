@@ -1,6 +1,6 @@
 //! Fine-suspension periods: "fines are not charged from `starts_on`; calculation resumes on
 //! `resumes_on`", for all libraries, some library codes or some library kinds, possibly
-//! "until further notice" (product.md §2; http-api.md `/fine-suspensions`).
+//! "until further notice" (docs/fines.md; docs/http.md, Fines).
 //!
 //! No anchor system has this (Koha and FOLIO emulate it with holidays or zero-fine rules);
 //! it is first-class here so that closing a period later is a field update

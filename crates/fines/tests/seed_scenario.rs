@@ -1,6 +1,7 @@
-//! The seed's rule (product.md §2, §7): fines resume on 5 March 2021 for items borrowed
-//! before reopening and not returned or renewed before then, except items from mobile
-//! libraries, whose open-ended suspension was later given the resume date 3 May 2021.
+//! The library's 2021 rule (docs/policy.md, Fine-suspension periods): fines resume on
+//! 5 March 2021 for items borrowed before reopening and not returned or renewed before
+//! then, except items from mobile libraries, whose open-ended suspension was later given
+//! the resume date 3 May 2021.
 
 use library_core::{LibraryCode, LibraryKind, LoanId, Money, PatronId};
 use library_fines::{

@@ -43,7 +43,7 @@ impl Access {
         match (scope, self) {
             (_, Access::Logout) => Ok(()),
             (Scope::ChangePasswordOnly, Access::ChangePassword) => Ok(()),
-            // Product §3: "every other call answers 'password change required'".
+            // Only the Password change and logout (docs/credentials.md, Defaults).
             (Scope::ChangePasswordOnly, _) => Err(ApiError::password_change_required()),
             (Scope::Full, Access::Reader | Access::ChangePassword | Access::Loans) => Ok(()),
             (Scope::Pin, Access::Loans) => Ok(()),

@@ -1,4 +1,4 @@
-//! The HTTP adapter: the JSON API of the contract (`shared/spec/http-api.md`) on poem-openapi.
+//! The HTTP adapter: the JSON API (`docs/http.md`) on poem-openapi.
 //!
 //! It only translates: requests into calls of the domain services (through
 //! [`AppState`]), domain answers and errors into the contract's status codes and bodies.

@@ -1,5 +1,6 @@
 //! Registering a reader at the counter: validating the form, drawing a card number, and
-//! setting the default credentials (product.md §1 "Readers", §3 "Defaults").
+//! setting the default credentials (docs/http.md, Reader registration; docs/credentials.md,
+//! Defaults).
 
 use library_core::{
     CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, MAX_NAME_CHARS, PatronId, fits,
@@ -10,12 +11,12 @@ use time::{Date, OffsetDateTime};
 use crate::error::ApiError;
 use crate::state::{AppState, NewReader, RegisterReaderError};
 
-/// Every card number we issue starts with these digits (14 digits in all, like the
-/// library's cards in the seed).
+/// Every card number we issue starts with these digits (14 digits in all).
 pub const CARD_NUMBER_PREFIX: &str = "21";
 const CARD_NUMBER_RANDOM_DIGITS: u32 = 12;
 const CARD_NUMBER_ATTEMPTS: usize = 8;
-/// A card is valid this many years from registration (ours: the seed publishes no figure).
+/// A card is valid this many years from registration (ours: the library publishes no
+/// figure; docs/policy.md).
 pub const CARD_EXPIRY_YEARS: i32 = 5;
 
 const MAX_PHONE_CHARS: usize = 32;

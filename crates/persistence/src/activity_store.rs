@@ -1,4 +1,5 @@
-//! Extension activities and readers' registrations (product.md §4 "My Info").
+//! Extension activities and readers' registrations ("My Info"; docs/http.md, Reader
+//! services).
 //!
 //! Capacity is exact under concurrency on both backends: a registration runs in one write
 //! transaction that first locks the activity's row (`SELECT … FOR NO KEY UPDATE` on

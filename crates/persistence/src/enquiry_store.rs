@@ -1,6 +1,6 @@
-//! Ask a Librarian (product.md §4): readers' enquiries and staff answers. An enquiry is
-//! answered once: the answer is a conditional update (`WHERE answered_at IS NULL`), so
-//! two staff answering at once cannot both succeed.
+//! Ask a Librarian (docs/http.md, Reader services): readers' enquiries and staff answers.
+//! An enquiry is answered once: the answer is a conditional update
+//! (`WHERE answered_at IS NULL`), so two staff answering at once cannot both succeed.
 
 use library_circulation::ports::InfrastructureError;
 use library_core::{CardNumber, LibraryCode, PatronId, StaffId};

@@ -1,4 +1,4 @@
-//! Library notices (product.md §4 "My Info", library information): published by staff for
+//! Library notices ("My Info", library information; docs/http.md): published by staff for
 //! one library or every library, shown to readers while current, withdrawn by staff.
 
 use library_circulation::ports::InfrastructureError;

@@ -16,7 +16,7 @@ use crate::error::StoreError;
 use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, store_err};
 
-/// The rule names (http-api.md `PUT /circulation/rules`), in [`RuleSet`] field order.
+/// The rule names (docs/http.md, Rules), in [`RuleSet`] field order.
 pub const RULE_NAMES: [&str; 15] = [
     "loan_days",
     "renewals_allowed",

@@ -1,4 +1,5 @@
-//! Readers' settings (product.md §4 "My Setting") and the reading history they govern.
+//! Readers' settings ("My Setting"; docs/http.md, Reader services) and the reading history
+//! they govern.
 //!
 //! The email is `patrons.email`, the column registration, `GET /me` and "forgot Password"
 //! read: saving settings writes it there, in the same transaction as the rest. A reader

@@ -1,4 +1,4 @@
-//! SIP2 station accounts: create, list, find, delete (http-api.md "SIP2 stations"; the
+//! SIP2 station accounts: create, list, find, delete (docs/http.md, SIP2 stations; the
 //! admin tool's `sip2-station`).
 
 use library_core::LibraryCode;

@@ -1,5 +1,5 @@
-//! Extension activities (product.md §4 "My Info"): talks, workshops, story times held at a
-//! library, with a fixed number of places that readers register for.
+//! Extension activities ("My Info"; docs/http.md, Reader services): talks, workshops, story
+//! times held at a library, with a fixed number of places that readers register for.
 //!
 //! Registration is refused with one named reason, checked in this order:
 //! `cancelled` (the library cancelled the activity), `already_registered`, `started` (the

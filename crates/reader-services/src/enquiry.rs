@@ -1,6 +1,6 @@
-//! Ask a Librarian (product.md §4): a reader sends an enquiry, optionally to a library;
-//! staff answer it once; the reader reads the answer. A follow-up question is a new
-//! enquiry: an answer is never replaced, since the reader may already have read it.
+//! Ask a Librarian (docs/http.md, Reader services): a reader sends an enquiry, optionally
+//! to a library; staff answer it once; the reader reads the answer. A follow-up question is
+//! a new enquiry: an answer is never replaced, since the reader may already have read it.
 
 use library_core::{CardNumber, LibraryCode, PatronId, StaffId};
 use time::OffsetDateTime;

@@ -1,6 +1,7 @@
-//! Reader services beyond circulation (product.md §4): the extension activities a reader
-//! registers for and the library notices they read ("My Info"), their settings ("My
-//! Setting"), and their enquiries with the staff's answers ("Ask a Librarian").
+//! Reader services beyond circulation (docs/ARCHITECTURE.md, What the system is for): the
+//! extension activities a reader registers for and the library notices they read ("My
+//! Info"), their settings ("My Setting"), and their enquiries with the staff's answers
+//! ("Ask a Librarian").
 //!
 //! What lives here is every rule of those services as plain data and pure functions: what
 //! a valid activity, notice, setting or enquiry is (each form parses into a value or names

@@ -1,4 +1,4 @@
-//! Library notices (product.md §4 "My Info", library information): a library, or every
+//! Library notices ("My Info", library information; docs/http.md): a library, or every
 //! library, publishes a title and a text shown to readers from a date, optionally until a
 //! date, unless withdrawn.
 

@@ -1,5 +1,5 @@
-//! A reader's settings (product.md §4 "My Setting"): email, an SMS number, the channels
-//! notices go through, the language, and whether the reading history is kept.
+//! A reader's settings ("My Setting"; docs/http.md, Reader services): email, an SMS number,
+//! the channels notices go through, the language, and whether the reading history is kept.
 //!
 //! Decisions:
 //! - The email is the reader's one email: the one registered, shown by `GET /me` and

@@ -15,7 +15,7 @@
 //! - The default build has no async runtime: tokio comes only with `server` (a tidy test
 //!   checks `cargo tree -e normal`).
 //!
-//! Wire reference: `shared/reference/sip2.md`; what we serve: `shared/spec/sip2.md`.
+//! What we serve, and the wire details it relies on: `docs/sip2.md`.
 
 pub mod codec;
 #[cfg(feature = "server")]

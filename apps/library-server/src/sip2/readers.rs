@@ -223,8 +223,9 @@ impl Sip2Library {
     }
 
     /// `01`: blocks the card until staff lift it (`DELETE /patrons/{card}/block`): later
-    /// checkouts, renewals and holds are refused as for a suspension (reference §7 vector
-    /// 18); recorded in the audit log and answered with the reader's standing.
+    /// checkouts, renewals and holds are refused as for a suspension (docs/sip2.md,
+    /// acceptance vector 18); recorded in the audit log and answered with the reader's
+    /// standing.
     pub(super) async fn block(
         &self,
         station: &StationSession,

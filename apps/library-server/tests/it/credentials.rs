@@ -1,4 +1,4 @@
-//! The seed's credential flows, end to end.
+//! The library's credential flows (docs/policy.md, Password and PIN), end to end.
 
 use serde_json::json;
 use time::macros::datetime;

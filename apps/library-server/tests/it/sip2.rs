@@ -101,7 +101,7 @@ fn checksum_ok(response: &str) -> bool {
         == 0
 }
 
-/// Length of the fixed part of a response (reference §3).
+/// Length of the fixed part of a response (docs/sip2.md, Fixed parts of the responses).
 fn fixed_len(response: &str) -> usize {
     match &response[..2] {
         "94" => 3,

@@ -36,7 +36,8 @@ pub struct ReaderAccount {
     pub loans: Vec<LoanStatus>,
     /// Unpaid charges in the ledger.
     pub unpaid_charges: Money,
-    /// Unpaid charges plus the fines accruing on open loans (http-api.md "outstanding").
+    /// Unpaid charges plus the fines accruing on open loans (docs/http.md, Fines:
+    /// "outstanding").
     pub outstanding: Money,
 }
 

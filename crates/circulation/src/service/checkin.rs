@@ -25,7 +25,7 @@ pub struct CheckinRequest {
     pub returned_at: Option<OffsetDateTime>,
 }
 
-/// A return and what it cost (http-api.md `POST /circulation/checkins`).
+/// A return and what it cost (docs/http.md, Circulation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckinOutcome {
     /// The loan, now returned.
@@ -60,7 +60,8 @@ pub enum CheckinError {
     /// The item is not on loan.
     #[error("the item is not on loan")]
     NotOnLoan,
-    /// The book-drop return time is in the future or before the checkout (http-api.md 422).
+    /// The book-drop return time is in the future or before the checkout (docs/http.md,
+    /// Circulation: 422).
     #[error(transparent)]
     InvalidReturnTime(ReturnTimeError),
     /// A port failed.

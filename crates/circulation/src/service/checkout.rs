@@ -1,5 +1,5 @@
 //! Checkout, and collection of a waiting hold (which is the holder's checkout of the
-//! waiting copy, product.md §1).
+//! waiting copy, docs/circulation.md).
 
 use library_core::{Barcode, CardNumber, Clock, HoldId, LibraryCode, Money};
 use library_fines::NewCharge;
@@ -29,7 +29,7 @@ pub struct CheckoutRequest {
 /// A loan made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutOutcome {
-    /// The new loan (`due.at` is http-api.md's `due_at`).
+    /// The new loan (`due.at` is the `due_at` of docs/http.md).
     pub loan: Loan,
     /// The reader's hold this checkout collected, if any: their waiting hold (with the fee)
     /// or their queued hold on the title, filled by a copy from the shelf (no fee).
@@ -56,7 +56,7 @@ pub enum CheckoutError {
     /// No library has this code.
     #[error("no library {0}")]
     LibraryNotFound(LibraryCode),
-    /// Refused for a named reason (http-api.md 409 `checkout_refused`).
+    /// Refused for a named reason (docs/http.md: 409 `checkout_refused`).
     #[error("checkout refused: {}", .0.code())]
     Refused(CheckoutRefusal),
     /// A port failed.
@@ -255,7 +255,7 @@ where
             queue
                 .collect(hold.id, now)
                 .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
-            // HK$3.30 "charged when the reserved item is collected" (product.md §7).
+            // HK$3.30 "charged when the reserved item is collected" (docs/policy.md).
             if rules.hold_fee.is_positive() {
                 tx.add_charge(
                     patron.id,

@@ -34,7 +34,7 @@ pub enum PlaceHoldError {
     /// No such pickup library.
     #[error("no library {0}")]
     LibraryNotFound(LibraryCode),
-    /// Refused for a named reason (http-api.md 409 `hold_refused`).
+    /// Refused for a named reason (docs/http.md: 409 `hold_refused`).
     #[error("hold refused: {}", .0.code())]
     Refused(HoldRefusal),
     /// A port failed.

@@ -103,7 +103,7 @@ where
     }
 
     /// Unpaid charges plus fines accruing on the reader's open overdue loans as of `now`
-    /// (http-api.md: the figure compared with `block_threshold_cents`).
+    /// (docs/http.md, Fines: the figure compared with `block_threshold_cents`).
     async fn outstanding(
         &self,
         tx: &mut dyn CirculationTransaction,

@@ -42,10 +42,10 @@ pub struct RenewOutcome {
 /// Why a renewal did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum RenewError {
-    /// No such open loan, or not the asking reader's (http-api.md 404).
+    /// No such open loan, or not the asking reader's (docs/http.md: 404).
     #[error("no such loan")]
     LoanNotFound,
-    /// Refused for a named reason (http-api.md 409 `renewal_refused`).
+    /// Refused for a named reason (docs/http.md: 409 `renewal_refused`).
     #[error("renewal refused: {}", .0.code())]
     Refused(RenewalRefusal),
     /// A port failed.
@@ -153,8 +153,8 @@ where
         };
         decide_renewal(&facts).map_err(RenewError::Refused)?;
 
-        // "A renewal of an overdue loan first charges the fine accrued so far" (product.md
-        // §1; Koha AddRenewal closes the fine as RENEWED).
+        // A renewal of an overdue loan first charges the fine accrued so far
+        // (docs/circulation.md; Koha AddRenewal closes the fine as RENEWED).
         let fine = accrued_fine(&loan, now, &lending, &rules, &config.periods);
         if let Some(charge) = NewCharge::overdue_fine(loan.id, &fine, today) {
             tx.add_charge(patron.id, charge).await?;

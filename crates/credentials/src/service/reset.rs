@@ -46,8 +46,9 @@ pub enum RegisterCredentialsError {
 }
 
 impl CredentialService {
-    /// Sets a new reader's default Password and PIN: both the last four digits of the
-    /// phone (product.md §3). Logging in with the default Password forces a change.
+    /// Sets a new reader's default Password and PIN: both the last four digits of the phone
+    /// (docs/policy.md, Password and PIN). Logging in with the default Password forces a
+    /// change.
     pub async fn set_default_credentials(
         &self,
         patron: PatronId,

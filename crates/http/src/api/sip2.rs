@@ -1,4 +1,4 @@
-//! SIP2 station accounts (http-api.md "SIP2 stations"): create, list, delete. Staff only.
+//! SIP2 station accounts (docs/http.md, SIP2 stations): create, list, delete. Staff only.
 //!
 //! The password is checked against the station rules and hashed on the blocking pool
 //! like every secret; it is never returned, and neither is its hash. Deleting an account

@@ -1,4 +1,4 @@
-//! SIP2 station accounts (http-api.md "SIP2 stations"): the self-service stations that may
+//! SIP2 station accounts (docs/http.md, SIP2 stations): the self-service stations that may
 //! log in to the SIP2 server, each lending from one library.
 //!
 //! - `username` is the key: `[a-z0-9_.-]{1,32}`, checked by the credentials crate before

@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn checksum_of_reference_vectors() {
-        // shared/reference/sip2.md §2.2, verified there.
+        // The checksum vectors of docs/sip2.md (Framing and checksum).
         for (prefix, sum) in [
             ("9900802.00AY1AZ", 0xFCA0),
             ("941AY0AZ", 0xFDFD),

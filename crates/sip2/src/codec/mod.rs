@@ -17,11 +17,11 @@
 //!   UTC, other military letters = whole-hour offsets); the adapter converts with the
 //!   library's offset. 18 blanks are `None`; every request date may be blank. We write
 //!   local time with a blank zone, as Koha and FOLIO do.
-//! - **Leniency on input** (reference §2.5): CR, CRLF or LF, blanks and NULs around the
-//!   line; `AY`/`AZ` auto-detected per message, `AZ` without `AY`, lower-case or unpadded
-//!   (1–4 digit) checksums; variable fields in any order, empty or trailing `|`s, a last
-//!   field without `|`; missing required fields read as empty; `Y`/`N` flags in either
-//!   case; a 65 without its date; a 17 with a stray language; summary positions 6–9
+//! - **Leniency on input** (docs/sip2.md, Leniency): CR, CRLF or LF, blanks and NULs around
+//!   the line; `AY`/`AZ` auto-detected per message, `AZ` without `AY`, lower-case or
+//!   unpadded (1–4 digit) checksums; variable fields in any order, empty or trailing `|`s,
+//!   a last field without `|`; missing required fields read as empty; `Y`/`N` flags in
+//!   either case; a 65 without its date; a 17 with a stray language; summary positions 6–9
 //!   ignored. Unknown fields and repeats of non-repeatable ones are returned in
 //!   `extra_fields`, never an error.
 //! - **Strictness on output**: exact widths, every required field even when empty, the

@@ -7,7 +7,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// How variable-field text is encoded on the wire. Fixed fields are always ASCII.
 ///
-/// UTF-8 is the default (the spec: "UTF-8 on the wire (configurable)"; both test clients
+/// UTF-8 is the default (docs/sip2.md: UTF-8 on the wire, configurable; both test clients
 /// use it, and Evergreen's checksum vectors only verify over UTF-8 bytes). Latin-1
 /// (ISO-8859-1) is there for older stations; every byte decodes, and characters outside it
 /// are written as `?`. The checksum is always computed over the bytes on the wire.

@@ -101,7 +101,7 @@ pub type Outcome<T> = Result<Result<T, Refusal>, BackendError>;
 pub struct StationAccount {
     /// The station's username (`CN`).
     pub station_id: String,
-    /// The library its checkouts lend from (http-api.md: `POST /sip2/stations`).
+    /// The library its checkouts lend from (docs/http.md, SIP2 stations).
     pub library_code: LibraryCode,
 }
 
@@ -159,7 +159,8 @@ pub struct PatronSummary {
     pub name: String,
     /// Privileges and limits.
     pub standing: PatronStanding,
-    /// Unpaid charges plus accruing fines (http-api.md "outstanding"); `BV` when positive.
+    /// Unpaid charges plus accruing fines (docs/http.md, Fines: "outstanding"); `BV` when
+    /// positive.
     pub outstanding: Money,
     /// Notes for the reader (`AF`): why a privilege is denied, for example.
     pub messages: Vec<String>,

@@ -1,5 +1,5 @@
-//! The open connections, so that an administrator can disconnect a station (http-api.md:
-//! deleting a station closes its connections).
+//! The open connections, so that an administrator can disconnect a station (docs/http.md,
+//! SIP2 stations: deleting a station closes its connections).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

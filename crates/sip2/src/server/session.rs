@@ -29,7 +29,7 @@ use crate::codec::{
     SipDate, SupportedMessages,
 };
 
-/// Logins refused on one connection before it is closed (http-api.md, SIP2 stations).
+/// Logins refused on one connection before it is closed (docs/http.md, SIP2 stations).
 const MAX_LOGIN_FAILURES: u8 = 3;
 /// Unparseable messages in a row before the connection is closed.
 const MAX_CONSECUTIVE_ERRORS: u8 = 10;

@@ -1,6 +1,6 @@
-//! The acceptance vectors of `shared/reference/sip2.md` §7, as far as they concern parsing
-//! and formatting (what the server decides is tested with the server). Numbers are the
-//! vector numbers there.
+//! The acceptance vectors of `docs/sip2.md` (Acceptance vectors), as far as they concern
+//! parsing and formatting (what the server decides is tested with the server). Numbers are
+//! the vector numbers there.
 
 use library_sip2::*;
 

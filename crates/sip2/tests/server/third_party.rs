@@ -218,7 +218,8 @@ async fn fee_paid() {
         (paid, refused)
     })
     .await;
-    // The crate's `ok()` looks for "1"; payment accepted is `Y` (reference §5).
+    // The crate's `ok()` looks for "1"; payment accepted is `Y` (docs/sip2.md, The
+    // third-party client).
     assert_eq!(accepted, ("Y".into(), Some("T-77".into())));
     assert_eq!(too_much, ("N".into(), true));
 }

@@ -1,5 +1,5 @@
-//! The acceptance vectors of `shared/reference/sip2.md` §7 that concern the server, in
-//! its numbering. Patron `P` is READER (PIN 1234), item `I` FREE_ITEM or LOANED_ITEM.
+//! The acceptance vectors of `docs/sip2.md` (Acceptance vectors) that concern the server,
+//! in its numbering. Patron `P` is READER (PIN 1234), item `I` FREE_ITEM or LOANED_ITEM.
 
 use crate::fake::*;
 use crate::hand_built::signed;

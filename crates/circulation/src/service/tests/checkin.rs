@@ -77,7 +77,7 @@ fn fines_use_the_lending_librarys_calendar_and_periods() {
 #[test]
 fn the_2021_rule_mobile_libraries_resume_later() {
     // Fines resume on 5 March 2021 for every library; mobile libraries stay suspended
-    // until further notice (product.md §2).
+    // until further notice (docs/policy.md, Fine-suspension periods).
     let w = World::new();
     w.store.add_fine_suspension_period(FineSuspensionPeriod {
         starts_on: date!(2020 - 01 - 29),
