@@ -1,7 +1,9 @@
 //! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
 //!
-//! - `test`: format check, clippy with warnings denied, every test of the workspace (all
-//!   features, so adapters behind optional features are tested too).
+//! - `test`: format check, clippy with warnings denied, the crate documentation built with
+//!   warnings denied (`cargo doc --no-deps`), every test of the workspace (all features, so
+//!   adapters behind optional features are tested too; the crate documentation's examples
+//!   run as doc tests).
 //!   PostgreSQL-backed tests run when `LIBRARY_TEST_POSTGRES_URL` is set; when it is not and
 //!   PostgreSQL answers on 127.0.0.1:5432, it is set to that server.
 //! - `ci`: what `.ci/run` calls: `test` with PostgreSQL required (it fails, not skips, when
@@ -116,6 +118,17 @@ fn test(require_postgres: bool) -> Result {
         "warnings",
     ]);
     run("cargo clippy -D warnings", clippy)?;
+
+    let mut doc = cargo();
+    doc.args([
+        "doc",
+        "--no-deps",
+        "--workspace",
+        "--all-features",
+        "--locked",
+    ])
+    .env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc -D warnings", doc)?;
 
     let mut tests = cargo();
     // Every feature, so adapters behind optional features (the SIP2 server) are tested too.

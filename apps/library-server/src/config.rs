@@ -29,7 +29,7 @@ pub struct Config {
     /// `LIBRARY_DEMO=1`; see `demo.rs`).
     pub demo: bool,
     /// Seconds between runs of the scheduled jobs (`LIBRARY_JOBS_EVERY_SECS`); `0` turns
-    /// them off. Unset: [`DEFAULT_JOBS_EVERY_SECS`], or off with the development clock,
+    /// them off. Unset: `DEFAULT_JOBS_EVERY_SECS`, or off with the development clock,
     /// whose `POST /dev/jobs/run` runs them on demand ([`Config::jobs_every`]).
     pub jobs_every_secs: Option<u64>,
 }

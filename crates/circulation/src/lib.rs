@@ -22,6 +22,85 @@
 //! (what a return costs) · `model` (patron, item, title, library, loan) · [`ports`] ·
 //! [`service`] (the use cases over the ports) · `memory` (in-memory adapter, feature
 //! `memory`). Feature `mocks` adds mockall `MockXxx` types for the ports.
+//!
+//! # Example: a checkout and a renewal with the in-memory adapter
+//!
+//! On the default "hkpl" rules, a book lent on Friday 5 March 2021 is due 14 days later,
+//! on 19 March; renewed on 15 March, it is due 14 days from the renewal date, on 29 March,
+//! with 4 renewals left. An embedder supplies its own adapters for the ports
+//! ([`ports::CirculationStore`] and the rule, calendar and fine-suspension repositories);
+//! the in-memory one (feature `memory`) implements them all.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use library_circulation::memory::MemoryStore;
+//! use library_circulation::service::{CheckoutRequest, RenewRequest};
+//! use library_circulation::{
+//!     Calendar, Circulation, Item, ItemStatus, ItemType, Library, Patron, ReaderCategory,
+//!     hkpl_profile,
+//! };
+//! use library_core::{
+//!     Barcode, CardNumber, ItemId, LibraryCode, LibraryKind, ManualClock, PatronId,
+//! };
+//! use time::macros::{date, datetime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new();
+//! store.set_rules(hkpl_profile());
+//! let central = LibraryCode::parse("HKCL")?;
+//! store.put_library(Library {
+//!     code: central.clone(),
+//!     kind: LibraryKind::Central,
+//!     calendar: Calendar::default(), // open every day
+//! });
+//! let card = CardNumber::parse("21000000000001")?;
+//! let reader = store.add_patron(Patron {
+//!     id: PatronId(0),
+//!     card_number: card.clone(),
+//!     category: ReaderCategory::parse("adult")?,
+//!     home_library: central.clone(),
+//!     card_expires_on: date!(2025 - 12 - 31),
+//!     suspended_until: None,
+//!     blocked: false,
+//! });
+//! let title = store.add_title("A Brief History of Hong Kong");
+//! let barcode = Barcode::parse("31000000000001")?;
+//! store.add_item(Item {
+//!     id: ItemId(0),
+//!     barcode: barcode.clone(),
+//!     title,
+//!     item_type: ItemType::parse("adult_book")?,
+//!     home_library: central.clone(),
+//!     status: ItemStatus::Available,
+//! });
+//!
+//! let clock = Arc::new(ManualClock::new(datetime!(2021-03-05 10:00 +08:00)));
+//! let circulation = Circulation::new(
+//!     store.clone(), // the unit of work
+//!     store.clone(), // rules
+//!     store.clone(), // libraries and their calendars
+//!     store.clone(), // fine-suspension periods
+//!     clock.clone(),
+//! );
+//!
+//! let lent = pollster::block_on(circulation.checkout(CheckoutRequest {
+//!     card_number: card,
+//!     item_barcode: barcode,
+//!     library: central,
+//! }))?;
+//! assert_eq!(lent.loan.due.on, date!(2021 - 03 - 19));
+//!
+//! clock.set(datetime!(2021-03-15 16:30 +08:00));
+//! let renewed = pollster::block_on(circulation.renew(RenewRequest {
+//!     loan: lent.loan.id,
+//!     patron: Some(reader), // the reader asks: the loan must be theirs
+//! }))?;
+//! assert_eq!(renewed.loan.due.on, date!(2021 - 03 - 29));
+//! assert_eq!(renewed.renewals_left, 4);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod calendar;
 mod checkin;

@@ -15,6 +15,76 @@
 //! - A Password is NFKC-normalised at set and at verify; a PIN never is.
 //! - An attempt at a secret is counted before its hash is computed; a refused attempt
 //!   computes no hash. Unknown cards are counted and hashed like known ones.
+//!
+//! # Example: a first login with the fakes
+//!
+//! A reader registered with phone 9123 4567 logs in with the default Password (the last
+//! four digits), gets a session that may only change the Password, changes it, and gets a
+//! full session; a wrong Password is refused with the one answer every failed login gets.
+//! An embedder supplies its own adapters for the ports (a database, Argon2, a mailer); the
+//! fakes of feature `testing` keep everything in memory.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use library_core::{CardNumber, ManualClock, PatronId};
+//! use library_credentials::testing::{
+//!     CountingHasher, InMemoryCredentialStore, InMemorySessionStore, InMemoryStaffStore,
+//!     RecordingNotifier, SeededRandom,
+//! };
+//! use library_credentials::{
+//!     AttemptSource, CredentialConfig, CredentialPorts, CredentialService, LoginError,
+//!     PersonalInfo, Scope, Secret, SecretHash, StoredCredentials,
+//! };
+//! use time::macros::datetime;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # pollster::block_on(async {
+//! let store = Arc::new(InMemoryCredentialStore::new());
+//! let service = CredentialService::new(
+//!     CredentialPorts {
+//!         store: store.clone(),
+//!         sessions: Arc::new(InMemorySessionStore::new()),
+//!         staff: Arc::new(InMemoryStaffStore::new()),
+//!         hasher: Arc::new(CountingHasher::new()),
+//!         notifier: Arc::new(RecordingNotifier::new()),
+//!         random: Arc::new(SeededRandom::new(7)),
+//!         clock: Arc::new(ManualClock::new(datetime!(2021-03-05 09:00 +08:00))),
+//!     },
+//!     CredentialConfig::default(),
+//! );
+//! let card = "21000012345678";
+//! store.insert(StoredCredentials {
+//!     patron: PatronId(1),
+//!     info: PersonalInfo {
+//!         card_number: CardNumber::parse(card)?,
+//!         name: "Chan Tai Man".into(),
+//!         phone: "9123 4567".into(),
+//!         email: None,
+//!         date_of_birth: None,
+//!     },
+//!     password_hash: SecretHash(String::new()),
+//!     password_is_default: true,
+//!     pin_hash: SecretHash(String::new()),
+//!     temporary: None,
+//! });
+//! service.set_default_credentials(PatronId(1), "9123 4567").await?;
+//! let counter = AttemptSource("ip:203.0.113.7".into());
+//!
+//! let wrong = service.login(card, &Secret::new("1234"), &counter).await;
+//! assert!(matches!(wrong, Err(LoginError::InvalidCredentials)));
+//!
+//! let first = service.login(card, &Secret::new("4567"), &counter).await?;
+//! assert_eq!(first.scope, Scope::ChangePasswordOnly);
+//! let session = service.authenticate(first.token.expose()).await?;
+//! let full = service
+//!     .change_password(&session, &Secret::new("4567"), &Secret::new("Reading-Room-42"), &counter)
+//!     .await?;
+//! assert_eq!(full.scope, Scope::Full);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
 
 mod blocklist;
 mod guessing;

@@ -18,6 +18,49 @@
 //!   O(1)).
 //! - [`preview_impact`] reads an iterator once and keeps O(1) state; it changes nothing.
 //!
+//! # Example: a fine over the 2021 fine suspension
+//!
+//! Libraries closed in early 2021; fines were not charged until 5 March 2021, and until
+//! 3 May 2021 for items borrowed from mobile libraries. A book due on 1 February 2021 and
+//! returned on 10 March 2021 is 37 days late, of which 6 are charged (5 to 10 March) at
+//! HK$1.50: HK$9.00. From a mobile library, nothing is charged.
+//!
+//! ```
+//! use library_core::{LibraryCode, LibraryKind, Money};
+//! use library_fines::{
+//!     AlwaysOpen, FinePolicy, FineSuspensionPeriod, LendingLibrary, SuspensionScope,
+//!     assess_fine,
+//! };
+//! use time::macros::date;
+//!
+//! let periods = [
+//!     FineSuspensionPeriod::new(
+//!         date!(2020 - 12 - 02),
+//!         Some(date!(2021 - 03 - 05)), // the first day charged again
+//!         SuspensionScope::all_libraries(),
+//!         "libraries closed",
+//!     )?,
+//!     FineSuspensionPeriod::new(
+//!         date!(2020 - 12 - 02),
+//!         Some(date!(2021 - 05 - 03)),
+//!         SuspensionScope::kinds([LibraryKind::Mobile]),
+//!         "mobile libraries closed",
+//!     )?,
+//! ];
+//! let policy = FinePolicy::per_day(Money::from_cents(150));
+//! let district = LendingLibrary::new(LibraryCode::parse("TKO")?, LibraryKind::District);
+//! let mobile = LendingLibrary::new(LibraryCode::parse("MOB1")?, LibraryKind::Mobile);
+//! let (due, back) = (date!(2021 - 02 - 01), date!(2021 - 03 - 10));
+//!
+//! let fine = assess_fine(due, back, &district, &policy, &periods, &AlwaysOpen);
+//! assert_eq!((fine.overdue_days, fine.chargeable_days), (37, 6));
+//! assert_eq!(fine.fine, Money::from_cents(900));
+//!
+//! let fine = assess_fine(due, back, &mobile, &policy, &periods, &AlwaysOpen);
+//! assert_eq!(fine.fine, Money::ZERO);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [`Money`]: library_core::Money
 
 mod chargeable_days;

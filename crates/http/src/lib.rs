@@ -6,16 +6,16 @@
 //! Invariants:
 //! - Only this crate knows HTTP, JSON and OpenAPI. Domain types are not serialisable; the
 //!   request and response types of `api/` are converted by hand.
-//! - Authentication and scopes are decided in one place, [`auth`](crate::auth): every
+//! - Authentication and scopes are decided in one place, `auth`: every
 //!   protected operation takes one of its security schemes as an argument, and the scheme's
 //!   checker authenticates the bearer token (401) and then applies the access table (403).
-//! - Errors are mapped in one place, [`error`](crate::error): one table from domain errors
+//! - Errors are mapped in one place, `error`: one table from domain errors
 //!   to [`ApiError`], and one middleware that turns every other failure poem reports
 //!   (unknown route, unparseable body, body too large, panic) into the same JSON shape.
 //!   Nothing a client sends produces a 500.
 //! - Text is checked once, at the edge, after routing: every operation of the API refuses
 //!   control characters in its body, path and query before its handler runs
-//!   ([`text`](crate::text)), the same on SQLite and PostgreSQL.
+//!   (`text`), the same on SQLite and PostgreSQL.
 //! - Secrets are hashed off the async runtime ([`BlockingHasher`]).
 
 mod api;

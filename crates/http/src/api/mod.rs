@@ -102,7 +102,7 @@ fn apis(state: &AppState) -> Apis {
 
 /// The whole HTTP application: the API under `/api/v1`, the operations routes, the OpenAPI
 /// document at `/openapi.json` and the interactive page at `/docs`. Every operation is
-/// behind the text check ([`CheckedText`]), which runs once the request is routed.
+/// behind the text check (`CheckedText`), which runs once the request is routed.
 pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     let apis = CheckedText(apis(&state));
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")

@@ -210,7 +210,7 @@ impl CirculationTransaction for DbTransaction {
             .transpose()
     }
 
-    /// SQLite: both reads sent as one call ([`sqlite_batch`]). PostgreSQL: the two
+    /// SQLite: both reads sent as one call (`sqlite_batch`). PostgreSQL: the two
     /// statements (their rows differ in shape; both run under locks already held).
     async fn open_loans_charges_and_holds(
         &mut self,
@@ -240,7 +240,7 @@ impl CirculationTransaction for DbTransaction {
         Ok((loans, holds))
     }
 
-    /// SQLite: both reads sent as one call ([`sqlite_batch`]). PostgreSQL: the two
+    /// SQLite: both reads sent as one call (`sqlite_batch`). PostgreSQL: the two
     /// statements, the holds read after the locks are granted (a statement reads what was
     /// committed when it began, and the locking one may have waited).
     async fn lock_copy_with_holds(
@@ -291,7 +291,7 @@ impl CirculationTransaction for DbTransaction {
         Ok(Some((item, open_loan_of(&row, C)?)))
     }
 
-    /// SQLite: the four reads sent as one call ([`sqlite_batch`]), the copy, loans and holds
+    /// SQLite: the four reads sent as one call (`sqlite_batch`), the copy, loans and holds
     /// found through the card and the barcode; the transaction holds the database's write
     /// lock from its start, so they read what the reads one after another would.
     /// PostgreSQL: the calls one after another (each lock may wait, and what follows must
@@ -402,7 +402,7 @@ impl CirculationTransaction for DbTransaction {
     }
 
     /// PostgreSQL: one statement, the loan inserted in a data-modifying `WITH`. SQLite: the
-    /// copy's update and the loan's insert sent as one call ([`sqlite_batch`]).
+    /// copy's update and the loan's insert sent as one call (`sqlite_batch`).
     async fn lend(&mut self, loan: NewLoan) -> Result<Loan, InfrastructureError> {
         const C: &str = "lend";
         let b = self.backend;
@@ -439,7 +439,7 @@ impl CirculationTransaction for DbTransaction {
     }
 
     /// PostgreSQL: one statement, the loan updated in a data-modifying `WITH`. SQLite: the
-    /// copy's update and the loan's sent as one call ([`sqlite_batch`]).
+    /// copy's update and the loan's sent as one call (`sqlite_batch`).
     async fn close_loan(
         &mut self,
         loan: &Loan,
@@ -550,7 +550,7 @@ fn locked_copy_of(
     Ok((title_of(row, &item, context)?, item, loan))
 }
 
-/// The rows of a [`sqlite_batch`] tagged `what`.
+/// The rows of a `sqlite_batch` tagged `what`.
 fn tagged<'a>(
     found: &'a [(String, QueryResult)],
     what: &'a str,

@@ -192,7 +192,7 @@ pub struct HoldLine {
 /// One unpaid charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FineLine {
-    /// What it is for ("overdue: <title>").
+    /// What it is for (`"overdue: <title>"`).
     pub description: String,
     /// How much is unpaid.
     pub amount: Money,
