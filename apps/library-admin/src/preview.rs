@@ -2,7 +2,7 @@
 //! open loans (`FineSuspensionStore::preview`, the computation behind
 //! `POST /api/v1/fine-suspensions/preview` too). Changes nothing.
 
-use library_core::{LibraryCode, LibraryKind, Money};
+use library_core::{LibraryCode, LibraryKind};
 use library_fines::{FineSuspensionPeriod, SuspensionScope};
 use time::Date;
 
@@ -17,13 +17,6 @@ pub struct Request {
     pub library_codes: Vec<String>,
     pub as_of: Option<Date>,
     pub json: bool,
-}
-
-fn hkd(m: Money) -> String {
-    let cents = m.cents();
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}HK${}.{:02}", abs / 100, abs % 100)
 }
 
 /// Runs the preview and prints the figures.
@@ -86,28 +79,15 @@ pub async fn preview(ctx: &Context, req: Request) -> Result<(), Failure> {
         println!("readers charged: {}", got.patrons);
         println!(
             "total fines:     {} ({} cents)",
-            hkd(got.total),
+            got.total,
             got.total.cents()
         );
         println!(
             "waived:          {} ({} cents)",
-            hkd(got.waived),
+            got.waived,
             got.waived.cents()
         );
         println!("(nothing was changed)");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hkd;
-    use library_core::Money;
-
-    #[test]
-    fn money_is_shown_in_dollars() {
-        assert_eq!(hkd(Money::from_cents(0)), "HK$0.00");
-        assert_eq!(hkd(Money::from_cents(1250)), "HK$12.50");
-        assert_eq!(hkd(Money::from_cents(-5)), "-HK$0.05");
-    }
 }

@@ -143,12 +143,6 @@ fn refusal(code: &'static str, reason: &dyn std::fmt::Display) -> Refusal {
     Refusal::new(code, sentence(reason))
 }
 
-/// `HK$2.50` for messages.
-fn dollars(amount: Money) -> String {
-    let cents = amount.cents();
-    format!("HK${}.{:02}", cents / 100, (cents % 100).abs())
-}
-
 impl Sip2Library {
     /// The SIP2 side of the library over `db`, with the services HTTP uses.
     pub fn new(
@@ -427,7 +421,5 @@ mod tests {
             "The reader has reached the loan quota."
         );
         assert_eq!(sentence(&""), "");
-        assert_eq!(dollars(Money::from_cents(1050)), "HK$10.50");
-        assert_eq!(dollars(Money::from_cents(5)), "HK$0.05");
     }
 }

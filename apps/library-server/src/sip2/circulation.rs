@@ -22,7 +22,7 @@ use library_sip2::server::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{OrBackend, Sip2Library, dollars, failed, refusal};
+use super::{OrBackend, Sip2Library, failed, refusal};
 
 /// Refusal codes of this adapter for a hold's title or pickup library that does not exist
 /// (HTTP answers those 404 and 422 `unknown_library`).
@@ -367,11 +367,7 @@ impl Sip2Library {
             Err(StoreError::Ledger(LedgerError::Overpayment { outstanding, .. })) => {
                 return Ok(Err(Refusal::new(
                     "amount_exceeds_outstanding",
-                    format!(
-                        "{} is more than the fines to pay ({}).",
-                        dollars(amount),
-                        dollars(outstanding)
-                    ),
+                    format!("{amount} is more than the fines to pay ({outstanding})."),
                 )));
             }
             Err(StoreError::Ledger(e @ LedgerError::NotPositive { .. })) => {

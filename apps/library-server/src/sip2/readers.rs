@@ -12,7 +12,7 @@ use library_sip2::server::{
 };
 use serde_json::json;
 
-use super::{OrBackend, Reader, Sip2Library, dollars};
+use super::{OrBackend, Reader, Sip2Library};
 
 /// A found reader with what the station may see about them.
 struct Standing {
@@ -100,7 +100,7 @@ impl Sip2Library {
         if fines {
             messages.push(format!(
                 "Please pay your fines ({}) before borrowing.",
-                dollars(account.outstanding)
+                account.outstanding
             ));
         }
         if quota {
