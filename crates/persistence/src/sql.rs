@@ -10,27 +10,71 @@ use sea_orm::{
 
 use crate::error::StoreError;
 
-/// `sql` with `?` placeholders, as the backend wants it (`$1, $2, …` on PostgreSQL).
-/// The SQL texts of this crate contain no `?` other than placeholders.
-pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
+/// `sql` with `?` placeholders bound to `values`, as the backend wants it (`$1, $2, …` on
+/// PostgreSQL). The text is read as SQL: a `?` inside a string literal (`'…'`, `''`
+/// escaping a quote), a quoted identifier (`"…"`) or a comment (`-- …`, `/* … */`) is text,
+/// not a placeholder, on both backends. A statement whose placeholders do not match its
+/// values is refused before it reaches the database.
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Result<Statement, DbErr> {
+    let (sql, placeholders) = number_placeholders(sql, backend == DbBackend::Postgres);
+    if placeholders != values.len() {
+        return Err(DbErr::Custom(format!(
+            "a statement has {placeholders} placeholders for {} values",
+            values.len()
+        )));
+    }
+    Ok(Statement::from_sql_and_values(backend, sql, values))
+}
+
+/// Where the scanner of [`number_placeholders`] is in the SQL text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lexeme {
+    Code,
+    Literal,
+    Identifier,
+    LineComment,
+    BlockComment,
+}
+
+/// Counts the `?` placeholders of `sql` outside literals, quoted identifiers and comments;
+/// with `numbered`, writes them `$1`, `$2`, … (PostgreSQL).
+fn number_placeholders(sql: &str, numbered: bool) -> (String, usize) {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    let mut state = Lexeme::Code;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        match (state, c) {
+            (Lexeme::Code, '?') => {
+                n += 1;
+                if numbered {
                     out.push('$');
                     out.push_str(&n.to_string());
                 } else {
-                    out.push(c);
+                    out.push('?');
                 }
+                continue;
             }
-            out
+            (Lexeme::Code, '\'') => state = Lexeme::Literal,
+            (Lexeme::Code, '"') => state = Lexeme::Identifier,
+            (Lexeme::Code, '-') if next == Some('-') => state = Lexeme::LineComment,
+            (Lexeme::Code, '/') if next == Some('*') => state = Lexeme::BlockComment,
+            // `''` inside a literal is a quote: the second one opens it again.
+            (Lexeme::Literal, '\'') | (Lexeme::Identifier, '"') => state = Lexeme::Code,
+            (Lexeme::LineComment, '\n') => state = Lexeme::Code,
+            (Lexeme::BlockComment, '*') if next == Some('/') => {
+                out.push('*');
+                out.push('/');
+                chars.next();
+                state = Lexeme::Code;
+                continue;
+            }
+            _ => {}
         }
-        _ => sql.to_owned(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+        out.push(c);
+    }
+    (out, n)
 }
 
 /// Runs a query, expecting at most one row.
@@ -39,7 +83,7 @@ pub(crate) async fn one(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Option<QueryResult>, DbErr> {
-    conn.query_one_raw(stmt(conn.get_database_backend(), sql, values))
+    conn.query_one_raw(stmt(conn.get_database_backend(), sql, values)?)
         .await
 }
 
@@ -49,7 +93,7 @@ pub(crate) async fn all(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    conn.query_all_raw(stmt(conn.get_database_backend(), sql, values))
+    conn.query_all_raw(stmt(conn.get_database_backend(), sql, values)?)
         .await
 }
 
@@ -60,7 +104,7 @@ pub(crate) async fn exec(
     values: Vec<Value>,
 ) -> Result<u64, DbErr> {
     Ok(conn
-        .execute_raw(stmt(conn.get_database_backend(), sql, values))
+        .execute_raw(stmt(conn.get_database_backend(), sql, values)?)
         .await?
         .rows_affected())
 }
@@ -173,4 +217,48 @@ pub(crate) fn store_err(context: &'static str) -> impl FnOnce(DbErr) -> StoreErr
 /// `u32` from a stored `BIGINT`.
 pub(crate) fn to_u32(context: &str, n: i64) -> Result<u32, InfrastructureError> {
     u32::try_from(n).map_err(|e| corrupt(context, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_and_kept_for_sqlite() {
+        let sql = "SELECT a FROM t WHERE b = ? AND c IN (?, ?)";
+        assert_eq!(
+            number_placeholders(sql, true),
+            (
+                "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)".to_owned(),
+                3
+            )
+        );
+        assert_eq!(number_placeholders(sql, false), (sql.to_owned(), 3));
+    }
+
+    #[test]
+    fn a_question_mark_in_a_literal_an_identifier_or_a_comment_is_text() {
+        let sql = "SELECT 'why?', 'it''s ?', \"odd?name\" -- really?\n\
+                   FROM t /* maybe? */ WHERE x = ? AND y = '?'";
+        let (numbered, n) = number_placeholders(sql, true);
+        assert_eq!(n, 1);
+        assert_eq!(
+            numbered,
+            "SELECT 'why?', 'it''s ?', \"odd?name\" -- really?\n\
+             FROM t /* maybe? */ WHERE x = $1 AND y = '?'"
+        );
+    }
+
+    #[test]
+    fn a_statement_whose_placeholders_do_not_match_its_values_is_refused() {
+        let sql = "UPDATE t SET a = ? WHERE note = 'a?b'";
+        assert!(stmt(DbBackend::Postgres, sql, vec![1i64.into()]).is_ok());
+        assert!(stmt(DbBackend::Sqlite, sql, vec![1i64.into()]).is_ok());
+        let err = stmt(DbBackend::Postgres, sql, vec![1i64.into(), 2i64.into()]).unwrap_err();
+        assert!(
+            err.to_string().contains("1 placeholders for 2 values"),
+            "{err}"
+        );
+        assert!(stmt(DbBackend::Sqlite, sql, vec![]).is_err());
+    }
 }
