@@ -35,6 +35,7 @@ pub fn check_all(root: &Path) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
     problems.extend(crate_manifests(root));
     problems.extend(domain_layering(root));
+    problems.extend(adapter_layering(root));
     problems.extend(docs_in_sync(root));
     problems.extend(no_unexplained_ignores(root));
     problems.extend(no_conflict_markers(root));
@@ -102,53 +103,82 @@ fn crate_manifests(root: &Path) -> Vec<String> {
 
 /// Domain crates depend on no runtime, database or HTTP crate (normal dependencies).
 fn domain_layering(root: &Path) -> Vec<String> {
+    layering(
+        root,
+        DOMAIN_CRATES,
+        &[],
+        FORBIDDEN_IN_DOMAIN,
+        "domain crates must stay free of runtimes, databases and HTTP",
+    )
+}
+
+/// The inbound adapters (HTTP, SIP2 with its server) speak to the domain through ports,
+/// never to the database adapter: they do not depend on `library-persistence`.
+fn adapter_layering(root: &Path) -> Vec<String> {
+    layering(
+        root,
+        INBOUND_ADAPTERS,
+        &["--all-features"],
+        &["library-persistence"],
+        "inbound adapters reach the database only through ports",
+    )
+}
+
+/// Inbound adapter crates (checked with every feature on).
+pub const INBOUND_ADAPTERS: &[&str] = &["library-http", "library-sip2"];
+
+/// Each crate of `crates` present in the workspace: its normal dependency tree (with
+/// `features` flags) names none of `forbidden`.
+fn layering(
+    root: &Path,
+    crates: &[&str],
+    features: &[&str],
+    forbidden: &[&str],
+    why: &str,
+) -> Vec<String> {
     let present: Vec<String> = member_dirs(root)
         .iter()
         .filter_map(|(_, m)| package_name(&fs::read_to_string(m).unwrap_or_default()))
         .collect();
     let mut problems = Vec::new();
-    for krate in DOMAIN_CRATES
-        .iter()
-        .filter(|k| present.iter().any(|p| p == *k))
-    {
+    for krate in crates.iter().filter(|k| present.iter().any(|p| p == *k)) {
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(root)
-            .args([
-                "tree",
-                "--offline",
-                "-p",
-                krate,
-                "-e",
-                "normal",
-                "--prefix",
-                "none",
-                "--format",
-                "{p}",
-            ])
+            .args(["tree", "--offline", "-p", krate, "-e", "normal"])
+            .args(features)
+            .args(["--prefix", "none", "--format", "{p}"])
             .output();
-        let output = match output {
-            Ok(o) if o.status.success() => o,
-            Ok(o) => {
-                problems.push(format!(
-                    "cargo tree -p {krate} failed: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                ));
-                continue;
-            }
-            Err(e) => {
-                problems.push(format!("cargo tree -p {krate} could not start: {e}"));
-                continue;
-            }
-        };
-        let tree = String::from_utf8_lossy(&output.stdout);
-        for line in tree.lines() {
-            let dep = line.split_whitespace().next().unwrap_or_default();
-            if FORBIDDEN_IN_DOMAIN.contains(&dep) {
-                problems.push(format!("{krate} depends on {dep} (domain crates must stay free of runtimes, databases and HTTP)"));
-            }
+        match output {
+            Ok(o) if o.status.success() => problems.extend(forbidden_in_tree(
+                krate,
+                &String::from_utf8_lossy(&o.stdout),
+                forbidden,
+                why,
+            )),
+            Ok(o) => problems.push(format!(
+                "cargo tree -p {krate} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )),
+            Err(e) => problems.push(format!("cargo tree -p {krate} could not start: {e}")),
         }
     }
     problems
+}
+
+/// The lines of a `cargo tree --prefix none --format {p}` output of `krate` that name a
+/// `forbidden` package (each reported once).
+fn forbidden_in_tree(krate: &str, tree: &str, forbidden: &[&str], why: &str) -> Vec<String> {
+    let mut found: Vec<&str> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|dep| forbidden.contains(dep))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+        .into_iter()
+        .map(|dep| format!("{krate} depends on {dep} ({why})"))
+        .collect()
 }
 
 /// README shows the test command; the architecture map names every crate.
@@ -561,8 +591,30 @@ mod tests {
 
     #[test]
     fn the_layering_check_would_catch_a_forbidden_dependency() {
-        // The check reads `cargo tree` lines; a line naming tokio must be reported.
-        let line = "tokio v1.48.0";
-        assert!(FORBIDDEN_IN_DOMAIN.contains(&line.split_whitespace().next().unwrap()));
+        // A `cargo tree` output as the check reads it: the crate, then its dependencies,
+        // one per line, repeated ones marked `(*)`.
+        let tree = "library-fines v0.0.0 (/w/crates/fines)\n\
+                    library-core v0.0.0 (/w/crates/core)\n\
+                    time v0.3.44\n\
+                    tokio v1.48.0\n\
+                    sqlx v0.9.0\n\
+                    tokio v1.48.0 (*)\n";
+        assert_eq!(
+            forbidden_in_tree("library-fines", tree, FORBIDDEN_IN_DOMAIN, "pure"),
+            vec![
+                "library-fines depends on sqlx (pure)".to_owned(),
+                "library-fines depends on tokio (pure)".to_owned(),
+            ]
+        );
+        let clean = "library-fines v0.0.0 (/w/crates/fines)\ntime v0.3.44\n";
+        assert!(forbidden_in_tree("library-fines", clean, FORBIDDEN_IN_DOMAIN, "pure").is_empty());
+        // A name that merely starts like a forbidden one is not it.
+        let near = "library-http v0.0.0\nlibrary-persistence-extras v1.0.0\n";
+        assert!(forbidden_in_tree("library-http", near, &["library-persistence"], "x").is_empty());
+    }
+
+    #[test]
+    fn inbound_adapters_do_not_depend_on_the_database_adapter() {
+        assert_eq!(adapter_layering(&root()), Vec::<String>::new());
     }
 }
