@@ -86,7 +86,7 @@ const fn admin(method: &'static str, path: &'static str) -> StaffRoute {
 ///
 /// `admin` may call every staff operation; `librarian` the counter's work only. The
 /// configuration (rules, libraries and their calendars, fine-suspension periods, SIP2
-/// station accounts) is `admin`'s; reading the rules, the fine-suspension
+/// station accounts, staff users) is `admin`'s; reading the rules, the fine-suspension
 /// periods and their preview is open to both. An operation missing here is refused to
 /// every role but `admin` (and logged); the tests keep the table, the OpenAPI document
 /// and docs/http.md ("Staff roles") in step.
@@ -136,6 +136,9 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     admin("POST", "/api/v1/sip2/stations"),
     admin("GET", "/api/v1/sip2/stations"),
     admin("DELETE", "/api/v1/sip2/stations/{username}"),
+    // Staff users.
+    admin("POST", "/api/v1/staff/users"),
+    admin("GET", "/api/v1/staff/users"),
 ];
 
 /// Whether two route paths have the same shape: the same literal segments, and variables

@@ -37,7 +37,8 @@ pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
 pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,
-    NewStation, RuleAdmin, Sip2Stations, StationInfo, StoredSuspension, TitleInfo,
+    NewStaffMember, NewStation, RuleAdmin, Sip2Stations, StaffDirectory, StaffMember, StationInfo,
+    StoredSuspension, TitleInfo,
 };
 pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
