@@ -6,6 +6,7 @@ use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET};
 use library_credentials::{
     MAX_STAFF_USERNAME_LEN, OsRandom, PasswordViolation, Secret, StaffCredentialStore,
     StaffPasswordError, StaffResetError, StaffRole, generate_temporary_password,
+    is_valid_staff_username,
 };
 use library_persistence::{NewAuditEntry, NewStaffUser};
 use time::format_description::well_known::Rfc3339;
@@ -35,12 +36,7 @@ fn violations(v: &[PasswordViolation]) -> String {
 }
 
 fn check_username(username: &str) -> Result<(), Failure> {
-    let ok = !username.is_empty()
-        && username.chars().count() <= MAX_STAFF_USERNAME_LEN
-        && username
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
+    if is_valid_staff_username(username) {
         Ok(())
     } else {
         Err(Failure::Usage(format!(

@@ -1,5 +1,6 @@
-//! The adapters this server supplies itself: the reader directory and readiness probe over
-//! the persistence crate, the outbox notifier, and the scheduled jobs.
+//! The adapters this server supplies itself: the reader directory, the staff directory and
+//! the readiness probe over the persistence crate, the outbox notifier, and the scheduled
+//! jobs.
 
 use std::sync::Arc;
 
@@ -17,14 +18,15 @@ use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger}
 use library_http::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
-    NewLibraryInfo, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile, Readiness,
-    RegisterReaderError, RuleAdmin, StoredSuspension, TitleInfo,
+    NewLibraryInfo, NewReader, NewStaffMember, NotReady, NotReadyReason, ReaderDirectory,
+    ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, StaffDirectory, StaffMember,
+    StoredSuspension, TitleInfo,
 };
 use library_persistence::{
     AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
     FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
-    NewNotification, NewPatron, OutboxStore, PatronStore, QueryStore, ReadyError, RuleStore,
-    StoreError, TitleDetails,
+    NewNotification, NewPatron, NewStaffUser, OutboxStore, PatronStore, QueryStore, ReadyError,
+    RuleStore, StaffStore, StoreError, TitleDetails,
 };
 use time::{Date, OffsetDateTime};
 
@@ -111,6 +113,55 @@ impl ReaderDirectory for DbReaderDirectory {
             .unblock(card)
             .await
             .map_err(|e| e.into_port_error("unblock reader"))
+    }
+}
+
+/// Staff users in the database, for the HTTP routes (`POST` and `GET /staff/users`).
+#[derive(Debug, Clone)]
+pub struct DbStaffDirectory {
+    staff: StaffStore,
+}
+
+impl DbStaffDirectory {
+    /// Over `db`.
+    pub fn new(db: &Database) -> Self {
+        Self { staff: db.staff() }
+    }
+}
+
+#[async_trait]
+impl StaffDirectory for DbStaffDirectory {
+    async fn create(&self, new: &NewStaffMember) -> Result<Option<StaffMember>, PortError> {
+        let user = NewStaffUser {
+            username: new.username.clone(),
+            password_hash: new.password_hash.clone(),
+            role: new.role,
+            created_at: new.created_at,
+        };
+        Ok(self
+            .staff
+            .create_unless_taken(&user)
+            .await?
+            .map(|id| StaffMember {
+                id,
+                // As stored.
+                username: new.username.to_lowercase(),
+                role: new.role,
+            }))
+    }
+
+    async fn list(&self) -> Result<Vec<StaffMember>, PortError> {
+        Ok(self
+            .staff
+            .list()
+            .await?
+            .into_iter()
+            .map(|u| StaffMember {
+                id: u.id,
+                username: u.username,
+                role: u.role,
+            })
+            .collect())
     }
 }
 

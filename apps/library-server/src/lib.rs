@@ -16,8 +16,8 @@ mod sip2;
 mod startup;
 
 pub use adapters::{
-    DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs,
-    SharedClock, circulation,
+    DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier,
+    ScheduledJobs, SharedClock, circulation,
 };
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError};
 pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR, DEFAULT_SIP2_ADDR};

@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::adapters::{
-    DbAdmin, DbReaderDirectory, DbReadiness, OutboxNotifier, ScheduledJobs, circulation,
+    DbAdmin, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier, ScheduledJobs,
+    circulation,
 };
 use crate::bootstrap::{BootstrapError, ensure_admin};
 use crate::config::Config;
@@ -160,6 +161,7 @@ impl Application {
             accounts: admin.clone(),
             audit: admin,
             sip2_stations: Arc::new(stations),
+            staff: Arc::new(DbStaffDirectory::new(&db)),
             reader_services: reader_services(&db, clock.clone()),
             clock,
             random,

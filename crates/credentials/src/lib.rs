@@ -129,6 +129,7 @@ pub use service::{
     AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
     CredentialService, LoginError, MAX_STAFF_USERNAME_LEN, RegisterCredentialsError,
     StaffPasswordError, StaffResetError, StationPasswordError, TemporaryPasswordIssued,
+    is_valid_staff_username,
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
 pub use station::{

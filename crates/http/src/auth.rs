@@ -7,14 +7,16 @@
 //! 2. the session's scope against the operation's [`Access`] ([`Access::check`], the one
 //!    table) → 403 `password_change_required` or 403 `forbidden`;
 //! 3. for staff operations, the staff user must still exist → 401 `unauthorized`;
-//! 4. a request whose text the edge refused ([`crate::text`]) → 422 `validation_failed`
+//! 4. for staff operations, the staff user's role against the operation's entry in the
+//!    role table ([`STAFF_ROUTES`], the other table) → 403 `forbidden`;
+//! 5. a request whose text the edge refused ([`crate::text`]) → 422 `validation_failed`
 //!    (`control_character`), where a malformed body would get its 400.
 //!
 //! Routing comes first (an unknown route is 404 whatever the token), because poem routes
 //! before it runs an operation's extractors.
 
-use library_credentials::{AttemptSource, Scope, Session, StoredStaff};
-use poem::Request;
+use library_credentials::{AttemptSource, Scope, Session, StaffRole, StoredStaff};
+use poem::{PathPattern, Request};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
@@ -53,6 +55,142 @@ impl Access {
     }
 }
 
+/// A staff operation and the least role it needs: one row of the role table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffRoute {
+    /// The HTTP method, upper case (`POST`).
+    pub method: &'static str,
+    /// The path as the OpenAPI document writes it (`/api/v1/libraries/{code}/closures`).
+    pub path: &'static str,
+    /// [`StaffRole::Librarian`]: every staff user; [`StaffRole::Admin`]: administrators only.
+    pub role: StaffRole,
+}
+
+const fn librarian(method: &'static str, path: &'static str) -> StaffRoute {
+    StaffRoute {
+        method,
+        path,
+        role: StaffRole::Librarian,
+    }
+}
+
+const fn admin(method: &'static str, path: &'static str) -> StaffRoute {
+    StaffRoute {
+        method,
+        path,
+        role: StaffRole::Admin,
+    }
+}
+
+/// The role table: every operation that takes a staff session, and the role it needs.
+///
+/// `admin` may call every staff operation; `librarian` the counter's work only. The
+/// configuration (rules, libraries and their calendars, fine-suspension periods, SIP2
+/// station accounts, staff users) is `admin`'s; reading the rules, the fine-suspension
+/// periods and their preview is open to both. An operation missing here is refused to
+/// every role but `admin` (and logged); the tests keep the table, the OpenAPI document
+/// and docs/http.md ("Staff roles") in step.
+pub const STAFF_ROUTES: &[StaffRoute] = &[
+    // Readers.
+    librarian("POST", "/api/v1/patrons"),
+    librarian("GET", "/api/v1/patrons/{card_number}"),
+    librarian("DELETE", "/api/v1/patrons/{card_number}/block"),
+    librarian("POST", "/api/v1/patrons/{card_number}/password-reset"),
+    // Circulation at the counter.
+    librarian("POST", "/api/v1/circulation/checkouts"),
+    librarian("POST", "/api/v1/circulation/checkins"),
+    librarian("POST", "/api/v1/circulation/loans/{loan_id}/renewal"),
+    librarian("POST", "/api/v1/circulation/holds/{id}/collection"),
+    librarian("GET", "/api/v1/patrons/{card_number}/holds"),
+    librarian("POST", "/api/v1/patrons/{card_number}/holds"),
+    librarian("DELETE", "/api/v1/patrons/{card_number}/holds/{id}"),
+    // Payments and waivers.
+    librarian("POST", "/api/v1/patrons/{card_number}/payments"),
+    librarian("POST", "/api/v1/fines/{id}/waiver"),
+    // The catalogue.
+    librarian("POST", "/api/v1/catalog/titles"),
+    librarian("POST", "/api/v1/catalog/items"),
+    // Activities, notices, enquiries.
+    librarian("POST", "/api/v1/activities"),
+    librarian("DELETE", "/api/v1/activities/{id}"),
+    librarian("GET", "/api/v1/staff/activities"),
+    librarian("GET", "/api/v1/activities/{id}/registrations"),
+    librarian("POST", "/api/v1/notices"),
+    librarian("DELETE", "/api/v1/notices/{id}"),
+    librarian("GET", "/api/v1/staff/notices"),
+    librarian("GET", "/api/v1/staff/enquiries"),
+    librarian("POST", "/api/v1/staff/enquiries/{id}/answer"),
+    // Configuration, read.
+    librarian("GET", "/api/v1/circulation/rules"),
+    librarian("GET", "/api/v1/fine-suspensions"),
+    librarian("POST", "/api/v1/fine-suspensions/preview"),
+    // Configuration, changed: administrators only.
+    admin("PUT", "/api/v1/circulation/rules"),
+    admin("POST", "/api/v1/libraries"),
+    admin("POST", "/api/v1/libraries/{code}/closures"),
+    admin("POST", "/api/v1/libraries/{code}/calendar"),
+    admin("DELETE", "/api/v1/libraries/{code}/calendar/{id}"),
+    admin("POST", "/api/v1/fine-suspensions"),
+    admin("PATCH", "/api/v1/fine-suspensions/{id}"),
+    // SIP2 station accounts, listing included: they are machines' credentials.
+    admin("POST", "/api/v1/sip2/stations"),
+    admin("GET", "/api/v1/sip2/stations"),
+    admin("DELETE", "/api/v1/sip2/stations/{username}"),
+    // Staff users.
+    admin("POST", "/api/v1/staff/users"),
+    admin("GET", "/api/v1/staff/users"),
+];
+
+/// Whether two route paths have the same shape: the same literal segments, and variables
+/// (`{code}` in the document, `:param0` in poem's route table) in the same places.
+fn same_shape(a: &str, b: &str) -> bool {
+    let variable = |s: &str| s.starts_with('{') || s.starts_with(':');
+    let (mut a, mut b) = (a.split('/'), b.split('/'));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == y || (variable(x) && variable(y)) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The role the staff operation `method path` needs, from [`STAFF_ROUTES`]; `None` if the
+/// table has no such operation. `path` may name its variables in either syntax.
+pub fn required_role(method: &str, path: &str) -> Option<StaffRole> {
+    STAFF_ROUTES
+        .iter()
+        .find(|r| r.method.eq_ignore_ascii_case(method) && same_shape(r.path, path))
+        .map(|r| r.role)
+}
+
+/// May a staff user of `role` call an operation that needs `needed`? `admin` may call every
+/// staff operation, `librarian` those that need `librarian`.
+pub(crate) fn role_allows(role: StaffRole, needed: StaffRole) -> bool {
+    role == StaffRole::Admin || needed == StaffRole::Librarian
+}
+
+/// The role table's verdict on the routed operation of `req` for a staff user of `role`.
+/// An operation missing from the table is refused to all but `admin`.
+fn check_role(req: &Request, role: StaffRole) -> Result<(), ApiError> {
+    let needed = req
+        .data::<PathPattern>()
+        .and_then(|pattern| required_role(req.method().as_str(), &pattern.0));
+    let needed = needed.unwrap_or_else(|| {
+        tracing::error!(
+            method = %req.method(),
+            path = req.data::<PathPattern>().map(|p| &*p.0),
+            "a staff operation missing from the role table: administrators only"
+        );
+        StaffRole::Admin
+    });
+    if role_allows(role, needed) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
 /// An authenticated and authorised caller.
 #[derive(Debug, Clone)]
 pub(crate) struct Principal {
@@ -84,10 +222,11 @@ async fn guard(req: &Request, bearer: Bearer, access: Access) -> poem::Result<Pr
         .map_err(ApiError::from)?;
     access.check(session.scope)?;
     let staff = if access == Access::Staff {
-        match staff {
-            Some(staff) => Some(staff),
-            None => return Err(ApiError::unauthorized().into()),
-        }
+        let Some(staff) = staff else {
+            return Err(ApiError::unauthorized().into());
+        };
+        check_role(req, staff.role)?;
+        Some(staff)
     } else {
         None
     };
@@ -137,7 +276,8 @@ pub(crate) struct SessionAuth(pub(crate) Principal);
 #[oai(ty = "bearer", checker = "loans")]
 pub(crate) struct LoansAuth(pub(crate) Principal);
 
-/// A staff session.
+/// A staff session whose staff user's role the operation allows (`admin` every staff
+/// operation, `librarian` the counter's work; see the role table in docs/http.md).
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", checker = "staff")]
 pub(crate) struct StaffAuth(pub(crate) Principal);
@@ -181,6 +321,180 @@ mod tests {
         ];
         for &(scope, access, expected) in table {
             assert_eq!(code(access.check(scope)), expected, "{scope} {access:?}");
+        }
+    }
+
+    #[test]
+    fn admin_may_do_everything_a_librarian_only_the_counters_work() {
+        use StaffRole::*;
+        for (role, needed, allowed) in [
+            (Admin, Admin, true),
+            (Admin, Librarian, true),
+            (Librarian, Librarian, true),
+            (Librarian, Admin, false),
+        ] {
+            assert_eq!(role_allows(role, needed), allowed, "{role:?} {needed:?}");
+        }
+    }
+
+    #[test]
+    fn routes_are_found_by_shape_in_either_syntax() {
+        let closures = Some(StaffRole::Admin);
+        assert_eq!(
+            required_role("POST", "/api/v1/libraries/{code}/closures"),
+            closures
+        );
+        assert_eq!(
+            required_role("POST", "/api/v1/libraries/:param0/closures"),
+            closures
+        );
+        assert_eq!(
+            required_role("post", "/api/v1/libraries/:code/closures"),
+            closures
+        );
+        assert_eq!(
+            required_role("GET", "/api/v1/libraries/{code}/closures"),
+            None
+        );
+        assert_eq!(
+            required_role("POST", "/api/v1/libraries/CEN/closures"),
+            None
+        );
+        assert_eq!(required_role("POST", "/api/v1/libraries/{code}"), None);
+        assert_eq!(
+            required_role("POST", "/api/v1/fine-suspensions/preview"),
+            Some(StaffRole::Librarian)
+        );
+        assert_eq!(
+            required_role("PATCH", "/api/v1/fine-suspensions/{id}"),
+            Some(StaffRole::Admin)
+        );
+    }
+
+    /// Every operation of the document that takes a staff session, as (method, path).
+    fn staff_operations() -> Vec<(String, String)> {
+        let mut staff = Vec::new();
+        for api in <crate::api::Apis as poem_openapi::OpenApi>::meta() {
+            for path in api.paths {
+                for op in path.operations {
+                    if op.security.iter().any(|r| r.contains_key("StaffAuth")) {
+                        staff.push((op.method.as_str().to_owned(), path.path.clone()));
+                    }
+                }
+            }
+        }
+        staff
+    }
+
+    #[test]
+    fn the_role_table_lists_every_staff_operation_once_and_nothing_else() {
+        let operations = staff_operations();
+        let mut missing = Vec::new();
+        for (method, path) in &operations {
+            let rows: Vec<_> = STAFF_ROUTES
+                .iter()
+                .filter(|r| r.method == method && r.path == path)
+                .collect();
+            match rows.len() {
+                1 => {}
+                0 => missing.push(format!("{method} {path}")),
+                n => panic!("{method} {path} is in the role table {n} times"),
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "staff operations missing from the role table (auth.rs, STAFF_ROUTES): {missing:#?}"
+        );
+        for row in STAFF_ROUTES {
+            assert!(
+                operations
+                    .iter()
+                    .any(|(m, p)| m == row.method && p == row.path),
+                "{} {} is in the role table but is no staff operation",
+                row.method,
+                row.path
+            );
+        }
+        assert!(operations.len() > 30, "{}", operations.len());
+    }
+
+    /// docs/http.md.
+    fn http_doc() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/http.md");
+        std::fs::read_to_string(path).expect("docs/http.md")
+    }
+
+    /// The lines of the section under `heading` (up to the next heading of any level).
+    fn section<'a>(doc: &'a str, heading: &str) -> Vec<&'a str> {
+        doc.lines()
+            .skip_while(|l| *l != heading)
+            .skip(1)
+            .take_while(|l| !l.starts_with('#'))
+            .collect()
+    }
+
+    /// The cells of a Markdown table row, trimmed; `None` for other lines and separators.
+    fn cells(line: &str) -> Option<Vec<&str>> {
+        let inner = line.strip_prefix('|')?.strip_suffix('|')?;
+        let cells: Vec<&str> = inner.split('|').map(str::trim).collect();
+        (!cells[0].starts_with("---")).then_some(cells)
+    }
+
+    #[test]
+    fn the_documented_staff_roles_are_the_role_table() {
+        let doc = http_doc();
+        let admin_only: Vec<String> = STAFF_ROUTES
+            .iter()
+            .filter(|r| r.role == StaffRole::Admin)
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        // "Staff roles": the administrators' operations, exactly.
+        let mut documented: Vec<String> = section(&doc, "### Staff roles")
+            .into_iter()
+            .filter_map(cells)
+            .skip(1)
+            .map(|c| format!("{} {}", c[0], c[1].trim_matches('`')))
+            .collect();
+        documented.sort();
+        let mut expected = admin_only.clone();
+        expected.sort();
+        let rows: String = admin_only
+            .iter()
+            .map(|r| {
+                let (method, path) = r.split_once(' ').unwrap_or_default();
+                format!("| {method} | `{path}` |\n")
+            })
+            .collect();
+        assert_eq!(
+            documented, expected,
+            "docs/http.md, \"Staff roles\", should list the admin-only operations of the role \
+             table (auth.rs):\n{rows}"
+        );
+        // "Routes": every staff operation, its session `admin` or `staff` as the table says.
+        let mut listed = Vec::new();
+        for c in section(&doc, "## Routes").into_iter().filter_map(cells) {
+            let role = match c.get(2) {
+                Some(&"admin") => StaffRole::Admin,
+                Some(&"staff") => StaffRole::Librarian,
+                _ => continue,
+            };
+            let path = c[1].trim_matches('`');
+            for method in c[0].split(", ") {
+                assert_eq!(
+                    required_role(method, path),
+                    Some(role),
+                    "docs/http.md, Routes: {method} {path} is `{}`",
+                    c[2]
+                );
+                listed.push(format!("{method} {path}"));
+            }
+        }
+        for row in STAFF_ROUTES {
+            let route = format!("{} {}", row.method, row.path);
+            assert!(
+                listed.contains(&route),
+                "docs/http.md, Routes: {route} is missing"
+            );
         }
     }
 

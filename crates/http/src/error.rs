@@ -6,7 +6,7 @@
 
 use library_credentials::{
     AuthError, ChangePasswordError, ChangePinError, LoginError, PortError,
-    RegisterCredentialsError, StaffResetError, StationPasswordError,
+    RegisterCredentialsError, StaffPasswordError, StaffResetError, StationPasswordError,
 };
 use poem::http::StatusCode;
 use poem::http::header::RETRY_AFTER;
@@ -461,6 +461,17 @@ impl From<StationPasswordError> for ApiError {
                 ApiError::validation_failed(v.into_iter().map(|v| v.code()))
             }
             StationPasswordError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<StaffPasswordError> for ApiError {
+    fn from(err: StaffPasswordError) -> Self {
+        match err {
+            StaffPasswordError::Rejected(v) => {
+                ApiError::validation_failed(v.into_iter().map(|v| v.code()))
+            }
+            StaffPasswordError::Infrastructure(e) => e.into(),
         }
     }
 }

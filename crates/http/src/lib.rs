@@ -6,9 +6,10 @@
 //! Invariants:
 //! - Only this crate knows HTTP, JSON and OpenAPI. Domain types are not serialisable; the
 //!   request and response types of `api/` are converted by hand.
-//! - Authentication and scopes are decided in one place, `auth`: every
-//!   protected operation takes one of its security schemes as an argument, and the scheme's
-//!   checker authenticates the bearer token (401) and then applies the access table (403).
+//! - Authentication, scopes and staff roles are decided in one place, `auth`: every
+//!   protected operation takes one of its security schemes as an argument, and the
+//!   scheme's checker authenticates the bearer token (401), then applies the access table
+//!   and, for staff, the role table [`STAFF_ROUTES`] (403).
 //! - Errors are mapped in one place, `error`: one table from domain errors
 //!   to [`ApiError`], and one middleware that turns every other failure poem reports
 //!   (unknown route, unparseable body, body too large, panic) into the same JSON shape.
@@ -30,12 +31,14 @@ mod state;
 mod text;
 
 pub use api::app;
+pub use auth::{STAFF_ROUTES, StaffRoute, required_role};
 pub use error::ApiError;
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
 pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,
-    NewStation, RuleAdmin, Sip2Stations, StationInfo, StoredSuspension, TitleInfo,
+    NewStaffMember, NewStation, RuleAdmin, Sip2Stations, StaffDirectory, StaffMember, StationInfo,
+    StoredSuspension, TitleInfo,
 };
 pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,

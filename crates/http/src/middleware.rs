@@ -7,7 +7,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use crate::error::{ApiError, from_poem_error};
 
 /// Body limit of the credential routes (logins, Password and PIN changes, SIP2 station
-/// accounts): 8 KiB.
+/// accounts, staff users): 8 KiB.
 pub(crate) const AUTH_BODY_LIMIT: usize = 8 * 1024;
 /// Body limit of every other route: 1 MiB.
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
@@ -15,6 +15,7 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 const CREDENTIAL_PATHS: &[&str] = &[
     "/api/v1/auth/",
     "/api/v1/staff/login",
+    "/api/v1/staff/users",
     "/api/v1/me/password",
     "/api/v1/me/pin",
     "/api/v1/sip2/",

@@ -1,7 +1,7 @@
 //! The ports of the circulation increment: what the routes need that the domain crates do
 //! not define as ports (library administration, the catalogue, rules and fine-suspension
 //! periods as administered, the ledger's payments and waivers, read models, the audit log,
-//! SIP2 station accounts), and [`CirculationDesk`], the circulation services behind one
+//! SIP2 station accounts, staff users), and [`CirculationDesk`], the circulation services behind one
 //! object-safe trait.
 //!
 //! The server implements them over the persistence crate; this crate never sees it.
@@ -25,7 +25,7 @@ use library_core::{
     Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
     TitleId,
 };
-use library_credentials::{SecretHash, StationUsername};
+use library_credentials::{PortError, SecretHash, StaffRole, StationUsername};
 use library_fines::{
     ChargeId, FineSuspensionPeriod, ImpactPreview, LedgerError, PatronLedger, PeriodError,
 };
@@ -391,4 +391,37 @@ pub trait Sip2Stations: Send + Sync {
     /// Deletes the account and closes the SIP2 connections logged in with it; how many
     /// were closed, or `None` if there was no such account.
     async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError>;
+}
+
+/// A staff user to create (the password already hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaffMember {
+    /// The login name, checked ([`library_credentials::is_valid_staff_username`]).
+    pub username: String,
+    /// The password's hash.
+    pub password_hash: SecretHash,
+    /// The role.
+    pub role: StaffRole,
+    /// When.
+    pub created_at: OffsetDateTime,
+}
+
+/// A staff user as an administrator sees it: never the password or its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    /// The user.
+    pub id: StaffId,
+    /// The login name as stored (lower-cased).
+    pub username: String,
+    /// The role.
+    pub role: StaffRole,
+}
+
+/// Staff users, as administrators manage them over HTTP.
+#[async_trait]
+pub trait StaffDirectory: Send + Sync {
+    /// Creates a staff user; `Ok(None)` if the username is taken (in any case).
+    async fn create(&self, new: &NewStaffMember) -> Result<Option<StaffMember>, PortError>;
+    /// Every staff user, by username.
+    async fn list(&self) -> Result<Vec<StaffMember>, PortError>;
 }

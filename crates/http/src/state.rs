@@ -10,7 +10,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::ports::{
     Accounts, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin, LibraryAdmin,
-    RuleAdmin, Sip2Stations,
+    RuleAdmin, Sip2Stations, StaffDirectory,
 };
 use crate::reader_services::ReaderServices;
 
@@ -172,6 +172,8 @@ pub struct AppState {
     pub audit: Arc<dyn AuditTrail>,
     /// SIP2 station accounts (and their open connections).
     pub sip2_stations: Arc<dyn Sip2Stations>,
+    /// Staff users.
+    pub staff: Arc<dyn StaffDirectory>,
     /// Activities, notices, settings, enquiries.
     pub reader_services: ReaderServices,
     /// The clock every component uses.

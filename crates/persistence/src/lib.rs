@@ -104,4 +104,4 @@ pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
 pub use settings_store::ReaderSettingsStore;
 pub use sip2_station_store::{NewSip2Station, Sip2Station, Sip2StationStore};
-pub use staff_store::{NewStaffUser, StaffStore};
+pub use staff_store::{NewStaffUser, StaffStore, StaffUser};

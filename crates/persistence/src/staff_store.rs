@@ -1,12 +1,12 @@
-//! Staff users: creation, and the `StaffCredentialStore` port for staff login. Usernames
-//! are stored lower-cased, so they are unique and found case-insensitively.
+//! Staff users: creation, the list, and the `StaffCredentialStore` port for staff login.
+//! Usernames are stored lower-cased, so they are unique and found case-insensitively.
 
 use async_trait::async_trait;
 use library_core::StaffId;
 use library_credentials::{PortError, SecretHash, StaffCredentialStore, StaffRole, StoredStaff};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
 use crate::entity::staff_user;
@@ -21,6 +21,19 @@ pub struct NewStaffUser {
     pub username: String,
     /// The Password hash.
     pub password_hash: SecretHash,
+    /// The role.
+    pub role: StaffRole,
+    /// When the user was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A staff user as listed: never the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUser {
+    /// The user.
+    pub id: StaffId,
+    /// The login name, as stored (lower-cased).
+    pub username: String,
     /// The role.
     pub role: StaffRole,
     /// When the user was created.
@@ -67,6 +80,71 @@ impl StaffStore {
             .ok_or_else(|| corrupt(CONTEXT, "INSERT … RETURNING gave no row"))?;
         let id: i64 = row.try_get("", "id").map_err(failed(CONTEXT))?;
         Ok(StaffId(id))
+    }
+
+    /// Creates a staff user unless the username is taken (in any case): the new id, or
+    /// `None` when taken. One statement (`INSERT … ON CONFLICT DO NOTHING`), so two
+    /// requests for one username at once create one user and are told which.
+    pub async fn create_unless_taken(
+        &self,
+        new: &NewStaffUser,
+    ) -> Result<Option<StaffId>, PortError> {
+        const CONTEXT: &str = "create staff user";
+        let backend = self.conn.get_database_backend();
+        let insert = Query::insert()
+            .into_table(staff_user::Entity)
+            .columns([
+                staff_user::Column::Username,
+                staff_user::Column::PasswordHash,
+                staff_user::Column::Role,
+                staff_user::Column::CreatedAt,
+            ])
+            .values([
+                new.username.to_lowercase().into(),
+                new.password_hash.0.as_str().into(),
+                new.role.as_str().into(),
+                instant::value(backend, new.created_at).into(),
+            ])
+            .map_err(|e| PortError::Failed(format!("{CONTEXT}: {e}")))?
+            .on_conflict(
+                OnConflict::column(staff_user::Column::Username)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning_col(staff_user::Column::Id)
+            .to_owned();
+        let Some(row) = self
+            .conn
+            .query_one(&insert)
+            .await
+            .map_err(failed(CONTEXT))?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("", "id").map_err(failed(CONTEXT))?;
+        Ok(Some(StaffId(id)))
+    }
+
+    /// Every staff user, by username.
+    pub async fn list(&self) -> Result<Vec<StaffUser>, PortError> {
+        const CONTEXT: &str = "list staff users";
+        staff_user::Entity::find()
+            .order_by_asc(staff_user::Column::Username)
+            .all(&self.conn)
+            .await
+            .map_err(failed(CONTEXT))?
+            .into_iter()
+            .map(|row| {
+                let created_at = row.created_at;
+                let stored = to_stored(row, CONTEXT)?;
+                Ok(StaffUser {
+                    id: stored.id,
+                    username: stored.username,
+                    role: stored.role,
+                    created_at,
+                })
+            })
+            .collect()
     }
 }
 

@@ -15,5 +15,6 @@ mod process;
 mod reader_services;
 mod renewals;
 mod sip2;
+mod staff_roles;
 mod support;
 mod two_processes;

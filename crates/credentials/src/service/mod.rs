@@ -30,7 +30,7 @@ use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken,
 pub use change::{ChangePasswordError, ChangePinError};
 pub use login::{AuthError, LoginError};
 pub use reset::{RegisterCredentialsError, StaffResetError, TemporaryPasswordIssued};
-pub use staff::{MAX_STAFF_USERNAME_LEN, StaffPasswordError};
+pub use staff::{MAX_STAFF_USERNAME_LEN, StaffPasswordError, is_valid_staff_username};
 pub use station::StationPasswordError;
 
 /// The numbers of the credential domain. [`CredentialConfig::default`] is the product's.

@@ -12,6 +12,16 @@ use super::LoginError;
 /// Longest staff username.
 pub const MAX_STAFF_USERNAME_LEN: usize = 64;
 
+/// Whether `username` may name a new staff user: 1 to [`MAX_STAFF_USERNAME_LEN`] letters,
+/// digits, `.`, `_`, `-` or `@` (stored lower-cased, so unique in any case).
+pub fn is_valid_staff_username(username: &str) -> bool {
+    !username.is_empty()
+        && username.chars().count() <= MAX_STAFF_USERNAME_LEN
+        && username
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
 /// Why a staff password could not be set.
 #[derive(Debug, thiserror::Error)]
 pub enum StaffPasswordError {

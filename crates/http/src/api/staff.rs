@@ -1,17 +1,19 @@
-//! Staff: login, reader registration, Password reset at the counter.
+//! Staff: login, reader registration, Password reset at the counter, staff users.
 
 use library_core::CardNumber;
-use library_credentials::Secret;
+use library_credentials::{Secret, StaffRole, check_new_staff_password, is_valid_staff_username};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::types::{Text, local};
 use crate::auth::{StaffAuth, attempt_source};
 use crate::error::ApiError;
+use crate::ports::{NewStaffMember, StaffMember};
 use crate::registration::{RegistrationForm, register};
 use crate::state::AppState;
 
@@ -66,6 +68,76 @@ struct TemporaryPasswordBody {
     /// Good for one login, which must change the Password.
     temporary_password: String,
     expires_at: OffsetDateTime,
+}
+
+/// A staff role on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum RoleDto {
+    /// Every staff operation, the configuration included.
+    Admin,
+    /// The counter's work: readers, circulation, payments, the catalogue, activities,
+    /// notices, enquiries.
+    Librarian,
+}
+
+impl From<RoleDto> for StaffRole {
+    fn from(role: RoleDto) -> Self {
+        match role {
+            RoleDto::Admin => StaffRole::Admin,
+            RoleDto::Librarian => StaffRole::Librarian,
+        }
+    }
+}
+
+impl From<StaffRole> for RoleDto {
+    fn from(role: StaffRole) -> Self {
+        match role {
+            StaffRole::Admin => RoleDto::Admin,
+            StaffRole::Librarian => RoleDto::Librarian,
+        }
+    }
+}
+
+/// `POST /staff/users`.
+#[derive(Object)]
+struct NewStaffUserRequest {
+    /// 1 to 64 letters, digits, `.`, `_`, `-` or `@`; stored lower-cased, unique in any case.
+    username: Text,
+    /// The staff Password policy: 8 to 128 characters with an upper-case letter, a
+    /// lower-case letter and a digit, not a common password, not containing the username.
+    password: Text,
+    role: RoleDto,
+}
+
+/// A staff user (never the password).
+#[derive(Debug, Object)]
+struct StaffUserBody {
+    /// As stored (lower-cased).
+    username: String,
+    role: RoleDto,
+}
+
+impl From<StaffMember> for StaffUserBody {
+    fn from(m: StaffMember) -> Self {
+        Self {
+            username: m.username,
+            role: m.role.into(),
+        }
+    }
+}
+
+/// `GET /staff/users`.
+#[derive(Debug, Object)]
+struct StaffUsersBody {
+    users: Vec<StaffUserBody>,
+}
+
+#[derive(ApiResponse)]
+enum StaffUserCreated {
+    /// Created; the user may log in at once.
+    #[oai(status = 201)]
+    Created(Json<StaffUserBody>),
 }
 
 pub(crate) struct StaffApi {
@@ -168,5 +240,78 @@ impl StaffApi {
             temporary_password: issued.password.expose().to_owned(),
             expires_at: local(issued.expires_at),
         }))
+    }
+
+    /// Creates a staff user (administrators). 422 `validation_failed` with
+    /// `username_invalid` and the staff Password policy's violations (`too_short`,
+    /// `too_long`, `missing_uppercase`, `missing_lowercase`, `missing_digit`,
+    /// `common_password`, `contains_personal_info`, `control_character`); 409
+    /// `already_exists` for a username taken (in any case). Audited `staff.create`.
+    #[oai(path = "/staff/users", method = "post")]
+    async fn create_staff_user(
+        &self,
+        auth: StaffAuth,
+        body: Json<NewStaffUserRequest>,
+    ) -> Result<StaffUserCreated, ApiError> {
+        let body = body.0;
+        let username = body.username.into_string();
+        let password = Secret::new(body.password.into_string());
+        let mut violations: Vec<&'static str> = Vec::new();
+        if !is_valid_staff_username(&username) {
+            violations.push("username_invalid");
+        }
+        if let Err(v) = check_new_staff_password(&password, &username) {
+            violations.extend(v.iter().map(|v| v.code()));
+        }
+        if !violations.is_empty() {
+            return Err(ApiError::validation_failed(violations));
+        }
+        // The policy again, then the hash, on the hashing threads.
+        let password_hash = self
+            .state
+            .credentials
+            .hash_staff_password(&username, &password)
+            .await?;
+        let role = StaffRole::from(body.role);
+        let created = self
+            .state
+            .staff
+            .create(&NewStaffMember {
+                username,
+                password_hash,
+                role,
+                created_at: self.state.clock.now(),
+            })
+            .await?
+            .ok_or_else(ApiError::already_exists)?;
+        super::common::audit(
+            &self.state,
+            &auth.0,
+            "staff.create",
+            format!("staff:{}", created.id.get()),
+            json!({"username": created.username, "role": role.as_str()}),
+        )
+        .await;
+        tracing::info!(
+            staff = auth.0.staff.as_ref().map(|s| s.username.as_str()),
+            created = %created.username,
+            role = role.as_str(),
+            "staff user created"
+        );
+        Ok(StaffUserCreated::Created(Json(created.into())))
+    }
+
+    /// Every staff user (administrators), by username.
+    #[oai(path = "/staff/users", method = "get")]
+    async fn list_staff_users(&self, _auth: StaffAuth) -> Result<Json<StaffUsersBody>, ApiError> {
+        let users = self
+            .state
+            .staff
+            .list()
+            .await?
+            .into_iter()
+            .map(StaffUserBody::from)
+            .collect();
+        Ok(Json(StaffUsersBody { users }))
     }
 }
