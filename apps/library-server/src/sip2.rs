@@ -426,6 +426,10 @@ mod tests {
             sentence(&library_circulation::CheckoutRefusal::QuotaReached),
             "The reader has reached the loan quota."
         );
+        assert_eq!(
+            sentence(&library_circulation::CheckoutRefusal::NoPolicy),
+            "No lending rules are set for this reader and item; please ask staff."
+        );
         assert_eq!(sentence(&""), "");
         assert_eq!(dollars(Money::from_cents(1050)), "HK$10.50");
         assert_eq!(dollars(Money::from_cents(5)), "HK$0.05");
