@@ -1,7 +1,7 @@
 //! `library-admin`: the administrators' command-line tool (docs/operations.md): migrate the
 //! database, create staff users, reset a reader's Password at the counter, import readers
-//! and the catalogue from CSV, preview the impact of a fine-suspension period, and manage
-//! SIP2 station accounts.
+//! and the catalogue from CSV, preview the impact of a fine-suspension period, manage
+//! SIP2 station accounts, and show or replace the circulation rules.
 //!
 //! It reads the same configuration as the server (`LIBRARY_DATABASE_URL`,
 //! `LIBRARY_CONFIG`, ...: `library_server::Config`) and talks to the database directly.
@@ -13,6 +13,7 @@
 mod catalogue;
 mod context;
 mod csv;
+mod policy;
 mod preview;
 mod readers;
 mod staff;
@@ -113,6 +114,27 @@ enum Command {
     /// Manage SIP2 station accounts (self-service stations that log in with 93).
     #[command(subcommand)]
     Sip2Station(StationCommand),
+    /// Show or replace the circulation rules (the [policy] section of the configuration
+    /// file, in TOML).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Print the stored rules as a [policy] section (TOML) that `policy apply` reads back.
+    Show,
+    /// Replace every stored rule with the policy of FILE, in one transaction.
+    ///
+    /// FILE holds a [policy] section: what `policy show` prints, or a configuration file
+    /// with one (its other settings are not used here). `profile = "hkpl"` applies the
+    /// default profile, `profile = "none"` removes every rule. An invalid policy changes
+    /// nothing. Running servers use the new rules without a restart: on PostgreSQL at once,
+    /// on SQLite within about a second.
+    Apply {
+        /// The TOML file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +263,8 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Sip2Station(StationCommand::Delete { username }) => {
             stations::delete(&ctx, &username).await
         }
+        Command::Policy(PolicyCommand::Show) => policy::show(&ctx).await,
+        Command::Policy(PolicyCommand::Apply { file }) => policy::apply(&ctx, &file).await,
     };
     ctx.close().await;
     result

@@ -164,6 +164,7 @@ async fn usage_errors_exit_with_2_and_help_with_0() {
         "import-catalogue",
         "preview-fines",
         "sip2-station",
+        "policy",
     ] {
         assert!(r.stdout.contains(sub), "{sub} in {r:?}");
     }
@@ -176,6 +177,8 @@ async fn usage_errors_exit_with_2_and_help_with_0() {
     assert_eq!(r.code, 2, "{r:?}");
     let r = run(&db, &["sip2-station", "create", "sc01"], None).await;
     assert_eq!(r.code, 2, "--library is required: {r:?}");
+    let r = run(&db, &["policy", "apply"], None).await;
+    assert_eq!(r.code, 2, "FILE is required: {r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -791,5 +794,144 @@ async fn the_fine_preview_counts_the_open_loans_and_changes_nothing() {
         let again = preview(&[]).await;
         assert_eq!(again, all);
         database.close().await.unwrap();
+    }
+}
+
+/// The stored rules, in a stable order, read by a process of its own (no cache).
+async fn stored_rules(db: &TestDb) -> Vec<library_circulation::ScopedRules> {
+    let fresh = db.connect().await;
+    let rules = fresh.rules().list().await.unwrap();
+    fresh.close().await.unwrap();
+    sorted(rules)
+}
+
+/// `rules` in a stable order.
+fn sorted(
+    mut rules: Vec<library_circulation::ScopedRules>,
+) -> Vec<library_circulation::ScopedRules> {
+    rules.sort_by_key(|s| {
+        (
+            s.scope.library.as_ref().map(|c| c.as_str().to_owned()),
+            s.scope.category.as_ref().map(|c| c.as_str().to_owned()),
+            s.scope.item_type.as_ref().map(|c| c.as_str().to_owned()),
+        )
+    });
+    rules
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_show_and_apply_round_trip_and_reach_a_running_server() {
+    use library_circulation::ports::RuleRepository;
+    for db in backends().await {
+        let label = db.label();
+        // A server process's view of the rules (cached, as a running server's).
+        let server = db.connect().await;
+        assert!(server.rules().scoped_rules().await.unwrap().is_empty());
+
+        // No rules: the empty policy, which applies back to no rules.
+        let r = run(&db, &["policy", "show"], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(r.stdout.contains("profile = \"none\""), "{r:?}");
+
+        // A policy of three scopes, every rule and scope key among them.
+        let file = write_file(
+            "# rules for the branch network\n\
+             [[policy.scopes]]\n\
+             [policy.scopes.rules]\n\
+             loan_days = 21\nrenewals_allowed = 3\nrenewal_base = \"due_date\"\n\
+             renew_before_days = 4\nquota = 8\nholds_allowed = 5\npickup_days = 6\n\
+             fine_per_day_cents = 100\ngrace_days = 1\nmax_fine_cents = 5000\n\
+             block_threshold_cents = 5000\nsuspension_days_per_day = 1\n\
+             max_suspension_days = 28\ncount_closed_days = false\nhold_fee_cents = 200\n\n\
+             [[policy.scopes]]\n\
+             scope = { item_type = \"children_book\" }\n\
+             [policy.scopes.rules]\nfine_per_day_cents = 20\n\n\
+             [[policy.scopes]]\n\
+             scope = { library_code = \"MOB1\", category = \"child\", item_type = \"adult_av\" }\n\
+             [policy.scopes.rules]\nloan_days = 7\nquota = 2\n",
+        );
+        let r = run(&db, &["policy", "apply", file.arg()], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(r.stdout.contains("3 scope(s) (were 0)"), "{r:?}");
+        let applied = stored_rules(&db).await;
+        assert_eq!(applied.len(), 3, "{label}");
+        let global = &applied[0].rules;
+        assert_eq!(
+            (global.loan_days, global.quota, global.count_closed_days),
+            (Some(21), Some(8), Some(false))
+        );
+
+        // The running server's cache picks the change up (PostgreSQL: its notification;
+        // SQLite: the configuration's version, read every second).
+        let mut seen = false;
+        for _ in 0..100 {
+            if sorted(server.rules().scoped_rules().await.unwrap()) == applied {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(seen, "{label}: the running server kept the old rules");
+
+        // `show` prints what `apply` reads back to the same rules and the same text.
+        let shown = run(&db, &["policy", "show"], None).await;
+        assert_eq!(shown.code, 0, "{label} {shown:?}");
+        assert_eq!(shown.stdout.matches("[[policy.scopes]]").count(), 3);
+        let again = write_file(&shown.stdout);
+        let r = run(&db, &["policy", "apply", again.arg()], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert_eq!(stored_rules(&db).await, applied, "{label}");
+        let shown_again = run(&db, &["policy", "show"], None).await;
+        assert_eq!(shown_again.stdout, shown.stdout, "{label}");
+
+        // An invalid file changes nothing and says what is wrong.
+        let bad = write_file("[[policy.scopes]]\n[policy.scopes.rules]\nquta = 10\n");
+        let r = run(&db, &["policy", "apply", bad.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("unknown field `quta`"), "{r:?}");
+        let bad = write_file(
+            "[[policy.scopes]]\nscope = { item_type = \"AV\" }\n[policy.scopes.rules]\nquota = 1\n",
+        );
+        let r = run(&db, &["policy", "apply", bad.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("#1: scope.item_type \"AV\""), "{r:?}");
+        let bad = write_file("database_url = \"sqlite://elsewhere.db\"\n");
+        let r = run(&db, &["policy", "apply", bad.arg()], None).await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("no [policy] section"), "{r:?}");
+        assert_eq!(stored_rules(&db).await, applied, "{label}");
+
+        // The default profile by name, then no rules at all.
+        let hkpl = write_file("[policy]\nprofile = \"hkpl\"\n");
+        let r = run(&db, &["policy", "apply", hkpl.arg()], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let mut profile = hkpl_profile();
+        profile.sort_by_key(|s| s.scope.item_type.as_ref().map(|c| c.as_str().to_owned()));
+        assert_eq!(stored_rules(&db).await, profile, "{label}");
+        let none = write_file("[policy]\nprofile = \"none\"\n");
+        let r = run(&db, &["policy", "apply", none.arg()], None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(stored_rules(&db).await.is_empty(), "{label}");
+        let mut emptied = false;
+        for _ in 0..100 {
+            if server.rules().scoped_rules().await.unwrap().is_empty() {
+                emptied = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(emptied, "{label}: the running server kept the old rules");
+
+        // Each replacement is in the audit log.
+        let replaced = server
+            .audit_log()
+            .recent(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entry.action == "rules.replace")
+            .count();
+        assert_eq!(replaced, 4, "{label}");
+        server.close().await.unwrap();
     }
 }

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::policy::{Policy, PolicySection};
+
 /// Default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://library.db?mode=rwc";
 /// Default listen address.
@@ -32,6 +34,9 @@ pub struct Config {
     /// them off. Unset: `DEFAULT_JOBS_EVERY_SECS`, or off with the development clock,
     /// whose `POST /dev/jobs/run` runs them on demand ([`Config::jobs_every`]).
     pub jobs_every_secs: Option<u64>,
+    /// The circulation rules stored on first start (`LIBRARY_POLICY`, or the `[policy]`
+    /// section of the file): the "hkpl" profile unless configured (`policy.rs`).
+    pub policy: Policy,
 }
 
 /// The default period of the scheduled jobs: five minutes, so a hold is expired and its
@@ -48,6 +53,7 @@ impl std::fmt::Debug for Config {
             .field("dev_clock", &self.dev_clock)
             .field("demo", &self.demo)
             .field("jobs_every_secs", &self.jobs_every_secs)
+            .field("policy", &self.policy.describe())
             .finish()
     }
 }
@@ -62,14 +68,15 @@ impl Default for Config {
             dev_clock: false,
             demo: false,
             jobs_every_secs: None,
+            policy: Policy::Hkpl,
         }
     }
 }
 
-/// The TOML file: the same settings as the variables.
+/// The TOML file: the same settings as the variables, and the policy section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
+pub(crate) struct FileConfig {
     database_url: Option<String>,
     http_addr: Option<String>,
     sip2_addr: Option<String>,
@@ -77,6 +84,8 @@ struct FileConfig {
     dev_clock: Option<bool>,
     demo: Option<bool>,
     jobs_every_secs: Option<u64>,
+    /// `[policy]`: the rules stored on first start (`policy.rs`).
+    pub(crate) policy: Option<PolicySection>,
 }
 
 /// Why the configuration could not be read.
@@ -96,6 +105,14 @@ pub enum ConfigError {
         /// The path.
         path: String,
         /// What is wrong.
+        message: String,
+    },
+    /// The file's `[policy]` section, or `LIBRARY_POLICY`, is not a policy.
+    #[error("invalid policy in {source_name}: {message}")]
+    Policy {
+        /// The file's path, or the variable.
+        source_name: String,
+        /// What is wrong, naming the key and the scope.
         message: String,
     },
     /// A command-line argument we do not understand.
@@ -165,6 +182,12 @@ impl Config {
             if file.jobs_every_secs.is_some() {
                 config.jobs_every_secs = file.jobs_every_secs;
             }
+            if let Some(section) = file.policy {
+                config.policy = section.into_policy().map_err(|e| ConfigError::Policy {
+                    source_name: format!("the configuration file {path}"),
+                    message: e.0,
+                })?;
+            }
         }
         if let Some(v) = var("LIBRARY_DATABASE_URL").filter(|v| !v.is_empty()) {
             config.database_url = v;
@@ -183,6 +206,12 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_DEMO") {
             config.demo = parse_flag("LIBRARY_DEMO", &v)?;
+        }
+        if let Some(v) = var("LIBRARY_POLICY").filter(|v| !v.trim().is_empty()) {
+            config.policy = Policy::named(&v).map_err(|e| ConfigError::Policy {
+                source_name: "LIBRARY_POLICY".to_owned(),
+                message: e.0,
+            })?;
         }
         if let Some(v) = var("LIBRARY_JOBS_EVERY_SECS").filter(|v| !v.trim().is_empty()) {
             let secs = v.trim().parse().map_err(|_| ConfigError::Number {
@@ -384,6 +413,67 @@ mod tests {
         assert_eq!(
             every(&[("LIBRARY_CONFIG", file)]),
             Some(Duration::from_secs(900))
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn the_policy_is_hkpl_unless_the_file_or_the_variable_says_otherwise() {
+        use library_circulation::{ItemType, hkpl_profile};
+        assert_eq!(config(&[]).unwrap().policy, Policy::Hkpl);
+        assert_eq!(
+            config(&[("LIBRARY_POLICY", "none")]).unwrap().policy,
+            Policy::Empty
+        );
+        assert!(matches!(
+            config(&[("LIBRARY_POLICY", "generous")]),
+            Err(ConfigError::Policy { source_name, message })
+                if source_name == "LIBRARY_POLICY" && message.contains("\"generous\"")
+        ));
+
+        let path = std::env::temp_dir().join(format!("library-policy-{}.toml", std::process::id()));
+        let file = path.to_str().unwrap();
+        std::fs::write(
+            &path,
+            "http_addr = \":9000\"\n\n[[policy.scopes]]\n[policy.scopes.rules]\nquota = 4\n\n\
+             [[policy.scopes]]\nscope = { item_type = \"adult_av\" }\n\
+             [policy.scopes.rules]\nloan_days = 7\n",
+        )
+        .unwrap();
+        let c = config(&[("LIBRARY_CONFIG", file)]).unwrap();
+        let Policy::Scopes(scopes) = &c.policy else {
+            panic!("{:?}", c.policy)
+        };
+        assert_eq!(scopes.len(), 2);
+        assert_eq!(scopes[0].rules.quota, Some(4));
+        assert_eq!(
+            scopes[1].scope.item_type,
+            Some(ItemType::parse("adult_av").unwrap())
+        );
+        // The variable wins over the file.
+        let c = config(&[("LIBRARY_CONFIG", file), ("LIBRARY_POLICY", "hkpl")]).unwrap();
+        assert_eq!(c.policy.scoped_rules(), hkpl_profile());
+
+        // An invalid policy is refused, naming the file, the scope and the problem.
+        std::fs::write(
+            &path,
+            "[[policy.scopes]]\n[policy.scopes.rules]\nrenewal_base = \"x\"\n",
+        )
+        .unwrap();
+        let err = config(&[("LIBRARY_CONFIG", file)]).unwrap_err().to_string();
+        assert!(
+            err.contains(file) && err.contains("#1: rules.renewal_base \"x\""),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[[policy.scopes]]\n[policy.scopes.rules]\nqouta = 1\n",
+        )
+        .unwrap();
+        let err = config(&[("LIBRARY_CONFIG", file)]).unwrap_err().to_string();
+        assert!(
+            err.contains(file) && err.contains("unknown field `qouta`"),
+            "{err}"
         );
         std::fs::remove_file(&path).unwrap();
     }

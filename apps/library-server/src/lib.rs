@@ -10,6 +10,7 @@ mod adapters;
 mod bootstrap;
 mod config;
 pub mod demo;
+mod policy;
 mod reader_services;
 mod scheduler;
 mod sip2;
@@ -21,6 +22,7 @@ pub use adapters::{
 };
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError};
 pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR, DEFAULT_SIP2_ADDR};
+pub use policy::{Policy, PolicyError, parse_policy_document, policy_toml};
 pub use reader_services::{DbReaderServices, reader_services};
 pub use sip2::{DbSip2Stations, LibrarySip2Server, Sip2Library};
 pub use startup::{Application, StartupError};

@@ -420,6 +420,10 @@ mod tests {
             sentence(&library_circulation::CheckoutRefusal::QuotaReached),
             "The reader has reached the loan quota."
         );
+        assert_eq!(
+            sentence(&library_circulation::CheckoutRefusal::NoPolicy),
+            "No lending rules are set for this reader and item; please ask staff."
+        );
         assert_eq!(sentence(&""), "");
     }
 }

@@ -21,7 +21,7 @@ use crate::adapters::{
     DbAdmin, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier, ScheduledJobs,
     circulation,
 };
-use crate::bootstrap::{BootstrapError, ensure_admin};
+use crate::bootstrap::{BootstrapError, bootstrap};
 use crate::config::Config;
 use crate::reader_services::reader_services;
 use crate::scheduler::Scheduler;
@@ -96,8 +96,8 @@ async fn bind_sip2(addr: String, library: Sip2Library) -> Result<Sip2Listener, S
 }
 
 impl Application {
-    /// Opens the database, wires the services, creates the bootstrap admin on first start
-    /// and binds the listener.
+    /// Opens the database, wires the services, on first start stores the policy and
+    /// creates the bootstrap admin (`bootstrap.rs`), and binds the listener.
     pub async fn build(config: &Config) -> Result<Application, StartupError> {
         let manual = config
             .dev_clock
@@ -122,13 +122,7 @@ impl Application {
             },
             CredentialConfig::default(),
         );
-        ensure_admin(
-            &db.staff(),
-            &credentials,
-            config.admin_password.as_deref(),
-            clock.now(),
-        )
-        .await?;
+        bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }

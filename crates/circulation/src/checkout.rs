@@ -2,7 +2,8 @@
 //!
 //! Refusals are checked in the fixed order of docs/circulation.md and docs/http.md
 //! (`checkout_refused`): card expired, reader suspended, fines at or over the threshold,
-//! quota reached, item not available, item on the hold shelf for another reader. Unknown
+//! no policy or quota reached (one place: no rule sets a quota, or the quota is reached),
+//! item not available, item on the hold shelf for another reader. Unknown
 //! readers and items are not refusals: the service reports them as "not found" before any
 //! of these. [`checkout_refusals`] lists every reason that applies, in that order; the
 //! first one is the one reported.
@@ -25,6 +26,10 @@ pub enum CheckoutRefusal {
     /// Outstanding charges are at or over the blocking threshold.
     #[error("outstanding charges are at or over the limit")]
     FinesOverLimit,
+    /// No rule at any scope sets a `quota` for this (lending library, reader category,
+    /// item type): a misconfiguration, never reported as [`Self::QuotaReached`].
+    #[error("no lending rules are set for this reader and item; please ask staff")]
+    NoPolicy,
     /// The reader already has `quota` items on loan.
     #[error("the reader has reached the loan quota")]
     QuotaReached,
@@ -43,6 +48,7 @@ impl CheckoutRefusal {
             CheckoutRefusal::CardExpired => "card_expired",
             CheckoutRefusal::PatronSuspended => "patron_suspended",
             CheckoutRefusal::FinesOverLimit => "fines_over_limit",
+            CheckoutRefusal::NoPolicy => "no_policy",
             CheckoutRefusal::QuotaReached => "quota_reached",
             CheckoutRefusal::ItemNotAvailable => "item_not_available",
             CheckoutRefusal::OnHoldForAnother => "on_hold_for_another",
@@ -91,8 +97,12 @@ pub fn checkout_refusals(f: &CheckoutFacts<'_>) -> Vec<CheckoutRefusal> {
     if f.rules.blocks(f.outstanding) {
         reasons.push(CheckoutRefusal::FinesOverLimit);
     }
-    if f.loans_out >= f.rules.quota {
-        reasons.push(CheckoutRefusal::QuotaReached);
+    // Where the quota is checked, a missing quota is reported: with no rule setting one,
+    // the reader has reached nothing; the library has not said what may be lent.
+    match f.rules.quota {
+        None => reasons.push(CheckoutRefusal::NoPolicy),
+        Some(quota) if f.loans_out >= quota => reasons.push(CheckoutRefusal::QuotaReached),
+        Some(_) => {}
     }
     match (f.item.status, f.waiting_for) {
         (ItemStatus::Available, _) => {}
@@ -269,11 +279,121 @@ mod tests {
     }
 
     #[test]
+    fn no_quota_anywhere_is_no_policy_not_a_quota() {
+        use crate::rules::{RuleScope, RuleSet, ScopedRules};
+        // The quota is set for KLN only; a checkout at HKCL on 5 March 2021 of a reader
+        // with no loans finds no quota anywhere.
+        let stored = vec![
+            ScopedRules {
+                scope: RuleScope::any(),
+                rules: RuleSet {
+                    loan_days: Some(14),
+                    fine_per_day: Some(Money::from_cents(150)),
+                    ..RuleSet::default()
+                },
+            },
+            ScopedRules {
+                scope: RuleScope {
+                    library: Some(LibraryCode::parse("KLN").unwrap()),
+                    ..RuleScope::any()
+                },
+                rules: RuleSet {
+                    quota: Some(10),
+                    ..RuleSet::default()
+                },
+            },
+        ];
+        let adult = ReaderCategory::parse("adult").unwrap();
+        let book = ItemType::parse("adult_book").unwrap();
+        let at = |library: &str| {
+            EffectiveRules::resolve(
+                &stored,
+                Some(&LibraryCode::parse(library).unwrap()),
+                Some(&adult),
+                Some(&book),
+            )
+        };
+        let p = patron();
+        let shelf = item(ItemStatus::Available);
+        let facts = |rules, loans_out| CheckoutFacts {
+            today: date!(2021 - 03 - 05),
+            patron: &p,
+            item: &shelf,
+            rules,
+            outstanding: Money::ZERO,
+            loans_out,
+            waiting_for: None,
+        };
+        let hkcl = at("HKCL");
+        assert_eq!(hkcl.quota, None);
+        assert_eq!(checkout_refusals(&facts(&hkcl, 0)), vec![NoPolicy]);
+        assert_eq!(decide_checkout(&facts(&hkcl, 0)), Err(NoPolicy));
+        // At KLN the quota applies as usual.
+        let kln = at("KLN");
+        assert_eq!(decide_checkout(&facts(&kln, 0)), Ok(CheckoutKind::Loan));
+        assert_eq!(decide_checkout(&facts(&kln, 10)), Err(QuotaReached));
+        // Nothing stored at all: the same.
+        let none = EffectiveRules::resolve(&[], None, Some(&adult), Some(&book));
+        assert_eq!(decide_checkout(&facts(&none, 0)), Err(NoPolicy));
+        // A quota of 0 that a rule sets is a quota.
+        let zero = EffectiveRules {
+            quota: Some(0),
+            ..none.clone()
+        };
+        assert_eq!(decide_checkout(&facts(&zero, 0)), Err(QuotaReached));
+    }
+
+    #[test]
+    fn no_policy_takes_the_place_of_the_quota_in_the_order() {
+        let none = EffectiveRules {
+            quota: None,
+            ..rules()
+        };
+        let all_wrong = Patron {
+            card_expires_on: date!(2020 - 01 - 01),
+            suspended_until: Some(date!(2022 - 01 - 01)),
+            ..patron()
+        };
+        let trapped = item(ItemStatus::OnHoldShelf);
+        let f = CheckoutFacts {
+            today: date!(2021 - 03 - 05),
+            patron: &all_wrong,
+            item: &trapped,
+            rules: &none,
+            outstanding: Money::from_cents(20_000),
+            loans_out: 10,
+            waiting_for: Some(PatronId(2)),
+        };
+        assert_eq!(
+            checkout_refusals(&f),
+            vec![
+                CardExpired,
+                PatronSuspended,
+                FinesOverLimit,
+                NoPolicy,
+                OnHoldForAnother
+            ]
+        );
+        // A reader in good standing, an item on loan: the missing policy is reported first.
+        let p = patron();
+        let f = CheckoutFacts {
+            patron: &p,
+            item: &item(ItemStatus::OnLoan),
+            outstanding: Money::ZERO,
+            loans_out: 0,
+            waiting_for: None,
+            ..f
+        };
+        assert_eq!(decide_checkout(&f), Err(NoPolicy));
+    }
+
+    #[test]
     fn codes_are_the_wire_codes() {
         let codes: Vec<_> = [
             CardExpired,
             PatronSuspended,
             FinesOverLimit,
+            NoPolicy,
             QuotaReached,
             ItemNotAvailable,
             OnHoldForAnother,
@@ -287,6 +407,7 @@ mod tests {
                 "card_expired",
                 "patron_suspended",
                 "fines_over_limit",
+                "no_policy",
                 "quota_reached",
                 "item_not_available",
                 "on_hold_for_another"

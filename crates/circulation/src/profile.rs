@@ -105,7 +105,10 @@ mod tests {
             );
             // The rate follows the collection, not the reader's age.
             assert_eq!(r.fine_per_day, Money::from_cents(150), "{t}");
-            assert_eq!((r.loan_days, r.quota, r.renewals_allowed), (14, 10, 5));
+            assert_eq!(
+                (r.loan_days, r.quota, r.renewals_allowed),
+                (14, Some(10), 5)
+            );
             assert_eq!(r.renewal_base, RenewalBase::RenewalDate);
             assert_eq!(r.max_fine, None);
             assert_eq!(r.block_threshold, Some(Money::from_cents(10_000)));

@@ -174,8 +174,10 @@ pub struct EffectiveRules {
     pub renewal_base: RenewalBase,
     /// Renewal allowed from (due date − N); `None` = any time.
     pub renew_before_days: Option<u32>,
-    /// Items on loan at once.
-    pub quota: u32,
+    /// Items on loan at once; `None` when no stored scope sets `quota` for this (library,
+    /// category, item type): no policy applies, and a checkout is refused `no_policy`
+    /// rather than `quota_reached` (a misconfiguration is not a quota).
+    pub quota: Option<u32>,
     /// Active holds per reader.
     pub holds_allowed: u32,
     /// Open days a waiting hold stays on the shelf.
@@ -200,16 +202,17 @@ pub struct EffectiveRules {
 
 impl EffectiveRules {
     /// What applies when no scope sets a rule at all. A misconfigured system lends nothing
-    /// rather than lending without limits: like Koha, where a missing `reservesallowed`
-    /// means 0, quota, renewals and holds fall back to 0. The loan period falls back to
-    /// the statutory 14 days (Libraries Regulation s19), the pickup period to 7 open days,
-    /// fines and fees to 0, and `count_closed_days` to its documented default `true`.
+    /// rather than lending without limits: a missing `quota` has no fallback (the checkout
+    /// is refused `no_policy`), and, like Koha, where a missing `reservesallowed` means 0,
+    /// renewals and holds fall back to 0. The loan period falls back to the statutory 14
+    /// days (Libraries Regulation s19), the pickup period to 7 open days, fines and fees
+    /// to 0, and `count_closed_days` to its documented default `true`.
     pub const FALLBACK: RuleSet = RuleSet {
         loan_days: Some(14),
         renewals_allowed: Some(0),
         renewal_base: Some(RenewalBase::RenewalDate),
         renew_before_days: None,
-        quota: Some(0),
+        quota: None,
         holds_allowed: Some(0),
         pickup_days: Some(7),
         fine_per_day: Some(Money::ZERO),
@@ -241,13 +244,15 @@ impl EffectiveRules {
             .fold(RuleSet::default(), |acc, s| acc.inherit(&s.rules))
             .inherit(&Self::FALLBACK);
         // After inheriting from FALLBACK every rule that has a fallback is set; the
-        // `unwrap_or` values below repeat FALLBACK and are never used.
+        // `unwrap_or` values below repeat FALLBACK and are never used. `quota`,
+        // `renew_before_days`, `max_fine`, `block_threshold` and `max_suspension_days`
+        // have none: absent means what their fields say.
         EffectiveRules {
             loan_days: merged.loan_days.unwrap_or(14),
             renewals_allowed: merged.renewals_allowed.unwrap_or(0),
             renewal_base: merged.renewal_base.unwrap_or(RenewalBase::RenewalDate),
             renew_before_days: merged.renew_before_days,
-            quota: merged.quota.unwrap_or(0),
+            quota: merged.quota,
             holds_allowed: merged.holds_allowed.unwrap_or(0),
             pickup_days: merged.pickup_days.unwrap_or(7),
             fine_per_day: merged.fine_per_day.unwrap_or(Money::ZERO),
@@ -374,7 +379,7 @@ mod tests {
             Some(&ty("adult_av")),
         );
         assert_eq!(r.renewals_allowed, 9, "library-specific wins");
-        assert_eq!(r.quota, 4, "category beats item type");
+        assert_eq!(r.quota, Some(4), "category beats item type");
         assert_eq!(r.loan_days, 7, "item type beats any");
         // Another library, an adult reader: only the item-type and global scopes match.
         let r = EffectiveRules::resolve(
@@ -383,7 +388,10 @@ mod tests {
             Some(&cat("adult")),
             Some(&ty("adult_book")),
         );
-        assert_eq!((r.loan_days, r.quota, r.renewals_allowed), (14, 10, 5));
+        assert_eq!(
+            (r.loan_days, r.quota, r.renewals_allowed),
+            (14, Some(10), 5)
+        );
     }
 
     #[test]
@@ -447,7 +455,8 @@ mod tests {
     fn nothing_stored_falls_back_to_lending_nothing() {
         let r = EffectiveRules::resolve(&[], None, None, None);
         assert_eq!(r.loan_days, 14);
-        assert_eq!((r.quota, r.renewals_allowed, r.holds_allowed), (0, 0, 0));
+        // No quota at all (a checkout is refused `no_policy`); no renewals, no holds.
+        assert_eq!((r.quota, r.renewals_allowed, r.holds_allowed), (None, 0, 0));
         assert!(r.count_closed_days);
         assert_eq!(r.max_fine, None);
         assert!(!r.blocks(Money::from_cents(i64::MAX)));

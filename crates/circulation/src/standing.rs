@@ -17,7 +17,9 @@ pub struct ReaderStanding {
     pub suspended: bool,
     /// Outstanding at or over the blocking threshold (`fines_over_limit`).
     pub fines_over_limit: bool,
-    /// As many items on loan as the quota allows (`quota_reached` for a checkout).
+    /// As many items on loan as the quota allows (`quota_reached` for a checkout). `false`
+    /// when no rule at this level sets a quota: the checkout decides that per item
+    /// (`no_policy`), since an item-type scope may still set one.
     pub quota_reached: bool,
     /// As many active holds as allowed (`quota_reached` for a hold).
     pub holds_full: bool,
@@ -40,7 +42,7 @@ impl ReaderStanding {
             card_expired: patron.card_expired(today),
             suspended: patron.is_suspended(today),
             fines_over_limit: rules.blocks(outstanding),
-            quota_reached: count(loans_out) >= rules.quota,
+            quota_reached: rules.quota.is_some_and(|quota| count(loans_out) >= quota),
             holds_full: count(active_holds) >= rules.holds_allowed,
         }
     }
@@ -114,5 +116,14 @@ mod tests {
         };
         let blocked = ReaderStanding::assess(&blocked, &rules, Money::ZERO, 0, 0, today);
         assert!(!blocked.may_borrow() && !blocked.may_renew() && !blocked.may_reserve());
+
+        // No quota set at this level: no quota is "reached" (the checkout answers
+        // `no_policy` per item).
+        let no_quota = EffectiveRules {
+            quota: None,
+            ..rules
+        };
+        let unset = ReaderStanding::assess(&reader(), &no_quota, Money::ZERO, 10, 0, today);
+        assert!(!unset.quota_reached && unset.may_borrow());
     }
 }

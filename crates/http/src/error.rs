@@ -690,6 +690,20 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_policy_is_its_own_checkout_refusal() {
+        use library_circulation::CheckoutRefusal;
+        for err in [
+            ApiError::from(CheckoutError::Refused(CheckoutRefusal::NoPolicy)),
+            ApiError::from(CollectHoldError::Refused(CheckoutRefusal::NoPolicy)),
+        ] {
+            assert_eq!(
+                (err.status(), err.code(), err.reason()),
+                (StatusCode::CONFLICT, "checkout_refused", Some("no_policy"))
+            );
+        }
+    }
+
+    #[test]
     fn poem_failures_become_contract_errors() {
         use poem::http::StatusCode as S;
         let code = |status: S| from_poem_error(poem::Error::from_status(status)).code();

@@ -16,8 +16,12 @@
 //! - Invalidation bumps a generation; a value read from the database is kept only if no
 //!   invalidation happened while it was being read, so a read racing a change never leaves
 //!   the old value behind.
-//! - On SQLite the server is the only process that writes configuration (the admin tool
-//!   writes readers, items and stations, never configuration), and its own writes invalidate.
+//! - On SQLite every such write also advances the one-row `config_version` table, and each
+//!   process reads that version every [`SQLITE_POLL_EVERY`] on a task of its own, dropping
+//!   its cache when the version moved. A process's own writes invalidate at once; a change
+//!   made by another process (`library-admin policy apply`) reaches a server within about
+//!   a second. SQLite has no notifications between processes, and a version read on every
+//!   request would cost a statement per checkout.
 //!
 //! The same listener hears revoked sessions for the session cache (`session_cache.rs`),
 //! which is live exactly when this cache is, and only on PostgreSQL.
@@ -33,6 +37,7 @@ use library_fines::FineSuspensionPeriod;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use tokio::sync::oneshot;
 
+use crate::pool::Pool;
 use crate::session_cache::{self, SessionCache};
 
 /// The PostgreSQL notification channel of configuration changes.
@@ -40,6 +45,13 @@ pub(crate) const CHANNEL: &str = "library_config";
 
 /// How long the listener waits before connecting again after losing its connection.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// How often a SQLite process reads the configuration's version (`config_version`).
+pub const SQLITE_POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// Advances the configuration's version (SQLite), in the transaction of a change.
+const BUMP_VERSION: &str = "INSERT INTO config_version (id, version) VALUES (1, 1) \
+     ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1";
 
 #[derive(Debug, Default)]
 struct Cached {
@@ -63,7 +75,9 @@ pub(crate) struct ConfigCache {
 }
 
 impl ConfigCache {
-    /// A cache for a SQLite database: live at once.
+    /// A cache for a SQLite database: live at once. Changes by other processes are not
+    /// seen (see [`ConfigCache::sqlite_watching`]).
+    #[cfg(test)]
     pub(crate) fn sqlite() -> Arc<ConfigCache> {
         Arc::new(ConfigCache {
             backend: DbBackend::Sqlite,
@@ -72,6 +86,22 @@ impl ConfigCache {
             sessions: SessionCache::default(),
             _stop: None,
         })
+    }
+
+    /// A cache for the SQLite database behind `pool`, live at once, with the task that
+    /// reads the configuration's version every [`SQLITE_POLL_EVERY`] and drops what is
+    /// cached when another process changed it.
+    pub(crate) fn sqlite_watching(pool: Pool) -> Arc<ConfigCache> {
+        let (stop, stopped) = oneshot::channel();
+        let cache = Arc::new(ConfigCache {
+            backend: DbBackend::Sqlite,
+            live: AtomicBool::new(true),
+            cached: Mutex::new(Cached::default()),
+            sessions: SessionCache::default(),
+            _stop: Some(stop),
+        });
+        tokio::spawn(watch_version(pool, Arc::downgrade(&cache), stopped));
+        cache
     }
 
     /// A cache for the PostgreSQL database at `url`, with its listener task: off until the
@@ -128,6 +158,8 @@ impl ConfigCache {
     pub(crate) async fn commit_change(&self, txn: crate::pool::Txn) -> Result<(), DbErr> {
         if self.backend == DbBackend::Postgres {
             txn.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
+        } else {
+            txn.execute_unprepared(BUMP_VERSION).await?;
         }
         txn.commit().await?;
         self.invalidate();
@@ -206,6 +238,40 @@ impl ConfigCache {
             }
         }
         Ok(library)
+    }
+}
+
+/// The configuration's version as stored (0 before the first change).
+async fn stored_version(pool: &Pool) -> Result<i64, DbErr> {
+    let row = crate::sql::one(
+        pool,
+        "SELECT version FROM config_version WHERE id = 1",
+        vec![],
+    )
+    .await?;
+    row.map_or(Ok(0), |row| crate::sql::get::<i64>(&row, "version"))
+}
+
+/// SQLite: reads the configuration's version every [`SQLITE_POLL_EVERY`] and invalidates
+/// the cache whenever it is not the one read before. The first read invalidates too: a
+/// value cached before it may predate a change made meanwhile by another process.
+async fn watch_version(pool: Pool, cache: Weak<ConfigCache>, mut stopped: oneshot::Receiver<()>) {
+    let mut seen = None;
+    loop {
+        match stored_version(&pool).await {
+            Ok(version) if seen != Some(version) => {
+                let Some(cache) = cache.upgrade() else { return };
+                cache.invalidate();
+                seen = Some(version);
+            }
+            Ok(_) => {}
+            // A database that cannot answer now (a held lock, a closed pool): try again.
+            Err(e) => tracing::debug!(error = %e, "cannot read the configuration's version"),
+        }
+        tokio::select! {
+            _ = &mut stopped => return,
+            () = tokio::time::sleep(SQLITE_POLL_EVERY) => {}
+        }
     }
 }
 

@@ -175,7 +175,7 @@ impl Database {
         };
         migrate(&conn.write_connection(), backend, url).await?;
         let config = match backend {
-            Backend::Sqlite => ConfigCache::sqlite(),
+            Backend::Sqlite => ConfigCache::sqlite_watching(conn.clone()),
             Backend::Postgres => ConfigCache::postgres(url),
         };
         Ok(Database {

@@ -85,6 +85,7 @@ pub use activity_store::ActivityStore;
 pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
 pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem, TitleDetails};
 pub use circulation::{DbCirculationStore, DbTransaction};
+pub use config_cache::SQLITE_POLL_EVERY;
 pub use credential_store::DbCredentialStore;
 pub use database::{
     Backend, Database, POSTGRES_PING_WHEN_IDLE_FOR, READY_MIN_FREE_BYTES, READY_WRITE_TIMEOUT,

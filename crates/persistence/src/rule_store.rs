@@ -14,7 +14,7 @@ use crate::circulation::rows::code;
 use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
 use crate::pool::Pool;
-use crate::sql::{all, corrupt, exec, get, infra, store_err};
+use crate::sql::{all, corrupt, exec, get, infra, one, store_err};
 
 /// The rule names (docs/http.md, Rules), in [`RuleSet`] field order.
 pub const RULE_NAMES: [&str; 15] = [
@@ -181,10 +181,27 @@ impl RuleStore {
         Ok(n == 1)
     }
 
-    /// Replaces every stored rule with `scoped` (e.g. seeding the "hkpl" profile).
+    /// Takes the rules' table for this transaction, against every other writer of rules:
+    /// on PostgreSQL a table lock (plain reads go on; writers wait for the commit), so what
+    /// the transaction reads next is everything committed before it, and nothing is
+    /// committed after that read until it ends. On SQLite the write transaction already
+    /// holds the database's write lock from its `BEGIN`.
+    async fn lock_rules(txn: &crate::pool::Txn) -> Result<(), sea_orm::DbErr> {
+        use sea_orm::ConnectionTrait;
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_unprepared("LOCK TABLE circulation_rules IN EXCLUSIVE MODE")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces every stored rule with `scoped`, in one transaction (`library-admin policy
+    /// apply`). Two replacements at the same moment run one after the other, and the
+    /// rules stored afterwards are exactly one of the two sets, never a mixture.
     pub async fn replace_all(&self, scoped: &[ScopedRules]) -> Result<(), StoreError> {
         const C: &str = "replace rules";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        Self::lock_rules(&txn).await.map_err(store_err(C))?;
         exec(&txn, "DELETE FROM circulation_rules", vec![])
             .await
             .map_err(store_err(C))?;
@@ -195,6 +212,38 @@ impl RuleStore {
         }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(())
+    }
+
+    /// Stores `scoped` if and only if no rule is stored, in one transaction; `true` if it
+    /// stored them (a server's first start). The emptiness is read under the rules' lock,
+    /// so of several processes starting together on an empty database exactly one stores
+    /// them, and rules stored or changed before are never overwritten. A `scoped` that sets
+    /// no rule stores nothing and answers `false`.
+    pub async fn store_if_empty(&self, scoped: &[ScopedRules]) -> Result<bool, StoreError> {
+        const C: &str = "store the initial rules";
+        if scoped.iter().all(|s| named_values(&s.rules).is_empty()) {
+            return Ok(false);
+        }
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        Self::lock_rules(&txn).await.map_err(store_err(C))?;
+        let stored = one(
+            &txn,
+            "SELECT 1 AS one FROM circulation_rules LIMIT 1",
+            vec![],
+        )
+        .await
+        .map_err(store_err(C))?;
+        if stored.is_some() {
+            txn.commit().await.map_err(store_err(C))?;
+            return Ok(false);
+        }
+        for s in scoped {
+            Self::insert_rules(&txn, &s.scope, &s.rules)
+                .await
+                .map_err(store_err(C))?;
+        }
+        self.cache.commit_change(txn).await.map_err(store_err(C))?;
+        Ok(true)
     }
 
     /// Every scope with its rules (the port, as a plain method).

@@ -103,11 +103,8 @@ impl Sip2Library {
                 account.outstanding
             ));
         }
-        if quota {
-            messages.push(format!(
-                "You have reached your loan quota ({}).",
-                rules.quota
-            ));
+        if let Some(limit) = rules.quota.filter(|_| quota) {
+            messages.push(format!("You have reached your loan quota ({limit})."));
         }
         let summary = PatronSummary {
             name: credentials.info.name.clone(),
@@ -214,7 +211,7 @@ impl Sip2Library {
                 loans,
                 holds,
                 fines,
-                loan_limit: Some(s.rules.quota),
+                loan_limit: s.rules.quota,
                 hold_limit: Some(s.rules.holds_allowed),
                 email: credentials.info.email.clone(),
                 phone: Some(credentials.info.phone.clone()).filter(|p| !p.is_empty()),

@@ -451,6 +451,8 @@ async fn payments_killed_mid_burst_each_keep_their_audit_entry() {
             &[
                 ("LIBRARY_DEV_CLOCK", "1"),
                 ("LIBRARY_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD),
+                // As every test server: the test sets the rules it lends under.
+                ("LIBRARY_POLICY", "none"),
             ],
         );
         let addr = server.wait_for("listening on http://").await;

@@ -8,6 +8,7 @@ mod circulation;
 mod circulation_bad_input;
 mod control_characters;
 mod credentials;
+mod default_policy;
 mod faults;
 mod fines;
 mod holds;

@@ -37,6 +37,7 @@ impl Binary {
             .env_remove("LIBRARY_SIP2_ADDR")
             .env_remove("LIBRARY_DEV_CLOCK")
             .env_remove("LIBRARY_CONFIG")
+            .env_remove("LIBRARY_POLICY")
             .env("RUST_LOG", "info");
         for (name, value) in env {
             command.env(name, value);
@@ -121,6 +122,14 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     assert!(
         server.seen.iter().any(|l| l.contains("random password")),
         "the random admin password is logged once: {:#?}",
+        server.seen
+    );
+    assert!(
+        server
+            .seen
+            .iter()
+            .any(|l| l.contains("first start: stored the \"hkpl\" profile")),
+        "the default policy is stored on first start: {:#?}",
         server.seen
     );
 

@@ -1,6 +1,6 @@
 //! Spawning the application and talking to it.
 
-use library_server::{Application, Config};
+use library_server::{Application, Config, Policy};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -120,6 +120,10 @@ impl TestApp {
         app
     }
 
+    /// The tests' settings. The policy is empty (`profile = "none"`): the tests set the
+    /// rules they lend under, and the default profile's item-type scopes (the junior fine
+    /// rates) would otherwise sit under them. [`TestApp::with_default_policy`] starts a
+    /// server as shipped.
     fn config(database_url: &str, dev_clock: bool, sip2: bool) -> Config {
         Config {
             database_url: database_url.to_owned(),
@@ -127,8 +131,29 @@ impl TestApp {
             sip2_addr: sip2.then(|| ":0".to_owned()),
             admin_password: Some(ADMIN_PASSWORD.into()),
             dev_clock,
+            policy: Policy::Empty,
             ..Config::default()
         }
+    }
+
+    /// A server with the default policy (the "hkpl" profile stored on first start) and the
+    /// development clock, on `database` (or, with `url`, on a database the caller owns).
+    pub async fn with_default_policy(database: TestDb) -> TestApp {
+        let label = database.label();
+        let url = database.url();
+        let mut app = Self::with_policy_at(&url, label, Policy::Hkpl).await;
+        app._database = Some(database);
+        app
+    }
+
+    /// A server with `policy` and the development clock on the database at `url`, which
+    /// the caller owns (a restart, a second process).
+    pub async fn with_policy_at(url: &str, label: &'static str, policy: Policy) -> TestApp {
+        let config = Config {
+            policy,
+            ..Self::config(url, true, false)
+        };
+        Self::start(config, label).await
     }
 
     async fn spawn_on(

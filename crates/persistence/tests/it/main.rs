@@ -15,6 +15,7 @@ mod job_leases;
 mod migrations;
 mod reader_services;
 mod restart;
+mod rules;
 mod service_flow;
 mod session_store;
 mod sip2_stations;

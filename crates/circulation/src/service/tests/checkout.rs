@@ -90,6 +90,68 @@ fn quota_is_ten_and_an_item_on_loan_is_not_available() {
 }
 
 #[test]
+fn with_no_rule_anywhere_a_checkout_is_no_policy_not_a_quota() {
+    // B1 is lent under the hkpl profile on 5 March 2021 (due 19 March); then every rule
+    // is removed.
+    let w = World::new();
+    let me = w.patron("21000000000001");
+    let other = w.patron("21000000000002");
+    let t = w.title("T");
+    w.item("B1", t, "adult_book");
+    w.item("B2", t, "adult_book");
+    let u = w.title("U");
+    w.item("C1", u, "children_book");
+    let lent = w.checkout("21000000000001", "B1").unwrap();
+    assert_eq!(lent.loan.due.on, date!(2021 - 03 - 19));
+    w.store.set_rules(Vec::new());
+    w.at(datetime!(2021-03-08 10:00 +08:00));
+
+    // A reader with one loan and a reader with none: neither has reached a quota.
+    assert_eq!(refusal(w.checkout("21000000000001", "B2")), NoPolicy);
+    assert_eq!(refusal(w.checkout("21000000000002", "C1")), NoPolicy);
+    // The reader-level refusals still come first.
+    let mut p = w.store.patron(other).unwrap();
+    p.card_expires_on = date!(2021 - 03 - 07);
+    w.store.put_patron(p);
+    assert_eq!(refusal(w.checkout("21000000000002", "C1")), CardExpired);
+
+    // Renewals and holds keep the contract's reasons: no rule allows a renewal or a hold
+    // (docs/circulation.md, "No policy").
+    let renewed = pollster::block_on(w.svc.renew(RenewRequest {
+        loan: lent.loan.id,
+        patron: Some(me),
+    }));
+    assert!(matches!(
+        renewed,
+        Err(RenewError::Refused(
+            crate::renewal::RenewalRefusal::TooManyRenewals
+        ))
+    ));
+    assert!(matches!(
+        w.place_hold(me, u),
+        Err(PlaceHoldError::Refused(
+            crate::hold_request::HoldRefusal::QuotaReached
+        ))
+    ));
+
+    // A return still works; with no fine rule nothing is charged for the 6 late days.
+    w.at(datetime!(2021-03-25 12:00 +08:00));
+    let back = w.checkin("B1").unwrap();
+    assert_eq!((back.overdue_days, back.fine), (6, Money::ZERO));
+
+    // Rules set again at the global scope only: the item-type-less quota applies.
+    w.store.set_rules(vec![crate::rules::ScopedRules {
+        scope: crate::rules::RuleScope::any(),
+        rules: crate::rules::RuleSet {
+            quota: Some(1),
+            ..crate::rules::RuleSet::default()
+        },
+    }]);
+    w.checkout("21000000000001", "B2").unwrap();
+    assert_eq!(refusal(w.checkout("21000000000001", "B1")), QuotaReached);
+}
+
+#[test]
 fn card_expiry_and_suspension_win_in_order() {
     let w = World::new();
     let id = w.patron("21000000000001");
