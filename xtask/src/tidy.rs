@@ -239,8 +239,9 @@ fn is_conflict_marker(line: &str) -> bool {
     (marker('<') || marker('>')) || line == "======="
 }
 
-/// Tracked text files with merge-conflict markers (`Cargo.lock` and binary files aside).
-fn no_conflict_markers(root: &Path) -> Vec<String> {
+/// Every file git tracks, with its text: `Cargo.lock` and files that are not UTF-8 text
+/// (binary files) left out.
+fn tracked_text_files(root: &Path) -> Vec<(String, String)> {
     let Ok(out) = Command::new("git")
         .args(["ls-files", "-z"])
         .current_dir(root)
@@ -248,15 +249,22 @@ fn no_conflict_markers(root: &Path) -> Vec<String> {
     else {
         return Vec::new();
     };
+    out.stdout
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .filter(|name| name != "Cargo.lock")
+        .filter_map(|name| {
+            let text = fs::read_to_string(root.join(&name)).ok()?;
+            Some((name, text))
+        })
+        .collect()
+}
+
+/// Tracked text files with merge-conflict markers (`Cargo.lock` and binary files aside).
+fn no_conflict_markers(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
-    for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let name = String::from_utf8_lossy(name);
-        if name == "Cargo.lock" {
-            continue;
-        }
-        let Ok(text) = fs::read_to_string(root.join(name.as_ref())) else {
-            continue;
-        };
+    for (name, text) in tracked_text_files(root) {
         if let Some(n) = text.lines().position(is_conflict_marker) {
             problems.push(format!("{name}:{}: a merge-conflict marker", n + 1));
         }
@@ -307,22 +315,8 @@ fn outside_citations(name: &str, text: &str) -> Vec<String> {
 /// No tracked file (`Cargo.lock` and binary files aside) cites a document that is not in
 /// the repository: the docs must stand on their own.
 fn no_outside_citations(root: &Path) -> Vec<String> {
-    let Ok(out) = Command::new("git")
-        .args(["ls-files", "-z"])
-        .current_dir(root)
-        .output()
-    else {
-        return Vec::new();
-    };
     let mut problems = Vec::new();
-    for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let name = String::from_utf8_lossy(name);
-        if name == "Cargo.lock" {
-            continue;
-        }
-        let Ok(text) = fs::read_to_string(root.join(name.as_ref())) else {
-            continue;
-        };
+    for (name, text) in tracked_text_files(root) {
         problems.extend(outside_citations(&name, &text));
     }
     problems

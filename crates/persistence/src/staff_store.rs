@@ -53,33 +53,9 @@ impl StaffStore {
 
     /// Creates a staff user and returns the new id. A username already taken is an error.
     pub async fn create(&self, new: &NewStaffUser) -> Result<StaffId, PortError> {
-        const CONTEXT: &str = "create staff user";
-        let backend = self.conn.get_database_backend();
-        let insert = Query::insert()
-            .into_table(staff_user::Entity)
-            .columns([
-                staff_user::Column::Username,
-                staff_user::Column::PasswordHash,
-                staff_user::Column::Role,
-                staff_user::Column::CreatedAt,
-            ])
-            .values([
-                new.username.to_lowercase().into(),
-                new.password_hash.0.as_str().into(),
-                new.role.as_str().into(),
-                instant::value(backend, new.created_at).into(),
-            ])
-            .map_err(|e| PortError::Failed(format!("{CONTEXT}: {e}")))?
-            .returning_col(staff_user::Column::Id)
-            .to_owned();
-        let row = self
-            .conn
-            .query_one(&insert)
-            .await
-            .map_err(failed(CONTEXT))?
-            .ok_or_else(|| corrupt(CONTEXT, "INSERT … RETURNING gave no row"))?;
-        let id: i64 = row.try_get("", "id").map_err(failed(CONTEXT))?;
-        Ok(StaffId(id))
+        self.create_unless_taken(new)
+            .await?
+            .ok_or_else(|| PortError::Failed("create staff user: username taken".into()))
     }
 
     /// Creates a staff user unless the username is taken (in any case): the new id, or
