@@ -562,14 +562,10 @@ impl RuleAdmin for DbAdmin {
         set: &RuleSet,
         remove: &[&'static str],
     ) -> Result<(), AdminError> {
-        self.rules.put_rules(scope, set).await.map_err(admin_err)?;
-        for name in remove {
-            self.rules
-                .remove_rule(scope, name)
-                .await
-                .map_err(admin_err)?;
-        }
-        Ok(())
+        self.rules
+            .change_rules(scope, set, remove)
+            .await
+            .map_err(admin_err)
     }
 }
 

@@ -120,13 +120,55 @@ impl RuleStore {
 
     /// Sets every rule that `rules` sets at `scope` (others at the scope are kept).
     pub async fn put_rules(&self, scope: &RuleScope, rules: &RuleSet) -> Result<(), StoreError> {
-        const C: &str = "put rules";
+        self.change_rules(scope, rules, &[]).await
+    }
+
+    /// One change of the rules at `scope` (`PUT /circulation/rules`): sets every rule that
+    /// `set` sets and removes the rules named in `remove` (inherited from wider scopes
+    /// again), in one transaction, so no reader of the rules sees half of it. An unknown
+    /// name in `remove` is [`StoreError::Invalid`] and nothing changes.
+    pub async fn change_rules(
+        &self,
+        scope: &RuleScope,
+        set: &RuleSet,
+        remove: &[&str],
+    ) -> Result<(), StoreError> {
+        const C: &str = "change rules";
+        if let Some(unknown) = remove.iter().find(|n| !RULE_NAMES.contains(n)) {
+            return Err(StoreError::Invalid(format!("unknown rule {unknown:?}")));
+        }
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
-        Self::insert_rules(&txn, scope, rules)
+        Self::insert_rules(&txn, scope, set)
             .await
             .map_err(store_err(C))?;
+        for name in remove {
+            Self::delete_rule(&txn, scope, name)
+                .await
+                .map_err(store_err(C))?;
+        }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(())
+    }
+
+    /// Deletes rule `name` at `scope` inside `txn`; the rows deleted (0 or 1).
+    async fn delete_rule(
+        txn: &crate::pool::Txn,
+        scope: &RuleScope,
+        name: &str,
+    ) -> Result<u64, sea_orm::DbErr> {
+        let [library, category, item_type] = scope_values(scope);
+        exec(
+            txn,
+            "DELETE FROM circulation_rules WHERE library = ? AND category = ? \
+             AND item_type = ? AND name = ?",
+            vec![
+                library.into(),
+                category.into(),
+                item_type.into(),
+                name.into(),
+            ],
+        )
+        .await
     }
 
     /// Sets every rule `rules` sets at `scope`, inside `txn`.
@@ -162,21 +204,10 @@ impl RuleStore {
             return Err(StoreError::Invalid(format!("unknown rule {name:?}")));
         }
         const C: &str = "remove rule";
-        let [library, category, item_type] = scope_values(scope);
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
-        let n = exec(
-            &txn,
-            "DELETE FROM circulation_rules WHERE library = ? AND category = ? \
-             AND item_type = ? AND name = ?",
-            vec![
-                library.into(),
-                category.into(),
-                item_type.into(),
-                name.into(),
-            ],
-        )
-        .await
-        .map_err(store_err(C))?;
+        let n = Self::delete_rule(&txn, scope, name)
+            .await
+            .map_err(store_err(C))?;
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(n == 1)
     }
@@ -249,6 +280,12 @@ impl RuleStore {
     /// Every scope with its rules (the port, as a plain method).
     pub async fn list(&self) -> Result<Vec<ScopedRules>, StoreError> {
         Ok(self.scoped_rules().await?)
+    }
+
+    /// Every scope with its rules as committed in the database now, bypassing this
+    /// process's cache (what another process has just written).
+    pub async fn list_uncached(&self) -> Result<Vec<ScopedRules>, StoreError> {
+        Ok(self.read_rules().await?)
     }
 }
 

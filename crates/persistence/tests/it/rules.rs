@@ -1,6 +1,7 @@
 //! The rule store's whole-set writes: the initial rules of a first start are stored once
 //! however many processes start together, never over rules already stored; a replacement
-//! is one transaction, and two at once leave exactly one of the two sets.
+//! is one transaction, and two at once leave exactly one of the two sets; a change at one
+//! scope (rules set and rules removed) is seen whole or not at all.
 
 use library_circulation::{ItemType, RuleScope, RuleSet, ScopedRules, hkpl_profile};
 use library_core::LibraryCode;
@@ -125,5 +126,80 @@ async fn two_replacements_at_once_leave_one_of_the_two_sets() {
         }
         one.close().await.unwrap();
         two.close().await.unwrap();
+    }
+}
+
+/// `PUT /circulation/rules` sets some rules and removes others at one scope. Two such
+/// changes alternate while another process reads the rules: it sees one of the two states,
+/// never the rules set by one and those removed by the other (before, the setting and each
+/// removal were transactions of their own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_the_rules_at_a_scope_is_seen_whole() {
+    for t in backends().await {
+        let writer = t.connect().await;
+        let reader = t.connect().await;
+        let scope = RuleScope::any();
+        let short = RuleSet {
+            loan_days: Some(7),
+            ..RuleSet::default()
+        };
+        let long = RuleSet {
+            loan_days: Some(21),
+            quota: Some(5),
+            ..RuleSet::default()
+        };
+        writer.rules().put_rules(&scope, &long).await.unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let (done, reader) = (done.clone(), reader.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let rules = reader.rules().list_uncached().await.unwrap();
+                    let global = rules
+                        .iter()
+                        .find(|s| s.scope == RuleScope::any())
+                        .map(|s| (s.rules.loan_days, s.rules.quota));
+                    seen.push(global);
+                }
+                seen
+            })
+        };
+        for _ in 0..40 {
+            writer
+                .rules()
+                .change_rules(&scope, &short, &["quota"])
+                .await
+                .unwrap();
+            writer
+                .rules()
+                .change_rules(&scope, &long, &[])
+                .await
+                .unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let seen = watcher.await.unwrap();
+        assert!(!seen.is_empty());
+        for state in &seen {
+            assert!(
+                matches!(state, Some((Some(7), None)) | Some((Some(21), Some(5)))),
+                "{}: half a change seen: {state:?}",
+                t.name
+            );
+        }
+        // An unknown name changes nothing.
+        assert!(
+            writer
+                .rules()
+                .change_rules(&scope, &short, &["no_such_rule"])
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            stored(&writer).await[0].rules.loan_days,
+            Some(21),
+            "{}",
+            t.name
+        );
     }
 }
