@@ -174,16 +174,16 @@ fn ci() -> Result {
 }
 
 /// Clones the offline copy of the RustSec advisory database where cargo-deny looks for it
-/// (`deny.toml`: `db-path`). The copy is a git bundle the CI machine may place beside the
-/// checkout, at `../shared/rustsec/advisory-db.bundle`: a CI setting, optional (without
-/// it the advisories check is skipped). See docs/operations.md, CI.
+/// (`deny.toml`: `db-path`). The copy is a git bundle named by `LIBRARY_ADVISORY_DB_BUNDLE`,
+/// or else found beside the checkout as `<any folder>/rustsec/advisory-db.bundle` (where a
+/// CI machine may place it): optional, without it the advisories check is skipped. See
+/// docs/operations.md, CI.
 fn advisory_db() -> Result<Option<PathBuf>> {
     let root = workspace_root();
-    let bundle = root.join("../shared/rustsec/advisory-db.bundle");
-    if !bundle.exists() {
+    let Some(bundle) = advisory_bundle(&root) else {
         eprintln!("xtask: no offline advisory database beside the repository: advisories skipped");
         return Ok(None);
-    }
+    };
     let db_root = root.join(".deny-advisory-db");
     let target = db_root.join("advisory-db-3157b0e258782691");
     if !target.exists() {
@@ -201,6 +201,21 @@ fn advisory_db() -> Result<Option<PathBuf>> {
         run("clone the offline advisory database", clone)?;
     }
     Ok(Some(db_root))
+}
+
+/// The advisory database bundle: `LIBRARY_ADVISORY_DB_BUNDLE`, or the first
+/// `rustsec/advisory-db.bundle` in a folder beside the repository root.
+fn advisory_bundle(root: &Path) -> Option<PathBuf> {
+    if let Some(named) = env::var_os("LIBRARY_ADVISORY_DB_BUNDLE") {
+        return Some(PathBuf::from(named)).filter(|p| p.exists());
+    }
+    let mut beside: Vec<PathBuf> = std::fs::read_dir(root.parent()?)
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path().join("rustsec/advisory-db.bundle")))
+        .filter(|p| p.exists())
+        .collect();
+    beside.sort();
+    beside.into_iter().next()
 }
 
 fn bench(extra: &[String]) -> Result {
