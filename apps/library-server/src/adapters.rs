@@ -299,11 +299,7 @@ impl JobRunner for ScheduledJobs {
     async fn run_all(&self, now: OffsetDateTime) -> Result<(), PortError> {
         let report = self.circulation.expire_waiting_holds().await.map_err(|e| {
             let library_circulation::service::ExpireHoldsError::Infrastructure(e) = e;
-            if e.is_unavailable() {
-                PortError::Unavailable(format!("hold expiry: {e}"))
-            } else {
-                PortError::Failed(format!("hold expiry: {e}"))
-            }
+            StoreError::Infrastructure(e).into_port_error("hold expiry")
         })?;
         let purged = self
             .credentials
