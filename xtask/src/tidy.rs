@@ -36,6 +36,8 @@ pub fn check_all(root: &Path) -> Result<(), Vec<String>> {
     problems.extend(crate_manifests(root));
     problems.extend(domain_layering(root));
     problems.extend(adapter_layering(root));
+    problems.extend(application_layering(root));
+    problems.extend(app_independence(root));
     problems.extend(docs_in_sync(root));
     problems.extend(no_unexplained_ignores(root));
     problems.extend(no_conflict_markers(root));
@@ -122,6 +124,62 @@ fn adapter_layering(root: &Path) -> Vec<String> {
         &["library-persistence"],
         "inbound adapters reach the database only through ports",
     )
+}
+
+/// The application layer knows no database, no HTTP and no wire format: the adapters
+/// implement its interfaces and call its services, never the other way.
+fn application_layering(root: &Path) -> Vec<String> {
+    layering(
+        root,
+        APPLICATION_CRATES,
+        &["--all-features"],
+        FORBIDDEN_IN_APPLICATION,
+        "the application layer depends on no adapter",
+    )
+}
+
+/// The application layer's crates (checked with every feature on).
+pub const APPLICATION_CRATES: &[&str] = &["library-app"];
+
+/// What the application layer's dependency tree must not contain.
+pub const FORBIDDEN_IN_APPLICATION: &[&str] = &[
+    "library-persistence",
+    "library-http",
+    "library-sip2",
+    "library-setup",
+    "sea-orm",
+    "sea-query",
+    "sqlx",
+    "poem",
+    "poem-openapi",
+    "hyper",
+    "reqwest",
+];
+
+/// The apps are composition roots: none depends on another (what two apps share lives in
+/// a crate, such as `library-setup`).
+fn app_independence(root: &Path) -> Vec<String> {
+    let apps: Vec<String> = member_dirs(root)
+        .iter()
+        .filter(|(dir, _)| dir.starts_with("apps/"))
+        .filter_map(|(_, m)| package_name(&fs::read_to_string(m).unwrap_or_default()))
+        .collect();
+    let mut problems = Vec::new();
+    for app in &apps {
+        let others: Vec<&str> = apps
+            .iter()
+            .filter(|other| *other != app)
+            .map(String::as_str)
+            .collect();
+        problems.extend(layering(
+            root,
+            &[app.as_str()],
+            &["--all-features"],
+            &others,
+            "an app depends on no other app",
+        ));
+    }
+    problems
 }
 
 /// Inbound adapter crates (checked with every feature on).
@@ -602,5 +660,24 @@ mod tests {
     #[test]
     fn inbound_adapters_do_not_depend_on_the_database_adapter() {
         assert_eq!(adapter_layering(&root()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_application_layer_depends_on_no_adapter() {
+        assert_eq!(application_layering(&root()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn no_app_depends_on_another_app() {
+        assert_eq!(app_independence(&root()), Vec::<String>::new());
+        // The check reads an app's tree as it reads a crate's: an admin tool linking the
+        // server would be named.
+        let tree = "library-admin v0.0.0 (/w/apps/library-admin)\n\
+                    library-setup v0.0.0 (/w/crates/setup)\n\
+                    library-server v0.0.0 (/w/apps/library-server)\n";
+        assert_eq!(
+            forbidden_in_tree("library-admin", tree, &["library-server"], "apps"),
+            vec!["library-admin depends on library-server (apps)".to_owned()]
+        );
     }
 }

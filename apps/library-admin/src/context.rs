@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
+use library_app::BlockingHasher;
 use library_core::{Clock, DEFAULT_LIBRARY_OFFSET, SystemClock};
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
-use library_http::BlockingHasher;
+use library_persistence::application::OutboxNotifier;
 use library_persistence::{Backend, Database};
-use library_server::{Config, OutboxNotifier};
+use library_setup::Config;
 use time::{Date, OffsetDateTime};
 
 /// Why a command did not succeed: a usage error (exit 2) or a failure (exit 1).

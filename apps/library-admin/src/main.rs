@@ -4,7 +4,7 @@
 //! SIP2 station accounts, and show or replace the circulation rules.
 //!
 //! It reads the same configuration as the server (`LIBRARY_DATABASE_URL`,
-//! `LIBRARY_CONFIG`, ...: `library_server::Config`) and talks to the database directly.
+//! `LIBRARY_CONFIG`, ...: `library_setup::Config`) and talks to the database directly.
 //! Results go to stdout, errors to stderr. Exit codes: 0 done, 1 failed, 2 usage error.
 
 // A command-line tool's output is its interface: printing to stdout and stderr is the point.

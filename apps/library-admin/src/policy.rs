@@ -1,5 +1,5 @@
 //! `policy show | apply`: the circulation rules as the `[policy]` section of the
-//! configuration file (`library_server::policy_toml`, `parse_policy_document`).
+//! configuration file (`library_setup::policy_toml`, `parse_policy_document`).
 //!
 //! `show` prints every stored scope with its rules; `apply FILE` replaces every stored rule
 //! with the file's policy in one transaction (`RuleStore::replace_all`), so `show`'s output
@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use library_persistence::NewAuditEntry;
-use library_server::{parse_policy_document, policy_toml};
+use library_setup::{parse_policy_document, policy_toml};
 
 use crate::context::{Context, Failure};
 

@@ -5,10 +5,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use library_app::registration::{
+    MAX_PHONE_CHARS, RegistrationForm, card_expiry, default_credential_hashes, draw_card_number,
+    violations,
+};
 use library_circulation::ReaderCategory;
-use library_core::{CardNumber, LibraryCode, MAX_NAME_CHARS, fits};
-use library_credentials::{CredentialStore, OsRandom, RandomSource, default_secret};
-use library_http::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
+use library_core::{CardNumber, LibraryCode, MAX_NAME_CHARS};
+use library_credentials::{CredentialStore, OsRandom};
 use library_persistence::{ImportedReader, NewPatron, ReaderProfile};
 use time::Date;
 
@@ -17,8 +20,6 @@ use crate::csv::Table;
 
 const REQUIRED: [&str; 4] = ["name", "phone", "category", "home_library"];
 const OPTIONAL: [&str; 3] = ["email", "date_of_birth", "card_number"];
-const MAX_PHONE_CHARS: usize = 32;
-const MAX_EMAIL_LEN: usize = 254;
 /// Problems listed before "and N more".
 pub const MAX_SHOWN_PROBLEMS: usize = 50;
 
@@ -66,19 +67,42 @@ pub fn date(s: &str) -> Option<Date> {
     Date::parse(s, &format).ok()
 }
 
-/// A fresh card number: the prefix and 12 random digits (as the counter issues them).
-fn draw_card_number() -> Result<CardNumber, Failure> {
-    const RANGE: u64 = 1_000_000_000_000;
-    let limit = u64::MAX - u64::MAX % RANGE;
-    let n = loop {
-        let mut buf = [0u8; 8];
-        OsRandom.fill(&mut buf);
-        let n = u64::from_le_bytes(buf);
-        if n < limit {
-            break n % RANGE;
+/// What a rule of registration (`library_app::registration::violations`) broken by a row
+/// says, with the value at fault.
+fn problem(code: &str, form: &RegistrationForm) -> String {
+    let RegistrationForm {
+        phone,
+        email,
+        category,
+        home_library,
+        date_of_birth,
+        ..
+    } = form;
+    match code {
+        "name_missing" => "name: missing".into(),
+        "name_invalid" => {
+            format!("name: at most {MAX_NAME_CHARS} characters, no control characters")
         }
-    };
-    CardNumber::parse(&format!("{CARD_NUMBER_PREFIX}{n:012}")).map_err(Failure::failed)
+        "phone_invalid" => {
+            format!("phone {phone:?}: digits, spaces and + - ( ) only, at most {MAX_PHONE_CHARS}")
+        }
+        "phone_too_short" => format!(
+            "phone {phone:?}: needs at least 4 digits (the last 4 are the default Password and PIN)"
+        ),
+        "email_invalid" => format!(
+            "email {:?}: not an email address",
+            email.as_deref().unwrap_or("")
+        ),
+        "category_invalid" => {
+            format!("category {category:?}: expected [a-z0-9_]{{1,32}} (adult, child, senior, ...)")
+        }
+        "home_library_invalid" => format!("home_library {home_library:?}: not a library code"),
+        "date_of_birth_in_future" => match date_of_birth {
+            Some(d) => format!("date_of_birth {d}: in the future"),
+            None => "date_of_birth: in the future".into(),
+        },
+        other => other.to_owned(),
+    }
 }
 
 /// Runs the import.
@@ -109,55 +133,9 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
     for record in &table.records {
         let line = record.line;
         let mut bad = |what: String| problems.push(format!("line {line}: {what}"));
-        let name = table.get(record, "name").unwrap_or_default();
-        if name.is_empty() {
-            bad("name: missing".into());
-        } else if !fits(name, MAX_NAME_CHARS) {
-            bad(format!(
-                "name: at most {MAX_NAME_CHARS} characters, no control characters"
-            ));
-        }
-        let phone = table.get(record, "phone").unwrap_or_default();
-        let phone_chars_ok = phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'));
-        if phone.chars().count() > MAX_PHONE_CHARS || !phone_chars_ok {
-            bad(format!(
-                "phone {phone:?}: digits, spaces and + - ( ) only, at most {MAX_PHONE_CHARS}"
-            ));
-        } else if default_secret(phone).is_err() {
-            bad(format!(
-                "phone {phone:?}: needs at least 4 digits (the last 4 are the default Password and PIN)"
-            ));
-        }
-        let email = table.get(record, "email");
-        if let Some(email) = email {
-            let valid = email.len() <= MAX_EMAIL_LEN
-                && email.split_once('@').is_some_and(|(local, domain)| {
-                    !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-                })
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !valid {
-                bad(format!("email {email:?}: not an email address"));
-            }
-        }
-        let category = table.get(record, "category").unwrap_or_default();
-        let category = match ReaderCategory::parse(category) {
-            Ok(c) => Some(c),
-            Err(_) => {
-                bad(format!(
-                    "category {category:?}: expected [a-z0-9_]{{1,32}} (adult, child, senior, ...)"
-                ));
-                None
-            }
-        };
         let dob = match table.get(record, "date_of_birth") {
             None => None,
             Some(s) => match date(s) {
-                Some(d) if d > today => {
-                    bad(format!("date_of_birth {s}: in the future"));
-                    None
-                }
                 Some(d) => Some(d),
                 None => {
                     bad(format!("date_of_birth {s:?}: expected YYYY-MM-DD"));
@@ -165,17 +143,32 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
                 }
             },
         };
-        let home = table.get(record, "home_library").unwrap_or_default();
-        let home = match LibraryCode::parse(home) {
+        let form = RegistrationForm {
+            name: table.get(record, "name").unwrap_or_default().to_owned(),
+            phone: table.get(record, "phone").unwrap_or_default().to_owned(),
+            email: table.get(record, "email").map(str::to_owned),
+            category: table.get(record, "category").unwrap_or_default().to_owned(),
+            date_of_birth: dob,
+            home_library: table
+                .get(record, "home_library")
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        let broken = violations(&form, today);
+        for code in &broken {
+            bad(problem(code, &form));
+        }
+        let category = ReaderCategory::parse(&form.category).ok();
+        let home = match LibraryCode::parse(&form.home_library) {
             Ok(code) if libraries.contains(code.as_str()) => Some(code),
             Ok(_) => {
-                bad(format!("home_library {home:?}: no such library"));
+                bad(format!(
+                    "home_library {:?}: no such library",
+                    form.home_library
+                ));
                 None
             }
-            Err(_) => {
-                bad(format!("home_library {home:?}: not a library code"));
-                None
-            }
+            Err(_) => None,
         };
         let card = match table.get(record, "card_number") {
             None => None,
@@ -199,12 +192,15 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
                 }
             },
         };
-        if let (Some(category), Some(home_library)) = (category, home) {
+        if let (Some(category), Some(home_library), true) = (category, home, broken.is_empty()) {
             rows.push(Row {
                 line,
-                name: name.to_owned(),
-                phone: phone.to_owned(),
-                email: email.map(str::to_owned),
+                name: form.name.trim().to_owned(),
+                phone: form.phone.trim().to_owned(),
+                email: form
+                    .email
+                    .map(|e| e.trim().to_owned())
+                    .filter(|e| !e.is_empty()),
                 category,
                 date_of_birth: dob,
                 home_library,
@@ -222,7 +218,7 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
         let card = match &row.card {
             Some(card) => card.clone(),
             None => loop {
-                let card = draw_card_number()?;
+                let card = draw_card_number(&OsRandom);
                 if !cards_in_file.contains_key(&card)
                     && store
                         .find_by_card(&card)
@@ -237,19 +233,10 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
         };
         cards.push(card);
     }
-    let expires = today
-        .replace_year(today.year() + CARD_EXPIRY_YEARS)
-        .or_else(|_| {
-            today
-                .replace_day(28)
-                .and_then(|d| d.replace_year(today.year() + CARD_EXPIRY_YEARS))
-        })
+    let expires = card_expiry(today);
+    let hashes = default_credential_hashes(rows.iter().map(|r| r.phone.clone()).collect())
+        .await
         .map_err(Failure::failed)?;
-    let hashes = library_server::demo::default_credential_hashes(
-        rows.iter().map(|r| r.phone.clone()).collect(),
-    )
-    .await
-    .map_err(Failure::failed)?;
     let now = ctx.now();
     let readers: Vec<ImportedReader> = rows
         .iter()

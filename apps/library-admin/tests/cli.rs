@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use library_app::BlockingHasher;
 use library_circulation::ports::CirculationStore;
 use library_circulation::{Calendar, DueDate, NewLoan, hkpl_profile};
 use library_core::{
@@ -15,9 +16,8 @@ use library_core::{
 use library_credentials::{
     AttemptSource, CredentialConfig, CredentialPorts, CredentialService, OsRandom, Scope, Secret,
 };
-use library_http::BlockingHasher;
+use library_persistence::application::OutboxNotifier;
 use library_persistence::{Database, NewLibrary};
-use library_server::OutboxNotifier;
 use time::macros::date;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -1,11 +1,12 @@
 //! `library-server`: the library system's server. Configuration: see `Config` and
 //! docs/operations.md, "Running the server". Two arguments are understood: `--demo` (as
-//! `LIBRARY_DEMO=1`: load the demo data set into an empty database, see `demo.rs`) and
+//! `LIBRARY_DEMO=1`: load the demo data set into an empty database, see `library_setup::demo`) and
 //! `--sip2[=ADDR]` (serve SIP2, at `ADDR` or `LIBRARY_SIP2_ADDR` or 127.0.0.1:6001).
 
 use std::process::ExitCode;
 
-use library_server::{Application, Config};
+use library_server::Application;
+use library_setup::Config;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -36,7 +37,7 @@ async fn main() -> ExitCode {
         }
     };
     if config.demo
-        && let Err(err) = library_server::demo::load_on_start(&config).await
+        && let Err(err) = library_setup::demo::load_on_start(&config).await
     {
         tracing::error!("demo data: {err}");
         return ExitCode::FAILURE;

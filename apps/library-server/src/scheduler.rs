@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use library_app::JobRunner;
 use library_core::Clock;
-use library_http::JobRunner;
 use library_persistence::JobLeaseStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

@@ -6,9 +6,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use library_app::{
+    BlockingHasher, CirculationDesk, DevControls, JobRunner, Services, StationConnections,
+};
 use library_core::{Clock, ManualClock, SystemClock};
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
-use library_http::{AppState, BlockingHasher, DevControls, JobRunner};
+use library_persistence::application::{
+    DbAdmin, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory, OutboxNotifier,
+    ScheduledJobs, circulation, reader_services,
+};
 use library_persistence::{Database, DatabaseError};
 use library_sip2::server::ServerConfig;
 use poem::endpoint::BoxEndpoint;
@@ -17,16 +23,9 @@ use poem::{EndpointExt, Server};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::adapters::{
-    DbAdmin, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier, ScheduledJobs,
-    circulation,
-};
-use crate::bootstrap::{BootstrapError, bootstrap};
-use crate::config::Config;
-use crate::reader_services::reader_services;
 use crate::scheduler::Scheduler;
-use crate::sip2::{DbSip2Stations, LibrarySip2Server, Sip2Library};
-use library_http::CirculationDesk;
+use library_setup::{BootstrapError, Config, bootstrap};
+use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
 
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -126,35 +125,25 @@ impl Application {
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let circulation = Arc::new(circulation(&db, clock.clone()));
-        let desk: Arc<dyn CirculationDesk> = circulation.clone();
-        let sip2 = match config.sip2_bind_addr() {
-            Some(addr) => {
-                let library =
-                    Sip2Library::new(&db, credentials.clone(), circulation, clock.clone());
-                Some(bind_sip2(addr, library).await?)
-            }
-            None => None,
-        };
+        let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(&db, clock.clone()));
         let jobs: Arc<dyn JobRunner> = Arc::new(ScheduledJobs::new(
             desk.clone(),
             db.credentials(),
             credentials.config().guessing,
         ));
-        let stations = DbSip2Stations::new(&db, sip2.as_ref().map(|s| s.server.clone()));
         let admin = Arc::new(DbAdmin::new(&db));
-        let state = AppState {
+        let mut state = Services {
             credentials,
             readers: Arc::new(DbReaderDirectory::new(&db)),
             readiness: Arc::new(DbReadiness::new(&db)),
-            circulation: desk.clone(),
+            circulation: desk,
             libraries: admin.clone(),
             catalogue: admin.clone(),
             rules: admin.clone(),
             suspensions: admin.clone(),
             accounts: admin.clone(),
             audit: admin,
-            sip2_stations: Arc::new(stations),
+            sip2_stations: Arc::new(DbSip2Stations::new(&db, None)),
             staff: Arc::new(DbStaffDirectory::new(&db)),
             reader_services: reader_services(&db, clock.clone()),
             clock,
@@ -164,6 +153,17 @@ impl Application {
                 jobs: jobs.clone(),
             }),
         };
+        let sip2 = match config.sip2_bind_addr() {
+            Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),
+            None => None,
+        };
+        // The station accounts as HTTP manages them: deleting one also closes its open
+        // SIP2 connections (the SIP2 side only looks accounts up).
+        if let Some(sip2) = &sip2 {
+            let connections: Arc<dyn StationConnections> =
+                Arc::new(Sip2Connections(sip2.server.clone()));
+            state.sip2_stations = Arc::new(DbSip2Stations::new(&db, Some(connections)));
+        }
         let scheduler = config.jobs_every().map(|every| Scheduler {
             jobs,
             leases: db.job_leases(),

@@ -21,8 +21,8 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::text::{RefusedText, control_character};
+use library_app::Services;
 
 /// What an operation needs from the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +212,7 @@ pub(crate) fn attempt_source(req: &Request) -> AttemptSource {
 
 async fn guard(req: &Request, bearer: Bearer, access: Access) -> poem::Result<Principal> {
     let state = req
-        .data::<AppState>()
+        .data::<Services>()
         .ok_or_else(|| ApiError::internal(&"application state missing"))?;
     // The session and its staff user in one read.
     let (session, staff) = state

@@ -5,8 +5,8 @@
 //! the same kind differ in nothing else), plus `violations` for 422 and `reason` for 409.
 
 use library_credentials::{
-    AuthError, ChangePasswordError, ChangePinError, LoginError, PortError,
-    RegisterCredentialsError, StaffPasswordError, StaffResetError, StationPasswordError,
+    AuthError, ChangePasswordError, ChangePinError, LoginError, PortError, StaffPasswordError,
+    StaffResetError, StationPasswordError,
 };
 use poem::http::StatusCode;
 use poem::http::header::RETRY_AFTER;
@@ -16,9 +16,9 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 
-use crate::ports::AdminError;
-use crate::reader_services::ServiceError;
-use crate::state::RegisterReaderError;
+use library_app::AdminError;
+use library_app::RegistrationError;
+use library_app::ServiceError;
 use library_circulation::ports::InfrastructureError;
 use library_circulation::service::{
     CancelHoldError, CheckinError, CheckoutError, CollectHoldError, ExpireHoldsError,
@@ -443,17 +443,6 @@ impl From<StaffResetError> for ApiError {
     }
 }
 
-impl From<RegisterCredentialsError> for ApiError {
-    fn from(err: RegisterCredentialsError) -> Self {
-        match err {
-            RegisterCredentialsError::PhoneTooShort(_) => {
-                ApiError::validation_failed(["phone_too_short"])
-            }
-            RegisterCredentialsError::Infrastructure(e) => e.into(),
-        }
-    }
-}
-
 impl From<StationPasswordError> for ApiError {
     fn from(err: StationPasswordError) -> Self {
         match err {
@@ -476,14 +465,13 @@ impl From<StaffPasswordError> for ApiError {
     }
 }
 
-impl From<RegisterReaderError> for ApiError {
-    fn from(err: RegisterReaderError) -> Self {
+impl From<RegistrationError> for ApiError {
+    fn from(err: RegistrationError) -> Self {
         match err {
-            // The caller retries with another number; reaching here means it gave up.
-            RegisterReaderError::CardNumberTaken => {
-                ApiError::internal(&"no free card number found")
-            }
-            RegisterReaderError::Infrastructure(e) => e.into(),
+            RegistrationError::Invalid(v) => ApiError::validation_failed(v),
+            // The service retries with another number; reaching here means it gave up.
+            RegistrationError::CardNumberTaken => ApiError::internal(&"no free card number found"),
+            RegistrationError::Infrastructure(e) => e.into(),
         }
     }
 }

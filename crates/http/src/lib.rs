@@ -1,7 +1,7 @@
 //! The HTTP adapter: the JSON API (`docs/http.md`) on poem-openapi.
 //!
 //! It only translates: requests into calls of the domain services (through
-//! [`AppState`]), domain answers and errors into the contract's status codes and bodies.
+//! [`Services`]), domain answers and errors into the contract's status codes and bodies.
 //!
 //! Invariants:
 //! - Only this crate knows HTTP, JSON and OpenAPI. Domain types are not serialisable; the
@@ -17,34 +17,15 @@
 //! - Text is checked once, at the edge, after routing: every operation of the API refuses
 //!   control characters in its body, path and query before its handler runs
 //!   (`text`), the same on SQLite and PostgreSQL.
-//! - Secrets are hashed off the async runtime ([`BlockingHasher`]).
+//! - It holds no port of its own: every use case is a call of the application layer
+//!   (`library-app`), which owns the interfaces and the rules.
 
 mod api;
 mod auth;
 mod error;
-mod hasher;
 mod middleware;
-mod ports;
-mod reader_services;
-mod registration;
-mod state;
 mod text;
 
 pub use api::app;
 pub use auth::{STAFF_ROUTES, StaffRoute, required_role};
 pub use error::ApiError;
-pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT};
-pub use ports::{
-    Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
-    CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,
-    NewStaffMember, NewStation, RuleAdmin, Sip2Stations, StaffDirectory, StaffMember, StationInfo,
-    StoredSuspension, TitleInfo,
-};
-pub use reader_services::{
-    ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
-};
-pub use registration::{CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX};
-pub use state::{
-    AppState, DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory,
-    ReaderProfile, Readiness, RegisterReaderError,
-};

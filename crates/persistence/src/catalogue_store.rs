@@ -139,6 +139,34 @@ impl CatalogueStore {
         .transpose()
     }
 
+    /// The names of the titles `ids` (duplicates allowed), in one query per 500 ids; a
+    /// missing title is absent from the map.
+    pub async fn title_names(
+        &self,
+        ids: &[TitleId],
+    ) -> Result<std::collections::HashMap<TitleId, String>, StoreError> {
+        const C: &str = "read title names";
+        let mut unique: Vec<i64> = ids.iter().map(|t| t.get()).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut names = std::collections::HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let rows = all(
+                &self.conn,
+                &format!("SELECT id, name FROM titles WHERE id IN ({marks})"),
+                chunk.iter().map(|&id| id.into()).collect(),
+            )
+            .await
+            .map_err(store_err(C))?;
+            for row in &rows {
+                let id: i64 = get(row, "id").map_err(infra(C))?;
+                names.insert(TitleId(id), get(row, "name").map_err(infra(C))?);
+            }
+        }
+        Ok(names)
+    }
+
     /// Creates an item; its id. A barcode already used, or an unknown title or library, is
     /// [`StoreError::Conflict`].
     pub async fn create_item(&self, new: &NewItem) -> Result<ItemId, StoreError> {

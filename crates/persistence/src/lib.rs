@@ -50,6 +50,7 @@
 //! transactions begun `IMMEDIATE`.
 
 mod activity_store;
+pub mod application;
 mod audit_store;
 mod catalogue_store;
 mod circulation;

@@ -9,6 +9,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, Value};
 use time::{Date, OffsetDateTime};
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::rows::{self, PATRON_COLUMNS};
 use crate::entity::{patron, patron_credentials};
 use crate::error::{StoreError, corrupt, failed};
@@ -235,26 +236,39 @@ impl PatronStore {
 
     /// Blocks reader `id`'s card (SIP2 `01`) at `at` with the station's `reason`, until
     /// staff lift it; a card already blocked keeps its first block. `false` if there is no
-    /// such reader.
+    /// such reader. `audit`, when given, is written in the same transaction: the entry
+    /// exists exactly when the block does.
     pub async fn block(
         &self,
         id: PatronId,
         at: OffsetDateTime,
         reason: &str,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<bool, StoreError> {
+        const C: &str = "block reader";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let n = exec(
-            &self.conn,
+            &txn,
             "UPDATE patrons SET blocked_at = COALESCE(blocked_at, ?), \
              block_reason = COALESCE(block_reason, ?) WHERE id = ?",
             vec![
-                instant::value(self.conn.get_database_backend(), at),
+                instant::value(txn.get_database_backend(), at),
                 reason.into(),
                 id.get().into(),
             ],
         )
         .await
-        .map_err(store_err("block reader"))?;
-        Ok(n == 1)
+        .map_err(store_err(C))?;
+        if n != 1 {
+            return Ok(false);
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(true)
     }
 
     /// Lifts the block on card `card`; `false` if no reader with this card is blocked.

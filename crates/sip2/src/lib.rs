@@ -3,6 +3,8 @@
 //! The [`codec`]: bytes of one message in, a typed [`Request`] out; a typed [`Response`]
 //! in, the bytes of one message out. With the non-default feature `server`, the TCP
 //! server adapter (`server`): tokio, one task per station, over the `Sip2Backend` port.
+//! With `library`, that port over the application layer (`library`: `Sip2Library`, what
+//! `library-server` serves).
 //!
 //! Invariants:
 //! - The codec does no I/O, has no async runtime and knows nothing of the domain: values a
@@ -18,6 +20,8 @@
 //! What we serve, and the wire details it relies on: `docs/sip2.md`.
 
 pub mod codec;
+#[cfg(feature = "library")]
+pub mod library;
 #[cfg(feature = "server")]
 pub mod server;
 

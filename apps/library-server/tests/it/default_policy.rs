@@ -3,7 +3,7 @@
 //! together on an empty PostgreSQL database; with no policy a checkout is `no_policy`.
 
 use library_circulation::{RuleScope, RuleSet, ScopedRules, hkpl_profile};
-use library_server::Policy;
+use library_setup::Policy;
 use serde_json::{Value, json};
 
 use crate::support::{

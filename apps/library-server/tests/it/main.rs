@@ -9,6 +9,7 @@ mod circulation_bad_input;
 mod control_characters;
 mod credentials;
 mod default_policy;
+mod demo;
 mod faults;
 mod fines;
 mod holds;

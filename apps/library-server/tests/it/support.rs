@@ -1,6 +1,7 @@
 //! Spawning the application and talking to it.
 
-use library_server::{Application, Config, Policy};
+use library_server::Application;
+use library_setup::{Config, Policy};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;

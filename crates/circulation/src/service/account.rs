@@ -7,7 +7,7 @@ use library_fines::FineAssessment;
 
 use super::Circulation;
 use crate::checkin::accrued_fine;
-use crate::model::{Item, Loan, Patron};
+use crate::model::{Item, ItemStatus, Loan, Patron};
 use crate::ports::{
     CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
     RuleRepository,
@@ -25,6 +25,17 @@ pub struct LoanStatus {
     pub accrued: FineAssessment,
     /// Renewals still allowed by the rules (0 when used up).
     pub renewals_left: u32,
+}
+
+/// A copy as a self-service station's item information shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyInformation {
+    /// The copy.
+    pub item: Item,
+    /// When its open loan is due, if it is on loan.
+    pub due_at: Option<time::OffsetDateTime>,
+    /// How many readers are queued for its title (waiting holds not counted).
+    pub holds_queued: usize,
 }
 
 /// A reader's open loans and what they owe.
@@ -59,6 +70,34 @@ where
         let mut tx = self.store.begin_read().await?;
         tx.item_with_open_loan_by_barcode(barcode).await
         // Dropped without commit: nothing was written.
+    }
+
+    /// The copy with `barcode`, when its loan is due and the length of its title's hold
+    /// queue; `None` if there is no such copy. One read-only unit of work; changes nothing.
+    pub async fn copy_information(
+        &self,
+        barcode: &Barcode,
+    ) -> Result<Option<CopyInformation>, InfrastructureError> {
+        let mut tx = self.store.begin_read().await?;
+        let Some(item) = tx.item_by_barcode(barcode).await? else {
+            return Ok(None);
+        };
+        let due_at = match item.status {
+            ItemStatus::OnLoan => tx.open_loan_of_item(item.id).await?.map(|l| l.due.at),
+            _ => None,
+        };
+        let holds_queued = tx
+            .active_holds_of_title(item.title)
+            .await?
+            .iter()
+            .filter(|h| h.position().is_some())
+            .count();
+        // Dropped without commit: nothing was written.
+        Ok(Some(CopyInformation {
+            item,
+            due_at,
+            holds_queued,
+        }))
     }
 
     /// The account of reader `patron` as of now; `None` if there is no such reader.

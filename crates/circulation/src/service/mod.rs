@@ -17,7 +17,7 @@ mod checkout;
 mod holds;
 mod renew;
 
-pub use account::{LoanStatus, ReaderAccount};
+pub use account::{CopyInformation, LoanStatus, ReaderAccount};
 pub use checkin::{CheckinError, CheckinOutcome, CheckinRequest};
 pub use checkout::{
     CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,

@@ -16,7 +16,7 @@ use super::common::{IdBody, audit, shown, today};
 use super::types::{NoContent, Text};
 use crate::auth::{Principal, ReaderAuth, StaffAuth};
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// How long ended activities stay in `GET /me/activities` (like ended holds).
 const REGISTRATION_HISTORY_DAYS: i64 = 90;
@@ -227,11 +227,11 @@ enum Registered {
 }
 
 pub(crate) struct ActivitiesApi {
-    state: AppState,
+    state: Services,
 }
 
 impl ActivitiesApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 

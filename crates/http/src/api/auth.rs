@@ -9,7 +9,7 @@ use super::ApiTags;
 use super::types::{NoContent, SessionBody, Text};
 use crate::auth::{SessionAuth, attempt_source};
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// `POST /auth/login`.
 #[derive(Object)]
@@ -43,11 +43,11 @@ enum ResetAccepted {
 }
 
 pub(crate) struct AuthApi {
-    state: AppState,
+    state: Services,
 }
 
 impl AuthApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

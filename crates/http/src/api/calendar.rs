@@ -17,8 +17,8 @@ use super::libraries::calendar_reason;
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::ports::AdminError;
-use crate::state::AppState;
+use library_app::AdminError;
+use library_app::Services;
 
 /// The kind of a calendar rule on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -225,11 +225,11 @@ fn rule_of(req: &NewEntryRequest) -> Result<CalendarRule, ApiError> {
 }
 
 pub(crate) struct CalendarApi {
-    state: AppState,
+    state: Services,
 }
 
 impl CalendarApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

@@ -20,7 +20,7 @@ use super::common::{audit, audit_record, barcode, card, library_code, shown, sta
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// `POST /circulation/checkouts`.
 #[derive(Debug, Object)]
@@ -337,11 +337,11 @@ fn scope_body(scope: &RuleScope) -> ScopeBody {
 }
 
 pub(crate) struct CirculationApi {
-    state: AppState,
+    state: Services,
 }
 
 impl CirculationApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

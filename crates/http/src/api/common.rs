@@ -7,14 +7,14 @@ use time::{Date, OffsetDateTime};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::ports::AuditRecord;
-use crate::state::AppState;
+use library_app::AuditRecord;
+use library_app::Services;
 use library_circulation::ports::Actor;
 
 /// Records a staff action in the audit log. The action has already happened, so a failure
 /// to record it is logged (at error level) rather than reported to the client.
 pub(crate) async fn audit(
-    state: &AppState,
+    state: &Services,
     who: &Principal,
     action: &'static str,
     subject: String,
@@ -29,7 +29,7 @@ pub(crate) async fn audit(
 /// The audit record of `who` doing `action` on `subject` now, for a store that writes it
 /// in the transaction of the change.
 pub(crate) fn audit_record(
-    state: &AppState,
+    state: &Services,
     who: &Principal,
     action: &'static str,
     subject: String,
@@ -53,7 +53,7 @@ pub(crate) fn staff_actor(who: &Principal) -> Result<Actor, ApiError> {
 }
 
 /// Today in the library's default zone.
-pub(crate) fn today(state: &AppState) -> Date {
+pub(crate) fn today(state: &Services) -> Date {
     state.clock.now().to_offset(DEFAULT_LIBRARY_OFFSET).date()
 }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::ApiTags;
 use super::types::NoContent;
 use crate::error::ApiError;
-use crate::state::{AppState, DevControls};
+use library_app::{DevControls, Services};
 
 /// The years (UTC) the development clock may be set to.
 pub const DEV_CLOCK_YEARS: std::ops::RangeInclusive<i32> = 1970..=9000;
@@ -21,11 +21,11 @@ struct SetClockRequest {
 }
 
 pub(crate) struct DevApi {
-    state: AppState,
+    state: Services,
 }
 
 impl DevApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 

@@ -16,7 +16,7 @@ use super::common::{audit, shown};
 use super::types::Text;
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// Whether an enquiry has been answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -131,11 +131,11 @@ enum Asked {
 }
 
 pub(crate) struct EnquiriesApi {
-    state: AppState,
+    state: Services,
 }
 
 impl EnquiriesApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

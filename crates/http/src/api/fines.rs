@@ -15,8 +15,8 @@ use super::common::{IdBody, KindDto, audit, today};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::ports::StoredSuspension;
-use crate::state::AppState;
+use library_app::Services;
+use library_app::StoredSuspension;
 
 /// `POST /fine-suspensions` (and the preview, with `as_of`).
 #[derive(Debug, Object)]
@@ -134,11 +134,11 @@ fn suspension_body(id: i64, p: &FineSuspensionPeriod) -> SuspensionBody {
 }
 
 pub(crate) struct FinesApi {
-    state: AppState,
+    state: Services,
 }
 
 impl FinesApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

@@ -17,7 +17,7 @@ use super::common::{audit, card, library_code, shown, staff_actor};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// How long ended holds stay in a reader's list.
 const HOLD_HISTORY_DAYS: i64 = 90;
@@ -104,17 +104,16 @@ struct CollectionBody {
 
 /// The reader's holds: queued and waiting ones, and those that ended in the last 90 days.
 pub(super) async fn holds_of(
-    state: &AppState,
+    state: &Services,
     patron: PatronId,
 ) -> Result<Json<HoldsBody>, ApiError> {
     let since = state.clock.now() - time::Duration::days(HOLD_HISTORY_DAYS);
-    let mut holds = Vec::new();
-    for hold in state.accounts.holds_of(patron, since).await? {
-        let title = state
-            .catalogue
-            .title_name(hold.title)
-            .await?
-            .unwrap_or_default();
+    let found = state.accounts.holds_of(patron, since).await?;
+    let titles: Vec<_> = found.iter().map(|h| h.title).collect();
+    let names = state.catalogue.title_names(&titles).await?;
+    let mut holds = Vec::with_capacity(found.len());
+    for hold in found {
+        let title = names.get(&hold.title).cloned().unwrap_or_default();
         holds.push(HoldBody {
             id: hold.id.get(),
             title_id: hold.title.get(),
@@ -131,7 +130,7 @@ pub(super) async fn holds_of(
 
 /// Places the reader's hold at the end of the title's queue.
 pub(super) async fn place(
-    state: &AppState,
+    state: &Services,
     patron: PatronId,
     body: PlaceHoldBody,
 ) -> Result<HoldPlaced, ApiError> {
@@ -152,7 +151,7 @@ pub(super) async fn place(
 
 /// Cancels the reader's hold `hold` (404 if it is not theirs).
 pub(super) async fn cancel(
-    state: &AppState,
+    state: &Services,
     patron: PatronId,
     hold: HoldId,
 ) -> Result<NoContent, ApiError> {
@@ -167,11 +166,11 @@ pub(super) async fn cancel(
 }
 
 pub(crate) struct StaffHoldsApi {
-    state: AppState,
+    state: Services,
 }
 
 impl StaffHoldsApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 

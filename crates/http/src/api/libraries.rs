@@ -13,8 +13,8 @@ use super::common::{IdBody, KindDto, audit, library_code};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::ports::{AdminError, NewCopy, NewLibraryInfo, TitleInfo};
-use crate::state::AppState;
+use library_app::Services;
+use library_app::{AdminError, NewCopy, NewLibraryInfo, TitleInfo};
 
 /// `POST /libraries`.
 #[derive(Debug, Object)]
@@ -137,11 +137,11 @@ fn clean_text(
 }
 
 pub(crate) struct LibrariesApi {
-    state: AppState,
+    state: Services,
 }
 
 impl LibrariesApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

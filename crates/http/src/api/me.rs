@@ -19,7 +19,7 @@ use super::ApiTags;
 use super::types::{NoContent, SessionBody, Text};
 use crate::auth::{LoansAuth, PasswordChangeAuth, ReaderAuth, attempt_source};
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// `GET /me`.
 #[derive(Debug, Object)]
@@ -54,11 +54,11 @@ struct ChangePinRequest {
 }
 
 pub(crate) struct MeApi {
-    state: AppState,
+    state: Services,
 }
 
 impl MeApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }
@@ -147,14 +147,11 @@ impl MeApi {
         let Some(account) = self.state.circulation.account(patron).await? else {
             return Ok(Json(LoansBody { loans: vec![] }));
         };
+        let titles: Vec<_> = account.loans.iter().map(|l| l.item.title).collect();
+        let mut names = self.state.catalogue.title_names(&titles).await?;
         let mut loans = Vec::with_capacity(account.loans.len());
         for status in account.loans {
-            let title = self
-                .state
-                .catalogue
-                .title_name(status.item.title)
-                .await?
-                .unwrap_or_default();
+            let title = names.remove(&status.item.title).unwrap_or_default();
             loans.push(LoanBody {
                 id: status.loan.id.get(),
                 item_barcode: status.item.barcode.as_str().to_owned(),

@@ -23,8 +23,8 @@ use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::middleware::{guard_request, panic_response};
-use crate::state::AppState;
 use crate::text::CheckedText;
+use library_app::Services;
 
 /// Groups of operations in the OpenAPI document.
 #[derive(Tags)]
@@ -78,7 +78,7 @@ pub(crate) type Apis = (
     ),
 );
 
-fn apis(state: &AppState) -> Apis {
+fn apis(state: &Services) -> Apis {
     (
         operations::OperationsApi::new(state.clone()),
         auth::AuthApi::new(state.clone()),
@@ -103,7 +103,7 @@ fn apis(state: &AppState) -> Apis {
 /// The whole HTTP application: the API under `/api/v1`, the operations routes, the OpenAPI
 /// document at `/openapi.json` and the interactive page at `/docs`. Every operation is
 /// behind the text check (`CheckedText`), which runs once the request is routed.
-pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
+pub fn app(state: Services) -> impl Endpoint<Output = Response> {
     let apis = CheckedText(apis(&state));
     let service = OpenApiService::new(apis, "Library account and circulation API", "1")
         .description(

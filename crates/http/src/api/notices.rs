@@ -15,7 +15,7 @@ use super::common::{IdBody, audit, shown, today};
 use super::types::{NoContent, Text};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// `POST /notices`.
 #[derive(Debug, Object)]
@@ -89,11 +89,11 @@ enum Created {
 }
 
 pub(crate) struct NoticesApi {
-    state: AppState,
+    state: Services,
 }
 
 impl NoticesApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

@@ -5,7 +5,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// A probe's answer.
 #[derive(Debug, Object)]
@@ -15,11 +15,11 @@ struct StatusBody {
 }
 
 pub(crate) struct OperationsApi {
-    state: AppState,
+    state: Services,
 }
 
 impl OperationsApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

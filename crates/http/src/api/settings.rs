@@ -13,7 +13,7 @@ use super::common::shown;
 use super::types::Text;
 use crate::auth::ReaderAuth;
 use crate::error::ApiError;
-use crate::state::AppState;
+use library_app::Services;
 
 /// A notification channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -133,11 +133,11 @@ struct ReadingHistoryBody {
 }
 
 pub(crate) struct SettingsApi {
-    state: AppState,
+    state: Services,
 }
 
 impl SettingsApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

@@ -17,8 +17,8 @@ use super::common::{audit, shown};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use crate::ports::{NewStation, StationInfo};
-use crate::state::AppState;
+use library_app::Services;
+use library_app::{NewStation, StationInfo};
 
 /// `POST /sip2/stations`.
 #[derive(Debug, Object)]
@@ -67,11 +67,11 @@ enum Created {
 }
 
 pub(crate) struct Sip2Api {
-    state: AppState,
+    state: Services,
 }
 
 impl Sip2Api {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }

@@ -13,9 +13,8 @@ use super::ApiTags;
 use super::types::{Text, local};
 use crate::auth::{StaffAuth, attempt_source};
 use crate::error::ApiError;
-use crate::ports::{NewStaffMember, StaffMember};
-use crate::registration::{RegistrationForm, register};
-use crate::state::AppState;
+use library_app::Services;
+use library_app::{NewStaffMember, RegistrationForm, StaffMember};
 
 /// `POST /staff/login`.
 #[derive(Object)]
@@ -141,11 +140,11 @@ enum StaffUserCreated {
 }
 
 pub(crate) struct StaffApi {
-    state: AppState,
+    state: Services,
 }
 
 impl StaffApi {
-    pub(crate) fn new(state: AppState) -> Self {
+    pub(crate) fn new(state: Services) -> Self {
         Self { state }
     }
 }
@@ -193,7 +192,7 @@ impl StaffApi {
             date_of_birth: body.date_of_birth,
             home_library: body.home_library.into_string(),
         };
-        let (card, patron) = register(&self.state, form).await?;
+        let (card, patron) = self.state.register_reader(form).await?;
         super::common::audit(
             &self.state,
             &auth.0,

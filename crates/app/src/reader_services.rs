@@ -1,9 +1,9 @@
 //! The ports of the reader services (`library-reader-services`): extension activities and
 //! registrations, library notices, readers' settings and reading history, and enquiries.
-//! The server implements them over the persistence crate; this crate never sees it.
+//! `library-persistence` implements them over the database; this crate never sees it.
 //!
-//! Every operation answers [`ServiceError`], mapped to HTTP in `error.rs` like every other
-//! domain error.
+//! Every operation answers [`ServiceError`], which each channel maps once (HTTP in its
+//! `error.rs`, like every other domain error).
 
 use std::sync::Arc;
 
@@ -168,7 +168,7 @@ pub trait EnquiryDesk: Send + Sync {
     ) -> Result<(), ServiceError>;
 }
 
-/// The reader-service ports, as the routes hold them. Cheap to clone.
+/// The reader-service interfaces, as the channels hold them. Cheap to clone.
 #[derive(Clone)]
 pub struct ReaderServices {
     /// Activities and registrations.

@@ -4,7 +4,7 @@
 //! SIP2 station accounts, staff users), and [`CirculationDesk`], the circulation services behind one
 //! object-safe trait.
 //!
-//! The server implements them over the persistence crate; this crate never sees it.
+//! `library-persistence` implements them over the database; this crate never sees it.
 
 use async_trait::async_trait;
 use library_circulation::ports::{Actor, InfrastructureError};
@@ -14,12 +14,13 @@ use library_circulation::ports::{
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, CheckinError, CheckinOutcome, CheckinRequest,
     CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,
-    ExpireHoldsError, ExpiryReport, PlaceHoldError, PlaceHoldRequest, ReaderAccount, RenewError,
-    RenewOutcome, RenewRequest,
+    CopyInformation, ExpireHoldsError, ExpiryReport, PlaceHoldError, PlaceHoldRequest,
+    ReaderAccount, RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome,
+    RenewRequest,
 };
 use library_circulation::{
-    Calendar, CalendarError, CalendarRule, Circulation, Hold, ItemType, Library, RuleScope,
-    RuleSet, ScopedRules,
+    Calendar, CalendarError, CalendarRule, Circulation, Hold, Item, ItemType, Library, Loan,
+    RuleScope, RuleSet, ScopedRules,
 };
 use library_core::{
     Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
@@ -87,6 +88,12 @@ pub trait CirculationDesk: Send + Sync {
         req: CollectHoldRequest,
         by: &Actor,
     ) -> Result<CheckoutOutcome, CollectHoldError>;
+    /// [`Circulation::renew_all_as`]: each renewal audited in its own transaction.
+    async fn renew_all(
+        &self,
+        req: RenewAllRequest,
+        by: &Actor,
+    ) -> Result<RenewAllOutcome, RenewAllError>;
     /// [`Circulation::place_hold`].
     async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError>;
     /// [`Circulation::cancel_hold`].
@@ -96,6 +103,16 @@ pub trait CirculationDesk: Send + Sync {
     /// [`Circulation::account`].
     async fn account(&self, patron: PatronId)
     -> Result<Option<ReaderAccount>, InfrastructureError>;
+    /// [`Circulation::copy_with_open_loan`].
+    async fn copy_with_open_loan(
+        &self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Item, Option<Loan>)>, InfrastructureError>;
+    /// [`Circulation::copy_information`].
+    async fn copy_information(
+        &self,
+        barcode: &Barcode,
+    ) -> Result<Option<CopyInformation>, InfrastructureError>;
 }
 
 #[async_trait]
@@ -135,6 +152,13 @@ where
     ) -> Result<CheckoutOutcome, CollectHoldError> {
         Circulation::collect_hold_as(self, req, Some(by)).await
     }
+    async fn renew_all(
+        &self,
+        req: RenewAllRequest,
+        by: &Actor,
+    ) -> Result<RenewAllOutcome, RenewAllError> {
+        Circulation::renew_all_as(self, req, Some(by)).await
+    }
     async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
         Circulation::place_hold(self, req).await
     }
@@ -149,6 +173,18 @@ where
         patron: PatronId,
     ) -> Result<Option<ReaderAccount>, InfrastructureError> {
         Circulation::account(self, patron).await
+    }
+    async fn copy_with_open_loan(
+        &self,
+        barcode: &Barcode,
+    ) -> Result<Option<(Item, Option<Loan>)>, InfrastructureError> {
+        Circulation::copy_with_open_loan(self, barcode).await
+    }
+    async fn copy_information(
+        &self,
+        barcode: &Barcode,
+    ) -> Result<Option<CopyInformation>, InfrastructureError> {
+        Circulation::copy_information(self, barcode).await
     }
 }
 
@@ -247,6 +283,16 @@ pub trait CatalogueAdmin: Send + Sync {
     async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError>;
     /// The title's name; `None` if there is no such title.
     async fn title_name(&self, title: TitleId) -> Result<Option<String>, AdminError>;
+    /// The names of the titles `ids` in one read (a reader's loans and holds, a station's
+    /// patron information); a title that does not exist is absent.
+    async fn title_names(
+        &self,
+        ids: &[TitleId],
+    ) -> Result<std::collections::HashMap<TitleId, String>, AdminError>;
+    /// Copy `id`; `None` if there is no such copy.
+    async fn item(&self, id: ItemId) -> Result<Option<Item>, AdminError>;
+    /// The copy with `barcode`; `None` if there is no such copy.
+    async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, AdminError>;
 }
 
 /// Circulation rules as administered.
@@ -254,6 +300,9 @@ pub trait CatalogueAdmin: Send + Sync {
 pub trait RuleAdmin: Send + Sync {
     /// Every scope with the rules stored there.
     async fn list(&self) -> Result<Vec<ScopedRules>, AdminError>;
+    /// The rules in force, as circulation resolves them (cached: no database read while
+    /// nothing changed).
+    async fn in_force(&self) -> Result<Vec<ScopedRules>, AdminError>;
     /// Sets the rules given in `set` at `scope` and removes the rules named in `remove`.
     async fn update(
         &self,
@@ -380,6 +429,24 @@ pub struct StationInfo {
     pub created_by: String,
 }
 
+/// The SIP2 connections of this process, as the station accounts see them: a deleted
+/// station loses its open connections. Implemented by the app over its SIP2 server.
+pub trait StationConnections: Send + Sync {
+    /// Closes every connection logged in as `username`; how many there were.
+    fn disconnect(&self, username: &StationUsername) -> usize;
+}
+
+/// A station account as its login checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationLogin {
+    /// What the station sends in `CN`.
+    pub username: StationUsername,
+    /// The password's hash.
+    pub password_hash: SecretHash,
+    /// The library its checkouts lend from.
+    pub library: LibraryCode,
+}
+
 /// SIP2 station accounts, and the SIP2 connections they hold.
 #[async_trait]
 pub trait Sip2Stations: Send + Sync {
@@ -388,6 +455,8 @@ pub trait Sip2Stations: Send + Sync {
     async fn create(&self, station: &NewStation) -> Result<(), AdminError>;
     /// Every account, by username.
     async fn list(&self) -> Result<Vec<StationInfo>, AdminError>;
+    /// The account `username` logs in to; `None` if there is none.
+    async fn find(&self, username: &StationUsername) -> Result<Option<StationLogin>, AdminError>;
     /// Deletes the account and closes the SIP2 connections logged in with it; how many
     /// were closed, or `None` if there was no such account.
     async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError>;

@@ -1,16 +1,17 @@
-//! What the routes run on: the credential service and the ports this adapter needs that
-//! no domain crate defines yet (reader directory, readiness, scheduled jobs).
+//! [`Services`]: what every channel runs on (the credential service, the circulation
+//! desk and the interfaces of [`crate::ports`]), and the interfaces no domain crate defines
+//! (reader directory, readiness, scheduled jobs).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use library_core::{CardNumber, Clock, ManualClock, PatronId};
-use library_credentials::{CredentialService, PortError, RandomSource};
+use library_credentials::{CredentialService, PortError, RandomSource, StoredCredentials};
 use time::{Date, OffsetDateTime};
 
 use crate::ports::{
-    Accounts, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin, LibraryAdmin,
-    RuleAdmin, Sip2Stations, StaffDirectory,
+    Accounts, AuditRecord, AuditTrail, CatalogueAdmin, CirculationDesk, FineSuspensionAdmin,
+    LibraryAdmin, RuleAdmin, Sip2Stations, StaffDirectory,
 };
 use crate::reader_services::ReaderServices;
 
@@ -69,8 +70,8 @@ pub enum RegisterReaderError {
     Infrastructure(#[from] PortError),
 }
 
-/// Readers: registration, the profile, and lifting a station's block. Implemented by the
-/// server over the persistence crate.
+/// Readers: registration, the profile, and lifting a station's block. Implemented over the
+/// database by `library-persistence`.
 #[async_trait]
 pub trait ReaderDirectory: Send + Sync {
     /// Registers a reader (no credentials yet) and returns the new id.
@@ -84,6 +85,23 @@ pub trait ReaderDirectory: Send + Sync {
 
     /// Lifts the block on card `card`; `false` if no reader with this card is blocked.
     async fn unblock(&self, card: &CardNumber) -> Result<bool, PortError>;
+
+    /// The reader with this card with their personal details and credentials, as the PIN
+    /// and the station checks read them; `Ok(None)` if there is none.
+    async fn credentials_by_card(
+        &self,
+        card: &CardNumber,
+    ) -> Result<Option<StoredCredentials>, PortError>;
+
+    /// Blocks reader `patron`'s card (a station's `01`) at `at` until staff lift it, with
+    /// `audit` in the same transaction; `false` if there is no such reader.
+    async fn block(
+        &self,
+        patron: PatronId,
+        at: OffsetDateTime,
+        reason: &str,
+        audit: AuditRecord,
+    ) -> Result<bool, PortError>;
 }
 
 /// Whether the server can serve: the database answers a read and accepts a write.
@@ -147,9 +165,9 @@ impl std::fmt::Debug for DevControls {
     }
 }
 
-/// Everything the routes need. Cheap to clone.
+/// Everything a channel needs: the application's services. Cheap to clone.
 #[derive(Clone)]
-pub struct AppState {
+pub struct Services {
     /// Reader and staff authentication.
     pub credentials: CredentialService,
     /// Reader registration and profiles.
@@ -184,9 +202,9 @@ pub struct AppState {
     pub dev: Option<DevControls>,
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
+        f.debug_struct("Services")
             .field("dev", &self.dev.is_some())
             .finish_non_exhaustive()
     }

@@ -1,18 +1,18 @@
-//! The reader-service ports of `library-http` over the persistence stores: activities
+//! The reader-service interfaces of `library-app` over the stores: activities
 //! (with a notice to each registered reader when the library cancels one), notices,
 //! settings and the reading history, enquiries.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use library_core::{Clock, LibraryCode, PatronId, StaffId};
-use library_http::{
-    ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
-};
-use library_persistence::{
+use crate::{
     ActivityStore, Database, EnquiryStore, NewNotification, NoticeStore, OutboxStore,
     ReaderSettingsStore, StoreError,
 };
+use async_trait::async_trait;
+use library_app::{
+    ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
+};
+use library_core::{Clock, LibraryCode, PatronId, StaffId};
 use library_reader_services::{
     Activity, ActivityId, ActivityListing, ActivityQuery, Enquiry, EnquiryId, EnquiryStatus,
     NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page, ReaderRegistration,
@@ -21,7 +21,7 @@ use library_reader_services::{
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-/// The reader-service ports over `db`.
+/// The reader services over `db`.
 pub fn reader_services(db: &Database, clock: Arc<dyn Clock>) -> ReaderServices {
     let stores = Arc::new(DbReaderServices {
         activities: db.activities(),

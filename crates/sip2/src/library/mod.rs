@@ -1,5 +1,6 @@
-//! The SIP2 server's port (`library_sip2::server::Sip2Backend`) over the real services, and
-//! the station accounts (`library_http::Sip2Stations`) over their store.
+//! The SIP2 server's port ([`Sip2Backend`]) over the application layer's services
+//! (`library_app::Services`, what every channel calls), and the connections a deleted
+//! station account loses. Behind the feature `library`.
 //!
 //! Nothing here decides a library rule: readers are identified through the credential
 //! service (`verify_pin`: the web's counters, throttling and PIN lock), every circulation
@@ -21,8 +22,9 @@
 //!   without a PIN); recorded in the audit log.
 //! - **Audit.** What HTTP audits for staff (checkout, checkin, renewal, payment) is
 //!   audited here too, without a staff id and with `"channel": "sip2"` and the station.
-//!   Checkouts, checkins and renewals are recorded by the circulation service in their
-//!   own transaction (`Actor::Station`); payments and blocks after the fact, here.
+//!   Checkouts, checkins, renewals, payments and blocks are each recorded in the
+//!   transaction of the change (`Actor::Station`, or the audit record handed to the
+//!   ledger and the reader directory).
 //! - **Fees.** A hold fee charged by collecting a waiting hold, or the fine fixed by
 //!   renewing an overdue loan, goes to the reader's account and is shown in `BV`; `BO` is
 //!   not required. `CG` (fee identifier) is ignored: payments settle the oldest charges
@@ -30,52 +32,39 @@
 
 mod circulation;
 mod readers;
-mod stations;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use library_core::{CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, Money, PatronId};
-use library_credentials::{
-    AttemptSource, CredentialService, CredentialStore, LoginError, Secret, StationUsername,
-    StoredCredentials,
-};
-use library_persistence::{
-    AuditLogStore, CatalogueStore, Database, DbCirculationStore, DbCredentialStore, LedgerStore,
-    LibraryStore, NewAuditEntry, PatronStore, QueryStore, RuleStore, Sip2StationStore,
-};
-use library_sip2::server::{
+use library_app::{AuditRecord, Services, StationConnections};
+use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, Money, PatronId};
+use library_credentials::{AttemptSource, LoginError, Secret, StationUsername, StoredCredentials};
+use time::{Date, OffsetDateTime};
+
+use crate::server::{
     BackendError, HoldInfo, HoldTarget, ItemInfo, LoanInfo, Outcome, PatronInformation,
     PatronLookup, PatronSummary, PaymentInfo, Refusal, RenewAllInfo, ReturnInfo, Sip2Backend,
     Sip2Server, StationAccount, StationSession,
 };
-use time::{Date, OffsetDateTime};
-
-use crate::adapters::DbCirculation;
-
-pub use stations::DbSip2Stations;
 
 /// The SIP2 server as this application runs it.
 pub type LibrarySip2Server = Sip2Server<Sip2Library>;
 
-/// The library as the SIP2 server sees it: the credential and circulation services and
-/// the stores they share with HTTP.
+/// The SIP2 server's connections as the station accounts close them.
+#[derive(Debug, Clone)]
+pub struct Sip2Connections(pub LibrarySip2Server);
+
+impl StationConnections for Sip2Connections {
+    fn disconnect(&self, username: &StationUsername) -> usize {
+        self.0.disconnect_station(username.as_str())
+    }
+}
+
+/// The library as the SIP2 server sees it: the application layer's services, which HTTP
+/// calls too.
 #[derive(Clone)]
 pub struct Sip2Library {
-    credentials: CredentialService,
-    circulation: Arc<DbCirculation>,
-    circulation_store: DbCirculationStore,
-    stations: Sip2StationStore,
-    readers: DbCredentialStore,
-    patrons: PatronStore,
-    catalogue: CatalogueStore,
-    queries: QueryStore,
-    ledger: LedgerStore,
-    rules: RuleStore,
-    libraries: LibraryStore,
-    audit: AuditLogStore,
-    clock: Arc<dyn Clock>,
+    services: Services,
 }
 
 impl std::fmt::Debug for Sip2Library {
@@ -144,33 +133,18 @@ fn refusal(code: &'static str, reason: &dyn std::fmt::Display) -> Refusal {
 }
 
 impl Sip2Library {
-    /// The SIP2 side of the library over `db`, with the services HTTP uses.
-    pub fn new(
-        db: &Database,
-        credentials: CredentialService,
-        circulation: Arc<DbCirculation>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            credentials,
-            circulation,
-            circulation_store: db.circulation(),
-            stations: db.sip2_stations(),
-            readers: db.credentials(),
-            patrons: db.patrons(),
-            catalogue: db.catalogue(),
-            queries: db.queries(),
-            ledger: db.ledger(),
-            rules: db.rules(),
-            libraries: db.libraries(),
-            audit: db.audit_log(),
-            clock,
-        }
+    /// The SIP2 side of the library over the services HTTP uses.
+    pub fn new(services: Services) -> Self {
+        Self { services }
     }
 
     /// Today in the libraries' zone (the day payments are booked on, as over HTTP).
     fn today(&self) -> Date {
-        self.clock.now().to_offset(DEFAULT_LIBRARY_OFFSET).date()
+        self.services
+            .clock
+            .now()
+            .to_offset(DEFAULT_LIBRARY_OFFSET)
+            .date()
     }
 
     /// Identifies the reader of a request: the card, then the PIN when one was supplied.
@@ -184,8 +158,9 @@ impl Sip2Library {
     ) -> Result<Reader, BackendError> {
         let found = match CardNumber::parse(card) {
             Ok(card) => self
+                .services
                 .readers
-                .find_by_card(&card)
+                .credentials_by_card(&card)
                 .await
                 .or_backend("find reader")?,
             Err(_) => None,
@@ -195,6 +170,7 @@ impl Sip2Library {
             Some(pin) => {
                 let source = AttemptSource(format!("terminal:sip2:{}", station.station_id));
                 match self
+                    .services
                     .credentials
                     .verify_pin(card, &Secret::new(pin), &source)
                     .await
@@ -217,40 +193,25 @@ impl Sip2Library {
         })
     }
 
-    /// The audit log row of a station's action, for a store that writes it in the
+    /// The audit record of a station's action, for the store that writes it in the
     /// transaction of the change.
-    fn audit_entry(
+    fn audit_record(
         &self,
         station: &StationSession,
         action: &'static str,
         subject: String,
         mut details: serde_json::Value,
-    ) -> NewAuditEntry {
+    ) -> AuditRecord {
         if let Some(map) = details.as_object_mut() {
             map.insert("channel".into(), "sip2".into());
             map.insert("station".into(), station.station_id.clone().into());
         }
-        NewAuditEntry {
+        AuditRecord {
             staff: None,
-            action: action.to_owned(),
+            action,
             subject,
             details: details.to_string(),
-            at: self.clock.now(),
-        }
-    }
-
-    /// Records a station's action in the audit log, like HTTP records staff actions. The
-    /// action has happened: a failure to record it is logged, not reported.
-    async fn audit(
-        &self,
-        station: &StationSession,
-        action: &'static str,
-        subject: String,
-        details: serde_json::Value,
-    ) {
-        let entry = self.audit_entry(station, action, subject, details);
-        if let Err(err) = self.audit.append(&entry).await {
-            tracing::error!(%err, action, "audit log append failed");
+            at: self.services.clock.now(),
         }
     }
 }
@@ -258,7 +219,7 @@ impl Sip2Library {
 #[async_trait]
 impl Sip2Backend for Sip2Library {
     fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+        self.services.clock.now()
     }
 
     async fn station_login(
@@ -268,11 +229,17 @@ impl Sip2Backend for Sip2Library {
         peer: SocketAddr,
     ) -> Result<Option<StationAccount>, BackendError> {
         let stored = match StationUsername::parse(username) {
-            Ok(name) => self.stations.find(&name).await.or_backend("find station")?,
+            Ok(name) => self
+                .services
+                .sip2_stations
+                .find(&name)
+                .await
+                .or_backend("find station")?,
             Err(_) => None,
         };
         let source = AttemptSource(format!("ip:{}", peer.ip()));
         match self
+            .services
             .credentials
             .verify_station(
                 username,

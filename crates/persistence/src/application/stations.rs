@@ -1,25 +1,36 @@
-//! Station accounts for the HTTP routes: the store, and the running SIP2 server whose
-//! connections a deleted station loses.
+//! Station accounts: the store, and the running SIP2 server whose connections a deleted
+//! station loses.
 
 use async_trait::async_trait;
 use library_credentials::StationUsername;
-use library_http::{AdminError, NewStation, Sip2Stations, StationInfo};
-use library_persistence::{Database, NewSip2Station, Sip2StationStore, StoreError};
+use std::sync::Arc;
 
-use super::LibrarySip2Server;
-use crate::adapters::admin_err;
+use crate::{Database, NewSip2Station, Sip2StationStore, StoreError};
+use library_app::{
+    AdminError, NewStation, Sip2Stations, StationConnections, StationInfo, StationLogin,
+};
+
+use super::admin::admin_err;
 
 /// SIP2 station accounts over the database, and the SIP2 server when one runs: deleting
 /// a station closes its connections.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbSip2Stations {
     store: Sip2StationStore,
-    server: Option<LibrarySip2Server>,
+    server: Option<Arc<dyn StationConnections>>,
+}
+
+impl std::fmt::Debug for DbSip2Stations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSip2Stations")
+            .field("serves_sip2", &self.server.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DbSip2Stations {
     /// Over `db`; `server` is the SIP2 server of this process, if it serves SIP2.
-    pub fn new(db: &Database, server: Option<LibrarySip2Server>) -> Self {
+    pub fn new(db: &Database, server: Option<Arc<dyn StationConnections>>) -> Self {
         Self {
             store: db.sip2_stations(),
             server,
@@ -61,13 +72,28 @@ impl Sip2Stations for DbSip2Stations {
             .collect())
     }
 
+    async fn find(&self, username: &StationUsername) -> Result<Option<StationLogin>, AdminError> {
+        Ok(self
+            .store
+            .find(username)
+            .await
+            .map_err(admin_err)?
+            .map(|s| StationLogin {
+                username: s.username,
+                password_hash: s.password_hash,
+                library: s.library,
+            }))
+    }
+
     async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError> {
         if !self.store.delete(username).await.map_err(admin_err)? {
             return Ok(None);
         }
         // Deleted first: a login racing with this finds no account.
-        Ok(Some(self.server.as_ref().map_or(0, |server| {
-            server.disconnect_station(username.as_str())
-        })))
+        Ok(Some(
+            self.server
+                .as_ref()
+                .map_or(0, |server| server.disconnect(username)),
+        ))
     }
 }

@@ -1,15 +1,15 @@
 //! Readers as a station sees them: patron status (`23`), patron information (`63`) and
 //! block patron (`01`).
 
-use library_circulation::ports::{CalendarRepository, RuleRepository};
-use library_circulation::service::ReaderAccount;
-use library_circulation::{EffectiveRules, Hold, HoldState, ReaderStanding};
-use library_credentials::StoredCredentials;
-use library_fines::ChargeKind;
-use library_sip2::server::{
+use crate::server::{
     BackendError, FineLine, HoldLine, LoanLine, PatronInformation, PatronLookup, PatronStanding,
     PatronSummary, StationSession,
 };
+use library_circulation::service::ReaderAccount;
+use library_circulation::{EffectiveRules, Hold, HoldState, ReaderStanding};
+use library_core::TitleId;
+use library_credentials::StoredCredentials;
+use library_fines::ChargeKind;
 use serde_json::json;
 
 use super::{OrBackend, Reader, Sip2Library};
@@ -32,6 +32,7 @@ impl Sip2Library {
         credentials: &StoredCredentials,
     ) -> Result<Option<Standing>, BackendError> {
         let Some(account) = self
+            .services
             .circulation
             .account(credentials.patron)
             .await
@@ -39,17 +40,23 @@ impl Sip2Library {
         else {
             return Ok(None);
         };
-        let scoped = self.rules.scoped_rules().await.or_backend("read rules")?;
+        let scoped = self
+            .services
+            .rules
+            .in_force()
+            .await
+            .or_backend("read rules")?;
         let rules = EffectiveRules::resolve(
             &scoped,
             Some(&station.library_code),
             Some(&account.patron.category),
             None,
         );
-        let now = self.clock.now();
+        let now = self.services.clock.now();
         let today = match self
+            .services
             .libraries
-            .library_calendar(&station.library_code)
+            .library(&station.library_code)
             .await
             .or_backend("read library")?
         {
@@ -57,8 +64,9 @@ impl Sip2Library {
             None => self.today(),
         };
         let active_holds: Vec<Hold> = self
-            .queries
-            .holds_of_patron(credentials.patron, now)
+            .services
+            .accounts
+            .holds_of(credentials.patron, now)
             .await
             .or_backend("read holds")?
             .into_iter()
@@ -159,35 +167,57 @@ impl Sip2Library {
         let Some(s) = self.standing(station, &credentials).await? else {
             return Ok(PatronLookup::UnknownPatron);
         };
-        let now = self.clock.now();
-        let mut loans = Vec::with_capacity(s.account.loans.len());
-        for l in &s.account.loans {
-            loans.push(LoanLine {
+        let now = self.services.clock.now();
+        // Every title named, in one read.
+        let titles: Vec<TitleId> = (s.account.loans.iter().map(|l| l.item.title))
+            .chain(s.active_holds.iter().map(|h| h.title))
+            .collect();
+        let names = self
+            .services
+            .catalogue
+            .title_names(&titles)
+            .await
+            .or_backend("read titles")?;
+        let name = |title: TitleId| names.get(&title).cloned().unwrap_or_default();
+        let loans = s
+            .account
+            .loans
+            .iter()
+            .map(|l| LoanLine {
                 barcode: l.item.barcode.as_str().to_owned(),
-                title: self.title_name(l.item.title).await?,
+                title: name(l.item.title),
                 due_at: l.loan.due.at,
                 overdue: l.loan.due.at < now,
-            });
-        }
+            })
+            .collect();
         let mut holds = Vec::with_capacity(s.active_holds.len());
         for h in &s.active_holds {
             let line = match h.state {
+                // The copy on the shelf for the reader: its barcode (one per reader at most
+                // a few; read one by one).
                 HoldState::Waiting { item, .. } => HoldLine {
-                    item: match self.catalogue.item(item).await.or_backend("read item")? {
+                    item: match self
+                        .services
+                        .catalogue
+                        .item(item)
+                        .await
+                        .or_backend("read item")?
+                    {
                         Some(item) => item.barcode.as_str().to_owned(),
-                        None => self.title_name(h.title).await?,
+                        None => name(h.title),
                     },
                     available: true,
                 },
                 _ => HoldLine {
-                    item: self.title_name(h.title).await?,
+                    item: name(h.title),
                     available: false,
                 },
             };
             holds.push(line);
         }
         let ledger = self
-            .ledger
+            .services
+            .accounts
             .ledger(credentials.patron)
             .await
             .or_backend("read ledger")?;
@@ -232,20 +262,20 @@ impl Sip2Library {
         let Reader::Found { credentials, .. } = self.identify(station, card, None).await? else {
             return Ok(None);
         };
-        self.patrons
-            .block(credentials.patron, self.clock.now(), reason)
+        let audit = self.audit_record(
+            station,
+            "sip2.block_patron",
+            format!("patron:{}", credentials.patron.get()),
+            json!({"card_number": credentials.info.card_number.as_str(), "message": reason}),
+        );
+        self.services
+            .readers
+            .block(credentials.patron, self.services.clock.now(), reason, audit)
             .await
             .or_backend("block reader")?;
         let Some(s) = self.standing(station, &credentials).await? else {
             return Ok(None);
         };
-        self.audit(
-            station,
-            "sip2.block_patron",
-            format!("patron:{}", credentials.patron.get()),
-            json!({"card_number": credentials.info.card_number.as_str(), "message": reason}),
-        )
-        .await;
         tracing::warn!(
             station = %station.station_id,
             patron = credentials.patron.get(),
@@ -264,11 +294,11 @@ impl Sip2Library {
         title: library_core::TitleId,
     ) -> Result<String, BackendError> {
         Ok(self
+            .services
             .catalogue
-            .title(title)
+            .title_name(title)
             .await
             .or_backend("read title")?
-            .map(|t| t.name)
             .unwrap_or_default())
     }
 }

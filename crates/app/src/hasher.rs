@@ -1,11 +1,11 @@
-//! The `SecretHasher` port for the server: Argon2id on dedicated hashing threads, one per
+//! The `SecretHasher` port for the running system (server and admin tool alike): Argon2id on dedicated hashing threads, one per
 //! core, at a lower CPU priority than the request threads, with a bounded wait for a slot.
 //!
 //! Argon2id costs tens of milliseconds of CPU and 19 MiB of memory per hash. Computed on the
 //! async runtime it would stall every other request; computed without a bound a burst of
 //! logins would exhaust memory. So at most one hash per core runs at a time (one thread per
 //! core), at most one more per core waits ready in the queue, and a request that cannot get
-//! one of those slots within [`HASH_QUEUE_WAIT`] gets [`PortError::Overloaded`] (HTTP 503
+//! one of those slots within [`HASH_QUEUE_WAIT`] gets [`PortError::Overloaded`] (HTTP answers 503
 //! with `Retry-After`).
 //!
 //! The hashing threads run at nice [`HASHING_NICENESS`] (Linux; elsewhere at normal

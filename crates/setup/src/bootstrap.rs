@@ -56,7 +56,7 @@ fn codes(violations: &[PasswordViolation]) -> String {
 
 /// The first start's work: the policy (only on a first start, see the module
 /// documentation), then the `admin` user.
-pub(crate) async fn bootstrap(
+pub async fn bootstrap(
     db: &Database,
     credentials: &CredentialService,
     config: &Config,

@@ -21,9 +21,10 @@
 //!   (dated from the load, at four libraries, with a few places each) and three notices
 //!   (one for every library, two for single libraries), all current on the day of the load.
 
+use library_app::registration::{card_expiry, default_credential_hashes};
 use library_circulation::{Closure, ItemStatus, ItemType, ReaderCategory, hkpl_profile};
 use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, LibraryKind, PatronId};
-use library_credentials::{Argon2Hasher, PortError, Secret, SecretHash, default_secret};
+use library_credentials::{PortError, default_secret};
 use library_fines::{FineSuspensionPeriod, SuspensionScope};
 use library_persistence::{
     CalendarRule, Database, DatabaseError, ImportedItem, ImportedReader, ImportedTitle, NewLibrary,
@@ -107,15 +108,23 @@ pub struct DemoSummary {
     pub notices: usize,
 }
 
-struct LibrarySpec {
-    code: &'static str,
-    name: &'static str,
-    name_zh: &'static str,
-    kind: LibraryKind,
-    closed: &'static [Weekday],
+/// A demo library.
+#[derive(Debug)]
+pub struct LibrarySpec {
+    /// Its code.
+    pub code: &'static str,
+    /// English name.
+    pub name: &'static str,
+    /// Chinese name.
+    pub name_zh: &'static str,
+    /// Its kind.
+    pub kind: LibraryKind,
+    /// Its weekly closed days.
+    pub closed: &'static [Weekday],
 }
 
-const LIBRARIES: [LibrarySpec; 6] = [
+/// The demo libraries: one of every kind.
+pub const LIBRARIES: [LibrarySpec; 6] = [
     LibrarySpec {
         code: "HKCL",
         name: "Hong Kong Central Library",
@@ -161,7 +170,7 @@ const LIBRARIES: [LibrarySpec; 6] = [
 ];
 
 /// Hong Kong general holidays 2026–2027 (demo approximation), closed at every library.
-const HOLIDAYS: [(Date, &str); 34] = [
+pub const HOLIDAYS: [(Date, &str); 34] = [
     (date!(2026 - 01 - 01), "The first day of January"),
     (date!(2026 - 02 - 17), "Lunar New Year's Day"),
     (date!(2026 - 02 - 18), "The second day of Lunar New Year"),
@@ -219,19 +228,28 @@ const HOLIDAYS: [(Date, &str); 34] = [
     ),
 ];
 
-struct ReaderSpec {
-    card: &'static str,
-    name: &'static str,
-    phone: &'static str,
-    email: Option<&'static str>,
-    category: &'static str,
-    date_of_birth: Date,
-    home: &'static str,
+/// A demo reader.
+#[derive(Debug)]
+pub struct ReaderSpec {
+    /// The card number.
+    pub card: &'static str,
+    /// Name.
+    pub name: &'static str,
+    /// Phone (its last four digits are the default Password and PIN).
+    pub phone: &'static str,
+    /// Email.
+    pub email: Option<&'static str>,
+    /// Category.
+    pub category: &'static str,
+    /// Date of birth.
+    pub date_of_birth: Date,
+    /// Home library code.
+    pub home: &'static str,
 }
 
 /// The demo readers. Fixed card numbers (prefix `21` like every card we issue), so the
 /// README can name them; distinct phones, so every default Password differs.
-const READERS: [ReaderSpec; 4] = [
+pub const READERS: [ReaderSpec; 4] = [
     ReaderSpec {
         card: "21000000000017",
         name: "Chan Tai Man",
@@ -269,9 +287,6 @@ const READERS: [ReaderSpec; 4] = [
         home: "TMPL",
     },
 ];
-
-/// Card validity of the demo readers.
-const CARD_YEARS: i32 = 5;
 
 /// Called at start-up when `config.demo` is set: opens the database, loads the demo data
 /// set if the database is empty and logs what it did (the readers' credentials once).
@@ -581,14 +596,7 @@ async fn register_readers(
     now: OffsetDateTime,
 ) -> Result<Vec<DemoReader>, DemoError> {
     let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
-    let expires = today
-        .replace_year(today.year() + CARD_YEARS)
-        .or_else(|_| {
-            today
-                .replace_day(28)
-                .and_then(|d| d.replace_year(today.year() + CARD_YEARS))
-        })
-        .map_err(data_err)?;
+    let expires = card_expiry(today);
     let phones: Vec<String> = READERS.iter().map(|r| r.phone.to_owned()).collect();
     let hashes = default_credential_hashes(phones).await?;
     let mut imported = Vec::new();
@@ -623,49 +631,6 @@ async fn register_readers(
     }
     let _ids: Vec<PatronId> = db.patrons().import_readers(&imported).await?;
     Ok(shown)
-}
-
-/// The hashes of the default Password and PIN (both the last four digits of the phone,
-/// docs/policy.md) for each phone, computed like
-/// `CredentialService::set_default_credentials` (Argon2id, OWASP parameters, two salts) but
-/// on every core at once, off the async runtime. For bulk registration (the demo,
-/// `library-admin import-readers`).
-pub async fn default_credential_hashes(
-    phones: Vec<String>,
-) -> Result<Vec<(SecretHash, SecretHash)>, PortError> {
-    if phones.is_empty() {
-        return Ok(Vec::new());
-    }
-    tokio::task::spawn_blocking(move || {
-        let hasher = Argon2Hasher::owasp_minimum();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .clamp(1, phones.len());
-        let chunk = phones.len().div_ceil(threads);
-        let hash_one = |phone: &String| -> Result<(SecretHash, SecretHash), PortError> {
-            let secret =
-                Secret::new(default_secret(phone).map_err(|e| PortError::Failed(e.to_string()))?);
-            Ok((hasher.hash_sync(&secret)?, hasher.hash_sync(&secret)?))
-        };
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = phones
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || part.iter().map(hash_one).collect::<Result<Vec<_>, _>>())
-                })
-                .collect();
-            let mut out = Vec::with_capacity(phones.len());
-            for worker in workers {
-                let part = worker
-                    .join()
-                    .map_err(|_| PortError::Failed("a hashing thread panicked".into()))??;
-                out.extend(part);
-            }
-            Ok(out)
-        })
-    })
-    .await
-    .map_err(|e| PortError::Failed(format!("hashing task: {e}")))?
 }
 
 // ---------------------------------------------------------------------------------------
@@ -917,242 +882,7 @@ fn catalogue(codes: &[LibraryCode]) -> Result<Vec<ImportedTitle>, DemoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::startup::Application;
-    use sea_orm::ConnectionTrait;
     use std::collections::HashSet;
-
-    const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
-
-    fn unique() -> String {
-        format!(
-            "{}_{}",
-            std::process::id(),
-            OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
-        )
-    }
-
-    /// A temporary SQLite file, or a fresh PostgreSQL database; removed on drop.
-    enum TestDb {
-        Sqlite(std::path::PathBuf),
-        Postgres { admin_url: String, name: String },
-    }
-
-    impl TestDb {
-        async fn all() -> Vec<TestDb> {
-            let path = std::env::temp_dir().join(format!("library_demo_{}.db", unique()));
-            let mut dbs = vec![TestDb::Sqlite(path)];
-            if let Ok(admin_url) = std::env::var("LIBRARY_TEST_POSTGRES_URL")
-                && !admin_url.is_empty()
-            {
-                let name = format!("lib_demo_test_{}", unique());
-                let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                admin.close().await.ok();
-                dbs.push(TestDb::Postgres { admin_url, name });
-            }
-            dbs
-        }
-
-        fn url(&self) -> String {
-            match self {
-                TestDb::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
-                TestDb::Postgres { admin_url, name } => {
-                    let base = admin_url
-                        .rsplit_once('/')
-                        .map_or(admin_url.as_str(), |p| p.0);
-                    format!("{base}/{name}")
-                }
-            }
-        }
-    }
-
-    impl Drop for TestDb {
-        fn drop(&mut self) {
-            match self {
-                TestDb::Sqlite(path) => {
-                    for suffix in ["", "-wal", "-shm"] {
-                        let mut file = path.clone().into_os_string();
-                        file.push(suffix);
-                        let _ = std::fs::remove_file(file);
-                    }
-                }
-                TestDb::Postgres { admin_url, name } => {
-                    let admin_url = admin_url.clone();
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = std::thread::spawn(move || {
-                        let rt = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .expect("runtime for cleanup");
-                        rt.block_on(async {
-                            let admin = sea_orm::Database::connect(&admin_url).await?;
-                            admin.execute_unprepared(&sql).await?;
-                            admin.close().await
-                        })
-                    })
-                    .join();
-                }
-            }
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn the_demo_loads_once_into_an_empty_database_and_its_readers_log_in() {
-        for test_db in TestDb::all().await {
-            let url = test_db.url();
-            let config = Config {
-                database_url: url.clone(),
-                http_addr: "127.0.0.1:0".into(),
-                admin_password: Some(ADMIN_PASSWORD.into()),
-                demo: true,
-                ..Config::default()
-            };
-            let app = Application::build(&config)
-                .await
-                .expect("application starts");
-            let started = std::time::Instant::now();
-            let outcome = load_on_start(&config).await.expect("demo loads");
-            let took = started.elapsed();
-            let DemoOutcome::Loaded(summary) = outcome else {
-                panic!("{url}: not loaded: {outcome:?}");
-            };
-            assert!(
-                took < std::time::Duration::from_secs(10),
-                "{url}: took {took:?}"
-            );
-            assert_eq!(summary.titles, 1000);
-            assert_eq!(summary.items, 1334);
-            assert_eq!(summary.readers.len(), READERS.len());
-            assert_eq!((summary.activities, summary.notices), (4, 3));
-
-            // Counts through the stores.
-            let db = Database::connect(&url).await.unwrap();
-            let libraries = db.libraries().list().await.unwrap();
-            assert_eq!(libraries.len(), 6, "{url}");
-            let kinds: HashSet<LibraryKind> = libraries.iter().map(|l| l.kind).collect();
-            assert_eq!(kinds.len(), 5, "every kind of library");
-            let mut entries = 0;
-            for library in &libraries {
-                entries += db
-                    .libraries()
-                    .calendar_entries(&library.code)
-                    .await
-                    .unwrap()
-                    .len();
-            }
-            assert_eq!(entries, summary.calendar_entries);
-            assert_eq!(entries, 6 * HOLIDAYS.len() + 6);
-            let scope_key = |r: &library_circulation::ScopedRules| r.scope.item_type.clone();
-            let mut stored = db.rules().list().await.unwrap();
-            stored.sort_by_key(scope_key);
-            let mut profile = hkpl_profile();
-            profile.sort_by_key(scope_key);
-            assert_eq!(stored, profile, "{url}");
-            assert_eq!(db.fine_suspensions().list().await.unwrap().len(), 2);
-            assert_eq!(
-                db.catalogue().counts().await.unwrap(),
-                (1000, 1334),
-                "{url}"
-            );
-            // Hong Kong Central Library is closed on Christmas Day, Kowloon on Wednesdays.
-            use library_circulation::ports::CalendarRepository;
-            let hkcl = db
-                .libraries()
-                .library_calendar(&LibraryCode::parse("HKCL").unwrap())
-                .await
-                .unwrap()
-                .unwrap();
-            assert!(!hkcl.calendar.is_open(date!(2026 - 12 - 25)));
-            assert!(hkcl.calendar.is_open(date!(2026 - 12 - 23)));
-            let kln = db
-                .libraries()
-                .library_calendar(&LibraryCode::parse("KLNPL").unwrap())
-                .await
-                .unwrap()
-                .unwrap();
-            assert!(!kln.calendar.is_open(date!(2026 - 12 - 23)), "a Wednesday");
-            for r in &READERS {
-                let reader = db
-                    .patrons()
-                    .reader_by_card(&CardNumber::parse(r.card).unwrap())
-                    .await
-                    .unwrap()
-                    .unwrap_or_else(|| panic!("{url}: demo reader {} missing", r.card));
-                assert_eq!(reader.category.as_str(), r.category);
-            }
-
-            // "My Info": the activities are open, the notices current for a HKCL reader.
-            let upcoming = db
-                .activities()
-                .list(&library_reader_services::ActivityQuery {
-                    library: None,
-                    starting_from: OffsetDateTime::now_utc(),
-                    include_cancelled: false,
-                    limit: 10,
-                    offset: 0,
-                })
-                .await
-                .unwrap();
-            assert_eq!(upcoming.total, 4, "{url}");
-            let now = OffsetDateTime::now_utc();
-            assert!(
-                upcoming
-                    .items
-                    .iter()
-                    .all(|l| l.activity.registration_open(now))
-            );
-            let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
-            let hkcl_notices = db
-                .notices()
-                .current_for(Some(&LibraryCode::parse("HKCL").unwrap()), today)
-                .await
-                .unwrap();
-            assert_eq!(hkcl_notices.len(), 2, "{url}: every library's and HKCL's");
-
-            // A demo reader logs in over HTTP with the logged default Password and PIN.
-            let base = format!("http://{}", app.local_addr());
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let server = tokio::spawn(app.run_until(async {
-                let _ = stopped.await;
-            }));
-            let client = reqwest::Client::new();
-            for reader in &summary.readers {
-                let answer = client
-                    .post(format!("{base}/api/v1/auth/login"))
-                    .json(&serde_json::json!({
-                        "card_number": reader.card_number,
-                        "password": reader.default_secret,
-                    }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(answer.status(), 200, "{url}: {}", reader.card_number);
-                let body: serde_json::Value = answer.json().await.unwrap();
-                assert_eq!(body["scope"], "change_password_only");
-            }
-            let pin = client
-                .post(format!("{base}/api/v1/auth/pin-login"))
-                .json(&serde_json::json!({
-                    "card_number": summary.readers[0].card_number,
-                    "pin": summary.readers[0].default_secret,
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(pin.status(), 200);
-
-            // Idempotent: a second start with --demo changes nothing.
-            let again = load(&db, OffsetDateTime::now_utc()).await.unwrap();
-            assert_eq!(again, DemoOutcome::Skipped { libraries: 6 });
-            assert_eq!(db.catalogue().counts().await.unwrap(), (1000, 1334));
-            db.close().await.unwrap();
-            let _ = stop.send(());
-            server.await.unwrap().unwrap();
-        }
-    }
 
     #[test]
     fn the_generated_catalogue_is_deterministic_distinct_and_uses_profile_item_types() {
@@ -1194,7 +924,7 @@ mod tests {
         let mut secrets = HashSet::new();
         for r in &READERS {
             CardNumber::parse(r.card).unwrap();
-            assert!(r.card.starts_with(library_http::CARD_NUMBER_PREFIX));
+            assert!(r.card.starts_with(library_app::CARD_NUMBER_PREFIX));
             assert!(secrets.insert(default_secret(r.phone).unwrap()));
             assert!(LIBRARIES.iter().any(|l| l.code == r.home));
         }

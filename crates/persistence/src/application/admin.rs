@@ -1,33 +1,36 @@
-//! The adapters this server supplies itself: the reader directory, the staff directory and
-//! the readiness probe over the persistence crate, the outbox notifier, and the scheduled
-//! jobs.
+//! The application layer's interfaces over the stores: the reader directory, the staff
+//! directory, the readiness probe, the outbox notifier, the scheduled jobs, the circulation
+//! services over the database, and libraries, catalogue, rules, fine suspensions, ledgers
+//! and the audit log.
 
 use std::sync::Arc;
 
+use crate::{
+    AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
+    FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
+    NewNotification, NewPatron, NewStaffUser, OutboxStore, PatronStore, QueryStore, ReadyError,
+    RuleStore, StaffStore, StoreError, TitleDetails,
+};
 use async_trait::async_trait;
-use library_circulation::ports::CalendarRepository;
-use library_circulation::{
-    Circulation, Hold, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet, ScopedRules,
-};
-use library_core::{
-    Barcode, CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, ItemId, LibraryCode, LoanId, Money,
-    PatronId, TitleId,
-};
-use library_credentials::{CredentialNotice, CredentialStore, GuessingPolicy, Notifier, PortError};
-use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger};
-use library_http::{
+use library_app::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
     NewLibraryInfo, NewReader, NewStaffMember, NotReady, NotReadyReason, ReaderDirectory,
     ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, StaffDirectory, StaffMember,
     StoredSuspension, TitleInfo,
 };
-use library_persistence::{
-    AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
-    FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
-    NewNotification, NewPatron, NewStaffUser, OutboxStore, PatronStore, QueryStore, ReadyError,
-    RuleStore, StaffStore, StoreError, TitleDetails,
+use library_circulation::ports::{CalendarRepository, RuleRepository};
+use library_circulation::{
+    Circulation, Hold, Item, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet, ScopedRules,
 };
+use library_core::{
+    Barcode, CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, ItemId, LibraryCode, LoanId, Money,
+    PatronId, TitleId,
+};
+use library_credentials::{
+    CredentialNotice, CredentialStore, GuessingPolicy, Notifier, PortError, StoredCredentials,
+};
+use library_fines::{ChargeId, FineSuspensionPeriod, ImpactPreview, PatronLedger};
 use time::{Date, OffsetDateTime};
 
 /// Readers in the database: registration with the circulation profile, and the profile.
@@ -54,7 +57,7 @@ impl ReaderDirectory for DbReaderDirectory {
         if self.credentials.find_by_card(card).await?.is_some() {
             return Err(RegisterReaderError::CardNumberTaken);
         }
-        let profile = library_persistence::ReaderProfile {
+        let profile = crate::ReaderProfile {
             category: ReaderCategory::parse(&reader.category)
                 .map_err(|e| PortError::Failed(format!("register reader: {e}")))?,
             home_library: LibraryCode::parse(&reader.home_library)
@@ -113,6 +116,26 @@ impl ReaderDirectory for DbReaderDirectory {
             .unblock(card)
             .await
             .map_err(|e| e.into_port_error("unblock reader"))
+    }
+
+    async fn credentials_by_card(
+        &self,
+        card: &CardNumber,
+    ) -> Result<Option<StoredCredentials>, PortError> {
+        self.credentials.find_by_card(card).await
+    }
+
+    async fn block(
+        &self,
+        patron: PatronId,
+        at: OffsetDateTime,
+        reason: &str,
+        audit: AuditRecord,
+    ) -> Result<bool, PortError> {
+        self.patrons
+            .block(patron, at, reason, Some(&audit_entry(audit)))
+            .await
+            .map_err(|e| e.into_port_error("block reader"))
     }
 }
 
@@ -347,7 +370,7 @@ pub fn circulation(db: &Database, clock: Arc<dyn Clock>) -> DbCirculation {
     )
 }
 
-pub(crate) fn admin_err(err: StoreError) -> AdminError {
+pub(super) fn admin_err(err: StoreError) -> AdminError {
     match err {
         StoreError::NotFound(_) => AdminError::NotFound,
         StoreError::Conflict(_) => AdminError::AlreadyExists,
@@ -544,12 +567,34 @@ impl CatalogueAdmin for DbAdmin {
             .map_err(admin_err)?
             .map(|t| t.name))
     }
+
+    async fn title_names(
+        &self,
+        ids: &[TitleId],
+    ) -> Result<std::collections::HashMap<TitleId, String>, AdminError> {
+        self.catalogue.title_names(ids).await.map_err(admin_err)
+    }
+
+    async fn item(&self, id: ItemId) -> Result<Option<Item>, AdminError> {
+        self.catalogue.item(id).await.map_err(admin_err)
+    }
+
+    async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, AdminError> {
+        self.catalogue
+            .item_by_barcode(barcode)
+            .await
+            .map_err(admin_err)
+    }
 }
 
 #[async_trait]
 impl RuleAdmin for DbAdmin {
     async fn list(&self) -> Result<Vec<ScopedRules>, AdminError> {
         self.rules.list().await.map_err(admin_err)
+    }
+
+    async fn in_force(&self) -> Result<Vec<ScopedRules>, AdminError> {
+        Ok(self.rules.scoped_rules().await?)
     }
 
     async fn update(

@@ -4,8 +4,13 @@
 
 use std::collections::HashMap;
 
+use crate::server::{
+    BackendError, HoldInfo, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, Outcome, PaymentInfo,
+    Refusal, RenewAllInfo, ReturnInfo, StationSession,
+};
+use library_app::AdminError;
 use library_circulation::ReturnTimeError;
-use library_circulation::ports::{Actor, CirculationStore};
+use library_circulation::ports::Actor;
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, CheckinError, CheckinRequest, CheckoutError,
     CheckoutRequest, PlaceHoldError, PlaceHoldRequest, RenewAllError, RenewAllRequest, RenewError,
@@ -14,11 +19,6 @@ use library_circulation::service::{
 use library_circulation::{HoldStatus, Item, ItemStatus};
 use library_core::{Barcode, LibraryCode, LoanId, Money, TitleId};
 use library_fines::LedgerError;
-use library_persistence::StoreError;
-use library_sip2::server::{
-    BackendError, HoldInfo, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, Outcome, PaymentInfo,
-    Refusal, RenewAllInfo, ReturnInfo, StationSession,
-};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -58,7 +58,8 @@ macro_rules! refuse_unless {
 
 impl Sip2Library {
     async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, BackendError> {
-        self.catalogue
+        self.services
+            .catalogue
             .item_by_barcode(barcode)
             .await
             .or_backend("read item")
@@ -81,8 +82,9 @@ impl Sip2Library {
             library: station.library_code.clone(),
         };
         let outcome = match self
+            .services
             .circulation
-            .checkout_as(request.clone(), Some(&station_actor(station)))
+            .checkout(request.clone(), &station_actor(station))
             .await
         {
             Ok(outcome) => outcome,
@@ -111,15 +113,16 @@ impl Sip2Library {
             return Ok(Err(Refusal::item_not_found()));
         };
         // A station's clock a little ahead of ours: the return happens now.
-        let returned_at = returned_at.filter(|at| *at <= self.clock.now());
+        let returned_at = returned_at.filter(|at| *at <= self.services.clock.now());
         let request = CheckinRequest {
             item_barcode: barcode,
             library: station.library_code.clone(),
             returned_at,
         };
         let outcome = match self
+            .services
             .circulation
-            .checkin_as(request.clone(), Some(&station_actor(station)))
+            .checkin(request.clone(), &station_actor(station))
             .await
         {
             Ok(outcome) => outcome,
@@ -157,6 +160,7 @@ impl Sip2Library {
             return Ok(Err(Refusal::item_not_found()));
         };
         let copy = self
+            .services
             .circulation
             .copy_with_open_loan(&barcode)
             .await
@@ -172,8 +176,9 @@ impl Sip2Library {
             patron: Some(patron),
         };
         let outcome = match self
+            .services
             .circulation
-            .renew_as(request, Some(&station_actor(station)))
+            .renew(request, Some(&station_actor(station)))
             .await
         {
             Ok(outcome) => outcome,
@@ -198,15 +203,17 @@ impl Sip2Library {
     ) -> Outcome<RenewAllInfo> {
         let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
         let barcodes: HashMap<LoanId, Barcode> = self
-            .queries
+            .services
+            .accounts
             .loan_barcodes(patron)
             .await
             .or_backend("read loan barcodes")?
             .into_iter()
             .collect();
         let outcome = match self
+            .services
             .circulation
-            .renew_all_as(RenewAllRequest { patron }, Some(&station_actor(station)))
+            .renew_all(RenewAllRequest { patron }, &station_actor(station))
             .await
         {
             Ok(outcome) => outcome,
@@ -278,7 +285,7 @@ impl Sip2Library {
             title,
             pickup_library,
         };
-        let hold = match self.circulation.place_hold(request).await {
+        let hold = match self.services.circulation.place_hold(request).await {
             Ok(hold) => hold,
             Err(PlaceHoldError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
             Err(PlaceHoldError::TitleNotFound) => {
@@ -311,10 +318,11 @@ impl Sip2Library {
     ) -> Outcome<HoldInfo> {
         let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
         let title = refuse_unless!(self.hold_title(target).await?);
-        let now = self.clock.now();
+        let now = self.services.clock.now();
         let Some(hold) = self
-            .queries
-            .holds_of_patron(patron, now)
+            .services
+            .accounts
+            .holds_of(patron, now)
             .await
             .or_backend("read holds")?
             .into_iter()
@@ -326,7 +334,7 @@ impl Sip2Library {
             hold: hold.id,
             patron: Some(patron),
         };
-        let cancelled = match self.circulation.cancel_hold(request).await {
+        let cancelled = match self.services.circulation.cancel_hold(request).await {
             Ok(hold) => hold,
             Err(CancelHoldError::HoldNotFound | CancelHoldError::NotActive) => {
                 return Ok(Err(hold_not_found()));
@@ -352,30 +360,32 @@ impl Sip2Library {
     ) -> Outcome<PaymentInfo> {
         let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
         // The ledger call of `POST /patrons/{card}/payments`: oldest charges first.
-        let entry = self.audit_entry(
+        let audit = self.audit_record(
             station,
             "fine.payment",
             format!("patron:{}", patron.get()),
             json!({"amount_cents": amount.cents(), "transaction_id": transaction_id}),
         );
         match self
-            .ledger
-            .pay(patron, amount, self.today(), Some(&entry))
+            .services
+            .accounts
+            .pay(patron, amount, self.today(), audit)
             .await
         {
             Ok(_) => {}
-            Err(StoreError::Ledger(LedgerError::Overpayment { outstanding, .. })) => {
+            Err(AdminError::Ledger(LedgerError::Overpayment { outstanding, .. })) => {
                 return Ok(Err(Refusal::new(
                     "amount_exceeds_outstanding",
                     format!("{amount} is more than the fines to pay ({outstanding})."),
                 )));
             }
-            Err(StoreError::Ledger(e @ LedgerError::NotPositive { .. })) => {
+            Err(AdminError::Ledger(e @ LedgerError::NotPositive { .. })) => {
                 return Ok(Err(refusal("amount_not_positive", &e)));
             }
             Err(e) => return Err(failed("pay", &e)),
         }
         let outstanding = self
+            .services
             .circulation
             .account(patron)
             .await
@@ -391,31 +401,17 @@ impl Sip2Library {
         let Ok(barcode) = Barcode::parse(barcode) else {
             return Ok(None);
         };
-        // One read-only unit of work (dropped without a commit).
-        let mut tx = self
-            .circulation_store
-            .begin_read()
+        let Some(info) = self
+            .services
+            .circulation
+            .copy_information(&barcode)
             .await
-            .or_backend("read item")?;
-        let Some(item) = tx.item_by_barcode(&barcode).await.or_backend("read item")? else {
+            .or_backend("read item")?
+        else {
             return Ok(None);
         };
-        let due_at = match item.status {
-            ItemStatus::OnLoan => tx
-                .open_loan_of_item(item.id)
-                .await
-                .or_backend("read loan")?
-                .map(|l| l.due.at),
-            _ => None,
-        };
-        let queued = tx
-            .active_holds_of_title(item.title)
-            .await
-            .or_backend("read holds")?
-            .iter()
-            .filter(|h| h.position().is_some())
-            .count();
-        drop(tx);
+        let (item, due_at) = (info.item, info.due_at);
+        let queued = info.holds_queued;
         Ok(Some(ItemInfo {
             title: self.title_name(item.title).await?,
             circulation: match item.status {

@@ -1,0 +1,43 @@
+//! The application layer: every use case of every channel, in one place.
+//!
+//! The inbound adapters (the HTTP API, the SIP2 server, the admin tool, the readers' web
+//! pages) hold a [`Services`] and call it; they know no database. The outbound adapter
+//! (`library-persistence`) implements the interfaces of [`ports`], [`reader_services`] and
+//! [`services`] over SQLite or PostgreSQL, and the apps wire the two together.
+//!
+//! What lives here and nowhere else:
+//! - the service interfaces every channel calls ([`ports`], [`reader_services`],
+//!   [`ReaderDirectory`], [`Readiness`], [`JobRunner`]), so no channel defines ports of its
+//!   own;
+//! - reader registration: the form's checks, the card number, the card's expiry and the
+//!   default credentials ([`registration`]), for the counter, the admin tool's CSV import
+//!   and the demo data alike;
+//! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
+//!
+//! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
+//! crate's enums; each channel maps them once.
+
+pub mod hasher;
+pub mod ports;
+pub mod reader_services;
+pub mod registration;
+pub mod services;
+
+pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
+pub use ports::{
+    Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
+    CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,
+    NewStaffMember, NewStation, RuleAdmin, Sip2Stations, StaffDirectory, StaffMember,
+    StationConnections, StationInfo, StationLogin, StoredSuspension, TitleInfo,
+};
+pub use reader_services::{
+    ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
+};
+pub use registration::{
+    CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationError, RegistrationForm, card_expiry,
+    draw_card_number,
+};
+pub use services::{
+    DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile,
+    Readiness, RegisterReaderError, Services,
+};

@@ -1,0 +1,15 @@
+//! The application layer's interfaces (`library-app`) implemented over the stores of this
+//! crate: what the apps wire into [`library_app::Services`]. Each operation is one store
+//! call, and so one transaction; the use cases that combine several (registration with
+//! its default credentials, a SIP2 station's circulation) live in `library-app`.
+
+mod admin;
+mod reader_services;
+mod stations;
+
+pub use admin::{
+    DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier,
+    ScheduledJobs, SharedClock, circulation,
+};
+pub use reader_services::{DbReaderServices, reader_services};
+pub use stations::DbSip2Stations;
