@@ -12,6 +12,7 @@
 //! - reader registration: the form's checks, the card number, the card's expiry and the
 //!   default credentials ([`registration`]), for the counter, the admin tool's CSV import
 //!   and the demo data alike;
+//! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
@@ -21,6 +22,7 @@ pub mod hasher;
 pub mod ports;
 pub mod reader_services;
 pub mod registration;
+pub mod roles;
 pub mod services;
 
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
@@ -37,6 +39,7 @@ pub use registration::{
     CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationError, RegistrationForm, card_expiry,
     draw_card_number,
 };
+pub use roles::{StaffWork, may};
 pub use services::{
     DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile,
     Readiness, RegisterReaderError, Services,

@@ -22,7 +22,7 @@ use poem_openapi::auth::Bearer;
 
 use crate::error::ApiError;
 use crate::text::{RefusedText, control_character};
-use library_app::Services;
+use library_app::{Services, StaffWork};
 
 /// What an operation needs from the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,90 +55,169 @@ impl Access {
     }
 }
 
-/// A staff operation and the least role it needs: one row of the role table.
+/// A staff operation and the kind of staff work it is: one row of the role table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StaffRoute {
     /// The HTTP method, upper case (`POST`).
     pub method: &'static str,
     /// The path as the OpenAPI document writes it (`/api/v1/libraries/{code}/closures`).
     pub path: &'static str,
-    /// [`StaffRole::Librarian`]: every staff user; [`StaffRole::Admin`]: administrators only.
-    pub role: StaffRole,
+    /// What the operation does; the application layer decides which roles may
+    /// ([`library_app::roles`]).
+    pub work: StaffWork,
 }
 
-const fn librarian(method: &'static str, path: &'static str) -> StaffRoute {
-    StaffRoute {
-        method,
-        path,
-        role: StaffRole::Librarian,
+impl StaffRoute {
+    /// The least role the operation needs.
+    pub const fn role(&self) -> StaffRole {
+        self.work.least_role()
     }
 }
 
-const fn admin(method: &'static str, path: &'static str) -> StaffRoute {
-    StaffRoute {
-        method,
-        path,
-        role: StaffRole::Admin,
-    }
+const fn route(method: &'static str, path: &'static str, work: StaffWork) -> StaffRoute {
+    StaffRoute { method, path, work }
 }
 
 /// The role table: every operation that takes a staff session, and the role it needs.
 ///
-/// `admin` may call every staff operation; `librarian` the counter's work only. The
-/// configuration (rules, libraries and their calendars, fine-suspension periods, SIP2
-/// station accounts, staff users) is `admin`'s; reading the rules, the fine-suspension
-/// periods and their preview is open to both. An operation missing here is refused to
-/// every role but `admin` (and logged); the tests keep the table, the OpenAPI document
-/// and docs/http.md ("Staff roles") in step.
+/// Each row classes an operation as one kind of [`StaffWork`]; which roles may do that
+/// work is the application layer's decision ([`library_app::roles`]): `admin` everything,
+/// `librarian` the counter's work only. An operation missing here is refused to every
+/// role but `admin` (and logged); the tests keep the table, the OpenAPI document and
+/// docs/http.md ("Staff roles") in step.
 pub const STAFF_ROUTES: &[StaffRoute] = &[
     // Readers.
-    librarian("POST", "/api/v1/patrons"),
-    librarian("GET", "/api/v1/patrons/{card_number}"),
-    librarian("DELETE", "/api/v1/patrons/{card_number}/block"),
-    librarian("POST", "/api/v1/patrons/{card_number}/password-reset"),
+    route("POST", "/api/v1/patrons", StaffWork::Readers),
+    route("GET", "/api/v1/patrons/{card_number}", StaffWork::Readers),
+    route(
+        "DELETE",
+        "/api/v1/patrons/{card_number}/block",
+        StaffWork::Readers,
+    ),
+    route(
+        "POST",
+        "/api/v1/patrons/{card_number}/password-reset",
+        StaffWork::Readers,
+    ),
     // Circulation at the counter.
-    librarian("POST", "/api/v1/circulation/checkouts"),
-    librarian("POST", "/api/v1/circulation/checkins"),
-    librarian("POST", "/api/v1/circulation/loans/{loan_id}/renewal"),
-    librarian("POST", "/api/v1/circulation/holds/{id}/collection"),
-    librarian("GET", "/api/v1/patrons/{card_number}/holds"),
-    librarian("POST", "/api/v1/patrons/{card_number}/holds"),
-    librarian("DELETE", "/api/v1/patrons/{card_number}/holds/{id}"),
+    route(
+        "POST",
+        "/api/v1/circulation/checkouts",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
+        "/api/v1/circulation/checkins",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
+        "/api/v1/circulation/loans/{loan_id}/renewal",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
+        "/api/v1/circulation/holds/{id}/collection",
+        StaffWork::Circulation,
+    ),
+    route(
+        "GET",
+        "/api/v1/patrons/{card_number}/holds",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
+        "/api/v1/patrons/{card_number}/holds",
+        StaffWork::Circulation,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/patrons/{card_number}/holds/{id}",
+        StaffWork::Circulation,
+    ),
     // Payments and waivers.
-    librarian("POST", "/api/v1/patrons/{card_number}/payments"),
-    librarian("POST", "/api/v1/fines/{id}/waiver"),
+    route(
+        "POST",
+        "/api/v1/patrons/{card_number}/payments",
+        StaffWork::Payments,
+    ),
+    route("POST", "/api/v1/fines/{id}/waiver", StaffWork::Payments),
     // The catalogue.
-    librarian("POST", "/api/v1/catalog/titles"),
-    librarian("POST", "/api/v1/catalog/items"),
+    route("POST", "/api/v1/catalog/titles", StaffWork::Catalogue),
+    route("POST", "/api/v1/catalog/items", StaffWork::Catalogue),
     // Activities, notices, enquiries.
-    librarian("POST", "/api/v1/activities"),
-    librarian("DELETE", "/api/v1/activities/{id}"),
-    librarian("GET", "/api/v1/staff/activities"),
-    librarian("GET", "/api/v1/activities/{id}/registrations"),
-    librarian("POST", "/api/v1/notices"),
-    librarian("DELETE", "/api/v1/notices/{id}"),
-    librarian("GET", "/api/v1/staff/notices"),
-    librarian("GET", "/api/v1/staff/enquiries"),
-    librarian("POST", "/api/v1/staff/enquiries/{id}/answer"),
+    route("POST", "/api/v1/activities", StaffWork::ReaderServices),
+    route(
+        "DELETE",
+        "/api/v1/activities/{id}",
+        StaffWork::ReaderServices,
+    ),
+    route("GET", "/api/v1/staff/activities", StaffWork::ReaderServices),
+    route(
+        "GET",
+        "/api/v1/activities/{id}/registrations",
+        StaffWork::ReaderServices,
+    ),
+    route("POST", "/api/v1/notices", StaffWork::ReaderServices),
+    route("DELETE", "/api/v1/notices/{id}", StaffWork::ReaderServices),
+    route("GET", "/api/v1/staff/notices", StaffWork::ReaderServices),
+    route("GET", "/api/v1/staff/enquiries", StaffWork::ReaderServices),
+    route(
+        "POST",
+        "/api/v1/staff/enquiries/{id}/answer",
+        StaffWork::ReaderServices,
+    ),
     // Configuration, read.
-    librarian("GET", "/api/v1/circulation/rules"),
-    librarian("GET", "/api/v1/fine-suspensions"),
-    librarian("POST", "/api/v1/fine-suspensions/preview"),
+    route(
+        "GET",
+        "/api/v1/circulation/rules",
+        StaffWork::ReadConfiguration,
+    ),
+    route(
+        "GET",
+        "/api/v1/fine-suspensions",
+        StaffWork::ReadConfiguration,
+    ),
+    route(
+        "POST",
+        "/api/v1/fine-suspensions/preview",
+        StaffWork::ReadConfiguration,
+    ),
     // Configuration, changed: administrators only.
-    admin("PUT", "/api/v1/circulation/rules"),
-    admin("POST", "/api/v1/libraries"),
-    admin("POST", "/api/v1/libraries/{code}/closures"),
-    admin("POST", "/api/v1/libraries/{code}/calendar"),
-    admin("DELETE", "/api/v1/libraries/{code}/calendar/{id}"),
-    admin("POST", "/api/v1/fine-suspensions"),
-    admin("PATCH", "/api/v1/fine-suspensions/{id}"),
+    route("PUT", "/api/v1/circulation/rules", StaffWork::Configuration),
+    route("POST", "/api/v1/libraries", StaffWork::Configuration),
+    route(
+        "POST",
+        "/api/v1/libraries/{code}/closures",
+        StaffWork::Configuration,
+    ),
+    route(
+        "POST",
+        "/api/v1/libraries/{code}/calendar",
+        StaffWork::Configuration,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/libraries/{code}/calendar/{id}",
+        StaffWork::Configuration,
+    ),
+    route("POST", "/api/v1/fine-suspensions", StaffWork::Configuration),
+    route(
+        "PATCH",
+        "/api/v1/fine-suspensions/{id}",
+        StaffWork::Configuration,
+    ),
     // SIP2 station accounts, listing included: they are machines' credentials.
-    admin("POST", "/api/v1/sip2/stations"),
-    admin("GET", "/api/v1/sip2/stations"),
-    admin("DELETE", "/api/v1/sip2/stations/{username}"),
+    route("POST", "/api/v1/sip2/stations", StaffWork::Stations),
+    route("GET", "/api/v1/sip2/stations", StaffWork::Stations),
+    route(
+        "DELETE",
+        "/api/v1/sip2/stations/{username}",
+        StaffWork::Stations,
+    ),
     // Staff users.
-    admin("POST", "/api/v1/staff/users"),
-    admin("GET", "/api/v1/staff/users"),
+    route("POST", "/api/v1/staff/users", StaffWork::StaffAccounts),
+    route("GET", "/api/v1/staff/users", StaffWork::StaffAccounts),
 ];
 
 /// Whether two route paths have the same shape: the same literal segments, and variables
@@ -161,30 +240,33 @@ pub fn required_role(method: &str, path: &str) -> Option<StaffRole> {
     STAFF_ROUTES
         .iter()
         .find(|r| r.method.eq_ignore_ascii_case(method) && same_shape(r.path, path))
-        .map(|r| r.role)
-}
-
-/// May a staff user of `role` call an operation that needs `needed`? `admin` may call every
-/// staff operation, `librarian` those that need `librarian`.
-pub(crate) fn role_allows(role: StaffRole, needed: StaffRole) -> bool {
-    role == StaffRole::Admin || needed == StaffRole::Librarian
+        .map(|r| r.role())
 }
 
 /// The role table's verdict on the routed operation of `req` for a staff user of `role`.
 /// An operation missing from the table is refused to all but `admin`.
 fn check_role(req: &Request, role: StaffRole) -> Result<(), ApiError> {
-    let needed = req
-        .data::<PathPattern>()
-        .and_then(|pattern| required_role(req.method().as_str(), &pattern.0));
-    let needed = needed.unwrap_or_else(|| {
-        tracing::error!(
-            method = %req.method(),
-            path = req.data::<PathPattern>().map(|p| &*p.0),
-            "a staff operation missing from the role table: administrators only"
-        );
-        StaffRole::Admin
+    let work = req.data::<PathPattern>().and_then(|pattern| {
+        STAFF_ROUTES
+            .iter()
+            .find(|r| {
+                r.method.eq_ignore_ascii_case(req.method().as_str())
+                    && same_shape(r.path, &pattern.0)
+            })
+            .map(|r| r.work)
     });
-    if role_allows(role, needed) {
+    let allowed = match work {
+        Some(work) => library_app::may(role, work),
+        None => {
+            tracing::error!(
+                method = %req.method(),
+                path = req.data::<PathPattern>().map(|p| &*p.0),
+                "a staff operation missing from the role table: administrators only"
+            );
+            role == StaffRole::Admin
+        }
+    };
+    if allowed {
         Ok(())
     } else {
         Err(ApiError::forbidden())
@@ -325,19 +407,6 @@ mod tests {
     }
 
     #[test]
-    fn admin_may_do_everything_a_librarian_only_the_counters_work() {
-        use StaffRole::*;
-        for (role, needed, allowed) in [
-            (Admin, Admin, true),
-            (Admin, Librarian, true),
-            (Librarian, Librarian, true),
-            (Librarian, Admin, false),
-        ] {
-            assert_eq!(role_allows(role, needed), allowed, "{role:?} {needed:?}");
-        }
-    }
-
-    #[test]
     fn routes_are_found_by_shape_in_either_syntax() {
         let closures = Some(StaffRole::Admin);
         assert_eq!(
@@ -445,7 +514,7 @@ mod tests {
         let doc = http_doc();
         let admin_only: Vec<String> = STAFF_ROUTES
             .iter()
-            .filter(|r| r.role == StaffRole::Admin)
+            .filter(|r| r.role() == StaffRole::Admin)
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
         // "Staff roles": the administrators' operations, exactly.

@@ -136,7 +136,7 @@ async fn every_staff_route_answers_each_role_as_the_role_table_says() {
             admin_only,
             library_http::STAFF_ROUTES
                 .iter()
-                .filter(|r| r.role == StaffRole::Admin)
+                .filter(|r| r.role() == StaffRole::Admin)
                 .count(),
             "{}: every admin-only row is a served route",
             app.db
