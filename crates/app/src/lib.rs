@@ -12,6 +12,8 @@
 //! - reader registration: the form's checks, the card number, the card's expiry and the
 //!   default credentials ([`registration`]), for the counter, the admin tool's CSV import
 //!   and the demo data alike;
+//! - a reader's standing at a library and the messages every channel shows about it
+//!   ([`standing`]);
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
@@ -24,6 +26,7 @@ pub mod reader_services;
 pub mod registration;
 pub mod roles;
 pub mod services;
+pub mod standing;
 
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
 pub use ports::{
@@ -44,3 +47,4 @@ pub use services::{
     DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile,
     Readiness, RegisterReaderError, Services,
 };
+pub use standing::{Standing, standing_messages};

@@ -6,7 +6,7 @@ use crate::server::{
     PatronSummary, StationSession,
 };
 use library_circulation::service::ReaderAccount;
-use library_circulation::{EffectiveRules, Hold, HoldState, ReaderStanding};
+use library_circulation::{EffectiveRules, Hold, HoldState};
 use library_core::TitleId;
 use library_credentials::StoredCredentials;
 use library_fines::ChargeKind;
@@ -23,108 +23,42 @@ struct Standing {
 }
 
 impl Sip2Library {
-    /// The reader's standing at the station's library (`library_circulation::ReaderStanding`,
-    /// the reader-level facts the checkout, renewal and hold decisions look at), under the
-    /// rules for (station's library, reader's category).
+    /// The reader's standing at the station's library (the application layer's
+    /// `Services::standing`: the facts the checkout, renewal and hold decisions look at,
+    /// and the messages every channel shows), as privileges and screen messages.
     async fn standing(
         &self,
         station: &StationSession,
         credentials: &StoredCredentials,
     ) -> Result<Option<Standing>, BackendError> {
-        let Some(account) = self
+        let Some(s) = self
             .services
-            .circulation
-            .account(credentials.patron)
+            .standing(credentials.patron, &station.library_code)
             .await
-            .or_backend("read reader account")?
+            .or_backend("read reader standing")?
         else {
             return Ok(None);
         };
-        let scoped = self
-            .services
-            .rules
-            .in_force()
-            .await
-            .or_backend("read rules")?;
-        let rules = EffectiveRules::resolve(
-            &scoped,
-            Some(&station.library_code),
-            Some(&account.patron.category),
-            None,
-        );
-        let now = self.services.clock.now();
-        let today = match self
-            .services
-            .libraries
-            .library(&station.library_code)
-            .await
-            .or_backend("read library")?
-        {
-            Some(library) => library.calendar.local_date(now),
-            None => self.today(),
-        };
-        let active_holds: Vec<Hold> = self
-            .services
-            .accounts
-            .holds_of(credentials.patron, now)
-            .await
-            .or_backend("read holds")?
-            .into_iter()
-            .filter(Hold::is_active)
-            .collect();
-        let patron = &account.patron;
-        let facts = ReaderStanding::assess(
-            patron,
-            &rules,
-            account.outstanding,
-            account.loans.len(),
-            active_holds.len(),
-            today,
-        );
-        let (expired, suspended, fines, quota) = (
-            facts.card_expired,
-            facts.suspended,
-            facts.fines_over_limit,
-            facts.quota_reached,
-        );
+        let facts = s.facts;
         let standing = PatronStanding {
             charge_denied: !facts.may_borrow(),
             renewal_denied: !facts.may_renew(),
             hold_denied: !facts.may_reserve(),
-            too_many_items_charged: quota,
+            too_many_items_charged: facts.quota_reached,
             too_many_items_overdue: false,
-            excessive_fines: fines,
+            excessive_fines: facts.fines_over_limit,
         };
-        let mut messages = Vec::new();
-        if expired {
-            messages.push("Your card has expired.".to_owned());
-        }
-        if patron.blocked {
-            messages.push("This card is blocked. Please ask staff.".to_owned());
-        }
-        if let Some(until) = patron.suspended_until.filter(|_| suspended) {
-            messages.push(format!("You may borrow again from {until}."));
-        }
-        if fines {
-            messages.push(format!(
-                "Please pay your fines ({}) before borrowing.",
-                account.outstanding
-            ));
-        }
-        if let Some(limit) = rules.quota.filter(|_| quota) {
-            messages.push(format!("You have reached your loan quota ({limit})."));
-        }
         let summary = PatronSummary {
             name: credentials.info.name.clone(),
             standing,
-            outstanding: account.outstanding,
-            messages,
+            outstanding: s.account.outstanding,
+            messages: s.messages,
         };
         Ok(Some(Standing {
             summary,
-            rules,
-            account,
-            active_holds,
+            rules: s.rules,
+            account: s.account,
+            active_holds: s.active_holds,
         }))
     }
 
