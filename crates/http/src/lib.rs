@@ -1,7 +1,8 @@
 //! The HTTP adapter: the JSON API (`docs/http.md`) on poem-openapi.
 //!
-//! It only translates: requests into calls of the domain services (through
-//! [`Services`]), domain answers and errors into the contract's status codes and bodies.
+//! It only translates: requests into calls of the application layer
+//! ([`library_app::Services`]), its answers and errors into the contract's status codes
+//! and bodies.
 //!
 //! Invariants:
 //! - Only this crate knows HTTP, JSON and OpenAPI. Domain types are not serialisable; the
