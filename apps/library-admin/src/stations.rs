@@ -64,13 +64,16 @@ pub async fn create(
         })?;
     ctx.db()
         .sip2_stations()
-        .create(&NewSip2Station {
-            username: name.clone(),
-            password_hash: hash,
-            library: library.clone(),
-            created_at: ctx.now(),
-            created_by: CREATED_BY.to_owned(),
-        })
+        .create(
+            &NewSip2Station {
+                username: name.clone(),
+                password_hash: hash,
+                library: library.clone(),
+                created_at: ctx.now(),
+                created_by: CREATED_BY.to_owned(),
+            },
+            None,
+        )
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => {
@@ -123,7 +126,7 @@ pub async fn delete(ctx: &Context, name: &str) -> Result<(), Failure> {
     let deleted = ctx
         .db()
         .sip2_stations()
-        .delete(&name)
+        .delete(&name, None)
         .await
         .map_err(Failure::failed)?;
     if !deleted {

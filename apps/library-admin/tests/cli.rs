@@ -113,13 +113,16 @@ fn source() -> AttemptSource {
 
 async fn add_library(db: &Database, code: &str, kind: LibraryKind) {
     db.libraries()
-        .create(&NewLibrary {
-            code: LibraryCode::parse(code).unwrap(),
-            name: format!("{code} library"),
-            name_zh: String::new(),
-            kind,
-            utc_offset: DEFAULT_LIBRARY_OFFSET,
-        })
+        .create(
+            &NewLibrary {
+                code: LibraryCode::parse(code).unwrap(),
+                name: format!("{code} library"),
+                name_zh: String::new(),
+                kind,
+                utc_offset: DEFAULT_LIBRARY_OFFSET,
+            },
+            None,
+        )
         .await
         .unwrap();
 }

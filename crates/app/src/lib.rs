@@ -39,8 +39,8 @@ pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
 };
 pub use registration::{
-    CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationError, RegistrationForm, card_expiry,
-    draw_card_number,
+    CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationAudit, RegistrationError, RegistrationForm,
+    card_expiry, draw_card_number,
 };
 pub use roles::{StaffWork, may};
 pub use services::{

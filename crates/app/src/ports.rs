@@ -94,10 +94,20 @@ pub trait CirculationDesk: Send + Sync {
         req: RenewAllRequest,
         by: &Actor,
     ) -> Result<RenewAllOutcome, RenewAllError>;
-    /// [`Circulation::place_hold`].
-    async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError>;
-    /// [`Circulation::cancel_hold`].
-    async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError>;
+    /// [`Circulation::place_hold_as`]: audited in the hold's transaction when placed `by`
+    /// staff (a reader's own hold, or a station's, is not audited).
+    async fn place_hold(
+        &self,
+        req: PlaceHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, PlaceHoldError>;
+    /// [`Circulation::cancel_hold_as`]: audited in the cancellation's transaction when made
+    /// `by` staff (a reader's own cancellation, or a station's, is not audited).
+    async fn cancel_hold(
+        &self,
+        req: CancelHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, CancelHoldError>;
     /// [`Circulation::expire_waiting_holds`].
     async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError>;
     /// [`Circulation::account`].
@@ -159,11 +169,19 @@ where
     ) -> Result<RenewAllOutcome, RenewAllError> {
         Circulation::renew_all_as(self, req, Some(by)).await
     }
-    async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
-        Circulation::place_hold(self, req).await
+    async fn place_hold(
+        &self,
+        req: PlaceHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, PlaceHoldError> {
+        Circulation::place_hold_as(self, req, by).await
     }
-    async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError> {
-        Circulation::cancel_hold(self, req).await
+    async fn cancel_hold(
+        &self,
+        req: CancelHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, CancelHoldError> {
+        Circulation::cancel_hold_as(self, req, by).await
     }
     async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError> {
         Circulation::expire_waiting_holds(self).await
@@ -210,30 +228,39 @@ pub struct LibraryInfo {
     pub calendar: Calendar,
 }
 
-/// Libraries and their calendars.
+/// Libraries and their calendars. Every change takes the audit record of the staff action
+/// and writes it in the change's transaction: the entry exists exactly when the change does.
 #[async_trait]
 pub trait LibraryAdmin: Send + Sync {
-    /// Creates a library ([`AdminError::AlreadyExists`] if the code is taken).
-    async fn create(&self, library: &NewLibraryInfo) -> Result<(), AdminError>;
+    /// Creates a library ([`AdminError::AlreadyExists`] if the code is taken), with `audit`.
+    async fn create(&self, library: &NewLibraryInfo, audit: AuditRecord) -> Result<(), AdminError>;
     /// Every library with its calendar, by code.
     async fn list(&self) -> Result<Vec<LibraryInfo>, AdminError>;
     /// One library with its calendar (kind and calendar, as circulation sees it).
     async fn library(&self, code: &LibraryCode) -> Result<Option<Library>, AdminError>;
     /// Adds a rule to the library's calendar; its id. [`AdminError::NotFound`] for an
-    /// unknown library; [`AdminError::Calendar`] for a yearly day no month has.
+    /// unknown library; [`AdminError::Calendar`] for a yearly day no month has. `audit`
+    /// makes the audit record of the new entry's id.
     async fn add_calendar_entry(
         &self,
         code: &LibraryCode,
         rule: CalendarRule,
         reason: &str,
+        audit: &(dyn Fn(i64) -> AuditRecord + Send + Sync),
     ) -> Result<i64, AdminError>;
     /// The library's calendar entries in the order added; `None` for an unknown library.
     async fn calendar_entries(
         &self,
         code: &LibraryCode,
     ) -> Result<Option<Vec<CalendarEntryInfo>>, AdminError>;
-    /// Removes the library's calendar entry `id`; `false` if it has none such.
-    async fn remove_calendar_entry(&self, code: &LibraryCode, id: i64) -> Result<bool, AdminError>;
+    /// Removes the library's calendar entry `id`, with `audit`; `false` if it has none such
+    /// (and nothing is audited).
+    async fn remove_calendar_entry(
+        &self,
+        code: &LibraryCode,
+        id: i64,
+        audit: AuditRecord,
+    ) -> Result<bool, AdminError>;
 }
 
 /// A rule of a library's calendar as stored.
@@ -274,13 +301,23 @@ pub struct TitleInfo {
 /// Titles and items.
 #[async_trait]
 pub trait CatalogueAdmin: Send + Sync {
-    /// Creates a title; its id.
-    async fn create_title(&self, title: &TitleInfo) -> Result<TitleId, AdminError>;
+    /// Creates a title; its id. `audit` makes the audit record of the id, written in the
+    /// title's transaction.
+    async fn create_title(
+        &self,
+        title: &TitleInfo,
+        audit: &(dyn Fn(TitleId) -> AuditRecord + Send + Sync),
+    ) -> Result<TitleId, AdminError>;
     /// Title `id` as recorded; `None` if there is no such title.
     async fn title(&self, id: TitleId) -> Result<Option<TitleInfo>, AdminError>;
     /// Adds an available item; its id. Unknown title or library: [`AdminError::Invalid`];
-    /// a barcode taken: [`AdminError::AlreadyExists`].
-    async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError>;
+    /// a barcode taken: [`AdminError::AlreadyExists`]. `audit` makes the audit record of
+    /// the id, written in the item's transaction.
+    async fn create_item(
+        &self,
+        item: &NewCopy,
+        audit: &(dyn Fn(ItemId) -> AuditRecord + Send + Sync),
+    ) -> Result<ItemId, AdminError>;
     /// The title's name; `None` if there is no such title.
     async fn title_name(&self, title: TitleId) -> Result<Option<String>, AdminError>;
     /// The names of the titles `ids` in one read (a reader's loans and holds, a station's
@@ -303,12 +340,14 @@ pub trait RuleAdmin: Send + Sync {
     /// The rules in force, as circulation resolves them (cached: no database read while
     /// nothing changed).
     async fn in_force(&self) -> Result<Vec<ScopedRules>, AdminError>;
-    /// Sets the rules given in `set` at `scope` and removes the rules named in `remove`.
+    /// Sets the rules given in `set` at `scope` and removes the rules named in `remove`,
+    /// with `audit`, in one transaction.
     async fn update(
         &self,
         scope: &RuleScope,
         set: &RuleSet,
         remove: &[&'static str],
+        audit: AuditRecord,
     ) -> Result<(), AdminError>;
 }
 
@@ -324,15 +363,22 @@ pub struct StoredSuspension {
 /// Fine-suspension periods as administered.
 #[async_trait]
 pub trait FineSuspensionAdmin: Send + Sync {
-    /// Stores a period; its id.
-    async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, AdminError>;
+    /// Stores a period; its id. `audit` makes the audit record of the id, written in the
+    /// period's transaction.
+    async fn create(
+        &self,
+        period: &FineSuspensionPeriod,
+        audit: &(dyn Fn(i64) -> AuditRecord + Send + Sync),
+    ) -> Result<i64, AdminError>;
     /// Every period, oldest first.
     async fn list(&self) -> Result<Vec<StoredSuspension>, AdminError>;
-    /// Sets or moves the resume date; the period now stored. Unknown id: `NotFound`.
+    /// Sets or moves the resume date, with `audit`; the period now stored. Unknown id:
+    /// `NotFound`.
     async fn set_resume_date(
         &self,
         id: i64,
         resumes_on: Date,
+        audit: AuditRecord,
     ) -> Result<FineSuspensionPeriod, AdminError>;
     /// The impact preview of `candidate` over every loan not yet returned, fines as of
     /// `as_of`, with the stored periods in force. Changes nothing.
@@ -379,7 +425,8 @@ pub trait Accounts: Send + Sync {
     ) -> Result<Vec<Hold>, AdminError>;
 }
 
-/// A staff action to record.
+/// A staff action to record. The interfaces that change data take it (or a function making
+/// it from the new record's id) and write it in the change's own transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// Who.
@@ -394,7 +441,9 @@ pub struct AuditRecord {
     pub at: OffsetDateTime,
 }
 
-/// The audit log of staff actions.
+/// The audit log of staff actions, appended on its own: only for a change that is not one
+/// transaction of this layer's stores (a Password reset at the counter, in the credential
+/// service).
 #[async_trait]
 pub trait AuditTrail: Send + Sync {
     /// Appends an entry.
@@ -450,16 +499,22 @@ pub struct StationLogin {
 /// SIP2 station accounts, and the SIP2 connections they hold.
 #[async_trait]
 pub trait Sip2Stations: Send + Sync {
-    /// Creates an account. A username taken: [`AdminError::AlreadyExists`]; a library that
-    /// does not exist: [`AdminError::Invalid`] with `unknown_library`.
-    async fn create(&self, station: &NewStation) -> Result<(), AdminError>;
+    /// Creates an account, with `audit`. A username taken: [`AdminError::AlreadyExists`];
+    /// a library that does not exist: [`AdminError::Invalid`] with `unknown_library`.
+    async fn create(&self, station: &NewStation, audit: AuditRecord) -> Result<(), AdminError>;
     /// Every account, by username.
     async fn list(&self) -> Result<Vec<StationInfo>, AdminError>;
     /// The account `username` logs in to; `None` if there is none.
     async fn find(&self, username: &StationUsername) -> Result<Option<StationLogin>, AdminError>;
     /// Deletes the account and closes the SIP2 connections logged in with it; how many
-    /// were closed, or `None` if there was no such account.
-    async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError>;
+    /// were closed, or `None` if there was no such account (nothing audited then). `audit`
+    /// makes the audit record of the connections closed before the deletion commits; it is
+    /// written in the deletion's transaction.
+    async fn delete(
+        &self,
+        username: &StationUsername,
+        audit: &(dyn Fn(usize) -> AuditRecord + Send + Sync),
+    ) -> Result<Option<usize>, AdminError>;
 }
 
 /// A staff user to create (the password already hashed).
@@ -489,8 +544,13 @@ pub struct StaffMember {
 /// Staff users, as administrators manage them over HTTP.
 #[async_trait]
 pub trait StaffDirectory: Send + Sync {
-    /// Creates a staff user; `Ok(None)` if the username is taken (in any case).
-    async fn create(&self, new: &NewStaffMember) -> Result<Option<StaffMember>, PortError>;
+    /// Creates a staff user; `Ok(None)` if the username is taken (in any case). `audit`
+    /// makes the audit record of the user created, written in the same transaction.
+    async fn create(
+        &self,
+        new: &NewStaffMember,
+        audit: &(dyn for<'m> Fn(&'m StaffMember) -> AuditRecord + Send + Sync),
+    ) -> Result<Option<StaffMember>, PortError>;
     /// Every staff user, by username.
     async fn list(&self) -> Result<Vec<StaffMember>, PortError>;
 }

@@ -18,6 +18,8 @@ use library_reader_services::{
 };
 use time::{Date, OffsetDateTime};
 
+use crate::ports::AuditRecord;
+
 /// Why a reader-service operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -53,19 +55,26 @@ pub enum ServiceError {
 #[async_trait]
 pub trait ActivityBoard: Send + Sync {
     /// Stores a new activity (created at `now`); its id. Unknown library:
-    /// `Invalid(["unknown_library"])`.
+    /// `Invalid(["unknown_library"])`. `audit` makes the audit record of the id, written in
+    /// the activity's transaction.
     async fn create(
         &self,
         activity: &NewActivity,
         now: OffsetDateTime,
+        audit: &(dyn Fn(ActivityId) -> AuditRecord + Send + Sync),
     ) -> Result<ActivityId, ServiceError>;
     /// One page of activities.
     async fn list(&self, query: &ActivityQuery) -> Result<Page<ActivityListing>, ServiceError>;
     /// One activity; `NotFound` if there is none.
     async fn get(&self, id: ActivityId) -> Result<ActivityListing, ServiceError>;
-    /// Cancels an activity at `at` and tells its registered readers. `NotFound`,
-    /// `ActivityCancelled`.
-    async fn cancel(&self, id: ActivityId, at: OffsetDateTime) -> Result<(), ServiceError>;
+    /// Cancels an activity at `at`, with `audit` in the cancellation's transaction, and
+    /// tells its registered readers. `NotFound`, `ActivityCancelled`.
+    async fn cancel(
+        &self,
+        id: ActivityId,
+        at: OffsetDateTime,
+        audit: AuditRecord,
+    ) -> Result<(), ServiceError>;
     /// Registers a reader at `now`; the activity after the registration. `NotFound`,
     /// `RegistrationRefused`.
     async fn register(
@@ -97,13 +106,21 @@ pub trait ActivityBoard: Send + Sync {
 #[async_trait]
 pub trait NoticeBoard: Send + Sync {
     /// Publishes a notice (at `now`); its id. Unknown library: `Invalid(["unknown_library"])`.
+    /// `audit` makes the audit record of the id, written in the notice's transaction.
     async fn publish(
         &self,
         notice: &NewNotice,
         now: OffsetDateTime,
+        audit: &(dyn Fn(NoticeId) -> AuditRecord + Send + Sync),
     ) -> Result<NoticeId, ServiceError>;
-    /// Withdraws a notice at `at`. `NotFound`, `NoticeWithdrawn`.
-    async fn withdraw(&self, id: NoticeId, at: OffsetDateTime) -> Result<(), ServiceError>;
+    /// Withdraws a notice at `at`, with `audit` in the same transaction. `NotFound`,
+    /// `NoticeWithdrawn`.
+    async fn withdraw(
+        &self,
+        id: NoticeId,
+        at: OffsetDateTime,
+        audit: AuditRecord,
+    ) -> Result<(), ServiceError>;
     /// Notices current on `today` for a reader of library `home`, newest first.
     async fn current_for(
         &self,
@@ -158,13 +175,15 @@ pub trait EnquiryDesk: Send + Sync {
         limit: u32,
         offset: u64,
     ) -> Result<Page<StaffEnquiry>, ServiceError>;
-    /// Answers an enquiry at `at`. `NotFound`, `AlreadyAnswered`.
+    /// Answers an enquiry at `at`, with `audit` in the same transaction. `NotFound`,
+    /// `AlreadyAnswered`.
     async fn answer(
         &self,
         id: EnquiryId,
         staff: Option<StaffId>,
         text: &str,
         at: OffsetDateTime,
+        audit: AuditRecord,
     ) -> Result<(), ServiceError>;
 }
 

@@ -12,6 +12,7 @@ use library_credentials::{
 };
 use time::{Date, OffsetDateTime};
 
+use crate::ports::AuditRecord;
 use crate::services::{NewReader, RegisterReaderError, Services};
 
 /// Every card number we issue starts with these digits (14 digits in all).
@@ -74,6 +75,9 @@ impl From<RegisterReaderError> for RegistrationError {
         }
     }
 }
+
+/// Makes the audit record of a registration from the new reader's id and card number.
+pub type RegistrationAudit<'a> = dyn Fn(PatronId, &CardNumber) -> AuditRecord + Send + Sync + 'a;
 
 /// A random card number: the prefix and 12 random digits.
 pub fn draw_card_number(random: &dyn RandomSource) -> CardNumber {
@@ -151,9 +155,13 @@ pub fn violations(form: &RegistrationForm, today: Date) -> Vec<&'static str> {
 impl Services {
     /// Registers a reader with a fresh card number and the default credentials (last four
     /// phone digits for both Password and PIN); the card number and the reader's id.
+    /// `audit`, when given, makes the audit record of the reader's id and card number; it
+    /// is written in the transaction that stores the reader (the decisive write: the
+    /// default credentials follow in their own).
     pub async fn register_reader(
         &self,
         form: RegistrationForm,
+        audit: Option<&RegistrationAudit<'_>>,
     ) -> Result<(CardNumber, PatronId), RegistrationError> {
         let now: OffsetDateTime = self.clock.now();
         let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
@@ -179,7 +187,12 @@ impl Services {
         };
         let mut attempts = 0;
         let patron = loop {
-            match self.readers.register(&reader).await {
+            let card = reader.card_number.clone();
+            let entry = audit.map(|audit| move |id: PatronId| audit(id, &card));
+            let entry = entry
+                .as_ref()
+                .map(|e| e as &(dyn Fn(PatronId) -> AuditRecord + Send + Sync));
+            match self.readers.register(&reader, entry).await {
                 Ok(id) => break id,
                 Err(RegisterReaderError::CardNumberTaken)
                     if attempts + 1 < CARD_NUMBER_ATTEMPTS =>

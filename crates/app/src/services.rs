@@ -74,8 +74,13 @@ pub enum RegisterReaderError {
 /// database by `library-persistence`.
 #[async_trait]
 pub trait ReaderDirectory: Send + Sync {
-    /// Registers a reader (no credentials yet) and returns the new id.
-    async fn register(&self, reader: &NewReader) -> Result<PatronId, RegisterReaderError>;
+    /// Registers a reader (no credentials yet) and returns the new id. `audit`, when given,
+    /// makes the audit record of the new id, written in the registration's transaction.
+    async fn register(
+        &self,
+        reader: &NewReader,
+        audit: Option<&(dyn Fn(PatronId) -> AuditRecord + Send + Sync)>,
+    ) -> Result<PatronId, RegisterReaderError>;
 
     /// The profile of a reader; `Ok(None)` if there is none.
     async fn profile(&self, patron: PatronId) -> Result<Option<ReaderProfile>, PortError>;
@@ -83,8 +88,9 @@ pub trait ReaderDirectory: Send + Sync {
     /// The reader with this card; `Ok(None)` if there is none.
     async fn find_by_card(&self, card: &CardNumber) -> Result<Option<PatronId>, PortError>;
 
-    /// Lifts the block on card `card`; `false` if no reader with this card is blocked.
-    async fn unblock(&self, card: &CardNumber) -> Result<bool, PortError>;
+    /// Lifts the block on card `card`, with `audit` in the same transaction; `false` if no
+    /// reader with this card is blocked (nothing is audited then).
+    async fn unblock(&self, card: &CardNumber, audit: AuditRecord) -> Result<bool, PortError>;
 
     /// The reader with this card with their personal details and credentials, as the PIN
     /// and the station checks read them; `Ok(None)` if there is none.
@@ -186,7 +192,8 @@ pub struct Services {
     pub suspensions: Arc<dyn FineSuspensionAdmin>,
     /// Ledgers and circulation read models.
     pub accounts: Arc<dyn Accounts>,
-    /// The audit log of staff actions.
+    /// The audit log of staff actions, for the one change audited on its own (a Password
+    /// reset at the counter); every other change writes its entry in its own transaction.
     pub audit: Arc<dyn AuditTrail>,
     /// SIP2 station accounts (and their open connections).
     pub sip2_stations: Arc<dyn Sip2Stations>,

@@ -433,6 +433,22 @@ pub enum CirculationEvent {
         /// The fine accrued so far, fixed as a charge (zero if none).
         fine_charged: Money,
     },
+    /// A hold placed for a reader.
+    HoldPlaced {
+        /// The new hold.
+        hold: HoldId,
+        /// The reader's card.
+        card_number: CardNumber,
+        /// The title held.
+        title: TitleId,
+    },
+    /// A reader's hold cancelled.
+    HoldCancelled {
+        /// The hold.
+        hold: HoldId,
+        /// The reader's card.
+        card_number: CardNumber,
+    },
 }
 
 /// An audit log entry of a circulation change.

@@ -31,13 +31,16 @@ impl Fixture {
         let db = Database::connect(url).await.expect("connect");
         let hkcl = LibraryCode::parse("HKCL").unwrap();
         db.libraries()
-            .create(&NewLibrary {
-                code: hkcl.clone(),
-                name: "Central".into(),
-                name_zh: "中央".into(),
-                kind: LibraryKind::Central,
-                utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
-            })
+            .create(
+                &NewLibrary {
+                    code: hkcl.clone(),
+                    name: "Central".into(),
+                    name_zh: "中央".into(),
+                    kind: LibraryKind::Central,
+                    utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
+                },
+                None,
+            )
             .await
             .unwrap();
         let patron = db
@@ -56,6 +59,7 @@ impl Fixture {
                     home_library: hkcl,
                     card_expires_on: date!(2030 - 12 - 31),
                 },
+                None,
             )
             .await
             .unwrap();
@@ -76,13 +80,16 @@ impl Fixture {
             ids.push(
                 self.db
                     .catalogue()
-                    .create_item(&NewItem {
-                        barcode: Barcode::parse(&format!("X{:09}", self.next_barcode)).unwrap(),
-                        title: self.title,
-                        item_type: ItemType::parse("adult_book").unwrap(),
-                        home_library: LibraryCode::parse("HKCL").unwrap(),
-                        status: ItemStatus::Available,
-                    })
+                    .create_item(
+                        &NewItem {
+                            barcode: Barcode::parse(&format!("X{:09}", self.next_barcode)).unwrap(),
+                            title: self.title,
+                            item_type: ItemType::parse("adult_book").unwrap(),
+                            home_library: LibraryCode::parse("HKCL").unwrap(),
+                            status: ItemStatus::Available,
+                        },
+                        None,
+                    )
                     .await
                     .unwrap(),
             );

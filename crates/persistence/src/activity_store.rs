@@ -22,6 +22,7 @@ use sea_orm::{ConnectionTrait, QueryResult};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
@@ -92,19 +93,23 @@ impl ActivityStore {
     }
 
     /// Stores a new activity; its id. An unknown library is
-    /// [`StoreError::NotFound`]`("library")`.
+    /// [`StoreError::NotFound`]`("library")`. `audit`, when given, makes the audit entry of
+    /// the id, written in the same transaction: the entry exists exactly when the activity
+    /// does.
     pub async fn create(
         &self,
         activity: &NewActivity,
         now: OffsetDateTime,
+        audit: Option<&(dyn Fn(ActivityId) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<ActivityId, StoreError> {
         const C: &str = "create activity";
-        if !library_exists(&self.conn, &activity.library).await? {
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        if !library_exists(&txn, &activity.library).await? {
             return Err(StoreError::NotFound("library"));
         }
-        let backend = self.conn.get_database_backend();
+        let backend = txn.get_database_backend();
         let id = insert_returning_id(
-            &self.conn,
+            &txn,
             "INSERT INTO activities (library_code, title, activity_type, venue, description, \
              starts_at, ends_at, capacity, registration_closes_at, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -122,8 +127,15 @@ impl ActivityStore {
             ],
         )
         .await
+        .map(ActivityId)
         .map_err(store_err(C))?;
-        Ok(ActivityId(id))
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(id)
     }
 
     /// One activity with its library's names and the places taken.
@@ -159,11 +171,13 @@ impl ActivityStore {
     }
 
     /// Cancels activity `id` at `at`; the readers registered for it (to tell them), or
-    /// `None` if it was cancelled already. Unknown: [`StoreError::NotFound`].
+    /// `None` if it was cancelled already. Unknown: [`StoreError::NotFound`]. `audit`, when
+    /// given, is written in the same transaction when the activity is cancelled.
     pub async fn cancel(
         &self,
         id: ActivityId,
         at: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<Option<Vec<PatronId>>, StoreError> {
         const C: &str = "cancel activity";
         let txn = self
@@ -197,6 +211,11 @@ impl ActivityStore {
         .map(|r| get::<i64>(r, "patron_id").map(PatronId))
         .collect::<Result<Vec<_>, _>>()
         .map_err(infra(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
         txn.commit().await.map_err(store_err(C))?;
         Ok(Some(readers))
     }

@@ -3,6 +3,7 @@
 use library_circulation::{Item, ItemStatus, ItemType, Title};
 use library_core::{Barcode, Isbn, ItemId, LibraryCode, TitleId};
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::rows::{self, ITEM_COLUMNS, item_status_str};
 use crate::error::StoreError;
 use crate::pool::Pool;
@@ -81,20 +82,37 @@ impl CatalogueStore {
 
     /// Creates a title with its name only; its id.
     pub async fn create_title(&self, name: &str) -> Result<TitleId, StoreError> {
-        self.add_title(&TitleDetails {
-            name: name.to_owned(),
-            author: None,
-            isbn: None,
-        })
+        self.add_title(
+            &TitleDetails {
+                name: name.to_owned(),
+                author: None,
+                isbn: None,
+            },
+            None,
+        )
         .await
     }
 
-    /// Creates a title; its id.
-    pub async fn add_title(&self, title: &TitleDetails) -> Result<TitleId, StoreError> {
-        let id = insert_returning_id(&self.conn, INSERT_TITLE, title_values(title))
+    /// Creates a title; its id. `audit`, when given, makes the audit entry of the id,
+    /// written in the same transaction: the entry exists exactly when the title does.
+    pub async fn add_title(
+        &self,
+        title: &TitleDetails,
+        audit: Option<&(dyn Fn(TitleId) -> NewAuditEntry + Send + Sync)>,
+    ) -> Result<TitleId, StoreError> {
+        const C: &str = "create title";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        let id = insert_returning_id(&txn, INSERT_TITLE, title_values(title))
             .await
-            .map_err(store_err("create title"))?;
-        Ok(TitleId(id))
+            .map(TitleId)
+            .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(id)
     }
 
     /// What the catalogue records of title `id`.
@@ -168,10 +186,17 @@ impl CatalogueStore {
     }
 
     /// Creates an item; its id. A barcode already used, or an unknown title or library, is
-    /// [`StoreError::Conflict`].
-    pub async fn create_item(&self, new: &NewItem) -> Result<ItemId, StoreError> {
+    /// [`StoreError::Conflict`]. `audit`, when given, makes the audit entry of the id,
+    /// written in the same transaction: the entry exists exactly when the item does.
+    pub async fn create_item(
+        &self,
+        new: &NewItem,
+        audit: Option<&(dyn Fn(ItemId) -> NewAuditEntry + Send + Sync)>,
+    ) -> Result<ItemId, StoreError> {
+        const C: &str = "create item";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let id = insert_returning_id(
-            &self.conn,
+            &txn,
             "INSERT INTO items (barcode, title_id, item_type, home_library, status) \
              VALUES (?, ?, ?, ?, ?) RETURNING id",
             vec![
@@ -183,8 +208,15 @@ impl CatalogueStore {
             ],
         )
         .await
-        .map_err(store_err("create item"))?;
-        Ok(ItemId(id))
+        .map(ItemId)
+        .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(id)
     }
 
     /// Creates titles and their items in **one transaction**: all of them or, on any error

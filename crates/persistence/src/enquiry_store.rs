@@ -7,10 +7,11 @@ use library_core::{CardNumber, LibraryCode, PatronId, StaffId};
 use library_reader_services::{
     Answer, Enquiry, EnquiryId, EnquiryStatus, NewEnquiry, Page, StaffEnquiry,
 };
-use sea_orm::{QueryResult, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::OffsetDateTime;
 
 use crate::activity_store::library_exists;
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
@@ -153,22 +154,25 @@ impl EnquiryStore {
     }
 
     /// Answers enquiry `id`; `false` if it was answered already (the answer stays).
-    /// Unknown: [`StoreError::NotFound`].
+    /// Unknown: [`StoreError::NotFound`]. `audit`, when given, is written in the same
+    /// transaction when the enquiry is answered.
     pub async fn answer(
         &self,
         id: EnquiryId,
         staff: Option<StaffId>,
         text: &str,
         at: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<bool, StoreError> {
         const C: &str = "answer enquiry";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let changed = exec(
-            &self.conn,
+            &txn,
             "UPDATE enquiries SET answer = ?, answered_at = ?, answered_by = ? \
              WHERE id = ? AND answered_at IS NULL",
             vec![
                 text.into(),
-                instant::value(self.conn.get_database_backend(), at),
+                instant::value(txn.get_database_backend(), at),
                 Value::BigInt(staff.map(StaffId::get)),
                 id.get().into(),
             ],
@@ -176,8 +180,16 @@ impl EnquiryStore {
         .await
         .map_err(store_err(C))?;
         if changed == 1 {
+            if let Some(entry) = audit {
+                insert_audit_entry(&txn, entry)
+                    .await
+                    .map_err(store_err(C))?;
+            }
+            txn.commit().await.map_err(store_err(C))?;
             return Ok(true);
         }
+        // Nothing changed: the transaction ends (rolled back) before the read.
+        drop(txn);
         match self.get(id).await? {
             Some(_) => Ok(false),
             None => Err(StoreError::NotFound("enquiry")),

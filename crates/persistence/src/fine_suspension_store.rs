@@ -19,6 +19,7 @@ use library_fines::{
 use sea_orm::{QueryResult, Value};
 use time::Date;
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::rows::code;
 use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
@@ -80,8 +81,14 @@ impl FineSuspensionStore {
         Self { conn, cache }
     }
 
-    /// Stores a period (validated by its constructor); its id.
-    pub async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, StoreError> {
+    /// Stores a period (validated by its constructor); its id. `audit`, when given, makes
+    /// the audit entry of the id, written in the same transaction: the entry exists exactly
+    /// when the period does.
+    pub async fn create(
+        &self,
+        period: &FineSuspensionPeriod,
+        audit: Option<&(dyn Fn(i64) -> NewAuditEntry + Send + Sync)>,
+    ) -> Result<i64, StoreError> {
         const C: &str = "create fine-suspension period";
         let join = |it: Vec<&str>| it.join(" ");
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
@@ -115,6 +122,11 @@ impl FineSuspensionStore {
         )
         .await
         .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(store_err(C))?;
+        }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(id)
     }
@@ -135,11 +147,13 @@ impl FineSuspensionStore {
     }
 
     /// Sets or moves the resume date of period `id` (the domain checks it is after the
-    /// start); the period as now stored.
+    /// start); the period as now stored. `audit`, when given, is written in the same
+    /// transaction.
     pub async fn set_resume_date(
         &self,
         id: i64,
         resumes_on: Date,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<FineSuspensionPeriod, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM fine_suspension_periods WHERE id = ?");
         let row = one(&self.conn, &sql, vec![id.into()])
@@ -150,13 +164,21 @@ impl FineSuspensionStore {
         period.resume_on(resumes_on)?;
         const C: &str = "set resume date";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
-        exec(
+        let n = exec(
             &txn,
             "UPDATE fine_suspension_periods SET resumes_on = ? WHERE id = ?",
             vec![Value::TimeDate(Some(resumes_on)), id.into()],
         )
         .await
         .map_err(store_err(C))?;
+        if n != 1 {
+            return Err(StoreError::NotFound("fine-suspension period"));
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(period)
     }

@@ -12,6 +12,7 @@ use library_core::{LibraryCode, LibraryKind};
 use sea_orm::{QueryResult, Value};
 use time::{Date, Month, UtcOffset, Weekday};
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::rows::code;
 use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
@@ -122,8 +123,13 @@ impl LibraryStore {
     }
 
     /// Creates a library (open every day until calendar entries are added). A code already
-    /// used is [`StoreError::Conflict`].
-    pub async fn create(&self, new: &NewLibrary) -> Result<(), StoreError> {
+    /// used is [`StoreError::Conflict`]. `audit`, when given, is written in the same
+    /// transaction: the entry exists exactly when the library does.
+    pub async fn create(
+        &self,
+        new: &NewLibrary,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError> {
         const C: &str = "create library";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         exec(
@@ -140,6 +146,11 @@ impl LibraryStore {
         )
         .await
         .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(())
     }
@@ -164,11 +175,14 @@ impl LibraryStore {
 
     /// Adds a calendar entry to library `code`; its id. A yearly date no year has (31
     /// April) is [`StoreError::Calendar`]; an unknown library is [`StoreError::NotFound`].
+    /// `audit`, when given, makes the audit entry of the new id, written in the same
+    /// transaction.
     pub async fn add_calendar_entry(
         &self,
         code: &LibraryCode,
         rule: CalendarRule,
         description: &str,
+        audit: Option<&(dyn Fn(i64) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<i64, StoreError> {
         if self.get(code).await?.is_none() {
             return Err(StoreError::NotFound("library"));
@@ -230,15 +244,22 @@ impl LibraryStore {
         )
         .await
         .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(store_err(C))?;
+        }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
         Ok(id)
     }
 
-    /// Removes a calendar entry of library `code`; `false` if there was none.
+    /// Removes a calendar entry of library `code`; `false` if there was none. `audit`, when
+    /// given, is written in the same transaction if an entry was removed.
     pub async fn remove_calendar_entry(
         &self,
         code: &LibraryCode,
         id: i64,
+        audit: Option<&NewAuditEntry>,
     ) -> Result<bool, StoreError> {
         const C: &str = "remove calendar entry";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
@@ -249,8 +270,16 @@ impl LibraryStore {
         )
         .await
         .map_err(store_err(C))?;
+        if n != 1 {
+            return Ok(false);
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
         self.cache.commit_change(txn).await.map_err(store_err(C))?;
-        Ok(n == 1)
+        Ok(true)
     }
 
     /// The calendar entries of library `code`, in the order they were added.

@@ -4,10 +4,11 @@
 use library_circulation::ports::InfrastructureError;
 use library_core::LibraryCode;
 use library_reader_services::{NewNotice, Notice, NoticeId, NoticeListing, Page};
-use sea_orm::{QueryResult, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::{Date, OffsetDateTime};
 
 use crate::activity_store::library_exists;
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
@@ -54,20 +55,25 @@ impl NoticeStore {
     }
 
     /// Publishes a notice; its id. An unknown library is
-    /// [`StoreError::NotFound`]`("library")`.
+    /// [`StoreError::NotFound`]`("library")`. `audit`, when given, makes the audit entry of
+    /// the id, written in the same transaction: the entry exists exactly when the notice
+    /// does.
     pub async fn publish(
         &self,
         notice: &NewNotice,
         now: OffsetDateTime,
+        audit: Option<&(dyn Fn(NoticeId) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<NoticeId, StoreError> {
+        const C: &str = "publish notice";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         if let Some(library) = &notice.library
-            && !library_exists(&self.conn, library).await?
+            && !library_exists(&txn, library).await?
         {
             return Err(StoreError::NotFound("library"));
         }
-        let backend = self.conn.get_database_backend();
+        let backend = txn.get_database_backend();
         let id = insert_returning_id(
-            &self.conn,
+            &txn,
             "INSERT INTO notices (library_code, title, body, published_on, expires_on, \
              created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
@@ -80,29 +86,49 @@ impl NoticeStore {
             ],
         )
         .await
-        .map_err(store_err("publish notice"))?;
-        Ok(NoticeId(id))
+        .map(NoticeId)
+        .map_err(store_err(C))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(id)
     }
 
     /// Withdraws notice `id` at `at`; `false` if it was withdrawn already. Unknown:
-    /// [`StoreError::NotFound`].
-    pub async fn withdraw(&self, id: NoticeId, at: OffsetDateTime) -> Result<bool, StoreError> {
+    /// [`StoreError::NotFound`]. `audit`, when given, is written in the same transaction
+    /// when the notice is withdrawn.
+    pub async fn withdraw(
+        &self,
+        id: NoticeId,
+        at: OffsetDateTime,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
         const C: &str = "withdraw notice";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let changed = exec(
-            &self.conn,
+            &txn,
             "UPDATE notices SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL",
             vec![
-                instant::value(self.conn.get_database_backend(), at),
+                instant::value(txn.get_database_backend(), at),
                 id.get().into(),
             ],
         )
         .await
         .map_err(store_err(C))?;
         if changed == 1 {
+            if let Some(entry) = audit {
+                insert_audit_entry(&txn, entry)
+                    .await
+                    .map_err(store_err(C))?;
+            }
+            txn.commit().await.map_err(store_err(C))?;
             return Ok(true);
         }
         let exists = one(
-            &self.conn,
+            &txn,
             "SELECT id FROM notices WHERE id = ?",
             vec![id.get().into()],
         )

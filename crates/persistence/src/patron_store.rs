@@ -77,23 +77,27 @@ impl PatronStore {
     /// (`CredentialService::set_default_credentials`). A card number already registered is
     /// an error.
     pub async fn register(&self, new: &NewPatron) -> Result<PatronId, PortError> {
-        self.register_with(new, None).await
+        self.register_with(new, None, None).await
     }
 
     /// Registers a reader who may borrow: [`register`](Self::register) plus the
-    /// circulation profile, in one transaction.
+    /// circulation profile, in one transaction. `audit`, when given, makes the audit entry
+    /// of the new id, written in the same transaction: the entry exists exactly when the
+    /// reader does.
     pub async fn register_reader(
         &self,
         new: &NewPatron,
         profile: &ReaderProfile,
+        audit: Option<&(dyn Fn(PatronId) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<PatronId, PortError> {
-        self.register_with(new, Some(profile)).await
+        self.register_with(new, Some(profile), audit).await
     }
 
     async fn register_with(
         &self,
         new: &NewPatron,
         profile: Option<&ReaderProfile>,
+        audit: Option<&(dyn Fn(PatronId) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<PatronId, PortError> {
         const CONTEXT: &str = "register patron";
         let backend = self.conn.get_database_backend();
@@ -141,6 +145,11 @@ impl PatronStore {
         txn.execute(&insert_credentials)
             .await
             .map_err(failed(CONTEXT))?;
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(PatronId(id)))
+                .await
+                .map_err(failed(CONTEXT))?;
+        }
         txn.commit().await.map_err(failed(CONTEXT))?;
         Ok(PatronId(id))
     }
@@ -272,16 +281,32 @@ impl PatronStore {
     }
 
     /// Lifts the block on card `card`; `false` if no reader with this card is blocked.
-    pub async fn unblock(&self, card: &CardNumber) -> Result<bool, StoreError> {
+    /// `audit`, when given, is written in the same transaction when a block is lifted.
+    pub async fn unblock(
+        &self,
+        card: &CardNumber,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
+        const C: &str = "unblock reader";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let n = exec(
-            &self.conn,
+            &txn,
             "UPDATE patrons SET blocked_at = NULL, block_reason = NULL \
              WHERE card_number = ? AND blocked_at IS NOT NULL",
             vec![card.as_str().into()],
         )
         .await
-        .map_err(store_err("unblock reader"))?;
-        Ok(n == 1)
+        .map_err(store_err(C))?;
+        if n != 1 {
+            return Ok(false);
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(true)
     }
 
     /// Reader `id` as circulation sees them. A reader without a circulation profile is

@@ -10,6 +10,7 @@ use library_circulation::ports::{InfrastructureError, RuleRepository};
 use library_circulation::{ItemType, ReaderCategory, RenewalBase, RuleScope, RuleSet, ScopedRules};
 use library_core::Money;
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::rows::code;
 use crate::config_cache::ConfigCache;
 use crate::error::StoreError;
@@ -120,18 +121,20 @@ impl RuleStore {
 
     /// Sets every rule that `rules` sets at `scope` (others at the scope are kept).
     pub async fn put_rules(&self, scope: &RuleScope, rules: &RuleSet) -> Result<(), StoreError> {
-        self.change_rules(scope, rules, &[]).await
+        self.change_rules(scope, rules, &[], None).await
     }
 
     /// One change of the rules at `scope` (`PUT /circulation/rules`): sets every rule that
     /// `set` sets and removes the rules named in `remove` (inherited from wider scopes
     /// again), in one transaction, so no reader of the rules sees half of it. An unknown
-    /// name in `remove` is [`StoreError::Invalid`] and nothing changes.
+    /// name in `remove` is [`StoreError::Invalid`] and nothing changes. `audit`, when given,
+    /// is written in the same transaction: the entry exists exactly when the change does.
     pub async fn change_rules(
         &self,
         scope: &RuleScope,
         set: &RuleSet,
         remove: &[&str],
+        audit: Option<&NewAuditEntry>,
     ) -> Result<(), StoreError> {
         const C: &str = "change rules";
         if let Some(unknown) = remove.iter().find(|n| !RULE_NAMES.contains(n)) {
@@ -143,6 +146,11 @@ impl RuleStore {
             .map_err(store_err(C))?;
         for name in remove {
             Self::delete_rule(&txn, scope, name)
+                .await
+                .map_err(store_err(C))?;
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
                 .await
                 .map_err(store_err(C))?;
         }

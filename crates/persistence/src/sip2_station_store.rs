@@ -3,9 +3,10 @@
 
 use library_core::LibraryCode;
 use library_credentials::{SecretHash, StationUsername};
-use sea_orm::QueryResult;
+use sea_orm::{ConnectionTrait, QueryResult};
 use time::OffsetDateTime;
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::circulation::rows::code;
 use crate::error::StoreError;
 use crate::instant;
@@ -58,14 +59,21 @@ impl Sip2StationStore {
     }
 
     /// Creates a station account. A username already used is [`StoreError::Conflict`];
-    /// a library that does not exist is [`StoreError::NotFound`]`("library")`.
-    pub async fn create(&self, new: &NewSip2Station) -> Result<(), StoreError> {
+    /// a library that does not exist is [`StoreError::NotFound`]`("library")`. `audit`,
+    /// when given, is written in the same transaction: the entry exists exactly when the
+    /// account does.
+    pub async fn create(
+        &self,
+        new: &NewSip2Station,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError> {
         const C: &str = "create sip2 station";
-        let backend = self.conn.get_database_backend();
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        let backend = txn.get_database_backend();
         // One statement: the library is checked and the row written together, so a library
         // cannot vanish in between (the foreign key stays the last line of defence).
         let written = exec(
-            &self.conn,
+            &txn,
             "INSERT INTO sip2_stations (username, password_hash, library_code, created_at, \
              created_by) SELECT ?, ?, code, ?, ? FROM libraries WHERE code = ?",
             vec![
@@ -81,6 +89,12 @@ impl Sip2StationStore {
         if written == 0 {
             return Err(StoreError::NotFound("library"));
         }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
         Ok(())
     }
 
@@ -111,15 +125,33 @@ impl Sip2StationStore {
         row.as_ref().map(station).transpose()
     }
 
-    /// Deletes the station account; whether there was one.
-    pub async fn delete(&self, username: &StationUsername) -> Result<bool, StoreError> {
+    /// Deletes the station account; whether there was one. `audit`, when given and there
+    /// was an account, is called once the row is deleted and before the transaction
+    /// commits (whatever it does then happens before the deletion is visible), and the
+    /// entry it makes is written in the same transaction.
+    pub async fn delete(
+        &self,
+        username: &StationUsername,
+        audit: Option<&(dyn Fn() -> NewAuditEntry + Send + Sync)>,
+    ) -> Result<bool, StoreError> {
+        const C: &str = "delete sip2 station";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let deleted = exec(
-            &self.conn,
+            &txn,
             "DELETE FROM sip2_stations WHERE username = ?",
             vec![username.as_str().into()],
         )
         .await
-        .map_err(store_err("delete sip2 station"))?;
-        Ok(deleted > 0)
+        .map_err(store_err(C))?;
+        if deleted == 0 {
+            return Ok(false);
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry())
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(true)
     }
 }

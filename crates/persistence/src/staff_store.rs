@@ -9,6 +9,7 @@ use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use time::OffsetDateTime;
 
+use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::entity::staff_user;
 use crate::error::{corrupt, failed};
 use crate::instant;
@@ -53,17 +54,20 @@ impl StaffStore {
 
     /// Creates a staff user and returns the new id. A username already taken is an error.
     pub async fn create(&self, new: &NewStaffUser) -> Result<StaffId, PortError> {
-        self.create_unless_taken(new)
+        self.create_unless_taken(new, None)
             .await?
             .ok_or_else(|| PortError::Failed("create staff user: username taken".into()))
     }
 
     /// Creates a staff user unless the username is taken (in any case): the new id, or
     /// `None` when taken. One statement (`INSERT … ON CONFLICT DO NOTHING`), so two
-    /// requests for one username at once create one user and are told which.
+    /// requests for one username at once create one user and are told which. `audit`,
+    /// when given, makes the audit entry of the new id, written in the same transaction
+    /// when a user is created.
     pub async fn create_unless_taken(
         &self,
         new: &NewStaffUser,
+        audit: Option<&(dyn Fn(StaffId) -> NewAuditEntry + Send + Sync)>,
     ) -> Result<Option<StaffId>, PortError> {
         const CONTEXT: &str = "create staff user";
         let backend = self.conn.get_database_backend();
@@ -89,16 +93,18 @@ impl StaffStore {
             )
             .returning_col(staff_user::Column::Id)
             .to_owned();
-        let Some(row) = self
-            .conn
-            .query_one(&insert)
-            .await
-            .map_err(failed(CONTEXT))?
-        else {
+        let txn = self.conn.begin_write().await.map_err(failed(CONTEXT))?;
+        let Some(row) = txn.query_one(&insert).await.map_err(failed(CONTEXT))? else {
             return Ok(None);
         };
-        let id: i64 = row.try_get("", "id").map_err(failed(CONTEXT))?;
-        Ok(Some(StaffId(id)))
+        let id = StaffId(row.try_get("", "id").map_err(failed(CONTEXT))?);
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, &entry(id))
+                .await
+                .map_err(failed(CONTEXT))?;
+        }
+        txn.commit().await.map_err(failed(CONTEXT))?;
+        Ok(Some(id))
     }
 
     /// Every staff user, by username.

@@ -364,13 +364,16 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
     for (i, spec) in LIBRARIES.iter().enumerate() {
         let code = LibraryCode::parse(spec.code).map_err(data_err)?;
         let created = libraries
-            .create(&NewLibrary {
-                code: code.clone(),
-                name: spec.name.to_owned(),
-                name_zh: spec.name_zh.to_owned(),
-                kind: spec.kind,
-                utc_offset: DEFAULT_LIBRARY_OFFSET,
-            })
+            .create(
+                &NewLibrary {
+                    code: code.clone(),
+                    name: spec.name.to_owned(),
+                    name_zh: spec.name_zh.to_owned(),
+                    kind: spec.kind,
+                    utc_offset: DEFAULT_LIBRARY_OFFSET,
+                },
+                None,
+            )
             .await;
         match created {
             Ok(()) => {}
@@ -391,6 +394,7 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
                     code,
                     CalendarRule::ClosedWeekday(weekday),
                     &format!("closed on {weekday}s"),
+                    None,
                 )
                 .await?;
             calendar_entries += 1;
@@ -398,7 +402,7 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
         for (day, name) in HOLIDAYS {
             let closure = Closure::new(day, day).map_err(data_err)?;
             libraries
-                .add_calendar_entry(code, CalendarRule::Closure(closure), name)
+                .add_calendar_entry(code, CalendarRule::Closure(closure), name, None)
                 .await?;
             calendar_entries += 1;
         }
@@ -416,7 +420,7 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
     let suspensions = db.fine_suspensions();
     if suspensions.list().await?.is_empty() {
         for period in seed_periods()? {
-            suspensions.create(&period).await?;
+            suspensions.create(&period, None).await?;
         }
     }
 
@@ -553,7 +557,7 @@ async fn my_info(db: &Database, now: OffsetDateTime) -> Result<(usize, usize), D
         }
         .parse(now)
         .map_err(data_err)?;
-        db.activities().create(&activity, now).await?;
+        db.activities().create(&activity, now, None).await?;
     }
     for spec in &NOTICES {
         let notice = NoticeForm {
@@ -565,7 +569,7 @@ async fn my_info(db: &Database, now: OffsetDateTime) -> Result<(usize, usize), D
         }
         .parse(today)
         .map_err(data_err)?;
-        db.notices().publish(&notice, now).await?;
+        db.notices().publish(&notice, now, None).await?;
     }
     Ok((ACTIVITIES.len(), NOTICES.len()))
 }

@@ -17,6 +17,7 @@ mod process;
 mod reader_services;
 mod renewals;
 mod sip2;
+mod staff_audit;
 mod staff_roles;
 mod support;
 mod two_processes;

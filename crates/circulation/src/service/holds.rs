@@ -2,12 +2,12 @@
 
 use library_core::{Clock, HoldId, LibraryCode, PatronId, TitleId};
 
-use super::{Circulation, save_queue};
+use super::{Circulation, record, save_queue};
 use crate::hold_queue::{Hold, HoldQueue, NewHold};
 use crate::hold_request::{HoldFacts, HoldRefusal, decide_hold};
 use crate::ports::{
-    CalendarRepository, CirculationStore, FineSuspensionRepository, InfrastructureError,
-    RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
+    InfrastructureError, RuleRepository,
 };
 use crate::rules::EffectiveRules;
 
@@ -93,6 +93,16 @@ where
     /// Places a hold at the end of the title's queue: refusals in the documented order
     /// ([`crate::hold_refusals`]), with the hold rules of the pickup library.
     pub async fn place_hold(&self, req: PlaceHoldRequest) -> Result<Hold, PlaceHoldError> {
+        self.place_hold_as(req, None).await
+    }
+
+    /// [`Self::place_hold`], with its audit entry (`hold.place`) written in the same
+    /// transaction when made `by` someone (staff at the counter).
+    pub async fn place_hold_as(
+        &self,
+        req: PlaceHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, PlaceHoldError> {
         let now = self.now();
         let config = self.config().await?;
         let Some(pickup) = self.library(&req.pickup_library).await? else {
@@ -140,6 +150,12 @@ where
                 position,
             })
             .await?;
+        record(tx.as_mut(), by, now, || CirculationEvent::HoldPlaced {
+            hold: hold.id,
+            card_number: patron.card_number.clone(),
+            title: hold.title,
+        })
+        .await?;
         tx.commit().await?;
         Ok(hold)
     }
@@ -147,6 +163,16 @@ where
     /// Cancels a queued or waiting hold; the queue is renumbered, and a copy waiting for it
     /// goes to the next reader (or back to the shelf).
     pub async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError> {
+        self.cancel_hold_as(req, None).await
+    }
+
+    /// [`Self::cancel_hold`], with its audit entry (`hold.cancel`) written in the same
+    /// transaction when made `by` someone (staff at the counter).
+    pub async fn cancel_hold_as(
+        &self,
+        req: CancelHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, CancelHoldError> {
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
@@ -171,6 +197,20 @@ where
             .hold(hold.id)
             .await?
             .ok_or_else(|| InfrastructureError::new("cancelled hold vanished"))?;
+        if by.is_some() {
+            // The reader's card, as the audit entry names them (read without a lock: the
+            // hold's row is what changed).
+            let card_number = tx
+                .patron(hold.patron)
+                .await?
+                .ok_or_else(|| InfrastructureError::new("a hold's reader vanished"))?
+                .card_number;
+            record(tx.as_mut(), by, now, || CirculationEvent::HoldCancelled {
+                hold: hold.id,
+                card_number,
+            })
+            .await?;
+        }
         tx.commit().await?;
         Ok(cancelled)
     }

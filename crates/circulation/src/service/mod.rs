@@ -6,10 +6,11 @@
 //! comes from the [`Clock`]; "today" is always a library's local date: the lending
 //! library's for loans and fines, the pickup library's for holds.
 //!
-//! Checkouts, checkins and renewals made `_as` an [`Actor`] (staff, a station) write their
-//! audit entry in the same unit of work ([`crate::ports::AuditJournal`]): the change and its
-//! record commit together. The plain methods record nothing, for callers without an audit
-//! log (and a reader's own renewals, which are not staff actions).
+//! Checkouts, checkins, renewals, hold placements and cancellations made `_as` an [`Actor`]
+//! (staff, a station) write their audit entry in the same unit of work
+//! ([`crate::ports::AuditJournal`]): the change and its record commit together. The plain
+//! methods record nothing, for callers without an audit log (and a reader's own renewals
+//! and holds, which are not staff actions).
 
 mod account;
 mod checkin;

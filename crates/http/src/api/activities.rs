@@ -12,7 +12,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{IdBody, audit, shown, today};
+use super::common::{IdBody, audit_record, shown, today};
 use super::types::{NoContent, Text};
 use crate::auth::{Principal, ReaderAuth, StaffAuth};
 use crate::error::ApiError;
@@ -303,21 +303,23 @@ impl ActivitiesApi {
             registration_closes_at: body.registration_closes_at,
         }
         .parse(now)?;
+        let details = json!({"library_code": activity.library.as_str(), "title": activity.title,
+                             "capacity": activity.capacity});
+        let audit = |id: ActivityId| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "activity.create",
+                format!("activity:{}", id.get()),
+                &details,
+            )
+        };
         let id = self
             .state
             .reader_services
             .activities
-            .create(&activity, now)
+            .create(&activity, now, &audit)
             .await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "activity.create",
-            format!("activity:{}", id.get()),
-            json!({"library_code": activity.library.as_str(), "title": activity.title,
-                   "capacity": activity.capacity}),
-        )
-        .await;
         Ok(Created::Created(Json(IdBody { id: id.get() })))
     }
 
@@ -354,19 +356,18 @@ impl ActivitiesApi {
     /// `activity_cancelled` if it was cancelled already.
     #[oai(path = "/activities/:id", method = "delete")]
     async fn cancel(&self, auth: StaffAuth, id: Path<i64>) -> Result<NoContent, ApiError> {
-        self.state
-            .reader_services
-            .activities
-            .cancel(ActivityId(id.0), self.state.clock.now())
-            .await?;
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "activity.cancel",
             format!("activity:{}", id.0),
-            json!({}),
-        )
-        .await;
+            &json!({}),
+        );
+        self.state
+            .reader_services
+            .activities
+            .cancel(ActivityId(id.0), self.state.clock.now(), audit)
+            .await?;
         Ok(NoContent::NoContent)
     }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use time::{Date, Month, Weekday};
 
 use super::ApiTags;
-use super::common::{IdBody, audit};
+use super::common::{IdBody, audit_record};
 use super::libraries::calendar_reason;
 use super::types::Text;
 use crate::auth::StaffAuth;
@@ -270,19 +270,20 @@ impl CalendarApi {
         let body = body.0;
         let reason = calendar_reason(&body.reason)?;
         let rule = rule_of(&body)?;
+        let audit = |id: i64| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "library.calendar_add",
+                format!("library:{code}"),
+                &json!({"id": id, "rule": format!("{rule:?}"), "reason": reason}),
+            )
+        };
         let id = self
             .state
             .libraries
-            .add_calendar_entry(&code, rule, reason)
+            .add_calendar_entry(&code, rule, reason, &audit)
             .await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "library.calendar_add",
-            format!("library:{code}"),
-            json!({"id": id, "rule": format!("{rule:?}"), "reason": reason}),
-        )
-        .await;
         Ok(Created::Created(Json(IdBody { id })))
     }
 
@@ -296,22 +297,21 @@ impl CalendarApi {
         id: Path<i64>,
     ) -> Result<Removed, ApiError> {
         let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
-        if !self
-            .state
-            .libraries
-            .remove_calendar_entry(&code, id.0)
-            .await?
-        {
-            return Err(ApiError::not_found());
-        }
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "library.calendar_remove",
             format!("library:{code}"),
-            json!({"id": id.0}),
-        )
-        .await;
+            &json!({"id": id.0}),
+        );
+        if !self
+            .state
+            .libraries
+            .remove_calendar_entry(&code, id.0, audit)
+            .await?
+        {
+            return Err(ApiError::not_found());
+        }
         Ok(Removed::Removed)
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{audit, audit_record, barcode, card, library_code, shown, staff_actor, today};
+use super::common::{audit_record, barcode, card, library_code, shown, staff_actor, today};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -454,7 +454,21 @@ impl CirculationApi {
                 set_rule(&mut set, name, value)?;
             }
         }
-        self.state.rules.update(&scope, &set, &remove).await?;
+        let audit = audit_record(
+            &self.state,
+            &auth.0,
+            "rules.put",
+            "rules".to_owned(),
+            &json!({"scope": {
+                        "library_code": scope.library.as_ref().map(|c| c.as_str()),
+                        "category": scope.category.as_ref().map(|c| c.as_str()),
+                        "item_type": scope.item_type.as_ref().map(|c| c.as_str())},
+                   "rules": body.rules}),
+        );
+        self.state
+            .rules
+            .update(&scope, &set, &remove, audit)
+            .await?;
         let stored = self
             .state
             .rules
@@ -464,18 +478,6 @@ impl CirculationApi {
             .find(|s| s.scope == scope)
             .map(|s| s.rules)
             .unwrap_or_default();
-        audit(
-            &self.state,
-            &auth.0,
-            "rules.put",
-            "rules".to_owned(),
-            json!({"scope": {
-                        "library_code": scope.library.as_ref().map(|c| c.as_str()),
-                        "category": scope.category.as_ref().map(|c| c.as_str()),
-                        "item_type": scope.item_type.as_ref().map(|c| c.as_str())},
-                   "rules": body.rules}),
-        )
-        .await;
         Ok(Json(ScopedRulesBody {
             scope: scope_body(&scope),
             rules: rules_json(&stored),
@@ -550,17 +552,16 @@ impl CirculationApi {
         card_number: Path<String>,
     ) -> Result<NoContent, ApiError> {
         let card = card(&card_number.0)?;
-        if !self.state.readers.unblock(&card).await? {
-            return Err(ApiError::not_found());
-        }
-        super::common::audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "reader.unblock",
             format!("card:{card}"),
-            serde_json::json!({}),
-        )
-        .await;
+            &json!({}),
+        );
+        if !self.state.readers.unblock(&card, audit).await? {
+            return Err(ApiError::not_found());
+        }
         Ok(NoContent::NoContent)
     }
 

@@ -11,23 +11,28 @@ use library_app::AuditRecord;
 use library_app::Services;
 use library_circulation::ports::Actor;
 
-/// Records a staff action in the audit log. The action has already happened, so a failure
-/// to record it is logged (at error level) rather than reported to the client.
-pub(crate) async fn audit(
+/// Records a staff action in the audit log after it happened, on its own: only for the one
+/// change that is not a transaction of the application layer's stores (a Password reset at
+/// the counter, in the credential service). Every other change hands its
+/// [`audit_record`] to the interface that makes it, which writes it in the change's
+/// transaction. The action has already happened, so a failure to record it is logged (at
+/// error level) rather than reported to the client.
+pub(crate) async fn audit_after(
     state: &Services,
     who: &Principal,
     action: &'static str,
     subject: String,
-    details: serde_json::Value,
+    details: &serde_json::Value,
 ) {
-    let entry = audit_record(state, who, action, subject, &details);
+    let entry = audit_record(state, who, action, subject, details);
     if let Err(err) = state.audit.record(entry).await {
         tracing::error!(%err, action, "audit log append failed");
     }
 }
 
-/// The audit record of `who` doing `action` on `subject` now, for a store that writes it
-/// in the transaction of the change.
+/// The audit record of `who` doing `action` on `subject` now, for the interface that makes
+/// the change to write in the change's transaction: the entry exists exactly when the
+/// change does.
 pub(crate) fn audit_record(
     state: &Services,
     who: &Principal,

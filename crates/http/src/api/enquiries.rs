@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::ApiTags;
 use super::activities::{paging, reader};
-use super::common::{audit, shown};
+use super::common::{audit_record, shown};
 use super::types::Text;
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
@@ -237,16 +237,15 @@ impl EnquiriesApi {
         let text = parse_answer(&body.0.answer.0)?;
         let desk = &self.state.reader_services.enquiries;
         let staff = auth.0.staff.as_ref().map(|s| s.id);
-        desk.answer(EnquiryId(id.0), staff, &text, self.state.clock.now())
-            .await?;
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "enquiry.answer",
             format!("enquiry:{}", id.0),
-            json!({"length": text.chars().count()}),
-        )
-        .await;
+            &json!({"length": text.chars().count()}),
+        );
+        desk.answer(EnquiryId(id.0), staff, &text, self.state.clock.now(), audit)
+            .await?;
         Ok(Json(staff_body(desk.get(EnquiryId(id.0)).await?)))
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use time::Date;
 
 use super::ApiTags;
-use super::common::{IdBody, KindDto, audit, today};
+use super::common::{IdBody, KindDto, audit_record, today};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -154,17 +154,19 @@ impl FinesApi {
         body: Json<NewSuspensionBody>,
     ) -> Result<Created, ApiError> {
         let period = period(&body.0)?;
-        let id = self.state.suspensions.create(&period).await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "fine_suspension.create",
-            format!("fine_suspension:{id}"),
-            json!({"starts_on": period.starts_on.to_string(),
-                   "resumes_on": period.resumes_on.map(|d| d.to_string()),
-                   "reason": period.reason}),
-        )
-        .await;
+        let details = json!({"starts_on": period.starts_on.to_string(),
+                             "resumes_on": period.resumes_on.map(|d| d.to_string()),
+                             "reason": period.reason});
+        let audit = |id: i64| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "fine_suspension.create",
+                format!("fine_suspension:{id}"),
+                &details,
+            )
+        };
+        let id = self.state.suspensions.create(&period, &audit).await?;
         Ok(Created::Created(Json(IdBody { id })))
     }
 
@@ -191,19 +193,18 @@ impl FinesApi {
         id: Path<i64>,
         body: Json<ResumeBody>,
     ) -> Result<Json<SuspensionBody>, ApiError> {
-        let period = self
-            .state
-            .suspensions
-            .set_resume_date(id.0, body.0.resumes_on)
-            .await?;
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "fine_suspension.resume",
             format!("fine_suspension:{}", id.0),
-            json!({"resumes_on": body.0.resumes_on.to_string()}),
-        )
-        .await;
+            &json!({"resumes_on": body.0.resumes_on.to_string()}),
+        );
+        let period = self
+            .state
+            .suspensions
+            .set_resume_date(id.0, body.0.resumes_on, audit)
+            .await?;
         Ok(Json(suspension_body(id.0, &period)))
     }
 

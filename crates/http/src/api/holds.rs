@@ -3,17 +3,17 @@
 //! a waiting copy over by the hold's id (`/circulation/holds/{id}/collection`).
 
 use library_circulation::HoldStatus;
+use library_circulation::ports::Actor;
 use library_circulation::service::{CancelHoldRequest, CollectHoldRequest, PlaceHoldRequest};
 use library_core::{HoldId, PatronId, TitleId};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::circulation::LoanMade;
-use super::common::{audit, card, library_code, shown, staff_actor};
+use super::common::{card, library_code, shown, staff_actor};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -128,19 +128,24 @@ pub(super) async fn holds_of(
     Ok(Json(HoldsBody { holds }))
 }
 
-/// Places the reader's hold at the end of the title's queue.
+/// Places the reader's hold at the end of the title's queue; audited in its transaction
+/// when placed `by` staff.
 pub(super) async fn place(
     state: &Services,
     patron: PatronId,
     body: PlaceHoldBody,
+    by: Option<&Actor>,
 ) -> Result<HoldPlaced, ApiError> {
     let hold = state
         .circulation
-        .place_hold(PlaceHoldRequest {
-            patron,
-            title: TitleId(body.title_id),
-            pickup_library: library_code(&body.pickup_library.0, "unknown_library")?,
-        })
+        .place_hold(
+            PlaceHoldRequest {
+                patron,
+                title: TitleId(body.title_id),
+                pickup_library: library_code(&body.pickup_library.0, "unknown_library")?,
+            },
+            by,
+        )
         .await?;
     Ok(HoldPlaced::Created(Json(HoldPlacedBody {
         id: hold.id.get(),
@@ -149,18 +154,23 @@ pub(super) async fn place(
     })))
 }
 
-/// Cancels the reader's hold `hold` (404 if it is not theirs).
+/// Cancels the reader's hold `hold` (404 if it is not theirs); audited in its transaction
+/// when cancelled `by` staff.
 pub(super) async fn cancel(
     state: &Services,
     patron: PatronId,
     hold: HoldId,
+    by: Option<&Actor>,
 ) -> Result<NoContent, ApiError> {
     state
         .circulation
-        .cancel_hold(CancelHoldRequest {
-            hold,
-            patron: Some(patron),
-        })
+        .cancel_hold(
+            CancelHoldRequest {
+                hold,
+                patron: Some(patron),
+            },
+            by,
+        )
         .await?;
     Ok(NoContent::NoContent)
 }
@@ -207,19 +217,9 @@ impl StaffHoldsApi {
         card_number: Path<String>,
         body: Json<PlaceHoldBody>,
     ) -> Result<HoldPlaced, ApiError> {
+        let by = staff_actor(&auth.0)?;
         let patron = self.reader(&card_number.0).await?;
-        let title = body.0.title_id;
-        let placed = place(&self.state, patron, body.0).await?;
-        let HoldPlaced::Created(ref hold) = placed;
-        audit(
-            &self.state,
-            &auth.0,
-            "hold.place",
-            format!("hold:{}", hold.id),
-            json!({"card_number": card_number.0, "title_id": title}),
-        )
-        .await;
-        Ok(placed)
+        place(&self.state, patron, body.0, Some(&by)).await
     }
 
     /// Cancels a reader's hold at the counter (staff). 404 for an unknown card or a hold
@@ -231,17 +231,9 @@ impl StaffHoldsApi {
         card_number: Path<String>,
         id: Path<i64>,
     ) -> Result<NoContent, ApiError> {
+        let by = staff_actor(&auth.0)?;
         let patron = self.reader(&card_number.0).await?;
-        let done = cancel(&self.state, patron, HoldId(id.0)).await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "hold.cancel",
-            format!("hold:{}", id.0),
-            json!({"card_number": card_number.0}),
-        )
-        .await;
-        Ok(done)
+        cancel(&self.state, patron, HoldId(id.0), Some(&by)).await
     }
 
     /// Hands the copy waiting on the hold shelf to its reader (staff): a checkout of that

@@ -1,7 +1,9 @@
 //! Libraries (create, list with `open_now`, closures) and the catalogue (titles, items).
 
 use library_circulation::{CalendarRule, Closure, ItemType};
-use library_core::{Isbn, LibraryCode, MAX_CATALOGUE_TEXT_CHARS, MAX_NAME_CHARS, TitleId, fits};
+use library_core::{
+    Isbn, ItemId, LibraryCode, MAX_CATALOGUE_TEXT_CHARS, MAX_NAME_CHARS, TitleId, fits,
+};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -9,7 +11,7 @@ use serde_json::json;
 use time::Date;
 
 use super::ApiTags;
-use super::common::{IdBody, KindDto, audit, library_code};
+use super::common::{IdBody, KindDto, audit_record, library_code};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -178,15 +180,14 @@ impl LibrariesApi {
             name_zh,
             kind: body.kind.into(),
         };
-        self.state.libraries.create(&library).await?;
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "library.create",
             format!("library:{code}"),
-            json!({"kind": library.kind.as_str()}),
-        )
-        .await;
+            &json!({"kind": library.kind.as_str()}),
+        );
+        self.state.libraries.create(&library, audit).await?;
         Ok(CreatedCode::Created(Json(CodeBody {
             code: code.as_str().to_owned(),
         })))
@@ -226,19 +227,20 @@ impl LibrariesApi {
         let body = body.0;
         let reason = calendar_reason(&body.reason)?;
         let closure = Closure::new(body.from, body.to).map_err(AdminError::from)?;
+        let audit = |id: i64| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "library.closure",
+                format!("library:{code}"),
+                &json!({"id": id, "from": body.from.to_string(), "to": body.to.to_string(), "reason": reason}),
+            )
+        };
         let id = self
             .state
             .libraries
-            .add_calendar_entry(&code, CalendarRule::Closure(closure), reason)
+            .add_calendar_entry(&code, CalendarRule::Closure(closure), reason, &audit)
             .await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "library.closure",
-            format!("library:{code}"),
-            json!({"id": id, "from": body.from.to_string(), "to": body.to.to_string(), "reason": reason}),
-        )
-        .await;
         Ok(CreatedId::Created(Json(IdBody { id })))
     }
 
@@ -283,15 +285,17 @@ impl LibrariesApi {
             return Err(ApiError::validation_failed(violations));
         };
         let title = TitleInfo { name, author, isbn };
-        let id = self.state.catalogue.create_title(&title).await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "catalog.title",
-            format!("title:{}", id.get()),
-            json!({"isbn": title.isbn.as_ref().map(Isbn::as_str)}),
-        )
-        .await;
+        let details = json!({"isbn": title.isbn.as_ref().map(Isbn::as_str)});
+        let audit = |id: TitleId| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "catalog.title",
+                format!("title:{}", id.get()),
+                &details,
+            )
+        };
+        let id = self.state.catalogue.create_title(&title, &audit).await?;
         Ok(CreatedId::Created(Json(IdBody { id: id.get() })))
     }
 
@@ -347,15 +351,17 @@ impl LibrariesApi {
             item_type,
             home_library,
         };
-        let id = self.state.catalogue.create_item(&copy).await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "catalog.item",
-            format!("item:{}", id.get()),
-            json!({"barcode": copy.barcode.as_str(), "title_id": body.title_id}),
-        )
-        .await;
+        let details = json!({"barcode": copy.barcode.as_str(), "title_id": body.title_id});
+        let audit = |id: ItemId| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "catalog.item",
+                format!("item:{}", id.get()),
+                &details,
+            )
+        };
+        let id = self.state.catalogue.create_item(&copy, &audit).await?;
         Ok(CreatedId::Created(Json(IdBody { id: id.get() })))
     }
 }

@@ -204,13 +204,13 @@ impl MeApi {
         auth: ReaderAuth,
         body: Json<PlaceHoldBody>,
     ) -> Result<HoldPlaced, ApiError> {
-        holds::place(&self.state, reader_of(&auth.0)?, body.0).await
+        holds::place(&self.state, reader_of(&auth.0)?, body.0, None).await
     }
 
     /// Cancels one of my holds. 404 for a hold that is not mine; 409 `hold_ended`.
     #[oai(path = "/me/holds/:id", method = "delete")]
     async fn cancel_hold(&self, auth: ReaderAuth, id: Path<i64>) -> Result<NoContent, ApiError> {
-        holds::cancel(&self.state, reader_of(&auth.0)?, HoldId(id.0)).await
+        holds::cancel(&self.state, reader_of(&auth.0)?, HoldId(id.0), None).await
     }
 
     /// My charges (fines and fees) and what I owe, accruing fines included.

@@ -11,7 +11,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::activities::{paging, reader};
-use super::common::{IdBody, audit, shown, today};
+use super::common::{IdBody, audit_record, shown, today};
 use super::types::{NoContent, Text};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
@@ -119,40 +119,42 @@ impl NoticesApi {
             expires_on: body.expires_on,
         }
         .parse(today(&self.state))?;
+        let details = json!({"library_code": notice.library.as_ref().map(LibraryCode::as_str),
+                             "title": notice.title,
+                             "published_on": notice.published_on.to_string()});
+        let audit = |id: NoticeId| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "notice.publish",
+                format!("notice:{}", id.get()),
+                &details,
+            )
+        };
         let id = self
             .state
             .reader_services
             .notices
-            .publish(&notice, self.state.clock.now())
+            .publish(&notice, self.state.clock.now(), &audit)
             .await?;
-        audit(
-            &self.state,
-            &auth.0,
-            "notice.publish",
-            format!("notice:{}", id.get()),
-            json!({"library_code": notice.library.as_ref().map(LibraryCode::as_str),
-                   "title": notice.title, "published_on": notice.published_on.to_string()}),
-        )
-        .await;
         Ok(Created::Created(Json(IdBody { id: id.get() })))
     }
 
     /// Withdraws a notice (staff): readers no longer see it. 404; 409 `notice_withdrawn`.
     #[oai(path = "/notices/:id", method = "delete")]
     async fn withdraw(&self, auth: StaffAuth, id: Path<i64>) -> Result<NoContent, ApiError> {
-        self.state
-            .reader_services
-            .notices
-            .withdraw(NoticeId(id.0), self.state.clock.now())
-            .await?;
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "notice.withdraw",
             format!("notice:{}", id.0),
-            json!({}),
-        )
-        .await;
+            &json!({}),
+        );
+        self.state
+            .reader_services
+            .notices
+            .withdraw(NoticeId(id.0), self.state.clock.now(), audit)
+            .await?;
         Ok(NoContent::NoContent)
     }
 

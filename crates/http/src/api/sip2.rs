@@ -13,7 +13,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::ApiTags;
-use super::common::{audit, shown};
+use super::common::{audit_record, shown};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -121,15 +121,14 @@ impl Sip2Api {
             created_at: self.state.clock.now(),
             created_by,
         };
-        self.state.sip2_stations.create(&station).await?;
-        audit(
+        let audit = audit_record(
             &self.state,
             &auth.0,
             "sip2_station.create",
             format!("sip2_station:{}", station.username),
-            json!({"library_code": station.library.as_str()}),
-        )
-        .await;
+            &json!({"library_code": station.library.as_str()}),
+        );
+        self.state.sip2_stations.create(&station, audit).await?;
         tracing::info!(station = %station.username, library = %station.library, "SIP2 station created");
         Ok(Created::Created(Json(StationBody::from(StationInfo {
             username: station.username,
@@ -158,20 +157,21 @@ impl Sip2Api {
     #[oai(path = "/sip2/stations/:username", method = "delete")]
     async fn delete(&self, auth: StaffAuth, username: Path<String>) -> Result<NoContent, ApiError> {
         let username = StationUsername::parse(&username.0).map_err(|_| ApiError::not_found())?;
+        let audit = |closed: usize| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "sip2_station.delete",
+                format!("sip2_station:{username}"),
+                &json!({"connections_closed": closed}),
+            )
+        };
         let closed = self
             .state
             .sip2_stations
-            .delete(&username)
+            .delete(&username, &audit)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        audit(
-            &self.state,
-            &auth.0,
-            "sip2_station.delete",
-            format!("sip2_station:{username}"),
-            json!({"connections_closed": closed}),
-        )
-        .await;
         tracing::info!(station = %username, connections_closed = closed, "SIP2 station deleted");
         Ok(NoContent::NoContent)
     }

@@ -1,6 +1,6 @@
 //! Staff: login, reader registration, Password reset at the counter, staff users.
 
-use library_core::CardNumber;
+use library_core::{CardNumber, PatronId};
 use library_credentials::{Secret, StaffRole, check_new_staff_password, is_valid_staff_username};
 use poem::Request;
 use poem_openapi::param::Path;
@@ -10,6 +10,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
+use super::common::{audit_after, audit_record};
 use super::types::{Text, local};
 use crate::auth::{StaffAuth, attempt_source};
 use crate::error::ApiError;
@@ -192,15 +193,17 @@ impl StaffApi {
             date_of_birth: body.date_of_birth,
             home_library: body.home_library.into_string(),
         };
-        let (card, patron) = self.state.register_reader(form).await?;
-        super::common::audit(
-            &self.state,
-            &auth.0,
-            "reader.register",
-            format!("patron:{}", patron.get()),
-            serde_json::json!({"card_number": card.as_str()}),
-        )
-        .await;
+        // Audited in the transaction that stores the reader.
+        let audit = |patron: PatronId, card: &CardNumber| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "reader.register",
+                format!("patron:{}", patron.get()),
+                &json!({"card_number": card.as_str()}),
+            )
+        };
+        let (card, patron) = self.state.register_reader(form, Some(&audit)).await?;
         tracing::info!(
             staff = auth.0.staff.as_ref().map(|s| s.username.as_str()),
             patron = patron.get(),
@@ -222,12 +225,15 @@ impl StaffApi {
     ) -> Result<Json<TemporaryPasswordBody>, ApiError> {
         let card = CardNumber::parse(&card_number.0).map_err(|_| ApiError::not_found())?;
         let issued = self.state.credentials.staff_reset_password(&card).await?;
-        super::common::audit(
+        // The reset is several writes of the credential service (the temporary password,
+        // the throttle, the sessions, the notice), none of which takes an audit entry: the
+        // one change audited after it is done.
+        audit_after(
             &self.state,
             &auth.0,
             "reader.password_reset",
             format!("card:{card}"),
-            serde_json::json!({}),
+            &json!({}),
         )
         .await;
         tracing::info!(
@@ -272,25 +278,29 @@ impl StaffApi {
             .hash_staff_password(&username, &password)
             .await?;
         let role = StaffRole::from(body.role);
+        let audit = |created: &StaffMember| {
+            audit_record(
+                &self.state,
+                &auth.0,
+                "staff.create",
+                format!("staff:{}", created.id.get()),
+                &json!({"username": created.username, "role": role.as_str()}),
+            )
+        };
         let created = self
             .state
             .staff
-            .create(&NewStaffMember {
-                username,
-                password_hash,
-                role,
-                created_at: self.state.clock.now(),
-            })
+            .create(
+                &NewStaffMember {
+                    username,
+                    password_hash,
+                    role,
+                    created_at: self.state.clock.now(),
+                },
+                &audit,
+            )
             .await?
             .ok_or_else(ApiError::already_exists)?;
-        super::common::audit(
-            &self.state,
-            &auth.0,
-            "staff.create",
-            format!("staff:{}", created.id.get()),
-            json!({"username": created.username, "role": role.as_str()}),
-        )
-        .await;
         tracing::info!(
             staff = auth.0.staff.as_ref().map(|s| s.username.as_str()),
             created = %created.username,

@@ -52,7 +52,11 @@ impl DbReaderDirectory {
 
 #[async_trait]
 impl ReaderDirectory for DbReaderDirectory {
-    async fn register(&self, reader: &NewReader) -> Result<PatronId, RegisterReaderError> {
+    async fn register(
+        &self,
+        reader: &NewReader,
+        audit: Option<&(dyn Fn(PatronId) -> AuditRecord + Send + Sync)>,
+    ) -> Result<PatronId, RegisterReaderError> {
         let card = &reader.card_number;
         if self.credentials.find_by_card(card).await?.is_some() {
             return Err(RegisterReaderError::CardNumberTaken);
@@ -72,7 +76,11 @@ impl ReaderDirectory for DbReaderDirectory {
             date_of_birth: reader.date_of_birth,
             registered_at: reader.registered_at,
         };
-        match self.patrons.register_reader(&new, &profile).await {
+        let entry = audit.map(|audit| move |id: PatronId| audit_entry(audit(id)));
+        let entry = entry
+            .as_ref()
+            .map(|e| e as &(dyn Fn(PatronId) -> NewAuditEntry + Send + Sync));
+        match self.patrons.register_reader(&new, &profile, entry).await {
             Ok(id) => Ok(id),
             // The store does not say why an insert failed: a card registered meanwhile is
             // the one failure the caller can recover from.
@@ -111,9 +119,9 @@ impl ReaderDirectory for DbReaderDirectory {
         Ok(self.credentials.find_by_card(card).await?.map(|c| c.patron))
     }
 
-    async fn unblock(&self, card: &CardNumber) -> Result<bool, PortError> {
+    async fn unblock(&self, card: &CardNumber, audit: AuditRecord) -> Result<bool, PortError> {
         self.patrons
-            .unblock(card)
+            .unblock(card, Some(&audit_entry(audit)))
             .await
             .map_err(|e| e.into_port_error("unblock reader"))
     }
@@ -154,23 +162,29 @@ impl DbStaffDirectory {
 
 #[async_trait]
 impl StaffDirectory for DbStaffDirectory {
-    async fn create(&self, new: &NewStaffMember) -> Result<Option<StaffMember>, PortError> {
+    async fn create(
+        &self,
+        new: &NewStaffMember,
+        audit: &(dyn for<'m> Fn(&'m StaffMember) -> AuditRecord + Send + Sync),
+    ) -> Result<Option<StaffMember>, PortError> {
         let user = NewStaffUser {
             username: new.username.clone(),
             password_hash: new.password_hash.clone(),
             role: new.role,
             created_at: new.created_at,
         };
+        let member = |id| StaffMember {
+            id,
+            // As stored.
+            username: new.username.to_lowercase(),
+            role: new.role,
+        };
+        let entry = |id| audit_entry(audit(&member(id)));
         Ok(self
             .staff
-            .create_unless_taken(&user)
+            .create_unless_taken(&user, Some(&entry))
             .await?
-            .map(|id| StaffMember {
-                id,
-                // As stored.
-                username: new.username.to_lowercase(),
-                role: new.role,
-            }))
+            .map(member))
     }
 
     async fn list(&self) -> Result<Vec<StaffMember>, PortError> {
@@ -415,15 +429,18 @@ impl DbAdmin {
 
 #[async_trait]
 impl LibraryAdmin for DbAdmin {
-    async fn create(&self, library: &NewLibraryInfo) -> Result<(), AdminError> {
+    async fn create(&self, library: &NewLibraryInfo, audit: AuditRecord) -> Result<(), AdminError> {
         self.libraries
-            .create(&NewLibrary {
-                code: library.code.clone(),
-                name: library.name.clone(),
-                name_zh: library.name_zh.clone(),
-                kind: library.kind,
-                utc_offset: DEFAULT_LIBRARY_OFFSET,
-            })
+            .create(
+                &NewLibrary {
+                    code: library.code.clone(),
+                    name: library.name.clone(),
+                    name_zh: library.name_zh.clone(),
+                    kind: library.kind,
+                    utc_offset: DEFAULT_LIBRARY_OFFSET,
+                },
+                Some(&audit_entry(audit)),
+            )
             .await
             .map_err(admin_err)
     }
@@ -459,9 +476,11 @@ impl LibraryAdmin for DbAdmin {
         code: &LibraryCode,
         rule: CalendarRule,
         reason: &str,
+        audit: &(dyn Fn(i64) -> AuditRecord + Send + Sync),
     ) -> Result<i64, AdminError> {
+        let entry = |id| audit_entry(audit(id));
         self.libraries
-            .add_calendar_entry(code, rule, reason)
+            .add_calendar_entry(code, rule, reason, Some(&entry))
             .await
             .map_err(admin_err)
     }
@@ -490,9 +509,14 @@ impl LibraryAdmin for DbAdmin {
         ))
     }
 
-    async fn remove_calendar_entry(&self, code: &LibraryCode, id: i64) -> Result<bool, AdminError> {
+    async fn remove_calendar_entry(
+        &self,
+        code: &LibraryCode,
+        id: i64,
+        audit: AuditRecord,
+    ) -> Result<bool, AdminError> {
         self.libraries
-            .remove_calendar_entry(code, id)
+            .remove_calendar_entry(code, id, Some(&audit_entry(audit)))
             .await
             .map_err(admin_err)
     }
@@ -500,13 +524,21 @@ impl LibraryAdmin for DbAdmin {
 
 #[async_trait]
 impl CatalogueAdmin for DbAdmin {
-    async fn create_title(&self, title: &TitleInfo) -> Result<TitleId, AdminError> {
+    async fn create_title(
+        &self,
+        title: &TitleInfo,
+        audit: &(dyn Fn(TitleId) -> AuditRecord + Send + Sync),
+    ) -> Result<TitleId, AdminError> {
+        let entry = |id| audit_entry(audit(id));
         self.catalogue
-            .add_title(&TitleDetails {
-                name: title.name.clone(),
-                author: title.author.clone(),
-                isbn: title.isbn.clone(),
-            })
+            .add_title(
+                &TitleDetails {
+                    name: title.name.clone(),
+                    author: title.author.clone(),
+                    isbn: title.isbn.clone(),
+                },
+                Some(&entry),
+            )
             .await
             .map_err(admin_err)
     }
@@ -524,7 +556,11 @@ impl CatalogueAdmin for DbAdmin {
             }))
     }
 
-    async fn create_item(&self, item: &NewCopy) -> Result<ItemId, AdminError> {
+    async fn create_item(
+        &self,
+        item: &NewCopy,
+        audit: &(dyn Fn(ItemId) -> AuditRecord + Send + Sync),
+    ) -> Result<ItemId, AdminError> {
         let mut violations = Vec::new();
         if self
             .catalogue
@@ -547,14 +583,18 @@ impl CatalogueAdmin for DbAdmin {
         if !violations.is_empty() {
             return Err(AdminError::Invalid(violations));
         }
+        let entry = |id| audit_entry(audit(id));
         self.catalogue
-            .create_item(&NewItem {
-                barcode: item.barcode.clone(),
-                title: item.title,
-                item_type: item.item_type.clone(),
-                home_library: item.home_library.clone(),
-                status: ItemStatus::Available,
-            })
+            .create_item(
+                &NewItem {
+                    barcode: item.barcode.clone(),
+                    title: item.title,
+                    item_type: item.item_type.clone(),
+                    home_library: item.home_library.clone(),
+                    status: ItemStatus::Available,
+                },
+                Some(&entry),
+            )
             .await
             .map_err(admin_err)
     }
@@ -602,9 +642,10 @@ impl RuleAdmin for DbAdmin {
         scope: &RuleScope,
         set: &RuleSet,
         remove: &[&'static str],
+        audit: AuditRecord,
     ) -> Result<(), AdminError> {
         self.rules
-            .change_rules(scope, set, remove)
+            .change_rules(scope, set, remove, Some(&audit_entry(audit)))
             .await
             .map_err(admin_err)
     }
@@ -612,8 +653,16 @@ impl RuleAdmin for DbAdmin {
 
 #[async_trait]
 impl FineSuspensionAdmin for DbAdmin {
-    async fn create(&self, period: &FineSuspensionPeriod) -> Result<i64, AdminError> {
-        self.suspensions.create(period).await.map_err(admin_err)
+    async fn create(
+        &self,
+        period: &FineSuspensionPeriod,
+        audit: &(dyn Fn(i64) -> AuditRecord + Send + Sync),
+    ) -> Result<i64, AdminError> {
+        let entry = |id| audit_entry(audit(id));
+        self.suspensions
+            .create(period, Some(&entry))
+            .await
+            .map_err(admin_err)
     }
 
     async fn list(&self) -> Result<Vec<StoredSuspension>, AdminError> {
@@ -634,9 +683,10 @@ impl FineSuspensionAdmin for DbAdmin {
         &self,
         id: i64,
         resumes_on: Date,
+        audit: AuditRecord,
     ) -> Result<FineSuspensionPeriod, AdminError> {
         self.suspensions
-            .set_resume_date(id, resumes_on)
+            .set_resume_date(id, resumes_on, Some(&audit_entry(audit)))
             .await
             .map_err(admin_err)
     }
@@ -720,8 +770,8 @@ impl AuditTrail for DbAdmin {
     }
 }
 
-/// The audit log row of an HTTP audit record.
-fn audit_entry(record: AuditRecord) -> NewAuditEntry {
+/// The audit log row of an audit record of the application layer.
+pub(super) fn audit_entry(record: AuditRecord) -> NewAuditEntry {
     NewAuditEntry {
         staff: record.staff,
         action: record.action.to_owned(),

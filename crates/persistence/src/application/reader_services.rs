@@ -10,8 +10,11 @@ use crate::{
 };
 use async_trait::async_trait;
 use library_app::{
-    ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
+    ActivityBoard, AuditRecord, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError,
+    SettingsDesk,
 };
+
+use super::admin::audit_entry;
 use library_core::{Clock, LibraryCode, PatronId, StaffId};
 use library_reader_services::{
     Activity, ActivityId, ActivityListing, ActivityQuery, Enquiry, EnquiryId, EnquiryStatus,
@@ -76,9 +79,11 @@ impl ActivityBoard for DbReaderServices {
         &self,
         activity: &NewActivity,
         now: OffsetDateTime,
+        audit: &(dyn Fn(ActivityId) -> AuditRecord + Send + Sync),
     ) -> Result<ActivityId, ServiceError> {
+        let entry = |id| audit_entry(audit(id));
         self.activities
-            .create(activity, now)
+            .create(activity, now, Some(&entry))
             .await
             .map_err(service_err)
     }
@@ -95,8 +100,18 @@ impl ActivityBoard for DbReaderServices {
             .ok_or(ServiceError::NotFound)
     }
 
-    async fn cancel(&self, id: ActivityId, at: OffsetDateTime) -> Result<(), ServiceError> {
-        let Some(readers) = self.activities.cancel(id, at).await.map_err(service_err)? else {
+    async fn cancel(
+        &self,
+        id: ActivityId,
+        at: OffsetDateTime,
+        audit: AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let Some(readers) = self
+            .activities
+            .cancel(id, at, Some(&audit_entry(audit)))
+            .await
+            .map_err(service_err)?
+        else {
             return Err(ServiceError::ActivityCancelled);
         };
         let activity = self.activities.get(id).await.map_err(service_err)?;
@@ -178,12 +193,27 @@ impl NoticeBoard for DbReaderServices {
         &self,
         notice: &NewNotice,
         now: OffsetDateTime,
+        audit: &(dyn Fn(NoticeId) -> AuditRecord + Send + Sync),
     ) -> Result<NoticeId, ServiceError> {
-        self.notices.publish(notice, now).await.map_err(service_err)
+        let entry = |id| audit_entry(audit(id));
+        self.notices
+            .publish(notice, now, Some(&entry))
+            .await
+            .map_err(service_err)
     }
 
-    async fn withdraw(&self, id: NoticeId, at: OffsetDateTime) -> Result<(), ServiceError> {
-        if self.notices.withdraw(id, at).await.map_err(service_err)? {
+    async fn withdraw(
+        &self,
+        id: NoticeId,
+        at: OffsetDateTime,
+        audit: AuditRecord,
+    ) -> Result<(), ServiceError> {
+        if self
+            .notices
+            .withdraw(id, at, Some(&audit_entry(audit)))
+            .await
+            .map_err(service_err)?
+        {
             Ok(())
         } else {
             Err(ServiceError::NoticeWithdrawn)
@@ -287,10 +317,11 @@ impl EnquiryDesk for DbReaderServices {
         staff: Option<StaffId>,
         text: &str,
         at: OffsetDateTime,
+        audit: AuditRecord,
     ) -> Result<(), ServiceError> {
         if self
             .enquiries
-            .answer(id, staff, text, at)
+            .answer(id, staff, text, at, Some(&audit_entry(audit)))
             .await
             .map_err(service_err)?
         {

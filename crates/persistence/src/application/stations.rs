@@ -4,13 +4,15 @@
 use async_trait::async_trait;
 use library_credentials::StationUsername;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{Database, NewSip2Station, Sip2StationStore, StoreError};
 use library_app::{
-    AdminError, NewStation, Sip2Stations, StationConnections, StationInfo, StationLogin,
+    AdminError, AuditRecord, NewStation, Sip2Stations, StationConnections, StationInfo,
+    StationLogin,
 };
 
-use super::admin::admin_err;
+use super::admin::{admin_err, audit_entry};
 
 /// SIP2 station accounts over the database, and the SIP2 server when one runs: deleting
 /// a station closes its connections.
@@ -40,15 +42,18 @@ impl DbSip2Stations {
 
 #[async_trait]
 impl Sip2Stations for DbSip2Stations {
-    async fn create(&self, station: &NewStation) -> Result<(), AdminError> {
+    async fn create(&self, station: &NewStation, audit: AuditRecord) -> Result<(), AdminError> {
         self.store
-            .create(&NewSip2Station {
-                username: station.username.clone(),
-                password_hash: station.password_hash.clone(),
-                library: station.library.clone(),
-                created_at: station.created_at,
-                created_by: station.created_by.clone(),
-            })
+            .create(
+                &NewSip2Station {
+                    username: station.username.clone(),
+                    password_hash: station.password_hash.clone(),
+                    library: station.library.clone(),
+                    created_at: station.created_at,
+                    created_by: station.created_by.clone(),
+                },
+                Some(&audit_entry(audit)),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::NotFound(_) => AdminError::Invalid(vec!["unknown_library"]),
@@ -85,15 +90,34 @@ impl Sip2Stations for DbSip2Stations {
             }))
     }
 
-    async fn delete(&self, username: &StationUsername) -> Result<Option<usize>, AdminError> {
-        if !self.store.delete(username).await.map_err(admin_err)? {
-            return Ok(None);
-        }
-        // Deleted first: a login racing with this finds no account.
-        Ok(Some(
+    async fn delete(
+        &self,
+        username: &StationUsername,
+        audit: &(dyn Fn(usize) -> AuditRecord + Send + Sync),
+    ) -> Result<Option<usize>, AdminError> {
+        let disconnect = || {
             self.server
                 .as_ref()
-                .map_or(0, |server| server.disconnect(username)),
-        ))
+                .map_or(0, |server| server.disconnect(username))
+        };
+        // The connections are closed once the row is deleted, before the deletion commits,
+        // so the audit entry written with it says how many were closed.
+        let closed = AtomicUsize::new(0);
+        let entry = || {
+            let n = disconnect();
+            closed.fetch_add(n, Ordering::Relaxed);
+            audit_entry(audit(n))
+        };
+        if !self
+            .store
+            .delete(username, Some(&entry))
+            .await
+            .map_err(admin_err)?
+        {
+            return Ok(None);
+        }
+        // Once more after the commit: a login that found the account before the deletion
+        // was visible is closed too.
+        Ok(Some(closed.into_inner() + disconnect()))
     }
 }

@@ -1,5 +1,6 @@
-//! Circulation changes go to the audit log inside the circulation transaction: an entry
-//! exists exactly when the change it records committed. One action code, subject and set
+//! Circulation changes (loans, returns, renewals, staff's holds) go to the audit log inside
+//! the circulation transaction: an entry exists exactly when the change it records
+//! committed. One action code, subject and set
 //! of details per event, so the log reads the same whichever channel made the change; a
 //! station's entries have no staff id and say `"channel": "sip2"` and the station.
 
@@ -15,7 +16,7 @@ use crate::sql::infra;
 
 /// The audit log row of `record`.
 fn entry(record: &CirculationRecord) -> NewAuditEntry {
-    let (action, loan, mut details) = match &record.event {
+    let (action, subject, mut details) = match &record.event {
         CirculationEvent::Checkout {
             loan,
             card_number,
@@ -24,7 +25,7 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
             collected_hold,
         } => (
             "circulation.checkout",
-            loan,
+            format!("loan:{}", loan.get()),
             json!({"card_number": card_number.as_str(),
                    "item_barcode": item_barcode.as_str(),
                    "library_code": library.as_str(),
@@ -38,7 +39,7 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
             book_drop,
         } => (
             "circulation.checkin",
-            loan,
+            format!("loan:{}", loan.get()),
             json!({"item_barcode": item_barcode.as_str(),
                    "library_code": library.as_str(),
                    "fine_cents": fine.cents(),
@@ -46,8 +47,22 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
         ),
         CirculationEvent::Renewal { loan, fine_charged } => (
             "circulation.renew",
-            loan,
+            format!("loan:{}", loan.get()),
             json!({"fine_charged_cents": fine_charged.cents()}),
+        ),
+        CirculationEvent::HoldPlaced {
+            hold,
+            card_number,
+            title,
+        } => (
+            "hold.place",
+            format!("hold:{}", hold.get()),
+            json!({"card_number": card_number.as_str(), "title_id": title.get()}),
+        ),
+        CirculationEvent::HoldCancelled { hold, card_number } => (
+            "hold.cancel",
+            format!("hold:{}", hold.get()),
+            json!({"card_number": card_number.as_str()}),
         ),
     };
     let staff = match &record.by {
@@ -63,7 +78,7 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
     NewAuditEntry {
         staff,
         action: action.to_owned(),
-        subject: format!("loan:{}", loan.get()),
+        subject,
         details: details.to_string(),
         at: record.at,
     }
@@ -150,5 +165,37 @@ mod tests {
         assert_eq!(e.action, "circulation.renew");
         assert_eq!(e.subject, "loan:3");
         assert_eq!(e.details, r#"{"fine_charged_cents":0}"#);
+    }
+
+    #[test]
+    fn a_hold_at_the_counter_is_recorded_on_the_hold() {
+        let card = CardNumber::parse("21000000000001").unwrap();
+        let placed = entry(&CirculationRecord {
+            by: Actor::Staff(StaffId(2)),
+            event: CirculationEvent::HoldPlaced {
+                hold: HoldId(8),
+                card_number: card.clone(),
+                title: library_core::TitleId(5),
+            },
+            at: at(),
+        });
+        assert_eq!(placed.staff, Some(StaffId(2)));
+        assert_eq!(placed.action, "hold.place");
+        assert_eq!(placed.subject, "hold:8");
+        assert_eq!(
+            placed.details,
+            r#"{"card_number":"21000000000001","title_id":5}"#
+        );
+        let cancelled = entry(&CirculationRecord {
+            by: Actor::Staff(StaffId(2)),
+            event: CirculationEvent::HoldCancelled {
+                hold: HoldId(8),
+                card_number: card,
+            },
+            at: at(),
+        });
+        assert_eq!(cancelled.action, "hold.cancel");
+        assert_eq!(cancelled.subject, "hold:8");
+        assert_eq!(cancelled.details, r#"{"card_number":"21000000000001"}"#);
     }
 }

@@ -31,9 +31,9 @@ async fn libraries_and_calendars_round_trip() {
             kind: LibraryKind::District,
             utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
         };
-        libs.create(&new).await.unwrap();
+        libs.create(&new, None).await.unwrap();
         assert!(matches!(
-            libs.create(&new).await,
+            libs.create(&new, None).await,
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(libs.list().await.unwrap(), vec![new.clone()], "{}", t.name);
@@ -42,9 +42,14 @@ async fn libraries_and_calendars_round_trip() {
 
         let closure = Closure::new(date!(2021 - 12 - 30), date!(2022 - 01 - 02)).unwrap();
         let tmpl = code("TMPL");
-        libs.add_calendar_entry(&tmpl, CalendarRule::ClosedWeekday(Weekday::Monday), "")
-            .await
-            .unwrap();
+        libs.add_calendar_entry(
+            &tmpl,
+            CalendarRule::ClosedWeekday(Weekday::Monday),
+            "",
+            None,
+        )
+        .await
+        .unwrap();
         libs.add_calendar_entry(
             &tmpl,
             CalendarRule::Yearly {
@@ -52,15 +57,16 @@ async fn libraries_and_calendars_round_trip() {
                 day: 25,
             },
             "Christmas",
+            None,
         )
         .await
         .unwrap();
         let c = libs
-            .add_calendar_entry(&tmpl, CalendarRule::Closure(closure), "stocktake")
+            .add_calendar_entry(&tmpl, CalendarRule::Closure(closure), "stocktake", None)
             .await
             .unwrap();
         // Monday 3 January 2022 opens after all.
-        libs.add_calendar_entry(&tmpl, CalendarRule::Reopen(date!(2022 - 01 - 03)), "")
+        libs.add_calendar_entry(&tmpl, CalendarRule::Reopen(date!(2022 - 01 - 03)), "", None)
             .await
             .unwrap();
         assert!(matches!(
@@ -70,7 +76,8 @@ async fn libraries_and_calendars_round_trip() {
                     month: Month::April,
                     day: 31
                 },
-                ""
+                "",
+                None
             )
             .await,
             Err(StoreError::Calendar(_))
@@ -79,7 +86,8 @@ async fn libraries_and_calendars_round_trip() {
             libs.add_calendar_entry(
                 &code("NONE"),
                 CalendarRule::Reopen(date!(2022 - 01 - 03)),
-                ""
+                "",
+                None
             )
             .await,
             Err(StoreError::NotFound(_))
@@ -93,7 +101,7 @@ async fn libraries_and_calendars_round_trip() {
         assert!(!cal.is_open(date!(2023 - 12 - 25)), "yearly");
         assert!(!cal.is_open(date!(2021 - 12 - 31)), "closure");
         assert!(cal.is_open(date!(2022 - 01 - 03)), "reopened Monday");
-        assert!(libs.remove_calendar_entry(&tmpl, c).await.unwrap());
+        assert!(libs.remove_calendar_entry(&tmpl, c, None).await.unwrap());
         let cal = libs
             .library_calendar(&tmpl)
             .await
@@ -182,7 +190,10 @@ async fn catalogue_periods_audit_and_outbox() {
             status: ItemStatus::Available,
         };
         assert!(
-            matches!(cat.create_item(&dup).await, Err(StoreError::Conflict(_))),
+            matches!(
+                cat.create_item(&dup, None).await,
+                Err(StoreError::Conflict(_))
+            ),
             "{}",
             t.name
         );
@@ -192,7 +203,7 @@ async fn catalogue_periods_audit_and_outbox() {
             ..dup
         };
         assert!(matches!(
-            cat.create_item(&unknown_library).await,
+            cat.create_item(&unknown_library, None).await,
             Err(StoreError::Conflict(_))
         ));
         let item = cat
@@ -230,17 +241,19 @@ async fn catalogue_periods_audit_and_outbox() {
             "COVID-19",
         )
         .unwrap();
-        let id = periods.create(&period).await.unwrap();
+        let id = periods.create(&period, None).await.unwrap();
         assert_eq!(
             periods.fine_suspension_periods().await.unwrap(),
             vec![period.clone()]
         );
         assert!(matches!(
-            periods.set_resume_date(id, date!(2021 - 02 - 01)).await,
+            periods
+                .set_resume_date(id, date!(2021 - 02 - 01), None)
+                .await,
             Err(StoreError::Period(_))
         ));
         let closed = periods
-            .set_resume_date(id, date!(2021 - 04 - 01))
+            .set_resume_date(id, date!(2021 - 04 - 01), None)
             .await
             .unwrap();
         assert_eq!(
@@ -251,7 +264,7 @@ async fn catalogue_periods_audit_and_outbox() {
         );
         assert!(matches!(
             periods
-                .set_resume_date(id + 100, date!(2021 - 04 - 01))
+                .set_resume_date(id + 100, date!(2021 - 04 - 01), None)
                 .await,
             Err(StoreError::NotFound(_))
         ));

@@ -68,13 +68,16 @@ pub struct Seeded {
 pub async fn seed_db(db: &Database, readers: usize, copies: usize) -> Seeded {
     for (c, kind) in [("HKCL", LibraryKind::Central), ("KLN", LibraryKind::Major)] {
         db.libraries()
-            .create(&NewLibrary {
-                code: code(c),
-                name: format!("{c} Library"),
-                name_zh: "圖書館".into(),
-                kind,
-                utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
-            })
+            .create(
+                &NewLibrary {
+                    code: code(c),
+                    name: format!("{c} Library"),
+                    name_zh: "圖書館".into(),
+                    kind,
+                    utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
+                },
+                None,
+            )
             .await
             .unwrap();
     }
@@ -83,6 +86,7 @@ pub async fn seed_db(db: &Database, readers: usize, copies: usize) -> Seeded {
             &code("HKCL"),
             CalendarRule::ClosedWeekday(Weekday::Monday),
             "cleaning day",
+            None,
         )
         .await
         .unwrap();
@@ -92,7 +96,7 @@ pub async fn seed_db(db: &Database, readers: usize, copies: usize) -> Seeded {
         let new = new_patron(card_of(n).as_str(), None);
         ids.push(
             db.patrons()
-                .register_reader(&new, &profile())
+                .register_reader(&new, &profile(), None)
                 .await
                 .unwrap(),
         );
@@ -102,13 +106,16 @@ pub async fn seed_db(db: &Database, readers: usize, copies: usize) -> Seeded {
     for n in 1..=copies {
         items.push(
             db.catalogue()
-                .create_item(&NewItem {
-                    barcode: barcode(&format!("B{n:04}")),
-                    title,
-                    item_type: ItemType::parse("adult_book").unwrap(),
-                    home_library: code("HKCL"),
-                    status: ItemStatus::Available,
-                })
+                .create_item(
+                    &NewItem {
+                        barcode: barcode(&format!("B{n:04}")),
+                        title,
+                        item_type: ItemType::parse("adult_book").unwrap(),
+                        home_library: code("HKCL"),
+                        status: ItemStatus::Available,
+                    },
+                    None,
+                )
                 .await
                 .unwrap(),
         );

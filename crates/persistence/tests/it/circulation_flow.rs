@@ -272,11 +272,12 @@ async fn fine_suspension_periods_and_payments_reach_the_services() {
                     "typhoon",
                 )
                 .unwrap(),
+                None,
             )
             .await
             .unwrap();
         db.fine_suspensions()
-            .set_resume_date(id, date!(2021 - 03 - 24))
+            .set_resume_date(id, date!(2021 - 03 - 24), None)
             .await
             .unwrap();
         clock.set(

@@ -34,13 +34,16 @@ async fn changes_reach_this_process_at_once_and_another_when_announced() {
         let tmpl = code("TMPL");
         first
             .libraries()
-            .create(&NewLibrary {
-                code: tmpl.clone(),
-                name: "Tuen Mun Public Library".into(),
-                name_zh: "屯門公共圖書館".into(),
-                kind: LibraryKind::District,
-                utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
-            })
+            .create(
+                &NewLibrary {
+                    code: tmpl.clone(),
+                    name: "Tuen Mun Public Library".into(),
+                    name_zh: "屯門公共圖書館".into(),
+                    kind: LibraryKind::District,
+                    utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
+                },
+                None,
+            )
             .await
             .unwrap();
         // Both processes read (and cache) the configuration.
@@ -61,7 +64,7 @@ async fn changes_reach_this_process_at_once_and_another_when_announced() {
         let closure = Closure::new(date!(2021 - 12 - 30), date!(2022 - 01 - 02)).unwrap();
         first
             .libraries()
-            .add_calendar_entry(&tmpl, CalendarRule::Closure(closure), "stocktake")
+            .add_calendar_entry(&tmpl, CalendarRule::Closure(closure), "stocktake", None)
             .await
             .unwrap();
         let rules = RuleSet {
@@ -80,7 +83,11 @@ async fn changes_reach_this_process_at_once_and_another_when_announced() {
             "closure",
         )
         .unwrap();
-        let period_id = first.fine_suspensions().create(&period).await.unwrap();
+        let period_id = first
+            .fine_suspensions()
+            .create(&period, None)
+            .await
+            .unwrap();
 
         // The writer sees them at once.
         let library = first.libraries().library_calendar(&tmpl).await.unwrap();
@@ -127,14 +134,14 @@ async fn changes_reach_this_process_at_once_and_another_when_announced() {
         // Moving the resume date and removing the closure and the rule reach it too.
         first
             .fine_suspensions()
-            .set_resume_date(period_id, date!(2021 - 05 - 03))
+            .set_resume_date(period_id, date!(2021 - 05 - 03), None)
             .await
             .unwrap();
         let entry = first.libraries().calendar_entries(&tmpl).await.unwrap()[0].id;
         assert!(
             first
                 .libraries()
-                .remove_calendar_entry(&tmpl, entry)
+                .remove_calendar_entry(&tmpl, entry, None)
                 .await
                 .unwrap()
         );

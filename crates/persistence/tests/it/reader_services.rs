@@ -54,15 +54,15 @@ async fn activities_registrations_and_cancellations() {
         let store = db.activities();
         let start = datetime!(2021-03-12 15:00 +08:00);
         assert!(matches!(
-            store.create(&activity("NOPE", start, 2), NOW).await,
+            store.create(&activity("NOPE", start, 2), NOW, None).await,
             Err(StoreError::NotFound("library"))
         ));
         let id = store
-            .create(&activity("HKCL", start, 2), NOW)
+            .create(&activity("HKCL", start, 2), NOW, None)
             .await
             .unwrap();
         let later = store
-            .create(&activity("KLN", start + Duration::days(1), 5), NOW)
+            .create(&activity("KLN", start + Duration::days(1), 5), NOW, None)
             .await
             .unwrap();
         let got = store.get(id).await.unwrap().unwrap();
@@ -166,12 +166,12 @@ async fn activities_registrations_and_cancellations() {
         );
 
         // The library cancels: the registered readers are named, once.
-        let mut told = store.cancel(id, at).await.unwrap().unwrap();
+        let mut told = store.cancel(id, at, None).await.unwrap().unwrap();
         told.sort();
         assert_eq!(told, [a, c]);
-        assert_eq!(store.cancel(id, at).await.unwrap(), None);
+        assert_eq!(store.cancel(id, at, None).await.unwrap(), None);
         assert!(matches!(
-            store.cancel(ActivityId(999_999), at).await,
+            store.cancel(ActivityId(999_999), at, None).await,
             Err(StoreError::NotFound("activity"))
         ));
         assert_eq!(
@@ -196,7 +196,7 @@ async fn forty_parallel_registrations_for_seven_places_make_exactly_seven() {
         let start = datetime!(2021-03-12 15:00 +08:00);
         let id = db
             .activities()
-            .create(&activity("HKCL", start, 7), NOW)
+            .create(&activity("HKCL", start, 7), NOW, None)
             .await
             .unwrap();
         // Every task waits at the barrier, so the registrations really overlap.
@@ -260,6 +260,7 @@ async fn notices_current_for_a_library_newest_first() {
             .publish(
                 &notice(None, "Fines resume", date!(2021 - 03 - 01), None),
                 NOW,
+                None,
             )
             .await
             .unwrap();
@@ -272,6 +273,7 @@ async fn notices_current_for_a_library_newest_first() {
                     Some(today),
                 ),
                 NOW,
+                None,
             )
             .await
             .unwrap();
@@ -279,16 +281,25 @@ async fn notices_current_for_a_library_newest_first() {
             .publish(
                 &notice(Some("KLN"), "Kowloon only", date!(2021 - 03 - 04), None),
                 NOW,
+                None,
             )
             .await
             .unwrap();
         let _future = store
-            .publish(&notice(None, "Later", date!(2021 - 03 - 06), None), NOW)
+            .publish(
+                &notice(None, "Later", date!(2021 - 03 - 06), None),
+                NOW,
+                None,
+            )
             .await
             .unwrap();
         assert!(matches!(
             store
-                .publish(&notice(Some("NOPE"), "x", date!(2021 - 03 - 01), None), NOW)
+                .publish(
+                    &notice(Some("NOPE"), "x", date!(2021 - 03 - 01), None),
+                    NOW,
+                    None
+                )
                 .await,
             Err(StoreError::NotFound("library"))
         ));
@@ -315,11 +326,11 @@ async fn notices_current_for_a_library_newest_first() {
         assert_eq!(titles, ["Later", "Fines resume"]);
         assert_eq!(store.current_for(None, today).await.unwrap().len(), 1);
 
-        assert!(store.withdraw(all_libs, NOW).await.unwrap());
-        assert!(!store.withdraw(all_libs, NOW).await.unwrap());
+        assert!(store.withdraw(all_libs, NOW, None).await.unwrap());
+        assert!(!store.withdraw(all_libs, NOW, None).await.unwrap());
         assert!(matches!(
             store
-                .withdraw(library_reader_services::NoticeId(999_999), NOW)
+                .withdraw(library_reader_services::NoticeId(999_999), NOW, None)
                 .await,
             Err(StoreError::NotFound("notice"))
         ));
@@ -508,19 +519,25 @@ async fn enquiries_are_answered_once() {
         let answered_at = NOW + Duration::days(1);
         assert!(
             store
-                .answer(first, Some(staff), "9 am to 9 pm.", answered_at)
+                .answer(first, Some(staff), "9 am to 9 pm.", answered_at, None)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .answer(first, Some(staff), "Again", answered_at)
+                .answer(first, Some(staff), "Again", answered_at, None)
                 .await
                 .unwrap()
         );
         assert!(matches!(
             store
-                .answer(library_reader_services::EnquiryId(999_999), None, "x", NOW)
+                .answer(
+                    library_reader_services::EnquiryId(999_999),
+                    None,
+                    "x",
+                    NOW,
+                    None
+                )
                 .await,
             Err(StoreError::NotFound("enquiry"))
         ));

@@ -168,12 +168,12 @@ async fn a_change_of_the_rules_at_a_scope_is_seen_whole() {
         for _ in 0..40 {
             writer
                 .rules()
-                .change_rules(&scope, &short, &["quota"])
+                .change_rules(&scope, &short, &["quota"], None)
                 .await
                 .unwrap();
             writer
                 .rules()
-                .change_rules(&scope, &long, &[])
+                .change_rules(&scope, &long, &[], None)
                 .await
                 .unwrap();
         }
@@ -191,7 +191,7 @@ async fn a_change_of_the_rules_at_a_scope_is_seen_whole() {
         assert!(
             writer
                 .rules()
-                .change_rules(&scope, &short, &["no_such_rule"])
+                .change_rules(&scope, &short, &["no_such_rule"], None)
                 .await
                 .is_err()
         );

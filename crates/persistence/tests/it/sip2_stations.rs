@@ -29,13 +29,16 @@ async fn stations_are_created_listed_found_and_deleted() {
         let db = t.connect().await;
         for library in ["TMPL", "KLN"] {
             db.libraries()
-                .create(&NewLibrary {
-                    code: code(library),
-                    name: format!("{library} Library"),
-                    name_zh: String::new(),
-                    kind: LibraryKind::District,
-                    utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
-                })
+                .create(
+                    &NewLibrary {
+                        code: code(library),
+                        name: format!("{library} Library"),
+                        name_zh: String::new(),
+                        kind: LibraryKind::District,
+                        utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
+                    },
+                    None,
+                )
                 .await
                 .unwrap();
         }
@@ -44,8 +47,8 @@ async fn stations_are_created_listed_found_and_deleted() {
 
         let sc02 = station("sc02", "KLN");
         let sc01 = station("sc01", "TMPL");
-        stations.create(&sc02).await.unwrap();
-        stations.create(&sc01).await.unwrap();
+        stations.create(&sc02, None).await.unwrap();
+        stations.create(&sc01, None).await.unwrap();
 
         // The username is unique, whatever the other values.
         let again = NewSip2Station {
@@ -53,14 +56,17 @@ async fn stations_are_created_listed_found_and_deleted() {
             ..station("sc01", "KLN")
         };
         assert!(
-            matches!(stations.create(&again).await, Err(StoreError::Conflict(_))),
+            matches!(
+                stations.create(&again, None).await,
+                Err(StoreError::Conflict(_))
+            ),
             "{}",
             t.name
         );
         // A station lends from a library that exists.
         assert!(
             matches!(
-                stations.create(&station("sc03", "NONE")).await,
+                stations.create(&station("sc03", "NONE"), None).await,
                 Err(StoreError::NotFound("library"))
             ),
             "{}",
@@ -77,12 +83,12 @@ async fn stations_are_created_listed_found_and_deleted() {
         );
         assert_eq!(stations.find(&username("sc03")).await.unwrap(), None);
 
-        assert!(stations.delete(&username("sc01")).await.unwrap());
-        assert!(!stations.delete(&username("sc01")).await.unwrap());
+        assert!(stations.delete(&username("sc01"), None).await.unwrap());
+        assert!(!stations.delete(&username("sc01"), None).await.unwrap());
         assert_eq!(stations.find(&username("sc01")).await.unwrap(), None);
         assert_eq!(stations.list().await.unwrap(), vec![sc02], "{}", t.name);
         // The name is free again.
-        stations.create(&sc01).await.unwrap();
+        stations.create(&sc01, None).await.unwrap();
         db.close().await.unwrap();
     }
 }

@@ -285,7 +285,7 @@ impl Sip2Library {
             title,
             pickup_library,
         };
-        let hold = match self.services.circulation.place_hold(request).await {
+        let hold = match self.services.circulation.place_hold(request, None).await {
             Ok(hold) => hold,
             Err(PlaceHoldError::PatronNotFound) => return Ok(Err(Refusal::patron_not_found())),
             Err(PlaceHoldError::TitleNotFound) => {
@@ -334,7 +334,7 @@ impl Sip2Library {
             hold: hold.id,
             patron: Some(patron),
         };
-        let cancelled = match self.services.circulation.cancel_hold(request).await {
+        let cancelled = match self.services.circulation.cancel_hold(request, None).await {
             Ok(hold) => hold,
             Err(CancelHoldError::HoldNotFound | CancelHoldError::NotActive) => {
                 return Ok(Err(hold_not_found()));

@@ -209,3 +209,61 @@ fn renew_all_records_each_renewal_and_no_refusal() {
         }]
     );
 }
+
+#[test]
+fn a_hold_placed_and_cancelled_at_the_counter_is_recorded_and_a_reader_s_own_is_not() {
+    let w = World::new();
+    let reader = w.patron("21000000000001");
+    let t = w.title("T");
+    w.item("B1", t, "adult_book");
+    let place = || PlaceHoldRequest {
+        patron: reader,
+        title: t,
+        pickup_library: code("HKCL"),
+    };
+    let hold = pollster::block_on(w.svc.place_hold_as(place(), Some(&staff()))).unwrap();
+    pollster::block_on(w.svc.cancel_hold_as(
+        CancelHoldRequest {
+            hold: hold.id,
+            patron: Some(reader),
+        },
+        Some(&staff()),
+    ))
+    .unwrap();
+    let at = datetime!(2021-03-05 10:00 +08:00);
+    assert_eq!(
+        w.store.records(),
+        vec![
+            CirculationRecord {
+                by: staff(),
+                event: CirculationEvent::HoldPlaced {
+                    hold: hold.id,
+                    card_number: card("21000000000001"),
+                    title: t,
+                },
+                at,
+            },
+            CirculationRecord {
+                by: staff(),
+                event: CirculationEvent::HoldCancelled {
+                    hold: hold.id,
+                    card_number: card("21000000000001"),
+                },
+                at,
+            },
+        ]
+    );
+    // A cancellation refused (the hold ended) and the reader's own hold: nothing more.
+    assert!(matches!(
+        pollster::block_on(w.svc.cancel_hold_as(
+            CancelHoldRequest {
+                hold: hold.id,
+                patron: None,
+            },
+            Some(&staff()),
+        )),
+        Err(CancelHoldError::NotActive)
+    ));
+    w.place_hold(reader, t).unwrap();
+    assert_eq!(w.store.records().len(), 2);
+}
