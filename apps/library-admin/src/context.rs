@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use library_app::BlockingHasher;
+use library_app::{AuditRecord, Services};
 use library_core::{Clock, DEFAULT_LIBRARY_OFFSET, SystemClock};
-use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
-use library_persistence::application::OutboxNotifier;
+use library_credentials::CredentialService;
 use library_persistence::{Backend, Database};
 use library_setup::Config;
+use library_setup::wiring::{credential_service, services};
 use time::{Date, OffsetDateTime};
 
 /// Why a command did not succeed: a usage error (exit 2) or a failure (exit 1).
@@ -77,18 +77,34 @@ impl Context {
 
     /// The credential service, wired as the server wires it (notices go to the outbox).
     pub fn credentials(&self) -> CredentialService {
-        CredentialService::new(
-            CredentialPorts {
-                store: Arc::new(self.db.credentials()),
-                sessions: Arc::new(self.db.sessions()),
-                hasher: Arc::new(BlockingHasher::per_core()),
-                staff: Arc::new(self.db.staff()),
-                notifier: Arc::new(OutboxNotifier::new(&self.db, self.clock.clone())),
-                random: Arc::new(OsRandom),
-                clock: self.clock.clone(),
-            },
-            CredentialConfig::default(),
-        )
+        credential_service(&self.db, self.clock.clone())
+    }
+
+    /// The application layer's services, wired as the server wires them (this process
+    /// serves no SIP2 connection: a station deleted here loses those of the server at its
+    /// next request, when its account is gone).
+    pub fn services(&self) -> Services {
+        services(&self.db, self.credentials(), self.clock.clone(), None, None)
+    }
+
+    /// The audit record of an action of this tool (no staff user; channel
+    /// `library-admin`), for the service that writes it in the change's transaction.
+    pub fn audit_record(
+        &self,
+        action: &'static str,
+        subject: String,
+        mut details: serde_json::Value,
+    ) -> AuditRecord {
+        if let Some(map) = details.as_object_mut() {
+            map.insert("channel".into(), "library-admin".into());
+        }
+        AuditRecord {
+            staff: None,
+            action,
+            subject,
+            details: details.to_string(),
+            at: self.now(),
+        }
     }
 
     /// Closes the pool.

@@ -2,7 +2,8 @@
 //! configuration file (`library_setup::policy_toml`, `parse_policy_document`).
 //!
 //! `show` prints every stored scope with its rules; `apply FILE` replaces every stored rule
-//! with the file's policy in one transaction (`RuleStore::replace_all`), so `show`'s output
+//! with the file's policy in one transaction with its audit entry (`RuleAdmin::replace_all`
+//! of the application layer), so `show`'s output
 //! applied again changes nothing. Running servers pick the change up without a restart:
 //! on PostgreSQL when the change's notification reaches them (milliseconds), on SQLite at
 //! their next read of the configuration's version (within about a second;
@@ -10,7 +11,6 @@
 
 use std::path::Path;
 
-use library_persistence::NewAuditEntry;
 use library_setup::{parse_policy_document, policy_toml};
 
 use crate::context::{Context, Failure};
@@ -18,8 +18,8 @@ use crate::context::{Context, Failure};
 /// Prints the stored rules as a `[policy]` section.
 pub async fn show(ctx: &Context) -> Result<(), Failure> {
     let scoped = ctx
-        .db()
-        .rules()
+        .services()
+        .rules
         .list()
         .await
         .map_err(|e| Failure::failed(format!("cannot read the circulation rules: {e}")))?;
@@ -34,31 +34,24 @@ pub async fn apply(ctx: &Context, file: &Path) -> Result<(), Failure> {
     let policy = parse_policy_document(&text)
         .map_err(|e| Failure::failed(format!("invalid policy in {}: {e}", file.display())))?;
     let scoped = policy.scoped_rules();
-    let rules = ctx.db().rules();
+    let rules = ctx.services().rules;
     let before = rules
         .list()
         .await
         .map_err(|e| Failure::failed(format!("cannot read the circulation rules: {e}")))?;
-    rules
-        .replace_all(&scoped)
-        .await
-        .map_err(|e| Failure::failed(format!("cannot replace the circulation rules: {e}")))?;
-    let entry = NewAuditEntry {
-        staff: None,
-        action: "rules.replace".to_owned(),
-        subject: "rules".to_owned(),
-        details: serde_json::json!({
-            "channel": "library-admin",
+    let audit = ctx.audit_record(
+        "rules.replace",
+        "rules".to_owned(),
+        serde_json::json!({
             "file": file.display().to_string(),
             "scopes_before": before.len(),
             "scopes": scoped.len(),
-        })
-        .to_string(),
-        at: ctx.now(),
-    };
-    if let Err(err) = ctx.db().audit_log().append(&entry).await {
-        tracing::warn!(%err, "cannot write the audit log");
-    }
+        }),
+    );
+    rules
+        .replace_all(&scoped, audit)
+        .await
+        .map_err(|e| Failure::failed(format!("cannot replace the circulation rules: {e}")))?;
     println!(
         "replaced the circulation rules with {}: {} scope(s) (were {})",
         policy.describe(),

@@ -50,8 +50,8 @@ pub async fn preview(ctx: &Context, req: Request) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let as_of = req.as_of.unwrap_or_else(|| ctx.today());
     let got = ctx
-        .db()
-        .fine_suspensions()
+        .services()
+        .suspensions
         .preview(&candidate, as_of)
         .await
         .map_err(Failure::failed)?;

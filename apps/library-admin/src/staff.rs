@@ -2,13 +2,12 @@
 
 use std::io::BufRead;
 
+use library_app::{NewStaffMember, StaffMember};
 use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET};
 use library_credentials::{
-    MAX_STAFF_USERNAME_LEN, OsRandom, PasswordViolation, Secret, StaffCredentialStore,
-    StaffPasswordError, StaffResetError, StaffRole, generate_temporary_password,
-    is_valid_staff_username,
+    MAX_STAFF_USERNAME_LEN, OsRandom, PasswordViolation, Secret, StaffPasswordError,
+    StaffResetError, StaffRole, generate_temporary_password, is_valid_staff_username,
 };
-use library_persistence::{NewAuditEntry, NewStaffUser};
 use time::format_description::well_known::Rfc3339;
 
 use crate::context::{Context, Failure};
@@ -53,16 +52,17 @@ pub async fn create_staff(
     password_stdin: bool,
 ) -> Result<(), Failure> {
     check_username(username)?;
-    let staff = ctx.db().staff();
-    if staff
-        .find_staff_by_username(username)
+    let services = ctx.services();
+    let taken = || Failure::failed(format!("staff user {username:?} already exists"));
+    if services
+        .staff
+        .list()
         .await
         .map_err(Failure::failed)?
-        .is_some()
+        .iter()
+        .any(|s| s.username.eq_ignore_ascii_case(username))
     {
-        return Err(Failure::failed(format!(
-            "staff user {username:?} already exists"
-        )));
+        return Err(taken());
     }
     let credentials = ctx.credentials();
     let (hash, generated) = if password_stdin {
@@ -103,22 +103,25 @@ pub async fn create_staff(
             }
         }
     };
-    let id = staff
-        .create(&NewStaffUser {
-            username: username.to_owned(),
-            password_hash: hash,
-            role,
-            created_at: ctx.now(),
-        })
+    let new = NewStaffMember {
+        username: username.to_owned(),
+        password_hash: hash,
+        role,
+        created_at: ctx.now(),
+    };
+    let audit = |member: &StaffMember| {
+        ctx.audit_record(
+            "staff.create",
+            format!("staff:{}", member.id.get()),
+            serde_json::json!({"role": role.as_str()}),
+        )
+    };
+    services
+        .staff
+        .create(&new, &audit)
         .await
-        .map_err(|e| Failure::failed(format!("cannot create staff user {username:?}: {e}")))?;
-    audit(
-        ctx,
-        "staff.create",
-        &format!("staff:{}", id.get()),
-        role.as_str(),
-    )
-    .await;
+        .map_err(|e| Failure::failed(format!("cannot create staff user {username:?}: {e}")))?
+        .ok_or_else(taken)?;
     println!("created staff user {username} ({})", role.as_str());
     if let Some(password) = generated {
         println!("password: {}", password.expose());
@@ -139,13 +142,17 @@ pub async fn reset_password(ctx: &Context, card: &str) -> Result<(), Failure> {
             StaffResetError::NotFound => not_found(),
             StaffResetError::Infrastructure(e) => Failure::failed(e),
         })?;
-    audit(
-        ctx,
+    // The credential service makes the reset in several writes that take no audit entry:
+    // recorded after it, as at the counter (docs/http.md, Audit log).
+    let services = ctx.services();
+    let entry = ctx.audit_record(
         "reader.reset_password",
-        &format!("card:{card}"),
-        "library-admin",
-    )
-    .await;
+        format!("card:{card}"),
+        serde_json::json!({}),
+    );
+    if let Err(err) = services.audit.record(entry).await {
+        tracing::warn!(%err, "cannot write the audit log");
+    }
     let expires = issued.expires_at.to_offset(DEFAULT_LIBRARY_OFFSET);
     let expires = expires
         .replace_nanosecond(0)
@@ -156,18 +163,4 @@ pub async fn reset_password(ctx: &Context, card: &str) -> Result<(), Failure> {
     println!("expires at: {expires}");
     println!("(single use; the reader must choose a new Password at the first login)");
     Ok(())
-}
-
-/// Records an action in the audit log; a failure is only logged (the action is done).
-async fn audit(ctx: &Context, action: &str, subject: &str, details: &str) {
-    let entry = NewAuditEntry {
-        staff: None,
-        action: action.to_owned(),
-        subject: subject.to_owned(),
-        details: format!("library-admin: {details}"),
-        at: ctx.now(),
-    };
-    if let Err(err) = ctx.db().audit_log().append(&entry).await {
-        tracing::warn!(%err, action, "cannot write the audit log");
-    }
 }

@@ -1,5 +1,6 @@
-//! `sip2-station create | list | delete`: SIP2 station accounts, with the store and the
-//! password rules and hasher `POST /api/v1/sip2/stations` uses.
+//! `sip2-station create | list | delete`: SIP2 station accounts, through the application
+//! layer's `Sip2Stations` with the password rules and hasher `POST /api/v1/sip2/stations`
+//! uses; each change audited in its own transaction.
 //!
 //! Deleting a station here removes the account at once (a station can no longer log in);
 //! connections it already holds to a running server end when they next log in or when
@@ -7,11 +8,11 @@
 
 use std::io::BufRead;
 
+use library_app::{AdminError, NewStation};
 use library_core::{DEFAULT_LIBRARY_OFFSET, LibraryCode};
 use library_credentials::{
     OsRandom, Secret, StationPasswordError, StationUsername, generate_temporary_password,
 };
-use library_persistence::{NewAuditEntry, NewSip2Station, StoreError};
 use time::format_description::well_known::Rfc3339;
 
 use crate::context::{Context, Failure};
@@ -62,33 +63,29 @@ pub async fn create(
             )),
             StationPasswordError::Infrastructure(e) => Failure::failed(e),
         })?;
-    ctx.db()
-        .sip2_stations()
-        .create(
-            &NewSip2Station {
-                username: name.clone(),
-                password_hash: hash,
-                library: library.clone(),
-                created_at: ctx.now(),
-                created_by: CREATED_BY.to_owned(),
-            },
-            None,
-        )
+    let audit = ctx.audit_record(
+        "sip2_station.create",
+        format!("sip2_station:{name}"),
+        serde_json::json!({"library_code": library.as_str()}),
+    );
+    let station = NewStation {
+        username: name.clone(),
+        password_hash: hash,
+        library: library.clone(),
+        created_at: ctx.now(),
+        created_by: CREATED_BY.to_owned(),
+    };
+    ctx.services()
+        .sip2_stations
+        .create(&station, audit)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => {
+            AdminError::AlreadyExists => {
                 Failure::failed(format!("SIP2 station {name} already exists"))
             }
-            StoreError::NotFound(_) => Failure::failed(format!("no library has code {library}")),
+            AdminError::Invalid(_) => Failure::failed(format!("no library has code {library}")),
             other => Failure::failed(format!("cannot create SIP2 station {name}: {other}")),
         })?;
-    audit(
-        ctx,
-        "sip2_station.create",
-        &name,
-        serde_json::json!({"library_code": library.as_str()}),
-    )
-    .await;
     println!("created SIP2 station {name} (lends from {library})");
     if generated {
         println!("password: {}", password.expose());
@@ -100,8 +97,8 @@ pub async fn create(
 /// Lists the station accounts: username, library, created at, created by.
 pub async fn list(ctx: &Context) -> Result<(), Failure> {
     let stations = ctx
-        .db()
-        .sip2_stations()
+        .services()
+        .sip2_stations
         .list()
         .await
         .map_err(Failure::failed)?;
@@ -123,38 +120,22 @@ pub async fn list(ctx: &Context) -> Result<(), Failure> {
 /// Deletes a station account.
 pub async fn delete(ctx: &Context, name: &str) -> Result<(), Failure> {
     let name = username(name)?;
+    let audit = |_closed: usize| {
+        ctx.audit_record(
+            "sip2_station.delete",
+            format!("sip2_station:{name}"),
+            serde_json::json!({}),
+        )
+    };
     let deleted = ctx
-        .db()
-        .sip2_stations()
-        .delete(&name, None)
+        .services()
+        .sip2_stations
+        .delete(&name, &audit)
         .await
         .map_err(Failure::failed)?;
-    if !deleted {
+    if deleted.is_none() {
         return Err(Failure::failed(format!("no SIP2 station {name}")));
     }
-    audit(ctx, "sip2_station.delete", &name, serde_json::json!({})).await;
     println!("deleted SIP2 station {name}");
     Ok(())
-}
-
-/// Records an action in the audit log; a failure is only logged (the action is done).
-async fn audit(
-    ctx: &Context,
-    action: &str,
-    station: &StationUsername,
-    mut details: serde_json::Value,
-) {
-    if let Some(map) = details.as_object_mut() {
-        map.insert("channel".into(), CREATED_BY.into());
-    }
-    let entry = NewAuditEntry {
-        staff: None,
-        action: action.to_owned(),
-        subject: format!("sip2_station:{station}"),
-        details: details.to_string(),
-        at: ctx.now(),
-    };
-    if let Err(err) = ctx.db().audit_log().append(&entry).await {
-        tracing::warn!(%err, action, "cannot write the audit log");
-    }
 }

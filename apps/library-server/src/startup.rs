@@ -6,15 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use library_app::{
-    BlockingHasher, CirculationDesk, DevControls, JobRunner, Services, StationConnections,
-};
+use library_app::StationConnections;
 use library_core::{Clock, ManualClock, SystemClock};
-use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
-use library_persistence::application::{
-    DbAdmin, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory, OutboxNotifier,
-    ScheduledJobs, circulation, reader_services,
-};
+use library_persistence::application::DbSip2Stations;
 use library_persistence::{Database, DatabaseError};
 use library_sip2::server::ServerConfig;
 use poem::endpoint::BoxEndpoint;
@@ -24,6 +18,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::scheduler::Scheduler;
+use library_setup::wiring::{credential_service, scheduled_jobs, services};
 use library_setup::{BootstrapError, Config, bootstrap};
 use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
 
@@ -108,51 +103,12 @@ impl Application {
         let db = Database::connect(&config.database_url)
             .await?
             .with_clock(clock.clone());
-        let random = Arc::new(OsRandom);
-        let credentials = CredentialService::new(
-            CredentialPorts {
-                store: Arc::new(db.credentials()),
-                sessions: Arc::new(db.sessions()),
-                hasher: Arc::new(BlockingHasher::per_core()),
-                staff: Arc::new(db.staff()),
-                notifier: Arc::new(OutboxNotifier::new(&db, clock.clone())),
-                random: random.clone(),
-                clock: clock.clone(),
-            },
-            CredentialConfig::default(),
-        );
+        let credentials = credential_service(&db, clock.clone());
         bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(&db, clock.clone()));
-        let jobs: Arc<dyn JobRunner> = Arc::new(ScheduledJobs::new(
-            desk.clone(),
-            db.credentials(),
-            credentials.config().guessing,
-        ));
-        let admin = Arc::new(DbAdmin::new(&db));
-        let mut state = Services {
-            credentials,
-            readers: Arc::new(DbReaderDirectory::new(&db)),
-            readiness: Arc::new(DbReadiness::new(&db)),
-            circulation: desk,
-            libraries: admin.clone(),
-            catalogue: admin.clone(),
-            rules: admin.clone(),
-            suspensions: admin.clone(),
-            accounts: admin.clone(),
-            audit: admin,
-            sip2_stations: Arc::new(DbSip2Stations::new(&db, None)),
-            staff: Arc::new(DbStaffDirectory::new(&db)),
-            reader_services: reader_services(&db, clock.clone()),
-            clock,
-            random,
-            dev: manual.map(|clock| DevControls {
-                clock,
-                jobs: jobs.clone(),
-            }),
-        };
+        let mut state = services(&db, credentials, clock, None, manual);
         let sip2 = match config.sip2_bind_addr() {
             Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),
             None => None,
@@ -165,7 +121,7 @@ impl Application {
             state.sip2_stations = Arc::new(DbSip2Stations::new(&db, Some(connections)));
         }
         let scheduler = config.jobs_every().map(|every| Scheduler {
-            jobs,
+            jobs: scheduled_jobs(&db, state.circulation.clone(), &state.credentials),
             leases: db.job_leases(),
             clock: state.clock.clone(),
             every,

@@ -349,6 +349,13 @@ pub trait RuleAdmin: Send + Sync {
         remove: &[&'static str],
         audit: AuditRecord,
     ) -> Result<(), AdminError>;
+    /// Replaces every stored rule with `scoped` (a whole policy), with `audit`, in one
+    /// transaction.
+    async fn replace_all(
+        &self,
+        scoped: &[ScopedRules],
+        audit: AuditRecord,
+    ) -> Result<(), AdminError>;
 }
 
 /// A stored fine-suspension period and its id.

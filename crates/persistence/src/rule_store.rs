@@ -238,6 +238,15 @@ impl RuleStore {
     /// apply`). Two replacements at the same moment run one after the other, and the
     /// rules stored afterwards are exactly one of the two sets, never a mixture.
     pub async fn replace_all(&self, scoped: &[ScopedRules]) -> Result<(), StoreError> {
+        self.replace_all_audited(scoped, None).await
+    }
+
+    /// [`Self::replace_all`], with `audit` (when given) written in the same transaction.
+    pub async fn replace_all_audited(
+        &self,
+        scoped: &[ScopedRules],
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<(), StoreError> {
         const C: &str = "replace rules";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         Self::lock_rules(&txn).await.map_err(store_err(C))?;
@@ -246,6 +255,11 @@ impl RuleStore {
             .map_err(store_err(C))?;
         for s in scoped {
             Self::insert_rules(&txn, &s.scope, &s.rules)
+                .await
+                .map_err(store_err(C))?;
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
                 .await
                 .map_err(store_err(C))?;
         }

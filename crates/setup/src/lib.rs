@@ -6,12 +6,15 @@
 //!   default), its TOML document (`library-admin policy show|apply`);
 //! - [`bootstrap`]: the first start, which stores the policy and creates the `admin` staff
 //!   user;
-//! - [`demo`]: the demo data set (`--demo`).
+//! - [`demo`]: the demo data set (`--demo`);
+//! - [`wiring`]: the application layer's services over the database, built the same way
+//!   by both apps.
 
 mod bootstrap;
 mod config;
 pub mod demo;
 mod policy;
+pub mod wiring;
 
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError, bootstrap};
 pub use config::{Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR, DEFAULT_SIP2_ADDR};

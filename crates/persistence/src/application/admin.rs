@@ -649,6 +649,17 @@ impl RuleAdmin for DbAdmin {
             .await
             .map_err(admin_err)
     }
+
+    async fn replace_all(
+        &self,
+        scoped: &[ScopedRules],
+        audit: AuditRecord,
+    ) -> Result<(), AdminError> {
+        self.rules
+            .replace_all_audited(scoped, Some(&audit_entry(audit)))
+            .await
+            .map_err(admin_err)
+    }
 }
 
 #[async_trait]
