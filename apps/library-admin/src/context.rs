@@ -84,7 +84,7 @@ impl Context {
     /// serves no SIP2 connection: a station deleted here loses those of the server at its
     /// next request, when its account is gone).
     pub fn services(&self) -> Services {
-        services(&self.db, self.credentials(), self.clock.clone(), None, None)
+        services(&self.db, self.credentials(), self.clock.clone(), None)
     }
 
     /// The audit record of an action of this tool (no staff user; channel

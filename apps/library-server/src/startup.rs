@@ -18,7 +18,9 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::scheduler::Scheduler;
-use library_setup::wiring::{credential_service, scheduled_jobs, services};
+use library_setup::wiring::{
+    credential_service, dev_controls, mail_transport, scheduled_jobs, services,
+};
 use library_setup::{BootstrapError, Config, bootstrap};
 use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
 
@@ -34,6 +36,9 @@ pub enum StartupError {
     /// The bootstrap admin user could not be created.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    /// The mail settings are unusable.
+    #[error(transparent)]
+    Mail(#[from] library_setup::wiring::MailConfigError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -108,7 +113,10 @@ impl Application {
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let mut state = services(&db, credentials, clock, None, manual);
+        let mut state = services(&db, credentials, clock, None);
+        let mail = mail_transport(config)?;
+        let jobs = scheduled_jobs(&db, &state, mail.clone());
+        state.dev = manual.map(|clock| dev_controls(clock, jobs.clone()));
         let sip2 = match config.sip2_bind_addr() {
             Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),
             None => None,
@@ -120,8 +128,10 @@ impl Application {
                 Arc::new(Sip2Connections(sip2.server.clone()));
             state.sip2_stations = Arc::new(DbSip2Stations::new(&db, Some(connections)));
         }
+        // The jobs read readers and titles through the services; the station accounts do
+        // not matter to them.
         let scheduler = config.jobs_every().map(|every| Scheduler {
-            jobs: scheduled_jobs(&db, state.circulation.clone(), &state.credentials),
+            jobs,
             leases: db.job_leases(),
             clock: state.clock.clone(),
             every,

@@ -14,12 +14,15 @@
 //!   and the demo data alike;
 //! - a reader's standing at a library and the messages every channel shows about it
 //!   ([`standing`]);
+//! - delivering the outbox: the messages rendered in the reader's language and sent by
+//!   mail, with a lease, retries and backoff ([`delivery`]);
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
 
+pub mod delivery;
 pub mod hasher;
 pub mod ports;
 pub mod reader_services;
@@ -28,6 +31,10 @@ pub mod roles;
 pub mod services;
 pub mod standing;
 
+pub use delivery::{
+    DeliveryError, DeliveryPolicy, DeliveryReport, Jobs, MailTransport, Outbox, OutgoingMail,
+    QueuedMessage, Sender,
+};
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
 pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,

@@ -99,7 +99,7 @@ pub use job_lease::JobLeaseStore;
 pub use ledger_store::LedgerStore;
 pub use library_store::{CalendarEntry, CalendarRule, LibraryRecord, LibraryStore, NewLibrary};
 pub use notice_store::NoticeStore;
-pub use outbox_store::{NewNotification, Notification, OutboxStore};
+pub use outbox_store::{NewNotification, Notification, OutboxStore, QueuedMessage};
 pub use patron_store::{ImportedReader, NewPatron, PatronStore, ReaderProfile};
 pub use queries_store::QueryStore;
 pub use rule_store::{RULE_NAMES, RuleStore};

@@ -54,11 +54,22 @@ impl OutboxStore {
 
     /// Up to `limit` unsent notifications, oldest first.
     pub async fn unsent(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        self.read("WHERE sent_at IS NULL", limit).await
+    }
+
+    /// Up to `limit` notifications, sent or not, oldest first.
+    pub async fn all(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        self.read("", limit).await
+    }
+
+    async fn read(&self, filter: &str, limit: u32) -> Result<Vec<Notification>, StoreError> {
         const C: &str = "read outbox";
         let rows = all(
             &self.conn,
-            "SELECT id, kind, patron_id, payload, created_at, sent_at FROM outbox \
-             WHERE sent_at IS NULL ORDER BY id LIMIT ?",
+            &format!(
+                "SELECT id, kind, patron_id, payload, created_at, sent_at FROM outbox \
+                 {filter} ORDER BY id LIMIT ?"
+            ),
             vec![i64::from(limit).into()],
         )
         .await
@@ -81,11 +92,16 @@ impl OutboxStore {
             .collect()
     }
 
-    /// Marks notification `id` sent; `false` if it was already sent or does not exist.
+    /// Marks notification `id` sent (a secret in its payload wiped); `false` if it was
+    /// already sent or does not exist.
     pub async fn mark_sent(&self, id: i64, at: OffsetDateTime) -> Result<bool, StoreError> {
         let n = exec(
             &self.conn,
-            "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+            &format!(
+                "UPDATE outbox SET sent_at = ?, claimed_until = NULL, payload = CASE \
+                 WHEN kind IN {SECRET_KINDS} THEN '{{}}' ELSE payload END \
+                 WHERE id = ? AND sent_at IS NULL"
+            ),
             vec![
                 instant::value(self.conn.get_database_backend(), at),
                 id.into(),
@@ -95,6 +111,129 @@ impl OutboxStore {
         .map_err(store_err("mark notification sent"))?;
         Ok(n == 1)
     }
+}
+
+/// The kinds whose payload holds a secret that must not outlive the sending (the
+/// temporary password): wiped when the message is sent or given up.
+const SECRET_KINDS: &str = "('credentials.temporary_password')";
+
+impl OutboxStore {
+    /// Claims up to `limit` messages due at `now` until `now + lease`, oldest first: unsent,
+    /// not given up, not waiting for a retry, not claimed by a sender whose lease still
+    /// runs. On PostgreSQL rows another sender is claiming are skipped (`SKIP LOCKED`); on
+    /// SQLite the claim runs under the write lock.
+    pub async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<QueuedMessage>, StoreError> {
+        const C: &str = "claim outbox messages";
+        let backend = self.conn.get_database_backend();
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        let skip_locked = match backend {
+            sea_orm::DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let rows = all(
+            &txn,
+            &format!(
+                "UPDATE outbox SET claimed_until = ? WHERE id IN (\
+                 SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+                 AND (next_attempt_at IS NULL OR next_attempt_at <= ?) \
+                 AND (claimed_until IS NULL OR claimed_until <= ?) \
+                 ORDER BY id LIMIT ?{skip_locked}) \
+                 RETURNING id, kind, patron_id, payload, attempts"
+            ),
+            vec![
+                instant::value(backend, now + lease),
+                instant::value(backend, now),
+                instant::value(backend, now),
+                i64::from(limit).into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        let mut claimed = rows
+            .iter()
+            .map(|r| {
+                Ok(QueuedMessage {
+                    id: get(r, "id").map_err(infra(C))?,
+                    kind: get(r, "kind").map_err(infra(C))?,
+                    patron: get::<Option<i64>>(r, "patron_id")
+                        .map_err(infra(C))?
+                        .map(PatronId),
+                    payload: get(r, "payload").map_err(infra(C))?,
+                    attempts: u32::try_from(get::<i64>(r, "attempts").map_err(infra(C))?)
+                        .unwrap_or(u32::MAX),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        txn.commit().await.map_err(store_err(C))?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    }
+
+    /// Records a failed attempt of message `id`: `attempts` in all, the reason, and the next
+    /// try at `retry_at`; given up at `now` when `retry_at` is `None` (and a secret in its
+    /// payload wiped).
+    pub async fn failed(
+        &self,
+        id: i64,
+        attempts: u32,
+        reason: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let backend = self.conn.get_database_backend();
+        let given_up = retry_at.is_none().then_some(now);
+        exec(
+            &self.conn,
+            &format!(
+                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, \
+                 failed_at = ?, claimed_until = NULL, payload = CASE \
+                 WHEN ? AND kind IN {SECRET_KINDS} THEN '{{}}' ELSE payload END \
+                 WHERE id = ? AND sent_at IS NULL"
+            ),
+            vec![
+                i64::from(attempts).into(),
+                reason.chars().take(500).collect::<String>().into(),
+                instant::optional(backend, retry_at),
+                instant::optional(backend, given_up),
+                given_up.is_some().into(),
+                id.into(),
+            ],
+        )
+        .await
+        .map_err(store_err("record a failed delivery"))?;
+        Ok(())
+    }
+
+    /// Deletes the messages sent before `before`; how many.
+    pub async fn purge_sent(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        exec(
+            &self.conn,
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
+            vec![instant::value(self.conn.get_database_backend(), before)],
+        )
+        .await
+        .map_err(store_err("purge sent messages"))
+    }
+}
+
+/// A message as the sender claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    /// Its id.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// The reader it is for.
+    pub patron: Option<PatronId>,
+    /// Its payload (JSON).
+    pub payload: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
 }
 
 /// Queues `n` on `conn` (the pool, or a transaction: then it is queued only if that

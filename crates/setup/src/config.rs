@@ -37,7 +37,16 @@ pub struct Config {
     /// The circulation rules stored on first start (`LIBRARY_POLICY`, or the `[policy]`
     /// section of the file): the "hkpl" profile unless configured (`policy.rs`).
     pub policy: Policy,
+    /// The SMTP server mail goes through (`LIBRARY_SMTP_URL`: `smtp://[user:pass@]host:port`,
+    /// `?tls=required` for STARTTLS, `smtps://…` for implicit TLS); `None`: mail is logged
+    /// (without its body) instead of sent.
+    pub smtp_url: Option<String>,
+    /// The sender address of mail (`LIBRARY_MAIL_FROM`).
+    pub mail_from: String,
 }
+
+/// The sender address of mail when none is configured.
+pub const DEFAULT_MAIL_FROM: &str = "library@localhost";
 
 /// The default period of the scheduled jobs: five minutes, so a hold is expired and its
 /// copy passed on within minutes of its last pickup day ending.
@@ -54,6 +63,8 @@ impl std::fmt::Debug for Config {
             .field("demo", &self.demo)
             .field("jobs_every_secs", &self.jobs_every_secs)
             .field("policy", &self.policy.describe())
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "…"))
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -69,6 +80,8 @@ impl Default for Config {
             demo: false,
             jobs_every_secs: None,
             policy: Policy::Hkpl,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
         }
     }
 }
@@ -84,6 +97,8 @@ pub(crate) struct FileConfig {
     dev_clock: Option<bool>,
     demo: Option<bool>,
     jobs_every_secs: Option<u64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
     /// `[policy]`: the rules stored on first start (`policy.rs`).
     pub(crate) policy: Option<PolicySection>,
 }
@@ -182,6 +197,12 @@ impl Config {
             if file.jobs_every_secs.is_some() {
                 config.jobs_every_secs = file.jobs_every_secs;
             }
+            if let Some(v) = file.smtp_url.filter(|v| !v.is_empty()) {
+                config.smtp_url = Some(v);
+            }
+            if let Some(v) = file.mail_from.filter(|v| !v.is_empty()) {
+                config.mail_from = v;
+            }
             if let Some(section) = file.policy {
                 config.policy = section.into_policy().map_err(|e| ConfigError::Policy {
                     source_name: format!("the configuration file {path}"),
@@ -200,6 +221,12 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
             config.admin_password = Some(v);
+        }
+        if let Some(v) = var("LIBRARY_SMTP_URL").filter(|v| !v.is_empty()) {
+            config.smtp_url = Some(v);
+        }
+        if let Some(v) = var("LIBRARY_MAIL_FROM").filter(|v| !v.is_empty()) {
+            config.mail_from = v;
         }
         if let Some(v) = var("LIBRARY_DEV_CLOCK") {
             config.dev_clock = parse_flag("LIBRARY_DEV_CLOCK", &v)?;

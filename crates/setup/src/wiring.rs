@@ -5,15 +5,20 @@
 use std::sync::Arc;
 
 use library_app::{
-    BlockingHasher, CirculationDesk, DevControls, JobRunner, Services, StationConnections,
+    BlockingHasher, CirculationDesk, DeliveryPolicy, DevControls, JobRunner, Jobs, MailTransport,
+    Sender, Services, StationConnections,
 };
 use library_core::{Clock, ManualClock};
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
+pub use library_mail::MailConfigError;
+use library_mail::{LogMail, SmtpMail};
 use library_persistence::Database;
 use library_persistence::application::{
-    DbAdmin, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory, OutboxNotifier,
-    ScheduledJobs, circulation, reader_services,
+    DbAdmin, DbOutbox, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory,
+    OutboxNotifier, ScheduledJobs, circulation, reader_services,
 };
+
+use crate::Config;
 
 /// The credential service over `db`: Argon2 on the hashing threads ([`BlockingHasher`]),
 /// notices to the outbox.
@@ -32,34 +37,52 @@ pub fn credential_service(db: &Database, clock: Arc<dyn Clock>) -> CredentialSer
     )
 }
 
-/// The scheduled jobs over `db` (hold expiry, the purge of stale guessing counters).
-pub fn scheduled_jobs(
-    db: &Database,
-    circulation: Arc<dyn CirculationDesk>,
-    credentials: &CredentialService,
-) -> Arc<dyn JobRunner> {
-    Arc::new(ScheduledJobs::new(
-        circulation,
-        db.credentials(),
-        credentials.config().guessing,
-    ))
+/// Where mail goes: the SMTP server of `config.smtp_url`, or the log when none is set.
+pub fn mail_transport(config: &Config) -> Result<Arc<dyn MailTransport>, MailConfigError> {
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(SmtpMail::new(url, &config.mail_from)?),
+        None => Arc::new(LogMail),
+    })
 }
 
-/// The application layer's services over `db`. `connections`: the SIP2 connections a
-/// deleted station account loses (`None` where no SIP2 server runs in the process);
-/// `dev`: the settable clock behind `clock`, when the development clock is on.
+/// The scheduled jobs over `db`, in this order: hold expiry and the purge of stale guessing
+/// counters, then the delivery of the outbox through `mail` (so a hold expiry's notices go
+/// out in the same run).
+pub fn scheduled_jobs(
+    db: &Database,
+    services: &Services,
+    mail: Arc<dyn MailTransport>,
+) -> Arc<dyn JobRunner> {
+    let housekeeping = Arc::new(ScheduledJobs::new(
+        services.circulation.clone(),
+        db.credentials(),
+        services.credentials.config().guessing,
+    ));
+    let sender = Arc::new(Sender::new(
+        services.clone(),
+        Arc::new(DbOutbox::new(db)),
+        mail,
+        DeliveryPolicy::default(),
+    ));
+    Arc::new(Jobs(vec![housekeeping, sender]))
+}
+
+/// The development controls: the settable clock behind the services' clock and the job
+/// trigger.
+pub fn dev_controls(clock: Arc<ManualClock>, jobs: Arc<dyn JobRunner>) -> DevControls {
+    DevControls { clock, jobs }
+}
+
+/// The application layer's services over `db`, without development controls.
+/// `connections`: the SIP2 connections a deleted station account loses (`None` where no
+/// SIP2 server runs in the process).
 pub fn services(
     db: &Database,
     credentials: CredentialService,
     clock: Arc<dyn Clock>,
     connections: Option<Arc<dyn StationConnections>>,
-    dev: Option<Arc<ManualClock>>,
 ) -> Services {
     let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(db, clock.clone()));
-    let dev = dev.map(|manual| DevControls {
-        clock: manual,
-        jobs: scheduled_jobs(db, desk.clone(), &credentials),
-    });
     let admin = Arc::new(DbAdmin::new(db));
     Services {
         credentials,
@@ -77,6 +100,6 @@ pub fn services(
         reader_services: reader_services(db, clock.clone()),
         clock,
         random: Arc::new(OsRandom),
-        dev,
+        dev: None,
     }
 }

@@ -13,6 +13,7 @@ mod demo;
 mod faults;
 mod fines;
 mod holds;
+mod mail;
 mod process;
 mod reader_services;
 mod renewals;

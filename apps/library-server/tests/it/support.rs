@@ -166,6 +166,27 @@ impl TestApp {
         Self::start(Self::config(database_url, dev_clock, sip2), label).await
     }
 
+    /// A server with the development clock and the settings `adjust` makes, on `database`.
+    pub async fn with_config(database: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let label = database.label();
+        let url = database.url();
+        let mut app = Self::with_config_at(&url, label, adjust).await;
+        app._database = Some(database);
+        app
+    }
+
+    /// As [`TestApp::with_config`], on the database at `url`, which the caller owns (a
+    /// second process).
+    pub async fn with_config_at(
+        url: &str,
+        label: &'static str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut config = Self::config(url, true, false);
+        adjust(&mut config);
+        Self::start(config, label).await
+    }
+
     async fn start(config: Config, label: &'static str) -> TestApp {
         let database_url = config.database_url.clone();
         let database_url = database_url.as_str();
@@ -199,12 +220,13 @@ impl TestApp {
         }
     }
 
-    /// The notifications the server queued, oldest first (read from its database).
+    /// The notifications the server queued, sent or not, oldest first (read from its
+    /// database; the scheduled jobs deliver them, to the log unless the test sets SMTP).
     pub async fn outbox(&self) -> Vec<library_persistence::Notification> {
         let db = library_persistence::Database::connect(&self.database_url)
             .await
             .expect("open the test database");
-        let queued = db.outbox().unsent(1000).await.expect("read the outbox");
+        let queued = db.outbox().all(1000).await.expect("read the outbox");
         db.close().await.expect("close");
         queued
     }

@@ -4,6 +4,7 @@
 //! its default credentials, a SIP2 station's circulation) live in `library-app`.
 
 mod admin;
+mod delivery;
 mod reader_services;
 mod stations;
 
@@ -11,5 +12,6 @@ pub use admin::{
     DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier,
     ScheduledJobs, SharedClock, circulation,
 };
+pub use delivery::DbOutbox;
 pub use reader_services::{DbReaderServices, reader_services};
 pub use stations::DbSip2Stations;
