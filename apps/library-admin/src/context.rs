@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use library_app::{AuditRecord, Services};
+use library_app::{AuditRecord, SecretBox, Services};
 use library_core::{Clock, DEFAULT_LIBRARY_OFFSET, SystemClock};
 use library_credentials::CredentialService;
 use library_persistence::{Backend, Database};
 use library_setup::Config;
-use library_setup::wiring::{credential_service, services};
+use library_setup::wiring::{credential_service, secret_box, services};
 use time::{Date, OffsetDateTime};
 
 /// Why a command did not succeed: a usage error (exit 2) or a failure (exit 1).
@@ -31,6 +31,7 @@ impl Failure {
 pub struct Context {
     config: Config,
     db: Database,
+    secrets: SecretBox,
     clock: Arc<dyn Clock>,
 }
 
@@ -44,7 +45,14 @@ impl Context {
             .await
             .map_err(|e| Failure::failed(format!("{}: {e}", shown_url(&config.database_url))))?
             .with_clock(clock.clone());
-        Ok(Context { config, db, clock })
+        let secrets =
+            secret_box(&config).map_err(|e| Failure::failed(format!("secret key: {e}")))?;
+        Ok(Context {
+            config,
+            db,
+            secrets,
+            clock,
+        })
     }
 
     /// The database.
@@ -77,7 +85,7 @@ impl Context {
 
     /// The credential service, wired as the server wires it (notices go to the outbox).
     pub fn credentials(&self) -> CredentialService {
-        credential_service(&self.db, self.clock.clone())
+        credential_service(&self.db, self.secrets.clone(), self.clock.clone())
     }
 
     /// The application layer's services, wired as the server wires them (this process

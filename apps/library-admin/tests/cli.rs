@@ -99,7 +99,11 @@ fn credentials(db: &Database) -> CredentialService {
             sessions: Arc::new(db.sessions()),
             hasher: Arc::new(BlockingHasher::per_core()),
             staff: Arc::new(db.staff()),
-            notifier: Arc::new(OutboxNotifier::new(db, clock.clone())),
+            notifier: Arc::new(OutboxNotifier::new(
+                db,
+                library_app::SecretBox::new([7; 32]),
+                clock.clone(),
+            )),
             random: Arc::new(OsRandom),
             clock,
         },

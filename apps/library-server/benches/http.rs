@@ -80,7 +80,7 @@ impl Db {
     async fn drop_db(self) {
         match self {
             Db::Sqlite(path) => {
-                for end in ["", "-wal", "-shm"] {
+                for end in ["", "-wal", "-shm", ".key"] {
                     let mut file = path.clone().into_os_string();
                     file.push(end);
                     let _ = std::fs::remove_file(file);

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::scheduler::Scheduler;
 use library_setup::wiring::{
-    credential_service, dev_controls, mail_transport, scheduled_jobs, services,
+    credential_service, dev_controls, mail_transport, scheduled_jobs, secret_box, services,
 };
 use library_setup::{BootstrapError, Config, bootstrap};
 use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
@@ -39,6 +39,9 @@ pub enum StartupError {
     /// The mail settings are unusable.
     #[error(transparent)]
     Mail(#[from] library_setup::wiring::MailConfigError),
+    /// The secret key is unusable.
+    #[error(transparent)]
+    SecretKey(#[from] library_setup::wiring::SecretKeyError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -108,14 +111,15 @@ impl Application {
         let db = Database::connect(&config.database_url)
             .await?
             .with_clock(clock.clone());
-        let credentials = credential_service(&db, clock.clone());
+        let secrets = secret_box(config)?;
+        let credentials = credential_service(&db, secrets.clone(), clock.clone());
         bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
         let mut state = services(&db, credentials, clock, None);
         let mail = mail_transport(config)?;
-        let jobs = scheduled_jobs(&db, &state, mail.clone());
+        let jobs = scheduled_jobs(&db, &state, mail, secrets);
         state.dev = manual.map(|clock| dev_controls(clock, jobs.clone()));
         let sip2 = match config.sip2_bind_addr() {
             Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),

@@ -20,6 +20,7 @@ use library_reader_services::{Channel, Language};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::secrets::SecretBox;
 use crate::services::{JobRunner, Services};
 
 /// A mail ready to send.
@@ -357,6 +358,7 @@ pub struct Sender {
     services: Services,
     outbox: std::sync::Arc<dyn Outbox>,
     transport: std::sync::Arc<dyn MailTransport>,
+    secrets: SecretBox,
     policy: DeliveryPolicy,
 }
 
@@ -375,17 +377,20 @@ enum Outcome {
 }
 
 impl Sender {
-    /// The sender of `outbox` through `transport`, reading readers through `services`.
+    /// The sender of `outbox` through `transport`, reading readers through `services` and
+    /// opening sealed secrets with `secrets`.
     pub fn new(
         services: Services,
         outbox: std::sync::Arc<dyn Outbox>,
         transport: std::sync::Arc<dyn MailTransport>,
+        secrets: SecretBox,
         policy: DeliveryPolicy,
     ) -> Self {
         Sender {
             services,
             outbox,
             transport,
+            secrets,
             policy,
         }
     }
@@ -422,9 +427,23 @@ impl Sender {
                 retry: false,
             })
         };
-        let Ok(payload) = serde_json::from_str::<serde_json::Value>(&message.payload) else {
+        let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&message.payload) else {
             return give_up("the payload is not JSON".into());
         };
+        // A temporary password: opened only here, in memory; never sent after it expired.
+        if let Some(sealed) = payload["sealed_password"].as_str() {
+            let Some(password) = self.secrets.open(sealed) else {
+                return give_up("the sealed secret does not open under this key".into());
+            };
+            let expired = payload["expires_at"]
+                .as_str()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_none_or(|at| at <= self.services.clock.now());
+            if expired {
+                return give_up("the temporary password expired before it was sent".into());
+            }
+            payload["temporary_password"] = serde_json::Value::String(password);
+        }
         let Some(patron) = message.patron else {
             return give_up("no reader".into());
         };

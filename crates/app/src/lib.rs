@@ -16,6 +16,7 @@
 //!   ([`standing`]);
 //! - delivering the outbox: the messages rendered in the reader's language and sent by
 //!   mail, with a lease, retries and backoff ([`delivery`]);
+//! - secrets sealed while they wait in the database ([`secrets`]);
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
@@ -28,6 +29,7 @@ pub mod ports;
 pub mod reader_services;
 pub mod registration;
 pub mod roles;
+pub mod secrets;
 pub mod services;
 pub mod standing;
 
@@ -50,6 +52,7 @@ pub use registration::{
     card_expiry, draw_card_number,
 };
 pub use roles::{StaffWork, may};
+pub use secrets::SecretBox;
 pub use services::{
     DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile,
     Readiness, RegisterReaderError, Services,

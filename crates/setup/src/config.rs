@@ -43,6 +43,10 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender address of mail (`LIBRARY_MAIL_FROM`).
     pub mail_from: String,
+    /// The key secrets are sealed with while they wait in the database
+    /// (`LIBRARY_SECRET_KEY`: base64 of 32 bytes); `None`: the key file beside the database
+    /// ([`Config::secret_key_file`]), created on first start.
+    pub secret_key: Option<String>,
 }
 
 /// The sender address of mail when none is configured.
@@ -65,7 +69,27 @@ impl std::fmt::Debug for Config {
             .field("policy", &self.policy.describe())
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "…"))
             .field("mail_from", &self.mail_from)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
             .finish()
+    }
+}
+
+impl Config {
+    /// The key file used when no `LIBRARY_SECRET_KEY` is set: beside a SQLite database
+    /// file (`library.db` → `library.db.key`); for PostgreSQL (or an in-memory SQLite
+    /// database), `library.key` in the working directory. Several processes on one
+    /// PostgreSQL database must share one key: set `LIBRARY_SECRET_KEY` for them.
+    pub fn secret_key_file(&self) -> std::path::PathBuf {
+        let file = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+        match file {
+            Some(path) => std::path::PathBuf::from(format!("{path}.key")),
+            None => std::path::PathBuf::from("library.key"),
+        }
     }
 }
 
@@ -82,6 +106,7 @@ impl Default for Config {
             policy: Policy::Hkpl,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            secret_key: None,
         }
     }
 }
@@ -99,6 +124,7 @@ pub(crate) struct FileConfig {
     jobs_every_secs: Option<u64>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    secret_key: Option<String>,
     /// `[policy]`: the rules stored on first start (`policy.rs`).
     pub(crate) policy: Option<PolicySection>,
 }
@@ -203,6 +229,9 @@ impl Config {
             if let Some(v) = file.mail_from.filter(|v| !v.is_empty()) {
                 config.mail_from = v;
             }
+            if let Some(v) = file.secret_key.filter(|v| !v.is_empty()) {
+                config.secret_key = Some(v);
+            }
             if let Some(section) = file.policy {
                 config.policy = section.into_policy().map_err(|e| ConfigError::Policy {
                     source_name: format!("the configuration file {path}"),
@@ -227,6 +256,9 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_MAIL_FROM").filter(|v| !v.is_empty()) {
             config.mail_from = v;
+        }
+        if let Some(v) = var("LIBRARY_SECRET_KEY").filter(|v| !v.is_empty()) {
+            config.secret_key = Some(v);
         }
         if let Some(v) = var("LIBRARY_DEV_CLOCK") {
             config.dev_clock = parse_flag("LIBRARY_DEV_CLOCK", &v)?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use library_app::{
     BlockingHasher, CirculationDesk, DeliveryPolicy, DevControls, JobRunner, Jobs, MailTransport,
-    Sender, Services, StationConnections,
+    SecretBox, Sender, Services, StationConnections,
 };
 use library_core::{Clock, ManualClock};
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
@@ -20,16 +20,97 @@ use library_persistence::application::{
 
 use crate::Config;
 
+/// Why the secret key is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretKeyError {
+    /// `LIBRARY_SECRET_KEY` is not base64 of 32 bytes.
+    #[error("LIBRARY_SECRET_KEY is not a key: base64 of 32 bytes expected")]
+    Malformed,
+    /// The key file holds no key.
+    #[error("the key file {0} holds no key (base64 of 32 bytes)")]
+    BadFile(String),
+    /// The key file could not be read or created.
+    #[error("the key file {path}: {source}")]
+    File {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No randomness for a new key.
+    #[error("{0}")]
+    Random(String),
+}
+
+/// The box secrets are sealed with: the key of `LIBRARY_SECRET_KEY`, or of the key file
+/// ([`Config::secret_key_file`]), which is created (mode 0600, logged as created, the key
+/// never shown) when it does not exist.
+pub fn secret_box(config: &Config) -> Result<SecretBox, SecretKeyError> {
+    if let Some(text) = &config.secret_key {
+        return SecretBox::parse_key(text)
+            .map(SecretBox::new)
+            .ok_or(SecretKeyError::Malformed);
+    }
+    let path = config.secret_key_file();
+    let shown = path.display().to_string();
+    let file_err = |source| SecretKeyError::File {
+        path: shown.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            return SecretBox::parse_key(&text)
+                .map(SecretBox::new)
+                .ok_or_else(|| SecretKeyError::BadFile(shown.clone()));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(file_err(e)),
+    }
+    let key = SecretBox::generate_key().map_err(|e| SecretKeyError::Random(e.to_string()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            use std::io::Write as _;
+            file.write_all(SecretBox::key_text(&key).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(file_err)?;
+            tracing::warn!(
+                path = %shown,
+                "created the secret key file (mode 0600): keep it with the database's backups,                  apart from them"
+            );
+            Ok(SecretBox::new(key))
+        }
+        // Another process created it meanwhile: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).map_err(file_err)?;
+            SecretBox::parse_key(&text)
+                .map(SecretBox::new)
+                .ok_or(SecretKeyError::BadFile(shown))
+        }
+        Err(e) => Err(file_err(e)),
+    }
+}
+
 /// The credential service over `db`: Argon2 on the hashing threads ([`BlockingHasher`]),
-/// notices to the outbox.
-pub fn credential_service(db: &Database, clock: Arc<dyn Clock>) -> CredentialService {
+/// notices to the outbox, secrets in them sealed with `secrets`.
+pub fn credential_service(
+    db: &Database,
+    secrets: SecretBox,
+    clock: Arc<dyn Clock>,
+) -> CredentialService {
     CredentialService::new(
         CredentialPorts {
             store: Arc::new(db.credentials()),
             sessions: Arc::new(db.sessions()),
             hasher: Arc::new(BlockingHasher::per_core()),
             staff: Arc::new(db.staff()),
-            notifier: Arc::new(OutboxNotifier::new(db, clock.clone())),
+            notifier: Arc::new(OutboxNotifier::new(db, secrets, clock.clone())),
             random: Arc::new(OsRandom),
             clock,
         },
@@ -52,6 +133,7 @@ pub fn scheduled_jobs(
     db: &Database,
     services: &Services,
     mail: Arc<dyn MailTransport>,
+    secrets: SecretBox,
 ) -> Arc<dyn JobRunner> {
     let housekeeping = Arc::new(ScheduledJobs::new(
         services.circulation.clone(),
@@ -62,6 +144,7 @@ pub fn scheduled_jobs(
         services.clone(),
         Arc::new(DbOutbox::new(db)),
         mail,
+        secrets,
         DeliveryPolicy::default(),
     ));
     Arc::new(Jobs(vec![housekeeping, sender]))
@@ -101,5 +184,71 @@ pub fn services(
         clock,
         random: Arc::new(OsRandom),
         dev: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_is_created_once_private_and_then_reused() {
+        let dir = std::env::temp_dir().join(format!("library_key_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("library.db");
+        let config = Config {
+            database_url: format!("sqlite://{}?mode=rwc", db.display()),
+            ..Config::default()
+        };
+        let file = config.secret_key_file();
+        assert_eq!(file, dir.join("library.db.key"));
+        let _ = std::fs::remove_file(&file);
+        let first = secret_box(&config).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let sealed = first.seal("Kite-Lamp-73xQ").unwrap();
+        // A restart reads the same key.
+        let again = secret_box(&config).unwrap();
+        assert_eq!(again.open(&sealed).as_deref(), Some("Kite-Lamp-73xQ"));
+        // A configured key wins over the file; a malformed one stops start-up.
+        let configured = Config {
+            secret_key: Some(SecretBox::key_text(&[5u8; 32])),
+            ..config.clone()
+        };
+        assert_eq!(secret_box(&configured).unwrap().open(&sealed), None);
+        let malformed = Config {
+            secret_key: Some("short".into()),
+            ..config.clone()
+        };
+        assert!(matches!(
+            secret_box(&malformed),
+            Err(SecretKeyError::Malformed)
+        ));
+        // A file that holds no key is refused, never replaced.
+        std::fs::write(&file, "garbage").unwrap();
+        assert!(matches!(
+            secret_box(&config),
+            Err(SecretKeyError::BadFile(_))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn postgres_and_memory_databases_use_the_working_directorys_key_file() {
+        for url in ["postgres://u@h/db", "sqlite::memory:", "sqlite://:memory:"] {
+            let config = Config {
+                database_url: url.into(),
+                ..Config::default()
+            };
+            assert_eq!(
+                config.secret_key_file(),
+                std::path::PathBuf::from("library.key"),
+                "{url}"
+            );
+        }
     }
 }

@@ -199,6 +199,23 @@ async fn a_forgotten_password_arrives_by_mail_and_logs_in_once() {
             "{}: sent before the job ran",
             app.db
         );
+        // While it waits, the row holds the temporary password sealed, never its text.
+        let waiting = app
+            .outbox()
+            .await
+            .into_iter()
+            .find(|n| n.notification.kind == "credentials.temporary_password")
+            .expect("the reset's row")
+            .notification
+            .payload;
+        let fields: serde_json::Value = serde_json::from_str(&waiting).expect("JSON");
+        assert!(
+            fields["sealed_password"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("v1:")),
+            "{waiting}"
+        );
+        assert!(fields.get("temporary_password").is_none(), "{waiting}");
         app.run_jobs().await;
         let mails = smtp.mails();
         assert_eq!(mails.len(), 1, "{}: {mails:?}", app.db);
@@ -216,6 +233,11 @@ async fn a_forgotten_password_arrives_by_mail_and_logs_in_once() {
             "{text}"
         );
         let password = temporary_password(&text);
+        assert!(
+            !waiting.contains(&password),
+            "{}: the temporary password was stored in the clear: {waiting}",
+            app.db
+        );
         let session = app.login(&card, &password).await.expect(200, "");
         assert_eq!(session.body["scope"], "change_password_only", "{}", app.db);
 

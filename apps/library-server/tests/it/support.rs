@@ -8,6 +8,8 @@ use tokio::sync::oneshot;
 
 pub const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
 pub const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
+/// The key the test servers seal secrets with (base64 of 32 bytes).
+pub const TEST_SECRET_KEY: &str = "dGVzdC1rZXktb2YtdGhlLWxpYnJhcnktc2VydmVyISE=";
 
 pub use library_persistence::testing::TestDb;
 
@@ -133,6 +135,8 @@ impl TestApp {
             admin_password: Some(ADMIN_PASSWORD.into()),
             dev_clock,
             policy: Policy::Empty,
+            // A fixed key: no key file beside the test databases.
+            secret_key: Some(TEST_SECRET_KEY.into()),
             ..Config::default()
         }
     }

@@ -16,8 +16,8 @@ use library_app::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
     NewLibraryInfo, NewReader, NewStaffMember, NotReady, NotReadyReason, ReaderDirectory,
-    ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, StaffDirectory, StaffMember,
-    StoredSuspension, TitleInfo,
+    ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, SecretBox, StaffDirectory,
+    StaffMember, StoredSuspension, TitleInfo,
 };
 use library_circulation::ports::{CalendarRepository, RuleRepository};
 use library_circulation::{
@@ -228,12 +228,13 @@ impl Readiness for DbReadiness {
     }
 }
 
-/// Notices to readers: queued in the outbox table for the mail/SMS sender, and noted in
-/// the log. The log never carries a temporary password's text; the outbox row does, since
-/// the sender must mail it (it is a single-use secret that expires within a day).
+/// Notices to readers: queued in the outbox table for the mail sender, and noted in the
+/// log. A temporary password is sealed ([`SecretBox`]) before it is written: neither the
+/// log nor the table carries its text, and the sender opens it to mail it.
 #[derive(Clone)]
 pub struct OutboxNotifier {
     outbox: OutboxStore,
+    secrets: SecretBox,
     clock: Arc<dyn Clock>,
 }
 
@@ -244,10 +245,11 @@ impl std::fmt::Debug for OutboxNotifier {
 }
 
 impl OutboxNotifier {
-    /// Over `db`'s outbox.
-    pub fn new(db: &Database, clock: Arc<dyn Clock>) -> Self {
+    /// Over `db`'s outbox, sealing secrets with `secrets`.
+    pub fn new(db: &Database, secrets: SecretBox, clock: Arc<dyn Clock>) -> Self {
         Self {
             outbox: db.outbox(),
+            secrets,
             clock,
         }
     }
@@ -267,7 +269,7 @@ impl Notifier for OutboxNotifier {
                 *patron,
                 serde_json::json!({
                     "email": email,
-                    "temporary_password": password.expose(),
+                    "sealed_password": self.secrets.seal(password.expose())?,
                     "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
                 }),
             ),
