@@ -14,6 +14,8 @@
 //!   and the demo data alike;
 //! - a reader's standing at a library and the messages every channel shows about it
 //!   ([`standing`]);
+//! - saving a reader's settings, where a change of the email needs the Password
+//!   ([`settings`]);
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
@@ -26,6 +28,7 @@ pub mod reader_services;
 pub mod registration;
 pub mod roles;
 pub mod services;
+pub mod settings;
 pub mod standing;
 
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
@@ -47,4 +50,5 @@ pub use services::{
     DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile,
     Readiness, RegisterReaderError, Services,
 };
+pub use settings::SettingsChangeError;
 pub use standing::{Standing, standing_messages};

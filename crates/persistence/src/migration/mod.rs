@@ -13,6 +13,7 @@ mod m20261202_000006_title_details;
 mod m20261203_000007_job_runs;
 mod m20261206_000008_heartbeat;
 mod m20261206_000009_config_version;
+mod m20261207_000010_reset_windows;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_job_runs::Migration),
             Box::new(m20261206_000008_heartbeat::Migration),
             Box::new(m20261206_000009_config_version::Migration),
+            Box::new(m20261207_000010_reset_windows::Migration),
         ]
     }
 }
