@@ -306,21 +306,31 @@ pub fn render(
             ),
         )),
         ("settings.email_changed", language) => {
-            let new = field(payload, "new_email").unwrap_or("");
+            // `new_email` is null when the reader removed the address.
+            let new = payload["new_email"].as_str();
             Ok(match language {
                 Language::En => (
                     "The email of your library account was changed".to_owned(),
                     format!(
-                        "Dear {name},\n\nThe email address of your library account was \
-                         changed from this address to {new}. If you did not change it, ask \
-                         any library at once.\n\n{SIGNATURE_EN}"
+                        "Dear {name},\n\nThe email address of your library account {}. If \
+                         you did not change it, ask any library at once.\n\n{SIGNATURE_EN}",
+                        match new {
+                            Some(new) => format!("was changed from this address to {new}"),
+                            None =>
+                                "was removed: this address no longer receives its mail".to_owned(),
+                        }
                     ),
                 ),
                 Language::ZhHant => (
                     "您的圖書館帳戶電郵地址已更改".to_owned(),
                     format!(
-                        "{name} 您好：\n\n您的圖書館帳戶電郵地址已由此地址更改為 {new}。\
-                         如非閣下本人更改，請立即聯絡任何圖書館。\n\n{SIGNATURE_ZH}"
+                        "{name} 您好：\n\n{}如非閣下本人更改，請立即聯絡任何圖書館。\n\n\
+                         {SIGNATURE_ZH}",
+                        match new {
+                            Some(new) => format!("您的圖書館帳戶電郵地址已由此地址更改為 {new}。"),
+                            None => "您的圖書館帳戶已刪除此電郵地址，此地址不會再收到帳戶郵件。"
+                                .to_owned(),
+                        }
                     ),
                 ),
             })
@@ -733,6 +743,19 @@ mod tests {
         )
         .unwrap();
         assert!(body.contains("更改為 new@example.com"), "{body}");
+        let removed = serde_json::json!({"old_email": "old@example.com", "new_email": null});
+        let (_, body) = render(
+            "settings.email_changed",
+            &removed,
+            &reader(Language::En),
+            None,
+        )
+        .unwrap();
+        assert!(
+            body.contains("was removed: this address no longer"),
+            "{body}"
+        );
+        assert!(!body.contains(" to ."), "{body}");
     }
 
     #[test]

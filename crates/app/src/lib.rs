@@ -17,6 +17,8 @@
 //! - delivering the outbox: the messages rendered in the reader's language and sent by
 //!   mail, with a lease, retries and backoff ([`delivery`]);
 //! - secrets sealed while they wait in the database ([`secrets`]);
+//! - saving a reader's settings, where a change of the email needs the Password
+//!   ([`settings`]);
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
@@ -31,6 +33,7 @@ pub mod registration;
 pub mod roles;
 pub mod secrets;
 pub mod services;
+pub mod settings;
 pub mod standing;
 
 pub use delivery::{
@@ -57,4 +60,5 @@ pub use services::{
     DevControls, JobRunner, NewReader, NotReady, NotReadyReason, ReaderDirectory, ReaderProfile,
     Readiness, RegisterReaderError, Services,
 };
+pub use settings::SettingsChangeError;
 pub use standing::{Standing, standing_messages};

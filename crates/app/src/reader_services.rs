@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use library_circulation::ports::InfrastructureError;
 use library_core::{LibraryCode, PatronId, StaffId};
 use library_reader_services::{
-    Activity, ActivityId, ActivityListing, ActivityQuery, CancellationRefusal, EnquiryId,
-    EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page,
+    Activity, ActivityId, ActivityListing, ActivityQuery, CancellationRefusal, EmailChange,
+    EnquiryId, EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page,
     ReaderRegistration, ReaderSettings, ReadingHistory, Registrant, RegistrationRefusal,
     ReturnedLoan, StaffEnquiry,
 };
@@ -46,6 +46,10 @@ pub enum ServiceError {
     /// The enquiry was answered already (answers are never replaced).
     #[error("enquiry already answered")]
     AlreadyAnswered,
+    /// A settings replacement would change the email without the reader's confirmation
+    /// (their Password); nothing was stored.
+    #[error("an email change needs the Password")]
+    EmailChangeUnconfirmed,
     /// Infrastructure failure.
     #[error(transparent)]
     Infrastructure(#[from] InfrastructureError),
@@ -136,12 +140,18 @@ pub trait NoticeBoard: Send + Sync {
 pub trait SettingsDesk: Send + Sync {
     /// A reader's settings (the defaults if never saved). `NotFound` for no such reader.
     async fn settings(&self, patron: PatronId) -> Result<ReaderSettings, ServiceError>;
-    /// Replaces a reader's settings at `now`; what is now stored.
+    /// Replaces a reader's settings at `now`; what is now stored. A replacement that
+    /// changes the email (judged against the email as stored when it is written) stores
+    /// nothing and answers `EmailChangeUnconfirmed` unless `email_change` is
+    /// [`EmailChange::Confirmed`]; a confirmed change tells the old address (a
+    /// `settings.email_changed` notice queued with the change, when there was one).
+    /// `NotFound` for no such reader.
     async fn replace(
         &self,
         patron: PatronId,
         settings: &ReaderSettings,
         now: OffsetDateTime,
+        email_change: EmailChange,
     ) -> Result<ReaderSettings, ServiceError>;
     /// A reader's reading history: whether it is kept and the returned loans it shows.
     async fn reading_history(

@@ -1,6 +1,7 @@
-//! Reader credentials: the Password and PIN policies, the guessing policy, and the
-//! authentication use cases (login, PIN login, change Password, change PIN, forgot
-//! Password, staff reset) over ports.
+//! Reader credentials: the Password and PIN policies, the guessing policy, the limits on
+//! "forgot Password", and the authentication use cases (login, PIN login, change Password,
+//! change PIN, confirming the Password before an email change, forgot Password, staff
+//! reset) over ports.
 //!
 //! Where each rule comes from: the library's rules (docs/policy.md: Password ≥ 8 with
 //! upper, lower and digit; PIN digits only, ≥ 4; both default to the last 4 phone digits),
@@ -92,6 +93,7 @@ mod password;
 mod personal;
 mod pin;
 mod ports;
+mod reset_limits;
 mod secret;
 mod service;
 mod session;
@@ -115,8 +117,8 @@ pub use personal::{PersonalInfo, PhoneTooShort, default_secret};
 pub use pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS, PinViolation, check_new_pin, is_well_formed_pin};
 pub use ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
-    RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StaffRole,
-    StoredCredentials, StoredStaff, StoredTemporaryPassword, reserve_attempts_by_parts,
+    RandomSource, ResetCounter, SecretHash, SecretHasher, SessionStore, StaffCredentialStore,
+    StaffRole, StoredCredentials, StoredStaff, StoredTemporaryPassword, reserve_attempts_by_parts,
     reserve_counter_or_give_back,
 };
 #[cfg(any(test, feature = "mocks"))]
@@ -124,12 +126,13 @@ pub use ports::{
     MockCredentialStore, MockNotifier, MockRandomSource, MockSecretHasher, MockSessionStore,
     MockStaffCredentialStore,
 };
+pub use reset_limits::{RequestLimit, RequestWindow, ResetPolicy};
 pub use secret::{MAX_SECRET_INPUT_BYTES, Secret};
 pub use service::{
     AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
     CredentialService, LoginError, MAX_STAFF_USERNAME_LEN, RegisterCredentialsError,
     StaffPasswordError, StaffResetError, StationPasswordError, TemporaryPasswordIssued,
-    is_valid_staff_username,
+    VerifyPasswordError, is_valid_staff_username,
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
 pub use station::{

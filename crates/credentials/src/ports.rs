@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
 use crate::personal::PersonalInfo;
+use crate::reset_limits::RequestLimit;
 use crate::secret::Secret;
 use crate::session::{Scope, Session, TokenHash};
 
@@ -104,6 +105,29 @@ impl AttemptKey {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AttemptSource(pub String);
 
+/// What a "forgot Password" window is kept for: one reader's account (temporary passwords
+/// issued) or one source (requests made). The `account:` and `source:` prefixes keep the
+/// two apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResetCounter(String);
+
+impl ResetCounter {
+    /// The window of the temporary passwords issued to a reader.
+    pub fn account(patron: PatronId) -> Self {
+        Self(format!("account:{}", patron.get()))
+    }
+
+    /// The window of the requests made from a source.
+    pub fn source(source: &AttemptSource) -> Self {
+        Self(format!("source:{}", source.0))
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Credentials and guessing counters.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -185,6 +209,16 @@ pub trait CredentialStore: Send + Sync {
         self.clear_attempts(key, kind).await?;
         self.release_source_attempt(source, now, policy).await
     }
+
+    /// Atomically applies [`RequestLimit::reserve`] to the "forgot Password" window of
+    /// `counter` (one conditional update, like [`Self::reserve_source_attempt`]): concurrent
+    /// requests can never pass the limit together. `Granted` means the request was counted.
+    async fn reserve_reset_request(
+        &self,
+        counter: &ResetCounter,
+        now: OffsetDateTime,
+        limit: &RequestLimit,
+    ) -> Result<AttemptDecision, PortError>;
 
     /// Stores a new Password hash.
     async fn set_password(

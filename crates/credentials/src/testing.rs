@@ -12,9 +12,10 @@ use time::OffsetDateTime;
 use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
 use crate::ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
-    RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StoredCredentials,
-    StoredStaff, StoredTemporaryPassword,
+    RandomSource, ResetCounter, SecretHash, SecretHasher, SessionStore, StaffCredentialStore,
+    StoredCredentials, StoredStaff, StoredTemporaryPassword,
 };
+use crate::reset_limits::{RequestLimit, RequestWindow};
 use crate::secret::Secret;
 use crate::session::{Scope, Session, Subject, TokenHash};
 
@@ -27,6 +28,7 @@ struct StoreState {
     readers: HashMap<PatronId, StoredCredentials>,
     attempts: HashMap<(AttemptKey, CredentialKind), AttemptState>,
     sources: HashMap<AttemptSource, SourceState>,
+    resets: HashMap<ResetCounter, RequestWindow>,
 }
 
 /// Credentials and counters in memory.
@@ -63,6 +65,11 @@ impl InMemoryCredentialStore {
     /// The source's window.
     pub fn source_window(&self, source: &AttemptSource) -> Option<SourceState> {
         lock(&self.state).sources.get(source).copied()
+    }
+
+    /// A "forgot Password" window.
+    pub fn reset_window(&self, counter: &ResetCounter) -> Option<RequestWindow> {
+        lock(&self.state).resets.get(counter).copied()
     }
 
     fn update<R>(
@@ -166,6 +173,21 @@ impl CredentialStore for InMemoryCredentialStore {
             *s = policy.release_source(*s, now);
         }
         Ok(())
+    }
+
+    async fn reserve_reset_request(
+        &self,
+        counter: &ResetCounter,
+        now: OffsetDateTime,
+        limit: &RequestLimit,
+    ) -> Result<AttemptDecision, PortError> {
+        let mut state = lock(&self.state);
+        let current = state.resets.get(counter).copied();
+        let (decision, next) = limit.reserve(current, now);
+        if let Some(next) = next {
+            state.resets.insert(counter.clone(), next);
+        }
+        Ok(decision)
     }
 
     async fn set_password(

@@ -519,7 +519,7 @@ async fn pin_changes_need_a_full_session_and_the_password() {
 async fn forgot_password_sends_a_single_use_temporary_password() {
     let h = harness().await;
     h.service
-        .forgot_password("Reader@Example.com")
+        .forgot_password("Reader@Example.com", &ip())
         .await
         .unwrap();
     let sent = h.notifier.sent();
@@ -568,7 +568,7 @@ async fn forgot_password_sends_a_single_use_temporary_password() {
 async fn a_temporary_password_expires() {
     let h = harness().await;
     h.service
-        .forgot_password("reader@example.com")
+        .forgot_password("reader@example.com", &ip())
         .await
         .unwrap();
     let sent = h.notifier.sent();
@@ -587,23 +587,228 @@ async fn forgot_password_answers_the_same_for_an_unknown_email_and_does_the_same
     let h = harness().await;
     let work = h.hasher.work();
     h.service
-        .forgot_password("reader@example.com")
+        .forgot_password("reader@example.com", &ip())
         .await
         .unwrap();
     let known = h.hasher.work() - work;
     let work = h.hasher.work();
     h.service
-        .forgot_password("nobody@example.com")
+        .forgot_password("nobody@example.com", &ip())
         .await
         .unwrap();
     let unknown = h.hasher.work() - work;
     assert_eq!((known, unknown), (1, 1));
     assert_eq!(h.notifier.sent().len(), 1);
-    h.service.forgot_password("").await.unwrap();
+    h.service.forgot_password("", &ip()).await.unwrap();
     h.service
-        .forgot_password(&"x".repeat(10_000))
+        .forgot_password(&"x".repeat(10_000), &ip())
         .await
         .unwrap();
+}
+
+/// The temporary passwords sent so far, in order.
+fn temporary_passwords(h: &Harness) -> Vec<(PatronId, Secret)> {
+    h.notifier
+        .sent()
+        .into_iter()
+        .filter_map(|n| match n {
+            CredentialNotice::TemporaryPassword {
+                patron, password, ..
+            } => Some((patron, password)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[pollster::test]
+async fn an_account_is_sent_three_temporary_passwords_an_hour_and_keeps_the_last() {
+    let h = harness().await;
+    // Four requests within the hour, from different sources: three are issued.
+    for n in 0..4 {
+        h.service
+            .forgot_password(
+                "reader@example.com",
+                &AttemptSource(format!("ip:198.51.100.{n}")),
+            )
+            .await
+            .unwrap();
+        h.clock.advance(Duration::minutes(10));
+    }
+    let sent = temporary_passwords(&h);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    // The fourth changed nothing: the third temporary password still opens a session, and
+    // the refused request cost a (decoy) hash like any other answer.
+    let third = sent[2].1.clone();
+    let work = h.hasher.work();
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.hasher.work() - work,
+        1,
+        "the same work as an unknown email"
+    );
+    assert_eq!(temporary_passwords(&h).len(), 3);
+    assert_eq!(
+        h.login(third.expose()).await.unwrap().scope,
+        Scope::ChangePasswordOnly
+    );
+    // An hour after the first request (T0 + 60 min), another is issued.
+    assert_eq!(h.clock.now(), T0 + Duration::minutes(40));
+    h.clock.advance(Duration::minutes(19));
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        temporary_passwords(&h).len(),
+        3,
+        "T0 + 59 min: still the first hour"
+    );
+    h.clock.advance(Duration::minutes(1));
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(temporary_passwords(&h).len(), 4, "T0 + 60 min: a new hour");
+}
+
+#[pollster::test]
+async fn a_source_makes_ten_requests_an_hour_whatever_the_emails() {
+    let h = harness().await;
+    h.store
+        .insert(reader(2, "21000099999999", Some("other@example.com")));
+    for n in 0..9 {
+        h.service
+            .forgot_password(&format!("nobody{n}@example.com"), &ip())
+            .await
+            .unwrap();
+    }
+    h.service
+        .forgot_password("not an email", &ip())
+        .await
+        .unwrap();
+    assert!(temporary_passwords(&h).is_empty());
+    // The eleventh request from the address issues nothing and computes no hash.
+    let work = h.hasher.work();
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(h.hasher.work(), work, "refused before any lookup or hash");
+    assert!(temporary_passwords(&h).is_empty());
+    // Another source is not affected; the first one is served again an hour later.
+    h.service
+        .forgot_password(
+            "other@example.com",
+            &AttemptSource("ip:198.51.100.9".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(temporary_passwords(&h).len(), 1);
+    h.clock.advance(Duration::minutes(61));
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    let sent = temporary_passwords(&h);
+    assert_eq!(
+        sent.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        [PatronId(2), PatronId(1)]
+    );
+}
+
+#[pollster::test]
+async fn confirming_with_the_password_is_a_counted_password_attempt() {
+    let h = harness().await;
+    let (full, _) = h.full_session_and_token("Zebracorn9").await;
+    h.service
+        .verify_password_for_session(&full, &s("Zebracorn9"), &ip())
+        .await
+        .unwrap();
+    // Wrong ones are failures on the card's Password counter, like wrong logins.
+    for n in 1..=5 {
+        assert!(
+            matches!(
+                h.service
+                    .verify_password_for_session(&full, &s("Wrong1234"), &ip())
+                    .await,
+                Err(VerifyPasswordError::InvalidCredentials)
+            ),
+            "attempt {n}"
+        );
+    }
+    assert_eq!(
+        h.store.attempts(&card(), CredentialKind::Password).failures,
+        5
+    );
+    // Throttled like a login, before any hash, and the login is throttled too.
+    let work = h.hasher.work();
+    match h
+        .service
+        .verify_password_for_session(&full, &s("Zebracorn9"), &ip())
+        .await
+    {
+        Err(VerifyPasswordError::TooManyAttempts { retry_after }) => {
+            assert_eq!(retry_after, Duration::seconds(1))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.hasher.work(), work, "no hash while throttled");
+    assert!(matches!(
+        h.login("Zebracorn9").await,
+        Err(LoginError::TooManyAttempts { .. })
+    ));
+    // The right one, once the delay is over, clears the counter.
+    h.clock.advance(Duration::seconds(1));
+    h.service
+        .verify_password_for_session(&full, &s("Zebracorn9"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.attempts(&card(), CredentialKind::Password).failures,
+        0
+    );
+}
+
+#[pollster::test]
+async fn only_a_full_session_confirms_and_never_with_a_temporary_password() {
+    let h = harness().await;
+    let (full, _) = h.full_session_and_token("Zebracorn9").await;
+    let pin = h.service.pin_login(CARD, &s("4567"), &ip()).await.unwrap();
+    let pin = h.service.authenticate(pin.token.expose()).await.unwrap();
+    assert!(matches!(
+        h.service
+            .verify_password_for_session(&pin, &s("Zebracorn9"), &ip())
+            .await,
+        Err(VerifyPasswordError::Forbidden)
+    ));
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    let [(_, temporary)] = temporary_passwords(&h).try_into().unwrap();
+    assert!(matches!(
+        h.service
+            .verify_password_for_session(&full, &temporary, &ip())
+            .await,
+        Err(VerifyPasswordError::InvalidCredentials)
+    ));
+    // Over-long input fails at once: no hash, not counted.
+    let work = h.hasher.work();
+    let failures = h.store.attempts(&card(), CredentialKind::Password).failures;
+    assert!(matches!(
+        h.service
+            .verify_password_for_session(&full, &s(&"A1a".repeat(400)), &ip())
+            .await,
+        Err(VerifyPasswordError::InvalidCredentials)
+    ));
+    assert_eq!(h.hasher.work(), work);
+    assert_eq!(
+        h.store.attempts(&card(), CredentialKind::Password).failures,
+        failures
+    );
 }
 
 #[pollster::test]

@@ -19,6 +19,7 @@ use poem_openapi::{ApiResponse, Object};
 use library_app::AdminError;
 use library_app::RegistrationError;
 use library_app::ServiceError;
+use library_app::SettingsChangeError;
 use library_circulation::ports::InfrastructureError;
 use library_circulation::service::{
     CancelHoldError, CheckinError, CheckoutError, CollectHoldError, ExpireHoldsError,
@@ -636,7 +637,24 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::NoticeWithdrawn => ApiError::reader_service_conflict("notice_withdrawn"),
             ServiceError::AlreadyAnswered => ApiError::reader_service_conflict("already_answered"),
+            ServiceError::EmailChangeUnconfirmed => ApiError::forbidden(),
             ServiceError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<SettingsChangeError> for ApiError {
+    fn from(err: SettingsChangeError) -> Self {
+        match err {
+            // A changed email without the Password, or with a wrong one: one answer.
+            SettingsChangeError::Forbidden
+            | SettingsChangeError::PasswordRequired
+            | SettingsChangeError::InvalidPassword => ApiError::forbidden(),
+            SettingsChangeError::TooManyAttempts { retry_after } => {
+                ApiError::too_many_attempts(retry_after)
+            }
+            SettingsChangeError::Service(e) => e.into(),
+            SettingsChangeError::Infrastructure(e) => e.into(),
         }
     }
 }

@@ -27,12 +27,17 @@
 //! statements with a read before every write), and concurrent logins from one address no
 //! longer retry a compare-and-set on its window.
 //! `version` still counts the writes of a row.
+//!
+//! The windows of "forgot Password" (`reset_windows`, per account and per source) are
+//! reserved the same way: one upsert that counts the request unless the window is full
+//! ([`RESET_UPSERT`]), the row read afterwards only to say until when it is full.
 
 use library_core::{CardNumber, PatronId};
 use library_credentials::{
     AttemptDecision, AttemptKey, AttemptSource, AttemptState, CredentialKind, CredentialStore,
-    GuessingPolicy, PersonalInfo, PortError, SecretHash, SourceState, StoredCredentials,
-    StoredTemporaryPassword, reserve_attempts_by_parts, reserve_counter_or_give_back,
+    GuessingPolicy, PersonalInfo, PortError, RequestLimit, RequestWindow, ResetCounter, SecretHash,
+    SourceState, StoredCredentials, StoredTemporaryPassword, reserve_attempts_by_parts,
+    reserve_counter_or_give_back,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -87,12 +92,21 @@ impl DbCredentialStore {
         self.read_source(source, CONTEXT).await
     }
 
+    /// The "forgot Password" window of `counter` as stored.
+    pub async fn reset_window(
+        &self,
+        counter: &ResetCounter,
+    ) -> Result<Option<RequestWindow>, PortError> {
+        const CONTEXT: &str = "read reset window";
+        self.read_reset_window(counter, CONTEXT).await
+    }
+
     /// Deletes the guessing rows that no longer say anything (a scheduled job): counters
-    /// with no failures and no delay, and source windows that are over. Either reads as
-    /// the default state, a missing row, so no decision changes; the tables stop growing
-    /// with every card and address ever tried. A counter with failures stays, however
-    /// old: failures count until a success, and a PIN lock does not expire. The rows
-    /// deleted.
+    /// with no failures and no delay, source windows that are over, and "forgot Password"
+    /// windows that are over. Each reads as the default state, a missing row, so no
+    /// decision changes; the tables stop growing with every card, address and reader ever
+    /// tried. A counter with failures stays, however old: failures count until a success,
+    /// and a PIN lock does not expire. The rows deleted.
     ///
     /// # Errors
     /// [`PortError::Failed`] when the database fails.
@@ -119,7 +133,37 @@ impl DbCredentialStore {
         )
         .await
         .map_err(failed(CONTEXT))?;
-        Ok(counters + windows)
+        // Over: `now >= ends_at`, as `RequestLimit::reserve` reads it.
+        let resets = sql::exec(
+            &self.conn,
+            "DELETE FROM reset_windows WHERE window_ends_at <= ?",
+            vec![instant::value(backend, now)],
+        )
+        .await
+        .map_err(failed(CONTEXT))?;
+        Ok(counters + windows + resets)
+    }
+
+    async fn read_reset_window(
+        &self,
+        counter: &ResetCounter,
+        context: &str,
+    ) -> Result<Option<RequestWindow>, PortError> {
+        let row = sql::one(
+            &self.conn,
+            "SELECT window_ends_at, requests FROM reset_windows WHERE subject = ?",
+            vec![counter.as_str().into()],
+        )
+        .await
+        .map_err(failed(context))?;
+        row.map(|r| {
+            let requests: i64 = sql::get(&r, "requests").map_err(failed(context))?;
+            Ok(RequestWindow {
+                ends_at: sql::get(&r, "window_ends_at").map_err(failed(context))?,
+                requests: u32::try_from(requests).map_err(|e| corrupt(context, e))?,
+            })
+        })
+        .transpose()
     }
 
     async fn read_attempts(
@@ -402,6 +446,42 @@ fn source_upsert(
     (text, values)
 }
 
+/// [`RequestLimit::reserve`]'s granting half as one statement, the same on both backends:
+/// opens a window (a new row, or one whose window is over) or counts the request in the
+/// open one, unless it is full; a row returned means granted. Values: the subject, the
+/// first window's end and count, then `now` (three times), the new window's end, and the
+/// limit (see [`reset_values`]).
+const RESET_UPSERT: &str = "INSERT INTO reset_windows (subject, window_ends_at, requests, version) \
+     VALUES (?, ?, ?, 1) \
+     ON CONFLICT (subject) DO UPDATE SET \
+     window_ends_at = CASE WHEN reset_windows.window_ends_at > ? \
+     THEN reset_windows.window_ends_at ELSE ? END, \
+     requests = CASE WHEN reset_windows.window_ends_at > ? \
+     THEN reset_windows.requests + 1 ELSE 1 END, \
+     version = reset_windows.version + 1 \
+     WHERE reset_windows.window_ends_at <= ? OR reset_windows.requests < ? \
+     RETURNING requests";
+
+fn reset_values(
+    backend: DbBackend,
+    counter: &ResetCounter,
+    first: RequestWindow,
+    now: OffsetDateTime,
+    limit: &RequestLimit,
+) -> Vec<Value> {
+    let now = instant::value(backend, now);
+    vec![
+        counter.as_str().into(),
+        instant::value(backend, first.ends_at),
+        i64::from(first.requests).into(),
+        now.clone(),
+        instant::value(backend, first.ends_at),
+        now.clone(),
+        now,
+        i64::from(limit.max_requests).into(),
+    ]
+}
+
 /// Zeroes a counter (key, kind); the row stays until `purge_stale_attempts`.
 const CLEAR_ATTEMPTS: &str = "UPDATE credential_attempts \
      SET failures = 0, throttled_until = NULL, version = version + 1 \
@@ -679,6 +759,37 @@ impl CredentialStore for DbCredentialStore {
             .await
             .map_err(failed(CONTEXT))?;
         Ok(())
+    }
+
+    async fn reserve_reset_request(
+        &self,
+        counter: &ResetCounter,
+        now: OffsetDateTime,
+        limit: &RequestLimit,
+    ) -> Result<AttemptDecision, PortError> {
+        const CONTEXT: &str = "reserve reset request";
+        let now = instant::normalize(now);
+        let (decision, first) = limit.reserve(None, now);
+        let Some(first) = first else {
+            // Refused on a window never seen: refused on any.
+            return Ok(decision);
+        };
+        for _ in 0..ROUNDS {
+            let values = reset_values(self.backend(), counter, first, now, limit);
+            if sql::one(&self.conn, RESET_UPSERT, values)
+                .await
+                .map_err(failed(CONTEXT))?
+                .is_some()
+            {
+                return Ok(AttemptDecision::Granted);
+            }
+            let state = self.read_reset_window(counter, CONTEXT).await?;
+            if let (refused, None) = limit.reserve(state, now) {
+                return Ok(refused);
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(contention(CONTEXT))
     }
 
     async fn set_password(

@@ -14,7 +14,8 @@
 //!   waivers), [`AuditLogStore`], [`OutboxStore`], [`Sip2StationStore`] (SIP2 station
 //!   accounts). They answer [`StoreError`];
 //! - reader services: [`ActivityStore`] (activities, registrations under the activity's
-//!   row lock), [`NoticeStore`], [`ReaderSettingsStore`] (settings, the reading history),
+//!   row lock), [`NoticeStore`], [`ReaderSettingsStore`] (settings, the reading history;
+//!   an email change only when confirmed, the old address told in its transaction),
 //!   [`EnquiryStore`]; they speak `library-reader-services` types.
 //!
 //! Invariants:
@@ -27,7 +28,9 @@
 //!   [`GuessingPolicy`](library_credentials::GuessingPolicy)'s numbers (its delay table,
 //!   caps and window), and a refused attempt is explained by the policy on the row as read
 //!   (see [`DbCredentialStore`]); a contract test checks the statement against the policy
-//!   state by state. The same code is atomic on both backends.
+//!   state by state. The "forgot Password" windows are reserved the same way from
+//!   [`RequestLimit`](library_credentials::RequestLimit)'s numbers. The same code is
+//!   atomic on both backends.
 //! - Every write is one statement or one transaction that takes the write lock first, so
 //!   concurrent writers queue instead of failing with `SQLITE_BUSY`.
 //! - Instants are stored in UTC with microsecond precision (PostgreSQL's `timestamptz`
@@ -104,6 +107,6 @@ pub use patron_store::{ImportedReader, NewPatron, PatronStore, ReaderProfile};
 pub use queries_store::QueryStore;
 pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
-pub use settings_store::ReaderSettingsStore;
+pub use settings_store::{EMAIL_CHANGED, ReaderSettingsStore, SettingsPut};
 pub use sip2_station_store::{NewSip2Station, Sip2Station, Sip2StationStore};
 pub use staff_store::{NewStaffUser, StaffStore, StaffUser};

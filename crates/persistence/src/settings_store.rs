@@ -4,6 +4,11 @@
 //! The email is `patrons.email`, the column registration, `GET /me` and "forgot Password"
 //! read: saving settings writes it there, in the same transaction as the rest. A reader
 //! without a `reader_settings` row has the defaults ([`ReaderSettings::defaults`]).
+//!
+//! Changing the email needs the reader's confirmation ([`EmailChange`]), decided on the
+//! row locked by the saving transaction, so no concurrent save can slip a change past it;
+//! the old address is told of a change by an outbox row ([`EMAIL_CHANGED`]) written in that
+//! same transaction: the notice exists exactly when the change committed.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use std::sync::Arc;
 use library_circulation::ports::InfrastructureError;
 use library_core::{Barcode, LibraryCode, LoanId, PatronId};
 use library_reader_services::{
-    Channel, Email, Language, ReaderSettings, ReadingHistory, ReturnedLoan, SmsNumber,
+    Channel, Email, EmailChange, Language, ReaderSettings, ReadingHistory, ReturnedLoan, SmsNumber,
 };
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::OffsetDateTime;
@@ -19,6 +24,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::StoreError;
 use crate::instant;
+use crate::outbox_store::{NewNotification, insert_notification};
 use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, lock_clause, one, store_err};
 
@@ -85,6 +91,39 @@ async fn read(
     Ok(row.map(|r| settings(&r)).transpose()?)
 }
 
+/// The outbox kind of a changed email, sent to the old address: payload `old_email`,
+/// `new_email` (`null` when the email was removed). Nothing secret.
+pub const EMAIL_CHANGED: &str = "settings.email_changed";
+
+/// What [`ReaderSettingsStore::put`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingsPut {
+    /// Stored: the settings and the reading-history state now in force.
+    Saved(ReaderSettings, ReadingHistory),
+    /// Nothing stored: the replacement would change the email, and the change was not
+    /// confirmed.
+    EmailChangeUnconfirmed,
+}
+
+/// The outbox row telling `old` that reader `patron`'s email is now `new`.
+fn email_changed(
+    patron: PatronId,
+    old: &Email,
+    new: Option<&Email>,
+    at: OffsetDateTime,
+) -> NewNotification {
+    NewNotification {
+        kind: EMAIL_CHANGED.to_owned(),
+        patron: Some(patron),
+        payload: serde_json::json!({
+            "old_email": old.as_str(),
+            "new_email": new.map(Email::as_str),
+        })
+        .to_string(),
+        created_at: at,
+    }
+}
+
 /// Readers' settings in the database.
 #[derive(Debug, Clone)]
 pub struct ReaderSettingsStore {
@@ -108,13 +147,18 @@ impl ReaderSettingsStore {
 
     /// Replaces reader `patron`'s settings at `now` (the email in `patrons`); what is now
     /// stored. Turning the reading history back on starts it at `now`
-    /// ([`ReadingHistory::set`]). Unknown reader: [`StoreError::NotFound`].
+    /// ([`ReadingHistory::set`]). A replacement that changes the email
+    /// ([`ReaderSettings::changes_email`], against the email as locked here) stores nothing
+    /// unless `email_change` is [`EmailChange::Confirmed`]; when it is, and the reader had
+    /// an email, an [`EMAIL_CHANGED`] notice to the old address is queued in the same
+    /// transaction. Unknown reader: [`StoreError::NotFound`].
     pub async fn put(
         &self,
         patron: PatronId,
         new: &ReaderSettings,
         now: OffsetDateTime,
-    ) -> Result<(ReaderSettings, ReadingHistory), StoreError> {
+        email_change: EmailChange,
+    ) -> Result<SettingsPut, StoreError> {
         const C: &str = "save settings";
         let txn = self
             .conn
@@ -130,9 +174,26 @@ impl ReaderSettingsStore {
             .await
             .map_err(store_err(C))?
             .ok_or(StoreError::NotFound("reader"))?;
-        let (_, history) = read(&txn, patron)
+        let (current, history) = read(&txn, patron)
             .await?
             .ok_or(StoreError::NotFound("reader"))?;
+        let notice = if current.changes_email(new) {
+            if email_change == EmailChange::Unconfirmed {
+                // Dropped without a commit: rolled back, nothing written.
+                return Ok(SettingsPut::EmailChangeUnconfirmed);
+            }
+            current
+                .email
+                .as_ref()
+                .map(|old| email_changed(patron, old, new.email.as_ref(), now))
+        } else {
+            None
+        };
+        if let Some(notice) = &notice {
+            insert_notification(&txn, notice)
+                .await
+                .map_err(store_err(C))?;
+        }
         let history = history.set(new.keep_reading_history, now);
         exec(
             &txn,
@@ -167,11 +228,14 @@ impl ReaderSettingsStore {
         )
         .await
         .map_err(store_err(C))?;
-        let stored = read(&txn, patron)
+        let (settings, history) = read(&txn, patron)
             .await?
             .ok_or(StoreError::NotFound("reader"))?;
         txn.commit().await.map_err(store_err(C))?;
-        Ok(stored)
+        if notice.is_some() {
+            tracing::info!(patron = patron.get(), kind = EMAIL_CHANGED, "notice queued");
+        }
+        Ok(SettingsPut::Saved(settings, history))
     }
 
     /// Reader `patron`'s reading history: the returned loans it shows, most recently

@@ -33,7 +33,8 @@ pub use enquiry::{
 };
 pub use notice::{NewNotice, Notice, NoticeForm, NoticeId, NoticeListing};
 pub use settings::{
-    Channel, Email, Language, ReaderSettings, ReadingHistory, ReturnedLoan, SettingsForm, SmsNumber,
+    Channel, Email, EmailChange, Language, ReaderSettings, ReadingHistory, ReturnedLoan,
+    SettingsForm, SmsNumber,
 };
 pub use text::Violations;
 

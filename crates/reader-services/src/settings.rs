@@ -4,6 +4,9 @@
 //! Decisions:
 //! - The email is the reader's one email: the one registered, shown by `GET /me` and
 //!   matched by "forgot Password". Changing it here changes it everywhere.
+//! - So changing it (another address, a first one, or none) needs the reader's Password
+//!   ([`EmailChange`]): "forgot Password" sends a temporary password to it, and a stolen
+//!   session must not be able to redirect that. The old address is told of the change.
 //! - A channel needs its address: `email` needs an email, `sms` an SMS number
 //!   (`no_channel_address`). No channel at all is allowed (no notices are sent; a temporary
 //!   Password still goes to the email, which is how the reader asked for it).
@@ -137,7 +140,23 @@ pub struct ReaderSettings {
     pub keep_reading_history: bool,
 }
 
+/// Whether a replacement of a reader's settings may change their email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailChange {
+    /// The reader has not confirmed with their Password: a replacement that would change
+    /// the email is refused, and nothing is stored.
+    Unconfirmed,
+    /// The reader confirmed with their Password: the email may change.
+    Confirmed,
+}
+
 impl ReaderSettings {
+    /// Whether replacing these settings with `new` changes the email: another address,
+    /// a first one, or none any more. The address is compared exactly as stored.
+    pub fn changes_email(&self, new: &ReaderSettings) -> bool {
+        self.email != new.email
+    }
+
     /// The settings of a reader who never saved any, given their email.
     pub fn defaults(email: Option<Email>) -> ReaderSettings {
         let channels = if email.is_some() {
@@ -289,6 +308,25 @@ mod tests {
         };
         let s = none.parse().unwrap();
         assert_eq!((s.email, s.sms_number), (None, None));
+    }
+
+    #[test]
+    fn only_another_address_a_first_one_or_none_changes_the_email() {
+        let current = form().parse().unwrap();
+        let with = |email: Option<&str>| ReaderSettings {
+            email: email.map(|e| Email::parse(e).unwrap()),
+            sms_number: None,
+            channels: BTreeSet::new(),
+            language: Language::En,
+            keep_reading_history: true,
+        };
+        // Everything else may change without changing the email; trimming is not a change.
+        assert!(!current.changes_email(&with(Some(" tm@example.com"))));
+        assert!(current.changes_email(&with(Some("new@example.com"))));
+        assert!(current.changes_email(&with(Some("TM@example.com"))));
+        assert!(current.changes_email(&with(None)));
+        assert!(with(None).changes_email(&current));
+        assert!(!with(None).changes_email(&with(None)));
     }
 
     #[test]

@@ -280,6 +280,106 @@ async fn forgot_password_answers_the_same_for_any_email() {
     .await;
 }
 
+/// Asks for a temporary password for `email`: always 202 `{}`.
+async fn forgot(app: &TestApp, email: &str) {
+    let answer = app
+        .post(
+            "/api/v1/auth/password-reset",
+            None,
+            json!({ "email": email }),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 202, "{email} on {}", app.db);
+    assert_eq!(answer.body, json!({}));
+}
+
+/// The temporary-password mails queued so far, as (address, temporary password).
+async fn temporary_mails(app: &TestApp) -> Vec<(String, String)> {
+    app.outbox()
+        .await
+        .into_iter()
+        .filter(|n| n.notification.kind == "credentials.temporary_password")
+        .map(|n| {
+            let payload: serde_json::Value = serde_json::from_str(&n.notification.payload).unwrap();
+            (
+                payload["email"].as_str().unwrap().to_owned(),
+                payload["temporary_password"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn forgot_password_sends_an_account_three_temporary_passwords_an_hour() {
+    on_every_backend(true, async |app: &TestApp| {
+        let start = datetime!(2026-12-01 10:00 +08:00);
+        app.set_clock(start).await;
+        let card = app.register("9123 8642", Some("limit@example.com")).await;
+        // Four requests within the hour: three mails.
+        for minutes in [0, 10, 20, 59] {
+            app.set_clock(start + time::Duration::minutes(minutes))
+                .await;
+            forgot(app, "limit@example.com").await;
+        }
+        let mails = temporary_mails(app).await;
+        assert_eq!(mails.len(), 3, "{}", app.db);
+        assert!(mails.iter().all(|(to, _)| to == "limit@example.com"));
+        // The fourth changed nothing: the third temporary password still works.
+        let session = app.login(&card, &mails[2].1).await.expect(200, "");
+        assert_eq!(session.body["scope"], "change_password_only");
+
+        // 61 minutes later, one more is issued.
+        app.set_clock(start + time::Duration::minutes(59 + 61))
+            .await;
+        forgot(app, "limit@example.com").await;
+        let mails = temporary_mails(app).await;
+        assert_eq!(mails.len(), 4, "{}", app.db);
+        app.login(&card, &mails[3].1).await.expect(200, "");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forgot_password_serves_a_source_ten_requests_an_hour() {
+    on_every_backend(true, async |app: &TestApp| {
+        let start = datetime!(2026-12-01 10:00 +08:00);
+        app.set_clock(start).await;
+        app.register("9123 7531", Some("first@example.com")).await;
+        app.register("9123 7532", Some("second@example.com")).await;
+        app.register("9123 7533", Some("third@example.com")).await;
+        // Ten requests from this address, for known and unknown emails alike.
+        forgot(app, "first@example.com").await;
+        for n in 0..8 {
+            forgot(app, &format!("nobody{n}@example.com")).await;
+        }
+        forgot(app, "second@example.com").await;
+        assert_eq!(temporary_mails(app).await.len(), 2, "{}", app.db);
+        // The eleventh and after: the same answer, nothing issued, for anyone.
+        app.set_clock(start + time::Duration::minutes(30)).await;
+        for email in [
+            "third@example.com",
+            "first@example.com",
+            "nobody@example.com",
+        ] {
+            forgot(app, email).await;
+        }
+        let mails = temporary_mails(app).await;
+        assert_eq!(
+            mails.iter().map(|(to, _)| to.as_str()).collect::<Vec<_>>(),
+            ["first@example.com", "second@example.com"],
+            "{}",
+            app.db
+        );
+        // An hour after the first request the address is served again.
+        app.set_clock(start + time::Duration::minutes(61)).await;
+        forgot(app, "third@example.com").await;
+        let mails = temporary_mails(app).await;
+        assert_eq!(mails.len(), 3, "{}", app.db);
+        assert_eq!(mails[2].0, "third@example.com");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_staff_reset_gives_a_single_use_temporary_password() {
     on_every_backend(false, async |app: &TestApp| {

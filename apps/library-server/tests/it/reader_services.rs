@@ -636,7 +636,8 @@ async fn settings_are_replaced_and_the_email_is_the_one_email() {
 
         let new = json!({"email": "new@example.com", "sms_number": "+852 9123 2468",
                          "notification_channels": ["sms", "email", "sms"],
-                         "language": "zh_hant", "keep_reading_history": false});
+                         "language": "zh_hant", "keep_reading_history": false,
+                         "current_password": "Reading-Room-42"});
         let saved = app.put("/api/v1/me/settings", t, new).await.expect(200, "");
         let expected = json!({"email": "new@example.com", "sms_number": "+852 9123 2468",
                               "notification_channels": ["email", "sms"],
@@ -722,7 +723,9 @@ async fn settings_are_replaced_and_the_email_is_the_one_email() {
         assert_eq!(still.body, expected);
 
         // No email at all: "forgot Password" cannot reach the reader any more.
-        let none = put(base.clone()).await.expect(200, "");
+        let none = put(with(json!({"current_password": "Reading-Room-42"})))
+            .await
+            .expect(200, "");
         assert_eq!(none.body["email"], Value::Null);
         assert_eq!(none.body["notification_channels"], json!([]));
         let me = app.get("/api/v1/me", t).await.expect(200, "");
@@ -740,6 +743,227 @@ async fn settings_are_replaced_and_the_email_is_the_one_email() {
             .filter(|n| n.notification.kind == "credentials.temporary_password")
             .count();
         assert_eq!(mails, 1, "{}", app.db);
+    })
+    .await;
+}
+
+/// `PUT /me/settings` with this email (and Password, when given), the rest unchanged.
+fn settings_with(email: Option<&str>, password: Option<&str>) -> Value {
+    let mut body = json!({"email": email, "sms_number": null,
+                          "notification_channels": [], "language": "en",
+                          "keep_reading_history": true});
+    if let Some(password) = password {
+        body["current_password"] = json!(password);
+    }
+    body
+}
+
+/// The `settings.email_changed` rows of the outbox, as (reader id, payload).
+async fn email_changes(app: &TestApp) -> Vec<(Option<i64>, Value)> {
+    app.outbox()
+        .await
+        .into_iter()
+        .filter(|n| n.notification.kind == "settings.email_changed")
+        .map(|n| {
+            (
+                n.notification.patron.map(|p| p.get()),
+                serde_json::from_str(&n.notification.payload).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn changing_the_email_needs_the_password_and_tells_the_old_address() {
+    on_every_backend(true, async |app: &TestApp| {
+        setup(app).await;
+        let card = app.register("9123 3579", Some("old@example.com")).await;
+        let token = app.reader_session(&card, "9123 3579").await;
+        let t = Some(token.as_str());
+        let email =
+            async || app.get("/api/v1/me/settings", t).await.expect(200, "").body["email"].clone();
+
+        // Without the Password, with `null` for it, or with a wrong one: 403, nothing changed.
+        for body in [
+            settings_with(Some("new@example.com"), None),
+            {
+                let mut body = settings_with(Some("new@example.com"), None);
+                body["current_password"] = Value::Null;
+                body
+            },
+            settings_with(Some("new@example.com"), Some("Wrong-Password-1")),
+            // Removing the email is a change too.
+            settings_with(None, None),
+            settings_with(None, Some("Wrong-Password-1")),
+        ] {
+            app.put("/api/v1/me/settings", t, body.clone())
+                .await
+                .expect(403, "forbidden");
+            assert_eq!(email().await, "old@example.com", "{body} on {}", app.db);
+        }
+        // Nothing changed: the settings are still the defaults, nothing queued.
+        let defaults = app.get("/api/v1/me/settings", t).await.expect(200, "");
+        assert_eq!(defaults.body["notification_channels"], json!(["email"]));
+        assert!(email_changes(app).await.is_empty());
+
+        // Not changing the email needs no Password (and a wrong one is not even looked at).
+        let kept = app
+            .put(
+                "/api/v1/me/settings",
+                t,
+                settings_with(Some("old@example.com"), Some("Wrong-Password-1")),
+            )
+            .await
+            .expect(200, "");
+        assert_eq!(kept.body["notification_channels"], json!([]));
+        app.put(
+            "/api/v1/me/settings",
+            t,
+            settings_with(Some(" old@example.com "), None),
+        )
+        .await
+        .expect(200, "");
+
+        // With the Password: changed, and the old address told, once.
+        let changed = app
+            .put(
+                "/api/v1/me/settings",
+                t,
+                settings_with(Some("new@example.com"), Some("Reading-Room-42")),
+            )
+            .await
+            .expect(200, "");
+        assert_eq!(changed.body["email"], "new@example.com");
+        assert_eq!(email().await, "new@example.com");
+        let me = app.get("/api/v1/me", t).await.expect(200, "");
+        assert_eq!(me.body["email"], "new@example.com");
+        let changes = email_changes(app).await;
+        assert_eq!(changes.len(), 1, "{}", app.db);
+        assert!(changes[0].0.is_some());
+        assert_eq!(
+            changes[0].1,
+            json!({"old_email": "old@example.com", "new_email": "new@example.com"})
+        );
+        // Saving the same email again needs nothing and tells nobody.
+        app.put(
+            "/api/v1/me/settings",
+            t,
+            settings_with(Some("new@example.com"), None),
+        )
+        .await
+        .expect(200, "");
+        assert_eq!(email_changes(app).await.len(), 1);
+
+        // Staff see the new email too.
+        let staff = app.staff_token().await;
+        let patron = app
+            .get(&format!("/api/v1/patrons/{card}"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(patron.body["email"], "new@example.com");
+
+        // Removing the email with the Password: the old address is told of that too.
+        let removed = app
+            .put(
+                "/api/v1/me/settings",
+                t,
+                settings_with(None, Some("Reading-Room-42")),
+            )
+            .await
+            .expect(200, "");
+        assert_eq!(removed.body["email"], Value::Null);
+        let changes = email_changes(app).await;
+        assert_eq!(changes.len(), 2, "{}", app.db);
+        assert_eq!(
+            changes[1].1,
+            json!({"old_email": "new@example.com", "new_email": null})
+        );
+        // A first email (none before) needs the Password; there is no old address to tell.
+        app.put(
+            "/api/v1/me/settings",
+            t,
+            settings_with(Some("again@example.com"), None),
+        )
+        .await
+        .expect(403, "forbidden");
+        app.put(
+            "/api/v1/me/settings",
+            t,
+            settings_with(Some("again@example.com"), Some("Reading-Room-42")),
+        )
+        .await
+        .expect(200, "");
+        assert_eq!(email().await, "again@example.com");
+        assert_eq!(email_changes(app).await.len(), 2);
+        // Nothing secret in what is queued.
+        for n in app.outbox().await {
+            if n.notification.kind == "settings.email_changed" {
+                assert!(!n.notification.payload.contains("Reading-Room-42"));
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_for_an_email_change_are_throttled_like_logins() {
+    on_every_backend(true, async |app: &TestApp| {
+        setup(app).await;
+        let card = app.register("9123 1470", Some("old@example.com")).await;
+        let token = app.reader_session(&card, "9123 1470").await;
+        let t = Some(token.as_str());
+        let change = |password: &str| {
+            app.put(
+                "/api/v1/me/settings",
+                t,
+                settings_with(Some("thief@example.com"), Some(password)),
+            )
+        };
+        // Two wrong logins and three wrong Passwords here: five failures on one counter.
+        for _ in 0..2 {
+            app.login(&card, "Wrong-Password-1")
+                .await
+                .expect(401, "invalid_credentials");
+        }
+        for _ in 0..3 {
+            change("Wrong-Password-1").await.expect(403, "forbidden");
+        }
+        // From the fifth failure on, a delay: refused before any check, as a login is, and
+        // the same answer `PUT /me/password` gives when throttled.
+        let throttled = change("Reading-Room-42")
+            .await
+            .expect(429, "too_many_attempts");
+        assert_eq!(throttled.headers["retry-after"], "1", "{}", app.db);
+        app.login(&card, "Reading-Room-42")
+            .await
+            .expect(429, "too_many_attempts");
+        let password_change = app
+            .put(
+                "/api/v1/me/password",
+                t,
+                json!({"current_password": "Reading-Room-42",
+                       "new_password": "Lantern-Harbour-42"}),
+            )
+            .await
+            .expect(429, "too_many_attempts");
+        assert_eq!(password_change.headers["retry-after"], "1");
+        let now = app.get("/api/v1/me/settings", t).await.expect(200, "");
+        assert_eq!(now.body["email"], "old@example.com");
+        assert!(email_changes(app).await.is_empty());
+
+        // Once the delay is over, another wrong one doubles it.
+        app.set_clock(hk("2026-12-01T10:00:01")).await;
+        change("Wrong-Password-1").await.expect(403, "forbidden");
+        let throttled = change("Reading-Room-42")
+            .await
+            .expect(429, "too_many_attempts");
+        assert_eq!(throttled.headers["retry-after"], "2");
+
+        // Then the right Password changes the email and clears the counter.
+        app.set_clock(hk("2026-12-01T10:00:03")).await;
+        change("Reading-Room-42").await.expect(200, "");
+        assert_eq!(email_changes(app).await.len(), 1, "{}", app.db);
+        app.login(&card, "Reading-Room-42").await.expect(200, "");
     })
     .await;
 }

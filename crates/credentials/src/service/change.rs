@@ -59,7 +59,85 @@ pub enum ChangePinError {
     Infrastructure(#[from] PortError),
 }
 
+/// Why a reader's Password was not confirmed (before a sensitive change: the email).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyPasswordError {
+    /// Only a `full` session of a reader may confirm with the Password.
+    #[error("this session may not confirm with the Password")]
+    Forbidden,
+    /// The Password given is wrong (counted as a failed guess).
+    #[error("the Password is not right")]
+    InvalidCredentials,
+    /// Too many recent failures; refused before hashing.
+    #[error("too many attempts; try again in {retry_after}")]
+    TooManyAttempts {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Infrastructure(#[from] PortError),
+}
+
 impl CredentialService {
+    /// Checks the reader's Password (the regular one, never a temporary one) as an attempt
+    /// at it from `source`: reserved on the card's Password counter and the source's window
+    /// before any hash is computed, like a login. A wrong Password is a failed guess.
+    async fn guarded_password_check(
+        &self,
+        creds: &StoredCredentials,
+        normalized: &Secret,
+        source: &AttemptSource,
+    ) -> Result<Guarded<()>, PortError> {
+        self.guarded_verify(
+            &AttemptKey::card(&creds.info.card_number),
+            CredentialKind::Password,
+            source,
+            || async {
+                Ok(self
+                    .ports
+                    .hasher
+                    .verify(normalized, Some(&creds.password_hash))
+                    .await?
+                    .then_some(()))
+            },
+        )
+        .await
+    }
+
+    /// Confirms that the holder of a `full` session knows the reader's Password, before a
+    /// change a stolen session must not make (the email "forgot Password" writes to).
+    /// Counted and throttled exactly as a login or a Password change: the same counter of
+    /// the card and the same window of `source`, reserved before any hash is computed; a
+    /// wrong Password is a failed guess, the right one clears the counter. A temporary
+    /// password does not confirm. Over-long input fails at once, not counted.
+    pub async fn verify_password_for_session(
+        &self,
+        session: &Session,
+        password: &Secret,
+        source: &AttemptSource,
+    ) -> Result<(), VerifyPasswordError> {
+        if session.scope != Scope::Full {
+            return Err(VerifyPasswordError::Forbidden);
+        }
+        let Some(creds) = self.credentials_of(session).await? else {
+            return Err(VerifyPasswordError::Forbidden);
+        };
+        let Some(normalized) = password.normalized_password() else {
+            return Err(VerifyPasswordError::InvalidCredentials);
+        };
+        match self
+            .guarded_password_check(&creds, &normalized, source)
+            .await?
+        {
+            Guarded::Verified(()) => Ok(()),
+            Guarded::Failed | Guarded::Disabled => Err(VerifyPasswordError::InvalidCredentials),
+            Guarded::Throttled { retry_after } => {
+                Err(VerifyPasswordError::TooManyAttempts { retry_after })
+            }
+        }
+    }
+
     async fn credentials_of(
         &self,
         session: &Session,
@@ -170,19 +248,7 @@ impl CredentialService {
             return Err(ChangePinError::InvalidCredentials);
         };
         let outcome = self
-            .guarded_verify(
-                &AttemptKey::card(&creds.info.card_number),
-                CredentialKind::Password,
-                source,
-                || async {
-                    Ok(self
-                        .ports
-                        .hasher
-                        .verify(&normalized, Some(&creds.password_hash))
-                        .await?
-                        .then_some(()))
-                },
-            )
+            .guarded_password_check(&creds, &normalized, source)
             .await?;
         match outcome {
             Guarded::Verified(()) => {}

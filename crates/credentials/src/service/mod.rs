@@ -24,10 +24,11 @@ use crate::ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
     RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StoredCredentials,
 };
+use crate::reset_limits::ResetPolicy;
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject};
 
-pub use change::{ChangePasswordError, ChangePinError};
+pub use change::{ChangePasswordError, ChangePinError, VerifyPasswordError};
 pub use login::{AuthError, LoginError};
 pub use reset::{RegisterCredentialsError, StaffResetError, TemporaryPasswordIssued};
 pub use staff::{MAX_STAFF_USERNAME_LEN, StaffPasswordError, is_valid_staff_username};
@@ -42,6 +43,8 @@ pub struct CredentialConfig {
     pub sessions: SessionPolicy,
     /// How long a temporary password works (NIST rev 4 §4.2: at most 24 h by email).
     pub temporary_password_ttl: Duration,
+    /// How many "forgot Password" requests are served, per account and per source.
+    pub resets: ResetPolicy,
 }
 
 impl Default for CredentialConfig {
@@ -50,6 +53,7 @@ impl Default for CredentialConfig {
             guessing: GuessingPolicy::default(),
             sessions: SessionPolicy::default(),
             temporary_password_ttl: Duration::hours(24),
+            resets: ResetPolicy::default(),
         }
     }
 }

@@ -4,10 +4,12 @@ use library_core::{CardNumber, PatronId};
 use time::OffsetDateTime;
 
 use super::CredentialService;
-use crate::guessing::CredentialKind;
+use crate::guessing::{AttemptDecision, CredentialKind};
 use crate::password::check_new_password;
 use crate::personal::{PhoneTooShort, default_secret};
-use crate::ports::{AttemptKey, CredentialNotice, PortError, StoredCredentials};
+use crate::ports::{
+    AttemptKey, AttemptSource, CredentialNotice, PortError, ResetCounter, StoredCredentials,
+};
 use crate::secret::Secret;
 use crate::temporary::generate_temporary_password;
 
@@ -67,24 +69,49 @@ impl CredentialService {
 
     /// "Forgot Password": sends a temporary password to every reader registered with this
     /// email. Answers the same, in about the same time, whether or not any matches (no
-    /// account enumeration: a dummy hash is computed when none does). A request changes
-    /// nothing else: the current Password keeps working.
-    pub async fn forgot_password(&self, email: &str) -> Result<(), PortError> {
+    /// account enumeration: a dummy hash is computed when nothing is issued). A request
+    /// changes nothing else: the current Password keeps working.
+    ///
+    /// Limited ([`crate::ResetPolicy`]): every request counts against `source`, whatever
+    /// the email, and beyond that limit nothing is looked up, issued or hashed; each reader
+    /// is issued at most so many temporary passwords per window, beyond which their
+    /// outstanding one stays valid and nothing is sent. Either way the caller learns
+    /// nothing: the answer is the same.
+    pub async fn forgot_password(
+        &self,
+        email: &str,
+        source: &AttemptSource,
+    ) -> Result<(), PortError> {
+        let limits = &self.config.resets;
+        let store = &self.ports.store;
+        let now = self.now();
+        let by_source = store
+            .reserve_reset_request(&ResetCounter::source(source), now, &limits.per_source)
+            .await?;
+        if by_source != AttemptDecision::Granted {
+            return Ok(());
+        }
         let email = email.trim();
         let matches = if email.is_empty() || email.len() > MAX_EMAIL_LEN || !email.contains('@') {
             Vec::new()
         } else {
-            self.ports.store.find_by_email(email).await?
+            store.find_by_email(email).await?
         };
-        if matches.is_empty() {
-            let decoy = generate_temporary_password(self.ports.random.as_ref());
-            self.hash(&decoy).await?;
-            return Ok(());
-        }
+        let mut issued = 0_usize;
         for creds in matches {
             let Some(address) = creds.info.email.clone() else {
                 continue;
             };
+            let by_account = store
+                .reserve_reset_request(
+                    &ResetCounter::account(creds.patron),
+                    now,
+                    &limits.per_account,
+                )
+                .await?;
+            if by_account != AttemptDecision::Granted {
+                continue;
+            }
             let (password, expires_at) = self.issue_temporary_password(&creds).await?;
             self.ports
                 .notifier
@@ -95,6 +122,11 @@ impl CredentialService {
                     expires_at,
                 })
                 .await?;
+            issued += 1;
+        }
+        if issued == 0 {
+            let decoy = generate_temporary_password(self.ports.random.as_ref());
+            self.hash(&decoy).await?;
         }
         Ok(())
     }

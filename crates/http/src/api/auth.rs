@@ -106,15 +106,17 @@ impl AuthApi {
     }
 
     /// Forgotten Password: a temporary password is sent to every reader registered with
-    /// this email. The answer is the same for any email.
+    /// this email, at most 3 per reader an hour; a source (IP address) makes at most 10
+    /// requests an hour. The answer is the same for any email, and beyond either limit.
     #[oai(path = "/auth/password-reset", method = "post")]
     async fn password_reset(
         &self,
+        req: &Request,
         body: Json<PasswordResetRequest>,
     ) -> Result<ResetAccepted, ApiError> {
         self.state
             .credentials
-            .forgot_password(&body.0.email.0)
+            .forgot_password(&body.0.email.0, &attempt_source(req))
             .await?;
         Ok(ResetAccepted::Accepted(Json(Empty {})))
     }

@@ -1,7 +1,9 @@
 //! My Setting: email, SMS number, notification channels, language, whether the reading
 //! history is kept; and the reading history itself.
 
+use library_credentials::Secret;
 use library_reader_services::{Channel, Language, ReaderSettings, SettingsForm};
+use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object, OpenApi};
@@ -11,7 +13,7 @@ use super::ApiTags;
 use super::activities::reader;
 use super::common::shown;
 use super::types::Text;
-use crate::auth::ReaderAuth;
+use crate::auth::{ReaderAuth, attempt_source};
 use crate::error::ApiError;
 use library_app::Services;
 
@@ -85,8 +87,8 @@ fn settings_body(s: ReaderSettings) -> SettingsBody {
 }
 
 /// `PUT /me/settings`: the whole settings; every field is required, `email` and
-/// `sms_number` may be `null` (or blank) for none.
-#[derive(Debug, Object)]
+/// `sms_number` may be `null` (or blank) for none. Not `Debug`: it may hold the Password.
+#[derive(Object)]
 struct SettingsRequest {
     /// Required; `null` removes my email (then "forgot Password" cannot reach me).
     email: MaybeUndefined<Text>,
@@ -98,6 +100,9 @@ struct SettingsRequest {
     /// `en` or `zh_hant`.
     language: LanguageDto,
     keep_reading_history: bool,
+    /// My Password: required when `email` changes (another address, a first one, or
+    /// `null` for none), ignored otherwise.
+    current_password: Option<Text>,
 }
 
 /// A nullable field that must be present: absent is 400 (a replacement names every field).
@@ -155,6 +160,9 @@ impl SettingsApi {
 
     /// Replaces my settings (Password session; a full replacement: every field). The
     /// email is my one email: `GET /me` and "forgot Password" use the new one at once.
+    /// Changing it needs `current_password` (403 `forbidden` without it or with a wrong
+    /// one, which counts as a failed Password attempt; 429 with `Retry-After` while
+    /// Password attempts are throttled), and the old address is told of the change.
     /// 400 for a missing field or an unknown `language` or channel; 422 with violations
     /// `email_invalid`, `sms_number_invalid`, `no_channel_address` (a channel chosen
     /// without its address). Turning `keep_reading_history` off hides my returned loans
@@ -163,10 +171,14 @@ impl SettingsApi {
     async fn put(
         &self,
         auth: ReaderAuth,
+        req: &Request,
         body: Json<SettingsRequest>,
     ) -> Result<Json<SettingsBody>, ApiError> {
-        let patron = reader(&auth.0)?;
+        reader(&auth.0)?;
         let body = body.0;
+        let current_password = body
+            .current_password
+            .map(|text| Secret::new(text.into_string()));
         let settings = SettingsForm {
             email: required(body.email)?,
             sms_number: required(body.sms_number)?,
@@ -184,9 +196,12 @@ impl SettingsApi {
         .parse()?;
         let stored = self
             .state
-            .reader_services
-            .settings
-            .replace(patron, &settings, self.state.clock.now())
+            .replace_settings(
+                &auth.0.session,
+                &settings,
+                current_password.as_ref(),
+                &attempt_source(req),
+            )
             .await?;
         Ok(Json(settings_body(stored)))
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::{
     ActivityStore, Database, EnquiryStore, NewNotification, NoticeStore, OutboxStore,
-    ReaderSettingsStore, StoreError,
+    ReaderSettingsStore, SettingsPut, StoreError,
 };
 use async_trait::async_trait;
 use library_app::{
@@ -17,9 +17,9 @@ use library_app::{
 use super::admin::audit_entry;
 use library_core::{Clock, LibraryCode, PatronId, StaffId};
 use library_reader_services::{
-    Activity, ActivityId, ActivityListing, ActivityQuery, Enquiry, EnquiryId, EnquiryStatus,
-    NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page, ReaderRegistration,
-    ReaderSettings, ReadingHistory, Registrant, ReturnedLoan, StaffEnquiry,
+    Activity, ActivityId, ActivityListing, ActivityQuery, EmailChange, Enquiry, EnquiryId,
+    EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page,
+    ReaderRegistration, ReaderSettings, ReadingHistory, Registrant, ReturnedLoan, StaffEnquiry,
 };
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -253,13 +253,17 @@ impl SettingsDesk for DbReaderServices {
         patron: PatronId,
         settings: &ReaderSettings,
         now: OffsetDateTime,
+        email_change: EmailChange,
     ) -> Result<ReaderSettings, ServiceError> {
-        Ok(self
+        match self
             .settings
-            .put(patron, settings, now)
+            .put(patron, settings, now, email_change)
             .await
             .map_err(service_err)?
-            .0)
+        {
+            SettingsPut::Saved(stored, _) => Ok(stored),
+            SettingsPut::EmailChangeUnconfirmed => Err(ServiceError::EmailChangeUnconfirmed),
+        }
     }
 
     async fn reading_history(

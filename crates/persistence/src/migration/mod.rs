@@ -14,6 +14,7 @@ mod m20261203_000007_job_runs;
 mod m20261206_000008_heartbeat;
 mod m20261206_000009_config_version;
 mod m20261207_000010_outbox_delivery;
+mod m20261207_000011_reset_windows;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_heartbeat::Migration),
             Box::new(m20261206_000009_config_version::Migration),
             Box::new(m20261207_000010_outbox_delivery::Migration),
+            Box::new(m20261207_000011_reset_windows::Migration),
         ]
     }
 }

@@ -3,7 +3,8 @@
 
 use library_credentials::AttemptKey;
 use library_credentials::{
-    AttemptDecision, AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, SecretHash,
+    AttemptDecision, AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, ResetCounter,
+    ResetPolicy, SecretHash,
 };
 use time::Duration;
 
@@ -46,6 +47,40 @@ async fn thirty_parallel_wrong_pins_grant_exactly_ten() {
             .await
             .unwrap();
         assert_eq!(state.failures, 10, "{}", t.name);
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_password_resets_issue_exactly_three() {
+    let limits = ResetPolicy::default();
+    for t in backends().await {
+        let db = t.connect().await;
+        let counter = ResetCounter::account(library_core::PatronId(7));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = db.credentials();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    store
+                        .reserve_reset_request(&counter, T0, &limits.per_account)
+                        .await
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                AttemptDecision::Granted => granted += 1,
+                AttemptDecision::Throttled { until } => {
+                    assert_eq!(until, T0 + Duration::hours(1), "{}", t.name);
+                }
+                other => panic!("{}: unexpected {other:?}", t.name),
+            }
+        }
+        assert_eq!(granted, 3, "{}", t.name);
+        let window = db.credentials().reset_window(&counter).await.unwrap();
+        assert_eq!(window.map(|w| w.requests), Some(3), "{}", t.name);
         db.close().await.unwrap();
     }
 }

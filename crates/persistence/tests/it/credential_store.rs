@@ -7,7 +7,7 @@ use library_credentials::AttemptKey;
 use library_credentials::testing::InMemoryCredentialStore;
 use library_credentials::{
     AttemptDecision, AttemptSource, AttemptState, CredentialKind, CredentialStore, GuessingPolicy,
-    SecretHash, SourceState,
+    RequestLimit, RequestWindow, ResetCounter, ResetPolicy, SecretHash, SourceState,
 };
 use time::Duration;
 
@@ -815,6 +815,181 @@ async fn purging_stale_attempts_changes_no_decision() {
                 t.name
             );
         }
+        db.close().await.unwrap();
+    }
+}
+
+/// "Forgot Password" windows decide, and are left, as the reference's, request by request:
+/// an account's three an hour (the third granted, the fourth not, up to the window's last
+/// microsecond; a new window at its end), a source's ten, and a limit that grants nothing.
+#[tokio::test]
+async fn reset_windows_match_the_reference_step_by_step() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let reference = InMemoryCredentialStore::new();
+        let limits = ResetPolicy::default();
+        let none = RequestLimit {
+            max_requests: 0,
+            ..limits.per_account
+        };
+        let micro = Duration::microseconds(1);
+        let account = ResetCounter::account(PatronId(1));
+        let other = ResetCounter::account(PatronId(2));
+        let source = ResetCounter::source(&AttemptSource("ip:203.0.113.7".into()));
+        let hour = Duration::hours(1);
+        // (counter, limit, offset from T0)
+        let mut script: Vec<(&ResetCounter, &RequestLimit, Duration)> = vec![
+            (&account, &limits.per_account, Duration::ZERO),
+            (&account, &limits.per_account, Duration::minutes(20)),
+            (&account, &limits.per_account, Duration::minutes(40)),
+            (&account, &limits.per_account, Duration::minutes(41)),
+            (&account, &limits.per_account, hour - micro),
+            (&account, &limits.per_account, hour),
+            (&account, &limits.per_account, hour + micro),
+            (&other, &none, Duration::ZERO),
+        ];
+        for n in 0..12 {
+            script.push((&source, &limits.per_source, Duration::minutes(n)));
+        }
+        script.push((&source, &limits.per_source, Duration::minutes(61)));
+        for (step, (counter, limit, offset)) in script.into_iter().enumerate() {
+            let now = T0 + offset;
+            let got = store
+                .reserve_reset_request(counter, now, limit)
+                .await
+                .unwrap();
+            let want = reference
+                .reserve_reset_request(counter, now, limit)
+                .await
+                .unwrap();
+            assert_eq!(got, want, "{}: step {step} ({counter:?} +{offset})", t.name);
+            assert_eq!(
+                store.reset_window(counter).await.unwrap(),
+                reference.reset_window(counter),
+                "{}: window after step {step}",
+                t.name
+            );
+        }
+        assert_eq!(
+            store.reset_window(&account).await.unwrap(),
+            Some(RequestWindow {
+                ends_at: T0 + 2 * hour,
+                requests: 2
+            }),
+            "{}",
+            t.name
+        );
+        assert_eq!(store.reset_window(&other).await.unwrap(), None);
+        db.close().await.unwrap();
+    }
+}
+
+/// From every stored window state around the edges (over a microsecond ago, ending now,
+/// ending a microsecond from now; below, at and above the limit), one request decides and
+/// leaves the window as [`RequestLimit::reserve`] says.
+#[tokio::test]
+async fn reset_reservations_decide_as_the_limit_on_every_window_state() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let limit = ResetPolicy::default().per_account;
+        let roomy = RequestLimit {
+            max_requests: 100,
+            ..limit
+        };
+        let now = T0 + Duration::hours(5);
+        let micro = Duration::microseconds(1);
+        let mut case = 0;
+        for ends_at in [now - micro, now, now + micro] {
+            for requests in [1, 2, 3, 4] {
+                case += 1;
+                let counter = ResetCounter::account(PatronId(case));
+                let opened = ends_at - limit.window;
+                for _ in 0..requests {
+                    let granted = store
+                        .reserve_reset_request(&counter, opened, &roomy)
+                        .await
+                        .unwrap();
+                    assert_eq!(granted, AttemptDecision::Granted, "{}: set up", t.name);
+                }
+                let state = RequestWindow { ends_at, requests };
+                assert_eq!(
+                    store.reset_window(&counter).await.unwrap(),
+                    Some(state),
+                    "{}: set up",
+                    t.name
+                );
+                let (decision, next) = limit.reserve(Some(state), now);
+                assert_eq!(
+                    store
+                        .reserve_reset_request(&counter, now, &limit)
+                        .await
+                        .unwrap(),
+                    decision,
+                    "{}: from {state:?}",
+                    t.name
+                );
+                assert_eq!(
+                    store.reset_window(&counter).await.unwrap(),
+                    Some(next.unwrap_or(state)),
+                    "{}: after {state:?}",
+                    t.name
+                );
+            }
+        }
+        db.close().await.unwrap();
+    }
+}
+
+/// The purge deletes the "forgot Password" windows that are over, and no decision changes.
+#[tokio::test]
+async fn purging_removes_reset_windows_that_are_over() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        let limits = ResetPolicy::default();
+        let policy = GuessingPolicy::default();
+        let micro = Duration::microseconds(1);
+        let over = ResetCounter::account(PatronId(1));
+        let edge = ResetCounter::account(PatronId(2));
+        let open = ResetCounter::source(&AttemptSource("ip:203.0.113.3".into()));
+        let now = T0 + Duration::hours(1);
+        for (counter, at) in [(&over, T0 - micro), (&edge, T0), (&open, T0 + micro)] {
+            for _ in 0..3 {
+                store
+                    .reserve_reset_request(counter, at, &limits.per_account)
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            store.purge_stale_attempts(now, &policy).await.unwrap(),
+            2,
+            "{}: two windows over",
+            t.name
+        );
+        assert_eq!(store.reset_window(&over).await.unwrap(), None);
+        assert_eq!(store.reset_window(&edge).await.unwrap(), None);
+        assert_eq!(
+            store.reset_window(&open).await.unwrap(),
+            Some(RequestWindow {
+                ends_at: T0 + micro + Duration::hours(1),
+                requests: 3
+            }),
+            "{}: the open window stays",
+            t.name
+        );
+        // Still full: the purge changed no decision.
+        assert_eq!(
+            store
+                .reserve_reset_request(&open, now, &limits.per_account)
+                .await
+                .unwrap(),
+            AttemptDecision::Throttled {
+                until: T0 + micro + Duration::hours(1)
+            }
+        );
         db.close().await.unwrap();
     }
 }

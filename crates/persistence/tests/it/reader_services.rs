@@ -7,11 +7,13 @@ use std::sync::Arc;
 use library_circulation::service::{CheckinRequest, CheckoutRequest};
 use library_core::{LibraryCode, ManualClock, PatronId, StaffId};
 use library_credentials::{CredentialStore, SecretHash, StaffRole};
-use library_persistence::{NewStaffUser, StoreError};
+use library_persistence::{
+    EMAIL_CHANGED, NewStaffUser, ReaderSettingsStore, SettingsPut, StoreError,
+};
 use library_reader_services::{
-    ActivityForm, ActivityId, ActivityQuery, CancellationRefusal, Channel, EnquiryForm,
-    EnquiryStatus, Language, NewActivity, NoticeForm, ReaderSettings, RegistrationRefusal,
-    SettingsForm,
+    ActivityForm, ActivityId, ActivityQuery, CancellationRefusal, Channel, EmailChange,
+    EnquiryForm, EnquiryStatus, Language, NewActivity, NoticeForm, ReaderSettings, ReadingHistory,
+    RegistrationRefusal, SettingsForm,
 };
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -346,6 +348,37 @@ async fn notices_current_for_a_library_newest_first() {
     }
 }
 
+/// Saves `settings`, which must be stored.
+async fn save(
+    store: &ReaderSettingsStore,
+    reader: PatronId,
+    settings: &ReaderSettings,
+    at: OffsetDateTime,
+    email_change: EmailChange,
+) -> (ReaderSettings, ReadingHistory) {
+    match store.put(reader, settings, at, email_change).await.unwrap() {
+        SettingsPut::Saved(settings, history) => (settings, history),
+        other => panic!("not saved: {other:?}"),
+    }
+}
+
+/// The `settings.email_changed` notices queued, as (reader, payload).
+async fn email_notices(db: &library_persistence::Database) -> Vec<(PatronId, serde_json::Value)> {
+    db.outbox()
+        .unsent(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.notification.kind == EMAIL_CHANGED)
+        .map(|n| {
+            (
+                n.notification.patron.unwrap(),
+                serde_json::from_str(&n.notification.payload).unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_replace_the_email_and_govern_the_reading_history() {
     for t in backends().await {
@@ -366,8 +399,24 @@ async fn settings_replace_the_email_and_govern_the_reading_history() {
         }
         .parse()
         .unwrap();
-        let (saved, history) = store.put(reader, &form, NOW).await.unwrap();
+        // A first email is a change of the email: not without the confirmation.
+        assert_eq!(
+            store
+                .put(reader, &form, NOW, EmailChange::Unconfirmed)
+                .await
+                .unwrap(),
+            SettingsPut::EmailChangeUnconfirmed,
+            "{}",
+            t.name
+        );
+        assert_eq!(store.get(reader).await.unwrap().unwrap().0, defaults);
+        let (saved, history) = save(&store, reader, &form, NOW, EmailChange::Confirmed).await;
         assert_eq!(saved, form);
+        assert!(
+            email_notices(&db).await.is_empty(),
+            "{}: no old address to tell",
+            t.name
+        );
         assert_eq!(history.kept_since, None);
         assert_eq!(store.get(reader).await.unwrap().unwrap().0, form);
         // The one email: "forgot Password" finds the reader by it.
@@ -379,7 +428,9 @@ async fn settings_replace_the_email_and_govern_the_reading_history() {
         assert_eq!(found.len(), 1, "{}", t.name);
         assert_eq!(found[0].patron, reader);
         assert!(matches!(
-            store.put(PatronId(999_999), &form, NOW).await,
+            store
+                .put(PatronId(999_999), &form, NOW, EmailChange::Confirmed)
+                .await,
             Err(StoreError::NotFound("reader"))
         ));
 
@@ -419,19 +470,24 @@ async fn settings_replace_the_email_and_govern_the_reading_history() {
             ..form.clone()
         };
         let turned_off = datetime!(2021-03-10 09:00 +08:00);
-        store.put(reader, &off, turned_off).await.unwrap();
+        // The email stays: no confirmation needed.
+        save(&store, reader, &off, turned_off, EmailChange::Unconfirmed).await;
         assert!(store.reading_history(reader).await.unwrap().1.is_empty());
         lend_and_return("B0002", datetime!(2021-03-14 11:00 +08:00)).await;
         let turned_on = datetime!(2021-03-15 09:00 +08:00);
-        let (_, history) = store.put(reader, &form, turned_on).await.unwrap();
+        let (_, history) = save(&store, reader, &form, turned_on, EmailChange::Unconfirmed).await;
         assert_eq!(history.kept_since, Some(turned_on));
         let (_, loans) = store.reading_history(reader).await.unwrap();
         assert!(loans.is_empty(), "{}: {loans:?}", t.name);
         // Saving again while on keeps the start.
-        let (_, history) = store
-            .put(reader, &form, turned_on + Duration::days(1))
-            .await
-            .unwrap();
+        let (_, history) = save(
+            &store,
+            reader,
+            &form,
+            turned_on + Duration::days(1),
+            EmailChange::Confirmed,
+        )
+        .await;
         assert_eq!(history.kept_since, Some(turned_on));
         lend_and_return("B0001", datetime!(2021-03-20 11:00 +08:00)).await;
         let (_, loans) = store.reading_history(reader).await.unwrap();
@@ -445,7 +501,25 @@ async fn settings_replace_the_email_and_govern_the_reading_history() {
             channels: BTreeSet::new(),
             ..form
         };
-        store.put(reader, &none, NOW).await.unwrap();
+        assert_eq!(
+            store
+                .put(reader, &none, NOW, EmailChange::Unconfirmed)
+                .await
+                .unwrap(),
+            SettingsPut::EmailChangeUnconfirmed
+        );
+        assert!(email_notices(&db).await.is_empty());
+        save(&store, reader, &none, NOW, EmailChange::Confirmed).await;
+        // The old address is told, once, in the change's transaction.
+        assert_eq!(
+            email_notices(&db).await,
+            [(
+                reader,
+                serde_json::json!({"old_email": "reader@example.com", "new_email": null})
+            )],
+            "{}",
+            t.name
+        );
         assert!(
             db.credentials()
                 .find_by_email("reader@example.com")

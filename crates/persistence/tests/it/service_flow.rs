@@ -192,7 +192,7 @@ async fn a_temporary_password_works_for_one_login() {
         let db = t.connect().await;
         let h = harness(&db, CredentialConfig::default()).await;
         h.service
-            .forgot_password("Reader@Example.com")
+            .forgot_password("Reader@Example.com", &ip())
             .await
             .unwrap();
         let sent = h.notifier.sent();
