@@ -267,10 +267,7 @@ async fn forgot_password_answers_the_same_for_any_email() {
         assert_eq!(payload["email"], "reader@example.com");
         // Sealed under the server's key: the row never holds the text.
         assert!(payload.get("temporary_password").is_none(), "{payload}");
-        let key = library_app::SecretBox::parse_key(crate::support::TEST_SECRET_KEY).unwrap();
-        let temporary = library_app::SecretBox::new(key)
-            .open(payload["sealed_password"].as_str().unwrap())
-            .expect("opens under the server's key");
+        let temporary = open_sealed(payload["sealed_password"].as_str().unwrap());
         let session = app.login(&card, &temporary).await.expect(200, "");
         assert_eq!(session.body["scope"], "change_password_only", "{}", app.db);
         app.login(&card, &temporary)
@@ -293,6 +290,14 @@ async fn forgot(app: &TestApp, email: &str) {
     assert_eq!(answer.body, json!({}));
 }
 
+/// The temporary password a queued mail holds sealed, opened with the test servers' key.
+fn open_sealed(sealed: &str) -> String {
+    let key = library_app::SecretBox::parse_key(crate::support::TEST_SECRET_KEY).unwrap();
+    library_app::SecretBox::new(key)
+        .open(sealed)
+        .expect("opens under the server's key")
+}
+
 /// The temporary-password mails queued so far, as (address, temporary password).
 async fn temporary_mails(app: &TestApp) -> Vec<(String, String)> {
     app.outbox()
@@ -303,7 +308,7 @@ async fn temporary_mails(app: &TestApp) -> Vec<(String, String)> {
             let payload: serde_json::Value = serde_json::from_str(&n.notification.payload).unwrap();
             (
                 payload["email"].as_str().unwrap().to_owned(),
-                payload["temporary_password"].as_str().unwrap().to_owned(),
+                open_sealed(payload["sealed_password"].as_str().unwrap()),
             )
         })
         .collect()
