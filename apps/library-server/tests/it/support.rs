@@ -137,6 +137,10 @@ impl TestApp {
             policy: Policy::Empty,
             // A fixed key: no key file beside the test databases.
             secret_key: Some(TEST_SECRET_KEY.into()),
+            // No timer: a test runs the jobs when it means to (`POST /dev/jobs/run`, or
+            // `with_jobs_every_second`), so a run at start cannot deliver (and empty) an
+            // outbox row the test is about to read.
+            jobs_every_secs: Some(0),
             ..Config::default()
         }
     }
