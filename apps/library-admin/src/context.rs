@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use library_app::{AuditRecord, SecretBox, Services};
+use library_app::{AuditRecord, Services};
 use library_core::{Clock, DEFAULT_LIBRARY_OFFSET, SystemClock};
 use library_credentials::CredentialService;
 use library_persistence::{Backend, Database};
@@ -31,7 +31,8 @@ impl Failure {
 pub struct Context {
     config: Config,
     db: Database,
-    secrets: SecretBox,
+    /// Built once: the credential service owns the hashing threads.
+    services: Services,
     clock: Arc<dyn Clock>,
 }
 
@@ -46,11 +47,15 @@ impl Context {
             .map_err(|e| Failure::failed(format!("{}: {e}", shown_url(&config.database_url))))?
             .with_clock(clock.clone());
         let secrets =
-            secret_box(&config).map_err(|e| Failure::failed(format!("secret key: {e}")))?;
+            secret_box(&config, &db).map_err(|e| Failure::failed(format!("secret key: {e}")))?;
+        let credentials = credential_service(&db, secrets, clock.clone());
+        // This process serves no SIP2 connection: a station deleted here loses those of a
+        // server at its next request, when its account is gone.
+        let services = services(&db, credentials, clock.clone(), None);
         Ok(Context {
             config,
             db,
-            secrets,
+            services,
             clock,
         })
     }
@@ -85,14 +90,12 @@ impl Context {
 
     /// The credential service, wired as the server wires it (notices go to the outbox).
     pub fn credentials(&self) -> CredentialService {
-        credential_service(&self.db, self.secrets.clone(), self.clock.clone())
+        self.services.credentials.clone()
     }
 
-    /// The application layer's services, wired as the server wires them (this process
-    /// serves no SIP2 connection: a station deleted here loses those of the server at its
-    /// next request, when its account is gone).
+    /// The application layer's services, wired as the server wires them.
     pub fn services(&self) -> Services {
-        services(&self.db, self.credentials(), self.clock.clone(), None)
+        self.services.clone()
     }
 
     /// The audit record of an action of this tool (no staff user; channel

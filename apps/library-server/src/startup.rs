@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use library_app::StationConnections;
+use library_app::{DevControls, StationConnections};
 use library_core::{Clock, ManualClock, SystemClock};
 use library_persistence::application::DbSip2Stations;
 use library_persistence::{Database, DatabaseError};
@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::scheduler::Scheduler;
 use library_setup::wiring::{
-    credential_service, dev_controls, mail_transport, scheduled_jobs, secret_box, services,
+    credential_service, mail_transport, scheduled_jobs, secret_box, services,
 };
 use library_setup::{BootstrapError, Config, bootstrap};
 use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
@@ -111,7 +111,7 @@ impl Application {
         let db = Database::connect(&config.database_url)
             .await?
             .with_clock(clock.clone());
-        let secrets = secret_box(config)?;
+        let secrets = secret_box(config, &db)?;
         let credentials = credential_service(&db, secrets.clone(), clock.clone());
         bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
@@ -120,7 +120,10 @@ impl Application {
         let mut state = services(&db, credentials, clock, None);
         let mail = mail_transport(config)?;
         let jobs = scheduled_jobs(&db, &state, mail, secrets);
-        state.dev = manual.map(|clock| dev_controls(clock, jobs.clone()));
+        state.dev = manual.map(|clock| DevControls {
+            clock,
+            jobs: jobs.clone(),
+        });
         let sip2 = match config.sip2_bind_addr() {
             Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),
             None => None,

@@ -193,6 +193,11 @@ impl Database {
         Database { clock, ..self }
     }
 
+    /// SQLite's database file; `None` for PostgreSQL and an in-memory database.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref()
+    }
+
     /// The engine behind this database.
     pub fn backend(&self) -> Backend {
         match self.conn.get_database_backend() {

@@ -45,7 +45,7 @@ pub struct Config {
     pub mail_from: String,
     /// The key secrets are sealed with while they wait in the database
     /// (`LIBRARY_SECRET_KEY`: base64 of 32 bytes); `None`: the key file beside the database
-    /// ([`Config::secret_key_file`]), created on first start.
+    /// (`wiring::secret_key_file`), created on first start.
     pub secret_key: Option<String>,
 }
 
@@ -71,25 +71,6 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
             .finish()
-    }
-}
-
-impl Config {
-    /// The key file used when no `LIBRARY_SECRET_KEY` is set: beside a SQLite database
-    /// file (`library.db` → `library.db.key`); for PostgreSQL (or an in-memory SQLite
-    /// database), `library.key` in the working directory. Several processes on one
-    /// PostgreSQL database must share one key: set `LIBRARY_SECRET_KEY` for them.
-    pub fn secret_key_file(&self) -> std::path::PathBuf {
-        let file = self
-            .database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.database_url.strip_prefix("sqlite:"))
-            .map(|rest| rest.split('?').next().unwrap_or(rest))
-            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
-        match file {
-            Some(path) => std::path::PathBuf::from(format!("{path}.key")),
-            None => std::path::PathBuf::from("library.key"),
-        }
     }
 }
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use library_app::{
-    BlockingHasher, CirculationDesk, DeliveryPolicy, DevControls, JobRunner, Jobs, MailTransport,
-    SecretBox, Sender, Services, StationConnections,
+    BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport, SecretBox,
+    Sender, Services, StationConnections,
 };
-use library_core::{Clock, ManualClock};
+use library_core::Clock;
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
 pub use library_mail::MailConfigError;
 use library_mail::{LogMail, SmtpMail};
@@ -42,16 +42,31 @@ pub enum SecretKeyError {
     Random(String),
 }
 
+/// The key file used when no `LIBRARY_SECRET_KEY` is set: beside `db`'s SQLite file
+/// (`library.db` → `library.db.key`); for PostgreSQL (or an in-memory SQLite database),
+/// `library.key` in the working directory. Several processes on one PostgreSQL database
+/// must share one key: set `LIBRARY_SECRET_KEY` for them.
+pub fn secret_key_file(db: &Database) -> std::path::PathBuf {
+    match db.sqlite_file() {
+        Some(file) => {
+            let mut name = file.as_os_str().to_owned();
+            name.push(".key");
+            name.into()
+        }
+        None => std::path::PathBuf::from("library.key"),
+    }
+}
+
 /// The box secrets are sealed with: the key of `LIBRARY_SECRET_KEY`, or of the key file
-/// ([`Config::secret_key_file`]), which is created (mode 0600, logged as created, the key
-/// never shown) when it does not exist.
-pub fn secret_box(config: &Config) -> Result<SecretBox, SecretKeyError> {
+/// ([`secret_key_file`]), which is created (mode 0600, logged as created, the key never
+/// shown) when it does not exist.
+pub fn secret_box(config: &Config, db: &Database) -> Result<SecretBox, SecretKeyError> {
     if let Some(text) = &config.secret_key {
         return SecretBox::parse_key(text)
             .map(SecretBox::new)
             .ok_or(SecretKeyError::Malformed);
     }
-    let path = config.secret_key_file();
+    let path = secret_key_file(db);
     let shown = path.display().to_string();
     let file_err = |source| SecretKeyError::File {
         path: shown.clone(),
@@ -150,12 +165,6 @@ pub fn scheduled_jobs(
     Arc::new(Jobs(vec![housekeeping, sender]))
 }
 
-/// The development controls: the settable clock behind the services' clock and the job
-/// trigger.
-pub fn dev_controls(clock: Arc<ManualClock>, jobs: Arc<dyn JobRunner>) -> DevControls {
-    DevControls { clock, jobs }
-}
-
 /// The application layer's services over `db`, without development controls.
 /// `connections`: the SIP2 connections a deleted station account loses (`None` where no
 /// SIP2 server runs in the process).
@@ -191,8 +200,8 @@ pub fn services(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_key_file_is_created_once_private_and_then_reused() {
+    #[tokio::test]
+    async fn the_key_file_is_created_once_private_and_then_reused() {
         let dir = std::env::temp_dir().join(format!("library_key_{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("library.db");
@@ -200,10 +209,11 @@ mod tests {
             database_url: format!("sqlite://{}?mode=rwc", db.display()),
             ..Config::default()
         };
-        let file = config.secret_key_file();
+        let database = Database::connect(&config.database_url).await.unwrap();
+        let file = secret_key_file(&database);
         assert_eq!(file, dir.join("library.db.key"));
         let _ = std::fs::remove_file(&file);
-        let first = secret_box(&config).unwrap();
+        let first = secret_box(&config, &database).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -212,43 +222,51 @@ mod tests {
         }
         let sealed = first.seal("Kite-Lamp-73xQ").unwrap();
         // A restart reads the same key.
-        let again = secret_box(&config).unwrap();
+        let again = secret_box(&config, &database).unwrap();
         assert_eq!(again.open(&sealed).as_deref(), Some("Kite-Lamp-73xQ"));
         // A configured key wins over the file; a malformed one stops start-up.
         let configured = Config {
             secret_key: Some(SecretBox::key_text(&[5u8; 32])),
             ..config.clone()
         };
-        assert_eq!(secret_box(&configured).unwrap().open(&sealed), None);
+        assert_eq!(
+            secret_box(&configured, &database).unwrap().open(&sealed),
+            None
+        );
         let malformed = Config {
             secret_key: Some("short".into()),
             ..config.clone()
         };
         assert!(matches!(
-            secret_box(&malformed),
+            secret_box(&malformed, &database),
             Err(SecretKeyError::Malformed)
         ));
         // A file that holds no key is refused, never replaced.
         std::fs::write(&file, "garbage").unwrap();
         assert!(matches!(
-            secret_box(&config),
+            secret_box(&config, &database),
             Err(SecretKeyError::BadFile(_))
         ));
+        database.close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn postgres_and_memory_databases_use_the_working_directorys_key_file() {
-        for url in ["postgres://u@h/db", "sqlite::memory:", "sqlite://:memory:"] {
-            let config = Config {
-                database_url: url.into(),
-                ..Config::default()
-            };
+    #[tokio::test]
+    async fn postgres_and_memory_databases_use_the_working_directorys_key_file() {
+        let mut urls = vec!["sqlite::memory:".to_owned()];
+        if let Ok(url) = std::env::var("LIBRARY_TEST_POSTGRES_URL")
+            && !url.is_empty()
+        {
+            urls.push(url);
+        }
+        for url in urls {
+            let database = Database::connect(&url).await.unwrap();
             assert_eq!(
-                config.secret_key_file(),
+                secret_key_file(&database),
                 std::path::PathBuf::from("library.key"),
                 "{url}"
             );
+            database.close().await.unwrap();
         }
     }
 }

@@ -124,22 +124,11 @@ fn body(mail: &str) -> String {
 }
 
 fn decode_base64(text: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.bytes().filter(|&c| c != b'=') {
-        let Some(v) = ALPHABET.iter().position(|&a| a == c) else {
-            continue;
-        };
-        bits = (bits << 6) | u32::try_from(v).unwrap();
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push(u8::try_from((bits >> count) & 0xFF).unwrap());
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_else(|e| panic!("not base64 ({e}): {text}"));
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn decode_quoted_printable(text: &str) -> String {
