@@ -1,7 +1,8 @@
-//! Runs the scheduled jobs (`ScheduledJobs`: hold expiry, the purge of stale guessing rows) every
-//! period, in one of the server processes sharing the database: each tick takes the
-//! period's lease (`library_persistence::JobLeaseStore`) and only the process that gets it
-//! runs the jobs. The first tick is at start, so holds that expired while no server ran
+//! Runs scheduled work (housekeeping: hold expiry, the purge of stale guessing rows; and the
+//! delivery of the outbox, each on its own timer) every period, in one of the server
+//! processes sharing the database: each tick takes the period's lease of that work
+//! (`library_persistence::JobLeaseStore`, by name) and only the process that gets it runs
+//! it. The first tick is at start, so holds that expired while no server ran
 //! are expired at once.
 //!
 //! The lease is measured on the services' clock, so with the development clock the jobs
@@ -16,11 +17,9 @@ use library_persistence::JobLeaseStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The lease's name.
-const SCHEDULED_JOBS: &str = "scheduled_jobs";
-
-/// The scheduled jobs, their lease, the clock and the period.
+/// Scheduled work, its lease's name, the clock and the period.
 pub(crate) struct Scheduler {
+    pub(crate) name: &'static str,
     pub(crate) jobs: Arc<dyn JobRunner>,
     pub(crate) leases: JobLeaseStore,
     pub(crate) clock: Arc<dyn Clock>,
@@ -51,14 +50,18 @@ impl Scheduler {
     async fn tick(&self) {
         let now = self.clock.now();
         let every = time::Duration::try_from(self.every).unwrap_or(time::Duration::MAX);
-        match self.leases.try_start(SCHEDULED_JOBS, now, every).await {
+        match self.leases.try_start(self.name, now, every).await {
             Ok(true) => {
                 if let Err(err) = self.jobs.run_all(now).await {
-                    tracing::error!(%err, "the scheduled jobs failed");
+                    tracing::error!(%err, work = self.name, "scheduled work failed");
                 }
             }
-            Ok(false) => tracing::debug!("another process runs this period's scheduled jobs"),
-            Err(err) => tracing::error!(%err, "could not take the scheduled jobs' lease"),
+            Ok(false) => {
+                tracing::debug!(work = self.name, "another process runs this period's work")
+            }
+            Err(err) => {
+                tracing::error!(%err, work = self.name, "could not take the scheduled work's lease")
+            }
         }
     }
 }

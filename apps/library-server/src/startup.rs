@@ -19,10 +19,13 @@ use tokio::sync::watch;
 
 use crate::scheduler::Scheduler;
 use library_setup::wiring::{
-    credential_service, mail_transport, scheduled_jobs, secret_box, services,
+    credential_service, mail_transport, scheduled_work, secret_box, services,
 };
 use library_setup::{BootstrapError, Config, bootstrap};
 use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
+
+/// The longest wait between two deliveries of the outbox.
+const DELIVERY_EVERY: Duration = Duration::from_secs(10);
 
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -65,7 +68,7 @@ pub struct Application {
     addr: SocketAddr,
     sip2: Option<Sip2Listener>,
     app: BoxEndpoint<'static>,
-    scheduler: Option<Scheduler>,
+    schedulers: Vec<Scheduler>,
     db: Database,
 }
 
@@ -119,10 +122,10 @@ impl Application {
         }
         let mut state = services(&db, credentials, clock, None);
         let mail = mail_transport(config)?;
-        let jobs = scheduled_jobs(&db, &state, mail, secrets);
+        let work = scheduled_work(&db, &state, mail, secrets);
         state.dev = manual.map(|clock| DevControls {
             clock,
-            jobs: jobs.clone(),
+            jobs: work.all(),
         });
         let sip2 = match config.sip2_bind_addr() {
             Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),
@@ -137,11 +140,25 @@ impl Application {
         }
         // The jobs read readers and titles through the services; the station accounts do
         // not matter to them.
-        let scheduler = config.jobs_every().map(|every| Scheduler {
-            jobs,
-            leases: db.job_leases(),
-            clock: state.clock.clone(),
-            every,
+        // Housekeeping every period; mail every `DELIVERY_EVERY` at most, so a reader who
+        // asks for a temporary password gets it within seconds, not minutes.
+        let schedulers = config.jobs_every().map_or_else(Vec::new, |every| {
+            vec![
+                Scheduler {
+                    name: "scheduled_jobs",
+                    jobs: work.housekeeping.clone(),
+                    leases: db.job_leases(),
+                    clock: state.clock.clone(),
+                    every,
+                },
+                Scheduler {
+                    name: "outbox_delivery",
+                    jobs: work.delivery.clone(),
+                    leases: db.job_leases(),
+                    clock: state.clock.clone(),
+                    every: every.min(DELIVERY_EVERY),
+                },
+            ]
         });
         let bind = config.bind_addr();
         let acceptor = TcpListener::bind(bind.clone())
@@ -164,7 +181,7 @@ impl Application {
             addr,
             sip2,
             app: library_http::app(state).boxed(),
-            scheduler,
+            schedulers,
             db,
         })
     }
@@ -204,9 +221,11 @@ impl Application {
                     .await;
             })
         });
-        let scheduler = self
-            .scheduler
-            .map(|scheduler| scheduler.spawn(stopped.clone()));
+        let schedulers: Vec<_> = self
+            .schedulers
+            .into_iter()
+            .map(|scheduler| scheduler.spawn(stopped.clone()))
+            .collect();
         tracing::info!("listening on http://{}", self.addr);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.app, http_shutdown, Some(SHUTDOWN_GRACE))
@@ -217,10 +236,10 @@ impl Application {
         {
             tracing::error!(%err, "the SIP2 server task failed");
         }
-        if let Some(scheduler) = scheduler
-            && let Err(err) = scheduler.await
-        {
-            tracing::error!(%err, "the scheduled jobs' task failed");
+        for scheduler in schedulers {
+            if let Err(err) = scheduler.await {
+                tracing::error!(%err, "a scheduled jobs' task failed");
+            }
         }
         if let Err(err) = self.db.close().await {
             tracing::warn!(%err, "closing the database");

@@ -97,7 +97,8 @@ pub fn secret_box(config: &Config, db: &Database) -> Result<SecretBox, SecretKey
                 .map_err(file_err)?;
             tracing::warn!(
                 path = %shown,
-                "created the secret key file (mode 0600): keep it with the database's backups,                  apart from them"
+                "created the secret key file (mode 0600); back it up apart from the database: \
+                 without it, queued temporary passwords cannot be sent"
             );
             Ok(SecretBox::new(key))
         }
@@ -141,28 +142,52 @@ pub fn mail_transport(config: &Config) -> Result<Arc<dyn MailTransport>, MailCon
     })
 }
 
-/// The scheduled jobs over `db`, in this order: hold expiry and the purge of stale guessing
-/// counters, then the delivery of the outbox through `mail` (so a hold expiry's notices go
-/// out in the same run).
-pub fn scheduled_jobs(
+/// The scheduled work over `db`.
+#[derive(Clone)]
+pub struct ScheduledWork {
+    /// Hold expiry and the purge of stale guessing counters.
+    pub housekeeping: Arc<dyn JobRunner>,
+    /// The delivery of the outbox.
+    pub delivery: Arc<dyn JobRunner>,
+}
+
+impl std::fmt::Debug for ScheduledWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScheduledWork").finish_non_exhaustive()
+    }
+}
+
+impl ScheduledWork {
+    /// Everything, in this order: housekeeping, then delivery (so a hold expiry's notices go
+    /// out in the same run). What `POST /dev/jobs/run` runs.
+    pub fn all(&self) -> Arc<dyn JobRunner> {
+        Arc::new(Jobs(vec![self.housekeeping.clone(), self.delivery.clone()]))
+    }
+}
+
+/// The scheduled work over `db`: housekeeping, and the delivery of the outbox through `mail`.
+pub fn scheduled_work(
     db: &Database,
     services: &Services,
     mail: Arc<dyn MailTransport>,
     secrets: SecretBox,
-) -> Arc<dyn JobRunner> {
+) -> ScheduledWork {
     let housekeeping = Arc::new(ScheduledJobs::new(
         services.circulation.clone(),
         db.credentials(),
         services.credentials.config().guessing,
     ));
-    let sender = Arc::new(Sender::new(
+    let delivery = Arc::new(Sender::new(
         services.clone(),
         Arc::new(DbOutbox::new(db)),
         mail,
         secrets,
         DeliveryPolicy::default(),
     ));
-    Arc::new(Jobs(vec![housekeeping, sender]))
+    ScheduledWork {
+        housekeeping,
+        delivery,
+    }
 }
 
 /// The application layer's services over `db`, without development controls.
