@@ -13,6 +13,7 @@
 mod catalogue;
 mod context;
 mod csv;
+mod outbox;
 mod policy;
 mod preview;
 mod readers;
@@ -107,6 +108,20 @@ enum Command {
         /// Fines as of this date (YYYY-MM-DD); default today (Hong Kong time).
         #[arg(long, value_parser = parse_date)]
         as_of: Option<Date>,
+        /// Print the figures as JSON (the HTTP preview's fields).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Preview a day's messages: the due reminders, overdue alerts and first overdue
+    /// notices the scheduled job would queue that day for the loans open now, and the
+    /// messages already waiting (changes nothing).
+    ///
+    /// As GET /api/v1/notices/outbox/preview: an administrator sees the volume before a
+    /// reopening day.
+    OutboxPreview {
+        /// The day (YYYY-MM-DD); default tomorrow (Hong Kong time).
+        #[arg(long, value_parser = parse_date)]
+        date: Option<Date>,
         /// Print the figures as JSON (the HTTP preview's fields).
         #[arg(long)]
         json: bool,
@@ -254,6 +269,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             )
             .await
         }
+        Command::OutboxPreview { date, json } => outbox::preview(&ctx, date, json).await,
         Command::Sip2Station(StationCommand::Create {
             username,
             library,

@@ -18,9 +18,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::scheduler::Scheduler;
-use library_setup::wiring::{
-    credential_service, mail_transport, scheduled_work, secret_box, services,
-};
+use library_setup::wiring::{Transports, credential_service, scheduled_work, secret_box, services};
 use library_setup::{BootstrapError, Config, bootstrap};
 use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
 
@@ -39,9 +37,9 @@ pub enum StartupError {
     /// The bootstrap admin user could not be created.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
-    /// The mail settings are unusable.
+    /// The mail or SMS settings are unusable.
     #[error(transparent)]
-    Mail(#[from] library_setup::wiring::MailConfigError),
+    Transport(#[from] library_setup::wiring::TransportConfigError),
     /// The secret key is unusable.
     #[error(transparent)]
     SecretKey(#[from] library_setup::wiring::SecretKeyError),
@@ -121,8 +119,7 @@ impl Application {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
         let mut state = services(&db, credentials, clock, None);
-        let mail = mail_transport(config)?;
-        let work = scheduled_work(&db, &state, mail, secrets);
+        let work = scheduled_work(&db, &state, Transports::from_config(config)?, secrets);
         state.dev = manual.map(|clock| DevControls {
             clock,
             jobs: work.all(),

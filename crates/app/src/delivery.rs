@@ -1,6 +1,9 @@
 //! Delivering the outbox: the messages the flows queue (a temporary password, a hold ready
-//! for pickup, ...) rendered in the reader's language and sent through a [`MailTransport`]
-//! (SMTP, or the log when no SMTP server is configured).
+//! for pickup, a reminder, ...) rendered in the reader's language ([`crate::templates`]) and
+//! sent on the channels the reader chose: by mail through a [`MailTransport`] (SMTP, or the
+//! log when no SMTP server is configured) and by SMS through an [`SmsTransport`] (an HTTP
+//! gateway, or the log). A reader with neither channel (or no address for it) is sent
+//! nothing, and the row says why.
 //!
 //! At least once, and in practice exactly once: a run claims a batch of due messages with a
 //! lease (on PostgreSQL `FOR UPDATE SKIP LOCKED`, on SQLite under the write lock), so two
@@ -11,17 +14,20 @@
 //! up with the reason kept. A process that dies between sending and marking sends that one
 //! message again when its lease ends: at least once.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use library_core::{DEFAULT_LIBRARY_OFFSET, PatronId, TitleId};
+use library_core::{LoanId, PatronId, TitleId};
 use library_credentials::PortError;
 use library_reader_services::{Channel, Language};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use time::format_description::well_known::{Iso8601, Rfc3339};
+use time::{Date, OffsetDateTime};
 
+use crate::notices::{ReminderKind, kind};
 use crate::secrets::SecretBox;
 use crate::services::{JobRunner, Services};
+use crate::templates::{Addressee, Names, render};
 
 /// A mail ready to send.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,7 +49,24 @@ impl std::fmt::Debug for OutgoingMail {
     }
 }
 
-/// Why a mail was not sent.
+/// An SMS ready to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingSms {
+    /// The mobile number it goes to.
+    pub to: String,
+    /// The text.
+    pub text: String,
+}
+
+impl std::fmt::Debug for OutgoingSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingSms")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a mail or an SMS was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
     /// A reason that may pass (the server unreachable, a temporary SMTP refusal): retry.
@@ -61,6 +84,13 @@ pub trait MailTransport: Send + Sync {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), DeliveryError>;
 }
 
+/// Where SMS go: a gateway, or the log.
+#[async_trait]
+pub trait SmsTransport: Send + Sync {
+    /// Sends `sms`.
+    async fn send(&self, sms: &OutgoingSms) -> Result<(), DeliveryError>;
+}
+
 /// A queued message as the sender claims it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedMessage {
@@ -74,6 +104,21 @@ pub struct QueuedMessage {
     pub payload: String,
     /// How many times sending it failed so far.
     pub attempts: u32,
+    /// The channels it went by already (`email`, `sms`): not sent on them again.
+    pub channels: Vec<String>,
+}
+
+/// A failed attempt as the outbox records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// Failed attempts in all, this one included.
+    pub attempts: u32,
+    /// Why.
+    pub reason: &'a str,
+    /// The next try; `None`: given up.
+    pub retry_at: Option<OffsetDateTime>,
+    /// The channels it went by so far.
+    pub channels: &'a [&'a str],
 }
 
 /// The outbox as the sender works it.
@@ -87,20 +132,21 @@ pub trait Outbox: Send + Sync {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<QueuedMessage>, PortError>;
-    /// Marks message `id` sent at `at` (and forgets what it held that the sending needed).
-    async fn sent(&self, id: i64, at: OffsetDateTime) -> Result<(), PortError>;
-    /// Records a failed attempt (`attempts` in all now) with its reason: retried from
-    /// `retry_at`, or given up at `now` when `retry_at` is `None`.
+    /// Marks message `id` sent at `at` on `channels` (and forgets what it held that the
+    /// sending needed).
+    async fn sent(&self, id: i64, at: OffsetDateTime, channels: &[&str]) -> Result<(), PortError>;
+    /// Records a failed attempt: retried from `failure.retry_at`, or given up at `now`.
     async fn failed(
         &self,
         id: i64,
-        attempts: u32,
-        reason: &str,
-        retry_at: Option<OffsetDateTime>,
+        failure: Failure<'_>,
         now: OffsetDateTime,
     ) -> Result<(), PortError>;
     /// Deletes the messages sent before `before`; how many.
     async fn purge_sent(&self, before: OffsetDateTime) -> Result<u64, PortError>;
+    /// Gives up the unsent messages whose `expires_at` has passed at `now` (a temporary
+    /// password never sent), wiping their secrets; how many.
+    async fn expire(&self, now: OffsetDateTime) -> Result<u64, PortError>;
 }
 
 /// How the sender works.
@@ -160,205 +206,27 @@ pub struct DeliveryReport {
     pub retried: usize,
     /// Messages given up.
     pub given_up: usize,
+    /// Messages given up unsent because their time passed.
+    pub expired: u64,
 }
-
-/// Who a message goes to, and in which language.
+/// Who a message goes to: the addresses of the channels the reader chose, and the language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     /// The reader's name.
     pub name: String,
-    /// The address, when the reader receives notices by email.
+    /// The address, when the reader receives notices by email and has one.
     pub email: Option<String>,
+    /// The mobile number, when the reader receives notices by SMS and has one.
+    pub sms: Option<String>,
     /// The language of the reader's settings.
     pub language: Language,
 }
 
-const SIGNATURE_EN: &str = "Hong Kong Public Libraries\n";
-const SIGNATURE_ZH: &str = "香港公共圖書館\n";
-
-/// A message's kind without a template, or a payload it cannot be read from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RenderError(String);
-
-fn field<'a>(payload: &'a serde_json::Value, name: &str) -> Result<&'a str, RenderError> {
-    payload[name]
-        .as_str()
-        .ok_or_else(|| RenderError(format!("payload without `{name}`")))
-}
-
-/// An instant as the reader reads it: the libraries' zone, to the minute
-/// (`2021-03-05 18:30`).
-fn local_time(text: &str) -> Result<String, RenderError> {
-    let at = OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|_| RenderError(format!("not an instant: {text:?}")))?
-        .to_offset(DEFAULT_LIBRARY_OFFSET);
-    Ok(format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    ))
-}
-
-/// The mail of a message of `kind` with `payload` for `to`, in `language`. `title`: the
-/// name of the title the payload names, when it names one.
-pub fn render(
-    kind: &str,
-    payload: &serde_json::Value,
-    to: &Recipient,
-    title: Option<&str>,
-) -> Result<(String, String), RenderError> {
-    let name = &to.name;
-    match (kind, to.language) {
-        ("credentials.temporary_password", language) => {
-            let password = field(payload, "temporary_password")?;
-            let expires = local_time(field(payload, "expires_at")?)?;
-            Ok(match language {
-                Language::En => (
-                    "Your temporary library Password".to_owned(),
-                    format!(
-                        "Dear {name},\n\nA temporary Password was requested for your library \
-                         account. Log in with it once and choose a new Password:\n\n    \
-                         {password}\n\nIt works once, until {expires} (Hong Kong time). If \
-                         you did not ask for it, ignore this mail: your Password has not \
-                         changed.\n\nHong Kong Public Libraries\n"
-                    ),
-                ),
-                Language::ZhHant => (
-                    "您的圖書館臨時密碼".to_owned(),
-                    format!(
-                        "{name} 您好：\n\n您的圖書館帳戶已申請臨時密碼。請以此密碼登入一次，\
-                         然後設定新密碼：\n\n    {password}\n\n此密碼只可使用一次，有效期至 \
-                         {expires}（香港時間）。如非閣下本人申請，請不用理會本郵件，\
-                         您的密碼並未更改。\n\n香港公共圖書館\n"
-                    ),
-                ),
-            })
-        }
-        ("hold.waiting", language) => {
-            let title = title.unwrap_or("");
-            let library = field(payload, "pickup_library")?;
-            let by = field(payload, "pickup_by")?;
-            Ok(match language {
-                Language::En => (
-                    format!("Ready for pickup: {title}"),
-                    format!(
-                        "Dear {name},\n\nThe item you reserved is ready for pickup:\n\n    \
-                         {title}\n\nat library {library}, until {by}. After that day it goes \
-                         to the next reader.\n\nHong Kong Public Libraries\n"
-                    ),
-                ),
-                Language::ZhHant => (
-                    format!("預約資料已可領取：{title}"),
-                    format!(
-                        "{name} 您好：\n\n您預約的資料已可領取：\n\n    {title}\n\n\
-                         領取圖書館：{library}，請於 {by} 或之前領取，逾期資料將轉給下一位讀者。\
-                         \n\n香港公共圖書館\n"
-                    ),
-                ),
-            })
-        }
-        ("credentials.password_changed", Language::En) => Ok((
-            "Your library Password was changed".to_owned(),
-            format!(
-                "Dear {name},\n\nThe Password of your library account was changed. If you \
-                 did not change it, ask any library for a reset at once.\n\n{SIGNATURE_EN}"
-            ),
-        )),
-        ("credentials.password_changed", Language::ZhHant) => Ok((
-            "您的圖書館密碼已更改".to_owned(),
-            format!(
-                "{name} 您好：\n\n您的圖書館帳戶密碼已更改。如非閣下本人更改，\
-                 請立即到任何圖書館重設密碼。\n\n{SIGNATURE_ZH}"
-            ),
-        )),
-        ("credentials.pin_changed", Language::En) => Ok((
-            "Your library PIN was changed".to_owned(),
-            format!(
-                "Dear {name},\n\nThe PIN of your library account was changed. If you did \
-                 not change it, change your Password and PIN at once, or ask any \
-                 library.\n\n{SIGNATURE_EN}"
-            ),
-        )),
-        ("credentials.pin_changed", Language::ZhHant) => Ok((
-            "您的圖書館個人密碼已更改".to_owned(),
-            format!(
-                "{name} 您好：\n\n您的圖書館帳戶個人密碼（PIN）已更改。如非閣下本人更改，\
-                 請立即更改密碼及個人密碼，或聯絡任何圖書館。\n\n{SIGNATURE_ZH}"
-            ),
-        )),
-        ("credentials.password_reset_by_staff", Language::En) => Ok((
-            "Your library Password was reset".to_owned(),
-            format!(
-                "Dear {name},\n\nLibrary staff reset the Password of your library account \
-                 at your request and gave you a temporary Password. If you did not ask for \
-                 it, tell any library at once.\n\n{SIGNATURE_EN}"
-            ),
-        )),
-        ("credentials.password_reset_by_staff", Language::ZhHant) => Ok((
-            "您的圖書館密碼已重設".to_owned(),
-            format!(
-                "{name} 您好：\n\n圖書館職員已應閣下要求重設您的圖書館帳戶密碼，\
-                 並提供臨時密碼。如非閣下本人要求，請立即通知任何圖書館。\n\n{SIGNATURE_ZH}"
-            ),
-        )),
-        ("settings.email_changed", language) => {
-            // `new_email` is null when the reader removed the address.
-            let new = payload["new_email"].as_str();
-            Ok(match language {
-                Language::En => (
-                    "The email of your library account was changed".to_owned(),
-                    format!(
-                        "Dear {name},\n\nThe email address of your library account {}. If \
-                         you did not change it, ask any library at once.\n\n{SIGNATURE_EN}",
-                        match new {
-                            Some(new) => format!("was changed from this address to {new}"),
-                            None =>
-                                "was removed: this address no longer receives its mail".to_owned(),
-                        }
-                    ),
-                ),
-                Language::ZhHant => (
-                    "您的圖書館帳戶電郵地址已更改".to_owned(),
-                    format!(
-                        "{name} 您好：\n\n{}如非閣下本人更改，請立即聯絡任何圖書館。\n\n\
-                         {SIGNATURE_ZH}",
-                        match new {
-                            Some(new) => format!("您的圖書館帳戶電郵地址已由此地址更改為 {new}。"),
-                            None => "您的圖書館帳戶已刪除此電郵地址，此地址不會再收到帳戶郵件。"
-                                .to_owned(),
-                        }
-                    ),
-                ),
-            })
-        }
-        ("activity.cancelled", language) => {
-            let title = field(payload, "title").unwrap_or("");
-            let starts = field(payload, "starts_at")
-                .and_then(local_time)
-                .unwrap_or_default();
-            Ok(match language {
-                Language::En => (
-                    format!("Cancelled: {title}"),
-                    format!(
-                        "Dear {name},\n\nThe library activity you registered for has been \
-                         cancelled:\n\n    {title}\n    {starts}\n\nWe are sorry for the \
-                         inconvenience.\n\n{SIGNATURE_EN}"
-                    ),
-                ),
-                Language::ZhHant => (
-                    format!("活動已取消：{title}"),
-                    format!(
-                        "{name} 您好：\n\n閣下已報名的圖書館活動已取消：\n\n    {title}\n    \
-                         {starts}\n\n不便之處，敬請原諒。\n\n{SIGNATURE_ZH}"
-                    ),
-                ),
-            })
-        }
-        (other, _) => Err(RenderError(format!("no template for `{other}`"))),
+/// A channel's code as the outbox records it.
+const fn channel_code(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
     }
 }
 
@@ -367,7 +235,8 @@ pub fn render(
 pub struct Sender {
     services: Services,
     outbox: std::sync::Arc<dyn Outbox>,
-    transport: std::sync::Arc<dyn MailTransport>,
+    mail: std::sync::Arc<dyn MailTransport>,
+    sms: std::sync::Arc<dyn SmsTransport>,
     secrets: SecretBox,
     policy: DeliveryPolicy,
 }
@@ -382,24 +251,46 @@ impl std::fmt::Debug for Sender {
 
 /// How one message went.
 enum Outcome {
-    Sent,
-    Failed { reason: String, retry: bool },
+    /// Sent on these channels.
+    Sent(Vec<&'static str>),
+    /// Not sent (on all of its channels): retried or given up, with the channels it did go
+    /// by meanwhile.
+    Failed {
+        reason: String,
+        retry: bool,
+        done: Vec<&'static str>,
+    },
 }
 
+impl Outcome {
+    fn give_up(reason: impl Into<String>) -> Result<Outcome, PortError> {
+        Ok(Outcome::Failed {
+            reason: reason.into(),
+            retry: false,
+            done: Vec::new(),
+        })
+    }
+}
+
+/// The names of the libraries, by code: English and Traditional Chinese (may be empty).
+type LibraryNames = HashMap<String, (String, String)>;
+
 impl Sender {
-    /// The sender of `outbox` through `transport`, reading readers through `services` and
-    /// opening sealed secrets with `secrets`.
+    /// The sender of `outbox` through `mail` and `sms`, reading readers through `services`
+    /// and opening sealed secrets with `secrets`.
     pub fn new(
         services: Services,
         outbox: std::sync::Arc<dyn Outbox>,
-        transport: std::sync::Arc<dyn MailTransport>,
+        mail: std::sync::Arc<dyn MailTransport>,
+        sms: std::sync::Arc<dyn SmsTransport>,
         secrets: SecretBox,
         policy: DeliveryPolicy,
     ) -> Self {
         Sender {
             services,
             outbox,
-            transport,
+            mail,
+            sms,
             secrets,
             policy,
         }
@@ -422,57 +313,26 @@ impl Sender {
             .contains(&Channel::Email)
             .then(|| settings.email.map(|e| e.as_str().to_owned()))
             .flatten();
+        let sms = settings
+            .channels
+            .contains(&Channel::Sms)
+            .then(|| settings.sms_number.map(|n| n.as_str().to_owned()))
+            .flatten();
         Ok(Some(Recipient {
             name: profile.name,
             email,
+            sms,
             language: settings.language,
         }))
     }
 
-    /// Renders and sends one message.
-    async fn deliver(&self, message: &QueuedMessage) -> Result<Outcome, PortError> {
-        let give_up = |reason: String| {
-            Ok(Outcome::Failed {
-                reason,
-                retry: false,
-            })
-        };
-        let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&message.payload) else {
-            return give_up("the payload is not JSON".into());
-        };
-        // A temporary password: opened only here, in memory; never sent after it expired.
-        if let Some(sealed) = payload["sealed_password"].as_str() {
-            let Some(password) = self.secrets.open(sealed) else {
-                return give_up("the sealed secret does not open under this key".into());
-            };
-            let expired = payload["expires_at"]
-                .as_str()
-                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-                .is_none_or(|at| at <= self.services.clock.now());
-            if expired {
-                return give_up("the temporary password expired before it was sent".into());
-            }
-            payload["temporary_password"] = serde_json::Value::String(password);
-        }
-        let Some(patron) = message.patron else {
-            return give_up("no reader".into());
-        };
-        let Some(mut to) = self.recipient(patron).await? else {
-            return give_up("no such reader".into());
-        };
-        // A temporary password goes to the address it was asked for, and an email change
-        // to the address it replaced, whatever the channels.
-        let address_field = match message.kind.as_str() {
-            "credentials.temporary_password" => Some("email"),
-            "settings.email_changed" => Some("old_email"),
-            _ => None,
-        };
-        if let Some(email) = address_field.and_then(|f| payload[f].as_str()) {
-            to.email = Some(email.to_owned());
-        }
-        let Some(address) = to.email.clone() else {
-            return give_up("the reader receives no notices by email".into());
-        };
+    /// The title and library the payload names, in `language`.
+    async fn names(
+        &self,
+        payload: &serde_json::Value,
+        language: Language,
+        libraries: &LibraryNames,
+    ) -> Result<Names, PortError> {
         let title = match payload["title_id"].as_i64() {
             Some(id) => self
                 .services
@@ -482,32 +342,179 @@ impl Sender {
                 .map_err(|e| PortError::Failed(format!("read title: {e}")))?,
             None => None,
         };
-        let (subject, body) = match render(&message.kind, &payload, &to, title.as_deref()) {
-            Ok(mail) => mail,
-            Err(e) => return give_up(e.to_string()),
+        let library = payload["library"]
+            .as_str()
+            .or_else(|| payload["pickup_library"].as_str())
+            .and_then(|code| libraries.get(code))
+            .map(|(en, zh)| match language {
+                Language::ZhHant if !zh.is_empty() => zh.clone(),
+                _ => en.clone(),
+            });
+        Ok(Names { title, library })
+    }
+
+    /// Renders and sends one message on each of its channels not yet done.
+    async fn deliver(
+        &self,
+        message: &QueuedMessage,
+        libraries: &LibraryNames,
+    ) -> Result<Outcome, PortError> {
+        let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&message.payload) else {
+            return Outcome::give_up("the payload is not JSON");
         };
-        let mail = OutgoingMail {
-            to: address,
-            subject,
-            body,
+        // A temporary password: opened only here, in memory; never sent after it expired.
+        if let Some(sealed) = payload["sealed_password"].as_str() {
+            let Some(password) = self.secrets.open(sealed) else {
+                return Outcome::give_up("the sealed secret does not open under this key");
+            };
+            let expired = payload["expires_at"]
+                .as_str()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_none_or(|at| at <= self.services.clock.now());
+            if expired {
+                return Outcome::give_up("the temporary password expired before it was sent");
+            }
+            payload["temporary_password"] = serde_json::Value::String(password);
+        }
+        // A reminder about a loan returned or renewed since it was queued is not sent.
+        if ReminderKind::of_kind(&message.kind).is_some() {
+            let loan = payload["loan_id"].as_i64().map(LoanId);
+            let due_on = payload["due_on"]
+                .as_str()
+                .and_then(|d| Date::parse(d, &Iso8601::DATE).ok());
+            let (Some(loan), Some(due_on)) = (loan, due_on) else {
+                return Outcome::give_up("the payload names no loan");
+            };
+            if !self.services.reminders.still_due(loan, due_on).await? {
+                return Outcome::give_up("the loan was returned or renewed before it was sent");
+            }
+        }
+        let Some(patron) = message.patron else {
+            return Outcome::give_up("no reader");
         };
-        Ok(match self.transport.send(&mail).await {
-            Ok(()) => Outcome::Sent,
-            Err(DeliveryError::Temporary(reason)) => Outcome::Failed {
+        let Some(mut to) = self.recipient(patron).await? else {
+            return Outcome::give_up("no such reader");
+        };
+        // A temporary password goes to the address it was asked for, and an email change
+        // to the address it replaced, whatever the channels; by mail only.
+        let address_field = match message.kind.as_str() {
+            kind::TEMPORARY_PASSWORD => Some("email"),
+            kind::EMAIL_CHANGED => Some("old_email"),
+            _ => None,
+        };
+        if let Some(field) = address_field {
+            to.email = payload[field].as_str().map(str::to_owned);
+            to.sms = None;
+        }
+        if to.email.is_none() && to.sms.is_none() {
+            return Outcome::give_up(
+                "the reader receives notices by neither email nor SMS (no channel chosen, or \
+                 no address for it)",
+            );
+        }
+        let names = self.names(&payload, to.language, libraries).await?;
+        let addressee = Addressee {
+            name: to.name.clone(),
+            language: to.language,
+        };
+        let rendered = match render(&message.kind, &payload, &addressee, &names) {
+            Ok(rendered) => rendered,
+            Err(e) => return Outcome::give_up(e.to_string()),
+        };
+        let mut done: Vec<&'static str> = message
+            .channels
+            .iter()
+            .filter_map(|c| match c.as_str() {
+                "email" => Some(channel_code(Channel::Email)),
+                "sms" => Some(channel_code(Channel::Sms)),
+                _ => None,
+            })
+            .collect();
+        let mut temporary = None;
+        let mut permanent = None;
+        for channel in [Channel::Email, Channel::Sms] {
+            let code = channel_code(channel);
+            if done.contains(&code) {
+                continue;
+            }
+            let result = match channel {
+                Channel::Email => match &to.email {
+                    Some(address) => {
+                        self.mail
+                            .send(&OutgoingMail {
+                                to: address.clone(),
+                                subject: rendered.subject.clone(),
+                                body: rendered.body.clone(),
+                            })
+                            .await
+                    }
+                    None => continue,
+                },
+                Channel::Sms => match (&to.sms, &rendered.sms) {
+                    (Some(number), Some(text)) => {
+                        self.sms
+                            .send(&OutgoingSms {
+                                to: number.clone(),
+                                text: text.clone(),
+                            })
+                            .await
+                    }
+                    (Some(_), None) if to.email.is_none() => Err(DeliveryError::Permanent(
+                        "this kind of message goes by email only".into(),
+                    )),
+                    _ => continue,
+                },
+            };
+            match result {
+                Ok(()) => done.push(code),
+                Err(DeliveryError::Temporary(reason)) => {
+                    temporary.get_or_insert(format!("{code}: {reason}"));
+                }
+                Err(DeliveryError::Permanent(reason)) => {
+                    permanent.get_or_insert(format!("{code}: {reason}"));
+                }
+            }
+        }
+        Ok(match (temporary, permanent) {
+            (Some(reason), _) => Outcome::Failed {
                 reason,
                 retry: true,
+                done,
             },
-            Err(DeliveryError::Permanent(reason)) => Outcome::Failed {
+            // Refused for good on one channel, sent on another: sent.
+            (None, Some(reason)) if done.is_empty() => Outcome::Failed {
                 reason,
                 retry: false,
+                done,
             },
+            _ => Outcome::Sent(done),
         })
     }
 
+    /// The libraries' names by code, read once per round.
+    async fn library_names(&self) -> Result<LibraryNames, PortError> {
+        Ok(self
+            .services
+            .libraries
+            .list()
+            .await
+            .map_err(|e| PortError::Failed(format!("read libraries: {e}")))?
+            .into_iter()
+            .map(|l| {
+                (
+                    l.info.code.as_str().to_owned(),
+                    (l.info.name, l.info.name_zh),
+                )
+            })
+            .collect())
+    }
+
     /// One round: claims due messages until none is left, sends each, marks it; then
-    /// purges the sent messages older than the policy keeps them.
+    /// purges the sent messages older than the policy keeps them, and gives up the
+    /// unsent ones whose time has passed (a temporary password that expired unsent).
     pub async fn run_once(&self) -> Result<DeliveryReport, PortError> {
         let mut report = DeliveryReport::default();
+        let mut libraries = None;
         loop {
             let now = self.services.clock.now();
             let batch = self
@@ -517,15 +524,23 @@ impl Sender {
             if batch.is_empty() {
                 break;
             }
+            if libraries.is_none() {
+                libraries = Some(self.library_names().await?);
+            }
+            let names = libraries.as_ref().expect("read above");
             for message in &batch {
-                match self.deliver(message).await? {
-                    Outcome::Sent => {
+                match self.deliver(message, names).await? {
+                    Outcome::Sent(channels) => {
                         self.outbox
-                            .sent(message.id, self.services.clock.now())
+                            .sent(message.id, self.services.clock.now(), &channels)
                             .await?;
                         report.sent += 1;
                     }
-                    Outcome::Failed { reason, retry } => {
+                    Outcome::Failed {
+                        reason,
+                        retry,
+                        done,
+                    } => {
                         let now = self.services.clock.now();
                         let attempts = message.attempts.saturating_add(1);
                         let retry_at = retry.then(|| self.policy.retry_at(attempts, now)).flatten();
@@ -538,7 +553,16 @@ impl Sender {
                             "a message was not sent"
                         );
                         self.outbox
-                            .failed(message.id, attempts, &reason, retry_at, now)
+                            .failed(
+                                message.id,
+                                Failure {
+                                    attempts,
+                                    reason: &reason,
+                                    retry_at,
+                                    channels: &done,
+                                },
+                                now,
+                            )
                             .await?;
                         if retry_at.is_some() {
                             report.retried += 1;
@@ -552,8 +576,9 @@ impl Sender {
                 break;
             }
         }
-        let before = self.services.clock.now() - self.policy.keep_sent;
-        self.outbox.purge_sent(before).await?;
+        let now = self.services.clock.now();
+        self.outbox.purge_sent(now - self.policy.keep_sent).await?;
+        report.expired = self.outbox.expire(now).await?;
         Ok(report)
     }
 }
@@ -567,6 +592,7 @@ impl JobRunner for Sender {
                 sent = report.sent,
                 retried = report.retried,
                 given_up = report.given_up,
+                expired = report.expired,
                 "outbox delivered"
             );
         }
@@ -598,7 +624,6 @@ impl JobRunner for Jobs {
         first.map_or(Ok(()), Err)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,144 +657,6 @@ mod tests {
         assert_eq!(
             capped.retry_at(39, now),
             Some(now + Duration::from_secs(3600))
-        );
-    }
-
-    fn reader(language: Language) -> Recipient {
-        Recipient {
-            name: "Chan Tai Man".into(),
-            email: Some("tm@example.com".into()),
-            language,
-        }
-    }
-
-    #[test]
-    fn a_temporary_password_mail_names_the_password_and_the_local_expiry() {
-        let payload = serde_json::json!({
-            "email": "tm@example.com",
-            "temporary_password": "Kite-Lamp-73",
-            // 23:30 UTC is 07:30 the next morning in Hong Kong.
-            "expires_at": "2021-03-05T23:30:00Z",
-        });
-        let (subject, body) = render(
-            "credentials.temporary_password",
-            &payload,
-            &reader(Language::En),
-            None,
-        )
-        .unwrap();
-        assert_eq!(subject, "Your temporary library Password");
-        assert!(body.contains("Dear Chan Tai Man"), "{body}");
-        assert!(body.contains("    Kite-Lamp-73\n"), "{body}");
-        assert!(
-            body.contains("until 2021-03-06 07:30 (Hong Kong time)"),
-            "{body}"
-        );
-        let (subject, body) = render(
-            "credentials.temporary_password",
-            &payload,
-            &reader(Language::ZhHant),
-            None,
-        )
-        .unwrap();
-        assert_eq!(subject, "您的圖書館臨時密碼");
-        assert!(body.contains("Kite-Lamp-73"), "{body}");
-        assert!(
-            body.contains("有效期至 2021-03-06 07:30（香港時間）"),
-            "{body}"
-        );
-    }
-
-    #[test]
-    fn a_hold_mail_names_the_title_the_library_and_the_last_day() {
-        let payload = serde_json::json!({
-            "hold_id": 7, "title_id": 3, "item_id": 11,
-            "pickup_library": "KLNPL", "pickup_by": "2021-03-12",
-        });
-        let (subject, body) = render(
-            "hold.waiting",
-            &payload,
-            &reader(Language::En),
-            Some("The Silent River"),
-        )
-        .unwrap();
-        assert_eq!(subject, "Ready for pickup: The Silent River");
-        assert!(
-            body.contains("at library KLNPL, until 2021-03-12"),
-            "{body}"
-        );
-        let (subject, body) = render(
-            "hold.waiting",
-            &payload,
-            &reader(Language::ZhHant),
-            Some("寧靜的海港"),
-        )
-        .unwrap();
-        assert_eq!(subject, "預約資料已可領取：寧靜的海港");
-        assert!(body.contains("請於 2021-03-12 或之前領取"), "{body}");
-    }
-
-    #[test]
-    fn every_queued_kind_has_a_template_in_both_languages() {
-        let payload = serde_json::json!({
-            "old_email": "old@example.com", "new_email": "new@example.com",
-            "title": "Storytelling for Children", "starts_at": "2021-03-06T02:30:00Z",
-        });
-        for kind in [
-            "credentials.password_changed",
-            "credentials.pin_changed",
-            "credentials.password_reset_by_staff",
-            "settings.email_changed",
-            "activity.cancelled",
-        ] {
-            for language in [Language::En, Language::ZhHant] {
-                let (subject, body) = render(kind, &payload, &reader(language), None)
-                    .unwrap_or_else(|e| panic!("{kind} {language:?}: {e}"));
-                assert!(
-                    !subject.is_empty() && body.contains("Chan Tai Man"),
-                    "{kind}"
-                );
-            }
-        }
-        let (_, body) =
-            render("activity.cancelled", &payload, &reader(Language::En), None).unwrap();
-        // 02:30 UTC is 10:30 in Hong Kong.
-        assert!(body.contains("    2021-03-06 10:30\n"), "{body}");
-        let (_, body) = render(
-            "settings.email_changed",
-            &payload,
-            &reader(Language::ZhHant),
-            None,
-        )
-        .unwrap();
-        assert!(body.contains("更改為 new@example.com"), "{body}");
-        let removed = serde_json::json!({"old_email": "old@example.com", "new_email": null});
-        let (_, body) = render(
-            "settings.email_changed",
-            &removed,
-            &reader(Language::En),
-            None,
-        )
-        .unwrap();
-        assert!(
-            body.contains("was removed: this address no longer"),
-            "{body}"
-        );
-        assert!(!body.contains(" to ."), "{body}");
-    }
-
-    #[test]
-    fn a_kind_without_a_template_or_a_payload_without_its_fields_is_refused() {
-        let to = reader(Language::En);
-        assert!(render("loan.due_soon", &serde_json::json!({}), &to, None).is_err());
-        assert!(
-            render(
-                "credentials.temporary_password",
-                &serde_json::json!({"email": "tm@example.com"}),
-                &to,
-                None
-            )
-            .is_err()
         );
     }
 }

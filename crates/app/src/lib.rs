@@ -27,6 +27,7 @@
 
 pub mod delivery;
 pub mod hasher;
+pub mod notices;
 pub mod ports;
 pub mod reader_services;
 pub mod registration;
@@ -35,12 +36,17 @@ pub mod secrets;
 pub mod services;
 pub mod settings;
 pub mod standing;
+pub mod templates;
 
 pub use delivery::{
-    DeliveryError, DeliveryPolicy, DeliveryReport, Jobs, MailTransport, Outbox, OutgoingMail,
-    QueuedMessage, Sender,
+    DeliveryError, DeliveryPolicy, DeliveryReport, Failure, Jobs, MailTransport, Outbox,
+    OutgoingMail, OutgoingSms, QueuedMessage, Recipient, Sender, SmsTransport,
 };
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
+pub use notices::{
+    DueLoan, NoticeLog, NoticeRecord, NoticeStatus, OutboxPreview, ReminderKind, ReminderReport,
+    ReminderStore, Reminders, kind,
+};
 pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
     CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,

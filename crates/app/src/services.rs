@@ -201,6 +201,10 @@ pub struct Services {
     pub staff: Arc<dyn StaffDirectory>,
     /// Activities, notices, settings, enquiries.
     pub reader_services: ReaderServices,
+    /// The reminders due and noted.
+    pub reminders: Arc<dyn crate::notices::ReminderStore>,
+    /// What readers and staff see of the messages sent.
+    pub notices: Arc<dyn crate::notices::NoticeLog>,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

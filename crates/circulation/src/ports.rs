@@ -371,6 +371,19 @@ pub enum CirculationNotice {
         /// The last day to collect it (the pickup library's local date).
         pickup_by: time::Date,
     },
+    /// A waiting hold was not collected by its last day and ended ("hold expired").
+    HoldExpired {
+        /// The reader.
+        patron: PatronId,
+        /// The hold.
+        hold: HoldId,
+        /// The title reserved.
+        title: TitleId,
+        /// Where it waited.
+        pickup_library: LibraryCode,
+        /// The last day it could have been collected.
+        pickup_by: time::Date,
+    },
 }
 
 /// The notices queue, inside a transaction (the server's outbox).

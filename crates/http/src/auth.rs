@@ -99,6 +99,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         "/api/v1/patrons/{card_number}/password-reset",
         StaffWork::Readers,
     ),
+    route(
+        "GET",
+        "/api/v1/patrons/{card_number}/notices",
+        StaffWork::Readers,
+    ),
     // Circulation at the counter.
     route(
         "POST",
@@ -168,6 +173,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         StaffWork::ReaderServices,
     ),
     // Configuration, read.
+    route(
+        "GET",
+        "/api/v1/notices/outbox/preview",
+        StaffWork::ReadConfiguration,
+    ),
     route(
         "GET",
         "/api/v1/circulation/rules",

@@ -4,6 +4,12 @@
 //! - [`LogMail`]: no server configured: each message is logged (address and subject, never
 //!   the body, which may hold a secret) and counts as sent, so a server started without
 //!   mail settings still works.
+//!
+//! And where SMS go ([`sms`]): an HTTP gateway ([`HttpSms`]) or the log ([`LogSms`]).
+
+pub mod sms;
+
+pub use sms::{HttpSms, LogSms, SmsConfigError};
 
 use std::time::Duration;
 

@@ -29,6 +29,7 @@ use crate::outbox_store::OutboxStore;
 use crate::patron_store::PatronStore;
 use crate::pool::Pool;
 use crate::queries_store::QueryStore;
+use crate::reminder_store::ReminderStore;
 use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
 use crate::settings_store::ReaderSettingsStore;
@@ -278,6 +279,11 @@ impl Database {
     /// The notification outbox.
     pub fn outbox(&self) -> OutboxStore {
         OutboxStore::new(self.conn.clone())
+    }
+
+    /// The reminders about loans' due dates.
+    pub fn reminders(&self) -> ReminderStore {
+        ReminderStore::new(self.conn.clone())
     }
 
     /// SIP2 station accounts.

@@ -14,8 +14,9 @@ use crate::activity_store::library_exists;
 use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::error::StoreError;
 use crate::instant;
+use crate::outbox_store::{NewNotification, insert_notification};
 use crate::pool::Pool;
-use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, page, store_err};
+use crate::sql::{all, corrupt, get, infra, insert_returning_id, one, page, store_err};
 
 const ENQUIRY_SELECT: &str = "SELECT e.id, e.patron_id, e.library_code, e.subject, e.message, \
      e.created_at, e.answer, e.answered_at, e.answered_by, p.card_number, p.name \
@@ -166,10 +167,10 @@ impl EnquiryStore {
     ) -> Result<bool, StoreError> {
         const C: &str = "answer enquiry";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
-        let changed = exec(
+        let answered = one(
             &txn,
             "UPDATE enquiries SET answer = ?, answered_at = ?, answered_by = ? \
-             WHERE id = ? AND answered_at IS NULL",
+             WHERE id = ? AND answered_at IS NULL RETURNING patron_id, subject",
             vec![
                 text.into(),
                 instant::value(txn.get_database_backend(), at),
@@ -179,7 +180,28 @@ impl EnquiryStore {
         )
         .await
         .map_err(store_err(C))?;
-        if changed == 1 {
+        if let Some(row) = answered {
+            // The reader is told in the same transaction: a notice exists exactly when the
+            // answer does.
+            let patron: i64 = get(&row, "patron_id").map_err(infra(C))?;
+            let subject: String = get(&row, "subject").map_err(infra(C))?;
+            insert_notification(
+                &txn,
+                &NewNotification {
+                    kind: library_app::kind::ENQUIRY_ANSWERED.to_owned(),
+                    patron: Some(PatronId(patron)),
+                    payload: serde_json::json!({
+                        "enquiry_id": id.get(),
+                        "subject": subject,
+                        "answer": text,
+                    })
+                    .to_string(),
+                    created_at: at,
+                    expires_at: None,
+                },
+            )
+            .await
+            .map_err(store_err(C))?;
             if let Some(entry) = audit {
                 insert_audit_entry(&txn, entry)
                     .await

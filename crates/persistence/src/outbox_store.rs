@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::instant;
 use crate::pool::Pool;
-use crate::sql::{all, exec, get, infra, insert_returning_id, store_err};
+use library_reader_services::Page;
+
+use crate::sql::{all, exec, get, infra, insert_returning_id, one, page, store_err};
 
 /// A notification to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,9 @@ pub struct NewNotification {
     pub payload: String,
     /// When it was queued.
     pub created_at: OffsetDateTime,
+    /// When it is no longer worth sending (a temporary password's expiry): given up then,
+    /// unsent, and its secret wiped.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A queued notification.
@@ -67,7 +72,7 @@ impl OutboxStore {
         let rows = all(
             &self.conn,
             &format!(
-                "SELECT id, kind, patron_id, payload, created_at, sent_at FROM outbox \
+                "SELECT id, kind, patron_id, payload, created_at, expires_at, sent_at FROM outbox \
                  {filter} ORDER BY id LIMIT ?"
             ),
             vec![i64::from(limit).into()],
@@ -85,6 +90,7 @@ impl OutboxStore {
                             .map(PatronId),
                         payload: get(r, "payload").map_err(infra(C))?,
                         created_at: get(r, "created_at").map_err(infra(C))?,
+                        expires_at: get(r, "expires_at").map_err(infra(C))?,
                     },
                     sent_at: get(r, "sent_at").map_err(infra(C))?,
                 })
@@ -92,18 +98,24 @@ impl OutboxStore {
             .collect()
     }
 
-    /// Marks notification `id` sent (a secret in its payload wiped); `false` if it was
-    /// already sent or does not exist.
-    pub async fn mark_sent(&self, id: i64, at: OffsetDateTime) -> Result<bool, StoreError> {
+    /// Marks notification `id` sent on `channels` (a secret in its payload wiped); `false`
+    /// if it was already sent or does not exist.
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        at: OffsetDateTime,
+        channels: &[&str],
+    ) -> Result<bool, StoreError> {
         let n = exec(
             &self.conn,
             &format!(
-                "UPDATE outbox SET sent_at = ?, claimed_until = NULL, payload = CASE \
+                "UPDATE outbox SET sent_at = ?, claimed_until = NULL, channel = ?, payload = CASE \
                  WHEN kind IN {SECRET_KINDS} THEN '{{}}' ELSE payload END \
                  WHERE id = ? AND sent_at IS NULL"
             ),
             vec![
                 instant::value(self.conn.get_database_backend(), at),
+                channel_list(channels),
                 id.into(),
             ],
         )
@@ -116,6 +128,11 @@ impl OutboxStore {
 /// The kinds whose payload holds a secret that must not outlive the sending (the
 /// temporary password): wiped when the message is sent or given up.
 const SECRET_KINDS: &str = "('credentials.temporary_password')";
+
+/// `email,sms` as the `channel` column keeps it; NULL for none.
+fn channel_list(channels: &[&str]) -> Value {
+    Value::String((!channels.is_empty()).then(|| channels.join(",")))
+}
 
 impl OutboxStore {
     /// Claims up to `limit` messages due at `now` until `now + lease`, oldest first: unsent,
@@ -143,7 +160,7 @@ impl OutboxStore {
                  AND (next_attempt_at IS NULL OR next_attempt_at <= ?) \
                  AND (claimed_until IS NULL OR claimed_until <= ?) \
                  ORDER BY id LIMIT ?{skip_locked}) \
-                 RETURNING id, kind, patron_id, payload, attempts"
+                 RETURNING id, kind, patron_id, payload, attempts, channel"
             ),
             vec![
                 instant::value(backend, now + lease),
@@ -166,6 +183,7 @@ impl OutboxStore {
                     payload: get(r, "payload").map_err(infra(C))?,
                     attempts: u32::try_from(get::<i64>(r, "attempts").map_err(infra(C))?)
                         .unwrap_or(u32::MAX),
+                    channels: split_channels(get(r, "channel").map_err(infra(C))?),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -174,32 +192,31 @@ impl OutboxStore {
         Ok(claimed)
     }
 
-    /// Records a failed attempt of message `id`: `attempts` in all, the reason, and the next
-    /// try at `retry_at`; given up at `now` when `retry_at` is `None` (and a secret in its
-    /// payload wiped).
+    /// Records a failed attempt of message `id`: `attempts` in all, the reason, the next
+    /// try at `retry_at` and the channels it went by so far; given up at `now` when
+    /// `retry_at` is `None` (and a secret in its payload wiped).
     pub async fn failed(
         &self,
         id: i64,
-        attempts: u32,
-        reason: &str,
-        retry_at: Option<OffsetDateTime>,
+        failure: library_app::Failure<'_>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let backend = self.conn.get_database_backend();
-        let given_up = retry_at.is_none().then_some(now);
+        let given_up = failure.retry_at.is_none().then_some(now);
         exec(
             &self.conn,
             &format!(
                 "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, \
-                 failed_at = ?, claimed_until = NULL, payload = CASE \
+                 failed_at = ?, claimed_until = NULL, channel = ?, payload = CASE \
                  WHEN ? AND kind IN {SECRET_KINDS} THEN '{{}}' ELSE payload END \
                  WHERE id = ? AND sent_at IS NULL"
             ),
             vec![
-                i64::from(attempts).into(),
-                reason.chars().take(500).collect::<String>().into(),
-                instant::optional(backend, retry_at),
+                i64::from(failure.attempts).into(),
+                failure.reason.chars().take(500).collect::<String>().into(),
+                instant::optional(backend, failure.retry_at),
                 instant::optional(backend, given_up),
+                channel_list(failure.channels),
                 given_up.is_some().into(),
                 id.into(),
             ],
@@ -219,6 +236,110 @@ impl OutboxStore {
         .await
         .map_err(store_err("purge sent messages"))
     }
+
+    /// Gives up the unsent messages whose `expires_at` is past at `now`, wiping a secret in
+    /// their payload; how many.
+    pub async fn expire(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let backend = self.conn.get_database_backend();
+        exec(
+            &self.conn,
+            "UPDATE outbox SET failed_at = ?, claimed_until = NULL, payload = '{}', \
+             last_error = 'expired before it was sent' \
+             WHERE expires_at IS NOT NULL AND expires_at <= ? \
+             AND sent_at IS NULL AND failed_at IS NULL",
+            vec![instant::value(backend, now), instant::value(backend, now)],
+        )
+        .await
+        .map_err(store_err("expire unsent messages"))
+    }
+
+    /// The messages for `patron`, newest first: `limit` from `offset`, and how many in all.
+    pub async fn of_patron(
+        &self,
+        patron: PatronId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<NoticeRow>, StoreError> {
+        const C: &str = "read a reader's messages";
+        page(
+            &self.conn,
+            C,
+            (
+                "SELECT COUNT(*) AS n FROM outbox WHERE patron_id = ?",
+                "SELECT id, kind, channel, created_at, sent_at, failed_at, next_attempt_at, \
+                 attempts, last_error FROM outbox WHERE patron_id = ? ORDER BY id DESC",
+            ),
+            vec![patron.get().into()],
+            (limit, offset),
+            |r| {
+                Ok(NoticeRow {
+                    id: get(r, "id").map_err(infra(C))?,
+                    kind: get(r, "kind").map_err(infra(C))?,
+                    channels: split_channels(get(r, "channel").map_err(infra(C))?),
+                    created_at: get(r, "created_at").map_err(infra(C))?,
+                    sent_at: get(r, "sent_at").map_err(infra(C))?,
+                    failed_at: get(r, "failed_at").map_err(infra(C))?,
+                    next_attempt_at: get(r, "next_attempt_at").map_err(infra(C))?,
+                    attempts: u32::try_from(get::<i64>(r, "attempts").map_err(infra(C))?)
+                        .unwrap_or(u32::MAX),
+                    last_error: get(r, "last_error").map_err(infra(C))?,
+                })
+            },
+        )
+        .await
+    }
+
+    /// How many messages wait to be sent (neither sent nor given up).
+    pub async fn waiting(&self) -> Result<u64, StoreError> {
+        const C: &str = "count waiting messages";
+        let row = one(
+            &self.conn,
+            "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+            vec![],
+        )
+        .await
+        .map_err(store_err(C))?;
+        let n: i64 = match row {
+            Some(row) => get(&row, "n").map_err(infra(C))?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// A message as its reader and staff see it (never its payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// Its id.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// The channels it went by.
+    pub channels: Vec<String>,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// When it was sent.
+    pub sent_at: Option<OffsetDateTime>,
+    /// When it was given up.
+    pub failed_at: Option<OffsetDateTime>,
+    /// When it is tried next (after a failure).
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// Failed attempts.
+    pub attempts: u32,
+    /// The last failure's reason.
+    pub last_error: Option<String>,
+}
+
+/// The `channel` column as a list.
+fn split_channels(column: Option<String>) -> Vec<String> {
+    column
+        .map(|c| {
+            c.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A message as the sender claims it.
@@ -234,6 +355,8 @@ pub struct QueuedMessage {
     pub payload: String,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The channels it went by already.
+    pub channels: Vec<String>,
 }
 
 /// Queues `n` on `conn` (the pool, or a transaction: then it is queued only if that
@@ -244,13 +367,14 @@ pub(crate) async fn insert_notification(
 ) -> Result<i64, sea_orm::DbErr> {
     insert_returning_id(
         conn,
-        "INSERT INTO outbox (kind, patron_id, payload, created_at) VALUES (?, ?, ?, ?) \
-         RETURNING id",
+        "INSERT INTO outbox (kind, patron_id, payload, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
         vec![
             n.kind.as_str().into(),
             Value::BigInt(n.patron.map(|p| p.get())),
             n.payload.as_str().into(),
             instant::value(conn.get_database_backend(), n.created_at),
+            instant::optional(conn.get_database_backend(), n.expires_at),
         ],
     )
     .await

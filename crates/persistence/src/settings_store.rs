@@ -93,7 +93,7 @@ async fn read(
 
 /// The outbox kind of a changed email, sent to the old address: payload `old_email`,
 /// `new_email` (`null` when the email was removed). Nothing secret.
-pub const EMAIL_CHANGED: &str = "settings.email_changed";
+pub const EMAIL_CHANGED: &str = library_app::kind::EMAIL_CHANGED;
 
 /// What [`ReaderSettingsStore::put`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +121,7 @@ fn email_changed(
         })
         .to_string(),
         created_at: at,
+        expires_at: None,
     }
 }
 

@@ -43,6 +43,14 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender address of mail (`LIBRARY_MAIL_FROM`).
     pub mail_from: String,
+    /// The HTTP gateway SMS go through (`LIBRARY_SMS_URL`, `http://` or `https://`: a
+    /// form-encoded `POST` of `to`, `text` and `from`); `None`: SMS are logged (without their
+    /// text) instead of sent.
+    pub sms_url: Option<String>,
+    /// The gateway's token, sent as `Authorization: Bearer …` (`LIBRARY_SMS_TOKEN`).
+    pub sms_token: Option<String>,
+    /// The sender name or number of SMS (`LIBRARY_SMS_FROM`); unset: the gateway's default.
+    pub sms_from: Option<String>,
     /// The key secrets are sealed with while they wait in the database
     /// (`LIBRARY_SECRET_KEY`: base64 of 32 bytes); `None`: the key file beside the database
     /// (`wiring::secret_key_file`), created on first start.
@@ -69,6 +77,9 @@ impl std::fmt::Debug for Config {
             .field("policy", &self.policy.describe())
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "…"))
             .field("mail_from", &self.mail_from)
+            .field("sms_url", &self.sms_url.as_ref().map(|_| "…"))
+            .field("sms_token", &self.sms_token.as_ref().map(|_| "…"))
+            .field("sms_from", &self.sms_from)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
             .finish()
     }
@@ -87,6 +98,9 @@ impl Default for Config {
             policy: Policy::Hkpl,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            sms_url: None,
+            sms_token: None,
+            sms_from: None,
             secret_key: None,
         }
     }
@@ -105,6 +119,9 @@ pub(crate) struct FileConfig {
     jobs_every_secs: Option<u64>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    sms_url: Option<String>,
+    sms_token: Option<String>,
+    sms_from: Option<String>,
     secret_key: Option<String>,
     /// `[policy]`: the rules stored on first start (`policy.rs`).
     pub(crate) policy: Option<PolicySection>,
@@ -210,6 +227,15 @@ impl Config {
             if let Some(v) = file.mail_from.filter(|v| !v.is_empty()) {
                 config.mail_from = v;
             }
+            if let Some(v) = file.sms_url.filter(|v| !v.is_empty()) {
+                config.sms_url = Some(v);
+            }
+            if let Some(v) = file.sms_token.filter(|v| !v.is_empty()) {
+                config.sms_token = Some(v);
+            }
+            if let Some(v) = file.sms_from.filter(|v| !v.is_empty()) {
+                config.sms_from = Some(v);
+            }
             if let Some(v) = file.secret_key.filter(|v| !v.is_empty()) {
                 config.secret_key = Some(v);
             }
@@ -237,6 +263,15 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_MAIL_FROM").filter(|v| !v.is_empty()) {
             config.mail_from = v;
+        }
+        if let Some(v) = var("LIBRARY_SMS_URL").filter(|v| !v.is_empty()) {
+            config.sms_url = Some(v);
+        }
+        if let Some(v) = var("LIBRARY_SMS_TOKEN").filter(|v| !v.is_empty()) {
+            config.sms_token = Some(v);
+        }
+        if let Some(v) = var("LIBRARY_SMS_FROM").filter(|v| !v.is_empty()) {
+            config.sms_from = Some(v);
         }
         if let Some(v) = var("LIBRARY_SECRET_KEY").filter(|v| !v.is_empty()) {
             config.secret_key = Some(v);

@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use library_app::{
-    BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport, SecretBox,
-    Sender, Services, StationConnections,
+    BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport, Reminders,
+    SecretBox, Sender, Services, SmsTransport, StationConnections,
 };
 use library_core::Clock;
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
-pub use library_mail::MailConfigError;
-use library_mail::{LogMail, SmtpMail};
+use library_mail::{HttpSms, LogMail, LogSms, SmtpMail};
+pub use library_mail::{MailConfigError, SmsConfigError};
 use library_persistence::Database;
 use library_persistence::application::{
-    DbAdmin, DbOutbox, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory,
+    DbAdmin, DbNotices, DbOutbox, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory,
     OutboxNotifier, ScheduledJobs, circulation, reader_services,
 };
 
@@ -142,10 +142,59 @@ pub fn mail_transport(config: &Config) -> Result<Arc<dyn MailTransport>, MailCon
     })
 }
 
+/// Where SMS go: the gateway of `config.sms_url`, or the log when none is set.
+pub fn sms_transport(config: &Config) -> Result<Arc<dyn SmsTransport>, SmsConfigError> {
+    Ok(match &config.sms_url {
+        Some(url) => Arc::new(HttpSms::new(
+            url,
+            config.sms_token.as_deref(),
+            config.sms_from.as_deref(),
+        )?),
+        None => Arc::new(LogSms),
+    })
+}
+
+/// Where the outbox goes: mail and SMS.
+#[derive(Clone)]
+pub struct Transports {
+    /// Mail.
+    pub mail: Arc<dyn MailTransport>,
+    /// SMS.
+    pub sms: Arc<dyn SmsTransport>,
+}
+
+impl std::fmt::Debug for Transports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transports").finish_non_exhaustive()
+    }
+}
+
+/// Why the mail or SMS settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportConfigError {
+    /// The mail settings.
+    #[error(transparent)]
+    Mail(#[from] MailConfigError),
+    /// The SMS settings.
+    #[error(transparent)]
+    Sms(#[from] SmsConfigError),
+}
+
+impl Transports {
+    /// The transports `config` names (the log for each one it leaves unset).
+    pub fn from_config(config: &Config) -> Result<Self, TransportConfigError> {
+        Ok(Transports {
+            mail: mail_transport(config)?,
+            sms: sms_transport(config)?,
+        })
+    }
+}
+
 /// The scheduled work over `db`.
 #[derive(Clone)]
 pub struct ScheduledWork {
-    /// Hold expiry and the purge of stale guessing counters.
+    /// Hold expiry, the reminders about due dates, and the purge of stale guessing
+    /// counters.
     pub housekeeping: Arc<dyn JobRunner>,
     /// The delivery of the outbox.
     pub delivery: Arc<dyn JobRunner>,
@@ -165,22 +214,27 @@ impl ScheduledWork {
     }
 }
 
-/// The scheduled work over `db`: housekeeping, and the delivery of the outbox through `mail`.
+/// The scheduled work over `db`: housekeeping (hold expiry first, so its notices and the
+/// reminders go out in the same run), and the delivery of the outbox through `transports`.
 pub fn scheduled_work(
     db: &Database,
     services: &Services,
-    mail: Arc<dyn MailTransport>,
+    transports: Transports,
     secrets: SecretBox,
 ) -> ScheduledWork {
-    let housekeeping = Arc::new(ScheduledJobs::new(
-        services.circulation.clone(),
-        db.credentials(),
-        services.credentials.config().guessing,
-    ));
+    let housekeeping = Arc::new(Jobs(vec![
+        Arc::new(ScheduledJobs::new(
+            services.circulation.clone(),
+            db.credentials(),
+            services.credentials.config().guessing,
+        )),
+        Arc::new(Reminders::new(services.clone())),
+    ]));
     let delivery = Arc::new(Sender::new(
         services.clone(),
         Arc::new(DbOutbox::new(db)),
-        mail,
+        transports.mail,
+        transports.sms,
         secrets,
         DeliveryPolicy::default(),
     ));
@@ -201,6 +255,7 @@ pub fn services(
 ) -> Services {
     let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(db, clock.clone()));
     let admin = Arc::new(DbAdmin::new(db));
+    let notices = Arc::new(DbNotices::new(db));
     Services {
         credentials,
         readers: Arc::new(DbReaderDirectory::new(db)),
@@ -215,6 +270,8 @@ pub fn services(
         sip2_stations: Arc::new(DbSip2Stations::new(db, connections)),
         staff: Arc::new(DbStaffDirectory::new(db)),
         reader_services: reader_services(db, clock.clone()),
+        reminders: notices.clone(),
+        notices,
         clock,
         random: Arc::new(OsRandom),
         dev: None,

@@ -16,6 +16,7 @@ mod holds;
 mod mail;
 mod process;
 mod reader_services;
+mod reminders;
 mod renewals;
 mod sip2;
 mod staff_audit;

@@ -3,11 +3,11 @@
 use library_core::{Clock, HoldId, LibraryCode, PatronId, TitleId};
 
 use super::{Circulation, record, save_queue};
-use crate::hold_queue::{Hold, HoldQueue, NewHold};
+use crate::hold_queue::{Hold, HoldQueue, HoldState, NewHold};
 use crate::hold_request::{HoldFacts, HoldRefusal, decide_hold};
 use crate::ports::{
-    Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
-    InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationNotice, CirculationStore,
+    FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::EffectiveRules;
 
@@ -247,6 +247,19 @@ where
             let item = queue
                 .expire(candidate.id, now)
                 .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+            if let HoldState::Waiting { pickup_by, .. } = candidate.state {
+                tx.queue_notice(
+                    CirculationNotice::HoldExpired {
+                        patron: candidate.patron,
+                        hold: candidate.id,
+                        title: candidate.title,
+                        pickup_library: candidate.pickup_library.clone(),
+                        pickup_by,
+                    },
+                    now,
+                )
+                .await?;
+            }
             tx.item_for_update(item).await?;
             let trapped = self
                 .trap_or_shelve(tx.as_mut(), &mut queue, item, &config, now)

@@ -11,6 +11,7 @@ mod fines;
 mod holds;
 mod libraries;
 mod me;
+mod messages;
 mod notices;
 mod operations;
 mod settings;
@@ -75,6 +76,7 @@ pub(crate) type Apis = (
         notices::NoticesApi,
         settings::SettingsApi,
         enquiries::EnquiriesApi,
+        messages::MessagesApi,
     ),
 );
 
@@ -96,6 +98,7 @@ fn apis(state: &Services) -> Apis {
             notices::NoticesApi::new(state.clone()),
             settings::SettingsApi::new(state.clone()),
             enquiries::EnquiriesApi::new(state.clone()),
+            messages::MessagesApi::new(state.clone()),
         ),
     )
 }

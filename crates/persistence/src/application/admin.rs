@@ -17,7 +17,7 @@ use library_app::{
     CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
     NewLibraryInfo, NewReader, NewStaffMember, NotReady, NotReadyReason, ReaderDirectory,
     ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, SecretBox, StaffDirectory,
-    StaffMember, StoredSuspension, TitleInfo,
+    StaffMember, StoredSuspension, TitleInfo, kind,
 };
 use library_circulation::ports::{CalendarRepository, RuleRepository};
 use library_circulation::{
@@ -258,33 +258,31 @@ impl OutboxNotifier {
 #[async_trait]
 impl Notifier for OutboxNotifier {
     async fn notify(&self, notice: CredentialNotice) -> Result<(), PortError> {
+        let mut expires = None;
         let (kind, patron, payload) = match &notice {
             CredentialNotice::TemporaryPassword {
                 patron,
                 email,
                 password,
                 expires_at,
-            } => (
-                "credentials.temporary_password",
-                *patron,
+            } => (kind::TEMPORARY_PASSWORD, *patron, {
+                expires = Some(*expires_at);
                 serde_json::json!({
-                    "email": email,
-                    "sealed_password": self.secrets.seal(password.expose())?,
-                    "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                }),
-            ),
+                "email": email,
+                "sealed_password": self.secrets.seal(password.expose())?,
+                "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                })
+            }),
             CredentialNotice::PasswordResetByStaff { patron } => (
-                "credentials.password_reset_by_staff",
+                kind::PASSWORD_RESET_BY_STAFF,
                 *patron,
                 serde_json::json!({}),
             ),
-            CredentialNotice::PasswordChanged { patron } => (
-                "credentials.password_changed",
-                *patron,
-                serde_json::json!({}),
-            ),
+            CredentialNotice::PasswordChanged { patron } => {
+                (kind::PASSWORD_CHANGED, *patron, serde_json::json!({}))
+            }
             CredentialNotice::PinChanged { patron } => {
-                ("credentials.pin_changed", *patron, serde_json::json!({}))
+                (kind::PIN_CHANGED, *patron, serde_json::json!({}))
             }
         };
         self.outbox
@@ -293,6 +291,7 @@ impl Notifier for OutboxNotifier {
                 patron: Some(patron),
                 payload: payload.to_string(),
                 created_at: self.clock.now(),
+                expires_at: expires,
             })
             .await
             .map_err(|e| e.into_port_error("queue notice"))?;

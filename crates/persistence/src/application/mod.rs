@@ -12,6 +12,6 @@ pub use admin::{
     DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier,
     ScheduledJobs, SharedClock, circulation,
 };
-pub use delivery::DbOutbox;
+pub use delivery::{DbNotices, DbOutbox};
 pub use reader_services::{DbReaderServices, reader_services};
 pub use stations::DbSip2Stations;

@@ -128,10 +128,11 @@ impl ActivityBoard for DbReaderServices {
             let queued = self
                 .outbox
                 .append(&NewNotification {
-                    kind: "activity.cancelled".to_owned(),
+                    kind: library_app::kind::ACTIVITY_CANCELLED.to_owned(),
                     patron: Some(patron),
                     payload: payload.clone(),
                     created_at: self.clock.now(),
+                    expires_at: None,
                 })
                 .await;
             if let Err(err) = queued {

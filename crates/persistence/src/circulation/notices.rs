@@ -11,7 +11,7 @@ use crate::outbox_store::{NewNotification, insert_notification};
 use crate::sql::infra;
 
 /// The outbox kind of a copy put on the hold shelf for a reader.
-pub const HOLD_WAITING: &str = "hold.waiting";
+pub const HOLD_WAITING: &str = library_app::kind::HOLD_WAITING;
 
 /// The outbox row of `notice`.
 fn notification(notice: &CirculationNotice, at: OffsetDateTime) -> NewNotification {
@@ -35,6 +35,26 @@ fn notification(notice: &CirculationNotice, at: OffsetDateTime) -> NewNotificati
             })
             .to_string(),
             created_at: at,
+            expires_at: None,
+        },
+        CirculationNotice::HoldExpired {
+            patron,
+            hold,
+            title,
+            pickup_library,
+            pickup_by,
+        } => NewNotification {
+            kind: library_app::kind::HOLD_EXPIRED.to_owned(),
+            patron: Some(*patron),
+            payload: serde_json::json!({
+                "hold_id": hold.get(),
+                "title_id": title.get(),
+                "pickup_library": pickup_library.as_str(),
+                "pickup_by": pickup_by.format(&Iso8601::DATE).unwrap_or_default(),
+            })
+            .to_string(),
+            created_at: at,
+            expires_at: None,
         },
     }
 }

@@ -15,6 +15,7 @@ mod m20261206_000008_heartbeat;
 mod m20261206_000009_config_version;
 mod m20261207_000010_outbox_delivery;
 mod m20261207_000011_reset_windows;
+mod m20261207_000012_loan_reminders;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_config_version::Migration),
             Box::new(m20261207_000010_outbox_delivery::Migration),
             Box::new(m20261207_000011_reset_windows::Migration),
+            Box::new(m20261207_000012_loan_reminders::Migration),
         ]
     }
 }

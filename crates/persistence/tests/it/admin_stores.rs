@@ -314,11 +314,12 @@ async fn catalogue_periods_audit_and_outbox() {
             patron: Some(s.readers[0]),
             payload: "{}".into(),
             created_at: NOW,
+            expires_at: None,
         };
         let a = outbox.append(&n).await.unwrap();
         let b = outbox.append(&n).await.unwrap();
-        assert!(outbox.mark_sent(a, NOW).await.unwrap());
-        assert!(!outbox.mark_sent(a, NOW).await.unwrap());
+        assert!(outbox.mark_sent(a, NOW, &["email"]).await.unwrap());
+        assert!(!outbox.mark_sent(a, NOW, &["email"]).await.unwrap());
         let unsent = outbox.unsent(10).await.unwrap();
         assert_eq!(
             unsent.iter().map(|n| n.id).collect::<Vec<_>>(),

@@ -196,7 +196,7 @@ fn k23_expiry_moves_the_next_reader_up() {
         .store
         .notices()
         .into_iter()
-        .map(|n| match n {
+        .filter_map(|n| match n {
             crate::ports::CirculationNotice::HoldWaiting {
                 patron,
                 hold,
@@ -206,12 +206,39 @@ fn k23_expiry_moves_the_next_reader_up() {
                 ..
             } => {
                 assert_eq!((copy, pickup_library), (item, code("HKCL")));
-                (patron, hold, pickup_by)
+                Some((patron, hold, pickup_by))
             }
+            crate::ports::CirculationNotice::HoldExpired { .. } => None,
         })
         .collect();
     assert_eq!(
         told,
+        vec![
+            (first, h1.id, date!(2021 - 03 - 19)),
+            (second, h2.id, date!(2021 - 03 - 27)),
+        ]
+    );
+    // And each was told when their hold ended uncollected, naming its last day.
+    let expired: Vec<_> = w
+        .store
+        .notices()
+        .into_iter()
+        .filter_map(|n| match n {
+            crate::ports::CirculationNotice::HoldExpired {
+                patron,
+                hold,
+                pickup_by,
+                pickup_library,
+                ..
+            } => {
+                assert_eq!(pickup_library, code("HKCL"));
+                Some((patron, hold, pickup_by))
+            }
+            crate::ports::CirculationNotice::HoldWaiting { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        expired,
         vec![
             (first, h1.id, date!(2021 - 03 - 19)),
             (second, h2.id, date!(2021 - 03 - 27)),
