@@ -12,7 +12,10 @@
 //! returned or renewed between queueing and sending is not sent it (the sender asks
 //! [`ReminderStore::still_due`]).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use library_circulation::service::ReaderAccount;
 use library_core::{DEFAULT_LIBRARY_OFFSET, LoanId, PatronId, TitleId};
 use library_credentials::PortError;
 use library_reader_services::Page;
@@ -295,8 +298,14 @@ impl Reminders {
     }
 
     /// What the message about `loan` says: the loan, title and library it names, its due
-    /// date, and for an overdue one the days overdue and the fine accrued as of `now`.
-    async fn payload(&self, kind: ReminderKind, loan: &DueLoan) -> Result<String, PortError> {
+    /// date, and for an overdue one the days overdue and the fine accrued so far (from the
+    /// reader's account, read once per reader and run: `accounts`).
+    async fn payload(
+        &self,
+        kind: ReminderKind,
+        loan: &DueLoan,
+        accounts: &mut HashMap<PatronId, Option<ReaderAccount>>,
+    ) -> Result<String, PortError> {
         let mut payload = serde_json::json!({
             "loan_id": loan.loan.get(),
             "title_id": loan.title.get(),
@@ -305,13 +314,16 @@ impl Reminders {
             "due_on": format_date(loan.due_on),
         });
         if kind != ReminderKind::DueSoon {
-            let account = self
-                .services
-                .circulation
-                .account(loan.patron)
-                .await
-                .map_err(|e| PortError::Failed(format!("read the reader's account: {e}")))?;
-            let accrued = account
+            if !accounts.contains_key(&loan.patron) {
+                let account = self
+                    .services
+                    .circulation
+                    .account(loan.patron)
+                    .await
+                    .map_err(|e| PortError::Failed(format!("read the reader's account: {e}")))?;
+                accounts.insert(loan.patron, account);
+            }
+            let accrued = accounts[&loan.patron]
                 .as_ref()
                 .and_then(|a| a.loans.iter().find(|l| l.loan.id == loan.loan))
                 .map(|l| l.accrued);
@@ -327,6 +339,7 @@ impl Reminders {
     pub async fn run_once(&self, now: OffsetDateTime) -> Result<ReminderReport, PortError> {
         let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
         let mut report = ReminderReport::default();
+        let mut accounts = HashMap::new();
         for kind in ReminderKind::ALL {
             let (from, to) = kind.due_window(today);
             loop {
@@ -336,7 +349,7 @@ impl Reminders {
                     .due(kind, from, to, self.batch)
                     .await?;
                 for loan in &loans {
-                    let payload = self.payload(kind, loan).await?;
+                    let payload = self.payload(kind, loan, &mut accounts).await?;
                     if self
                         .services
                         .reminders
@@ -426,6 +439,28 @@ mod tests {
             kinds_on(date!(2025 - 03 - 12)),
             [ReminderKind::OverdueNotice]
         );
+    }
+
+    #[test]
+    fn on_any_day_a_due_date_is_in_one_window_at_most_and_every_overdue_date_in_one() {
+        let today = date!(2024 - 02 - 29);
+        for offset in -800..=800 {
+            let due = today.saturating_add(Duration::days(offset));
+            let holding: Vec<ReminderKind> = ReminderKind::ALL
+                .into_iter()
+                .filter(|k| {
+                    let (from, to) = k.due_window(today);
+                    from.is_none_or(|f| f <= due) && due <= to
+                })
+                .collect();
+            let expected = match offset {
+                1..=3 => vec![ReminderKind::DueSoon],
+                -10..=-1 => vec![ReminderKind::OverdueAlert],
+                ..=-11 => vec![ReminderKind::OverdueNotice],
+                _ => vec![],
+            };
+            assert_eq!(holding, expected, "due {due}, offset {offset}");
+        }
     }
 
     #[test]

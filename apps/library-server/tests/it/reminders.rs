@@ -538,3 +538,114 @@ async fn an_sms_reader_is_told_through_the_gateway_retried_while_it_fails() {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reminder_for_a_loan_returned_while_it_waited_is_not_sent() {
+    for database in test_databases().await {
+        let mut smtp = SmtpServer::new();
+        let app = app_with_smtp(database, &smtp).await;
+        let staff = app.counter_on_1_june_2021().await;
+        let title = app.title(&staff, "Harbour Tales").await;
+        app.item(&staff, title, "R1", "CEN").await;
+        let card = app.register("9123 4567", Some("en@example.com")).await;
+        app.checkout(&staff, &card, "R1", "CEN")
+            .await
+            .expect(201, "");
+        // 12 June (due−3): queued, but the SMTP server is down.
+        smtp.stop();
+        app.set_clock(hk("2021-06-12T09:00:00")).await;
+        app.run_jobs().await;
+        let reminder = |rows: Vec<library_persistence::Notification>| {
+            rows.into_iter()
+                .find(|n| n.notification.kind == "loan.due_soon")
+                .expect("the reminder's row")
+        };
+        assert!(reminder(app.outbox().await).sent_at.is_none(), "{}", app.db);
+        // The copy comes back before the retry; the server is up again.
+        let staff = app.staff_token().await;
+        app.checkin(&staff, "R1", "CEN", None).await.expect(200, "");
+        smtp.start();
+        app.set_clock(hk("2021-06-12T09:05:00")).await;
+        app.run_jobs().await;
+        assert!(
+            mails_with(&smtp, "Harbour Tales").is_empty(),
+            "{}: sent for a returned loan",
+            app.db
+        );
+        let token = app.reader_session(&card, "9123 4567").await;
+        let sent = app
+            .get("/api/v1/me/notices/sent", Some(&token))
+            .await
+            .expect(200, "");
+        let row = sent.body["notices"]
+            .as_array()
+            .expect("notices")
+            .iter()
+            .find(|n| n["kind"] == "loan.due_soon")
+            .cloned()
+            .expect("the reminder");
+        assert_eq!(row["status"], "not_sent", "{}: {row}", app.db);
+        assert!(
+            row["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("returned or renewed")),
+            "{row}"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_running_the_reminders_at_once_queue_each_once() {
+    // PostgreSQL only: SQLite is one process's file.
+    let Ok(url) = std::env::var(crate::support::POSTGRES_URL_VAR) else {
+        return;
+    };
+    if url.is_empty() {
+        return;
+    }
+    let smtp = SmtpServer::new();
+    let first = app_with_smtp(crate::support::TestDb::postgres(&url).await, &smtp).await;
+    let smtp_url = smtp.url();
+    let second = TestApp::with_config_at(first.database_url(), first.db, |config| {
+        config.smtp_url = Some(smtp_url);
+        config.mail_from = "library@example.org".into();
+    })
+    .await;
+    let staff = first.counter_on_1_june_2021().await;
+    second.set_clock(hk("2021-06-01T10:00:00")).await;
+    let title = first.title(&staff, "Harbour Tales").await;
+    const LOANS: usize = 12;
+    for n in 0..LOANS {
+        let barcode = format!("P{n}");
+        first.item(&staff, title, &barcode, "CEN").await;
+        let card = first
+            .register(&format!("9126{n:04}"), Some(&format!("r{n}@example.com")))
+            .await;
+        first
+            .checkout(&staff, &card, &barcode, "CEN")
+            .await
+            .expect(201, "");
+    }
+    // 12 June (due−3) on both; each runs the jobs three times, all at once.
+    first.set_clock(hk("2021-06-12T09:00:00")).await;
+    second.set_clock(hk("2021-06-12T09:00:00")).await;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(first.run_jobs());
+        runs.push(second.run_jobs());
+    }
+    crate::support::futures_join_all(runs).await;
+    first.run_jobs().await;
+    let reminders = mails_with(&smtp, "is due on 2021-06-15");
+    assert_eq!(reminders.len(), LOANS, "{reminders:?}");
+    let queued = first
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|n| n.notification.kind == "loan.due_soon")
+        .count();
+    assert_eq!(queued, LOANS);
+    first.stop().await;
+    second.stop().await;
+}

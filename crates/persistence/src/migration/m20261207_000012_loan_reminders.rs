@@ -10,6 +10,8 @@
 //!   while it is still being tried on the others.
 //! - `outbox.expires_at`: when a message is no longer worth sending (a temporary password's
 //!   expiry): given up then, and its sealed secret wiped, even if it was never tried.
+//! - Indexes: a reader's messages (`outbox (patron_id, id)`), and the open loans by due date
+//!   the reminder job scans (`loans (due_on) WHERE returned_at IS NULL`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -56,19 +58,25 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX IF NOT EXISTS idx_outbox_patron ON outbox (patron_id, id)",
-            )
-            .await?;
+        let conn = manager.get_connection();
+        conn.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS idx_outbox_patron ON outbox (patron_id, id)",
+        )
+        .await?;
+        // The reminder job's scan: open loans by due date.
+        conn.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS idx_loans_open_due ON loans (due_on) \
+             WHERE returned_at IS NULL",
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP INDEX IF EXISTS idx_outbox_patron")
+        let conn = manager.get_connection();
+        conn.execute_unprepared("DROP INDEX IF EXISTS idx_loans_open_due")
+            .await?;
+        conn.execute_unprepared("DROP INDEX IF EXISTS idx_outbox_patron")
             .await?;
         for column in [Outbox::Channel, Outbox::ExpiresAt] {
             manager

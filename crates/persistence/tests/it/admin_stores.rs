@@ -328,6 +328,45 @@ async fn catalogue_periods_audit_and_outbox() {
             t.name
         );
         assert_eq!(unsent[0].notification, n);
+
+        // A temporary password still unsent at its expiry is given up and wiped, whatever
+        // its next try; one expiring later, and a message without an expiry, are left.
+        let secret = |expires_at| NewNotification {
+            kind: "credentials.temporary_password".into(),
+            patron: Some(s.readers[0]),
+            payload: r#"{"sealed_password":"v1:abc"}"#.into(),
+            created_at: NOW,
+            expires_at: Some(expires_at),
+        };
+        let expired = outbox
+            .append(&secret(NOW + time::Duration::hours(24)))
+            .await
+            .unwrap();
+        let later = outbox
+            .append(&secret(NOW + time::Duration::hours(25)))
+            .await
+            .unwrap();
+        let at = NOW + time::Duration::hours(24);
+        assert_eq!(outbox.expire(at).await.unwrap(), 1, "{}", t.name);
+        assert_eq!(outbox.expire(at).await.unwrap(), 0, "{}", t.name);
+        let rows = outbox.all(100).await.unwrap();
+        let row = |id| rows.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(row(expired).notification.payload, "{}", "{}", t.name);
+        assert!(row(expired).sent_at.is_none());
+        assert_eq!(
+            row(later).notification.payload,
+            r#"{"sealed_password":"v1:abc"}"#
+        );
+        // Given up: never claimed again; the later one still is.
+        let claimed: Vec<i64> = outbox
+            .claim(at, std::time::Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert!(!claimed.contains(&expired), "{}", t.name);
+        assert!(claimed.contains(&later), "{}", t.name);
         db.close().await.unwrap();
     }
 }
