@@ -314,16 +314,21 @@ impl Reminders {
             "due_on": format_date(loan.due_on),
         });
         if kind != ReminderKind::DueSoon {
-            if !accounts.contains_key(&loan.patron) {
-                let account = self
-                    .services
-                    .circulation
-                    .account(loan.patron)
-                    .await
-                    .map_err(|e| PortError::Failed(format!("read the reader's account: {e}")))?;
-                accounts.insert(loan.patron, account);
-            }
-            let accrued = accounts[&loan.patron]
+            let account = match accounts.entry(loan.patron) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let account = self
+                        .services
+                        .circulation
+                        .account(loan.patron)
+                        .await
+                        .map_err(|e| {
+                            PortError::Failed(format!("read the reader's account: {e}"))
+                        })?;
+                    slot.insert(account)
+                }
+            };
+            let accrued = account
                 .as_ref()
                 .and_then(|a| a.loans.iter().find(|l| l.loan.id == loan.loan))
                 .map(|l| l.accrued);
