@@ -5,11 +5,11 @@
 //!
 //! Each round queues 300 "ready for pickup" messages for the demo data's two readers with an
 //! email, then times one run of the sender (claim in batches, the reader's settings and the
-//! title read, the template rendered, the mail sent over SMTP, the row marked sent); and in
-//! the same round, the same number of the same mails sent straight through the SMTP adapter,
-//! one after another as the sender sends them. The ratio of the two is what the outbox costs
-//! over bare SMTP. Three alternated rounds, so that drift in the shared machine's speed
-//! affects both halves alike.
+//! title read, the template rendered, the mail sent over SMTP, the row marked sent; 8
+//! messages in flight); and in the same round, the same number of the same mails sent
+//! straight through the SMTP adapter, one after another. The ratio of the two is what the
+//! outbox and its concurrency give over bare sequential SMTP. Three alternated rounds, so
+//! that drift in the shared machine's speed affects both halves alike.
 //!
 //! Figures only, no pass/fail.
 //!

@@ -164,11 +164,14 @@ pub struct DeliveryPolicy {
     pub max_retry: Duration,
     /// How long sent messages are kept (what was sent, for readers and staff to see).
     pub keep_sent: Duration,
+    /// Messages of a batch in flight at once: an SMTP exchange or a gateway request is
+    /// mostly waiting for the other side, so several overlap.
+    pub concurrency: usize,
 }
 
 impl Default for DeliveryPolicy {
-    /// 50 per round, a 2-minute lease, 8 attempts (30 s, 1, 2, 4, 8, 16, 32 min, then given
-    /// up), sent messages kept 30 days.
+    /// 50 per round, 8 in flight, a 2-minute lease, 8 attempts (30 s, 1, 2, 4, 8, 16,
+    /// 32 min, then given up), sent messages kept 30 days.
     fn default() -> Self {
         DeliveryPolicy {
             batch: 50,
@@ -177,6 +180,7 @@ impl Default for DeliveryPolicy {
             first_retry: Duration::from_secs(30),
             max_retry: Duration::from_secs(3600),
             keep_sent: Duration::from_secs(30 * 24 * 3600),
+            concurrency: 8,
         }
     }
 }
@@ -509,12 +513,64 @@ impl Sender {
             .collect())
     }
 
-    /// One round: claims due messages until none is left, sends each, marks it; then
-    /// purges the sent messages older than the policy keeps them, and gives up the
-    /// unsent ones whose time has passed (a temporary password that expired unsent).
+    /// Delivers one claimed message and records how it went.
+    async fn handle(
+        &self,
+        message: QueuedMessage,
+        libraries: &LibraryNames,
+    ) -> Result<Tally, PortError> {
+        match self.deliver(&message, libraries).await? {
+            Outcome::Sent(channels) => {
+                self.outbox
+                    .sent(message.id, self.services.clock.now(), &channels)
+                    .await?;
+                Ok(Tally::Sent)
+            }
+            Outcome::Failed {
+                reason,
+                retry,
+                done,
+            } => {
+                let now = self.services.clock.now();
+                let attempts = message.attempts.saturating_add(1);
+                let retry_at = retry.then(|| self.policy.retry_at(attempts, now)).flatten();
+                tracing::warn!(
+                    id = message.id,
+                    kind = %message.kind,
+                    attempts,
+                    retry = retry_at.is_some(),
+                    %reason,
+                    "a message was not sent"
+                );
+                self.outbox
+                    .failed(
+                        message.id,
+                        Failure {
+                            attempts,
+                            reason: &reason,
+                            retry_at,
+                            channels: &done,
+                        },
+                        now,
+                    )
+                    .await?;
+                Ok(if retry_at.is_some() {
+                    Tally::Retried
+                } else {
+                    Tally::GivenUp
+                })
+            }
+        }
+    }
+
+    /// One round: claims due messages until none is left and delivers each batch with
+    /// [`DeliveryPolicy::concurrency`] messages in flight, each marked as it goes; then
+    /// purges the sent messages older than the policy keeps them, and gives up the unsent
+    /// ones whose time has passed (a temporary password that expired unsent).
     pub async fn run_once(&self) -> Result<DeliveryReport, PortError> {
         let mut report = DeliveryReport::default();
-        let mut libraries = None;
+        let mut libraries: Option<std::sync::Arc<LibraryNames>> = None;
+        let mut first_error = None;
         loop {
             let now = self.services.clock.now();
             let batch = self
@@ -524,63 +580,62 @@ impl Sender {
             if batch.is_empty() {
                 break;
             }
-            if libraries.is_none() {
-                libraries = Some(self.library_names().await?);
-            }
-            let names = libraries.as_ref().expect("read above");
-            for message in &batch {
-                match self.deliver(message, names).await? {
-                    Outcome::Sent(channels) => {
-                        self.outbox
-                            .sent(message.id, self.services.clock.now(), &channels)
-                            .await?;
-                        report.sent += 1;
-                    }
-                    Outcome::Failed {
-                        reason,
-                        retry,
-                        done,
-                    } => {
-                        let now = self.services.clock.now();
-                        let attempts = message.attempts.saturating_add(1);
-                        let retry_at = retry.then(|| self.policy.retry_at(attempts, now)).flatten();
-                        tracing::warn!(
-                            id = message.id,
-                            kind = %message.kind,
-                            attempts,
-                            retry = retry_at.is_some(),
-                            %reason,
-                            "a message was not sent"
-                        );
-                        self.outbox
-                            .failed(
-                                message.id,
-                                Failure {
-                                    attempts,
-                                    reason: &reason,
-                                    retry_at,
-                                    channels: &done,
-                                },
-                                now,
-                            )
-                            .await?;
-                        if retry_at.is_some() {
-                            report.retried += 1;
-                        } else {
-                            report.given_up += 1;
+            let names = match &libraries {
+                Some(names) => names.clone(),
+                None => libraries
+                    .insert(std::sync::Arc::new(self.library_names().await?))
+                    .clone(),
+            };
+            let full = batch.len() >= self.policy.batch as usize;
+            let mut in_flight = tokio::task::JoinSet::new();
+            let mut tally =
+                |done: Option<Result<Result<Tally, PortError>, tokio::task::JoinError>>| {
+                    match done {
+                        Some(Ok(Ok(Tally::Sent))) => report.sent += 1,
+                        Some(Ok(Ok(Tally::Retried))) => report.retried += 1,
+                        Some(Ok(Ok(Tally::GivenUp))) => report.given_up += 1,
+                        // The message stays claimed until its lease ends, then is tried again.
+                        Some(Ok(Err(err))) => {
+                            first_error.get_or_insert(err);
                         }
+                        Some(Err(err)) => {
+                            first_error.get_or_insert(PortError::Failed(format!(
+                                "a delivery task ended abnormally: {err}"
+                            )));
+                        }
+                        None => {}
                     }
+                };
+            for message in batch {
+                while in_flight.len() >= self.policy.concurrency.max(1) {
+                    tally(in_flight.join_next().await);
                 }
+                let sender = self.clone();
+                let names = names.clone();
+                in_flight.spawn(async move { sender.handle(message, &names).await });
             }
-            if batch.len() < self.policy.batch as usize {
+            while !in_flight.is_empty() {
+                tally(in_flight.join_next().await);
+            }
+            if first_error.is_some() || !full {
                 break;
             }
+        }
+        if let Some(err) = first_error {
+            return Err(err);
         }
         let now = self.services.clock.now();
         self.outbox.purge_sent(now - self.policy.keep_sent).await?;
         report.expired = self.outbox.expire(now).await?;
         Ok(report)
     }
+}
+
+/// How one message's delivery ended.
+enum Tally {
+    Sent,
+    Retried,
+    GivenUp,
 }
 
 #[async_trait]
