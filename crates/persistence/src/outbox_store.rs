@@ -10,7 +10,7 @@ use crate::instant;
 use crate::pool::Pool;
 use library_reader_services::Page;
 
-use crate::sql::{all, exec, get, infra, insert_returning_id, one, page, store_err};
+use crate::sql::{all, count, exec, get, infra, insert_returning_id, page, store_err};
 
 /// A notification to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,19 +291,13 @@ impl OutboxStore {
 
     /// How many messages wait to be sent (neither sent nor given up).
     pub async fn waiting(&self) -> Result<u64, StoreError> {
-        const C: &str = "count waiting messages";
-        let row = one(
+        count(
             &self.conn,
+            "count waiting messages",
             "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
             vec![],
         )
         .await
-        .map_err(store_err(C))?;
-        let n: i64 = match row {
-            Some(row) => get(&row, "n").map_err(infra(C))?,
-            None => 0,
-        };
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::instant;
 use crate::outbox_store::{NewNotification, insert_notification};
 use crate::pool::Pool;
-use crate::sql::{all, exec, get, infra, one, store_err};
+use crate::sql::{all, count, exec, get, infra, one, store_err};
 
 /// The reminders table and the loans it watches.
 #[derive(Debug, Clone)]
@@ -95,19 +95,13 @@ impl ReminderStore {
         from: Option<Date>,
         to: Date,
     ) -> Result<u64, StoreError> {
-        const C: &str = "count loans due a reminder";
-        let row = one(
+        count(
             &self.conn,
+            "count loans due a reminder",
             &format!("SELECT COUNT(*) AS n {}", due_filter(from)),
             due_values(kind, from, to),
         )
         .await
-        .map_err(store_err(C))?;
-        let n: i64 = match row {
-            Some(row) => get(&row, "n").map_err(infra(C))?,
-            None => 0,
-        };
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Notes `kind` for `loan` at its due date and queues its message, in one transaction;

@@ -109,6 +109,20 @@ pub(crate) async fn exec(
         .rows_affected())
 }
 
+/// The number a counting query (`SELECT COUNT(*) AS n …`) gives.
+pub(crate) async fn count(
+    conn: &impl ConnectionTrait,
+    context: &'static str,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<u64, StoreError> {
+    let n: i64 = match one(conn, sql, values).await.map_err(store_err(context))? {
+        Some(found) => get(&found, "n").map_err(infra(context))?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
 /// One page of a listing: `count` (a query giving the total as `n`), then `rows` with
 /// `LIMIT ? OFFSET ?` appended, each row read by `row`. `values` bind the placeholders
 /// both queries share.
@@ -120,13 +134,7 @@ pub(crate) async fn page<T>(
     (limit, offset): (u32, u64),
     row: impl Fn(&QueryResult) -> Result<T, InfrastructureError>,
 ) -> Result<library_reader_services::Page<T>, StoreError> {
-    let total: i64 = match one(conn, count, values.clone())
-        .await
-        .map_err(store_err(context))?
-    {
-        Some(found) => get(&found, "n").map_err(infra(context))?,
-        None => 0,
-    };
+    let total = self::count(conn, context, count, values.clone()).await?;
     values.push(i64::from(limit).into());
     values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
     let found = all(conn, &format!("{rows} LIMIT ? OFFSET ?"), values)
@@ -134,7 +142,7 @@ pub(crate) async fn page<T>(
         .map_err(store_err(context))?;
     Ok(library_reader_services::Page {
         items: found.iter().map(row).collect::<Result<_, _>>()?,
-        total: u64::try_from(total).unwrap_or_default(),
+        total,
     })
 }
 
