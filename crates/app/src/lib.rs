@@ -25,6 +25,7 @@
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
 
+pub mod catalogue;
 pub mod delivery;
 pub mod hasher;
 pub mod notices;
@@ -38,6 +39,7 @@ pub mod settings;
 pub mod standing;
 pub mod templates;
 
+pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
 pub use delivery::{
     DeliveryError, DeliveryPolicy, DeliveryReport, Failure, Jobs, MailTransport, Outbox,
     OutgoingMail, OutgoingSms, QueuedMessage, Recipient, Sender, SmsTransport,

@@ -330,6 +330,14 @@ pub trait CatalogueAdmin: Send + Sync {
     async fn item(&self, id: ItemId) -> Result<Option<Item>, AdminError>;
     /// The copy with `barcode`; `None` if there is no such copy.
     async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, AdminError>;
+    /// The titles containing every word of `query` in their title, author or ISBN, best
+    /// match first (the exact title, then titles starting with the query, then by title),
+    /// one page of them, with their copies and the available ones counted (at
+    /// `query.library` when given).
+    async fn search(
+        &self,
+        query: &crate::catalogue::CatalogueQuery,
+    ) -> Result<library_reader_services::Page<crate::catalogue::CatalogueHit>, AdminError>;
 }
 
 /// Circulation rules as administered.

@@ -269,6 +269,90 @@ impl CatalogueStore {
         Ok((count("titles")?, count("items")?))
     }
 
+    /// The titles containing every word of `query` in their title, author or ISBN (a
+    /// substring match, case-insensitive for ASCII letters), best match first, one page,
+    /// with their copies and the available ones counted (at `query.library` when given).
+    pub async fn search(
+        &self,
+        query: &library_app::CatalogueQuery,
+    ) -> Result<library_reader_services::Page<library_app::CatalogueHit>, StoreError> {
+        const C: &str = "search the catalogue";
+        // `%`, `_` and the escape itself are matched as they are.
+        let pattern = |word: &str| {
+            let escaped = word
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        };
+        let mut filter = String::from("1 = 1");
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        for word in &query.words {
+            filter.push_str(
+                " AND (lower(t.name) LIKE ? ESCAPE '\\' \
+                 OR lower(COALESCE(t.author, '')) LIKE ? ESCAPE '\\' \
+                 OR COALESCE(t.isbn, '') LIKE ? ESCAPE '\\')",
+            );
+            values.push(pattern(&word.text).into());
+            values.push(pattern(&word.text).into());
+            values.push(pattern(&word.isbn).into());
+        }
+        let total = crate::sql::count(
+            &self.conn,
+            C,
+            &format!("SELECT COUNT(*) AS n FROM titles t WHERE {filter}"),
+            values.clone(),
+        )
+        .await?;
+        let (join, library) = match &query.library {
+            Some(code) => (
+                "LEFT JOIN items i ON i.title_id = t.id AND i.home_library = ?",
+                vec![sea_orm::Value::from(code.as_str())],
+            ),
+            None => ("LEFT JOIN items i ON i.title_id = t.id", vec![]),
+        };
+        let mut page_values = library;
+        page_values.extend(values);
+        page_values.push(query.phrase.clone().into());
+        page_values.push(format!("{}%", query.phrase).into());
+        page_values.push(i64::from(query.limit).into());
+        page_values.push(i64::try_from(query.offset).unwrap_or(i64::MAX).into());
+        let rows = all(
+            &self.conn,
+            &format!(
+                "SELECT t.id, t.name, t.author, t.isbn, COUNT(i.id) AS copies, \
+                 COALESCE(SUM(CASE WHEN i.status = 'available' THEN 1 ELSE 0 END), 0) \
+                 AS available \
+                 FROM titles t {join} WHERE {filter} \
+                 GROUP BY t.id, t.name, t.author, t.isbn \
+                 ORDER BY CASE WHEN lower(t.name) = ? THEN 0 \
+                 WHEN lower(t.name) LIKE ? THEN 1 ELSE 2 END, t.name, t.id \
+                 LIMIT ? OFFSET ?"
+            ),
+            page_values,
+        )
+        .await
+        .map_err(store_err(C))?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let count = |name: &str| -> Result<u64, StoreError> {
+                    let n: i64 = get(r, name).map_err(infra(C))?;
+                    Ok(u64::try_from(n).unwrap_or(0))
+                };
+                Ok(library_app::CatalogueHit {
+                    title: TitleId(get(r, "id").map_err(infra(C))?),
+                    name: get(r, "name").map_err(infra(C))?,
+                    author: get(r, "author").map_err(infra(C))?,
+                    isbn: get(r, "isbn").map_err(infra(C))?,
+                    copies: count("copies")?,
+                    available: count("available")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(library_reader_services::Page { items, total })
+    }
+
     /// The item with `barcode`.
     pub async fn item_by_barcode(&self, barcode: &Barcode) -> Result<Option<Item>, StoreError> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE barcode = ?");

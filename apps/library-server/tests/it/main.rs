@@ -18,6 +18,7 @@ mod process;
 mod reader_services;
 mod reminders;
 mod renewals;
+mod search;
 mod sip2;
 mod staff_audit;
 mod staff_roles;

@@ -14,6 +14,7 @@ mod me;
 mod messages;
 mod notices;
 mod operations;
+mod search;
 mod settings;
 mod sip2;
 mod staff;
@@ -77,6 +78,7 @@ pub(crate) type Apis = (
         settings::SettingsApi,
         enquiries::EnquiriesApi,
         messages::MessagesApi,
+        search::SearchApi,
     ),
 );
 
@@ -99,6 +101,7 @@ fn apis(state: &Services) -> Apis {
             settings::SettingsApi::new(state.clone()),
             enquiries::EnquiriesApi::new(state.clone()),
             messages::MessagesApi::new(state.clone()),
+            search::SearchApi::new(state.clone()),
         ),
     )
 }

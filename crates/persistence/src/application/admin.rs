@@ -525,6 +525,13 @@ impl LibraryAdmin for DbAdmin {
 
 #[async_trait]
 impl CatalogueAdmin for DbAdmin {
+    async fn search(
+        &self,
+        query: &library_app::CatalogueQuery,
+    ) -> Result<library_reader_services::Page<library_app::CatalogueHit>, AdminError> {
+        self.catalogue.search(query).await.map_err(admin_err)
+    }
+
     async fn create_title(
         &self,
         title: &TitleInfo,
