@@ -1,5 +1,6 @@
 //! Where SMS go (`library_app::SmsTransport`):
-//! - [`HttpSms`]: an HTTP gateway, the common shape: a form-encoded `POST` of `to`, `text`
+//! - [`HttpSms`]: an HTTP gateway, the common shape: a form-encoded `POST` of `to` (the
+//!   number without its spaces and hyphens: `+852 9123-4567` → `+85291234567`), `text`
 //!   (and `from` when a sender name is set) to the gateway's URL, with the token as
 //!   `Authorization: Bearer …`. A 2xx answer is sent; 408, 429, 5xx and a network failure
 //!   are retried; any other answer is a refusal for good.
@@ -68,7 +69,8 @@ impl HttpSms {
 #[async_trait]
 impl SmsTransport for HttpSms {
     async fn send(&self, sms: &OutgoingSms) -> Result<(), DeliveryError> {
-        let mut form = vec![("to", sms.to.as_str()), ("text", sms.text.as_str())];
+        let to = gateway_number(&sms.to);
+        let mut form = vec![("to", to.as_str()), ("text", sms.text.as_str())];
         if let Some(from) = &self.from {
             form.push(("from", from));
         }
@@ -96,6 +98,15 @@ impl SmsTransport for HttpSms {
     }
 }
 
+/// A number as gateways take it: its digits, with the leading `+` if it has one (the
+/// settings allow spaces and hyphens between the digits).
+fn gateway_number(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
+}
+
 /// SMS written to the log instead of sent (no gateway configured).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogSms;
@@ -108,5 +119,17 @@ impl SmsTransport for LogSms {
             "SMS not sent (no LIBRARY_SMS_URL): logged without its text"
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gateway_number;
+
+    #[test]
+    fn numbers_reach_the_gateway_without_spaces_or_hyphens() {
+        assert_eq!(gateway_number("+852 9123-4567"), "+85291234567");
+        assert_eq!(gateway_number("9123 4567"), "91234567");
+        assert_eq!(gateway_number("+85291234567"), "+85291234567");
     }
 }
