@@ -311,7 +311,7 @@ impl Reminders {
             "title_id": loan.title.get(),
             "item_barcode": loan.barcode,
             "library": loan.library,
-            "due_on": format_date(loan.due_on),
+            "due_on": loan.due_on.to_string(),
         });
         if kind != ReminderKind::DueSoon {
             let account = match accounts.entry(loan.patron) {
@@ -391,16 +391,6 @@ impl JobRunner for Reminders {
         }
         Ok(())
     }
-}
-
-/// `2021-03-05`.
-pub(crate) fn format_date(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
 }
 
 #[cfg(test)]

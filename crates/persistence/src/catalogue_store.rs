@@ -293,8 +293,9 @@ impl CatalogueStore {
                  OR lower(COALESCE(t.author, '')) LIKE ? ESCAPE '\\' \
                  OR COALESCE(t.isbn, '') LIKE ? ESCAPE '\\')",
             );
-            values.push(pattern(&word.text).into());
-            values.push(pattern(&word.text).into());
+            let text = pattern(&word.text);
+            values.push(text.clone().into());
+            values.push(text.into());
             values.push(pattern(&word.isbn).into());
         }
         let total = crate::sql::count(

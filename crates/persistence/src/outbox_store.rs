@@ -108,14 +108,13 @@ impl OutboxStore {
     ) -> Result<bool, StoreError> {
         let n = exec(
             &self.conn,
-            &format!(
-                "UPDATE outbox SET sent_at = ?, claimed_until = NULL, channel = ?, payload = CASE \
-                 WHEN kind IN {SECRET_KINDS} THEN '{{}}' ELSE payload END \
-                 WHERE id = ? AND sent_at IS NULL"
-            ),
+            "UPDATE outbox SET sent_at = ?, claimed_until = NULL, channel = ?, payload = CASE \
+             WHEN kind = ? THEN '{}' ELSE payload END \
+             WHERE id = ? AND sent_at IS NULL",
             vec![
                 instant::value(self.conn.get_database_backend(), at),
                 channel_list(channels),
+                SECRET_KIND.into(),
                 id.into(),
             ],
         )
@@ -125,9 +124,9 @@ impl OutboxStore {
     }
 }
 
-/// The kinds whose payload holds a secret that must not outlive the sending (the
-/// temporary password): wiped when the message is sent or given up.
-const SECRET_KINDS: &str = "('credentials.temporary_password')";
+/// The kind whose payload holds a secret that must not outlive the sending (the temporary
+/// password): wiped when the message is sent or given up.
+const SECRET_KIND: &str = library_app::kind::TEMPORARY_PASSWORD;
 
 /// `email,sms` as the `channel` column keeps it; NULL for none.
 fn channel_list(channels: &[&str]) -> Value {
@@ -205,12 +204,10 @@ impl OutboxStore {
         let given_up = failure.retry_at.is_none().then_some(now);
         exec(
             &self.conn,
-            &format!(
-                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, \
-                 failed_at = ?, claimed_until = NULL, channel = ?, payload = CASE \
-                 WHEN ? AND kind IN {SECRET_KINDS} THEN '{{}}' ELSE payload END \
-                 WHERE id = ? AND sent_at IS NULL"
-            ),
+            "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?, \
+             failed_at = ?, claimed_until = NULL, channel = ?, payload = CASE \
+             WHEN ? AND kind = ? THEN '{}' ELSE payload END \
+             WHERE id = ? AND sent_at IS NULL",
             vec![
                 i64::from(failure.attempts).into(),
                 failure.reason.chars().take(500).collect::<String>().into(),
@@ -218,6 +215,7 @@ impl OutboxStore {
                 instant::optional(backend, given_up),
                 channel_list(failure.channels),
                 given_up.is_some().into(),
+                SECRET_KIND.into(),
                 id.into(),
             ],
         )

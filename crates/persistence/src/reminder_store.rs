@@ -19,22 +19,19 @@ pub struct ReminderStore {
 }
 
 /// The open loans due within the window (`due_on <= ?`, and `>= ?` when bounded) without a
-/// reminder of the kind for their due date.
-fn due_filter(from: Option<Date>) -> &'static str {
-    match from {
-        Some(_) => {
-            "FROM loans l JOIN items i ON i.id = l.item_id \
-             WHERE l.returned_at IS NULL AND l.due_on <= ? AND l.due_on >= ? \
-             AND NOT EXISTS (SELECT 1 FROM loan_reminders r WHERE r.loan_id = l.id \
-             AND r.kind = ? AND r.due_on = l.due_on)"
+/// reminder of the kind for their due date; its values from [`due_values`].
+fn due_filter(from: Option<Date>) -> String {
+    format!(
+        "FROM loans l JOIN items i ON i.id = l.item_id \
+         WHERE l.returned_at IS NULL AND l.due_on <= ?{} \
+         AND NOT EXISTS (SELECT 1 FROM loan_reminders r WHERE r.loan_id = l.id \
+         AND r.kind = ? AND r.due_on = l.due_on)",
+        if from.is_some() {
+            " AND l.due_on >= ?"
+        } else {
+            ""
         }
-        None => {
-            "FROM loans l JOIN items i ON i.id = l.item_id \
-             WHERE l.returned_at IS NULL AND l.due_on <= ? \
-             AND NOT EXISTS (SELECT 1 FROM loan_reminders r WHERE r.loan_id = l.id \
-             AND r.kind = ? AND r.due_on = l.due_on)"
-        }
-    }
+    )
 }
 
 fn due_values(kind: ReminderKind, from: Option<Date>, to: Date) -> Vec<Value> {

@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{audit_record, barcode, card, library_code, shown, staff_actor, today};
+use super::common::{
+    audit_record, barcode, card, library_code, reader_by_card, shown, staff_actor, today,
+};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -508,13 +510,7 @@ impl CirculationApi {
         _auth: StaffAuth,
         card_number: Path<String>,
     ) -> Result<Json<PatronBody>, ApiError> {
-        let card = card(&card_number.0)?;
-        let patron = self
-            .state
-            .readers
-            .find_by_card(&card)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
+        let patron = reader_by_card(&self.state, &card_number.0).await?;
         let profile = self
             .state
             .readers
@@ -579,13 +575,7 @@ impl CirculationApi {
         card_number: Path<String>,
         body: Json<PaymentBody>,
     ) -> Result<PaymentTaken, ApiError> {
-        let card = card(&card_number.0)?;
-        let patron = self
-            .state
-            .readers
-            .find_by_card(&card)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
+        let patron = reader_by_card(&self.state, &card_number.0).await?;
         let amount = Money::from_cents(body.0.amount_cents);
         let record = audit_record(
             &self.state,

@@ -72,6 +72,18 @@ pub(crate) fn card(raw: &str) -> Result<CardNumber, ApiError> {
     CardNumber::parse(raw).map_err(|_| ApiError::not_found())
 }
 
+/// The reader with the card number of a path (404 for an unparseable or unknown card).
+pub(crate) async fn reader_by_card(
+    state: &Services,
+    raw: &str,
+) -> Result<library_core::PatronId, ApiError> {
+    state
+        .readers
+        .find_by_card(&card(raw)?)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 /// A barcode from a body: an unparseable one names no item (404).
 pub(crate) fn barcode(raw: &str) -> Result<Barcode, ApiError> {
     Barcode::parse(raw).map_err(|_| ApiError::not_found())

@@ -13,7 +13,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::circulation::LoanMade;
-use super::common::{card, library_code, shown, staff_actor};
+use super::common::{library_code, reader_by_card, shown, staff_actor};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -186,11 +186,7 @@ impl StaffHoldsApi {
 
     /// The reader with this card (404 if none).
     async fn reader(&self, card_number: &str) -> Result<PatronId, ApiError> {
-        self.state
-            .readers
-            .find_by_card(&card(card_number)?)
-            .await?
-            .ok_or_else(ApiError::not_found)
+        reader_by_card(&self.state, card_number).await
     }
 }
 

@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::activities::{paging, reader};
-use super::common::{card, shown, today};
+use super::common::{reader_by_card, shown, today};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
 
@@ -131,12 +131,7 @@ impl MessagesApi {
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> Result<Json<SentNoticesBody>, ApiError> {
-        let patron = self
-            .state
-            .readers
-            .find_by_card(&card(&card_number.0)?)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
+        let patron = reader_by_card(&self.state, &card_number.0).await?;
         self.page(patron, limit.0, offset.0).await
     }
 
