@@ -146,6 +146,7 @@ pub const FORBIDDEN_IN_APPLICATION: &[&str] = &[
     "library-persistence",
     "library-http",
     "library-sip2",
+    "library-web",
     "library-setup",
     "sea-orm",
     "sea-query",
@@ -183,7 +184,7 @@ fn app_independence(root: &Path) -> Vec<String> {
 }
 
 /// Inbound adapter crates (checked with every feature on).
-pub const INBOUND_ADAPTERS: &[&str] = &["library-http", "library-sip2"];
+pub const INBOUND_ADAPTERS: &[&str] = &["library-http", "library-sip2", "library-web"];
 
 /// Each crate of `crates` present in the workspace: its normal dependency tree (with
 /// `features` flags) names none of `forbidden`.

@@ -177,7 +177,7 @@ impl Application {
             acceptor,
             addr,
             sip2,
-            app: library_http::app(state).boxed(),
+            app: library_web::site(state.clone(), library_http::app(state)).boxed(),
             schedulers,
             db,
         })

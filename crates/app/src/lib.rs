@@ -25,6 +25,7 @@
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
 
+pub mod account;
 pub mod catalogue;
 pub mod delivery;
 pub mod hasher;
@@ -39,6 +40,7 @@ pub mod settings;
 pub mod standing;
 pub mod templates;
 
+pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, RenewalResult};
 pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
 pub use delivery::{
     DeliveryError, DeliveryPolicy, DeliveryReport, Failure, Jobs, MailTransport, Outbox,

@@ -24,3 +24,4 @@ mod staff_audit;
 mod staff_roles;
 mod support;
 mod two_processes;
+mod web;

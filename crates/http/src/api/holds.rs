@@ -19,9 +19,6 @@ use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use library_app::Services;
 
-/// How long ended holds stay in a reader's list.
-const HOLD_HISTORY_DAYS: i64 = 90;
-
 /// A hold status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -107,24 +104,24 @@ pub(super) async fn holds_of(
     state: &Services,
     patron: PatronId,
 ) -> Result<Json<HoldsBody>, ApiError> {
-    let since = state.clock.now() - time::Duration::days(HOLD_HISTORY_DAYS);
-    let found = state.accounts.holds_of(patron, since).await?;
-    let titles: Vec<_> = found.iter().map(|h| h.title).collect();
-    let names = state.catalogue.title_names(&titles).await?;
-    let mut holds = Vec::with_capacity(found.len());
-    for hold in found {
-        let title = names.get(&hold.title).cloned().unwrap_or_default();
-        holds.push(HoldBody {
-            id: hold.id.get(),
-            title_id: hold.title.get(),
-            title,
-            pickup_library: hold.pickup_library.as_str().to_owned(),
-            status: hold.status().into(),
-            position: hold.position(),
-            pickup_by: hold.pickup_by(),
-            placed_at: shown(hold.placed_at),
-        });
-    }
+    let holds = state
+        .holds_of(patron)
+        .await?
+        .into_iter()
+        .map(|line| {
+            let hold = line.hold;
+            HoldBody {
+                id: hold.id.get(),
+                title_id: hold.title.get(),
+                title: line.title,
+                pickup_library: hold.pickup_library.as_str().to_owned(),
+                status: hold.status().into(),
+                position: hold.position(),
+                pickup_by: hold.pickup_by(),
+                placed_at: shown(hold.placed_at),
+            }
+        })
+        .collect();
     Ok(Json(HoldsBody { holds }))
 }
 

@@ -144,27 +144,27 @@ impl MeApi {
     #[oai(path = "/me/loans", method = "get")]
     async fn loans(&self, auth: LoansAuth) -> Result<Json<LoansBody>, ApiError> {
         let patron = reader_of(&auth.0)?;
-        let Some(account) = self.state.circulation.account(patron).await? else {
-            return Ok(Json(LoansBody { loans: vec![] }));
-        };
-        let titles: Vec<_> = account.loans.iter().map(|l| l.item.title).collect();
-        let mut names = self.state.catalogue.title_names(&titles).await?;
-        let mut loans = Vec::with_capacity(account.loans.len());
-        for status in account.loans {
-            let title = names.remove(&status.item.title).unwrap_or_default();
-            loans.push(LoanBody {
-                id: status.loan.id.get(),
-                item_barcode: status.item.barcode.as_str().to_owned(),
-                title,
-                library_code: status.loan.library.as_str().to_owned(),
-                borrowed_at: shown(status.loan.borrowed_at),
-                due_at: shown(status.loan.due.at),
-                renewals: status.loan.renewals,
-                renewals_left: status.renewals_left,
-                overdue_days: status.accrued.overdue_days,
-                fine_cents: status.accrued.fine.cents(),
-            });
-        }
+        let loans = self
+            .state
+            .loans_of(patron)
+            .await?
+            .into_iter()
+            .map(|line| {
+                let status = line.status;
+                LoanBody {
+                    id: status.loan.id.get(),
+                    item_barcode: status.item.barcode.as_str().to_owned(),
+                    title: line.title,
+                    library_code: status.loan.library.as_str().to_owned(),
+                    borrowed_at: shown(status.loan.borrowed_at),
+                    due_at: shown(status.loan.due.at),
+                    renewals: status.loan.renewals,
+                    renewals_left: status.renewals_left,
+                    overdue_days: status.accrued.overdue_days,
+                    fine_cents: status.accrued.fine.cents(),
+                }
+            })
+            .collect();
         Ok(Json(LoansBody { loans }))
     }
 

@@ -1,0 +1,428 @@
+//! My Account: loans (renew selected or all), holds (cancel), charges and the total owed,
+//! and the reading history.
+
+use library_app::RenewalResult;
+use library_circulation::HoldStatus;
+use library_circulation::service::{CancelHoldError, CancelHoldRequest};
+use library_core::{HoldId, LoanId};
+use library_fines::{ChargeKind, ChargeStatus};
+use maud::html;
+use poem::web::Path;
+use poem::{Body, Request, Response, handler};
+
+use super::{expired_form, library_names, name_of, reason, unavailable};
+use crate::ctx::{Ctx, FormData, query};
+use crate::i18n::{Lang, money_text};
+use crate::layout::{csrf_field, flash, ok};
+
+fn hold_status_key(status: HoldStatus) -> &'static str {
+    match status {
+        HoldStatus::Queued => "hold-status-queued",
+        HoldStatus::Waiting => "hold-status-waiting",
+        HoldStatus::Collected => "hold-status-collected",
+        HoldStatus::Expired => "hold-status-expired",
+        HoldStatus::Cancelled => "hold-status-cancelled",
+    }
+}
+
+/// The renewal results carried by the redirect: `renewed=1,2&refused=3.on_hold_for_another`.
+fn renewal_results(q: &FormData) -> Vec<(i64, Result<(), String>)> {
+    let mut out = Vec::new();
+    for id in q.text("renewed").split(',').filter_map(|s| s.parse().ok()) {
+        out.push((id, Ok(())));
+    }
+    for pair in q.text("refused").split(',') {
+        if let Some((id, code)) = pair.split_once('.')
+            && let Ok(id) = id.parse()
+            && code.len() <= 40
+            && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            out.push((id, Err(code.to_owned())));
+        }
+    }
+    out
+}
+
+/// `GET /account`.
+#[handler]
+pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
+    let ctx = Ctx::load(req).await?;
+    let reader = match ctx.reader() {
+        Ok(r) => r,
+        Err(to) => return Ok(ctx.redirect(&to)),
+    };
+    let lang = ctx.lang;
+    let services = &ctx.services;
+    let profile = services
+        .readers
+        .profile(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let loans = services
+        .loans_of(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let holds = services
+        .holds_of(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let outstanding = services
+        .circulation
+        .account(reader.patron)
+        .await
+        .map_err(unavailable)?
+        .map_or(0, |a| a.outstanding.cents());
+    let ledger = services
+        .accounts
+        .ledger(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let barcodes = services
+        .accounts
+        .loan_barcodes(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let names = library_names(&ctx).await?;
+    let q = query(req);
+    let results = renewal_results(&q);
+    let title_of = |id: i64| {
+        loans
+            .iter()
+            .find(|l| l.status.loan.id.get() == id)
+            .map_or_else(String::new, |l| l.title.clone())
+    };
+    let zone = library_core::DEFAULT_LIBRARY_OFFSET;
+    let main = html! {
+        h1 { (lang.t("account-title")) }
+        (flash(&ctx, q.get("done")))
+        @if let Some(p) = &profile {
+            p .who {
+                (lang.ta("account-greeting", &[("name", p.name.clone().into())]))
+                " · " (lang.t("field-card-number")) " " (p.card_number.as_str())
+                @if let Some(exp) = p.card_expires_on {
+                    " · " (lang.ta("account-card-expires", &[("date", lang.date(exp).into())]))
+                }
+            }
+            @if let Some(until) = p.suspended_until {
+                p .notice role="status" {
+                    (lang.ta("account-suspended", &[("date", lang.date(until).into())]))
+                }
+            }
+        }
+        @if !results.is_empty() {
+            section #renewal-results aria-labelledby="renewal-results-title" {
+                h2 #renewal-results-title { (lang.t("renew-results-title")) }
+                ul {
+                    @for (id, result) in &results {
+                        @match result {
+                            Ok(()) => li data-loan-id=(id) data-outcome="renewed" .ok {
+                                (lang.ta("renew-done", &[("title", title_of(*id).into())]))
+                            },
+                            Err(code) => li data-loan-id=(id) data-outcome="refused" .refused {
+                                (lang.ta("renew-refused", &[("title", title_of(*id).into())]))
+                                " " (reason(lang, "renewal-refused", code))
+                            },
+                        }
+                    }
+                }
+            }
+        }
+        section #loans-section aria-labelledby="loans-title" {
+            h2 #loans-title { (lang.t("loans-title")) }
+            @if loans.is_empty() {
+                p { (lang.t("loans-none")) }
+            } @else {
+                form #renew method="post" action="/account/renew" {
+                    (csrf_field(&ctx))
+                    div .table-wrap {
+                        table #loans {
+                            caption .visually-hidden { (lang.t("loans-title")) }
+                            thead { tr {
+                                th scope="col" { span .visually-hidden { (lang.t("loans-select")) } }
+                                th scope="col" { (lang.t("col-title")) }
+                                th scope="col" { (lang.t("col-due")) }
+                                th scope="col" { (lang.t("col-renewals-left")) }
+                                th scope="col" { (lang.t("col-fine")) }
+                                th scope="col" { (lang.t("col-library")) }
+                            } }
+                            tbody {
+                                @for line in &loans {
+                                    @let s = &line.status;
+                                    @let id = s.loan.id.get();
+                                    tr data-loan-id=(id) .overdue[s.accrued.overdue_days > 0] {
+                                        td {
+                                            input type="checkbox" name="loan" value=(id)
+                                                id={"loan-" (id)}
+                                                aria-label=(lang.ta("loans-select-one", &[("title", line.title.clone().into())]));
+                                        }
+                                        td data-label=(lang.t("col-title")) { label for={"loan-" (id)} { (line.title) } br; small .muted { (s.item.barcode.as_str()) } }
+                                        td .due .nowrap data-label=(lang.t("col-due")) { (lang.date(s.loan.due.on)) }
+                                        td .renewals-left data-label=(lang.t("col-renewals-left")) { (lang.ta("renewals-left", &[("count", s.renewals_left.into())])) }
+                                        td .fine data-label=(lang.t("col-fine")) {
+                                            @if s.accrued.overdue_days > 0 {
+                                                (lang.ta("loan-overdue", &[("days", s.accrued.overdue_days.into()), ("amount", lang.money(s.accrued.fine).into())]))
+                                            } @else { "—" }
+                                        }
+                                        td data-label=(lang.t("col-library")) { (name_of(&names, s.loan.library.as_str())) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    div .actions {
+                        button type="submit" name="renew" value="selected" { (lang.t("renew-selected")) }
+                        button type="submit" name="renew" value="all" { (lang.t("renew-all")) }
+                    }
+                }
+            }
+        }
+        section #holds-section aria-labelledby="holds-title" {
+            h2 #holds-title { (lang.t("holds-title")) }
+            @if holds.is_empty() {
+                p { (lang.t("holds-none")) " " a href="/catalogue" { (lang.t("holds-find")) } }
+            } @else {
+                div .table-wrap {
+                    table #holds {
+                        caption .visually-hidden { (lang.t("holds-title")) }
+                        thead { tr {
+                            th scope="col" { (lang.t("col-title")) }
+                            th scope="col" { (lang.t("col-status")) }
+                            th scope="col" { (lang.t("col-position")) }
+                            th scope="col" { (lang.t("col-pickup")) }
+                            th scope="col" { (lang.t("col-pickup-by")) }
+                            th scope="col" { span .visually-hidden { (lang.t("col-action")) } }
+                        } }
+                        tbody {
+                            @for line in &holds {
+                                @let h = &line.hold;
+                                @let status = h.status();
+                                tr data-hold-id=(h.id.get()) data-status=(hold_status_key(status)) {
+                                    td data-label=(lang.t("col-title")) { (line.title) }
+                                    td data-label=(lang.t("col-status")) { (lang.t(hold_status_key(status))) }
+                                    td .position data-label=(lang.t("col-position")) { @if let Some(p) = h.position() { (p) } @else { "—" } }
+                                    td data-label=(lang.t("col-pickup")) { (name_of(&names, h.pickup_library.as_str())) }
+                                    td .nowrap data-label=(lang.t("col-pickup-by")) { @if let Some(d) = h.pickup_by() { (lang.date(d)) } @else { "—" } }
+                                    td {
+                                        @if matches!(status, HoldStatus::Queued | HoldStatus::Waiting) {
+                                            form .cancel-hold method="post" action={"/account/holds/" (h.id.get()) "/cancel"} {
+                                                (csrf_field(&ctx))
+                                                button type="submit" .secondary
+                                                    aria-label=(lang.ta("hold-cancel-one", &[("title", line.title.clone().into())])) {
+                                                    (lang.t("hold-cancel"))
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #charges aria-labelledby="charges-title" {
+            h2 #charges-title { (lang.t("charges-title")) }
+            p .total { (lang.t("charges-outstanding")) " " strong #outstanding-total { (money_text(outstanding)) } }
+            p .hint { (lang.t("charges-hint")) }
+            @if !ledger.charges().is_empty() {
+                div .table-wrap {
+                    table #charge-lines {
+                        caption .visually-hidden { (lang.t("charges-title")) }
+                        thead { tr {
+                            th scope="col" { (lang.t("col-date")) }
+                            th scope="col" { (lang.t("col-reason")) }
+                            th scope="col" { (lang.t("col-amount")) }
+                            th scope="col" { (lang.t("col-outstanding")) }
+                            th scope="col" { (lang.t("col-status")) }
+                        } }
+                        tbody {
+                            @for c in ledger.charges() {
+                                tr data-charge-id=(c.id.0) {
+                                    td .nowrap data-label=(lang.t("col-date")) { (lang.date(c.charged_on)) }
+                                    td data-label=(lang.t("col-reason")) { (charge_reason(lang, &c.kind, &barcodes)) }
+                                    td data-label=(lang.t("col-amount")) { (lang.money(c.amount)) }
+                                    td data-label=(lang.t("col-outstanding")) { (lang.money(c.outstanding())) }
+                                    td data-label=(lang.t("col-status")) { (lang.t(match c.status() {
+                                        ChargeStatus::Outstanding => "charge-outstanding",
+                                        ChargeStatus::Paid => "charge-paid",
+                                        ChargeStatus::Waived => "charge-waived",
+                                    })) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href="/account/history" { (lang.t("history-link")) } }
+        p .muted { (lang.ta("account-as-of", &[("at", lang.date_time(ctx.services.clock.now(), zone).into())])) }
+    };
+    let title = lang.t("account-title");
+    Ok(ok(ctx, &title, main))
+}
+
+fn charge_reason(
+    lang: Lang,
+    kind: &ChargeKind,
+    barcodes: &[(LoanId, library_core::Barcode)],
+) -> String {
+    match kind {
+        ChargeKind::OverdueFine {
+            loan,
+            chargeable_days,
+        } => {
+            let item = barcodes
+                .iter()
+                .find(|(id, _)| id == loan)
+                .map_or_else(String::new, |(_, b)| b.as_str().to_owned());
+            lang.ta(
+                "charge-overdue",
+                &[("days", (*chargeable_days).into()), ("item", item.into())],
+            )
+        }
+        ChargeKind::HoldFee { .. } => lang.t("charge-hold-fee"),
+        ChargeKind::Other { description } => description.clone(),
+    }
+}
+
+/// `POST /account/renew`: the loans ticked (`renew=selected`) or all (`renew=all`), each
+/// its own renewal; back to the account with each result.
+#[handler]
+pub(crate) async fn renew(req: &Request, body: Body) -> poem::Result<Response> {
+    let ctx = Ctx::load(req).await?;
+    let form = FormData::read(body).await?;
+    let reader = match ctx.reader() {
+        Ok(r) => r,
+        Err(to) => return Ok(ctx.redirect(&to)),
+    };
+    if !ctx.csrf_ok(&form) {
+        return Ok(expired_form(ctx));
+    }
+    let ids: Vec<LoanId> = form
+        .all("loan")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .map(LoanId)
+        .collect();
+    let which = if form.get("renew") == Some("all") {
+        None
+    } else if ids.is_empty() {
+        return Ok(ctx.redirect("/account?done=nothing-selected"));
+    } else {
+        Some(ids.as_slice())
+    };
+    let results = ctx
+        .services
+        .renew_loans(reader.patron, which)
+        .await
+        .map_err(unavailable)?;
+    let mut renewed = Vec::new();
+    let mut refused = Vec::new();
+    for (id, result) in results {
+        match result {
+            RenewalResult::Renewed(_) => renewed.push(id.get().to_string()),
+            RenewalResult::Refused(why) => refused.push(format!("{}.{}", id.get(), why.code())),
+            RenewalResult::NotFound => refused.push(format!("{}.not_found", id.get())),
+        }
+    }
+    if renewed.is_empty() && refused.is_empty() {
+        return Ok(ctx.redirect("/account?done=nothing-to-renew"));
+    }
+    Ok(ctx.redirect(&format!(
+        "/account?renewed={}&refused={}#renewal-results",
+        renewed.join(","),
+        refused.join(",")
+    )))
+}
+
+/// `POST /account/holds/{id}/cancel`.
+#[handler]
+pub(crate) async fn cancel_hold(
+    req: &Request,
+    Path(id): Path<i64>,
+    body: Body,
+) -> poem::Result<Response> {
+    let ctx = Ctx::load(req).await?;
+    let form = FormData::read(body).await?;
+    let reader = match ctx.reader() {
+        Ok(r) => r,
+        Err(to) => return Ok(ctx.redirect(&to)),
+    };
+    if !ctx.csrf_ok(&form) {
+        return Ok(expired_form(ctx));
+    }
+    let result = ctx
+        .services
+        .circulation
+        .cancel_hold(
+            CancelHoldRequest {
+                hold: HoldId(id),
+                patron: Some(reader.patron),
+            },
+            None,
+        )
+        .await;
+    let done = match result {
+        Ok(_) => "hold-cancelled",
+        Err(CancelHoldError::Infrastructure(e)) => return Err(unavailable(e)),
+        Err(CancelHoldError::HoldNotFound) => "hold-not-found",
+        Err(CancelHoldError::NotActive) => "hold-ended",
+    };
+    Ok(ctx.redirect(&format!("/account?done={done}#holds-section")))
+}
+
+/// `GET /account/history`: the reading history (returned loans, while it is kept).
+#[handler]
+pub(crate) async fn history(req: &Request) -> poem::Result<Response> {
+    let ctx = Ctx::load(req).await?;
+    let reader = match ctx.reader() {
+        Ok(r) => r,
+        Err(to) => return Ok(ctx.redirect(&to)),
+    };
+    let lang = ctx.lang;
+    let (kept, loans) = ctx
+        .services
+        .reader_services
+        .settings
+        .reading_history(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let names = library_names(&ctx).await?;
+    let zone = library_core::DEFAULT_LIBRARY_OFFSET;
+    let main = html! {
+        h1 { (lang.t("history-title")) }
+        @if !kept.keep {
+            p .notice role="status" { (lang.t("history-off")) " " a href="/settings" { (lang.t("nav-settings")) } }
+        } @else if let Some(since) = kept.kept_since {
+            p .muted { (lang.ta("history-since", &[("date", lang.date(since.to_offset(zone).date()).into())])) }
+        }
+        @if loans.is_empty() {
+            p { (lang.t("history-none")) }
+        } @else {
+            div .table-wrap {
+                table #history {
+                    caption .visually-hidden { (lang.t("history-title")) }
+                    thead { tr {
+                        th scope="col" { (lang.t("col-title")) }
+                        th scope="col" { (lang.t("col-borrowed")) }
+                        th scope="col" { (lang.t("col-returned")) }
+                        th scope="col" { (lang.t("col-library")) }
+                    } }
+                    tbody {
+                        @for l in &loans {
+                            tr data-loan-id=(l.loan.get()) {
+                                td data-label=(lang.t("col-title")) { (l.title) br; small .muted { (l.item_barcode.as_str()) } }
+                                td .nowrap data-label=(lang.t("col-borrowed")) { (lang.date(l.borrowed_at.to_offset(zone).date())) }
+                                td .nowrap data-label=(lang.t("col-returned")) { (lang.date(l.returned_at.to_offset(zone).date())) }
+                                td data-label=(lang.t("col-library")) { (name_of(&names, l.library.as_str())) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href="/account" { (lang.t("back-to-account")) } }
+    };
+    let title = lang.t("history-title");
+    Ok(ok(ctx, &title, main))
+}

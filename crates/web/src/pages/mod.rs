@@ -1,0 +1,256 @@
+//! The pages, one module per part of the site, and the route table.
+
+mod account;
+mod auth;
+mod catalogue;
+mod info;
+mod public;
+mod settings;
+
+use maud::{Markup, html};
+use poem::http::StatusCode;
+use poem::{Response, Route, get, post};
+
+use crate::assets;
+use crate::ctx::Ctx;
+use crate::i18n::Lang;
+
+/// Every page and form target.
+pub(crate) fn routes() -> Route {
+    Route::new()
+        .at("/", get(auth::home))
+        .at("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .at("/sign-out", post(auth::sign_out))
+        .at("/language", post(auth::language))
+        .at(
+            "/password",
+            get(auth::password_page).post(auth::change_password),
+        )
+        .at(
+            "/forgot-password",
+            get(auth::forgot_page).post(auth::forgot),
+        )
+        .at("/account", get(account::account))
+        .at("/account/renew", post(account::renew))
+        .at("/account/holds/:id/cancel", post(account::cancel_hold))
+        .at("/account/history", get(account::history))
+        .at("/catalogue", get(catalogue::search))
+        .at("/catalogue/reserve", post(catalogue::reserve))
+        .at("/info", get(info::info))
+        .at("/info/activities/:id/register", post(info::register))
+        .at("/info/activities/:id/cancel", post(info::cancel))
+        .at(
+            "/settings",
+            get(settings::settings_page).post(settings::save),
+        )
+        .at("/settings/pin", post(settings::change_pin))
+        .at("/ask", get(info::ask_page).post(info::ask))
+        .at("/libraries", get(public::libraries))
+        .at("/help", get(public::help))
+        .at("/static/:name", get(assets::serve))
+}
+
+/// A form posted without this browser's CSRF token (an old page, or another site): the
+/// form again is not shown; the reader is asked to reload.
+pub(crate) fn expired_form(ctx: Ctx) -> Response {
+    let lang = ctx.lang;
+    let title = lang.t("form-expired-title");
+    let main = html! {
+        h1 { (title) }
+        p role="alert" { (lang.t("form-expired")) }
+        p { a href=(ctx.here.clone()) { (lang.t("form-expired-back")) } }
+    };
+    crate::layout::page(ctx, StatusCode::FORBIDDEN, &title, main)
+}
+
+/// The words for a code of the API (`<prefix>-<code>`), or the general words when the
+/// code is one these pages do not know.
+pub(crate) fn reason(lang: Lang, prefix: &str, code: &str) -> String {
+    lang.t_opt(&format!("{prefix}-{}", code.replace('_', "-")))
+        .unwrap_or_else(|| lang.ta("reason-unknown", &[("code", code.into())]))
+}
+
+/// The errors of one field: an `id` the input names in `aria-describedby`.
+pub(crate) fn field_errors(id: &str, errors: &[String]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            ul .field-errors id=(id) role="alert" {
+                @for e in errors { li { (e) } }
+            }
+        }
+    }
+}
+
+/// `Some(id)` when there are errors: the value of the input's `aria-describedby`.
+pub(crate) fn described_by(id: &str, errors: &[String]) -> Option<String> {
+    (!errors.is_empty()).then(|| id.to_owned())
+}
+
+/// A service failure the reader cannot mend: the unavailable page.
+pub(crate) fn unavailable(err: impl std::fmt::Display) -> poem::Error {
+    tracing::error!(error = %err, "web: a service failed");
+    poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// Minutes to wait, rounded up (at least 1).
+pub(crate) fn minutes(wait: time::Duration) -> i64 {
+    ((wait.whole_seconds() + 59) / 60).max(1)
+}
+
+/// Every library's name in the page's language, by code, in code order.
+pub(crate) async fn library_names(ctx: &Ctx) -> poem::Result<Vec<(String, String)>> {
+    let libraries = ctx.services.libraries.list().await.map_err(unavailable)?;
+    Ok(libraries
+        .into_iter()
+        .map(|l| {
+            let name = match ctx.lang {
+                Lang::En => l.info.name,
+                Lang::ZhHant if l.info.name_zh.is_empty() => l.info.name,
+                Lang::ZhHant => l.info.name_zh,
+            };
+            (l.info.code.as_str().to_owned(), name)
+        })
+        .collect())
+}
+
+/// The name of library `code` in `names`, or the code.
+pub(crate) fn name_of<'a>(names: &'a [(String, String)], code: &'a str) -> &'a str {
+    names
+        .iter()
+        .find(|(c, _)| c == code)
+        .map_or(code, |(_, n)| n.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use library_circulation::{HoldRefusal, RenewalRefusal};
+    use library_credentials::{PasswordViolation, PinViolation};
+
+    /// Every message key the code names, found in its source: `t("…")`, `ta("…"`,
+    /// `t_opt("…")` and the keys of the tables (`"nav-…"`, `"hold-status-…"`, …).
+    fn keys_in_code() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut files = vec![std::path::PathBuf::from(dir)];
+        let mut keys = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("source dir") {
+                    files.push(entry.expect("entry").path());
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            for (i, _) in text.match_indices('"') {
+                let rest = &text[i + 1..];
+                let Some(end) = rest.find('"') else { continue };
+                let literal = &rest[..end];
+                let before = &text[..i];
+                let called = before.ends_with(".t(")
+                    || before.ends_with(".ta(")
+                    || before.ends_with(".t_opt(");
+                let table = [
+                    "nav-",
+                    "hold-status-",
+                    "library-kind-",
+                    "charge-",
+                    "error-",
+                    "help-topic-",
+                ]
+                .iter()
+                .any(|p| literal.starts_with(p) && !literal.ends_with('-'));
+                if (called || table)
+                    && !literal.is_empty()
+                    && literal
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                {
+                    keys.push(literal.to_owned());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_key_the_code_names_is_translated() {
+        let keys = keys_in_code();
+        assert!(keys.len() > 150, "{} keys found", keys.len());
+        for key in keys {
+            if key == "no-such-key-anywhere" {
+                continue;
+            }
+            for lang in [Lang::En, Lang::ZhHant] {
+                assert!(
+                    lang.t_opt(&key).is_some(),
+                    "{key} missing in {}",
+                    lang.tag()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_refusal_and_violation_code_has_words() {
+        use PasswordViolation as P;
+        use PinViolation as N;
+        let password = [
+            P::TooShort,
+            P::TooLong,
+            P::MissingUppercase,
+            P::MissingLowercase,
+            P::MissingDigit,
+            P::CommonPassword,
+            P::ContainsPersonalInfo,
+            P::SameAsCurrent,
+            P::ControlCharacter,
+        ];
+        let pin = [
+            N::NotDigits,
+            N::TooShort,
+            N::TooLong,
+            N::TrivialPin,
+            N::SameAsCurrent,
+        ];
+        let renewal = [
+            RenewalRefusal::TooManyRenewals,
+            RenewalRefusal::OnHoldForAnother,
+            RenewalRefusal::PatronSuspended,
+            RenewalRefusal::FinesOverLimit,
+            RenewalRefusal::CardExpired,
+            RenewalRefusal::TooSoon {
+                earliest: time::macros::date!(2021 - 03 - 05),
+            },
+        ];
+        let hold = [
+            HoldRefusal::AlreadyOnLoan,
+            HoldRefusal::AlreadyOnHold,
+            HoldRefusal::QuotaReached,
+            HoldRefusal::FinesOverLimit,
+            HoldRefusal::PatronSuspended,
+        ];
+        let mut codes: Vec<(&str, &str)> = Vec::new();
+        codes.extend(password.iter().map(|v| ("password-rule", v.code())));
+        codes.extend(pin.iter().map(|v| ("pin-rule", v.code())));
+        codes.extend(renewal.iter().map(|v| ("renewal-refused", v.code())));
+        codes.extend(hold.iter().map(|v| ("hold-refused", v.code())));
+        for (prefix, code) in codes {
+            for lang in [Lang::En, Lang::ZhHant] {
+                let words = reason(lang, prefix, code);
+                assert!(
+                    !words.contains(code) && !words.is_empty(),
+                    "{prefix} {code} in {}: {words}",
+                    lang.tag()
+                );
+            }
+        }
+        assert_eq!(
+            reason(Lang::En, "renewal-refused", "on_hold_for_another"),
+            "Another reader has reserved this title."
+        );
+        assert_eq!(
+            reason(Lang::En, "renewal-refused", "a_new_code"),
+            "The request was refused (a_new_code)."
+        );
+    }
+}
