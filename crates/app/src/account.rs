@@ -5,7 +5,7 @@
 use library_circulation::service::{LoanStatus, RenewError, RenewOutcome, RenewRequest};
 use library_circulation::{Hold, RenewalRefusal};
 use library_core::{LoanId, PatronId};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::ports::AdminError;
 use crate::services::Services;
@@ -29,6 +29,17 @@ pub struct HoldLine {
     pub hold: Hold,
     /// The title's name ("" if the title has gone).
     pub title: String,
+}
+
+/// One loan of a multiple renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    /// The loan.
+    pub loan: LoanId,
+    /// Its due date before (`None` for a loan that is not the reader's open loan).
+    pub due_before: Option<OffsetDateTime>,
+    /// What became of it.
+    pub result: RenewalResult,
 }
 
 /// What became of one loan of a multiple renewal.
@@ -77,13 +88,22 @@ impl Services {
     }
 
     /// Renews the reader's loans `loans`, or every open loan when `None`, one by one (each
-    /// its own renewal, with its own refusal); the result of each, in the order asked (for
-    /// all: the account's order). Stops at the first infrastructure failure.
+    /// its own renewal, with its own refusal); what became of each, in the order asked
+    /// (for all: the account's order), with the due date it had before. Stops at the
+    /// first infrastructure failure.
     pub async fn renew_loans(
         &self,
         patron: PatronId,
         loans: Option<&[LoanId]>,
-    ) -> Result<Vec<(LoanId, RenewalResult)>, AdminError> {
+    ) -> Result<Vec<Renewal>, AdminError> {
+        let open: Vec<(LoanId, OffsetDateTime)> = match self.circulation.account(patron).await? {
+            Some(account) => account
+                .loans
+                .iter()
+                .map(|l| (l.loan.id, l.loan.due.at))
+                .collect(),
+            None => Vec::new(),
+        };
         let ids: Vec<LoanId> = match loans {
             Some(ids) => {
                 let mut unique = Vec::with_capacity(ids.len());
@@ -94,10 +114,7 @@ impl Services {
                 }
                 unique
             }
-            None => match self.circulation.account(patron).await? {
-                Some(account) => account.loans.iter().map(|l| l.loan.id).collect(),
-                None => Vec::new(),
-            },
+            None => open.iter().map(|(id, _)| *id).collect(),
         };
         let mut results = Vec::with_capacity(ids.len());
         for loan in ids {
@@ -117,7 +134,12 @@ impl Services {
                 Err(RenewError::LoanNotFound) => RenewalResult::NotFound,
                 Err(RenewError::Infrastructure(e)) => return Err(e.into()),
             };
-            results.push((loan, result));
+            let due_before = open.iter().find(|(id, _)| *id == loan).map(|(_, at)| *at);
+            results.push(Renewal {
+                loan,
+                due_before,
+                result,
+            });
         }
         Ok(results)
     }

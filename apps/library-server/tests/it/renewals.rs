@@ -149,3 +149,72 @@ async fn renewals_by_pin_and_at_the_counter() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn renew_all_tries_every_open_loan_and_says_why_each_refusal() {
+    on_every_backend(true, async |app: &TestApp| {
+        let staff = app.counter_on_1_june_2021().await;
+        let t1 = app.title(&staff, "Journey to the West").await;
+        let t2 = app.title(&staff, "Water Margin").await;
+        app.item(&staff, t1, "RA1", "CEN").await;
+        app.item(&staff, t2, "RA2", "CEN").await;
+        let a = app.reader(&staff, "91232011").await;
+        let b = app.reader(&staff, "91232012").await;
+        let pin = app.pin_login(&a, "2011").await.expect(200, "").token();
+        // Nothing on loan: an empty list.
+        let none = app
+            .post("/api/v1/me/loans/renewals", Some(&pin), json!(null))
+            .await
+            .expect(200, "");
+        assert_eq!(none.body, json!({"renewals": []}));
+        let l1 = app
+            .checkout(&staff, &a, "RA1", "CEN")
+            .await
+            .expect(201, "")
+            .body["loan_id"]
+            .as_i64()
+            .expect("loan");
+        let l2 = app
+            .checkout(&staff, &a, "RA2", "CEN")
+            .await
+            .expect(201, "")
+            .body["loan_id"]
+            .as_i64()
+            .expect("loan");
+        app.post(
+            &format!("/api/v1/patrons/{b}/holds"),
+            Some(&staff),
+            json!({"title_id": t2, "pickup_library": "CEN"}),
+        )
+        .await
+        .expect(201, "");
+        // Three days later: the renewal counts 14 days from 4 June.
+        app.set_clock(hk("2021-06-04T10:00:00")).await;
+        let pin = app.pin_login(&a, "2011").await.expect(200, "").token();
+        let all = app
+            .post("/api/v1/me/loans/renewals", Some(&pin), json!(null))
+            .await
+            .expect(200, "");
+        let mut lines = all.body["renewals"].as_array().expect("renewals").clone();
+        lines.sort_by_key(|l| l["loan_id"].as_i64());
+        assert_eq!(
+            lines,
+            vec![
+                json!({"loan_id": l1, "renewed": true, "due_at": "2021-06-18T23:59:59+08:00"}),
+                json!({"loan_id": l2, "renewed": false, "due_at": "2021-06-15T23:59:59+08:00",
+                       "reason": "on_hold_for_another"}),
+            ],
+            "{}",
+            app.db
+        );
+        // A staff session may not; no session at all is 401.
+        let staff = app.staff_token().await;
+        app.post("/api/v1/me/loans/renewals", Some(&staff), json!(null))
+            .await
+            .expect(403, "forbidden");
+        app.post("/api/v1/me/loans/renewals", None, json!(null))
+            .await
+            .expect(401, "unauthorized");
+    })
+    .await;
+}

@@ -19,7 +19,7 @@ use super::ApiTags;
 use super::types::{NoContent, SessionBody, Text};
 use crate::auth::{LoansAuth, PasswordChangeAuth, ReaderAuth, attempt_source};
 use crate::error::ApiError;
-use library_app::Services;
+use library_app::{RenewalResult, Services};
 
 /// `GET /me`.
 #[derive(Debug, Object)]
@@ -37,6 +37,26 @@ struct MeBody {
     suspended_until: Option<Date>,
     /// Unpaid charges plus the fines accruing on open overdue loans.
     outstanding_cents: i64,
+}
+
+/// `POST /me/loans/renewals`: what became of each open loan.
+#[derive(Debug, Object)]
+struct RenewalsBody {
+    renewals: Vec<RenewalLineBody>,
+}
+
+/// One loan of "renew all".
+#[derive(Debug, Object)]
+struct RenewalLineBody {
+    loan_id: i64,
+    /// Whether it was renewed.
+    renewed: bool,
+    /// The due date now: the new one, or the unchanged one when refused.
+    due_at: OffsetDateTime,
+    /// Why not (`too_many_renewals`, `on_hold_for_another`, `patron_suspended`,
+    /// `fines_over_limit`, `card_expired`, `too_soon`); absent when renewed.
+    #[oai(skip_serializing_if_is_none)]
+    reason: Option<String>,
 }
 
 /// `PUT /me/password`.
@@ -188,6 +208,33 @@ impl MeApi {
             due_at: shown(outcome.loan.due.at),
             renewals: outcome.loan.renewals,
         }))
+    }
+
+    /// Renews every open loan of mine (`full` or `pin` session), each its own renewal:
+    /// per loan whether it was renewed, the due date now (unchanged when refused) and the
+    /// refusal's `reason`.
+    #[oai(path = "/me/loans/renewals", method = "post")]
+    async fn renew_all(&self, auth: LoansAuth) -> Result<Json<RenewalsBody>, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let done = self.state.renew_loans(patron, None).await?;
+        let renewals = done
+            .into_iter()
+            .filter_map(|r| {
+                let (renewed, due_at, reason) = match r.result {
+                    RenewalResult::Renewed(outcome) => (true, outcome.loan.due.at, None),
+                    RenewalResult::Refused(why) => (false, r.due_before?, Some(why.code())),
+                    // Returned between the listing and the renewal: not an open loan.
+                    RenewalResult::NotFound => return None,
+                };
+                Some(RenewalLineBody {
+                    loan_id: r.loan.get(),
+                    renewed,
+                    due_at: shown(due_at),
+                    reason: reason.map(str::to_owned),
+                })
+            })
+            .collect();
+        Ok(Json(RenewalsBody { renewals }))
     }
 
     /// My holds: queued and waiting ones, and those that ended in the last 90 days.

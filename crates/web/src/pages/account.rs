@@ -318,11 +318,12 @@ pub(crate) async fn renew(req: &Request, body: Body) -> poem::Result<Response> {
         .map_err(unavailable)?;
     let mut renewed = Vec::new();
     let mut refused = Vec::new();
-    for (id, result) in results {
-        match result {
-            RenewalResult::Renewed(_) => renewed.push(id.get().to_string()),
-            RenewalResult::Refused(why) => refused.push(format!("{}.{}", id.get(), why.code())),
-            RenewalResult::NotFound => refused.push(format!("{}.not_found", id.get())),
+    for done in results {
+        let id = done.loan.get();
+        match done.result {
+            RenewalResult::Renewed(_) => renewed.push(id.to_string()),
+            RenewalResult::Refused(why) => refused.push(format!("{id}.{}", why.code())),
+            RenewalResult::NotFound => refused.push(format!("{id}.not_found")),
         }
     }
     if renewed.is_empty() && refused.is_empty() {
