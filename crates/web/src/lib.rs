@@ -162,3 +162,34 @@ fn error_page(ctx: poem::Result<Ctx>, status: StatusCode) -> Response {
     };
     layout::page(ctx, status, &title, main)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_api_path;
+
+    #[test]
+    fn the_api_keeps_its_paths_and_every_other_is_a_page() {
+        for api in [
+            "/api/v1/me",
+            "/api",
+            "/docs",
+            "/docs/index.html",
+            "/openapi.json",
+            "/health",
+            "/ready",
+        ] {
+            assert!(is_api_path(api), "{api}");
+        }
+        for page in [
+            "/",
+            "/account",
+            "/apiary",
+            "/docsx",
+            "/health/x",
+            "/static/site.css",
+            "/sign-in",
+        ] {
+            assert!(!is_api_path(page), "{page}");
+        }
+    }
+}
