@@ -119,8 +119,7 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
                                 (lang.ta("renew-done", &[("title", title_of(*id).into())]))
                             },
                             Err(code) => li data-loan-id=(id) data-outcome="refused" .refused {
-                                (lang.ta("renew-refused", &[("title", title_of(*id).into())]))
-                                " " (reason(lang, "renewal-refused", code))
+                                (lang.ta("renew-refused", &[("title", title_of(*id).into()), ("reason", reason(lang, "renewal-refused", code).into())]))
                             },
                         }
                     }

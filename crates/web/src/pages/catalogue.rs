@@ -66,7 +66,7 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
         h1 { (lang.t("catalogue-title")) }
         (flash(&ctx, params.get("done")))
         @if let Some(code) = refused {
-            p .error role="alert" #reserve-error { (lang.t("hold-refused")) " " (reason(lang, "hold-refused", code)) }
+            p .error role="alert" #reserve-error { (lang.ta("hold-refused", &[("reason", reason(lang, "hold-refused", code).into())])) }
         }
         form #search .search role="search" method="get" action="/catalogue" {
             label for="q" { (lang.t("search-label")) }
