@@ -143,12 +143,15 @@ impl Ctx {
     /// sign-in page (coming back here afterwards), or to the forced Password change.
     /// (The location to redirect to.)
     pub(crate) fn reader(&self) -> Result<Reader, String> {
-        match &self.session {
-            Some(session) if session.scope == Scope::Full => Ok(Reader {
+        match (
+            &self.session,
+            self.session.as_ref().and_then(Session::patron),
+        ) {
+            (Some(session), Some(patron)) if session.scope == Scope::Full => Ok(Reader {
                 session: session.clone(),
-                patron: session.patron().unwrap_or(PatronId(0)),
+                patron,
             }),
-            Some(session) if session.scope == Scope::ChangePasswordOnly => {
+            (Some(session), _) if session.scope == Scope::ChangePasswordOnly => {
                 Err("/password".to_owned())
             }
             _ => Err(format!(
