@@ -9,6 +9,10 @@
 //! - `ci`: what `.ci/run` calls: `test` with PostgreSQL required (it fails, not skips, when
 //!   PostgreSQL is unreachable), then `cargo deny check licenses bans sources` when
 //!   cargo-deny is installed (plus advisories from the offline copy when one is present).
+//! - `browser`: the real-browser tests of the readers' web pages (`web-tests/`): builds
+//!   `library-server` (debug), then runs `node --test web-tests/*.test.js` against it in
+//!   headless Chromium (`/usr/bin/chromium`). Run by `ci` after `test`, and by `test` when
+//!   Chromium and `web-tests/node_modules` are there (skipped with a message otherwise).
 //! - `bench`: every benchmark, with their figures printed.
 //! - `tidy`: the repository rules of `tidy.rs` (also run by `test`, as unit tests).
 
@@ -29,12 +33,13 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(false),
+        Some("test") => test(false).and_then(|()| browser_if_available()),
         Some("ci") => ci(),
+        Some("browser") => browser(),
         Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check_all(&workspace_root()).map_err(|errors| errors.join("\n")),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|bench|tidy>");
+            eprintln!("usage: cargo xtask <test|ci|browser|bench|tidy>");
             return ExitCode::from(2);
         }
     };
@@ -145,8 +150,90 @@ fn test(require_postgres: bool) -> Result {
     run("cargo test --workspace", tests)
 }
 
+/// The Chromium the browser tests drive (Debian's package; `.ci/run` installs it).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// What the browser tests need that `cargo` does not provide, or `None` when all is there.
+fn browser_prerequisites_missing() -> Option<String> {
+    let root = workspace_root();
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!(
+            "{CHROMIUM} (apt-get install -y --no-install-recommends chromium)"
+        ));
+    }
+    if !root.join("web-tests/node_modules").is_dir() {
+        missing.push("web-tests/node_modules (cd web-tests && npm ci)".to_owned());
+    }
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        missing.push("node (Node.js 20 or later)".to_owned());
+    }
+    if missing.is_empty() {
+        None
+    } else {
+        Some(missing.join(", "))
+    }
+}
+
+/// `cargo xtask test`'s last step: the browser tests when they can run here.
+fn browser_if_available() -> Result {
+    if let Some(missing) = browser_prerequisites_missing() {
+        eprintln!(
+            "xtask: browser tests SKIPPED: missing {missing}; `.ci/run` installs them, or run \
+             `cargo xtask browser` once they are there"
+        );
+        return Ok(());
+    }
+    browser()
+}
+
+/// The real-browser tests of the readers' web pages: `library-server` built (debug), then
+/// `node --test web-tests/*.test.js` (each test file starts its own server on a fresh
+/// SQLite database with the demo data, and a local SMTP server; see web-tests/README.md).
+fn browser() -> Result {
+    if let Some(missing) = browser_prerequisites_missing() {
+        return Err(format!("browser tests: missing {missing}"));
+    }
+    let mut build = cargo();
+    build.args(["build", "-p", "library-server", "--locked"]);
+    run("cargo build -p library-server", build)?;
+    let root = workspace_root();
+    // The test files by name: how `node --test` expands a folder differs between versions.
+    let mut files: Vec<String> = std::fs::read_dir(root.join("web-tests"))
+        .map_err(|e| format!("web-tests/: {e}"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".test.js"))
+        .map(|name| format!("web-tests/{name}"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err("browser tests: no web-tests/*.test.js".into());
+    }
+    let mut node = Command::new("node");
+    node.current_dir(&root)
+        .args(["--test", "--test-reporter=spec"])
+        .args(&files)
+        .env(
+            "LIBRARY_SERVER_BIN",
+            root.join("target/debug/library-server"),
+        )
+        .env("CHROMIUM_PATH", CHROMIUM);
+    if let Some(target) = env::var_os("CARGO_TARGET_DIR") {
+        node.env(
+            "LIBRARY_SERVER_BIN",
+            root.join(target).join("debug/library-server"),
+        );
+    }
+    run("browser tests (node --test web-tests/*.test.js)", node)
+}
+
 fn ci() -> Result {
     test(true)?;
+    browser()?;
     let has_deny = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["deny", "--version"])
         .output()

@@ -81,6 +81,7 @@ password-button = 更改密碼
 password-confirm-mismatch = 兩次輸入的新密碼不相同。
 password-current-wrong = 密碼不正確。
 password-link = 更改你的密碼
+password-must = 新密碼必須{ $rule }。
 password-rule-too-short = 最少有 8 個字元
 password-rule-too-long = 最多有 128 個字元
 password-rule-missing-uppercase = 包含一個大楷英文字母（A–Z）

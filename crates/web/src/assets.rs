@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 const CSS: &str = include_str!("../assets/site.css");
 const JS: &str = include_str!("../assets/site.js");
+const ICON: &str = include_str!("../assets/icon.svg");
 
 struct Asset {
     path: String,
@@ -28,10 +29,11 @@ fn asset(stem: &str, ext: &str, body: &'static str, content_type: &'static str) 
     }
 }
 
-static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
     [
         asset("site", "css", CSS, "text/css; charset=utf-8"),
         asset("site", "js", JS, "text/javascript; charset=utf-8"),
+        asset("icon", "svg", ICON, "image/svg+xml"),
     ]
 });
 
@@ -43,6 +45,11 @@ pub(crate) fn css_url() -> String {
 /// The URL of the script.
 pub(crate) fn js_url() -> String {
     format!("/static/{}", ASSETS[1].path)
+}
+
+/// The URL of the icon.
+pub(crate) fn icon_url() -> String {
+    format!("/static/{}", ASSETS[2].path)
 }
 
 /// `GET /static/{name}`: an asset by its hashed name, cached for a year; 404 otherwise.

@@ -41,6 +41,9 @@ pub(crate) struct Reader {
 pub(crate) struct Ctx {
     pub(crate) services: Services,
     pub(crate) lang: Lang,
+    /// Whether the language was chosen in this browser (the cookie), not guessed from
+    /// `Accept-Language`.
+    pub(crate) lang_chosen: bool,
     pub(crate) csrf: String,
     csrf_known: bool,
     /// The reader's session, when the cookie opens a live reader session.
@@ -99,16 +102,15 @@ impl Ctx {
             .data::<Services>()
             .cloned()
             .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
-        let lang = cookie(req, LANG_COOKIE)
-            .and_then(Lang::from_tag)
-            .unwrap_or_else(|| {
-                Lang::from_accept_language(
-                    req.headers()
-                        .get(header::ACCEPT_LANGUAGE)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or(""),
-                )
-            });
+        let chosen = cookie(req, LANG_COOKIE).and_then(Lang::from_tag);
+        let lang = chosen.unwrap_or_else(|| {
+            Lang::from_accept_language(
+                req.headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+        });
         let (csrf, csrf_known) = match cookie(req, CSRF_COOKIE) {
             Some(token) if token.len() == 43 && token.bytes().all(is_token_byte) => {
                 (token.to_owned(), true)
@@ -130,6 +132,7 @@ impl Ctx {
         Ok(Ctx {
             services,
             lang,
+            lang_chosen: chosen.is_some(),
             csrf,
             csrf_known,
             session: None,

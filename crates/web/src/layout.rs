@@ -41,6 +41,11 @@ pub(crate) fn page(ctx: Ctx, status: StatusCode, title: &str, main: Markup) -> R
     let lang = ctx.lang;
     let current = ctx.here.split('?').next().unwrap_or("/").to_owned();
     let signed_in = ctx.signed_in();
+    // During the forced Password change every page leads back to it: no navigation.
+    let forced = ctx
+        .session
+        .as_ref()
+        .is_some_and(|s| s.scope == library_credentials::Scope::ChangePasswordOnly);
     let site = lang.t("site-name");
     let body = html! {
         (DOCTYPE)
@@ -49,6 +54,7 @@ pub(crate) fn page(ctx: Ctx, status: StatusCode, title: &str, main: Markup) -> R
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (site) }
+                link rel="icon" href=(crate::assets::icon_url()) type="image/svg+xml";
                 link rel="stylesheet" href=(css_url());
                 script src=(js_url()) defer {}
             }
@@ -76,7 +82,7 @@ pub(crate) fn page(ctx: Ctx, status: StatusCode, title: &str, main: Markup) -> R
                             }
                         }
                     }
-                    nav aria-label=(lang.t("nav-label")) {
+                    @if !forced { nav aria-label=(lang.t("nav-label")) {
                         ul {
                             @for (path, key) in NAV {
                                 li {
@@ -88,7 +94,7 @@ pub(crate) fn page(ctx: Ctx, status: StatusCode, title: &str, main: Markup) -> R
                                 }
                             }
                         }
-                    }
+                    } }
                 }
                 main #main tabindex="-1" { (main) }
                 footer .site {

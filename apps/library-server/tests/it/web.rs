@@ -236,7 +236,7 @@ async fn pages_carry_the_security_headers_and_a_visitor_is_sent_to_sign_in() {
         // Assets under hashed names, cached for a year; anything else is a 404 page.
         let css = sign_in
             .body
-            .split("href=\"/static/")
+            .split("rel=\"stylesheet\" href=\"/static/")
             .nth(1)
             .and_then(|rest| rest.split('"').next())
             .expect("stylesheet link");
@@ -304,6 +304,10 @@ async fn a_reader_signs_in_is_made_to_change_the_default_password_and_renews_wit
         let page = browser.get("/password").await;
         page.contains("Please choose a new Password")
             .contains("data-rule=\"too_short\"");
+        assert!(
+            !page.body.contains("<nav"),
+            "no navigation during the forced change"
+        );
         let mismatch = browser
             .post(
                 "/password",
@@ -328,8 +332,8 @@ async fn a_reader_signs_in_is_made_to_change_the_default_password_and_renews_wit
             .await;
         assert_eq!(common.status, StatusCode::UNPROCESSABLE_ENTITY);
         common
-            .contains("contain an upper-case letter")
-            .contains("contain a digit")
+            .contains("The new Password must contain an upper-case letter (A–Z).")
+            .contains("The new Password must contain a digit (0–9).")
             .contains("aria-describedby=\"password-rules new_password-errors\"");
         let before = browser.session().expect("session");
         let changed = browser
@@ -489,6 +493,23 @@ async fn the_language_chosen_is_kept_in_the_settings_and_comes_back_at_sign_in()
             .get("/account")
             .await
             .contains("<html lang=\"zh-Hant\">");
+        // A language chosen before signing in is the one kept.
+        let mut chooser = Browser::new(app);
+        chooser.get("/sign-in").await;
+        chooser
+            .post("/language", &[("lang", "en"), ("back", "/sign-in")])
+            .await;
+        let signed = chooser
+            .post(
+                "/sign-in",
+                &[("card_number", &card), ("password", "Harbour-View-7")],
+            )
+            .await;
+        assert_eq!(signed.location(), "/account");
+        chooser.get("/account").await.contains("<html lang=\"en\">");
+        let token = chooser.session().expect("session");
+        let settings = app.get("/api/v1/me/settings", Some(&token)).await;
+        assert_eq!(settings.body["language"], "en", "{}", settings.body);
         // Not a language we have: refused, nothing changed.
         let bad = fresh.post("/language", &[("lang", "fr")]).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);

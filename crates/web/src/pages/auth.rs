@@ -1,7 +1,7 @@
 //! Signing in and out, the language switch, the Password change (forced after a default
 //! or temporary Password) and "forgot your Password?".
 
-use library_credentials::{ChangePasswordError, LoginError, Scope, Secret};
+use library_credentials::{ChangePasswordError, LoginError, Scope, Secret, Session};
 use maud::{Markup, html};
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
@@ -81,17 +81,23 @@ pub(crate) async fn sign_in(req: &Request, body: Body) -> poem::Result<Response>
     let (status, error) = match result {
         Ok(issued) => {
             ctx.set_cookie(SESSION_COOKIE, issued.token.expose());
-            // The language the reader chose before, from their settings.
+            // The language: the one chosen in this browser is kept in the settings;
+            // without a choice here, the one the settings hold (from another browser).
             if let Ok(session) = ctx
                 .services
                 .credentials
                 .authenticate(issued.token.expose())
                 .await
-                && let Some(patron) = session.patron()
-                && let Ok(settings) = ctx.services.reader_services.settings.settings(patron).await
             {
-                let lang = Lang::from_setting(settings.language);
-                ctx.set_lasting_cookie(LANG_COOKIE, lang.tag());
+                if ctx.lang_chosen {
+                    save_language(&ctx, &session, ctx.lang).await?;
+                } else if let Some(patron) = session.patron()
+                    && let Ok(settings) =
+                        ctx.services.reader_services.settings.settings(patron).await
+                {
+                    let lang = Lang::from_setting(settings.language);
+                    ctx.set_lasting_cookie(LANG_COOKIE, lang.tag());
+                }
             }
             let to = if issued.scope == Scope::ChangePasswordOnly {
                 "/password".to_owned()
@@ -150,19 +156,29 @@ pub(crate) async fn language(req: &Request, body: Body) -> poem::Result<Response
     };
     ctx.lang = lang;
     ctx.set_lasting_cookie(LANG_COOKIE, lang.tag());
-    if let Ok(reader) = ctx.reader() {
-        let desk = &ctx.services.reader_services.settings;
-        let mut settings = desk.settings(reader.patron).await.map_err(unavailable)?;
-        if settings.language != lang.setting() {
-            settings.language = lang.setting();
-            ctx.services
-                .replace_settings(&reader.session, &settings, None, &ctx.source)
-                .await
-                .map_err(unavailable)?;
-        }
+    // Any reader session: also during the forced Password change.
+    if let Some(session) = ctx.session.clone() {
+        save_language(&ctx, &session, lang).await?;
     }
     let back = local_target(form.get("back"));
     Ok(ctx.redirect(&back))
+}
+
+/// Saves `lang` in the settings of the reader of `session` when they hold another.
+async fn save_language(ctx: &Ctx, session: &Session, lang: Lang) -> poem::Result<()> {
+    let Some(patron) = session.patron() else {
+        return Ok(());
+    };
+    let desk = &ctx.services.reader_services.settings;
+    let mut settings = desk.settings(patron).await.map_err(unavailable)?;
+    if settings.language != lang.setting() {
+        settings.language = lang.setting();
+        ctx.services
+            .replace_settings(session, &settings, None, &ctx.source)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 /// The Password rules as the page lists them (`data-rule` = the API's code; the script
@@ -277,7 +293,10 @@ pub(crate) async fn change_password(req: &Request, body: Body) -> poem::Result<R
             Err(ChangePasswordError::Rejected(violations)) => {
                 errors.new = violations
                     .iter()
-                    .map(|v| reason(lang, "password-rule", v.code()))
+                    .map(|v| {
+                        let rule = reason(lang, "password-rule", v.code());
+                        lang.ta("password-must", &[("rule", rule.into())])
+                    })
                     .collect();
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -314,7 +333,7 @@ fn forgot_form(ctx: &Ctx, error: Option<String>) -> Markup {
             input #email name="email" type="email" autocomplete="email" required
                 aria-describedby=[error.as_ref().map(|_| "email-errors")];
             @if let Some(error) = &error {
-                ul .field-errors #email-errors role="alert" { li { (error) } }
+                div .field-errors #email-errors role="alert" { p { (error) } }
             }
             button type="submit" { (lang.t("forgot-button")) }
         }

@@ -76,7 +76,7 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
                 button type="submit" { (lang.t("search-button")) }
             }
             @if !errors.is_empty() {
-                ul .field-errors #q-errors role="alert" { @for e in &errors { li { (e) } } }
+                div .field-errors #q-errors role="alert" { @for e in &errors { p { (e) } } }
             }
             p .hint { (lang.t("search-hint")) }
         }

@@ -74,8 +74,8 @@ pub(crate) fn reason(lang: Lang, prefix: &str, code: &str) -> String {
 pub(crate) fn field_errors(id: &str, errors: &[String]) -> Markup {
     html! {
         @if !errors.is_empty() {
-            ul .field-errors id=(id) role="alert" {
-                @for e in errors { li { (e) } }
+            div .field-errors id=(id) role="alert" {
+                @for e in errors { p { (e) } }
             }
         }
     }

@@ -1,0 +1,3 @@
+'use strict';
+// The main flows in English, with JavaScript, at a desktop viewport.
+require('./lib/main-flows').mainFlows({ lang: 'en', js: true });
