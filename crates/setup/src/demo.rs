@@ -344,7 +344,8 @@ pub fn log_outcome(outcome: &DemoOutcome, admin_password_configured: bool) {
             };
             tracing::warn!(
                 "demo staff: log in as `{ADMIN_USERNAME}` with {password}: \
-                 POST /api/v1/staff/login; readers: POST /api/v1/auth/login with a card above"
+                 POST /api/v1/staff/login; readers: sign in on the web pages (`/` of the \
+                 address the server listens on) or POST /api/v1/auth/login with a card above"
             );
         }
     }
