@@ -7,8 +7,8 @@
 //!   ([`library_app::Services`]), as the JSON API makes it; the pages hold no rule.
 //! - Server-rendered HTML that works without JavaScript: forms, Post/Redirect/Get; the
 //!   script only enhances (live Password rules, renewing without a reload).
-//! - Every string comes from the translations ([`i18n`]); both languages have every key.
-//! - Every response carries the security headers ([`guard`]); pages are never cached;
+//! - Every string comes from the translations (`i18n`); both languages have every key.
+//! - Every response carries the security headers (`guard`); pages are never cached;
 //!   every form carries the CSRF token and a POST without it changes nothing.
 //! - Nothing a browser sends produces a 500: bad input is answered with the page and its
 //!   errors in words, unknown paths with a 404 page.
