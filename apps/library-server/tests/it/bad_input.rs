@@ -180,7 +180,16 @@ async fn routing_comes_before_authentication_and_scopes() {
             app.get("/api/v1/nothing-here", token)
                 .await
                 .expect(404, "not_found");
-            app.get("/nothing", token).await.expect(404, "not_found");
+            app.get("/api/nothing", token)
+                .await
+                .expect(404, "not_found");
+            // Outside the API's paths an unknown path is the readers' pages' 404 page.
+            let page = app.get("/nothing", token).await;
+            assert_eq!(page.status, 404);
+            assert_eq!(
+                page.headers["content-type"].to_str().ok(),
+                Some("text/html; charset=utf-8")
+            );
             app.post("/api/v1/me/loans/x/y/z", token, Value::Null)
                 .await
                 .expect(404, "not_found");
