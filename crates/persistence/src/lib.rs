@@ -10,7 +10,8 @@
 //!   [`DbTransaction`], see `circulation/mod.rs` for the locking), [`RuleStore`]
 //!   (`RuleRepository`), [`LibraryStore`] (`CalendarRepository`), [`FineSuspensionStore`]
 //!   (`FineSuspensionRepository`);
-//! - admin side: [`CatalogueStore`] (titles, items), [`LedgerStore`] (charges, payments,
+//! - admin side: [`CatalogueStore`] (titles, items, the catalogue search over trigram
+//!   indexes: FTS5 on SQLite, `pg_trgm` on PostgreSQL), [`LedgerStore`] (charges, payments,
 //!   waivers), [`AuditLogStore`], [`OutboxStore`], [`Sip2StationStore`] (SIP2 station
 //!   accounts). They answer [`StoreError`];
 //! - reader services: [`ActivityStore`] (activities, registrations under the activity's
@@ -55,6 +56,7 @@
 mod activity_store;
 pub mod application;
 mod audit_store;
+mod catalogue_search;
 mod catalogue_store;
 mod circulation;
 mod config_cache;

@@ -170,3 +170,68 @@ async fn every_word_matches_the_exact_title_comes_first_and_copies_are_counted()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chinese_short_words_accented_letters_and_hyphenated_isbns_are_found() {
+    on_every_backend(true, async |app| {
+        let staff = app.counter_on_1_june_2021().await;
+        for body in [
+            json!({"title": "香港歷史", "author": "陳大文"}),
+            json!({"title": "歷史與文化"}),
+            json!({"title": "École des femmes", "author": "Molière"}),
+            json!({"title": "L'ÉCOLE"}),
+            json!({"title": "Go"}),
+            json!({"title": "Go Fishing", "isbn": "0-8044-2957-X"}),
+            json!({"title": "snake_case"}),
+        ] {
+            app.post("/api/v1/catalog/titles", Some(&staff), body)
+                .await
+                .expect(201, "");
+        }
+        let found = |q: &'static str| {
+            let app = &app;
+            async move {
+                let body = app
+                    .get(&format!("/api/v1/catalog/search?q={q}"), None)
+                    .await
+                    .expect(200, "")
+                    .body;
+                titles(&body)
+            }
+        };
+        // Chinese: a word of two characters (no trigram: a scan), of three, and two words.
+        assert_eq!(
+            found("歷史").await,
+            ["歷史與文化", "香港歷史"],
+            "{}",
+            app.db
+        );
+        assert_eq!(found("港歷史").await, ["香港歷史"], "{}", app.db);
+        assert_eq!(found("香港%20陳大文").await, ["香港歷史"], "{}", app.db);
+        // Letters outside ASCII in either case, in words of any length; the title starting
+        // with the query first.
+        for q in ["école", "ÉCOLE", "%C3%A9cole"] {
+            assert_eq!(
+                found(q).await,
+                ["École des femmes", "L'ÉCOLE"],
+                "{}: {q}",
+                app.db
+            );
+        }
+        assert_eq!(found("MOLIÈRE").await, ["École des femmes"], "{}", app.db);
+        let mut one_letter = found("É").await;
+        one_letter.sort();
+        assert_eq!(one_letter, ["L'ÉCOLE", "École des femmes"], "{}", app.db);
+        // One and two characters; the exact title first.
+        assert_eq!(found("go").await, ["Go", "Go Fishing"], "{}", app.db);
+        assert_eq!(found("fishing%20g").await, ["Go Fishing"], "{}", app.db);
+        // `_` within a longer word is a character.
+        assert_eq!(found("e_c").await, ["snake_case"], "{}", app.db);
+        assert!(found("e_ca_").await.is_empty(), "{}", app.db);
+        // An ISBN-10 typed with hyphens, its X in either case.
+        for q in ["0-8044-2957-X", "0-8044-2957-x", "2957x"] {
+            assert_eq!(found(q).await, ["Go Fishing"], "{}: {q}", app.db);
+        }
+    })
+    .await;
+}

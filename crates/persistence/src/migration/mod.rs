@@ -16,6 +16,7 @@ mod m20261206_000009_config_version;
 mod m20261207_000010_outbox_delivery;
 mod m20261207_000011_reset_windows;
 mod m20261207_000012_loan_reminders;
+mod m20261208_000013_catalogue_search_index;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_outbox_delivery::Migration),
             Box::new(m20261207_000011_reset_windows::Migration),
             Box::new(m20261207_000012_loan_reminders::Migration),
+            Box::new(m20261208_000013_catalogue_search_index::Migration),
         ]
     }
 }
