@@ -10,7 +10,10 @@ use maud::html;
 use poem::web::Path;
 use poem::{Body, Request, Response, handler};
 
-use super::{expired_form, library_names, name_of, reason, unavailable};
+use super::{
+    Col::{Hidden, Shown},
+    expired_form, library_names, name_of, reason, table, unavailable,
+};
 use crate::ctx::{Ctx, FormData, query};
 use crate::i18n::{Lang, money_text};
 use crate::layout::{csrf_field, flash, ok};
@@ -133,41 +136,28 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
             } @else {
                 form #renew method="post" action="/account/renew" {
                     (csrf_field(&ctx))
-                    div .table-wrap {
-                        table #loans {
-                            caption .visually-hidden { (lang.t("loans-title")) }
-                            thead { tr {
-                                th scope="col" { span .visually-hidden { (lang.t("loans-select")) } }
-                                th scope="col" { (lang.t("col-title")) }
-                                th scope="col" { (lang.t("col-due")) }
-                                th scope="col" { (lang.t("col-renewals-left")) }
-                                th scope="col" { (lang.t("col-fine")) }
-                                th scope="col" { (lang.t("col-library")) }
-                            } }
-                            tbody {
-                                @for line in &loans {
-                                    @let s = &line.status;
-                                    @let id = s.loan.id.get();
-                                    tr data-loan-id=(id) .overdue[s.accrued.overdue_days > 0] {
-                                        td {
-                                            input type="checkbox" name="loan" value=(id)
-                                                id={"loan-" (id)}
-                                                aria-label=(lang.ta("loans-select-one", &[("title", line.title.clone().into())]));
-                                        }
-                                        td data-label=(lang.t("col-title")) { label for={"loan-" (id)} { (line.title) } br; small .muted { (s.item.barcode.as_str()) } }
-                                        td .due .nowrap data-label=(lang.t("col-due")) { (lang.date(s.loan.due.on)) }
-                                        td .renewals-left data-label=(lang.t("col-renewals-left")) { (lang.ta("renewals-left", &[("count", s.renewals_left.into())])) }
-                                        td .fine data-label=(lang.t("col-fine")) {
-                                            @if s.accrued.overdue_days > 0 {
-                                                (lang.ta("loan-overdue", &[("days", s.accrued.overdue_days.into()), ("amount", lang.money(s.accrued.fine).into())]))
-                                            } @else { "—" }
-                                        }
-                                        td data-label=(lang.t("col-library")) { (name_of(&names, s.loan.library.as_str())) }
-                                    }
+                    (table(lang, "loans", "loans-title", &[Hidden("loans-select"), Shown("col-title"), Shown("col-due"), Shown("col-renewals-left"), Shown("col-fine"), Shown("col-library")], html! {
+                        @for line in &loans {
+                            @let s = &line.status;
+                            @let id = s.loan.id.get();
+                            tr data-loan-id=(id) .overdue[s.accrued.overdue_days > 0] {
+                                td {
+                                    input type="checkbox" name="loan" value=(id)
+                                        id={"loan-" (id)}
+                                        aria-label=(lang.ta("loans-select-one", &[("title", line.title.clone().into())]));
                                 }
+                                td data-label=(lang.t("col-title")) { label for={"loan-" (id)} { (line.title) } br; small .muted { (s.item.barcode.as_str()) } }
+                                td .due .nowrap data-label=(lang.t("col-due")) { (lang.date(s.loan.due.on)) }
+                                td .renewals-left data-label=(lang.t("col-renewals-left")) { (lang.ta("renewals-left", &[("count", s.renewals_left.into())])) }
+                                td .fine data-label=(lang.t("col-fine")) {
+                                    @if s.accrued.overdue_days > 0 {
+                                        (lang.ta("loan-overdue", &[("days", s.accrued.overdue_days.into()), ("amount", lang.money(s.accrued.fine).into())]))
+                                    } @else { "—" }
+                                }
+                                td data-label=(lang.t("col-library")) { (name_of(&names, s.loan.library.as_str())) }
                             }
                         }
-                    }
+                    }))
                     div .actions {
                         button type="submit" name="renew" value="selected" { (lang.t("renew-selected")) }
                         button type="submit" name="renew" value="all" { (lang.t("renew-all")) }
@@ -180,43 +170,30 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
             @if holds.is_empty() {
                 p { (lang.t("holds-none")) " " a href="/catalogue" { (lang.t("holds-find")) } }
             } @else {
-                div .table-wrap {
-                    table #holds {
-                        caption .visually-hidden { (lang.t("holds-title")) }
-                        thead { tr {
-                            th scope="col" { (lang.t("col-title")) }
-                            th scope="col" { (lang.t("col-status")) }
-                            th scope="col" { (lang.t("col-position")) }
-                            th scope="col" { (lang.t("col-pickup")) }
-                            th scope="col" { (lang.t("col-pickup-by")) }
-                            th scope="col" { span .visually-hidden { (lang.t("col-action")) } }
-                        } }
-                        tbody {
-                            @for line in &holds {
-                                @let h = &line.hold;
-                                @let status = h.status();
-                                tr data-hold-id=(h.id.get()) data-status=(hold_status_key(status)) {
-                                    td data-label=(lang.t("col-title")) { (line.title) }
-                                    td data-label=(lang.t("col-status")) { (lang.t(hold_status_key(status))) }
-                                    td .position data-label=(lang.t("col-position")) { @if let Some(p) = h.position() { (p) } @else { "—" } }
-                                    td data-label=(lang.t("col-pickup")) { (name_of(&names, h.pickup_library.as_str())) }
-                                    td .nowrap data-label=(lang.t("col-pickup-by")) { @if let Some(d) = h.pickup_by() { (lang.date(d)) } @else { "—" } }
-                                    td {
-                                        @if matches!(status, HoldStatus::Queued | HoldStatus::Waiting) {
-                                            form .cancel-hold method="post" action={"/account/holds/" (h.id.get()) "/cancel"} {
-                                                (csrf_field(&ctx))
-                                                button type="submit" .secondary
-                                                    aria-label=(lang.ta("hold-cancel-one", &[("title", line.title.clone().into())])) {
-                                                    (lang.t("hold-cancel"))
-                                                }
-                                            }
+                (table(lang, "holds", "holds-title", &[Shown("col-title"), Shown("col-status"), Shown("col-position"), Shown("col-pickup"), Shown("col-pickup-by"), Hidden("col-action")], html! {
+                    @for line in &holds {
+                        @let h = &line.hold;
+                        @let status = h.status();
+                        tr data-hold-id=(h.id.get()) data-status=(hold_status_key(status)) {
+                            td data-label=(lang.t("col-title")) { (line.title) }
+                            td data-label=(lang.t("col-status")) { (lang.t(hold_status_key(status))) }
+                            td .position data-label=(lang.t("col-position")) { @if let Some(p) = h.position() { (p) } @else { "—" } }
+                            td data-label=(lang.t("col-pickup")) { (name_of(&names, h.pickup_library.as_str())) }
+                            td .nowrap data-label=(lang.t("col-pickup-by")) { @if let Some(d) = h.pickup_by() { (lang.date(d)) } @else { "—" } }
+                            td {
+                                @if matches!(status, HoldStatus::Queued | HoldStatus::Waiting) {
+                                    form .cancel-hold method="post" action={"/account/holds/" (h.id.get()) "/cancel"} {
+                                        (csrf_field(&ctx))
+                                        button type="submit" .secondary
+                                            aria-label=(lang.ta("hold-cancel-one", &[("title", line.title.clone().into())])) {
+                                            (lang.t("hold-cancel"))
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                }
+                }))
             }
         }
         section #charges aria-labelledby="charges-title" {
@@ -224,33 +201,21 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
             p .total { (lang.t("charges-outstanding")) " " strong #outstanding-total { (money_text(outstanding)) } }
             p .hint { (lang.t("charges-hint")) }
             @if !ledger.charges().is_empty() {
-                div .table-wrap {
-                    table #charge-lines {
-                        caption .visually-hidden { (lang.t("charges-title")) }
-                        thead { tr {
-                            th scope="col" { (lang.t("col-date")) }
-                            th scope="col" { (lang.t("col-reason")) }
-                            th scope="col" { (lang.t("col-amount")) }
-                            th scope="col" { (lang.t("col-outstanding")) }
-                            th scope="col" { (lang.t("col-status")) }
-                        } }
-                        tbody {
-                            @for c in ledger.charges() {
-                                tr data-charge-id=(c.id.0) {
-                                    td .nowrap data-label=(lang.t("col-date")) { (lang.date(c.charged_on)) }
-                                    td data-label=(lang.t("col-reason")) { (charge_reason(lang, &c.kind, &barcodes)) }
-                                    td data-label=(lang.t("col-amount")) { (lang.money(c.amount)) }
-                                    td data-label=(lang.t("col-outstanding")) { (lang.money(c.outstanding())) }
-                                    td data-label=(lang.t("col-status")) { (lang.t(match c.status() {
-                                        ChargeStatus::Outstanding => "charge-outstanding",
-                                        ChargeStatus::Paid => "charge-paid",
-                                        ChargeStatus::Waived => "charge-waived",
-                                    })) }
-                                }
-                            }
+                (table(lang, "charge-lines", "charges-title", &[Shown("col-date"), Shown("col-reason"), Shown("col-amount"), Shown("col-outstanding"), Shown("col-status")], html! {
+                    @for c in ledger.charges() {
+                        tr data-charge-id=(c.id.0) {
+                            td .nowrap data-label=(lang.t("col-date")) { (lang.date(c.charged_on)) }
+                            td data-label=(lang.t("col-reason")) { (charge_reason(lang, &c.kind, &barcodes)) }
+                            td data-label=(lang.t("col-amount")) { (lang.money(c.amount)) }
+                            td data-label=(lang.t("col-outstanding")) { (lang.money(c.outstanding())) }
+                            td data-label=(lang.t("col-status")) { (lang.t(match c.status() {
+                                ChargeStatus::Outstanding => "charge-outstanding",
+                                ChargeStatus::Paid => "charge-paid",
+                                ChargeStatus::Waived => "charge-waived",
+                            })) }
                         }
                     }
-                }
+                }))
             }
         }
         p { a href="/account/history" { (lang.t("history-link")) } }
@@ -399,27 +364,16 @@ pub(crate) async fn history(req: &Request) -> poem::Result<Response> {
         @if loans.is_empty() {
             p { (lang.t("history-none")) }
         } @else {
-            div .table-wrap {
-                table #history {
-                    caption .visually-hidden { (lang.t("history-title")) }
-                    thead { tr {
-                        th scope="col" { (lang.t("col-title")) }
-                        th scope="col" { (lang.t("col-borrowed")) }
-                        th scope="col" { (lang.t("col-returned")) }
-                        th scope="col" { (lang.t("col-library")) }
-                    } }
-                    tbody {
-                        @for l in &loans {
-                            tr data-loan-id=(l.loan.get()) {
-                                td data-label=(lang.t("col-title")) { (l.title) br; small .muted { (l.item_barcode.as_str()) } }
-                                td .nowrap data-label=(lang.t("col-borrowed")) { (lang.date(l.borrowed_at.to_offset(zone).date())) }
-                                td .nowrap data-label=(lang.t("col-returned")) { (lang.date(l.returned_at.to_offset(zone).date())) }
-                                td data-label=(lang.t("col-library")) { (name_of(&names, l.library.as_str())) }
-                            }
-                        }
+            (table(lang, "history", "history-title", &[Shown("col-title"), Shown("col-borrowed"), Shown("col-returned"), Shown("col-library")], html! {
+                @for l in &loans {
+                    tr data-loan-id=(l.loan.get()) {
+                        td data-label=(lang.t("col-title")) { (l.title) br; small .muted { (l.item_barcode.as_str()) } }
+                        td .nowrap data-label=(lang.t("col-borrowed")) { (lang.date(l.borrowed_at.to_offset(zone).date())) }
+                        td .nowrap data-label=(lang.t("col-returned")) { (lang.date(l.returned_at.to_offset(zone).date())) }
+                        td data-label=(lang.t("col-library")) { (name_of(&names, l.library.as_str())) }
                     }
                 }
-            }
+            }))
         }
         p { a href="/account" { (lang.t("back-to-account")) } }
     };

@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
 
-use super::{described_by, expired_form, field_errors, minutes, reason, unavailable};
+use super::{described_by, expired_form, field_errors, reason, too_many_attempts, unavailable};
 use crate::ctx::{Ctx, FormData, LANG_COOKIE, SESSION_COOKIE, local_target, query, see_other};
 use crate::i18n::Lang;
 use crate::layout::{csrf_field, flash, ok, page};
@@ -111,10 +111,7 @@ pub(crate) async fn sign_in(req: &Request, body: Body) -> poem::Result<Response>
         }
         Err(LoginError::TooManyAttempts { retry_after }) => (
             StatusCode::TOO_MANY_REQUESTS,
-            ctx.lang.ta(
-                "too-many-attempts",
-                &[("minutes", minutes(retry_after).into())],
-            ),
+            too_many_attempts(ctx.lang, retry_after),
         ),
         Err(LoginError::Infrastructure(e)) => return Err(unavailable(e)),
     };
@@ -305,10 +302,7 @@ pub(crate) async fn change_password(req: &Request, body: Body) -> poem::Result<R
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Err(ChangePasswordError::TooManyAttempts { retry_after }) => {
-                errors.general = Some(lang.ta(
-                    "too-many-attempts",
-                    &[("minutes", minutes(retry_after).into())],
-                ));
+                errors.general = Some(too_many_attempts(lang, retry_after));
                 StatusCode::TOO_MANY_REQUESTS
             }
             Err(ChangePasswordError::Forbidden) => {

@@ -10,7 +10,8 @@ use poem::web::Path;
 use poem::{Body, Request, Response, handler};
 
 use super::{
-    described_by, expired_form, field_errors, library_names, name_of, reason, unavailable,
+    Col::{Hidden, Shown},
+    described_by, expired_form, field_errors, library_names, name_of, reason, table, unavailable,
 };
 use crate::ctx::{Ctx, FormData, query};
 use crate::layout::{csrf_field, flash, ok, page};
@@ -79,51 +80,37 @@ pub(crate) async fn info(req: &Request) -> poem::Result<Response> {
             @if activities.items.is_empty() {
                 p { (lang.t("activities-none")) }
             } @else {
-                div .table-wrap {
-                    table #activities {
-                        caption .visually-hidden { (lang.t("activities-title")) }
-                        thead { tr {
-                            th scope="col" { (lang.t("col-event")) }
-                            th scope="col" { (lang.t("col-date")) }
-                            th scope="col" { (lang.t("col-time")) }
-                            th scope="col" { (lang.t("col-venue")) }
-                            th scope="col" { (lang.t("col-type")) }
-                            th scope="col" { (lang.t("col-places")) }
-                            th scope="col" { span .visually-hidden { (lang.t("col-action")) } }
-                        } }
-                        tbody {
-                            @for listing in &activities.items {
-                                @let a = &listing.activity;
-                                @let starts = a.details.starts_at.to_offset(zone);
-                                @let ends = a.details.ends_at.to_offset(zone);
-                                @let library = match lang { crate::i18n::Lang::ZhHant if !listing.library_name_zh.is_empty() => &listing.library_name_zh, _ => &listing.library_name };
-                                tr data-activity-id=(a.id.0) {
-                                    td data-label=(lang.t("col-event")) { (a.details.title) }
-                                    td .nowrap data-label=(lang.t("col-date")) { (lang.date(starts.date())) }
-                                    td .nowrap data-label=(lang.t("col-time")) { (format!("{:02}:{:02}–{:02}:{:02}", starts.hour(), starts.minute(), ends.hour(), ends.minute())) }
-                                    td data-label=(lang.t("col-venue")) { (a.details.venue) ", " (library) }
-                                    td data-label=(lang.t("col-type")) { (reason(lang, "activity-type", a.details.activity_type.as_str())) }
-                                    td data-label=(lang.t("col-places")) { (lang.ta("activity-places", &[("left", a.places_left().into()), ("capacity", a.details.capacity.into())])) }
-                                    td {
-                                        @if registered(a.id) {
-                                            form .cancel-registration method="post" action={"/info/activities/" (a.id.0) "/cancel"} {
-                                                (csrf_field(&ctx))
-                                                span .badge { (lang.t("activity-registered")) }
-                                                " "
-                                                button type="submit" .secondary aria-label=(lang.ta("activity-cancel-one", &[("title", a.details.title.clone().into())])) { (lang.t("activity-cancel")) }
-                                            }
-                                        } @else {
-                                            form .register method="post" action={"/info/activities/" (a.id.0) "/register"} {
-                                                (csrf_field(&ctx))
-                                                button type="submit" aria-label=(lang.ta("activity-register-one", &[("title", a.details.title.clone().into())])) { (lang.t("activity-register")) }
-                                            }
-                                        }
+                (table(lang, "activities", "activities-title", &[Shown("col-event"), Shown("col-date"), Shown("col-time"), Shown("col-venue"), Shown("col-type"), Shown("col-places"), Hidden("col-action")], html! {
+                    @for listing in &activities.items {
+                        @let a = &listing.activity;
+                        @let starts = a.details.starts_at.to_offset(zone);
+                        @let ends = a.details.ends_at.to_offset(zone);
+                        @let library = match lang { crate::i18n::Lang::ZhHant if !listing.library_name_zh.is_empty() => &listing.library_name_zh, _ => &listing.library_name };
+                        tr data-activity-id=(a.id.0) {
+                            td data-label=(lang.t("col-event")) { (a.details.title) }
+                            td .nowrap data-label=(lang.t("col-date")) { (lang.date(starts.date())) }
+                            td .nowrap data-label=(lang.t("col-time")) { (format!("{:02}:{:02}–{:02}:{:02}", starts.hour(), starts.minute(), ends.hour(), ends.minute())) }
+                            td data-label=(lang.t("col-venue")) { (a.details.venue) ", " (library) }
+                            td data-label=(lang.t("col-type")) { (reason(lang, "activity-type", a.details.activity_type.as_str())) }
+                            td data-label=(lang.t("col-places")) { (lang.ta("activity-places", &[("left", a.places_left().into()), ("capacity", a.details.capacity.into())])) }
+                            td {
+                                @if registered(a.id) {
+                                    form .cancel-registration method="post" action={"/info/activities/" (a.id.0) "/cancel"} {
+                                        (csrf_field(&ctx))
+                                        span .badge { (lang.t("activity-registered")) }
+                                        " "
+                                        button type="submit" .secondary aria-label=(lang.ta("activity-cancel-one", &[("title", a.details.title.clone().into())])) { (lang.t("activity-cancel")) }
+                                    }
+                                } @else {
+                                    form .register method="post" action={"/info/activities/" (a.id.0) "/register"} {
+                                        (csrf_field(&ctx))
+                                        button type="submit" aria-label=(lang.ta("activity-register-one", &[("title", a.details.title.clone().into())])) { (lang.t("activity-register")) }
                                     }
                                 }
                             }
                         }
                     }
-                }
+                }))
             }
         }
         section aria-labelledby="notices-title" {
@@ -145,30 +132,20 @@ pub(crate) fn notices_table(
         @if notices.is_empty() {
             p { (lang.t("notices-none")) }
         } @else {
-            div .table-wrap {
-                table #notices {
-                    caption .visually-hidden { (lang.t("notices-title")) }
-                    thead { tr {
-                        th scope="col" { (lang.t("col-library-name")) }
-                        th scope="col" { (lang.t("col-date")) }
-                        th scope="col" { (lang.t("col-content")) }
-                    } }
-                    tbody {
-                        @for n in notices {
-                            @let library = match (lang, &n.library_name, &n.library_name_zh) {
-                                (crate::i18n::Lang::ZhHant, _, Some(zh)) if !zh.is_empty() => zh.clone(),
-                                (_, Some(en), _) => en.clone(),
-                                _ => lang.t("notice-all-libraries"),
-                            };
-                            tr data-notice-id=(n.notice.id.0) {
-                                td data-label=(lang.t("col-library-name")) { (library) }
-                                td .nowrap data-label=(lang.t("col-date")) { (lang.date(n.notice.details.published_on)) }
-                                td data-label=(lang.t("col-content")) { strong { (n.notice.details.title) } br; (n.notice.details.body) }
-                            }
-                        }
+            (table(lang, "notices", "notices-title", &[Shown("col-library-name"), Shown("col-date"), Shown("col-content")], html! {
+                @for n in notices {
+                    @let library = match (lang, &n.library_name, &n.library_name_zh) {
+                        (crate::i18n::Lang::ZhHant, _, Some(zh)) if !zh.is_empty() => zh.clone(),
+                        (_, Some(en), _) => en.clone(),
+                        _ => lang.t("notice-all-libraries"),
+                    };
+                    tr data-notice-id=(n.notice.id.0) {
+                        td data-label=(lang.t("col-library-name")) { (library) }
+                        td .nowrap data-label=(lang.t("col-date")) { (lang.date(n.notice.details.published_on)) }
+                        td data-label=(lang.t("col-content")) { strong { (n.notice.details.title) } br; (n.notice.details.body) }
                     }
                 }
-            }
+            }))
         }
     }
 }

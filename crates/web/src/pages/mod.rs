@@ -81,6 +81,45 @@ pub(crate) fn field_errors(id: &str, errors: &[String]) -> Markup {
     }
 }
 
+/// A column of a [`table`]: its heading's message key; a `Hidden` heading is read by
+/// assistive technology only (a checkbox, an action).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Col {
+    /// A heading shown.
+    Shown(&'static str),
+    /// A heading for screen readers only.
+    Hidden(&'static str),
+}
+
+/// A table of the pages: `id`, a caption for screen readers (message `caption`), the
+/// column headings and the rows; on a phone each row becomes a card (site.css), each cell
+/// labelled by its `data-label`.
+pub(crate) fn table(lang: Lang, id: &str, caption: &str, cols: &[Col], rows: Markup) -> Markup {
+    html! {
+        div .table-wrap {
+            table id=(id) {
+                caption .visually-hidden { (lang.t(caption)) }
+                thead { tr {
+                    @for col in cols {
+                        th scope="col" {
+                            @match col {
+                                Col::Shown(key) => (lang.t(key)),
+                                Col::Hidden(key) => span .visually-hidden { (lang.t(key)) },
+                            }
+                        }
+                    }
+                } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
+/// "Too many attempts" with the minutes to wait.
+pub(crate) fn too_many_attempts(lang: Lang, wait: time::Duration) -> String {
+    lang.ta("too-many-attempts", &[("minutes", minutes(wait).into())])
+}
+
 /// `Some(id)` when there are errors: the value of the input's `aria-describedby`.
 pub(crate) fn described_by(id: &str, errors: &[String]) -> Option<String> {
     (!errors.is_empty()).then(|| id.to_owned())
@@ -146,9 +185,19 @@ mod tests {
                 let Some(end) = rest.find('"') else { continue };
                 let literal = &rest[..end];
                 let before = &text[..i];
+                // A table's caption (its third argument) and columns are keys; its id is not.
+                let caption = before
+                    .rsplit_once("table(lang, \"")
+                    .is_some_and(|(_, rest)| {
+                        rest.ends_with("\", ") && !rest[..rest.len() - 3].contains('"')
+                    });
+                let table_id = before.ends_with("table(lang, ");
                 let called = before.ends_with(".t(")
                     || before.ends_with(".ta(")
-                    || before.ends_with(".t_opt(");
+                    || before.ends_with(".t_opt(")
+                    || before.ends_with("Shown(")
+                    || before.ends_with("Hidden(")
+                    || caption;
                 let table = [
                     "nav-",
                     "hold-status-",
@@ -160,6 +209,7 @@ mod tests {
                 .iter()
                 .any(|p| literal.starts_with(p) && !literal.ends_with('-'));
                 if (called || table)
+                    && !table_id
                     && !literal.is_empty()
                     && literal
                         .bytes()

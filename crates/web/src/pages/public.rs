@@ -5,8 +5,9 @@ use library_core::LibraryKind;
 use maud::html;
 use poem::{Request, Response, handler};
 
+use super::Col::Shown;
 use super::info::notices_table;
-use super::unavailable;
+use super::{table, unavailable};
 use crate::ctx::Ctx;
 use crate::i18n::Lang;
 use crate::layout::ok;
@@ -50,37 +51,26 @@ pub(crate) async fn libraries(req: &Request) -> poem::Result<Response> {
         @if libraries.is_empty() {
             p { (lang.t("libraries-none")) }
         } @else {
-            div .table-wrap {
-                table #libraries {
-                    caption .visually-hidden { (lang.t("libraries-title")) }
-                    thead { tr {
-                        th scope="col" { (lang.t("col-library-name")) }
-                        th scope="col" { (lang.t("col-kind")) }
-                        th scope="col" { (lang.t("col-today")) }
-                        th scope="col" { (lang.t("col-next-open")) }
-                    } }
-                    tbody {
-                        @for l in &libraries {
-                            @let local = l.calendar.local_date(now);
-                            @let open = l.calendar.is_open(local);
-                            @let name = match lang { Lang::ZhHant if !l.info.name_zh.is_empty() => &l.info.name_zh, _ => &l.info.name };
-                            tr data-library-code=(l.info.code.as_str()) data-open=(open) {
-                                td data-label=(lang.t("col-library-name")) { (name) }
-                                td data-label=(lang.t("col-kind")) { (lang.t(kind_key(l.info.kind))) }
-                                td data-label=(lang.t("col-today")) { @if open { span .badge.open { (lang.t("library-open")) } } @else { span .badge.closed { (lang.t("library-closed")) } } }
-                                td .nowrap data-label=(lang.t("col-next-open")) {
-                                    @if !open {
-                                        @match local.next_day().and_then(|d| l.calendar.next_open_day(d)) {
-                                            Some(d) => (lang.date(d)),
-                                            None => "—",
-                                        }
-                                    } @else { "—" }
+            (table(lang, "libraries", "libraries-title", &[Shown("col-library-name"), Shown("col-kind"), Shown("col-today"), Shown("col-next-open")], html! {
+                @for l in &libraries {
+                    @let local = l.calendar.local_date(now);
+                    @let open = l.calendar.is_open(local);
+                    @let name = match lang { Lang::ZhHant if !l.info.name_zh.is_empty() => &l.info.name_zh, _ => &l.info.name };
+                    tr data-library-code=(l.info.code.as_str()) data-open=(open) {
+                        td data-label=(lang.t("col-library-name")) { (name) }
+                        td data-label=(lang.t("col-kind")) { (lang.t(kind_key(l.info.kind))) }
+                        td data-label=(lang.t("col-today")) { @if open { span .badge.open { (lang.t("library-open")) } } @else { span .badge.closed { (lang.t("library-closed")) } } }
+                        td .nowrap data-label=(lang.t("col-next-open")) {
+                            @if !open {
+                                @match local.next_day().and_then(|d| l.calendar.next_open_day(d)) {
+                                    Some(d) => (lang.date(d)),
+                                    None => "—",
                                 }
-                            }
+                            } @else { "—" }
                         }
                     }
                 }
-            }
+            }))
         }
         section aria-labelledby="notices-title" {
             h2 #notices-title { (lang.t("notices-title")) }

@@ -8,7 +8,7 @@ use maud::html;
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
 
-use super::{described_by, expired_form, field_errors, minutes, reason, unavailable};
+use super::{described_by, expired_form, field_errors, reason, too_many_attempts, unavailable};
 use crate::ctx::{Ctx, FormData, LANG_COOKIE, query};
 use crate::i18n::Lang;
 use crate::layout::{csrf_field, flash, page};
@@ -207,10 +207,7 @@ pub(crate) async fn save(req: &Request, body: Body) -> poem::Result<Response> {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 Err(SettingsChangeError::TooManyAttempts { retry_after }) => {
-                    errors.general = Some(lang.ta(
-                        "too-many-attempts",
-                        &[("minutes", minutes(retry_after).into())],
-                    ));
+                    errors.general = Some(too_many_attempts(lang, retry_after));
                     StatusCode::TOO_MANY_REQUESTS
                 }
                 Err(SettingsChangeError::Forbidden) => return Ok(ctx.redirect("/sign-in")),
@@ -264,10 +261,7 @@ pub(crate) async fn change_pin(req: &Request, body: Body) -> poem::Result<Respon
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Err(ChangePinError::TooManyAttempts { retry_after }) => {
-            errors.general = Some(lang.ta(
-                "too-many-attempts",
-                &[("minutes", minutes(retry_after).into())],
-            ));
+            errors.general = Some(too_many_attempts(lang, retry_after));
             StatusCode::TOO_MANY_REQUESTS
         }
         Err(ChangePinError::PasswordChangeRequired) => return Ok(ctx.redirect("/password")),
