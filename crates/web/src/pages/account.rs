@@ -12,7 +12,7 @@ use poem::{Body, Request, Response, handler};
 
 use super::{
     Col::{Hidden, Shown},
-    expired_form, library_names, name_of, reason, table, unavailable,
+    library_names, name_of, reader_post, reason, table, unavailable,
 };
 use crate::ctx::{Ctx, FormData, query};
 use crate::i18n::{Lang, money_text};
@@ -253,15 +253,10 @@ fn charge_reason(
 /// its own renewal; back to the account with each result.
 #[handler]
 pub(crate) async fn renew(req: &Request, body: Body) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader, form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let ids: Vec<LoanId> = form
         .all("loan")
         .iter()
@@ -307,15 +302,10 @@ pub(crate) async fn cancel_hold(
     Path(id): Path<i64>,
     body: Body,
 ) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader, _form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let result = ctx
         .services
         .circulation

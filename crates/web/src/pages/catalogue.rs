@@ -9,8 +9,8 @@ use maud::html;
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
 
-use super::{expired_form, library_names, reason, unavailable};
-use crate::ctx::{Ctx, FormData, query};
+use super::{library_names, reader_post, reason, unavailable};
+use crate::ctx::{Ctx, query};
 use crate::layout::{csrf_field, flash, page};
 
 const PER_PAGE: i64 = 20;
@@ -129,15 +129,10 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
 /// `POST /catalogue/reserve`: a hold on the title for pickup at the library chosen.
 #[handler]
 pub(crate) async fn reserve(req: &Request, body: Body) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader, form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let back = |code: &str| {
         let q: String = form_urlencoded::byte_serialize(form.text("q").as_bytes()).collect();
         format!("/catalogue?q={q}&refused={code}")

@@ -11,7 +11,7 @@ use poem::{Body, Request, Response, handler};
 
 use super::{
     Col::{Hidden, Shown},
-    described_by, expired_form, field_errors, library_names, name_of, reason, table, unavailable,
+    described_by, field_errors, library_names, name_of, reader_post, reason, table, unavailable,
 };
 use crate::ctx::{Ctx, FormData, query};
 use crate::layout::{csrf_field, flash, ok, page};
@@ -156,15 +156,10 @@ async fn registration(
     body: Body,
     signing_up: bool,
 ) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader, _form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let board = &ctx.services.reader_services.activities;
     let now = ctx.services.clock.now();
     let result = if signing_up {
@@ -309,15 +304,10 @@ pub(crate) async fn ask_page(req: &Request) -> poem::Result<Response> {
 /// `POST /ask`: a new enquiry.
 #[handler]
 pub(crate) async fn ask(req: &Request, body: Body) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader, form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let lang = ctx.lang;
     let library = Some(form.text("library").trim()).filter(|s| !s.is_empty());
     let parsed = EnquiryForm {

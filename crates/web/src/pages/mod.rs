@@ -9,10 +9,10 @@ mod settings;
 
 use maud::{Markup, html};
 use poem::http::StatusCode;
-use poem::{Response, Route, get, post};
+use poem::{Body, Request, Response, Route, get, post};
 
 use crate::assets;
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, FormData, Reader};
 use crate::i18n::Lang;
 
 /// Every page and form target.
@@ -61,6 +61,25 @@ pub(crate) fn expired_form(ctx: Ctx) -> Response {
         p { a href=(ctx.here.clone()) { (lang.t("form-expired-back")) } }
     };
     crate::layout::page(ctx, StatusCode::FORBIDDEN, &title, main)
+}
+
+/// The start of every form a signed-in reader posts: the context, the signed-in reader
+/// and the form, its CSRF token checked; or the answer to give instead (to sign in, to the
+/// forced Password change, or the expired-form page).
+pub(crate) async fn reader_post(
+    req: &Request,
+    body: Body,
+) -> poem::Result<Result<(Ctx, Reader, FormData), Response>> {
+    let ctx = Ctx::load(req).await?;
+    let form = FormData::read(body).await?;
+    let reader = match ctx.reader() {
+        Ok(r) => r,
+        Err(to) => return Ok(Err(ctx.redirect(&to))),
+    };
+    if !ctx.csrf_ok(&form) {
+        return Ok(Err(expired_form(ctx)));
+    }
+    Ok(Ok((ctx, reader, form)))
 }
 
 /// The words for a code of the API (`<prefix>-<code>`), or the general words when the

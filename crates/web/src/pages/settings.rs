@@ -8,8 +8,8 @@ use maud::html;
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
 
-use super::{described_by, expired_form, field_errors, reason, too_many_attempts, unavailable};
-use crate::ctx::{Ctx, FormData, LANG_COOKIE, query};
+use super::{described_by, field_errors, reader_post, reason, too_many_attempts, unavailable};
+use crate::ctx::{Ctx, LANG_COOKIE, query};
 use crate::i18n::Lang;
 use crate::layout::{csrf_field, flash, page};
 
@@ -137,15 +137,10 @@ pub(crate) async fn settings_page(req: &Request) -> poem::Result<Response> {
 /// `POST /settings`: the settings replaced; the language of the pages follows.
 #[handler]
 pub(crate) async fn save(req: &Request, body: Body) -> poem::Result<Response> {
-    let mut ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (mut ctx, reader, form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let lang = ctx.lang;
     let channels = form
         .all("channel")
@@ -226,15 +221,10 @@ pub(crate) async fn save(req: &Request, body: Body) -> poem::Result<Response> {
 /// `POST /settings/pin`: a new PIN (needs the Password).
 #[handler]
 pub(crate) async fn change_pin(req: &Request, body: Body) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader, form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
     };
-    if !ctx.csrf_ok(&form) {
-        return Ok(expired_form(ctx));
-    }
     let lang = ctx.lang;
     let result = ctx
         .services
