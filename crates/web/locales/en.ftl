@@ -190,6 +190,9 @@ col-next-open = Opens next
 catalogue-title = Catalogue
 search-label = Title, author or ISBN
 search-button = Search
+search-library-label = Count copies at
+search-all-libraries = All libraries
+search-copies-at = Copies counted at { $library }.
 search-hint = Every word must appear in the title, the author or the ISBN.
 search-count = { $count ->
     [0] Nothing found.

@@ -178,6 +178,9 @@ col-next-open = 下次開放
 catalogue-title = 館藏目錄
 search-label = 書名、作者或國際標準書號
 search-button = 搜尋
+search-library-label = 計算館藏於
+search-all-libraries = 所有圖書館
+search-copies-at = 只計算{ $library }的館藏。
 search-hint = 每個字詞都須出現在書名、作者或國際標準書號中。
 search-count = { $count ->
     [0] 找不到結果。

@@ -538,6 +538,13 @@ async fn reserve_cancel_register_ask_and_settings_through_the_pages() {
             .contains("1 title found.")
             .contains(&format!("data-title-id=\"{title}\""))
             .contains("0 of 1 copy available now");
+        let at = browser.get("/catalogue?q=harbour&library=CEN").await;
+        at.contains("Copies counted at CEN Library.")
+            .contains("0 of 1 copy available now")
+            .contains("<option value=\"CEN\" selected>");
+        let nowhere = browser.get("/catalogue?q=harbour&library=ZZZ").await;
+        assert_eq!(nowhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+        nowhere.contains("There is no such library.");
         let id = title.to_string();
         let reserved = browser
             .post(

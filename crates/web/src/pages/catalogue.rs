@@ -15,9 +15,10 @@ use crate::layout::{csrf_field, flash, page};
 
 const PER_PAGE: i64 = 20;
 
-fn search_url(q: &str, page: i64) -> String {
+fn search_url(q: &str, library: &str, page: i64) -> String {
     let q: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    format!("/catalogue?q={q}&page={page}")
+    let library: String = form_urlencoded::byte_serialize(library.as_bytes()).collect();
+    format!("/catalogue?q={q}&library={library}&page={page}")
 }
 
 /// `GET /catalogue?q=&page=`: the search form and one page of results.
@@ -27,6 +28,7 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
     let lang = ctx.lang;
     let params = query(req);
     let q = params.text("q").trim().to_owned();
+    let library_param = params.text("library").trim().to_owned();
     let page_no = params
         .get("page")
         .map(|p| p.parse::<i64>().unwrap_or(0))
@@ -47,10 +49,20 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
     let mut errors = Vec::new();
     let mut results = None;
     if !q.is_empty() || params.get("q").is_some() {
-        match CatalogueQuery::parse(&q, None, Some(page_no), Some(PER_PAGE)) {
+        // Copies counted at one library, or at all.
+        let library = match library_param.as_str() {
+            "" => Ok(None),
+            code => LibraryCode::parse(code).map(Some),
+        };
+        let parsed = match library {
+            Ok(library) => CatalogueQuery::parse(&q, library, Some(page_no), Some(PER_PAGE)),
+            Err(_) => Err(vec!["unknown_library"]),
+        };
+        match parsed {
             Ok(query) => match ctx.services.search_catalogue(&query).await {
                 Ok(found) => results = Some(found),
                 Err(SearchError::Invalid(codes)) => {
+                    status = StatusCode::UNPROCESSABLE_ENTITY;
                     errors = codes.iter().map(|c| reason(lang, "search", c)).collect();
                 }
                 Err(SearchError::Store(e)) => return Err(unavailable(e)),
@@ -78,11 +90,23 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
             @if !errors.is_empty() {
                 div .field-errors #q-errors role="alert" { @for e in &errors { p { (e) } } }
             }
+            label for="library" { (lang.t("search-library-label")) }
+            select #library name="library" {
+                option value="" { (lang.t("search-all-libraries")) }
+                @for (code, name) in &names {
+                    option value=(code) selected[library_param == *code] { (name) }
+                }
+            }
             p .hint { (lang.t("search-hint")) }
         }
         @if let Some(found) = &results {
             @let pages = (found.total as i64 + PER_PAGE - 1) / PER_PAGE;
-            p #result-count role="status" { (lang.ta("search-count", &[("count", (found.total as i64).into())])) }
+            p #result-count role="status" {
+                (lang.ta("search-count", &[("count", (found.total as i64).into())]))
+                @if !library_param.is_empty() {
+                    " " (lang.ta("search-copies-at", &[("library", super::name_of(&names, &library_param).into())]))
+                }
+            }
             ol .hits start=((page_no - 1) * PER_PAGE + 1) {
                 @for hit in &found.items {
                     li .hit data-title-id=(hit.title.get()) {
@@ -108,16 +132,16 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
                                 button type="submit" { (lang.t("reserve-button")) }
                             }
                         } @else {
-                            p { a href={"/sign-in?next=" (form_urlencoded::byte_serialize(search_url(&q, page_no).as_bytes()).collect::<String>())} { (lang.t("reserve-sign-in")) } }
+                            p { a href={"/sign-in?next=" (form_urlencoded::byte_serialize(search_url(&q, &library_param, page_no).as_bytes()).collect::<String>())} { (lang.t("reserve-sign-in")) } }
                         }
                     }
                 }
             }
             @if pages > 1 {
                 nav .pager aria-label=(lang.t("pager-label")) {
-                    @if page_no > 1 { a rel="prev" href=(search_url(&q, page_no - 1)) { (lang.t("pager-previous")) } }
+                    @if page_no > 1 { a rel="prev" href=(search_url(&q, &library_param, page_no - 1)) { (lang.t("pager-previous")) } }
                     span { (lang.ta("pager-position", &[("page", page_no.into()), ("pages", pages.into())])) }
-                    @if page_no < pages { a rel="next" href=(search_url(&q, page_no + 1)) { (lang.t("pager-next")) } }
+                    @if page_no < pages { a rel="next" href=(search_url(&q, &library_param, page_no + 1)) { (lang.t("pager-next")) } }
                 }
             }
         }
