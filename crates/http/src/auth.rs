@@ -31,7 +31,7 @@ pub(crate) enum Access {
     Reader,
     /// Changing the Password: `full` or `change_password_only`.
     ChangePassword,
-    /// Listing loans and renewing: `full` or `pin`.
+    /// Listing loans, renewing and hearing the charges: `full` or `pin`.
     Loans,
     /// Ending the session: any session.
     Logout,
@@ -363,7 +363,7 @@ pub(crate) struct PasswordChangeAuth(pub(crate) Principal);
 #[oai(ty = "bearer", checker = "any_session")]
 pub(crate) struct SessionAuth(pub(crate) Principal);
 
-/// A reader session that may list loans and renew (`full` or `pin`).
+/// A reader session that may list loans, renew and list the charges (`full` or `pin`).
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", checker = "loans")]
 pub(crate) struct LoansAuth(pub(crate) Principal);

@@ -200,6 +200,15 @@ async fn bad_input_on_the_circulation_routes() {
         app.get("/api/v1/me/loans", Some(&pin))
             .await
             .expect(200, "");
+        // Telephone renewal tells the caller what they owe: the charges with a PIN session.
+        let owed = app
+            .get("/api/v1/me/fines", Some(&pin))
+            .await
+            .expect(200, "");
+        assert_eq!(owed.body["outstanding_cents"], 0);
+        app.get("/api/v1/me", Some(&pin))
+            .await
+            .expect(403, "forbidden");
 
         // Oversized bodies: 413, even before authentication.
         let huge = vec![b' '; 2 * 1024 * 1024];

@@ -260,9 +260,10 @@ impl MeApi {
         holds::cancel(&self.state, reader_of(&auth.0)?, HoldId(id.0), None).await
     }
 
-    /// My charges (fines and fees) and what I owe, accruing fines included.
+    /// My charges (fines and fees) and what I owe, accruing fines included (`full` or `pin`
+    /// session: telephone renewal tells the caller what they owe).
     #[oai(path = "/me/fines", method = "get")]
-    async fn fines(&self, auth: ReaderAuth) -> Result<Json<FinesBody>, ApiError> {
+    async fn fines(&self, auth: LoansAuth) -> Result<Json<FinesBody>, ApiError> {
         let patron = reader_of(&auth.0)?;
         let outstanding = self
             .state
