@@ -131,6 +131,16 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         StaffWork::Circulation,
     ),
     route(
+        "GET",
+        "/api/v1/patrons/{card_number}/loans",
+        StaffWork::Circulation,
+    ),
+    route(
+        "GET",
+        "/api/v1/patrons/{card_number}/fines",
+        StaffWork::Payments,
+    ),
+    route(
         "POST",
         "/api/v1/patrons/{card_number}/holds",
         StaffWork::Circulation,

@@ -256,3 +256,72 @@ async fn the_2021_closure() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn staff_see_a_readers_loans_and_charges_and_waive_the_one_they_name() {
+    on_every_backend(true, async |app: &TestApp| {
+        let staff = app.counter_on_1_june_2021().await;
+        let t1 = app.title(&staff, "Harbour Lights").await;
+        let t2 = app.title(&staff, "Typhoon Season").await;
+        app.item(&staff, t1, "SV1", "CEN").await;
+        app.item(&staff, t2, "SV2", "CEN").await;
+        let card = app.reader(&staff, "91237001").await;
+        app.checkout(&staff, &card, "SV1", "CEN")
+            .await
+            .expect(201, "");
+        app.checkout(&staff, &card, "SV2", "CEN")
+            .await
+            .expect(201, "");
+        // Due 15 June; on 20 June SV1 comes back 5 days late (5 × HK$1.50), SV2 is still out.
+        app.set_clock(hk("2021-06-20T10:00:00")).await;
+        let staff = app.staff_token().await;
+        app.checkin(&staff, "SV1", "CEN", None)
+            .await
+            .expect(200, "");
+        let loans = app
+            .get(&format!("/api/v1/patrons/{card}/loans"), Some(&staff))
+            .await
+            .expect(200, "");
+        let open = loans.body["loans"].as_array().expect("loans");
+        assert_eq!(open.len(), 1, "{}", loans.body);
+        assert_eq!(open[0]["item_barcode"], "SV2");
+        assert_eq!(open[0]["overdue_days"], 5);
+        assert_eq!(open[0]["fine_cents"], 750);
+        let fines = app
+            .get(&format!("/api/v1/patrons/{card}/fines"), Some(&staff))
+            .await
+            .expect(200, "");
+        // The returned loan's fine is charged; the open one's accrues into what is owed.
+        assert_eq!(fines.body["outstanding_cents"], 1500, "{}", fines.body);
+        let charges = fines.body["fines"].as_array().expect("fines");
+        assert_eq!(charges.len(), 1);
+        assert_eq!(charges[0]["item_barcode"], "SV1");
+        assert_eq!(charges[0]["amount_cents"], 750);
+        let id = charges[0]["id"].as_i64().expect("id");
+        app.post(
+            &format!("/api/v1/fines/{id}/waiver"),
+            Some(&staff),
+            json!({"reason": "returned in the book drop on the due date"}),
+        )
+        .await
+        .expect(200, "");
+        let after = app
+            .get(&format!("/api/v1/patrons/{card}/fines"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(after.body["fines"][0]["status"], "waived");
+        assert_eq!(after.body["outstanding_cents"], 750);
+        // Unknown card: 404; a reader's token: 403.
+        app.get("/api/v1/patrons/21999999999999/loans", Some(&staff))
+            .await
+            .expect(404, "not_found");
+        app.get("/api/v1/patrons/21999999999999/fines", Some(&staff))
+            .await
+            .expect(404, "not_found");
+        let reader = app.reader_session(&card, "91237001").await;
+        app.get(&format!("/api/v1/patrons/{card}/fines"), Some(&reader))
+            .await
+            .expect(403, "forbidden");
+    })
+    .await;
+}

@@ -1,6 +1,8 @@
 //! Holds: a reader's own (`/me/holds`, in `me.rs`) and staff's at the counter for a reader
 //! (`/patrons/{card_number}/holds`) answer alike through the helpers here; staff also hand
-//! a waiting copy over by the hold's id (`/circulation/holds/{id}/collection`).
+//! a waiting copy over by the hold's id (`/circulation/holds/{id}/collection`). Staff see a
+//! reader's loans and charges here too, as the reader does (`/patrons/{card_number}/loans`,
+//! `/fines`).
 
 use library_circulation::HoldStatus;
 use library_circulation::ports::Actor;
@@ -14,6 +16,7 @@ use time::{Date, OffsetDateTime};
 use super::ApiTags;
 use super::circulation::LoanMade;
 use super::common::{library_code, reader_by_card, shown, staff_actor};
+use super::me::{FinesBody, LoansBody, fines_of, loans_of};
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -199,6 +202,30 @@ impl StaffHoldsApi {
     ) -> Result<Json<HoldsBody>, ApiError> {
         let patron = self.reader(&card_number.0).await?;
         holds_of(&self.state, patron).await
+    }
+
+    /// A reader's open loans (staff), as the reader sees them in `GET /me/loans`: due date,
+    /// overdue days, the fine accruing, renewals left. 404 for an unknown card.
+    #[oai(path = "/patrons/:card_number/loans", method = "get")]
+    async fn loans(
+        &self,
+        _auth: StaffAuth,
+        card_number: Path<String>,
+    ) -> Result<Json<LoansBody>, ApiError> {
+        let patron = self.reader(&card_number.0).await?;
+        loans_of(&self.state, patron).await
+    }
+
+    /// A reader's charges with their ids and reasons and what they owe (staff), as the
+    /// reader sees them in `GET /me/fines`: what a waiver names. 404 for an unknown card.
+    #[oai(path = "/patrons/:card_number/fines", method = "get")]
+    async fn fines(
+        &self,
+        _auth: StaffAuth,
+        card_number: Path<String>,
+    ) -> Result<Json<FinesBody>, ApiError> {
+        let patron = self.reader(&card_number.0).await?;
+        fines_of(&self.state, patron).await
     }
 
     /// Places a hold for a reader at the counter (staff), with the reader's own rules and

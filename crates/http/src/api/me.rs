@@ -163,29 +163,7 @@ impl MeApi {
     /// My loans (`full` or `pin` session), with the fine accrued so far on each.
     #[oai(path = "/me/loans", method = "get")]
     async fn loans(&self, auth: LoansAuth) -> Result<Json<LoansBody>, ApiError> {
-        let patron = reader_of(&auth.0)?;
-        let loans = self
-            .state
-            .loans_of(patron)
-            .await?
-            .into_iter()
-            .map(|line| {
-                let status = line.status;
-                LoanBody {
-                    id: status.loan.id.get(),
-                    item_barcode: status.item.barcode.as_str().to_owned(),
-                    title: line.title,
-                    library_code: status.loan.library.as_str().to_owned(),
-                    borrowed_at: shown(status.loan.borrowed_at),
-                    due_at: shown(status.loan.due.at),
-                    renewals: status.loan.renewals,
-                    renewals_left: status.renewals_left,
-                    overdue_days: status.accrued.overdue_days,
-                    fine_cents: status.accrued.fine.cents(),
-                }
-            })
-            .collect();
-        Ok(Json(LoansBody { loans }))
+        loans_of(&self.state, reader_of(&auth.0)?).await
     }
 
     /// Renews one of my loans (`full` or `pin` session). 404 for a loan that is not mine
@@ -264,55 +242,90 @@ impl MeApi {
     /// session: telephone renewal tells the caller what they owe).
     #[oai(path = "/me/fines", method = "get")]
     async fn fines(&self, auth: LoansAuth) -> Result<Json<FinesBody>, ApiError> {
-        let patron = reader_of(&auth.0)?;
-        let outstanding = self
-            .state
-            .circulation
-            .account(patron)
-            .await?
-            .map_or(0, |a| a.outstanding.cents());
-        let ledger = self.state.accounts.ledger(patron).await?;
-        let barcodes = self.state.accounts.loan_barcodes(patron).await?;
-        let fines = ledger
-            .charges()
-            .iter()
-            .map(|c| {
-                let (loan_id, chargeable_days, kind) = match &c.kind {
-                    ChargeKind::OverdueFine {
-                        loan,
-                        chargeable_days,
-                    } => (Some(*loan), Some(*chargeable_days), "overdue_fine"),
-                    ChargeKind::HoldFee { .. } => (None, None, "hold_fee"),
-                    ChargeKind::Other { .. } => (None, None, "other"),
-                };
-                FineBody {
-                    id: c.id.0,
-                    kind: kind.to_owned(),
-                    loan_id: loan_id.map(LoanId::get),
-                    item_barcode: loan_id.and_then(|l| {
-                        barcodes
-                            .iter()
-                            .find(|(id, _)| *id == l)
-                            .map(|(_, b)| b.as_str().to_owned())
-                    }),
-                    amount_cents: c.amount.cents(),
-                    outstanding_cents: c.outstanding().cents(),
-                    chargeable_days,
-                    charged_on: c.charged_on,
-                    status: match c.status() {
-                        ChargeStatus::Outstanding => "outstanding",
-                        ChargeStatus::Paid => "paid",
-                        ChargeStatus::Waived => "waived",
-                    }
-                    .to_owned(),
-                }
-            })
-            .collect();
-        Ok(Json(FinesBody {
-            outstanding_cents: outstanding,
-            fines,
-        }))
+        fines_of(&self.state, reader_of(&auth.0)?).await
     }
+}
+
+/// A reader's open loans as `GET /me/loans` answers them (staff see the same).
+pub(super) async fn loans_of(
+    state: &Services,
+    patron: PatronId,
+) -> Result<Json<LoansBody>, ApiError> {
+    let loans = state
+        .loans_of(patron)
+        .await?
+        .into_iter()
+        .map(|line| {
+            let status = line.status;
+            LoanBody {
+                id: status.loan.id.get(),
+                item_barcode: status.item.barcode.as_str().to_owned(),
+                title: line.title,
+                library_code: status.loan.library.as_str().to_owned(),
+                borrowed_at: shown(status.loan.borrowed_at),
+                due_at: shown(status.loan.due.at),
+                renewals: status.loan.renewals,
+                renewals_left: status.renewals_left,
+                overdue_days: status.accrued.overdue_days,
+                fine_cents: status.accrued.fine.cents(),
+            }
+        })
+        .collect();
+    Ok(Json(LoansBody { loans }))
+}
+
+/// A reader's charges and what they owe as `GET /me/fines` answers them (staff see the
+/// same).
+pub(super) async fn fines_of(
+    state: &Services,
+    patron: PatronId,
+) -> Result<Json<FinesBody>, ApiError> {
+    let outstanding = state
+        .circulation
+        .account(patron)
+        .await?
+        .map_or(0, |a| a.outstanding.cents());
+    let ledger = state.accounts.ledger(patron).await?;
+    let barcodes = state.accounts.loan_barcodes(patron).await?;
+    let fines = ledger
+        .charges()
+        .iter()
+        .map(|c| {
+            let (loan_id, chargeable_days, kind) = match &c.kind {
+                ChargeKind::OverdueFine {
+                    loan,
+                    chargeable_days,
+                } => (Some(*loan), Some(*chargeable_days), "overdue_fine"),
+                ChargeKind::HoldFee { .. } => (None, None, "hold_fee"),
+                ChargeKind::Other { .. } => (None, None, "other"),
+            };
+            FineBody {
+                id: c.id.0,
+                kind: kind.to_owned(),
+                loan_id: loan_id.map(LoanId::get),
+                item_barcode: loan_id.and_then(|l| {
+                    barcodes
+                        .iter()
+                        .find(|(id, _)| *id == l)
+                        .map(|(_, b)| b.as_str().to_owned())
+                }),
+                amount_cents: c.amount.cents(),
+                outstanding_cents: c.outstanding().cents(),
+                chargeable_days,
+                charged_on: c.charged_on,
+                status: match c.status() {
+                    ChargeStatus::Outstanding => "outstanding",
+                    ChargeStatus::Paid => "paid",
+                    ChargeStatus::Waived => "waived",
+                }
+                .to_owned(),
+            }
+        })
+        .collect();
+    Ok(Json(FinesBody {
+        outstanding_cents: outstanding,
+        fines,
+    }))
 }
 
 fn reader_of(principal: &Principal) -> Result<PatronId, ApiError> {
@@ -338,7 +351,7 @@ struct LoanBody {
 
 /// `GET /me/loans`.
 #[derive(Debug, Object)]
-struct LoansBody {
+pub(super) struct LoansBody {
     loans: Vec<LoanBody>,
 }
 
@@ -363,7 +376,7 @@ struct FineBody {
 
 /// `GET /me/fines`.
 #[derive(Debug, Object)]
-struct FinesBody {
+pub(super) struct FinesBody {
     /// Unpaid charges plus the fines accruing on open overdue loans.
     outstanding_cents: i64,
     fines: Vec<FineBody>,
