@@ -9,7 +9,7 @@
 //! A replacement that leaves the email alone needs nothing more than the session.
 
 use library_credentials::{AttemptSource, PortError, Secret, Session, VerifyPasswordError};
-use library_reader_services::{EmailChange, ReaderSettings};
+use library_reader_services::{EmailChange, Language, ReaderSettings};
 use time::Duration;
 
 use crate::reader_services::ServiceError;
@@ -55,6 +55,25 @@ impl From<VerifyPasswordError> for SettingsChangeError {
 }
 
 impl Services {
+    /// Keeps `language` in the settings of the reader of `session` (any reader session,
+    /// the forced Password change's too): the pages' language switch and sign-in. Nothing
+    /// is written when it is the language held already.
+    pub async fn set_language(
+        &self,
+        session: &Session,
+        language: Language,
+        source: &AttemptSource,
+    ) -> Result<(), SettingsChangeError> {
+        let patron = session.patron().ok_or(SettingsChangeError::Forbidden)?;
+        let mut settings = self.reader_services.settings.settings(patron).await?;
+        if settings.language != language {
+            settings.language = language;
+            self.replace_settings(session, &settings, None, source)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Replaces the settings of the reader of `session` with `settings`; what is now
     /// stored. When the email changes, `current_password` must be the reader's Password:
     /// it is checked as an attempt from `source` (the same counters and throttling as a

@@ -12,9 +12,9 @@ use poem::{Body, Request, Response, handler};
 
 use super::{
     Col::{Hidden, Shown},
-    library_names, name_of, reader_post, reason, table, unavailable,
+    library_names, name_of, reader_page, reader_post, reason, table, unavailable,
 };
-use crate::ctx::{Ctx, FormData, query};
+use crate::ctx::{FormData, query};
 use crate::i18n::{Lang, money_text};
 use crate::layout::{csrf_field, flash, ok};
 
@@ -49,10 +49,9 @@ fn renewal_results(q: &FormData) -> Vec<(i64, Result<(), String>)> {
 /// `GET /account`.
 #[handler]
 pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader) = match reader_page(req).await? {
+        Ok(opened) => opened,
+        Err(answer) => return Ok(answer),
     };
     let lang = ctx.lang;
     let services = &ctx.services;
@@ -329,10 +328,9 @@ pub(crate) async fn cancel_hold(
 /// `GET /account/history`: the reading history (returned loans, while it is kept).
 #[handler]
 pub(crate) async fn history(req: &Request) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader) = match reader_page(req).await? {
+        Ok(opened) => opened,
+        Err(answer) => return Ok(answer),
     };
     let lang = ctx.lang;
     let (kept, loans) = ctx

@@ -163,19 +163,13 @@ pub(crate) async fn language(req: &Request, body: Body) -> poem::Result<Response
 
 /// Saves `lang` in the settings of the reader of `session` when they hold another.
 async fn save_language(ctx: &Ctx, session: &Session, lang: Lang) -> poem::Result<()> {
-    let Some(patron) = session.patron() else {
+    if session.patron().is_none() {
         return Ok(());
-    };
-    let desk = &ctx.services.reader_services.settings;
-    let mut settings = desk.settings(patron).await.map_err(unavailable)?;
-    if settings.language != lang.setting() {
-        settings.language = lang.setting();
-        ctx.services
-            .replace_settings(session, &settings, None, &ctx.source)
-            .await
-            .map_err(unavailable)?;
     }
-    Ok(())
+    ctx.services
+        .set_language(session, lang.setting(), &ctx.source)
+        .await
+        .map_err(unavailable)
 }
 
 /// The Password rules as the page lists them (`data-rule` = the API's code; the script

@@ -107,7 +107,7 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
                     " " (lang.ta("search-copies-at", &[("library", super::name_of(&names, &library_param).into())]))
                 }
             }
-            ol .hits start=((page_no - 1) * PER_PAGE + 1) {
+            @if !found.items.is_empty() { ol .hits start=((page_no - 1) * PER_PAGE + 1) {
                 @for hit in &found.items {
                     li .hit data-title-id=(hit.title.get()) {
                         h2 .hit-title { (hit.name) }
@@ -136,6 +136,7 @@ pub(crate) async fn search(req: &Request) -> poem::Result<Response> {
                         }
                     }
                 }
+            }
             }
             @if pages > 1 {
                 nav .pager aria-label=(lang.t("pager-label")) {

@@ -11,7 +11,8 @@ use poem::{Body, Request, Response, handler};
 
 use super::{
     Col::{Hidden, Shown},
-    described_by, field_errors, library_names, name_of, reader_post, reason, table, unavailable,
+    described_by, field_errors, library_names, name_of, reader_page, reader_post, reason, table,
+    unavailable,
 };
 use crate::ctx::{Ctx, FormData, query};
 use crate::layout::{csrf_field, flash, ok, page};
@@ -23,10 +24,9 @@ const ACTIVITIES_SHOWN: u32 = 50;
 /// for the reader's libraries.
 #[handler]
 pub(crate) async fn info(req: &Request) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader) = match reader_page(req).await? {
+        Ok(opened) => opened,
+        Err(answer) => return Ok(answer),
     };
     let lang = ctx.lang;
     let services = &ctx.services;

@@ -63,6 +63,16 @@ pub(crate) fn expired_form(ctx: Ctx) -> Response {
     crate::layout::page(ctx, StatusCode::FORBIDDEN, &title, main)
 }
 
+/// The start of every page only a signed-in reader sees: the context and the reader; or
+/// the redirect to take instead (to sign in, or to the forced Password change).
+pub(crate) async fn reader_page(req: &Request) -> poem::Result<Result<(Ctx, Reader), Response>> {
+    let ctx = Ctx::load(req).await?;
+    match ctx.reader() {
+        Ok(reader) => Ok(Ok((ctx, reader))),
+        Err(to) => Ok(Err(ctx.redirect(&to))),
+    }
+}
+
 /// The start of every form a signed-in reader posts: the context, the signed-in reader
 /// and the form, its CSRF token checked; or the answer to give instead (to sign in, to the
 /// forced Password change, or the expired-form page).
@@ -70,11 +80,10 @@ pub(crate) async fn reader_post(
     req: &Request,
     body: Body,
 ) -> poem::Result<Result<(Ctx, Reader, FormData), Response>> {
-    let ctx = Ctx::load(req).await?;
     let form = FormData::read(body).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(Err(ctx.redirect(&to))),
+    let (ctx, reader) = match reader_page(req).await? {
+        Ok(opened) => opened,
+        Err(answer) => return Ok(Err(answer)),
     };
     if !ctx.csrf_ok(&form) {
         return Ok(Err(expired_form(ctx)));

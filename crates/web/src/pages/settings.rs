@@ -8,7 +8,9 @@ use maud::html;
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
 
-use super::{described_by, field_errors, reader_post, reason, too_many_attempts, unavailable};
+use super::{
+    described_by, field_errors, reader_page, reader_post, reason, too_many_attempts, unavailable,
+};
 use crate::ctx::{Ctx, LANG_COOKIE, query};
 use crate::i18n::Lang;
 use crate::layout::{csrf_field, flash, page};
@@ -112,10 +114,9 @@ fn view(
 /// `GET /settings`.
 #[handler]
 pub(crate) async fn settings_page(req: &Request) -> poem::Result<Response> {
-    let ctx = Ctx::load(req).await?;
-    let reader = match ctx.reader() {
-        Ok(r) => r,
-        Err(to) => return Ok(ctx.redirect(&to)),
+    let (ctx, reader) = match reader_page(req).await? {
+        Ok(opened) => opened,
+        Err(answer) => return Ok(answer),
     };
     let settings = ctx
         .services
