@@ -224,6 +224,10 @@ impl Application {
             .map(|scheduler| scheduler.spawn(stopped.clone()))
             .collect();
         tracing::info!("listening on http://{}", self.addr);
+        tracing::info!(
+            "readers' pages at http://{}/, the API's page at /docs",
+            self.addr
+        );
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.app, http_shutdown, Some(SHUTDOWN_GRACE))
             .await;
