@@ -32,6 +32,7 @@ pub mod hasher;
 pub mod notices;
 pub mod ports;
 pub mod reader_services;
+pub mod readers;
 pub mod registration;
 pub mod roles;
 pub mod secrets;
@@ -59,6 +60,10 @@ pub use ports::{
 };
 pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
+};
+pub use readers::{
+    Deactivation, ReaderDetails, ReaderEdit, ReaderQuery, ReaderRecord, ReaderRecordError,
+    ReaderRecords, ReaderSearchForm,
 };
 pub use registration::{
     CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationAudit, RegistrationError, RegistrationForm,

@@ -178,6 +178,8 @@ pub struct Services {
     pub credentials: CredentialService,
     /// Reader registration and profiles.
     pub readers: Arc<dyn ReaderDirectory>,
+    /// Reader records at the counter: search, edit, card renewal, deactivation.
+    pub records: Arc<dyn crate::readers::ReaderRecords>,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
     /// Checkout, checkin, renewal, holds, reader accounts.

@@ -88,7 +88,29 @@ const fn route(method: &'static str, path: &'static str, work: StaffWork) -> Sta
 pub const STAFF_ROUTES: &[StaffRoute] = &[
     // Readers.
     route("POST", "/api/v1/patrons", StaffWork::Readers),
+    route("GET", "/api/v1/patrons", StaffWork::Readers),
     route("GET", "/api/v1/patrons/{card_number}", StaffWork::Readers),
+    route("PATCH", "/api/v1/patrons/{card_number}", StaffWork::Readers),
+    route(
+        "POST",
+        "/api/v1/patrons/{card_number}/card-renewal",
+        StaffWork::Readers,
+    ),
+    route(
+        "POST",
+        "/api/v1/patrons/{card_number}/deactivation",
+        StaffWork::Readers,
+    ),
+    route(
+        "GET",
+        "/api/v1/patrons/{card_number}/reading-history",
+        StaffWork::Readers,
+    ),
+    route(
+        "GET",
+        "/api/v1/patrons/{card_number}/payments",
+        StaffWork::Payments,
+    ),
     route(
         "DELETE",
         "/api/v1/patrons/{card_number}/block",

@@ -46,6 +46,9 @@ pub(crate) struct ErrorBody {
     /// 409: why the request was refused, as a code; 503 from `/ready`: why not ready.
     #[oai(skip_serializing_if_is_none)]
     reason: Option<String>,
+    /// 409 `deactivation_refused` only: every reason, `reason` being the first.
+    #[oai(skip_serializing_if_is_none)]
+    reasons: Option<Vec<String>>,
 }
 
 /// An answer other than success: a status, a code and a fixed message.
@@ -57,6 +60,7 @@ pub struct ApiError {
     message: &'static str,
     violations: Option<Vec<String>>,
     reason: Option<&'static str>,
+    reasons: Option<Vec<&'static str>>,
     retry_after_secs: Option<u64>,
 }
 
@@ -68,6 +72,7 @@ impl ApiError {
             message,
             violations: None,
             reason: None,
+            reasons: None,
             retry_after_secs: None,
         }
     }
@@ -151,6 +156,27 @@ impl ApiError {
                 "The request was refused; see reason.",
             )
         }
+    }
+
+    /// 409 `deactivation_refused`: the reader still has loans, charges or holds; `reason`
+    /// is the first of `reasons`.
+    pub fn deactivation_refused(reasons: Vec<&'static str>) -> Self {
+        Self {
+            reasons: Some(reasons.clone()),
+            ..Self::refused(
+                "deactivation_refused",
+                reasons.first().copied().unwrap_or("refused"),
+            )
+        }
+    }
+
+    /// 409 `reader_deactivated`: the reader's record can be read, not changed.
+    pub fn reader_deactivated() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "reader_deactivated",
+            "The reader has been deactivated.",
+        )
     }
 
     /// 409: a unique value (library code, barcode, station username) is already taken.
@@ -284,6 +310,10 @@ impl ApiError {
             message: self.message.to_owned(),
             violations: self.violations.clone(),
             reason: self.reason.map(str::to_owned),
+            reasons: self
+                .reasons
+                .as_ref()
+                .map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
         }
     }
 }
@@ -473,6 +503,18 @@ impl From<RegistrationError> for ApiError {
             // The service retries with another number; reaching here means it gave up.
             RegistrationError::CardNumberTaken => ApiError::internal(&"no free card number found"),
             RegistrationError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<library_app::ReaderRecordError> for ApiError {
+    fn from(err: library_app::ReaderRecordError) -> Self {
+        use library_app::ReaderRecordError as E;
+        match err {
+            E::Invalid(v) => ApiError::validation_failed(v),
+            E::NotFound => ApiError::not_found(),
+            E::Deactivated => ApiError::reader_deactivated(),
+            E::Infrastructure(e) => e.into(),
         }
     }
 }

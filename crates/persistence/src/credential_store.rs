@@ -534,6 +534,18 @@ fn to_stored(
         temporary_password_expires_at: None,
         temporary_password_used_at: None,
     });
+    // A deactivated reader's Password, PIN and temporary password stop working: kept in
+    // the row, never verified.
+    let creds = if reader.deactivated_at.is_some() {
+        patron_credentials::Model {
+            password_hash: None,
+            pin_hash: None,
+            temporary_password_hash: None,
+            ..creds
+        }
+    } else {
+        creds
+    };
     let temporary = match (
         creds.temporary_password_hash,
         creds.temporary_password_expires_at,

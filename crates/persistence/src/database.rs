@@ -369,8 +369,7 @@ impl Database {
         Ok(())
     }
 
-    /// The connections, for this crate's tests.
-    #[cfg(test)]
+    /// The connections.
     pub(crate) fn pool(&self) -> &Pool {
         &self.conn
     }

@@ -77,6 +77,7 @@ mod outbox_store;
 mod patron_store;
 mod pool;
 mod queries_store;
+mod reader_records;
 mod reminder_store;
 mod rule_store;
 mod session_cache;

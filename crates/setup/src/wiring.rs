@@ -259,6 +259,7 @@ pub fn services(
     Services {
         credentials,
         readers: Arc::new(DbReaderDirectory::new(db)),
+        records: Arc::new(DbReaderDirectory::new(db)),
         readiness: Arc::new(DbReadiness::new(db)),
         circulation: desk,
         libraries: admin.clone(),

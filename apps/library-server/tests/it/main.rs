@@ -15,6 +15,7 @@ mod fines;
 mod holds;
 mod mail;
 mod process;
+mod reader_records;
 mod reader_services;
 mod reminders;
 mod renewals;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use library_core::CardNumber;
+use library_core::{CardNumber, PatronId};
 use time::Duration;
 
 use super::{CredentialService, Guarded};
@@ -198,6 +198,17 @@ impl CredentialService {
             }
             _ => Err(AuthError::Unauthorized),
         }
+    }
+
+    /// Ends every session of reader `patron` (a deactivation).
+    ///
+    /// # Errors
+    /// [`PortError`] if the sessions cannot be revoked.
+    pub async fn end_reader_sessions(&self, patron: PatronId) -> Result<(), PortError> {
+        self.ports
+            .sessions
+            .revoke_patron_sessions(patron, None)
+            .await
     }
 
     /// Ends a session.

@@ -14,6 +14,7 @@ mod me;
 mod messages;
 mod notices;
 mod operations;
+mod readers;
 mod search;
 mod settings;
 mod sip2;
@@ -79,6 +80,7 @@ pub(crate) type Apis = (
         enquiries::EnquiriesApi,
         messages::MessagesApi,
         search::SearchApi,
+        readers::ReadersApi,
     ),
 );
 
@@ -102,6 +104,7 @@ fn apis(state: &Services) -> Apis {
             enquiries::EnquiriesApi::new(state.clone()),
             messages::MessagesApi::new(state.clone()),
             search::SearchApi::new(state.clone()),
+            readers::ReadersApi::new(state.clone()),
         ),
     )
 }

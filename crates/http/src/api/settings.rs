@@ -128,7 +128,7 @@ struct ReturnedLoanBody {
 
 /// `GET /me/reading-history`.
 #[derive(Debug, Object)]
-struct ReadingHistoryBody {
+pub(super) struct ReadingHistoryBody {
     /// Whether the history is kept (when not, `loans` is empty).
     keep_reading_history: bool,
     /// Since when it has been kept without a break (`null` = since I registered).
@@ -213,27 +213,33 @@ impl SettingsApi {
         &self,
         auth: ReaderAuth,
     ) -> Result<Json<ReadingHistoryBody>, ApiError> {
-        let patron = reader(&auth.0)?;
-        let (history, loans) = self
-            .state
-            .reader_services
-            .settings
-            .reading_history(patron)
-            .await?;
-        Ok(Json(ReadingHistoryBody {
-            keep_reading_history: history.keep,
-            kept_since: history.kept_since.map(shown),
-            loans: loans
-                .into_iter()
-                .map(|l| ReturnedLoanBody {
-                    loan_id: l.loan.get(),
-                    item_barcode: l.item_barcode.as_str().to_owned(),
-                    title: l.title,
-                    library_code: l.library.as_str().to_owned(),
-                    borrowed_at: shown(l.borrowed_at),
-                    returned_at: shown(l.returned_at),
-                })
-                .collect(),
-        }))
+        reading_history_of(&self.state, reader(&auth.0)?).await
     }
+}
+
+/// A reader's reading history as `GET /me/reading-history` answers it (staff see the same).
+pub(super) async fn reading_history_of(
+    state: &Services,
+    patron: library_core::PatronId,
+) -> Result<Json<ReadingHistoryBody>, ApiError> {
+    let (history, loans) = state
+        .reader_services
+        .settings
+        .reading_history(patron)
+        .await?;
+    Ok(Json(ReadingHistoryBody {
+        keep_reading_history: history.keep,
+        kept_since: history.kept_since.map(shown),
+        loans: loans
+            .into_iter()
+            .map(|l| ReturnedLoanBody {
+                loan_id: l.loan.get(),
+                item_barcode: l.item_barcode.as_str().to_owned(),
+                title: l.title,
+                library_code: l.library.as_str().to_owned(),
+                borrowed_at: shown(l.borrowed_at),
+                returned_at: shown(l.returned_at),
+            })
+            .collect(),
+    }))
 }

@@ -38,6 +38,7 @@ use time::{Date, OffsetDateTime};
 pub struct DbReaderDirectory {
     patrons: PatronStore,
     credentials: DbCredentialStore,
+    pool: crate::pool::Pool,
 }
 
 impl DbReaderDirectory {
@@ -46,7 +47,12 @@ impl DbReaderDirectory {
         Self {
             patrons: db.patrons(),
             credentials: db.credentials(),
+            pool: db.pool().clone(),
         }
+    }
+
+    pub(crate) fn pool(&self) -> &crate::pool::Pool {
+        &self.pool
     }
 }
 
@@ -790,7 +796,7 @@ impl AuditTrail for DbAdmin {
 }
 
 /// The audit log row of an audit record of the application layer.
-pub(super) fn audit_entry(record: AuditRecord) -> NewAuditEntry {
+pub(crate) fn audit_entry(record: AuditRecord) -> NewAuditEntry {
     NewAuditEntry {
         staff: record.staff,
         action: record.action.to_owned(),

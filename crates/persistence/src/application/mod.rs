@@ -8,6 +8,7 @@ mod delivery;
 mod reader_services;
 mod stations;
 
+pub(crate) use admin::audit_entry;
 pub use admin::{
     DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier,
     ScheduledJobs, SharedClock, circulation,

@@ -12,7 +12,8 @@ use time::{Date, OffsetDateTime};
 use crate::sql::{corrupt, get, to_u32};
 
 pub(crate) const PATRON_COLUMNS: &str = "id, card_number, category, home_library, \
-     card_expires_on, suspended_until, CASE WHEN blocked_at IS NULL THEN 0 ELSE 1 END AS blocked";
+     card_expires_on, suspended_until, \
+     CASE WHEN blocked_at IS NULL AND deactivated_at IS NULL THEN 0 ELSE 1 END AS blocked";
 
 pub(crate) const ITEM_COLUMNS: &str = "id, barcode, title_id, item_type, home_library, status";
 

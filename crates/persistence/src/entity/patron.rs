@@ -17,6 +17,7 @@ pub(crate) struct Model {
     pub home_library: Option<String>,
     pub card_expires_on: Option<TimeDate>,
     pub created_at: TimeDateTimeWithTimeZone,
+    pub deactivated_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
