@@ -107,6 +107,7 @@ pub async fn create_staff(
         username: username.to_owned(),
         password_hash: hash,
         role,
+        may_override: false,
         created_at: ctx.now(),
     };
     let audit = |member: &StaffMember| {

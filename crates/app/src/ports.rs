@@ -7,6 +7,7 @@
 //! `library-persistence` implements them over the database; this crate never sees it.
 
 use async_trait::async_trait;
+use library_circulation::overrides::Override;
 use library_circulation::ports::{Actor, InfrastructureError};
 use library_circulation::ports::{
     CalendarRepository, CirculationStore, FineSuspensionRepository, RuleRepository,
@@ -69,6 +70,21 @@ pub trait CirculationDesk: Send + Sync {
         req: CheckoutRequest,
         by: &Actor,
     ) -> Result<CheckoutOutcome, CheckoutError>;
+    /// [`Circulation::checkout_overriding`]: staff stepping over named refusals, audited
+    /// with them and the reason. Who may is [`crate::roles::may_override`]'s decision.
+    async fn checkout_overriding(
+        &self,
+        req: CheckoutRequest,
+        by: &Actor,
+        overriding: &Override,
+    ) -> Result<CheckoutOutcome, CheckoutError>;
+    /// [`Circulation::renew_overriding`], as [`Self::checkout_overriding`].
+    async fn renew_overriding(
+        &self,
+        req: RenewRequest,
+        by: &Actor,
+        overriding: &Override,
+    ) -> Result<RenewOutcome, RenewError>;
     /// [`Circulation::checkin_as`]: audited in the checkin's transaction.
     async fn checkin(
         &self,
@@ -140,6 +156,22 @@ where
         by: &Actor,
     ) -> Result<CheckoutOutcome, CheckoutError> {
         Circulation::checkout_as(self, req, Some(by)).await
+    }
+    async fn checkout_overriding(
+        &self,
+        req: CheckoutRequest,
+        by: &Actor,
+        overriding: &Override,
+    ) -> Result<CheckoutOutcome, CheckoutError> {
+        Circulation::checkout_overriding(self, req, by, overriding).await
+    }
+    async fn renew_overriding(
+        &self,
+        req: RenewRequest,
+        by: &Actor,
+        overriding: &Override,
+    ) -> Result<RenewOutcome, RenewError> {
+        Circulation::renew_overriding(self, req, by, overriding).await
     }
     async fn checkin(
         &self,
@@ -541,6 +573,8 @@ pub struct NewStaffMember {
     pub password_hash: SecretHash,
     /// The role.
     pub role: StaffRole,
+    /// Granted `override` (docs/circulation.md, Overrides).
+    pub may_override: bool,
     /// When.
     pub created_at: OffsetDateTime,
 }
@@ -554,6 +588,8 @@ pub struct StaffMember {
     pub username: String,
     /// The role.
     pub role: StaffRole,
+    /// Granted `override`.
+    pub may_override: bool,
 }
 
 /// Staff users, as administrators manage them over HTTP.

@@ -72,9 +72,33 @@ pub fn may(role: StaffRole, work: StaffWork) -> bool {
     role == StaffRole::Admin || work.least_role() == StaffRole::Librarian
 }
 
+/// May this staff user check out or renew past the refusals staff may override
+/// (docs/circulation.md, Overrides)? An `admin` always; a `librarian` only if granted
+/// `override` when the account was created.
+pub fn may_override(staff: &library_credentials::StoredStaff) -> bool {
+    staff.role == StaffRole::Admin || staff.may_override
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_may_override() {
+        use library_core::StaffId;
+        use library_credentials::{SecretHash, StoredStaff};
+        let staff = |role, may_override| StoredStaff {
+            id: StaffId(1),
+            username: "u".into(),
+            password_hash: SecretHash(String::new()),
+            role,
+            may_override,
+        };
+        assert!(may_override(&staff(StaffRole::Admin, false)));
+        assert!(may_override(&staff(StaffRole::Admin, true)));
+        assert!(may_override(&staff(StaffRole::Librarian, true)));
+        assert!(!may_override(&staff(StaffRole::Librarian, false)));
+    }
 
     #[test]
     fn admin_may_do_everything_a_librarian_only_the_counters_work() {

@@ -312,6 +312,23 @@ impl HoldQueue {
         hold.waiting_item().ok_or(HoldQueueError::NotWaiting(id))
     }
 
+    /// Puts a waiting hold back in the queue, first in line, because its copy was lent to
+    /// someone else by a staff override (docs/circulation.md, Overrides). Returns the copy
+    /// it had.
+    pub fn release(&mut self, id: HoldId) -> Result<ItemId, HoldQueueError> {
+        let hold = self
+            .active
+            .iter_mut()
+            .find(|h| h.id == id)
+            .ok_or(HoldQueueError::NotActive(id))?;
+        let item = hold.waiting_item().ok_or(HoldQueueError::NotWaiting(id))?;
+        // Position 0 sorts before every queued hold; renumbering makes it 1.
+        hold.state = HoldState::Queued { position: 0 };
+        self.changed.insert(id);
+        self.renumber();
+        Ok(item)
+    }
+
     /// Ends `patron`'s queued hold on the title as collected because they borrowed a
     /// copy from the open shelf (Koha fills a reader's hold when they check out the
     /// title). Returns the hold, if there was one.

@@ -109,9 +109,11 @@ mod codes;
 mod due_date;
 mod hold_queue;
 mod hold_request;
+pub mod lost;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 mod model;
+pub mod overrides;
 pub mod ports;
 mod profile;
 mod renewal;

@@ -425,6 +425,8 @@ pub enum CirculationEvent {
         library: LibraryCode,
         /// The reader's hold the checkout collected, if any.
         collected_hold: Option<HoldId>,
+        /// The refusals staff overrode to make it, and why.
+        overridden: Option<crate::overrides::Overridden>,
     },
     /// A copy returned.
     Checkin {
@@ -445,6 +447,8 @@ pub enum CirculationEvent {
         loan: LoanId,
         /// The fine accrued so far, fixed as a charge (zero if none).
         fine_charged: Money,
+        /// The refusals staff overrode to renew it, and why.
+        overridden: Option<crate::overrides::Overridden>,
     },
     /// A hold placed for a reader.
     HoldPlaced {

@@ -332,6 +332,9 @@ pub struct StoredStaff {
     pub password_hash: SecretHash,
     /// What the user may do.
     pub role: StaffRole,
+    /// A librarian granted `override`: may check out or renew past the refusals staff may
+    /// step over (an administrator always may).
+    pub may_override: bool,
 }
 
 /// Staff users, for staff login.

@@ -960,6 +960,7 @@ async fn staff_login_gives_a_staff_session_and_is_throttled_like_any_login() {
         username: "counter01".into(),
         password_hash: hash,
         role: StaffRole::Librarian,
+        may_override: false,
     });
     let (issued, staff) = h
         .service

@@ -129,6 +129,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     // Circulation at the counter.
     route(
         "POST",
+        "/api/v1/circulation/loans/{loan_id}/renewal/override",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
         "/api/v1/circulation/checkouts",
         StaffWork::Circulation,
     ),

@@ -155,7 +155,8 @@ impl SessionStore for DbSessionStore {
         let Some(row) = sql::one(
             &self.conn,
             "SELECT s.token_hash, s.patron_id, s.staff_id, s.scope, s.created_at, \
-             s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.password_hash, u.role \
+             s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.password_hash, u.role, \
+             u.may_override \
              FROM sessions s LEFT JOIN staff_users u ON u.id = s.staff_id \
              WHERE s.token_hash = ? AND s.revoked_at IS NULL",
             vec![key.as_str().into()],
@@ -174,7 +175,10 @@ impl SessionStore for DbSessionStore {
                     id,
                     row.try_get("", "username").map_err(failed(CONTEXT))?,
                     row.try_get("", "password_hash").map_err(failed(CONTEXT))?,
-                    &role,
+                    (
+                        &role,
+                        row.try_get("", "may_override").map_err(failed(CONTEXT))?,
+                    ),
                     CONTEXT,
                 )?)
             }

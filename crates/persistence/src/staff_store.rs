@@ -24,6 +24,8 @@ pub struct NewStaffUser {
     pub password_hash: SecretHash,
     /// The role.
     pub role: StaffRole,
+    /// Granted `override` (docs/circulation.md, Overrides).
+    pub may_override: bool,
     /// When the user was created.
     pub created_at: OffsetDateTime,
 }
@@ -37,6 +39,8 @@ pub struct StaffUser {
     pub username: String,
     /// The role.
     pub role: StaffRole,
+    /// Granted `override`.
+    pub may_override: bool,
     /// When the user was created.
     pub created_at: OffsetDateTime,
 }
@@ -78,12 +82,14 @@ impl StaffStore {
                 staff_user::Column::PasswordHash,
                 staff_user::Column::Role,
                 staff_user::Column::CreatedAt,
+                staff_user::Column::MayOverride,
             ])
             .values([
                 new.username.to_lowercase().into(),
                 new.password_hash.0.as_str().into(),
                 new.role.as_str().into(),
                 instant::value(backend, new.created_at).into(),
+                new.may_override.into(),
             ])
             .map_err(|e| PortError::Failed(format!("{CONTEXT}: {e}")))?
             .on_conflict(
@@ -123,6 +129,7 @@ impl StaffStore {
                     id: stored.id,
                     username: stored.username,
                     role: stored.role,
+                    may_override: stored.may_override,
                     created_at,
                 })
             })
@@ -131,7 +138,13 @@ impl StaffStore {
 }
 
 fn to_stored(row: staff_user::Model, context: &str) -> Result<StoredStaff, PortError> {
-    stored(row.id, row.username, row.password_hash, &row.role, context)
+    stored(
+        row.id,
+        row.username,
+        row.password_hash,
+        (&row.role, row.may_override),
+        context,
+    )
 }
 
 /// A staff user from its columns.
@@ -139,7 +152,7 @@ pub(crate) fn stored(
     id: i64,
     username: String,
     password_hash: String,
-    role: &str,
+    (role, may_override): (&str, bool),
     context: &str,
 ) -> Result<StoredStaff, PortError> {
     let role = StaffRole::parse(role)
@@ -149,6 +162,7 @@ pub(crate) fn stored(
         username,
         password_hash: SecretHash(password_hash),
         role,
+        may_override,
     })
 }
 

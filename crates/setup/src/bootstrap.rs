@@ -167,6 +167,7 @@ async fn ensure_admin(
             username: ADMIN_USERNAME.to_owned(),
             password_hash: hash,
             role: StaffRole::Admin,
+            may_override: false,
             created_at: now,
         })
         .await;

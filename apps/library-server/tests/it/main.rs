@@ -14,6 +14,7 @@ mod faults;
 mod fines;
 mod holds;
 mod mail;
+mod overrides;
 mod process;
 mod reader_records;
 mod reader_services;

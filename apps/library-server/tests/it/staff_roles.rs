@@ -223,7 +223,7 @@ async fn staff_users_are_created_listed_and_audited() {
             .expect(201, "");
         assert_eq!(
             created.body,
-            json!({"username": "clerk.wong", "role": "librarian"}),
+            json!({"username": "clerk.wong", "role": "librarian", "permissions": []}),
             "{}",
             app.db
         );
@@ -306,9 +306,9 @@ async fn staff_users_are_created_listed_and_audited() {
         assert_eq!(
             list.body,
             json!({"users": [
-                {"username": "admin", "role": "admin"},
-                {"username": "clerk.wong", "role": "librarian"},
-                {"username": "deputy", "role": "admin"},
+                {"username": "admin", "role": "admin", "permissions": []},
+                {"username": "clerk.wong", "role": "librarian", "permissions": []},
+                {"username": "deputy", "role": "admin", "permissions": []},
             ]}),
             "{}",
             app.db
@@ -359,7 +359,7 @@ async fn staff_users_are_created_listed_and_audited() {
         let details: Value = serde_json::from_str(&clerk_entry.entry.details).expect("json");
         assert_eq!(
             details,
-            json!({"username": "clerk.wong", "role": "librarian"})
+            json!({"username": "clerk.wong", "role": "librarian", "permissions": []})
         );
         assert!(clerk_entry.entry.subject.starts_with("staff:"));
         assert!(clerk_entry.entry.staff.is_some(), "{}", app.db);

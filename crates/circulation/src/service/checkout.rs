@@ -5,10 +5,13 @@ use library_core::{Barcode, CardNumber, Clock, HoldId, LibraryCode, Money};
 use library_fines::NewCharge;
 
 use super::{Circulation, Config, record, save_queue};
-use crate::checkout::{CheckoutFacts, CheckoutKind, CheckoutRefusal, decide_checkout};
+use crate::checkout::{
+    CheckoutFacts, CheckoutKind, CheckoutRefusal, checkout_refusals, decide_checkout,
+};
 use crate::due_date::loan_due_date;
 use crate::hold_queue::HoldQueue;
 use crate::model::{Item, Library, Loan, NewLoan, Title};
+use crate::overrides::{Overridden, Override};
 use crate::ports::{
     Actor, CalendarRepository, CheckoutReads, CheckoutRecords, CirculationEvent, CirculationStore,
     CirculationTransaction, FineSuspensionRepository, InfrastructureError, RuleRepository,
@@ -42,6 +45,8 @@ pub struct CheckoutOutcome {
     pub title: Title,
     /// Renewals the new loan allows.
     pub renewals_left: u32,
+    /// The refusals staff overrode to make it (none without an override).
+    pub overridden: Vec<CheckoutRefusal>,
 }
 
 /// Why a checkout did not happen.
@@ -116,6 +121,29 @@ where
         req: CheckoutRequest,
         by: Option<&Actor>,
     ) -> Result<CheckoutOutcome, CheckoutError> {
+        self.checkout_with(req, by, None).await
+    }
+
+    /// [`Self::checkout_as`] made by staff stepping over the refusals `overriding` names
+    /// (docs/circulation.md, Overrides): the loan is made when every refusal that applies
+    /// is named; the audit entry records what was stepped over and why. If
+    /// `on_hold_for_another` is stepped over, the other reader's waiting hold goes back to
+    /// the head of the title's queue. Who may override is the caller's decision.
+    pub async fn checkout_overriding(
+        &self,
+        req: CheckoutRequest,
+        by: &Actor,
+        overriding: &Override,
+    ) -> Result<CheckoutOutcome, CheckoutError> {
+        self.checkout_with(req, Some(by), Some(overriding)).await
+    }
+
+    async fn checkout_with(
+        &self,
+        req: CheckoutRequest,
+        by: Option<&Actor>,
+        overriding: Option<&Override>,
+    ) -> Result<CheckoutOutcome, CheckoutError> {
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
@@ -133,7 +161,7 @@ where
             return Err(CheckoutError::LibraryNotFound(req.library));
         };
         let outcome = self
-            .checkout_in(tx.as_mut(), found, &library, &config, now, by)
+            .checkout_in(tx.as_mut(), found, &library, &config, now, (by, overriding))
             .await?;
         match outcome {
             Ok(outcome) => {
@@ -187,7 +215,7 @@ where
             loans_charges_and_holds,
         };
         let outcome = self
-            .checkout_in(tx.as_mut(), found, &library, &config, now, by)
+            .checkout_in(tx.as_mut(), found, &library, &config, now, (by, None))
             .await?;
         match outcome {
             // The copy was trapped for this hold, so the checkout collected it; if a
@@ -218,7 +246,7 @@ where
         library: &Library,
         config: &Config,
         now: time::OffsetDateTime,
-        by: Option<&Actor>,
+        (by, overriding): (Option<&Actor>, Option<&Override>),
     ) -> Result<Result<CheckoutOutcome, CheckoutRefusal>, InfrastructureError> {
         let rules = EffectiveRules::resolve(
             &config.rules,
@@ -244,14 +272,39 @@ where
             loans_out,
             waiting_for: waiting.as_ref().map(|h| h.patron),
         };
-        let kind = match decide_checkout(&facts) {
-            Ok(kind) => kind,
-            Err(refusal) => return Ok(Err(refusal)),
+        let (kind, overridden) = match overriding {
+            None => match decide_checkout(&facts) {
+                Ok(kind) => (kind, Vec::new()),
+                Err(refusal) => return Ok(Err(refusal)),
+            },
+            Some(overriding) => {
+                let (overridden, refusing) = overriding.split_checkout(&checkout_refusals(&facts));
+                if let Some(&refusal) = refusing.first() {
+                    return Ok(Err(refusal));
+                }
+                // Stepping over `on_hold_for_another` makes it a plain loan.
+                let kind = if overridden.is_empty() {
+                    decide_checkout(&facts).unwrap_or(CheckoutKind::Loan)
+                } else {
+                    CheckoutKind::Loan
+                };
+                (kind, overridden)
+            }
         };
 
         let mut hold_fee = Money::ZERO;
         let mut queue = HoldQueue::new(item.title, holds);
-        let collected_hold = if let (CheckoutKind::Collection, Some(hold)) = (kind, waiting) {
+        if overridden.contains(&CheckoutRefusal::OnHoldForAnother)
+            && let Some(other) = waiting.as_ref().filter(|h| h.patron != patron.id)
+        {
+            // The copy on the shelf for another reader is lent: their hold goes back to
+            // the head of the queue for the next copy.
+            queue
+                .release(other.id)
+                .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+        }
+        let collected_hold = if let (CheckoutKind::Collection, Some(hold)) = (kind, waiting.clone())
+        {
             queue
                 .collect(hold.id, now)
                 .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
@@ -288,6 +341,12 @@ where
             item_barcode: item.barcode.clone(),
             library: library.code.clone(),
             collected_hold,
+            overridden: overriding
+                .filter(|_| !overridden.is_empty())
+                .map(|o| Overridden {
+                    refusals: overridden.iter().map(|r| r.code()).collect(),
+                    reason: o.reason.clone(),
+                }),
         })
         .await?;
         Ok(Ok(CheckoutOutcome {
@@ -297,6 +356,7 @@ where
             hold_fee,
             item,
             title,
+            overridden,
         }))
     }
 }

@@ -6,11 +6,12 @@ use super::{Circulation, record};
 use crate::checkin::accrued_fine;
 use crate::due_date::renewal_due_date;
 use crate::model::{Item, Loan, Title};
+use crate::overrides::{Overridden, Override};
 use crate::ports::{
     Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
     InfrastructureError, RuleRepository,
 };
-use crate::renewal::{RenewalFacts, RenewalRefusal, decide_renewal};
+use crate::renewal::{RenewalFacts, RenewalRefusal, decide_renewal, renewal_refusals};
 use crate::rules::EffectiveRules;
 use library_fines::NewCharge;
 
@@ -37,6 +38,8 @@ pub struct RenewOutcome {
     pub title: Title,
     /// Renewals the loan still allows after this one.
     pub renewals_left: u32,
+    /// The refusals staff overrode to renew it (none without an override).
+    pub overridden: Vec<RenewalRefusal>,
 }
 
 /// Why a renewal did not happen.
@@ -101,6 +104,26 @@ where
         req: RenewRequest,
         by: Option<&Actor>,
     ) -> Result<RenewOutcome, RenewError> {
+        self.renew_with(req, by, None).await
+    }
+
+    /// [`Self::renew_as`] made by staff stepping over the refusals `overriding` names
+    /// (docs/circulation.md, Overrides); audited with what was stepped over and why.
+    pub async fn renew_overriding(
+        &self,
+        req: RenewRequest,
+        by: &Actor,
+        overriding: &Override,
+    ) -> Result<RenewOutcome, RenewError> {
+        self.renew_with(req, Some(by), Some(overriding)).await
+    }
+
+    async fn renew_with(
+        &self,
+        req: RenewRequest,
+        by: Option<&Actor>,
+        overriding: Option<&Override>,
+    ) -> Result<RenewOutcome, RenewError> {
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
@@ -151,7 +174,19 @@ where
             outstanding,
             reserved_by_another,
         };
-        decide_renewal(&facts).map_err(RenewError::Refused)?;
+        let overridden = match overriding {
+            None => {
+                decide_renewal(&facts).map_err(RenewError::Refused)?;
+                Vec::new()
+            }
+            Some(overriding) => {
+                let (overridden, refusing) = overriding.split_renewal(&renewal_refusals(&facts));
+                if let Some(&refusal) = refusing.first() {
+                    return Err(RenewError::Refused(refusal));
+                }
+                overridden
+            }
+        };
 
         // A renewal of an overdue loan first charges the fine accrued so far
         // (docs/circulation.md; Koha AddRenewal closes the fine as RENEWED).
@@ -171,6 +206,12 @@ where
         record(tx.as_mut(), by, now, || CirculationEvent::Renewal {
             loan: loan.id,
             fine_charged: fine.fine,
+            overridden: overriding
+                .filter(|_| !overridden.is_empty())
+                .map(|o| Overridden {
+                    refusals: overridden.iter().map(|r| r.code()).collect(),
+                    reason: o.reason.clone(),
+                }),
         })
         .await?;
         tx.commit().await?;
@@ -180,6 +221,7 @@ where
             fine_charged: fine.fine,
             item,
             title,
+            overridden,
         })
     }
 

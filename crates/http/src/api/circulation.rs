@@ -23,6 +23,7 @@ use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use library_app::Services;
+use library_circulation::overrides::{OverridableRefusal, Override};
 
 /// `POST /circulation/checkouts`.
 #[derive(Debug, Object)]
@@ -31,6 +32,56 @@ struct CheckoutBody {
     item_barcode: Text,
     /// The lending library (where the checkout happens).
     library_code: Text,
+    /// Staff stepping over named refusals (an `admin`, or a `librarian` granted
+    /// `override`; others get 403): `quota_reached`, `fines_over_limit`,
+    /// `on_hold_for_another`.
+    #[oai(rename = "override")]
+    overriding: Option<OverrideBody>,
+}
+
+/// An override: the refusals stepped over and why.
+#[derive(Debug, Object)]
+pub(super) struct OverrideBody {
+    /// Codes of the refusals to step over (`quota_reached`, `fines_over_limit`,
+    /// `on_hold_for_another`, `too_many_renewals`).
+    refusals: Vec<Text>,
+    /// Why (1 to 500 characters; audited).
+    reason: Text,
+}
+
+impl OverrideBody {
+    /// The override, if `who` may make one: 403 otherwise; 422 `override_refusal_invalid`
+    /// (empty, or a refusal that cannot be overridden), `override_reason_missing`,
+    /// `override_reason_invalid`.
+    fn checked(self, who: &crate::auth::Principal) -> Result<Override, ApiError> {
+        if !who
+            .staff
+            .as_ref()
+            .is_some_and(library_app::roles::may_override)
+        {
+            return Err(ApiError::forbidden());
+        }
+        let mut violations = Vec::new();
+        let refusals: Option<Vec<OverridableRefusal>> = self
+            .refusals
+            .iter()
+            .map(|code| OverridableRefusal::parse(code.0.trim()))
+            .collect();
+        let refusals = refusals.filter(|r| !r.is_empty());
+        if refusals.is_none() {
+            violations.push("override_refusal_invalid");
+        }
+        let reason = self.reason.0.trim().to_owned();
+        if reason.is_empty() {
+            violations.push("override_reason_missing");
+        } else if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+            violations.push("override_reason_invalid");
+        }
+        match refusals {
+            Some(refusals) if violations.is_empty() => Ok(Override { refusals, reason }),
+            _ => Err(ApiError::validation_failed(violations)),
+        }
+    }
 }
 
 /// A loan made.
@@ -39,6 +90,8 @@ pub(super) struct LoanMadeBody {
     loan_id: i64,
     /// 23:59:59 local time on the due date.
     due_at: OffsetDateTime,
+    /// The refusals staff overrode to make the loan (empty without an override).
+    overridden: Vec<String>,
 }
 
 #[derive(ApiResponse)]
@@ -54,6 +107,11 @@ impl LoanMade {
         LoanMade::Created(Json(LoanMadeBody {
             loan_id: outcome.loan.id.get(),
             due_at: shown(outcome.loan.due.at),
+            overridden: outcome
+                .overridden
+                .iter()
+                .map(|r| r.code().to_owned())
+                .collect(),
         }))
     }
 }
@@ -98,6 +156,15 @@ struct CheckinResultBody {
 pub(crate) struct RenewedBody {
     pub(crate) due_at: OffsetDateTime,
     pub(crate) renewals: u32,
+}
+
+/// A renewal made by staff stepping over named refusals.
+#[derive(Debug, Object)]
+struct OverriddenRenewalBody {
+    due_at: OffsetDateTime,
+    renewals: u32,
+    /// The refusals overridden.
+    overridden: Vec<String>,
 }
 
 /// A rule scope; a dimension left out means "any".
@@ -369,16 +436,22 @@ impl CirculationApi {
         body: Json<CheckoutBody>,
     ) -> Result<LoanMade, ApiError> {
         let body = body.0;
+        let overriding = body.overriding.map(|o| o.checked(&auth.0)).transpose()?;
         let req = CheckoutRequest {
             card_number: card(&body.card_number.0)?,
             item_barcode: barcode(&body.item_barcode.0)?,
             library: library_code(&body.library_code.0, "unknown_library")?,
         };
-        let outcome = self
-            .state
-            .circulation
-            .checkout(req, &staff_actor(&auth.0)?)
-            .await?;
+        let by = staff_actor(&auth.0)?;
+        let outcome = match &overriding {
+            None => self.state.circulation.checkout(req, &by).await?,
+            Some(o) => {
+                self.state
+                    .circulation
+                    .checkout_overriding(req, &by, o)
+                    .await?
+            }
+        };
         Ok(LoanMade::of(&outcome))
     }
 
@@ -412,6 +485,43 @@ impl CirculationApi {
                 pickup_library: h.pickup_library.as_str().to_owned(),
                 pickup_by: h.pickup_by(),
             }),
+        }))
+    }
+
+    /// Renews a loan past named refusals (an `admin`, or a `librarian` granted
+    /// `override`; others 403): `too_many_renewals`, `on_hold_for_another`,
+    /// `fines_over_limit`, with a reason; audited with both. 404; 409 `renewal_refused`
+    /// for a refusal not named (never past `patron_suspended`, `card_expired`,
+    /// `too_soon`); 422 `override_refusal_invalid`, `override_reason_missing`,
+    /// `override_reason_invalid`.
+    #[oai(path = "/circulation/loans/:loan_id/renewal/override", method = "post")]
+    async fn renew_overriding(
+        &self,
+        auth: StaffAuth,
+        loan_id: Path<i64>,
+        body: Json<OverrideBody>,
+    ) -> Result<Json<OverriddenRenewalBody>, ApiError> {
+        let overriding = body.0.checked(&auth.0)?;
+        let outcome = self
+            .state
+            .circulation
+            .renew_overriding(
+                RenewRequest {
+                    loan: LoanId(loan_id.0),
+                    patron: None,
+                },
+                &staff_actor(&auth.0)?,
+                &overriding,
+            )
+            .await?;
+        Ok(Json(OverriddenRenewalBody {
+            due_at: shown(outcome.loan.due.at),
+            renewals: outcome.loan.renewals,
+            overridden: outcome
+                .overridden
+                .iter()
+                .map(|r| r.code().to_owned())
+                .collect(),
         }))
     }
 

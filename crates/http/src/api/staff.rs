@@ -108,6 +108,19 @@ struct NewStaffUserRequest {
     /// lower-case letter and a digit, not a common password, not containing the username.
     password: Text,
     role: RoleDto,
+    /// Permissions beyond the role: `override` (a librarian may check out or renew past
+    /// `quota_reached`, `fines_over_limit`, `on_hold_for_another`, `too_many_renewals`;
+    /// an administrator always may). Set once, at creation.
+    #[oai(default)]
+    permissions: Vec<PermissionDto>,
+}
+
+/// A permission a staff user may be granted beyond their role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+enum PermissionDto {
+    /// Check out or renew past the refusals staff may override.
+    Override,
 }
 
 /// A staff user (never the password).
@@ -116,6 +129,8 @@ struct StaffUserBody {
     /// As stored (lower-cased).
     username: String,
     role: RoleDto,
+    /// Granted beyond the role.
+    permissions: Vec<PermissionDto>,
 }
 
 impl From<StaffMember> for StaffUserBody {
@@ -123,6 +138,11 @@ impl From<StaffMember> for StaffUserBody {
         Self {
             username: m.username,
             role: m.role.into(),
+            permissions: if m.may_override {
+                vec![PermissionDto::Override]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -284,7 +304,8 @@ impl StaffApi {
                 &auth.0,
                 "staff.create",
                 format!("staff:{}", created.id.get()),
-                &json!({"username": created.username, "role": role.as_str()}),
+                &json!({"username": created.username, "role": role.as_str(),
+                        "permissions": if created.may_override { vec!["override"] } else { vec![] }}),
             )
         };
         let created = self
@@ -295,6 +316,7 @@ impl StaffApi {
                     username,
                     password_hash,
                     role,
+                    may_override: body.permissions.contains(&PermissionDto::Override),
                     created_at: self.state.clock.now(),
                 },
                 &audit,

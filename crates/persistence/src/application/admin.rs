@@ -177,6 +177,7 @@ impl StaffDirectory for DbStaffDirectory {
             username: new.username.clone(),
             password_hash: new.password_hash.clone(),
             role: new.role,
+            may_override: new.may_override,
             created_at: new.created_at,
         };
         let member = |id| StaffMember {
@@ -184,6 +185,7 @@ impl StaffDirectory for DbStaffDirectory {
             // As stored.
             username: new.username.to_lowercase(),
             role: new.role,
+            may_override: new.may_override,
         };
         let entry = |id| audit_entry(audit(&member(id)));
         Ok(self
@@ -203,6 +205,7 @@ impl StaffDirectory for DbStaffDirectory {
                 id: u.id,
                 username: u.username,
                 role: u.role,
+                may_override: u.may_override,
             })
             .collect())
     }

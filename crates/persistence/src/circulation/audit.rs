@@ -5,6 +5,7 @@
 //! station's entries have no staff id and say `"channel": "sip2"` and the station.
 
 use async_trait::async_trait;
+use library_circulation::overrides::Overridden;
 use library_circulation::ports::{
     Actor, AuditJournal, CirculationEvent, CirculationRecord, InfrastructureError,
 };
@@ -23,14 +24,19 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
             item_barcode,
             library,
             collected_hold,
-        } => (
-            "circulation.checkout",
-            format!("loan:{}", loan.get()),
-            json!({"card_number": card_number.as_str(),
+            overridden,
+        } => {
+            let mut details = json!({"card_number": card_number.as_str(),
                    "item_barcode": item_barcode.as_str(),
                    "library_code": library.as_str(),
-                   "collected_hold": collected_hold.map(|h| h.get())}),
-        ),
+                   "collected_hold": collected_hold.map(|h| h.get())});
+            add_override(&mut details, overridden.as_ref());
+            (
+                "circulation.checkout",
+                format!("loan:{}", loan.get()),
+                details,
+            )
+        }
         CirculationEvent::Checkin {
             loan,
             item_barcode,
@@ -45,11 +51,15 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
                    "fine_cents": fine.cents(),
                    "book_drop": book_drop}),
         ),
-        CirculationEvent::Renewal { loan, fine_charged } => (
-            "circulation.renew",
-            format!("loan:{}", loan.get()),
-            json!({"fine_charged_cents": fine_charged.cents()}),
-        ),
+        CirculationEvent::Renewal {
+            loan,
+            fine_charged,
+            overridden,
+        } => {
+            let mut details = json!({"fine_charged_cents": fine_charged.cents()});
+            add_override(&mut details, overridden.as_ref());
+            ("circulation.renew", format!("loan:{}", loan.get()), details)
+        }
         CirculationEvent::HoldPlaced {
             hold,
             card_number,
@@ -94,6 +104,14 @@ impl AuditJournal for DbTransaction {
     }
 }
 
+/// Adds an override's refusals and reason to an entry's details (absent: no override).
+fn add_override(details: &mut serde_json::Value, overridden: Option<&Overridden>) {
+    if let Some(o) = overridden {
+        details["overridden"] = json!(o.refusals);
+        details["override_reason"] = json!(o.reason);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use library_core::{Barcode, CardNumber, HoldId, LibraryCode, LoanId, Money, StaffId};
@@ -115,6 +133,7 @@ mod tests {
                 item_barcode: Barcode::parse("31000000000001").unwrap(),
                 library: LibraryCode::parse("CEN").unwrap(),
                 collected_hold: Some(HoldId(5)),
+                overridden: None,
             },
             at: at(),
         });
@@ -159,6 +178,7 @@ mod tests {
             event: CirculationEvent::Renewal {
                 loan: LoanId(3),
                 fine_charged: Money::ZERO,
+                overridden: None,
             },
             at: at(),
         });

@@ -12,6 +12,7 @@ pub(crate) struct Model {
     pub password_hash: String,
     pub role: String,
     pub created_at: TimeDateTimeWithTimeZone,
+    pub may_override: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

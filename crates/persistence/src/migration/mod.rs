@@ -18,6 +18,7 @@ mod m20261207_000011_reset_windows;
 mod m20261207_000012_loan_reminders;
 mod m20261208_000013_catalogue_search_index;
 mod m20261209_000014_reader_records;
+mod m20261209_000015_staff_override;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_loan_reminders::Migration),
             Box::new(m20261208_000013_catalogue_search_index::Migration),
             Box::new(m20261209_000014_reader_records::Migration),
+            Box::new(m20261209_000015_staff_override::Migration),
         ]
     }
 }

@@ -275,6 +275,7 @@ async fn catalogue_periods_audit_and_outbox() {
                 username: "Librarian".into(),
                 password_hash: SecretHash("x".into()),
                 role: StaffRole::Librarian,
+                may_override: false,
                 created_at: T0,
             })
             .await

@@ -34,6 +34,7 @@ async fn a_change_and_its_audit_entry_commit_together() {
                 username: "Counter".into(),
                 password_hash: SecretHash("x".into()),
                 role: StaffRole::Librarian,
+                may_override: false,
                 created_at: T0,
             })
             .await

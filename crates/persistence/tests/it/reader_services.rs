@@ -543,6 +543,7 @@ async fn enquiries_are_answered_once() {
                 username: "counter".into(),
                 password_hash: SecretHash("x".into()),
                 role: StaffRole::Librarian,
+                may_override: false,
                 created_at: NOW,
             })
             .await

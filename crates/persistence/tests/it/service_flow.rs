@@ -236,6 +236,7 @@ async fn staff_login_over_the_database() {
                     username: "Counter01".into(),
                     password_hash: hash,
                     role: StaffRole::Admin,
+                    may_override: false,
                     created_at: T0,
                 })
                 .await

@@ -52,6 +52,7 @@ async fn sessions_match_the_reference() {
                 username: "librarian1".into(),
                 password_hash: SecretHash("plain$x".into()),
                 role: library_credentials::StaffRole::Librarian,
+                may_override: false,
                 created_at: T0,
             })
             .await
@@ -63,6 +64,7 @@ async fn sessions_match_the_reference() {
             username: "librarian1".into(),
             password_hash: SecretHash("plain$x".into()),
             role: library_credentials::StaffRole::Librarian,
+            may_override: false,
         });
         let all = [
             session(1, Subject::Patron(a), Scope::Full),

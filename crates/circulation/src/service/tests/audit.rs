@@ -56,6 +56,7 @@ fn a_checkout_and_its_return_are_recorded_with_who_when_and_what() {
                 item_barcode: barcode("B1"),
                 library: code("HKCL"),
                 collected_hold: None,
+                overridden: None,
             },
             at: datetime!(2021-03-05 10:00 +08:00),
         }]
@@ -170,6 +171,7 @@ fn an_overdue_renewal_records_the_fine_it_fixed() {
             event: CirculationEvent::Renewal {
                 loan: loan.id,
                 fine_charged: Money::from_cents(900),
+                overridden: None,
             },
             at: datetime!(2021-03-25 12:00 +08:00),
         }
@@ -204,6 +206,7 @@ fn renew_all_records_each_renewal_and_no_refusal() {
             event: CirculationEvent::Renewal {
                 loan: first.id,
                 fine_charged: Money::ZERO,
+                overridden: None,
             },
             at: datetime!(2021-03-08 10:00 +08:00),
         }]
