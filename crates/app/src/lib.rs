@@ -34,6 +34,7 @@ pub mod ports;
 pub mod reader_services;
 pub mod readers;
 pub mod registration;
+pub mod returns;
 pub mod roles;
 pub mod secrets;
 pub mod services;
@@ -69,6 +70,7 @@ pub use registration::{
     CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationAudit, RegistrationError, RegistrationForm,
     card_expiry, draw_card_number,
 };
+pub use returns::Return;
 pub use roles::{StaffWork, may};
 pub use secrets::SecretBox;
 pub use services::{

@@ -15,9 +15,9 @@ use library_circulation::ports::{
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, CheckinError, CheckinOutcome, CheckinRequest,
     CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,
-    CopyInformation, ExpireHoldsError, ExpiryReport, PlaceHoldError, PlaceHoldRequest,
-    ReaderAccount, RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome,
-    RenewRequest,
+    CopyInformation, DeclareLostError, DeclareLostRequest, ExpireHoldsError, ExpiryReport,
+    FoundError, FoundOutcome, LostOutcome, PlaceHoldError, PlaceHoldRequest, ReaderAccount,
+    RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome, RenewRequest,
 };
 use library_circulation::{
     Calendar, CalendarError, CalendarRule, Circulation, Hold, Item, ItemType, Library, Loan,
@@ -85,6 +85,20 @@ pub trait CirculationDesk: Send + Sync {
         by: &Actor,
         overriding: &Override,
     ) -> Result<RenewOutcome, RenewError>;
+    /// [`Circulation::declare_lost_as`]: audited when made `by` staff (a reader's own
+    /// report is not audited).
+    async fn declare_lost(
+        &self,
+        req: DeclareLostRequest,
+        by: Option<&Actor>,
+    ) -> Result<LostOutcome, DeclareLostError>;
+    /// [`Circulation::found_as`]: audited in its transaction.
+    async fn found(
+        &self,
+        barcode: &Barcode,
+        library: &LibraryCode,
+        by: &Actor,
+    ) -> Result<FoundOutcome, FoundError>;
     /// [`Circulation::checkin_as`]: audited in the checkin's transaction.
     async fn checkin(
         &self,
@@ -164,6 +178,21 @@ where
         overriding: &Override,
     ) -> Result<CheckoutOutcome, CheckoutError> {
         Circulation::checkout_overriding(self, req, by, overriding).await
+    }
+    async fn declare_lost(
+        &self,
+        req: DeclareLostRequest,
+        by: Option<&Actor>,
+    ) -> Result<LostOutcome, DeclareLostError> {
+        Circulation::declare_lost_as(self, req, by).await
+    }
+    async fn found(
+        &self,
+        barcode: &Barcode,
+        library: &LibraryCode,
+        by: &Actor,
+    ) -> Result<FoundOutcome, FoundError> {
+        Circulation::found_as(self, barcode, library, Some(by)).await
     }
     async fn renew_overriding(
         &self,
@@ -317,6 +346,8 @@ pub struct NewCopy {
     pub item_type: ItemType,
     /// Its home library.
     pub home_library: LibraryCode,
+    /// What replacing it costs if it is lost; `None`: its title's, else the rule's.
+    pub replacement_cost: Option<library_core::Money>,
 }
 
 /// A title as the catalogue records it.

@@ -459,6 +459,32 @@ pub enum CirculationEvent {
         /// The title held.
         title: TitleId,
     },
+    /// A loan's item declared lost: the loan ended, its charges fixed.
+    LostDeclared {
+        /// The loan.
+        loan: LoanId,
+        /// The copy's barcode.
+        item_barcode: Barcode,
+        /// The overdue fine fixed (zero if none).
+        fine: Money,
+        /// The replacement cost charged.
+        replacement: Money,
+        /// The processing fee charged.
+        processing: Money,
+    },
+    /// A lost item found and returned.
+    LostFound {
+        /// The loan that ended when it was declared lost.
+        loan: LoanId,
+        /// The copy's barcode.
+        item_barcode: Barcode,
+        /// Where it was returned.
+        library: LibraryCode,
+        /// What was unpaid of its replacement and processing lines, written off.
+        written_off: Money,
+        /// What had been paid on them, owed back to the reader.
+        owed_back: Money,
+    },
     /// A reader's hold cancelled.
     HoldCancelled {
         /// The hold.
@@ -661,6 +687,66 @@ pub trait CirculationTransaction:
         barcode: &Barcode,
     ) -> Result<Option<CheckinReads>, InfrastructureError> {
         checkin_reads_by_parts(self, barcode).await
+    }
+
+    /// The replacement cost recorded for item `item`: its own, else its title's; `None`
+    /// when neither records one (the rule's default applies). The default records none.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn replacement_cost(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Money>, InfrastructureError> {
+        let _ = item;
+        Ok(None)
+    }
+
+    /// Records that loan `loan` ended at `at` with its item declared lost (the loan itself
+    /// is closed with [`Self::close_loan`]). The default store keeps no such record.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the store cannot record it.
+    async fn mark_lost(
+        &mut self,
+        loan: LoanId,
+        at: time::OffsetDateTime,
+    ) -> Result<(), InfrastructureError> {
+        let _ = (loan, at);
+        Err(InfrastructureError::new(
+            "this store does not record lost items",
+        ))
+    }
+
+    /// The last loan of `item` that ended with the item declared lost, if any.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn lost_loan_of_item(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Loan>, InfrastructureError> {
+        let _ = item;
+        Ok(None)
+    }
+
+    /// Writes off on `on`, with `reason`, what is unpaid of loan `loan`'s lost-item lines
+    /// (replacement and processing) on reader `patron`'s ledger: (written off, paid on
+    /// them).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the store cannot do it.
+    async fn write_off_lost_charges(
+        &mut self,
+        patron: PatronId,
+        loan: LoanId,
+        reason: &str,
+        on: Date,
+    ) -> Result<(Money, Money), InfrastructureError> {
+        let _ = (patron, loan, reason, on);
+        Err(InfrastructureError::new(
+            "this store does not record lost items",
+        ))
     }
 
     /// Stores a new loan and puts its item on loan ([`LoanRepository::insert_loan`], then

@@ -38,6 +38,9 @@ pub const BLOCK_THRESHOLD: Money = Money::from_cents(10_000);
 /// docs/policy.md, sources S5, S6).
 pub const HOLD_FEE: Money = Money::from_cents(330);
 
+/// The replacement cost of a lost item whose item and title record none (HK$150, *ours*).
+pub const DEFAULT_REPLACEMENT_COST: Money = Money::from_cents(15_000);
+
 /// The "hkpl" profile as stored scopes: one global scope plus one per junior item type.
 pub fn hkpl_profile() -> Vec<ScopedRules> {
     let global = ScopedRules {
@@ -66,6 +69,9 @@ pub fn hkpl_profile() -> Vec<ScopedRules> {
             max_suspension_days: None,
             count_closed_days: Some(true),
             hold_fee: Some(HOLD_FEE),
+            // HK$150 when neither the item nor its title records its price: *ours* (the
+            // library charges the item's own replacement cost, docs/policy.md).
+            replacement_cost: Some(DEFAULT_REPLACEMENT_COST),
         },
     };
     let junior = JUNIOR_ITEM_TYPES.iter().filter_map(|t| {

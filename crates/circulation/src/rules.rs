@@ -127,6 +127,9 @@ pub struct RuleSet {
     pub count_closed_days: Option<bool>,
     /// `hold_fee_cents`: charged when a waiting hold is collected.
     pub hold_fee: Option<Money>,
+    /// `replacement_cost_cents`: what an item declared lost costs when neither the item
+    /// nor its title records its own replacement cost.
+    pub replacement_cost: Option<Money>,
 }
 
 impl RuleSet {
@@ -150,6 +153,7 @@ impl RuleSet {
             max_suspension_days: self.max_suspension_days.or(wider.max_suspension_days),
             count_closed_days: self.count_closed_days.or(wider.count_closed_days),
             hold_fee: self.hold_fee.or(wider.hold_fee),
+            replacement_cost: self.replacement_cost.or(wider.replacement_cost),
         }
     }
 }
@@ -198,6 +202,9 @@ pub struct EffectiveRules {
     pub count_closed_days: bool,
     /// Fee charged when a waiting hold is collected.
     pub hold_fee: Money,
+    /// The replacement cost of an item declared lost, when the item and its title
+    /// record none.
+    pub replacement_cost: Money,
 }
 
 impl EffectiveRules {
@@ -223,6 +230,7 @@ impl EffectiveRules {
         max_suspension_days: None,
         count_closed_days: Some(true),
         hold_fee: Some(Money::ZERO),
+        replacement_cost: Some(Money::ZERO),
     };
 
     /// Resolves every rule for (library, category, item type) over the stored scopes.
@@ -263,6 +271,7 @@ impl EffectiveRules {
             max_suspension_days: merged.max_suspension_days,
             count_closed_days: merged.count_closed_days.unwrap_or(true),
             hold_fee: merged.hold_fee.unwrap_or(Money::ZERO),
+            replacement_cost: merged.replacement_cost.unwrap_or(Money::ZERO),
         }
     }
 

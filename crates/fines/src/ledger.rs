@@ -46,7 +46,18 @@ pub enum ChargeKind {
         /// The hold.
         hold: HoldId,
     },
-    /// Anything else (lost item, replacement card, ...).
+    /// The replacement cost of a loan's item declared lost (docs/circulation.md, Lost
+    /// and found).
+    LostItem {
+        /// The loan.
+        loan: LoanId,
+    },
+    /// The processing fee (20 % of the replacement cost) of a loan's item declared lost.
+    LostProcessing {
+        /// The loan.
+        loan: LoanId,
+    },
+    /// Anything else (replacement card, ...).
     Other {
         /// What it is for, as staff wrote it.
         description: String,
@@ -81,6 +92,24 @@ impl NewCharge {
     pub fn hold_fee(hold: HoldId, amount: Money, on: Date) -> Self {
         Self {
             kind: ChargeKind::HoldFee { hold },
+            amount,
+            charged_on: on,
+        }
+    }
+
+    /// The replacement cost of an item declared lost.
+    pub fn lost_item(loan: LoanId, amount: Money, on: Date) -> Self {
+        Self {
+            kind: ChargeKind::LostItem { loan },
+            amount,
+            charged_on: on,
+        }
+    }
+
+    /// The processing fee of an item declared lost.
+    pub fn lost_processing(loan: LoanId, amount: Money, on: Date) -> Self {
+        Self {
+            kind: ChargeKind::LostProcessing { loan },
             amount,
             charged_on: on,
         }

@@ -134,6 +134,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     ),
     route(
         "POST",
+        "/api/v1/circulation/loans/{loan_id}/lost",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
         "/api/v1/circulation/checkouts",
         StaffWork::Circulation,
     ),

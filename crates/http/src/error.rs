@@ -519,6 +519,16 @@ impl From<library_app::ReaderRecordError> for ApiError {
     }
 }
 
+impl From<library_circulation::service::DeclareLostError> for ApiError {
+    fn from(err: library_circulation::service::DeclareLostError) -> Self {
+        use library_circulation::service::DeclareLostError as E;
+        match err {
+            E::LoanNotFound => ApiError::not_found(),
+            E::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
 impl From<InfrastructureError> for ApiError {
     fn from(err: InfrastructureError) -> Self {
         if err.is_unavailable() {

@@ -87,6 +87,7 @@ impl Fixture {
                             item_type: ItemType::parse("adult_book").unwrap(),
                             home_library: LibraryCode::parse("HKCL").unwrap(),
                             status: ItemStatus::Available,
+                            replacement_cost: None,
                         },
                         None,
                     )

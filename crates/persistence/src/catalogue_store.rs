@@ -22,6 +22,8 @@ pub struct NewItem {
     pub home_library: LibraryCode,
     /// Where it is (usually available).
     pub status: ItemStatus,
+    /// What replacing it costs if it is lost; `None`: its title's, else the rule's.
+    pub replacement_cost: Option<library_core::Money>,
 }
 
 /// A copy of a title to import ([`CatalogueStore::import`]).
@@ -197,14 +199,15 @@ impl CatalogueStore {
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let id = insert_returning_id(
             &txn,
-            "INSERT INTO items (barcode, title_id, item_type, home_library, status) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO items (barcode, title_id, item_type, home_library, status, \
+             replacement_cost_cents) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
                 new.barcode.as_str().into(),
                 new.title.get().into(),
                 new.item_type.as_str().into(),
                 new.home_library.as_str().into(),
                 item_status_str(new.status).into(),
+                sea_orm::Value::BigInt(new.replacement_cost.map(|m| m.cents())),
             ],
         )
         .await

@@ -53,11 +53,23 @@ fn charge(row: &QueryResult) -> Result<Charge, InfrastructureError> {
                     .ok_or_else(|| corrupt(C, "hold fee without hold"))?,
             ),
         },
-        "other" => ChargeKind::Other {
-            description: get::<Option<String>>(row, "description")
+        "other" => {
+            let description = get::<Option<String>>(row, "description")
                 .map_err(infra(C))?
-                .unwrap_or_default(),
-        },
+                .unwrap_or_default();
+            let loan = get::<Option<i64>>(row, "loan_id")
+                .map_err(infra(C))?
+                .map(LoanId);
+            match (loan, description.as_str()) {
+                (Some(loan), crate::circulation::ledger::LOST_ITEM) => {
+                    ChargeKind::LostItem { loan }
+                }
+                (Some(loan), crate::circulation::ledger::LOST_PROCESSING) => {
+                    ChargeKind::LostProcessing { loan }
+                }
+                _ => ChargeKind::Other { description },
+            }
+        }
         other => return Err(corrupt(C, format_args!("charge kind {other:?}"))),
     };
     let waived_amount: Option<i64> = get(row, "waived_amount").map_err(infra(C))?;

@@ -135,6 +135,7 @@ struct RulesSection {
     max_suspension_days: Option<u32>,
     count_closed_days: Option<bool>,
     hold_fee_cents: Option<u64>,
+    replacement_cost_cents: Option<u64>,
 }
 
 impl PolicySection {
@@ -245,6 +246,7 @@ impl RulesSection {
             max_suspension_days: self.max_suspension_days,
             count_closed_days: self.count_closed_days,
             hold_fee: cents(self.hold_fee_cents, "hold_fee_cents")?,
+            replacement_cost: cents(self.replacement_cost_cents, "replacement_cost_cents")?,
         })
     }
 }
@@ -313,6 +315,7 @@ fn rule_lines(set: &RuleSet) -> Vec<(&'static str, String)> {
             set.count_closed_days.map(|b| b.to_string()),
         ),
         ("hold_fee_cents", m(set.hold_fee)),
+        ("replacement_cost_cents", m(set.replacement_cost)),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -398,6 +401,7 @@ mod tests {
                 max_suspension_days: Some(30),
                 count_closed_days: Some(false),
                 hold_fee: Some(Money::from_cents(330)),
+                replacement_cost: None,
             },
         }];
         let text = policy_toml(&scoped);

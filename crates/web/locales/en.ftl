@@ -150,6 +150,8 @@ charge-overdue = Overdue fine, { $days ->
    *[other] { $days } days
 } ({ $item })
 charge-hold-fee = Reservation fee
+charge-lost-item = Replacement of a lost item ({ $item })
+charge-lost-processing = Processing fee for a lost item ({ $item })
 charge-outstanding = Outstanding
 charge-paid = Paid
 charge-waived = Waived

@@ -13,6 +13,7 @@ mod demo;
 mod faults;
 mod fines;
 mod holds;
+mod lost;
 mod mail;
 mod overrides;
 mod process;

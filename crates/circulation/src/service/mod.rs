@@ -16,6 +16,7 @@ mod account;
 mod checkin;
 mod checkout;
 mod holds;
+mod lost;
 mod renew;
 
 pub use account::{CopyInformation, LoanStatus, ReaderAccount};
@@ -26,6 +27,9 @@ pub use checkout::{
 pub use holds::{
     CancelHoldError, CancelHoldRequest, ExpireHoldsError, ExpiryReport, PlaceHoldError,
     PlaceHoldRequest,
+};
+pub use lost::{
+    DeclareLostError, DeclareLostRequest, FOUND_REASON, FoundError, FoundOutcome, LostOutcome,
 };
 pub use renew::{
     RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome, RenewRequest,

@@ -22,8 +22,9 @@ use super::common::{
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
-use library_app::Services;
+use library_app::{Return, Services};
 use library_circulation::overrides::{OverridableRefusal, Override};
+use library_circulation::service::DeclareLostRequest;
 
 /// `POST /circulation/checkouts`.
 #[derive(Debug, Object)]
@@ -127,6 +128,38 @@ struct CheckinBody {
     returned_at: Option<OffsetDateTime>,
 }
 
+/// A lost copy found: its replacement and processing lines.
+#[derive(Debug, Object)]
+struct FoundBody {
+    /// What was unpaid on them, written off.
+    written_off_cents: i64,
+    /// What the reader had paid on them: owed back at the counter.
+    owed_back_cents: i64,
+}
+
+/// What declaring a loan's item lost charged.
+#[derive(Debug, Object)]
+pub(super) struct LostBody {
+    loan_id: i64,
+    /// The overdue fine to today, fixed.
+    fine_cents: i64,
+    /// The replacement cost.
+    replacement_cents: i64,
+    /// The processing fee (20 % of the replacement cost).
+    processing_cents: i64,
+}
+
+impl LostBody {
+    pub(super) fn of(outcome: &library_circulation::service::LostOutcome) -> Self {
+        Self {
+            loan_id: outcome.loan.id.get(),
+            fine_cents: outcome.fine.cents(),
+            replacement_cents: outcome.replacement.cents(),
+            processing_cents: outcome.processing.cents(),
+        }
+    }
+}
+
 /// The hold a returned copy was trapped for.
 #[derive(Debug, Object)]
 struct TrappedHoldBody {
@@ -149,6 +182,9 @@ struct CheckinResultBody {
     /// The hold the copy was trapped for (it goes to the hold shelf).
     #[oai(skip_serializing_if_is_none)]
     hold: Option<TrappedHoldBody>,
+    /// A copy declared lost, found and returned: what its lost-item lines gave back.
+    #[oai(skip_serializing_if_is_none)]
+    found: Option<FoundBody>,
 }
 
 /// A renewed loan.
@@ -266,7 +302,7 @@ struct WaiverResultBody {
 }
 
 /// The rule names of the contract, in its order.
-const RULE_NAMES: [&str; 15] = [
+const RULE_NAMES: [&str; 16] = [
     "loan_days",
     "renewals_allowed",
     "renewal_base",
@@ -282,6 +318,7 @@ const RULE_NAMES: [&str; 15] = [
     "max_suspension_days",
     "count_closed_days",
     "hold_fee_cents",
+    "replacement_cost_cents",
 ];
 
 /// The rules set in `rules`, by wire name.
@@ -304,6 +341,7 @@ fn rules_json(rules: &RuleSet) -> BTreeMap<String, Value> {
         n(rules.max_suspension_days),
         rules.count_closed_days.map(Value::from),
         m(rules.hold_fee),
+        m(rules.replacement_cost),
     ];
     RULE_NAMES
         .into_iter()
@@ -361,6 +399,7 @@ fn set_rule(set: &mut RuleSet, name: &str, value: &Value) -> Result<(), ApiError
             set.count_closed_days = Some(value.as_bool().ok_or_else(ApiError::bad_request)?);
         }
         "hold_fee_cents" => set.hold_fee = Some(cents()?),
+        "replacement_cost_cents" => set.replacement_cost = Some(cents()?),
         _ => return Err(ApiError::validation_failed(["unknown_rule"])),
     }
     Ok(())
@@ -469,23 +508,36 @@ impl CirculationApi {
             library: library_code(&body.library_code.0, "unknown_library")?,
             returned_at: body.returned_at,
         };
-        let outcome = self
-            .state
-            .circulation
-            .checkin(req, &staff_actor(&auth.0)?)
-            .await?;
-        Ok(Json(CheckinResultBody {
-            loan_id: outcome.loan.id.get(),
-            overdue_days: outcome.overdue_days,
-            chargeable_days: outcome.chargeable_days,
-            fine_cents: outcome.fine.cents(),
-            suspended_until: outcome.suspended_until,
-            hold: outcome.hold.map(|h| TrappedHoldBody {
-                id: h.id.get(),
-                pickup_library: h.pickup_library.as_str().to_owned(),
-                pickup_by: h.pickup_by(),
-            }),
-        }))
+        let trapped = |h: library_circulation::Hold| TrappedHoldBody {
+            id: h.id.get(),
+            pickup_library: h.pickup_library.as_str().to_owned(),
+            pickup_by: h.pickup_by(),
+        };
+        Ok(Json(
+            match self.state.check_in(req, &staff_actor(&auth.0)?).await? {
+                Return::Returned(outcome) => CheckinResultBody {
+                    loan_id: outcome.loan.id.get(),
+                    overdue_days: outcome.overdue_days,
+                    chargeable_days: outcome.chargeable_days,
+                    fine_cents: outcome.fine.cents(),
+                    suspended_until: outcome.suspended_until,
+                    hold: outcome.hold.map(trapped),
+                    found: None,
+                },
+                Return::Found(found) => CheckinResultBody {
+                    loan_id: found.loan.id.get(),
+                    overdue_days: 0,
+                    chargeable_days: 0,
+                    fine_cents: 0,
+                    suspended_until: None,
+                    hold: found.hold.map(trapped),
+                    found: Some(FoundBody {
+                        written_off_cents: found.written_off.cents(),
+                        owed_back_cents: found.owed_back.cents(),
+                    }),
+                },
+            },
+        ))
     }
 
     /// Renews a loan past named refusals (an `admin`, or a `librarian` granted
@@ -523,6 +575,29 @@ impl CirculationApi {
                 .map(|r| r.code().to_owned())
                 .collect(),
         }))
+    }
+
+    /// Declares a loan's item lost (staff): the overdue fine to today, the replacement
+    /// cost and a 20 % processing fee charged, each its own line; the loan ends and the
+    /// item is `lost`. 404 for an unknown or returned loan. Audited `circulation.lost`.
+    #[oai(path = "/circulation/loans/:loan_id/lost", method = "post")]
+    async fn declare_lost(
+        &self,
+        auth: StaffAuth,
+        loan_id: Path<i64>,
+    ) -> Result<Json<LostBody>, ApiError> {
+        let outcome = self
+            .state
+            .circulation
+            .declare_lost(
+                DeclareLostRequest {
+                    loan: LoanId(loan_id.0),
+                    patron: None,
+                },
+                Some(&staff_actor(&auth.0)?),
+            )
+            .await?;
+        Ok(Json(LostBody::of(&outcome)))
     }
 
     /// Renews any loan at the counter (staff). 404 for an unknown or returned loan; 409

@@ -118,6 +118,9 @@ struct NewItemRequest {
     item_type: Text,
     /// A library code.
     home_library: Text,
+    /// What replacing the copy costs if it is lost, in cents (0 to 100,000,000); absent:
+    /// the rule `replacement_cost_cents` applies (422 `replacement_cost_invalid`).
+    replacement_cost_cents: Option<i64>,
 }
 
 /// `raw` trimmed, if not empty (`missing`) and it [`fits`] in `max` characters
@@ -137,6 +140,9 @@ fn clean_text(
         Ok(trimmed.to_owned())
     }
 }
+
+/// The highest replacement cost accepted (HK$1,000,000).
+const MAX_REPLACEMENT_COST_CENTS: i64 = 100_000_000;
 
 pub(crate) struct LibrariesApi {
     state: Services,
@@ -341,7 +347,12 @@ impl LibrariesApi {
         let home = library_code(&body.home_library.0, "home_library_invalid")
             .map_err(|_| violations.push("home_library_invalid"))
             .ok();
-        let (Some(barcode), Some(item_type), Some(home_library)) = (barcode, item_type, home)
+        let cost = body.replacement_cost_cents;
+        if cost.is_some_and(|c| !(0..=MAX_REPLACEMENT_COST_CENTS).contains(&c)) {
+            violations.push("replacement_cost_invalid");
+        }
+        let (Some(barcode), Some(item_type), Some(home_library), true) =
+            (barcode, item_type, home, violations.is_empty())
         else {
             return Err(ApiError::validation_failed(violations));
         };
@@ -350,6 +361,7 @@ impl LibrariesApi {
             barcode,
             item_type,
             home_library,
+            replacement_cost: cost.map(library_core::Money::from_cents),
         };
         let details = json!({"barcode": copy.barcode.as_str(), "title_id": body.title_id});
         let audit = |id: ItemId| {

@@ -238,6 +238,31 @@ impl MeApi {
         holds::cancel(&self.state, reader_of(&auth.0)?, HoldId(id.0), None).await
     }
 
+    /// Reports one of my loans lost (Password session): as staff declaring it lost, the
+    /// overdue fine to today, the replacement cost and a 20 % processing fee are charged
+    /// and the loan ends; if the item turns up and is returned, what is unpaid of the
+    /// replacement and processing is written off. 404 not mine or not on loan.
+    #[oai(path = "/me/loans/:id/lost", method = "post")]
+    async fn report_lost(
+        &self,
+        auth: ReaderAuth,
+        id: Path<i64>,
+    ) -> Result<Json<super::circulation::LostBody>, ApiError> {
+        let patron = reader_of(&auth.0)?;
+        let outcome = self
+            .state
+            .circulation
+            .declare_lost(
+                library_circulation::service::DeclareLostRequest {
+                    loan: LoanId(id.0),
+                    patron: Some(patron),
+                },
+                None,
+            )
+            .await?;
+        Ok(Json(super::circulation::LostBody::of(&outcome)))
+    }
+
     /// My charges (fines and fees) and what I owe, accruing fines included (`full` or `pin`
     /// session: telephone renewal tells the caller what they owe).
     #[oai(path = "/me/fines", method = "get")]
@@ -297,6 +322,8 @@ pub(super) async fn fines_of(
                     chargeable_days,
                 } => (Some(*loan), Some(*chargeable_days), "overdue_fine"),
                 ChargeKind::HoldFee { .. } => (None, None, "hold_fee"),
+                ChargeKind::LostItem { loan } => (Some(*loan), None, "lost_item"),
+                ChargeKind::LostProcessing { loan } => (Some(*loan), None, "lost_processing"),
                 ChargeKind::Other { .. } => (None, None, "other"),
             };
             FineBody {
@@ -359,9 +386,10 @@ pub(super) struct LoansBody {
 #[derive(Debug, Object)]
 struct FineBody {
     id: i64,
-    /// `overdue_fine`, `hold_fee` or `other`.
+    /// `overdue_fine`, `hold_fee`, `lost_item` (replacement cost), `lost_processing` (20 %
+    /// of it) or `other`.
     kind: String,
-    /// Overdue fines: the loan.
+    /// Overdue fines and lost-item lines: the loan.
     loan_id: Option<i64>,
     item_barcode: Option<String>,
     amount_cents: i64,

@@ -609,6 +609,7 @@ impl CatalogueAdmin for DbAdmin {
                     item_type: item.item_type.clone(),
                     home_library: item.home_library.clone(),
                     status: ItemStatus::Available,
+                    replacement_cost: item.replacement_cost,
                 },
                 Some(&entry),
             )

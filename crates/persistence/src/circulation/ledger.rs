@@ -11,6 +11,11 @@ use crate::sql::{get, infra, insert_returning_id, one};
 
 /// What a reader owes on charges: unwaived, unpaid parts. `CAST` because PostgreSQL sums
 /// `BIGINT` into `NUMERIC`.
+/// The description of a lost item's replacement line (kind `other`, with its loan).
+pub(crate) const LOST_ITEM: &str = "lost_item";
+/// The description of a lost item's processing line (kind `other`, with its loan).
+pub(crate) const LOST_PROCESSING: &str = "lost_processing";
+
 pub(crate) const OUTSTANDING_SQL: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN waived_on IS NULL \
      AND amount > paid THEN amount - paid ELSE 0 END), 0) AS BIGINT) AS outstanding \
      FROM charges WHERE patron_id = ?";
@@ -34,6 +39,22 @@ pub(crate) async fn insert_charge(
         ),
         ChargeKind::HoldFee { hold } => ("hold_fee", None, None, Some(hold.get()), None),
         ChargeKind::Other { description } => ("other", None, None, None, Some(description.clone())),
+        // Stored as `other` lines naming the loan, with a fixed description: the kind's
+        // CHECK constraint predates them (docs/persistence.md).
+        ChargeKind::LostItem { loan } => (
+            "other",
+            Some(loan.get()),
+            None,
+            None,
+            Some(LOST_ITEM.to_owned()),
+        ),
+        ChargeKind::LostProcessing { loan } => (
+            "other",
+            Some(loan.get()),
+            None,
+            None,
+            Some(LOST_PROCESSING.to_owned()),
+        ),
     };
     insert_returning_id(
         conn,

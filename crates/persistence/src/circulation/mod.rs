@@ -39,13 +39,16 @@ use library_circulation::ports::{
     checkout_reads_by_parts, loans_charges_and_holds_by_parts, lock_copy_with_holds_by_parts,
 };
 use library_circulation::{Hold, Item, ItemStatus, Loan, NewLoan, Title};
-use library_core::{Barcode, CardNumber, ItemId, Money, PatronId, TitleId};
+use library_core::{Barcode, CardNumber, ItemId, LoanId, Money, PatronId, TitleId};
 use sea_orm::{DbBackend, QueryResult};
+use time::Date;
 use tokio::sync::Semaphore;
 
+use crate::instant;
 use crate::pool::{Pool, Txn};
-use crate::sql::{get, infra, lock_clause_of, one};
+use crate::sql::{exec, get, infra, lock_clause_of, one};
 use ledger::OUTSTANDING_SQL;
+use rows::LOAN_COLUMNS;
 use rows::PATRON_COLUMNS;
 
 /// Starts circulation units of work on the database.
@@ -139,6 +142,101 @@ impl std::fmt::Debug for DbTransaction {
 impl CirculationTransaction for DbTransaction {
     async fn commit(self: Box<Self>) -> Result<(), InfrastructureError> {
         self.txn.commit().await.map_err(infra("commit"))
+    }
+
+    async fn replacement_cost(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Money>, InfrastructureError> {
+        const C: &str = "read replacement cost";
+        let row = one(
+            &self.txn,
+            "SELECT COALESCE(i.replacement_cost_cents, t.replacement_cost_cents) AS cost              FROM items i JOIN titles t ON t.id = i.title_id WHERE i.id = ?",
+            vec![item.get().into()],
+        )
+        .await
+        .map_err(infra(C))?;
+        Ok(match row {
+            Some(row) => get::<Option<i64>>(&row, "cost")
+                .map_err(infra(C))?
+                .map(Money::from_cents),
+            None => None,
+        })
+    }
+
+    async fn mark_lost(
+        &mut self,
+        loan: LoanId,
+        at: time::OffsetDateTime,
+    ) -> Result<(), InfrastructureError> {
+        let n = exec(
+            &self.txn,
+            "UPDATE loans SET lost_at = ? WHERE id = ?",
+            vec![instant::value(self.backend, at), loan.get().into()],
+        )
+        .await
+        .map_err(infra("mark loan lost"))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(InfrastructureError::new(format!("no such loan {loan}")))
+        }
+    }
+
+    async fn lost_loan_of_item(
+        &mut self,
+        item: ItemId,
+    ) -> Result<Option<Loan>, InfrastructureError> {
+        let sql = format!(
+            "SELECT {LOAN_COLUMNS} FROM loans WHERE item_id = ? AND lost_at IS NOT NULL \
+             ORDER BY lost_at DESC, id DESC LIMIT 1"
+        );
+        one(&self.txn, &sql, vec![item.get().into()])
+            .await
+            .map_err(infra("read lost loan of item"))?
+            .map(|row| rows::loan(&row))
+            .transpose()
+    }
+
+    async fn write_off_lost_charges(
+        &mut self,
+        patron: PatronId,
+        loan: LoanId,
+        reason: &str,
+        on: Date,
+    ) -> Result<(Money, Money), InfrastructureError> {
+        const C: &str = "write off lost-item charges";
+        const LINES: &str = "patron_id = ? AND loan_id = ? AND kind = 'other' \
+             AND description IN ('lost_item', 'lost_processing')";
+        let keys = || vec![patron.get().into(), loan.get().into()];
+        let row = one(
+            &self.txn,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN waived_on IS NULL AND amount > paid \
+                 THEN amount - paid ELSE 0 END), 0) AS BIGINT) AS unpaid, \
+                 CAST(COALESCE(SUM(paid), 0) AS BIGINT) AS paid FROM charges WHERE {LINES}"
+            ),
+            keys(),
+        )
+        .await
+        .map_err(infra(C))?
+        .ok_or_else(|| InfrastructureError::new(format!("{C}: no row")))?;
+        let unpaid: i64 = get(&row, "unpaid").map_err(infra(C))?;
+        let paid: i64 = get(&row, "paid").map_err(infra(C))?;
+        let mut values: Vec<sea_orm::Value> =
+            vec![reason.into(), sea_orm::Value::TimeDate(Some(on))];
+        values.extend(keys());
+        exec(
+            &self.txn,
+            &format!(
+                "UPDATE charges SET waived_amount = amount - paid, waiver_reason = ?, \
+                 waived_on = ? WHERE {LINES} AND waived_on IS NULL AND amount > paid"
+            ),
+            values,
+        )
+        .await
+        .map_err(infra(C))?;
+        Ok((Money::from_cents(unpaid), Money::from_cents(paid)))
     }
 
     /// One query: the open loans joined to their items.

@@ -188,6 +188,7 @@ async fn catalogue_periods_audit_and_outbox() {
             item_type: ItemType::parse("adult_book").unwrap(),
             home_library: code("HKCL"),
             status: ItemStatus::Available,
+            replacement_cost: None,
         };
         assert!(
             matches!(

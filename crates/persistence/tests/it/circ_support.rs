@@ -113,6 +113,7 @@ pub async fn seed_db(db: &Database, readers: usize, copies: usize) -> Seeded {
                         item_type: ItemType::parse("adult_book").unwrap(),
                         home_library: code("HKCL"),
                         status: ItemStatus::Available,
+                        replacement_cost: None,
                     },
                     None,
                 )

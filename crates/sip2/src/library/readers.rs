@@ -163,6 +163,10 @@ impl Sip2Library {
                 description: match &c.kind {
                     ChargeKind::OverdueFine { .. } => format!("Overdue fine of {}", c.charged_on),
                     ChargeKind::HoldFee { .. } => format!("Hold fee of {}", c.charged_on),
+                    ChargeKind::LostItem { .. } => format!("Lost item of {}", c.charged_on),
+                    ChargeKind::LostProcessing { .. } => {
+                        format!("Lost item processing of {}", c.charged_on)
+                    }
                     ChargeKind::Other { description } => description.clone(),
                 },
                 amount: c.outstanding(),

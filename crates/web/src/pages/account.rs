@@ -244,6 +244,18 @@ fn charge_reason(
             )
         }
         ChargeKind::HoldFee { .. } => lang.t("charge-hold-fee"),
+        ChargeKind::LostItem { loan } | ChargeKind::LostProcessing { loan } => {
+            let item = barcodes
+                .iter()
+                .find(|(id, _)| id == loan)
+                .map_or_else(String::new, |(_, b)| b.as_str().to_owned());
+            let key = if matches!(kind, ChargeKind::LostItem { .. }) {
+                "charge-lost-item"
+            } else {
+                "charge-lost-processing"
+            };
+            lang.ta(key, &[("item", item.into())])
+        }
         ChargeKind::Other { description } => description.clone(),
     }
 }
