@@ -8,7 +8,7 @@
 //!   `ExcludeHolidaysFromMaxPickUpDelay`, vector K23 of docs/circulation.md), and expires
 //!   the day after; the copy then goes to the next reader in the queue.
 //! - Cancelling renumbers the queue. Collection is the holder's checkout of the copy.
-//! - A queued hold may be **suspended** until a date ([`crate::hold_options`]): it keeps
+//! - A queued hold may be **suspended** until a date (`hold_options.rs`): it keeps
 //!   its position but a freed copy goes to the first queued hold that is not suspended on
 //!   its pickup library's today ([`HoldQueue::next_in_line`]). A queued hold whose "not
 //!   needed after" date has passed is ended as expired ([`HoldQueue::lapse`]).
@@ -375,7 +375,8 @@ impl HoldQueue {
 
     /// Sets or lifts (`None`) a queued hold's suspension and sets its "not needed after"
     /// date, each only when given (`Some`). The caller checked the dates
-    /// ([`crate::hold_options`]). Its position does not change.
+    /// ([`crate::check_suspended_until`], [`crate::check_not_needed_after`]). Its position
+    /// does not change.
     ///
     /// # Errors
     /// [`HoldQueueError::NotActive`]; [`HoldQueueError::NotQueued`] for a suspension of a

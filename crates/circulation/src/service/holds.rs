@@ -271,9 +271,10 @@ where
         Ok(cancelled)
     }
 
-    /// Suspends or resumes a queued hold, or sets its "not needed after" date
-    /// ([`crate::hold_options`]); its queue position does not change. Resuming traps
-    /// nothing by itself: the hold is first in line for the next copy that comes free.
+    /// Suspends or resumes a queued hold, or sets its "not needed after" date (checked by
+    /// [`crate::check_suspended_until`] and [`crate::check_not_needed_after`]); its queue
+    /// position does not change. Resuming traps nothing by itself: the hold is first in
+    /// line for the next copy that comes free.
     pub async fn change_hold(&self, req: ChangeHoldRequest) -> Result<Hold, ChangeHoldError> {
         self.change_hold_as(req, None).await
     }
