@@ -66,8 +66,13 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
         } => (
             "hold.cancel",
             format!("hold:{}", hold.get()),
-            json!({"card_number": card_number.as_str(),
-                   "reason": reason.as_ref().map(|r| r.as_str())}),
+            // A reason only when staff gave one: a plain cancellation reads as before.
+            match reason {
+                Some(reason) => {
+                    json!({"card_number": card_number.as_str(), "reason": reason.as_str()})
+                }
+                None => json!({"card_number": card_number.as_str()}),
+            },
         ),
         CirculationEvent::HoldChanged {
             hold,
@@ -214,10 +219,7 @@ mod tests {
         });
         assert_eq!(cancelled.action, "hold.cancel");
         assert_eq!(cancelled.subject, "hold:8");
-        assert_eq!(
-            cancelled.details,
-            r#"{"card_number":"21000000000001","reason":null}"#
-        );
+        assert_eq!(cancelled.details, r#"{"card_number":"21000000000001"}"#);
         let with_reason = entry(&CirculationRecord {
             by: Actor::Staff(StaffId(2)),
             event: CirculationEvent::HoldCancelled {
