@@ -87,6 +87,17 @@ impl Services {
             .collect())
     }
 
+    /// One hold with its title, as [`Self::holds_of`] lists it (the answer to a change).
+    pub async fn hold_line(&self, hold: Hold) -> Result<HoldLine, AdminError> {
+        let title = self
+            .catalogue
+            .title_names(&[hold.title])
+            .await?
+            .remove(&hold.title)
+            .unwrap_or_default();
+        Ok(HoldLine { hold, title })
+    }
+
     /// Renews the reader's loans `loans`, or every open loan when `None`, one by one (each
     /// its own renewal, with its own refusal); what became of each, in the order asked
     /// (for all: the account's order), with the due date it had before. Stops at the

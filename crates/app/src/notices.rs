@@ -39,6 +39,8 @@ pub mod kind {
     pub const HOLD_WAITING: &str = "hold.waiting";
     /// A waiting hold was not collected by its pickup-by date and ended.
     pub const HOLD_EXPIRED: &str = "hold.expired";
+    /// A queued hold passed the reader's "not needed after" date and ended.
+    pub const HOLD_NOT_NEEDED: &str = "hold.not_needed";
     /// An activity the reader registered for was cancelled.
     pub const ACTIVITY_CANCELLED: &str = "activity.cancelled";
     /// Staff answered the reader's enquiry.

@@ -13,11 +13,12 @@ use library_circulation::ports::{
     CalendarRepository, CirculationStore, FineSuspensionRepository, RuleRepository,
 };
 use library_circulation::service::{
-    CancelHoldError, CancelHoldRequest, CheckinError, CheckinOutcome, CheckinRequest,
-    CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,
-    CopyInformation, DeclareLostError, DeclareLostRequest, ExpireHoldsError, ExpiryReport,
-    FoundError, FoundOutcome, LostOutcome, PlaceHoldError, PlaceHoldRequest, ReaderAccount,
-    RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome, RenewRequest,
+    CancelHoldError, CancelHoldRequest, ChangeHoldError, ChangeHoldRequest, CheckinError,
+    CheckinOutcome, CheckinRequest, CheckoutError, CheckoutOutcome, CheckoutRequest,
+    CollectHoldError, CollectHoldRequest, CopyInformation, DeclareLostError, DeclareLostRequest,
+    ExpireHoldsError, ExpiryReport, FoundError, FoundOutcome, LostOutcome, PlaceHoldError,
+    PlaceHoldRequest, ReaderAccount, RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError,
+    RenewOutcome, RenewRequest,
 };
 use library_circulation::{
     Calendar, CalendarError, CalendarRule, Circulation, Hold, Item, ItemType, Library, Loan,
@@ -138,6 +139,13 @@ pub trait CirculationDesk: Send + Sync {
         req: CancelHoldRequest,
         by: Option<&Actor>,
     ) -> Result<Hold, CancelHoldError>;
+    /// [`Circulation::change_hold_as`]: suspends, resumes or sets "not needed after";
+    /// audited in the change's transaction when made `by` staff.
+    async fn change_hold(
+        &self,
+        req: ChangeHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, ChangeHoldError>;
     /// [`Circulation::expire_waiting_holds`].
     async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError>;
     /// [`Circulation::account`].
@@ -243,6 +251,13 @@ where
         by: Option<&Actor>,
     ) -> Result<Hold, CancelHoldError> {
         Circulation::cancel_hold_as(self, req, by).await
+    }
+    async fn change_hold(
+        &self,
+        req: ChangeHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, ChangeHoldError> {
+        Circulation::change_hold_as(self, req, by).await
     }
     async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError> {
         Circulation::expire_waiting_holds(self).await

@@ -200,6 +200,37 @@ pub fn render(
                 )
             }
         }
+        kind::HOLD_NOT_NEEDED => {
+            let library = library()?;
+            let last = field(payload, "not_needed_after")?;
+            if en {
+                mail(
+                    format!("Hold ended: {title}"),
+                    format!(
+                        "Dear {name},\n\nYou told us you would not need this item after \
+                         {last}. No copy became available for you by then, so your hold for \
+                         collection at {library} has ended:\n\n    {title}\n\nYou may place \
+                         a new hold at any time.\n\n{SIGNATURE_EN}"
+                    ),
+                    Some(format!(
+                        "{SMS_EN}: your hold on \"{title}\" at {library} ended: not needed \
+                         after {last}."
+                    )),
+                )
+            } else {
+                mail(
+                    format!("預約已結束：{title}"),
+                    format!(
+                        "{name} 您好：\n\n您表示於 {last} 後不再需要以下資料。由於在此日期前\
+                         未有資料可供領取，您於{library}的預約已結束：\n\n    {title}\n\n\
+                         閣下可隨時再次預約。\n\n{SIGNATURE_ZH}"
+                    ),
+                    Some(format!(
+                        "{SMS_ZH}：您於{library}預約的「{title}」已於 {last} 後不再需要，預約已結束。"
+                    )),
+                )
+            }
+        }
         kind::DUE_SOON => {
             let library = library()?;
             let due = field(payload, "due_on")?;
@@ -675,6 +706,7 @@ mod tests {
             "title": "Storytelling for Children", "starts_at": "2021-03-06T02:30:00Z",
             "subject": "Opening hours", "answer": "We open at 10:00.",
             "library": "CHPL", "pickup_library": "CHPL", "pickup_by": "2021-03-12",
+            "not_needed_after": "2021-03-05",
             "due_on": "2021-03-05", "item_barcode": "30001",
             "overdue_days": 3, "fine_cents": 450,
             "temporary_password": "Kite-Lamp-73", "expires_at": "2021-03-05T23:30:00Z",
@@ -687,6 +719,7 @@ mod tests {
             kind::EMAIL_CHANGED,
             kind::HOLD_WAITING,
             kind::HOLD_EXPIRED,
+            kind::HOLD_NOT_NEEDED,
             kind::ACTIVITY_CANCELLED,
             kind::ENQUIRY_ANSWERED,
             kind::DUE_SOON,

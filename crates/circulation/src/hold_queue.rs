@@ -8,6 +8,10 @@
 //!   `ExcludeHolidaysFromMaxPickUpDelay`, vector K23 of docs/circulation.md), and expires
 //!   the day after; the copy then goes to the next reader in the queue.
 //! - Cancelling renumbers the queue. Collection is the holder's checkout of the copy.
+//! - A queued hold may be **suspended** until a date (`hold_options.rs`): it keeps
+//!   its position but a freed copy goes to the first queued hold that is not suspended on
+//!   its pickup library's today ([`HoldQueue::next_in_line`]). A queued hold whose "not
+//!   needed after" date has passed is ended as expired ([`HoldQueue::lapse`]).
 //! - **Invariant:** the queued holds of a title always have positions 1..n, without gaps or
 //!   duplicates, in the order they were placed. Every operation renumbers, so the invariant
 //!   holds after any sequence of place, cancel, trap and expire (tested with proptest).
@@ -18,6 +22,7 @@ use library_core::{HoldId, ItemId, LibraryCode, PatronId, TitleId};
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::calendar::Calendar;
+use crate::hold_options::{CancelReason, CancelledBy};
 
 /// A hold's status (docs/http.md, Circulation: `GET /me/holds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,7 +53,7 @@ impl HoldStatus {
 }
 
 /// Where a hold is in its life, with what each state needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HoldState {
     /// In the queue at `position` (1 = next).
     Queued {
@@ -78,6 +83,11 @@ pub enum HoldState {
     Cancelled {
         /// When.
         at: OffsetDateTime,
+        /// By the reader or by staff.
+        by: CancelledBy,
+        /// Why, as staff told the reader (`None` for a reader's own cancellation, or staff's
+        /// without a reason).
+        reason: Option<CancelReason>,
     },
 }
 
@@ -96,6 +106,11 @@ pub struct Hold {
     pub placed_at: OffsetDateTime,
     /// Where it is in its life.
     pub state: HoldState,
+    /// Suspended: not trapped before this date, the first day it is active again (pickup
+    /// library's local date). Cleared when a copy is trapped for it.
+    pub suspended_until: Option<Date>,
+    /// The reader's last date of interest: queued past it, the hold expires.
+    pub not_needed_after: Option<Date>,
 }
 
 impl Hold {
@@ -147,6 +162,26 @@ impl Hold {
     pub fn is_expired_on(&self, today: Date) -> bool {
         self.pickup_by().is_some_and(|by| today > by)
     }
+
+    /// `true` if the hold is suspended on `today` (pickup library's date): before its
+    /// `suspended_until` date. On that date it is active again.
+    pub fn is_suspended_on(&self, today: Date) -> bool {
+        self.suspended_until.is_some_and(|until| today < until)
+    }
+
+    /// `true` if the hold is queued and `today` (pickup library's date) is after its "not
+    /// needed after" date. A waiting hold keeps its pickup-by date instead.
+    pub fn is_no_longer_needed_on(&self, today: Date) -> bool {
+        self.position().is_some() && self.not_needed_after.is_some_and(|last| today > last)
+    }
+
+    /// Who cancelled it and why, for a cancelled hold.
+    pub fn cancellation(&self) -> Option<(CancelledBy, Option<&CancelReason>)> {
+        match &self.state {
+            HoldState::Cancelled { by, reason, .. } => Some((*by, reason.as_ref())),
+            _ => None,
+        }
+    }
 }
 
 /// A hold not yet stored (the store assigns the id).
@@ -162,6 +197,8 @@ pub struct NewHold {
     pub placed_at: OffsetDateTime,
     /// Its position at the end of the queue ([`HoldQueue::next_position`]).
     pub position: u32,
+    /// The reader's last date of interest, if they gave one.
+    pub not_needed_after: Option<Date>,
 }
 
 impl NewHold {
@@ -176,6 +213,8 @@ impl NewHold {
             state: HoldState::Queued {
                 position: self.position,
             },
+            suspended_until: None,
+            not_needed_after: self.not_needed_after,
         }
     }
 }
@@ -202,6 +241,9 @@ pub enum HoldQueueError {
     /// The hold is not waiting on the shelf.
     #[error("hold {0} is not waiting")]
     NotWaiting(HoldId),
+    /// The hold is not queued.
+    #[error("hold {0} is not queued")]
+    NotQueued(HoldId),
 }
 
 /// The active (queued and waiting) holds of one title, and the holds an operation changed.
@@ -269,35 +311,99 @@ impl HoldQueue {
         self.renumber();
     }
 
-    /// The hold a returned copy would be trapped for.
-    pub fn next_in_line(&self) -> Option<&Hold> {
-        self.queued().next()
+    /// The hold a returned copy would be trapped for: the first queued hold that is not
+    /// suspended on `today_at(hold)`, its pickup library's local date. A suspended hold
+    /// keeps its position and is passed over.
+    pub fn next_in_line(&self, today_at: impl Fn(&Hold) -> Date) -> Option<&Hold> {
+        self.queued().find(|h| !h.is_suspended_on(today_at(h)))
     }
 
-    /// Traps `item` for the first queued hold, which becomes waiting until `pickup_by`.
-    /// Returns the trapped hold, or `None` when nobody is queued.
-    pub fn trap(&mut self, item: ItemId, trapped_on: Date, pickup_by: Date) -> Option<Hold> {
-        let idx = self.active.iter().position(|h| h.position() == Some(1))?;
-        let hold = &mut self.active[idx];
+    /// Traps `item` for the queued hold `id` (the one [`Self::next_in_line`] names), which
+    /// becomes waiting until `pickup_by`; its suspension, over by now, is cleared.
+    ///
+    /// # Errors
+    /// [`HoldQueueError::NotQueued`] if `id` is not a queued hold of this title.
+    pub fn trap(
+        &mut self,
+        id: HoldId,
+        item: ItemId,
+        trapped_on: Date,
+        pickup_by: Date,
+    ) -> Result<Hold, HoldQueueError> {
+        let hold = self
+            .active
+            .iter_mut()
+            .find(|h| h.id == id && h.position().is_some())
+            .ok_or(HoldQueueError::NotQueued(id))?;
         hold.state = HoldState::Waiting {
             item,
             trapped_on,
             pickup_by,
         };
+        hold.suspended_until = None;
         let trapped = hold.clone();
         self.changed.insert(trapped.id);
         self.renumber();
-        Some(trapped)
+        Ok(trapped)
     }
 
-    /// Cancels an active hold. Returns the copy it freed if it was waiting.
+    /// Cancels an active hold, `by` the reader or staff, with staff's `reason`. Returns the
+    /// copy it freed if it was waiting.
     pub fn cancel(
         &mut self,
         id: HoldId,
         at: OffsetDateTime,
+        by: CancelledBy,
+        reason: Option<CancelReason>,
     ) -> Result<Option<ItemId>, HoldQueueError> {
-        let hold = self.end(id, HoldState::Cancelled { at }, false)?;
+        let hold = self.end(id, HoldState::Cancelled { at, by, reason }, false)?;
         Ok(hold.waiting_item())
+    }
+
+    /// Ends a queued hold as expired because its "not needed after" date has passed; the
+    /// holds behind it move up.
+    ///
+    /// # Errors
+    /// [`HoldQueueError::NotActive`], or [`HoldQueueError::NotQueued`] for a waiting hold.
+    pub fn lapse(&mut self, id: HoldId, at: OffsetDateTime) -> Result<(), HoldQueueError> {
+        if self.get(id).is_some_and(|h| h.position().is_none()) {
+            return Err(HoldQueueError::NotQueued(id));
+        }
+        self.end(id, HoldState::Expired { at }, false)?;
+        Ok(())
+    }
+
+    /// Sets or lifts (`None`) a queued hold's suspension and sets its "not needed after"
+    /// date, each only when given (`Some`). The caller checked the dates
+    /// ([`crate::check_suspended_until`], [`crate::check_not_needed_after`]). Its position
+    /// does not change.
+    ///
+    /// # Errors
+    /// [`HoldQueueError::NotActive`]; [`HoldQueueError::NotQueued`] for a suspension of a
+    /// waiting hold (lifting one is allowed: it has none).
+    pub fn change_options(
+        &mut self,
+        id: HoldId,
+        suspended_until: Option<Option<Date>>,
+        not_needed_after: Option<Option<Date>>,
+    ) -> Result<Hold, HoldQueueError> {
+        let hold = self
+            .active
+            .iter_mut()
+            .find(|h| h.id == id)
+            .ok_or(HoldQueueError::NotActive(id))?;
+        if let Some(until) = suspended_until {
+            if until.is_some() && hold.position().is_none() {
+                return Err(HoldQueueError::NotQueued(id));
+            }
+            hold.suspended_until = until;
+        }
+        if let Some(last) = not_needed_after {
+            hold.not_needed_after = last;
+        }
+        let changed = hold.clone();
+        self.changed.insert(id);
+        Ok(changed)
     }
 
     /// Expires a waiting hold. Returns the copy it freed.
@@ -420,7 +526,18 @@ mod tests {
             pickup_library: LibraryCode::parse("HKCL").unwrap(),
             placed_at: datetime!(2021-03-01 10:00 UTC) + Duration::minutes(id),
             state: HoldState::Queued { position },
+            suspended_until: None,
+            not_needed_after: None,
         }
+    }
+
+    fn first_in_line(q: &HoldQueue, today: Date) -> Option<HoldId> {
+        q.next_in_line(|_| today).map(|h| h.id)
+    }
+
+    fn trap_next(q: &mut HoldQueue, item: ItemId, on: Date, by: Date) -> Option<Hold> {
+        let id = first_in_line(q, on)?;
+        q.trap(id, item, on, by).ok()
     }
 
     #[test]
@@ -436,7 +553,7 @@ mod tests {
         assert_eq!(by, date!(2021 - 03 - 09));
         // It expires the day after.
         let mut q = HoldQueue::new(TitleId(1), [hold(1, 1)]);
-        let trapped = q.trap(ItemId(9), t, by).unwrap();
+        let trapped = trap_next(&mut q, ItemId(9), t, by).unwrap();
         assert_eq!(trapped.status(), HoldStatus::Waiting);
         assert_eq!(trapped.position(), None);
         assert!(!trapped.is_expired_on(date!(2021 - 03 - 09)));
@@ -447,9 +564,13 @@ mod tests {
     fn fifo_trap_expire_moves_the_next_reader_up() {
         let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2), hold(3, 3)]);
         assert_eq!(q.next_position(), 4);
-        let first = q
-            .trap(ItemId(9), date!(2021 - 03 - 01), date!(2021 - 03 - 08))
-            .unwrap();
+        let first = trap_next(
+            &mut q,
+            ItemId(9),
+            date!(2021 - 03 - 01),
+            date!(2021 - 03 - 08),
+        )
+        .unwrap();
         assert_eq!(first.id, HoldId(1));
         let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
         assert_eq!(positions, vec![(2, Some(1)), (3, Some(2))]);
@@ -457,12 +578,12 @@ mod tests {
             .expire(HoldId(1), datetime!(2021-03-09 00:05 UTC))
             .unwrap();
         assert_eq!(freed, ItemId(9));
-        let second = q
-            .trap(freed, date!(2021 - 03 - 09), date!(2021 - 03 - 16))
-            .unwrap();
+        let second =
+            trap_next(&mut q, freed, date!(2021 - 03 - 09), date!(2021 - 03 - 16)).unwrap();
         assert_eq!(second.id, HoldId(2));
-        assert_eq!(q.next_in_line().map(|h| h.id), Some(HoldId(3)));
-        assert_eq!(q.next_in_line().and_then(Hold::position), Some(1));
+        let today = date!(2021 - 03 - 09);
+        assert_eq!(first_in_line(&q, today), Some(HoldId(3)));
+        assert_eq!(q.next_in_line(|_| today).and_then(Hold::position), Some(1));
         let changes = q.into_changes();
         assert_eq!(changes.len(), 3);
         assert!(changes.iter().any(|h| h.status() == HoldStatus::Expired));
@@ -472,18 +593,38 @@ mod tests {
     fn cancel_renumbers_and_frees_a_waiting_copy() {
         let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2), hold(3, 3)]);
         assert_eq!(
-            q.cancel(HoldId(2), datetime!(2021-03-02 00:00 UTC)),
+            q.cancel(
+                HoldId(2),
+                datetime!(2021-03-02 00:00 UTC),
+                CancelledBy::Reader,
+                None
+            ),
             Ok(None)
         );
         let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
         assert_eq!(positions, vec![(1, Some(1)), (3, Some(2))]);
-        q.trap(ItemId(9), date!(2021 - 03 - 02), date!(2021 - 03 - 09));
+        trap_next(
+            &mut q,
+            ItemId(9),
+            date!(2021 - 03 - 02),
+            date!(2021 - 03 - 09),
+        );
         assert_eq!(
-            q.cancel(HoldId(1), datetime!(2021-03-03 00:00 UTC)),
+            q.cancel(
+                HoldId(1),
+                datetime!(2021-03-03 00:00 UTC),
+                CancelledBy::Reader,
+                None
+            ),
             Ok(Some(ItemId(9)))
         );
         assert_eq!(
-            q.cancel(HoldId(1), datetime!(2021-03-03 00:00 UTC)),
+            q.cancel(
+                HoldId(1),
+                datetime!(2021-03-03 00:00 UTC),
+                CancelledBy::Reader,
+                None
+            ),
             Err(HoldQueueError::NotActive(HoldId(1)))
         );
         assert_eq!(
@@ -509,5 +650,123 @@ mod tests {
         let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
         assert_eq!(positions, vec![(1, Some(1)), (2, Some(2)), (3, Some(3))]);
         assert!(q.positions_are_contiguous());
+    }
+
+    #[test]
+    fn a_suspended_hold_keeps_its_place_and_is_passed_over_until_its_date() {
+        let mut first = hold(1, 1);
+        first.suspended_until = Some(date!(2021 - 03 - 10));
+        let mut q = HoldQueue::new(TitleId(1), [first, hold(2, 2), hold(3, 3)]);
+        // 8 March: #1 is suspended, so the copy goes to #2.
+        let on = date!(2021 - 03 - 08);
+        assert_eq!(first_in_line(&q, on), Some(HoldId(2)));
+        let trapped = trap_next(&mut q, ItemId(9), on, date!(2021 - 03 - 15)).unwrap();
+        assert_eq!(trapped.id, HoldId(2));
+        let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
+        assert_eq!(positions, vec![(1, Some(1)), (3, Some(2))]);
+        // 9 March, the day before it ends: still passed over.
+        assert_eq!(first_in_line(&q, date!(2021 - 03 - 09)), Some(HoldId(3)));
+        // 10 March, the first day it is active again: #1 is next.
+        let on = date!(2021 - 03 - 10);
+        assert_eq!(first_in_line(&q, on), Some(HoldId(1)));
+        let trapped = trap_next(&mut q, ItemId(8), on, date!(2021 - 03 - 17)).unwrap();
+        assert_eq!(trapped.id, HoldId(1));
+        assert_eq!(
+            trapped.suspended_until, None,
+            "a trap clears the suspension"
+        );
+        assert!(q.positions_are_contiguous());
+    }
+
+    #[test]
+    fn every_queued_hold_suspended_means_nobody_is_next() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2)]);
+        for id in [HoldId(1), HoldId(2)] {
+            q.change_options(id, Some(Some(date!(2021 - 04 - 01))), None)
+                .unwrap();
+        }
+        assert_eq!(first_in_line(&q, date!(2021 - 03 - 31)), None);
+        assert_eq!(
+            q.trap(
+                HoldId(9),
+                ItemId(1),
+                date!(2021 - 03 - 31),
+                date!(2021 - 04 - 07)
+            ),
+            Err(HoldQueueError::NotQueued(HoldId(9)))
+        );
+        // Lifted: active at once.
+        let lifted = q.change_options(HoldId(2), Some(None), None).unwrap();
+        assert_eq!(lifted.suspended_until, None);
+        assert_eq!(lifted.position(), Some(2));
+        assert_eq!(first_in_line(&q, date!(2021 - 03 - 31)), Some(HoldId(2)));
+    }
+
+    #[test]
+    fn a_waiting_hold_cannot_be_suspended_but_takes_a_last_date() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1)]);
+        trap_next(
+            &mut q,
+            ItemId(9),
+            date!(2021 - 03 - 01),
+            date!(2021 - 03 - 08),
+        );
+        assert_eq!(
+            q.change_options(HoldId(1), Some(Some(date!(2021 - 03 - 05))), None),
+            Err(HoldQueueError::NotQueued(HoldId(1)))
+        );
+        let changed = q
+            .change_options(HoldId(1), Some(None), Some(Some(date!(2021 - 03 - 03))))
+            .unwrap();
+        assert_eq!(changed.not_needed_after, Some(date!(2021 - 03 - 03)));
+        // Not cut short: it is not "no longer needed" while waiting.
+        assert!(!changed.is_no_longer_needed_on(date!(2021 - 03 - 04)));
+        assert_eq!(
+            q.change_options(HoldId(7), None, None),
+            Err(HoldQueueError::NotActive(HoldId(7)))
+        );
+    }
+
+    #[test]
+    fn a_hold_not_needed_any_more_lapses_and_the_queue_moves_up() {
+        let mut second = hold(2, 2);
+        second.not_needed_after = Some(date!(2021 - 03 - 05));
+        assert!(!second.is_no_longer_needed_on(date!(2021 - 03 - 05)));
+        assert!(second.is_no_longer_needed_on(date!(2021 - 03 - 06)));
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), second, hold(3, 3)]);
+        q.lapse(HoldId(2), datetime!(2021-03-05 16:00 UTC)).unwrap();
+        let positions: Vec<_> = q.queued().map(|h| (h.id.0, h.position())).collect();
+        assert_eq!(positions, vec![(1, Some(1)), (3, Some(2))]);
+        trap_next(
+            &mut q,
+            ItemId(9),
+            date!(2021 - 03 - 06),
+            date!(2021 - 03 - 13),
+        );
+        assert_eq!(
+            q.lapse(HoldId(1), datetime!(2021-03-06 16:00 UTC)),
+            Err(HoldQueueError::NotQueued(HoldId(1)))
+        );
+        let changes = q.into_changes();
+        let lapsed = changes.iter().find(|h| h.id == HoldId(2)).unwrap();
+        assert_eq!(lapsed.status(), HoldStatus::Expired);
+    }
+
+    #[test]
+    fn a_cancellation_says_who_and_why() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1)]);
+        let reason = CancelReason::parse("Title withdrawn").unwrap();
+        q.cancel(
+            HoldId(1),
+            datetime!(2021-03-02 00:00 UTC),
+            CancelledBy::Staff,
+            Some(reason.clone()),
+        )
+        .unwrap();
+        let changes = q.into_changes();
+        assert_eq!(
+            changes[0].cancellation(),
+            Some((CancelledBy::Staff, Some(&reason)))
+        );
     }
 }

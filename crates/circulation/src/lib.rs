@@ -18,7 +18,8 @@
 //!
 //! Map: [`calendar`] (closed days, open-day searches) · `rules` (scopes, resolution) ·
 //! `profile` (the default "hkpl" rules) · `due_date` · `checkout`, `renewal`,
-//! `hold_request` (the decisions) · `hold_queue` (holds and the FIFO queue) · `checkin`
+//! `hold_request` (the decisions) · `hold_queue` (holds and the FIFO queue) ·
+//! `hold_options` (suspension, "not needed after", cancel reasons) · `checkin`
 //! (what a return costs) · `model` (patron, item, title, library, loan) · [`ports`] ·
 //! [`service`] (the use cases over the ports) · `memory` (in-memory adapter, feature
 //! `memory`). Feature `mocks` adds mockall `MockXxx` types for the ports.
@@ -107,6 +108,7 @@ mod checkin;
 mod checkout;
 mod codes;
 mod due_date;
+mod hold_options;
 mod hold_queue;
 mod hold_request;
 pub mod lost;
@@ -130,6 +132,10 @@ pub use checkout::{
 };
 pub use codes::{ItemType, ParseCodeError, ReaderCategory};
 pub use due_date::{DueDate, loan_due_date, renewal_due_date};
+pub use hold_options::{
+    CancelReason, CancelledBy, HoldOptionViolation, MAX_CANCEL_REASON_CHARS,
+    MAX_NOT_NEEDED_AFTER_DAYS, MAX_SUSPENSION_DAYS, check_not_needed_after, check_suspended_until,
+};
 pub use hold_queue::{Hold, HoldQueue, HoldQueueError, HoldState, HoldStatus, NewHold, pickup_by};
 pub use hold_request::{HoldFacts, HoldRefusal, decide_hold, hold_refusals};
 pub use model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};

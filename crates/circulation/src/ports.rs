@@ -31,6 +31,7 @@ use library_core::{
 use library_fines::{ChargeId, FineSuspensionPeriod, NewCharge};
 use time::Date;
 
+use crate::hold_options::CancelReason;
 use crate::hold_queue::{Hold, NewHold};
 use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
 use crate::rules::ScopedRules;
@@ -315,6 +316,16 @@ pub trait HoldRepository: Send {
     /// [`InfrastructureError`] only.
     async fn waiting_holds(&mut self) -> Result<Vec<Hold>, InfrastructureError>;
 
+    /// Every queued hold whose "not needed after" date is before `before` (for the expiry
+    /// job, which checks each against its pickup library's today).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn queued_holds_not_needed_before(
+        &mut self,
+        before: Date,
+    ) -> Result<Vec<Hold>, InfrastructureError>;
+
     /// Stores a new queued hold and returns it with its id.
     ///
     /// # Errors
@@ -383,6 +394,20 @@ pub enum CirculationNotice {
         pickup_library: LibraryCode,
         /// The last day it could have been collected.
         pickup_by: time::Date,
+    },
+    /// A queued hold passed the reader's "not needed after" date and ended ("hold no longer
+    /// needed").
+    HoldNotNeeded {
+        /// The reader.
+        patron: PatronId,
+        /// The hold.
+        hold: HoldId,
+        /// The title reserved.
+        title: TitleId,
+        /// Where it would have been collected.
+        pickup_library: LibraryCode,
+        /// The reader's last date of interest.
+        not_needed_after: time::Date,
     },
 }
 
@@ -491,6 +516,19 @@ pub enum CirculationEvent {
         hold: HoldId,
         /// The reader's card.
         card_number: CardNumber,
+        /// The reason staff gave the reader, if any.
+        reason: Option<CancelReason>,
+    },
+    /// A reader's hold suspended, resumed, or given a "not needed after" date.
+    HoldChanged {
+        /// The hold.
+        hold: HoldId,
+        /// The reader's card.
+        card_number: CardNumber,
+        /// The suspension's end after the change (`None`: not suspended).
+        suspended_until: Option<Date>,
+        /// The last date of interest after the change.
+        not_needed_after: Option<Date>,
     },
 }
 

@@ -182,6 +182,16 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         "/api/v1/patrons/{card_number}/holds/{id}",
         StaffWork::Circulation,
     ),
+    route(
+        "PATCH",
+        "/api/v1/patrons/{card_number}/holds/{id}",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
+        "/api/v1/patrons/{card_number}/holds/{id}/cancellation",
+        StaffWork::Circulation,
+    ),
     // Payments and waivers.
     route(
         "POST",

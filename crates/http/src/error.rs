@@ -22,8 +22,8 @@ use library_app::ServiceError;
 use library_app::SettingsChangeError;
 use library_circulation::ports::InfrastructureError;
 use library_circulation::service::{
-    CancelHoldError, CheckinError, CheckoutError, CollectHoldError, ExpireHoldsError,
-    PlaceHoldError, RenewError,
+    CancelHoldError, ChangeHoldError, CheckinError, CheckoutError, CollectHoldError,
+    ExpireHoldsError, PlaceHoldError, RenewError,
 };
 use library_circulation::{CalendarError, ReturnTimeError};
 use library_fines::{LedgerError, PeriodError};
@@ -587,6 +587,7 @@ impl From<PlaceHoldError> for ApiError {
         match err {
             PlaceHoldError::PatronNotFound | PlaceHoldError::TitleNotFound => ApiError::not_found(),
             PlaceHoldError::LibraryNotFound(_) => unknown_library(),
+            PlaceHoldError::Invalid(v) => ApiError::validation_failed([v.code()]),
             PlaceHoldError::Refused(r) => ApiError::refused("hold_refused", r.code()),
             PlaceHoldError::Infrastructure(e) => e.into(),
         }
@@ -615,6 +616,17 @@ impl From<CancelHoldError> for ApiError {
             CancelHoldError::HoldNotFound => ApiError::not_found(),
             CancelHoldError::NotActive => ApiError::hold_ended(),
             CancelHoldError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChangeHoldError> for ApiError {
+    fn from(err: ChangeHoldError) -> Self {
+        match err {
+            ChangeHoldError::HoldNotFound => ApiError::not_found(),
+            ChangeHoldError::NotActive => ApiError::hold_ended(),
+            ChangeHoldError::Invalid(v) => ApiError::validation_failed(v.iter().map(|v| v.code())),
+            ChangeHoldError::Infrastructure(e) => e.into(),
         }
     }
 }

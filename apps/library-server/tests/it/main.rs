@@ -12,6 +12,7 @@ mod default_policy;
 mod demo;
 mod faults;
 mod fines;
+mod hold_options;
 mod holds;
 mod lost;
 mod mail;

@@ -694,6 +694,144 @@ async fn reserve_cancel_register_ask_and_settings_through_the_pages() {
 }
 
 #[tokio::test]
+async fn a_reader_suspends_resumes_and_dates_a_hold_and_reads_staffs_reason() {
+    on_every_backend(true, async |app| {
+        let staff = app.counter_on_1_june_2021().await;
+        let title = app.title(&staff, "Harbour Lights").await;
+        app.item(&staff, title, "W-2", "CEN").await;
+        let card = app.reader(&staff, "9123 4567").await;
+        let other = app.reader(&staff, "6188 2468").await;
+        app.checkout(&staff, &other, "W-2", "CEN")
+            .await
+            .expect(201, "");
+        let placed = app
+            .post(
+                &format!("/api/v1/patrons/{card}/holds"),
+                Some(&staff),
+                json!({"title_id": title, "pickup_library": "CEN"}),
+            )
+            .await
+            .expect(201, "");
+        let hold = placed.body["id"].as_i64().unwrap();
+        let mut browser = Browser::new(app);
+        browser.first_sign_in(&card, "4567", "Harbour-View-7").await;
+        let account = browser.get("/account").await;
+        let options = format!("/account/holds/{hold}/options");
+        account
+            .contains(&format!("action=\"{options}\""))
+            .contains("Suspend until")
+            .contains("Not needed after");
+        let back = |done: &str| format!("/account?done={done}#holds-section");
+
+        // Suspended until 10 June: shown, with a way to resume.
+        let suspended = browser
+            .post(
+                &options,
+                &[("action", "suspend"), ("suspended_until", "2021-06-10")],
+            )
+            .await;
+        assert_eq!(suspended.location(), back("hold-suspended"), "{}", app.db);
+        browser
+            .get("/account?done=hold-suspended")
+            .await
+            .contains("Your reservation is suspended until the date you chose.")
+            .contains("data-label=\"Suspended until\">10 June 2021</td>")
+            .contains("value=\"2021-06-10\"")
+            .contains("value=\"resume\"");
+        // Today, a date that is not one, and a waiting hold are refused in words.
+        let today = browser
+            .post(
+                &options,
+                &[("action", "suspend"), ("suspended_until", "2021-06-01")],
+            )
+            .await;
+        assert_eq!(today.location(), back("suspended-until-not-after-today"));
+        browser
+            .get(today.location())
+            .await
+            .contains("The suspension must end after today.");
+        let garbled = browser
+            .post(
+                &options,
+                &[("action", "suspend"), ("suspended_until", "10/06/2021")],
+            )
+            .await;
+        assert_eq!(garbled.location(), back("hold-date-invalid"));
+        let resumed = browser.post(&options, &[("action", "resume")]).await;
+        assert_eq!(resumed.location(), back("hold-resumed"));
+        browser
+            .get("/account")
+            .await
+            .contains("data-label=\"Suspended until\">—</td>");
+
+        // Not needed after 30 June; an empty date clears it.
+        let dated = browser
+            .post(
+                &options,
+                &[
+                    ("action", "not-needed-after"),
+                    ("not_needed_after", "2021-06-30"),
+                ],
+            )
+            .await;
+        assert_eq!(dated.location(), back("hold-not-needed-saved"));
+        browser
+            .get("/account")
+            .await
+            .contains("data-label=\"Not needed after\">30 June 2021</td>");
+        let past = browser
+            .post(
+                &options,
+                &[
+                    ("action", "not-needed-after"),
+                    ("not_needed_after", "2021-05-31"),
+                ],
+            )
+            .await;
+        assert_eq!(past.location(), back("not-needed-after-in-past"));
+        let token = browser.session().expect("session");
+        let holds = app.get("/api/v1/me/holds", Some(&token)).await;
+        assert_eq!(holds.body["holds"][0]["not_needed_after"], "2021-06-30");
+        browser
+            .post(
+                &options,
+                &[("action", "not-needed-after"), ("not_needed_after", "")],
+            )
+            .await;
+        let holds = app.get("/api/v1/me/holds", Some(&token)).await;
+        assert_eq!(holds.body["holds"][0]["not_needed_after"], json!(null));
+        let unknown = browser
+            .post("/account/holds/999999/options", &[("action", "resume")])
+            .await;
+        assert_eq!(unknown.location(), back("hold-not-found"));
+
+        // Staff cancel with a reason: the page says who and why, in both languages.
+        app.post(
+            &format!("/api/v1/patrons/{card}/holds/{hold}/cancellation"),
+            Some(&staff),
+            json!({"reason": "The copy was withdrawn <from stock>"}),
+        )
+        .await
+        .expect(200, "");
+        let page = browser.get("/account").await;
+        page.contains("Cancelled by the library")
+            .contains("Reason: The copy was withdrawn &lt;from stock&gt;");
+        assert!(!page.body.contains(&format!("action=\"{options}\"")));
+        let ended = browser.post(&options, &[("action", "resume")]).await;
+        assert_eq!(ended.location(), back("hold-ended"));
+        browser
+            .post("/language", &[("lang", "zh-Hant"), ("back", "/account")])
+            .await;
+        browser
+            .get("/account")
+            .await
+            .contains("由圖書館取消")
+            .contains("原因：The copy was withdrawn");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn bad_input_is_answered_with_a_page_never_a_500() {
     on_every_backend(true, async |app| {
         let staff = app.counter_on_1_june_2021().await;

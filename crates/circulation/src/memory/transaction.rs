@@ -225,6 +225,19 @@ impl HoldRepository for MemoryTransaction {
             .collect())
     }
 
+    async fn queued_holds_not_needed_before(
+        &mut self,
+        before: time::Date,
+    ) -> Result<Vec<Hold>, InfrastructureError> {
+        Ok(self
+            .state
+            .holds
+            .values()
+            .filter(|h| h.position().is_some() && h.not_needed_after.is_some_and(|d| d < before))
+            .cloned()
+            .collect())
+    }
+
     async fn insert_hold(&mut self, hold: NewHold) -> Result<Hold, InfrastructureError> {
         let taken = self
             .state

@@ -1,8 +1,13 @@
-//! Holds: place, cancel, and the expiry job for waiting holds.
+//! Holds: place, change (suspend, resume, "not needed after"), cancel, and the expiry job
+//! for waiting holds and for queued holds no longer needed.
 
 use library_core::{Clock, HoldId, LibraryCode, PatronId, TitleId};
+use time::{Date, Duration};
 
 use super::{Circulation, record, save_queue};
+use crate::hold_options::{
+    CancelReason, CancelledBy, HoldOptionViolation, check_not_needed_after, check_suspended_until,
+};
 use crate::hold_queue::{Hold, HoldQueue, HoldState, NewHold};
 use crate::hold_request::{HoldFacts, HoldRefusal, decide_hold};
 use crate::ports::{
@@ -20,6 +25,9 @@ pub struct PlaceHoldRequest {
     pub title: TitleId,
     /// Where the reader will collect it.
     pub pickup_library: LibraryCode,
+    /// The reader's last date of interest, if any (today or later, in the pickup library's
+    /// calendar: [`check_not_needed_after`]).
+    pub not_needed_after: Option<Date>,
 }
 
 /// Why a hold was not placed.
@@ -34,6 +42,9 @@ pub enum PlaceHoldError {
     /// No such pickup library.
     #[error("no library {0}")]
     LibraryNotFound(LibraryCode),
+    /// The "not needed after" date is not acceptable (422).
+    #[error("invalid: {}", .0.code())]
+    Invalid(HoldOptionViolation),
     /// Refused for a named reason (docs/http.md: 409 `hold_refused`).
     #[error("hold refused: {}", .0.code())]
     Refused(HoldRefusal),
@@ -43,12 +54,14 @@ pub enum PlaceHoldError {
 }
 
 /// Cancel a hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelHoldRequest {
     /// The hold.
     pub hold: HoldId,
     /// The reader asking: another reader's hold is "not found". `None` = staff.
     pub patron: Option<PatronId>,
+    /// Why, for the reader to read (staff's cancellations).
+    pub reason: Option<CancelReason>,
 }
 
 /// Why a hold was not cancelled.
@@ -65,11 +78,43 @@ pub enum CancelHoldError {
     Infrastructure(#[from] InfrastructureError),
 }
 
+/// Change a hold's options. `None` leaves an option as it is; `Some(None)` clears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeHoldRequest {
+    /// The hold.
+    pub hold: HoldId,
+    /// The reader whose hold it must be: another reader's hold is "not found".
+    pub patron: Option<PatronId>,
+    /// Suspend until this date (the first day active again), or lift the suspension.
+    pub suspended_until: Option<Option<Date>>,
+    /// The reader's last date of interest, or none.
+    pub not_needed_after: Option<Option<Date>>,
+}
+
+/// Why a hold's options were not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeHoldError {
+    /// No such hold, or not the reader's.
+    #[error("no such hold")]
+    HoldNotFound,
+    /// The hold has already ended (collected, expired or cancelled).
+    #[error("the hold has already ended")]
+    NotActive,
+    /// The dates are not acceptable, or a waiting hold was to be suspended (422).
+    #[error("invalid: {0:?}")]
+    Invalid(Vec<HoldOptionViolation>),
+    /// A port failed.
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
 /// What the expiry job did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpiryReport {
     /// Waiting holds that expired.
     pub expired: Vec<HoldId>,
+    /// Queued holds that expired because their "not needed after" date had passed.
+    pub no_longer_needed: Vec<HoldId>,
     /// Holds their copies were trapped for in turn.
     pub trapped: Vec<Hold>,
 }
@@ -108,6 +153,10 @@ where
         let Some(pickup) = self.library(&req.pickup_library).await? else {
             return Err(PlaceHoldError::LibraryNotFound(req.pickup_library));
         };
+        if let Some(last) = req.not_needed_after {
+            check_not_needed_after(last, pickup.calendar.local_date(now))
+                .map_err(PlaceHoldError::Invalid)?;
+        }
         let mut tx = self.store.begin().await?;
         let Some(patron) = tx.patron_for_update(req.patron).await? else {
             return Err(PlaceHoldError::PatronNotFound);
@@ -148,6 +197,7 @@ where
                 pickup_library: pickup.code,
                 placed_at: now,
                 position,
+                not_needed_after: req.not_needed_after,
             })
             .await?;
         record(tx.as_mut(), by, now, || CirculationEvent::HoldPlaced {
@@ -184,8 +234,13 @@ where
         }
         tx.title_for_update(hold.title).await?;
         let mut queue = HoldQueue::new(hold.title, tx.active_holds_of_title(hold.title).await?);
+        // Staff at the counter cancel for the reader; a station is the reader's own hand.
+        let cancelled_by = match by {
+            Some(Actor::Staff(_)) => CancelledBy::Staff,
+            _ => CancelledBy::Reader,
+        };
         let freed = queue
-            .cancel(hold.id, now)
+            .cancel(hold.id, now, cancelled_by, req.reason.clone())
             .map_err(|_| CancelHoldError::NotActive)?;
         if let Some(item) = freed {
             tx.item_for_update(item).await?;
@@ -208,6 +263,7 @@ where
             record(tx.as_mut(), by, now, || CirculationEvent::HoldCancelled {
                 hold: hold.id,
                 card_number,
+                reason: req.reason,
             })
             .await?;
         }
@@ -215,9 +271,81 @@ where
         Ok(cancelled)
     }
 
+    /// Suspends or resumes a queued hold, or sets its "not needed after" date (checked by
+    /// [`crate::check_suspended_until`] and [`crate::check_not_needed_after`]); its queue
+    /// position does not change. Resuming traps nothing by itself: the hold is first in
+    /// line for the next copy that comes free.
+    pub async fn change_hold(&self, req: ChangeHoldRequest) -> Result<Hold, ChangeHoldError> {
+        self.change_hold_as(req, None).await
+    }
+
+    /// [`Self::change_hold`], with its audit entry (`hold.change`) written in the same
+    /// transaction when made `by` someone (staff at the counter).
+    pub async fn change_hold_as(
+        &self,
+        req: ChangeHoldRequest,
+        by: Option<&Actor>,
+    ) -> Result<Hold, ChangeHoldError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let Some(hold) = tx.hold(req.hold).await? else {
+            return Err(ChangeHoldError::HoldNotFound);
+        };
+        if req.patron.is_some_and(|p| p != hold.patron) {
+            return Err(ChangeHoldError::HoldNotFound);
+        }
+        tx.title_for_update(hold.title).await?;
+        let mut queue = HoldQueue::new(hold.title, tx.active_holds_of_title(hold.title).await?);
+        let Some(current) = queue.get(hold.id).cloned() else {
+            return Err(ChangeHoldError::NotActive);
+        };
+        let pickup = self.known_library(&current.pickup_library).await?;
+        let today = pickup.calendar.local_date(now);
+        let mut violations = Vec::new();
+        // A date sent again unchanged is not checked again (it may have been accepted on
+        // an earlier day).
+        if let Some(Some(until)) = req.suspended_until {
+            if current.position().is_none() {
+                violations.push(HoldOptionViolation::HoldNotQueued);
+            } else if current.suspended_until != Some(until) {
+                violations.extend(check_suspended_until(until, today).err());
+            }
+        }
+        if let Some(Some(last)) = req.not_needed_after
+            && current.not_needed_after != Some(last)
+        {
+            violations.extend(check_not_needed_after(last, today).err());
+        }
+        if !violations.is_empty() {
+            return Err(ChangeHoldError::Invalid(violations));
+        }
+        let changed = queue
+            .change_options(hold.id, req.suspended_until, req.not_needed_after)
+            .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+        save_queue(tx.as_mut(), queue).await?;
+        if by.is_some() {
+            let card_number = tx
+                .patron(hold.patron)
+                .await?
+                .ok_or_else(|| InfrastructureError::new("a hold's reader vanished"))?
+                .card_number;
+            record(tx.as_mut(), by, now, || CirculationEvent::HoldChanged {
+                hold: hold.id,
+                card_number,
+                suspended_until: changed.suspended_until,
+                not_needed_after: changed.not_needed_after,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// The scheduled job: every waiting hold past its `pickup_by` (in the pickup library's
     /// local date) expires, and its copy is trapped for the next reader in the queue or
-    /// shelved. One unit of work per hold, so a failure leaves earlier expiries done.
+    /// shelved; then every queued hold past its "not needed after" date expires and the
+    /// queue moves up. One unit of work per hold, so a failure leaves earlier expiries
+    /// done.
     pub async fn expire_waiting_holds(&self) -> Result<ExpiryReport, ExpireHoldsError> {
         let now = self.now();
         let config = self.config().await?;
@@ -269,6 +397,62 @@ where
             report.expired.push(candidate.id);
             report.trapped.extend(trapped);
         }
+        report.no_longer_needed = self.expire_holds_no_longer_needed().await?;
         Ok(report)
+    }
+
+    /// The expiry job's second part: queued holds whose "not needed after" date is before
+    /// their pickup library's today end as expired, the reader told
+    /// ([`CirculationNotice::HoldNotNeeded`]).
+    async fn expire_holds_no_longer_needed(&self) -> Result<Vec<HoldId>, ExpireHoldsError> {
+        let now = self.now();
+        // No library's local date is more than a day after the UTC date.
+        let bound = now.date().saturating_add(Duration::days(2));
+        let candidates = {
+            let mut tx = self.store.begin().await?;
+            tx.queued_holds_not_needed_before(bound).await?
+        };
+        let mut ended = Vec::new();
+        for candidate in candidates {
+            let pickup = self.known_library(&candidate.pickup_library).await?;
+            let today = pickup.calendar.local_date(now);
+            if !candidate.is_no_longer_needed_on(today) {
+                continue;
+            }
+            let mut tx = self.store.begin().await?;
+            tx.title_for_update(candidate.title).await?;
+            let mut queue = HoldQueue::new(
+                candidate.title,
+                tx.active_holds_of_title(candidate.title).await?,
+            );
+            // Re-checked under the title's lock: trapped, changed or cancelled meanwhile.
+            let Some(current) = queue.get(candidate.id).cloned() else {
+                continue;
+            };
+            let Some(last) = current
+                .not_needed_after
+                .filter(|_| current.is_no_longer_needed_on(today))
+            else {
+                continue;
+            };
+            queue
+                .lapse(candidate.id, now)
+                .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+            tx.queue_notice(
+                CirculationNotice::HoldNotNeeded {
+                    patron: current.patron,
+                    hold: current.id,
+                    title: current.title,
+                    pickup_library: current.pickup_library.clone(),
+                    not_needed_after: last,
+                },
+                now,
+            )
+            .await?;
+            save_queue(tx.as_mut(), queue).await?;
+            tx.commit().await?;
+            ended.push(candidate.id);
+        }
+        Ok(ended)
     }
 }

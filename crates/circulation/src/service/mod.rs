@@ -25,8 +25,8 @@ pub use checkout::{
     CheckoutError, CheckoutOutcome, CheckoutRequest, CollectHoldError, CollectHoldRequest,
 };
 pub use holds::{
-    CancelHoldError, CancelHoldRequest, ExpireHoldsError, ExpiryReport, PlaceHoldError,
-    PlaceHoldRequest,
+    CancelHoldError, CancelHoldRequest, ChangeHoldError, ChangeHoldRequest, ExpireHoldsError,
+    ExpiryReport, PlaceHoldError, PlaceHoldRequest,
 };
 pub use lost::{
     DeclareLostError, DeclareLostRequest, FOUND_REASON, FoundError, FoundOutcome, LostOutcome,
@@ -34,6 +34,8 @@ pub use lost::{
 pub use renew::{
     RenewAllError, RenewAllOutcome, RenewAllRequest, RenewError, RenewOutcome, RenewRequest,
 };
+
+use std::collections::HashMap;
 
 use library_core::{Clock, ItemId, LibraryCode, Money};
 use library_fines::FineSuspensionPeriod;
@@ -173,13 +175,31 @@ where
         config: &Config,
         now: OffsetDateTime,
     ) -> Result<(Option<Hold>, ItemStatus), InfrastructureError> {
-        let Some(next) = queue.next_in_line().cloned() else {
+        // Each queued hold's "today" is its pickup library's local date: a hold suspended
+        // there today is passed over, keeping its position.
+        let mut pickups: HashMap<LibraryCode, Library> = HashMap::new();
+        for hold in queue.queued() {
+            if !pickups.contains_key(&hold.pickup_library) {
+                let library = self.known_library(&hold.pickup_library).await?;
+                pickups.insert(hold.pickup_library.clone(), library);
+            }
+        }
+        let next = queue
+            .next_in_line(|h| {
+                pickups
+                    .get(&h.pickup_library)
+                    .map_or_else(|| now.date(), |library| library.calendar.local_date(now))
+            })
+            .cloned();
+        let Some(next) = next else {
             return Ok((None, ItemStatus::Available));
         };
         let holder = tx.patron(next.patron).await?.ok_or_else(|| {
             InfrastructureError::new(format!("hold {} refers to a missing reader", next.id))
         })?;
-        let pickup = self.known_library(&next.pickup_library).await?;
+        let pickup = pickups
+            .remove(&next.pickup_library)
+            .ok_or_else(|| InfrastructureError::new("pickup library vanished"))?;
         let rules = EffectiveRules::resolve(
             &config.rules,
             Some(&pickup.code),
@@ -188,22 +208,22 @@ where
         );
         let trapped_on = pickup.calendar.local_date(now);
         let by = pickup_by(trapped_on, rules.pickup_days, &pickup.calendar);
-        let trapped = queue.trap(item, trapped_on, by);
-        if let Some(hold) = &trapped {
-            tx.queue_notice(
-                CirculationNotice::HoldWaiting {
-                    patron: hold.patron,
-                    hold: hold.id,
-                    title: hold.title,
-                    item,
-                    pickup_library: hold.pickup_library.clone(),
-                    pickup_by: by,
-                },
-                now,
-            )
-            .await?;
-        }
-        Ok((trapped, ItemStatus::OnHoldShelf))
+        let hold = queue
+            .trap(next.id, item, trapped_on, by)
+            .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
+        tx.queue_notice(
+            CirculationNotice::HoldWaiting {
+                patron: hold.patron,
+                hold: hold.id,
+                title: hold.title,
+                item,
+                pickup_library: hold.pickup_library.clone(),
+                pickup_by: by,
+            },
+            now,
+        )
+        .await?;
+        Ok((Some(hold), ItemStatus::OnHoldShelf))
     }
 }
 

@@ -162,10 +162,12 @@ where
             Some(&item.item_type),
         );
         let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
+        let today = lending.calendar.local_date(now);
+        // A suspended hold does not stop a renewal (Koha's CheckReserves skips suspended
+        // holds); the lending library's today stands for the pickup library's.
         let reserved_by_another = holds
             .iter()
-            .any(|h| h.position().is_some() && h.patron != patron.id);
-        let today = lending.calendar.local_date(now);
+            .any(|h| h.position().is_some() && h.patron != patron.id && !h.is_suspended_on(today));
         let facts = RenewalFacts {
             today,
             patron: &patron,

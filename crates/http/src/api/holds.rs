@@ -1,15 +1,20 @@
 //! Holds: a reader's own (`/me/holds`, in `me.rs`) and staff's at the counter for a reader
-//! (`/patrons/{card_number}/holds`) answer alike through the helpers here; staff also hand
-//! a waiting copy over by the hold's id (`/circulation/holds/{id}/collection`). Staff see a
-//! reader's loans and charges here too, as the reader does (`/patrons/{card_number}/loans`,
-//! `/fines`).
+//! (`/patrons/{card_number}/holds`) answer alike through the helpers here: placing,
+//! suspending and resuming, "not needed after", cancelling (staff with a reason the reader
+//! sees); staff also hand a waiting copy over by the hold's id
+//! (`/circulation/holds/{id}/collection`). Staff see a reader's loans and charges here too,
+//! as the reader does (`/patrons/{card_number}/loans`, `/fines`).
 
-use library_circulation::HoldStatus;
+use library_app::HoldLine;
 use library_circulation::ports::Actor;
-use library_circulation::service::{CancelHoldRequest, CollectHoldRequest, PlaceHoldRequest};
+use library_circulation::service::{
+    CancelHoldRequest, ChangeHoldRequest, CollectHoldRequest, PlaceHoldRequest,
+};
+use library_circulation::{CancelReason, CancelledBy, HoldStatus};
 use library_core::{HoldId, PatronId, TitleId};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use time::{Date, OffsetDateTime};
 
@@ -50,9 +55,28 @@ impl From<HoldStatus> for HoldStatusDto {
     }
 }
 
+/// Who cancelled a hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum CancelledByDto {
+    /// The reader (online, by telephone, at a station).
+    Reader,
+    /// Staff at the counter.
+    Staff,
+}
+
+impl From<CancelledBy> for CancelledByDto {
+    fn from(by: CancelledBy) -> Self {
+        match by {
+            CancelledBy::Reader => CancelledByDto::Reader,
+            CancelledBy::Staff => CancelledByDto::Staff,
+        }
+    }
+}
+
 /// A reader's hold.
 #[derive(Debug, Object)]
-struct HoldBody {
+pub(super) struct HoldBody {
     id: i64,
     title_id: i64,
     title: String,
@@ -65,6 +89,37 @@ struct HoldBody {
     #[oai(skip_serializing_if_is_none)]
     pickup_by: Option<Date>,
     placed_at: OffsetDateTime,
+    /// Queued holds: suspended until this date, the first day it is active again (the
+    /// pickup library's date); it keeps its position meanwhile. `null`: not suspended.
+    suspended_until: Option<Date>,
+    /// The reader's last date of interest: a queued hold expires the day after. `null`:
+    /// none.
+    not_needed_after: Option<Date>,
+    /// Cancelled holds: `reader` or `staff`; `null` otherwise.
+    cancelled_by: Option<CancelledByDto>,
+    /// Cancelled holds: the reason staff gave; `null` otherwise or without one.
+    cancel_reason: Option<String>,
+}
+
+impl From<HoldLine> for HoldBody {
+    fn from(line: HoldLine) -> Self {
+        let hold = line.hold;
+        let cancellation = hold.cancellation();
+        HoldBody {
+            id: hold.id.get(),
+            title_id: hold.title.get(),
+            title: line.title,
+            pickup_library: hold.pickup_library.as_str().to_owned(),
+            status: hold.status().into(),
+            position: hold.position(),
+            pickup_by: hold.pickup_by(),
+            placed_at: shown(hold.placed_at),
+            suspended_until: hold.suspended_until,
+            not_needed_after: hold.not_needed_after,
+            cancelled_by: cancellation.map(|(by, _)| by.into()),
+            cancel_reason: cancellation.and_then(|(_, r)| r.map(|r| r.as_str().to_owned())),
+        }
+    }
 }
 
 /// `GET /me/holds`, `GET /patrons/{card_number}/holds`.
@@ -78,6 +133,34 @@ pub(super) struct HoldsBody {
 pub(super) struct PlaceHoldBody {
     title_id: i64,
     pickup_library: Text,
+    /// The reader's last date of interest (today or later, at most two years ahead).
+    not_needed_after: Option<Date>,
+}
+
+/// `PATCH /me/holds/{id}`, `PATCH /patrons/{card_number}/holds/{id}`: an absent field is
+/// left as it is, `null` clears it.
+#[derive(Debug, Object)]
+pub(super) struct ChangeHoldBody {
+    /// Suspend a queued hold until this date, the first day it is active again (after
+    /// today, at most a year ahead); `null` resumes it at once.
+    suspended_until: MaybeUndefined<Date>,
+    /// The last date of interest (today or later, at most two years ahead); `null` for none.
+    not_needed_after: MaybeUndefined<Date>,
+}
+
+/// `POST /patrons/{card_number}/holds/{id}/cancellation`.
+#[derive(Debug, Object)]
+struct CancellationBody {
+    /// Why, for the reader: 1 to 500 characters once trimmed, one line.
+    reason: Text,
+}
+
+fn change(field: MaybeUndefined<Date>) -> Option<Option<Date>> {
+    match field {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(date) => Some(Some(date)),
+    }
 }
 
 /// A hold placed.
@@ -111,21 +194,34 @@ pub(super) async fn holds_of(
         .holds_of(patron)
         .await?
         .into_iter()
-        .map(|line| {
-            let hold = line.hold;
-            HoldBody {
-                id: hold.id.get(),
-                title_id: hold.title.get(),
-                title: line.title,
-                pickup_library: hold.pickup_library.as_str().to_owned(),
-                status: hold.status().into(),
-                position: hold.position(),
-                pickup_by: hold.pickup_by(),
-                placed_at: shown(hold.placed_at),
-            }
-        })
+        .map(HoldBody::from)
         .collect();
     Ok(Json(HoldsBody { holds }))
+}
+
+/// Suspends, resumes or sets "not needed after" on the reader's hold `hold` (404 if it is
+/// not theirs); the hold as `GET /me/holds` lists it. Audited in its transaction when
+/// changed `by` staff.
+pub(super) async fn change_options(
+    state: &Services,
+    patron: PatronId,
+    hold: HoldId,
+    body: ChangeHoldBody,
+    by: Option<&Actor>,
+) -> Result<Json<HoldBody>, ApiError> {
+    let changed = state
+        .circulation
+        .change_hold(
+            ChangeHoldRequest {
+                hold,
+                patron: Some(patron),
+                suspended_until: change(body.suspended_until),
+                not_needed_after: change(body.not_needed_after),
+            },
+            by,
+        )
+        .await?;
+    Ok(Json(state.hold_line(changed).await?.into()))
 }
 
 /// Places the reader's hold at the end of the title's queue; audited in its transaction
@@ -143,6 +239,7 @@ pub(super) async fn place(
                 patron,
                 title: TitleId(body.title_id),
                 pickup_library: library_code(&body.pickup_library.0, "unknown_library")?,
+                not_needed_after: body.not_needed_after,
             },
             by,
         )
@@ -168,6 +265,7 @@ pub(super) async fn cancel(
             CancelHoldRequest {
                 hold,
                 patron: Some(patron),
+                reason: None,
             },
             by,
         )
@@ -254,6 +352,53 @@ impl StaffHoldsApi {
         let by = staff_actor(&auth.0)?;
         let patron = self.reader(&card_number.0).await?;
         cancel(&self.state, patron, HoldId(id.0), Some(&by)).await
+    }
+
+    /// Suspends or resumes a reader's queued hold, or sets its "not needed after" date
+    /// (staff), as `PATCH /me/holds/{id}`; audited `hold.change`. 404 for an unknown card
+    /// or a hold that is not the reader's; 409 `hold_ended`; 422.
+    #[oai(path = "/patrons/:card_number/holds/:id", method = "patch")]
+    async fn change_hold(
+        &self,
+        auth: StaffAuth,
+        card_number: Path<String>,
+        id: Path<i64>,
+        body: Json<ChangeHoldBody>,
+    ) -> Result<Json<HoldBody>, ApiError> {
+        let by = staff_actor(&auth.0)?;
+        let patron = self.reader(&card_number.0).await?;
+        change_options(&self.state, patron, HoldId(id.0), body.0, Some(&by)).await
+    }
+
+    /// Cancels a reader's hold at the counter with a reason the reader sees in their list
+    /// of holds (staff); audited `hold.cancel` with the reason. The hold as `GET /me/holds`
+    /// lists it. 404 for an unknown card or a hold that is not the reader's; 409
+    /// `hold_ended`; 422 `reason_missing`, `reason_too_long`, `reason_invalid`.
+    #[oai(path = "/patrons/:card_number/holds/:id/cancellation", method = "post")]
+    async fn cancel_with_reason(
+        &self,
+        auth: StaffAuth,
+        card_number: Path<String>,
+        id: Path<i64>,
+        body: Json<CancellationBody>,
+    ) -> Result<Json<HoldBody>, ApiError> {
+        let by = staff_actor(&auth.0)?;
+        let patron = self.reader(&card_number.0).await?;
+        let reason = CancelReason::parse(&body.0.reason.0)
+            .map_err(|v| ApiError::validation_failed([v.code()]))?;
+        let cancelled = self
+            .state
+            .circulation
+            .cancel_hold(
+                CancelHoldRequest {
+                    hold: HoldId(id.0),
+                    patron: Some(patron),
+                    reason: Some(reason),
+                },
+                Some(&by),
+            )
+            .await?;
+        Ok(Json(self.state.hold_line(cancelled).await?.into()))
     }
 
     /// Hands the copy waiting on the hold shelf to its reader (staff): a checkout of that

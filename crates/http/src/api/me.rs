@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 
 use super::circulation::RenewedBody;
 use super::common::shown;
-use super::holds::{self, HoldPlaced, HoldsBody, PlaceHoldBody};
+use super::holds::{self, ChangeHoldBody, HoldBody, HoldPlaced, HoldsBody, PlaceHoldBody};
 use crate::auth::Principal;
 
 use super::ApiTags;
@@ -230,6 +230,21 @@ impl MeApi {
         body: Json<PlaceHoldBody>,
     ) -> Result<HoldPlaced, ApiError> {
         holds::place(&self.state, reader_of(&auth.0)?, body.0, None).await
+    }
+
+    /// Suspends or resumes one of my queued holds, or sets its "not needed after" date: an
+    /// absent field is left as it is, `null` clears it. The hold as `GET /me/holds` lists
+    /// it. 404 for a hold that is not mine; 409 `hold_ended`; 422 `hold_not_queued`,
+    /// `suspended_until_not_after_today`, `suspended_until_too_far`,
+    /// `not_needed_after_in_past`, `not_needed_after_too_far`.
+    #[oai(path = "/me/holds/:id", method = "patch")]
+    async fn change_hold(
+        &self,
+        auth: ReaderAuth,
+        id: Path<i64>,
+        body: Json<ChangeHoldBody>,
+    ) -> Result<Json<HoldBody>, ApiError> {
+        holds::change_options(&self.state, reader_of(&auth.0)?, HoldId(id.0), body.0, None).await
     }
 
     /// Cancels one of my holds. 404 for a hold that is not mine; 409 `hold_ended`.

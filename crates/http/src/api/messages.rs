@@ -18,7 +18,8 @@ use crate::error::ApiError;
 struct SentNoticeBody {
     id: i64,
     /// What it is: `loan.due_soon`, `loan.overdue_alert`, `loan.overdue_notice`,
-    /// `hold.waiting`, `hold.expired`, `enquiry.answered`, `activity.cancelled`,
+    /// `hold.waiting`, `hold.expired`, `hold.not_needed`, `enquiry.answered`,
+    /// `activity.cancelled`,
     /// `credentials.temporary_password`, `credentials.password_changed`,
     /// `credentials.pin_changed`, `credentials.password_reset_by_staff`,
     /// `settings.email_changed`.

@@ -355,6 +355,7 @@ impl JobRunner for ScheduledJobs {
         tracing::info!(
             %now,
             expired = report.expired.len(),
+            no_longer_needed = report.no_longer_needed.len(),
             trapped = report.trapped.len(),
             purged,
             "scheduled jobs run"

@@ -97,10 +97,32 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
             format!("hold:{}", hold.get()),
             json!({"card_number": card_number.as_str(), "title_id": title.get()}),
         ),
-        CirculationEvent::HoldCancelled { hold, card_number } => (
+        CirculationEvent::HoldCancelled {
+            hold,
+            card_number,
+            reason,
+        } => (
             "hold.cancel",
             format!("hold:{}", hold.get()),
-            json!({"card_number": card_number.as_str()}),
+            // A reason only when staff gave one: a plain cancellation reads as before.
+            match reason {
+                Some(reason) => {
+                    json!({"card_number": card_number.as_str(), "reason": reason.as_str()})
+                }
+                None => json!({"card_number": card_number.as_str()}),
+            },
+        ),
+        CirculationEvent::HoldChanged {
+            hold,
+            card_number,
+            suspended_until,
+            not_needed_after,
+        } => (
+            "hold.change",
+            format!("hold:{}", hold.get()),
+            json!({"card_number": card_number.as_str(),
+                   "suspended_until": suspended_until.map(|d| d.to_string()),
+                   "not_needed_after": not_needed_after.map(|d| d.to_string())}),
         ),
     };
     let staff = match &record.by {
@@ -238,12 +260,42 @@ mod tests {
             by: Actor::Staff(StaffId(2)),
             event: CirculationEvent::HoldCancelled {
                 hold: HoldId(8),
-                card_number: card,
+                card_number: card.clone(),
+                reason: None,
             },
             at: at(),
         });
         assert_eq!(cancelled.action, "hold.cancel");
         assert_eq!(cancelled.subject, "hold:8");
         assert_eq!(cancelled.details, r#"{"card_number":"21000000000001"}"#);
+        let with_reason = entry(&CirculationRecord {
+            by: Actor::Staff(StaffId(2)),
+            event: CirculationEvent::HoldCancelled {
+                hold: HoldId(8),
+                card_number: card.clone(),
+                reason: Some(library_circulation::CancelReason::parse("Title withdrawn").unwrap()),
+            },
+            at: at(),
+        });
+        assert_eq!(
+            with_reason.details,
+            r#"{"card_number":"21000000000001","reason":"Title withdrawn"}"#
+        );
+        let changed = entry(&CirculationRecord {
+            by: Actor::Staff(StaffId(2)),
+            event: CirculationEvent::HoldChanged {
+                hold: HoldId(8),
+                card_number: card,
+                suspended_until: Some(time::macros::date!(2021 - 03 - 10)),
+                not_needed_after: None,
+            },
+            at: at(),
+        });
+        assert_eq!(changed.action, "hold.change");
+        assert_eq!(changed.subject, "hold:8");
+        assert_eq!(
+            changed.details,
+            r#"{"card_number":"21000000000001","not_needed_after":null,"suspended_until":"2021-03-10"}"#
+        );
     }
 }

@@ -10,7 +10,7 @@ use library_circulation::ports::{HoldRepository, InfrastructureError};
 use library_circulation::{Hold, HoldState, NewHold};
 use library_core::{HoldId, ItemId, PatronId, TitleId};
 use sea_orm::Value;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::DbTransaction;
 use super::rows::{self, HOLD_SELECT};
@@ -103,14 +103,26 @@ impl HoldRepository for DbTransaction {
             .await
     }
 
+    async fn queued_holds_not_needed_before(
+        &mut self,
+        before: Date,
+    ) -> Result<Vec<Hold>, InfrastructureError> {
+        self.holds_where(
+            "h.status = 'queued' AND h.not_needed_after IS NOT NULL AND h.not_needed_after < ?",
+            vec![Value::TimeDate(Some(before))],
+            "read holds no longer needed",
+        )
+        .await
+    }
+
     async fn insert_hold(&mut self, hold: NewHold) -> Result<Hold, InfrastructureError> {
         // The next sequence of the title. Under the title's lock no one else inserts; without
         // it, two inserts would compute the same sequence and the unique index refuses one.
         let id = insert_returning_id(
             &self.txn,
-            "INSERT INTO holds (patron_id, title_id, pickup_library, placed_at, queue_seq, status) \
-             VALUES (?, ?, ?, ?, \
-             (SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM holds WHERE title_id = ?), 'queued') \
+            "INSERT INTO holds (patron_id, title_id, pickup_library, placed_at, queue_seq, status, \
+             not_needed_after) VALUES (?, ?, ?, ?, \
+             (SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM holds WHERE title_id = ?), 'queued', ?) \
              RETURNING id",
             vec![
                 hold.patron.get().into(),
@@ -118,6 +130,7 @@ impl HoldRepository for DbTransaction {
                 hold.pickup_library.as_str().into(),
                 instant::value(self.backend, hold.placed_at),
                 hold.title.get().into(),
+                Value::TimeDate(hold.not_needed_after),
             ],
         )
         .await
@@ -142,7 +155,7 @@ impl HoldRepository for DbTransaction {
         let none_date = || Value::TimeDate(None);
         let ended = |at: OffsetDateTime| instant::value(b, at);
         // (status, item, trapped_on, pickup_by, ended_at); a queued hold keeps its sequence.
-        let (status, item, trapped_on, pickup_by, ended_at) = match hold.state {
+        let (status, item, trapped_on, pickup_by, ended_at) = match &hold.state {
             HoldState::Queued { .. } => (
                 "queued",
                 Value::BigInt(None),
@@ -157,8 +170,8 @@ impl HoldRepository for DbTransaction {
             } => (
                 "waiting",
                 item.get().into(),
-                Value::TimeDate(Some(trapped_on)),
-                Value::TimeDate(Some(pickup_by)),
+                Value::TimeDate(Some(*trapped_on)),
+                Value::TimeDate(Some(*pickup_by)),
                 instant::optional(b, None),
             ),
             HoldState::Collected { at } => (
@@ -166,22 +179,29 @@ impl HoldRepository for DbTransaction {
                 Value::BigInt(None),
                 none_date(),
                 none_date(),
-                ended(at),
+                ended(*at),
             ),
             HoldState::Expired { at } => (
                 "expired",
                 Value::BigInt(None),
                 none_date(),
                 none_date(),
-                ended(at),
+                ended(*at),
             ),
-            HoldState::Cancelled { at } => (
+            HoldState::Cancelled { at, .. } => (
                 "cancelled",
                 Value::BigInt(None),
                 none_date(),
                 none_date(),
-                ended(at),
+                ended(*at),
             ),
+        };
+        let (cancelled_by, cancel_reason) = match hold.cancellation() {
+            Some((by, reason)) => (
+                Value::from(by.as_str()),
+                Value::from(reason.map(|r| r.as_str().to_owned())),
+            ),
+            None => (Value::from(None::<String>), Value::from(None::<String>)),
         };
         // An ended hold keeps the copy it had, if any, for the record.
         let item_sql = if matches!(
@@ -194,7 +214,8 @@ impl HoldRepository for DbTransaction {
         };
         let sql = format!(
             "UPDATE holds SET pickup_library = ?, status = ?, {item_sql}, trapped_on = \
-             COALESCE(?, trapped_on), pickup_by = COALESCE(?, pickup_by), ended_at = ? \
+             COALESCE(?, trapped_on), pickup_by = COALESCE(?, pickup_by), ended_at = ?, \
+             suspended_until = ?, not_needed_after = ?, cancelled_by = ?, cancel_reason = ? \
              WHERE id = ?"
         );
         let n = exec(
@@ -207,6 +228,10 @@ impl HoldRepository for DbTransaction {
                 trapped_on,
                 pickup_by,
                 ended_at,
+                Value::TimeDate(hold.suspended_until),
+                Value::TimeDate(hold.not_needed_after),
+                cancelled_by,
+                cancel_reason,
                 hold.id.get().into(),
             ],
         )

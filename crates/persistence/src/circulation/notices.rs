@@ -56,6 +56,25 @@ fn notification(notice: &CirculationNotice, at: OffsetDateTime) -> NewNotificati
             created_at: at,
             expires_at: None,
         },
+        CirculationNotice::HoldNotNeeded {
+            patron,
+            hold,
+            title,
+            pickup_library,
+            not_needed_after,
+        } => NewNotification {
+            kind: library_app::kind::HOLD_NOT_NEEDED.to_owned(),
+            patron: Some(*patron),
+            payload: serde_json::json!({
+                "hold_id": hold.get(),
+                "title_id": title.get(),
+                "pickup_library": pickup_library.as_str(),
+                "not_needed_after": not_needed_after.format(&Iso8601::DATE).unwrap_or_default(),
+            })
+            .to_string(),
+            created_at: at,
+            expires_at: None,
+        },
     }
 }
 

@@ -3,7 +3,8 @@
 
 use library_circulation::ports::InfrastructureError;
 use library_circulation::{
-    DueDate, Hold, HoldState, Item, ItemStatus, ItemType, Loan, Patron, ReaderCategory,
+    CancelReason, CancelledBy, DueDate, Hold, HoldState, Item, ItemStatus, ItemType, Loan, Patron,
+    ReaderCategory,
 };
 use library_core::{Barcode, CardNumber, HoldId, ItemId, LibraryCode, LoanId, PatronId, TitleId};
 use sea_orm::{DbErr, QueryResult};
@@ -24,6 +25,7 @@ pub(crate) const LOAN_COLUMNS: &str = "id, patron_id, item_id, library_code, bor
 /// `queue_seq` (see the migration), so positions are 1..n by construction.
 pub(crate) const HOLD_SELECT: &str = "SELECT h.id, h.patron_id, h.title_id, h.pickup_library, \
      h.placed_at, h.status, h.item_id, h.trapped_on, h.pickup_by, h.ended_at, \
+     h.suspended_until, h.not_needed_after, h.cancelled_by, h.cancel_reason, \
      (SELECT COUNT(*) FROM holds q WHERE q.title_id = h.title_id AND q.status = 'queued' \
       AND q.queue_seq <= h.queue_seq) AS position FROM holds h";
 
@@ -153,7 +155,22 @@ pub(crate) fn hold(row: &QueryResult) -> Result<Hold, InfrastructureError> {
         }
         "collected" => HoldState::Collected { at: ended()? },
         "expired" => HoldState::Expired { at: ended()? },
-        "cancelled" => HoldState::Cancelled { at: ended()? },
+        "cancelled" => {
+            let by: Option<String> = get(row, "cancelled_by").map_err(db(C))?;
+            let reason: Option<String> = get(row, "cancel_reason").map_err(db(C))?;
+            HoldState::Cancelled {
+                at: ended()?,
+                by: match by.as_deref() {
+                    Some("staff") => CancelledBy::Staff,
+                    // Before the column was filled in, only readers left it empty.
+                    Some("reader") | None => CancelledBy::Reader,
+                    Some(other) => return Err(corrupt(C, format_args!("cancelled_by {other:?}"))),
+                },
+                reason: reason
+                    .map(|r| CancelReason::parse(&r).map_err(|e| corrupt(C, e)))
+                    .transpose()?,
+            }
+        }
         other => return Err(corrupt(C, format_args!("hold status {other:?}"))),
     };
     Ok(Hold {
@@ -163,5 +180,7 @@ pub(crate) fn hold(row: &QueryResult) -> Result<Hold, InfrastructureError> {
         pickup_library: code(C, &pickup)?,
         placed_at: get(row, "placed_at").map_err(db(C))?,
         state,
+        suspended_until: get(row, "suspended_until").map_err(db(C))?,
+        not_needed_after: get(row, "not_needed_after").map_err(db(C))?,
     })
 }

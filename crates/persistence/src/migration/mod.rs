@@ -19,6 +19,7 @@ mod m20261207_000012_loan_reminders;
 mod m20261208_000013_catalogue_search_index;
 mod m20261209_000014_reader_records;
 mod m20261209_000015_staff_override;
+mod m20261209_000016_hold_options;
 mod m20261209_000019_lost_items;
 
 /// Every migration of the library's schema.
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000013_catalogue_search_index::Migration),
             Box::new(m20261209_000014_reader_records::Migration),
             Box::new(m20261209_000015_staff_override::Migration),
+            Box::new(m20261209_000016_hold_options::Migration),
             Box::new(m20261209_000019_lost_items::Migration),
         ]
     }

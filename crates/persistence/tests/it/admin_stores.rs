@@ -407,6 +407,7 @@ async fn constraints_refuse_a_second_open_loan_and_a_second_active_hold() {
             pickup_library: code("HKCL"),
             placed_at: NOW,
             position,
+            not_needed_after: None,
         };
         let first = tx.insert_hold(hold(1)).await.unwrap();
         assert_eq!(first.status(), HoldStatus::Queued);
@@ -467,6 +468,100 @@ async fn a_reader_without_a_circulation_profile_cannot_borrow() {
                 .unwrap(),
             Some(reader)
         );
+        db.close().await.unwrap();
+    }
+}
+
+/// A hold's options and a cancellation's author and reason are stored and read back, and
+/// the expiry job's scan finds only queued holds whose last date is before its bound.
+#[tokio::test]
+async fn hold_options_and_cancel_reasons_round_trip() {
+    use library_circulation::{CancelReason, CancelledBy, HoldState};
+    for t in backends().await {
+        let db = t.connect().await;
+        let s = seed_db(&db, 3, 1).await;
+        let new = |patron, position, last| NewHold {
+            patron,
+            title: s.title,
+            pickup_library: code("HKCL"),
+            placed_at: NOW,
+            position,
+            not_needed_after: last,
+        };
+        let mut tx = db.circulation().begin().await.unwrap();
+        let first = tx
+            .insert_hold(new(s.readers[0], 1, Some(date!(2021 - 03 - 05))))
+            .await
+            .unwrap();
+        assert_eq!(
+            first.not_needed_after,
+            Some(date!(2021 - 03 - 05)),
+            "{}",
+            t.name
+        );
+        let mut second = tx.insert_hold(new(s.readers[1], 2, None)).await.unwrap();
+        let third = tx
+            .insert_hold(new(s.readers[2], 3, Some(date!(2021 - 03 - 09))))
+            .await
+            .unwrap();
+        second.suspended_until = Some(date!(2021 - 03 - 10));
+        second.not_needed_after = Some(date!(2021 - 04 - 30));
+        tx.update_hold(&second).await.unwrap();
+        assert_eq!(
+            tx.hold(second.id).await.unwrap().as_ref(),
+            Some(&second),
+            "{}",
+            t.name
+        );
+        let found: Vec<_> = tx
+            .queued_holds_not_needed_before(date!(2021 - 03 - 09))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(found, vec![first.id], "{}", t.name);
+        // Cancelled by staff with a reason: read back with both; the others move up.
+        let mut cancelled = first.clone();
+        cancelled.state = HoldState::Cancelled {
+            at: NOW,
+            by: CancelledBy::Staff,
+            reason: Some(CancelReason::parse("書已報失 / copy lost").unwrap()),
+        };
+        tx.update_hold(&cancelled).await.unwrap();
+        assert_eq!(
+            tx.hold(first.id).await.unwrap(),
+            Some(cancelled),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.hold(second.id).await.unwrap().unwrap().position(),
+            Some(1)
+        );
+        assert_eq!(
+            tx.hold(third.id).await.unwrap().unwrap().position(),
+            Some(2)
+        );
+        assert!(
+            tx.queued_holds_not_needed_before(date!(2021 - 03 - 10))
+                .await
+                .unwrap()
+                .iter()
+                .all(|h| h.id == third.id),
+            "{}",
+            t.name
+        );
+        // A reader's own cancellation has no reason.
+        let mut own = third.clone();
+        own.state = HoldState::Cancelled {
+            at: NOW,
+            by: CancelledBy::Reader,
+            reason: None,
+        };
+        tx.update_hold(&own).await.unwrap();
+        assert_eq!(tx.hold(third.id).await.unwrap(), Some(own), "{}", t.name);
+        tx.commit().await.unwrap();
         db.close().await.unwrap();
     }
 }

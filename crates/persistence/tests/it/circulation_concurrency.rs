@@ -71,6 +71,7 @@ async fn fifty_parallel_holds_on_one_title_get_positions_one_to_fifty() {
                         patron,
                         title,
                         pickup_library: code("HKCL"),
+                        not_needed_after: None,
                     })
                     .await
                 })

@@ -57,6 +57,7 @@ async fn the_joined_reads_equal_the_single_record_reads() {
                 patron: *reader,
                 title: s.title,
                 pickup_library: code("HKCL"),
+                not_needed_after: None,
             })
             .await
             .unwrap();

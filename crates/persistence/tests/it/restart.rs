@@ -121,6 +121,7 @@ async fn circulation_records_survive_a_reconnect() {
                     patron: s.readers[1],
                     title: s.title,
                     pickup_library: code("KLN"),
+                    not_needed_after: None,
                 })
                 .await
                 .unwrap();

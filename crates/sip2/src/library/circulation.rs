@@ -284,6 +284,7 @@ impl Sip2Library {
             patron,
             title,
             pickup_library,
+            not_needed_after: None,
         };
         let hold = match self.services.circulation.place_hold(request, None).await {
             Ok(hold) => hold,
@@ -298,6 +299,8 @@ impl Sip2Library {
                 )));
             }
             Err(PlaceHoldError::Refused(r)) => return Ok(Err(refusal(r.code(), &r))),
+            // Never sent from here (a station gives no "not needed after" date).
+            Err(PlaceHoldError::Invalid(v)) => return Ok(Err(refusal(v.code(), &v))),
             Err(PlaceHoldError::Infrastructure(e)) => return Err(failed("place hold", &e)),
         };
         Ok(Ok(HoldInfo {
@@ -333,6 +336,7 @@ impl Sip2Library {
         let request = CancelHoldRequest {
             hold: hold.id,
             patron: Some(patron),
+            reason: None,
         };
         let cancelled = match self.services.circulation.cancel_hold(request, None).await {
             Ok(hold) => hold,

@@ -1,9 +1,11 @@
-//! My Account: loans (renew selected or all), holds (cancel), charges and the total owed,
-//! and the reading history.
+//! My Account: loans (renew selected or all), holds (cancel, suspend until a date or
+//! resume, "not needed after"), charges and the total owed, and the reading history.
 
 use library_app::RenewalResult;
-use library_circulation::HoldStatus;
-use library_circulation::service::{CancelHoldError, CancelHoldRequest};
+use library_circulation::service::{
+    CancelHoldError, CancelHoldRequest, ChangeHoldError, ChangeHoldRequest,
+};
+use library_circulation::{CancelledBy, HoldStatus};
 use library_core::{HoldId, LoanId};
 use library_fines::{ChargeKind, ChargeStatus};
 use maud::html;
@@ -169,17 +171,58 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
             @if holds.is_empty() {
                 p { (lang.t("holds-none")) " " a href="/catalogue" { (lang.t("holds-find")) } }
             } @else {
-                (table(lang, "holds", "holds-title", &[Shown("col-title"), Shown("col-status"), Shown("col-position"), Shown("col-pickup"), Shown("col-pickup-by"), Hidden("col-action")], html! {
+                (table(lang, "holds", "holds-title", &[Shown("col-title"), Shown("col-status"), Shown("col-position"), Shown("col-pickup"), Shown("col-pickup-by"), Shown("col-suspended-until"), Shown("col-not-needed-after"), Hidden("col-action")], html! {
                     @for line in &holds {
                         @let h = &line.hold;
                         @let status = h.status();
-                        tr data-hold-id=(h.id.get()) data-status=(hold_status_key(status)) {
+                        @let id = h.id.get();
+                        tr data-hold-id=(id) data-status=(hold_status_key(status)) {
                             td data-label=(lang.t("col-title")) { (line.title) }
-                            td data-label=(lang.t("col-status")) { (lang.t(hold_status_key(status))) }
+                            td data-label=(lang.t("col-status")) {
+                                (lang.t(hold_status_key(status)))
+                                @if let Some((by, reason)) = h.cancellation() {
+                                    br;
+                                    small .cancelled-by { (lang.t(match by {
+                                        CancelledBy::Reader => "hold-cancelled-by-reader",
+                                        CancelledBy::Staff => "hold-cancelled-by-staff",
+                                    })) }
+                                    @if let Some(reason) = reason {
+                                        br;
+                                        small .cancel-reason { (lang.ta("hold-cancel-reason", &[("reason", reason.as_str().to_owned().into())])) }
+                                    }
+                                }
+                            }
                             td .position data-label=(lang.t("col-position")) { @if let Some(p) = h.position() { (p) } @else { "—" } }
                             td data-label=(lang.t("col-pickup")) { (name_of(&names, h.pickup_library.as_str())) }
                             td .nowrap data-label=(lang.t("col-pickup-by")) { @if let Some(d) = h.pickup_by() { (lang.date(d)) } @else { "—" } }
+                            td .nowrap .suspended-until data-label=(lang.t("col-suspended-until")) { @if let Some(d) = h.suspended_until { (lang.date(d)) } @else { "—" } }
+                            td .nowrap .not-needed-after data-label=(lang.t("col-not-needed-after")) { @if let Some(d) = h.not_needed_after { (lang.date(d)) } @else { "—" } }
                             td {
+                                @if status == HoldStatus::Queued {
+                                    form .hold-options method="post" action={"/account/holds/" (id) "/options"} {
+                                        (csrf_field(&ctx))
+                                        label for={"suspend-" (id)} { (lang.t("hold-suspend-until")) }
+                                        input type="date" name="suspended_until" id={"suspend-" (id)}
+                                            value=(h.suspended_until.map(|d| d.to_string()).unwrap_or_default());
+                                        button type="submit" name="action" value="suspend" .secondary
+                                            aria-label=(lang.ta("hold-suspend-one", &[("title", line.title.clone().into())])) {
+                                            (lang.t("hold-suspend"))
+                                        }
+                                        @if h.suspended_until.is_some() {
+                                            button type="submit" name="action" value="resume" .secondary
+                                                aria-label=(lang.ta("hold-resume-one", &[("title", line.title.clone().into())])) {
+                                                (lang.t("hold-resume"))
+                                            }
+                                        }
+                                        label for={"not-needed-" (id)} { (lang.t("hold-not-needed-after")) }
+                                        input type="date" name="not_needed_after" id={"not-needed-" (id)}
+                                            value=(h.not_needed_after.map(|d| d.to_string()).unwrap_or_default());
+                                        button type="submit" name="action" value="not-needed-after" .secondary
+                                            aria-label=(lang.ta("hold-not-needed-save-one", &[("title", line.title.clone().into())])) {
+                                            (lang.t("hold-not-needed-save"))
+                                        }
+                                    }
+                                }
                                 @if matches!(status, HoldStatus::Queued | HoldStatus::Waiting) {
                                     form .cancel-hold method="post" action={"/account/holds/" (h.id.get()) "/cancel"} {
                                         (csrf_field(&ctx))
@@ -324,6 +367,7 @@ pub(crate) async fn cancel_hold(
             CancelHoldRequest {
                 hold: HoldId(id),
                 patron: Some(reader.patron),
+                reason: None,
             },
             None,
         )
@@ -335,6 +379,69 @@ pub(crate) async fn cancel_hold(
         Err(CancelHoldError::NotActive) => "hold-ended",
     };
     Ok(ctx.redirect(&format!("/account?done={done}#holds-section")))
+}
+
+/// A date from a form's date field (`YYYY-MM-DD`); `None` if it is not one.
+fn form_date(text: &str) -> Option<time::Date> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day = parts.next()?.parse().ok()?;
+    time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
+}
+
+/// `POST /account/holds/{id}/options`: `action=suspend` with `suspended_until`,
+/// `action=resume`, or `action=not-needed-after` with `not_needed_after` (empty clears it);
+/// back to the account with what happened, or why not.
+#[handler]
+pub(crate) async fn hold_options(
+    req: &Request,
+    Path(id): Path<i64>,
+    body: Body,
+) -> poem::Result<Response> {
+    let (ctx, reader, form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
+    let back = |done: &str| format!("/account?done={done}#holds-section");
+    let (suspended_until, not_needed_after, done) = match form.get("action") {
+        Some("suspend") => match form_date(form.text("suspended_until")) {
+            Some(date) => (Some(Some(date)), None, "hold-suspended"),
+            None => return Ok(ctx.redirect(&back("hold-date-invalid"))),
+        },
+        Some("resume") => (Some(None), None, "hold-resumed"),
+        Some("not-needed-after") => match form.text("not_needed_after").trim() {
+            "" => (None, Some(None), "hold-not-needed-saved"),
+            text => match form_date(text) {
+                Some(date) => (None, Some(Some(date)), "hold-not-needed-saved"),
+                None => return Ok(ctx.redirect(&back("hold-date-invalid"))),
+            },
+        },
+        _ => return Ok(ctx.redirect(&back("hold-date-invalid"))),
+    };
+    let result = ctx
+        .services
+        .circulation
+        .change_hold(
+            ChangeHoldRequest {
+                hold: HoldId(id),
+                patron: Some(reader.patron),
+                suspended_until,
+                not_needed_after,
+            },
+            None,
+        )
+        .await;
+    let done = match result {
+        Ok(_) => done.to_owned(),
+        Err(ChangeHoldError::Infrastructure(e)) => return Err(unavailable(e)),
+        Err(ChangeHoldError::HoldNotFound) => "hold-not-found".to_owned(),
+        Err(ChangeHoldError::NotActive) => "hold-ended".to_owned(),
+        Err(ChangeHoldError::Invalid(v)) => v.first().map_or("hold-date-invalid".to_owned(), |v| {
+            v.code().replace('_', "-")
+        }),
+    };
+    Ok(ctx.redirect(&back(&done)))
 }
 
 /// `GET /account/history`: the reading history (returned loans, while it is kept).

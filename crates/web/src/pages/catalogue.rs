@@ -176,6 +176,7 @@ pub(crate) async fn reserve(req: &Request, body: Body) -> poem::Result<Response>
                 patron: reader.patron,
                 title: TitleId(title),
                 pickup_library: library,
+                not_needed_after: None,
             },
             None,
         )
@@ -187,6 +188,8 @@ pub(crate) async fn reserve(req: &Request, body: Body) -> poem::Result<Response>
             back("title_not_found")
         }
         Err(PlaceHoldError::LibraryNotFound(_)) => back("unknown_library"),
+        // The catalogue's form gives no "not needed after" date.
+        Err(PlaceHoldError::Invalid(v)) => back(v.code()),
         Err(PlaceHoldError::Infrastructure(e)) => return Err(unavailable(e)),
     };
     Ok(ctx.redirect(&to))

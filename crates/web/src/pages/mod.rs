@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Route {
         .at("/account", get(account::account))
         .at("/account/renew", post(account::renew))
         .at("/account/holds/:id/cancel", post(account::cancel_hold))
+        .at("/account/holds/:id/options", post(account::hold_options))
         .at("/account/history", get(account::history))
         .at("/catalogue", get(catalogue::search))
         .at("/catalogue/reserve", post(catalogue::reserve))

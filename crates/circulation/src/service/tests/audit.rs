@@ -223,12 +223,14 @@ fn a_hold_placed_and_cancelled_at_the_counter_is_recorded_and_a_reader_s_own_is_
         patron: reader,
         title: t,
         pickup_library: code("HKCL"),
+        not_needed_after: None,
     };
     let hold = pollster::block_on(w.svc.place_hold_as(place(), Some(&staff()))).unwrap();
     pollster::block_on(w.svc.cancel_hold_as(
         CancelHoldRequest {
             hold: hold.id,
             patron: Some(reader),
+            reason: None,
         },
         Some(&staff()),
     ))
@@ -251,6 +253,7 @@ fn a_hold_placed_and_cancelled_at_the_counter_is_recorded_and_a_reader_s_own_is_
                 event: CirculationEvent::HoldCancelled {
                     hold: hold.id,
                     card_number: card("21000000000001"),
+                    reason: None,
                 },
                 at,
             },
@@ -262,6 +265,7 @@ fn a_hold_placed_and_cancelled_at_the_counter_is_recorded_and_a_reader_s_own_is_
             CancelHoldRequest {
                 hold: hold.id,
                 patron: None,
+                reason: None,
             },
             Some(&staff()),
         )),

@@ -101,6 +101,7 @@ fn an_unknown_library_is_not_found_before_any_transaction() {
         patron: PatronId(1),
         title: TitleId(1),
         pickup_library: code("NOWHERE"),
+        not_needed_after: None,
     }));
     assert!(matches!(hold, Err(PlaceHoldError::LibraryNotFound(_))));
 }

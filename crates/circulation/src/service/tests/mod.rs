@@ -3,6 +3,7 @@
 mod audit;
 mod checkin;
 mod checkout;
+mod hold_options;
 mod holds;
 mod mocks;
 mod properties;
@@ -133,6 +134,7 @@ impl World {
             patron,
             title,
             pickup_library: code("HKCL"),
+            not_needed_after: None,
         }))
     }
 

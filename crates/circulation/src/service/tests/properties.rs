@@ -7,6 +7,7 @@ use time::{Date, Duration, Weekday};
 use super::*;
 use crate::calendar::Closure;
 use crate::due_date::{loan_due_date, renewal_due_date};
+use crate::hold_options::CancelledBy;
 use crate::hold_queue::{HoldQueue, HoldState, NewHold};
 use crate::rules::{RenewalBase, RuleScope, RuleSet, ScopedRules};
 
@@ -19,6 +20,10 @@ const WEEKDAYS: [Weekday; 7] = [
     Weekday::Saturday,
     Weekday::Sunday,
 ];
+
+fn march(day: u8) -> Date {
+    Date::from_calendar_date(2021, time::Month::March, day).unwrap()
+}
 
 fn day(offset: u32) -> Date {
     date!(2000 - 01 - 01) + Duration::days(i64::from(offset))
@@ -57,7 +62,11 @@ fn calendars() -> impl Strategy<Value = Calendar> {
 enum QueueOp {
     Place,
     Cancel(usize),
-    Trap,
+    /// Suspend a hold until a day of March 2021 (`None`: lift), then trap on day `.2`.
+    Suspend(usize, Option<u8>),
+    NotNeededAfter(usize, u8),
+    Lapse(usize),
+    Trap(u8),
     Expire(usize),
     Collect(usize),
 }
@@ -67,7 +76,10 @@ fn queue_ops() -> impl Strategy<Value = Vec<QueueOp>> {
         prop_oneof![
             3 => Just(QueueOp::Place),
             2 => (0usize..20).prop_map(QueueOp::Cancel),
-            2 => Just(QueueOp::Trap),
+            2 => (1u8..=28).prop_map(QueueOp::Trap),
+            2 => (0usize..20, proptest::option::of(1u8..=28)).prop_map(|(i, d)| QueueOp::Suspend(i, d)),
+            1 => (0usize..20, 1u8..=28).prop_map(|(i, d)| QueueOp::NotNeededAfter(i, d)),
+            1 => (0usize..20).prop_map(QueueOp::Lapse),
             1 => (0usize..20).prop_map(QueueOp::Expire),
             1 => (0usize..20).prop_map(QueueOp::Collect),
         ],
@@ -95,15 +107,44 @@ proptest! {
                         pickup_library: code("HKCL"),
                         placed_at: at + Duration::minutes(next),
                         position: queue.next_position(),
+                        not_needed_after: None,
                     }
                     .with_id(HoldId(next));
                     stored.push(hold);
                 }
                 QueueOp::Cancel(i) => {
-                    if let Some(id) = pick(i) { queue.cancel(id, at).unwrap(); }
+                    if let Some(id) = pick(i) {
+                        queue.cancel(id, at, CancelledBy::Reader, None).unwrap();
+                    }
                 }
-                QueueOp::Trap => {
-                    queue.trap(ItemId(next), date!(2021 - 03 - 05), date!(2021 - 03 - 12));
+                QueueOp::Suspend(i, until) => {
+                    if let Some(id) = pick(i) {
+                        let until = until.map(march);
+                        let before = queue.get(id).and_then(Hold::position);
+                        if let Ok(changed) = queue.change_options(id, Some(until), None) {
+                            // A suspension keeps the position.
+                            prop_assert_eq!(changed.position(), before);
+                        }
+                    }
+                }
+                QueueOp::NotNeededAfter(i, last) => {
+                    if let Some(id) = pick(i) {
+                        queue.change_options(id, None, Some(Some(march(last)))).unwrap();
+                    }
+                }
+                QueueOp::Lapse(i) => {
+                    if let Some(id) = pick(i) { let _ = queue.lapse(id, at); }
+                }
+                QueueOp::Trap(on) => {
+                    let today = march(on);
+                    let next_id = queue.next_in_line(|_| today).map(|h| h.id);
+                    // Never a hold suspended that day; never one behind an active one.
+                    let first_active = queue.queued().find(|h| !h.is_suspended_on(today)).map(|h| h.id);
+                    prop_assert_eq!(next_id, first_active);
+                    if let Some(id) = next_id {
+                        let trapped = queue.trap(id, ItemId(next), today, today + Duration::days(7)).unwrap();
+                        prop_assert_eq!(trapped.suspended_until, None);
+                    }
                 }
                 QueueOp::Expire(i) => {
                     if let Some(id) = pick(i) { let _ = queue.expire(id, at); }

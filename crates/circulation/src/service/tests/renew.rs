@@ -96,6 +96,7 @@ fn reserved_by_another_beats_suspension_and_fines() {
     pollster::block_on(w.svc.cancel_hold(CancelHoldRequest {
         hold,
         patron: Some(other),
+        reason: None,
     }))
     .unwrap();
     assert_eq!(
