@@ -66,6 +66,9 @@ pub fn hkpl_profile() -> Vec<ScopedRules> {
             max_suspension_days: None,
             count_closed_days: Some(true),
             hold_fee: Some(HOLD_FEE),
+            // Not set: copies go home (the fallback). HKPL publishes no floating
+            // collection; a library sets `floating` per item type.
+            floating: None,
         },
     };
     let junior = JUNIOR_ITEM_TYPES.iter().filter_map(|t| {

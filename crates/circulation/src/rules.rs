@@ -10,6 +10,11 @@
 //! For holds (`holds_allowed`, `pickup_days`, `block_threshold_cents`) the library is the
 //! pickup library and there is no item type, so only scopes without an item type match
 //! (docs/http.md, Rules).
+//!
+//! `floating` (whether a copy returned away from its home library stays where it is
+//! returned instead of travelling home) is resolved for the library where the copy is
+//! scanned in and its item type, with no reader category: where a copy goes does not
+//! depend on who returned it (docs/circulation.md, Transit).
 
 use library_core::{LibraryCode, Money};
 use library_fines::{FinePolicy, GraceMode, SuspensionPolicy, fines_over_limit};
@@ -127,6 +132,9 @@ pub struct RuleSet {
     pub count_closed_days: Option<bool>,
     /// `hold_fee_cents`: charged when a waiting hold is collected.
     pub hold_fee: Option<Money>,
+    /// `floating`: a copy returned away from its home library stays there (no transit
+    /// home).
+    pub floating: Option<bool>,
 }
 
 impl RuleSet {
@@ -150,6 +158,7 @@ impl RuleSet {
             max_suspension_days: self.max_suspension_days.or(wider.max_suspension_days),
             count_closed_days: self.count_closed_days.or(wider.count_closed_days),
             hold_fee: self.hold_fee.or(wider.hold_fee),
+            floating: self.floating.or(wider.floating),
         }
     }
 }
@@ -198,6 +207,8 @@ pub struct EffectiveRules {
     pub count_closed_days: bool,
     /// Fee charged when a waiting hold is collected.
     pub hold_fee: Money,
+    /// Copies returned away from their home library stay there.
+    pub floating: bool,
 }
 
 impl EffectiveRules {
@@ -206,7 +217,8 @@ impl EffectiveRules {
     /// is refused `no_policy`), and, like Koha, where a missing `reservesallowed` means 0,
     /// renewals and holds fall back to 0. The loan period falls back to the statutory 14
     /// days (Libraries Regulation s19), the pickup period to 7 open days, fines and fees
-    /// to 0, and `count_closed_days` to its documented default `true`.
+    /// to 0, `count_closed_days` to its documented default `true`, and `floating` to
+    /// `false` (copies go home).
     pub const FALLBACK: RuleSet = RuleSet {
         loan_days: Some(14),
         renewals_allowed: Some(0),
@@ -223,6 +235,7 @@ impl EffectiveRules {
         max_suspension_days: None,
         count_closed_days: Some(true),
         hold_fee: Some(Money::ZERO),
+        floating: Some(false),
     };
 
     /// Resolves every rule for (library, category, item type) over the stored scopes.
@@ -263,6 +276,7 @@ impl EffectiveRules {
             max_suspension_days: merged.max_suspension_days,
             count_closed_days: merged.count_closed_days.unwrap_or(true),
             hold_fee: merged.hold_fee.unwrap_or(Money::ZERO),
+            floating: merged.floating.unwrap_or(false),
         }
     }
 
@@ -458,8 +472,43 @@ mod tests {
         // No quota at all (a checkout is refused `no_policy`); no renewals, no holds.
         assert_eq!((r.quota, r.renewals_allowed, r.holds_allowed), (None, 0, 0));
         assert!(r.count_closed_days);
+        assert!(!r.floating, "copies go home unless a rule says they float");
         assert_eq!(r.max_fine, None);
         assert!(!r.blocks(Money::from_cents(i64::MAX)));
+    }
+
+    #[test]
+    fn floating_is_resolved_by_library_and_item_type() {
+        let stored = vec![
+            scoped(
+                None,
+                None,
+                Some("adult_book"),
+                RuleSet {
+                    floating: Some(true),
+                    ..RuleSet::default()
+                },
+            ),
+            scoped(
+                Some("STLB"),
+                None,
+                Some("adult_book"),
+                RuleSet {
+                    floating: Some(false),
+                    ..RuleSet::default()
+                },
+            ),
+        ];
+        let floats = |library: &str, item_type: &str| {
+            EffectiveRules::resolve(&stored, Some(&lib(library)), None, Some(&ty(item_type)))
+                .floating
+        };
+        assert!(floats("HKCL", "adult_book"));
+        assert!(!floats("STLB", "adult_book"), "the library's own rule wins");
+        assert!(
+            !floats("HKCL", "adult_av"),
+            "not set for the type: copies go home"
+        );
     }
 
     #[test]

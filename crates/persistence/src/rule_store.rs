@@ -18,7 +18,7 @@ use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, one, store_err};
 
 /// The rule names (docs/http.md, Rules), in [`RuleSet`] field order.
-pub const RULE_NAMES: [&str; 15] = [
+pub const RULE_NAMES: [&str; 16] = [
     "loan_days",
     "renewals_allowed",
     "renewal_base",
@@ -34,6 +34,7 @@ pub const RULE_NAMES: [&str; 15] = [
     "max_suspension_days",
     "count_closed_days",
     "hold_fee_cents",
+    "floating",
 ];
 
 /// The rules set in `rules`, as (name, stored text).
@@ -56,6 +57,7 @@ fn named_values(rules: &RuleSet) -> Vec<(&'static str, String)> {
         n(rules.max_suspension_days),
         rules.count_closed_days.map(|b| b.to_string()),
         m(rules.hold_fee),
+        rules.floating.map(|b| b.to_string()),
     ];
     RULE_NAMES
         .into_iter()
@@ -93,6 +95,9 @@ fn set_named(rules: &mut RuleSet, name: &str, value: &str) -> Result<(), String>
             rules.count_closed_days = Some(value.parse::<bool>().map_err(|e| e.to_string())?);
         }
         "hold_fee_cents" => rules.hold_fee = Some(m()?),
+        "floating" => {
+            rules.floating = Some(value.parse::<bool>().map_err(|e| e.to_string())?);
+        }
         other => return Err(format!("unknown rule {other:?}")),
     }
     Ok(())

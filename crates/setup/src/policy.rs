@@ -135,6 +135,7 @@ struct RulesSection {
     max_suspension_days: Option<u32>,
     count_closed_days: Option<bool>,
     hold_fee_cents: Option<u64>,
+    floating: Option<bool>,
 }
 
 impl PolicySection {
@@ -245,6 +246,7 @@ impl RulesSection {
             max_suspension_days: self.max_suspension_days,
             count_closed_days: self.count_closed_days,
             hold_fee: cents(self.hold_fee_cents, "hold_fee_cents")?,
+            floating: self.floating,
         })
     }
 }
@@ -313,6 +315,7 @@ fn rule_lines(set: &RuleSet) -> Vec<(&'static str, String)> {
             set.count_closed_days.map(|b| b.to_string()),
         ),
         ("hold_fee_cents", m(set.hold_fee)),
+        ("floating", set.floating.map(|b| b.to_string())),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -398,6 +401,7 @@ mod tests {
                 max_suspension_days: Some(30),
                 count_closed_days: Some(false),
                 hold_fee: Some(Money::from_cents(330)),
+                floating: Some(true),
             },
         }];
         let text = policy_toml(&scoped);
