@@ -64,6 +64,10 @@ struct HoldBody {
     /// Waiting holds: the last day to collect.
     #[oai(skip_serializing_if_is_none)]
     pickup_by: Option<Date>,
+    /// Queued holds: `true` while a copy travels to the pickup library for this hold
+    /// (absent otherwise).
+    #[oai(skip_serializing_if_is_none)]
+    in_transit: Option<bool>,
     placed_at: OffsetDateTime,
 }
 
@@ -121,6 +125,7 @@ pub(super) async fn holds_of(
                 status: hold.status().into(),
                 position: hold.position(),
                 pickup_by: hold.pickup_by(),
+                in_transit: hold.in_transit_item().map(|_| true),
                 placed_at: shown(hold.placed_at),
             }
         })
