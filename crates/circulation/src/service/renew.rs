@@ -139,9 +139,11 @@ where
             Some(&item.item_type),
         );
         let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
-        let reserved_by_another = holds
-            .iter()
-            .any(|h| h.position().is_some() && h.patron != patron.id);
+        // Another reader's queued hold still waiting for a copy: one with a copy in
+        // transit to it already has its copy, as a waiting hold does.
+        let reserved_by_another = holds.iter().any(|h| {
+            h.position().is_some() && h.in_transit_item().is_none() && h.patron != patron.id
+        });
         let today = lending.calendar.local_date(now);
         let facts = RenewalFacts {
             today,

@@ -8,6 +8,7 @@ use crate::calendar::Closure;
 use crate::checkout::CheckoutRefusal;
 use crate::hold_queue::HoldState;
 use crate::ports::CirculationNotice;
+use crate::renewal::RenewalRefusal;
 use crate::rules::{RuleScope, RuleSet, ScopedRules};
 
 /// The world with STLB (closed 12–13 March 2021), a title with copy B1 lent at HKCL on 1
@@ -261,4 +262,27 @@ fn an_expired_hold_at_stlb_sends_its_copy_to_the_next_readers_library() {
         w.store.hold(next.id).unwrap().in_transit_item(),
         Some(copy.id)
     );
+}
+
+#[test]
+fn a_hold_with_a_copy_on_its_way_no_longer_blocks_renewals() {
+    let (w, t, _) = lent_with_a_hold_at_stlb();
+    w.item("B2", t, "adult_book");
+    let other = w.patron("21000000000003");
+    let loan = w.checkout("21000000000003", "B2").unwrap().loan;
+    let renew = || {
+        pollster::block_on(w.svc.renew(RenewRequest {
+            loan: loan.id,
+            patron: Some(other),
+        }))
+    };
+    // Before B1 comes back, the hold waits for a copy: B2 is reserved for it.
+    w.at(datetime!(2021-03-08 10:00 +08:00));
+    assert!(matches!(
+        renew(),
+        Err(RenewError::Refused(RenewalRefusal::OnHoldForAnother))
+    ));
+    // B1 returned at HKCL travels to the hold: B2 may be renewed.
+    w.checkin_at("B1", "HKCL").unwrap();
+    assert!(renew().is_ok());
 }
