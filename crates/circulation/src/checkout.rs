@@ -154,6 +154,8 @@ mod tests {
             item_type: ItemType::parse("adult_book").unwrap(),
             home_library: LibraryCode::parse("HKCL").unwrap(),
             status,
+            current_library: LibraryCode::parse("HKCL").unwrap(),
+            transit_to: None,
         }
     }
 

@@ -7,6 +7,12 @@
 //!   day of the pickup library after the trap date T (`pickup_days`; Koha
 //!   `ExcludeHolidaysFromMaxPickUpDelay`, vector K23 of docs/circulation.md), and expires
 //!   the day after; the copy then goes to the next reader in the queue.
+//! - A copy returned at another library than the hold's pickup library is sent there in
+//!   transit for the hold (Koha: a transfer with reason `Reserve`, the hold found `T`). The
+//!   hold stays queued at its position but is *assigned* the copy
+//!   ([`HoldState::Queued::in_transit`]), so no second copy is sent or trapped for it; the
+//!   copy is trapped when it is scanned in at the pickup library, and `pickup_by` counts
+//!   from that day (docs/circulation.md, Transit).
 //! - Cancelling renumbers the queue. Collection is the holder's checkout of the copy.
 //! - A queued hold may be **suspended** until a date (`hold_options.rs`): it keeps
 //!   its position but a freed copy goes to the first queued hold that is not suspended on
@@ -59,6 +65,8 @@ pub enum HoldState {
     Queued {
         /// 1..n without gaps.
         position: u32,
+        /// A copy in transit to the pickup library for this hold, if one was sent.
+        in_transit: Option<ItemId>,
     },
     /// `item` is on the hold shelf since `trapped_on`; collect by `pickup_by` inclusive.
     Waiting {
@@ -136,7 +144,7 @@ impl Hold {
     /// The queue position of a queued hold.
     pub fn position(&self) -> Option<u32> {
         match self.state {
-            HoldState::Queued { position } => Some(position),
+            HoldState::Queued { position, .. } => Some(position),
             _ => None,
         }
     }
@@ -145,6 +153,14 @@ impl Hold {
     pub fn pickup_by(&self) -> Option<Date> {
         match self.state {
             HoldState::Waiting { pickup_by, .. } => Some(pickup_by),
+            _ => None,
+        }
+    }
+
+    /// The copy in transit to the pickup library for a queued hold, if one was sent.
+    pub fn in_transit_item(&self) -> Option<ItemId> {
+        match self.state {
+            HoldState::Queued { in_transit, .. } => in_transit,
             _ => None,
         }
     }
@@ -212,6 +228,7 @@ impl NewHold {
             placed_at: self.placed_at,
             state: HoldState::Queued {
                 position: self.position,
+                in_transit: None,
             },
             suspended_until: None,
             not_needed_after: self.not_needed_after,
@@ -305,21 +322,29 @@ impl HoldQueue {
     pub fn push(&mut self, mut hold: Hold) {
         hold.state = HoldState::Queued {
             position: self.next_position(),
+            in_transit: None,
         };
         self.changed.insert(hold.id);
         self.active.push(hold);
         self.renumber();
     }
 
-    /// The hold a returned copy would be trapped for: the first queued hold that is not
-    /// suspended on `today_at(hold)`, its pickup library's local date. A suspended hold
-    /// keeps its position and is passed over.
+    /// The hold a copy that comes free goes to: the first queued hold that is not
+    /// suspended on `today_at(hold)` (its pickup library's local date) and that no copy is
+    /// travelling for already. A suspended hold keeps its position and is passed over.
     pub fn next_in_line(&self, today_at: impl Fn(&Hold) -> Date) -> Option<&Hold> {
-        self.queued().find(|h| !h.is_suspended_on(today_at(h)))
+        self.queued()
+            .find(|h| h.in_transit_item().is_none() && !h.is_suspended_on(today_at(h)))
     }
 
-    /// Traps `item` for the queued hold `id` (the one [`Self::next_in_line`] names), which
-    /// becomes waiting until `pickup_by`; its suspension, over by now, is cleared.
+    /// The queued hold `item` is in transit for, if it still is.
+    pub fn travelling_for(&self, item: ItemId) -> Option<&Hold> {
+        self.queued().find(|h| h.in_transit_item() == Some(item))
+    }
+
+    /// Traps `item` for the queued hold `id` (the one [`Self::next_in_line`] names, or the
+    /// hold the copy travelled for), which becomes waiting until `pickup_by`; its
+    /// suspension, over by now, is cleared.
     ///
     /// # Errors
     /// [`HoldQueueError::NotQueued`] if `id` is not a queued hold of this title.
@@ -330,11 +355,7 @@ impl HoldQueue {
         trapped_on: Date,
         pickup_by: Date,
     ) -> Result<Hold, HoldQueueError> {
-        let hold = self
-            .active
-            .iter_mut()
-            .find(|h| h.id == id && h.position().is_some())
-            .ok_or(HoldQueueError::NotQueued(id))?;
+        let hold = self.queued_mut(id)?;
         hold.state = HoldState::Waiting {
             item,
             trapped_on,
@@ -345,6 +366,25 @@ impl HoldQueue {
         self.changed.insert(trapped.id);
         self.renumber();
         Ok(trapped)
+    }
+
+    /// Assigns `item`, sent in transit to the pickup library, to the queued hold `id`: the
+    /// hold keeps its position, and no other copy goes to it meanwhile.
+    pub fn send_in_transit(&mut self, id: HoldId, item: ItemId) -> Result<Hold, HoldQueueError> {
+        let hold = self.queued_mut(id)?;
+        if let HoldState::Queued { in_transit, .. } = &mut hold.state {
+            *in_transit = Some(item);
+        }
+        let sent = hold.clone();
+        self.changed.insert(sent.id);
+        Ok(sent)
+    }
+
+    fn queued_mut(&mut self, id: HoldId) -> Result<&mut Hold, HoldQueueError> {
+        self.active
+            .iter_mut()
+            .find(|h| h.id == id && h.position().is_some())
+            .ok_or(HoldQueueError::NotQueued(id))
     }
 
     /// Cancels an active hold, `by` the reader or staff, with staff's `reason`. Returns the
@@ -429,7 +469,10 @@ impl HoldQueue {
             .ok_or(HoldQueueError::NotActive(id))?;
         let item = hold.waiting_item().ok_or(HoldQueueError::NotWaiting(id))?;
         // Position 0 sorts before every queued hold; renumbering makes it 1.
-        hold.state = HoldState::Queued { position: 0 };
+        hold.state = HoldState::Queued {
+            position: 0,
+            in_transit: None,
+        };
         self.changed.insert(id);
         self.renumber();
         Ok(item)
@@ -501,7 +544,7 @@ impl HoldQueue {
         });
         let mut next = 1u32;
         for hold in &mut self.active {
-            if let HoldState::Queued { position } = &mut hold.state {
+            if let HoldState::Queued { position, .. } = &mut hold.state {
                 if *position != next {
                     *position = next;
                     self.changed.insert(hold.id);
@@ -525,7 +568,10 @@ mod tests {
             title: TitleId(1),
             pickup_library: LibraryCode::parse("HKCL").unwrap(),
             placed_at: datetime!(2021-03-01 10:00 UTC) + Duration::minutes(id),
-            state: HoldState::Queued { position },
+            state: HoldState::Queued {
+                position,
+                in_transit: None,
+            },
             suspended_until: None,
             not_needed_after: None,
         }
@@ -642,6 +688,46 @@ mod tests {
         assert_eq!(q.fill_by_checkout(PatronId(3), at), None);
         let changes = q.into_changes();
         assert_eq!(changes[0].status(), HoldStatus::Collected);
+    }
+
+    #[test]
+    fn a_hold_with_a_copy_in_transit_keeps_its_place_and_is_skipped() {
+        let mut q = HoldQueue::new(TitleId(1), [hold(1, 1), hold(2, 2)]);
+        let sent = q.send_in_transit(HoldId(1), ItemId(9)).unwrap();
+        assert_eq!(
+            (sent.position(), sent.in_transit_item()),
+            (Some(1), Some(ItemId(9)))
+        );
+        assert_eq!(sent.status(), HoldStatus::Queued);
+        // The next copy goes to the second hold, not to the one a copy travels for.
+        let today = |_: &Hold| date!(2021 - 03 - 08);
+        assert_eq!(q.next_in_line(today).map(|h| h.id), Some(HoldId(2)));
+        assert_eq!(q.travelling_for(ItemId(9)).map(|h| h.id), Some(HoldId(1)));
+        let other = q
+            .trap(
+                HoldId(2),
+                ItemId(8),
+                date!(2021 - 03 - 08),
+                date!(2021 - 03 - 15),
+            )
+            .unwrap();
+        assert_eq!(other.id, HoldId(2));
+        // On arrival the travelling copy is trapped for its hold.
+        let arrived = q
+            .trap(
+                HoldId(1),
+                ItemId(9),
+                date!(2021 - 03 - 10),
+                date!(2021 - 03 - 17),
+            )
+            .unwrap();
+        assert_eq!(arrived.waiting_item(), Some(ItemId(9)));
+        assert_eq!(q.next_in_line(today), None);
+        assert_eq!(
+            q.send_in_transit(HoldId(1), ItemId(9)),
+            Err(HoldQueueError::NotQueued(HoldId(1)))
+        );
+        assert!(q.positions_are_contiguous());
     }
 
     #[test]

@@ -74,6 +74,8 @@
 //!     item_type: ItemType::parse("adult_book")?,
 //!     home_library: central.clone(),
 //!     status: ItemStatus::Available,
+//!     current_library: central.clone(),
+//!     transit_to: None,
 //! });
 //!
 //! let clock = Arc::new(ManualClock::new(datetime!(2021-03-05 10:00 +08:00)));
@@ -122,6 +124,7 @@ mod renewal;
 mod rules;
 pub mod service;
 mod standing;
+mod transit;
 
 pub use calendar::{Calendar, CalendarError, CalendarRule, Closure};
 pub use checkin::{
@@ -138,7 +141,7 @@ pub use hold_options::{
 };
 pub use hold_queue::{Hold, HoldQueue, HoldQueueError, HoldState, HoldStatus, NewHold, pickup_by};
 pub use hold_request::{HoldFacts, HoldRefusal, decide_hold, hold_refusals};
-pub use model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
+pub use model::{Item, ItemPlacement, ItemStatus, Library, Loan, NewLoan, Patron, Title};
 pub use profile::{
     ADULT_FINE_PER_DAY, ADULT_ITEM_TYPES, BLOCK_THRESHOLD, HOLD_FEE, JUNIOR_FINE_PER_DAY,
     JUNIOR_ITEM_TYPES, hkpl_profile,
@@ -149,3 +152,4 @@ pub use renewal::{
 pub use rules::{EffectiveRules, RenewalBase, RuleScope, RuleSet, ScopedRules, UnknownRenewalBase};
 pub use service::Circulation;
 pub use standing::ReaderStanding;
+pub use transit::{Route, route_copy};

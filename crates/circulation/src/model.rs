@@ -77,6 +77,56 @@ pub struct Item {
     pub home_library: LibraryCode,
     /// Where it is.
     pub status: ItemStatus,
+    /// The library it is at, or was last scanned in at: its home library until it is
+    /// returned elsewhere; while in transit, the library it left (docs/circulation.md,
+    /// Transit).
+    pub current_library: LibraryCode,
+    /// While in transit: the library it travels to. `None` in every other status.
+    pub transit_to: Option<LibraryCode>,
+}
+
+impl Item {
+    /// Where the copy is put: its status, the library it is at and, in transit, where it
+    /// goes.
+    pub fn placement(&self) -> ItemPlacement {
+        ItemPlacement {
+            status: self.status,
+            library: self.current_library.clone(),
+            transit_to: self.transit_to.clone(),
+        }
+    }
+}
+
+/// Where a copy that came free is put (a return, an arrival, a hold that ended): written
+/// with its status in one update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPlacement {
+    /// The new status.
+    pub status: ItemStatus,
+    /// The library it is at now (where it was scanned in).
+    pub library: LibraryCode,
+    /// In transit: the destination; `None` otherwise.
+    pub transit_to: Option<LibraryCode>,
+}
+
+impl ItemPlacement {
+    /// On the shelf (or hold shelf, by `status`) at `library`.
+    pub fn at(status: ItemStatus, library: LibraryCode) -> Self {
+        Self {
+            status,
+            library,
+            transit_to: None,
+        }
+    }
+
+    /// In transit from `from` to `to`.
+    pub fn in_transit(from: LibraryCode, to: LibraryCode) -> Self {
+        Self {
+            status: ItemStatus::InTransit,
+            library: from,
+            transit_to: Some(to),
+        }
+    }
 }
 
 /// A bibliographic record (holds are placed on titles).

@@ -33,7 +33,7 @@ use time::Date;
 
 use crate::hold_options::CancelReason;
 use crate::hold_queue::{Hold, NewHold};
-use crate::model::{Item, ItemStatus, Library, Loan, NewLoan, Patron, Title};
+use crate::model::{Item, ItemPlacement, ItemStatus, Library, Loan, NewLoan, Patron, Title};
 use crate::rules::ScopedRules;
 
 /// An adapter could not do its job. Opaque on purpose: services pass it through, inbound
@@ -216,6 +216,17 @@ pub trait ItemRepository: Send {
         &mut self,
         id: ItemId,
         status: ItemStatus,
+    ) -> Result<(), InfrastructureError>;
+
+    /// Puts item `id` where `placement` says: its status, the library it is at and, in
+    /// transit, its destination (cleared otherwise).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if there is no such item.
+    async fn place_item(
+        &mut self,
+        id: ItemId,
+        placement: &ItemPlacement,
     ) -> Result<(), InfrastructureError>;
 }
 
@@ -510,6 +521,19 @@ pub enum CirculationEvent {
         /// What had been paid on them, owed back to the reader.
         owed_back: Money,
     },
+    /// A copy in transit scanned in at its destination (an arrival: no loan).
+    TransitReceived {
+        /// The copy.
+        item: ItemId,
+        /// The copy's barcode.
+        item_barcode: Barcode,
+        /// Where it arrived.
+        library: LibraryCode,
+        /// The hold it was trapped for on arrival, if any.
+        trapped_hold: Option<HoldId>,
+        /// Where it travels on, if it does (its hold ended meanwhile).
+        in_transit_to: Option<LibraryCode>,
+    },
     /// A reader's hold cancelled.
     HoldCancelled {
         /// The hold.
@@ -796,17 +820,18 @@ pub trait CirculationTransaction:
         lend_by_parts(self, loan).await
     }
 
-    /// Stores a returned `loan` and gives its item `status` ([`LoanRepository::update_loan`],
-    /// then [`ItemRepository::set_item_status`]); a database does both in one statement.
+    /// Stores a returned `loan` and puts its item where `placement` says
+    /// ([`LoanRepository::update_loan`], then [`ItemRepository::place_item`]); a database
+    /// does both in one statement.
     ///
     /// # Errors
     /// As those two.
     async fn close_loan(
         &mut self,
         loan: &Loan,
-        status: ItemStatus,
+        placement: &ItemPlacement,
     ) -> Result<(), InfrastructureError> {
-        close_loan_by_parts(self, loan, status).await
+        close_loan_by_parts(self, loan, placement).await
     }
 }
 
@@ -957,14 +982,14 @@ pub async fn lend_by_parts<T: CirculationTransaction + ?Sized>(
 /// [`CirculationTransaction::close_loan`]'s default, as [`lend_by_parts`] is `lend`'s.
 ///
 /// # Errors
-/// As [`LoanRepository::update_loan`] and [`ItemRepository::set_item_status`].
+/// As [`LoanRepository::update_loan`] and [`ItemRepository::place_item`].
 pub async fn close_loan_by_parts<T: CirculationTransaction + ?Sized>(
     tx: &mut T,
     loan: &Loan,
-    status: ItemStatus,
+    placement: &ItemPlacement,
 ) -> Result<(), InfrastructureError> {
     tx.update_loan(loan).await?;
-    tx.set_item_status(loan.item, status).await
+    tx.place_item(loan.item, placement).await
 }
 
 /// The default of the locking reads: `plain`'s title, then the item again, locked.

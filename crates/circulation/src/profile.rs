@@ -72,6 +72,9 @@ pub fn hkpl_profile() -> Vec<ScopedRules> {
             // HK$150 when neither the item nor its title records its price: *ours* (the
             // library charges the item's own replacement cost, docs/policy.md).
             replacement_cost: Some(DEFAULT_REPLACEMENT_COST),
+            // Not set: copies go home (the fallback). HKPL publishes no floating
+            // collection; a library sets `floating` per item type.
+            floating: None,
         },
     };
     let junior = JUNIOR_ITEM_TYPES.iter().filter_map(|t| {

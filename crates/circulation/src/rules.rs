@@ -10,6 +10,11 @@
 //! For holds (`holds_allowed`, `pickup_days`, `block_threshold_cents`) the library is the
 //! pickup library and there is no item type, so only scopes without an item type match
 //! (docs/http.md, Rules).
+//!
+//! `floating` (whether a copy returned away from its home library stays where it is
+//! returned instead of travelling home) is resolved for the library where the copy is
+//! scanned in and its item type, with no reader category: where a copy goes does not
+//! depend on who returned it (docs/circulation.md, Transit).
 
 use library_core::{LibraryCode, Money};
 use library_fines::{FinePolicy, GraceMode, SuspensionPolicy, fines_over_limit};
@@ -130,6 +135,9 @@ pub struct RuleSet {
     /// `replacement_cost_cents`: what an item declared lost costs when neither the item
     /// nor its title records its own replacement cost.
     pub replacement_cost: Option<Money>,
+    /// `floating`: a copy returned away from its home library stays there (no transit
+    /// home).
+    pub floating: Option<bool>,
 }
 
 impl RuleSet {
@@ -154,6 +162,7 @@ impl RuleSet {
             count_closed_days: self.count_closed_days.or(wider.count_closed_days),
             hold_fee: self.hold_fee.or(wider.hold_fee),
             replacement_cost: self.replacement_cost.or(wider.replacement_cost),
+            floating: self.floating.or(wider.floating),
         }
     }
 }
@@ -205,6 +214,8 @@ pub struct EffectiveRules {
     /// The replacement cost of an item declared lost, when the item and its title
     /// record none.
     pub replacement_cost: Money,
+    /// Copies returned away from their home library stay there.
+    pub floating: bool,
 }
 
 impl EffectiveRules {
@@ -213,7 +224,8 @@ impl EffectiveRules {
     /// is refused `no_policy`), and, like Koha, where a missing `reservesallowed` means 0,
     /// renewals and holds fall back to 0. The loan period falls back to the statutory 14
     /// days (Libraries Regulation s19), the pickup period to 7 open days, fines and fees
-    /// to 0, and `count_closed_days` to its documented default `true`.
+    /// to 0, `count_closed_days` to its documented default `true`, and `floating` to
+    /// `false` (copies go home).
     pub const FALLBACK: RuleSet = RuleSet {
         loan_days: Some(14),
         renewals_allowed: Some(0),
@@ -231,6 +243,7 @@ impl EffectiveRules {
         count_closed_days: Some(true),
         hold_fee: Some(Money::ZERO),
         replacement_cost: Some(Money::ZERO),
+        floating: Some(false),
     };
 
     /// Resolves every rule for (library, category, item type) over the stored scopes.
@@ -272,6 +285,7 @@ impl EffectiveRules {
             count_closed_days: merged.count_closed_days.unwrap_or(true),
             hold_fee: merged.hold_fee.unwrap_or(Money::ZERO),
             replacement_cost: merged.replacement_cost.unwrap_or(Money::ZERO),
+            floating: merged.floating.unwrap_or(false),
         }
     }
 
@@ -467,8 +481,43 @@ mod tests {
         // No quota at all (a checkout is refused `no_policy`); no renewals, no holds.
         assert_eq!((r.quota, r.renewals_allowed, r.holds_allowed), (None, 0, 0));
         assert!(r.count_closed_days);
+        assert!(!r.floating, "copies go home unless a rule says they float");
         assert_eq!(r.max_fine, None);
         assert!(!r.blocks(Money::from_cents(i64::MAX)));
+    }
+
+    #[test]
+    fn floating_is_resolved_by_library_and_item_type() {
+        let stored = vec![
+            scoped(
+                None,
+                None,
+                Some("adult_book"),
+                RuleSet {
+                    floating: Some(true),
+                    ..RuleSet::default()
+                },
+            ),
+            scoped(
+                Some("STLB"),
+                None,
+                Some("adult_book"),
+                RuleSet {
+                    floating: Some(false),
+                    ..RuleSet::default()
+                },
+            ),
+        ];
+        let floats = |library: &str, item_type: &str| {
+            EffectiveRules::resolve(&stored, Some(&lib(library)), None, Some(&ty(item_type)))
+                .floating
+        };
+        assert!(floats("HKCL", "adult_book"));
+        assert!(!floats("STLB", "adult_book"), "the library's own rule wins");
+        assert!(
+            !floats("HKCL", "adult_av"),
+            "not set for the type: copies go home"
+        );
     }
 
     #[test]

@@ -373,7 +373,10 @@ async fn search_on(
     let at_library = match &query.library {
         Some(code) => {
             values.push(code.as_str().into());
-            " AND i.home_library = ?"
+            // Copies *at* the library: where each is now (its home until returned
+            // elsewhere; a floating copy where it was returned; one in transit where it
+            // left), not where it belongs.
+            " AND COALESCE(i.current_library, i.home_library) = ?"
         }
         None => "",
     };

@@ -18,7 +18,7 @@ use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, one, store_err};
 
 /// The rule names (docs/http.md, Rules), in [`RuleSet`] field order.
-pub const RULE_NAMES: [&str; 16] = [
+pub const RULE_NAMES: [&str; 17] = [
     "loan_days",
     "renewals_allowed",
     "renewal_base",
@@ -35,6 +35,7 @@ pub const RULE_NAMES: [&str; 16] = [
     "count_closed_days",
     "hold_fee_cents",
     "replacement_cost_cents",
+    "floating",
 ];
 
 /// The rules set in `rules`, as (name, stored text).
@@ -58,6 +59,7 @@ fn named_values(rules: &RuleSet) -> Vec<(&'static str, String)> {
         rules.count_closed_days.map(|b| b.to_string()),
         m(rules.hold_fee),
         m(rules.replacement_cost),
+        rules.floating.map(|b| b.to_string()),
     ];
     RULE_NAMES
         .into_iter()
@@ -96,6 +98,9 @@ fn set_named(rules: &mut RuleSet, name: &str, value: &str) -> Result<(), String>
         }
         "hold_fee_cents" => rules.hold_fee = Some(m()?),
         "replacement_cost_cents" => rules.replacement_cost = Some(m()?),
+        "floating" => {
+            rules.floating = Some(value.parse::<bool>().map_err(|e| e.to_string())?);
+        }
         other => return Err(format!("unknown rule {other:?}")),
     }
     Ok(())

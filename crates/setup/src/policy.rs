@@ -136,6 +136,7 @@ struct RulesSection {
     count_closed_days: Option<bool>,
     hold_fee_cents: Option<u64>,
     replacement_cost_cents: Option<u64>,
+    floating: Option<bool>,
 }
 
 impl PolicySection {
@@ -247,6 +248,7 @@ impl RulesSection {
             count_closed_days: self.count_closed_days,
             hold_fee: cents(self.hold_fee_cents, "hold_fee_cents")?,
             replacement_cost: cents(self.replacement_cost_cents, "replacement_cost_cents")?,
+            floating: self.floating,
         })
     }
 }
@@ -316,6 +318,7 @@ fn rule_lines(set: &RuleSet) -> Vec<(&'static str, String)> {
         ),
         ("hold_fee_cents", m(set.hold_fee)),
         ("replacement_cost_cents", m(set.replacement_cost)),
+        ("floating", set.floating.map(|b| b.to_string())),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.map(|v| (name, v)))
@@ -402,6 +405,7 @@ mod tests {
                 count_closed_days: Some(false),
                 hold_fee: Some(Money::from_cents(330)),
                 replacement_cost: None,
+                floating: Some(true),
             },
         }];
         let text = policy_toml(&scoped);

@@ -193,6 +193,17 @@ async fn checkins_with_book_drop_times() {
             .expect(200, "");
         assert_eq!(back.body["overdue_days"], 1, "{:?}", back.body);
         assert_eq!(back.body["fine_cents"], 150);
+        // Returned at KLN, away from its home: sent home to CEN. Scanned again at KLN, it
+        // is not on loan; scanned in at CEN, it is received, once.
+        assert_eq!(back.body["in_transit_to"], "CEN");
+        app.checkin(&staff, "D1", "KLN", None)
+            .await
+            .refused("checkin_refused", "not_on_loan");
+        let home = app.checkin(&staff, "D1", "CEN", None).await.expect(200, "");
+        assert_eq!(
+            (&home.body["loan_id"], &home.body["item_status"]),
+            (&json!(null), &json!("available"))
+        );
         app.checkin(&staff, "D1", "CEN", None)
             .await
             .refused("checkin_refused", "not_on_loan");

@@ -27,5 +27,6 @@ mod sip2;
 mod staff_audit;
 mod staff_roles;
 mod support;
+mod transit;
 mod two_processes;
 mod web;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use library_core::{HoldId, ItemId, LibraryCode, LoanId, PatronId, TitleId};
+use library_core::{Barcode, HoldId, ItemId, LibraryCode, LoanId, PatronId, TitleId};
 use library_fines::{FineSuspensionPeriod, PatronLedger};
 
 use crate::hold_queue::Hold;
@@ -144,6 +144,15 @@ impl MemoryStore {
     /// An item.
     pub fn item(&self, id: ItemId) -> Option<Item> {
         self.lock().items.get(&id).cloned()
+    }
+
+    /// The item with `barcode`.
+    pub fn item_by_barcode(&self, barcode: &Barcode) -> Option<Item> {
+        self.lock()
+            .items
+            .values()
+            .find(|i| &i.barcode == barcode)
+            .cloned()
     }
 
     /// Every loan, open or returned, by id.

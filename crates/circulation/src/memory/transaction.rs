@@ -8,7 +8,7 @@ use time::Date;
 
 use super::{MemoryStore, State};
 use crate::hold_queue::{Hold, NewHold};
-use crate::model::{Item, ItemStatus, Loan, NewLoan, Patron, Title};
+use crate::model::{Item, ItemPlacement, ItemStatus, Loan, NewLoan, Patron, Title};
 use crate::ports::{
     AuditJournal, CirculationNotice, CirculationRecord, CirculationTransaction, FineLedger,
     HoldRepository, InfrastructureError, ItemRepository, LoanRepository, NoticeQueue,
@@ -105,6 +105,22 @@ impl ItemRepository for MemoryTransaction {
             .get_mut(&id)
             .ok_or_else(|| missing("item"))?;
         item.status = status;
+        Ok(())
+    }
+
+    async fn place_item(
+        &mut self,
+        id: ItemId,
+        placement: &ItemPlacement,
+    ) -> Result<(), InfrastructureError> {
+        let item = self
+            .state
+            .items
+            .get_mut(&id)
+            .ok_or_else(|| missing("item"))?;
+        item.status = placement.status;
+        item.current_library = placement.library.clone();
+        item.transit_to = placement.transit_to.clone();
         Ok(())
     }
 }

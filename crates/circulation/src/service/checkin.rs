@@ -1,16 +1,18 @@
-//! Checkin: at any library, also book-drop returns with an effective return time.
+//! Checkin: at any library, also book-drop returns with an effective return time; and
+//! the arrival of a copy in transit, scanned in at its destination (docs/circulation.md,
+//! Transit).
 
 use library_core::{Barcode, CardNumber, Clock, LibraryCode, Money};
 use library_fines::{ChargeKind, NewCharge};
 use time::{Date, OffsetDateTime};
 
-use super::{Circulation, record, save_queue};
+use super::{Circulation, Config, CopyRouting, record, save_queue};
 use crate::checkin::{ReturnTimeError, assess_return, effective_return_time};
 use crate::hold_queue::{Hold, HoldQueue};
-use crate::model::{Item, Loan, Title};
+use crate::model::{Item, ItemPlacement, ItemStatus, Library, Loan, Title};
 use crate::ports::{
-    Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
-    InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationStore, CirculationTransaction,
+    FineSuspensionRepository, InfrastructureError, RuleRepository,
 };
 use crate::rules::EffectiveRules;
 
@@ -22,14 +24,17 @@ pub struct CheckinRequest {
     /// Where it is returned (any library).
     pub library: LibraryCode,
     /// A book-drop return's effective time (when the drop was last emptied); `None` = now.
+    /// Not used for an arrival (no loan is returned).
     pub returned_at: Option<OffsetDateTime>,
 }
 
-/// A return and what it cost (docs/http.md, Circulation).
+/// A return and what it cost, or an arrival, and where the copy went (docs/http.md,
+/// Circulation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckinOutcome {
-    /// The loan, now returned.
-    pub loan: Loan,
+    /// The loan, now returned; `None` for an arrival (a copy in transit scanned in at its
+    /// destination), whose costs below are zero.
+    pub loan: Option<Loan>,
     /// Local calendar days from the due date to the return date.
     pub overdue_days: u32,
     /// Days charged after fine-suspension periods, closed days (per rule) and grace.
@@ -44,8 +49,20 @@ pub struct CheckinOutcome {
     pub item: Item,
     /// Its title.
     pub title: Title,
-    /// The borrower's card.
-    pub borrower: CardNumber,
+    /// The borrower's card; `None` for an arrival.
+    pub borrower: Option<CardNumber>,
+    /// Where the copy went: on the hold shelf or the shelf here, or in transit.
+    pub placement: ItemPlacement,
+    /// The queued hold the copy travels for, when it was sent in transit to that hold's
+    /// pickup library.
+    pub transit_hold: Option<Hold>,
+}
+
+impl CheckinOutcome {
+    /// The library the copy travels to, when it is in transit.
+    pub fn in_transit_to(&self) -> Option<&LibraryCode> {
+        self.placement.transit_to.as_ref()
+    }
 }
 
 /// Why a checkin did not happen.
@@ -57,7 +74,7 @@ pub enum CheckinError {
     /// No library has this code.
     #[error("no library {0}")]
     LibraryNotFound(LibraryCode),
-    /// The item is not on loan.
+    /// The item is not on loan (and not in transit to the library it is scanned in at).
     #[error("the item is not on loan")]
     NotOnLoan,
     /// The book-drop return time is in the future or before the checkout (docs/http.md,
@@ -83,7 +100,11 @@ where
 {
     /// Returns an item: fixes the fine as a charge and any reader suspension (computed with
     /// the lending library's calendar and fine-suspension periods), closes the loan, and
-    /// traps the copy for the first queued hold on its title, else shelves it.
+    /// routes the copy from the library it is returned at: trapped for the first queued
+    /// hold picked up there, in transit to the first hold's pickup library elsewhere, in
+    /// transit home, or shelved (docs/circulation.md, Transit). A copy in transit scanned
+    /// in at its destination is an arrival ([`CheckinOutcome::loan`] `None`): trapped for
+    /// the hold it travelled for, else routed again from there.
     pub async fn checkin(&self, req: CheckinRequest) -> Result<CheckinOutcome, CheckinError> {
         self.checkin_as(req, None).await
     }
@@ -111,6 +132,14 @@ where
                 return Err(CheckinError::ItemNotFound);
             };
             if reads.loan.is_none() {
+                let item = reads.item;
+                if item.status == ItemStatus::InTransit
+                    && item.transit_to.as_ref() == Some(&returned_to.code)
+                {
+                    return self
+                        .receive(tx, item, &returned_to, &req, &config, now, by)
+                        .await;
+                }
                 return Err(CheckinError::NotOnLoan);
             }
             // The first look's borrower is locked first, then the copy with its title's
@@ -138,7 +167,7 @@ where
 
         // Usually returned where it was lent: no second read of the same library.
         let lending = if loan.library == returned_to.code {
-            returned_to
+            returned_to.clone()
         } else {
             self.known_library(&loan.library).await?
         };
@@ -172,12 +201,12 @@ where
                 .await?;
         }
         let mut queue = HoldQueue::new(item.title, holds);
-        let (hold, status) = self
-            .route_freed_copy(tx.as_mut(), &mut queue, item.id, &config, now)
+        let routing = self
+            .route_freed_copy(tx.as_mut(), &mut queue, &item, &returned_to, &config, now)
             .await?;
         loan.returned_at = Some(returned_at);
         loan.returned_to = Some(req.library.clone());
-        tx.close_loan(&loan, status).await?;
+        tx.close_loan(&loan, &routing.placement).await?;
         save_queue(tx.as_mut(), queue).await?;
         record(tx.as_mut(), by, now, || CirculationEvent::Checkin {
             loan: loan.id,
@@ -189,15 +218,75 @@ where
         .await?;
         tx.commit().await?;
         Ok(CheckinOutcome {
-            loan,
+            loan: Some(loan),
             overdue_days: cost.overdue_days,
             chargeable_days: cost.chargeable_days,
             fine: cost.fine,
             suspended_until: cost.suspended_until,
-            hold,
+            hold: routing.trapped,
             item,
             title,
-            borrower: patron.card_number,
+            borrower: Some(patron.card_number),
+            placement: routing.placement,
+            transit_hold: routing.travels_for,
+        })
+    }
+
+    /// The arrival of `seen` (a copy in transit, first seen without locks) at its
+    /// destination `here`: its title and the copy locked (no reader is locked: no loan
+    /// changes), checked again under the locks, then routed from `here`
+    /// ([`Self::route_freed_copy`]): trapped for the hold it travelled for if that hold is
+    /// still queued, else for the next hold in line picked up here, else on to that
+    /// hold's library, or home, or shelved.
+    #[allow(clippy::too_many_arguments)]
+    async fn receive(
+        &self,
+        mut tx: Box<dyn CirculationTransaction>,
+        seen: Item,
+        here: &Library,
+        req: &CheckinRequest,
+        config: &Config,
+        now: OffsetDateTime,
+        by: Option<&Actor>,
+    ) -> Result<CheckinOutcome, CheckinError> {
+        let ((title, item, loan), holds) = tx
+            .lock_copy_with_holds(seen.id)
+            .await?
+            .ok_or_else(|| InfrastructureError::new("record vanished during checkin"))?;
+        // Received or lent by someone else between the first look and the locks.
+        if loan.is_some()
+            || item.status != ItemStatus::InTransit
+            || item.transit_to.as_ref() != Some(&here.code)
+        {
+            return Err(CheckinError::NotOnLoan);
+        }
+        let mut queue = HoldQueue::new(item.title, holds);
+        let routing: CopyRouting = self
+            .route_freed_copy(tx.as_mut(), &mut queue, &item, here, config, now)
+            .await?;
+        tx.place_item(item.id, &routing.placement).await?;
+        save_queue(tx.as_mut(), queue).await?;
+        record(tx.as_mut(), by, now, || CirculationEvent::TransitReceived {
+            item: item.id,
+            item_barcode: req.item_barcode.clone(),
+            library: here.code.clone(),
+            trapped_hold: routing.trapped.as_ref().map(|h| h.id),
+            in_transit_to: routing.placement.transit_to.clone(),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(CheckinOutcome {
+            loan: None,
+            overdue_days: 0,
+            chargeable_days: 0,
+            fine: Money::ZERO,
+            suspended_until: None,
+            hold: routing.trapped,
+            item,
+            title,
+            borrower: None,
+            placement: routing.placement,
+            transit_hold: routing.travels_for,
         })
     }
 }

@@ -211,7 +211,9 @@ where
     }
 
     /// Cancels a queued or waiting hold; the queue is renumbered, and a copy waiting for it
-    /// goes to the next reader (or back to the shelf).
+    /// goes to the next reader (in transit if they collect elsewhere), or home, or back to
+    /// the shelf. A copy in transit for a cancelled queued hold travels on and is routed
+    /// when it arrives.
     pub async fn cancel_hold(&self, req: CancelHoldRequest) -> Result<Hold, CancelHoldError> {
         self.cancel_hold_as(req, None).await
     }
@@ -243,8 +245,11 @@ where
             .cancel(hold.id, now, cancelled_by, req.reason.clone())
             .map_err(|_| CancelHoldError::NotActive)?;
         if let Some(item) = freed {
-            tx.item_for_update(item).await?;
-            self.trap_or_shelve(tx.as_mut(), &mut queue, item, &config, now)
+            let item = tx
+                .item_for_update(item)
+                .await?
+                .ok_or_else(|| InfrastructureError::new("a waiting hold's copy vanished"))?;
+            self.route_and_place(tx.as_mut(), &mut queue, &item, &config, now)
                 .await?;
         }
         save_queue(tx.as_mut(), queue).await?;
@@ -388,14 +393,17 @@ where
                 )
                 .await?;
             }
-            tx.item_for_update(item).await?;
-            let trapped = self
-                .trap_or_shelve(tx.as_mut(), &mut queue, item, &config, now)
+            let item = tx
+                .item_for_update(item)
+                .await?
+                .ok_or_else(|| InfrastructureError::new("a waiting hold's copy vanished"))?;
+            let routing = self
+                .route_and_place(tx.as_mut(), &mut queue, &item, &config, now)
                 .await?;
             save_queue(tx.as_mut(), queue).await?;
             tx.commit().await?;
             report.expired.push(candidate.id);
-            report.trapped.extend(trapped);
+            report.trapped.extend(routing.trapped);
         }
         report.no_longer_needed = self.expire_holds_no_longer_needed().await?;
         Ok(report)

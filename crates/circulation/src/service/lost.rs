@@ -4,11 +4,11 @@
 use library_core::{Barcode, Clock, LibraryCode, LoanId, Money, PatronId};
 use library_fines::NewCharge;
 
-use super::{Circulation, record, save_queue};
+use super::{Circulation, CopyRouting, record, save_queue};
 use crate::checkin::accrued_fine;
-use crate::hold_queue::{Hold, HoldQueue};
+use crate::hold_queue::HoldQueue;
 use crate::lost::lost_item_charges;
-use crate::model::{Item, ItemStatus, Loan, Title};
+use crate::model::{Item, ItemPlacement, ItemStatus, Loan, Title};
 use crate::ports::{
     Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
     InfrastructureError, RuleRepository,
@@ -62,8 +62,8 @@ pub struct FoundOutcome {
     pub written_off: Money,
     /// What had been paid on them: owed back to the reader.
     pub owed_back: Money,
-    /// The hold the copy was trapped for, if any.
-    pub hold: Option<Hold>,
+    /// Where the copy went: trapped for a hold, in transit, or on the shelf here.
+    pub routing: CopyRouting,
     /// The copy, as it was before (lost).
     pub item: Item,
 }
@@ -161,7 +161,11 @@ where
         }
         loan.returned_at = Some(now);
         loan.returned_to = None;
-        tx.close_loan(&loan, ItemStatus::Lost).await?;
+        tx.close_loan(
+            &loan,
+            &ItemPlacement::at(ItemStatus::Lost, item.current_library.clone()),
+        )
+        .await?;
         tx.mark_lost(loan.id, now).await?;
         record(tx.as_mut(), by, now, || CirculationEvent::LostDeclared {
             loan: loan.id,
@@ -225,9 +229,10 @@ where
             .write_off_lost_charges(patron.id, loan.id, FOUND_REASON, today)
             .await?;
         let mut queue = HoldQueue::new(item.title, holds);
-        let hold = self
-            .trap_or_shelve(tx.as_mut(), &mut queue, item.id, &config, now)
+        let routing = self
+            .route_freed_copy(tx.as_mut(), &mut queue, &item, &here, &config, now)
             .await?;
+        tx.place_item(item.id, &routing.placement).await?;
         save_queue(tx.as_mut(), queue).await?;
         record(tx.as_mut(), by, now, || CirculationEvent::LostFound {
             loan: loan.id,
@@ -242,7 +247,7 @@ where
             loan,
             written_off,
             owed_back,
-            hold,
+            routing,
             item,
         })
     }

@@ -37,19 +37,33 @@ pub use renew::{
 
 use std::collections::HashMap;
 
-use library_core::{Clock, ItemId, LibraryCode, Money};
+use library_core::{Clock, LibraryCode, Money};
 use library_fines::FineSuspensionPeriod;
 use time::OffsetDateTime;
 
 use crate::checkin::accrued_fine;
 use crate::hold_queue::{Hold, HoldQueue, pickup_by};
-use crate::model::{Item, ItemStatus, Library, Loan, Patron};
+use crate::model::{Item, ItemPlacement, ItemStatus, Library, Loan, Patron};
 use crate::ports::{
     Actor, CalendarRepository, CirculationEvent, CirculationNotice, CirculationRecord,
     CirculationStore, CirculationTransaction, FineSuspensionRepository, InfrastructureError,
     RuleRepository,
 };
 use crate::rules::{EffectiveRules, ScopedRules};
+use crate::transit::{Route, route_copy};
+
+/// Where a copy that came free went (a return, an arrival, a waiting hold that ended):
+/// trapped for a hold here, in transit to a hold's pickup library or home, or on the shelf
+/// (docs/circulation.md, Transit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyRouting {
+    /// Its status, the library it is at, and its destination in transit.
+    pub placement: ItemPlacement,
+    /// The hold it was trapped for, now waiting.
+    pub trapped: Option<Hold>,
+    /// The queued hold it travels for, in transit to that hold's pickup library.
+    pub travels_for: Option<Hold>,
+}
 
 /// The circulation services over their ports: the unit-of-work store, the rules,
 /// calendars and fine-suspension periods, and the clock.
@@ -148,33 +162,43 @@ where
         Ok(total)
     }
 
-    /// A copy has come free (returned, or its waiting hold ended): trap it for the first
-    /// queued reader of its title, or put it back on the shelf. The caller holds the
+    /// A copy on the hold shelf has come free (its waiting hold ended): route it from the
+    /// library it is at ([`Self::route_freed_copy`]) and put it there. The caller holds the
     /// title's and the item's locks and writes the queue's changes back.
-    async fn trap_or_shelve(
+    async fn route_and_place(
         &self,
         tx: &mut dyn CirculationTransaction,
         queue: &mut HoldQueue,
-        item: ItemId,
+        item: &Item,
         config: &Config,
         now: OffsetDateTime,
-    ) -> Result<Option<Hold>, InfrastructureError> {
-        let (trapped, status) = self.route_freed_copy(tx, queue, item, config, now).await?;
-        tx.set_item_status(item, status).await?;
-        Ok(trapped)
+    ) -> Result<CopyRouting, InfrastructureError> {
+        let here = self.known_library(&item.current_library).await?;
+        let routing = self
+            .route_freed_copy(tx, queue, item, &here, config, now)
+            .await?;
+        tx.place_item(item.id, &routing.placement).await?;
+        Ok(routing)
     }
 
-    /// [`Self::trap_or_shelve`] but for the copy's status, which it returns for the caller
-    /// to write (with other writes, as a checkin does): on the hold shelf if it was
-    /// trapped, else available.
+    /// Where `item`, come free at library `here`, goes ([`route_copy`]): trapped for the
+    /// hold it travelled for or the next hold in line when that hold is picked up here
+    /// (the "hold waiting" notice queued, `pickup_by` counted from today in `here`'s
+    /// calendar), else in transit to that hold's pickup library (the hold assigned the
+    /// copy), else home, or on the shelf here when at home or floating. Returns where it
+    /// goes, for the caller to write (with other writes, as a checkin does).
     async fn route_freed_copy(
         &self,
         tx: &mut dyn CirculationTransaction,
         queue: &mut HoldQueue,
-        item: ItemId,
+        item: &Item,
+        here: &Library,
         config: &Config,
         now: OffsetDateTime,
-    ) -> Result<(Option<Hold>, ItemStatus), InfrastructureError> {
+    ) -> Result<CopyRouting, InfrastructureError> {
+        let floating =
+            EffectiveRules::resolve(&config.rules, Some(&here.code), None, Some(&item.item_type))
+                .floating;
         // Each queued hold's "today" is its pickup library's local date: a hold suspended
         // there today is passed over, keeping its position.
         let mut pickups: HashMap<LibraryCode, Library> = HashMap::new();
@@ -191,39 +215,69 @@ where
                     .map_or_else(|| now.date(), |library| library.calendar.local_date(now))
             })
             .cloned();
-        let Some(next) = next else {
-            return Ok((None, ItemStatus::Available));
-        };
-        let holder = tx.patron(next.patron).await?.ok_or_else(|| {
-            InfrastructureError::new(format!("hold {} refers to a missing reader", next.id))
-        })?;
-        let pickup = pickups
-            .remove(&next.pickup_library)
-            .ok_or_else(|| InfrastructureError::new("pickup library vanished"))?;
-        let rules = EffectiveRules::resolve(
-            &config.rules,
-            Some(&pickup.code),
-            Some(&holder.category),
-            None,
+        let route = route_copy(
+            item,
+            &here.code,
+            floating,
+            queue.travelling_for(item.id),
+            next.as_ref(),
         );
-        let trapped_on = pickup.calendar.local_date(now);
-        let by = pickup_by(trapped_on, rules.pickup_days, &pickup.calendar);
-        let hold = queue
-            .trap(next.id, item, trapped_on, by)
-            .map_err(|e| InfrastructureError::with_source("hold queue out of step", e))?;
-        tx.queue_notice(
-            CirculationNotice::HoldWaiting {
-                patron: hold.patron,
-                hold: hold.id,
-                title: hold.title,
-                item,
-                pickup_library: hold.pickup_library.clone(),
-                pickup_by: by,
-            },
-            now,
-        )
-        .await?;
-        Ok((Some(hold), ItemStatus::OnHoldShelf))
+        let out_of_step = |e| InfrastructureError::with_source("hold queue out of step", e);
+        match route {
+            Route::Trap(id) => {
+                let hold = queue
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| InfrastructureError::new("trapped hold vanished"))?;
+                let holder = tx.patron(hold.patron).await?.ok_or_else(|| {
+                    InfrastructureError::new(format!("hold {} refers to a missing reader", id))
+                })?;
+                let rules = EffectiveRules::resolve(
+                    &config.rules,
+                    Some(&here.code),
+                    Some(&holder.category),
+                    None,
+                );
+                let trapped_on = here.calendar.local_date(now);
+                let by = pickup_by(trapped_on, rules.pickup_days, &here.calendar);
+                let trapped = queue
+                    .trap(id, item.id, trapped_on, by)
+                    .map_err(out_of_step)?;
+                tx.queue_notice(
+                    CirculationNotice::HoldWaiting {
+                        patron: trapped.patron,
+                        hold: trapped.id,
+                        title: trapped.title,
+                        item: item.id,
+                        pickup_library: trapped.pickup_library.clone(),
+                        pickup_by: by,
+                    },
+                    now,
+                )
+                .await?;
+                Ok(CopyRouting {
+                    placement: ItemPlacement::at(ItemStatus::OnHoldShelf, here.code.clone()),
+                    trapped: Some(trapped),
+                    travels_for: None,
+                })
+            }
+            Route::Transit { to, hold } => {
+                let travels_for = hold
+                    .map(|id| queue.send_in_transit(id, item.id))
+                    .transpose()
+                    .map_err(out_of_step)?;
+                Ok(CopyRouting {
+                    placement: ItemPlacement::in_transit(here.code.clone(), to),
+                    trapped: None,
+                    travels_for,
+                })
+            }
+            Route::Shelve => Ok(CopyRouting {
+                placement: ItemPlacement::at(ItemStatus::Available, here.code.clone()),
+                trapped: None,
+                travels_for: None,
+            }),
+        }
     }
 }
 

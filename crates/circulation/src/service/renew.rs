@@ -163,11 +163,16 @@ where
         );
         let outstanding = self.outstanding(tx.as_mut(), &patron, &config, now).await?;
         let today = lending.calendar.local_date(now);
-        // A suspended hold does not stop a renewal (Koha's CheckReserves skips suspended
-        // holds); the lending library's today stands for the pickup library's.
-        let reserved_by_another = holds
-            .iter()
-            .any(|h| h.position().is_some() && h.patron != patron.id && !h.is_suspended_on(today));
+        // Another reader's queued hold still waiting for a copy: one with a copy in
+        // transit to it already has its copy, as a waiting hold does; a suspended hold does
+        // not stop a renewal (Koha's CheckReserves skips suspended holds; the lending
+        // library's today stands for the pickup library's).
+        let reserved_by_another = holds.iter().any(|h| {
+            h.position().is_some()
+                && h.in_transit_item().is_none()
+                && h.patron != patron.id
+                && !h.is_suspended_on(today)
+        });
         let facts = RenewalFacts {
             today,
             patron: &patron,

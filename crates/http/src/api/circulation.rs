@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use library_circulation::service::{
     CheckinRequest, CheckoutOutcome, CheckoutRequest, RenewRequest,
 };
-use library_circulation::{ItemType, ReaderCategory, RenewalBase, RuleScope, RuleSet};
+use library_circulation::{ItemStatus, ItemType, ReaderCategory, RenewalBase, RuleScope, RuleSet};
 use library_core::{LoanId, Money};
 use library_fines::ChargeId;
 use poem_openapi::param::Path;
@@ -169,10 +169,13 @@ struct TrappedHoldBody {
     pickup_by: Option<Date>,
 }
 
-/// A return and what it cost.
+/// A return and what it cost, or the arrival of a copy in transit, and where the copy
+/// goes.
 #[derive(Debug, Object)]
 struct CheckinResultBody {
-    loan_id: i64,
+    /// The loan returned; null for an arrival (a copy in transit scanned in at its
+    /// destination: no loan, no fine).
+    loan_id: Option<i64>,
     overdue_days: u32,
     chargeable_days: u32,
     fine_cents: i64,
@@ -185,6 +188,14 @@ struct CheckinResultBody {
     /// A copy declared lost, found and returned: what its lost-item lines gave back.
     #[oai(skip_serializing_if_is_none)]
     found: Option<FoundBody>,
+    /// The copy's status now: `available` (on the shelf here), `on_hold_shelf` (trapped
+    /// for `hold`) or `in_transit` (to `in_transit_to`).
+    item_status: String,
+    /// The library the copy is to be sent to; null unless it is in transit.
+    in_transit_to: Option<String>,
+    /// The queued hold the copy travels for (to its pickup library); null when it travels
+    /// home, or is not in transit.
+    in_transit_for_hold: Option<i64>,
 }
 
 /// A renewed loan.
@@ -302,7 +313,7 @@ struct WaiverResultBody {
 }
 
 /// The rule names of the contract, in its order.
-const RULE_NAMES: [&str; 16] = [
+const RULE_NAMES: [&str; 17] = [
     "loan_days",
     "renewals_allowed",
     "renewal_base",
@@ -319,6 +330,7 @@ const RULE_NAMES: [&str; 16] = [
     "count_closed_days",
     "hold_fee_cents",
     "replacement_cost_cents",
+    "floating",
 ];
 
 /// The rules set in `rules`, by wire name.
@@ -342,6 +354,7 @@ fn rules_json(rules: &RuleSet) -> BTreeMap<String, Value> {
         rules.count_closed_days.map(Value::from),
         m(rules.hold_fee),
         m(rules.replacement_cost),
+        rules.floating.map(Value::from),
     ];
     RULE_NAMES
         .into_iter()
@@ -400,6 +413,9 @@ fn set_rule(set: &mut RuleSet, name: &str, value: &Value) -> Result<(), ApiError
         }
         "hold_fee_cents" => set.hold_fee = Some(cents()?),
         "replacement_cost_cents" => set.replacement_cost = Some(cents()?),
+        "floating" => {
+            set.floating = Some(value.as_bool().ok_or_else(ApiError::bad_request)?);
+        }
         _ => return Err(ApiError::validation_failed(["unknown_rule"])),
     }
     Ok(())
@@ -453,6 +469,18 @@ fn scope_body(scope: &RuleScope) -> ScopeBody {
     }
 }
 
+/// An item status's wire name (docs/http.md, Checkin).
+fn item_status_name(status: ItemStatus) -> &'static str {
+    match status {
+        ItemStatus::Available => "available",
+        ItemStatus::OnLoan => "on_loan",
+        ItemStatus::OnHoldShelf => "on_hold_shelf",
+        ItemStatus::InTransit => "in_transit",
+        ItemStatus::Lost => "lost",
+        ItemStatus::NotForLoan => "not_for_loan",
+    }
+}
+
 pub(crate) struct CirculationApi {
     state: Services,
 }
@@ -495,7 +523,11 @@ impl CirculationApi {
     }
 
     /// Returns an item (staff), at any library; `returned_at` for book-drop returns. The
-    /// fine is fixed as a charge; the copy is trapped for the first queued hold.
+    /// fine is fixed as a charge; the copy is trapped for the first queued hold picked up
+    /// here, or sent in transit to that hold's library, or home (unless its type floats).
+    /// A copy in transit scanned in at its destination is received (`loan_id` null). 409
+    /// `checkin_refused` (`not_on_loan`) for a copy neither on loan nor in transit to
+    /// `library_code`.
     #[oai(path = "/circulation/checkins", method = "post")]
     async fn checkin(
         &self,
@@ -516,21 +548,36 @@ impl CirculationApi {
         Ok(Json(
             match self.state.check_in(req, &staff_actor(&auth.0)?).await? {
                 Return::Returned(outcome) => CheckinResultBody {
-                    loan_id: outcome.loan.id.get(),
+                    loan_id: outcome.loan.as_ref().map(|l| l.id.get()),
                     overdue_days: outcome.overdue_days,
                     chargeable_days: outcome.chargeable_days,
                     fine_cents: outcome.fine.cents(),
                     suspended_until: outcome.suspended_until,
                     hold: outcome.hold.map(trapped),
+                    item_status: item_status_name(outcome.placement.status).to_owned(),
+                    in_transit_to: outcome
+                        .placement
+                        .transit_to
+                        .as_ref()
+                        .map(|c| c.as_str().to_owned()),
+                    in_transit_for_hold: outcome.transit_hold.as_ref().map(|h| h.id.get()),
                     found: None,
                 },
                 Return::Found(found) => CheckinResultBody {
-                    loan_id: found.loan.id.get(),
+                    loan_id: Some(found.loan.id.get()),
                     overdue_days: 0,
                     chargeable_days: 0,
                     fine_cents: 0,
                     suspended_until: None,
-                    hold: found.hold.map(trapped),
+                    item_status: item_status_name(found.routing.placement.status).to_owned(),
+                    in_transit_to: found
+                        .routing
+                        .placement
+                        .transit_to
+                        .as_ref()
+                        .map(|c| c.as_str().to_owned()),
+                    in_transit_for_hold: found.routing.travels_for.as_ref().map(|h| h.id.get()),
+                    hold: found.routing.trapped.map(trapped),
                     found: Some(FoundBody {
                         written_off_cents: found.written_off.cents(),
                         owed_back_cents: found.owed_back.cents(),

@@ -88,6 +88,10 @@ pub(super) struct HoldBody {
     /// Waiting holds: the last day to collect.
     #[oai(skip_serializing_if_is_none)]
     pickup_by: Option<Date>,
+    /// Queued holds: `true` while a copy travels to the pickup library for this hold
+    /// (absent otherwise).
+    #[oai(skip_serializing_if_is_none)]
+    in_transit: Option<bool>,
     placed_at: OffsetDateTime,
     /// Queued holds: suspended until this date, the first day it is active again (the
     /// pickup library's date); it keeps its position meanwhile. `null`: not suspended.
@@ -113,6 +117,7 @@ impl From<HoldLine> for HoldBody {
             status: hold.status().into(),
             position: hold.position(),
             pickup_by: hold.pickup_by(),
+            in_transit: hold.in_transit_item().map(|_| true),
             placed_at: shown(hold.placed_at),
             suspended_until: hold.suspended_until,
             not_needed_after: hold.not_needed_after,

@@ -51,6 +51,20 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
                    "fine_cents": fine.cents(),
                    "book_drop": book_drop}),
         ),
+        CirculationEvent::TransitReceived {
+            item,
+            item_barcode,
+            library,
+            trapped_hold,
+            in_transit_to,
+        } => (
+            "circulation.transit_receive",
+            format!("item:{}", item.get()),
+            json!({"item_barcode": item_barcode.as_str(),
+                   "library_code": library.as_str(),
+                   "trapped_hold": trapped_hold.map(|h| h.get()),
+                   "in_transit_to": in_transit_to.as_ref().map(|c| c.as_str())}),
+        ),
         CirculationEvent::LostDeclared {
             loan,
             item_barcode,

@@ -156,9 +156,10 @@ impl HoldRepository for DbTransaction {
         let ended = |at: OffsetDateTime| instant::value(b, at);
         // (status, item, trapped_on, pickup_by, ended_at); a queued hold keeps its sequence.
         let (status, item, trapped_on, pickup_by, ended_at) = match &hold.state {
-            HoldState::Queued { .. } => (
+            // The copy in transit for it, if one was sent.
+            HoldState::Queued { in_transit, .. } => (
                 "queued",
-                Value::BigInt(None),
+                Value::BigInt(in_transit.map(|i| i.get())),
                 none_date(),
                 none_date(),
                 instant::optional(b, None),

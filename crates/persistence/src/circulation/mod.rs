@@ -38,7 +38,7 @@ use library_circulation::ports::{
     InfrastructureError, LoansChargesAndHolds, LockedCopy, checkin_reads_by_parts,
     checkout_reads_by_parts, loans_charges_and_holds_by_parts, lock_copy_with_holds_by_parts,
 };
-use library_circulation::{Hold, Item, ItemStatus, Loan, NewLoan, Title};
+use library_circulation::{Hold, Item, ItemPlacement, ItemStatus, Loan, NewLoan, Title};
 use library_core::{Barcode, CardNumber, ItemId, LoanId, Money, PatronId, TitleId};
 use sea_orm::{DbBackend, QueryResult};
 use time::Date;
@@ -541,16 +541,17 @@ impl CirculationTransaction for DbTransaction {
     async fn close_loan(
         &mut self,
         loan: &Loan,
-        status: ItemStatus,
+        placement: &ItemPlacement,
     ) -> Result<(), InfrastructureError> {
         const C: &str = "close loan";
         let b = self.backend;
-        let item_values = vec![rows::item_status_str(status).into(), loan.item.get().into()];
+        let item_values = records::placement_values(loan.item, placement);
         let (item_found, loan_found) = if b == DbBackend::Postgres {
             let sql = format!(
-                "WITH l AS ({} RETURNING id) UPDATE items SET status = ? WHERE id = ? \
+                "WITH l AS ({} RETURNING id) UPDATE items SET {} WHERE id = ? \
                  RETURNING CAST((SELECT COUNT(*) FROM l) AS BIGINT) AS loans",
-                loans::UPDATE_LOAN
+                loans::UPDATE_LOAN,
+                records::PLACE_ITEM
             );
             match one(
                 &self.txn,
@@ -565,8 +566,9 @@ impl CirculationTransaction for DbTransaction {
             }
         } else {
             let sql = format!(
-                "UPDATE items SET status = ? WHERE id = ? RETURNING 'item' AS what; \
+                "UPDATE items SET {} WHERE id = ? RETURNING 'item' AS what; \
                  {} RETURNING 'loan' AS what",
+                records::PLACE_ITEM,
                 loans::UPDATE_LOAN
             );
             let found = sqlite_batch(
@@ -679,8 +681,9 @@ async fn sqlite_batch(
 
 /// An item's columns for [`rows::item_with_id`], its id as `copy_id` (clear of a joined
 /// loan's `id` and `item_id`).
-const COPY_COLUMNS: &str =
-    "i.id AS copy_id, i.barcode, i.title_id, i.item_type, i.home_library, i.status";
+const COPY_COLUMNS: &str = "i.id AS copy_id, i.barcode, i.title_id, i.item_type, \
+     i.home_library, i.status, COALESCE(i.current_library, i.home_library) AS current_library, \
+     i.transit_to";
 
 /// A loan's columns (`l`) for [`rows::loan`] (all NULL when left joined without one).
 const OPEN_LOAN_COLUMNS: &str = "l.id, l.patron_id, l.item_id, l.library_code, l.borrowed_at, \
@@ -691,7 +694,8 @@ const OPEN_LOAN_COLUMNS: &str = "l.id, l.patron_id, l.item_id, l.library_code, l
 static OPEN_LOANS_WITH_ITEMS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {OPEN_LOAN_COLUMNS}, i.barcode, i.title_id, i.item_type, i.home_library, \
-         i.status FROM loans l JOIN items i ON i.id = l.item_id \
+         i.status, COALESCE(i.current_library, i.home_library) AS current_library, \
+         i.transit_to FROM loans l JOIN items i ON i.id = l.item_id \
          WHERE l.patron_id = ? AND l.returned_at IS NULL"
     )
 });

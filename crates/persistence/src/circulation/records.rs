@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use library_circulation::ports::{
     InfrastructureError, ItemRepository, PatronRepository, TitleRepository,
 };
-use library_circulation::{Item, ItemStatus, Patron, Title};
+use library_circulation::{Item, ItemPlacement, ItemStatus, Patron, Title};
 use library_core::{Barcode, CardNumber, ItemId, PatronId, TitleId};
 use sea_orm::Value;
 use time::Date;
@@ -45,6 +45,20 @@ impl DbTransaction {
             .map(|row| rows::item(&row))
             .transpose()
     }
+}
+
+/// The assignments of an item's placement, for `UPDATE items SET {PLACE_ITEM} WHERE id = ?`
+/// with [`placement_values`].
+pub(super) const PLACE_ITEM: &str = "status = ?, current_library = ?, transit_to = ?";
+
+/// The values of [`PLACE_ITEM`] and then the item's id.
+pub(super) fn placement_values(item: ItemId, placement: &ItemPlacement) -> Vec<Value> {
+    vec![
+        item_status_str(placement.status).into(),
+        placement.library.as_str().into(),
+        Value::String(placement.transit_to.as_ref().map(|c| c.as_str().to_owned())),
+        item.get().into(),
+    ]
 }
 
 fn missing(what: &str, id: i64) -> InfrastructureError {
@@ -136,6 +150,25 @@ impl ItemRepository for DbTransaction {
         )
         .await
         .map_err(infra("set item status"))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(missing("item", id.get()))
+        }
+    }
+
+    async fn place_item(
+        &mut self,
+        id: ItemId,
+        placement: &ItemPlacement,
+    ) -> Result<(), InfrastructureError> {
+        let n = exec(
+            &self.txn,
+            &format!("UPDATE items SET {PLACE_ITEM} WHERE id = ?"),
+            placement_values(id, placement),
+        )
+        .await
+        .map_err(infra("place item"))?;
         if n == 1 {
             Ok(())
         } else {

@@ -16,7 +16,10 @@ pub(crate) const PATRON_COLUMNS: &str = "id, card_number, category, home_library
      card_expires_on, suspended_until, \
      CASE WHEN blocked_at IS NULL AND deactivated_at IS NULL THEN 0 ELSE 1 END AS blocked";
 
-pub(crate) const ITEM_COLUMNS: &str = "id, barcode, title_id, item_type, home_library, status";
+/// An item's columns; where it is reads as its home library until it is returned elsewhere
+/// (see the migration `m20261209_000017_in_transit`).
+pub(crate) const ITEM_COLUMNS: &str = "id, barcode, title_id, item_type, home_library, status, \
+     COALESCE(current_library, home_library) AS current_library, transit_to";
 
 pub(crate) const LOAN_COLUMNS: &str = "id, patron_id, item_id, library_code, borrowed_at, due_on, \
      due_at, renewals, returned_at, returned_to";
@@ -99,13 +102,23 @@ pub(crate) fn item_with_id(
     let item_type: String = get(row, "item_type").map_err(db(C))?;
     let home: String = get(row, "home_library").map_err(db(C))?;
     let status: String = get(row, "status").map_err(db(C))?;
+    let status = item_status(C, &status)?;
+    let current: String = get(row, "current_library").map_err(db(C))?;
+    let transit_to: Option<String> = get(row, "transit_to").map_err(db(C))?;
     Ok(Item {
         id: ItemId(get(row, id_column).map_err(db(C))?),
         barcode: Barcode::parse(&barcode).map_err(|e| corrupt(C, e))?,
         title: TitleId(get(row, "title_id").map_err(db(C))?),
         item_type: ItemType::parse(&item_type).map_err(|e| corrupt(C, e))?,
         home_library: code(C, &home)?,
-        status: item_status(C, &status)?,
+        status,
+        current_library: code(C, &current)?,
+        // A destination only means something in transit (a status set outside
+        // circulation, such as lost, leaves it behind).
+        transit_to: match transit_to {
+            Some(to) if status == ItemStatus::InTransit => Some(code(C, &to)?),
+            _ => None,
+        },
     })
 }
 
@@ -139,6 +152,9 @@ pub(crate) fn hold(row: &QueryResult) -> Result<Hold, InfrastructureError> {
     let state = match status.as_str() {
         "queued" => HoldState::Queued {
             position: to_u32(C, get(row, "position").map_err(db(C))?)?,
+            in_transit: get::<Option<i64>>(row, "item_id")
+                .map_err(db(C))?
+                .map(ItemId),
         },
         "waiting" => {
             let item: Option<i64> = get(row, "item_id").map_err(db(C))?;

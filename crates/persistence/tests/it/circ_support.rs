@@ -165,6 +165,8 @@ pub fn seed_memory(store: &MemoryStore, readers: usize, copies: usize) -> Seeded
                 item_type: ItemType::parse("adult_book").unwrap(),
                 home_library: code("HKCL"),
                 status: ItemStatus::Available,
+                current_library: code("HKCL"),
+                transit_to: None,
             })
         })
         .collect();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::server::{
     BackendError, HoldInfo, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, Outcome, PaymentInfo,
-    Refusal, RenewAllInfo, ReturnInfo, StationSession,
+    Refusal, RenewAllInfo, ReturnInfo, ReturnRouting, StationSession,
 };
 use library_app::AdminError;
 use library_circulation::ReturnTimeError;
@@ -138,13 +138,25 @@ impl Sip2Library {
             Err(e @ CheckinError::LibraryNotFound(_)) => return Err(failed("checkin", &e)),
             Err(CheckinError::Infrastructure(e)) => return Err(failed("checkin", &e)),
         };
+        let routing = match (&outcome.hold, outcome.in_transit_to()) {
+            (Some(hold), _) => ReturnRouting::HoldHere {
+                library: hold.pickup_library.as_str().to_owned(),
+            },
+            (None, Some(to)) if outcome.transit_hold.is_some() => ReturnRouting::HoldElsewhere {
+                library: to.as_str().to_owned(),
+            },
+            (None, Some(to)) => ReturnRouting::SendElsewhere {
+                library: to.as_str().to_owned(),
+            },
+            (None, None) => ReturnRouting::Shelf,
+        };
         Ok(Ok(ReturnInfo {
             barcode: request.item_barcode.as_str().to_owned(),
             title: outcome.title.name,
             permanent_location: outcome.item.home_library.as_str().to_owned(),
-            patron_card: Some(outcome.borrower.as_str().to_owned()),
+            patron_card: outcome.borrower.as_ref().map(|c| c.as_str().to_owned()),
             fine: outcome.fine,
-            hold_pickup_library: outcome.hold.map(|h| h.pickup_library.as_str().to_owned()),
+            routing,
         }))
     }
 

@@ -17,7 +17,7 @@ use tracing::warn;
 use super::config::ServerConfig;
 use super::port::{
     BackendError, HoldTarget, ItemCirculation, LoanInfo, PatronLookup, PatronStanding,
-    PatronSummary, Refusal, Sip2Backend, StationSession,
+    PatronSummary, Refusal, ReturnRouting, Sip2Backend, StationSession,
 };
 use crate::codec::{
     BlockPatronRequest, CheckinRequest, CheckinResponse, CheckoutRequest, CheckoutResponse,
@@ -545,6 +545,8 @@ async fn checkin<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &CheckinReque
         patron_identifier: None,
         media_type: None,
         item_properties: None,
+        alert_type: None,
+        destination_location: None,
         screen_messages: Vec::new(),
         print_lines: Vec::new(),
     };
@@ -552,15 +554,27 @@ async fn checkin<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &CheckinReque
         Ok(Ok(ret)) => {
             m.ok = true;
             m.magnetic_media = YesNoUnknown::No;
-            m.alert = ret.hold_pickup_library.is_some();
             m.item_identifier = ret.barcode;
             m.permanent_location = ret.permanent_location;
             m.title_identifier = Some(ret.title);
             m.patron_identifier = ret.patron_card;
-            if let Some(pickup) = ret.hold_pickup_library {
-                m.screen_messages
-                    .push(format!("On hold: send to the hold shelf at {pickup}."));
-                m.sort_bin = Some(pickup);
+            // Set aside, sorted to the library it goes to: `CL` (as before), `CT` and the
+            // alert type `CV` (3M extensions, as Koha sends them).
+            m.alert = ret.routing != ReturnRouting::Shelf;
+            m.alert_type = ret.routing.alert_type().map(str::to_owned);
+            m.destination_location = ret.routing.destination().map(str::to_owned);
+            m.sort_bin.clone_from(&m.destination_location);
+            match &ret.routing {
+                ReturnRouting::Shelf => {}
+                ReturnRouting::HoldHere { library } => m
+                    .screen_messages
+                    .push(format!("On hold: send to the hold shelf at {library}.")),
+                ReturnRouting::HoldElsewhere { library } => m
+                    .screen_messages
+                    .push(format!("On hold at {library}: send it there (in transit).")),
+                ReturnRouting::SendElsewhere { library } => m
+                    .screen_messages
+                    .push(format!("In transit: send it to {library}.")),
             }
             if ret.fine.is_positive() {
                 m.screen_messages

@@ -38,7 +38,7 @@ pub use config::ServerConfig;
 pub use port::{
     BackendError, FineLine, HoldInfo, HoldLine, HoldTarget, ItemCirculation, ItemInfo, LoanInfo,
     LoanLine, Outcome, PatronInformation, PatronLookup, PatronStanding, PatronSummary, PaymentInfo,
-    Refusal, RenewAllInfo, ReturnInfo, Sip2Backend, StationAccount, StationSession,
+    Refusal, RenewAllInfo, ReturnInfo, ReturnRouting, Sip2Backend, StationAccount, StationSession,
 };
 
 use std::future::Future;

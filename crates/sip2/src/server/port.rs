@@ -243,13 +243,59 @@ pub struct ReturnInfo {
     pub title: String,
     /// The item's home library (`AQ`).
     pub permanent_location: String,
-    /// The borrower's card (`AA`), if the station may see it.
+    /// The borrower's card (`AA`), if the station may see it; `None` for an arrival of a
+    /// copy in transit (no loan).
     pub patron_card: Option<String>,
     /// The fine fixed by this return, zero if none.
     pub fine: Money,
-    /// The copy was trapped for a hold: it goes to this pickup library's hold shelf
-    /// (`CL`, and the alert flag so the station sets it aside).
-    pub hold_pickup_library: Option<String>,
+    /// Where the copy goes now.
+    pub routing: ReturnRouting,
+}
+
+/// Where a checked-in copy goes, as the station is told to sort it: anything but the shelf
+/// sets the alert flag, with the library in `CL` and `CT` and the alert type in `CV`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnRouting {
+    /// Back on the shelf here (no alert).
+    Shelf,
+    /// Trapped for a hold picked up here: to this library's hold shelf (`CV` `01`).
+    HoldHere {
+        /// The pickup library (this one).
+        library: String,
+    },
+    /// In transit to another library for a hold picked up there (`CV` `02`).
+    HoldElsewhere {
+        /// The hold's pickup library.
+        library: String,
+    },
+    /// In transit to another library, its home, with no hold (`CV` `04`).
+    SendElsewhere {
+        /// The destination.
+        library: String,
+    },
+}
+
+impl ReturnRouting {
+    /// `CV`: the 3M extension's alert type, as Koha sends it (`01` hold for this library,
+    /// `02` hold for another library, `04` send to another library); `None` on the shelf.
+    pub fn alert_type(&self) -> Option<&'static str> {
+        match self {
+            ReturnRouting::Shelf => None,
+            ReturnRouting::HoldHere { .. } => Some("01"),
+            ReturnRouting::HoldElsewhere { .. } => Some("02"),
+            ReturnRouting::SendElsewhere { .. } => Some("04"),
+        }
+    }
+
+    /// The library the copy goes to (`CT`); `None` on the shelf.
+    pub fn destination(&self) -> Option<&str> {
+        match self {
+            ReturnRouting::Shelf => None,
+            ReturnRouting::HoldHere { library }
+            | ReturnRouting::HoldElsewhere { library }
+            | ReturnRouting::SendElsewhere { library } => Some(library),
+        }
+    }
 }
 
 /// "Renew all": what happened to each loan.

@@ -529,9 +529,10 @@ pub fn checkin_response() -> impl Strategy<Value = Response> {
         ),
         (text(), text(), text(), opt_text(), opt_text()),
         (opt_text(), opt_text(), opt_text(), texts(), texts()),
+        (opt_text(), opt_text()),
     )
         .prop_map(
-            |((ok, rs, mm, al, d), (ao, ab, aq, aj, cl), (aa, ck, ch, af, ag))| {
+            |((ok, rs, mm, al, d), (ao, ab, aq, aj, cl), (aa, ck, ch, af, ag), (cv, ct))| {
                 Response::Checkin(CheckinResponse {
                     ok,
                     resensitize: rs,
@@ -546,6 +547,8 @@ pub fn checkin_response() -> impl Strategy<Value = Response> {
                     patron_identifier: aa,
                     media_type: ck,
                     item_properties: ch,
+                    alert_type: cv,
+                    destination_location: ct,
                     screen_messages: af,
                     print_lines: ag,
                 })

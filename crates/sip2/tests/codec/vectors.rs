@@ -375,6 +375,8 @@ fn v12_checkin() {
         patron_identifier: Some("P".into()),
         media_type: None,
         item_properties: None,
+        alert_type: None,
+        destination_location: None,
         screen_messages: vec![],
         print_lines: vec![],
     };
@@ -382,6 +384,22 @@ fn v12_checkin() {
     assert_eq!(
         s,
         format!("101YNN{DATE}AOLIB|ABI|AQCentral|AJA Title|AAP|\r")
+    );
+    // Sent on to another library (3M extensions, as Koha sends them): `CV` 04 and `CT`
+    // the destination, with the alert flag; parsed back the same.
+    let mut transit = r.clone();
+    transit.alert = true;
+    transit.sort_bin = Some("STLB".into());
+    transit.alert_type = Some("04".into());
+    transit.destination_location = Some("STLB".into());
+    let bytes = Response::Checkin(transit.clone()).format(None, false);
+    assert_eq!(
+        text(&bytes),
+        format!("101YNY{DATE}AOLIB|ABI|AQCentral|AJA Title|CLSTLB|AAP|CV04|CTSTLB|\r")
+    );
+    assert_eq!(
+        Response::parse(&bytes).unwrap().response,
+        Response::Checkin(transit)
     );
     r.ok = false;
     r.alert = true;

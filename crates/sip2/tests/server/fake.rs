@@ -12,7 +12,7 @@ use library_core::{LibraryCode, Money};
 use library_sip2::server::{
     BackendError, HoldInfo, HoldLine, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, LoanLine,
     Outcome, PatronInformation, PatronLookup, PatronStanding, PatronSummary, PaymentInfo, Refusal,
-    RenewAllInfo, ReturnInfo, Sip2Backend, StationAccount, StationSession,
+    RenewAllInfo, ReturnInfo, ReturnRouting, Sip2Backend, StationAccount, StationSession,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -396,7 +396,7 @@ impl Sip2Backend for FakeLibrary {
             } else {
                 Money::ZERO
             },
-            hold_pickup_library: None,
+            routing: ReturnRouting::Shelf,
         }))
     }
 

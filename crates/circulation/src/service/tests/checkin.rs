@@ -69,7 +69,7 @@ fn fines_use_the_lending_librarys_calendar_and_periods() {
     w.checkout("21000000000001", "B1").unwrap();
     // Returned at KLN (open every day) on 25 March: 6 overdue days, 2 closed at HKCL.
     w.at(datetime!(2021-03-25 12:00 +08:00));
-    let back = w.checkin("B1").unwrap();
+    let back = w.checkin_at("B1", "KLN").unwrap();
     assert_eq!((back.overdue_days, back.chargeable_days), (6, 4));
     assert_eq!(back.fine, Money::from_cents(600));
 }

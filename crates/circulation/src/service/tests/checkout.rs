@@ -30,22 +30,23 @@ fn the_seed_hkpl_profile_end_to_end() {
     w.checkout("21000000000001", "C1").unwrap();
 
     w.at(datetime!(2021-03-25 12:00 +08:00));
-    let back = w.checkin("B1").unwrap();
+    let back = w.checkin_at("B1", "KLN").unwrap();
     assert_eq!((back.overdue_days, back.chargeable_days), (6, 6));
     assert_eq!(back.fine, Money::from_cents(900));
     assert_eq!(back.suspended_until, None);
     assert_eq!(back.hold, None);
-    assert_eq!(back.loan.returned_to, Some(code("KLN")));
-    let back = w.checkin("C1").unwrap();
+    assert_eq!(back.loan.unwrap().returned_to, Some(code("KLN")));
+    let back = w.checkin_at("C1", "KLN").unwrap();
     assert_eq!(back.fine, Money::from_cents(300));
     assert_eq!(
         w.store.ledger(reader).outstanding(),
         Money::from_cents(1_200)
     );
-    assert_eq!(
-        w.store.item(back.loan.item).unwrap().status,
-        ItemStatus::Available
-    );
+    // Returned at KLN, away from its home HKCL, with no hold: it goes home.
+    let copy = w.store.item(back.item.id).unwrap();
+    assert_eq!(copy.status, ItemStatus::InTransit);
+    assert_eq!(copy.transit_to, Some(code("HKCL")));
+    assert_eq!(copy.current_library, code("KLN"));
 }
 
 #[test]

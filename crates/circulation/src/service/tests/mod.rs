@@ -8,6 +8,7 @@ mod holds;
 mod mocks;
 mod properties;
 mod renew;
+mod transit;
 
 use std::sync::Arc;
 
@@ -101,6 +102,8 @@ impl World {
             item_type: ItemType::parse(item_type).unwrap(),
             home_library: code("HKCL"),
             status: ItemStatus::Available,
+            current_library: code("HKCL"),
+            transit_to: None,
         })
     }
 
@@ -121,10 +124,16 @@ impl World {
         self.checkout_at(number, bc, "HKCL")
     }
 
+    /// A return at HKCL, the copies' home and the holds' pickup library.
     pub fn checkin(&self, bc: &str) -> Result<CheckinOutcome, CheckinError> {
+        self.checkin_at(bc, "HKCL")
+    }
+
+    /// A return (or an arrival) at `library`.
+    pub fn checkin_at(&self, bc: &str, library: &str) -> Result<CheckinOutcome, CheckinError> {
         pollster::block_on(self.svc.checkin(CheckinRequest {
             item_barcode: barcode(bc),
-            library: code("KLN"),
+            library: code(library),
             returned_at: None,
         }))
     }

@@ -166,7 +166,7 @@ proptest! {
             prop_assert_eq!(positions, (1..=n).collect::<Vec<_>>());
             let no_zero = stored
                 .iter()
-                .all(|h| !matches!(h.state, HoldState::Queued { position: 0 }));
+                .all(|h| !matches!(h.state, HoldState::Queued { position: 0, .. }));
             prop_assert!(no_zero);
         }
     }

@@ -230,6 +230,12 @@ pub struct CheckinResponse {
     pub media_type: Option<String>,
     /// `CH`
     pub item_properties: Option<String>,
+    /// `CV` alert type, two digits (3M extension, as Koha sends it): `01` hold for this
+    /// library, `02` hold for another library, `04` send to another library.
+    pub alert_type: Option<String>,
+    /// `CT` destination location (3M extension): the library to send the item to, or
+    /// whose hold shelf it goes to.
+    pub destination_location: Option<String>,
     /// `AF` (repeatable)
     pub screen_messages: Vec<String>,
     /// `AG` (repeatable)
@@ -542,7 +548,9 @@ impl Response {
                     .optional("CL", m.sort_bin.as_ref())
                     .optional("AA", m.patron_identifier.as_ref())
                     .optional("CK", m.media_type.as_ref())
-                    .optional("CH", m.item_properties.as_ref());
+                    .optional("CH", m.item_properties.as_ref())
+                    .optional("CV", m.alert_type.as_ref())
+                    .optional("CT", m.destination_location.as_ref());
                 messages(&mut w, &m.screen_messages, &m.print_lines);
             }
             Response::RenewAll(m) => {

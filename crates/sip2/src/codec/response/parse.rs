@@ -175,6 +175,8 @@ pub(super) fn parse_checkin(b: &Body<'_>) -> Parsed {
         patron_identifier: v.optional("AA"),
         media_type: v.optional("CK"),
         item_properties: v.optional("CH"),
+        alert_type: v.optional("CV"),
+        destination_location: v.optional("CT"),
         screen_messages: v.repeated("AF"),
         print_lines: v.repeated("AG"),
     };
