@@ -40,7 +40,7 @@ pub mod settings;
 pub mod standing;
 pub mod templates;
 
-pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult};
+pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
 pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
 pub use delivery::{
     DeliveryError, DeliveryPolicy, DeliveryReport, Failure, Jobs, MailTransport, Outbox,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use library_circulation::ports::CirculationChannel;
 use library_circulation::service::{
     CheckinRequest, CheckoutOutcome, CheckoutRequest, RenewRequest,
 };
@@ -421,6 +422,7 @@ impl CirculationApi {
                 RenewRequest {
                     loan: LoanId(loan_id.0),
                     patron: None,
+                    channel: CirculationChannel::Counter,
                 },
                 Some(&staff_actor(&auth.0)?),
             )

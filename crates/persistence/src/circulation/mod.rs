@@ -29,6 +29,7 @@ mod loans;
 mod notices;
 mod records;
 pub(crate) mod rows;
+mod statistics;
 
 use std::sync::{Arc, LazyLock};
 

@@ -17,6 +17,7 @@ mod m20261207_000010_outbox_delivery;
 mod m20261207_000011_reset_windows;
 mod m20261207_000012_loan_reminders;
 mod m20261208_000013_catalogue_search_index;
+mod m20261209_000018_circulation_statistics;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_reset_windows::Migration),
             Box::new(m20261207_000012_loan_reminders::Migration),
             Box::new(m20261208_000013_catalogue_search_index::Migration),
+            Box::new(m20261209_000018_circulation_statistics::Migration),
         ]
     }
 }

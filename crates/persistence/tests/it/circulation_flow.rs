@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use library_circulation::ports::{
-    CalendarRepository, CirculationNotice, CirculationStore, FineSuspensionRepository,
-    RuleRepository,
+    CalendarRepository, CirculationChannel, CirculationNotice, CirculationStore,
+    FineSuspensionRepository, RuleRepository,
 };
 use library_circulation::service::{
     CancelHoldRequest, CheckinRequest, CheckoutRequest, CollectHoldRequest, PlaceHoldRequest,
@@ -97,6 +97,7 @@ where
         .renew(RenewRequest {
             loan: loan_a,
             patron: Some(a),
+            channel: CirculationChannel::Online,
         })
         .await;
     log.push(format!(
@@ -136,6 +137,7 @@ where
         .renew(RenewRequest {
             loan: collected.loan.id,
             patron: Some(c),
+            channel: CirculationChannel::Online,
         })
         .await;
     log.push(format!(

@@ -3,6 +3,7 @@
 
 use library_app::RenewalResult;
 use library_circulation::HoldStatus;
+use library_circulation::ports::CirculationChannel;
 use library_circulation::service::{CancelHoldError, CancelHoldRequest};
 use library_core::{HoldId, LoanId};
 use library_fines::{ChargeKind, ChargeStatus};
@@ -271,7 +272,7 @@ pub(crate) async fn renew(req: &Request, body: Body) -> poem::Result<Response> {
     };
     let results = ctx
         .services
-        .renew_loans(reader.patron, which)
+        .renew_loans(reader.patron, which, CirculationChannel::Online)
         .await
         .map_err(unavailable)?;
     let mut renewed = Vec::new();
