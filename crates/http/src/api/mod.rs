@@ -14,6 +14,7 @@ mod me;
 mod messages;
 mod notices;
 mod operations;
+mod reports;
 mod search;
 mod settings;
 mod sip2;
@@ -55,6 +56,8 @@ enum ApiTags {
     Notices,
     /// Ask a Librarian.
     Enquiries,
+    /// Staff reports: circulation counts, fines, overdue loans (JSON or CSV).
+    Reports,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -79,6 +82,7 @@ pub(crate) type Apis = (
         enquiries::EnquiriesApi,
         messages::MessagesApi,
         search::SearchApi,
+        reports::ReportsApi,
     ),
 );
 
@@ -102,6 +106,7 @@ fn apis(state: &Services) -> Apis {
             enquiries::EnquiriesApi::new(state.clone()),
             messages::MessagesApi::new(state.clone()),
             search::SearchApi::new(state.clone()),
+            reports::ReportsApi::new(state.clone()),
         ),
     )
 }
