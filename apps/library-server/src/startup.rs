@@ -119,7 +119,13 @@ impl Application {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
         let mut state = services(&db, credentials, clock, None);
-        let work = scheduled_work(&db, &state, Transports::from_config(config)?, secrets);
+        let work = scheduled_work(
+            &db,
+            &state,
+            config,
+            Transports::from_config(config)?,
+            secrets,
+        );
         state.dev = manual.map(|clock| DevControls {
             clock,
             jobs: work.all(),

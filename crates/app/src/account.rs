@@ -2,13 +2,24 @@
 //! titles' names, and renewing several loans at once (the web page's "renew selected" and
 //! "renew all"). The HTTP API and the readers' web pages both read it from here.
 
+use library_circulation::ports::CirculationChannel;
 use library_circulation::service::{LoanStatus, RenewError, RenewOutcome, RenewRequest};
 use library_circulation::{Hold, RenewalRefusal};
 use library_core::{LoanId, PatronId};
+use library_credentials::Scope;
 use time::{Duration, OffsetDateTime};
 
 use crate::ports::AdminError;
 use crate::services::Services;
+
+/// The channel a reader's own renewal comes through, as the statistics count it: a PIN
+/// session is the telephone (or another PIN client), any other reader session is online.
+pub fn reader_channel(scope: Scope) -> CirculationChannel {
+    match scope {
+        Scope::Pin => CirculationChannel::Pin,
+        _ => CirculationChannel::Online,
+    }
+}
 
 /// How long an ended hold (collected, expired, cancelled) stays in the reader's list.
 pub const HOLD_HISTORY_DAYS: i64 = 90;
@@ -101,11 +112,13 @@ impl Services {
     /// Renews the reader's loans `loans`, or every open loan when `None`, one by one (each
     /// its own renewal, with its own refusal); what became of each, in the order asked
     /// (for all: the account's order), with the due date it had before. Stops at the
-    /// first infrastructure failure.
+    /// first infrastructure failure. `channel`: where the reader asks
+    /// ([`reader_channel`]).
     pub async fn renew_loans(
         &self,
         patron: PatronId,
         loans: Option<&[LoanId]>,
+        channel: CirculationChannel,
     ) -> Result<Vec<Renewal>, AdminError> {
         let open: Vec<(LoanId, OffsetDateTime)> = match self.circulation.account(patron).await? {
             Some(account) => account
@@ -135,6 +148,7 @@ impl Services {
                     RenewRequest {
                         loan,
                         patron: Some(patron),
+                        channel,
                     },
                     None,
                 )

@@ -18,14 +18,18 @@
 //!   mail, with a lease, retries and backoff ([`delivery`]);
 //! - secrets sealed while they wait in the database ([`secrets`]);
 //! - saving a reader's settings, where a change of the email needs the Password
-//!   ([`settings`]);
+//!   ([`settings`]), and the job anonymising the returned loans of readers who keep no
+//!   reading history ([`anonymisation`]);
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
+//! - the staff reports: circulation counts and fines per library and local day, the
+//!   overdue loans with their fines ([`reports`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
 
 pub mod account;
+pub mod anonymisation;
 pub mod catalogue;
 pub mod delivery;
 pub mod hasher;
@@ -34,6 +38,7 @@ pub mod ports;
 pub mod reader_services;
 pub mod readers;
 pub mod registration;
+pub mod reports;
 pub mod returns;
 pub mod roles;
 pub mod secrets;
@@ -42,7 +47,8 @@ pub mod settings;
 pub mod standing;
 pub mod templates;
 
-pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult};
+pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
+pub use anonymisation::Anonymisation;
 pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
 pub use delivery::{
     DeliveryError, DeliveryPolicy, DeliveryReport, Failure, Jobs, MailTransport, Outbox,
@@ -69,6 +75,10 @@ pub use readers::{
 pub use registration::{
     CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationAudit, RegistrationError, RegistrationForm,
     card_expiry, draw_card_number,
+};
+pub use reports::{
+    CirculationDay, FinesDay, MAX_REPORT_DAYS, OverdueLine, OverdueQuery, OverdueRow, ReportError,
+    ReportPeriod, ReportStore,
 };
 pub use returns::Return;
 pub use roles::{StaffWork, may};

@@ -22,7 +22,7 @@ use library_circulation::service::{
 };
 use library_circulation::{
     Calendar, CalendarError, CalendarRule, Circulation, Hold, Item, ItemType, Library, Loan,
-    RuleScope, RuleSet, ScopedRules,
+    ReaderCategory, RuleScope, RuleSet, ScopedRules,
 };
 use library_core::{
     Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
@@ -30,7 +30,8 @@ use library_core::{
 };
 use library_credentials::{PortError, SecretHash, StaffRole, StationUsername};
 use library_fines::{
-    ChargeId, FineSuspensionPeriod, ImpactPreview, LedgerError, PatronLedger, PeriodError,
+    ChargeId, FineAssessment, FineSuspensionPeriod, ImpactPreview, LedgerError, PatronLedger,
+    PeriodError,
 };
 use time::{Date, OffsetDateTime};
 
@@ -151,6 +152,11 @@ pub trait CirculationDesk: Send + Sync {
     /// [`Circulation::account`].
     async fn account(&self, patron: PatronId)
     -> Result<Option<ReaderAccount>, InfrastructureError>;
+    /// [`Circulation::accrued_fines`].
+    async fn accrued_fines(
+        &self,
+        loans: &[(Loan, Option<ReaderCategory>, ItemType)],
+    ) -> Result<Vec<FineAssessment>, InfrastructureError>;
     /// [`Circulation::copy_with_open_loan`].
     async fn copy_with_open_loan(
         &self,
@@ -267,6 +273,12 @@ where
         patron: PatronId,
     ) -> Result<Option<ReaderAccount>, InfrastructureError> {
         Circulation::account(self, patron).await
+    }
+    async fn accrued_fines(
+        &self,
+        loans: &[(Loan, Option<ReaderCategory>, ItemType)],
+    ) -> Result<Vec<FineAssessment>, InfrastructureError> {
+        Circulation::accrued_fines(self, loans).await
     }
     async fn copy_with_open_loan(
         &self,

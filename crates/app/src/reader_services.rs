@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use library_circulation::ports::InfrastructureError;
 use library_core::{LibraryCode, PatronId, StaffId};
 use library_reader_services::{
-    Activity, ActivityId, ActivityListing, ActivityQuery, CancellationRefusal, EmailChange,
-    EnquiryId, EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page,
-    ReaderRegistration, ReaderSettings, ReadingHistory, Registrant, RegistrationRefusal,
-    ReturnedLoan, StaffEnquiry,
+    Activity, ActivityId, ActivityListing, ActivityQuery, AnonymisationPolicy, CancellationRefusal,
+    EmailChange, EnquiryId, EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId,
+    NoticeListing, Page, ReaderRegistration, ReaderSettings, ReadingHistory, Registrant,
+    RegistrationRefusal, ReturnedLoan, StaffEnquiry,
 };
 use time::{Date, OffsetDateTime};
 
@@ -158,6 +158,13 @@ pub trait SettingsDesk: Send + Sync {
         &self,
         patron: PatronId,
     ) -> Result<(ReadingHistory, Vec<ReturnedLoan>), ServiceError>;
+    /// Removes the reader from the returned loans `policy` anonymises at `now`
+    /// ([`AnonymisationPolicy::anonymises`]); how many loans. The loans stay.
+    async fn anonymise_returned_loans(
+        &self,
+        policy: &AnonymisationPolicy,
+        now: OffsetDateTime,
+    ) -> Result<u64, ServiceError>;
 }
 
 /// Ask a Librarian.

@@ -207,6 +207,8 @@ pub struct Services {
     pub reminders: Arc<dyn crate::notices::ReminderStore>,
     /// What readers and staff see of the messages sent.
     pub notices: Arc<dyn crate::notices::NoticeLog>,
+    /// The staff reports' reads.
+    pub reports: Arc<dyn crate::reports::ReportStore>,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

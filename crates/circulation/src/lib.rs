@@ -36,6 +36,7 @@
 //! use std::sync::Arc;
 //!
 //! use library_circulation::memory::MemoryStore;
+//! use library_circulation::ports::CirculationChannel;
 //! use library_circulation::service::{CheckoutRequest, RenewRequest};
 //! use library_circulation::{
 //!     Calendar, Circulation, Item, ItemStatus, ItemType, Library, Patron, ReaderCategory,
@@ -98,6 +99,7 @@
 //! let renewed = pollster::block_on(circulation.renew(RenewRequest {
 //!     loan: lent.loan.id,
 //!     patron: Some(reader), // the reader asks: the loan must be theirs
+//!     channel: CirculationChannel::Online,
 //! }))?;
 //! assert_eq!(renewed.loan.due.on, date!(2021 - 03 - 29));
 //! assert_eq!(renewed.renewals_left, 4);

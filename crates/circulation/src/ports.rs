@@ -579,6 +579,122 @@ pub trait AuditJournal: Send {
     async fn record(&mut self, record: CirculationRecord) -> Result<(), InfrastructureError>;
 }
 
+/// Where a circulation change was made, as the statistics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CirculationChannel {
+    /// Staff at a counter (and the book drop they empty).
+    Counter,
+    /// A self-service station (SIP2).
+    Station,
+    /// The reader online, with a Password session (web pages, the app).
+    Online,
+    /// The reader by telephone or another PIN session.
+    Pin,
+}
+
+impl CirculationChannel {
+    /// The channel of a change made `by` someone: a station's, else the counter's. A
+    /// reader's own change names its channel itself.
+    pub fn of(by: Option<&Actor>) -> Self {
+        match by {
+            Some(Actor::Station(_)) => Self::Station,
+            _ => Self::Counter,
+        }
+    }
+
+    /// The stable code (`counter`, `station`, `online`, `pin`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Station => "station",
+            Self::Online => "online",
+            Self::Pin => "pin",
+        }
+    }
+
+    /// The channel of a code; `None` for anything else.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Counter, Self::Station, Self::Online, Self::Pin]
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+}
+
+/// What a circulation statistic counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StatisticKind {
+    /// A loan made (a hold's collection included).
+    Checkout,
+    /// A copy returned.
+    Checkin,
+    /// A loan renewed.
+    Renewal,
+    /// A hold placed.
+    HoldPlaced,
+    /// A hold collected: its waiting copy lent, or a copy from the shelf lent to a reader
+    /// whose hold on the title was queued.
+    HoldCollected,
+}
+
+impl StatisticKind {
+    /// The stable code (`checkout`, `checkin`, `renewal`, `hold_placed`, `hold_collected`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Checkout => "checkout",
+            Self::Checkin => "checkin",
+            Self::Renewal => "renewal",
+            Self::HoldPlaced => "hold_placed",
+            Self::HoldCollected => "hold_collected",
+        }
+    }
+
+    /// The kind of a code; `None` for anything else.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            Self::Checkout,
+            Self::Checkin,
+            Self::Renewal,
+            Self::HoldPlaced,
+            Self::HoldCollected,
+        ]
+        .into_iter()
+        .find(|k| k.code() == code)
+    }
+}
+
+/// One circulation event as the statistics count it: no reader, so it outlives the
+/// anonymisation of the loan (docs/circulation.md, Statistics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CirculationStatistic {
+    /// What happened.
+    pub kind: StatisticKind,
+    /// Through which channel; `None` where it is not told apart (holds).
+    pub channel: Option<CirculationChannel>,
+    /// The library it counts for: the lending library of a checkout and a renewal, the
+    /// library of a checkin, the pickup library of a hold.
+    pub library: LibraryCode,
+    /// That library's local date when it happened.
+    pub on: Date,
+    /// When it happened.
+    pub at: time::OffsetDateTime,
+    /// The loan, for checkouts, checkins, renewals and collections.
+    pub loan: Option<LoanId>,
+    /// The hold, for holds placed and collected.
+    pub hold: Option<HoldId>,
+}
+
+/// The circulation statistics, inside a transaction: an event is counted with the change
+/// and commits with it, or not at all.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait StatisticsJournal: Send {
+    /// Counts `statistic`; it is kept once the transaction commits.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn count(&mut self, statistic: CirculationStatistic) -> Result<(), InfrastructureError>;
+}
+
 /// One unit of work over every record circulation writes. Dropped without
 /// [`commit`](CirculationTransaction::commit): rolled back.
 #[async_trait]
@@ -591,6 +707,7 @@ pub trait CirculationTransaction:
     + FineLedger
     + NoticeQueue
     + AuditJournal
+    + StatisticsJournal
     + Send
 {
     /// Makes every write of this transaction visible at once.

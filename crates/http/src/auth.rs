@@ -280,6 +280,10 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     // Staff users.
     route("POST", "/api/v1/staff/users", StaffWork::StaffAccounts),
     route("GET", "/api/v1/staff/users", StaffWork::StaffAccounts),
+    // Reports.
+    route("GET", "/api/v1/reports/circulation", StaffWork::Reports),
+    route("GET", "/api/v1/reports/fines", StaffWork::Reports),
+    route("GET", "/api/v1/reports/overdue", StaffWork::Reports),
 ];
 
 /// Whether two route paths have the same shape: the same literal segments, and variables

@@ -23,6 +23,7 @@
 
 mod api;
 mod auth;
+mod csv;
 mod error;
 mod middleware;
 mod text;

@@ -30,6 +30,7 @@ use crate::patron_store::PatronStore;
 use crate::pool::Pool;
 use crate::queries_store::QueryStore;
 use crate::reminder_store::ReminderStore;
+use crate::report_store::ReportQueries;
 use crate::rule_store::RuleStore;
 use crate::session_store::DbSessionStore;
 use crate::settings_store::ReaderSettingsStore;
@@ -269,6 +270,11 @@ impl Database {
     /// Read-only circulation queries (holds of a reader, open loans for the preview).
     pub fn queries(&self) -> QueryStore {
         QueryStore::new(self.conn.clone())
+    }
+
+    /// The staff reports' reads.
+    pub fn reports(&self) -> ReportQueries {
+        ReportQueries::new(self.conn.clone())
     }
 
     /// The scheduled jobs' leases.

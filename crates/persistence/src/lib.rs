@@ -79,6 +79,7 @@ mod pool;
 mod queries_store;
 mod reader_records;
 mod reminder_store;
+mod report_store;
 mod rule_store;
 mod session_cache;
 mod session_store;
@@ -110,6 +111,7 @@ pub use outbox_store::{NewNotification, NoticeRow, Notification, OutboxStore, Qu
 pub use patron_store::{ImportedReader, NewPatron, PatronStore, ReaderProfile};
 pub use queries_store::QueryStore;
 pub use reminder_store::ReminderStore;
+pub use report_store::ReportQueries;
 pub use rule_store::{RULE_NAMES, RuleStore};
 pub use session_store::DbSessionStore;
 pub use settings_store::{EMAIL_CHANGED, ReaderSettingsStore, SettingsPut};

@@ -61,7 +61,27 @@ impl QueryStore {
             .map_err(|e| infra("read charge owner")(e).into())
     }
 
-    /// The item barcode of every loan of reader `patron`, open or returned.
+    /// The reader loan `loan` is linked to: `Some(None)` once it is anonymised, `None` if
+    /// there is no such loan.
+    pub async fn loan_borrower(
+        &self,
+        loan: LoanId,
+    ) -> Result<Option<Option<PatronId>>, StoreError> {
+        const C: &str = "read a loan's reader";
+        let row = one(
+            &self.conn,
+            "SELECT patron_id FROM loans WHERE id = ?",
+            vec![loan.get().into()],
+        )
+        .await
+        .map_err(store_err(C))?;
+        row.map(|r| get::<Option<i64>>(&r, "patron_id").map(|p| p.map(PatronId)))
+            .transpose()
+            .map_err(|e| infra(C)(e).into())
+    }
+
+    /// The item barcode of every loan of reader `patron`, open or returned, and of every
+    /// loan one of their charges is for (an anonymised loan's fine still names its copy).
     pub async fn loan_barcodes(
         &self,
         patron: PatronId,
@@ -70,8 +90,9 @@ impl QueryStore {
         let rows = all(
             &self.conn,
             "SELECT l.id, i.barcode FROM loans l JOIN items i ON i.id = l.item_id \
-             WHERE l.patron_id = ? ORDER BY l.id",
-            vec![patron.get().into()],
+             WHERE l.patron_id = ? OR l.id IN (SELECT c.loan_id FROM charges c \
+             WHERE c.patron_id = ? AND c.loan_id IS NOT NULL) ORDER BY l.id",
+            vec![patron.get().into(), patron.get().into()],
         )
         .await
         .map_err(store_err(C))?;

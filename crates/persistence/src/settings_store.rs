@@ -16,7 +16,8 @@ use std::sync::Arc;
 use library_circulation::ports::InfrastructureError;
 use library_core::{Barcode, LibraryCode, LoanId, PatronId};
 use library_reader_services::{
-    Channel, Email, EmailChange, Language, ReaderSettings, ReadingHistory, ReturnedLoan, SmsNumber,
+    AnonymisationPolicy, Channel, Email, EmailChange, Language, ReaderSettings, ReadingHistory,
+    ReturnedLoan, SmsNumber,
 };
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::OffsetDateTime;
@@ -288,5 +289,34 @@ impl ReaderSettingsStore {
                 .filter(|l| history.shows(l.returned_at))
                 .collect(),
         ))
+    }
+
+    /// Anonymises the returned loans of readers who do not keep a reading history, as
+    /// `policy` decides at `now` ([`AnonymisationPolicy::anonymises`]): the reader's link
+    /// is removed (`patron_id` null) from every loan returned at or before
+    /// [`AnonymisationPolicy::returned_by`] that has no charge still owed (neither paid in
+    /// full nor waived); the rows stay. One statement, so a loan returned, paid for or a
+    /// setting saved meanwhile is judged as it is when the statement runs. How many loans.
+    pub async fn anonymise_returned_loans(
+        &self,
+        policy: &AnonymisationPolicy,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let backend = self.conn.get_database_backend();
+        exec(
+            &self.conn,
+            "UPDATE loans SET patron_id = NULL \
+             WHERE patron_id IN (SELECT patron_id FROM reader_settings \
+             WHERE keep_reading_history = ?) \
+             AND returned_at IS NOT NULL AND returned_at <= ? \
+             AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.loan_id = loans.id \
+             AND c.waived_on IS NULL AND c.amount > c.paid)",
+            vec![
+                false.into(),
+                instant::value(backend, policy.returned_by(now)),
+            ],
+        )
+        .await
+        .map_err(store_err("anonymise returned loans"))
     }
 }

@@ -7,7 +7,8 @@
 //! a valid activity, notice, setting or enquiry is (each form parses into a value or names
 //! every violation by its code), when a registration is refused and why, in which order
 //! (see [`Activity::registration_refusal`]), which notices are current, and what keeping
-//! or not keeping the reading history shows.
+//! or not keeping the reading history shows, and when a returned loan of a reader who does
+//! not keep it loses its link to them ([`AnonymisationPolicy`]).
 //!
 //! Invariants:
 //! - No I/O, no async runtime, no database, no HTTP. Stores apply these decisions inside
@@ -18,6 +19,7 @@
 //!   (line breaks and tabs are allowed in multi-line text).
 
 mod activity;
+mod anonymisation;
 mod enquiry;
 mod notice;
 mod settings;
@@ -28,6 +30,7 @@ pub use activity::{
     CancellationRefusal, MAX_ACTIVITY_CAPACITY, NewActivity, ReaderRegistration, Registrant,
     RegistrationRefusal, RegistrationStatus,
 };
+pub use anonymisation::{AnonymisationPolicy, ReturnedLoanFacts};
 pub use enquiry::{
     Answer, Enquiry, EnquiryForm, EnquiryId, EnquiryStatus, NewEnquiry, StaffEnquiry, parse_answer,
 };

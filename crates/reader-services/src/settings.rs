@@ -14,7 +14,8 @@
 //!   number, and the `email` channel when they have an email (none otherwise), so the
 //!   defaults always satisfy the rule above.
 //! - Not keeping the reading history hides returned loans from the history; the loans
-//!   themselves stay, since fines and the audit refer to them. Turning it back on starts a
+//!   themselves stay, since fines, the audit and the statistics refer to them, but lose
+//!   their link to the reader ([`crate::AnonymisationPolicy`]). Turning it back on starts a
 //!   new history from that moment: what was returned meanwhile was not kept and is never
 //!   shown ([`ReadingHistory`]).
 

@@ -55,6 +55,10 @@ pub struct Config {
     /// (`LIBRARY_SECRET_KEY`: base64 of 32 bytes); `None`: the key file beside the database
     /// (`wiring::secret_key_file`), created on first start.
     pub secret_key: Option<String>,
+    /// Days after their return that the loans of readers who keep no reading history are
+    /// anonymised (`LIBRARY_ANONYMISE_AFTER_DAYS`, `anonymise_after_days` in the file);
+    /// 0, the default, at the next run of the scheduled jobs.
+    pub anonymise_after_days: u32,
 }
 
 /// The sender address of mail when none is configured.
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("sms_token", &self.sms_token.as_ref().map(|_| "…"))
             .field("sms_from", &self.sms_from)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
+            .field("anonymise_after_days", &self.anonymise_after_days)
             .finish()
     }
 }
@@ -102,6 +107,7 @@ impl Default for Config {
             sms_token: None,
             sms_from: None,
             secret_key: None,
+            anonymise_after_days: 0,
         }
     }
 }
@@ -123,6 +129,7 @@ pub(crate) struct FileConfig {
     sms_token: Option<String>,
     sms_from: Option<String>,
     secret_key: Option<String>,
+    anonymise_after_days: Option<u32>,
     /// `[policy]`: the rules stored on first start (`policy.rs`).
     pub(crate) policy: Option<PolicySection>,
 }
@@ -163,6 +170,14 @@ pub enum ConfigError {
     /// A variable has a value we do not understand.
     #[error("{name}: expected 1/0/true/false, got {value:?}")]
     Flag {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A variable that takes a whole number of days has something else.
+    #[error("{name}: expected a whole number of days (0 or more), got {value:?}")]
+    Days {
         /// The variable.
         name: &'static str,
         /// Its value.
@@ -239,6 +254,9 @@ impl Config {
             if let Some(v) = file.secret_key.filter(|v| !v.is_empty()) {
                 config.secret_key = Some(v);
             }
+            if let Some(v) = file.anonymise_after_days {
+                config.anonymise_after_days = v;
+            }
             if let Some(section) = file.policy {
                 config.policy = section.into_policy().map_err(|e| ConfigError::Policy {
                     source_name: format!("the configuration file {path}"),
@@ -294,6 +312,12 @@ impl Config {
                 value: v.clone(),
             })?;
             config.jobs_every_secs = Some(secs);
+        }
+        if let Some(v) = var("LIBRARY_ANONYMISE_AFTER_DAYS").filter(|v| !v.trim().is_empty()) {
+            config.anonymise_after_days = v.trim().parse().map_err(|_| ConfigError::Days {
+                name: "LIBRARY_ANONYMISE_AFTER_DAYS",
+                value: v.clone(),
+            })?;
         }
         Ok(config)
     }
@@ -416,6 +440,35 @@ mod tests {
             config(&[("LIBRARY_DEV_CLOCK", "maybe")]),
             Err(ConfigError::Flag { .. })
         ));
+    }
+
+    #[test]
+    fn anonymisation_days_from_the_file_or_the_variable() {
+        assert_eq!(config(&[]).unwrap().anonymise_after_days, 0);
+        let path = std::env::temp_dir().join(format!("library-anon-{}.toml", std::process::id()));
+        std::fs::write(&path, "anonymise_after_days = 30\n").unwrap();
+        let file = path.to_str().unwrap();
+        assert_eq!(
+            config(&[("LIBRARY_CONFIG", file)])
+                .unwrap()
+                .anonymise_after_days,
+            30
+        );
+        let c = config(&[
+            ("LIBRARY_CONFIG", file),
+            ("LIBRARY_ANONYMISE_AFTER_DAYS", "7"),
+        ]);
+        assert_eq!(c.unwrap().anonymise_after_days, 7);
+        std::fs::remove_file(&path).unwrap();
+        for bad in ["-1", "seven", "1.5"] {
+            assert!(
+                matches!(
+                    config(&[("LIBRARY_ANONYMISE_AFTER_DAYS", bad)]),
+                    Err(ConfigError::Days { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use library_app::{
-    BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport, Reminders,
-    SecretBox, Sender, Services, SmsTransport, StationConnections,
+    Anonymisation, BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport,
+    Reminders, SecretBox, Sender, Services, SmsTransport, StationConnections,
 };
 use library_core::Clock;
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
@@ -17,6 +17,7 @@ use library_persistence::application::{
     DbAdmin, DbNotices, DbOutbox, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory,
     OutboxNotifier, ScheduledJobs, circulation, reader_services,
 };
+use library_reader_services::AnonymisationPolicy;
 
 use crate::Config;
 
@@ -193,8 +194,8 @@ impl Transports {
 /// The scheduled work over `db`.
 #[derive(Clone)]
 pub struct ScheduledWork {
-    /// Hold expiry, the reminders about due dates, and the purge of stale guessing
-    /// counters.
+    /// Hold expiry, the reminders about due dates, the purge of stale guessing counters,
+    /// and the anonymisation of returned loans of readers who keep no reading history.
     pub housekeeping: Arc<dyn JobRunner>,
     /// The delivery of the outbox.
     pub delivery: Arc<dyn JobRunner>,
@@ -215,10 +216,12 @@ impl ScheduledWork {
 }
 
 /// The scheduled work over `db`: housekeeping (hold expiry first, so its notices and the
-/// reminders go out in the same run), and the delivery of the outbox through `transports`.
+/// reminders go out in the same run; then the anonymisation of returned loans after
+/// `config.anonymise_after_days`), and the delivery of the outbox through `transports`.
 pub fn scheduled_work(
     db: &Database,
     services: &Services,
+    config: &Config,
     transports: Transports,
     secrets: SecretBox,
 ) -> ScheduledWork {
@@ -229,6 +232,12 @@ pub fn scheduled_work(
             services.credentials.config().guessing,
         )),
         Arc::new(Reminders::new(services.clone())),
+        Arc::new(Anonymisation::new(
+            services.clone(),
+            AnonymisationPolicy {
+                after_days: config.anonymise_after_days,
+            },
+        )),
     ]));
     let delivery = Arc::new(Sender::new(
         services.clone(),
@@ -273,6 +282,7 @@ pub fn services(
         reader_services: reader_services(db, clock.clone()),
         reminders: notices.clone(),
         notices,
+        reports: Arc::new(db.reports()),
         clock,
         random: Arc::new(OsRandom),
         dev: None,

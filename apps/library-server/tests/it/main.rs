@@ -2,6 +2,7 @@
 //! (SQLite always; PostgreSQL too when `LIBRARY_TEST_POSTGRES_URL` is set), driven over
 //! real HTTP.
 
+mod anonymisation;
 mod bad_input;
 mod calendar;
 mod circulation;
@@ -22,6 +23,7 @@ mod reader_records;
 mod reader_services;
 mod reminders;
 mod renewals;
+mod reports;
 mod search;
 mod sip2;
 mod staff_audit;

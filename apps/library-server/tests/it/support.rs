@@ -274,6 +274,32 @@ impl TestApp {
         }
     }
 
+    /// GET with an `Accept` header (when given): the status, the content type and the body
+    /// as text.
+    pub async fn get_text(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        accept: Option<&str>,
+    ) -> (u16, String, String) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(accept) = accept {
+            req = req.header("accept", accept);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, content_type, resp.text().await.expect("body"))
+    }
+
     /// GET with one custom header; the status.
     pub async fn client_get_with_header(&self, path: &str, name: &str, value: &str) -> u16 {
         self.client

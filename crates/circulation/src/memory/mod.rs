@@ -20,8 +20,9 @@ use library_fines::{FineSuspensionPeriod, PatronLedger};
 use crate::hold_queue::Hold;
 use crate::model::{Item, Library, Loan, Patron, Title};
 use crate::ports::{
-    CalendarRepository, CirculationNotice, CirculationRecord, CirculationStore,
-    CirculationTransaction, FineSuspensionRepository, InfrastructureError, RuleRepository,
+    CalendarRepository, CirculationNotice, CirculationRecord, CirculationStatistic,
+    CirculationStore, CirculationTransaction, FineSuspensionRepository, InfrastructureError,
+    RuleRepository,
 };
 use crate::rules::ScopedRules;
 
@@ -43,6 +44,7 @@ struct State {
     ledgers: BTreeMap<PatronId, PatronLedger>,
     notices: Vec<CirculationNotice>,
     records: Vec<CirculationRecord>,
+    statistics: Vec<CirculationStatistic>,
 }
 
 impl State {
@@ -173,6 +175,11 @@ impl MemoryStore {
     /// The audit entries of committed transactions, oldest first.
     pub fn records(&self) -> Vec<CirculationRecord> {
         self.lock().records.clone()
+    }
+
+    /// The statistics counted by committed transactions, oldest first.
+    pub fn statistics(&self) -> Vec<CirculationStatistic> {
+        self.lock().statistics.clone()
     }
 
     /// The notices queued by committed transactions, oldest first.

@@ -10,9 +10,9 @@ use super::{MemoryStore, State};
 use crate::hold_queue::{Hold, NewHold};
 use crate::model::{Item, ItemPlacement, ItemStatus, Loan, NewLoan, Patron, Title};
 use crate::ports::{
-    AuditJournal, CirculationNotice, CirculationRecord, CirculationTransaction, FineLedger,
-    HoldRepository, InfrastructureError, ItemRepository, LoanRepository, NoticeQueue,
-    PatronRepository, TitleRepository,
+    AuditJournal, CirculationNotice, CirculationRecord, CirculationStatistic,
+    CirculationTransaction, FineLedger, HoldRepository, InfrastructureError, ItemRepository,
+    LoanRepository, NoticeQueue, PatronRepository, StatisticsJournal, TitleRepository,
 };
 
 /// A transaction on a [`MemoryStore`].
@@ -325,6 +325,14 @@ impl NoticeQueue for MemoryTransaction {
 impl AuditJournal for MemoryTransaction {
     async fn record(&mut self, record: CirculationRecord) -> Result<(), InfrastructureError> {
         self.state.records.push(record);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StatisticsJournal for MemoryTransaction {
+    async fn count(&mut self, statistic: CirculationStatistic) -> Result<(), InfrastructureError> {
+        self.state.statistics.push(statistic);
         Ok(())
     }
 }

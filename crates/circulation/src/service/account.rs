@@ -2,6 +2,7 @@
 //! and the renewals left, and the outstanding figure (unpaid charges + accruing fines).
 //! Read-only: the unit of work is dropped without a commit.
 
+use crate::codes::{ItemType, ReaderCategory};
 use library_core::{Barcode, Clock, Money, PatronId};
 use library_fines::FineAssessment;
 
@@ -98,6 +99,29 @@ where
             due_at,
             holds_queued,
         }))
+    }
+
+    /// The overdue days, chargeable days and fine accruing now on each of `loans` (open
+    /// loans with their reader's category and their item's type), as a reader's account
+    /// computes them: a staff report's figures are the reader's. Reads only.
+    pub async fn accrued_fines(
+        &self,
+        loans: &[(Loan, Option<ReaderCategory>, ItemType)],
+    ) -> Result<Vec<FineAssessment>, InfrastructureError> {
+        let now = self.now();
+        let config = self.config().await?;
+        let mut out = Vec::with_capacity(loans.len());
+        for (loan, category, item_type) in loans {
+            let lending = self.known_library(&loan.library).await?;
+            let rules = EffectiveRules::resolve(
+                &config.rules,
+                Some(&loan.library),
+                category.as_ref(),
+                Some(item_type),
+            );
+            out.push(accrued_fine(loan, now, &lending, &rules, &config.periods));
+        }
+        Ok(out)
     }
 
     /// The account of reader `patron` as of now; `None` if there is no such reader.

@@ -6,13 +6,14 @@ use library_core::{Barcode, CardNumber, Clock, LibraryCode, Money};
 use library_fines::{ChargeKind, NewCharge};
 use time::{Date, OffsetDateTime};
 
-use super::{Circulation, Config, CopyRouting, record, save_queue};
+use super::{Circulation, Config, CopyRouting, count, record, save_queue};
 use crate::checkin::{ReturnTimeError, assess_return, effective_return_time};
 use crate::hold_queue::{Hold, HoldQueue};
 use crate::model::{Item, ItemPlacement, ItemStatus, Library, Loan, Title};
 use crate::ports::{
-    Actor, CalendarRepository, CirculationEvent, CirculationStore, CirculationTransaction,
-    FineSuspensionRepository, InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationChannel, CirculationEvent, CirculationStatistic,
+    CirculationStore, CirculationTransaction, FineSuspensionRepository, InfrastructureError,
+    RuleRepository, StatisticKind,
 };
 use crate::rules::EffectiveRules;
 
@@ -165,6 +166,9 @@ where
         let returned_at = effective_return_time(now, req.returned_at, loan.borrowed_at)
             .map_err(CheckinError::InvalidReturnTime)?;
 
+        // Counted on the day the checkin is made where it is made (a book-drop return
+        // included: its earlier return time only changes the fine).
+        let checked_in_on = returned_to.calendar.local_date(now);
         // Usually returned where it was lent: no second read of the same library.
         let lending = if loan.library == returned_to.code {
             returned_to.clone()
@@ -208,6 +212,19 @@ where
         loan.returned_to = Some(req.library.clone());
         tx.close_loan(&loan, &routing.placement).await?;
         save_queue(tx.as_mut(), queue).await?;
+        count(
+            tx.as_mut(),
+            CirculationStatistic {
+                kind: StatisticKind::Checkin,
+                channel: Some(CirculationChannel::of(by)),
+                library: req.library.clone(),
+                on: checked_in_on,
+                at: now,
+                loan: Some(loan.id),
+                hold: None,
+            },
+        )
+        .await?;
         record(tx.as_mut(), by, now, || CirculationEvent::Checkin {
             loan: loan.id,
             item_barcode: req.item_barcode,

@@ -4,7 +4,7 @@
 use library_core::{Barcode, CardNumber, Clock, HoldId, LibraryCode, Money};
 use library_fines::NewCharge;
 
-use super::{Circulation, Config, record, save_queue};
+use super::{Circulation, Config, count, record, save_queue};
 use crate::checkout::{
     CheckoutFacts, CheckoutKind, CheckoutRefusal, checkout_refusals, decide_checkout,
 };
@@ -13,8 +13,9 @@ use crate::hold_queue::HoldQueue;
 use crate::model::{Item, Library, Loan, NewLoan, Title};
 use crate::overrides::{Overridden, Override};
 use crate::ports::{
-    Actor, CalendarRepository, CheckoutReads, CheckoutRecords, CirculationEvent, CirculationStore,
-    CirculationTransaction, FineSuspensionRepository, InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CheckoutReads, CheckoutRecords, CirculationChannel,
+    CirculationEvent, CirculationStatistic, CirculationStore, CirculationTransaction,
+    FineSuspensionRepository, InfrastructureError, RuleRepository, StatisticKind,
 };
 use crate::rules::EffectiveRules;
 
@@ -349,6 +350,24 @@ where
                 }),
         })
         .await?;
+        let statistic = |kind, channel, hold| CirculationStatistic {
+            kind,
+            channel,
+            library: library.code.clone(),
+            on: today,
+            at: now,
+            loan: Some(loan.id),
+            hold,
+        };
+        let channel = CirculationChannel::of(by);
+        count(tx, statistic(StatisticKind::Checkout, Some(channel), None)).await?;
+        if let Some(hold) = collected_hold {
+            count(
+                tx,
+                statistic(StatisticKind::HoldCollected, None, Some(hold)),
+            )
+            .await?;
+        }
         Ok(Ok(CheckoutOutcome {
             renewals_left: rules.renewals_left(&loan),
             loan,

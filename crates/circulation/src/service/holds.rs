@@ -4,15 +4,15 @@
 use library_core::{Clock, HoldId, LibraryCode, PatronId, TitleId};
 use time::{Date, Duration};
 
-use super::{Circulation, record, save_queue};
+use super::{Circulation, count, record, save_queue};
 use crate::hold_options::{
     CancelReason, CancelledBy, HoldOptionViolation, check_not_needed_after, check_suspended_until,
 };
 use crate::hold_queue::{Hold, HoldQueue, HoldState, NewHold};
 use crate::hold_request::{HoldFacts, HoldRefusal, decide_hold};
 use crate::ports::{
-    Actor, CalendarRepository, CirculationEvent, CirculationNotice, CirculationStore,
-    FineSuspensionRepository, InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationEvent, CirculationNotice, CirculationStatistic,
+    CirculationStore, FineSuspensionRepository, InfrastructureError, RuleRepository, StatisticKind,
 };
 use crate::rules::EffectiveRules;
 
@@ -176,8 +176,9 @@ where
         let outstanding = self
             .outstanding_with(owed, &patron, &open_loans, &config, now)
             .await?;
+        let pickup_today = pickup.calendar.local_date(now);
         let facts = HoldFacts {
-            today: pickup.calendar.local_date(now),
+            today: pickup_today,
             patron: &patron,
             rules: &rules,
             has_title_on_loan,
@@ -200,6 +201,19 @@ where
                 not_needed_after: req.not_needed_after,
             })
             .await?;
+        count(
+            tx.as_mut(),
+            CirculationStatistic {
+                kind: StatisticKind::HoldPlaced,
+                channel: None,
+                library: hold.pickup_library.clone(),
+                on: pickup_today,
+                at: now,
+                loan: None,
+                hold: Some(hold.id),
+            },
+        )
+        .await?;
         record(tx.as_mut(), by, now, || CirculationEvent::HoldPlaced {
             hold: hold.id,
             card_number: patron.card_number.clone(),

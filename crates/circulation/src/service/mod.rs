@@ -11,6 +11,10 @@
 //! ([`crate::ports::AuditJournal`]): the change and its record commit together. The plain
 //! methods record nothing, for callers without an audit log (and a reader's own renewals
 //! and holds, which are not staff actions).
+//!
+//! Every checkout, checkin, renewal, hold placed and hold collected, whoever made it, is
+//! also counted for the statistics in the same unit of work
+//! ([`crate::ports::StatisticsJournal`]), without the reader.
 
 mod account;
 mod checkin;
@@ -46,8 +50,8 @@ use crate::hold_queue::{Hold, HoldQueue, pickup_by};
 use crate::model::{Item, ItemPlacement, ItemStatus, Library, Loan, Patron};
 use crate::ports::{
     Actor, CalendarRepository, CirculationEvent, CirculationNotice, CirculationRecord,
-    CirculationStore, CirculationTransaction, FineSuspensionRepository, InfrastructureError,
-    RuleRepository,
+    CirculationStatistic, CirculationStore, CirculationTransaction, FineSuspensionRepository,
+    InfrastructureError, RuleRepository,
 };
 use crate::rules::{EffectiveRules, ScopedRules};
 use crate::transit::{Route, route_copy};
@@ -299,6 +303,15 @@ async fn record(
         }
         None => Ok(()),
     }
+}
+
+/// Counts `statistic` in the transaction: every checkout, checkin, renewal, hold placed
+/// and hold collected, whoever made it (docs/circulation.md, Statistics).
+async fn count(
+    tx: &mut dyn CirculationTransaction,
+    statistic: CirculationStatistic,
+) -> Result<(), InfrastructureError> {
+    tx.count(statistic).await
 }
 
 /// Writes a queue's changed holds back.

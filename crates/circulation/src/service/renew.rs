@@ -2,14 +2,14 @@
 
 use library_core::{Clock, LoanId, Money, PatronId};
 
-use super::{Circulation, record};
+use super::{Circulation, count, record};
 use crate::checkin::accrued_fine;
 use crate::due_date::renewal_due_date;
 use crate::model::{Item, Loan, Title};
 use crate::overrides::{Overridden, Override};
 use crate::ports::{
-    Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
-    InfrastructureError, RuleRepository,
+    Actor, CalendarRepository, CirculationChannel, CirculationEvent, CirculationStatistic,
+    CirculationStore, FineSuspensionRepository, InfrastructureError, RuleRepository, StatisticKind,
 };
 use crate::renewal::{RenewalFacts, RenewalRefusal, decide_renewal, renewal_refusals};
 use crate::rules::EffectiveRules;
@@ -23,6 +23,9 @@ pub struct RenewRequest {
     /// The reader asking (web, telephone, station): a loan that is not theirs is "not
     /// found". `None` = staff, who may renew any loan.
     pub patron: Option<PatronId>,
+    /// Where the renewal is asked for, as the statistics count it: the counter, a
+    /// station, the reader online (a Password session) or by PIN (telephone).
+    pub channel: CirculationChannel,
 }
 
 /// A renewed loan.
@@ -61,6 +64,8 @@ pub enum RenewError {
 pub struct RenewAllRequest {
     /// The reader.
     pub patron: PatronId,
+    /// Where it is asked for ([`RenewRequest::channel`]).
+    pub channel: CirculationChannel,
 }
 
 /// What happened to each loan, in due-date order.
@@ -210,6 +215,19 @@ where
         );
         loan.renewals += 1;
         tx.update_loan(&loan).await?;
+        count(
+            tx.as_mut(),
+            CirculationStatistic {
+                kind: StatisticKind::Renewal,
+                channel: Some(req.channel),
+                library: loan.library.clone(),
+                on: today,
+                at: now,
+                loan: Some(loan.id),
+                hold: None,
+            },
+        )
+        .await?;
         record(tx.as_mut(), by, now, || CirculationEvent::Renewal {
             loan: loan.id,
             fine_charged: fine.fine,
@@ -259,6 +277,7 @@ where
             let request = RenewRequest {
                 loan: loan.id,
                 patron: Some(req.patron),
+                channel: req.channel,
             };
             let result = match self.renew_as(request, by).await {
                 Ok(renewed) => Ok(renewed),

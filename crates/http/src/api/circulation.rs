@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use library_circulation::ports::CirculationChannel;
 use library_circulation::service::{
     CheckinRequest, CheckoutOutcome, CheckoutRequest, RenewRequest,
 };
@@ -608,6 +609,7 @@ impl CirculationApi {
                 RenewRequest {
                     loan: LoanId(loan_id.0),
                     patron: None,
+                    channel: CirculationChannel::Counter,
                 },
                 &staff_actor(&auth.0)?,
                 &overriding,
@@ -662,6 +664,7 @@ impl CirculationApi {
                 RenewRequest {
                     loan: LoanId(loan_id.0),
                     patron: None,
+                    channel: CirculationChannel::Counter,
                 },
                 Some(&staff_actor(&auth.0)?),
             )

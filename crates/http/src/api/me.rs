@@ -19,7 +19,7 @@ use super::ApiTags;
 use super::types::{NoContent, SessionBody, Text};
 use crate::auth::{LoansAuth, PasswordChangeAuth, ReaderAuth, attempt_source};
 use crate::error::ApiError;
-use library_app::{RenewalResult, Services};
+use library_app::{RenewalResult, Services, reader_channel};
 
 /// `GET /me`.
 #[derive(Debug, Object)]
@@ -178,6 +178,7 @@ impl MeApi {
                 RenewRequest {
                     loan: LoanId(id.0),
                     patron: Some(patron),
+                    channel: reader_channel(auth.0.session.scope),
                 },
                 None,
             )
@@ -194,7 +195,10 @@ impl MeApi {
     #[oai(path = "/me/loans/renewals", method = "post")]
     async fn renew_all(&self, auth: LoansAuth) -> Result<Json<RenewalsBody>, ApiError> {
         let patron = reader_of(&auth.0)?;
-        let done = self.state.renew_loans(patron, None).await?;
+        let done = self
+            .state
+            .renew_loans(patron, None, reader_channel(auth.0.session.scope))
+            .await?;
         let renewals = done
             .into_iter()
             .filter_map(|r| {

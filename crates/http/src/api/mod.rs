@@ -15,6 +15,7 @@ mod messages;
 mod notices;
 mod operations;
 mod readers;
+mod reports;
 mod search;
 mod settings;
 mod sip2;
@@ -56,6 +57,8 @@ enum ApiTags {
     Notices,
     /// Ask a Librarian.
     Enquiries,
+    /// Staff reports: circulation counts, fines, overdue loans (JSON or CSV).
+    Reports,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -81,6 +84,7 @@ pub(crate) type Apis = (
         messages::MessagesApi,
         search::SearchApi,
         readers::ReadersApi,
+        reports::ReportsApi,
     ),
 );
 
@@ -105,6 +109,7 @@ fn apis(state: &Services) -> Apis {
             messages::MessagesApi::new(state.clone()),
             search::SearchApi::new(state.clone()),
             readers::ReadersApi::new(state.clone()),
+            reports::ReportsApi::new(state.clone()),
         ),
     )
 }

@@ -395,7 +395,7 @@ pub fn circulation(db: &Database, clock: Arc<dyn Clock>) -> DbCirculation {
     )
 }
 
-pub(super) fn admin_err(err: StoreError) -> AdminError {
+pub(crate) fn admin_err(err: StoreError) -> AdminError {
     match err {
         StoreError::NotFound(_) => AdminError::NotFound,
         StoreError::Conflict(_) => AdminError::AlreadyExists,

@@ -16,3 +16,8 @@ pub use admin::{
 pub use delivery::{DbNotices, DbOutbox};
 pub use reader_services::{DbReaderServices, reader_services};
 pub use stations::DbSip2Stations;
+
+/// A store's error as the application layer's.
+pub(crate) fn admin_error(err: crate::error::StoreError) -> library_app::AdminError {
+    admin::admin_err(err)
+}

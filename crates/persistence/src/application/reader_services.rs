@@ -17,9 +17,10 @@ use library_app::{
 use super::admin::audit_entry;
 use library_core::{Clock, LibraryCode, PatronId, StaffId};
 use library_reader_services::{
-    Activity, ActivityId, ActivityListing, ActivityQuery, EmailChange, Enquiry, EnquiryId,
-    EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing, Page,
-    ReaderRegistration, ReaderSettings, ReadingHistory, Registrant, ReturnedLoan, StaffEnquiry,
+    Activity, ActivityId, ActivityListing, ActivityQuery, AnonymisationPolicy, EmailChange,
+    Enquiry, EnquiryId, EnquiryStatus, NewActivity, NewEnquiry, NewNotice, NoticeId, NoticeListing,
+    Page, ReaderRegistration, ReaderSettings, ReadingHistory, Registrant, ReturnedLoan,
+    StaffEnquiry,
 };
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -273,6 +274,17 @@ impl SettingsDesk for DbReaderServices {
     ) -> Result<(ReadingHistory, Vec<ReturnedLoan>), ServiceError> {
         self.settings
             .reading_history(patron)
+            .await
+            .map_err(service_err)
+    }
+
+    async fn anonymise_returned_loans(
+        &self,
+        policy: &AnonymisationPolicy,
+        now: OffsetDateTime,
+    ) -> Result<u64, ServiceError> {
+        self.settings
+            .anonymise_returned_loans(policy, now)
             .await
             .map_err(service_err)
     }

@@ -14,7 +14,9 @@ use crate::sql::{all, exec, infra, insert_returning_id, one};
 #[async_trait]
 impl LoanRepository for DbTransaction {
     async fn loan(&mut self, id: LoanId) -> Result<Option<Loan>, InfrastructureError> {
-        let sql = format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = ?");
+        // An anonymised loan has no reader: circulation has nothing to do with it.
+        let sql =
+            format!("SELECT {LOAN_COLUMNS} FROM loans WHERE id = ? AND patron_id IS NOT NULL");
         one(&self.txn, &sql, vec![id.get().into()])
             .await
             .map_err(infra("read loan"))?

@@ -29,6 +29,7 @@ mod loans;
 mod notices;
 mod records;
 pub(crate) mod rows;
+mod statistics;
 
 use std::sync::{Arc, LazyLock};
 
@@ -189,7 +190,7 @@ impl CirculationTransaction for DbTransaction {
     ) -> Result<Option<Loan>, InfrastructureError> {
         let sql = format!(
             "SELECT {LOAN_COLUMNS} FROM loans WHERE item_id = ? AND lost_at IS NOT NULL \
-             ORDER BY lost_at DESC, id DESC LIMIT 1"
+             AND patron_id IS NOT NULL ORDER BY lost_at DESC, id DESC LIMIT 1"
         );
         one(&self.txn, &sql, vec![item.get().into()])
             .await

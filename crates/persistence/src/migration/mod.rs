@@ -21,6 +21,7 @@ mod m20261209_000014_reader_records;
 mod m20261209_000015_staff_override;
 mod m20261209_000016_hold_options;
 mod m20261209_000017_in_transit;
+mod m20261209_000018_circulation_statistics;
 mod m20261209_000019_lost_items;
 
 /// Every migration of the library's schema.
@@ -47,8 +48,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000014_reader_records::Migration),
             Box::new(m20261209_000015_staff_override::Migration),
             Box::new(m20261209_000016_hold_options::Migration),
-            Box::new(m20261209_000019_lost_items::Migration),
             Box::new(m20261209_000017_in_transit::Migration),
+            Box::new(m20261209_000018_circulation_statistics::Migration),
+            Box::new(m20261209_000019_lost_items::Migration),
         ]
     }
 }

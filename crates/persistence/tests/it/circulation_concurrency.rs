@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use library_circulation::ports::CirculationStore;
+use library_circulation::ports::{CirculationChannel, CirculationStore};
 use library_circulation::service::{
     CheckoutError, CheckoutRequest, PlaceHoldRequest, RenewError, RenewRequest,
 };
@@ -125,6 +125,7 @@ async fn ten_parallel_renewals_with_five_allowed_renew_exactly_five_times() {
                     svc.renew(RenewRequest {
                         loan: loan.id,
                         patron: Some(patron),
+                        channel: CirculationChannel::Online,
                     })
                     .await
                 })

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use library_circulation::ports::{
-    CalendarRepository, CirculationNotice, CirculationStore, FineSuspensionRepository,
-    RuleRepository,
+    CalendarRepository, CirculationChannel, CirculationNotice, CirculationStore,
+    FineSuspensionRepository, RuleRepository,
 };
 use library_circulation::service::{
     CancelHoldRequest, CheckinRequest, CheckoutRequest, CollectHoldRequest, PlaceHoldRequest,
@@ -99,6 +99,7 @@ where
         .renew(RenewRequest {
             loan: loan_a,
             patron: Some(a),
+            channel: CirculationChannel::Online,
         })
         .await;
     log.push(format!(
@@ -138,6 +139,7 @@ where
         .renew(RenewRequest {
             loan: collected.loan.id,
             patron: Some(c),
+            channel: CirculationChannel::Online,
         })
         .await;
     log.push(format!(

@@ -10,7 +10,7 @@ use crate::server::{
 };
 use library_app::AdminError;
 use library_circulation::ReturnTimeError;
-use library_circulation::ports::Actor;
+use library_circulation::ports::{Actor, CirculationChannel};
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, CheckinError, CheckinRequest, CheckoutError,
     CheckoutRequest, PlaceHoldError, PlaceHoldRequest, RenewAllError, RenewAllRequest, RenewError,
@@ -186,6 +186,7 @@ impl Sip2Library {
         let request = RenewRequest {
             loan,
             patron: Some(patron),
+            channel: CirculationChannel::Station,
         };
         let outcome = match self
             .services
@@ -225,7 +226,13 @@ impl Sip2Library {
         let outcome = match self
             .services
             .circulation
-            .renew_all(RenewAllRequest { patron }, &station_actor(station))
+            .renew_all(
+                RenewAllRequest {
+                    patron,
+                    channel: CirculationChannel::Station,
+                },
+                &station_actor(station),
+            )
             .await
         {
             Ok(outcome) => outcome,

@@ -2,6 +2,7 @@
 //! resume, "not needed after"), charges and the total owed, and the reading history.
 
 use library_app::RenewalResult;
+use library_circulation::ports::CirculationChannel;
 use library_circulation::service::{
     CancelHoldError, CancelHoldRequest, ChangeHoldError, ChangeHoldRequest,
 };
@@ -326,7 +327,7 @@ pub(crate) async fn renew(req: &Request, body: Body) -> poem::Result<Response> {
     };
     let results = ctx
         .services
-        .renew_loans(reader.patron, which)
+        .renew_loans(reader.patron, which, CirculationChannel::Online)
         .await
         .map_err(unavailable)?;
     let mut renewed = Vec::new();

@@ -140,6 +140,7 @@ fn the_plain_methods_record_nothing() {
     pollster::block_on(w.svc.renew(RenewRequest {
         loan: loan.id,
         patron: None,
+        channel: CirculationChannel::Counter,
     }))
     .unwrap();
     w.checkin("B1").unwrap();
@@ -159,6 +160,7 @@ fn an_overdue_renewal_records_the_fine_it_fixed() {
         RenewRequest {
             loan: loan.id,
             patron: None,
+            channel: CirculationChannel::Counter,
         },
         Some(&staff()),
     ))
@@ -193,10 +195,13 @@ fn renew_all_records_each_renewal_and_no_refusal() {
     w.place_hold(other, t2).unwrap();
     w.at(datetime!(2021-03-08 10:00 +08:00));
     let kiosk = Actor::Station("kiosk-1".into());
-    let out = pollster::block_on(
-        w.svc
-            .renew_all_as(RenewAllRequest { patron: me }, Some(&kiosk)),
-    )
+    let out = pollster::block_on(w.svc.renew_all_as(
+        RenewAllRequest {
+            patron: me,
+            channel: CirculationChannel::Station,
+        },
+        Some(&kiosk),
+    ))
     .unwrap();
     assert_eq!(out.results.len(), 2);
     assert_eq!(

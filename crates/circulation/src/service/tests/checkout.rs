@@ -121,6 +121,7 @@ fn with_no_rule_anywhere_a_checkout_is_no_policy_not_a_quota() {
     let renewed = pollster::block_on(w.svc.renew(RenewRequest {
         loan: lent.loan.id,
         patron: Some(me),
+        channel: CirculationChannel::Online,
     }));
     assert!(matches!(
         renewed,

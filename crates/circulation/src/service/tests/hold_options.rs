@@ -111,6 +111,7 @@ fn when_every_hold_is_suspended_the_copy_goes_back_to_the_shelf_and_may_be_renew
     pollster::block_on(w.svc.renew(RenewRequest {
         loan: lent.loan.id,
         patron: None,
+        channel: crate::ports::CirculationChannel::Counter,
     }))
     .unwrap();
     let back = w.checkin("B1").unwrap();

@@ -8,6 +8,7 @@ mod holds;
 mod mocks;
 mod properties;
 mod renew;
+mod statistics;
 mod transit;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::codes::{ItemType, ReaderCategory};
 use crate::hold_queue::HoldStatus;
 use crate::memory::MemoryStore;
 use crate::model::{Item, ItemStatus, Library, Patron};
+use crate::ports::CirculationChannel;
 use crate::profile::hkpl_profile;
 
 pub(super) type Service =

@@ -5,7 +5,11 @@ use super::*;
 use crate::renewal::RenewalRefusal;
 
 fn renew(w: &World, loan: LoanId, patron: Option<PatronId>) -> Result<RenewOutcome, RenewError> {
-    pollster::block_on(w.svc.renew(RenewRequest { loan, patron }))
+    pollster::block_on(w.svc.renew(RenewRequest {
+        loan,
+        patron,
+        channel: CirculationChannel::Online,
+    }))
 }
 
 fn refusal(r: Result<RenewOutcome, RenewError>) -> RenewalRefusal {
@@ -147,7 +151,11 @@ fn renew_all_reports_each_loan() {
     let l1 = w.checkout("21000000000001", "B1").unwrap().loan;
     let l2 = w.checkout("21000000000001", "B2").unwrap().loan;
     w.place_hold(other, b).unwrap();
-    let out = pollster::block_on(w.svc.renew_all(RenewAllRequest { patron: me })).unwrap();
+    let out = pollster::block_on(w.svc.renew_all(RenewAllRequest {
+        patron: me,
+        channel: CirculationChannel::Pin,
+    }))
+    .unwrap();
     assert_eq!(out.results.len(), 2);
     assert_eq!(out.results[0].0, l1.id);
     assert!(out.results[0].1.is_ok());
@@ -158,7 +166,8 @@ fn renew_all_reports_each_loan() {
     );
     assert!(matches!(
         pollster::block_on(w.svc.renew_all(RenewAllRequest {
-            patron: PatronId(999)
+            patron: PatronId(999),
+            channel: CirculationChannel::Pin,
         })),
         Err(RenewAllError::PatronNotFound)
     ));

@@ -280,6 +280,7 @@ fn a_hold_with_a_copy_on_its_way_no_longer_blocks_renewals() {
         pollster::block_on(w.svc.renew(RenewRequest {
             loan: loan.id,
             patron: Some(other),
+            channel: crate::ports::CirculationChannel::Online,
         }))
     };
     // Before B1 comes back, the hold waits for a copy: B2 is reserved for it.
