@@ -57,7 +57,7 @@ async fn a_fresh_server_lends_renews_reserves_and_fines_under_the_hkpl_profile()
                     "quota": 10, "holds_allowed": 10, "pickup_days": 7,
                     "fine_per_day_cents": 150, "grace_days": 0, "block_threshold_cents": 10000,
                     "suspension_days_per_day": 0, "count_closed_days": true,
-                    "hold_fee_cents": 330}),
+                    "hold_fee_cents": 330, "replacement_cost_cents": 15000}),
             "{}",
             app.db
         );
