@@ -69,8 +69,8 @@ pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,
 };
 pub use readers::{
-    Deactivation, ReaderDetails, ReaderEdit, ReaderQuery, ReaderRecord, ReaderRecordError,
-    ReaderRecords, ReaderSearchForm,
+    ClaimReturned, Deactivation, ReaderDetails, ReaderEdit, ReaderQuery, ReaderRecord,
+    ReaderRecordError, ReaderRecords, ReaderSearchForm,
 };
 pub use registration::{
     CARD_EXPIRY_YEARS, CARD_NUMBER_PREFIX, RegistrationAudit, RegistrationError, RegistrationForm,

@@ -94,6 +94,8 @@ pub trait CirculationDesk: Send + Sync {
         req: DeclareLostRequest,
         by: Option<&Actor>,
     ) -> Result<LostOutcome, DeclareLostError>;
+    /// [`Circulation::claim_returned_as`]: audited in its transaction.
+    async fn claim_returned(&self, loan: LoanId, by: &Actor) -> Result<Loan, DeclareLostError>;
     /// [`Circulation::found_as`]: audited in its transaction.
     async fn found(
         &self,
@@ -199,6 +201,9 @@ where
         by: Option<&Actor>,
     ) -> Result<LostOutcome, DeclareLostError> {
         Circulation::declare_lost_as(self, req, by).await
+    }
+    async fn claim_returned(&self, loan: LoanId, by: &Actor) -> Result<Loan, DeclareLostError> {
+        Circulation::claim_returned_as(self, loan, Some(by)).await
     }
     async fn found(
         &self,

@@ -158,11 +158,34 @@ pub enum ReaderRecordError {
     Infrastructure(#[from] PortError),
 }
 
+/// A loan ended on the reader's claim to have returned it, waiting for staff's review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimReturned {
+    /// The loan.
+    pub loan: library_core::LoanId,
+    /// The reader's card.
+    pub card_number: CardNumber,
+    /// The copy's barcode.
+    pub item_barcode: String,
+    /// Its title.
+    pub title: String,
+    /// The lending library.
+    pub library: String,
+    /// When it was due.
+    pub due_at: OffsetDateTime,
+    /// When the claim was taken.
+    pub claimed_at: OffsetDateTime,
+}
+
 /// Reader records in the store (implemented by `library-persistence`).
 #[async_trait::async_trait]
 pub trait ReaderRecords: Send + Sync {
     /// One page of the readers matching `query`, by name then card number.
     async fn search(&self, query: &ReaderQuery) -> Result<Page<ReaderRecord>, PortError>;
+
+    /// The loans ended on a claim of return whose copy is still missing (not found, not
+    /// declared lost), oldest claim first.
+    async fn claims_returned(&self) -> Result<Vec<ClaimReturned>, PortError>;
 
     /// The reader with this card, deactivated or not.
     async fn record_by_card(&self, card: &CardNumber) -> Result<Option<ReaderRecord>, PortError>;

@@ -508,6 +508,13 @@ pub enum CirculationEvent {
         /// The processing fee charged.
         processing: Money,
     },
+    /// A loan ended on the reader's claim to have returned it, for staff review.
+    ClaimedReturned {
+        /// The loan.
+        loan: LoanId,
+        /// The copy's barcode.
+        item_barcode: Barcode,
+    },
     /// A lost item found and returned.
     LostFound {
         /// The loan that ended when it was declared lost.
@@ -897,7 +904,39 @@ pub trait CirculationTransaction:
         ))
     }
 
-    /// The last loan of `item` that ended with the item declared lost, if any.
+    /// Records that loan `loan` ended at `at` on the reader's claim to have returned it
+    /// (the loan itself is closed with [`Self::close_loan`]). The default store keeps no
+    /// such record.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the store cannot record it.
+    async fn mark_claimed_returned(
+        &mut self,
+        loan: LoanId,
+        at: time::OffsetDateTime,
+    ) -> Result<(), InfrastructureError> {
+        let _ = (loan, at);
+        Err(InfrastructureError::new(
+            "this store does not record claims",
+        ))
+    }
+
+    /// When loan `loan` ended on a claim of return, and when it was declared lost, if it
+    /// was: `(claimed_returned_at, lost_at)`. The default store records neither.
+    ///
+    /// # Errors
+    /// [`InfrastructureError`] only.
+    async fn loan_endings(
+        &mut self,
+        loan: LoanId,
+    ) -> Result<(Option<time::OffsetDateTime>, Option<time::OffsetDateTime>), InfrastructureError>
+    {
+        let _ = loan;
+        Ok((None, None))
+    }
+
+    /// The last loan of `item` that ended with the item declared lost or claimed returned,
+    /// if any.
     ///
     /// # Errors
     /// [`InfrastructureError`] only.

@@ -139,6 +139,16 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     ),
     route(
         "POST",
+        "/api/v1/circulation/loans/{loan_id}/claim-returned",
+        StaffWork::Circulation,
+    ),
+    route(
+        "GET",
+        "/api/v1/circulation/claims-returned",
+        StaffWork::Circulation,
+    ),
+    route(
+        "POST",
         "/api/v1/circulation/checkouts",
         StaffWork::Circulation,
     ),

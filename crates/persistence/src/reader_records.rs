@@ -109,6 +109,36 @@ impl ReaderRecords for DbReaderDirectory {
         Ok(found)
     }
 
+    async fn claims_returned(&self) -> Result<Vec<library_app::ClaimReturned>, PortError> {
+        const C: &str = "list claims of return";
+        let rows = sql::all(
+            self.pool(),
+            "SELECT l.id, p.card_number, i.barcode, t.name, l.library_code, l.due_at, \
+             l.claimed_returned_at FROM loans l JOIN patrons p ON p.id = l.patron_id \
+             JOIN items i ON i.id = l.item_id JOIN titles t ON t.id = i.title_id \
+             WHERE l.claimed_returned_at IS NOT NULL AND l.lost_at IS NULL \
+             AND i.status = 'lost' ORDER BY l.claimed_returned_at, l.id",
+            vec![],
+        )
+        .await
+        .map_err(failed(C))?;
+        rows.iter()
+            .map(|row| {
+                let card: String = get(row, "card_number").map_err(failed(C))?;
+                Ok(library_app::ClaimReturned {
+                    loan: library_core::LoanId(get(row, "id").map_err(failed(C))?),
+                    card_number: CardNumber::parse(&card)
+                        .map_err(|e| PortError::Failed(format!("{C}: card number: {e}")))?,
+                    item_barcode: get(row, "barcode").map_err(failed(C))?,
+                    title: get(row, "name").map_err(failed(C))?,
+                    library: get(row, "library_code").map_err(failed(C))?,
+                    due_at: get(row, "due_at").map_err(failed(C))?,
+                    claimed_at: get(row, "claimed_returned_at").map_err(failed(C))?,
+                })
+            })
+            .collect()
+    }
+
     async fn record_by_card(&self, card: &CardNumber) -> Result<Option<ReaderRecord>, PortError> {
         const C: &str = "read reader record";
         let sql = format!("SELECT {RECORD_COLUMNS} FROM patrons WHERE card_number = ?");

@@ -222,3 +222,143 @@ async fn a_reader_reports_a_loss_paid_in_part_and_gets_the_paid_part_back_when_f
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_claim_of_return_charges_nothing_until_staff_review_it() {
+    on_every_backend(true, async |app: &TestApp| {
+        let staff = app.counter_on_1_june_2021().await;
+        let title = app.title(&staff, "Claimed Title").await;
+        item_costing(app, &staff, title, "C1", Some(20_000)).await;
+        item_costing(app, &staff, title, "C2", Some(20_000)).await;
+        let card = app.reader(&staff, "91250021").await;
+        let loan_of = |answer: crate::support::Answer| answer.body["loan_id"].as_i64().unwrap();
+        let l1 = loan_of(
+            app.checkout(&staff, &card, "C1", "CEN")
+                .await
+                .expect(201, ""),
+        );
+        let l2 = loan_of(
+            app.checkout(&staff, &card, "C2", "CEN")
+                .await
+                .expect(201, ""),
+        );
+        // Due 15 June; the reader says on 20 June (5 days overdue) both were returned.
+        app.set_clock(hk("2021-06-20T10:00:00")).await;
+        let staff = app.staff_token().await;
+        for loan in [l1, l2] {
+            app.post(
+                &format!("/api/v1/circulation/loans/{loan}/claim-returned"),
+                Some(&staff),
+                Value::Null,
+            )
+            .await
+            .expect(204, "");
+        }
+        app.post(
+            &format!("/api/v1/circulation/loans/{l1}/claim-returned"),
+            Some(&staff),
+            Value::Null,
+        )
+        .await
+        .expect(404, "not_found");
+        // Nothing charged, nothing on loan, both under review.
+        let fines = app
+            .get(&format!("/api/v1/patrons/{card}/fines"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(
+            (&fines.body["outstanding_cents"], &fines.body["fines"]),
+            (&json!(0), &json!([])),
+            "{}",
+            app.db
+        );
+        let loans = app
+            .get(&format!("/api/v1/patrons/{card}/loans"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(loans.body["loans"], json!([]));
+        let claims = app
+            .get("/api/v1/circulation/claims-returned", Some(&staff))
+            .await
+            .expect(200, "");
+        let listed: Vec<_> = claims.body["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["loan_id"].as_i64().unwrap(),
+                    c["claimed_at"].clone(),
+                    c["card_number"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                (l1, json!("2021-06-20T10:00:00+08:00"), json!(card)),
+                (l2, json!("2021-06-20T10:00:00+08:00"), json!(card)),
+            ]
+        );
+        let other = app.reader(&staff, "91250022").await;
+        app.checkout(&staff, &other, "C1", "CEN")
+            .await
+            .refused("checkout_refused", "item_not_available");
+
+        // Five days later: C2 turns up on the shelf; C1 is declared lost after review,
+        // its fine counted to the claim's day (5 days at HK$1.50).
+        app.set_clock(hk("2021-06-25T10:00:00")).await;
+        let staff = app.staff_token().await;
+        let back = app.checkin(&staff, "C2", "CEN", None).await.expect(200, "");
+        assert_eq!(
+            back.body["found"],
+            json!({"written_off_cents": 0, "owed_back_cents": 0})
+        );
+        let lost = app
+            .post(
+                &format!("/api/v1/circulation/loans/{l1}/lost"),
+                Some(&staff),
+                Value::Null,
+            )
+            .await
+            .expect(200, "");
+        assert_eq!(
+            (
+                &lost.body["fine_cents"],
+                &lost.body["replacement_cents"],
+                &lost.body["processing_cents"]
+            ),
+            (&json!(750), &json!(20_000), &json!(4000))
+        );
+        // Once only; and a reader cannot settle a claim for staff.
+        app.post(
+            &format!("/api/v1/circulation/loans/{l1}/lost"),
+            Some(&staff),
+            Value::Null,
+        )
+        .await
+        .expect(404, "not_found");
+        let claims = app
+            .get("/api/v1/circulation/claims-returned", Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(claims.body["claims"], json!([]));
+        app.checkout(&staff, &other, "C2", "CEN")
+            .await
+            .expect(201, "");
+        let actions: Vec<_> = app
+            .audit_log()
+            .await
+            .iter()
+            .map(|e| e.entry.action.clone())
+            .collect();
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|a| *a == "circulation.claim_returned")
+                .count(),
+            2
+        );
+    })
+    .await;
+}

@@ -107,15 +107,22 @@ where
         let now = self.now();
         let config = self.config().await?;
         let mut tx = self.store.begin().await?;
-        let not_found = |loan: &Option<Loan>| match loan {
-            Some(l) => !l.is_open() || req.patron.is_some_and(|p| p != l.patron),
-            None => true,
+        let Some(first_look) = tx.loan(req.loan).await? else {
+            return Err(DeclareLostError::LoanNotFound);
         };
-        let first_look = tx.loan(req.loan).await?;
-        if not_found(&first_look) {
+        if req.patron.is_some_and(|p| p != first_look.patron) {
             return Err(DeclareLostError::LoanNotFound);
         }
-        let first_look = first_look.ok_or(DeclareLostError::LoanNotFound)?;
+        // A loan ended on a claim of return may be declared lost by staff after review:
+        // its fine counts to the day of the claim.
+        let claimed_at = if first_look.is_open() {
+            None
+        } else {
+            match tx.loan_endings(first_look.id).await? {
+                (Some(claimed), None) if req.patron.is_none() => Some(claimed),
+                _ => return Err(DeclareLostError::LoanNotFound),
+            }
+        };
         let vanished = || InfrastructureError::new("record vanished while declaring lost");
         // Lock order: patron, then the copy (title, item); the loan re-read under them.
         let patron = tx
@@ -126,11 +133,14 @@ where
             .lock_copy_with_holds(first_look.item)
             .await?
             .ok_or_else(vanished)?;
-        let loan = open_loan.filter(|l| l.id == req.loan);
-        if not_found(&loan) {
-            return Err(DeclareLostError::LoanNotFound);
-        }
-        let mut loan = loan.ok_or(DeclareLostError::LoanNotFound)?;
+        let mut loan = match claimed_at {
+            None => open_loan
+                .filter(|l| l.id == req.loan)
+                .ok_or(DeclareLostError::LoanNotFound)?,
+            // Still missing (not found, not lent again) under the item's lock.
+            Some(_) if item.status == ItemStatus::Lost && open_loan.is_none() => first_look,
+            Some(_) => return Err(DeclareLostError::LoanNotFound),
+        };
         let lending = self.known_library(&loan.library).await?;
         let rules = EffectiveRules::resolve(
             &config.rules,
@@ -139,7 +149,13 @@ where
             Some(&item.item_type),
         );
         let today = lending.calendar.local_date(now);
-        let fine = accrued_fine(&loan, now, &lending, &rules, &config.periods);
+        let fine = accrued_fine(
+            &loan,
+            claimed_at.unwrap_or(now),
+            &lending,
+            &rules,
+            &config.periods,
+        );
         if let Some(charge) = NewCharge::overdue_fine(loan.id, &fine, today) {
             tx.add_charge(patron.id, charge).await?;
         }
@@ -159,13 +175,15 @@ where
             )
             .await?;
         }
-        loan.returned_at = Some(now);
-        loan.returned_to = None;
-        tx.close_loan(
-            &loan,
-            &ItemPlacement::at(ItemStatus::Lost, item.current_library.clone()),
-        )
-        .await?;
+        if claimed_at.is_none() {
+            loan.returned_at = Some(now);
+            loan.returned_to = None;
+            tx.close_loan(
+                &loan,
+                &ItemPlacement::at(ItemStatus::Lost, item.current_library.clone()),
+            )
+            .await?;
+        }
         tx.mark_lost(loan.id, now).await?;
         record(tx.as_mut(), by, now, || CirculationEvent::LostDeclared {
             loan: loan.id,
@@ -184,6 +202,49 @@ where
             item,
             title,
         })
+    }
+
+    /// Takes a reader's claim to have returned a loan's item for staff review: the loan
+    /// ends without any charge (no fine fixed, nothing for the item) and the item is
+    /// `lost` (missing) until it turns up (a checkin takes it back as found) or staff,
+    /// after review, declare it lost ([`Self::declare_lost_as`]: the fine then counts to
+    /// the day of the claim). Audited when made `by` someone.
+    pub async fn claim_returned_as(
+        &self,
+        loan: LoanId,
+        by: Option<&Actor>,
+    ) -> Result<Loan, DeclareLostError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let Some(first_look) = tx.loan(loan).await?.filter(Loan::is_open) else {
+            return Err(DeclareLostError::LoanNotFound);
+        };
+        let vanished = || InfrastructureError::new("record vanished while taking a claim");
+        tx.patron_for_update(first_look.patron)
+            .await?
+            .ok_or_else(vanished)?;
+        let ((_title, item, open_loan), _holds) = tx
+            .lock_copy_with_holds(first_look.item)
+            .await?
+            .ok_or_else(vanished)?;
+        let mut claimed = open_loan
+            .filter(|l| l.id == loan)
+            .ok_or(DeclareLostError::LoanNotFound)?;
+        claimed.returned_at = Some(now);
+        claimed.returned_to = None;
+        tx.close_loan(
+            &claimed,
+            &ItemPlacement::at(ItemStatus::Lost, item.current_library.clone()),
+        )
+        .await?;
+        tx.mark_claimed_returned(claimed.id, now).await?;
+        record(tx.as_mut(), by, now, || CirculationEvent::ClaimedReturned {
+            loan: claimed.id,
+            item_barcode: item.barcode.clone(),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Takes back a lost item found and returned at `library`: the unpaid part of its

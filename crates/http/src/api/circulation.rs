@@ -138,6 +138,25 @@ struct FoundBody {
     owed_back_cents: i64,
 }
 
+/// A claim of return waiting for review.
+#[derive(Debug, Object)]
+struct ClaimBody {
+    loan_id: i64,
+    card_number: String,
+    item_barcode: String,
+    title: String,
+    /// The lending library.
+    library_code: String,
+    due_at: OffsetDateTime,
+    claimed_at: OffsetDateTime,
+}
+
+/// `GET /circulation/claims-returned`.
+#[derive(Debug, Object)]
+struct ClaimsBody {
+    claims: Vec<ClaimBody>,
+}
+
 /// What declaring a loan's item lost charged.
 #[derive(Debug, Object)]
 pub(super) struct LostBody {
@@ -647,6 +666,47 @@ impl CirculationApi {
             )
             .await?;
         Ok(Json(LostBody::of(&outcome)))
+    }
+
+    /// Takes a reader's claim to have returned a loan's item (staff): the loan ends with no
+    /// charge at all and the item is `lost` (missing) while staff review it. Found later,
+    /// a checkin takes it back; declared lost after review
+    /// (`POST /circulation/loans/{loan_id}/lost`), the fine counts to the claim's day.
+    /// 204; 404 for an unknown or returned loan. Audited `circulation.claim_returned`.
+    #[oai(path = "/circulation/loans/:loan_id/claim-returned", method = "post")]
+    async fn claim_returned(
+        &self,
+        auth: StaffAuth,
+        loan_id: Path<i64>,
+    ) -> Result<NoContent, ApiError> {
+        self.state
+            .circulation
+            .claim_returned(LoanId(loan_id.0), &staff_actor(&auth.0)?)
+            .await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// The claims of return waiting for review (staff): loans ended on a reader's claim
+    /// whose copy has neither turned up nor been declared lost, oldest claim first.
+    #[oai(path = "/circulation/claims-returned", method = "get")]
+    async fn claims_returned(&self, _auth: StaffAuth) -> Result<Json<ClaimsBody>, ApiError> {
+        let claims = self
+            .state
+            .records
+            .claims_returned()
+            .await?
+            .into_iter()
+            .map(|c| ClaimBody {
+                loan_id: c.loan.get(),
+                card_number: c.card_number.as_str().to_owned(),
+                item_barcode: c.item_barcode,
+                title: c.title,
+                library_code: c.library,
+                due_at: shown(c.due_at),
+                claimed_at: shown(c.claimed_at),
+            })
+            .collect();
+        Ok(Json(ClaimsBody { claims }))
     }
 
     /// Renews any loan at the counter (staff). 404 for an unknown or returned loan; 409

@@ -79,6 +79,11 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
                    "replacement_cents": replacement.cents(),
                    "processing_cents": processing.cents()}),
         ),
+        CirculationEvent::ClaimedReturned { loan, item_barcode } => (
+            "circulation.claim_returned",
+            format!("loan:{}", loan.get()),
+            json!({"item_barcode": item_barcode.as_str()}),
+        ),
         CirculationEvent::LostFound {
             loan,
             item_barcode,

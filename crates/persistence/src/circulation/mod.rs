@@ -184,13 +184,55 @@ impl CirculationTransaction for DbTransaction {
         }
     }
 
+    async fn mark_claimed_returned(
+        &mut self,
+        loan: LoanId,
+        at: time::OffsetDateTime,
+    ) -> Result<(), InfrastructureError> {
+        let n = exec(
+            &self.txn,
+            "UPDATE loans SET claimed_returned_at = ? WHERE id = ?",
+            vec![instant::value(self.backend, at), loan.get().into()],
+        )
+        .await
+        .map_err(infra("mark loan claimed returned"))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(InfrastructureError::new(format!("no such loan {loan}")))
+        }
+    }
+
+    async fn loan_endings(
+        &mut self,
+        loan: LoanId,
+    ) -> Result<(Option<time::OffsetDateTime>, Option<time::OffsetDateTime>), InfrastructureError>
+    {
+        const C: &str = "read how a loan ended";
+        let row = one(
+            &self.txn,
+            "SELECT claimed_returned_at, lost_at FROM loans WHERE id = ?",
+            vec![loan.get().into()],
+        )
+        .await
+        .map_err(infra(C))?;
+        match row {
+            Some(row) => Ok((
+                get(&row, "claimed_returned_at").map_err(infra(C))?,
+                get(&row, "lost_at").map_err(infra(C))?,
+            )),
+            None => Ok((None, None)),
+        }
+    }
+
     async fn lost_loan_of_item(
         &mut self,
         item: ItemId,
     ) -> Result<Option<Loan>, InfrastructureError> {
         let sql = format!(
-            "SELECT {LOAN_COLUMNS} FROM loans WHERE item_id = ? AND lost_at IS NOT NULL \
-             AND patron_id IS NOT NULL ORDER BY lost_at DESC, id DESC LIMIT 1"
+            "SELECT {LOAN_COLUMNS} FROM loans WHERE item_id = ? \
+             AND (lost_at IS NOT NULL OR claimed_returned_at IS NOT NULL) \
+             AND patron_id IS NOT NULL ORDER BY returned_at DESC, id DESC LIMIT 1"
         );
         one(&self.txn, &sql, vec![item.get().into()])
             .await

@@ -1,6 +1,8 @@
 //! Lost items (docs/circulation.md, Lost and found): a replacement cost on titles and on
 //! items (cents; null = not recorded, the rule's default applies), and `loans.lost_at`
-//! (when the loan's item was declared lost; the loan ended then). Lost-item charge lines
+//! (when the loan's item was declared lost; the loan ended then) and
+//! `loans.claimed_returned_at` (when the reader said they had returned it and staff took the
+//! claim for review; the loan ended then, uncharged). Lost-item charge lines
 //! are `charges` of kind `other` naming the loan, with the description `lost_item` or
 //! `lost_processing` (the kind's CHECK constraint predates them, and SQLite cannot change a
 //! CHECK without rebuilding the table).
@@ -37,18 +39,28 @@ impl MigrationTrait for Migration {
                     .add_column(timestamp_with_time_zone_null(Loans::LostAt))
                     .to_owned(),
             )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            .await?;
         manager
             .alter_table(
                 Table::alter()
                     .table(Loans::Table)
-                    .drop_column(Loans::LostAt)
+                    .add_column(timestamp_with_time_zone_null(Loans::ClaimedReturnedAt))
                     .to_owned(),
             )
-            .await?;
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [Loans::ClaimedReturnedAt, Loans::LostAt] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Loans::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()
@@ -84,4 +96,5 @@ enum Items {
 enum Loans {
     Table,
     LostAt,
+    ClaimedReturnedAt,
 }
