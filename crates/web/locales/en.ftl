@@ -42,6 +42,8 @@ done-reset-requested = If this email belongs to a library account, a temporary p
 done-nothing-selected = Tick the loans you want to renew first.
 done-nothing-to-renew = You have nothing on loan to renew.
 done-hold-placed = Your reservation has been placed.
+done-loan-reported-lost = The item is reported lost. Its replacement cost, a 20% processing fee and any overdue fine are now among your charges. If you find it, bring it back: what you have not paid of the replacement and processing is then cancelled.
+done-loan-not-found = That loan was not found: it may have been returned already.
 done-hold-cancelled = Your reservation has been cancelled.
 done-hold-not-found = That reservation was not found.
 done-hold-ended = That reservation had already ended.
@@ -351,3 +353,11 @@ help-q-10 = What are the overdue fines?
 help-a-10 = For adult items HK$1.50 for each day after the due date (days of a fine-suspension period are not charged). My Account shows the fine accruing on each overdue item. When your charges reach HK$100.00 you cannot borrow, renew or reserve until you pay.
 help-q-11 = What does a reservation cost?
 help-a-11 = HK$3.30 per item, charged when you collect it. You are told when it is ready for pickup; it waits for you at the library you chose for 7 days that library is open.
+
+## Reporting a loss
+loan-report-lost = Report lost
+lost-title = Report a lost item
+lost-item = { $title } (barcode { $barcode })
+lost-explained = If you report this item lost, the loan ends and you are charged its replacement cost, a processing fee of 20% of it, and the overdue fine to today. If you find it later and bring it back, what you have not yet paid of the replacement cost and the processing fee is cancelled; what you have paid is refunded at the counter. The overdue fine stays.
+lost-confirm = Report it lost
+lost-cancel = Keep the loan

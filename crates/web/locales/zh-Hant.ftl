@@ -38,6 +38,8 @@ done-password-changed = 你的密碼已更改。
 done-reset-requested = 如這個電郵地址屬於圖書館帳戶，臨時密碼已經寄出。臨時密碼於 24 小時內有效，只可登入一次。
 done-nothing-selected = 請先選取要續借的項目。
 done-nothing-to-renew = 你沒有借出的項目可以續借。
+done-loan-reported-lost = 已報失該物品。其重置費、20% 手續費及任何逾期罰款已計入你的收費。如你找回該物品，請交還圖書館：未繳付的重置費及手續費便會取消。
+done-loan-not-found = 找不到該借閱記錄：物品可能已經歸還。
 done-hold-placed = 預約已完成。
 done-hold-cancelled = 預約已取消。
 done-hold-not-found = 找不到該項預約。
@@ -335,3 +337,11 @@ help-q-10 = 逾期罰款是多少？
 help-a-10 = 成人項目在到期日後每天罰款港幣 1.50 元（暫停收取罰款期間的日子不計）。「我的帳戶」會顯示每個逾期項目的累計罰款。欠款達港幣 100.00 元時，須先繳付才可借閱、續借或預約。
 help-q-11 = 預約要收費嗎？
 help-a-11 = 每個項目港幣 3.30 元，在領取時收取。項目可供領取時你會收到通知；項目會在你選擇的圖書館保留 7 個開放日。
+
+## 報失
+loan-report-lost = 報失
+lost-title = 報失借閱物品
+lost-item = { $title }（條碼 { $barcode }）
+lost-explained = 如你報失此物品，借閱即告結束，並須繳付其重置費、相當於重置費 20% 的手續費，以及計至今天的逾期罰款。如你其後找回並交還該物品，未繳付的重置費及手續費會被取消；已繳付的部分可在服務台退還。逾期罰款則不會取消。
+lost-confirm = 確認報失
+lost-cancel = 保留借閱

@@ -890,3 +890,71 @@ async fn bad_input_is_answered_with_a_page_never_a_500() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reader_reports_a_loan_lost_after_being_told_what_it_costs() {
+    on_every_backend(true, async |app| {
+        let staff = app.counter_on_1_june_2021().await;
+        let title = app.title(&staff, "Misplaced Atlas").await;
+        app.post(
+            "/api/v1/catalog/items",
+            Some(&staff),
+            json!({"title_id": title, "barcode": "LOST-1", "item_type": "adult_book",
+                   "home_library": "CEN", "replacement_cost_cents": 20000}),
+        )
+        .await
+        .expect(201, "");
+        let card = app.reader(&staff, "9123 4567").await;
+        let loan = app
+            .checkout(&staff, &card, "LOST-1", "CEN")
+            .await
+            .expect(201, "")
+            .body["loan_id"]
+            .as_i64()
+            .unwrap();
+        let mut browser = Browser::new(app);
+        browser.first_sign_in(&card, "4567", "Harbour-View-7").await;
+        let ask = format!("/account/loans/{loan}/lost");
+        browser
+            .get("/account")
+            .await
+            .contains(&format!("href=\"{ask}\""))
+            .contains("Report lost");
+        // Asked first, with what it costs; nothing charged by looking.
+        browser
+            .get(&ask)
+            .await
+            .contains("Report a lost item")
+            .contains("Misplaced Atlas (barcode LOST-1)")
+            .contains("a processing fee of 20%")
+            .contains(&format!("action=\"{ask}\""));
+        let fines = app
+            .get(&format!("/api/v1/patrons/{card}/fines"), Some(&staff))
+            .await
+            .expect(200, "");
+        assert_eq!(fines.body["fines"], json!([]));
+        let reported = browser.post(&ask, &[]).await;
+        assert_eq!(
+            reported.location(),
+            "/account?done=loan-reported-lost",
+            "{}",
+            app.db
+        );
+        browser
+            .get("/account?done=loan-reported-lost")
+            .await
+            .contains("The item is reported lost.")
+            .contains("Replacement of a lost item (LOST-1)")
+            .contains("Processing fee for a lost item (LOST-1)")
+            .contains("HK$240.00");
+        // Once only.
+        let again = browser.post(&ask, &[]).await;
+        assert_eq!(again.location(), "/account?done=loan-not-found");
+        let gone = browser.get(&ask).await;
+        assert_eq!(
+            gone.location(),
+            "/account?done=loan-not-found#loans-section"
+        );
+    })
+    .await;
+}

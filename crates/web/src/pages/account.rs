@@ -4,7 +4,8 @@
 use library_app::RenewalResult;
 use library_circulation::ports::CirculationChannel;
 use library_circulation::service::{
-    CancelHoldError, CancelHoldRequest, ChangeHoldError, ChangeHoldRequest,
+    CancelHoldError, CancelHoldRequest, ChangeHoldError, ChangeHoldRequest, DeclareLostError,
+    DeclareLostRequest,
 };
 use library_circulation::{CancelledBy, HoldStatus};
 use library_core::{HoldId, LoanId};
@@ -148,7 +149,12 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
                                         id={"loan-" (id)}
                                         aria-label=(lang.ta("loans-select-one", &[("title", line.title.clone().into())]));
                                 }
-                                td data-label=(lang.t("col-title")) { label for={"loan-" (id)} { (line.title) } br; small .muted { (s.item.barcode.as_str()) } }
+                                td data-label=(lang.t("col-title")) {
+                                    label for={"loan-" (id)} { (line.title) } br;
+                                    small .muted { (s.item.barcode.as_str()) }
+                                    " · "
+                                    small { a .report-lost href={"/account/loans/" (id) "/lost"} { (lang.t("loan-report-lost")) } }
+                                }
                                 td .due .nowrap data-label=(lang.t("col-due")) { (lang.date(s.loan.due.on)) }
                                 td .renewals-left data-label=(lang.t("col-renewals-left")) { (lang.ta("renewals-left", &[("count", s.renewals_left.into())])) }
                                 td .fine data-label=(lang.t("col-fine")) {
@@ -487,4 +493,69 @@ pub(crate) async fn history(req: &Request) -> poem::Result<Response> {
     };
     let title = lang.t("history-title");
     Ok(ok(ctx, &title, main))
+}
+
+/// `GET /account/loans/{id}/lost`: what reporting a loan lost means, asked before it is
+/// done (it charges the reader).
+#[handler]
+pub(crate) async fn lost_page(req: &Request, Path(id): Path<i64>) -> poem::Result<Response> {
+    let (ctx, reader) = match reader_page(req).await? {
+        Ok(opened) => opened,
+        Err(answer) => return Ok(answer),
+    };
+    let lang = ctx.lang;
+    let loans = ctx
+        .services
+        .loans_of(reader.patron)
+        .await
+        .map_err(unavailable)?;
+    let Some(line) = loans.into_iter().find(|l| l.status.loan.id.get() == id) else {
+        return Ok(ctx.redirect("/account?done=loan-not-found#loans-section"));
+    };
+    let main = html! {
+        h1 { (lang.t("lost-title")) }
+        p { (lang.ta("lost-item", &[("title", line.title.clone().into()), ("barcode", line.status.item.barcode.as_str().to_owned().into())])) }
+        p #lost-explained { (lang.t("lost-explained")) }
+        form #report-lost method="post" action={"/account/loans/" (id) "/lost"} {
+            (csrf_field(&ctx))
+            div .actions {
+                button type="submit" { (lang.t("lost-confirm")) }
+                " "
+                a href="/account#loans-section" { (lang.t("lost-cancel")) }
+            }
+        }
+    };
+    let title = lang.t("lost-title");
+    Ok(ok(ctx, &title, main))
+}
+
+/// `POST /account/loans/{id}/lost`: the reader's report of a loss (the application
+/// layer's declaration, as at the counter); back to the account with what it charged.
+#[handler]
+pub(crate) async fn report_lost(
+    req: &Request,
+    Path(id): Path<i64>,
+    body: Body,
+) -> poem::Result<Response> {
+    let (ctx, reader, _form) = match reader_post(req, body).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
+    let result = ctx
+        .services
+        .circulation
+        .declare_lost(
+            DeclareLostRequest {
+                loan: LoanId(id),
+                patron: Some(reader.patron),
+            },
+            None,
+        )
+        .await;
+    let done = match result {
+        Ok(_) => "loan-reported-lost",
+        Err(DeclareLostError::LoanNotFound) => "loan-not-found",
+        Err(DeclareLostError::Infrastructure(e)) => return Err(unavailable(e)),
+    };
+    Ok(ctx.redirect(&format!("/account?done={done}")))
 }

@@ -32,6 +32,10 @@ pub(crate) fn routes() -> Route {
         )
         .at("/account", get(account::account))
         .at("/account/renew", post(account::renew))
+        .at(
+            "/account/loans/:id/lost",
+            get(account::lost_page).post(account::report_lost),
+        )
         .at("/account/holds/:id/cancel", post(account::cancel_hold))
         .at("/account/holds/:id/options", post(account::hold_options))
         .at("/account/history", get(account::history))
