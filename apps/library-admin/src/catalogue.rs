@@ -149,6 +149,7 @@ pub async fn import(ctx: &Context, file: &Path) -> Result<(), Failure> {
                         name: title.to_owned(),
                         author: (!author.is_empty()).then(|| author.to_owned()),
                         isbn: isbn.clone(),
+                        replacement_cost: None,
                     },
                     items: Vec::new(),
                 });

@@ -391,6 +391,8 @@ pub struct TitleInfo {
     pub author: Option<String>,
     /// Its ISBN, if recorded.
     pub isbn: Option<Isbn>,
+    /// What replacing a lost copy costs, if recorded (a copy's own cost comes first).
+    pub replacement_cost: Option<Money>,
 }
 
 /// Titles and items.

@@ -48,6 +48,8 @@ pub struct TitleDetails {
     pub author: Option<String>,
     /// Its ISBN, if recorded.
     pub isbn: Option<Isbn>,
+    /// What replacing a lost copy costs, if recorded (a copy's own cost comes first).
+    pub replacement_cost: Option<library_core::Money>,
 }
 
 /// A title with its copies to import ([`CatalogueStore::import`]).
@@ -60,7 +62,8 @@ pub struct ImportedTitle {
 }
 
 /// Inserts a title ([`title_values`]), returning its id.
-const INSERT_TITLE: &str = "INSERT INTO titles (name, author, isbn) VALUES (?, ?, ?) RETURNING id";
+const INSERT_TITLE: &str = "INSERT INTO titles (name, author, isbn, replacement_cost_cents) \
+     VALUES (?, ?, ?, ?) RETURNING id";
 
 /// The values of [`INSERT_TITLE`].
 fn title_values(title: &TitleDetails) -> Vec<sea_orm::Value> {
@@ -68,6 +71,7 @@ fn title_values(title: &TitleDetails) -> Vec<sea_orm::Value> {
         title.name.as_str().into(),
         title.author.clone().into(),
         title.isbn.as_ref().map(|i| i.as_str().to_owned()).into(),
+        sea_orm::Value::BigInt(title.replacement_cost.map(|m| m.cents())),
     ]
 }
 
@@ -89,6 +93,7 @@ impl CatalogueStore {
                 name: name.to_owned(),
                 author: None,
                 isbn: None,
+                replacement_cost: None,
             },
             None,
         )
@@ -122,7 +127,7 @@ impl CatalogueStore {
         const C: &str = "read title details";
         let Some(row) = one(
             &self.conn,
-            "SELECT name, author, isbn FROM titles WHERE id = ?",
+            "SELECT name, author, isbn, replacement_cost_cents FROM titles WHERE id = ?",
             vec![id.get().into()],
         )
         .await
@@ -138,6 +143,9 @@ impl CatalogueStore {
             name: get(&row, "name").map_err(infra(C))?,
             author: get(&row, "author").map_err(infra(C))?,
             isbn,
+            replacement_cost: get::<Option<i64>>(&row, "replacement_cost_cents")
+                .map_err(infra(C))?
+                .map(library_core::Money::from_cents),
         }))
     }
 

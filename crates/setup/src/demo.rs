@@ -877,6 +877,7 @@ fn catalogue(codes: &[LibraryCode]) -> Result<Vec<ImportedTitle>, DemoError> {
                 name,
                 author: None,
                 isbn: None,
+                replacement_cost: None,
             },
             items,
         });

@@ -362,3 +362,73 @@ async fn a_claim_of_return_charges_nothing_until_staff_review_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_replacement_cost_is_the_items_else_the_titles_else_the_rules() {
+    on_every_backend(true, async |app: &TestApp| {
+        let staff = app.counter_on_1_june_2021().await;
+        app.rules(
+            &staff,
+            json!({}),
+            json!({"loan_days": 14, "renewals_allowed": 5, "quota": 10, "holds_allowed": 5,
+                   "pickup_days": 3, "fine_per_day_cents": 150,
+                   "replacement_cost_cents": 8000}),
+        )
+        .await
+        .expect(200, "");
+        let priced = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": "Priced Title", "replacement_cost_cents": 12_000}),
+            )
+            .await
+            .expect(201, "")
+            .body["id"]
+            .as_i64()
+            .unwrap();
+        let plain = app.title(&staff, "Plain Title").await;
+        item_costing(app, &staff, priced, "P1", Some(30_000)).await;
+        item_costing(app, &staff, priced, "P2", None).await;
+        item_costing(app, &staff, plain, "P3", None).await;
+        let card = app.reader(&staff, "91250031").await;
+        let mut got = Vec::new();
+        for barcode in ["P1", "P2", "P3"] {
+            let loan = app
+                .checkout(&staff, &card, barcode, "CEN")
+                .await
+                .expect(201, "")
+                .body["loan_id"]
+                .as_i64()
+                .unwrap();
+            let lost = app
+                .post(
+                    &format!("/api/v1/circulation/loans/{loan}/lost"),
+                    Some(&staff),
+                    Value::Null,
+                )
+                .await
+                .expect(200, "");
+            got.push((
+                lost.body["replacement_cents"].as_i64().unwrap(),
+                lost.body["processing_cents"].as_i64().unwrap(),
+            ));
+        }
+        assert_eq!(
+            got,
+            vec![(30_000, 6000), (12_000, 2400), (8000, 1600)],
+            "{}",
+            app.db
+        );
+        let bad = app
+            .post(
+                "/api/v1/catalog/titles",
+                Some(&staff),
+                json!({"title": "Too Dear", "replacement_cost_cents": 100_000_001}),
+            )
+            .await
+            .expect(422, "validation_failed");
+        assert_eq!(bad.violations(), vec!["replacement_cost_invalid"]);
+    })
+    .await;
+}

@@ -95,6 +95,10 @@ struct NewTitleRequest {
     author: Option<Text>,
     /// ISBN-10 or ISBN-13, hyphens and spaces allowed, check digit verified; blank: none.
     isbn: Option<Text>,
+    /// What replacing a lost copy costs, in cents (0 to 100,000,000), unless the copy
+    /// records its own; absent: the rule `replacement_cost_cents` (422
+    /// `replacement_cost_invalid`).
+    replacement_cost_cents: Option<i64>,
 }
 
 /// `GET /catalog/titles/{id}`.
@@ -287,10 +291,19 @@ impl LibrariesApi {
                 None
             }
         };
+        let cost = body.replacement_cost_cents;
+        if cost.is_some_and(|c| !(0..=MAX_REPLACEMENT_COST_CENTS).contains(&c)) {
+            violations.push("replacement_cost_invalid");
+        }
         let Some(name) = name.filter(|_| violations.is_empty()) else {
             return Err(ApiError::validation_failed(violations));
         };
-        let title = TitleInfo { name, author, isbn };
+        let title = TitleInfo {
+            name,
+            author,
+            isbn,
+            replacement_cost: cost.map(library_core::Money::from_cents),
+        };
         let details = json!({"isbn": title.isbn.as_ref().map(Isbn::as_str)});
         let audit = |id: TitleId| {
             audit_record(

@@ -554,6 +554,7 @@ impl CatalogueAdmin for DbAdmin {
                     name: title.name.clone(),
                     author: title.author.clone(),
                     isbn: title.isbn.clone(),
+                    replacement_cost: title.replacement_cost,
                 },
                 Some(&entry),
             )
@@ -571,6 +572,7 @@ impl CatalogueAdmin for DbAdmin {
                 name: t.name,
                 author: t.author,
                 isbn: t.isbn,
+                replacement_cost: t.replacement_cost,
             }))
     }
 

@@ -28,6 +28,7 @@ async fn add(db: &Database, name: &str, author: Option<&str>, isbn: Option<&str>
                 name: name.into(),
                 author: author.map(str::to_owned),
                 isbn: isbn.map(|i| Isbn::parse(i).unwrap()),
+                replacement_cost: None,
             },
             None,
         )
