@@ -1131,3 +1131,50 @@ async fn the_binary_serves_sip2_when_asked_and_stops_cleanly() {
     assert_eq!(count("listening on http://"), 1, "{all_lines:#?}");
     assert_eq!(count("sip2 stopped"), 1, "{all_lines:#?}");
 }
+
+#[tokio::test]
+async fn a_lost_copy_checked_in_at_a_station_is_taken_back_as_found() {
+    on_every_backend_with(true, true, async |app: &TestApp| {
+        let f = fixture(app).await;
+        let addr = sip2_addr(app);
+        let loan = app
+            .checkout(&f.staff, &f.card, "T1", LIBRARY)
+            .await
+            .expect(201, "")
+            .body["loan_id"]
+            .as_i64()
+            .unwrap();
+        let lost = app
+            .post(
+                &format!("/api/v1/circulation/loans/{loan}/lost"),
+                Some(&f.staff),
+                Value::Null,
+            )
+            .await
+            .expect(200, "");
+        // No cost recorded and no rule: nothing but a zero-cost loss.
+        assert_eq!(lost.body["replacement_cents"], 0);
+        let back = with_client(addr, &f.card, |c, p| {
+            let mut p = p.clone();
+            p.set_item_id("T1");
+            let back = c.checkin(&p).expect("10");
+            (back.ok(), value(back.msg(), "AB"), value(back.msg(), "CT"))
+        })
+        .await;
+        // Taken back at KLN and sent home to CEN.
+        assert_eq!(
+            back,
+            (true, Some("T1".into()), Some("CEN".into())),
+            "{}",
+            app.db
+        );
+        let actions: Vec<_> = app
+            .audit_log()
+            .await
+            .iter()
+            .map(|e| e.entry.action.clone())
+            .collect();
+        assert!(actions.contains(&"circulation.found".to_owned()));
+    })
+    .await;
+}

@@ -66,6 +66,8 @@ pub struct FoundOutcome {
     pub routing: CopyRouting,
     /// The copy, as it was before (lost).
     pub item: Item,
+    /// Its title.
+    pub title: Title,
 }
 
 /// Why a found item was not taken back.
@@ -277,7 +279,7 @@ where
             .patron_for_update(loan.patron)
             .await?
             .ok_or_else(vanished)?;
-        let ((_title, item, open_loan), holds) = tx
+        let ((title, item, open_loan), holds) = tx
             .lock_copy_with_holds(first_look.id)
             .await?
             .ok_or_else(vanished)?;
@@ -310,6 +312,7 @@ where
             owed_back,
             routing,
             item,
+            title,
         })
     }
 }

@@ -119,13 +119,39 @@ impl Sip2Library {
             library: station.library_code.clone(),
             returned_at,
         };
+        // A lost copy found is taken back as at the counter (Services::check_in).
         let outcome = match self
             .services
-            .circulation
-            .checkin(request.clone(), &station_actor(station))
+            .check_in(request.clone(), &station_actor(station))
             .await
         {
-            Ok(outcome) => outcome,
+            Ok(library_app::Return::Returned(outcome)) => *outcome,
+            Ok(library_app::Return::Found(found)) => {
+                let routing = &found.routing;
+                let to = routing.placement.transit_to.as_ref();
+                let routing = match (&routing.trapped, to) {
+                    (Some(hold), _) => ReturnRouting::HoldHere {
+                        library: hold.pickup_library.as_str().to_owned(),
+                    },
+                    (None, Some(to)) if routing.travels_for.is_some() => {
+                        ReturnRouting::HoldElsewhere {
+                            library: to.as_str().to_owned(),
+                        }
+                    }
+                    (None, Some(to)) => ReturnRouting::SendElsewhere {
+                        library: to.as_str().to_owned(),
+                    },
+                    (None, None) => ReturnRouting::Shelf,
+                };
+                return Ok(Ok(ReturnInfo {
+                    barcode: request.item_barcode.as_str().to_owned(),
+                    title: found.title.name.clone(),
+                    permanent_location: found.item.home_library.as_str().to_owned(),
+                    patron_card: None,
+                    fine: library_core::Money::ZERO,
+                    routing,
+                }));
+            }
             Err(CheckinError::ItemNotFound) => return Ok(Err(Refusal::item_not_found())),
             Err(CheckinError::NotOnLoan) => return Ok(Err(not_on_loan())),
             Err(CheckinError::InvalidReturnTime(e)) => {
