@@ -271,26 +271,9 @@ struct AllRulesBody {
 #[derive(Debug, Object)]
 struct PatronBody {
     id: i64,
-    card_number: String,
-    name: String,
-    phone: String,
-    email: Option<String>,
-    date_of_birth: Option<Date>,
-    category: Option<String>,
-    home_library: Option<String>,
-    card_expires_on: Option<Date>,
-    suspended_until: Option<Date>,
-    /// The card is blocked by a self-service station (SIP2 `01` Block Patron): checkouts,
-    /// renewals and holds are refused with `patron_suspended` until staff lift it with
-    /// `DELETE /patrons/{card_number}/block`.
-    blocked: bool,
-    /// When the station blocked it.
-    blocked_at: Option<OffsetDateTime>,
-    /// The station's reason.
-    block_reason: Option<String>,
-    registered_at: OffsetDateTime,
-    /// When staff deactivated the reader (null: active).
-    deactivated_at: Option<OffsetDateTime>,
+    /// The record, as the staff search shows it.
+    #[oai(flatten)]
+    record: super::readers::ReaderBody,
     /// Items on loan now.
     loans: u32,
     /// Unpaid charges plus fines accruing on open loans.
@@ -818,20 +801,7 @@ impl CirculationApi {
         let account = self.state.circulation.account(record.id).await?;
         Ok(Json(PatronBody {
             id: record.id.get(),
-            card_number: record.card_number.as_str().to_owned(),
-            name: record.name,
-            phone: record.phone,
-            email: record.email,
-            date_of_birth: record.date_of_birth,
-            category: record.category,
-            home_library: record.home_library,
-            card_expires_on: record.card_expires_on,
-            suspended_until: record.suspended_until,
-            blocked: record.blocked_at.is_some(),
-            blocked_at: record.blocked_at.map(shown),
-            block_reason: record.block_reason,
-            registered_at: shown(record.registered_at),
-            deactivated_at: record.deactivated_at.map(shown),
+            record: record.into(),
             loans: account
                 .as_ref()
                 .map_or(0, |a| u32::try_from(a.loans.len()).unwrap_or(u32::MAX)),
