@@ -208,25 +208,29 @@ pub(crate) async fn account(req: &Request) -> poem::Result<Response> {
                                 @if status == HoldStatus::Queued {
                                     form .hold-options method="post" action={"/account/holds/" (id) "/options"} {
                                         (csrf_field(&ctx))
-                                        label for={"suspend-" (id)} { (lang.t("hold-suspend-until")) }
-                                        input type="date" name="suspended_until" id={"suspend-" (id)}
-                                            value=(h.suspended_until.map(|d| d.to_string()).unwrap_or_default());
-                                        button type="submit" name="action" value="suspend" .secondary
-                                            aria-label=(lang.ta("hold-suspend-one", &[("title", line.title.clone().into())])) {
-                                            (lang.t("hold-suspend"))
-                                        }
-                                        @if h.suspended_until.is_some() {
-                                            button type="submit" name="action" value="resume" .secondary
-                                                aria-label=(lang.ta("hold-resume-one", &[("title", line.title.clone().into())])) {
-                                                (lang.t("hold-resume"))
+                                        div .hold-option {
+                                            label for={"suspend-" (id)} { (lang.t("hold-suspend-until")) }
+                                            input type="date" name="suspended_until" id={"suspend-" (id)}
+                                                value=(h.suspended_until.map(|d| d.to_string()).unwrap_or_default());
+                                            button type="submit" name="action" value="suspend" .secondary
+                                                aria-label=(lang.ta("hold-suspend-one", &[("title", line.title.clone().into())])) {
+                                                (lang.t("hold-suspend"))
+                                            }
+                                            @if h.suspended_until.is_some() {
+                                                button type="submit" name="action" value="resume" .secondary
+                                                    aria-label=(lang.ta("hold-resume-one", &[("title", line.title.clone().into())])) {
+                                                    (lang.t("hold-resume"))
+                                                }
                                             }
                                         }
-                                        label for={"not-needed-" (id)} { (lang.t("hold-not-needed-after")) }
-                                        input type="date" name="not_needed_after" id={"not-needed-" (id)}
-                                            value=(h.not_needed_after.map(|d| d.to_string()).unwrap_or_default());
-                                        button type="submit" name="action" value="not-needed-after" .secondary
-                                            aria-label=(lang.ta("hold-not-needed-save-one", &[("title", line.title.clone().into())])) {
-                                            (lang.t("hold-not-needed-save"))
+                                        div .hold-option {
+                                            label for={"not-needed-" (id)} { (lang.t("hold-not-needed-after")) }
+                                            input type="date" name="not_needed_after" id={"not-needed-" (id)}
+                                                value=(h.not_needed_after.map(|d| d.to_string()).unwrap_or_default());
+                                            button type="submit" name="action" value="not-needed-after" .secondary
+                                                aria-label=(lang.ta("hold-not-needed-save-one", &[("title", line.title.clone().into())])) {
+                                                (lang.t("hold-not-needed-save"))
+                                            }
                                         }
                                     }
                                 }
