@@ -21,6 +21,7 @@
 //! - It holds no port of its own: every use case is a call of the application layer
 //!   (`library-app`), which owns the interfaces and the rules.
 
+mod allow;
 mod api;
 mod auth;
 mod csv;

@@ -33,7 +33,12 @@ fn body_limit(path: &str) -> usize {
 /// `Content-Length` over the limit is refused at once, and a body streamed without one
 /// (chunked) is refused as soon as it passes the limit. Then runs the endpoint and turns
 /// any error into the contract's JSON.
-pub(crate) async fn guard_request<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
+pub(crate) async fn guard_request<E: Endpoint>(
+    ep: E,
+    mut req: Request,
+    allow: std::sync::Arc<crate::allow::AllowTable>,
+) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
     let limit = body_limit(req.uri().path());
     let declared = req
         .headers()
@@ -51,10 +56,18 @@ pub(crate) async fn guard_request<E: Endpoint>(ep: E, mut req: Request) -> poem:
         }
         Err(_) => return Ok(ApiError::bad_request().into_response()),
     }
-    match ep.call(req).await {
-        Ok(resp) => Ok(resp.into_response()),
-        Err(err) => Ok(from_poem_error(err).into_response()),
+    let mut resp = match ep.call(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => from_poem_error(err).into_response(),
+    };
+    // A wrong method names the right ones (RFC 9110 §15.5.6).
+    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED
+        && let Some(methods) = allow.allow(&path)
+        && let Ok(value) = poem::http::HeaderValue::from_str(&methods)
+    {
+        resp.headers_mut().insert(poem::http::header::ALLOW, value);
     }
+    Ok(resp)
 }
 
 /// The answer to a panic in a handler (a bug: logged, and answered like any 500).

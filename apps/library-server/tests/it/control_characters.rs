@@ -370,9 +370,22 @@ async fn routing_and_the_session_come_before_the_text_check() {
         app.get("/api/v1/no%00such", None)
             .await
             .expect(404, "not_found");
-        app.delete("/api/v1/catalog/titles", Some(&staff))
+        let wrong = app
+            .delete("/api/v1/catalog/titles", Some(&staff))
             .await
             .expect(405, "method_not_allowed");
+        // The answer names the methods the path has (RFC 9110 §15.5.6).
+        assert_eq!(wrong.headers["allow"], "POST");
+        let wrong = app
+            .delete(&format!("/api/v1/patrons/{card}"), Some(&staff))
+            .await
+            .expect(405, "method_not_allowed");
+        assert_eq!(wrong.headers["allow"], "GET, HEAD, PATCH");
+        let wrong = app
+            .put("/api/v1/me/holds", Some(&reader), json!({}))
+            .await
+            .expect(405, "method_not_allowed");
+        assert_eq!(wrong.headers["allow"], "GET, HEAD, POST");
         // No session, then the wrong session: 401, then 403, as for any other body.
         app.post("/api/v1/catalog/titles", None, tainted.clone())
             .await

@@ -124,6 +124,7 @@ pub fn app(state: Services) -> impl Endpoint<Output = Response> {
             "JSON API of the library system. Errors are `{\"code\",\"message\"}` \
              (+ `violations` on 422, `reason` on 409).",
         );
+    let allow = std::sync::Arc::new(crate::allow::AllowTable::from_spec(&service.spec()));
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
     Route::new()
@@ -132,6 +133,6 @@ pub fn app(state: Services) -> impl Endpoint<Output = Response> {
         .nest("/", service)
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))
-        .around(guard_request)
+        .around(move |ep, req| guard_request(ep, req, allow.clone()))
         .with(Tracing)
 }

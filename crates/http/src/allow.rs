@@ -1,0 +1,169 @@
+//! The `Allow` header of a 405 answer (RFC 9110 §15.5.6: "the origin server MUST generate
+//! an Allow header field … containing a list of the target resource's currently supported
+//! methods"). The table is read once from the served OpenAPI document, so it names exactly
+//! the methods the document declares for each path.
+
+use std::collections::BTreeMap;
+
+/// Path templates (`/api/v1/patrons/{card_number}`) with the methods declared for each.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AllowTable {
+    routes: Vec<(Vec<Segment>, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+fn segments(template: &str) -> Vec<Segment> {
+    template
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                Segment::Param
+            } else {
+                Segment::Literal(s.to_owned())
+            }
+        })
+        .collect()
+}
+
+impl AllowTable {
+    /// The table of an OpenAPI document (JSON text); the served document's own paths
+    /// (`/openapi.json`, `/docs`) answer GET.
+    pub(crate) fn from_spec(spec: &str) -> Self {
+        let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // A path may appear more than once in the document (one entry per API group that
+        // declares it), so the entries are read as a list, not a map that keeps the last.
+        let doc: Document = serde_json::from_str(spec).unwrap_or_default();
+        for (path, item) in doc.paths.0 {
+            let Some(ops) = item.as_object() else {
+                continue;
+            };
+            let methods = by_path.entry(path).or_default();
+            for m in ops.keys() {
+                let known = matches!(
+                    m.as_str(),
+                    "get" | "put" | "post" | "delete" | "patch" | "head" | "options"
+                );
+                let m = m.to_ascii_uppercase();
+                if known && !methods.contains(&m) {
+                    methods.push(m);
+                }
+            }
+        }
+        for own in ["/openapi.json", "/docs"] {
+            by_path
+                .entry(own.to_owned())
+                .or_insert_with(|| vec!["GET".into()]);
+        }
+        let mut routes: Vec<(Vec<Segment>, Vec<String>)> = by_path
+            .into_iter()
+            .map(|(path, mut methods)| {
+                if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
+                    methods.push("HEAD".into());
+                }
+                methods.sort_by_key(|m| order(m));
+                (segments(&path), methods)
+            })
+            .collect();
+        // A literal segment beats a parameter (`/patrons/{card}` vs a fixed path).
+        routes.sort_by_key(|(segs, _)| {
+            segs.iter()
+                .map(|s| usize::from(*s == Segment::Param))
+                .collect::<Vec<_>>()
+        });
+        Self { routes }
+    }
+
+    /// The methods declared for the path of a request, as an `Allow` value; `None` if no
+    /// declared path matches.
+    pub(crate) fn allow(&self, path: &str) -> Option<String> {
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        self.routes
+            .iter()
+            .find(|(segs, _)| {
+                segs.len() == parts.len()
+                    && segs.iter().zip(&parts).all(|(s, p)| match s {
+                        Segment::Param => true,
+                        Segment::Literal(l) => l == p,
+                    })
+            })
+            .map(|(_, methods)| methods.join(", "))
+    }
+}
+
+/// The part of an OpenAPI document the table reads.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Document {
+    #[serde(default)]
+    paths: Entries,
+}
+
+/// A JSON object's entries in order, duplicate keys kept.
+#[derive(Debug, Default)]
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+fn order(method: &str) -> usize {
+    ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        .iter()
+        .position(|m| *m == method)
+        .unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_methods_of_the_matching_template_in_a_fixed_order() {
+        let spec = r#"{"paths": {
+            "/api/v1/patrons": {"get": {}, "post": {}},
+            "/api/v1/patrons/{card_number}": {"get": {}},
+            "/api/v1/patrons/{card_number}": {"patch": {}, "parameters": []},
+            "/api/v1/patrons/{card_number}/holds/{id}": {"delete": {}, "patch": {}}
+        }}"#;
+        let t = AllowTable::from_spec(spec);
+        assert_eq!(
+            t.allow("/api/v1/patrons").as_deref(),
+            Some("GET, HEAD, POST")
+        );
+        assert_eq!(
+            t.allow("/api/v1/patrons/21000000000017").as_deref(),
+            Some("GET, HEAD, PATCH")
+        );
+        assert_eq!(
+            t.allow("/api/v1/patrons/2100/holds/7").as_deref(),
+            Some("PATCH, DELETE")
+        );
+        assert_eq!(t.allow("/openapi.json").as_deref(), Some("GET, HEAD"));
+        assert_eq!(t.allow("/api/v1/nowhere"), None);
+        assert_eq!(t.allow("/api/v1/patrons/a/b"), None);
+    }
+}
