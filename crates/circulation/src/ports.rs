@@ -948,22 +948,35 @@ pub trait CirculationTransaction:
         Ok(None)
     }
 
-    /// Writes off on `on`, with `reason`, what is unpaid of loan `loan`'s lost-item lines
-    /// (replacement and processing) on reader `patron`'s ledger: (written off, paid on
-    /// them).
+    /// The charges on reader `patron`'s ledger for loan `loan`'s lost item (its
+    /// replacement and processing lines), as stored. The default store records none.
     ///
     /// # Errors
-    /// [`InfrastructureError`], also if the store cannot do it.
-    async fn write_off_lost_charges(
+    /// [`InfrastructureError`] only.
+    async fn lost_item_charges(
         &mut self,
         patron: PatronId,
         loan: LoanId,
+    ) -> Result<Vec<library_fines::Charge>, InfrastructureError> {
+        let _ = (patron, loan);
+        Ok(Vec::new())
+    }
+
+    /// Writes off `amount` of charge `charge` on `on`, with `reason` (a waiver of what is
+    /// left on it).
+    ///
+    /// # Errors
+    /// [`InfrastructureError`], also if the store cannot do it.
+    async fn write_off(
+        &mut self,
+        charge: ChargeId,
+        amount: Money,
         reason: &str,
         on: Date,
-    ) -> Result<(Money, Money), InfrastructureError> {
-        let _ = (patron, loan, reason, on);
+    ) -> Result<(), InfrastructureError> {
+        let _ = (charge, amount, reason, on);
         Err(InfrastructureError::new(
-            "this store does not record lost items",
+            "this store does not write charges off",
         ))
     }
 

@@ -95,6 +95,29 @@ fn charge(row: &QueryResult) -> Result<Charge, InfrastructureError> {
     })
 }
 
+/// The charges matching `condition` (with `values` for its placeholders), by id.
+pub(crate) async fn charges_where(
+    conn: &impl ConnectionTrait,
+    condition: &str,
+    values: Vec<Value>,
+) -> Result<Vec<Charge>, InfrastructureError> {
+    const C: &str = "read charges";
+    all(
+        conn,
+        &format!(
+            "SELECT id, kind, loan_id, chargeable_days, hold_id, description, amount, \
+             charged_on, paid, waived_amount, waiver_reason, waived_on FROM charges \
+             WHERE {condition} ORDER BY id"
+        ),
+        values,
+    )
+    .await
+    .map_err(infra(C))?
+    .iter()
+    .map(charge)
+    .collect()
+}
+
 /// The ledger of `patron` as stored, read on `conn` (a transaction when it will change).
 async fn read_ledger(
     conn: &impl ConnectionTrait,
@@ -102,18 +125,7 @@ async fn read_ledger(
 ) -> Result<PatronLedger, StoreError> {
     const C: &str = "read ledger";
     let p = || vec![Value::from(patron.get())];
-    let charges = all(
-        conn,
-        "SELECT id, kind, loan_id, chargeable_days, hold_id, description, amount, charged_on, \
-         paid, waived_amount, waiver_reason, waived_on FROM charges WHERE patron_id = ? \
-         ORDER BY id",
-        p(),
-    )
-    .await
-    .map_err(store_err(C))?
-    .iter()
-    .map(charge)
-    .collect::<Result<Vec<_>, _>>()?;
+    let charges = charges_where(conn, "patron_id = ?", p()).await?;
     let payment_rows = all(
         conn,
         "SELECT id, amount, paid_on FROM payments WHERE patron_id = ? ORDER BY id",

@@ -7,7 +7,7 @@ use library_fines::NewCharge;
 use super::{Circulation, CopyRouting, record, save_queue};
 use crate::checkin::accrued_fine;
 use crate::hold_queue::HoldQueue;
-use crate::lost::lost_item_charges;
+use crate::lost::{found_refund, lost_item_charges};
 use crate::model::{Item, ItemPlacement, ItemStatus, Loan, Title};
 use crate::ports::{
     Actor, CalendarRepository, CirculationEvent, CirculationStore, FineSuspensionRepository,
@@ -288,9 +288,15 @@ where
             return Err(FoundError::NotLost);
         }
         let today = here.calendar.local_date(now);
-        let (written_off, owed_back) = tx
-            .write_off_lost_charges(patron.id, loan.id, FOUND_REASON, today)
-            .await?;
+        let (mut written_off, mut owed_back) = (Money::ZERO, Money::ZERO);
+        for line in tx.lost_item_charges(patron.id, loan.id).await? {
+            let (off, back) = found_refund(line.amount, line.paid, line.waiver.is_some());
+            if off.is_positive() {
+                tx.write_off(line.id, off, FOUND_REASON, today).await?;
+            }
+            written_off += off;
+            owed_back += back;
+        }
         let mut queue = HoldQueue::new(item.title, holds);
         let routing = self
             .route_freed_copy(tx.as_mut(), &mut queue, &item, &here, &config, now)

@@ -241,45 +241,48 @@ impl CirculationTransaction for DbTransaction {
             .transpose()
     }
 
-    async fn write_off_lost_charges(
+    async fn lost_item_charges(
         &mut self,
         patron: PatronId,
         loan: LoanId,
+    ) -> Result<Vec<library_fines::Charge>, InfrastructureError> {
+        crate::ledger_store::charges_where(
+            &self.txn,
+            "patron_id = ? AND loan_id = ? AND kind = 'other' \
+             AND description IN ('lost_item', 'lost_processing')",
+            vec![patron.get().into(), loan.get().into()],
+        )
+        .await
+    }
+
+    async fn write_off(
+        &mut self,
+        charge: library_fines::ChargeId,
+        amount: Money,
         reason: &str,
         on: Date,
-    ) -> Result<(Money, Money), InfrastructureError> {
-        const C: &str = "write off lost-item charges";
-        const LINES: &str = "patron_id = ? AND loan_id = ? AND kind = 'other' \
-             AND description IN ('lost_item', 'lost_processing')";
-        let keys = || vec![patron.get().into(), loan.get().into()];
-        let row = one(
+    ) -> Result<(), InfrastructureError> {
+        let n = exec(
             &self.txn,
-            &format!(
-                "SELECT CAST(COALESCE(SUM(CASE WHEN waived_on IS NULL AND amount > paid \
-                 THEN amount - paid ELSE 0 END), 0) AS BIGINT) AS unpaid, \
-                 CAST(COALESCE(SUM(paid), 0) AS BIGINT) AS paid FROM charges WHERE {LINES}"
-            ),
-            keys(),
+            "UPDATE charges SET waived_amount = ?, waiver_reason = ?, waived_on = ? \
+             WHERE id = ? AND waived_on IS NULL",
+            vec![
+                amount.cents().into(),
+                reason.into(),
+                sea_orm::Value::TimeDate(Some(on)),
+                charge.0.into(),
+            ],
         )
         .await
-        .map_err(infra(C))?
-        .ok_or_else(|| InfrastructureError::new(format!("{C}: no row")))?;
-        let unpaid: i64 = get(&row, "unpaid").map_err(infra(C))?;
-        let paid: i64 = get(&row, "paid").map_err(infra(C))?;
-        let mut values: Vec<sea_orm::Value> =
-            vec![reason.into(), sea_orm::Value::TimeDate(Some(on))];
-        values.extend(keys());
-        exec(
-            &self.txn,
-            &format!(
-                "UPDATE charges SET waived_amount = amount - paid, waiver_reason = ?, \
-                 waived_on = ? WHERE {LINES} AND waived_on IS NULL AND amount > paid"
-            ),
-            values,
-        )
-        .await
-        .map_err(infra(C))?;
-        Ok((Money::from_cents(unpaid), Money::from_cents(paid)))
+        .map_err(infra("write off charge"))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(InfrastructureError::new(format!(
+                "no charge {} to write off",
+                charge.0
+            )))
+        }
     }
 
     /// One query: the open loans joined to their items.
