@@ -216,7 +216,40 @@ pub trait ReaderRecords: Send + Sync {
         id: PatronId,
         at: OffsetDateTime,
         audit: AuditRecord,
+        decide: &Decide,
     ) -> Result<Deactivation, PortError>;
+}
+
+/// The deactivation decision a store applies to what it read under the reader's lock.
+pub type Decide = dyn Fn(&DeactivationFacts) -> Vec<&'static str> + Send + Sync;
+
+/// What a deactivation weighs, read under the reader's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeactivationFacts {
+    /// The reader is deactivated already.
+    pub deactivated: bool,
+    /// Their open loans.
+    pub open_loans: u64,
+    /// What they owe in charges.
+    pub owed: library_core::Money,
+    /// Their queued and waiting holds.
+    pub active_holds: u64,
+}
+
+/// Why a reader may not be deactivated: every reason that applies, in the order of
+/// [`DEACTIVATION_REASONS`] (empty: they may be).
+pub fn deactivation_refusals(f: &DeactivationFacts) -> Vec<&'static str> {
+    let applies = [
+        f.deactivated,
+        f.open_loans > 0,
+        f.owed.is_positive(),
+        f.active_holds > 0,
+    ];
+    DEACTIVATION_REASONS
+        .into_iter()
+        .zip(applies)
+        .filter_map(|(reason, applies)| applies.then_some(reason))
+        .collect()
 }
 
 fn digits_only(s: &str) -> Option<String> {
@@ -430,12 +463,9 @@ impl Services {
         audit: AuditRecord,
     ) -> Result<Deactivation, ReaderRecordError> {
         let record = self.reader_record(card).await?;
-        if record.deactivated_at.is_some() {
-            return Ok(Deactivation::Refused(vec!["already_deactivated"]));
-        }
         let outcome = self
             .records
-            .deactivate(record.id, self.clock.now(), audit)
+            .deactivate(record.id, self.clock.now(), audit, &deactivation_refusals)
             .await?;
         if outcome == Deactivation::Done {
             self.credentials.end_reader_sessions(record.id).await?;
@@ -478,6 +508,29 @@ mod tests {
                 "per_page_invalid"
             ])
         );
+    }
+
+    #[test]
+    fn every_reason_not_to_deactivate_in_order() {
+        let none = DeactivationFacts {
+            deactivated: false,
+            open_loans: 0,
+            owed: library_core::Money::ZERO,
+            active_holds: 0,
+        };
+        assert!(deactivation_refusals(&none).is_empty());
+        let all = DeactivationFacts {
+            deactivated: true,
+            open_loans: 1,
+            owed: library_core::Money::from_cents(1),
+            active_holds: 2,
+        };
+        assert_eq!(deactivation_refusals(&all), DEACTIVATION_REASONS.to_vec());
+        let owed = DeactivationFacts {
+            owed: library_core::Money::from_cents(150),
+            ..none
+        };
+        assert_eq!(deactivation_refusals(&owed), vec!["charges_outstanding"]);
     }
 
     #[test]

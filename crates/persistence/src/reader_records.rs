@@ -6,10 +6,11 @@
 //! so there a name search is case-blind for Latin letters without accents); the phone with
 //! spaces, `+`, `-`, `(` and `)` taken out on both sides.
 
+use library_app::readers::DeactivationFacts;
 use library_app::{
     AuditRecord, Deactivation, ReaderDetails, ReaderQuery, ReaderRecord, ReaderRecords,
 };
-use library_core::{CardNumber, PatronId};
+use library_core::{CardNumber, Money, PatronId};
 use library_credentials::PortError;
 use library_reader_services::Page;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
@@ -19,6 +20,7 @@ use crate::application::DbReaderDirectory;
 use crate::audit_store::insert_audit_entry;
 use crate::catalogue_search::prefix_pattern;
 use crate::circulation::ledger::OUTSTANDING_SQL;
+use crate::error::{corrupt, failed};
 use crate::instant;
 use crate::sql::{self, exec, get, lock_clause, one};
 
@@ -30,17 +32,12 @@ const RECORD_COLUMNS: &str = "id, card_number, name, phone, email, date_of_birth
 const PHONE_DIGITS: &str = "replace(replace(replace(replace(replace(phone, ' ', ''), '+', ''), \
      '-', ''), '(', ''), ')', '')";
 
-fn failed(context: &'static str) -> impl Fn(sea_orm::DbErr) -> PortError {
-    move |e| PortError::Failed(format!("{context}: {e}"))
-}
-
 fn record(row: &QueryResult) -> Result<ReaderRecord, PortError> {
     const C: &str = "read reader record";
     let card: String = get(row, "card_number").map_err(failed(C))?;
     Ok(ReaderRecord {
         id: PatronId(get(row, "id").map_err(failed(C))?),
-        card_number: CardNumber::parse(&card)
-            .map_err(|e| PortError::Failed(format!("{C}: card number: {e}")))?,
+        card_number: CardNumber::parse(&card).map_err(|e| corrupt(C, e))?,
         name: get(row, "name").map_err(failed(C))?,
         phone: get(row, "phone").map_err(failed(C))?,
         email: get(row, "email").map_err(failed(C))?,
@@ -54,10 +51,6 @@ fn record(row: &QueryResult) -> Result<ReaderRecord, PortError> {
         registered_at: get(row, "created_at").map_err(failed(C))?,
         deactivated_at: get(row, "deactivated_at").map_err(failed(C))?,
     })
-}
-
-fn audit_entry(record: AuditRecord) -> crate::NewAuditEntry {
-    crate::application::audit_entry(record)
 }
 
 #[async_trait::async_trait]
@@ -127,8 +120,7 @@ impl ReaderRecords for DbReaderDirectory {
                 let card: String = get(row, "card_number").map_err(failed(C))?;
                 Ok(library_app::ClaimReturned {
                     loan: library_core::LoanId(get(row, "id").map_err(failed(C))?),
-                    card_number: CardNumber::parse(&card)
-                        .map_err(|e| PortError::Failed(format!("{C}: card number: {e}")))?,
+                    card_number: CardNumber::parse(&card).map_err(|e| corrupt(C, e))?,
                     item_barcode: get(row, "barcode").map_err(failed(C))?,
                     title: get(row, "name").map_err(failed(C))?,
                     library: get(row, "library_code").map_err(failed(C))?,
@@ -175,7 +167,7 @@ impl ReaderRecords for DbReaderDirectory {
         if n != 1 {
             return Ok(false);
         }
-        insert_audit_entry(&txn, &audit_entry(audit))
+        insert_audit_entry(&txn, &crate::application::audit_entry(audit))
             .await
             .map_err(failed(C))?;
         txn.commit().await.map_err(failed(C))?;
@@ -200,7 +192,7 @@ impl ReaderRecords for DbReaderDirectory {
         if n != 1 {
             return Ok(false);
         }
-        insert_audit_entry(&txn, &audit_entry(audit))
+        insert_audit_entry(&txn, &crate::application::audit_entry(audit))
             .await
             .map_err(failed(C))?;
         txn.commit().await.map_err(failed(C))?;
@@ -212,6 +204,7 @@ impl ReaderRecords for DbReaderDirectory {
         id: PatronId,
         at: OffsetDateTime,
         audit: AuditRecord,
+        decide: &library_app::readers::Decide,
     ) -> Result<Deactivation, PortError> {
         const C: &str = "deactivate reader";
         let txn = self.pool().begin_write().await.map_err(failed(C))?;
@@ -229,11 +222,7 @@ impl ReaderRecords for DbReaderDirectory {
         else {
             return Ok(Deactivation::NoReader);
         };
-        let mut reasons = Vec::new();
         let deactivated: Option<OffsetDateTime> = get(&row, "deactivated_at").map_err(failed(C))?;
-        if deactivated.is_some() {
-            reasons.push("already_deactivated");
-        }
         let counts = one(
             &txn,
             &format!(
@@ -247,18 +236,16 @@ impl ReaderRecords for DbReaderDirectory {
         .await
         .map_err(failed(C))?
         .ok_or_else(|| PortError::Failed(format!("{C}: the counts gave no row")))?;
-        let loans: i64 = get(&counts, "loans").map_err(failed(C))?;
-        let holds: i64 = get(&counts, "holds").map_err(failed(C))?;
-        let owed: i64 = get(&counts, "outstanding").map_err(failed(C))?;
-        if loans > 0 {
-            reasons.push("loans_open");
-        }
-        if owed > 0 {
-            reasons.push("charges_outstanding");
-        }
-        if holds > 0 {
-            reasons.push("holds_active");
-        }
+        let count = |name: &str| -> Result<u64, PortError> {
+            let n: i64 = get(&counts, name).map_err(failed(C))?;
+            Ok(u64::try_from(n).unwrap_or_default())
+        };
+        let reasons = decide(&DeactivationFacts {
+            deactivated: deactivated.is_some(),
+            open_loans: count("loans")?,
+            owed: Money::from_cents(get(&counts, "outstanding").map_err(failed(C))?),
+            active_holds: count("holds")?,
+        });
         if !reasons.is_empty() {
             return Ok(Deactivation::Refused(reasons));
         }
@@ -269,7 +256,7 @@ impl ReaderRecords for DbReaderDirectory {
         )
         .await
         .map_err(failed(C))?;
-        insert_audit_entry(&txn, &audit_entry(audit))
+        insert_audit_entry(&txn, &crate::application::audit_entry(audit))
             .await
             .map_err(failed(C))?;
         txn.commit().await.map_err(failed(C))?;
