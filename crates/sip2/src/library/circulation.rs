@@ -127,22 +127,11 @@ impl Sip2Library {
         {
             Ok(library_app::Return::Returned(outcome)) => *outcome,
             Ok(library_app::Return::Found(found)) => {
-                let routing = &found.routing;
-                let to = routing.placement.transit_to.as_ref();
-                let routing = match (&routing.trapped, to) {
-                    (Some(hold), _) => ReturnRouting::HoldHere {
-                        library: hold.pickup_library.as_str().to_owned(),
-                    },
-                    (None, Some(to)) if routing.travels_for.is_some() => {
-                        ReturnRouting::HoldElsewhere {
-                            library: to.as_str().to_owned(),
-                        }
-                    }
-                    (None, Some(to)) => ReturnRouting::SendElsewhere {
-                        library: to.as_str().to_owned(),
-                    },
-                    (None, None) => ReturnRouting::Shelf,
-                };
+                let routing = routing(
+                    found.routing.trapped.as_ref(),
+                    found.routing.placement.transit_to.as_ref(),
+                    found.routing.travels_for.is_some(),
+                );
                 return Ok(Ok(ReturnInfo {
                     barcode: request.item_barcode.as_str().to_owned(),
                     title: found.title.name.clone(),
@@ -164,18 +153,11 @@ impl Sip2Library {
             Err(e @ CheckinError::LibraryNotFound(_)) => return Err(failed("checkin", &e)),
             Err(CheckinError::Infrastructure(e)) => return Err(failed("checkin", &e)),
         };
-        let routing = match (&outcome.hold, outcome.in_transit_to()) {
-            (Some(hold), _) => ReturnRouting::HoldHere {
-                library: hold.pickup_library.as_str().to_owned(),
-            },
-            (None, Some(to)) if outcome.transit_hold.is_some() => ReturnRouting::HoldElsewhere {
-                library: to.as_str().to_owned(),
-            },
-            (None, Some(to)) => ReturnRouting::SendElsewhere {
-                library: to.as_str().to_owned(),
-            },
-            (None, None) => ReturnRouting::Shelf,
-        };
+        let routing = routing(
+            outcome.hold.as_ref(),
+            outcome.in_transit_to(),
+            outcome.transit_hold.is_some(),
+        );
         Ok(Ok(ReturnInfo {
             barcode: request.item_barcode.as_str().to_owned(),
             title: outcome.title.name,
@@ -475,5 +457,26 @@ impl Sip2Library {
             hold_queue_length: u32::try_from(queued).unwrap_or(u32::MAX),
             owner_library: item.home_library.as_str().to_owned(),
         }))
+    }
+}
+
+/// Where a copy checked in goes, as a station is told: on the hold shelf here, in transit
+/// for a hold elsewhere or home, or to the shelf.
+fn routing(
+    trapped: Option<&library_circulation::Hold>,
+    transit_to: Option<&library_core::LibraryCode>,
+    travels_for_hold: bool,
+) -> ReturnRouting {
+    match (trapped, transit_to) {
+        (Some(hold), _) => ReturnRouting::HoldHere {
+            library: hold.pickup_library.as_str().to_owned(),
+        },
+        (None, Some(to)) if travels_for_hold => ReturnRouting::HoldElsewhere {
+            library: to.as_str().to_owned(),
+        },
+        (None, Some(to)) => ReturnRouting::SendElsewhere {
+            library: to.as_str().to_owned(),
+        },
+        (None, None) => ReturnRouting::Shelf,
     }
 }
