@@ -48,10 +48,11 @@ impl Context {
             .with_clock(clock.clone());
         let secrets =
             secret_box(&config, &db).map_err(|e| Failure::failed(format!("secret key: {e}")))?;
-        let credentials = credential_service(&db, secrets, clock.clone());
+        let security = Arc::new(library_app::security::SecurityLog::new());
+        let credentials = credential_service(&db, secrets, clock.clone(), security.clone());
         // This process serves no SIP2 connection: a station deleted here loses those of a
         // server at its next request, when its account is gone.
-        let services = services(&db, credentials, clock.clone(), None);
+        let services = services(&db, credentials, clock.clone(), None, security);
         Ok(Context {
             config,
             db,

@@ -106,6 +106,7 @@ fn credentials(db: &Database) -> CredentialService {
             )),
             random: Arc::new(OsRandom),
             clock,
+            events: Arc::new(library_credentials::NoSecurityEvents),
         },
         CredentialConfig::default(),
     )

@@ -113,12 +113,13 @@ impl Application {
             .await?
             .with_clock(clock.clone());
         let secrets = secret_box(config, &db)?;
-        let credentials = credential_service(&db, secrets.clone(), clock.clone());
+        let security = Arc::new(library_app::security::SecurityLog::new());
+        let credentials = credential_service(&db, secrets.clone(), clock.clone(), security.clone());
         bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let mut state = services(&db, credentials, clock, None);
+        let mut state = services(&db, credentials, clock, None, security);
         let work = scheduled_work(
             &db,
             &state,

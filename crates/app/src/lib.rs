@@ -42,6 +42,7 @@ pub mod reports;
 pub mod returns;
 pub mod roles;
 pub mod secrets;
+pub mod security;
 pub mod services;
 pub mod settings;
 pub mod standing;

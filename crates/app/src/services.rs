@@ -213,6 +213,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).
     pub random: Arc<dyn RandomSource>,
+    /// The security events logged and counted (the credential service records into it).
+    pub security: Arc<crate::security::SecurityLog>,
     /// `Some` only when the development clock is enabled.
     pub dev: Option<DevControls>,
 }

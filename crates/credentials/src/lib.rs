@@ -34,7 +34,7 @@
 //!     RecordingNotifier, SeededRandom,
 //! };
 //! use library_credentials::{
-//!     AttemptSource, CredentialConfig, CredentialPorts, CredentialService, LoginError,
+//!     AttemptSource, CredentialConfig, NoSecurityEvents, CredentialPorts, CredentialService, LoginError,
 //!     PersonalInfo, Scope, Secret, SecretHash, StoredCredentials,
 //! };
 //! use time::macros::datetime;
@@ -51,6 +51,7 @@
 //!         notifier: Arc::new(RecordingNotifier::new()),
 //!         random: Arc::new(SeededRandom::new(7)),
 //!         clock: Arc::new(ManualClock::new(datetime!(2021-03-05 09:00 +08:00))),
+//!         events: Arc::new(NoSecurityEvents),
 //!     },
 //!     CredentialConfig::default(),
 //! );
@@ -88,6 +89,7 @@
 //! ```
 
 mod blocklist;
+mod events;
 mod guessing;
 mod password;
 mod personal;
@@ -108,6 +110,7 @@ mod os_random;
 pub mod testing;
 
 pub use blocklist::{common_password_count, is_common_password};
+pub use events::{NoSecurityEvents, SecurityEvent, SecurityEvents};
 pub use guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
 pub use password::{
     PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,

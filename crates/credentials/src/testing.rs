@@ -415,3 +415,38 @@ impl StaffCredentialStore for InMemoryStaffStore {
         Ok(lock(&self.staff).iter().find(|s| s.id == id).cloned())
     }
 }
+
+/// Keeps every security event recorded, for assertions.
+#[derive(Debug, Default)]
+pub struct RecordingEvents {
+    events: Mutex<Vec<crate::events::SecurityEvent>>,
+}
+
+impl RecordingEvents {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The events recorded so far, oldest first.
+    pub fn events(&self) -> Vec<crate::events::SecurityEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The names of the events recorded so far, oldest first.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.events().iter().map(|e| e.name()).collect()
+    }
+}
+
+impl crate::events::SecurityEvents for RecordingEvents {
+    fn record(&self, event: crate::events::SecurityEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use library_core::{CardNumber, Clock, ManualClock, PatronId};
 use library_credentials::testing::{
     CountingHasher, InMemoryCredentialStore, InMemorySessionStore, InMemoryStaffStore,
-    RecordingNotifier, SeededRandom,
+    RecordingEvents, RecordingNotifier, SeededRandom,
 };
 use library_credentials::*;
 use time::macros::datetime;
@@ -24,6 +24,7 @@ struct Harness {
     hasher: Arc<CountingHasher>,
     notifier: Arc<RecordingNotifier>,
     clock: Arc<ManualClock>,
+    events: Arc<RecordingEvents>,
 }
 
 fn card() -> CardNumber {
@@ -58,6 +59,7 @@ async fn harness_with(config: CredentialConfig) -> Harness {
     let hasher = Arc::new(CountingHasher::new());
     let notifier = Arc::new(RecordingNotifier::new());
     let clock = Arc::new(ManualClock::new(T0));
+    let events = Arc::new(RecordingEvents::new());
     let ports = CredentialPorts {
         store: store.clone(),
         sessions: sessions.clone(),
@@ -66,6 +68,7 @@ async fn harness_with(config: CredentialConfig) -> Harness {
         notifier: notifier.clone(),
         random: Arc::new(SeededRandom::new(42)),
         clock: clock.clone(),
+        events: events.clone(),
     };
     let service = CredentialService::new(ports, config);
     store.insert(reader(1, CARD, Some("reader@example.com")));
@@ -81,6 +84,7 @@ async fn harness_with(config: CredentialConfig) -> Harness {
         hasher,
         notifier,
         clock,
+        events,
     }
 }
 
@@ -888,6 +892,7 @@ async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
         notifier: Arc::new(MockNotifier::new()),
         random: Arc::new(SeededRandom::new(1)),
         clock: Arc::new(ManualClock::new(T0)),
+        events: Arc::new(library_credentials::NoSecurityEvents),
     };
     let service = CredentialService::new(ports, CredentialConfig::default());
     match service.login(CARD, &s("Whatever1"), &ip()).await {
@@ -1064,6 +1069,20 @@ async fn station_logins_are_counted_throttled_and_alike_for_unknown_stations() {
         Err(LoginError::InvalidCredentials)
     ));
     assert_eq!(h.hasher.work() - work, 2);
+    // Each failed station login is a security event, with the station and the source.
+    assert_eq!(
+        h.events.events(),
+        [
+            SecurityEvent::StationLoginFailed {
+                station: "sc01".into(),
+                source: "ip:192.0.2.10".into()
+            },
+            SecurityEvent::StationLoginFailed {
+                station: "nobody".into(),
+                source: "ip:192.0.2.10".into()
+            }
+        ]
+    );
     // Not a username at all: refused without hashing or counting.
     assert!(matches!(
         login("SC01", "kiosk-pass-2026", Some(hash.clone())).await,

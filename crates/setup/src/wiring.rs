@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use library_app::security::SecurityLog;
 use library_app::{
     Anonymisation, BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport,
     Reminders, SecretBox, Sender, Services, SmsTransport, StationConnections,
@@ -120,6 +121,7 @@ pub fn credential_service(
     db: &Database,
     secrets: SecretBox,
     clock: Arc<dyn Clock>,
+    events: Arc<SecurityLog>,
 ) -> CredentialService {
     CredentialService::new(
         CredentialPorts {
@@ -130,6 +132,7 @@ pub fn credential_service(
             notifier: Arc::new(OutboxNotifier::new(db, secrets, clock.clone())),
             random: Arc::new(OsRandom),
             clock,
+            events,
         },
         CredentialConfig::default(),
     )
@@ -261,6 +264,7 @@ pub fn services(
     credentials: CredentialService,
     clock: Arc<dyn Clock>,
     connections: Option<Arc<dyn StationConnections>>,
+    security: Arc<SecurityLog>,
 ) -> Services {
     let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(db, clock.clone()));
     let admin = Arc::new(DbAdmin::new(db));
@@ -285,6 +289,7 @@ pub fn services(
         reports: Arc::new(db.reports()),
         clock,
         random: Arc::new(OsRandom),
+        security,
         dev: None,
     }
 }

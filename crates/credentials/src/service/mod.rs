@@ -19,6 +19,7 @@ use std::sync::Arc;
 use library_core::{Clock, PatronId};
 use time::{Duration, OffsetDateTime};
 
+use crate::events::{SecurityEvent, SecurityEvents};
 use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
 use crate::ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
@@ -75,6 +76,8 @@ pub struct CredentialPorts {
     pub random: Arc<dyn RandomSource>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where security events go (throttles, PIN locks, failed station logins).
+    pub events: Arc<dyn SecurityEvents>,
 }
 
 impl std::fmt::Debug for CredentialPorts {
@@ -112,6 +115,16 @@ impl CredentialService {
     /// The configuration in force.
     pub fn config(&self) -> &CredentialConfig {
         &self.config
+    }
+
+    /// Where security events go: the SIP2 server records its own there too.
+    pub fn events(&self) -> &Arc<dyn SecurityEvents> {
+        &self.ports.events
+    }
+
+    /// Records a security event.
+    pub(crate) fn record(&self, event: SecurityEvent) {
+        self.ports.events.record(event);
     }
 
     fn now(&self) -> OffsetDateTime {

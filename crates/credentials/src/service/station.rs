@@ -58,7 +58,13 @@ impl CredentialService {
             .await?;
         match outcome {
             Guarded::Verified(()) => Ok(()),
-            Guarded::Failed | Guarded::Disabled => Err(LoginError::InvalidCredentials),
+            Guarded::Failed | Guarded::Disabled => {
+                self.record(crate::events::SecurityEvent::StationLoginFailed {
+                    station: username.as_str().to_owned(),
+                    source: source.0.clone(),
+                });
+                Err(LoginError::InvalidCredentials)
+            }
             Guarded::Throttled { retry_after } => Err(LoginError::TooManyAttempts { retry_after }),
         }
     }

@@ -37,6 +37,7 @@ async fn harness(db: &Database, config: CredentialConfig) -> Harness {
             notifier: notifier.clone(),
             random: Arc::new(SeededRandom::new(7)),
             clock,
+            events: Arc::new(library_credentials::NoSecurityEvents),
         },
         config,
     );
