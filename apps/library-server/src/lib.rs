@@ -6,7 +6,9 @@
 //! [`Application`] until SIGTERM or Ctrl-C. Tests build an [`Application`] from a
 //! [`library_setup::Config`] directly and drive it over real HTTP.
 
+mod http_server;
 mod scheduler;
 mod startup;
 
+pub use http_server::HttpLimits;
 pub use startup::{Application, StartupError};

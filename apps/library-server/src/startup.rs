@@ -11,12 +11,12 @@ use library_core::{Clock, ManualClock, SystemClock};
 use library_persistence::application::DbSip2Stations;
 use library_persistence::{Database, DatabaseError};
 use library_sip2::server::ServerConfig;
+use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{EndpointExt, Server};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::http_server::{HttpLimits, serve};
 use crate::scheduler::Scheduler;
 use library_setup::wiring::{Transports, credential_service, scheduled_work, secret_box, services};
 use library_setup::{BootstrapError, Config, bootstrap};
@@ -62,7 +62,8 @@ struct Sip2Listener {
 
 /// A built server: database open and migrated, listeners bound, not yet serving.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
+    limits: HttpLimits,
     addr: SocketAddr,
     sip2: Option<Sip2Listener>,
     app: BoxEndpoint<'static>,
@@ -165,23 +166,21 @@ impl Application {
             ]
         });
         let bind = config.bind_addr();
-        let acceptor = TcpListener::bind(bind.clone())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .map_err(|source| StartupError::Bind {
                 addr: bind.clone(),
                 source,
             })?;
-        let addr = acceptor
+        let addr = listener
             .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .ok_or_else(|| StartupError::Bind {
-                addr: bind,
-                source: std::io::Error::other("no local address"),
-            })?;
+            .map_err(|source| StartupError::Bind { addr: bind, source })?;
         Ok(Application {
-            acceptor,
+            listener,
+            limits: HttpLimits {
+                read_timeout: config.http_read_timeout(),
+                grace: SHUTDOWN_GRACE,
+            },
             addr,
             sip2,
             app: library_web::site(state.clone(), library_http::app(state)).boxed(),
@@ -235,9 +234,7 @@ impl Application {
             "readers' pages at http://{}/, the API's page at /docs",
             self.addr
         );
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.app, http_shutdown, Some(SHUTDOWN_GRACE))
-            .await;
+        let served = serve(self.listener, self.app, self.limits, http_shutdown).await;
         let _ = stop.send(true);
         if let Some(sip2) = sip2
             && let Err(err) = sip2.await

@@ -358,13 +358,31 @@ pub(crate) struct Principal {
     pub(crate) staff: Option<StoredStaff>,
 }
 
-/// Where an attempt at a secret comes from, for the per-source limit: the peer's IP.
-/// (Behind a reverse proxy this is the proxy; trusting `X-Forwarded-For` is a deployment
-/// decision not taken yet.)
+/// Where an attempt at a secret comes from, for the per-source limits: the peer's IP
+/// address, or for IPv6 its /64 network (one subscriber commonly holds a whole /64, so
+/// counting single IPv6 addresses would give an attacker 2^64 sources). An IPv4 address
+/// seen through IPv6 (`::ffff:a.b.c.d`) counts as that IPv4 address. (Behind a reverse
+/// proxy this is the proxy; trusting `X-Forwarded-For` is a deployment decision not taken
+/// yet.)
 pub(crate) fn attempt_source(req: &Request) -> AttemptSource {
     match req.remote_addr().as_socket_addr() {
-        Some(addr) => AttemptSource(format!("ip:{}", addr.ip())),
+        Some(addr) => AttemptSource(source_key(addr.ip())),
         None => AttemptSource("ip:unknown".to_owned()),
+    }
+}
+
+/// The per-source key of a peer address (see [`attempt_source`]).
+pub fn source_key(ip: std::net::IpAddr) -> String {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("ip:{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
     }
 }
 
@@ -446,6 +464,23 @@ mod tests {
 
     fn code(r: Result<(), ApiError>) -> &'static str {
         r.err().map_or("ok", |e| e.code())
+    }
+
+    #[test]
+    fn an_ipv6_source_is_its_64_network_and_ipv4_stays_whole() {
+        let key = |s: &str| source_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "ip:203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "ip:203.0.113.7");
+        assert_eq!(
+            key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            "ip:2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::1"), "ip:::/64");
     }
 
     #[test]

@@ -137,6 +137,15 @@ impl ApiError {
     }
 
     /// 413: the body is over the limit of the route.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request body did not arrive in time.",
+        )
+    }
+
+    /// 413: the body is over the route's limit.
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -30,5 +30,5 @@ mod middleware;
 mod text;
 
 pub use api::app;
-pub use auth::{STAFF_ROUTES, StaffRoute, required_role};
+pub use auth::{STAFF_ROUTES, StaffRoute, required_role, source_key};
 pub use error::ApiError;

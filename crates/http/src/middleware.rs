@@ -46,15 +46,19 @@ pub(crate) async fn guard_request<E: Endpoint>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Ok(ApiError::payload_too_large().into_response());
+        return Ok(secured(ApiError::payload_too_large().into_response()));
     }
     let body = req.take_body();
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => req.set_body(bytes),
         Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-            return Ok(ApiError::payload_too_large().into_response());
+            return Ok(secured(ApiError::payload_too_large().into_response()));
         }
-        Err(_) => return Ok(ApiError::bad_request().into_response()),
+        // The connection loop's body deadline passed (a client sending too slowly).
+        Err(poem::error::ReadBodyError::Io(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
+            return Ok(secured(ApiError::request_timeout().into_response()));
+        }
+        Err(_) => return Ok(secured(ApiError::bad_request().into_response())),
     }
     let mut resp = match ep.call(req).await {
         Ok(resp) => resp.into_response(),
@@ -67,7 +71,23 @@ pub(crate) async fn guard_request<E: Endpoint>(
     {
         resp.headers_mut().insert(poem::http::header::ALLOW, value);
     }
-    Ok(resp)
+    Ok(secured(resp))
+}
+
+/// The headers every API answer carries: answers may hold a token or personal data, so
+/// nothing is stored by a browser or a shared cache (`Cache-Control: no-store`, unless the
+/// route set its own), content is never sniffed into another type, and no address is sent
+/// on as a `Referer` (a path may name a card or a loan).
+pub(crate) fn secured(mut resp: Response) -> Response {
+    use poem::http::HeaderValue;
+    use poem::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+    let headers = resp.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// The answer to a panic in a handler (a bug: logged, and answered like any 500).

@@ -59,7 +59,14 @@ pub struct Config {
     /// anonymised (`LIBRARY_ANONYMISE_AFTER_DAYS`, `anonymise_after_days` in the file);
     /// 0, the default, at the next run of the scheduled jobs.
     pub anonymise_after_days: u32,
+    /// Seconds an HTTP client has to send a request's headers (from the moment the
+    /// connection waits for them) and then its body (`LIBRARY_HTTP_READ_TIMEOUT_SECS`,
+    /// `http_read_timeout_secs` in the file; default 10, at least 1).
+    pub http_read_timeout_secs: u64,
 }
+
+/// The default of [`Config::http_read_timeout_secs`].
+pub const DEFAULT_HTTP_READ_TIMEOUT_SECS: u64 = 10;
 
 /// The sender address of mail when none is configured.
 pub const DEFAULT_MAIL_FROM: &str = "library@localhost";
@@ -86,6 +93,7 @@ impl std::fmt::Debug for Config {
             .field("sms_from", &self.sms_from)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
             .field("anonymise_after_days", &self.anonymise_after_days)
+            .field("http_read_timeout_secs", &self.http_read_timeout_secs)
             .finish()
     }
 }
@@ -108,6 +116,7 @@ impl Default for Config {
             sms_from: None,
             secret_key: None,
             anonymise_after_days: 0,
+            http_read_timeout_secs: DEFAULT_HTTP_READ_TIMEOUT_SECS,
         }
     }
 }
@@ -130,6 +139,7 @@ pub(crate) struct FileConfig {
     sms_from: Option<String>,
     secret_key: Option<String>,
     anonymise_after_days: Option<u32>,
+    http_read_timeout_secs: Option<u64>,
     /// `[policy]`: the rules stored on first start (`policy.rs`).
     pub(crate) policy: Option<PolicySection>,
 }
@@ -257,6 +267,9 @@ impl Config {
             if let Some(v) = file.anonymise_after_days {
                 config.anonymise_after_days = v;
             }
+            if let Some(v) = file.http_read_timeout_secs {
+                config.http_read_timeout_secs = v.max(1);
+            }
             if let Some(section) = file.policy {
                 config.policy = section.into_policy().map_err(|e| ConfigError::Policy {
                     source_name: format!("the configuration file {path}"),
@@ -319,7 +332,19 @@ impl Config {
                 value: v.clone(),
             })?;
         }
+        if let Some(v) = var("LIBRARY_HTTP_READ_TIMEOUT_SECS").filter(|v| !v.trim().is_empty()) {
+            let secs: u64 = v.trim().parse().map_err(|_| ConfigError::Number {
+                name: "LIBRARY_HTTP_READ_TIMEOUT_SECS",
+                value: v.clone(),
+            })?;
+            config.http_read_timeout_secs = secs.max(1);
+        }
         Ok(config)
+    }
+
+    /// How long an HTTP client has for a request's headers, and then for its body.
+    pub fn http_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_read_timeout_secs.max(1))
     }
 
     /// How often the scheduled jobs run; `None`: never on their own.

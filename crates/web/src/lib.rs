@@ -51,7 +51,7 @@ fn is_api_path(path: &str) -> bool {
         || path == "/api"
         || path == "/docs"
         || path.starts_with("/docs/")
-        || matches!(path, "/openapi.json" | "/health" | "/ready")
+        || matches!(path, "/openapi.json" | "/health" | "/ready" | "/metrics")
 }
 
 /// Sends each request to the API or to the pages by its path (the two keep their own
@@ -92,6 +92,11 @@ async fn guard<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
     } else {
         let body = req.take_body();
         match body.into_bytes_limit(FORM_LIMIT).await {
+            Err(poem::error::ReadBodyError::Io(err))
+                if err.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                error_page(basic, StatusCode::REQUEST_TIMEOUT)
+            }
             Err(_) => error_page(basic, StatusCode::PAYLOAD_TOO_LARGE),
             Ok(bytes) => {
                 req.set_body(bytes);

@@ -3,6 +3,7 @@
 //! real HTTP.
 
 mod anonymisation;
+mod attacks;
 mod bad_input;
 mod calendar;
 mod circulation;
@@ -15,6 +16,7 @@ mod faults;
 mod fines;
 mod hold_options;
 mod holds;
+mod http_hardening;
 mod lost;
 mod mail;
 mod overrides;

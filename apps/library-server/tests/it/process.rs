@@ -145,3 +145,33 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
         .count();
     assert_eq!(listening, 1);
 }
+
+#[tokio::test]
+async fn the_request_log_shows_paths_never_query_strings() {
+    let mut server = Binary::start(&[]);
+    let addr = server.wait_for("listening on http://").await;
+    let client = reqwest::Client::new();
+    let secret = "c2VjcmV0LXRva2VuLWluLWEtcXVlcnk";
+    let answer = client
+        .get(format!("http://{addr}/api/v1/me?access_token={secret}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.status(), 401);
+    let answer = client
+        .get(format!("http://{addr}/account?token={secret}"))
+        .send()
+        .await
+        .expect("request");
+    assert!(answer.status().is_success() || answer.status().is_redirection());
+    let log = server.terminate().await;
+    assert!(
+        log.iter()
+            .any(|l| l.contains("/api/v1/me") && l.contains("status=401")),
+        "each request is logged with its path and status: {log:#?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains(secret)),
+        "a query string reached the log: {log:#?}"
+    );
+}

@@ -22,7 +22,7 @@ mod sip2;
 mod staff;
 mod types;
 
-use poem::middleware::{CatchPanic, Tracing};
+use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
@@ -134,5 +134,4 @@ pub fn app(state: Services) -> impl Endpoint<Output = Response> {
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))
         .around(move |ep, req| guard_request(ep, req, allow.clone()))
-        .with(Tracing)
 }

@@ -1,6 +1,6 @@
-//! Operations routes, at the root: health and readiness.
+//! Operations routes, at the root: health, readiness and metrics.
 
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -48,5 +48,24 @@ impl OperationsApi {
                 Err(ApiError::not_ready(failure.reason.code()))
             }
         }
+    }
+
+    /// The process's counters in the Prometheus text format:
+    /// `library_security_events_total{event}` counts the security events since the process
+    /// started (`source_limited`, `pair_delayed`, `account_delayed`, `pin_disabled`,
+    /// `station_login_failed`, `sip2_connection_refused`; docs/credentials.md). Every event
+    /// is listed, zeros included. Public like `/health`: it holds no personal data.
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self) -> PlainText<String> {
+        let mut text = String::from(
+            "# HELP library_security_events_total Security events since the process started.\n\
+             # TYPE library_security_events_total counter\n",
+        );
+        for (event, count) in self.state.security.counts() {
+            text.push_str(&format!(
+                "library_security_events_total{{event=\"{event}\"}} {count}\n"
+            ));
+        }
+        PlainText(text)
     }
 }
