@@ -44,17 +44,6 @@ fn client_from(n: u8) -> reqwest::Client {
         .unwrap()
 }
 
-async fn login_from(app: &TestApp, client: &reqwest::Client, card: &str, password: &str) -> u16 {
-    client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"card_number": card, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 /// Outbox notices of a kind containing `kind`.
 async fn notices(app: &TestApp, kind: &str) -> Vec<Value> {
     app.outbox()
