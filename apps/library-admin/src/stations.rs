@@ -49,15 +49,15 @@ impl SettingsChange {
             settings.may_block = may_block;
         }
         if let Some(addresses) = &self.allowed_addresses {
-            settings.allowed_addresses =
-                StationSettings::parse_addresses(addresses.iter().map(String::as_str)).map_err(
-                    |bad| {
-                        Failure::Usage(format!(
-                            "--allow {bad:?}: an IP address or a CIDR range \
+            settings.allowed_addresses = StationSettings::parse_addresses(
+                addresses.iter().map(String::as_str),
+            )
+            .map_err(|bad| {
+                Failure::Usage(format!(
+                    "--allow {bad:?}: an IP address or a CIDR range \
                              (192.0.2.0/24), at most 32"
-                        ))
-                    },
-                )?;
+                ))
+            })?;
         }
         Ok(settings)
     }

@@ -75,14 +75,23 @@ mod tests {
             for failure in 1..=10 {
                 // Past every delay, so each attempt is counted.
                 clock.advance(time::Duration::hours(1));
-                assert!(!service.pin_locked(&card).await.unwrap(), "before failure {failure}");
+                assert!(
+                    !service.pin_locked(&card).await.unwrap(),
+                    "before failure {failure}"
+                );
                 let _ = service
                     .verify_pin(card.as_str(), &Secret::new("0000"), &source)
                     .await;
             }
-            assert!(service.pin_locked(&card).await.unwrap(), "after 10 failures");
+            assert!(
+                service.pin_locked(&card).await.unwrap(),
+                "after 10 failures"
+            );
             // Reading counts nothing: still exactly 10.
-            assert_eq!(store.attempts(&card, crate::CredentialKind::Pin).failures, 10);
+            assert_eq!(
+                store.attempts(&card, crate::CredentialKind::Pin).failures,
+                10
+            );
             let unknown = CardNumber::parse("21999999999999").unwrap();
             assert!(!service.pin_locked(&unknown).await.unwrap());
         });

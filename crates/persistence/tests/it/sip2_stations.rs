@@ -113,7 +113,10 @@ async fn station_settings_are_stored_with_the_account_and_replaced() {
             .unwrap();
         let stations = db.sip2_stations();
         // The defaults: PIN required, no blocking, any address.
-        stations.create(&station("sc01", "KLN"), None).await.unwrap();
+        stations
+            .create(&station("sc01", "KLN"), None)
+            .await
+            .unwrap();
         let found = stations.find(&username("sc01")).await.unwrap().unwrap();
         assert_eq!(found.settings, StationSettings::default(), "{}", t.name);
         assert!(found.settings.pin_required);
@@ -153,7 +156,12 @@ async fn station_settings_are_stored_with_the_account_and_replaced() {
                 .unwrap()
         );
         assert_eq!(
-            stations.find(&username("sc01")).await.unwrap().unwrap().settings,
+            stations
+                .find(&username("sc01"))
+                .await
+                .unwrap()
+                .unwrap()
+                .settings,
             open,
             "{}",
             t.name

@@ -54,8 +54,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::server::{
     BackendError, ConnectionRefusal, HoldInfo, HoldTarget, ItemInfo, LoanInfo, Outcome,
-    PatronInformation, PatronLookup, PatronSummary, PaymentInfo, Refusal, RenewAllInfo,
-    ReturnInfo, Sip2Backend, Sip2Server, StationAccount, StationPermissions, StationSession,
+    PatronInformation, PatronLookup, PatronSummary, PaymentInfo, Refusal, RenewAllInfo, ReturnInfo,
+    Sip2Backend, Sip2Server, StationAccount, StationPermissions, StationSession,
 };
 
 /// The SIP2 server as this application runs it.

@@ -23,8 +23,8 @@ use tracing::warn;
 
 use super::config::ServerConfig;
 use super::port::{
-    BackendError, HoldTarget, ItemCirculation, LoanInfo, PatronLookup, PatronStanding,
-    Outcome, PatronSummary, Refusal, ReturnRouting, Sip2Backend, StationSession,
+    BackendError, HoldTarget, ItemCirculation, LoanInfo, Outcome, PatronLookup, PatronStanding,
+    PatronSummary, Refusal, ReturnRouting, Sip2Backend, StationSession,
 };
 use crate::codec::{
     BlockPatronRequest, CheckinRequest, CheckinResponse, CheckoutRequest, CheckoutResponse,

@@ -85,11 +85,7 @@ impl Gate {
         let counts = self.lock();
         (
             counts.total,
-            counts
-                .per_peer
-                .get(&PeerKey::of(ip))
-                .copied()
-                .unwrap_or(0),
+            counts.per_peer.get(&PeerKey::of(ip)).copied().unwrap_or(0),
         )
     }
 }
@@ -118,10 +114,20 @@ mod tests {
     #[test]
     fn four_per_peer_then_refused_until_one_leaves() {
         let gate = Gate::new(4, 32);
-        let passes: Vec<Pass> = (0..4).map(|_| gate.admit(ip("127.0.0.2")).unwrap()).collect();
-        assert!(gate.admit(ip("127.0.0.2")).is_none(), "the fifth from one address");
-        assert!(gate.admit(ip("::ffff:127.0.0.2")).is_none(), "the same, IPv4-mapped");
-        let other = gate.admit(ip("127.0.0.3")).expect("another address has room");
+        let passes: Vec<Pass> = (0..4)
+            .map(|_| gate.admit(ip("127.0.0.2")).unwrap())
+            .collect();
+        assert!(
+            gate.admit(ip("127.0.0.2")).is_none(),
+            "the fifth from one address"
+        );
+        assert!(
+            gate.admit(ip("::ffff:127.0.0.2")).is_none(),
+            "the same, IPv4-mapped"
+        );
+        let other = gate
+            .admit(ip("127.0.0.3"))
+            .expect("another address has room");
         assert_eq!(gate.count(ip("127.0.0.2")), (5, 4));
         drop(passes);
         assert_eq!(gate.count(ip("127.0.0.2")), (1, 0));

@@ -117,8 +117,10 @@ async fn a_connection_must_log_in_within_the_deadline_and_99_does_not_extend_it(
 async fn strict(server: &TestServer) -> Station {
     let mut s = server.connect().await;
     assert_eq!(
-        s.exchange(&format!("9300CN{STRICT_STATION}|CO{STATION_PASSWORD}|CPMAIN|"))
-            .await,
+        s.exchange(&format!(
+            "9300CN{STRICT_STATION}|CO{STATION_PASSWORD}|CPMAIN|"
+        ))
+        .await,
         "941\r"
     );
     s
@@ -160,7 +162,11 @@ async fn a_station_that_needs_pins_refuses_every_reader_message_without_one() {
             "{answer}"
         );
     }
-    assert_eq!(server.library.writes.load(Ordering::SeqCst), 0, "nothing done");
+    assert_eq!(
+        server.library.writes.load(Ordering::SeqCst),
+        0,
+        "nothing done"
+    );
     // With the PIN, the same station lends.
     let answer = s
         .exchange(&format!(
@@ -186,9 +192,10 @@ async fn a_station_that_may_not_block_writes_no_block_even_with_the_pin() {
         ))
         .await;
     assert!(answer.starts_with("24"), "{answer}");
-    assert_eq!(fields(&answer, "AF"), [
-        "This station may not block cards. Please ask staff."
-    ]);
+    assert_eq!(
+        fields(&answer, "AF"),
+        ["This station may not block cards. Please ask staff."]
+    );
     assert_eq!(server.library.writes.load(Ordering::SeqCst), 0);
     // The station that may block does, and a wrong PIN sent with it blocks nothing.
     let mut s = server.station().await;
