@@ -170,8 +170,9 @@ enum StationCommand {
         #[command(flatten)]
         settings: StationSettingsArgs,
     },
-    /// Change what a station may do; settings not given stay as they are. Its open SIP2
-    /// connections to a running server end when they next log in.
+    /// Change what a station may do; settings not given stay as they are. Connections a
+    /// running server holds keep the old settings until they log in again (the HTTP route
+    /// closes them).
     Set {
         /// The station's username.
         username: String,
