@@ -24,8 +24,8 @@
 //!   total ([`ServerConfig::max_unauthenticated`], well below `max_connections`), and must
 //!   log in within [`ServerConfig::login_deadline`] of connecting whatever they send, so
 //!   idle or half-open connections cannot lock stations out. Each connection closed for
-//!   this (or for a login from an address its station does not allow) is reported once to
-//!   [`Sip2Backend::connection_refused`].
+//!   this is reported once to [`Sip2Backend::connection_refused`] (the backend reports a
+//!   `93` from an address its station does not allow itself, once per `93`).
 //! - **Replays.** `97` resends the last response byte for byte; the previous line sent
 //!   again with the same `AY` and `AZ` gets the last response without running it again (a
 //!   station retrying a checkout or a payment must not do it twice).
