@@ -167,14 +167,46 @@ enum StationCommand {
         /// Read the password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        settings: StationSettingsArgs,
     },
-    /// List the station accounts: username, library, created at, created by.
+    /// Change what a station may do; settings not given stay as they are. Connections a
+    /// running server holds keep the old settings until they log in again (the HTTP route
+    /// closes them).
+    Set {
+        /// The station's username.
+        username: String,
+        #[command(flatten)]
+        settings: StationSettingsArgs,
+    },
+    /// List the station accounts: username, library, created at, created by, and the
+    /// settings (pin_required, may_block, the addresses it may log in from or "any").
     List,
     /// Delete a station account: it can no longer log in.
     Delete {
         /// The station's username.
         username: String,
     },
+}
+
+/// What a station may do (docs/credentials.md, SIP2 stations).
+#[derive(Debug, Default, clap::Args)]
+struct StationSettingsArgs {
+    /// Whether every message that acts for or shows a reader needs the reader's PIN
+    /// (default for a new station: true).
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pin_required: Option<bool>,
+    /// Whether the station may block a reader's card with 01 (default for a new station:
+    /// false).
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    may_block: Option<bool>,
+    /// An IP address or CIDR range the station may log in from (repeat for several; at
+    /// most 32). Replaces the list.
+    #[arg(long = "allow", value_name = "ADDRESS[/PREFIX]")]
+    allow: Vec<String>,
+    /// Let the station log in from any address (clears the list).
+    #[arg(long, conflicts_with = "allow")]
+    allow_any: bool,
 }
 
 /// A staff role.
@@ -184,6 +216,22 @@ enum Role {
     Librarian,
     /// Administrator.
     Admin,
+}
+
+impl StationSettingsArgs {
+    fn into_change(self) -> stations::SettingsChange {
+        stations::SettingsChange {
+            pin_required: self.pin_required,
+            may_block: self.may_block,
+            allowed_addresses: if self.allow_any {
+                Some(Vec::new())
+            } else if self.allow.is_empty() {
+                None
+            } else {
+                Some(self.allow)
+            },
+        }
+    }
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
@@ -274,7 +322,20 @@ async fn run(command: Command) -> Result<(), Failure> {
             username,
             library,
             password_stdin,
-        }) => stations::create(&ctx, &username, &library, password_stdin).await,
+            settings,
+        }) => {
+            stations::create(
+                &ctx,
+                &username,
+                &library,
+                password_stdin,
+                &settings.into_change(),
+            )
+            .await
+        }
+        Command::Sip2Station(StationCommand::Set { username, settings }) => {
+            stations::set(&ctx, &username, &settings.into_change()).await
+        }
         Command::Sip2Station(StationCommand::List) => stations::list(&ctx).await,
         Command::Sip2Station(StationCommand::Delete { username }) => {
             stations::delete(&ctx, &username).await

@@ -1,6 +1,6 @@
-//! `sip2-station create | list | delete`: SIP2 station accounts, through the application
-//! layer's `Sip2Stations` with the password rules and hasher `POST /api/v1/sip2/stations`
-//! uses; each change audited in its own transaction.
+//! `sip2-station create | set | list | delete`: SIP2 station accounts, through the
+//! application layer's `Sip2Stations` with the password rules and hasher
+//! `POST /api/v1/sip2/stations` uses; each change audited in its own transaction.
 //!
 //! Deleting a station here removes the account at once (a station can no longer log in);
 //! connections it already holds to a running server end when they next log in or when
@@ -11,7 +11,8 @@ use std::io::BufRead;
 use library_app::{AdminError, NewStation};
 use library_core::{DEFAULT_LIBRARY_OFFSET, LibraryCode};
 use library_credentials::{
-    OsRandom, Secret, StationPasswordError, StationUsername, generate_temporary_password,
+    OsRandom, Secret, StationPasswordError, StationSettings, StationUsername,
+    generate_temporary_password,
 };
 use time::format_description::well_known::Rfc3339;
 
@@ -27,14 +28,81 @@ fn username(text: &str) -> Result<StationUsername, Failure> {
     })
 }
 
+/// Settings to give a station; `None` keeps what it has (or the default).
+#[derive(Debug, Default)]
+pub struct SettingsChange {
+    /// `--pin-required`.
+    pub pin_required: Option<bool>,
+    /// `--may-block`.
+    pub may_block: Option<bool>,
+    /// `--allow` (replaces the list) or `--allow-any` (empty).
+    pub allowed_addresses: Option<Vec<String>>,
+}
+
+impl SettingsChange {
+    /// `settings` with the change applied; a usage error for an address that is not one.
+    fn apply(&self, mut settings: StationSettings) -> Result<StationSettings, Failure> {
+        if let Some(pin_required) = self.pin_required {
+            settings.pin_required = pin_required;
+        }
+        if let Some(may_block) = self.may_block {
+            settings.may_block = may_block;
+        }
+        if let Some(addresses) = &self.allowed_addresses {
+            settings.allowed_addresses = StationSettings::parse_addresses(
+                addresses.iter().map(String::as_str),
+            )
+            .map_err(|bad| {
+                Failure::Usage(format!(
+                    "--allow {bad:?}: an IP address or a CIDR range \
+                             (192.0.2.0/24), at most 32"
+                ))
+            })?;
+        }
+        Ok(settings)
+    }
+}
+
+/// The settings as one line of `list`: `pin_required=… may_block=… addresses=…`.
+fn shown(settings: &StationSettings) -> String {
+    let addresses = if settings.allowed_addresses.is_empty() {
+        "any".to_owned()
+    } else {
+        settings
+            .allowed_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        "pin_required={} may_block={} addresses={addresses}",
+        settings.pin_required, settings.may_block
+    )
+}
+
+fn settings_json(settings: &StationSettings) -> serde_json::Value {
+    serde_json::json!({
+        "pin_required": settings.pin_required,
+        "may_block": settings.may_block,
+        "allowed_addresses": settings
+            .allowed_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    })
+}
+
 /// Creates a station account; prints the generated password when none was given.
 pub async fn create(
     ctx: &Context,
     name: &str,
     library: &str,
     password_stdin: bool,
+    change: &SettingsChange,
 ) -> Result<(), Failure> {
     let name = username(name)?;
+    let settings = change.apply(StationSettings::default())?;
     let library = LibraryCode::parse(library)
         .map_err(|_| Failure::Usage(format!("library code {library:?} is not one")))?;
     let (password, generated) = if password_stdin {
@@ -63,10 +131,12 @@ pub async fn create(
             )),
             StationPasswordError::Infrastructure(e) => Failure::failed(e),
         })?;
+    let mut details = settings_json(&settings);
+    details["library_code"] = library.as_str().into();
     let audit = ctx.audit_record(
         "sip2_station.create",
         format!("sip2_station:{name}"),
-        serde_json::json!({"library_code": library.as_str()}),
+        details,
     );
     let station = NewStation {
         username: name.clone(),
@@ -74,6 +144,7 @@ pub async fn create(
         library: library.clone(),
         created_at: ctx.now(),
         created_by: CREATED_BY.to_owned(),
+        settings,
     };
     ctx.services()
         .sip2_stations
@@ -86,7 +157,10 @@ pub async fn create(
             AdminError::Invalid(_) => Failure::failed(format!("no library has code {library}")),
             other => Failure::failed(format!("cannot create SIP2 station {name}: {other}")),
         })?;
-    println!("created SIP2 station {name} (lends from {library})");
+    println!(
+        "created SIP2 station {name} (lends from {library}; {})",
+        shown(&station.settings)
+    );
     if generated {
         println!("password: {}", password.expose());
         println!("(shown only this once)");
@@ -112,8 +186,44 @@ pub async fn list(ctx: &Context) -> Result<(), Failure> {
             .unwrap_or(created)
             .format(&Rfc3339)
             .map_err(Failure::failed)?;
-        println!("{}\t{}\t{created}\t{}", s.username, s.library, s.created_by);
+        println!(
+            "{}\t{}\t{created}\t{}\t{}",
+            s.username,
+            s.library,
+            s.created_by,
+            shown(&s.settings)
+        );
     }
+    Ok(())
+}
+
+/// Changes a station's settings.
+pub async fn set(ctx: &Context, name: &str, change: &SettingsChange) -> Result<(), Failure> {
+    let name = username(name)?;
+    let current = ctx
+        .services()
+        .sip2_stations
+        .list()
+        .await
+        .map_err(Failure::failed)?
+        .into_iter()
+        .find(|s| s.username == name)
+        .ok_or_else(|| Failure::failed(format!("no SIP2 station {name}")))?;
+    let settings = change.apply(current.settings)?;
+    let audit = ctx.audit_record(
+        "sip2_station.settings",
+        format!("sip2_station:{name}"),
+        settings_json(&settings),
+    );
+    ctx.services()
+        .sip2_stations
+        .update_settings(&name, &settings, audit)
+        .await
+        .map_err(|e| match e {
+            AdminError::NotFound => Failure::failed(format!("no SIP2 station {name}")),
+            other => Failure::failed(format!("cannot change SIP2 station {name}: {other}")),
+        })?;
+    println!("SIP2 station {name}: {}", shown(&settings));
     Ok(())
 }
 

@@ -245,7 +245,7 @@ async fn sip2_stations_are_created_listed_and_deleted() {
         assert_eq!(r.code, 0, "{label} {r:?}");
         assert!(
             r.stdout
-                .contains("created SIP2 station sc01 (lends from CEN)"),
+                .contains("created SIP2 station sc01 (lends from CEN; pin_required=true"),
             "{r:?}"
         );
         assert!(!r.stdout.contains("kiosk-pass-2026"), "{r:?}");
@@ -304,7 +304,12 @@ async fn sip2_stations_are_created_listed_and_deleted() {
         let lines: Vec<&str> = r.stdout.lines().collect();
         assert_eq!(lines.len(), 2, "{r:?}");
         assert!(lines[0].starts_with("sc01\tCEN\t"), "{r:?}");
-        assert!(lines[0].ends_with("+08:00\tlibrary-admin"), "{r:?}");
+        assert!(
+            lines[0].ends_with(
+                "+08:00\tlibrary-admin\tpin_required=true may_block=false addresses=any"
+            ),
+            "the defaults: {r:?}"
+        );
         assert!(lines[1].starts_with("sc02\tCEN\t"), "{r:?}");
 
         let r = run(&db, &["sip2-station", "delete", "sc01"], None).await;
@@ -941,5 +946,117 @@ async fn policy_show_and_apply_round_trip_and_reach_a_running_server() {
             .count();
         assert_eq!(replaced, 4, "{label}");
         server.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sip2_station_settings_are_given_at_creation_and_changed() {
+    for db in backends().await {
+        let label = db.label();
+        let database = db.connect().await;
+        add_library(&database, "CEN", LibraryKind::Central).await;
+        let create = [
+            "sip2-station",
+            "create",
+            "sc01",
+            "--library",
+            "CEN",
+            "--pin-required",
+            "false",
+            "--may-block",
+            "true",
+            "--allow",
+            "127.0.0.3",
+            "--allow",
+            "10.1.2.3/8",
+        ];
+        let r = run(&db, &create, None).await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        assert!(
+            r.stdout
+                .contains("pin_required=false may_block=true addresses=127.0.0.3,10.0.0.0/8"),
+            "{r:?}"
+        );
+        let stored = &database.sip2_stations().list().await.unwrap()[0];
+        assert!(!stored.settings.pin_required, "{label}");
+        assert!(stored.settings.may_block);
+        assert_eq!(stored.settings.allowed_addresses.len(), 2);
+
+        // Changed: only what is given.
+        let r = run(
+            &db,
+            &["sip2-station", "set", "sc01", "--pin-required", "true"],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let r = run(&db, &["sip2-station", "list"], None).await;
+        assert!(
+            r.stdout
+                .contains("pin_required=true may_block=true addresses=127.0.0.3,10.0.0.0/8"),
+            "{r:?}"
+        );
+        let r = run(
+            &db,
+            &[
+                "sip2-station",
+                "set",
+                "sc01",
+                "--allow-any",
+                "--may-block",
+                "false",
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 0, "{label} {r:?}");
+        let stored = &database.sip2_stations().list().await.unwrap()[0];
+        assert!(stored.settings.pin_required && !stored.settings.may_block);
+        assert!(stored.settings.allowed_addresses.is_empty(), "{label}");
+
+        // Bad input changes nothing.
+        for bad in [
+            &["sip2-station", "set", "sc01", "--allow", "library.example"][..],
+            &["sip2-station", "set", "sc01", "--pin-required", "maybe"],
+            &[
+                "sip2-station",
+                "set",
+                "sc01",
+                "--allow",
+                "10.0.0.1",
+                "--allow-any",
+            ],
+        ] {
+            let r = run(&db, bad, None).await;
+            assert_eq!(r.code, 2, "{label} {bad:?} {r:?}");
+        }
+        let r = run(
+            &db,
+            &["sip2-station", "set", "nobody", "--may-block", "true"],
+            None,
+        )
+        .await;
+        assert_eq!(r.code, 1, "{label} {r:?}");
+        assert!(r.stderr.contains("no SIP2 station nobody"), "{r:?}");
+        let stored = &database.sip2_stations().list().await.unwrap()[0];
+        assert!(stored.settings.pin_required && !stored.settings.may_block);
+        let audit: Vec<String> = database
+            .audit_log()
+            .recent(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.entry.action, e.entry.subject))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                "sip2_station.settings sip2_station:sc01",
+                "sip2_station.settings sip2_station:sc01",
+                "sip2_station.create sip2_station:sc01",
+            ],
+            "{label}"
+        );
+        database.close().await.unwrap();
     }
 }

@@ -69,6 +69,7 @@ pub struct Application {
     app: BoxEndpoint<'static>,
     schedulers: Vec<Scheduler>,
     db: Database,
+    security: Arc<library_app::security::SecurityLog>,
 }
 
 impl std::fmt::Debug for Application {
@@ -81,7 +82,11 @@ impl std::fmt::Debug for Application {
 }
 
 /// Binds the SIP2 listener and builds its server over the library's services.
-async fn bind_sip2(addr: String, library: Sip2Library) -> Result<Sip2Listener, StartupError> {
+async fn bind_sip2(
+    addr: String,
+    limits: library_setup::Sip2Limits,
+    library: Sip2Library,
+) -> Result<Sip2Listener, StartupError> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|source| StartupError::Bind {
@@ -91,7 +96,13 @@ async fn bind_sip2(addr: String, library: Sip2Library) -> Result<Sip2Listener, S
     let addr = listener
         .local_addr()
         .map_err(|source| StartupError::Bind { addr, source })?;
-    let server = LibrarySip2Server::new(Arc::new(library), ServerConfig::default());
+    let config = ServerConfig {
+        login_deadline: Duration::from_secs(limits.login_deadline_secs),
+        max_unauthenticated_per_address: limits.unauthenticated_per_address,
+        max_unauthenticated: limits.unauthenticated_total,
+        ..ServerConfig::default()
+    };
+    let server = LibrarySip2Server::new(Arc::new(library), config);
     Ok(Sip2Listener {
         listener,
         addr,
@@ -120,7 +131,7 @@ impl Application {
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let mut state = services(&db, credentials, clock, None, security);
+        let mut state = services(&db, credentials, clock, None, security.clone());
         let work = scheduled_work(
             &db,
             &state,
@@ -133,7 +144,9 @@ impl Application {
             jobs: work.all(),
         });
         let sip2 = match config.sip2_bind_addr() {
-            Some(addr) => Some(bind_sip2(addr, Sip2Library::new(state.clone())).await?),
+            Some(addr) => {
+                Some(bind_sip2(addr, config.sip2_limits, Sip2Library::new(state.clone())).await?)
+            }
             None => None,
         };
         // The station accounts as HTTP manages them: deleting one also closes its open
@@ -186,7 +199,13 @@ impl Application {
             app: library_web::site(state.clone(), library_http::app(state)).boxed(),
             schedulers,
             db,
+            security,
         })
+    }
+
+    /// The security events counted since the server started (what its log lines say).
+    pub fn security(&self) -> Arc<library_app::security::SecurityLog> {
+        self.security.clone()
     }
 
     /// The address the listener is bound to (the chosen port when configured with 0).

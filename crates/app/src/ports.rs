@@ -28,7 +28,7 @@ use library_core::{
     Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
     TitleId,
 };
-use library_credentials::{PortError, SecretHash, StaffRole, StationUsername};
+use library_credentials::{PortError, SecretHash, StaffRole, StationSettings, StationUsername};
 use library_fines::{
     ChargeId, FineAssessment, FineSuspensionPeriod, ImpactPreview, LedgerError, PatronLedger,
     PeriodError,
@@ -575,6 +575,8 @@ pub struct NewStation {
     pub created_at: OffsetDateTime,
     /// Who created it (the staff username).
     pub created_by: String,
+    /// What it may do: PIN required, may block, where it may log in from.
+    pub settings: StationSettings,
 }
 
 /// A SIP2 station account as staff see it: never its password hash.
@@ -588,6 +590,8 @@ pub struct StationInfo {
     pub created_at: OffsetDateTime,
     /// Who created it.
     pub created_by: String,
+    /// What it may do: PIN required, may block, where it may log in from.
+    pub settings: StationSettings,
 }
 
 /// The SIP2 connections of this process, as the station accounts see them: a deleted
@@ -606,6 +610,8 @@ pub struct StationLogin {
     pub password_hash: SecretHash,
     /// The library its checkouts lend from.
     pub library: LibraryCode,
+    /// What it may do: PIN required, may block, where it may log in from.
+    pub settings: StationSettings,
 }
 
 /// SIP2 station accounts, and the SIP2 connections they hold.
@@ -616,6 +622,16 @@ pub trait Sip2Stations: Send + Sync {
     async fn create(&self, station: &NewStation, audit: AuditRecord) -> Result<(), AdminError>;
     /// Every account, by username.
     async fn list(&self) -> Result<Vec<StationInfo>, AdminError>;
+    /// Replaces the settings of the account, with `audit`; [`AdminError::NotFound`] when
+    /// there is no such account. The SIP2 connections logged in with it are closed (they
+    /// hold the settings they logged in with), so the station logs in again under the new
+    /// ones.
+    async fn update_settings(
+        &self,
+        username: &StationUsername,
+        settings: &StationSettings,
+        audit: AuditRecord,
+    ) -> Result<(), AdminError>;
     /// The account `username` logs in to; `None` if there is none.
     async fn find(&self, username: &StationUsername) -> Result<Option<StationLogin>, AdminError>;
     /// Deletes the account and closes the SIP2 connections logged in with it; how many

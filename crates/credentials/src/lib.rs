@@ -139,8 +139,9 @@ pub use service::{
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
 pub use station::{
-    STATION_PASSWORD_MAX_CHARS, STATION_PASSWORD_MIN_CHARS, STATION_USERNAME_MAX_LEN,
-    StationUsername, StationViolation, check_station_password,
+    AddressRange, STATION_MAX_ALLOWED_ADDRESSES, STATION_PASSWORD_MAX_CHARS,
+    STATION_PASSWORD_MIN_CHARS, STATION_USERNAME_MAX_LEN, StationSettings, StationUsername,
+    StationViolation, check_station_password,
 };
 pub use temporary::{TEMPORARY_PASSWORD_LEN, generate_temporary_password};
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use library_core::{CardNumber, PatronId, StaffId};
 use time::OffsetDateTime;
 
-use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
+use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy};
 use crate::personal::PersonalInfo;
 use crate::reset_limits::RequestLimit;
 use crate::secret::Secret;
@@ -249,6 +249,14 @@ pub trait CredentialStore: Send + Sync {
 
     /// Removes any temporary password.
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError>;
+
+    /// The (key, kind) counter as stored, without counting anything (the default state when
+    /// there is none): for [`crate::CredentialService::pin_locked`].
+    async fn attempt_state(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<AttemptState, PortError>;
 }
 
 /// [`CredentialStore::reserve_attempts`]'s default: [`CredentialStore::reserve_source_attempt`],

@@ -238,6 +238,18 @@ impl CredentialStore for InMemoryCredentialStore {
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError> {
         self.update(patron, |c| c.temporary = None)
     }
+
+    async fn attempt_state(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<AttemptState, PortError> {
+        Ok(lock(&self.state)
+            .attempts
+            .get(&(key.clone(), kind))
+            .copied()
+            .unwrap_or_default())
+    }
 }
 
 /// Sessions in memory. Revoked sessions are removed.

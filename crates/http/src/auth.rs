@@ -283,6 +283,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     route("POST", "/api/v1/sip2/stations", StaffWork::Stations),
     route("GET", "/api/v1/sip2/stations", StaffWork::Stations),
     route(
+        "PATCH",
+        "/api/v1/sip2/stations/{username}",
+        StaffWork::Stations,
+    ),
+    route(
         "DELETE",
         "/api/v1/sip2/stations/{username}",
         StaffWork::Stations,

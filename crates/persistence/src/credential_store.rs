@@ -889,4 +889,12 @@ impl CredentialStore for DbCredentialStore {
         self.update_credentials(patron, &mut update, "clear temporary password")
             .await
     }
+
+    async fn attempt_state(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<AttemptState, PortError> {
+        self.attempts(key, kind).await
+    }
 }

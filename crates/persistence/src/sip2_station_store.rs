@@ -2,7 +2,7 @@
 //! admin tool's `sip2-station`).
 
 use library_core::LibraryCode;
-use library_credentials::{SecretHash, StationUsername};
+use library_credentials::{AddressRange, SecretHash, StationSettings, StationUsername};
 use sea_orm::{ConnectionTrait, QueryResult};
 use time::OffsetDateTime;
 
@@ -26,6 +26,8 @@ pub struct NewSip2Station {
     pub created_at: OffsetDateTime,
     /// Who created it (a staff username, or `library-admin`).
     pub created_by: String,
+    /// What it may do: PIN required, may block, where it may log in from.
+    pub settings: StationSettings,
 }
 
 /// A stored station account.
@@ -37,12 +39,24 @@ pub struct Sip2StationStore {
     conn: Pool,
 }
 
-const COLUMNS: &str = "username, password_hash, library_code, created_at, created_by";
+const COLUMNS: &str = "username, password_hash, library_code, created_at, created_by, \
+     pin_required, may_block, allowed_addresses";
+
+/// The allow-list as stored: canonical ranges separated by single spaces.
+fn addresses_text(settings: &StationSettings) -> String {
+    settings
+        .allowed_addresses
+        .iter()
+        .map(AddressRange::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn station(row: &QueryResult) -> Result<Sip2Station, StoreError> {
     const C: &str = "read sip2 station";
     let username: String = get(row, "username").map_err(infra(C))?;
     let library: String = get(row, "library_code").map_err(infra(C))?;
+    let addresses: String = get(row, "allowed_addresses").map_err(infra(C))?;
     Ok(Sip2Station {
         username: StationUsername::parse(&username)
             .map_err(|_| corrupt(C, format_args!("username {username:?}")))?,
@@ -50,6 +64,12 @@ fn station(row: &QueryResult) -> Result<Sip2Station, StoreError> {
         library: code(C, &library)?,
         created_at: get(row, "created_at").map_err(infra(C))?,
         created_by: get(row, "created_by").map_err(infra(C))?,
+        settings: StationSettings {
+            pin_required: get(row, "pin_required").map_err(infra(C))?,
+            may_block: get(row, "may_block").map_err(infra(C))?,
+            allowed_addresses: StationSettings::parse_addresses(addresses.split_whitespace())
+                .map_err(|bad| corrupt(C, format_args!("allowed address {bad:?}")))?,
+        },
     })
 }
 
@@ -75,12 +95,16 @@ impl Sip2StationStore {
         let written = exec(
             &txn,
             "INSERT INTO sip2_stations (username, password_hash, library_code, created_at, \
-             created_by) SELECT ?, ?, code, ?, ? FROM libraries WHERE code = ?",
+             created_by, pin_required, may_block, allowed_addresses) \
+             SELECT ?, ?, code, ?, ?, ?, ?, ? FROM libraries WHERE code = ?",
             vec![
                 new.username.as_str().into(),
                 new.password_hash.0.as_str().into(),
                 instant::value(backend, new.created_at),
                 new.created_by.as_str().into(),
+                new.settings.pin_required.into(),
+                new.settings.may_block.into(),
+                addresses_text(&new.settings).into(),
                 new.library.as_str().into(),
             ],
         )
@@ -123,6 +147,41 @@ impl Sip2StationStore {
         .await
         .map_err(store_err("find sip2 station"))?;
         row.as_ref().map(station).transpose()
+    }
+
+    /// Replaces the station's settings; whether there was such a station. `audit`, when
+    /// given, is written in the same transaction.
+    pub async fn update_settings(
+        &self,
+        username: &StationUsername,
+        settings: &StationSettings,
+        audit: Option<&NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
+        const C: &str = "update sip2 station settings";
+        let txn = self.conn.begin_write().await.map_err(store_err(C))?;
+        let updated = exec(
+            &txn,
+            "UPDATE sip2_stations SET pin_required = ?, may_block = ?, allowed_addresses = ? \
+             WHERE username = ?",
+            vec![
+                settings.pin_required.into(),
+                settings.may_block.into(),
+                addresses_text(settings).into(),
+                username.as_str().into(),
+            ],
+        )
+        .await
+        .map_err(store_err(C))?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        if let Some(entry) = audit {
+            insert_audit_entry(&txn, entry)
+                .await
+                .map_err(store_err(C))?;
+        }
+        txn.commit().await.map_err(store_err(C))?;
+        Ok(true)
     }
 
     /// Deletes the station account; whether there was one. `audit`, when given and there

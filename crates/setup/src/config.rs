@@ -23,6 +23,8 @@ pub struct Config {
     pub http_addr: String,
     /// SIP2 listen address (same forms); `None`: no SIP2 server.
     pub sip2_addr: Option<String>,
+    /// The SIP2 server's limits on connections not logged in.
+    pub sip2_limits: Sip2Limits,
     /// Password of the bootstrap `admin` staff user; random (logged once) when unset.
     pub admin_password: Option<String>,
     /// The settable clock and job trigger (tests only).
@@ -67,6 +69,44 @@ pub struct Config {
 
 /// The default of [`Config::http_read_timeout_secs`].
 pub const DEFAULT_HTTP_READ_TIMEOUT_SECS: u64 = 10;
+/// The SIP2 server's limits on connections that have not logged in (docs/sip2.md,
+/// Connection limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sip2Limits {
+    /// Seconds from the connection within which a station must log in
+    /// (`LIBRARY_SIP2_LOGIN_DEADLINE_SECS`, 1 or more; default 10).
+    pub login_deadline_secs: u64,
+    /// Connections not logged in at once from one address, an IPv6 one by its /64
+    /// (`LIBRARY_SIP2_UNAUTHENTICATED_PER_ADDRESS`, 1 or more; default 4).
+    pub unauthenticated_per_address: usize,
+    /// Connections not logged in at once in total
+    /// (`LIBRARY_SIP2_UNAUTHENTICATED_TOTAL`, 1 or more; default 32).
+    pub unauthenticated_total: usize,
+}
+
+impl Default for Sip2Limits {
+    fn default() -> Self {
+        Self {
+            login_deadline_secs: 10,
+            unauthenticated_per_address: 4,
+            unauthenticated_total: 32,
+        }
+    }
+}
+
+/// A whole number, 1 or more, from the variable `name`.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(
+    name: &'static str,
+    value: &str,
+) -> Result<T, ConfigError> {
+    match value.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        _ => Err(ConfigError::Positive {
+            name,
+            value: value.to_owned(),
+        }),
+    }
+}
 
 /// The sender address of mail when none is configured.
 pub const DEFAULT_MAIL_FROM: &str = "library@localhost";
@@ -81,6 +121,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url)
             .field("http_addr", &self.http_addr)
             .field("sip2_addr", &self.sip2_addr)
+            .field("sip2_limits", &self.sip2_limits)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
             .field("dev_clock", &self.dev_clock)
             .field("demo", &self.demo)
@@ -104,6 +145,7 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             http_addr: DEFAULT_HTTP_ADDR.to_owned(),
             sip2_addr: None,
+            sip2_limits: Sip2Limits::default(),
             admin_password: None,
             dev_clock: false,
             demo: false,
@@ -188,6 +230,14 @@ pub enum ConfigError {
     /// A variable that takes a whole number of days has something else.
     #[error("{name}: expected a whole number of days (0 or more), got {value:?}")]
     Days {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A variable that takes a whole number of 1 or more has something else.
+    #[error("{name}: expected a whole number, 1 or more, got {value:?}")]
+    Positive {
         /// The variable.
         name: &'static str,
         /// Its value.
@@ -285,6 +335,24 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_SIP2_ADDR").filter(|v| !v.is_empty()) {
             config.sip2_addr = Some(v);
+        }
+        let limits = &mut config.sip2_limits;
+        for (name, slot) in [
+            (
+                "LIBRARY_SIP2_UNAUTHENTICATED_PER_ADDRESS",
+                &mut limits.unauthenticated_per_address,
+            ),
+            (
+                "LIBRARY_SIP2_UNAUTHENTICATED_TOTAL",
+                &mut limits.unauthenticated_total,
+            ),
+        ] {
+            if let Some(v) = var(name).filter(|v| !v.trim().is_empty()) {
+                *slot = positive(name, &v)?;
+            }
+        }
+        if let Some(v) = var("LIBRARY_SIP2_LOGIN_DEADLINE_SECS").filter(|v| !v.trim().is_empty()) {
+            limits.login_deadline_secs = positive("LIBRARY_SIP2_LOGIN_DEADLINE_SECS", &v)?;
         }
         if let Some(v) = var("LIBRARY_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
             config.admin_password = Some(v);
@@ -492,6 +560,39 @@ mod tests {
                     Err(ConfigError::Days { .. })
                 ),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sip2_limits_default_to_10_seconds_4_per_address_32_in_all() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.sip2_limits,
+            Sip2Limits {
+                login_deadline_secs: 10,
+                unauthenticated_per_address: 4,
+                unauthenticated_total: 32,
+            }
+        );
+        let c = config(&[
+            ("LIBRARY_SIP2_LOGIN_DEADLINE_SECS", "1"),
+            ("LIBRARY_SIP2_UNAUTHENTICATED_PER_ADDRESS", " 2 "),
+            ("LIBRARY_SIP2_UNAUTHENTICATED_TOTAL", "8"),
+        ])
+        .unwrap();
+        assert_eq!(c.sip2_limits.login_deadline_secs, 1);
+        assert_eq!(c.sip2_limits.unauthenticated_per_address, 2);
+        assert_eq!(c.sip2_limits.unauthenticated_total, 8);
+        for (name, bad) in [
+            ("LIBRARY_SIP2_LOGIN_DEADLINE_SECS", "0"),
+            ("LIBRARY_SIP2_LOGIN_DEADLINE_SECS", "-1"),
+            ("LIBRARY_SIP2_UNAUTHENTICATED_PER_ADDRESS", "0"),
+            ("LIBRARY_SIP2_UNAUTHENTICATED_TOTAL", "many"),
+        ] {
+            assert!(
+                matches!(config(&[(name, bad)]), Err(ConfigError::Positive { .. })),
+                "{name}={bad}"
             );
         }
     }

@@ -28,6 +28,7 @@ mod renewals;
 mod reports;
 mod search;
 mod sip2;
+mod sip2_security;
 mod staff_audit;
 mod staff_roles;
 mod support;

@@ -14,16 +14,16 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use crate::support::{TestApp, hk, on_every_backend_with, standard_rules};
 
 const STATION: &str = "sc01";
-const STATION_PASSWORD: &str = "kiosk-pass-2026";
+pub(crate) const STATION_PASSWORD: &str = "kiosk-pass-2026";
 /// The station's library; the items' home is CEN.
-const LIBRARY: &str = "KLN";
+pub(crate) const LIBRARY: &str = "KLN";
 const PHONE: &str = "91234567";
 const PIN: &str = "4567";
 const NAME: &str = "Chan Tai Man";
 /// A card number nobody has, as long as the readers' (14 digits).
 const UNKNOWN_CARD: &str = "21999999999999";
 /// A transaction date as stations send it (we answer with our own clock).
-const DATE: &str = "20210601    100000";
+pub(crate) const DATE: &str = "20210601    100000";
 /// The generic answer to an unknown card and to a PIN that did not verify.
 const NOT_VERIFIED: &str = "Your card number or PIN is not right. Please ask staff.";
 
@@ -60,11 +60,14 @@ async fn fixture(app: &TestApp) -> Fixture {
     }
 }
 
+/// A station that may act without PINs and may block: these tests are about the messages,
+/// not the station's settings (`sip2_security.rs` is).
 async fn create_station(app: &TestApp, staff: &str, username: &str, library: &str) -> Value {
     app.post(
         "/api/v1/sip2/stations",
         Some(staff),
-        json!({"username": username, "password": STATION_PASSWORD, "library_code": library}),
+        json!({"username": username, "password": STATION_PASSWORD, "library_code": library,
+               "pin_required": false, "may_block": true}),
     )
     .await
     .expect(201, "")
@@ -127,7 +130,7 @@ fn fields(response: &str) -> Vec<(String, String)> {
 }
 
 /// The first value of field `id`.
-fn field(response: &str, id: &str) -> Option<String> {
+pub(crate) fn field(response: &str, id: &str) -> Option<String> {
     fields(response)
         .into_iter()
         .find(|(i, _)| i == id)
@@ -135,7 +138,7 @@ fn field(response: &str, id: &str) -> Option<String> {
 }
 
 /// Every value of field `id`.
-fn all(response: &str, id: &str) -> Vec<String> {
+pub(crate) fn all(response: &str, id: &str) -> Vec<String> {
     fields(response)
         .into_iter()
         .filter(|(i, _)| i == id)
@@ -151,10 +154,21 @@ pub(crate) struct Raw {
 
 impl Raw {
     pub(crate) async fn connect(addr: SocketAddr) -> Raw {
-        let (read, write) = TcpStream::connect(addr)
-            .await
-            .expect("connect")
-            .into_split();
+        Self::over(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// A connection from `from`, an address of 127.0.0.0/8 (they all reach the loopback
+    /// listener): a station somewhere else.
+    pub(crate) async fn connect_from(from: &str, addr: SocketAddr) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(from.parse().expect("an address"), 0))
+            .expect("bind");
+        Self::over(socket.connect(addr).await.expect("connect"))
+    }
+
+    fn over(stream: TcpStream) -> Raw {
+        let (read, write) = stream.into_split();
         Raw {
             reader: BufReader::new(read),
             writer: write,
@@ -167,7 +181,7 @@ impl Raw {
         raw
     }
 
-    async fn send(&mut self, line: &str) {
+    pub(crate) async fn send(&mut self, line: &str) {
         self.writer
             .write_all(format!("{line}\r").as_bytes())
             .await
@@ -175,7 +189,7 @@ impl Raw {
     }
 
     /// The next response without its CR; `None` once the server has closed.
-    async fn recv(&mut self) -> Option<String> {
+    pub(crate) async fn recv(&mut self) -> Option<String> {
         let mut buf = Vec::new();
         let read = tokio::time::timeout(
             Duration::from_secs(20),
@@ -201,17 +215,17 @@ impl Raw {
             .unwrap_or_else(|| panic!("no answer to {line:?}"))
     }
 
-    async fn login(&mut self, user: &str, password: &str) -> String {
+    pub(crate) async fn login(&mut self, user: &str, password: &str) -> String {
         self.call(&format!("9300CN{user}|CO{password}|CP{LIBRARY}|"))
             .await
     }
 
-    async fn patron_status(&mut self, card: &str, pin: &str) -> String {
+    pub(crate) async fn patron_status(&mut self, card: &str, pin: &str) -> String {
         self.call(&format!("23001{DATE}AO{LIBRARY}|AA{card}|AC|AD{pin}|"))
             .await
     }
 
-    async fn checkout(&mut self, card: &str, pin: Option<&str>, item: &str) -> String {
+    pub(crate) async fn checkout(&mut self, card: &str, pin: Option<&str>, item: &str) -> String {
         let pin = pin.map(|p| format!("AD{p}|")).unwrap_or_default();
         let blank = " ".repeat(18);
         self.call(&format!(
@@ -372,7 +386,8 @@ async fn station_accounts_are_administered_by_staff_over_http() {
         assert_eq!(
             created,
             json!({"username": "sc02", "library_code": "CEN",
-                   "created_at": "2021-06-01T10:00:00+08:00", "created_by": "admin"})
+                   "created_at": "2021-06-01T10:00:00+08:00", "created_by": "admin",
+                   "pin_required": false, "may_block": true, "allowed_addresses": []})
         );
         app.delete("/api/v1/sip2/stations/sc02", Some(&f.staff))
             .await

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub base: String,
     /// The SIP2 listener, when the app serves SIP2.
     pub sip2: Option<std::net::SocketAddr>,
+    /// The server's security events, counted by name (empty for a remote server).
+    pub security: std::sync::Arc<library_app::security::SecurityLog>,
     pub db: &'static str,
     database_url: String,
     client: reqwest::Client,
@@ -95,6 +97,7 @@ impl TestApp {
         TestApp {
             base,
             sip2: None,
+            security: std::sync::Arc::default(),
             db: label,
             database_url: url.to_owned(),
             client: reqwest::Client::new(),
@@ -203,6 +206,7 @@ impl TestApp {
             .expect("application starts");
         let base = format!("http://{}", app.local_addr());
         let sip2 = app.sip2_addr();
+        let security = app.security();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -210,6 +214,7 @@ impl TestApp {
         TestApp {
             base,
             sip2,
+            security,
             db: label,
             database_url: database_url.to_owned(),
             client: reqwest::Client::new(),

@@ -10,6 +10,7 @@
 
 mod change;
 mod login;
+mod pin_lock;
 mod reset;
 mod staff;
 mod station;

@@ -2,7 +2,7 @@
 //! station loses.
 
 use async_trait::async_trait;
-use library_credentials::StationUsername;
+use library_credentials::{StationSettings, StationUsername};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -51,6 +51,7 @@ impl Sip2Stations for DbSip2Stations {
                     library: station.library.clone(),
                     created_at: station.created_at,
                     created_by: station.created_by.clone(),
+                    settings: station.settings.clone(),
                 },
                 Some(&audit_entry(audit)),
             )
@@ -73,8 +74,32 @@ impl Sip2Stations for DbSip2Stations {
                 library: s.library,
                 created_at: s.created_at,
                 created_by: s.created_by,
+                settings: s.settings,
             })
             .collect())
+    }
+
+    async fn update_settings(
+        &self,
+        username: &StationUsername,
+        settings: &StationSettings,
+        audit: AuditRecord,
+    ) -> Result<(), AdminError> {
+        if self
+            .store
+            .update_settings(username, settings, Some(&audit_entry(audit)))
+            .await
+            .map_err(admin_err)?
+        {
+            // Logged-in connections hold the settings they logged in with: closed, so the
+            // station logs in again under the new ones.
+            if let Some(server) = &self.server {
+                server.disconnect(username);
+            }
+            Ok(())
+        } else {
+            Err(AdminError::NotFound)
+        }
     }
 
     async fn find(&self, username: &StationUsername) -> Result<Option<StationLogin>, AdminError> {
@@ -87,6 +112,7 @@ impl Sip2Stations for DbSip2Stations {
                 username: s.username,
                 password_hash: s.password_hash,
                 library: s.library,
+                settings: s.settings,
             }))
     }
 

@@ -245,6 +245,17 @@ async fn reserve_attempt_matches_the_reference_step_by_step() {
                         "{}: counter after step {step}",
                         t.name
                     );
+                    // The port's read (what `CredentialService::pin_locked` reads).
+                    assert_eq!(
+                        CredentialStore::attempt_state(&store, &AttemptKey::card(c), kind)
+                            .await
+                            .unwrap(),
+                        CredentialStore::attempt_state(&reference, &AttemptKey::card(c), kind)
+                            .await
+                            .unwrap(),
+                        "{}: port read after step {step}",
+                        t.name
+                    );
                 }
                 None => {
                     store

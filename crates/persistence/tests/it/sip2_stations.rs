@@ -2,7 +2,7 @@
 //! delete.
 
 use library_core::LibraryKind;
-use library_credentials::{SecretHash, StationUsername};
+use library_credentials::{SecretHash, StationSettings, StationUsername};
 use library_persistence::{NewLibrary, NewSip2Station, StoreError};
 use time::UtcOffset;
 
@@ -20,6 +20,7 @@ fn station(name: &str, library: &str) -> NewSip2Station {
         library: code(library),
         created_at: T0,
         created_by: "admin".into(),
+        settings: StationSettings::default(),
     }
 }
 
@@ -89,6 +90,96 @@ async fn stations_are_created_listed_found_and_deleted() {
         assert_eq!(stations.list().await.unwrap(), vec![sc02], "{}", t.name);
         // The name is free again.
         stations.create(&sc01, None).await.unwrap();
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn station_settings_are_stored_with_the_account_and_replaced() {
+    for t in backends().await {
+        let db = t.connect().await;
+        db.libraries()
+            .create(
+                &NewLibrary {
+                    code: code("KLN"),
+                    name: "KLN Library".into(),
+                    name_zh: String::new(),
+                    kind: LibraryKind::District,
+                    utc_offset: UtcOffset::from_hms(8, 0, 0).unwrap(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let stations = db.sip2_stations();
+        // The defaults: PIN required, no blocking, any address.
+        stations
+            .create(&station("sc01", "KLN"), None)
+            .await
+            .unwrap();
+        let found = stations.find(&username("sc01")).await.unwrap().unwrap();
+        assert_eq!(found.settings, StationSettings::default(), "{}", t.name);
+        assert!(found.settings.pin_required);
+
+        let open = StationSettings {
+            pin_required: false,
+            may_block: true,
+            allowed_addresses: StationSettings::parse_addresses([
+                "127.0.0.3",
+                "192.0.2.77/24",
+                "2001:db8:1:2::5/64",
+            ])
+            .unwrap(),
+        };
+        let sc02 = NewSip2Station {
+            settings: open.clone(),
+            ..station("sc02", "KLN")
+        };
+        stations.create(&sc02, None).await.unwrap();
+        let found = stations.find(&username("sc02")).await.unwrap().unwrap();
+        assert_eq!(found.settings, open, "{}", t.name);
+        assert_eq!(
+            found
+                .settings
+                .allowed_addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["127.0.0.3", "192.0.2.0/24", "2001:db8:1:2::/64"]
+        );
+
+        // Replaced, and back to the defaults.
+        assert!(
+            stations
+                .update_settings(&username("sc01"), &open, None)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            stations
+                .find(&username("sc01"))
+                .await
+                .unwrap()
+                .unwrap()
+                .settings,
+            open,
+            "{}",
+            t.name
+        );
+        assert!(
+            stations
+                .update_settings(&username("sc02"), &StationSettings::default(), None)
+                .await
+                .unwrap()
+        );
+        let listed = stations.list().await.unwrap();
+        assert_eq!(listed[1].settings, StationSettings::default(), "{}", t.name);
+        assert!(
+            !stations
+                .update_settings(&username("nobody"), &open, None)
+                .await
+                .unwrap()
+        );
         db.close().await.unwrap();
     }
 }

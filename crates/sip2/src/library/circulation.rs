@@ -72,7 +72,7 @@ impl Sip2Library {
         pin: Option<&str>,
         barcode: &str,
     ) -> Outcome<LoanInfo> {
-        let (_, card) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let (_, card) = refuse_unless!(self.borrower(station, card, pin).await?);
         let Ok(barcode) = Barcode::parse(barcode) else {
             return Ok(Err(Refusal::item_not_found()));
         };
@@ -175,7 +175,7 @@ impl Sip2Library {
         pin: Option<&str>,
         barcode: &str,
     ) -> Outcome<LoanInfo> {
-        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let (patron, _) = refuse_unless!(self.borrower(station, card, pin).await?);
         let Ok(barcode) = Barcode::parse(barcode) else {
             return Ok(Err(Refusal::item_not_found()));
         };
@@ -222,7 +222,7 @@ impl Sip2Library {
         card: &str,
         pin: Option<&str>,
     ) -> Outcome<RenewAllInfo> {
-        let (patron, _) = refuse_unless!(self.identify(station, card, pin).await?.found());
+        let (patron, _) = refuse_unless!(self.borrower(station, card, pin).await?);
         let barcodes: HashMap<LoanId, Barcode> = self
             .services
             .accounts

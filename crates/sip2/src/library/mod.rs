@@ -10,16 +10,25 @@
 //!
 //! Decisions (docs/operations.md, "SIP2"):
 //! - **PIN.** A supplied `AD` is verified (the attempt source is the station,
-//!   `terminal:sip2:<username>`); an empty or missing `AD` is "not supplied": the logged-in
-//!   station vouches for the reader, as Koha's stations do, so circulation goes ahead
-//!   without it. An unknown card and a PIN that did not verify answer alike.
+//!   `terminal:sip2:<username>`). A station that needs PINs (its account's
+//!   `pin_required`, the default) never gets here without one: the server refuses first.
+//!   From a station that may act without PINs, an empty or missing `AD` is "not
+//!   supplied": the station vouches for the reader, as Koha's stations do, so
+//!   circulation goes ahead without it, except lending (checkout, renewals) to a card
+//!   whose PIN is locked (`pin_locked`). An unknown card and a PIN that did not verify
+//!   answer alike.
+//! - **Station login.** The password is checked through the credential service
+//!   (`verify_station`: counted and throttled); a station with an address allow-list
+//!   logging in from elsewhere is checked against no hash at all, so it fails and counts
+//!   exactly like a wrong password, and is recorded as `sip2_connection_refused`
+//!   (`address_not_allowed`).
 //! - **Lending library.** A checkout lends from the station's library; a checkin returns
 //!   to it.
 //! - **Block patron (`01`).** Blocks the card (docs/sip2.md, acceptance vector 18): later
 //!   checkouts, renewals and holds on any channel are refused as for a suspension
 //!   (`patron_suspended`) until staff lift it (`DELETE /api/v1/patrons/{card}/block`). Only
-//!   a logged-in station can send it (stations are trusted devices, as they may also lend
-//!   without a PIN); recorded in the audit log.
+//!   a logged-in station whose account may block gets here (the server refuses the
+//!   others); a PIN sent is verified; recorded in the audit log.
 //! - **Audit.** What HTTP audits for staff (checkout, checkin, renewal, payment) is
 //!   audited here too, without a staff id and with `"channel": "sip2"` and the station.
 //!   Checkouts, checkins, renewals, payments and blocks are each recorded in the
@@ -33,18 +42,20 @@
 mod circulation;
 mod readers;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 use library_app::{AuditRecord, Services, StationConnections};
 use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, Money, PatronId};
-use library_credentials::{AttemptSource, LoginError, Secret, StationUsername, StoredCredentials};
+use library_credentials::{
+    AttemptSource, LoginError, Secret, SecurityEvent, StationUsername, StoredCredentials,
+};
 use time::{Date, OffsetDateTime};
 
 use crate::server::{
-    BackendError, HoldInfo, HoldTarget, ItemInfo, LoanInfo, Outcome, PatronInformation,
-    PatronLookup, PatronSummary, PaymentInfo, Refusal, RenewAllInfo, ReturnInfo, Sip2Backend,
-    Sip2Server, StationAccount, StationSession,
+    BackendError, ConnectionRefusal, HoldInfo, HoldTarget, ItemInfo, LoanInfo, Outcome,
+    PatronInformation, PatronLookup, PatronSummary, PaymentInfo, Refusal, RenewAllInfo, ReturnInfo,
+    Sip2Backend, Sip2Server, StationAccount, StationPermissions, StationSession,
 };
 
 /// The SIP2 server as this application runs it.
@@ -193,6 +204,32 @@ impl Sip2Library {
         })
     }
 
+    /// The reader a lending request (checkout, renewal) names: as [`Self::identify`], and
+    /// refused with `pin_locked` when no PIN was sent and the card's PIN is locked (a
+    /// station that lends without PINs does not lend past a PIN lock).
+    async fn borrower(
+        &self,
+        station: &StationSession,
+        card: &str,
+        pin: Option<&str>,
+    ) -> Result<Result<(PatronId, CardNumber), Refusal>, BackendError> {
+        let reader = self.identify(station, card, pin).await?;
+        if let Reader::Found {
+            credentials,
+            pin_verified: false,
+        } = &reader
+            && self
+                .services
+                .credentials
+                .pin_locked(&credentials.info.card_number)
+                .await
+                .or_backend("read PIN lock")?
+        {
+            return Ok(Err(Refusal::pin_locked()));
+        }
+        Ok(reader.found())
+    }
+
     /// The audit record of a station's action, for the store that writes it in the
     /// transaction of the change.
     fn audit_record(
@@ -222,6 +259,16 @@ impl Sip2Backend for Sip2Library {
         self.services.clock.now()
     }
 
+    fn connection_refused(&self, peer: IpAddr, reason: ConnectionRefusal) {
+        self.services
+            .credentials
+            .events()
+            .record(SecurityEvent::Sip2ConnectionRefused {
+                address: peer.to_canonical().to_string(),
+                reason: reason.code(),
+            });
+    }
+
     async fn station_login(
         &self,
         username: &str,
@@ -238,20 +285,31 @@ impl Sip2Backend for Sip2Library {
             Err(_) => None,
         };
         let source = AttemptSource(format!("ip:{}", peer.ip()));
+        // From an address the station does not allow: checked against no hash, so it fails
+        // and counts like a wrong password, in the same time.
+        let allowed = stored
+            .as_ref()
+            .is_none_or(|s| s.settings.allows_address(peer.ip()));
+        if !allowed {
+            self.connection_refused(peer.ip(), ConnectionRefusal::AddressNotAllowed);
+        }
+        let hash = stored
+            .as_ref()
+            .filter(|_| allowed)
+            .map(|s| &s.password_hash);
         match self
             .services
             .credentials
-            .verify_station(
-                username,
-                &Secret::new(password),
-                stored.as_ref().map(|s| &s.password_hash),
-                &source,
-            )
+            .verify_station(username, &Secret::new(password), hash, &source)
             .await
         {
-            Ok(()) => Ok(stored.map(|s| StationAccount {
+            Ok(()) => Ok(stored.filter(|_| allowed).map(|s| StationAccount {
                 station_id: s.username.as_str().to_owned(),
                 library_code: s.library,
+                permissions: StationPermissions {
+                    pin_required: s.settings.pin_required,
+                    may_block: s.settings.may_block,
+                },
             })),
             Err(LoginError::InvalidCredentials | LoginError::TooManyAttempts { .. }) => Ok(None),
             Err(LoginError::Infrastructure(e)) => Err(failed("verify station", &e)),
@@ -280,9 +338,10 @@ impl Sip2Backend for Sip2Library {
         &self,
         station: &StationSession,
         card: &str,
+        pin: Option<&str>,
         reason: &str,
-    ) -> Result<Option<PatronSummary>, BackendError> {
-        self.block(station, card, reason).await
+    ) -> Result<PatronLookup<PatronSummary>, BackendError> {
+        self.block(station, card, pin, reason).await
     }
 
     async fn checkout(

@@ -181,8 +181,11 @@ impl Sip2Library {
                 fines,
                 loan_limit: s.rules.quota,
                 hold_limit: Some(s.rules.holds_allowed),
-                email: credentials.info.email.clone(),
-                phone: Some(credentials.info.phone.clone()).filter(|p| !p.is_empty()),
+                // Contact details only with a PIN verified in this message (the server
+                // drops them otherwise too).
+                email: credentials.info.email.clone().filter(|_| pin_verified),
+                phone: Some(credentials.info.phone.clone())
+                    .filter(|p| pin_verified && !p.is_empty()),
             },
         })
     }
@@ -190,15 +193,21 @@ impl Sip2Library {
     /// `01`: blocks the card until staff lift it (`DELETE /patrons/{card}/block`): later
     /// checkouts, renewals and holds are refused as for a suspension (docs/sip2.md,
     /// acceptance vector 18); recorded in the audit log and answered with the reader's
-    /// standing.
+    /// standing. A PIN sent must verify, or nothing is blocked.
     pub(super) async fn block(
         &self,
         station: &StationSession,
         card: &str,
+        pin: Option<&str>,
         reason: &str,
-    ) -> Result<Option<PatronSummary>, BackendError> {
-        let Reader::Found { credentials, .. } = self.identify(station, card, None).await? else {
-            return Ok(None);
+    ) -> Result<PatronLookup<PatronSummary>, BackendError> {
+        let (credentials, pin_verified) = match self.identify(station, card, pin).await? {
+            Reader::Unknown => return Ok(PatronLookup::UnknownPatron),
+            Reader::PinNotVerified => return Ok(PatronLookup::PinNotVerified),
+            Reader::Found {
+                credentials,
+                pin_verified,
+            } => (credentials, pin_verified),
         };
         let audit = self.audit_record(
             station,
@@ -212,7 +221,7 @@ impl Sip2Library {
             .await
             .or_backend("block reader")?;
         let Some(s) = self.standing(station, &credentials).await? else {
-            return Ok(None);
+            return Ok(PatronLookup::UnknownPatron);
         };
         tracing::warn!(
             station = %station.station_id,
@@ -223,7 +232,10 @@ impl Sip2Library {
         summary
             .messages
             .push("This card may not be used here. Please ask staff.".to_owned());
-        Ok(Some(summary))
+        Ok(PatronLookup::Found {
+            pin_verified,
+            patron: summary,
+        })
     }
 
     /// A title's name (empty if the title is missing, which the schema prevents).

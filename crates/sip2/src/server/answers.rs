@@ -6,7 +6,14 @@
 //!   patron) tells them apart, as the specification requires.
 //! - A patron look-up shows personal details (name, counts, lists, fines) only when the
 //!   PIN verified or none was supplied; a failed PIN gets the unknown-card shape with
-//!   `BL=Y`. `CQ=Y` only for a supplied PIN that verified.
+//!   `BL=Y`. `CQ=Y` only for a supplied PIN that verified. A reader's email and phone
+//!   (`BE`, `BF`) go out only with a PIN verified in that very message, whatever the
+//!   station's settings.
+//! - A station that needs PINs ([`pin_required`](super::port::StationPermissions::pin_required)) and sends a message
+//!   naming a reader without `AD` gets the message's refusal with "Please enter your PIN."
+//!   and no `BL`; the backend is not called, nothing is done and nothing is counted.
+//! - `01` from a station that may not block is refused the same way, and no block is
+//!   written.
 //! - An infrastructure failure is logged and answered "not ok" with a generic message.
 
 use library_core::Money;
@@ -16,7 +23,7 @@ use tracing::warn;
 
 use super::config::ServerConfig;
 use super::port::{
-    BackendError, HoldTarget, ItemCirculation, LoanInfo, PatronLookup, PatronStanding,
+    BackendError, HoldTarget, ItemCirculation, LoanInfo, Outcome, PatronLookup, PatronStanding,
     PatronSummary, Refusal, ReturnRouting, Sip2Backend, StationSession,
 };
 use crate::codec::{
@@ -30,6 +37,8 @@ use crate::codec::{
 
 /// For an unknown card and a PIN that did not verify alike.
 pub(crate) const NOT_VERIFIED: &str = "Your card number or PIN is not right. Please ask staff.";
+/// For a station that may not block cards.
+pub(crate) const MAY_NOT_BLOCK: &str = "This station may not block cards. Please ask staff.";
 /// For an infrastructure failure.
 pub(crate) const UNAVAILABLE: &str = "The library system is not available. Please ask staff.";
 /// Items listed in one `64` or `66` list at most (the Python client reads 4 KB at once).
@@ -64,6 +73,25 @@ impl<B: Sip2Backend + ?Sized> Context<'_, B> {
     fn currency(&self) -> Option<String> {
         Some(self.config.currency.as_str().to_owned())
     }
+
+    /// The station needs PINs and this message names a reader without one: refused
+    /// before the backend is called.
+    fn pin_missing(&self, pin: Option<&str>) -> bool {
+        self.station.permissions.pin_required && pin.is_none()
+    }
+}
+
+/// Refused for want of a PIN, or runs `call`.
+async fn unless_pin_missing<B, T, F>(ctx: &Context<'_, B>, pin: Option<&str>, call: F) -> Outcome<T>
+where
+    B: Sip2Backend + ?Sized,
+    F: Future<Output = Outcome<T>>,
+{
+    if ctx.pin_missing(pin) {
+        Ok(Err(Refusal::pin_required()))
+    } else {
+        call.await
+    }
 }
 
 /// `AD` as the port wants it: empty is "not supplied".
@@ -76,7 +104,8 @@ fn unavailable(error: &BackendError) -> String {
     UNAVAILABLE.to_owned()
 }
 
-/// The screen message for a refusal: one generic text for every patron refusal.
+/// The screen message for a refusal: one generic text for every patron refusal (a missing
+/// PIN has its own: it says nothing about the card).
 fn refusal_message(refusal: &Refusal) -> String {
     if refusal.is_about_the_patron() {
         NOT_VERIFIED.to_owned()
@@ -236,15 +265,16 @@ async fn patron_status<B: Sip2Backend + ?Sized>(
     ctx: &Context<'_, B>,
     r: &PatronStatusRequest,
 ) -> Response {
-    let lookup = ctx
-        .backend
-        .patron_status(
-            ctx.station,
-            &r.patron_identifier,
-            pin(Some(&r.patron_password)),
-        )
-        .await;
-    let p = PatronFields::of(&lookup, |s| s);
+    let sent = pin(Some(&r.patron_password));
+    let p = if ctx.pin_missing(sent) {
+        PatronFields::refused(None, Refusal::pin_required().message)
+    } else {
+        let lookup = ctx
+            .backend
+            .patron_status(ctx.station, &r.patron_identifier, sent)
+            .await;
+        PatronFields::of(&lookup, |s| s)
+    };
     Response::PatronStatus(PatronStatusResponse {
         patron_status: p.status,
         language: r.language,
@@ -274,15 +304,20 @@ async fn patron_information<B: Sip2Backend + ?Sized>(
     ctx: &Context<'_, B>,
     r: &PatronInformationRequest,
 ) -> Response {
-    let lookup = ctx
-        .backend
-        .patron_information(
-            ctx.station,
-            &r.patron_identifier,
-            pin(r.patron_password.as_ref()),
+    let sent = pin(r.patron_password.as_ref());
+    let (lookup, p) = if ctx.pin_missing(sent) {
+        (
+            None,
+            PatronFields::refused(None, Refusal::pin_required().message),
         )
-        .await;
-    let p = PatronFields::of(&lookup, |i| &i.summary);
+    } else {
+        let lookup = ctx
+            .backend
+            .patron_information(ctx.station, &r.patron_identifier, sent)
+            .await;
+        let p = PatronFields::of(&lookup, |i| &i.summary);
+        (Some(lookup), p)
+    };
     let mut m = PatronInformationResponse {
         patron_status: p.status,
         language: r.language,
@@ -316,7 +351,11 @@ async fn patron_information<B: Sip2Backend + ?Sized>(
         screen_messages: p.messages,
         print_lines: Vec::new(),
     };
-    if let Ok(PatronLookup::Found { patron: info, .. }) = &lookup {
+    if let Some(Ok(PatronLookup::Found {
+        patron: info,
+        pin_verified,
+    })) = &lookup
+    {
         let count = |n: usize| Some(u16::try_from(n).unwrap_or(u16::MAX));
         let available: Vec<String> = info
             .holds
@@ -353,8 +392,11 @@ async fn patron_information<B: Sip2Backend + ?Sized>(
         m.charged_items_limit = info
             .loan_limit
             .map(|n| u16::try_from(n).unwrap_or(u16::MAX));
-        m.email_address = info.email.clone();
-        m.home_phone_number = info.phone.clone();
+        // Contact details only to the reader who proved it with the PIN, in this message.
+        if *pin_verified {
+            m.email_address = info.email.clone();
+            m.home_phone_number = info.phone.clone();
+        }
         let pick = |list: Vec<String>| {
             let range = list_range(r.start_item.as_ref(), r.end_item.as_ref(), list.len());
             list[range].to_vec()
@@ -375,14 +417,30 @@ async fn block_patron<B: Sip2Backend + ?Sized>(
     ctx: &Context<'_, B>,
     r: &BlockPatronRequest,
 ) -> Response {
-    let result = ctx
-        .backend
-        .block_patron(ctx.station, &r.patron_identifier, &r.blocked_card_msg)
-        .await;
+    let sent = pin(r.patron_password.as_ref());
+    let result = if !ctx.station.permissions.may_block {
+        Err(MAY_NOT_BLOCK.to_owned())
+    } else if ctx.pin_missing(sent) {
+        Err(Refusal::pin_required().message)
+    } else {
+        Ok(ctx
+            .backend
+            .block_patron(ctx.station, &r.patron_identifier, sent, &r.blocked_card_msg)
+            .await)
+    };
     let p = match &result {
-        Err(error) => PatronFields::refused(None, unavailable(error)),
-        Ok(None) => PatronFields::refused(Some(false), NOT_VERIFIED.to_owned()),
-        Ok(Some(summary)) => PatronFields {
+        // Refused by the station's settings: nothing asked of the library.
+        Err(message) => PatronFields::refused(None, message.clone()),
+        Ok(Err(error)) => PatronFields::refused(None, unavailable(error)),
+        Ok(Ok(PatronLookup::UnknownPatron)) => {
+            PatronFields::refused(Some(false), NOT_VERIFIED.to_owned())
+        }
+        Ok(Ok(PatronLookup::PinNotVerified)) => {
+            PatronFields::refused(Some(true), NOT_VERIFIED.to_owned())
+        }
+        Ok(Ok(PatronLookup::Found {
+            patron: summary, ..
+        })) => PatronFields {
             // Blocked: whatever the backend says, the card may not be used now.
             status: status_of(&summary.standing).with(PatronCondition::ChargePrivilegesDenied),
             name: summary.name.clone(),
@@ -462,7 +520,9 @@ fn loan_answer<B: Sip2Backend + ?Sized>(
             }
         }
         Ok(Err(refusal)) => {
-            m.valid_patron = Some(refusal.code != Refusal::PATRON_NOT_FOUND);
+            // A missing PIN says nothing about the card.
+            m.valid_patron = (refusal.code != Refusal::PIN_REQUIRED)
+                .then_some(refusal.code != Refusal::PATRON_NOT_FOUND);
             m.screen_messages.push(refusal_message(&refusal));
         }
         Err(error) => m.screen_messages.push(unavailable(&error)),
@@ -471,16 +531,19 @@ fn loan_answer<B: Sip2Backend + ?Sized>(
 }
 
 async fn checkout<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &CheckoutRequest) -> Response {
-    let outcome = ctx
-        .backend
-        .checkout(
+    let sent = pin(r.patron_password.as_ref());
+    let outcome = unless_pin_missing(
+        ctx,
+        sent,
+        ctx.backend.checkout(
             ctx.station,
             &r.patron_identifier,
-            pin(r.patron_password.as_ref()),
+            sent,
             &r.item_identifier,
             r.fee_acknowledged == Some(true),
-        )
-        .await;
+        ),
+    )
+    .await;
     Response::Checkout(loan_answer(
         ctx,
         &r.institution_id,
@@ -500,15 +563,19 @@ async fn renew<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &RenewRequest) 
             "Please give the item's barcode.",
         )))
     } else {
-        ctx.backend
-            .renew(
+        let sent = pin(r.patron_password.as_ref());
+        unless_pin_missing(
+            ctx,
+            sent,
+            ctx.backend.renew(
                 ctx.station,
                 &r.patron_identifier,
-                pin(r.patron_password.as_ref()),
+                sent,
                 &item,
                 r.fee_acknowledged == Some(true),
-            )
-            .await
+            ),
+        )
+        .await
     };
     Response::Renew(loan_answer(
         ctx,
@@ -588,15 +655,18 @@ async fn checkin<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &CheckinReque
 }
 
 async fn renew_all<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &RenewAllRequest) -> Response {
-    let outcome = ctx
-        .backend
-        .renew_all(
+    let sent = pin(r.patron_password.as_ref());
+    let outcome = unless_pin_missing(
+        ctx,
+        sent,
+        ctx.backend.renew_all(
             ctx.station,
             &r.patron_identifier,
-            pin(r.patron_password.as_ref()),
+            sent,
             r.fee_acknowledged == Some(true),
-        )
-        .await;
+        ),
+    )
+    .await;
     let mut m = RenewAllResponse {
         ok: false,
         renewed_count: 0,
@@ -636,6 +706,7 @@ async fn hold<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &HoldRequest) ->
     let pin = pin(r.patron_password.as_ref());
     let card = &r.patron_identifier;
     let outcome = match (r.hold_mode, target) {
+        _ if ctx.pin_missing(pin) => Ok(Err(Refusal::pin_required())),
         (_, None) => Ok(Err(Refusal::item_not_found())),
         (HoldMode::Add, Some(target)) => {
             let pickup = r.pickup_location.as_deref().filter(|p| !p.is_empty());
@@ -694,14 +765,14 @@ async fn end_session<B: Sip2Backend + ?Sized>(
     ctx: &Context<'_, B>,
     r: &EndPatronSessionRequest,
 ) -> Response {
-    let outcome = ctx
-        .backend
-        .end_session(
-            ctx.station,
-            &r.patron_identifier,
-            pin(r.patron_password.as_ref()),
-        )
-        .await;
+    let sent = pin(r.patron_password.as_ref());
+    let outcome = unless_pin_missing(
+        ctx,
+        sent,
+        ctx.backend
+            .end_session(ctx.station, &r.patron_identifier, sent),
+    )
+    .await;
     let mut m = EndSessionResponse {
         end_session: false,
         transaction_date: ctx.now(),
@@ -720,7 +791,10 @@ async fn end_session<B: Sip2Backend + ?Sized>(
 
 async fn fee_paid<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &FeePaidRequest) -> Response {
     let currency = r.currency_type.as_str();
-    let outcome = if currency.trim().is_empty() || currency == ctx.config.currency.as_str() {
+    let sent = pin(r.patron_password.as_ref());
+    let outcome = if ctx.pin_missing(sent) {
+        Ok(Err(Refusal::pin_required()))
+    } else if currency.trim().is_empty() || currency == ctx.config.currency.as_str() {
         match parse_amount(&r.fee_amount).filter(|a| a.is_positive()) {
             None => Ok(Err(Refusal::new(
                 "invalid_amount",
@@ -731,7 +805,7 @@ async fn fee_paid<B: Sip2Backend + ?Sized>(ctx: &Context<'_, B>, r: &FeePaidRequ
                     .fee_paid(
                         ctx.station,
                         &r.patron_identifier,
-                        pin(r.patron_password.as_ref()),
+                        sent,
                         amount,
                         r.fee_identifier.as_deref().filter(|f| !f.is_empty()),
                         r.transaction_id.as_deref().filter(|t| !t.is_empty()),

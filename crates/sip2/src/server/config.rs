@@ -30,6 +30,17 @@ pub struct ServerConfig {
     pub max_line_len: usize,
     /// Connections served at once; one more is accepted and closed at once.
     pub max_connections: usize,
+    /// A connection must log in (a successful `93`) within this, counted from the
+    /// connection; nothing else it sends (`99` included) extends it. Past it the
+    /// connection is closed.
+    pub login_deadline: Duration,
+    /// Connections not logged in at once from one peer (an IPv4 address, or an IPv6 /64);
+    /// one more is closed at once.
+    pub max_unauthenticated_per_address: usize,
+    /// Connections not logged in at once in total, kept well below
+    /// [`Self::max_connections`] so that logged-in stations keep their room; one more is
+    /// closed at once.
+    pub max_unauthenticated: usize,
     /// Variable-field encoding on the wire.
     pub charset: Charset,
     /// When true, a message without an `AZ` checksum is answered `96` (FOLIO's
@@ -65,6 +76,9 @@ impl Default for ServerConfig {
             write_timeout: Duration::from_secs(30),
             max_line_len: MAX_MESSAGE_LEN,
             max_connections: 128,
+            login_deadline: Duration::from_secs(10),
+            max_unauthenticated_per_address: 4,
+            max_unauthenticated: 32,
             charset: Charset::Utf8,
             require_error_detection: false,
             local_offset: library_core::DEFAULT_LIBRARY_OFFSET,

@@ -1,5 +1,6 @@
 //! One station's connection: read a line, let the session decide, write the answer in one
-//! write. Timeouts, the line limit, shutdown and an administrator's disconnect end it.
+//! write. Timeouts, the login deadline, the line limit, shutdown and an administrator's
+//! disconnect end it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,12 +8,13 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout};
 use tracing::debug;
 
 use super::config::ServerConfig;
+use super::gate::{Gate, Pass};
 use super::line::{Line, LineReader};
-use super::port::Sip2Backend;
+use super::port::{ConnectionRefusal, Sip2Backend};
 use super::registry::Registry;
 use super::session::{Action, Session};
 
@@ -25,6 +27,9 @@ pub(crate) struct Connection<B: ?Sized> {
     pub registry: Arc<Registry>,
     pub kick: Arc<Notify>,
     pub shutdown: watch::Receiver<bool>,
+    /// The connections not logged in, and this one's place among them while it is not.
+    pub gate: Arc<Gate>,
+    pub pass: Option<Pass>,
 }
 
 impl<B: Sip2Backend + ?Sized> Connection<B> {
@@ -40,15 +45,31 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
             registry,
             kick,
             mut shutdown,
+            gate,
+            mut pass,
         } = self;
+        // Counted from the connection; only a successful login lifts it.
+        let mut login_by = Instant::now() + config.login_deadline;
         let _ = stream.set_nodelay(true);
         let (read_half, mut write_half) = stream.into_split();
         let mut reader = LineReader::new(read_half, config.line_limit());
-        let mut session = Session::new(backend, config.clone(), peer);
+        let mut session = Session::new(backend.clone(), config.clone(), peer);
         loop {
             if *shutdown.borrow() {
                 break;
             }
+            let logged_in = session.station_id().is_some();
+            let wait = if logged_in {
+                config.read_timeout
+            } else {
+                let left = login_by.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    debug!(%peer, "no login within the deadline; closing");
+                    backend.connection_refused(peer.ip(), ConnectionRefusal::LoginDeadline);
+                    break;
+                }
+                left.min(config.read_timeout)
+            };
             let line = tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
@@ -56,9 +77,14 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                     debug!(%peer, "station disconnected by an administrator");
                     break;
                 }
-                read = timeout(config.read_timeout, reader.next_line()) => read,
+                read = timeout(wait, reader.next_line()) => read,
             };
             let line = match line {
+                Err(_elapsed) if !logged_in && Instant::now() >= login_by => {
+                    debug!(%peer, "no login within the deadline; closing");
+                    backend.connection_refused(peer.ip(), ConnectionRefusal::LoginDeadline);
+                    break;
+                }
                 Err(_elapsed) => {
                     debug!(%peer, "read timeout; closing");
                     break;
@@ -76,10 +102,25 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
             };
             let action = session.handle(&line).await;
             registry.set_station(id, session.station_id());
+            // Logged in: no longer counted as waiting. Logged out again (a refused `93`):
+            // counted again, within the caps, with a new deadline.
+            let mut over_cap = false;
+            if session.station_id().is_some() {
+                pass = None;
+            } else if pass.is_none() {
+                pass = gate.admit(peer.ip());
+                login_by = Instant::now() + config.login_deadline;
+                if pass.is_none() {
+                    debug!(%peer, "logged out and too many connections not logged in; closing");
+                    backend.connection_refused(peer.ip(), ConnectionRefusal::UnauthenticatedLimit);
+                    over_cap = true;
+                }
+            }
             let (bytes, close) = match action {
+                Action::Nothing if over_cap => break,
                 Action::Nothing => continue,
                 Action::Close => break,
-                Action::Reply(bytes) => (bytes, false),
+                Action::Reply(bytes) => (bytes, over_cap),
                 Action::ReplyAndClose(bytes) => (bytes, true),
             };
             // One write per response: the sip2 crate parses whatever one read returns.

@@ -19,6 +19,13 @@
 //!   messages get `96` (ten in a row close). Each response is written with one
 //!   `write_all`. Nothing a connection does touches another: each has its own task, and
 //!   [`ServerConfig::max_connections`] bounds them.
+//! - **Connections not logged in** (`gate.rs`) are capped per peer address
+//!   ([`ServerConfig::max_unauthenticated_per_address`], an IPv6 peer by its /64) and in
+//!   total ([`ServerConfig::max_unauthenticated`], well below `max_connections`), and must
+//!   log in within [`ServerConfig::login_deadline`] of connecting whatever they send, so
+//!   idle or half-open connections cannot lock stations out. Each connection closed for
+//!   this is reported once to [`Sip2Backend::connection_refused`] (the backend reports a
+//!   `93` from an address its station does not allow itself, once per `93`).
 //! - **Replays.** `97` resends the last response byte for byte; the previous line sent
 //!   again with the same `AY` and `AZ` gets the last response without running it again (a
 //!   station retrying a checkout or a payment must not do it twice).
@@ -29,6 +36,7 @@
 mod answers;
 mod config;
 mod connection;
+mod gate;
 mod line;
 pub mod port;
 mod registry;
@@ -36,9 +44,10 @@ mod session;
 
 pub use config::ServerConfig;
 pub use port::{
-    BackendError, FineLine, HoldInfo, HoldLine, HoldTarget, ItemCirculation, ItemInfo, LoanInfo,
-    LoanLine, Outcome, PatronInformation, PatronLookup, PatronStanding, PatronSummary, PaymentInfo,
-    Refusal, RenewAllInfo, ReturnInfo, ReturnRouting, Sip2Backend, StationAccount, StationSession,
+    BackendError, ConnectionRefusal, FineLine, HoldInfo, HoldLine, HoldTarget, ItemCirculation,
+    ItemInfo, LoanInfo, LoanLine, Outcome, PatronInformation, PatronLookup, PatronStanding,
+    PatronSummary, PaymentInfo, Refusal, RenewAllInfo, ReturnInfo, ReturnRouting, Sip2Backend,
+    StationAccount, StationPermissions, StationSession,
 };
 
 use std::future::Future;
@@ -51,6 +60,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use connection::Connection;
+use gate::Gate;
 use registry::Registry;
 
 /// The SIP2 server. Cheap to clone: clones share the backend and the open connections, so
@@ -61,6 +71,7 @@ pub struct Sip2Server<B: ?Sized> {
     backend: Arc<B>,
     config: Arc<ServerConfig>,
     registry: Arc<Registry>,
+    gate: Arc<Gate>,
 }
 
 impl<B: ?Sized> Clone for Sip2Server<B> {
@@ -69,6 +80,7 @@ impl<B: ?Sized> Clone for Sip2Server<B> {
             backend: self.backend.clone(),
             config: self.config.clone(),
             registry: self.registry.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -78,6 +90,10 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
     pub fn new(backend: Arc<B>, config: ServerConfig) -> Self {
         Self {
             backend,
+            gate: Gate::new(
+                config.max_unauthenticated_per_address,
+                config.max_unauthenticated,
+            ),
             config: Arc::new(config),
             registry: Arc::new(Registry::default()),
         }
@@ -126,6 +142,14 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
                     continue;
                 }
             };
+            // Not logged in yet: within the caps, or closed at once.
+            let Some(pass) = self.gate.admit(peer.ip()) else {
+                debug!(%peer, "too many SIP2 connections not logged in; closing the new one");
+                self.backend
+                    .connection_refused(peer.ip(), ConnectionRefusal::UnauthenticatedLimit);
+                drop(stream);
+                continue;
+            };
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 debug!(%peer, "too many SIP2 connections; closing the new one");
                 drop(stream);
@@ -142,6 +166,8 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
                 registry: self.registry.clone(),
                 kick,
                 shutdown: stop_rx.clone(),
+                gate: self.gate.clone(),
+                pass: Some(pass),
             };
             tasks.spawn(async move {
                 // Dropped however the task ends (even by a panic in the backend).

@@ -15,12 +15,21 @@
 //! match, and never counted as a failure. A supplied PIN must be verified; a wrong one, a
 //! locked PIN, a throttled card or a reader without a PIN are all just "not verified"
 //! ([`PatronLookup::PinNotVerified`], or [`Refusal::pin_not_verified`] for circulation).
-//! Whether circulation without a PIN is allowed is the implementation's policy (the station
-//! has logged in and vouches for the reader, as Koha's stations do; the reference's
-//! checkout vector sends no `AD`).
+//! Whether a PIN is needed at all is the station's setting
+//! ([`StationPermissions::pin_required`]): the server refuses a message that names a reader
+//! without `AD` from a station that needs PINs before it calls the port, so the port sees
+//! `None` only from stations that may act without one (they vouch for the reader, as
+//! Koha's stations do; the reference's checkout vector sends no `AD`).
+//!
+//! # Stations
+//!
+//! [`Sip2Backend::station_login`] checks the password and the station's address
+//! allow-list (a login from an address not allowed fails like a wrong password) and gives
+//! the station's [`StationPermissions`], which the server applies to every message on the
+//! connection.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 use library_core::{LibraryCode, Money};
@@ -61,6 +70,12 @@ impl Refusal {
     pub const NOT_ON_LOAN: &'static str = "not_on_loan";
     /// No such hold to cancel.
     pub const HOLD_NOT_FOUND: &'static str = "hold_not_found";
+    /// The station needs the reader's PIN and none was sent (refused by the server before
+    /// the port is called).
+    pub const PIN_REQUIRED: &'static str = "pin_required";
+    /// The reader's PIN is locked by failed attempts: no lending at a station until it is
+    /// changed or reset, PIN or not.
+    pub const PIN_LOCKED: &'static str = "pin_locked";
 
     /// A refusal with this code and message.
     pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
@@ -81,6 +96,19 @@ impl Refusal {
         Self::new(Self::PIN_NOT_VERIFIED, "")
     }
 
+    /// No PIN from a station that needs one.
+    pub fn pin_required() -> Self {
+        Self::new(Self::PIN_REQUIRED, "Please enter your PIN.")
+    }
+
+    /// A locked PIN, at a station lending without one.
+    pub fn pin_locked() -> Self {
+        Self::new(
+            Self::PIN_LOCKED,
+            "Your PIN is locked. Please change it or ask staff.",
+        )
+    }
+
     /// Unknown item.
     pub fn item_not_found() -> Self {
         Self::new(Self::ITEM_NOT_FOUND, "Item not found")
@@ -96,13 +124,58 @@ impl Refusal {
 /// inner one the domain's refusal.
 pub type Outcome<T> = Result<Result<T, Refusal>, BackendError>;
 
-/// A station account that logged in: who it is and the library it lends from.
+/// What a station may do, as its account says (docs/credentials.md, SIP2 stations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StationPermissions {
+    /// Every message that names a reader needs the reader's PIN in `AD`.
+    pub pin_required: bool,
+    /// The station may block a card with `01`.
+    pub may_block: bool,
+}
+
+impl Default for StationPermissions {
+    /// A new station's: PIN required, no blocking.
+    fn default() -> Self {
+        Self {
+            pin_required: true,
+            may_block: false,
+        }
+    }
+}
+
+/// Why the server closed a connection on its own account (for
+/// [`Sip2Backend::connection_refused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionRefusal {
+    /// Over the cap of connections not logged in, per address or in total.
+    UnauthenticatedLimit,
+    /// No successful `93` within the login deadline.
+    LoginDeadline,
+    /// A `93` for a station from an address its allow-list does not hold.
+    AddressNotAllowed,
+}
+
+impl ConnectionRefusal {
+    /// The stable code, for the security log.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ConnectionRefusal::UnauthenticatedLimit => "unauthenticated_limit",
+            ConnectionRefusal::LoginDeadline => "login_deadline",
+            ConnectionRefusal::AddressNotAllowed => "address_not_allowed",
+        }
+    }
+}
+
+/// A station account that logged in: who it is, the library it lends from, and what it
+/// may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StationAccount {
     /// The station's username (`CN`).
     pub station_id: String,
     /// The library its checkouts lend from (docs/http.md, SIP2 stations).
     pub library_code: LibraryCode,
+    /// What it may do.
+    pub permissions: StationPermissions,
 }
 
 /// The logged-in station a request comes from: passed to every operation.
@@ -116,6 +189,8 @@ pub struct StationSession {
     pub peer: SocketAddr,
     /// `CP` of the login, if sent.
     pub location: Option<String>,
+    /// What the station may do (from its account at login).
+    pub permissions: StationPermissions,
 }
 
 /// What a patron look-up found.
@@ -382,8 +457,15 @@ pub trait Sip2Backend: Send + Sync {
         OffsetDateTime::now_utc()
     }
 
-    /// `93`: checks a station's credentials (hashed like any secret). `Ok(None)`: unknown
-    /// station or wrong password, one answer for both.
+    /// The server closed a connection from `peer` on its own account (one call per
+    /// connection): for the security log. Does nothing unless implemented.
+    fn connection_refused(&self, peer: IpAddr, reason: ConnectionRefusal) {
+        let _ = (peer, reason);
+    }
+
+    /// `93`: checks a station's credentials (hashed like any secret) and that `peer` is
+    /// an address the station may log in from. `Ok(None)`: unknown station, wrong
+    /// password or an address not allowed, one answer for all.
     async fn station_login(
         &self,
         username: &str,
@@ -408,14 +490,16 @@ pub trait Sip2Backend: Send + Sync {
         pin: Option<&str>,
     ) -> Result<PatronLookup<PatronInformation>, BackendError>;
 
-    /// `01`: blocks the reader's card (the station kept or flagged it); the reader as they
-    /// stand afterwards, `None` for an unknown card.
+    /// `01`: blocks the reader's card (the station kept or flagged it), checking `pin`
+    /// when supplied; the reader as they stand afterwards. Only called for a station that
+    /// may block.
     async fn block_patron(
         &self,
         station: &StationSession,
         card: &str,
+        pin: Option<&str>,
         reason: &str,
-    ) -> Result<Option<PatronSummary>, BackendError>;
+    ) -> Result<PatronLookup<PatronSummary>, BackendError>;
 
     /// `11`: lends the item to the reader from the station's library. `fee_acknowledged`
     /// is the station's `BO`.

@@ -202,6 +202,7 @@ impl<B: Sip2Backend + ?Sized> Session<B> {
                     library_code: account.library_code,
                     peer: self.peer,
                     location: login.location_code.clone().filter(|l| !l.is_empty()),
+                    permissions: account.permissions,
                 });
                 true
             }

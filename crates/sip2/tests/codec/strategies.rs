@@ -327,8 +327,16 @@ pub fn fee_paid_request() -> impl Strategy<Value = Request> {
 }
 
 pub fn block_patron_request() -> impl Strategy<Value = Request> {
-    (any::<bool>(), opt_date(), text(), text(), text(), text()).prop_map(
-        |(cr, d, ao, al, aa, ac)| {
+    (
+        any::<bool>(),
+        opt_date(),
+        text(),
+        text(),
+        text(),
+        text(),
+        opt_text(),
+    )
+        .prop_map(|(cr, d, ao, al, aa, ac, ad)| {
             Request::BlockPatron(BlockPatronRequest {
                 card_retained: cr,
                 transaction_date: d,
@@ -336,9 +344,9 @@ pub fn block_patron_request() -> impl Strategy<Value = Request> {
                 blocked_card_msg: al,
                 patron_identifier: aa,
                 terminal_password: ac,
+                patron_password: ad,
             })
-        },
-    )
+        })
 }
 
 pub fn item_information_request() -> impl Strategy<Value = Request> {

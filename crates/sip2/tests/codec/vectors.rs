@@ -579,6 +579,13 @@ fn v18_block_patron() {
         (m.blocked_card_msg.as_str(), m.patron_identifier.as_str()),
         ("msg", "P")
     );
+    assert_eq!(m.patron_password, None);
+    // A station that needs PINs adds `AD` (not in 2.00 for 01; read when sent).
+    let p = request(&format!("01N{DATE}AOLIB|ALmsg|AAP|AC|AD1234|\r"));
+    let Request::BlockPatron(m) = p.request else {
+        panic!()
+    };
+    assert_eq!(m.patron_password.as_deref(), Some("1234"));
     let mut r = patron_status_response(true, None);
     r.patron_status = PatronStatus::PRIVILEGES_DENIED;
     assert!(text(&Response::PatronStatus(r).format(None, false)).starts_with("24YYYY          "));

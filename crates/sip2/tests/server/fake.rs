@@ -10,15 +10,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use library_core::{LibraryCode, Money};
 use library_sip2::server::{
-    BackendError, HoldInfo, HoldLine, HoldTarget, ItemCirculation, ItemInfo, LoanInfo, LoanLine,
-    Outcome, PatronInformation, PatronLookup, PatronStanding, PatronSummary, PaymentInfo, Refusal,
-    RenewAllInfo, ReturnInfo, ReturnRouting, Sip2Backend, StationAccount, StationSession,
+    BackendError, ConnectionRefusal, HoldInfo, HoldLine, HoldTarget, ItemCirculation, ItemInfo,
+    LoanInfo, LoanLine, Outcome, PatronInformation, PatronLookup, PatronStanding, PatronSummary,
+    PaymentInfo, Refusal, RenewAllInfo, ReturnInfo, ReturnRouting, Sip2Backend, StationAccount,
+    StationPermissions, StationSession,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+/// Lends without PINs and may block (the reference's vectors send no `AD`).
 pub const STATION: &str = "sc_user";
 pub const STATION_PASSWORD: &str = "sc_pass";
+/// A new station's settings: PIN required, may not block. Same password.
+pub const STRICT_STATION: &str = "sc_strict";
 pub const LIBRARY: &str = "MAIN";
 /// Good standing, PIN 1234, has 31000002 on loan.
 pub const READER: &str = "21000001";
@@ -70,6 +74,8 @@ pub struct FakeLibrary {
     pub logins: AtomicUsize,
     /// Every backend call is delayed by this much (for shutdown tests).
     pub delay: Mutex<Duration>,
+    /// Connections the server closed on its own account.
+    pub refused: Mutex<Vec<(std::net::IpAddr, ConnectionRefusal)>>,
 }
 
 impl FakeLibrary {
@@ -122,6 +128,7 @@ impl FakeLibrary {
             writes: AtomicUsize::new(0),
             logins: AtomicUsize::new(0),
             delay: Mutex::new(Duration::ZERO),
+            refused: Mutex::new(Vec::new()),
         }
     }
 
@@ -230,6 +237,10 @@ impl Sip2Backend for FakeLibrary {
         NOW
     }
 
+    fn connection_refused(&self, peer: std::net::IpAddr, reason: ConnectionRefusal) {
+        self.refused.lock().unwrap().push((peer, reason));
+    }
+
     async fn station_login(
         &self,
         username: &str,
@@ -241,12 +252,19 @@ impl Sip2Backend for FakeLibrary {
         if username == "broken" {
             return Err(BackendError::new("database is down"));
         }
-        Ok(
-            (username == STATION && password == STATION_PASSWORD).then(|| StationAccount {
-                station_id: STATION.into(),
-                library_code: LibraryCode::parse(LIBRARY).unwrap(),
-            }),
-        )
+        let permissions = match username {
+            STATION => StationPermissions {
+                pin_required: false,
+                may_block: true,
+            },
+            STRICT_STATION => StationPermissions::default(),
+            _ => return Ok(None),
+        };
+        Ok((password == STATION_PASSWORD).then(|| StationAccount {
+            station_id: username.into(),
+            library_code: LibraryCode::parse(LIBRARY).unwrap(),
+            permissions,
+        }))
     }
 
     async fn patron_status(
@@ -311,15 +329,22 @@ impl Sip2Backend for FakeLibrary {
         &self,
         _station: &StationSession,
         card: &str,
+        pin: Option<&str>,
         _reason: &str,
-    ) -> Result<Option<PatronSummary>, BackendError> {
+    ) -> Result<PatronLookup<PatronSummary>, BackendError> {
         let mut state = self.state.lock().unwrap();
         let Some(patron) = state.patrons.get_mut(card) else {
-            return Ok(None);
+            return Ok(PatronLookup::UnknownPatron);
         };
+        if pin.is_some_and(|p| p != patron.pin) {
+            return Ok(PatronLookup::PinNotVerified);
+        }
         patron.blocked = true;
         self.writes.fetch_add(1, Ordering::SeqCst);
-        Ok(Some(Self::summary(patron)))
+        Ok(PatronLookup::Found {
+            pin_verified: pin.is_some(),
+            patron: Self::summary(patron),
+        })
     }
 
     async fn checkout(

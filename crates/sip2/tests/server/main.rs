@@ -4,6 +4,7 @@
 
 mod fake;
 mod hand_built;
+mod permissions;
 mod robustness;
 mod third_party;
 mod vectors;
@@ -107,6 +108,14 @@ pub struct Station {
 }
 
 impl Station {
+    /// Over a connection the test opened itself.
+    pub fn from_stream(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     pub async fn connect(addr: SocketAddr) -> Self {
         Self {
             stream: TcpStream::connect(addr).await.unwrap(),

@@ -261,6 +261,9 @@ pub struct BlockPatronRequest {
     pub patron_identifier: String,
     /// `AC`
     pub terminal_password: String,
+    /// `AD`: not in the 2.00 specification for `01`; read when a station sends it (a
+    /// station that needs PINs must, docs/sip2.md).
+    pub patron_password: Option<String>,
 }
 
 /// 17 Item Information.
@@ -505,7 +508,8 @@ impl Request {
                     .field("AO", &m.institution_id)
                     .field("AL", &m.blocked_card_msg)
                     .field("AA", &m.patron_identifier)
-                    .field("AC", &m.terminal_password);
+                    .field("AC", &m.terminal_password)
+                    .optional("AD", m.patron_password.as_ref());
             }
             Request::ItemInformation(m) => {
                 w.date(m.transaction_date.as_ref())

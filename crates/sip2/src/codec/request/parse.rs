@@ -242,6 +242,7 @@ pub(super) fn parse_block_patron(b: &Body<'_>) -> Parsed {
         blocked_card_msg: v.required("AL"),
         patron_identifier: v.required("AA"),
         terminal_password: v.required("AC"),
+        patron_password: v.optional("AD"),
     };
     Ok((Request::BlockPatron(m), v))
 }
