@@ -69,6 +69,7 @@
 //!     password_is_default: true,
 //!     pin_hash: SecretHash(String::new()),
 //!     temporary: None,
+//!     epoch: 0,
 //! });
 //! service.set_default_credentials(PatronId(1), "9123 4567").await?;
 //! let counter = AttemptSource("ip:203.0.113.7".into());
@@ -134,15 +135,17 @@ pub use secret::{MAX_SECRET_INPUT_BYTES, Secret};
 pub use service::{
     AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
     CredentialService, LoginError, MAX_STAFF_USERNAME_LEN, RegisterCredentialsError,
-    StaffPasswordError, StaffResetError, StationPasswordError, TemporaryPasswordIssued,
-    VerifyPasswordError, is_valid_staff_username,
+    RemainingResets, StaffPasswordError, StaffResetError, StationPasswordError,
+    TemporaryPasswordIssued, VerifyPasswordError, is_valid_staff_username,
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
 pub use station::{
     STATION_PASSWORD_MAX_CHARS, STATION_PASSWORD_MIN_CHARS, STATION_USERNAME_MAX_LEN,
     StationUsername, StationViolation, check_station_password,
 };
-pub use temporary::{TEMPORARY_PASSWORD_LEN, generate_temporary_password};
+pub use temporary::{
+    TEMPORARY_PASSWORD_LEN, TEMPORARY_PASSWORD_MAX_FAILURES, generate_temporary_password,
+};
 
 #[cfg(feature = "argon2")]
 pub use argon2_hasher::{Argon2Hasher, Argon2Limits};

@@ -49,6 +49,7 @@ fn reader(patron: i64, card: &str, email: Option<&str>) -> StoredCredentials {
         password_is_default: true,
         pin_hash: SecretHash(String::new()),
         temporary: None,
+        epoch: 0,
     }
 }
 
