@@ -114,7 +114,7 @@ pub use blocklist::{common_password_count, is_common_password};
 pub use events::{NoSecurityEvents, SecurityEvent, SecurityEvents};
 pub use guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
 pub use password::{
-    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
+    CONTEXT_WORDS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
     check_new_staff_password, is_forbidden_char,
 };
 pub use personal::{PersonalInfo, PhoneTooShort, default_secret};

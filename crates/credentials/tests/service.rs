@@ -1137,7 +1137,8 @@ struct Gate {
 
 impl Gate {
     fn release(&self) {
-        self.released.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(w) = self.waker.lock().unwrap().take() {
             w.wake();
         }
@@ -1194,7 +1195,10 @@ impl SecretHasher for GatedHasher {
 }
 
 /// Runs two futures to completion on one thread, polling both in turn.
-async fn join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
     let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
     let (mut ra, mut rb) = (None, None);
     std::future::poll_fn(|cx| {
@@ -1227,7 +1231,8 @@ async fn a_login_racing_a_password_change_gets_no_session() {
     let h = build(CredentialConfig::default(), Some(gate.clone())).await;
     gate.release();
     let (session, _) = h.full_session_and_token("Zebracorn9").await;
-    gate.released.store(false, std::sync::atomic::Ordering::SeqCst);
+    gate.released
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let other = AttemptSource("ip:203.0.113.8".into());
     // The login reads the credentials (old Password) and is held in its verification; the
     // change runs to the end meanwhile; then the login's verification matches the old
@@ -1253,7 +1258,10 @@ async fn a_login_racing_a_password_change_gets_no_session() {
     };
     let (login, changed) = join(login, change).await;
     let fresh = changed.unwrap();
-    assert!(matches!(login, Err(LoginError::InvalidCredentials)), "{login:?}");
+    assert!(
+        matches!(login, Err(LoginError::InvalidCredentials)),
+        "{login:?}"
+    );
     // Only the session the change issued is left.
     assert_eq!(h.sessions.count_for(PatronId(1)), 1);
     assert!(h.service.authenticate(fresh.token.expose()).await.is_ok());
@@ -1306,17 +1314,31 @@ fn last_temporary(h: &Harness) -> Secret {
 async fn a_temporary_password_dies_after_five_wrong_guesses() {
     // Four wrong guesses: it still works.
     let h = harness().await;
-    h.service.forgot_password("reader@example.com", &ip()).await.unwrap();
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
     for _ in 0..4 {
         wrong_login(&h).await;
     }
-    assert_eq!(h.store.get(PatronId(1)).unwrap().temporary.unwrap().failures, 4);
+    assert_eq!(
+        h.store
+            .get(PatronId(1))
+            .unwrap()
+            .temporary
+            .unwrap()
+            .failures,
+        4
+    );
     h.clock.advance(Duration::minutes(16));
     assert!(h.login(last_temporary(&h).expose()).await.is_ok());
 
     // Five: it no longer opens the account, the Password still does.
     let h = harness().await;
-    h.service.forgot_password("reader@example.com", &ip()).await.unwrap();
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
     for _ in 0..5 {
         wrong_login(&h).await;
     }
@@ -1327,27 +1349,55 @@ async fn a_temporary_password_dies_after_five_wrong_guesses() {
         Err(LoginError::InvalidCredentials)
     ));
     h.clock.advance(Duration::minutes(16));
-    assert_eq!(h.login("4567").await.unwrap().scope, Scope::ChangePasswordOnly);
+    assert_eq!(
+        h.login("4567").await.unwrap().scope,
+        Scope::ChangePasswordOnly
+    );
     // A wrong current Password in a session counts too; a new one starts from zero.
     h.clock.advance(Duration::hours(2));
-    h.service.forgot_password("reader@example.com", &ip()).await.unwrap();
-    assert_eq!(h.store.get(PatronId(1)).unwrap().temporary.unwrap().failures, 0);
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store
+            .get(PatronId(1))
+            .unwrap()
+            .temporary
+            .unwrap()
+            .failures,
+        0
+    );
     let session = h.full_session("Zebracorn9").await;
-    h.service.forgot_password("reader@example.com", &ip()).await.unwrap();
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
     assert!(
         h.service
             .change_pin(&session, &s("Wrong-Guess-1"), &s("7392"), &ip())
             .await
             .is_err()
     );
-    assert_eq!(h.store.get(PatronId(1)).unwrap().temporary.unwrap().failures, 1);
+    assert_eq!(
+        h.store
+            .get(PatronId(1))
+            .unwrap()
+            .temporary
+            .unwrap()
+            .failures,
+        1
+    );
 }
 
 #[pollster::test]
 async fn a_used_temporary_password_is_not_a_current_password() {
     let h = harness().await;
     let full = h.full_session("Zebracorn9").await;
-    h.service.forgot_password("reader@example.com", &ip()).await.unwrap();
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
     let temp = last_temporary(&h);
     let opened = h.login(temp.expose()).await.unwrap();
     assert_eq!(opened.scope, Scope::ChangePasswordOnly);
@@ -1363,7 +1413,9 @@ async fn a_used_temporary_password_is_not_a_current_password() {
         Err(ChangePinError::InvalidCredentials)
     ));
     assert!(matches!(
-        h.service.verify_password_for_session(&full, &temp, &ip()).await,
+        h.service
+            .verify_password_for_session(&full, &temp, &ip())
+            .await,
         Err(VerifyPasswordError::InvalidCredentials)
     ));
     // The session its own login opened changes the Password with it, once.
@@ -1372,7 +1424,10 @@ async fn a_used_temporary_password_is_not_a_current_password() {
         .change_password(&own, &temp, &s("Lantern-Harbour-42"), &ip())
         .await
         .unwrap();
-    assert_eq!(h.login("Lantern-Harbour-42").await.unwrap().scope, Scope::Full);
+    assert_eq!(
+        h.login("Lantern-Harbour-42").await.unwrap().scope,
+        Scope::Full
+    );
 }
 
 #[pollster::test]
@@ -1391,20 +1446,39 @@ async fn a_staff_reset_ends_the_old_password() {
         .change_password(&own, &issued.password, &s("Lantern-Harbour-42"), &ip())
         .await
         .unwrap();
-    assert_eq!(h.login("Lantern-Harbour-42").await.unwrap().scope, Scope::Full);
+    assert_eq!(
+        h.login("Lantern-Harbour-42").await.unwrap().scope,
+        Scope::Full
+    );
     // "Forgot Password" by anyone ends nothing.
-    h.service.forgot_password("reader@example.com", &ip()).await.unwrap();
-    assert_eq!(h.login("Lantern-Harbour-42").await.unwrap().scope, Scope::Full);
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.login("Lantern-Harbour-42").await.unwrap().scope,
+        Scope::Full
+    );
 }
 
 #[pollster::test]
 async fn a_login_costs_the_same_whatever_the_card() {
     let h = harness().await;
-    h.store.insert(reader(2, "21000000000002", Some("two@example.com")));
-    h.service.set_default_credentials(PatronId(2), "9876 5432").await.unwrap();
+    h.store
+        .insert(reader(2, "21000000000002", Some("two@example.com")));
+    h.service
+        .set_default_credentials(PatronId(2), "9876 5432")
+        .await
+        .unwrap();
     h.store.insert(reader(3, "21000000000003", None));
-    h.service.set_default_credentials(PatronId(3), "9876 1111").await.unwrap();
-    h.service.forgot_password("two@example.com", &ip()).await.unwrap();
+    h.service
+        .set_default_credentials(PatronId(3), "9876 1111")
+        .await
+        .unwrap();
+    h.service
+        .forgot_password("two@example.com", &ip())
+        .await
+        .unwrap();
     h.service
         .staff_reset_password(&CardNumber::parse("21000000000003").unwrap())
         .await
@@ -1439,13 +1513,23 @@ async fn a_login_costs_the_same_whatever_the_card() {
 async fn forgot_password_costs_one_hash_before_answering_whatever_the_readers() {
     let h = harness().await;
     for (patron, card) in [(2, "21000000000002"), (3, "21000000000003")] {
-        h.store.insert(reader(patron, card, Some("family@example.com")));
+        h.store
+            .insert(reader(patron, card, Some("family@example.com")));
     }
     let mut costs = Vec::new();
     let mut rests = Vec::new();
-    for email in ["nobody@example.com", "reader@example.com", "family@example.com", "bad"] {
+    for email in [
+        "nobody@example.com",
+        "reader@example.com",
+        "family@example.com",
+        "bad",
+    ] {
         let before = h.hasher.work();
-        let rest = h.service.request_password_reset(email, &ip()).await.unwrap();
+        let rest = h
+            .service
+            .request_password_reset(email, &ip())
+            .await
+            .unwrap();
         costs.push(h.hasher.work() - before);
         rests.push(rest.map(|r| r.len()));
     }
@@ -1455,11 +1539,20 @@ async fn forgot_password_costs_one_hash_before_answering_whatever_the_readers() 
     assert_eq!(temporary_passwords(&h).len(), 2);
     let rest = h
         .service
-        .request_password_reset("family@example.com", &AttemptSource("ip:198.51.100.1".into()))
+        .request_password_reset(
+            "family@example.com",
+            &AttemptSource("ip:198.51.100.1".into()),
+        )
         .await
         .unwrap()
         .unwrap();
-    h.service.send_remaining_temporary_passwords(rest).await.unwrap();
-    let to: Vec<_> = temporary_passwords(&h).iter().map(|(p, _)| p.get()).collect();
+    h.service
+        .send_remaining_temporary_passwords(rest)
+        .await
+        .unwrap();
+    let to: Vec<_> = temporary_passwords(&h)
+        .iter()
+        .map(|(p, _)| p.get())
+        .collect();
     assert_eq!(to, [1, 2, 2, 3]);
 }

@@ -181,6 +181,7 @@ const PASSWORD_RULES: &[&str] = &[
     "missing_digit",
     "common_password",
     "contains_personal_info",
+    "context_word",
     "same_as_current",
 ];
 
