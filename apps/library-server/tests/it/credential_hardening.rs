@@ -269,7 +269,8 @@ async fn a_login_racing_a_password_change_gets_no_session() {
             full = changed.token();
             let _ = app.login(&card, &new).await;
         }
-        eprintln!("{}: {raced} racing logins got a token, all revoked", app.db);
+        // Some logins did win against the change (about 45 of 48 here): the race was run.
+        assert!(raced > 0, "no login got in before a change on {}", app.db);
     })
     .await;
 }
