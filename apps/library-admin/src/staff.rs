@@ -22,6 +22,7 @@ fn explain(v: PasswordViolation) -> &'static str {
         "missing_digit" => "a digit",
         "common_password" => "not a common password",
         "contains_personal_info" => "must not contain the username",
+        "context_word" => "must not contain the library's name (library, hkpl, hongkong, lcsd)",
         "control_character" => "no control characters",
         _ => "see the staff password policy",
     }

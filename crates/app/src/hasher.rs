@@ -145,6 +145,27 @@ impl SecretHasher for BlockingHasher {
         self.run(move |h| h.verify_sync(&secret, hash.as_ref()))
             .await
     }
+
+    async fn hash_alongside(
+        &self,
+        secret: &Secret,
+        companion: &SecretHash,
+    ) -> Result<SecretHash, PortError> {
+        let secret = secret.clone();
+        let companion = companion.clone();
+        self.run(move |h| h.hash_alongside_sync(&secret, &companion))
+            .await?
+    }
+
+    async fn verify_any(
+        &self,
+        secret: &Secret,
+        hashes: &[SecretHash],
+    ) -> Result<Option<usize>, PortError> {
+        let secret = secret.clone();
+        let hashes = hashes.to_vec();
+        self.run(move |h| h.verify_any_sync(&secret, &hashes)).await
+    }
 }
 
 #[cfg(test)]

@@ -109,7 +109,16 @@ impl Argon2Hasher {
         password: &[u8],
         salt: &[u8],
     ) -> Result<PasswordHash, argon2::password_hash::Error> {
-        let params = self.argon2.params().clone();
+        self.hash_with(self.argon2.params().clone(), password, salt)
+    }
+
+    /// The PHC string of `password` with `salt` and `params` (Argon2id, version 0x13).
+    fn hash_with(
+        &self,
+        params: Params,
+        password: &[u8],
+        salt: &[u8],
+    ) -> Result<PasswordHash, argon2::password_hash::Error> {
         let salt = Salt::new(salt)?;
         let mut buffer = [0u8; Output::MAX_LENGTH];
         let out = buffer
@@ -122,6 +131,50 @@ impl Argon2Hasher {
             params: ParamsString::try_from(&params)?,
             salt: Some(salt),
             hash: Some(Output::new(out)?),
+        })
+    }
+
+    /// Hashes `secret` with `companion`'s salt and parameters when it is an accepted
+    /// Argon2id hash of version 0x13, else with a fresh salt: a temporary password stored
+    /// beside the Password, checked by [`Self::verify_any_sync`] with one computation.
+    pub fn hash_alongside_sync(
+        &self,
+        secret: &Secret,
+        companion: &SecretHash,
+    ) -> Result<SecretHash, PortError> {
+        let Some((parsed, params)) = self.accepted(&companion.0) else {
+            return self.hash_sync(secret);
+        };
+        let (Some(salt), Some(Version::V0x13)) = (
+            &parsed.salt,
+            parsed.version.and_then(|v| Version::try_from(v).ok()),
+        ) else {
+            return self.hash_sync(secret);
+        };
+        self.hash_with(params, secret.expose().as_bytes(), salt.as_ref())
+            .map(|h| SecretHash(h.to_string()))
+            .map_err(|e| PortError::Failed(format!("argon2 hash: {e}")))
+    }
+
+    /// Which of `hashes` `secret` matches, with exactly one Argon2 computation: the first
+    /// accepted hash's salt, version and parameters; a hash with others never matches. With
+    /// no accepted hash the dummy is computed and the answer is `None`.
+    pub fn verify_any_sync(&self, secret: &Secret, hashes: &[SecretHash]) -> Option<usize> {
+        let Some((first, parsed, params)) = hashes
+            .iter()
+            .enumerate()
+            .find_map(|(i, h)| self.accepted(&h.0).map(|(p, params)| (i, p, params)))
+        else {
+            let _ = self.verify_phc(secret, &self.dummy);
+            return None;
+        };
+        let computed = self.output(secret.expose().as_bytes(), &parsed, params.clone())?;
+        hashes.iter().enumerate().skip(first).find_map(|(i, h)| {
+            let (other, other_params) = self.accepted(&h.0)?;
+            let same_inputs = other.salt == parsed.salt
+                && other.version == parsed.version
+                && other_params == params;
+            (same_inputs && other.hash.as_ref() == Some(&computed)).then_some(i)
         })
     }
 
@@ -167,42 +220,50 @@ impl Argon2Hasher {
     }
 
     fn verify_phc(&self, secret: &Secret, phc: &str) -> bool {
-        let Ok(parsed) = PasswordHash::new(phc) else {
-            return false;
-        };
+        self.accepted(phc).is_some_and(|(parsed, params)| {
+            self.matches(secret.expose().as_bytes(), &parsed, params)
+        })
+    }
+
+    /// A stored hash this hasher verifies: Argon2id with parameters within the limits.
+    fn accepted(&self, phc: &str) -> Option<(PasswordHash, Params)> {
+        let parsed = PasswordHash::new(phc).ok()?;
         if parsed.algorithm != ARGON2ID_IDENT {
-            return false;
+            return None;
         }
-        let Ok(params) = Params::try_from(&parsed) else {
-            return false;
-        };
+        let params = Params::try_from(&parsed).ok()?;
         let l = &self.limits;
         let within = (l.min_m_cost..=l.max_m_cost).contains(&params.m_cost())
             && (l.min_t_cost..=l.max_t_cost).contains(&params.t_cost())
             && params.p_cost() <= l.max_p_cost;
-        within && self.matches(secret.expose().as_bytes(), &parsed, params)
+        within.then_some((parsed, params))
     }
 
     /// Whether `password` hashes to `parsed`'s output with its salt, version and `params`
     /// (read from `parsed`, output length included; compared in constant time).
     fn matches(&self, password: &[u8], parsed: &PasswordHash, params: Params) -> bool {
+        let Some(expected) = &parsed.hash else {
+            return false;
+        };
+        self.output(password, parsed, params)
+            .is_some_and(|computed| &computed == expected)
+    }
+
+    /// The output of `password` with `parsed`'s salt, version and output length at
+    /// `params`.
+    fn output(&self, password: &[u8], parsed: &PasswordHash, params: Params) -> Option<Output> {
         let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
-            return false;
+            return None;
         };
-        let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else {
-            return false;
-        };
+        let version = parsed
+            .version
+            .map_or(Ok(Version::V0x13), Version::try_from)
+            .ok()?;
         let mut buffer = [0u8; Output::MAX_LENGTH];
-        let Some(out) = buffer.get_mut(..expected.len()) else {
-            return false;
-        };
-        if self
-            .compute(version, params, password, salt.as_ref(), out)
-            .is_err()
-        {
-            return false;
-        }
-        Output::new(out).is_ok_and(|computed| &computed == expected)
+        let out = buffer.get_mut(..expected.len())?;
+        self.compute(version, params, password, salt.as_ref(), out)
+            .ok()?;
+        Output::new(out).ok()
     }
 }
 
@@ -235,6 +296,22 @@ impl SecretHasher for Argon2Hasher {
         hash: Option<&'a SecretHash>,
     ) -> Result<bool, PortError> {
         Ok(self.verify_sync(secret, hash))
+    }
+
+    async fn hash_alongside(
+        &self,
+        secret: &Secret,
+        companion: &SecretHash,
+    ) -> Result<SecretHash, PortError> {
+        self.hash_alongside_sync(secret, companion)
+    }
+
+    async fn verify_any(
+        &self,
+        secret: &Secret,
+        hashes: &[SecretHash],
+    ) -> Result<Option<usize>, PortError> {
+        Ok(self.verify_any_sync(secret, hashes))
     }
 }
 
@@ -354,6 +431,62 @@ mod tests {
         assert!(!h.verify_sync(&Secret::new("472"), Some(&SecretHash(stronger))));
         // Only this hasher's own size is kept by the thread.
         WORKING_MEMORY.with_borrow(|memory| assert!(memory.len() <= 1024));
+    }
+
+    #[test]
+    fn a_hash_alongside_shares_salt_and_parameters_and_one_run_checks_both() {
+        let h = cheap();
+        let password = h.hash_sync(&Secret::new("Zebracorn9")).unwrap();
+        let temporary = h
+            .hash_alongside_sync(&Secret::new("Kp7mQx3vNt8wRb"), &password)
+            .unwrap();
+        let salt = |phc: &SecretHash| phc.0.rsplit_once('$').unwrap().0.to_owned();
+        assert_eq!(salt(&password), salt(&temporary));
+        assert_ne!(password, temporary);
+        let both = [password.clone(), temporary.clone()];
+        assert_eq!(
+            h.verify_any_sync(&Secret::new("Zebracorn9"), &both),
+            Some(0)
+        );
+        assert_eq!(
+            h.verify_any_sync(&Secret::new("Kp7mQx3vNt8wRb"), &both),
+            Some(1)
+        );
+        assert_eq!(h.verify_any_sync(&Secret::new("Zebracorn8"), &both), None);
+        // The temporary password alone (the Password ended by a staff reset).
+        assert_eq!(
+            h.verify_any_sync(
+                &Secret::new("Kp7mQx3vNt8wRb"),
+                std::slice::from_ref(&temporary)
+            ),
+            Some(0)
+        );
+        // A hash with another salt is not checked by the same run: it never matches.
+        let other = h.hash_sync(&Secret::new("Kp7mQx3vNt8wRb")).unwrap();
+        assert_eq!(
+            h.verify_any_sync(&Secret::new("Kp7mQx3vNt8wRb"), &[password.clone(), other]),
+            None
+        );
+        // An unusable first hash: the next accepted one is the reference.
+        let broken = SecretHash(String::new());
+        assert_eq!(
+            h.verify_any_sync(
+                &Secret::new("Zebracorn9"),
+                &[broken.clone(), password.clone()]
+            ),
+            Some(1)
+        );
+        // Nothing usable: the dummy, and no match.
+        assert_eq!(
+            h.verify_any_sync(&Secret::new("Zebracorn9"), std::slice::from_ref(&broken)),
+            None
+        );
+        assert_eq!(h.verify_any_sync(&Secret::new("Zebracorn9"), &[]), None);
+        // Alongside an unusable hash: a fresh salt.
+        let fresh = h
+            .hash_alongside_sync(&Secret::new("Zebracorn9"), &broken)
+            .unwrap();
+        assert!(h.verify_sync(&Secret::new("Zebracorn9"), Some(&fresh)));
     }
 
     #[test]

@@ -69,6 +69,7 @@
 //!     password_is_default: true,
 //!     pin_hash: SecretHash(String::new()),
 //!     temporary: None,
+//!     epoch: 0,
 //! });
 //! service.set_default_credentials(PatronId(1), "9123 4567").await?;
 //! let counter = AttemptSource("ip:203.0.113.7".into());
@@ -113,7 +114,7 @@ pub use blocklist::{common_password_count, is_common_password};
 pub use events::{NoSecurityEvents, SecurityEvent, SecurityEvents};
 pub use guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
 pub use password::{
-    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
+    CONTEXT_WORDS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
     check_new_staff_password, is_forbidden_char,
 };
 pub use personal::{PersonalInfo, PhoneTooShort, default_secret};
@@ -134,8 +135,8 @@ pub use secret::{MAX_SECRET_INPUT_BYTES, Secret};
 pub use service::{
     AuthError, ChangePasswordError, ChangePinError, CredentialConfig, CredentialPorts,
     CredentialService, LoginError, MAX_STAFF_USERNAME_LEN, RegisterCredentialsError,
-    StaffPasswordError, StaffResetError, StationPasswordError, TemporaryPasswordIssued,
-    VerifyPasswordError, is_valid_staff_username,
+    RemainingResets, StaffPasswordError, StaffResetError, StationPasswordError,
+    TemporaryPasswordIssued, VerifyPasswordError, is_valid_staff_username,
 };
 pub use session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken, Subject, TokenHash};
 pub use station::{
@@ -143,7 +144,9 @@ pub use station::{
     STATION_PASSWORD_MIN_CHARS, STATION_USERNAME_MAX_LEN, StationSettings, StationUsername,
     StationViolation, check_station_password,
 };
-pub use temporary::{TEMPORARY_PASSWORD_LEN, generate_temporary_password};
+pub use temporary::{
+    TEMPORARY_PASSWORD_LEN, TEMPORARY_PASSWORD_MAX_FAILURES, generate_temporary_password,
+};
 
 #[cfg(feature = "argon2")]
 pub use argon2_hasher::{Argon2Hasher, Argon2Limits};

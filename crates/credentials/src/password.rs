@@ -4,7 +4,9 @@
 //! them, at least one upper-case letter, one lower-case letter and one ASCII digit, no
 //! control or bidirectional-format characters, not on the common-password blocklist, and
 //! not containing the reader's card number, four or more consecutive digits of the phone,
-//! a name part of three or more letters, or the email's local part. Leading and trailing
+//! a name part of three or more letters, or the email's local part, and not containing a
+//! context word: the library's own names ([`CONTEXT_WORDS`], NIST SP 800-63B rev 3
+//! §5.1.1.2: "context-specific words, such as the name of the service"). Leading and trailing
 //! spaces are kept as typed, at set and at verify alike (ASVS 5.0 6.2.8: verify exactly as
 //! received). The composition rule is the library's and a documented deviation from NIST
 //! SP 800-63B rev 4, which is why the blocklist is there too.
@@ -19,6 +21,11 @@ use crate::secret::Secret;
 pub const PASSWORD_MIN_CHARS: usize = 8;
 /// Most code points in a Password.
 pub const PASSWORD_MAX_CHARS: usize = 128;
+
+/// The library's own names, which a Password may not contain (compared on its letters only,
+/// lower-cased: `HongKong-Library9`, `hkpl2021Ab` and `L.C.S.D.xy7Q` all contain one). The
+/// system has no product name of its own; the library codes are not known to this rule.
+pub const CONTEXT_WORDS: [&str; 4] = ["library", "hkpl", "hongkong", "lcsd"];
 
 /// One reason a new Password is refused. The wire codes are the HTTP API's
 /// (docs/credentials.md).
@@ -38,6 +45,8 @@ pub enum PasswordViolation {
     CommonPassword,
     /// Contains the card number, phone digits, a name part or the email's local part.
     ContainsPersonalInfo,
+    /// Contains one of the library's own names ([`CONTEXT_WORDS`]).
+    ContextWord,
     /// The same as the current Password.
     SameAsCurrent,
     /// Contains a control or bidirectional-format character.
@@ -55,6 +64,7 @@ impl PasswordViolation {
             PasswordViolation::MissingDigit => "missing_digit",
             PasswordViolation::CommonPassword => "common_password",
             PasswordViolation::ContainsPersonalInfo => "contains_personal_info",
+            PasswordViolation::ContextWord => "context_word",
             PasswordViolation::SameAsCurrent => "same_as_current",
             PasswordViolation::ControlCharacter => "control_character",
         }
@@ -135,6 +145,9 @@ fn check_rules(
     if personal(text) {
         violations.push(PasswordViolation::ContainsPersonalInfo);
     }
+    if contains_context_word(text) {
+        violations.push(PasswordViolation::ContextWord);
+    }
     if text.chars().any(is_forbidden_char) {
         violations.push(PasswordViolation::ControlCharacter);
     }
@@ -145,24 +158,47 @@ fn check_rules(
     }
 }
 
+/// `text` lower-cased with only what `keep` keeps: spaces, punctuation and symbols go (and
+/// digits too for the letters-only form), so `Hong Kong-Library` reads `hongkonglibrary`.
+fn projected(text: &str, keep: impl Fn(char) -> bool) -> String {
+    text.chars()
+        .filter(|&c| keep(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether the Password's letters, lower-cased, contain one of [`CONTEXT_WORDS`].
+fn contains_context_word(text: &str) -> bool {
+    let letters = projected(text, char::is_alphabetic);
+    CONTEXT_WORDS.iter().any(|word| letters.contains(word))
+}
+
 fn contains_personal_info(text: &str, who: &PersonalInfo) -> bool {
     let lower = text.to_lowercase();
-    if lower.contains(&who.card_number.as_str().to_lowercase()) {
+    // Without spaces and punctuation: `2100-0012-3456-78`, `9123 4567`, `Chan.Tai`.
+    let compact = projected(text, char::is_alphanumeric);
+    let letters = projected(text, char::is_alphabetic);
+    let card = who.card_number.as_str().to_lowercase();
+    if lower.contains(&card) || compact.contains(&card) {
         return true;
     }
     let phone = who.phone_digits();
-    if phone.len() >= 4 && (0..=phone.len() - 4).any(|i| text.contains(&phone[i..i + 4])) {
+    if phone.len() >= 4
+        && (0..=phone.len() - 4)
+            .any(|i| text.contains(&phone[i..i + 4]) || compact.contains(&phone[i..i + 4]))
+    {
         return true;
     }
     if who
         .name_parts()
         .iter()
-        .any(|part| lower.contains(part.as_str()))
+        .any(|part| lower.contains(part.as_str()) || letters.contains(part.as_str()))
     {
         return true;
     }
-    who.email_local_part()
-        .is_some_and(|local| lower.contains(&local))
+    who.email_local_part().is_some_and(|local| {
+        lower.contains(&local) || compact.contains(&projected(&local, char::is_alphanumeric))
+    })
 }
 
 #[cfg(test)]
@@ -203,6 +239,16 @@ mod tests {
             ("Zq2345rty", &[ContainsPersonalInfo]),
             ("Qp9ChAnXXw", &[ContainsPersonalInfo]),
             ("Kowloonreader7", &[ContainsPersonalInfo]),
+            ("HongKongLibrary9", &[ContextWord]),
+            ("hkpl2021Ab", &[ContextWord]),
+            ("Xq7 Hong Kong zz", &[ContextWord]),
+            ("Lib-rary7Qz", &[ContextWord]),
+            ("L.C.S.D.xy7Q", &[ContextWord]),
+            ("ｈｋｐｌ７Ａｂｃｄ", &[ContextWord]),
+            ("Hkp1Zebra9", &[]),
+            ("Librar9Zq", &[]),
+            ("Zq9-1234-567x", &[ContainsPersonalInfo]),
+            ("C.h.a.n-Zq9x", &[ContainsPersonalInfo]),
             ("Abc\u{0}defg1", &[ControlCharacter]),
             ("Abc\u{202E}defg1", &[ControlCharacter]),
             ("Abc\tdefg1", &[ControlCharacter]),
@@ -274,6 +320,32 @@ mod tests {
         assert_eq!(check("Counter01xyZ"), vec![ContainsPersonalInfo]);
         assert_eq!(check("Password1"), vec![CommonPassword]);
         assert_eq!(check("short1A"), vec![TooShort]);
+        assert_eq!(check("HKPL-counter9x"), vec![ContextWord]);
+    }
+
+    proptest::proptest! {
+        /// A Password that passes stays refused with `context_word` once a context word is
+        /// put anywhere in it, in any case, with spaces or punctuation between its letters.
+        #[test]
+        fn a_context_word_anywhere_is_refused(
+            at in 0usize..12,
+            word in 0usize..CONTEXT_WORDS.len(),
+            upper in proptest::collection::vec(proptest::bool::ANY, 8),
+            separator in proptest::sample::select(vec!["", " ", "-", ".", "_"]),
+        ) {
+            let base: Vec<char> = "Zebracorn9Qx".chars().collect();
+            proptest::prop_assume!(check(&base.iter().collect::<String>()).is_ok());
+            let word: Vec<String> = CONTEXT_WORDS[word]
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c }.to_string())
+                .collect();
+            let word = word.join(separator);
+            let (head, tail) = base.split_at(at.min(base.len()));
+            let pw: String = head.iter().collect::<String>() + &word + &tail.iter().collect::<String>();
+            let got = check(&pw).err().unwrap_or_default();
+            proptest::prop_assert!(got.contains(&ContextWord), "{pw:?}: {got:?}");
+        }
     }
 
     #[test]
@@ -286,6 +358,7 @@ mod tests {
             MissingDigit,
             CommonPassword,
             ContainsPersonalInfo,
+            ContextWord,
             SameAsCurrent,
             ControlCharacter,
         ];
@@ -300,6 +373,7 @@ mod tests {
                 "missing_digit",
                 "common_password",
                 "contains_personal_info",
+                "context_word",
                 "same_as_current",
                 "control_character"
             ]

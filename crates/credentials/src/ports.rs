@@ -49,6 +49,9 @@ pub struct StoredTemporaryPassword {
     pub expires_at: OffsetDateTime,
     /// When it was used to log in (it works for one login only).
     pub used_at: Option<OffsetDateTime>,
+    /// Wrong Password attempts on the account since it was issued; at
+    /// [`crate::TEMPORARY_PASSWORD_MAX_FAILURES`] it no longer opens the account.
+    pub failures: u32,
 }
 
 /// Everything the credential service needs to know about one reader.
@@ -67,6 +70,10 @@ pub struct StoredCredentials {
     pub pin_hash: SecretHash,
     /// An outstanding temporary password.
     pub temporary: Option<StoredTemporaryPassword>,
+    /// Bumped in the same write as every Password or PIN change and every staff reset: a
+    /// session opened with credentials read at one epoch is created only while the epoch
+    /// is unchanged ([`SessionStore::create_if_current`]).
+    pub epoch: u64,
 }
 
 /// What an attempt counter is kept for: a card number (known or not), a staff username or
@@ -220,7 +227,7 @@ pub trait CredentialStore: Send + Sync {
         limit: &RequestLimit,
     ) -> Result<AttemptDecision, PortError>;
 
-    /// Stores a new Password hash.
+    /// Stores a new Password hash and bumps the epoch, in one write.
     async fn set_password(
         &self,
         patron: PatronId,
@@ -228,10 +235,11 @@ pub trait CredentialStore: Send + Sync {
         is_default: bool,
     ) -> Result<(), PortError>;
 
-    /// Stores a new PIN hash.
+    /// Stores a new PIN hash and bumps the epoch, in one write.
     async fn set_pin(&self, patron: PatronId, hash: &SecretHash) -> Result<(), PortError>;
 
-    /// Stores a temporary password, replacing any earlier one.
+    /// Stores a temporary password, replacing any earlier one (unused, no failures). The
+    /// Password and the epoch are left as they are: "forgot Password" ends nothing.
     async fn put_temporary_password(
         &self,
         patron: PatronId,
@@ -239,13 +247,34 @@ pub trait CredentialStore: Send + Sync {
         expires_at: OffsetDateTime,
     ) -> Result<(), PortError>;
 
-    /// Marks the temporary password used, atomically: `true` for exactly one caller, and
-    /// only while it is unused and unexpired at `now`.
+    /// A staff reset, in one write: the Password is ended (no hash, so nothing but the
+    /// temporary password opens the account), the temporary password stored as
+    /// [`Self::put_temporary_password`] does, and the epoch bumped.
+    async fn reset_password(
+        &self,
+        patron: PatronId,
+        temporary: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError>;
+
+    /// Marks the temporary password `hash` used, atomically: `true` for exactly one caller,
+    /// and only while it is still the reader's, unused, unexpired at `now` and has fewer
+    /// than `max_failures` failures.
     async fn use_temporary_password(
         &self,
         patron: PatronId,
+        hash: &SecretHash,
         now: OffsetDateTime,
+        max_failures: u32,
     ) -> Result<bool, PortError>;
+
+    /// Counts a wrong Password attempt against the temporary password `hash`, atomically,
+    /// if it is still the reader's and unused (no-op otherwise).
+    async fn count_temporary_failure(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+    ) -> Result<(), PortError>;
 
     /// Removes any temporary password.
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError>;
@@ -366,6 +395,29 @@ pub trait SessionStore: Send + Sync {
     /// Stores a new session.
     async fn create(&self, session: &Session) -> Result<(), PortError>;
 
+    /// Stores a new session of reader `patron` only if the reader's credential epoch is
+    /// still `epoch` (read before the secret was verified): `false`, and no session, when a
+    /// Password change or reset came in between. The default creates the session, then
+    /// reads the epoch and revokes the session if it moved: correct against a change that
+    /// bumps the epoch before revoking the reader's sessions, as every change does. A
+    /// database overrides it with one conditional insert.
+    async fn create_if_current(
+        &self,
+        session: &Session,
+        patron: PatronId,
+        epoch: u64,
+        credentials: Arc<dyn CredentialStore>,
+    ) -> Result<bool, PortError> {
+        self.create(session).await?;
+        let current = credentials.find_by_patron(patron).await?.map(|c| c.epoch);
+        if current == Some(epoch) {
+            Ok(true)
+        } else {
+            self.revoke(&session.token_hash).await?;
+            Ok(false)
+        }
+    }
+
     /// The live (unrevoked) session with this token hash, expired or not.
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<Session>, PortError>;
 
@@ -414,6 +466,26 @@ pub trait SecretHasher: Send + Sync {
         secret: &Secret,
         hash: Option<&'a SecretHash>,
     ) -> Result<bool, PortError>;
+
+    /// Hashes a secret with the salt and parameters of `companion` (when it is a hash this
+    /// hasher accepts; otherwise with a fresh salt), so that [`Self::verify_any`] checks a
+    /// secret against both with one computation. For a temporary password issued beside the
+    /// reader's Password.
+    async fn hash_alongside(
+        &self,
+        secret: &Secret,
+        companion: &SecretHash,
+    ) -> Result<SecretHash, PortError>;
+
+    /// Which of `hashes` `secret` matches, at the cost of exactly one hash computation
+    /// whatever `hashes` holds: the first acceptable hash's salt and parameters are used,
+    /// and a hash with other ones (or malformed) never matches. With no acceptable hash
+    /// (none given, none well-formed) it computes the dummy hash and answers `None`.
+    async fn verify_any(
+        &self,
+        secret: &Secret,
+        hashes: &[SecretHash],
+    ) -> Result<Option<usize>, PortError>;
 }
 
 /// A message about a reader's credentials, for the mail/SMS port.

@@ -2,8 +2,15 @@
 //! issued recovery codes: random from the CSPRNG, 14 characters from an alphabet without
 //! look-alikes, always meeting the Password policy, single use, expiring (24 h by default),
 //! and only ever stored as a hash.
+//!
+//! It opens the account (logs in) only while pending: unused, unexpired, and fewer than
+//! [`TEMPORARY_PASSWORD_MAX_FAILURES`] wrong Password attempts on the account since it was
+//! issued. Once used it is never accepted again, but as the current Password of the one
+//! Password change its own `change_password_only` session exists for.
 
-use crate::ports::RandomSource;
+use time::OffsetDateTime;
+
+use crate::ports::{RandomSource, StoredTemporaryPassword};
 use crate::secret::Secret;
 
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -11,6 +18,19 @@ const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
 const DIGITS: &[u8] = b"23456789";
 /// Characters in a temporary password.
 pub const TEMPORARY_PASSWORD_LEN: usize = 14;
+/// Wrong Password attempts on the account after which a pending temporary password stops
+/// working (14 random characters need no more tries than a person mistyping them does).
+pub const TEMPORARY_PASSWORD_MAX_FAILURES: u32 = 5;
+
+impl StoredTemporaryPassword {
+    /// Whether it still opens the account at `now`: unused, unexpired, and fewer than
+    /// [`TEMPORARY_PASSWORD_MAX_FAILURES`] wrong attempts.
+    pub fn is_pending(&self, now: OffsetDateTime) -> bool {
+        self.used_at.is_none()
+            && self.expires_at > now
+            && self.failures < TEMPORARY_PASSWORD_MAX_FAILURES
+    }
+}
 
 /// A uniformly random index below `n` (rejection sampling, so no modulo bias).
 fn index(random: &dyn RandomSource, n: usize) -> usize {
@@ -62,6 +82,37 @@ mod tests {
                 *b = s.to_be_bytes()[0];
             }
         }
+    }
+
+    #[test]
+    fn pending_means_unused_unexpired_and_fewer_than_five_failures() {
+        use crate::ports::SecretHash;
+        use time::macros::datetime;
+        let now = datetime!(2021-03-05 09:00 +08:00);
+        let fresh = StoredTemporaryPassword {
+            hash: SecretHash("h".into()),
+            expires_at: now + time::Duration::hours(24),
+            used_at: None,
+            failures: 0,
+        };
+        assert!(fresh.is_pending(now));
+        let four = StoredTemporaryPassword {
+            failures: 4,
+            ..fresh.clone()
+        };
+        assert!(four.is_pending(now));
+        let five = StoredTemporaryPassword {
+            failures: 5,
+            ..fresh.clone()
+        };
+        assert!(!five.is_pending(now));
+        let used = StoredTemporaryPassword {
+            used_at: Some(now),
+            ..fresh.clone()
+        };
+        assert!(!used.is_pending(now));
+        assert!(!fresh.is_pending(now + time::Duration::hours(24)));
+        assert!(fresh.is_pending(now + time::Duration::hours(24) - time::Duration::SECOND));
     }
 
     #[test]

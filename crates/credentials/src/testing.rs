@@ -199,11 +199,15 @@ impl CredentialStore for InMemoryCredentialStore {
         self.update(patron, |c| {
             c.password_hash = hash.clone();
             c.password_is_default = is_default;
+            c.epoch += 1;
         })
     }
 
     async fn set_pin(&self, patron: PatronId, hash: &SecretHash) -> Result<(), PortError> {
-        self.update(patron, |c| c.pin_hash = hash.clone())
+        self.update(patron, |c| {
+            c.pin_hash = hash.clone();
+            c.epoch += 1;
+        })
     }
 
     async fn put_temporary_password(
@@ -217,21 +221,63 @@ impl CredentialStore for InMemoryCredentialStore {
                 hash: hash.clone(),
                 expires_at,
                 used_at: None,
+                failures: 0,
             })
+        })
+    }
+
+    async fn reset_password(
+        &self,
+        patron: PatronId,
+        temporary: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        self.update(patron, |c| {
+            c.password_hash = SecretHash(String::new());
+            c.password_is_default = false;
+            c.temporary = Some(StoredTemporaryPassword {
+                hash: temporary.clone(),
+                expires_at,
+                used_at: None,
+                failures: 0,
+            });
+            c.epoch += 1;
         })
     }
 
     async fn use_temporary_password(
         &self,
         patron: PatronId,
+        hash: &SecretHash,
         now: OffsetDateTime,
+        max_failures: u32,
     ) -> Result<bool, PortError> {
         self.update(patron, |c| match &mut c.temporary {
-            Some(t) if t.used_at.is_none() && t.expires_at > now => {
+            Some(t)
+                if &t.hash == hash
+                    && t.used_at.is_none()
+                    && t.expires_at > now
+                    && t.failures < max_failures =>
+            {
                 t.used_at = Some(now);
                 true
             }
             _ => false,
+        })
+    }
+
+    async fn count_temporary_failure(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+    ) -> Result<(), PortError> {
+        self.update(patron, |c| {
+            if let Some(t) = &mut c.temporary
+                && &t.hash == hash
+                && t.used_at.is_none()
+            {
+                t.failures += 1;
+            }
         })
     }
 
@@ -340,6 +386,25 @@ impl SecretHasher for CountingHasher {
     ) -> Result<bool, PortError> {
         self.verifies.fetch_add(1, Ordering::SeqCst);
         Ok(hash.is_some_and(|h| h.0 == format!("plain${}", secret.expose())))
+    }
+
+    async fn hash_alongside(
+        &self,
+        secret: &Secret,
+        _companion: &SecretHash,
+    ) -> Result<SecretHash, PortError> {
+        self.hash(secret).await
+    }
+
+    /// One verification, whatever `hashes` holds.
+    async fn verify_any(
+        &self,
+        secret: &Secret,
+        hashes: &[SecretHash],
+    ) -> Result<Option<usize>, PortError> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        let wanted = format!("plain${}", secret.expose());
+        Ok(hashes.iter().position(|h| h.0 == wanted))
     }
 }
 

@@ -49,14 +49,26 @@ fn reader(patron: i64, card: &str, email: Option<&str>) -> StoredCredentials {
         password_is_default: true,
         pin_hash: SecretHash(String::new()),
         temporary: None,
+        epoch: 0,
     }
 }
 
 async fn harness_with(config: CredentialConfig) -> Harness {
+    build(config, None).await
+}
+
+async fn build(config: CredentialConfig, gate: Option<Arc<Gate>>) -> Harness {
     let store = Arc::new(InMemoryCredentialStore::new());
     let staff = Arc::new(InMemoryStaffStore::new());
     let sessions = Arc::new(InMemorySessionStore::new());
     let hasher = Arc::new(CountingHasher::new());
+    let port_hasher: Arc<dyn SecretHasher> = match gate {
+        Some(gate) => Arc::new(GatedHasher {
+            inner: hasher.clone(),
+            gate,
+        }),
+        None => hasher.clone(),
+    };
     let notifier = Arc::new(RecordingNotifier::new());
     let clock = Arc::new(ManualClock::new(T0));
     let events = Arc::new(RecordingEvents::new());
@@ -64,7 +76,7 @@ async fn harness_with(config: CredentialConfig) -> Harness {
         store: store.clone(),
         sessions: sessions.clone(),
         staff: staff.clone(),
-        hasher: hasher.clone(),
+        hasher: port_hasher,
         notifier: notifier.clone(),
         random: Arc::new(SeededRandom::new(42)),
         clock: clock.clone(),
@@ -1111,4 +1123,436 @@ async fn station_logins_are_counted_throttled_and_alike_for_unknown_stations() {
         Err(StationPasswordError::Rejected(v))
             if v == [StationViolation::PasswordTooShort, StationViolation::PasswordInvalid]
     ));
+}
+
+/// Holds a verification of one secret until released, so a test can run a Password change
+/// while a login is between reading the credentials and creating its session.
+#[derive(Default)]
+struct Gate {
+    secret: String,
+    entered: std::sync::atomic::AtomicBool,
+    released: std::sync::atomic::AtomicBool,
+    waker: std::sync::Mutex<Option<std::task::Waker>>,
+}
+
+impl Gate {
+    fn release(&self) {
+        self.released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap().take() {
+            w.wake();
+        }
+    }
+}
+
+struct GatedHasher {
+    inner: Arc<CountingHasher>,
+    gate: Arc<Gate>,
+}
+
+#[async_trait::async_trait]
+impl SecretHasher for GatedHasher {
+    async fn hash(&self, secret: &Secret) -> Result<SecretHash, PortError> {
+        self.inner.hash(secret).await
+    }
+    async fn verify<'a>(
+        &self,
+        secret: &Secret,
+        hash: Option<&'a SecretHash>,
+    ) -> Result<bool, PortError> {
+        self.inner.verify(secret, hash).await
+    }
+    async fn hash_alongside(
+        &self,
+        secret: &Secret,
+        companion: &SecretHash,
+    ) -> Result<SecretHash, PortError> {
+        self.inner.hash_alongside(secret, companion).await
+    }
+    async fn verify_any(
+        &self,
+        secret: &Secret,
+        hashes: &[SecretHash],
+    ) -> Result<Option<usize>, PortError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Only the first verification of the secret is held.
+        if secret.expose() == self.gate.secret
+            && !self.gate.released.load(SeqCst)
+            && !self.gate.entered.swap(true, SeqCst)
+        {
+            std::future::poll_fn(|cx| {
+                if self.gate.released.load(SeqCst) {
+                    std::task::Poll::Ready(())
+                } else {
+                    *self.gate.waker.lock().unwrap() = Some(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+        }
+        self.inner.verify_any(secret, hashes).await
+    }
+}
+
+/// Runs two futures to completion on one thread, polling both in turn.
+async fn join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        if ra.is_some() && rb.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
+}
+
+#[pollster::test]
+async fn a_login_racing_a_password_change_gets_no_session() {
+    let gate = Arc::new(Gate {
+        secret: "Zebracorn9".into(),
+        ..Gate::default()
+    });
+    let h = build(CredentialConfig::default(), Some(gate.clone())).await;
+    gate.release();
+    let (session, _) = h.full_session_and_token("Zebracorn9").await;
+    gate.released
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let other = AttemptSource("ip:203.0.113.8".into());
+    // The login reads the credentials (old Password) and is held in its verification; the
+    // change runs to the end meanwhile; then the login's verification matches the old
+    // Password it read.
+    let old = s("Zebracorn9");
+    let login = h.service.login(CARD, &old, &other);
+    let change = async {
+        std::future::poll_fn(|cx| {
+            if gate.entered.load(std::sync::atomic::Ordering::SeqCst) {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        let changed = h
+            .service
+            .change_password(&session, &s("Zebracorn9"), &s("Lantern-Harbour-42"), &ip())
+            .await;
+        gate.release();
+        changed
+    };
+    let (login, changed) = join(login, change).await;
+    let fresh = changed.unwrap();
+    assert!(
+        matches!(login, Err(LoginError::InvalidCredentials)),
+        "{login:?}"
+    );
+    // Only the session the change issued is left.
+    assert_eq!(h.sessions.count_for(PatronId(1)), 1);
+    assert!(h.service.authenticate(fresh.token.expose()).await.is_ok());
+    // Without a change in between the same login succeeds.
+    assert_eq!(
+        h.service
+            .login(CARD, &s("Lantern-Harbour-42"), &other)
+            .await
+            .unwrap()
+            .scope,
+        Scope::Full
+    );
+}
+
+#[pollster::test]
+async fn every_password_and_pin_change_and_staff_reset_bumps_the_epoch() {
+    let h = harness().await;
+    let epoch = |h: &Harness| h.store.get(PatronId(1)).unwrap().epoch;
+    let start = epoch(&h);
+    let session = h.full_session("Zebracorn9").await;
+    assert_eq!(epoch(&h), start + 1, "Password change");
+    h.service
+        .change_pin(&session, &s("Zebracorn9"), &s("7392"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(epoch(&h), start + 2, "PIN change");
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(epoch(&h), start + 2, "forgot Password ends nothing");
+    h.service.staff_reset_password(&card()).await.unwrap();
+    assert_eq!(epoch(&h), start + 3, "staff reset");
+}
+
+/// Logs in with a wrong Password after the delay of the last failure is over.
+async fn wrong_login(h: &Harness) {
+    h.clock.advance(Duration::minutes(16));
+    assert!(matches!(
+        h.login("Wrong-Guess-1").await,
+        Err(LoginError::InvalidCredentials)
+    ));
+}
+
+fn last_temporary(h: &Harness) -> Secret {
+    temporary_passwords(h).last().unwrap().1.clone()
+}
+
+#[pollster::test]
+async fn a_temporary_password_dies_after_five_wrong_guesses() {
+    // Four wrong guesses: it still works.
+    let h = harness().await;
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        wrong_login(&h).await;
+    }
+    assert_eq!(
+        h.store
+            .get(PatronId(1))
+            .unwrap()
+            .temporary
+            .unwrap()
+            .failures,
+        4
+    );
+    h.clock.advance(Duration::minutes(16));
+    assert!(h.login(last_temporary(&h).expose()).await.is_ok());
+
+    // Five: it no longer opens the account, the Password still does.
+    let h = harness().await;
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        wrong_login(&h).await;
+    }
+    h.clock.advance(Duration::minutes(16));
+    let dead = last_temporary(&h);
+    assert!(matches!(
+        h.login(dead.expose()).await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    h.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        h.login("4567").await.unwrap().scope,
+        Scope::ChangePasswordOnly
+    );
+    // A wrong current Password in a session counts too; a new one starts from zero.
+    h.clock.advance(Duration::hours(2));
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store
+            .get(PatronId(1))
+            .unwrap()
+            .temporary
+            .unwrap()
+            .failures,
+        0
+    );
+    let session = h.full_session("Zebracorn9").await;
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert!(
+        h.service
+            .change_pin(&session, &s("Wrong-Guess-1"), &s("7392"), &ip())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        h.store
+            .get(PatronId(1))
+            .unwrap()
+            .temporary
+            .unwrap()
+            .failures,
+        1
+    );
+}
+
+#[pollster::test]
+async fn a_used_temporary_password_is_not_a_current_password() {
+    let h = harness().await;
+    let full = h.full_session("Zebracorn9").await;
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    let temp = last_temporary(&h);
+    let opened = h.login(temp.expose()).await.unwrap();
+    assert_eq!(opened.scope, Scope::ChangePasswordOnly);
+    // In the reader's full session the used temporary password confirms nothing.
+    assert!(matches!(
+        h.service
+            .change_password(&full, &temp, &s("Lantern-Harbour-42"), &ip())
+            .await,
+        Err(ChangePasswordError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        h.service.change_pin(&full, &temp, &s("7392"), &ip()).await,
+        Err(ChangePinError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        h.service
+            .verify_password_for_session(&full, &temp, &ip())
+            .await,
+        Err(VerifyPasswordError::InvalidCredentials)
+    ));
+    // The session its own login opened changes the Password with it, once.
+    let own = h.service.authenticate(opened.token.expose()).await.unwrap();
+    h.service
+        .change_password(&own, &temp, &s("Lantern-Harbour-42"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.login("Lantern-Harbour-42").await.unwrap().scope,
+        Scope::Full
+    );
+}
+
+#[pollster::test]
+async fn a_staff_reset_ends_the_old_password() {
+    let h = harness().await;
+    h.full_session("Zebracorn9").await;
+    let issued = h.service.staff_reset_password(&card()).await.unwrap();
+    assert!(matches!(
+        h.login("Zebracorn9").await,
+        Err(LoginError::InvalidCredentials)
+    ));
+    let opened = h.login(issued.password.expose()).await.unwrap();
+    assert_eq!(opened.scope, Scope::ChangePasswordOnly);
+    let own = h.service.authenticate(opened.token.expose()).await.unwrap();
+    h.service
+        .change_password(&own, &issued.password, &s("Lantern-Harbour-42"), &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.login("Lantern-Harbour-42").await.unwrap().scope,
+        Scope::Full
+    );
+    // "Forgot Password" by anyone ends nothing.
+    h.service
+        .forgot_password("reader@example.com", &ip())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.login("Lantern-Harbour-42").await.unwrap().scope,
+        Scope::Full
+    );
+}
+
+#[pollster::test]
+async fn a_login_costs_the_same_whatever_the_card() {
+    let h = harness().await;
+    h.store
+        .insert(reader(2, "21000000000002", Some("two@example.com")));
+    h.service
+        .set_default_credentials(PatronId(2), "9876 5432")
+        .await
+        .unwrap();
+    h.store.insert(reader(3, "21000000000003", None));
+    h.service
+        .set_default_credentials(PatronId(3), "9876 1111")
+        .await
+        .unwrap();
+    h.service
+        .forgot_password("two@example.com", &ip())
+        .await
+        .unwrap();
+    h.service
+        .staff_reset_password(&CardNumber::parse("21000000000003").unwrap())
+        .await
+        .unwrap();
+    let cost = |card: &'static str, password: &'static str| {
+        let h = &h;
+        async move {
+            h.clock.advance(Duration::minutes(16));
+            let before = h.hasher.work();
+            let _ = h
+                .service
+                .login(card, &s(password), &AttemptSource(format!("ip:{card}")))
+                .await;
+            h.hasher.work() - before
+        }
+    };
+    let wrong = [
+        cost("21999999999999", "Wrong-Guess-1").await, // unknown card
+        cost(CARD, "Wrong-Guess-1").await,             // Password only
+        cost("21000000000002", "Wrong-Guess-1").await, // a pending temporary password
+        cost("21000000000003", "Wrong-Guess-1").await, // after a staff reset
+    ];
+    assert_eq!(wrong, [1, 1, 1, 1]);
+    let right = [
+        cost(CARD, "4567").await,
+        cost("21000000000002", "5432").await,
+    ];
+    assert_eq!(right, [1, 1]);
+}
+
+#[pollster::test]
+async fn forgot_password_costs_one_hash_before_answering_whatever_the_readers() {
+    let h = harness().await;
+    for (patron, card) in [(2, "21000000000002"), (3, "21000000000003")] {
+        h.store
+            .insert(reader(patron, card, Some("family@example.com")));
+    }
+    let mut costs = Vec::new();
+    let mut rests = Vec::new();
+    for email in [
+        "nobody@example.com",
+        "reader@example.com",
+        "family@example.com",
+        "bad",
+    ] {
+        let before = h.hasher.work();
+        let rest = h
+            .service
+            .request_password_reset(email, &ip())
+            .await
+            .unwrap();
+        costs.push(h.hasher.work() - before);
+        rests.push(rest.map(|r| r.len()));
+    }
+    assert_eq!(costs, [1, 1, 1, 1]);
+    assert_eq!(rests, [None, None, Some(1), None]);
+    // One sent before the answer for each email with readers; the other shared one after.
+    assert_eq!(temporary_passwords(&h).len(), 2);
+    let rest = h
+        .service
+        .request_password_reset(
+            "family@example.com",
+            &AttemptSource("ip:198.51.100.1".into()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    h.service
+        .send_remaining_temporary_passwords(rest)
+        .await
+        .unwrap();
+    let to: Vec<_> = temporary_passwords(&h)
+        .iter()
+        .map(|(p, _)| p.get())
+        .collect();
+    assert_eq!(to, [1, 2, 2, 3]);
 }

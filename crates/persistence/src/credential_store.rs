@@ -533,6 +533,8 @@ fn to_stored(
         temporary_password_hash: None,
         temporary_password_expires_at: None,
         temporary_password_used_at: None,
+        credential_epoch: 0,
+        temporary_password_failures: 0,
     });
     // A deactivated reader's Password, PIN and temporary password stop working: kept in
     // the row, never verified.
@@ -554,6 +556,8 @@ fn to_stored(
             hash: SecretHash(hash),
             expires_at,
             used_at: creds.temporary_password_used_at,
+            failures: u32::try_from(creds.temporary_password_failures)
+                .map_err(|e| corrupt(context, e))?,
         }),
         _ => None,
     };
@@ -570,6 +574,7 @@ fn to_stored(
         password_is_default: creds.password_is_default,
         pin_hash: SecretHash(creds.pin_hash.unwrap_or_default()),
         temporary,
+        epoch: u64::try_from(creds.credential_epoch).map_err(|e| corrupt(context, e))?,
     })
 }
 
@@ -814,6 +819,7 @@ impl CredentialStore for DbCredentialStore {
         let mut update = Query::update()
             .value(C::PasswordHash, hash.0.as_str())
             .value(C::PasswordIsDefault, is_default)
+            .value(C::CredentialEpoch, Expr::col(C::CredentialEpoch).add(1))
             .to_owned();
         self.update_credentials(patron, &mut update, "set password")
             .await
@@ -823,6 +829,7 @@ impl CredentialStore for DbCredentialStore {
         use patron_credentials::Column as C;
         let mut update = Query::update()
             .value(C::PinHash, hash.0.as_str())
+            .value(C::CredentialEpoch, Expr::col(C::CredentialEpoch).add(1))
             .to_owned();
         self.update_credentials(patron, &mut update, "set PIN")
             .await
@@ -843,15 +850,65 @@ impl CredentialStore for DbCredentialStore {
                 instant::value(backend, expires_at),
             )
             .value(C::TemporaryPasswordUsedAt, instant::optional(backend, None))
+            .value(C::TemporaryPasswordFailures, 0)
             .to_owned();
         self.update_credentials(patron, &mut update, "put temporary password")
             .await
     }
 
+    async fn reset_password(
+        &self,
+        patron: PatronId,
+        temporary: &SecretHash,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        use patron_credentials::Column as C;
+        let backend = self.backend();
+        // One UPDATE: the Password ended, the temporary password stored, the epoch bumped.
+        let mut update = Query::update()
+            .value(C::PasswordHash, Option::<String>::None)
+            .value(C::PasswordIsDefault, false)
+            .value(C::TemporaryPasswordHash, temporary.0.as_str())
+            .value(
+                C::TemporaryPasswordExpiresAt,
+                instant::value(backend, expires_at),
+            )
+            .value(C::TemporaryPasswordUsedAt, instant::optional(backend, None))
+            .value(C::TemporaryPasswordFailures, 0)
+            .value(C::CredentialEpoch, Expr::col(C::CredentialEpoch).add(1))
+            .to_owned();
+        self.update_credentials(patron, &mut update, "reset password")
+            .await
+    }
+
+    async fn count_temporary_failure(
+        &self,
+        patron: PatronId,
+        hash: &SecretHash,
+    ) -> Result<(), PortError> {
+        use patron_credentials::Column as C;
+        const CONTEXT: &str = "count temporary password failure";
+        // One conditional UPDATE: concurrent failures all count.
+        let update = Query::update()
+            .table(patron_credentials::Entity)
+            .value(
+                C::TemporaryPasswordFailures,
+                Expr::col(C::TemporaryPasswordFailures).add(1),
+            )
+            .and_where(C::PatronId.eq(patron.get()))
+            .and_where(C::TemporaryPasswordHash.eq(hash.0.as_str()))
+            .and_where(C::TemporaryPasswordUsedAt.is_null())
+            .to_owned();
+        self.conn.execute(&update).await.map_err(failed(CONTEXT))?;
+        Ok(())
+    }
+
     async fn use_temporary_password(
         &self,
         patron: PatronId,
+        hash: &SecretHash,
         now: OffsetDateTime,
+        max_failures: u32,
     ) -> Result<bool, PortError> {
         use patron_credentials::Column as C;
         const CONTEXT: &str = "use temporary password";
@@ -861,8 +918,9 @@ impl CredentialStore for DbCredentialStore {
             .table(patron_credentials::Entity)
             .value(C::TemporaryPasswordUsedAt, instant::value(backend, now))
             .and_where(C::PatronId.eq(patron.get()))
-            .and_where(C::TemporaryPasswordHash.is_not_null())
+            .and_where(C::TemporaryPasswordHash.eq(hash.0.as_str()))
             .and_where(C::TemporaryPasswordUsedAt.is_null())
+            .and_where(C::TemporaryPasswordFailures.lt(i64::from(max_failures)))
             .and_where(Expr::col(C::TemporaryPasswordExpiresAt).gt(instant::value(backend, now)))
             .to_owned();
         let result = self.conn.execute(&update).await.map_err(failed(CONTEXT))?;

@@ -129,6 +129,47 @@ impl SessionStore for DbSessionStore {
         Ok(())
     }
 
+    /// One statement: the insert selects its row only while the reader's credential epoch
+    /// is unchanged. On PostgreSQL the credentials row is read `FOR SHARE`: a Password
+    /// change in flight makes the insert wait for it and then see the new epoch, and a
+    /// change that comes after waits for the insert to commit, so its revocation finds the
+    /// session. SQLite runs one writer at a time.
+    async fn create_if_current(
+        &self,
+        session: &Session,
+        patron: PatronId,
+        epoch: u64,
+        _credentials: Arc<dyn library_credentials::CredentialStore>,
+    ) -> Result<bool, PortError> {
+        const CONTEXT: &str = "create session";
+        let backend = self.conn.get_database_backend();
+        let epoch =
+            i64::try_from(epoch).map_err(|e| PortError::Failed(format!("{CONTEXT}: {e}")))?;
+        let lock = if backend == DbBackend::Postgres {
+            " FOR SHARE"
+        } else {
+            ""
+        };
+        let text = format!(
+            "INSERT INTO sessions (token_hash, patron_id, staff_id, scope, created_at, expires_at) \
+             SELECT ?, ?, NULL, ?, ?, ? WHERE EXISTS (SELECT 1 FROM patron_credentials \
+             WHERE patron_id = ? AND credential_epoch = ?{lock})"
+        );
+        let values = vec![
+            session.token_hash.to_hex().into(),
+            patron.get().into(),
+            session.scope.as_str().into(),
+            instant::value(backend, session.created_at),
+            instant::value(backend, session.expires_at),
+            patron.get().into(),
+            epoch.into(),
+        ];
+        let inserted = sql::exec(&self.conn, &text, values)
+            .await
+            .map_err(failed(CONTEXT))?;
+        Ok(inserted == 1)
+    }
+
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<Session>, PortError> {
         const CONTEXT: &str = "find session";
         session::Entity::find_by_id(token_hash.to_hex())

@@ -103,6 +103,7 @@ password-rule-missing-lowercase = contain a lower-case letter (a–z)
 password-rule-missing-digit = contain a digit (0–9)
 password-rule-common-password = not be a common password (such as Password1)
 password-rule-contains-personal-info = not contain your card number, phone digits, name or email
+password-rule-context-word = not contain the library's name (such as library, HKPL, Hong Kong, LCSD)
 password-rule-same-as-current = differ from your current Password
 password-rule-control-character = not contain invisible or control characters
 

@@ -100,6 +100,7 @@ password-rule-missing-lowercase = 包含一個小楷英文字母（a–z）
 password-rule-missing-digit = 包含一個數字（0–9）
 password-rule-common-password = 不是常見密碼（例如 Password1）
 password-rule-contains-personal-info = 不包含你的圖書證號碼、電話號碼數字、姓名或電郵地址
+password-rule-context-word = 不包含圖書館的名稱（例如 library、HKPL、Hong Kong、LCSD）
 password-rule-same-as-current = 與現有密碼不同
 password-rule-control-character = 不包含隱形或控制字元
 

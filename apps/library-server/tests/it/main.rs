@@ -9,6 +9,7 @@ mod calendar;
 mod circulation;
 mod circulation_bad_input;
 mod control_characters;
+mod credential_hardening;
 mod credentials;
 mod default_policy;
 mod demo;

@@ -94,12 +94,13 @@ impl CredentialService {
             CredentialKind::Password,
             source,
             || async {
-                Ok(self
-                    .ports
-                    .hasher
-                    .verify(normalized, Some(&creds.password_hash))
-                    .await?
-                    .then_some(()))
+                // Only the regular Password; an unusable (ended) one costs the dummy.
+                let regular = std::slice::from_ref(&creds.password_hash);
+                if self.ports.hasher.verify_any(normalized, regular).await? == Some(0) {
+                    return Ok(Some(()));
+                }
+                self.count_temporary_failure(creds, self.now()).await?;
+                Ok(None)
             },
         )
         .await
@@ -176,20 +177,27 @@ impl CredentialService {
                 CredentialKind::Password,
                 source,
                 || async {
+                    // The temporary password is the current one only in the
+                    // `change_password_only` session its own login opened: used, and used
+                    // before this session began. Anywhere else, once used, never again.
+                    let temporary = creds.temporary.as_ref().filter(|t| {
+                        session.scope == Scope::ChangePasswordOnly
+                            && t.expires_at > now
+                            && t.used_at.is_some_and(|used| used <= session.created_at)
+                    });
+                    let mut hashes = vec![creds.password_hash.clone()];
+                    if let Some(t) = temporary {
+                        hashes.push(t.hash.clone());
+                    }
                     let hasher = &self.ports.hasher;
                     if hasher
-                        .verify(&current_normalized, Some(&creds.password_hash))
+                        .verify_any(&current_normalized, &hashes)
                         .await?
+                        .is_some()
                     {
                         return Ok(Some(()));
                     }
-                    // A session opened with a temporary password changes it with that password.
-                    if let Some(temp) = &creds.temporary
-                        && temp.expires_at > now
-                        && hasher.verify(&current_normalized, Some(&temp.hash)).await?
-                    {
-                        return Ok(Some(()));
-                    }
+                    self.count_temporary_failure(&creds, now).await?;
                     Ok(None)
                 },
             )

@@ -11,6 +11,7 @@ use crate::pin::is_well_formed_pin;
 use crate::ports::{AttemptKey, AttemptSource, PortError, StoredStaff};
 use crate::secret::Secret;
 use crate::session::{IssuedSession, Scope, Session, SessionToken};
+use crate::temporary::TEMPORARY_PASSWORD_MAX_FAILURES;
 
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,47 +70,59 @@ impl CredentialService {
                 source,
                 || async {
                     let now = self.now();
-                    let hasher = &self.ports.hasher;
                     let Some(creds) = self.ports.store.find_by_card(&card).await? else {
-                        hasher.verify(&normalized, None).await?;
+                        // The dummy: the same one computation as a known card.
+                        self.ports.hasher.verify_any(&normalized, &[]).await?;
                         return Ok(None);
                     };
-                    if hasher
-                        .verify(&normalized, Some(&creds.password_hash))
-                        .await?
-                    {
-                        return Ok(Some((
-                            creds.patron,
-                            PasswordMatch::Regular {
-                                is_default: creds.password_is_default,
-                            },
-                        )));
+                    // One computation checks the Password and a pending temporary
+                    // password together (hashed with the same salt and parameters).
+                    let temporary = creds.temporary.as_ref().filter(|t| t.is_pending(now));
+                    let mut hashes = Vec::with_capacity(2);
+                    if !creds.password_hash.0.is_empty() {
+                        hashes.push(creds.password_hash.clone());
                     }
-                    if let Some(temp) = &creds.temporary
-                        && temp.used_at.is_none()
-                        && temp.expires_at > now
-                        && hasher.verify(&normalized, Some(&temp.hash)).await?
-                        && self
+                    let regular = hashes.len();
+                    if let Some(t) = temporary {
+                        hashes.push(t.hash.clone());
+                    }
+                    let found = self.ports.hasher.verify_any(&normalized, &hashes).await?;
+                    let matched = match (found, temporary) {
+                        (Some(i), _) if i < regular => Some(PasswordMatch::Regular {
+                            is_default: creds.password_is_default,
+                        }),
+                        (Some(_), Some(t)) => self
                             .ports
                             .store
-                            .use_temporary_password(creds.patron, now)
+                            .use_temporary_password(
+                                creds.patron,
+                                &t.hash,
+                                now,
+                                TEMPORARY_PASSWORD_MAX_FAILURES,
+                            )
                             .await?
-                    {
-                        return Ok(Some((creds.patron, PasswordMatch::Temporary)));
+                            .then_some(PasswordMatch::Temporary),
+                        _ => None,
+                    };
+                    if matched.is_none() {
+                        self.count_temporary_failure(&creds, now).await?;
                     }
-                    Ok(None)
+                    Ok(matched.map(|m| (creds.patron, m, creds.epoch)))
                 },
             )
             .await?;
         match outcome {
-            Guarded::Verified((patron, found)) => {
+            Guarded::Verified((patron, found, epoch)) => {
                 let scope = match found {
                     PasswordMatch::Regular { is_default: false } => Scope::Full,
                     PasswordMatch::Regular { is_default: true } | PasswordMatch::Temporary => {
                         Scope::ChangePasswordOnly
                     }
                 };
-                Ok(self.issue_session(patron, scope).await?)
+                // A Password change or reset since the credentials were read: no session.
+                self.issue_session_at(patron, scope, epoch)
+                    .await?
+                    .ok_or(LoginError::InvalidCredentials)
             }
             Guarded::Failed | Guarded::Disabled => Err(LoginError::InvalidCredentials),
             Guarded::Throttled { retry_after } => Err(LoginError::TooManyAttempts { retry_after }),
@@ -125,8 +138,10 @@ impl CredentialService {
         pin: &Secret,
         source: &AttemptSource,
     ) -> Result<IssuedSession, LoginError> {
-        let patron = self.verify_pin(card_number, pin, source).await?;
-        Ok(self.issue_session(patron, Scope::Pin).await?)
+        let (patron, epoch) = self.verify_pin_at(card_number, pin, source).await?;
+        self.issue_session_at(patron, Scope::Pin, epoch)
+            .await?
+            .ok_or(LoginError::InvalidCredentials)
     }
 
     /// Checks a card and PIN without issuing a session (SIP2 messages carry the PIN in
@@ -137,6 +152,16 @@ impl CredentialService {
         pin: &Secret,
         source: &AttemptSource,
     ) -> Result<library_core::PatronId, LoginError> {
+        Ok(self.verify_pin_at(card_number, pin, source).await?.0)
+    }
+
+    /// [`Self::verify_pin`], and the credential epoch the PIN was verified at.
+    async fn verify_pin_at(
+        &self,
+        card_number: &str,
+        pin: &Secret,
+        source: &AttemptSource,
+    ) -> Result<(PatronId, u64), LoginError> {
         let Ok(card) = CardNumber::parse(card_number) else {
             return Err(LoginError::InvalidCredentials);
         };
@@ -158,13 +183,13 @@ impl CredentialService {
                         Some(creds) => Ok(hasher
                             .verify(pin, Some(&creds.pin_hash))
                             .await?
-                            .then_some(creds.patron)),
+                            .then_some((creds.patron, creds.epoch))),
                     }
                 },
             )
             .await?;
         match outcome {
-            Guarded::Verified(patron) => Ok(patron),
+            Guarded::Verified(found) => Ok(found),
             Guarded::Failed | Guarded::Disabled => Err(LoginError::InvalidCredentials),
             Guarded::Throttled { retry_after } => Err(LoginError::TooManyAttempts { retry_after }),
         }

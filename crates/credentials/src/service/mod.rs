@@ -32,7 +32,9 @@ use crate::session::{IssuedSession, Scope, Session, SessionPolicy, SessionToken,
 
 pub use change::{ChangePasswordError, ChangePinError, VerifyPasswordError};
 pub use login::{AuthError, LoginError};
-pub use reset::{RegisterCredentialsError, StaffResetError, TemporaryPasswordIssued};
+pub use reset::{
+    RegisterCredentialsError, RemainingResets, StaffResetError, TemporaryPasswordIssued,
+};
 pub use staff::{MAX_STAFF_USERNAME_LEN, StaffPasswordError, is_valid_staff_username};
 pub use station::StationPasswordError;
 
@@ -180,12 +182,43 @@ impl CredentialService {
         self.issue_session_for(Subject::Patron(patron), scope).await
     }
 
-    /// Issues and stores a new session.
-    pub(crate) async fn issue_session_for(
+    /// Issues a reader's session only if the credential epoch is still `epoch` (read with
+    /// the credentials before the secret was verified): `None` when a Password change or
+    /// reset came in between, so a login racing a change never outlives it.
+    pub(crate) async fn issue_session_at(
         &self,
-        subject: Subject,
+        patron: PatronId,
         scope: Scope,
-    ) -> Result<IssuedSession, PortError> {
+        epoch: u64,
+    ) -> Result<Option<IssuedSession>, PortError> {
+        let (session, issued) = self.new_session(Subject::Patron(patron), scope);
+        let created = self
+            .ports
+            .sessions
+            .create_if_current(&session, patron, epoch, Arc::clone(&self.ports.store))
+            .await?;
+        Ok(created.then_some(issued))
+    }
+
+    /// Counts a wrong Password attempt against the reader's pending temporary password, if
+    /// any ([`crate::TEMPORARY_PASSWORD_MAX_FAILURES`] end it).
+    pub(crate) async fn count_temporary_failure(
+        &self,
+        creds: &StoredCredentials,
+        now: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        match creds.temporary.as_ref().filter(|t| t.is_pending(now)) {
+            Some(t) => {
+                self.ports
+                    .store
+                    .count_temporary_failure(creds.patron, &t.hash)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn new_session(&self, subject: Subject, scope: Scope) -> (Session, IssuedSession) {
         let now = self.now();
         let token = SessionToken::generate(self.ports.random.as_ref());
         let expires_at = now + self.config.sessions.lifetime(scope);
@@ -196,12 +229,23 @@ impl CredentialService {
             created_at: now,
             expires_at,
         };
-        self.ports.sessions.create(&session).await?;
-        Ok(IssuedSession {
+        let issued = IssuedSession {
             token,
             scope,
             expires_at,
-        })
+        };
+        (session, issued)
+    }
+
+    /// Issues and stores a new session.
+    pub(crate) async fn issue_session_for(
+        &self,
+        subject: Subject,
+        scope: Scope,
+    ) -> Result<IssuedSession, PortError> {
+        let (session, issued) = self.new_session(subject, scope);
+        self.ports.sessions.create(&session).await?;
+        Ok(issued)
     }
 
     /// Stores a new PIN, lifts the PIN lock, revokes the reader's `pin` sessions and tells

@@ -56,6 +56,7 @@ mod tests {
                 password_is_default: false,
                 pin_hash: CountingHasher::hash_of("4567"),
                 temporary: None,
+                epoch: 0,
             });
             let clock = Arc::new(ManualClock::new(datetime!(2021-06-01 02:00 UTC)));
             let service = CredentialService::new(

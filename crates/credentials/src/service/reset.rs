@@ -25,6 +25,25 @@ pub struct TemporaryPasswordIssued {
     pub expires_at: OffsetDateTime,
 }
 
+/// The readers sharing a "forgot Password" email beyond the first, served after the
+/// answer ([`CredentialService::send_remaining_temporary_passwords`]).
+#[derive(Debug, Clone)]
+pub struct RemainingResets {
+    readers: Vec<StoredCredentials>,
+}
+
+impl RemainingResets {
+    /// How many readers are left.
+    pub fn len(&self) -> usize {
+        self.readers.len()
+    }
+
+    /// `true` when none is left.
+    pub fn is_empty(&self) -> bool {
+        self.readers.is_empty()
+    }
+}
+
 /// Why a staff reset failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StaffResetError {
@@ -67,21 +86,42 @@ impl CredentialService {
         Ok(())
     }
 
-    /// "Forgot Password": sends a temporary password to every reader registered with this
-    /// email. Answers the same, in about the same time, whether or not any matches (no
-    /// account enumeration: a dummy hash is computed when nothing is issued). A request
-    /// changes nothing else: the current Password keeps working.
+    /// "Forgot Password", start to end: [`Self::request_password_reset`], then
+    /// [`Self::send_remaining_temporary_passwords`] with what it left. For callers that give
+    /// no answer in between (tools, tests); a channel answers after the first and runs the
+    /// second after answering.
+    pub async fn forgot_password(
+        &self,
+        email: &str,
+        source: &AttemptSource,
+    ) -> Result<(), PortError> {
+        if let Some(rest) = self.request_password_reset(email, source).await? {
+            self.send_remaining_temporary_passwords(rest).await?;
+        }
+        Ok(())
+    }
+
+    /// "Forgot Password", the part before the answer: a temporary password for the first
+    /// reader registered with this email (within the limits), and the other readers
+    /// sharing it left for after the answer. The work is the same whatever the email (no
+    /// account enumeration, ASVS 5.0 6.3.8): exactly one hash, the first reader's temporary
+    /// password or a decoy when nothing is issued, whether the email is unknown, belongs to
+    /// one reader or is shared by many. A request changes nothing else: the current
+    /// Password keeps working.
     ///
     /// Limited ([`crate::ResetPolicy`]): every request counts against `source`, whatever
     /// the email, and beyond that limit nothing is looked up, issued or hashed; each reader
     /// is issued at most so many temporary passwords per window, beyond which their
     /// outstanding one stays valid and nothing is sent. Either way the caller learns
     /// nothing: the answer is the same.
-    pub async fn forgot_password(
+    ///
+    /// `Some` when other readers share the email: pass it to
+    /// [`Self::send_remaining_temporary_passwords`] after answering.
+    pub async fn request_password_reset(
         &self,
         email: &str,
         source: &AttemptSource,
-    ) -> Result<(), PortError> {
+    ) -> Result<Option<RemainingResets>, PortError> {
         let limits = &self.config.resets;
         let store = &self.ports.store;
         let now = self.now();
@@ -89,51 +129,95 @@ impl CredentialService {
             .reserve_reset_request(&ResetCounter::source(source), now, &limits.per_source)
             .await?;
         if by_source != AttemptDecision::Granted {
-            return Ok(());
+            return Ok(None);
         }
         let email = email.trim();
-        let matches = if email.is_empty() || email.len() > MAX_EMAIL_LEN || !email.contains('@') {
+        let mut matches = if email.is_empty() || email.len() > MAX_EMAIL_LEN || !email.contains('@')
+        {
             Vec::new()
         } else {
             store.find_by_email(email).await?
         };
-        let mut issued = 0_usize;
-        for creds in matches {
-            let Some(address) = creds.info.email.clone() else {
-                continue;
-            };
-            let by_account = store
-                .reserve_reset_request(
-                    &ResetCounter::account(creds.patron),
-                    now,
-                    &limits.per_account,
-                )
-                .await?;
-            if by_account != AttemptDecision::Granted {
-                continue;
-            }
-            let (password, expires_at) = self.issue_temporary_password(&creds).await?;
-            self.ports
-                .notifier
-                .notify(CredentialNotice::TemporaryPassword {
-                    patron: creds.patron,
-                    email: address,
-                    password,
-                    expires_at,
-                })
-                .await?;
-            issued += 1;
-        }
-        if issued == 0 {
+        let rest = (matches.len() > 1).then(|| RemainingResets {
+            readers: matches.split_off(1),
+        });
+        let issued = match matches.pop() {
+            Some(first) => self.send_temporary_password(&first, now).await?,
+            None => false,
+        };
+        if !issued {
             let decoy = generate_temporary_password(self.ports.random.as_ref());
             self.hash(&decoy).await?;
+        }
+        Ok(rest)
+    }
+
+    /// "Forgot Password", the part after the answer: a temporary password for each other
+    /// reader sharing the email (within their limits). How long it takes is no part of the
+    /// answer.
+    pub async fn send_remaining_temporary_passwords(
+        &self,
+        rest: RemainingResets,
+    ) -> Result<(), PortError> {
+        let now = self.now();
+        for creds in &rest.readers {
+            self.send_temporary_password(creds, now).await?;
         }
         Ok(())
     }
 
+    /// Issues a reader a temporary password and mails it, within the reader's limit.
+    /// `true` when one was issued.
+    async fn send_temporary_password(
+        &self,
+        creds: &StoredCredentials,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError> {
+        let Some(address) = creds.info.email.clone() else {
+            return Ok(false);
+        };
+        let by_account = self
+            .ports
+            .store
+            .reserve_reset_request(
+                &ResetCounter::account(creds.patron),
+                now,
+                &self.config.resets.per_account,
+            )
+            .await?;
+        if by_account != AttemptDecision::Granted {
+            return Ok(false);
+        }
+        let password = self.temporary_password_for(creds);
+        // Beside the Password, with its salt and parameters: one computation at login
+        // checks both.
+        let hash = self
+            .ports
+            .hasher
+            .hash_alongside(&password, &creds.password_hash)
+            .await?;
+        let expires_at = self.now() + self.config.temporary_password_ttl;
+        self.ports
+            .store
+            .put_temporary_password(creds.patron, &hash, expires_at)
+            .await?;
+        self.ports
+            .notifier
+            .notify(CredentialNotice::TemporaryPassword {
+                patron: creds.patron,
+                email: address,
+                password,
+                expires_at,
+            })
+            .await?;
+        Ok(true)
+    }
+
     /// Staff reset at the counter, for readers with no email: a one-time temporary password
-    /// to hand over. Staff never choose or see the reader's own Password. Revokes the
-    /// reader's sessions and clears the Password throttle.
+    /// to hand over. Staff never choose or see the reader's own Password. Ends the old
+    /// Password in the same write that stores the temporary one and bumps the epoch (only
+    /// the temporary password opens the account now), revokes the reader's sessions and
+    /// clears the Password throttle.
     pub async fn staff_reset_password(
         &self,
         card_number: &CardNumber,
@@ -144,7 +228,13 @@ impl CredentialService {
             .find_by_card(card_number)
             .await?
             .ok_or(StaffResetError::NotFound)?;
-        let (password, expires_at) = self.issue_temporary_password(&creds).await?;
+        let password = self.temporary_password_for(&creds);
+        let hash = self.hash(&password).await?;
+        let expires_at = self.now() + self.config.temporary_password_ttl;
+        self.ports
+            .store
+            .reset_password(creds.patron, &hash, expires_at)
+            .await?;
         self.ports
             .store
             .clear_attempts(&AttemptKey::card(card_number), CredentialKind::Password)
@@ -183,10 +273,8 @@ impl CredentialService {
         Ok(())
     }
 
-    async fn issue_temporary_password(
-        &self,
-        creds: &StoredCredentials,
-    ) -> Result<(Secret, OffsetDateTime), PortError> {
+    /// A fresh temporary password that passes the policy for this reader.
+    fn temporary_password_for(&self, creds: &StoredCredentials) -> Secret {
         // Random passwords pass the policy but for a chance match with personal digits;
         // draw again in that case.
         let mut password = generate_temporary_password(self.ports.random.as_ref());
@@ -196,12 +284,6 @@ impl CredentialService {
             }
             password = generate_temporary_password(self.ports.random.as_ref());
         }
-        let hash = self.hash(&password).await?;
-        let expires_at = self.now() + self.config.temporary_password_ttl;
-        self.ports
-            .store
-            .put_temporary_password(creds.patron, &hash, expires_at)
-            .await?;
-        Ok((password, expires_at))
+        password
     }
 }

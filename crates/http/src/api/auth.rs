@@ -114,10 +114,20 @@ impl AuthApi {
         req: &Request,
         body: Json<PasswordResetRequest>,
     ) -> Result<ResetAccepted, ApiError> {
-        self.state
-            .credentials
-            .forgot_password(&body.0.email.0, &attempt_source(req))
+        let credentials = &self.state.credentials;
+        let rest = credentials
+            .request_password_reset(&body.0.email.0, &attempt_source(req))
             .await?;
+        // Other readers sharing the email are served after the answer, so its time does not
+        // say how many there are.
+        if let Some(rest) = rest {
+            let credentials = credentials.clone();
+            tokio::spawn(async move {
+                if let Err(error) = credentials.send_remaining_temporary_passwords(rest).await {
+                    tracing::warn!(%error, "temporary passwords for a shared email not sent");
+                }
+            });
+        }
         Ok(ResetAccepted::Accepted(Json(Empty {})))
     }
 }

@@ -270,7 +270,7 @@ impl StaffApi {
     /// Creates a staff user (administrators). 422 `validation_failed` with
     /// `username_invalid` and the staff Password policy's violations (`too_short`,
     /// `too_long`, `missing_uppercase`, `missing_lowercase`, `missing_digit`,
-    /// `common_password`, `contains_personal_info`, `control_character`); 409
+    /// `common_password`, `contains_personal_info`, `context_word`, `control_character`); 409
     /// `already_exists` for a username taken (in any case). Audited `staff.create`.
     #[oai(path = "/staff/users", method = "post")]
     async fn create_staff_user(

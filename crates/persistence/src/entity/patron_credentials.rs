@@ -13,6 +13,8 @@ pub(crate) struct Model {
     pub temporary_password_hash: Option<String>,
     pub temporary_password_expires_at: Option<TimeDateTimeWithTimeZone>,
     pub temporary_password_used_at: Option<TimeDateTimeWithTimeZone>,
+    pub credential_epoch: i64,
+    pub temporary_password_failures: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

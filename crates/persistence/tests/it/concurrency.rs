@@ -183,7 +183,12 @@ async fn twenty_parallel_uses_of_a_temporary_password_succeed_once() {
                 let store = db.credentials();
                 tokio::spawn(async move {
                     store
-                        .use_temporary_password(patron, T0 + Duration::milliseconds(i))
+                        .use_temporary_password(
+                            patron,
+                            &SecretHash("plain$TempPass1234".into()),
+                            T0 + Duration::milliseconds(i),
+                            5,
+                        )
                         .await
                 })
             })

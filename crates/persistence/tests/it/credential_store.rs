@@ -148,19 +148,36 @@ async fn setters_match_the_reference() {
         both!(put_temporary_password(b, &hash("TempPass1234"), expires));
         same_state!("put temporary password");
         assert_eq!(
-            both!(use_temporary_password(b, expires)),
+            both!(use_temporary_password(b, &hash("TempPass1234"), expires, 5)),
             Some(false),
             "{}: expired at expires_at",
             t.name
         );
         assert_eq!(
-            both!(use_temporary_password(b, T0)),
+            both!(use_temporary_password(b, &hash("TempPass9999"), T0, 5)),
+            Some(false),
+            "{}: only the reader's own temporary password",
+            t.name
+        );
+        for _ in 0..4 {
+            both!(count_temporary_failure(b, &hash("TempPass1234")));
+        }
+        both!(count_temporary_failure(b, &hash("TempPass9999")));
+        same_state!("four failures counted");
+        assert_eq!(
+            both!(use_temporary_password(b, &hash("TempPass1234"), T0, 4)),
+            Some(false),
+            "{}: four failures of at most four",
+            t.name
+        );
+        assert_eq!(
+            both!(use_temporary_password(b, &hash("TempPass1234"), T0, 5)),
             Some(true),
             "{}",
             t.name
         );
         assert_eq!(
-            both!(use_temporary_password(b, T0)),
+            both!(use_temporary_password(b, &hash("TempPass1234"), T0, 5)),
             Some(false),
             "{}: single use",
             t.name
@@ -173,16 +190,29 @@ async fn setters_match_the_reference() {
             T0 + Duration::hours(24)
         ));
         same_state!("replace temporary password");
+        both!(count_temporary_failure(b, &hash("TempPass5678")));
+        same_state!("a failure of the new one");
         both!(clear_temporary_password(b));
         same_state!("clear temporary password");
+        // A staff reset: the Password ended, the temporary one stored, the epoch bumped.
+        let before = store.find_by_patron(a).await.unwrap().unwrap().epoch;
+        both!(reset_password(
+            a,
+            &hash("TempPass4321"),
+            T0 + Duration::hours(24)
+        ));
+        same_state!("staff reset");
+        let after = store.find_by_patron(a).await.unwrap().unwrap();
+        assert_eq!(after.epoch, before + 1, "{}", t.name);
+        assert_eq!(after.password_hash.0, "", "{}: the Password ended", t.name);
         assert_eq!(
-            both!(use_temporary_password(b, T0)),
+            both!(use_temporary_password(b, &hash("TempPass1234"), T0, 5)),
             Some(false),
             "{}: cleared",
             t.name
         );
         assert_eq!(
-            both!(use_temporary_password(a, T0)),
+            both!(use_temporary_password(a, &hash("TempPass1234"), T0, 5)),
             Some(false),
             "{}: none issued",
             t.name
@@ -193,7 +223,8 @@ async fn setters_match_the_reference() {
         both!(set_password(ghost, &hash("x"), false));
         both!(set_pin(ghost, &hash("x")));
         both!(put_temporary_password(ghost, &hash("x"), T0));
-        both!(use_temporary_password(ghost, T0));
+        both!(use_temporary_password(ghost, &hash("x"), T0, 5));
+        both!(reset_password(ghost, &hash("x"), T0));
         both!(clear_temporary_password(ghost));
         db.close().await.unwrap();
     }

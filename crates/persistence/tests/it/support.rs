@@ -46,6 +46,7 @@ pub fn registered(patron: PatronId, new: &NewPatron) -> StoredCredentials {
         password_is_default: true,
         pin_hash: SecretHash(String::new()),
         temporary: None,
+        epoch: 0,
     }
 }
 

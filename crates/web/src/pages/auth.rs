@@ -181,6 +181,7 @@ const PASSWORD_RULES: &[&str] = &[
     "missing_digit",
     "common_password",
     "contains_personal_info",
+    "context_word",
     "same_as_current",
 ];
 
@@ -355,10 +356,20 @@ pub(crate) async fn forgot(req: &Request, body: Body) -> poem::Result<Response> 
         let title = ctx.lang.t("forgot-title");
         return Ok(page(ctx, StatusCode::UNPROCESSABLE_ENTITY, &title, main));
     }
-    ctx.services
-        .credentials
-        .forgot_password(email, &ctx.source)
+    let credentials = &ctx.services.credentials;
+    let rest = credentials
+        .request_password_reset(email, &ctx.source)
         .await
         .map_err(unavailable)?;
+    // Other readers sharing the email are served after the answer, so its time does not say
+    // how many there are.
+    if let Some(rest) = rest {
+        let credentials = credentials.clone();
+        tokio::spawn(async move {
+            if let Err(error) = credentials.send_remaining_temporary_passwords(rest).await {
+                tracing::warn!(%error, "temporary passwords for a shared email not sent");
+            }
+        });
+    }
     Ok(ctx.redirect("/forgot-password?done=reset-requested"))
 }

@@ -285,6 +285,7 @@ mod tests {
             P::MissingDigit,
             P::CommonPassword,
             P::ContainsPersonalInfo,
+            P::ContextWord,
             P::SameAsCurrent,
             P::ControlCharacter,
         ];
