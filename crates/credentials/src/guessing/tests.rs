@@ -25,11 +25,13 @@ impl Account {
             source: self.sources.get(source).copied(),
             pair: self.pairs.get(source).copied().unwrap_or_default(),
             account: self.account,
-            other_failing_sources: self
-                .pairs
-                .iter()
-                .filter(|&(&s, p)| s != source && p.failures > 0)
-                .count() as u32,
+            other_failing_sources: u32::try_from(
+                self.pairs
+                    .iter()
+                    .filter(|&(&s, p)| s != source && p.failures > 0)
+                    .count(),
+            )
+            .unwrap(),
         }
     }
 
@@ -356,11 +358,11 @@ fn the_source_window_allows_twenty_then_throttles_until_the_window_ends() {
 fn the_twentieth_failure_of_a_source_limits_it_over_every_account() {
     let p = GuessingPolicy::default();
     let mut accounts: Vec<Account> = (0..21).map(|_| Account::default()).collect();
-    for (i, a) in accounts.iter_mut().enumerate().take(20) {
+    for (i, a) in (0_u32..).zip(accounts.iter_mut().take(20)) {
         // Share the source's window across accounts.
-        let window = (i > 0).then(|| SourceState {
+        let window = (i > 0).then_some(SourceState {
             window_started_at: T0,
-            failures: i as u32,
+            failures: i,
         });
         let mut state = a.state("ip:s");
         state.source = window;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use library_core::{ManualClock, PatronId};
 use library_credentials::testing::{CountingHasher, RecordingNotifier, SeededRandom};
 use library_credentials::{
-    AttemptSource, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
+    AttemptSource, Backoff, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
     CredentialService, GuessingPolicy, LoginError, Scope, Secret, StaffCredentialStore, StaffRole,
     Subject,
 };
@@ -122,7 +122,10 @@ async fn pin_locks_after_ten_failures_until_staff_reset() {
         let db = t.connect().await;
         let config = CredentialConfig {
             guessing: GuessingPolicy {
-                throttle_from: None,
+                pair_delay: Backoff {
+                    from: None,
+                    ..GuessingPolicy::default().pair_delay
+                },
                 ..GuessingPolicy::default()
             },
             ..CredentialConfig::default()
