@@ -13,6 +13,7 @@ mod default_policy;
 mod demo;
 mod faults;
 mod fines;
+mod guessing;
 mod hold_options;
 mod holds;
 mod lost;

@@ -13,8 +13,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::support::{TestApp, hk, on_every_backend_with, standard_rules};
 
-const STATION: &str = "sc01";
-const STATION_PASSWORD: &str = "kiosk-pass-2026";
+pub(crate) const STATION: &str = "sc01";
+pub(crate) const STATION_PASSWORD: &str = "kiosk-pass-2026";
 /// The station's library; the items' home is CEN.
 const LIBRARY: &str = "KLN";
 const PHONE: &str = "91234567";
@@ -29,14 +29,14 @@ const NOT_VERIFIED: &str = "Your card number or PIN is not right. Please ask sta
 
 /// A library with two branches, the standard rules, two titles and a reader; the station
 /// `sc01` lends from KLN. The clock is 1 June 2021, 10:00 in Hong Kong.
-struct Fixture {
+pub(crate) struct Fixture {
     staff: String,
     card: String,
     tao: i64,
     sorghum: i64,
 }
 
-async fn fixture(app: &TestApp) -> Fixture {
+pub(crate) async fn fixture(app: &TestApp) -> Fixture {
     app.set_clock(hk("2021-06-01T10:00:00")).await;
     let staff = app.staff_token().await;
     app.library(&staff, "CEN", "central").await;
@@ -71,7 +71,7 @@ async fn create_station(app: &TestApp, staff: &str, username: &str, library: &st
     .body
 }
 
-fn sip2_addr(app: &TestApp) -> SocketAddr {
+pub(crate) fn sip2_addr(app: &TestApp) -> SocketAddr {
     app.sip2.expect("the app serves SIP2")
 }
 
@@ -151,10 +151,20 @@ pub(crate) struct Raw {
 
 impl Raw {
     pub(crate) async fn connect(addr: SocketAddr) -> Raw {
-        let (read, write) = TcpStream::connect(addr)
-            .await
-            .expect("connect")
-            .into_split();
+        Raw::over(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// A connection from the local address `from` (any 127.0.0.0/8 address reaches the
+    /// loopback listener), so the server sees another source.
+    pub(crate) async fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(from, 0)).expect("bind");
+        let target = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port());
+        Raw::over(socket.connect(target).await.expect("connect"))
+    }
+
+    fn over(stream: TcpStream) -> Raw {
+        let (read, write) = stream.into_split();
         Raw {
             reader: BufReader::new(read),
             writer: write,
@@ -175,7 +185,7 @@ impl Raw {
     }
 
     /// The next response without its CR; `None` once the server has closed.
-    async fn recv(&mut self) -> Option<String> {
+    pub(crate) async fn recv(&mut self) -> Option<String> {
         let mut buf = Vec::new();
         let read = tokio::time::timeout(
             Duration::from_secs(20),
@@ -201,7 +211,7 @@ impl Raw {
             .unwrap_or_else(|| panic!("no answer to {line:?}"))
     }
 
-    async fn login(&mut self, user: &str, password: &str) -> String {
+    pub(crate) async fn login(&mut self, user: &str, password: &str) -> String {
         self.call(&format!("9300CN{user}|CO{password}|CP{LIBRARY}|"))
             .await
     }
