@@ -8,8 +8,8 @@ use library_core::{ManualClock, PatronId};
 use library_credentials::testing::{CountingHasher, RecordingNotifier, SeededRandom};
 use library_credentials::{
     AttemptSource, Backoff, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
-    CredentialService, GuessingPolicy, LoginError, Scope, Secret, StaffCredentialStore, StaffRole,
-    Subject,
+    CredentialService, GuessingPolicy, LoginError, PortError, Scope, Secret, StaffCredentialStore,
+    StaffRole, Subject,
 };
 use library_persistence::{Database, NewStaffUser};
 
