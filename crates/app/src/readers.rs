@@ -4,7 +4,7 @@
 //! and waits for nothing (docs/http.md, Reader records).
 
 use library_core::{CardNumber, DEFAULT_LIBRARY_OFFSET, LibraryCode, PatronId};
-use library_credentials::PortError;
+use library_credentials::{PortError, StaffResetError};
 use library_reader_services::Page;
 use time::{Date, OffsetDateTime};
 
@@ -357,6 +357,40 @@ impl Services {
             .record_by_card(card)
             .await?
             .ok_or(ReaderRecordError::NotFound)
+    }
+
+    /// Whether the reader's PIN is disabled by consecutive failures from every source
+    /// (docs/credentials.md, Guessing): staff see it with the record.
+    ///
+    /// # Errors
+    /// Infrastructure failures.
+    pub async fn reader_pin_locked(&self, card: &CardNumber) -> Result<bool, ReaderRecordError> {
+        Ok(self.credentials.pin_locked(card).await?)
+    }
+
+    /// Lifts a PIN lock (staff): the PIN's failure counts are cleared, the PIN itself is
+    /// unchanged; lifting a PIN that is not locked changes nothing. The counters live
+    /// beside the credentials, outside the reader's transactions, so `audit` is appended
+    /// once the lock is lifted (a failed append is logged, the lift stands).
+    ///
+    /// # Errors
+    /// [`ReaderRecordError::NotFound`]; infrastructure failures.
+    pub async fn lift_pin_lock(
+        &self,
+        card: &CardNumber,
+        audit: AuditRecord,
+    ) -> Result<(), ReaderRecordError> {
+        self.credentials
+            .lift_pin_lock(card)
+            .await
+            .map_err(|e| match e {
+                StaffResetError::NotFound => ReaderRecordError::NotFound,
+                StaffResetError::Infrastructure(e) => e.into(),
+            })?;
+        if let Err(err) = self.audit.record(audit).await {
+            tracing::error!(%err, action = "reader.pin_unlock", "audit log append failed");
+        }
+        Ok(())
     }
 
     /// Edits a reader's details with the registration form's checks (and the home library

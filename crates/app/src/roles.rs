@@ -3,8 +3,8 @@
 //! channel added later does the same and gets the same answers).
 //!
 //! `admin` may do everything; `librarian` the counter's work only: readers (register,
-//! view, edit, block and unblock, an in-person reset), circulation at the counter,
-//! payments and waivers, titles and items, activities, notices and enquiries, and reading
+//! view, edit, block and unblock, lift a PIN lock, an in-person reset), circulation at
+//! the counter, payments and waivers, titles and items, activities, notices and enquiries, and reading
 //! the configuration (rules, calendars, fine suspensions and the preview), and the reports
 //! (a kind of its own, [`StaffWork::Reports`], so who may read them is one line to
 //! change: the overdue list names readers, and the counter chases overdue loans with it).
@@ -17,7 +17,8 @@ use library_credentials::StaffRole;
 /// A kind of staff work, as the role table classes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StaffWork {
-    /// Readers: register, view, edit, block and unblock, reset a Password in person.
+    /// Readers: register, view, edit, block and unblock, lift a PIN lock, reset a Password
+    /// in person.
     Readers,
     /// Circulation at the counter: checkouts, checkins, renewals, holds.
     Circulation,

@@ -112,7 +112,10 @@ pub mod testing;
 
 pub use blocklist::{common_password_count, is_common_password};
 pub use events::{NoSecurityEvents, SecurityEvent, SecurityEvents};
-pub use guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
+pub use guessing::{
+    AttemptDecision, AttemptState, Backoff, CredentialKind, GuessState, GuessingPolicy, PairState,
+    Reservation, Reserved, SourceState, Tripped,
+};
 pub use password::{
     CONTEXT_WORDS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordViolation, check_new_password,
     check_new_staff_password, is_forbidden_char,
@@ -122,8 +125,7 @@ pub use pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS, PinViolation, check_new_pin, is_we
 pub use ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
     RandomSource, ResetCounter, SecretHash, SecretHasher, SessionStore, StaffCredentialStore,
-    StaffRole, StoredCredentials, StoredStaff, StoredTemporaryPassword, reserve_attempts_by_parts,
-    reserve_counter_or_give_back,
+    StaffRole, StoredCredentials, StoredStaff, StoredTemporaryPassword,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use library_core::{CardNumber, PatronId, StaffId};
 use time::OffsetDateTime;
 
-use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy};
+use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, Reservation};
 use crate::personal::PersonalInfo;
 use crate::reset_limits::RequestLimit;
 use crate::secret::Secret;
@@ -152,59 +152,24 @@ pub trait CredentialStore: Send + Sync {
     /// Every reader registered with this email (compared case-insensitively).
     async fn find_by_email(&self, email: &str) -> Result<Vec<StoredCredentials>, PortError>;
 
-    /// Atomically applies [`GuessingPolicy::reserve`] to the (key, kind) counter, whether
-    /// or not the card or user exists, atomically (one conditional update, or a compare-and-set
-    /// loop on a version): concurrent attempts can never pass a cap together and no count
-    /// is lost.
-    async fn reserve_attempt(
-        &self,
-        key: &AttemptKey,
-        kind: CredentialKind,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError>;
-
-    /// Clears the (key, kind) counter after a success or a change (lifts a PIN lock).
-    async fn clear_attempts(&self, key: &AttemptKey, kind: CredentialKind)
-    -> Result<(), PortError>;
-
-    /// Atomically applies [`GuessingPolicy::reserve_source`] to the source's window.
-    async fn reserve_source_attempt(
-        &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError>;
-
-    /// Gives a source reservation back after a success or an attempt refused by the card's
-    /// counter ([`GuessingPolicy::release_source`]).
-    async fn release_source_attempt(
-        &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<(), PortError>;
-
-    /// Reserves an attempt from `source` on `(key, kind)`: the source's window first, then
-    /// the counter; when the counter refuses, the source reservation is given back. Granted
-    /// only when both grant; otherwise the first refusal. The default makes those calls
-    /// ([`reserve_attempts_by_parts`]); a database overrides it with one round trip for
-    /// the case of every login, both granted.
-    async fn reserve_attempts(
+    /// Reserves an attempt from `source` on `(key, kind)`, whether or not the card or
+    /// user exists: atomically applies [`GuessingPolicy::reserve`] to the source's window,
+    /// the (key, kind, source) pair and the account-wide (key, kind) counter (one
+    /// transaction, or one conditional statement), counting the attempt in all three when
+    /// granted and in none when refused. Concurrent attempts can never pass a cap together
+    /// and no count is lost.
+    async fn reserve_guess(
         &self,
         source: &AttemptSource,
         key: &AttemptKey,
         kind: CredentialKind,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError> {
-        reserve_attempts_by_parts(self, source, key, kind, now, policy).await
-    }
+    ) -> Result<Reservation, PortError>;
 
-    /// After a verified attempt: clears the (key, kind) counter and gives the source
-    /// reservation back, as [`Self::clear_attempts`] and then
-    /// [`Self::release_source_attempt`] do (the default). A database overrides it with one
-    /// round trip: it is part of every successful login.
+    /// After a verified attempt: clears the pair and marks its source known from `now`
+    /// ([`GuessingPolicy::pair_after_success`]), clears the account-wide counter, and gives
+    /// the source reservation back ([`GuessingPolicy::release_source`]).
     async fn settle_success(
         &self,
         key: &AttemptKey,
@@ -212,13 +177,34 @@ pub trait CredentialStore: Send + Sync {
         source: &AttemptSource,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
-    ) -> Result<(), PortError> {
-        self.clear_attempts(key, kind).await?;
-        self.release_source_attempt(source, now, policy).await
-    }
+    ) -> Result<(), PortError>;
+
+    /// After a granted attempt that verified nothing (the hasher could not run): gives
+    /// every reservation back ([`GuessingPolicy::release_pair`],
+    /// [`GuessingPolicy::release_account`], [`GuessingPolicy::release_source`]).
+    async fn give_back(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError>;
+
+    /// Clears the account-wide (key, kind) counter and the failures and delays of all its
+    /// pairs, keeping which sources are known (a PIN change or reset, a lifted PIN lock).
+    async fn clear_attempts(&self, key: &AttemptKey, kind: CredentialKind)
+    -> Result<(), PortError>;
+
+    /// The account-wide (key, kind) counter as stored (the default when there is none).
+    async fn account_attempts(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<AttemptState, PortError>;
 
     /// Atomically applies [`RequestLimit::reserve`] to the "forgot Password" window of
-    /// `counter` (one conditional update, like [`Self::reserve_source_attempt`]): concurrent
+    /// `counter` (one conditional update): concurrent
     /// requests can never pass the limit together. `Granted` means the request was counted.
     async fn reserve_reset_request(
         &self,
@@ -278,58 +264,6 @@ pub trait CredentialStore: Send + Sync {
 
     /// Removes any temporary password.
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError>;
-
-    /// The (key, kind) counter as stored, without counting anything (the default state when
-    /// there is none): for [`crate::CredentialService::pin_locked`].
-    async fn attempt_state(
-        &self,
-        key: &AttemptKey,
-        kind: CredentialKind,
-    ) -> Result<AttemptState, PortError>;
-}
-
-/// [`CredentialStore::reserve_attempts`]'s default: [`CredentialStore::reserve_source_attempt`],
-/// then [`CredentialStore::reserve_attempt`] if granted, then
-/// [`CredentialStore::release_source_attempt`] if the counter refuses.
-///
-/// # Errors
-/// As those calls.
-pub async fn reserve_attempts_by_parts<S: CredentialStore + ?Sized>(
-    store: &S,
-    source: &AttemptSource,
-    key: &AttemptKey,
-    kind: CredentialKind,
-    now: OffsetDateTime,
-    policy: &GuessingPolicy,
-) -> Result<AttemptDecision, PortError> {
-    match store.reserve_source_attempt(source, now, policy).await? {
-        AttemptDecision::Granted => {}
-        refused => return Ok(refused),
-    }
-    reserve_counter_or_give_back(store, source, key, kind, now, policy).await
-}
-
-/// The second half of [`reserve_attempts_by_parts`], for a caller holding a reservation
-/// from `source`: [`CredentialStore::reserve_attempt`], and
-/// [`CredentialStore::release_source_attempt`] if the counter refuses.
-///
-/// # Errors
-/// As those calls.
-pub async fn reserve_counter_or_give_back<S: CredentialStore + ?Sized>(
-    store: &S,
-    source: &AttemptSource,
-    key: &AttemptKey,
-    kind: CredentialKind,
-    now: OffsetDateTime,
-    policy: &GuessingPolicy,
-) -> Result<AttemptDecision, PortError> {
-    match store.reserve_attempt(key, kind, now, policy).await? {
-        AttemptDecision::Granted => Ok(AttemptDecision::Granted),
-        refused => {
-            store.release_source_attempt(source, now, policy).await?;
-            Ok(refused)
-        }
-    }
 }
 
 /// A staff member's role.

@@ -3,13 +3,16 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use library_core::{CardNumber, PatronId, StaffId};
 use time::OffsetDateTime;
 
-use crate::guessing::{AttemptDecision, AttemptState, CredentialKind, GuessingPolicy, SourceState};
+use crate::guessing::{
+    AttemptDecision, AttemptState, CredentialKind, GuessState, GuessingPolicy, PairState,
+    Reservation, SourceState,
+};
 use crate::ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
     RandomSource, ResetCounter, SecretHash, SecretHasher, SessionStore, StaffCredentialStore,
@@ -27,6 +30,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct StoreState {
     readers: HashMap<PatronId, StoredCredentials>,
     attempts: HashMap<(AttemptKey, CredentialKind), AttemptState>,
+    pairs: HashMap<(AttemptKey, CredentialKind, AttemptSource), PairState>,
     sources: HashMap<AttemptSource, SourceState>,
     resets: HashMap<ResetCounter, RequestWindow>,
 }
@@ -53,11 +57,30 @@ impl InMemoryCredentialStore {
         lock(&self.state).readers.get(&patron).cloned()
     }
 
-    /// The (card, kind) counter.
+    /// The account-wide (card, kind) counter.
     pub fn attempts(&self, card: &CardNumber, kind: CredentialKind) -> AttemptState {
+        self.account(&AttemptKey::card(card), kind)
+    }
+
+    /// The account-wide (key, kind) counter.
+    pub fn account(&self, key: &AttemptKey, kind: CredentialKind) -> AttemptState {
         lock(&self.state)
             .attempts
-            .get(&(AttemptKey::card(card), kind))
+            .get(&(key.clone(), kind))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The (key, kind, source) pair.
+    pub fn pair(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+    ) -> PairState {
+        lock(&self.state)
+            .pairs
+            .get(&(key.clone(), kind, source.clone()))
             .copied()
             .unwrap_or_default()
     }
@@ -122,20 +145,83 @@ impl CredentialStore for InMemoryCredentialStore {
         Ok(found)
     }
 
-    async fn reserve_attempt(
+    async fn reserve_guess(
         &self,
+        source: &AttemptSource,
         key: &AttemptKey,
         kind: CredentialKind,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError> {
+    ) -> Result<Reservation, PortError> {
         let mut state = lock(&self.state);
-        let entry = state.attempts.entry((key.clone(), kind)).or_default();
-        let (decision, next) = policy.reserve(kind, *entry, now);
-        if let Some(next) = next {
-            *entry = next;
+        let pair_key = (key.clone(), kind, source.clone());
+        let other_failing_sources = state
+            .pairs
+            .iter()
+            .filter(|((k, c, s), p)| k == key && *c == kind && s != source && p.failures > 0)
+            .count();
+        let current = GuessState {
+            source: state.sources.get(source).copied(),
+            pair: state.pairs.get(&pair_key).copied().unwrap_or_default(),
+            account: state
+                .attempts
+                .get(&(key.clone(), kind))
+                .copied()
+                .unwrap_or_default(),
+            other_failing_sources: u32::try_from(other_failing_sources).unwrap_or(u32::MAX),
+        };
+        let (decision, reserved) = policy.reserve(kind, &current, now);
+        let Some(r) = reserved else {
+            return Ok(Reservation::refused(decision));
+        };
+        state.sources.insert(source.clone(), r.source);
+        state.pairs.insert(pair_key, r.pair);
+        state.attempts.insert((key.clone(), kind), r.account);
+        Ok(Reservation {
+            decision: AttemptDecision::Granted,
+            tripped: r.tripped,
+        })
+    }
+
+    async fn settle_success(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        let mut state = lock(&self.state);
+        state.pairs.insert(
+            (key.clone(), kind, source.clone()),
+            policy.pair_after_success(now),
+        );
+        state.attempts.remove(&(key.clone(), kind));
+        if let Some(s) = state.sources.get_mut(source) {
+            *s = policy.release_source(*s, now);
         }
-        Ok(decision)
+        Ok(())
+    }
+
+    async fn give_back(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        let mut state = lock(&self.state);
+        if let Some(p) = state.pairs.get_mut(&(key.clone(), kind, source.clone())) {
+            *p = policy.release_pair(*p);
+        }
+        if let Some(a) = state.attempts.get_mut(&(key.clone(), kind)) {
+            *a = policy.release_account(*a);
+        }
+        if let Some(s) = state.sources.get_mut(source) {
+            *s = policy.release_source(*s, now);
+        }
+        Ok(())
     }
 
     async fn clear_attempts(
@@ -143,36 +229,23 @@ impl CredentialStore for InMemoryCredentialStore {
         key: &AttemptKey,
         kind: CredentialKind,
     ) -> Result<(), PortError> {
-        lock(&self.state).attempts.remove(&(key.clone(), kind));
+        let mut state = lock(&self.state);
+        state.attempts.remove(&(key.clone(), kind));
+        for ((k, c, _), p) in state.pairs.iter_mut() {
+            if k == key && *c == kind {
+                p.failures = 0;
+                p.throttled_until = None;
+            }
+        }
         Ok(())
     }
 
-    async fn reserve_source_attempt(
+    async fn account_attempts(
         &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError> {
-        let mut state = lock(&self.state);
-        let current = state.sources.get(source).copied();
-        let (decision, next) = policy.reserve_source(current, now);
-        if let Some(next) = next {
-            state.sources.insert(source.clone(), next);
-        }
-        Ok(decision)
-    }
-
-    async fn release_source_attempt(
-        &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<(), PortError> {
-        let mut state = lock(&self.state);
-        if let Some(s) = state.sources.get_mut(source) {
-            *s = policy.release_source(*s, now);
-        }
-        Ok(())
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<AttemptState, PortError> {
+        Ok(self.account(key, kind))
     }
 
     async fn reserve_reset_request(
@@ -284,18 +357,6 @@ impl CredentialStore for InMemoryCredentialStore {
     async fn clear_temporary_password(&self, patron: PatronId) -> Result<(), PortError> {
         self.update(patron, |c| c.temporary = None)
     }
-
-    async fn attempt_state(
-        &self,
-        key: &AttemptKey,
-        kind: CredentialKind,
-    ) -> Result<AttemptState, PortError> {
-        Ok(lock(&self.state)
-            .attempts
-            .get(&(key.clone(), kind))
-            .copied()
-            .unwrap_or_default())
-    }
 }
 
 /// Sessions in memory. Revoked sessions are removed.
@@ -353,6 +414,7 @@ impl SessionStore for InMemorySessionStore {
 pub struct CountingHasher {
     hashes: AtomicUsize,
     verifies: AtomicUsize,
+    busy: AtomicBool,
 }
 
 impl CountingHasher {
@@ -366,6 +428,20 @@ impl CountingHasher {
         self.hashes.load(Ordering::SeqCst) + self.verifies.load(Ordering::SeqCst)
     }
 
+    /// While `busy`, every hash and verification answers [`PortError::Overloaded`], as a
+    /// hasher whose queue is full does, and computes nothing.
+    pub fn set_busy(&self, busy: bool) {
+        self.busy.store(busy, Ordering::SeqCst);
+    }
+
+    fn check_busy(&self) -> Result<(), PortError> {
+        if self.busy.load(Ordering::SeqCst) {
+            Err(PortError::Overloaded)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The stored form of `secret`.
     pub fn hash_of(secret: &str) -> SecretHash {
         SecretHash(format!("plain${secret}"))
@@ -375,6 +451,7 @@ impl CountingHasher {
 #[async_trait]
 impl SecretHasher for CountingHasher {
     async fn hash(&self, secret: &Secret) -> Result<SecretHash, PortError> {
+        self.check_busy()?;
         self.hashes.fetch_add(1, Ordering::SeqCst);
         Ok(Self::hash_of(secret.expose()))
     }
@@ -384,6 +461,7 @@ impl SecretHasher for CountingHasher {
         secret: &Secret,
         hash: Option<&'a SecretHash>,
     ) -> Result<bool, PortError> {
+        self.check_busy()?;
         self.verifies.fetch_add(1, Ordering::SeqCst);
         Ok(hash.is_some_and(|h| h.0 == format!("plain${}", secret.expose())))
     }

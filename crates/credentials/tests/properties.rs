@@ -70,10 +70,16 @@ proptest! {
     }
 
     #[test]
-    fn the_throttle_delay_never_shrinks_as_failures_grow(a in 0u32..100, b in 0u32..100) {
+    fn the_throttle_delays_never_shrink_as_failures_grow(
+        a in 0u32..100,
+        b in 0u32..100,
+        sources in 0u32..8,
+    ) {
         let p = GuessingPolicy::default();
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        prop_assert!(p.delay_after(lo) <= p.delay_after(hi));
-        prop_assert!(p.delay_after(hi) <= p.max_delay);
+        prop_assert!(p.pair_delay.delay_after(lo) <= p.pair_delay.delay_after(hi));
+        prop_assert!(p.pair_delay.delay_after(hi) <= p.pair_delay.max);
+        prop_assert!(p.account_delay_after(lo, sources) <= p.account_delay_after(hi, sources));
+        prop_assert!(p.account_delay_after(hi, sources) <= p.account_delay.max);
     }
 }

@@ -317,7 +317,10 @@ async fn pin_login_and_the_pin_lock_after_ten_failures() {
 async fn staff_reset_of_the_pin_lifts_the_lock() {
     let h = harness_with(CredentialConfig {
         guessing: GuessingPolicy {
-            throttle_from: None,
+            pair_delay: Backoff {
+                from: None,
+                ..GuessingPolicy::default().pair_delay
+            },
             ..GuessingPolicy::default()
         },
         ..CredentialConfig::default()
@@ -885,13 +888,11 @@ async fn a_phone_with_fewer_than_four_digits_is_refused() {
 #[pollster::test]
 async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
     let mut store = MockCredentialStore::new();
-    store
-        .expect_reserve_attempts()
-        .returning(|_, _, _, now, _| {
-            Ok(AttemptDecision::Throttled {
-                until: now + Duration::seconds(8),
-            })
-        });
+    store.expect_reserve_guess().returning(|_, _, _, now, _| {
+        Ok(Reservation::refused(AttemptDecision::Throttled {
+            until: now + Duration::seconds(8),
+        }))
+    });
     store.expect_find_by_card().times(0);
     let mut hasher = MockSecretHasher::new();
     hasher.expect_verify().times(0);
@@ -912,55 +913,6 @@ async fn a_refused_reservation_never_hashes_or_reads_the_reader() {
             assert_eq!(retry_after, Duration::seconds(8))
         }
         other => panic!("{other:?}"),
-    }
-}
-
-/// With mocks: reserving by parts gives the source reservation back when the counter
-/// refuses, and never touches the counter when the source refuses.
-#[pollster::test]
-async fn reserving_by_parts_gives_the_source_back_only_when_the_counter_refuses() {
-    use AttemptDecision::{Disabled, Granted, Throttled};
-    let key = AttemptKey::card(&card());
-    let policy = GuessingPolicy::default();
-    let full = Throttled {
-        until: T0 + Duration::minutes(10),
-    };
-    let waiting = Throttled {
-        until: T0 + Duration::seconds(8),
-    };
-    // (case, the source's answer, the counter's answer if asked, releases, the decision)
-    let cases = [
-        ("source full", full, None, 0, full),
-        ("both granted", Granted, Some(Granted), 0, Granted),
-        ("counter throttled", Granted, Some(waiting), 1, waiting),
-        ("PIN disabled", Granted, Some(Disabled), 1, Disabled),
-    ];
-    for (name, source, counter, releases, expected) in cases {
-        let mut store = MockCredentialStore::new();
-        store
-            .expect_reserve_source_attempt()
-            .times(1)
-            .returning(move |_, _, _| Ok(source));
-        match counter {
-            Some(answer) => {
-                store
-                    .expect_reserve_attempt()
-                    .times(1)
-                    .returning(move |_, _, _, _| Ok(answer));
-            }
-            None => {
-                store.expect_reserve_attempt().times(0);
-            }
-        }
-        store
-            .expect_release_source_attempt()
-            .times(releases)
-            .returning(|_, _, _| Ok(()));
-        let decision =
-            reserve_attempts_by_parts(&store, &ip(), &key, CredentialKind::Pin, T0, &policy)
-                .await
-                .unwrap();
-        assert_eq!(decision, expected, "{name}");
     }
 }
 
@@ -1555,4 +1507,199 @@ async fn forgot_password_costs_one_hash_before_answering_whatever_the_readers() 
         .map(|(p, _)| p.get())
         .collect();
     assert_eq!(to, [1, 2, 2, 3]);
+}
+
+fn from(source: &str) -> AttemptSource {
+    AttemptSource(source.into())
+}
+
+/// Waits out every delay a stranger meets while guessing `n` times from one source.
+async fn stranger_guesses(h: &Harness, n: usize, source: &AttemptSource) {
+    let mut failed = 0;
+    while failed < n {
+        match h.service.login(CARD, &s("Wrong1234"), source).await {
+            Err(LoginError::InvalidCredentials) => failed += 1,
+            Err(LoginError::TooManyAttempts { retry_after }) => h.clock.advance(retry_after),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[pollster::test]
+async fn a_stranger_cannot_lock_out_the_owner() {
+    let h = harness().await;
+    let stranger = from("ip:198.51.100.66");
+    stranger_guesses(&h, 14, &stranger).await;
+    // The stranger waits 512 s now; the owner, from elsewhere, does not wait at all.
+    assert!(matches!(
+        h.service.login(CARD, &s("4567"), &stranger).await,
+        Err(LoginError::TooManyAttempts { retry_after }) if retry_after == Duration::seconds(512)
+    ));
+    assert!(h.login("4567").await.is_ok());
+    // Nor does the owner at the stranger's next failure, 15 minutes on.
+    h.clock.advance(Duration::seconds(512));
+    stranger_guesses(&h, 1, &stranger).await;
+    assert!(h.login("4567").await.is_ok());
+    // The owner's success cleared the account, not the stranger's pair.
+    let key = AttemptKey::card(&card());
+    assert_eq!(
+        h.store
+            .pair(&key, CredentialKind::Password, &stranger)
+            .failures,
+        15
+    );
+    assert_eq!(
+        h.store.attempts(&card(), CredentialKind::Password).failures,
+        0
+    );
+}
+
+#[pollster::test]
+async fn a_pair_delay_is_recorded_when_it_starts_or_lengthens_not_per_refusal() {
+    let h = harness().await;
+    let stranger = from("ip:198.51.100.66");
+    stranger_guesses(&h, 4, &stranger).await;
+    assert!(h.events.names().is_empty());
+    stranger_guesses(&h, 1, &stranger).await;
+    let key = AttemptKey::card(&card()).as_str().to_owned();
+    assert_eq!(
+        h.events.events(),
+        [SecurityEvent::PairDelayed {
+            account: key.clone(),
+            kind: CredentialKind::Password,
+            source: stranger.0.clone(),
+            until: T0 + Duration::seconds(1),
+        }]
+    );
+    // Refused requests record nothing.
+    for _ in 0..3 {
+        assert!(matches!(
+            h.service.login(CARD, &s("Wrong1234"), &stranger).await,
+            Err(LoginError::TooManyAttempts { .. })
+        ));
+    }
+    assert_eq!(h.events.names(), ["pair_delayed"]);
+    // The next failure lengthens it: recorded again.
+    stranger_guesses(&h, 1, &stranger).await;
+    assert_eq!(h.events.names(), ["pair_delayed", "pair_delayed"]);
+}
+
+#[pollster::test]
+async fn a_distributed_guesser_is_delayed_account_wide_but_not_a_known_source() {
+    let h = harness().await;
+    let home = from("ip:192.0.2.1");
+    h.service.login(CARD, &s("4567"), &home).await.unwrap();
+    // 19 failures from five sources (at most four each, so no pair delay): no delay yet.
+    for i in 0..19 {
+        let source = from(&format!("ip:198.51.100.{}", i % 5));
+        stranger_guesses(&h, 1, &source).await;
+    }
+    assert!(h.events.names().is_empty());
+    // The 20th, from a sixth source, starts the account-wide delay: 2 s.
+    stranger_guesses(&h, 1, &from("ip:198.51.100.5")).await;
+    assert_eq!(
+        h.events.events(),
+        [SecurityEvent::AccountDelayed {
+            account: AttemptKey::card(&card()).as_str().to_owned(),
+            kind: CredentialKind::Password,
+            until: T0 + Duration::seconds(2),
+        }]
+    );
+    // A fresh source waits, without hashing; the owner's known source does not.
+    let work = h.hasher.work();
+    assert!(matches!(
+        h.service.login(CARD, &s("4567"), &from("ip:203.0.113.99")).await,
+        Err(LoginError::TooManyAttempts { retry_after }) if retry_after == Duration::seconds(2)
+    ));
+    assert_eq!(h.hasher.work(), work);
+    assert!(h.service.login(CARD, &s("4567"), &home).await.is_ok());
+    // The owner's success cleared the account-wide counter: the fresh source gets in.
+    assert!(
+        h.service
+            .login(CARD, &s("4567"), &from("ip:203.0.113.99"))
+            .await
+            .is_ok()
+    );
+}
+
+#[pollster::test]
+async fn the_twentieth_failure_of_a_source_is_recorded_once() {
+    let h = harness().await;
+    for i in 0..22 {
+        let card = format!("2900000000{i:04}");
+        h.service
+            .pin_login(&card, &s("1234"), &ip())
+            .await
+            .unwrap_err();
+    }
+    assert_eq!(
+        h.events.events(),
+        [SecurityEvent::SourceLimited {
+            source: ip().0,
+            until: T0 + Duration::minutes(10),
+        }]
+    );
+}
+
+#[pollster::test]
+async fn a_busy_hasher_does_not_count_as_a_failure() {
+    let h = harness().await;
+    let key = AttemptKey::card(&card());
+    h.hasher.set_busy(true);
+    for _ in 0..30 {
+        assert!(matches!(
+            h.login("Wrong1234").await,
+            Err(LoginError::Infrastructure(PortError::Overloaded))
+        ));
+        assert!(matches!(
+            h.service.pin_login(CARD, &s("0000"), &ip()).await,
+            Err(LoginError::Infrastructure(PortError::Overloaded))
+        ));
+    }
+    // Every reservation was given back: the pair, the account and the source.
+    for kind in [CredentialKind::Password, CredentialKind::Pin] {
+        assert_eq!(h.store.attempts(&card(), kind), AttemptState::default());
+        assert_eq!(h.store.pair(&key, kind, &ip()).failures, 0);
+    }
+    assert_eq!(h.store.source_window(&ip()).unwrap().failures, 0);
+    assert!(h.events.names().is_empty());
+    h.hasher.set_busy(false);
+    assert!(h.login("4567").await.is_ok());
+    assert!(h.service.pin_login(CARD, &s("4567"), &ip()).await.is_ok());
+}
+
+#[pollster::test]
+async fn staff_see_and_lift_a_pin_lock() {
+    let h = harness().await;
+    assert!(!h.service.pin_locked(&card()).await.unwrap());
+    for n in 1..=10 {
+        h.service
+            .pin_login(CARD, &s("0000"), &from(&format!("terminal:sip2:sc{n:02}")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            h.service.pin_locked(&card()).await.unwrap(),
+            n == 10,
+            "failure {n}"
+        );
+    }
+    assert_eq!(
+        h.events
+            .names()
+            .iter()
+            .filter(|&&n| n == "pin_disabled")
+            .count(),
+        1
+    );
+    assert!(h.service.pin_login(CARD, &s("4567"), &ip()).await.is_err());
+    h.service.lift_pin_lock(&card()).await.unwrap();
+    assert!(!h.service.pin_locked(&card()).await.unwrap());
+    // The PIN itself is unchanged.
+    assert!(h.service.pin_login(CARD, &s("4567"), &ip()).await.is_ok());
+    assert!(matches!(
+        h.service
+            .lift_pin_lock(&CardNumber::parse("29999999999999").unwrap())
+            .await,
+        Err(StaffResetError::NotFound)
+    ));
 }

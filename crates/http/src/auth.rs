@@ -122,6 +122,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         StaffWork::Readers,
     ),
     route(
+        "DELETE",
+        "/api/v1/patrons/{card_number}/pin-lock",
+        StaffWork::Readers,
+    ),
+    route(
         "GET",
         "/api/v1/patrons/{card_number}/notices",
         StaffWork::Readers,

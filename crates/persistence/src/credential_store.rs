@@ -1,32 +1,11 @@
 //! [`CredentialStore`] on the database.
 //!
-//! # Atomic reservations
+//! # Guessing counters
 //!
-//! `reserve_attempt` and `reserve_source_attempt` apply the pure [`GuessingPolicy`] in one
-//! statement each, identical on both backends: `INSERT … ON CONFLICT … DO UPDATE SET …
-//! WHERE <the attempt is allowed> RETURNING …`. The numbers come from the policy (the
-//! first counter state, the window's cut-off, the caps, [`GuessingPolicy::delay_steps`] as a
-//! `CASE`), so the statement decides exactly as [`GuessingPolicy::reserve`] /
-//! [`GuessingPolicy::reserve_source`] would on the row it locks (a contract test compares
-//! them state by state).
+//! The source's window, the account-wide counter and the (account, kind, source) pair are
+//! reserved together in one transaction that locks what it reads ([`guessing`]).
 //!
-//! - A row returned: the attempt was granted and counted, in the same statement that read
-//!   the counter, so concurrent attempts queue on the row and no count is lost and no cap
-//!   is passed.
-//! - No row: the statement wrote nothing because the attempt is refused. The row is read
-//!   and the policy says why (throttled until when, or disabled). Should that read find a
-//!   state the policy would grant (a success cleared the counter in between), the upsert
-//!   is tried again, at most [`ROUNDS`] times.
-//!
-//! Giving a source reservation back and clearing a counter are one conditional `UPDATE`
-//! each, and `settle_success` sends both in one round trip. `reserve_attempts` sends both
-//! upserts in one round trip too, the counter's applying only if the source's granted
-//! (SQLite: `changes()` of the statement before; PostgreSQL: two data-modifying `WITH`s,
-//! the second reading the first's rows); any refusal falls back to the separate calls,
-//! which say why. A successful attempt thus costs two round trips here (was seven
-//! statements with a read before every write), and concurrent logins from one address no
-//! longer retry a compare-and-set on its window.
-//! `version` still counts the writes of a row.
+//! # "Forgot Password" windows
 //!
 //! The windows of "forgot Password" (`reset_windows`, per account and per source) are
 //! reserved the same way: one upsert that counts the request unless the window is full
@@ -35,9 +14,8 @@
 use library_core::{CardNumber, PatronId};
 use library_credentials::{
     AttemptDecision, AttemptKey, AttemptSource, AttemptState, CredentialKind, CredentialStore,
-    GuessingPolicy, PersonalInfo, PortError, RequestLimit, RequestWindow, ResetCounter, SecretHash,
-    SourceState, StoredCredentials, StoredTemporaryPassword, reserve_attempts_by_parts,
-    reserve_counter_or_give_back,
+    GuessingPolicy, PersonalInfo, PortError, RequestLimit, RequestWindow, Reservation,
+    ResetCounter, SecretHash, SourceState, StoredCredentials, StoredTemporaryPassword,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -50,6 +28,8 @@ use crate::error::{corrupt, failed};
 use crate::instant;
 use crate::pool::Pool;
 use crate::sql;
+
+mod guessing;
 
 /// Rounds of "refused, but the row read afterwards says granted" before a reservation
 /// gives up (each round means another attempt changed the counter in between).
@@ -105,8 +85,11 @@ impl DbCredentialStore {
     /// with no failures and no delay, source windows that are over, and "forgot Password"
     /// windows that are over. Each reads as the default state, a missing row, so no
     /// decision changes; the tables stop growing with every card, address and reader ever
-    /// tried. A counter with failures stays, however old: failures count until a success,
-    /// and a PIN lock does not expire. The rows deleted.
+    /// tried. An account-wide counter with failures stays, however old: failures count
+    /// until a success, and a PIN lock does not expire. Pairs idle (no attempt, no success)
+    /// for more than 30 days go too: their source is no longer known and their delays are
+    /// long over; their failures stop counting towards the account's failing sources. The
+    /// rows deleted.
     ///
     /// # Errors
     /// [`PortError::Failed`] when the database fails.
@@ -141,7 +124,8 @@ impl DbCredentialStore {
         )
         .await
         .map_err(failed(CONTEXT))?;
-        Ok(counters + windows + resets)
+        let pairs = self.purge_idle_pairs(now, policy, CONTEXT).await?;
+        Ok(counters + windows + resets + pairs)
     }
 
     async fn read_reset_window(
@@ -208,105 +192,6 @@ impl DbCredentialStore {
         .transpose()
     }
 
-    /// The granting half of [`GuessingPolicy::reserve`] in one statement
-    /// ([`attempt_upsert`]). `true` when granted.
-    async fn upsert_attempt(
-        &self,
-        key: &AttemptKey,
-        kind: CredentialKind,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-        first: AttemptState,
-        context: &str,
-    ) -> Result<bool, PortError> {
-        let (text, values) = attempt_upsert(
-            self.backend(),
-            Upsert::ALWAYS,
-            (key, kind, first),
-            now,
-            policy,
-        );
-        let row = sql::one(&self.conn, &text, values)
-            .await
-            .map_err(failed(context))?;
-        Ok(row.is_some())
-    }
-
-    /// The granting half of [`GuessingPolicy::reserve_source`] in one statement
-    /// ([`source_upsert`]). `true` when granted.
-    async fn upsert_source(
-        &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-        first: SourceState,
-        context: &str,
-    ) -> Result<bool, PortError> {
-        let (text, values) = source_upsert(
-            self.backend(),
-            "RETURNING failures",
-            source,
-            first,
-            now,
-            policy,
-        );
-        let row = sql::one(&self.conn, &text, values)
-            .await
-            .map_err(failed(context))?;
-        Ok(row.is_some())
-    }
-
-    /// Both granting halves in one round trip, the counter's only if the source's granted:
-    /// (source granted, counter granted).
-    async fn upsert_both(
-        &self,
-        (source, first_source): (&AttemptSource, SourceState),
-        counter: (&AttemptKey, CredentialKind, AttemptState),
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-        context: &str,
-    ) -> Result<(bool, bool), PortError> {
-        let backend = self.backend();
-        let postgres = backend == DbBackend::Postgres;
-        // Each upsert returns a row tagged with what it granted. SQLite: two statements in
-        // one call, the second inserting its row only if the first changed one
-        // (`changes()`); PostgreSQL: two data-modifying WITHs, the second selecting its row
-        // only if the first returned one.
-        let (src, mut values) = source_upsert(
-            backend,
-            "RETURNING 'source' AS what",
-            source,
-            first_source,
-            now,
-            policy,
-        );
-        let when = if postgres {
-            "EXISTS (SELECT 1 FROM src)"
-        } else {
-            "changes() > 0"
-        };
-        let returning = "RETURNING 'attempt' AS what";
-        let (att, more) = attempt_upsert(backend, Upsert { when, returning }, counter, now, policy);
-        values.extend(more);
-        let text = if postgres {
-            format!(
-                "WITH src AS ({src}), att AS ({att}) \
-                 SELECT what FROM src UNION ALL SELECT what FROM att"
-            )
-        } else {
-            format!("{src}; {att}")
-        };
-        let granted = sql::all(&self.conn, &text, values)
-            .await
-            .map_err(failed(context))?
-            .iter()
-            .map(|row| sql::get::<String>(row, "what"))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(failed(context))?;
-        let has = |what: &str| granted.iter().any(|w| w == what);
-        Ok((has("source"), has("attempt")))
-    }
-
     /// Runs one UPDATE of a reader's credentials row; no row means no such reader.
     async fn update_credentials(
         &self,
@@ -333,117 +218,6 @@ impl DbCredentialStore {
             .map_err(failed(context))?
             .is_some())
     }
-}
-
-/// How [`attempt_upsert`] inserts its row and what it returns.
-struct Upsert {
-    /// The condition for inserting (or updating) the row at all.
-    when: &'static str,
-    /// The `RETURNING` clause: a row for a granted attempt.
-    returning: &'static str,
-}
-
-impl Upsert {
-    /// Unconditional, returning the new count.
-    const ALWAYS: Upsert = Upsert {
-        when: "TRUE",
-        returning: "RETURNING failures",
-    };
-}
-
-/// [`GuessingPolicy::reserve`]'s granting half as one statement: counts the attempt and
-/// sets the delay it earns, unless the counter refuses it; `first` is the row of a counter
-/// never seen. The statement's text and values.
-fn attempt_upsert(
-    backend: DbBackend,
-    upsert: Upsert,
-    (key, kind, first): (&AttemptKey, CredentialKind, AttemptState),
-    now: OffsetDateTime,
-    policy: &GuessingPolicy,
-) -> (String, Vec<Value>) {
-    let mut values: Vec<Value> = vec![
-        key.as_str().into(),
-        kind.as_str().into(),
-        i64::from(first.failures).into(),
-        instant::optional(backend, first.throttled_until),
-    ];
-    // The delay earned by the failure this attempt adds: the policy's table, last step
-    // first.
-    let steps = policy.delay_steps();
-    let throttled_until = if steps.is_empty() {
-        "NULL".to_owned()
-    } else {
-        let mut case = String::from("CASE");
-        for &(failures, delay) in steps.iter().rev() {
-            case.push_str(" WHEN credential_attempts.failures + 1 >= ? THEN ?");
-            values.push(i64::from(failures).into());
-            values.push(instant::value(backend, now + delay));
-        }
-        case.push_str(" ELSE NULL END");
-        case
-    };
-    // The refusals: a disabled PIN, then a delay not yet over.
-    let disabled = match kind {
-        CredentialKind::Pin => {
-            values.push(i64::from(policy.pin_disable_after).into());
-            "credential_attempts.failures < ? AND "
-        }
-        CredentialKind::Password => "",
-    };
-    values.push(instant::value(backend, now));
-    let Upsert { when, returning } = upsert;
-    // `SELECT … WHERE` rather than `VALUES`, for the condition (SQLite also needs the
-    // WHERE to parse an upsert of a SELECT).
-    let text = format!(
-        "INSERT INTO credential_attempts (subject, kind, failures, throttled_until, version) \
-         SELECT ?, ?, ?, ?, 1 WHERE {when} \
-         ON CONFLICT (subject, kind) DO UPDATE SET \
-         failures = credential_attempts.failures + 1, \
-         throttled_until = {throttled_until}, \
-         version = credential_attempts.version + 1 \
-         WHERE {disabled}(credential_attempts.throttled_until IS NULL \
-         OR credential_attempts.throttled_until <= ?) \
-         {returning}"
-    );
-    (text, values)
-}
-
-/// [`GuessingPolicy::reserve_source`]'s granting half as one statement: counts the attempt
-/// in the current window, or opens a new window, unless the window is full; `first` is the
-/// row of a source never seen. The statement's text (ending with `returning`) and values.
-fn source_upsert(
-    backend: DbBackend,
-    returning: &str,
-    source: &AttemptSource,
-    first: SourceState,
-    now: OffsetDateTime,
-    policy: &GuessingPolicy,
-) -> (String, Vec<Value>) {
-    // A window started after the cut-off is still open (`now < started + window`).
-    let cutoff = instant::value(backend, now - policy.source_window);
-    let text = format!(
-        "INSERT INTO attempt_sources (source, window_started_at, failures, version) \
-         VALUES (?, ?, ?, 1) \
-         ON CONFLICT (source) DO UPDATE SET \
-         window_started_at = CASE WHEN attempt_sources.window_started_at > ? \
-         THEN attempt_sources.window_started_at ELSE ? END, \
-         failures = CASE WHEN attempt_sources.window_started_at > ? \
-         THEN attempt_sources.failures + 1 ELSE 1 END, \
-         version = attempt_sources.version + 1 \
-         WHERE attempt_sources.window_started_at <= ? OR attempt_sources.failures < ? \
-         {returning}"
-    );
-    let values: Vec<Value> = vec![
-        source.0.as_str().into(),
-        instant::value(backend, first.window_started_at),
-        i64::from(first.failures).into(),
-        cutoff.clone(),
-        instant::value(backend, now),
-        cutoff.clone(),
-        cutoff,
-        i64::from(policy.source_max_failures).into(),
-    ];
-    (text, values)
 }
 
 /// [`RequestLimit::reserve`]'s granting half as one statement, the same on both backends:
@@ -480,32 +254,6 @@ fn reset_values(
         now,
         i64::from(limit.max_requests).into(),
     ]
-}
-
-/// Zeroes a counter (key, kind); the row stays until `purge_stale_attempts`.
-const CLEAR_ATTEMPTS: &str = "UPDATE credential_attempts \
-     SET failures = 0, throttled_until = NULL, version = version + 1 \
-     WHERE subject = ? AND kind = ?";
-
-fn clear_values(key: &AttemptKey, kind: CredentialKind) -> Vec<Value> {
-    vec![key.as_str().into(), kind.as_str().into()]
-}
-
-/// [`GuessingPolicy::release_source`]: within the window one failure less (never below
-/// zero); after it, unchanged.
-const RELEASE_SOURCE: &str = "UPDATE attempt_sources \
-     SET failures = failures - 1, version = version + 1 \
-     WHERE source = ? AND window_started_at > ? AND failures > 0";
-
-fn release_values(
-    backend: DbBackend,
-    source: &AttemptSource,
-    now: OffsetDateTime,
-    policy: &GuessingPolicy,
-) -> Vec<Value> {
-    // A window started after the cut-off is still open (`now < started + window`).
-    let cutoff = instant::normalize(now) - policy.source_window;
-    vec![source.0.as_str().into(), instant::value(backend, cutoff)]
 }
 
 fn no_reader(context: &str, patron: PatronId) -> PortError {
@@ -630,126 +378,16 @@ impl CredentialStore for DbCredentialStore {
             .collect()
     }
 
-    async fn reserve_attempt(
+    async fn reserve_guess(
         &self,
+        source: &AttemptSource,
         key: &AttemptKey,
         kind: CredentialKind,
         now: OffsetDateTime,
         policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError> {
-        const CONTEXT: &str = "reserve attempt";
-        let now = instant::normalize(now);
-        let (decision, first) = policy.reserve(kind, AttemptState::default(), now);
-        let Some(first) = first else {
-            // Refused on a counter with no failures: refused on any.
-            return Ok(decision);
-        };
-        for _ in 0..ROUNDS {
-            if self
-                .upsert_attempt(key, kind, now, policy, first, CONTEXT)
-                .await?
-            {
-                return Ok(AttemptDecision::Granted);
-            }
-            let state = self
-                .read_attempts(key, kind, CONTEXT)
-                .await?
-                .unwrap_or_default();
-            if let (refused, None) = policy.reserve(kind, state, now) {
-                return Ok(refused);
-            }
-            tokio::task::yield_now().await;
-        }
-        Err(contention(CONTEXT))
-    }
-
-    async fn clear_attempts(
-        &self,
-        key: &AttemptKey,
-        kind: CredentialKind,
-    ) -> Result<(), PortError> {
-        const CONTEXT: &str = "clear attempts";
-        sql::exec(&self.conn, CLEAR_ATTEMPTS, clear_values(key, kind))
+    ) -> Result<Reservation, PortError> {
+        self.reserve_guess_in_db(source, key, kind, now, policy)
             .await
-            .map_err(failed(CONTEXT))?;
-        Ok(())
-    }
-
-    async fn reserve_source_attempt(
-        &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError> {
-        const CONTEXT: &str = "reserve source attempt";
-        let now = instant::normalize(now);
-        let (decision, first) = policy.reserve_source(None, now);
-        let Some(first) = first else {
-            return Ok(decision);
-        };
-        for _ in 0..ROUNDS {
-            if self
-                .upsert_source(source, now, policy, first, CONTEXT)
-                .await?
-            {
-                return Ok(AttemptDecision::Granted);
-            }
-            let state = self.read_source(source, CONTEXT).await?;
-            if let (refused, None) = policy.reserve_source(state, now) {
-                return Ok(refused);
-            }
-            tokio::task::yield_now().await;
-        }
-        Err(contention(CONTEXT))
-    }
-
-    async fn release_source_attempt(
-        &self,
-        source: &AttemptSource,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<(), PortError> {
-        const CONTEXT: &str = "release source attempt";
-        let values = release_values(self.backend(), source, now, policy);
-        sql::exec(&self.conn, RELEASE_SOURCE, values)
-            .await
-            .map_err(failed(CONTEXT))?;
-        Ok(())
-    }
-
-    async fn reserve_attempts(
-        &self,
-        source: &AttemptSource,
-        key: &AttemptKey,
-        kind: CredentialKind,
-        now: OffsetDateTime,
-        policy: &GuessingPolicy,
-    ) -> Result<AttemptDecision, PortError> {
-        const CONTEXT: &str = "reserve attempts";
-        let now = instant::normalize(now);
-        let (_, first_source) = policy.reserve_source(None, now);
-        let (_, first) = policy.reserve(kind, AttemptState::default(), now);
-        let (Some(first_source), Some(first)) = (first_source, first) else {
-            return reserve_attempts_by_parts(self, source, key, kind, now, policy).await;
-        };
-        match self
-            .upsert_both(
-                (source, first_source),
-                (key, kind, first),
-                now,
-                policy,
-                CONTEXT,
-            )
-            .await?
-        {
-            (true, true) => Ok(AttemptDecision::Granted),
-            // Nothing written: the parts say why (or grant, had the window emptied since).
-            (false, _) => reserve_attempts_by_parts(self, source, key, kind, now, policy).await,
-            // The source's reservation is held: the counter's half, as the parts do it.
-            (true, false) => {
-                reserve_counter_or_give_back(self, source, key, kind, now, policy).await
-            }
-        }
     }
 
     async fn settle_success(
@@ -760,22 +398,35 @@ impl CredentialStore for DbCredentialStore {
         now: OffsetDateTime,
         policy: &GuessingPolicy,
     ) -> Result<(), PortError> {
-        const CONTEXT: &str = "settle a successful attempt";
-        let backend = self.backend();
-        // Both writes in one round trip: two statements in one call on SQLite (sqlx runs
-        // them one after the other, each placeholder taking the next value), the first as
-        // a data-modifying WITH on PostgreSQL (run once, to completion, whatever the
-        // statement that follows reads).
-        let text = match backend {
-            DbBackend::Postgres => format!("WITH cleared AS ({CLEAR_ATTEMPTS}) {RELEASE_SOURCE}"),
-            _ => format!("{CLEAR_ATTEMPTS}; {RELEASE_SOURCE}"),
-        };
-        let mut values = clear_values(key, kind);
-        values.extend(release_values(backend, source, now, policy));
-        sql::exec(&self.conn, &text, values)
+        self.settle_success_in_db(key, kind, source, now, policy)
             .await
-            .map_err(failed(CONTEXT))?;
-        Ok(())
+    }
+
+    async fn give_back(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        now: OffsetDateTime,
+        policy: &GuessingPolicy,
+    ) -> Result<(), PortError> {
+        self.give_back_in_db(key, kind, source, now, policy).await
+    }
+
+    async fn clear_attempts(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<(), PortError> {
+        self.clear_attempts_in_db(key, kind).await
+    }
+
+    async fn account_attempts(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+    ) -> Result<AttemptState, PortError> {
+        self.attempts(key, kind).await
     }
 
     async fn reserve_reset_request(
@@ -946,13 +597,5 @@ impl CredentialStore for DbCredentialStore {
             .to_owned();
         self.update_credentials(patron, &mut update, "clear temporary password")
             .await
-    }
-
-    async fn attempt_state(
-        &self,
-        key: &AttemptKey,
-        kind: CredentialKind,
-    ) -> Result<AttemptState, PortError> {
-        self.attempts(key, kind).await
     }
 }

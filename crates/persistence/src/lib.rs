@@ -24,12 +24,13 @@
 //!   domain types and answer [`PortError`](library_credentials::PortError) (credentials),
 //!   `InfrastructureError` (circulation ports) or [`StoreError`] (admin side); their text
 //!   is for logs, never for clients.
-//! - The domain's policies are applied here, never decided by SQL of its own: a guessing
-//!   counter is reserved by one conditional upsert built from
-//!   [`GuessingPolicy`](library_credentials::GuessingPolicy)'s numbers (its delay table,
-//!   caps and window), and a refused attempt is explained by the policy on the row as read
-//!   (see [`DbCredentialStore`]); a contract test checks the statement against the policy
-//!   state by state. The "forgot Password" windows are reserved the same way from
+//! - The domain's policies are applied here, never decided by SQL of its own: a guess is
+//!   reserved in one transaction that locks the source's window and the account's counter,
+//!   reads the pair, and stores what
+//!   [`GuessingPolicy::reserve`](library_credentials::GuessingPolicy::reserve) decides (see
+//!   [`DbCredentialStore`]); a contract test checks it against the in-memory reference
+//!   step by step. The "forgot Password" windows are reserved by one conditional upsert
+//!   built from
 //!   [`RequestLimit`](library_credentials::RequestLimit)'s numbers. The same code is
 //!   atomic on both backends.
 //! - Every write is one statement or one transaction that takes the write lock first, so

@@ -15,6 +15,7 @@ mod default_policy;
 mod demo;
 mod faults;
 mod fines;
+mod guessing;
 mod hold_options;
 mod holds;
 mod http_hardening;

@@ -13,7 +13,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::support::{TestApp, hk, on_every_backend_with, standard_rules};
 
-const STATION: &str = "sc01";
+pub(crate) const STATION: &str = "sc01";
 pub(crate) const STATION_PASSWORD: &str = "kiosk-pass-2026";
 /// The station's library; the items' home is CEN.
 pub(crate) const LIBRARY: &str = "KLN";
@@ -29,14 +29,14 @@ const NOT_VERIFIED: &str = "Your card number or PIN is not right. Please ask sta
 
 /// A library with two branches, the standard rules, two titles and a reader; the station
 /// `sc01` lends from KLN. The clock is 1 June 2021, 10:00 in Hong Kong.
-struct Fixture {
+pub(crate) struct Fixture {
     staff: String,
     card: String,
     tao: i64,
     sorghum: i64,
 }
 
-async fn fixture(app: &TestApp) -> Fixture {
+pub(crate) async fn fixture(app: &TestApp) -> Fixture {
     app.set_clock(hk("2021-06-01T10:00:00")).await;
     let staff = app.staff_token().await;
     app.library(&staff, "CEN", "central").await;
@@ -74,7 +74,7 @@ async fn create_station(app: &TestApp, staff: &str, username: &str, library: &st
     .body
 }
 
-fn sip2_addr(app: &TestApp) -> SocketAddr {
+pub(crate) fn sip2_addr(app: &TestApp) -> SocketAddr {
     app.sip2.expect("the app serves SIP2")
 }
 
@@ -165,6 +165,16 @@ impl Raw {
             .bind(SocketAddr::new(from.parse().expect("an address"), 0))
             .expect("bind");
         Self::over(socket.connect(addr).await.expect("connect"))
+
+    }
+
+    /// A connection from the local address `from` (any 127.0.0.0/8 address reaches the
+    /// loopback listener), so the server sees another source.
+    pub(crate) async fn connect_from_ip(addr: SocketAddr, from: std::net::IpAddr) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(from, 0)).expect("bind");
+        let target = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port());
+        Raw::over(socket.connect(target).await.expect("connect"))
     }
 
     fn over(stream: TcpStream) -> Raw {

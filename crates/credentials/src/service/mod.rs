@@ -3,8 +3,9 @@
 //! counter for resets).
 //!
 //! Every attempt at a secret goes through [`CredentialService::guarded_verify`]: the
-//! per-source window and the (card, kind) counter are reserved first, so a throttled or
-//! disabled attempt is refused before any hash is computed and is not counted; an unknown
+//! source's window, the (account, kind, source) pair and the account-wide counter are
+//! reserved first, so a throttled or disabled attempt is refused before any hash is
+//! computed and is not counted; an unknown
 //! card is verified against a dummy hash and counted exactly like a known one, so neither
 //! the answer nor its timing says whether a card exists.
 
@@ -21,7 +22,7 @@ use library_core::{Clock, PatronId};
 use time::{Duration, OffsetDateTime};
 
 use crate::events::{SecurityEvent, SecurityEvents};
-use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy};
+use crate::guessing::{AttemptDecision, CredentialKind, GuessingPolicy, Tripped};
 use crate::ports::{
     AttemptKey, AttemptSource, CredentialNotice, CredentialStore, Notifier, PortError,
     RandomSource, SecretHash, SecretHasher, SessionStore, StaffCredentialStore, StoredCredentials,
@@ -134,8 +135,11 @@ impl CredentialService {
         self.ports.clock.now()
     }
 
-    /// Reserves an attempt from `source` on `(key, kind)`, runs `verify` only if both
-    /// reservations are granted, and settles the counters on the outcome.
+    /// Reserves an attempt from `source` on `(key, kind)` (the source's window, the pair
+    /// and the account-wide counter), runs `verify` only if granted, and settles the
+    /// counters on the outcome: a success clears them; a failure stays counted and
+    /// records what it set off; an error of `verify` (nothing was verified, e.g. the
+    /// hasher's queue is full) gives every reservation back before it is answered.
     pub(crate) async fn guarded_verify<T, F, Fut>(
         &self,
         key: &AttemptKey,
@@ -150,10 +154,8 @@ impl CredentialService {
         let policy = &self.config.guessing;
         let store = &self.ports.store;
         let now = self.now();
-        match store
-            .reserve_attempts(source, key, kind, now, policy)
-            .await?
-        {
+        let reservation = store.reserve_guess(source, key, kind, now, policy).await?;
+        match reservation.decision {
             AttemptDecision::Granted => {}
             AttemptDecision::Throttled { until } => {
                 return Ok(Guarded::Throttled {
@@ -162,14 +164,64 @@ impl CredentialService {
             }
             AttemptDecision::Disabled => return Ok(Guarded::Disabled),
         }
-        match verify().await? {
+        let verified = match verify().await {
+            Ok(verified) => verified,
+            Err(err) => {
+                // Not a failed guess: nothing was verified. The caller hears the error
+                // (503 for a busy hasher) and no counter keeps the attempt.
+                store
+                    .give_back(key, kind, source, self.now(), policy)
+                    .await?;
+                return Err(err);
+            }
+        };
+        match verified {
             Some(found) => {
                 store
                     .settle_success(key, kind, source, self.now(), policy)
                     .await?;
                 Ok(Guarded::Verified(found))
             }
-            None => Ok(Guarded::Failed),
+            None => {
+                self.record_tripped(key, kind, source, reservation.tripped);
+                Ok(Guarded::Failed)
+            }
+        }
+    }
+
+    /// Records the limits a failed attempt started or lengthened (once per failure that
+    /// trips them, never per refused request).
+    fn record_tripped(
+        &self,
+        key: &AttemptKey,
+        kind: CredentialKind,
+        source: &AttemptSource,
+        tripped: Tripped,
+    ) {
+        let account = || key.as_str().to_owned();
+        if let Some(until) = tripped.source_limited_until {
+            self.record(SecurityEvent::SourceLimited {
+                source: source.0.clone(),
+                until,
+            });
+        }
+        if let Some(until) = tripped.pair_delayed_until {
+            self.record(SecurityEvent::PairDelayed {
+                account: account(),
+                kind,
+                source: source.0.clone(),
+                until,
+            });
+        }
+        if let Some(until) = tripped.account_delayed_until {
+            self.record(SecurityEvent::AccountDelayed {
+                account: account(),
+                kind,
+                until,
+            });
+        }
+        if tripped.pin_disabled {
+            self.record(SecurityEvent::PinDisabled { account: account() });
         }
     }
 

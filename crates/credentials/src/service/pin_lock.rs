@@ -1,26 +1,8 @@
 //! Whether a card's PIN is locked, read without counting an attempt (a station lending
 //! without a PIN still refuses a card whose PIN is locked: docs/credentials.md, SIP2
 //! stations).
-
-use library_core::CardNumber;
-
-use super::CredentialService;
-use crate::guessing::CredentialKind;
-use crate::ports::{AttemptKey, PortError};
-
-impl CredentialService {
-    /// Whether the PIN of `card` is disabled by consecutive failures (the guessing policy's
-    /// `pin_disable_after`), as a PIN attempt would find it. Counts nothing; an unknown
-    /// card reads as not locked.
-    pub async fn pin_locked(&self, card: &CardNumber) -> Result<bool, PortError> {
-        let state = self
-            .ports
-            .store
-            .attempt_state(&AttemptKey::card(card), CredentialKind::Pin)
-            .await?;
-        Ok(state.failures >= self.config.guessing.pin_disable_after)
-    }
-}
+//! The read itself is [`super::CredentialService::pin_locked`]; these tests hold it to the
+//! lock the guessing policy applies.
 
 #[cfg(test)]
 mod tests {

@@ -273,6 +273,36 @@ impl CredentialService {
         Ok(())
     }
 
+    /// Whether the reader's PIN is disabled by consecutive failures
+    /// ([`crate::GuessingPolicy::pin_disable_after`], from every source).
+    pub async fn pin_locked(&self, card_number: &CardNumber) -> Result<bool, PortError> {
+        let account = self
+            .ports
+            .store
+            .account_attempts(&AttemptKey::card(card_number), CredentialKind::Pin)
+            .await?;
+        Ok(self
+            .config
+            .guessing
+            .pin_locked(CredentialKind::Pin, &account))
+    }
+
+    /// Staff lift a PIN lock: the PIN's failure counters are cleared (account-wide and
+    /// every source's), the PIN itself is unchanged. A reader who forgot the PIN gets a
+    /// reset instead ([`Self::staff_reset_pin`]).
+    pub async fn lift_pin_lock(&self, card_number: &CardNumber) -> Result<(), StaffResetError> {
+        self.ports
+            .store
+            .find_by_card(card_number)
+            .await?
+            .ok_or(StaffResetError::NotFound)?;
+        self.ports
+            .store
+            .clear_attempts(&AttemptKey::card(card_number), CredentialKind::Pin)
+            .await?;
+        Ok(())
+    }
+
     /// A fresh temporary password that passes the policy for this reader.
     fn temporary_password_for(&self, creds: &StoredCredentials) -> Secret {
         // Random passwords pass the policy but for a chance match with personal digits;

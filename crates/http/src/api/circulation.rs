@@ -278,6 +278,9 @@ struct PatronBody {
     loans: u32,
     /// Unpaid charges plus fines accruing on open loans.
     outstanding_cents: i64,
+    /// The PIN is disabled by consecutive failures; staff may lift the lock
+    /// (`DELETE /patrons/{card_number}/pin-lock`).
+    pin_locked: bool,
 }
 
 /// `POST /patrons/{card_number}/payments`.
@@ -790,14 +793,17 @@ impl CirculationApi {
         Ok(Json(AllRulesBody { scopes }))
     }
 
-    /// A reader's record (staff): profile, loans, outstanding, suspension.
+    /// A reader's record (staff): profile, loans, outstanding, suspension, whether the PIN
+    /// is locked.
     #[oai(path = "/patrons/:card_number", method = "get", tag = "ApiTags::Staff")]
     async fn patron(
         &self,
         _auth: StaffAuth,
         card_number: Path<String>,
     ) -> Result<Json<PatronBody>, ApiError> {
-        let record = self.state.reader_record(&card(&card_number.0)?).await?;
+        let card = card(&card_number.0)?;
+        let record = self.state.reader_record(&card).await?;
+        let pin_locked = self.state.reader_pin_locked(&card).await?;
         let account = self.state.circulation.account(record.id).await?;
         Ok(Json(PatronBody {
             id: record.id.get(),
@@ -806,6 +812,7 @@ impl CirculationApi {
                 .as_ref()
                 .map_or(0, |a| u32::try_from(a.loans.len()).unwrap_or(u32::MAX)),
             outstanding_cents: account.map_or(0, |a| a.outstanding.cents()),
+            pin_locked,
         }))
     }
 

@@ -270,6 +270,27 @@ impl ReadersApi {
         }
     }
 
+    /// Lifts a reader's PIN lock (staff): the PIN, disabled after 10 consecutive
+    /// failures, works again as it was; 204 also when it was not locked. 404. Audited
+    /// `reader.pin_unlock`.
+    #[oai(path = "/patrons/:card_number/pin-lock", method = "delete")]
+    async fn lift_pin_lock(
+        &self,
+        auth: StaffAuth,
+        card_number: Path<String>,
+    ) -> Result<NoContent, ApiError> {
+        let card = card(&card_number.0)?;
+        let audit = audit_record(
+            &self.state,
+            &auth.0,
+            "reader.pin_unlock",
+            format!("card:{card}"),
+            &json!({}),
+        );
+        self.state.lift_pin_lock(&card, audit).await?;
+        Ok(NoContent::NoContent)
+    }
+
     /// A reader's payments (staff), oldest first, each with the charges it settled. 404.
     #[oai(
         path = "/patrons/:card_number/payments",

@@ -23,6 +23,7 @@ mod m20261209_000016_hold_options;
 mod m20261209_000017_in_transit;
 mod m20261209_000018_circulation_statistics;
 mod m20261209_000019_lost_items;
+mod m20261210_000020_guessing_pairs;
 mod m20261210_000021_station_settings;
 mod m20261210_000022_credential_epoch;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000017_in_transit::Migration),
             Box::new(m20261209_000018_circulation_statistics::Migration),
             Box::new(m20261209_000019_lost_items::Migration),
+            Box::new(m20261210_000020_guessing_pairs::Migration),
             Box::new(m20261210_000021_station_settings::Migration),
             Box::new(m20261210_000022_credential_epoch::Migration),
         ]

@@ -3,50 +3,127 @@
 
 use library_credentials::AttemptKey;
 use library_credentials::{
-    AttemptDecision, AttemptSource, CredentialKind, CredentialStore, GuessingPolicy, ResetCounter,
-    ResetPolicy, SecretHash,
+    AttemptDecision, AttemptSource, Backoff, CredentialKind, CredentialStore, GuessingPolicy,
+    ResetCounter, ResetPolicy, SecretHash,
 };
 use time::Duration;
 
 use crate::support::{T0, backends, card, new_patron};
 
+/// No delays: only the caps decide.
+fn caps_only() -> GuessingPolicy {
+    let p = GuessingPolicy::default();
+    GuessingPolicy {
+        pair_delay: Backoff {
+            from: None,
+            ..p.pair_delay
+        },
+        ..p
+    }
+}
+
+/// Runs `n` reservations at once, the `i`-th from `source(i)` on `key(i)`; the decisions.
+async fn in_parallel(
+    db: &library_persistence::Database,
+    n: usize,
+    source: impl Fn(usize) -> AttemptSource,
+    key: impl Fn(usize) -> AttemptKey,
+    kind: CredentialKind,
+    policy: GuessingPolicy,
+) -> Vec<AttemptDecision> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let store = db.credentials();
+            let (source, key) = (source(i), key(i));
+            tokio::spawn(async move {
+                store
+                    .reserve_guess(&source, &key, kind, T0, &policy)
+                    .await
+                    .map(|r| r.decision)
+            })
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    for task in tasks {
+        decisions.push(task.await.unwrap().unwrap());
+    }
+    decisions
+}
+
+/// Thirty wrong PINs at once from thirty sources: the account-wide cap grants exactly ten.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_parallel_wrong_pins_grant_exactly_ten() {
-    let policy = GuessingPolicy {
-        throttle_from: None,
-        pin_disable_after: 10,
-        ..GuessingPolicy::default()
-    };
     for t in backends().await {
         let db = t.connect().await;
-        let card = card("21000000000001");
-        let tasks: Vec<_> = (0..30)
-            .map(|_| {
-                let store = db.credentials();
-                let card = card.clone();
-                tokio::spawn(async move {
-                    store
-                        .reserve_attempt(&AttemptKey::card(&card), CredentialKind::Pin, T0, &policy)
-                        .await
-                })
-            })
-            .collect();
-        let mut granted = 0;
-        let mut disabled = 0;
-        for task in tasks {
-            match task.await.unwrap().unwrap() {
-                AttemptDecision::Granted => granted += 1,
-                AttemptDecision::Disabled => disabled += 1,
-                other => panic!("{}: unexpected {other:?}", t.name),
-            }
-        }
-        assert_eq!((granted, disabled), (10, 20), "{}", t.name);
+        let key = AttemptKey::card(&card("21000000000001"));
+        let decisions = in_parallel(
+            &db,
+            30,
+            |i| AttemptSource(format!("ip:198.51.100.{i}")),
+            |_| key.clone(),
+            CredentialKind::Pin,
+            caps_only(),
+        )
+        .await;
+        let granted = decisions.iter().filter(|d| **d == AttemptDecision::Granted);
+        let disabled = decisions
+            .iter()
+            .filter(|d| **d == AttemptDecision::Disabled);
+        assert_eq!((granted.count(), disabled.count()), (10, 20), "{}", t.name);
         let state = db
             .credentials()
-            .attempts(&AttemptKey::card(&card), CredentialKind::Pin)
+            .attempts(&key, CredentialKind::Pin)
             .await
             .unwrap();
         assert_eq!(state.failures, 10, "{}", t.name);
+        db.close().await.unwrap();
+    }
+}
+
+/// Forty wrong Passwords at once from forty sources: the 20th failure from three or more
+/// sources starts the account-wide delay, so exactly twenty are granted and the delay
+/// (2 s) is set once, whatever the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_parallel_guesses_from_many_sources_grant_exactly_twenty() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let key = AttemptKey::card(&card("21000000000002"));
+        let decisions = in_parallel(
+            &db,
+            40,
+            |i| AttemptSource(format!("ip:198.51.100.{i}")),
+            |_| key.clone(),
+            CredentialKind::Password,
+            GuessingPolicy::default(),
+        )
+        .await;
+        let granted = decisions
+            .iter()
+            .filter(|d| **d == AttemptDecision::Granted)
+            .count();
+        assert_eq!(granted, 20, "{}", t.name);
+        for d in decisions {
+            assert!(
+                matches!(d, AttemptDecision::Granted)
+                    || d == AttemptDecision::Throttled {
+                        until: T0 + Duration::seconds(2)
+                    },
+                "{}: {d:?}",
+                t.name
+            );
+        }
+        let state = db
+            .credentials()
+            .attempts(&key, CredentialKind::Password)
+            .await
+            .unwrap();
+        assert_eq!(state.failures, 20, "{}", t.name);
+        assert_eq!(
+            state.throttled_until,
+            Some(T0 + Duration::seconds(2)),
+            "{}",
+            t.name
+        );
         db.close().await.unwrap();
     }
 }
@@ -85,24 +162,24 @@ async fn twenty_parallel_password_resets_issue_exactly_three() {
     }
 }
 
+/// Fifty guesses at once from one source on fifty cards: its window grants exactly twenty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_source_attempts_grant_exactly_twenty() {
-    let policy = GuessingPolicy::default();
     for t in backends().await {
         let db = t.connect().await;
         let source = AttemptSource("ip:198.51.100.23".into());
-        let tasks: Vec<_> = (0..50)
-            .map(|_| {
-                let store = db.credentials();
-                let source = source.clone();
-                tokio::spawn(
-                    async move { store.reserve_source_attempt(&source, T0, &policy).await },
-                )
-            })
-            .collect();
+        let decisions = in_parallel(
+            &db,
+            50,
+            |_| source.clone(),
+            |i| AttemptKey::card(&card(&format!("2100000000{i:04}"))),
+            CredentialKind::Pin,
+            GuessingPolicy::default(),
+        )
+        .await;
         let mut granted = 0;
-        for task in tasks {
-            match task.await.unwrap().unwrap() {
+        for d in decisions {
+            match d {
                 AttemptDecision::Granted => granted += 1,
                 AttemptDecision::Throttled { until } => {
                     assert_eq!(until, T0 + Duration::minutes(10), "{}", t.name);
@@ -117,44 +194,36 @@ async fn fifty_parallel_source_attempts_grant_exactly_twenty() {
     }
 }
 
-/// Both reservations of a login at once (one round trip when both grant): fifty parallel
-/// wrong PINs from one address grant exactly ten, and every refused one gives its source
-/// reservation back, so the window counts exactly the ten.
+/// Fifty wrong PINs at once from one address on one card: exactly ten are granted, and a
+/// refused one counts nowhere, so the window, the pair and the account all count ten.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_paired_reservations_grant_exactly_ten_and_keep_the_window_exact() {
-    let policy = GuessingPolicy {
-        throttle_from: None,
-        pin_disable_after: 10,
-        ..GuessingPolicy::default()
-    };
     for t in backends().await {
         let db = t.connect().await;
         let key = AttemptKey::card(&card("21000000000001"));
         let source = AttemptSource("ip:198.51.100.24".into());
-        let tasks: Vec<_> = (0..50)
-            .map(|_| {
-                let store = db.credentials();
-                let (key, source) = (key.clone(), source.clone());
-                tokio::spawn(async move {
-                    store
-                        .reserve_attempts(&source, &key, CredentialKind::Pin, T0, &policy)
-                        .await
-                })
-            })
-            .collect();
-        let mut granted = 0;
-        for task in tasks {
-            match task.await.unwrap().unwrap() {
-                AttemptDecision::Granted => granted += 1,
-                // Refused by the PIN's cap, or by a window momentarily full of
-                // reservations the cap then gives back.
-                AttemptDecision::Disabled | AttemptDecision::Throttled { .. } => {}
-            }
-        }
+        let decisions = in_parallel(
+            &db,
+            50,
+            |_| source.clone(),
+            |_| key.clone(),
+            CredentialKind::Pin,
+            caps_only(),
+        )
+        .await;
+        let granted = decisions
+            .iter()
+            .filter(|d| **d == AttemptDecision::Granted)
+            .count();
         assert_eq!(granted, 10, "{}", t.name);
         let store = db.credentials();
         let counter = store.attempts(&key, CredentialKind::Pin).await.unwrap();
         assert_eq!(counter.failures, 10, "{}", t.name);
+        let pair = store
+            .pair(&key, CredentialKind::Pin, &source)
+            .await
+            .unwrap();
+        assert_eq!(pair.map(|p| p.failures), Some(10), "{}", t.name);
         let window = store.source_window(&source).await.unwrap();
         assert_eq!(window.map(|w| w.failures), Some(10), "{}", t.name);
         db.close().await.unwrap();

@@ -6,8 +6,8 @@ use library_core::PatronId;
 use library_credentials::AttemptKey;
 use library_credentials::testing::InMemoryCredentialStore;
 use library_credentials::{
-    AttemptDecision, AttemptSource, AttemptState, CredentialKind, CredentialStore, GuessingPolicy,
-    RequestLimit, RequestWindow, ResetCounter, ResetPolicy, SecretHash, SourceState,
+    AttemptDecision, AttemptSource, Backoff, CredentialKind, CredentialStore, GuessingPolicy,
+    RequestLimit, RequestWindow, ResetCounter, ResetPolicy, SecretHash,
 };
 use time::Duration;
 
@@ -230,543 +230,190 @@ async fn setters_match_the_reference() {
     }
 }
 
-#[tokio::test]
-async fn reserve_attempt_matches_the_reference_step_by_step() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let store = db.credentials();
-        let (reference, _) = seeded(&db).await;
-        let policy = GuessingPolicy::default();
-        let known = card("21000000000001");
-        let unknown = card("ZZ000000000099");
-        // (card, kind, seconds after T0); `None` kind means "clear the PIN counter".
-        let mut script = Vec::new();
-        for s in 0..12 {
-            script.push((&known, Some(CredentialKind::Pin), s * 1000));
-        }
-        for s in [0, 0, 0, 0, 0, 0, 1, 2, 3, 5, 6, 9, 100, 1_000, 5_000] {
-            script.push((&known, Some(CredentialKind::Password), s));
-        }
-        for s in 0..11 {
-            script.push((&unknown, Some(CredentialKind::Pin), s * 2000));
-        }
-        script.push((&known, None, 50_000));
-        script.push((&known, Some(CredentialKind::Pin), 50_001));
+/// A small deterministic generator for the scripts below.
+struct Lcg(u64);
 
-        for (step, (c, kind, secs)) in script.into_iter().enumerate() {
-            let now = T0 + Duration::seconds(secs);
-            match kind {
-                Some(kind) => {
-                    let got = store
-                        .reserve_attempt(&AttemptKey::card(c), kind, now, &policy)
-                        .await
-                        .unwrap();
-                    let want = reference
-                        .reserve_attempt(&AttemptKey::card(c), kind, now, &policy)
-                        .await
-                        .unwrap();
-                    assert_eq!(
-                        got, want,
-                        "{}: step {step} ({c:?} {kind:?} +{secs}s)",
-                        t.name
-                    );
-                    assert_eq!(
-                        store.attempts(&AttemptKey::card(c), kind).await.unwrap(),
-                        reference.attempts(c, kind),
-                        "{}: counter after step {step}",
-                        t.name
-                    );
-                    // The port's read (what `CredentialService::pin_locked` reads).
-                    assert_eq!(
-                        CredentialStore::attempt_state(&store, &AttemptKey::card(c), kind)
-                            .await
-                            .unwrap(),
-                        CredentialStore::attempt_state(&reference, &AttemptKey::card(c), kind)
-                            .await
-                            .unwrap(),
-                        "{}: port read after step {step}",
-                        t.name
-                    );
-                }
-                None => {
-                    store
-                        .clear_attempts(&AttemptKey::card(c), CredentialKind::Pin)
-                        .await
-                        .unwrap();
-                    reference
-                        .clear_attempts(&AttemptKey::card(c), CredentialKind::Pin)
-                        .await
-                        .unwrap();
-                    assert_eq!(
-                        store
-                            .attempts(&AttemptKey::card(c), CredentialKind::Pin)
-                            .await
-                            .unwrap(),
-                        reference.attempts(c, CredentialKind::Pin),
-                        "{}: cleared",
-                        t.name
-                    );
-                }
-            }
-        }
-        // Clearing a counter that never existed is fine.
-        store
-            .clear_attempts(
-                &AttemptKey::card(&card("NEVERSEEN")),
-                CredentialKind::Password,
-            )
-            .await
-            .unwrap();
-        db.close().await.unwrap();
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from((self.0 >> 33) % u64::try_from(n).unwrap()).unwrap()
     }
 }
 
-#[tokio::test]
-async fn source_window_matches_the_reference() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let store = db.credentials();
-        let reference = InMemoryCredentialStore::new();
-        let policy = GuessingPolicy::default();
-        let ip = AttemptSource("ip:203.0.113.7".into());
-
-        // (reserve or release, seconds after T0)
-        let mut script: Vec<(bool, i64)> = (0..22).map(|s| (true, s)).collect();
-        script.extend([
-            (false, 30),
-            (true, 31),
-            (true, 32),
-            (false, 700),
-            (true, 701),
-        ]);
-        for (step, (reserve, secs)) in script.into_iter().enumerate() {
-            let now = T0 + Duration::seconds(secs);
-            if reserve {
-                let got = store
-                    .reserve_source_attempt(&ip, now, &policy)
-                    .await
-                    .unwrap();
-                let want = reference
-                    .reserve_source_attempt(&ip, now, &policy)
-                    .await
-                    .unwrap();
-                assert_eq!(got, want, "{}: step {step} reserve +{secs}s", t.name);
-            } else {
-                store
-                    .release_source_attempt(&ip, now, &policy)
-                    .await
-                    .unwrap();
-                reference
-                    .release_source_attempt(&ip, now, &policy)
-                    .await
-                    .unwrap();
-            }
-        }
-        let window = store.source_window(&ip).await.unwrap().unwrap();
-        assert_eq!(
-            window.window_started_at,
-            T0 + Duration::seconds(701),
-            "{}",
-            t.name
-        );
-        assert_eq!(window.failures, 1, "{}", t.name);
-        // Releasing a source never seen is a no-op.
-        let other = AttemptSource("terminal:SC01".into());
-        store
-            .release_source_attempt(&other, T0, &policy)
-            .await
-            .unwrap();
-        assert_eq!(store.source_window(&other).await.unwrap(), None);
-        db.close().await.unwrap();
+/// Smaller numbers than the product's, so a short script reaches every limit.
+fn tight() -> GuessingPolicy {
+    GuessingPolicy {
+        pair_delay: Backoff {
+            from: Some(3),
+            first: Duration::seconds(1),
+            max: Duration::seconds(20),
+        },
+        account_delay: Backoff {
+            from: Some(6),
+            first: Duration::seconds(2),
+            max: Duration::seconds(30),
+        },
+        account_min_sources: 2,
+        known_source_for: Duration::hours(1),
+        pin_disable_after: 8,
+        source_max_failures: 9,
+        source_window: Duration::minutes(2),
     }
 }
 
-/// Both reservations of a login at once decide, and leave the counter and the window, as
-/// the reference's separate calls do, step by step: a PIN guessed from one address until it
-/// is disabled (the counter refusing, the source given back), a flood of Passwords from
-/// another until its window is full (the source refusing, the counter untouched), the
-/// window over, a success in between, and a policy that refuses every PIN outright.
-#[tokio::test]
-async fn reserving_both_at_once_matches_the_reference_step_by_step() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let store = db.credentials();
-        let reference = InMemoryCredentialStore::new();
-        let policy = GuessingPolicy::default();
-        let pin_card = card("21000000000001");
-        let home = AttemptSource("ip:203.0.113.7".into());
-        let flood = AttemptSource("ip:198.51.100.9".into());
-        // (source, card, kind, seconds after T0, settle a success afterwards)
-        let mut script = Vec::new();
-        for s in 0..16 {
-            script.push((&home, pin_card.clone(), CredentialKind::Pin, s * 10, false));
-        }
-        // One Password tried on card after card: the window fills (after one success
-        // gave a reservation back) and refuses before any card's counter is touched.
-        for s in 0..25 {
-            let c = card(&format!("210000000001{s:02}"));
-            script.push((&flood, c, CredentialKind::Password, 2_000 + s, s == 3));
-        }
-        for s in [2_600, 2_601] {
-            script.push((
-                &flood,
-                card("21000000000199"),
-                CredentialKind::Password,
-                s,
-                false,
-            ));
-        }
-        script.push((
-            &home,
-            card("21000000000198"),
-            CredentialKind::Password,
-            9_000,
-            false,
-        ));
-        let mut refusals = (0, 0, 0);
-        for (step, (source, c, kind, secs, settle)) in script.into_iter().enumerate() {
-            let now = T0 + Duration::seconds(secs);
-            let key = AttemptKey::card(&c);
-            let got = store
-                .reserve_attempts(source, &key, kind, now, &policy)
-                .await
-                .unwrap();
-            let want = reference
-                .reserve_attempts(source, &key, kind, now, &policy)
-                .await
-                .unwrap();
-            assert_eq!(
-                got, want,
-                "{}: step {step} ({c:?} {kind:?} +{secs}s)",
-                t.name
-            );
-            match got {
-                AttemptDecision::Granted => {}
-                AttemptDecision::Throttled { .. } if source == &home => refusals.0 += 1,
-                AttemptDecision::Disabled => refusals.1 += 1,
-                AttemptDecision::Throttled { .. } => refusals.2 += 1,
-            }
-            if settle {
-                for s in [&store as &dyn CredentialStore, &reference] {
-                    s.settle_success(&key, kind, source, now, &policy)
-                        .await
-                        .unwrap();
-                }
-            }
-            assert_eq!(
-                store.attempts(&key, kind).await.unwrap(),
-                reference.attempts(&c, kind),
-                "{}: counter after step {step}",
-                t.name
-            );
-            for s in [&home, &flood] {
-                assert_eq!(
-                    store.source_window(s).await.unwrap(),
-                    reference.source_window(s),
-                    "{}: {s:?} after step {step}",
-                    t.name
-                );
-            }
-        }
-        assert_eq!(
-            refusals,
-            (1, 5, 4),
-            "{}: refused (by the PIN's delay, the PIN disabled, by the full window)",
-            t.name
-        );
-        let refusing = GuessingPolicy {
-            pin_disable_after: 0,
-            ..policy
-        };
-        let key = AttemptKey::card(&card("21000000000003"));
-        let other = AttemptSource("terminal:SC01".into());
-        let got = store
-            .reserve_attempts(&other, &key, CredentialKind::Pin, T0, &refusing)
-            .await
-            .unwrap();
-        assert_eq!(got, AttemptDecision::Disabled, "{}", t.name);
-        assert_eq!(
-            store
-                .source_window(&other)
-                .await
-                .unwrap()
-                .map(|w| w.failures),
-            Some(0),
-            "{}: the source reservation given back",
-            t.name
-        );
-        db.close().await.unwrap();
-    }
-}
-
-/// Brings the (key, kind) counter to `failures` failures and `throttled_until` through the
-/// port itself, with policies that only count (and, for the last attempt, set the delay).
-async fn counter_at(
+/// Compares every counter the script touches, in the store and in the reference.
+async fn assert_same_counters(
     store: &library_persistence::DbCredentialStore,
-    key: &AttemptKey,
-    kind: CredentialKind,
-    failures: u32,
-    throttled_until: Option<time::OffsetDateTime>,
+    reference: &InMemoryCredentialStore,
+    keys: &[AttemptKey],
+    sources: &[AttemptSource],
+    context: &str,
 ) {
-    let counting = GuessingPolicy {
-        throttle_from: None,
-        pin_disable_after: u32::MAX,
-        ..GuessingPolicy::default()
-    };
-    let count = |policy: GuessingPolicy, at| async move {
-        let decision = store.reserve_attempt(key, kind, at, &policy).await.unwrap();
-        assert_eq!(decision, AttemptDecision::Granted, "setting up {key:?}");
-    };
-    if failures == 0 {
-        count(counting, T0).await;
-        store.clear_attempts(key, kind).await.unwrap();
-        return;
-    }
-    for _ in 1..failures {
-        count(counting, T0).await;
-    }
-    match throttled_until {
-        None => count(counting, T0).await,
-        Some(until) => {
-            let delaying = GuessingPolicy {
-                throttle_from: Some(failures),
-                first_delay: Duration::seconds(1),
-                max_delay: Duration::seconds(1),
-                ..counting
-            };
-            count(delaying, until - Duration::seconds(1)).await;
-        }
-    }
-}
-
-/// The store applies the policy in one statement; on every stored state it decides, and
-/// leaves the counter, exactly as `GuessingPolicy::reserve` does: each failure count through
-/// the delay table and past the PIN cap, with the delay over, over to the microsecond, and
-/// not over by a microsecond.
-#[tokio::test]
-async fn reservations_decide_as_the_policy_on_every_counter_state() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let store = db.credentials();
-        let policy = GuessingPolicy::default();
-        let now = T0 + Duration::hours(1);
-        let micro = Duration::microseconds(1);
-        let mut case = 0;
-        for kind in [CredentialKind::Pin, CredentialKind::Password] {
-            let key = AttemptKey::staff(&format!("fresh-{}", kind.as_str()));
-            let want = policy.reserve(kind, AttemptState::default(), now);
-            let got = store
-                .reserve_attempt(&key, kind, now, &policy)
-                .await
-                .unwrap();
-            assert_eq!(got, want.0, "{}: {kind:?} without a row", t.name);
+    for key in keys {
+        for kind in [CredentialKind::Password, CredentialKind::Pin] {
             assert_eq!(
-                Some(store.attempts(&key, kind).await.unwrap()),
-                want.1,
-                "{}: {kind:?} row written",
-                t.name
+                store.attempts(key, kind).await.unwrap(),
+                reference.account(key, kind),
+                "{context}: account {key:?} {kind:?}"
             );
-            for failures in (0..=16).chain([40]) {
-                let untils: &[Option<time::OffsetDateTime>] = if failures == 0 {
-                    &[None]
-                } else {
-                    &[None, Some(now - micro), Some(now), Some(now + micro)]
-                };
-                for &until in untils {
-                    case += 1;
-                    let key = AttemptKey::staff(&format!("case-{case}"));
-                    counter_at(&store, &key, kind, failures, until).await;
-                    let state = store.attempts(&key, kind).await.unwrap();
-                    assert_eq!(
-                        state,
-                        AttemptState {
-                            failures,
-                            throttled_until: until
-                        },
-                        "{}: set up",
-                        t.name
-                    );
-                    let (decision, next) = policy.reserve(kind, state, now);
-                    let got = store
-                        .reserve_attempt(&key, kind, now, &policy)
-                        .await
-                        .unwrap();
-                    assert_eq!(got, decision, "{}: {kind:?} from {state:?}", t.name);
-                    assert_eq!(
-                        store.attempts(&key, kind).await.unwrap(),
-                        next.unwrap_or(state),
-                        "{}: {kind:?} counter after an attempt from {state:?}",
-                        t.name
-                    );
-                }
-            }
-        }
-        db.close().await.unwrap();
-    }
-}
-
-/// As above for the per-source window: reserving and giving back from every window state
-/// (open, over to the microsecond, over) at and around the cap.
-#[tokio::test]
-async fn source_reservations_decide_as_the_policy_on_every_window_state() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let store = db.credentials();
-        let policy = GuessingPolicy::default();
-        let roomy = GuessingPolicy {
-            source_max_failures: 100,
-            ..policy
-        };
-        let now = T0 + Duration::hours(1);
-        let micro = Duration::microseconds(1);
-        let mut case = 0;
-        let starts = [
-            now - policy.source_window - micro,
-            now - policy.source_window,
-            now - policy.source_window + micro,
-            now,
-        ];
-        for started in starts {
-            for failures in [0, 1, 19, 20, 21] {
-                for reserve in [true, false] {
-                    case += 1;
-                    let source = AttemptSource(format!("terminal:CASE{case}"));
-                    for _ in 0..failures.max(1) {
-                        let granted = store
-                            .reserve_source_attempt(&source, started, &roomy)
-                            .await
-                            .unwrap();
-                        assert_eq!(granted, AttemptDecision::Granted, "{}: set up", t.name);
-                    }
-                    if failures == 0 {
-                        store
-                            .release_source_attempt(&source, started, &roomy)
-                            .await
-                            .unwrap();
-                    }
-                    let state = store.source_window(&source).await.unwrap().unwrap();
-                    assert_eq!(
-                        state,
-                        SourceState {
-                            window_started_at: started,
-                            failures
-                        },
-                        "{}: set up",
-                        t.name
-                    );
-                    let after = if reserve {
-                        let (decision, next) = policy.reserve_source(Some(state), now);
-                        let got = store
-                            .reserve_source_attempt(&source, now, &policy)
-                            .await
-                            .unwrap();
-                        assert_eq!(got, decision, "{}: reserve from {state:?}", t.name);
-                        next.unwrap_or(state)
-                    } else {
-                        store
-                            .release_source_attempt(&source, now, &policy)
-                            .await
-                            .unwrap();
-                        policy.release_source(state, now)
-                    };
-                    assert_eq!(
-                        store.source_window(&source).await.unwrap(),
-                        Some(after),
-                        "{}: {} from {state:?}",
-                        t.name,
-                        if reserve { "reserve" } else { "release" }
-                    );
-                }
-            }
-        }
-        db.close().await.unwrap();
-    }
-}
-
-/// After a success the counter is cleared and the source reservation given back, in one
-/// round trip, as the reference's two calls do: within the window, after it, and for a
-/// counter and a source never seen.
-#[tokio::test]
-async fn settling_a_success_clears_the_counter_and_gives_the_source_back() {
-    for t in backends().await {
-        let db = t.connect().await;
-        let store = db.credentials();
-        let reference = InMemoryCredentialStore::new();
-        let policy = GuessingPolicy::default();
-        let known = card("21000000000001");
-        let key = AttemptKey::card(&known);
-        let ip = AttemptSource("ip:203.0.113.7".into());
-        for s in 0..6 {
-            let at = T0 + Duration::seconds(s);
-            for kind in [CredentialKind::Pin, CredentialKind::Password] {
-                store
-                    .reserve_attempt(&key, kind, at, &policy)
-                    .await
-                    .unwrap();
-                reference
-                    .reserve_attempt(&key, kind, at, &policy)
-                    .await
-                    .unwrap();
-            }
-            store
-                .reserve_source_attempt(&ip, at, &policy)
-                .await
-                .unwrap();
-            reference
-                .reserve_source_attempt(&ip, at, &policy)
-                .await
-                .unwrap();
-        }
-        for (step, secs) in [(0, 10), (1, 11), (2, 10 * 60 + 1)] {
-            let at = T0 + Duration::seconds(secs);
-            store
-                .settle_success(&key, CredentialKind::Pin, &ip, at, &policy)
-                .await
-                .unwrap();
-            reference
-                .settle_success(&key, CredentialKind::Pin, &ip, at, &policy)
-                .await
-                .unwrap();
-            for kind in [CredentialKind::Pin, CredentialKind::Password] {
+            for source in sources {
                 assert_eq!(
-                    store.attempts(&key, kind).await.unwrap(),
-                    reference.attempts(&known, kind),
-                    "{}: {kind:?} after settling {step}",
-                    t.name
+                    store
+                        .pair(key, kind, source)
+                        .await
+                        .unwrap()
+                        .unwrap_or_default(),
+                    reference.pair(key, kind, source),
+                    "{context}: pair {key:?} {kind:?} {source:?}"
                 );
             }
-            assert_eq!(
-                store.source_window(&ip).await.unwrap(),
-                reference.source_window(&ip),
-                "{}: source after settling {step}",
-                t.name
-            );
         }
+    }
+    for source in sources {
         assert_eq!(
-            store.source_window(&ip).await.unwrap().map(|w| w.failures),
-            Some(4),
-            "{}: two given back within the window, none after it",
-            t.name
+            store.source_window(source).await.unwrap(),
+            reference.source_window(source),
+            "{context}: window {source:?}"
         );
-        let unseen = AttemptSource("terminal:SC01".into());
-        store
-            .settle_success(
-                &AttemptKey::card(&card("NEVERSEEN")),
-                CredentialKind::Password,
-                &unseen,
-                T0,
-                &policy,
-            )
-            .await
-            .unwrap();
-        assert_eq!(store.source_window(&unseen).await.unwrap(), None);
+    }
+}
+
+/// Reservations, successes, give-backs and clears in a long pseudo-random script over
+/// three accounts and five sources: every decision (and what it sets off) and every
+/// counter after every step are the reference's, with the product's numbers and with
+/// tight ones that reach every limit (pair and account delays, known sources, the PIN
+/// lock, full windows).
+#[tokio::test]
+async fn guesses_match_the_reference_step_by_step() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let store = db.credentials();
+        for (name, policy) in [("tight", tight()), ("default", GuessingPolicy::default())] {
+            let reference = InMemoryCredentialStore::new();
+            let keys: Vec<AttemptKey> = ["21000000000001", "21000000000002"]
+                .iter()
+                .map(|c| AttemptKey::card(&card(c)))
+                .chain([AttemptKey::staff(&format!("desk-{name}"))])
+                .collect();
+            let sources: Vec<AttemptSource> = (1..=5)
+                .map(|i| AttemptSource(format!("ip:192.0.2.{i}-{name}")))
+                .collect();
+            for key in &keys {
+                for kind in [CredentialKind::Password, CredentialKind::Pin] {
+                    store.clear_attempts(key, kind).await.unwrap();
+                }
+            }
+            let mut rng = Lcg(7);
+            let mut now = T0;
+            let mut seen = std::collections::HashSet::new();
+            for step in 0..600 {
+                let key = &keys[rng.below(3)];
+                let source = &sources[rng.below(5)];
+                let kind = if rng.below(4) == 0 {
+                    CredentialKind::Pin
+                } else {
+                    CredentialKind::Password
+                };
+                let context = format!("{}/{name} step {step}", t.name);
+                match rng.below(100) {
+                    0..=2 => {
+                        store.clear_attempts(key, kind).await.unwrap();
+                        reference.clear_attempts(key, kind).await.unwrap();
+                    }
+                    _ => {
+                        let got = store
+                            .reserve_guess(source, key, kind, now, &policy)
+                            .await
+                            .unwrap();
+                        let want = reference
+                            .reserve_guess(source, key, kind, now, &policy)
+                            .await
+                            .unwrap();
+                        assert_eq!(got, want, "{context}");
+                        seen.insert(
+                            format!("{:?}", want.decision)
+                                .chars()
+                                .take(9)
+                                .collect::<String>(),
+                        );
+                        if want.tripped.account_delayed_until.is_some() {
+                            seen.insert("account delay".into());
+                        }
+                        if got.decision == AttemptDecision::Granted {
+                            match rng.below(10) {
+                                0..=1 => {
+                                    store
+                                        .settle_success(key, kind, source, now, &policy)
+                                        .await
+                                        .unwrap();
+                                    reference
+                                        .settle_success(key, kind, source, now, &policy)
+                                        .await
+                                        .unwrap();
+                                }
+                                2 => {
+                                    store
+                                        .give_back(key, kind, source, now, &policy)
+                                        .await
+                                        .unwrap();
+                                    reference
+                                        .give_back(key, kind, source, now, &policy)
+                                        .await
+                                        .unwrap();
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                assert_same_counters(&store, &reference, &keys, &sources, &context).await;
+                now += match rng.below(20) {
+                    0 => policy.known_source_for + Duration::seconds(1),
+                    1..=4 => Duration::ZERO,
+                    _ => Duration::milliseconds(i64::try_from(rng.below(4_000)).unwrap() * 7),
+                };
+            }
+            if name == "tight" {
+                for what in ["Granted", "Throttled", "Disabled", "account delay"] {
+                    assert!(
+                        seen.contains(what),
+                        "{}: the script never saw {what}",
+                        t.name
+                    );
+                }
+            }
+        }
         db.close().await.unwrap();
     }
 }
 
-/// The purge deletes only rows that read as the default state: a cleared counter and the
-/// windows that are over (to the microsecond). Failures, a PIN lock and open windows stay,
-/// and every later decision is the reference's, which never purged.
+/// The purge deletes only what no decision reads: cleared counters, windows that are over
+/// (to the microsecond) and pairs idle for longer than a source stays known. Failures, a
+/// PIN lock, open windows and a source known for exactly 30 days stay, and every later
+/// decision is the reference's, which never purged.
 #[tokio::test]
 async fn purging_stale_attempts_changes_no_decision() {
     for t in backends().await {
@@ -775,87 +422,97 @@ async fn purging_stale_attempts_changes_no_decision() {
         let reference = InMemoryCredentialStore::new();
         let policy = GuessingPolicy::default();
         let micro = Duration::microseconds(1);
-        let cleared = card("21000000000001");
-        let failing = card("21000000000002");
-        let locked = card("21000000000003");
+        let cleared = AttemptKey::card(&card("21000000000001"));
+        let failing = AttemptKey::card(&card("21000000000002"));
+        let locked = AttemptKey::card(&card("21000000000003"));
         let over = AttemptSource("ip:203.0.113.1".into());
         let edge = AttemptSource("ip:203.0.113.2".into());
         let open = AttemptSource("ip:203.0.113.3".into());
+        let old = AttemptSource("ip:203.0.113.4".into());
+        let home = AttemptSource("ip:203.0.113.5".into());
         let now = T0 + policy.source_window;
-        // (card, kind, attempts, source, when)
-        let script = [
-            (&cleared, CredentialKind::Password, 2, &over, T0 - micro),
-            (&failing, CredentialKind::Password, 3, &edge, T0),
-            (&locked, CredentialKind::Pin, 10, &open, T0 + micro),
-        ];
+        let password = CredentialKind::Password;
         for s in [&store as &dyn CredentialStore, &reference] {
-            for (c, kind, attempts, source, at) in script {
+            // A success 40 days ago (idle since: purged), one exactly 30 days ago (kept).
+            for (key, source, at) in [
+                (&failing, &old, T0 - Duration::days(40)),
+                (&locked, &home, now - Duration::days(30)),
+            ] {
+                s.reserve_guess(source, key, password, at, &policy)
+                    .await
+                    .unwrap();
+                s.settle_success(key, password, source, at, &policy)
+                    .await
+                    .unwrap();
+            }
+            // (account, kind, attempts, source, when the last one is)
+            for (key, kind, attempts, source, at) in [
+                (&cleared, password, 2, &over, T0 - micro),
+                (&failing, password, 3, &edge, T0),
+                (&locked, CredentialKind::Pin, 10, &open, T0 + micro),
+            ] {
                 for n in 0..attempts {
                     // A day apart: no delay is running when the next attempt comes.
                     let at = at - Duration::days(attempts - n - 1);
-                    let key = AttemptKey::card(c);
-                    s.reserve_source_attempt(source, at, &policy).await.unwrap();
-                    s.reserve_attempt(&key, kind, at, &policy).await.unwrap();
+                    let r = s.reserve_guess(source, key, kind, at, &policy).await;
+                    assert_eq!(r.unwrap().decision, AttemptDecision::Granted);
                 }
             }
-            s.clear_attempts(&AttemptKey::card(&cleared), CredentialKind::Password)
-                .await
-                .unwrap();
+            s.clear_attempts(&cleared, password).await.unwrap();
         }
         assert_eq!(
             store.purge_stale_attempts(now, &policy).await.unwrap(),
-            3,
-            "{}: the cleared counter and two windows over",
+            7,
+            "{}: two cleared counters, four windows over, one idle pair",
             t.name
         );
         assert_eq!(store.purge_stale_attempts(now, &policy).await.unwrap(), 0);
-        assert_eq!(
-            store.source_window(&over).await.unwrap(),
-            None,
-            "{}",
-            t.name
-        );
-        assert_eq!(
-            store.source_window(&edge).await.unwrap(),
-            None,
-            "{}",
-            t.name
-        );
+        for gone in [&over, &edge, &old, &home] {
+            assert_eq!(store.source_window(gone).await.unwrap(), None, "{}", t.name);
+        }
         assert_eq!(
             store.source_window(&open).await.unwrap(),
             reference.source_window(&open),
             "{}: the open window stays",
             t.name
         );
-        for (c, kind, ..) in script {
-            assert_eq!(
-                store.attempts(&AttemptKey::card(c), kind).await.unwrap(),
-                reference.attempts(c, kind),
-                "{}: {c:?} {kind:?}",
-                t.name
-            );
+        assert_eq!(store.pair(&failing, password, &old).await.unwrap(), None);
+        assert_eq!(
+            store.pair(&locked, password, &home).await.unwrap(),
+            Some(reference.pair(&locked, password, &home)),
+            "{}: the known source stays",
+            t.name
+        );
+        let keys = [cleared, failing, locked];
+        let sources = [over, edge, open, old, home];
+        for key in &keys {
+            for kind in [password, CredentialKind::Pin] {
+                assert_eq!(
+                    store.attempts(key, kind).await.unwrap(),
+                    reference.account(key, kind),
+                    "{}: {key:?} {kind:?}",
+                    t.name
+                );
+            }
         }
         // Every decision after the purge is the reference's.
-        for (c, kind, _, source, _) in script {
-            let key = AttemptKey::card(c);
-            assert_eq!(
-                store
-                    .reserve_attempts(source, &key, kind, now, &policy)
-                    .await
-                    .unwrap(),
-                reference
-                    .reserve_attempts(source, &key, kind, now, &policy)
-                    .await
-                    .unwrap(),
-                "{}: {c:?} from {source:?}",
-                t.name
-            );
-            assert_eq!(
-                store.source_window(source).await.unwrap(),
-                reference.source_window(source),
-                "{}",
-                t.name
-            );
+        for key in &keys {
+            for source in &sources {
+                for kind in [password, CredentialKind::Pin] {
+                    assert_eq!(
+                        store
+                            .reserve_guess(source, key, kind, now, &policy)
+                            .await
+                            .unwrap(),
+                        reference
+                            .reserve_guess(source, key, kind, now, &policy)
+                            .await
+                            .unwrap(),
+                        "{}: {key:?} {kind:?} from {source:?}",
+                        t.name
+                    );
+                }
+            }
         }
         db.close().await.unwrap();
     }

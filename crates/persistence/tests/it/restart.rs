@@ -2,7 +2,7 @@
 //! reopened, and opening runs the migrations again without harm.
 
 use library_core::CardNumber;
-use library_credentials::AttemptKey;
+use library_credentials::{AttemptKey, AttemptSource};
 use library_credentials::{
     CredentialKind, CredentialStore, GuessingPolicy, Scope, SecretHash, Session, SessionStore,
     Subject, TokenHash,
@@ -33,7 +33,8 @@ async fn everything_survives_a_reconnect_and_migrations_rerun() {
                 .await
                 .unwrap();
             store
-                .reserve_attempt(
+                .reserve_guess(
+                    &AttemptSource("ip:198.51.100.7".into()),
                     &AttemptKey::card(&card),
                     CredentialKind::Pin,
                     T0,
@@ -71,6 +72,16 @@ async fn everything_survives_a_reconnect_and_migrations_rerun() {
                 "{}: round {round}",
                 t.name
             );
+            let pair = db
+                .credentials()
+                .pair(
+                    &AttemptKey::card(&card),
+                    CredentialKind::Pin,
+                    &AttemptSource("ip:198.51.100.7".into()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(pair.map(|p| p.failures), Some(1), "{}", t.name);
             assert_eq!(
                 db.sessions().find(&session.token_hash).await.unwrap(),
                 Some(session.clone()),

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use library_core::{ManualClock, PatronId};
 use library_credentials::testing::{CountingHasher, RecordingNotifier, SeededRandom};
 use library_credentials::{
-    AttemptSource, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
-    CredentialService, GuessingPolicy, LoginError, Scope, Secret, StaffCredentialStore, StaffRole,
-    Subject,
+    AttemptSource, Backoff, CredentialConfig, CredentialKind, CredentialNotice, CredentialPorts,
+    CredentialService, GuessingPolicy, LoginError, PortError, Scope, Secret, StaffCredentialStore,
+    StaffRole, Subject,
 };
 use library_persistence::{Database, NewStaffUser};
 
@@ -21,6 +21,7 @@ struct Harness {
     db: Database,
     service: CredentialService,
     notifier: Arc<RecordingNotifier>,
+    hasher: Arc<CountingHasher>,
     patron: PatronId,
 }
 
@@ -28,12 +29,13 @@ async fn harness(db: &Database, config: CredentialConfig) -> Harness {
     let clock = Arc::new(ManualClock::new(T0));
     let db = db.clone().with_clock(clock.clone());
     let notifier = Arc::new(RecordingNotifier::new());
+    let hasher = Arc::new(CountingHasher::new());
     let service = CredentialService::new(
         CredentialPorts {
             store: Arc::new(db.credentials()),
             sessions: Arc::new(db.sessions()),
             staff: Arc::new(db.staff()),
-            hasher: Arc::new(CountingHasher::new()),
+            hasher: hasher.clone(),
             notifier: notifier.clone(),
             random: Arc::new(SeededRandom::new(7)),
             clock,
@@ -50,6 +52,7 @@ async fn harness(db: &Database, config: CredentialConfig) -> Harness {
     Harness {
         service,
         notifier,
+        hasher,
         patron,
         db,
     }
@@ -122,7 +125,10 @@ async fn pin_locks_after_ten_failures_until_staff_reset() {
         let db = t.connect().await;
         let config = CredentialConfig {
             guessing: GuessingPolicy {
-                throttle_from: None,
+                pair_delay: Backoff {
+                    from: None,
+                    ..GuessingPolicy::default().pair_delay
+                },
                 ..GuessingPolicy::default()
             },
             ..CredentialConfig::default()
@@ -285,6 +291,61 @@ async fn staff_login_over_the_database() {
                 .await
                 .unwrap();
         assert_eq!(counter.failures, 1, "{}", t.name);
+        db.close().await.unwrap();
+    }
+}
+
+/// A hasher whose queue is full (503) verifies nothing: the attempt is not a failed guess,
+/// and every reservation it took is given back in the database.
+#[tokio::test]
+async fn a_busy_hasher_does_not_count_as_a_failure() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let h = harness(&db, CredentialConfig::default()).await;
+        let key = AttemptKey::card(&library_core::CardNumber::parse(CARD).unwrap());
+        h.hasher.set_busy(true);
+        for _ in 0..25 {
+            assert!(
+                matches!(
+                    h.service
+                        .login(CARD, &Secret::new("Wrong1234"), &ip())
+                        .await,
+                    Err(LoginError::Infrastructure(PortError::Overloaded))
+                ),
+                "{}",
+                t.name
+            );
+        }
+        let store = h.db.credentials();
+        let account = store
+            .attempts(&key, CredentialKind::Password)
+            .await
+            .unwrap();
+        assert_eq!(account.failures, 0, "{}", t.name);
+        assert_eq!(account.throttled_until, None, "{}", t.name);
+        let pair = store
+            .pair(&key, CredentialKind::Password, &ip())
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert_eq!(
+            (pair.failures, pair.throttled_until),
+            (0, None),
+            "{}",
+            t.name
+        );
+        let window = store.source_window(&ip()).await.unwrap();
+        assert_eq!(window.map(|w| w.failures), Some(0), "{}", t.name);
+        // Once the hasher has room, the right Password works at once: nothing was counted.
+        h.hasher.set_busy(false);
+        assert!(
+            h.service
+                .login(CARD, &Secret::new("4567"), &ip())
+                .await
+                .is_ok(),
+            "{}",
+            t.name
+        );
         db.close().await.unwrap();
     }
 }
