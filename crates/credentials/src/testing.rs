@@ -480,6 +480,7 @@ impl SecretHasher for CountingHasher {
         secret: &Secret,
         hashes: &[SecretHash],
     ) -> Result<Option<usize>, PortError> {
+        self.check_busy()?;
         self.verifies.fetch_add(1, Ordering::SeqCst);
         let wanted = format!("plain${}", secret.expose());
         Ok(hashes.iter().position(|h| h.0 == wanted))
