@@ -100,6 +100,33 @@ async fn case_01_common_passwords_are_refused_whatever_their_case() {
 }
 
 #[tokio::test]
+async fn case_02_personal_and_context_words_are_refused() {
+    on_every_backend(false, async |app: &TestApp| {
+        let (card, full) = app.full_reader("9123 4567", PASSWORD).await;
+        let cases = [
+            (format!("Ab{card}"), "contains_personal_info"),
+            ("Lantern-91234567-x".to_owned(), "contains_personal_info"),
+            ("Harbour-Chan-42x".to_owned(), "contains_personal_info"),
+            ("HongKongLibrary9".to_owned(), "context_word"),
+            ("hkpl2021Ab".to_owned(), "context_word"),
+            ("Hong-Kong-Reader-7".to_owned(), "context_word"),
+        ];
+        for (candidate, code) in cases {
+            let answer = set_password(app, &full, PASSWORD, &candidate)
+                .await
+                .expect(422, "validation_failed");
+            assert!(
+                answer.violations().contains(&code.to_owned()),
+                "{candidate} on {}: {:?}",
+                app.db,
+                answer.violations()
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn case_03_password_and_pin_lengths() {
     on_every_backend(false, async |app: &TestApp| {
         let (card, full) = app.full_reader("9123 4567", PASSWORD).await;
@@ -525,6 +552,76 @@ async fn case_24_a_strangers_reset_request_changes_nothing_for_the_owner() {
                 .unwrap();
         }
         app.login(&card, PASSWORD).await.expect(200, "");
+    })
+    .await;
+}
+
+/// A temporary password from "forgot Password", opened from the outbox as the mail would
+/// carry it.
+async fn mailed_temporary(app: &TestApp, email: &str) -> String {
+    let key = library_app::SecretBox::parse_key(crate::support::TEST_SECRET_KEY).unwrap();
+    let sealed = library_app::SecretBox::new(key);
+    app.post(
+        "/api/v1/auth/password-reset",
+        None,
+        json!({ "email": email }),
+    )
+    .await;
+    let payload = notices(app, "temporary_password")
+        .await
+        .into_iter()
+        .rev()
+        .find(|p| p["email"] == email)
+        .expect("a mail");
+    sealed
+        .open(payload["sealed_password"].as_str().unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn case_25_a_temporary_password_reused_expired_superseded_or_guessed_fails() {
+    on_every_backend(true, async |app: &TestApp| {
+        app.set_clock(crate::support::hk("2021-03-05T10:00:00"))
+            .await;
+        let card = app.register("9123 4567", Some("reader@example.com")).await;
+        // Reused: one login, then never again.
+        let once = mailed_temporary(app, "reader@example.com").await;
+        app.login(&card, &once).await.expect(200, "");
+        app.login(&card, &once)
+            .await
+            .expect(401, "invalid_credentials");
+        // Past its 24 hours.
+        let late = mailed_temporary(app, "reader@example.com").await;
+        app.set_clock(crate::support::hk("2021-03-06T10:00:01"))
+            .await;
+        app.login(&card, &late)
+            .await
+            .expect(401, "invalid_credentials");
+        // Superseded by a newer one.
+        let old = mailed_temporary(app, "reader@example.com").await;
+        mailed_temporary(app, "reader@example.com").await;
+        app.login(&card, &old)
+            .await
+            .expect(401, "invalid_credentials");
+        // Five wrong guesses while it waits end it, from wherever they come.
+        app.set_clock(crate::support::hk("2021-03-06T15:00:00"))
+            .await;
+        let guessed = mailed_temporary(app, "reader@example.com").await;
+        for n in 0..5u8 {
+            let status = client_from(60 + n)
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"card_number": card, "password": "Wrong-Guess-1"}))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", app.db);
+        }
+        app.login(&card, &guessed)
+            .await
+            .expect(401, "invalid_credentials");
+        // The default Password, never changed, still works: nothing was locked.
+        app.login(&card, "4567").await.expect(200, "");
     })
     .await;
 }

@@ -165,7 +165,6 @@ impl Raw {
             .bind(SocketAddr::new(from.parse().expect("an address"), 0))
             .expect("bind");
         Self::over(socket.connect(addr).await.expect("connect"))
-
     }
 
     /// A connection from the local address `from` (any 127.0.0.0/8 address reaches the
