@@ -551,6 +551,47 @@ async fn loans_latencies(server: &Server, token: &str, samples: &mut Vec<Duratio
     }
 }
 
+/// Slow clients (slowloris): each opens a connection and sends a request's headers one
+/// byte every 500 ms, reconnecting when the server closes it (the header deadline), until
+/// `stop`.
+const SLOW_CLIENTS: usize = 200;
+
+async fn spawn_slow_clients(
+    base: &str,
+    n: usize,
+    stop: &Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    use tokio::io::AsyncWriteExt;
+    let addr = base.trim_start_matches("http://").to_owned();
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        let mut conns: Vec<Option<tokio::net::TcpStream>> = Vec::new();
+        for _ in 0..n {
+            conns.push(tokio::net::TcpStream::connect(&addr).await.ok());
+        }
+        for conn in conns.iter_mut().flatten() {
+            let _ = conn
+                .write_all(b"GET /health HTTP/1.1\r\nHost: library\r\n")
+                .await;
+        }
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for conn in &mut conns {
+                let alive = match conn {
+                    Some(c) => c.write_all(b"X").await.is_ok(),
+                    None => false,
+                };
+                if !alive {
+                    *conn = tokio::net::TcpStream::connect(&addr).await.ok();
+                    if let Some(c) = conn {
+                        let _ = c.write_all(b"GET /health HTTP/1.1\r\nX-Slow: ").await;
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// The 99th percentile of `samples`, and how many there were.
 fn p99(mut samples: Vec<Duration>) -> (Duration, usize) {
     samples.sort_unstable();
@@ -617,6 +658,20 @@ async fn run() {
             let _ = task.await;
         }
     }
+    // (d) The same reads while 200 slow clients drip their headers a byte at a time.
+    let mut slowed = Vec::new();
+    for _ in 0..ROUNDS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let drip = spawn_slow_clients(&server.base, SLOW_CLIENTS, &stop).await;
+        loans_latencies(&server, &token, &mut slowed).await;
+        stop.store(true, Ordering::Relaxed);
+        let _ = drip.await;
+    }
+    let (slowed, slowed_n) = p99(slowed);
+    println!(
+        "(d) p99 GET /me/loans, {SLOW_CLIENTS} slow clients: {:.2} ms ({slowed_n} requests)",
+        ms(slowed)
+    );
     let ((quiet, quiet_n), (busy, busy_n)) = (p99(quiet), p99(busy));
     println!(
         "(c) p99 GET /me/loans, quiet: {:.2} ms ({quiet_n} requests)",
@@ -677,8 +732,14 @@ async fn run() {
         ms(quiet),
         busy.as_secs_f64() / quiet.as_secs_f64()
     ));
+    rows.push(format!(
+        "(d) p99 /me/loans with {SLOW_CLIENTS} slow clients {:.2} ms ÷ quiet {:.2} ms = {:.1}",
+        ms(slowed),
+        ms(quiet),
+        slowed.as_secs_f64() / quiet.as_secs_f64()
+    ));
     println!();
-    println!("issue 6 — HTTP end to end, {CLIENTS} concurrent clients, loopback");
+    println!("HTTP end to end, {CLIENTS} concurrent clients, loopback");
     for row in rows {
         println!("  {row}");
     }

@@ -169,3 +169,34 @@ impl Services {
         Ok(results)
     }
 }
+
+impl Services {
+    /// "Forgot Password" for `email` from `source`, as every channel asks it: the work the
+    /// answer waits for is the same whatever the email (one hash), and the readers who
+    /// share the email beyond the first are sent theirs after the answer, on a task of
+    /// their own, so the answer's time does not say how many there are
+    /// (docs/credentials.md, Temporary passwords).
+    ///
+    /// # Errors
+    /// [`library_credentials::PortError`] when the limits or the first reader could not be
+    /// served.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        source: &library_credentials::AttemptSource,
+    ) -> Result<(), library_credentials::PortError> {
+        let rest = self
+            .credentials
+            .request_password_reset(email, source)
+            .await?;
+        if let Some(rest) = rest {
+            let credentials = self.credentials.clone();
+            tokio::spawn(async move {
+                if let Err(error) = credentials.send_remaining_temporary_passwords(rest).await {
+                    tracing::warn!(%error, "temporary passwords for a shared email not sent");
+                }
+            });
+        }
+        Ok(())
+    }
+}

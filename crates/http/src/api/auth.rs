@@ -114,20 +114,9 @@ impl AuthApi {
         req: &Request,
         body: Json<PasswordResetRequest>,
     ) -> Result<ResetAccepted, ApiError> {
-        let credentials = &self.state.credentials;
-        let rest = credentials
+        self.state
             .request_password_reset(&body.0.email.0, &attempt_source(req))
             .await?;
-        // Other readers sharing the email are served after the answer, so its time does not
-        // say how many there are.
-        if let Some(rest) = rest {
-            let credentials = credentials.clone();
-            tokio::spawn(async move {
-                if let Err(error) = credentials.send_remaining_temporary_passwords(rest).await {
-                    tracing::warn!(%error, "temporary passwords for a shared email not sent");
-                }
-            });
-        }
         Ok(ResetAccepted::Accepted(Json(Empty {})))
     }
 }

@@ -356,20 +356,9 @@ pub(crate) async fn forgot(req: &Request, body: Body) -> poem::Result<Response> 
         let title = ctx.lang.t("forgot-title");
         return Ok(page(ctx, StatusCode::UNPROCESSABLE_ENTITY, &title, main));
     }
-    let credentials = &ctx.services.credentials;
-    let rest = credentials
+    ctx.services
         .request_password_reset(email, &ctx.source)
         .await
         .map_err(unavailable)?;
-    // Other readers sharing the email are served after the answer, so its time does not say
-    // how many there are.
-    if let Some(rest) = rest {
-        let credentials = credentials.clone();
-        tokio::spawn(async move {
-            if let Err(error) = credentials.send_remaining_temporary_passwords(rest).await {
-                tracing::warn!(%error, "temporary passwords for a shared email not sent");
-            }
-        });
-    }
     Ok(ctx.redirect("/forgot-password?done=reset-requested"))
 }
