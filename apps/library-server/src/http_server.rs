@@ -11,6 +11,10 @@
 //!   `TimedOut` error) and nothing is done.
 //! - **Request log**: one line per request with the method, the path **without its query
 //!   string** (a query may carry something secret), the status and the time taken.
+//! - **Request id**: every request runs in a span `request{id}`, so every log line written
+//!   while it is served carries the id; the id is the client's `x-request-id` when it is 1
+//!   to 64 visible ASCII characters, else one we make (16 hex digits), and the answer
+//!   carries it back in `x-request-id`.
 //! - **Drain**: on shutdown the listener stops accepting, kept-alive connections are asked
 //!   to close after their current request, and the requests in flight get `grace` to
 //!   finish.
@@ -33,6 +37,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::web::{LocalAddr, RemoteAddr};
 use tokio::net::TcpListener;
 use tokio::time::Sleep;
+use tracing::Instrument;
 
 /// The deadlines of the connection loop.
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +132,13 @@ impl RequestService {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_request_id(v))
+            .map_or_else(new_request_id, str::to_owned);
+        let span = tracing::info_span!("request", id = %id);
         let mut req = poem::Request::from((
             req,
             LocalAddr(poem::Addr::SocketAddr(self.local)),
@@ -138,16 +150,40 @@ impl RequestService {
             body,
             self.read_timeout,
         ))));
-        let resp = poem::Endpoint::get_response(self.app.as_ref(), req).await;
-        let status = resp.status();
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        if status.is_server_error() {
-            tracing::warn!(target: "http", %method, path, status = status.as_u16(), micros, "request");
-        } else {
-            tracing::info!(target: "http", %method, path, status = status.as_u16(), micros, "request");
+        let mut resp = async {
+            let resp = poem::Endpoint::get_response(self.app.as_ref(), req).await;
+            let status = resp.status();
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            if status.is_server_error() {
+                tracing::warn!(target: "http", %method, path, status = status.as_u16(), micros, "request");
+            } else {
+                tracing::info!(target: "http", %method, path, status = status.as_u16(), micros, "request");
+            }
+            resp
+        }
+        .instrument(span)
+        .await;
+        if let Ok(value) = poem::http::HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(REQUEST_ID, value);
         }
         Ok(resp.into())
     }
+}
+
+/// The request id header, read and answered.
+const REQUEST_ID: &str = "x-request-id";
+
+/// Whether a client's request id is one we keep: 1 to 64 visible ASCII characters.
+fn is_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A new request id: 16 hex digits from the operating system's random source.
+fn new_request_id() -> String {
+    use library_credentials::RandomSource;
+    let mut bytes = [0u8; 8];
+    library_credentials::OsRandom.fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A request body that fails with `TimedOut` when it is not complete by its deadline.
@@ -204,6 +240,20 @@ impl std::fmt::Debug for DeadlineBody {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+
+    #[test]
+    fn a_clients_request_id_is_kept_only_when_short_and_visible() {
+        assert!(is_request_id("abc-123_XYZ.7"));
+        assert!(is_request_id(&"a".repeat(64)));
+        assert!(!is_request_id(&"a".repeat(65)));
+        assert!(!is_request_id(""));
+        assert!(!is_request_id("two words"));
+        assert!(!is_request_id("caf\u{e9}"));
+        let made = new_request_id();
+        assert_eq!(made.len(), 16);
+        assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(made, new_request_id());
+    }
 
     #[tokio::test]
     async fn a_body_not_complete_by_its_deadline_fails_with_timed_out() {

@@ -12,10 +12,24 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    // `LIBRARY_LOG_FORMAT=json`: one JSON object a line, with the request's span (its id).
+    match std::env::var("LIBRARY_LOG_FORMAT").as_deref() {
+        Ok("json") => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+        Ok("text") | Ok("") | Err(_) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        Ok(other) => {
+            tracing_subscriber::fmt().with_env_filter(filter).init();
+            tracing::error!("LIBRARY_LOG_FORMAT: expected `text` or `json`, got {other:?}");
+            return ExitCode::FAILURE;
+        }
+    }
 
     let shutdown = shutdown_signal();
     let mut config = match Config::from_env() {

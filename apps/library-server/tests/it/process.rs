@@ -175,3 +175,54 @@ async fn the_request_log_shows_paths_never_query_strings() {
         "a query string reached the log: {log:#?}"
     );
 }
+
+#[tokio::test]
+async fn json_logs_carry_each_requests_id_and_the_answer_returns_it() {
+    let mut server = Binary::start_on(
+        crate::support::TestDb::sqlite(),
+        &[],
+        &[("LIBRARY_LOG_FORMAT", "json")],
+    );
+    // In a JSON line the address ends at the message's closing quote.
+    let addr = server.wait_for("listening on http://").await;
+    let addr = addr.split('"').next().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    // A client's id is kept and answered.
+    let answer = client
+        .get(format!("http://{addr}/api/v1/nowhere"))
+        .header("x-request-id", "counter-7-req-0042")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.headers()["x-request-id"], "counter-7-req-0042");
+    // Without one (or with one we do not keep), one is made: 16 hex digits.
+    for sent in [None, Some("has spaces in it")] {
+        let mut req = client.get(format!("http://{addr}/health"));
+        if let Some(id) = sent {
+            req = req.header("x-request-id", id);
+        }
+        let answer = req.send().await.expect("request");
+        let made = answer.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(made.len(), 16, "{made}");
+        assert!(made.bytes().all(|b| b.is_ascii_hexdigit()), "{made}");
+    }
+    let log = server.terminate().await;
+    let mut found = false;
+    for line in log.iter().filter(|l| l.starts_with('{')) {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if entry["fields"]["path"] == "/api/v1/nowhere" {
+            assert_eq!(entry["span"]["id"], "counter-7-req-0042", "{line}");
+            assert_eq!(entry["fields"]["status"], 404, "{line}");
+            found = true;
+        }
+    }
+    assert!(found, "no JSON line of the request: {log:#?}");
+    assert!(
+        log.iter().all(|l| l.starts_with('{')),
+        "every line is JSON: {log:#?}"
+    );
+}
