@@ -381,7 +381,7 @@ pub(crate) fn attempt_source(req: &Request) -> AttemptSource {
     }
 }
 
-/// The per-source key of a peer address (see [`attempt_source`]).
+/// The per-source key of a peer address: the IPv4 address, or the /64 of an IPv6 one.
 pub fn source_key(ip: std::net::IpAddr) -> String {
     use std::net::IpAddr;
     match ip {
