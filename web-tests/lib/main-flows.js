@@ -30,7 +30,7 @@ const TEXT = {
 
 // Password rules a browser can check alone, and those only the server checks.
 const CLIENT_RULES = ['too_short', 'too_long', 'missing_uppercase', 'missing_lowercase', 'missing_digit'];
-const SERVER_RULES = ['common_password', 'contains_personal_info', 'same_as_current', 'control_character'];
+const SERVER_RULES = ['common_password', 'contains_personal_info', 'context_word', 'same_as_current', 'control_character'];
 
 const LIBRARY_NAMES = {
   HKCL: ['Hong Kong Central Library', '香港中央圖書館', 'HKCL'],
