@@ -261,6 +261,21 @@ async fn pages_carry_the_security_headers_and_a_visitor_is_sent_to_sign_in() {
     .await;
 }
 
+/// Tried as a new user would: `/login` is the first address typed; it leads to sign in.
+#[tokio::test]
+async fn the_address_login_leads_to_the_sign_in_page() {
+    on_every_backend(false, async |app| {
+        let mut browser = Browser::new(app);
+        let login = browser.get("/login").await;
+        assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", app.db);
+        assert_eq!(login.location(), "/sign-in");
+        let sign_in = browser.get(login.location()).await;
+        assert_eq!(sign_in.status, StatusCode::OK);
+        sign_in.contains("name=\"card_number\"");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_reader_signs_in_is_made_to_change_the_default_password_and_renews_with_reasons() {
     on_every_backend(true, async |app| {

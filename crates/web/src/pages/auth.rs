@@ -17,6 +17,12 @@ pub(crate) fn home() -> Response {
     see_other("/account")
 }
 
+/// `GET /login`: the address a visitor is likely to type; the page is `/sign-in`.
+#[handler]
+pub(crate) fn login_address() -> Response {
+    see_other("/sign-in")
+}
+
 /// `GET /sign-in`.
 #[handler]
 pub(crate) async fn sign_in_page(req: &Request) -> poem::Result<Response> {

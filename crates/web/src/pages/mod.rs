@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Route {
     Route::new()
         .at("/", get(auth::home))
         .at("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .at("/login", get(auth::login_address))
         .at("/sign-out", post(auth::sign_out))
         .at("/language", post(auth::language))
         .at(
