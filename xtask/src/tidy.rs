@@ -15,6 +15,7 @@ pub const DOMAIN_CRATES: &[&str] = &[
     "library-fines",
     "library-circulation",
     "library-reader-services",
+    "library-premises",
 ];
 
 /// What a domain crate's normal dependency tree must not contain.
