@@ -20,8 +20,8 @@
 //! `profile` (the default "hkpl" rules) · `due_date` · `checkout`, `renewal`,
 //! `hold_request` (the decisions) · `hold_queue` (holds and the FIFO queue) ·
 //! `hold_options` (suspension, "not needed after", cancel reasons) · `checkin`
-//! (what a return costs) · `model` (patron, item, title, library, loan) · [`ports`] ·
-//! [`service`] (the use cases over the ports) · `memory` (in-memory adapter, feature
+//! (what a return costs) · [`closure_moves`] (a closure moving due and pickup-by dates)
+//! · `model` (patron, item, title, library, loan) · [`ports`] · [`service`] (the use cases over the ports) · `memory` (in-memory adapter, feature
 //! `memory`). Feature `mocks` adds mockall `MockXxx` types for the ports.
 //!
 //! # Example: a checkout and a renewal with the in-memory adapter
@@ -110,6 +110,7 @@
 pub mod calendar;
 mod checkin;
 mod checkout;
+pub mod closure_moves;
 mod codes;
 mod due_date;
 mod hold_options;
