@@ -22,7 +22,8 @@
 //! `hold_options` (suspension, "not needed after", cancel reasons) · `checkin`
 //! (what a return costs) · [`closure_moves`] (a closure moving due and pickup-by dates)
 //! · `model` (patron, item, title, library, loan) · [`ports`] · [`service`] (the use
-//! cases over the ports) · `memory` (in-memory adapter, feature `memory`). Feature `mocks` adds mockall `MockXxx` types for the ports.
+//! cases over the ports) · `memory` (in-memory adapter, feature `memory`). Feature
+//! `mocks` adds mockall `MockXxx` types for the ports.
 //!
 //! # Example: a checkout and a renewal with the in-memory adapter
 //!
