@@ -23,6 +23,8 @@
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - the staff reports: circulation counts and fines per library and local day, the
 //!   overdue loans with their fines ([`reports`]);
+//! - a library closure that moves the due dates and pickup-by dates inside it, and its
+//!   preview ([`closures`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
@@ -31,6 +33,7 @@
 pub mod account;
 pub mod anonymisation;
 pub mod catalogue;
+pub mod closures;
 pub mod delivery;
 pub mod hasher;
 pub mod notices;
@@ -51,6 +54,7 @@ pub mod templates;
 pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
 pub use anonymisation::Anonymisation;
 pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
+pub use closures::{ClosurePreview, MoveLine, PREVIEW_SAMPLE};
 pub use delivery::{
     DeliveryError, DeliveryPolicy, DeliveryReport, Failure, Jobs, MailTransport, Outbox,
     OutgoingMail, OutgoingSms, QueuedMessage, Recipient, Sender, SmsTransport,
@@ -62,9 +66,9 @@ pub use notices::{
 };
 pub use ports::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
-    CirculationDesk, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy, NewLibraryInfo,
-    NewStaffMember, NewStation, RuleAdmin, Sip2Stations, StaffDirectory, StaffMember,
-    StationConnections, StationInfo, StationLogin, StoredSuspension, TitleInfo,
+    CirculationDesk, DeclaredClosure, FineSuspensionAdmin, LibraryAdmin, LibraryInfo, NewCopy,
+    NewLibraryInfo, NewStaffMember, NewStation, RuleAdmin, Sip2Stations, StaffDirectory,
+    StaffMember, StationConnections, StationInfo, StationLogin, StoredSuspension, TitleInfo,
 };
 pub use reader_services::{
     ActivityBoard, EnquiryDesk, NoticeBoard, ReaderServices, ServiceError, SettingsDesk,

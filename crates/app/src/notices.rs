@@ -51,6 +51,8 @@ pub mod kind {
     pub const OVERDUE_ALERT: &str = "loan.overdue_alert";
     /// The first overdue notice, 11 days after the due date.
     pub const OVERDUE_NOTICE: &str = "loan.overdue_notice";
+    /// A closure of the library moved the reader's due dates or pickup-by dates.
+    pub const DEADLINES_MOVED: &str = "loan.deadlines_moved";
 }
 
 /// The reminders about a loan's due date.

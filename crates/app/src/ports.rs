@@ -7,6 +7,7 @@
 //! `library-persistence` implements them over the database; this crate never sees it.
 
 use async_trait::async_trait;
+use library_circulation::closure_moves::{ClosureImpact, MoveTargets};
 use library_circulation::overrides::Override;
 use library_circulation::ports::{Actor, InfrastructureError};
 use library_circulation::ports::{
@@ -21,8 +22,8 @@ use library_circulation::service::{
     RenewOutcome, RenewRequest,
 };
 use library_circulation::{
-    Calendar, CalendarError, CalendarRule, Circulation, Hold, Item, ItemType, Library, Loan,
-    ReaderCategory, RuleScope, RuleSet, ScopedRules,
+    Calendar, CalendarError, CalendarRule, Circulation, Closure, Hold, Item, ItemType, Library,
+    Loan, ReaderCategory, RuleScope, RuleSet, ScopedRules,
 };
 use library_core::{
     Barcode, Clock, Isbn, ItemId, LibraryCode, LibraryKind, LoanId, Money, PatronId, StaffId,
@@ -354,6 +355,40 @@ pub trait LibraryAdmin: Send + Sync {
         id: i64,
         audit: AuditRecord,
     ) -> Result<bool, AdminError>;
+    /// What declaring `closure` at library `code` would do with deadlines moving to
+    /// `targets`: the moves of the open loans it lent and the holds waiting on its shelf
+    /// (`library_circulation::closure_moves`). Changes nothing. [`AdminError::NotFound`]
+    /// for an unknown library.
+    async fn closure_impact(
+        &self,
+        code: &LibraryCode,
+        closure: Closure,
+        targets: MoveTargets,
+    ) -> Result<ClosureImpact, AdminError>;
+    /// Declares `closure` at library `code` and moves the deadlines inside it to `targets`,
+    /// in one transaction: the calendar entry, every moved due date and pickup-by date, one
+    /// `loan.deadlines_moved` notice per reader affected (queued at `at`) and the audit
+    /// record `audit` makes of the new entry's id and the moves. A loan returned or renewed,
+    /// or a hold collected, by a transaction that committed first keeps that change.
+    /// [`AdminError::NotFound`] for an unknown library.
+    async fn declare_closure(
+        &self,
+        code: &LibraryCode,
+        closure: Closure,
+        reason: &str,
+        targets: MoveTargets,
+        at: OffsetDateTime,
+        audit: &(dyn for<'i> Fn(i64, &'i ClosureImpact) -> AuditRecord + Send + Sync),
+    ) -> Result<DeclaredClosure, AdminError>;
+}
+
+/// A closure declared: its calendar entry and the deadlines it moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredClosure {
+    /// The calendar entry's id.
+    pub id: i64,
+    /// The deadlines moved.
+    pub impact: ClosureImpact,
 }
 
 /// A rule of a library's calendar as stored.

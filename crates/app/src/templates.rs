@@ -86,6 +86,39 @@ fn local_time(text: &str) -> Result<String, RenderError> {
     ))
 }
 
+/// One deadline a closure moved, as its notice lists it: a loan (with the copy's barcode)
+/// or a waiting hold.
+struct MovedDeadline {
+    title: String,
+    barcode: Option<String>,
+    from: String,
+    to: String,
+}
+
+/// The payload's `loans` (`title`, `item_barcode`, `due_on_before`, `due_on`) and `holds`
+/// (`title`, `pickup_by_before`, `pickup_by`), loans first.
+fn moved_deadlines(payload: &serde_json::Value) -> Result<Vec<MovedDeadline>, RenderError> {
+    let list = |name: &str| payload[name].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for loan in list("loans") {
+        out.push(MovedDeadline {
+            title: field(&loan, "title")?.to_owned(),
+            barcode: Some(field(&loan, "item_barcode")?.to_owned()),
+            from: field(&loan, "due_on_before")?.to_owned(),
+            to: field(&loan, "due_on")?.to_owned(),
+        });
+    }
+    for hold in list("holds") {
+        out.push(MovedDeadline {
+            title: field(&hold, "title")?.to_owned(),
+            barcode: None,
+            from: field(&hold, "pickup_by_before")?.to_owned(),
+            to: field(&hold, "pickup_by")?.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
 /// The mail (and SMS) of a message of `kind` with `payload` for `to`, in their language.
 pub fn render(
     kind: &str,
@@ -310,6 +343,84 @@ pub fn render(
                         "{SMS_ZH}：您借閱的「{title}」已於 {due} 到期，逾期 {days} 天，\
                          至今罰款 {fine}，請盡快歸還。"
                     )),
+                )
+            }
+        }
+        kind::DEADLINES_MOVED => {
+            let library = library()?;
+            let from = field(payload, "closure_from")?;
+            let to_day = field(payload, "closure_to")?;
+            let moved = moved_deadlines(payload)?;
+            if moved.is_empty() {
+                return Err(RenderError("payload without moved deadlines".into()));
+            }
+            let due_on = moved
+                .iter()
+                .find(|m| m.barcode.is_some())
+                .map(|m| m.to.as_str());
+            let pickup_by = moved
+                .iter()
+                .find(|m| m.barcode.is_none())
+                .map(|m| m.to.as_str());
+            let lines = |en: bool| -> String {
+                moved
+                    .iter()
+                    .map(|m| match (&m.barcode, en) {
+                        (Some(barcode), true) => format!(
+                            "    {} ({barcode}): now due on {} (was {})\n",
+                            m.title, m.to, m.from
+                        ),
+                        (None, true) => format!(
+                            "    {}: waiting for you until {} (was {})\n",
+                            m.title, m.to, m.from
+                        ),
+                        (Some(barcode), false) => format!(
+                            "    {}（{barcode}）：新到期日 {}（原為 {}）\n",
+                            m.title, m.to, m.from
+                        ),
+                        (None, false) => format!(
+                            "    {}：請於 {} 或之前領取（原為 {}）\n",
+                            m.title, m.to, m.from
+                        ),
+                    })
+                    .collect()
+            };
+            if en {
+                let mut sms = format!("{SMS_EN}: {library} is closed {from} to {to_day}.");
+                if let Some(d) = due_on {
+                    sms.push_str(&format!(" Your items due then are now due on {d}."));
+                }
+                if let Some(d) = pickup_by {
+                    sms.push_str(&format!(" Reserved items wait for you until {d}."));
+                }
+                mail(
+                    "New dates for your library items".to_owned(),
+                    format!(
+                        "Dear {name},\n\n{library} is closed from {from} to {to_day}. These \
+                         items were due, or waiting for you, while it is closed, and have new \
+                         dates:\n\n{}\nReturn or collect them by the new dates.\n\n\
+                         {SIGNATURE_EN}",
+                        lines(true)
+                    ),
+                    Some(sms),
+                )
+            } else {
+                let mut sms = format!("{SMS_ZH}：{library}於 {from} 至 {to_day} 關閉。");
+                if let Some(d) = due_on {
+                    sms.push_str(&format!("您於期間到期的資料已延至 {d} 到期。"));
+                }
+                if let Some(d) = pickup_by {
+                    sms.push_str(&format!("預約資料可於 {d} 或之前領取。"));
+                }
+                mail(
+                    "圖書館資料的新日期".to_owned(),
+                    format!(
+                        "{name} 您好：\n\n{library}於 {from} 至 {to_day} 期間關閉。\
+                         以下資料於關閉期間到期或等候領取，現已更改日期：\n\n{}\n\
+                         請於新日期或之前歸還或領取。\n\n{SIGNATURE_ZH}",
+                        lines(false)
+                    ),
+                    Some(sms),
                 )
             }
         }
@@ -710,6 +821,11 @@ mod tests {
             "due_on": "2021-03-05", "item_barcode": "30001",
             "overdue_days": 3, "fine_cents": 450,
             "temporary_password": "Kite-Lamp-73", "expires_at": "2021-03-05T23:30:00Z",
+            "closure_from": "2021-01-01", "closure_to": "2021-02-18",
+            "loans": [{"loan_id": 5, "title": "Harbour Tales", "item_barcode": "30001",
+                       "due_on_before": "2021-02-01", "due_on": "2021-02-19"}],
+            "holds": [{"hold_id": 7, "title": "The Silent River",
+                       "pickup_by_before": "2021-02-10", "pickup_by": "2021-02-19"}],
         });
         for kind in [
             kind::TEMPORARY_PASSWORD,
@@ -725,6 +841,7 @@ mod tests {
             kind::DUE_SOON,
             kind::OVERDUE_ALERT,
             kind::OVERDUE_NOTICE,
+            kind::DEADLINES_MOVED,
         ] {
             for language in [Language::En, Language::ZhHant] {
                 let mail = render(kind, &payload, &reader(language), &Names::default())
@@ -783,6 +900,91 @@ mod tests {
             mail.body
         );
         assert!(!mail.body.contains(" to ."), "{}", mail.body);
+    }
+
+    #[test]
+    fn a_deadlines_moved_mail_lists_each_item_with_its_old_and_new_date() {
+        let payload = serde_json::json!({
+            "library": "CHPL", "closure_from": "2021-01-01", "closure_to": "2021-02-18",
+            "loans": [
+                {"loan_id": 5, "title": "Harbour Tales", "item_barcode": "30001",
+                 "due_on_before": "2021-02-01", "due_on": "2021-02-19"},
+                {"loan_id": 6, "title": "Kowloon Walks", "item_barcode": "30002",
+                 "due_on_before": "2021-02-18", "due_on": "2021-02-19"},
+            ],
+            "holds": [{"hold_id": 7, "title": "The Silent River",
+                       "pickup_by_before": "2021-02-10", "pickup_by": "2021-02-23"}],
+        });
+        let mail = render(
+            kind::DEADLINES_MOVED,
+            &payload,
+            &reader(Language::En),
+            &names("", "City Hall Public Library"),
+        )
+        .unwrap();
+        assert_eq!(mail.subject, "New dates for your library items");
+        for line in [
+            "City Hall Public Library is closed from 2021-01-01 to 2021-02-18.",
+            "    Harbour Tales (30001): now due on 2021-02-19 (was 2021-02-01)\n",
+            "    Kowloon Walks (30002): now due on 2021-02-19 (was 2021-02-18)\n",
+            "    The Silent River: waiting for you until 2021-02-23 (was 2021-02-10)\n",
+        ] {
+            assert!(mail.body.contains(line), "{line}\n{}", mail.body);
+        }
+        assert_eq!(
+            mail.sms.as_deref(),
+            Some(
+                "HK Public Libraries: City Hall Public Library is closed 2021-01-01 to \
+                 2021-02-18. Your items due then are now due on 2021-02-19. Reserved items \
+                 wait for you until 2021-02-23."
+            )
+        );
+        let mail = render(
+            kind::DEADLINES_MOVED,
+            &payload,
+            &reader(Language::ZhHant),
+            &names("", "大會堂公共圖書館"),
+        )
+        .unwrap();
+        assert!(
+            mail.body
+                .contains("    Harbour Tales（30001）：新到期日 2021-02-19（原為 2021-02-01）"),
+            "{}",
+            mail.body
+        );
+        assert!(
+            mail.body
+                .contains("    The Silent River：請於 2021-02-23 或之前領取（原為 2021-02-10）"),
+            "{}",
+            mail.body
+        );
+        // Only loans moved: the SMS says nothing of holds.
+        let loans_only = serde_json::json!({
+            "library": "CHPL", "closure_from": "2021-01-01", "closure_to": "2021-02-18",
+            "loans": payload["loans"].clone(), "holds": [],
+        });
+        let mail = render(
+            kind::DEADLINES_MOVED,
+            &loans_only,
+            &reader(Language::En),
+            &Names::default(),
+        )
+        .unwrap();
+        assert!(!mail.sms.unwrap().contains("Reserved"));
+        // Nothing moved is not a message.
+        let empty = serde_json::json!({
+            "library": "CHPL", "closure_from": "2021-01-01", "closure_to": "2021-02-18",
+            "loans": [], "holds": [],
+        });
+        assert!(
+            render(
+                kind::DEADLINES_MOVED,
+                &empty,
+                &reader(Language::En),
+                &Names::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -331,10 +331,8 @@ mod tests {
     #[test]
     fn a_library_closed_for_good_after_the_closure_has_no_first_open_day() {
         let c = closure(date!(2021 - 01 - 01), date!(2021 - 02 - 18));
-        let shut = Calendar::default().with_closure(closure(
-            date!(2021 - 02 - 19),
-            date!(2030 - 12 - 31),
-        ));
+        let shut =
+            Calendar::default().with_closure(closure(date!(2021 - 02 - 19), date!(2030 - 12 - 31)));
         assert_eq!(
             move_target(c, &shut, DeadlineMove::FirstOpenDay),
             Err(MoveRefusal::NoOpenDay)

@@ -260,6 +260,11 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         "/api/v1/fine-suspensions/preview",
         StaffWork::ReadConfiguration,
     ),
+    route(
+        "POST",
+        "/api/v1/libraries/{code}/closures/preview",
+        StaffWork::ReadConfiguration,
+    ),
     // Configuration, changed: administrators only.
     route("PUT", "/api/v1/circulation/rules", StaffWork::Configuration),
     route("POST", "/api/v1/libraries", StaffWork::Configuration),

@@ -60,6 +60,7 @@ mod audit_store;
 mod catalogue_search;
 mod catalogue_store;
 mod circulation;
+mod closure_moves;
 mod config_cache;
 mod credential_store;
 mod database;

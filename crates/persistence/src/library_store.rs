@@ -51,8 +51,8 @@ pub struct CalendarEntry {
 /// Libraries and calendars in the database.
 #[derive(Debug, Clone)]
 pub struct LibraryStore {
-    conn: Pool,
-    cache: Arc<ConfigCache>,
+    pub(crate) conn: Pool,
+    pub(crate) cache: Arc<ConfigCache>,
 }
 
 const LIBRARY_COLUMNS: &str = "code, name, name_zh, kind, utc_offset_seconds";
@@ -115,6 +115,67 @@ fn calendar_entry(row: &QueryResult) -> Result<CalendarEntry, InfrastructureErro
         rule,
         description: get(row, "description").map_err(infra(C))?,
     })
+}
+
+/// Inserts calendar entry `rule` of library `code` in `txn`; its id.
+pub(crate) async fn insert_calendar_entry(
+    txn: &crate::pool::Txn,
+    code: &LibraryCode,
+    rule: CalendarRule,
+    description: &str,
+) -> Result<i64, sea_orm::DbErr> {
+    let none = || Value::BigInt(None);
+    let no_date = || Value::TimeDate(None);
+    let (kind, weekday, month, day, from, to) = match rule {
+        CalendarRule::ClosedWeekday(w) => (
+            "weekday",
+            Value::BigInt(Some(i64::from(w.number_days_from_monday()))),
+            none(),
+            none(),
+            no_date(),
+            no_date(),
+        ),
+        CalendarRule::Yearly { month, day } => (
+            "yearly",
+            none(),
+            Value::BigInt(Some(i64::from(u8::from(month)))),
+            Value::BigInt(Some(i64::from(day))),
+            no_date(),
+            no_date(),
+        ),
+        CalendarRule::Closure(c) => (
+            "closure",
+            none(),
+            none(),
+            none(),
+            Value::TimeDate(Some(c.from())),
+            Value::TimeDate(Some(c.to())),
+        ),
+        CalendarRule::Reopen(d) => (
+            "reopen",
+            none(),
+            none(),
+            none(),
+            Value::TimeDate(Some(d)),
+            no_date(),
+        ),
+    };
+    insert_returning_id(
+        txn,
+        "INSERT INTO calendar_entries (library_code, kind, weekday, month, day, from_on, \
+             to_on, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        vec![
+            code.as_str().into(),
+            kind.into(),
+            weekday,
+            month,
+            day,
+            from,
+            to,
+            description.into(),
+        ],
+    )
+    .await
 }
 
 impl LibraryStore {
@@ -189,61 +250,11 @@ impl LibraryStore {
         }
         // Only rules a calendar accepts are stored (a yearly day some year has).
         Calendar::default().with_rule(rule)?;
-        let none = || Value::BigInt(None);
-        let no_date = || Value::TimeDate(None);
-        let (kind, weekday, month, day, from, to) = match rule {
-            CalendarRule::ClosedWeekday(w) => (
-                "weekday",
-                Value::BigInt(Some(i64::from(w.number_days_from_monday()))),
-                none(),
-                none(),
-                no_date(),
-                no_date(),
-            ),
-            CalendarRule::Yearly { month, day } => (
-                "yearly",
-                none(),
-                Value::BigInt(Some(i64::from(u8::from(month)))),
-                Value::BigInt(Some(i64::from(day))),
-                no_date(),
-                no_date(),
-            ),
-            CalendarRule::Closure(c) => (
-                "closure",
-                none(),
-                none(),
-                none(),
-                Value::TimeDate(Some(c.from())),
-                Value::TimeDate(Some(c.to())),
-            ),
-            CalendarRule::Reopen(d) => (
-                "reopen",
-                none(),
-                none(),
-                none(),
-                Value::TimeDate(Some(d)),
-                no_date(),
-            ),
-        };
         const C: &str = "add calendar entry";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
-        let id = insert_returning_id(
-            &txn,
-            "INSERT INTO calendar_entries (library_code, kind, weekday, month, day, from_on, \
-             to_on, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            vec![
-                code.as_str().into(),
-                kind.into(),
-                weekday,
-                month,
-                day,
-                from,
-                to,
-                description.into(),
-            ],
-        )
-        .await
-        .map_err(store_err(C))?;
+        let id = insert_calendar_entry(&txn, code, rule, description)
+            .await
+            .map_err(store_err(C))?;
         if let Some(entry) = audit {
             insert_audit_entry(&txn, &entry(id))
                 .await

@@ -8,6 +8,7 @@ mod bad_input;
 mod calendar;
 mod circulation;
 mod circulation_bad_input;
+mod closure_moves;
 mod control_characters;
 mod credential_hardening;
 mod credentials;

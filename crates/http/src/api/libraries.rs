@@ -1,12 +1,13 @@
 //! Libraries (create, list with `open_now`, closures) and the catalogue (titles, items).
 
-use library_circulation::{CalendarRule, Closure, ItemType};
+use library_circulation::closure_moves::{ClosureImpact, ClosureMoves, DeadlineMove};
+use library_circulation::{Closure, ItemType};
 use library_core::{
     Isbn, ItemId, LibraryCode, MAX_CATALOGUE_TEXT_CHARS, MAX_NAME_CHARS, TitleId, fits,
 };
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde_json::json;
 use time::Date;
 
@@ -16,7 +17,7 @@ use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use library_app::Services;
-use library_app::{AdminError, NewCopy, NewLibraryInfo, TitleInfo};
+use library_app::{AdminError, MoveLine, NewCopy, NewLibraryInfo, TitleInfo};
 
 /// `POST /libraries`.
 #[derive(Debug, Object)]
@@ -46,7 +47,7 @@ struct LibrariesBody {
     libraries: Vec<LibraryBody>,
 }
 
-/// `POST /libraries/{code}/closures`.
+/// `POST /libraries/{code}/closures` (and its preview).
 #[derive(Debug, Object)]
 struct ClosureRequest {
     /// First closed date.
@@ -54,6 +55,146 @@ struct ClosureRequest {
     /// Last closed date (inclusive).
     to: Date,
     reason: Text,
+    /// Due dates inside the closure of the open loans this library lent: `"none"` (absent:
+    /// they stay), `"first_open_day"` (to the first day after the closure the library is
+    /// open) or a date `"YYYY-MM-DD"` (after the closure, a day the library is open; 422
+    /// `move_date_before_closure`, `move_date_in_closure`, `move_date_closed`,
+    /// `move_date_too_late`, `no_open_day_after_closure`). Anything else is 400.
+    move_due_dates: Option<DeadlineMoveDto>,
+    /// Pickup-by dates inside the closure of the holds waiting at this library: as
+    /// `move_due_dates`.
+    move_pickup_dates: Option<DeadlineMoveDto>,
+}
+
+impl ClosureRequest {
+    fn moves(&self) -> ClosureMoves {
+        let choice = |dto: &Option<DeadlineMoveDto>| dto.map(|d| d.0).unwrap_or_default();
+        ClosureMoves {
+            due_dates: choice(&self.move_due_dates),
+            pickup_dates: choice(&self.move_pickup_dates),
+        }
+    }
+}
+
+/// A deadline move on the wire: the JSON string `"none"`, `"first_open_day"` or a date
+/// `"YYYY-MM-DD"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DeadlineMoveDto(DeadlineMove);
+
+impl poem_openapi::types::Type for DeadlineMoveDto {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        String::schema_ref()
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for DeadlineMoveDto {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        use poem_openapi::types::ParseError;
+        match value {
+            Some(serde_json::Value::String(text)) => match text.as_str() {
+                "none" => Ok(Self(DeadlineMove::Keep)),
+                "first_open_day" => Ok(Self(DeadlineMove::FirstOpenDay)),
+                date => <Date as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(
+                    serde_json::Value::String(date.to_owned()),
+                ))
+                .map(|d| Self(DeadlineMove::ToDate(d)))
+                .map_err(|_| ParseError::custom("expected \"none\", \"first_open_day\" or a date")),
+            },
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl poem_openapi::types::ToJSON for DeadlineMoveDto {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(move_text(self.0)))
+    }
+}
+
+/// A deadline move as the wire and the audit log spell it.
+fn move_text(choice: DeadlineMove) -> String {
+    match choice {
+        DeadlineMove::Keep => "none".to_owned(),
+        DeadlineMove::FirstOpenDay => "first_open_day".to_owned(),
+        DeadlineMove::ToDate(d) => d.to_string(),
+    }
+}
+
+/// A closure declared: its calendar entry and the deadlines moved.
+#[derive(Debug, Object)]
+struct ClosureCreatedBody {
+    /// The calendar entry's id.
+    id: i64,
+    /// Loans whose due date moved.
+    loans: u64,
+    /// Waiting holds whose pickup-by date moved.
+    holds: u64,
+    /// Distinct readers among them (each is sent one notice).
+    readers: u64,
+}
+
+/// Whether a moved deadline is a loan's or a hold's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+enum MoveKind {
+    /// A loan's due date.
+    Loan,
+    /// A waiting hold's pickup-by date.
+    Hold,
+}
+
+/// One deadline the closure would move.
+#[derive(Debug, Object)]
+struct MoveBody {
+    kind: MoveKind,
+    /// The loan's or the hold's id.
+    id: i64,
+    /// The deadline now.
+    from: Date,
+    /// The deadline after the move.
+    to: Date,
+}
+
+/// `POST /libraries/{code}/closures/preview`.
+#[derive(Debug, Object)]
+struct ClosurePreviewBody {
+    /// Loans whose due date would move.
+    loans: u64,
+    /// Waiting holds whose pickup-by date would move.
+    holds: u64,
+    /// Distinct readers among them.
+    readers: u64,
+    /// Where due dates inside the closure would move; `null` when they stay.
+    due_on: Option<Date>,
+    /// Where pickup-by dates inside the closure would move; `null` when they stay.
+    pickup_by: Option<Date>,
+    /// The first 20 moves, loans then holds, each by id (no reader is named).
+    sample: Vec<MoveBody>,
+}
+
+#[derive(ApiResponse)]
+enum ClosureCreated {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<ClosureCreatedBody>),
 }
 
 /// A library code.
@@ -224,34 +365,98 @@ impl LibrariesApi {
         Ok(Json(LibrariesBody { libraries }))
     }
 
-    /// Closes a library on every date from `from` to `to` inclusive (staff). 404 for an
-    /// unknown library; 422 `to_before_from`.
+    /// Closes a library on every date from `from` to `to` inclusive (staff), and moves the
+    /// due dates and pickup-by dates inside the closure as `move_due_dates` and
+    /// `move_pickup_dates` say, in one transaction with a notice to each reader affected.
+    /// 404 for an unknown library; 422 `to_before_from` or a move's code.
     #[oai(path = "/libraries/:code/closures", method = "post")]
     async fn add_closure(
         &self,
         auth: StaffAuth,
         code: Path<String>,
         body: Json<ClosureRequest>,
-    ) -> Result<CreatedId, ApiError> {
+    ) -> Result<ClosureCreated, ApiError> {
         let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
         let body = body.0;
         let reason = calendar_reason(&body.reason)?;
         let closure = Closure::new(body.from, body.to).map_err(AdminError::from)?;
-        let audit = |id: i64| {
+        let moves = body.moves();
+        let audit = |id: i64, moved: &ClosureImpact| {
+            let mut details = json!({
+                "id": id, "from": body.from.to_string(), "to": body.to.to_string(),
+                "reason": reason,
+            });
+            if moves != ClosureMoves::default() {
+                details["move_due_dates"] = json!(move_text(moves.due_dates));
+                details["move_pickup_dates"] = json!(move_text(moves.pickup_dates));
+                details["loans"] = json!(moved.loans.len());
+                details["holds"] = json!(moved.holds.len());
+                details["readers"] = json!(moved.readers().len());
+            }
             audit_record(
                 &self.state,
                 &auth.0,
                 "library.closure",
                 format!("library:{code}"),
-                &json!({"id": id, "from": body.from.to_string(), "to": body.to.to_string(), "reason": reason}),
+                &details,
             )
         };
-        let id = self
+        let declared = self
             .state
-            .libraries
-            .add_calendar_entry(&code, CalendarRule::Closure(closure), reason, &audit)
+            .declare_closure(&code, closure, reason, moves, &audit)
             .await?;
-        Ok(CreatedId::Created(Json(IdBody { id })))
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(ClosureCreated::Created(Json(ClosureCreatedBody {
+            id: declared.id,
+            loans: count(declared.impact.loans.len()),
+            holds: count(declared.impact.holds.len()),
+            readers: count(declared.impact.readers().len()),
+        })))
+    }
+
+    /// What declaring the closure in the body would do (staff): how many due dates and
+    /// pickup-by dates would move, for how many readers, where to, and the first 20 moves.
+    /// Changes no data. 404 for an unknown library; 422 as the declaration.
+    #[oai(path = "/libraries/:code/closures/preview", method = "post")]
+    async fn preview_closure(
+        &self,
+        _auth: StaffAuth,
+        code: Path<String>,
+        body: Json<ClosureRequest>,
+    ) -> Result<Json<ClosurePreviewBody>, ApiError> {
+        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let body = body.0;
+        calendar_reason(&body.reason)?;
+        let closure = Closure::new(body.from, body.to).map_err(AdminError::from)?;
+        let preview = self
+            .state
+            .preview_closure(&code, closure, body.moves())
+            .await?;
+        Ok(Json(ClosurePreviewBody {
+            loans: preview.loans,
+            holds: preview.holds,
+            readers: preview.readers,
+            due_on: preview.targets.due_on,
+            pickup_by: preview.targets.pickup_by,
+            sample: preview
+                .sample
+                .into_iter()
+                .map(|line| match line {
+                    MoveLine::Loan { id, from, to } => MoveBody {
+                        kind: MoveKind::Loan,
+                        id: id.get(),
+                        from,
+                        to,
+                    },
+                    MoveLine::Hold { id, from, to } => MoveBody {
+                        kind: MoveKind::Hold,
+                        id: id.get(),
+                        from,
+                        to,
+                    },
+                })
+                .collect(),
+        }))
     }
 
     /// Adds a title to the catalogue (staff).

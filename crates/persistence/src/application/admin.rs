@@ -14,14 +14,16 @@ use crate::{
 use async_trait::async_trait;
 use library_app::{
     Accounts, AdminError, AuditRecord, AuditTrail, CalendarEntryInfo, CatalogueAdmin,
-    CirculationDesk, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo, NewCopy,
-    NewLibraryInfo, NewReader, NewStaffMember, NotReady, NotReadyReason, ReaderDirectory,
+    CirculationDesk, DeclaredClosure, FineSuspensionAdmin, JobRunner, LibraryAdmin, LibraryInfo,
+    NewCopy, NewLibraryInfo, NewReader, NewStaffMember, NotReady, NotReadyReason, ReaderDirectory,
     ReaderProfile, Readiness, RegisterReaderError, RuleAdmin, SecretBox, StaffDirectory,
     StaffMember, StoredSuspension, TitleInfo, kind,
 };
+use library_circulation::closure_moves::{ClosureImpact, MoveTargets};
 use library_circulation::ports::{CalendarRepository, RuleRepository};
 use library_circulation::{
-    Circulation, Hold, Item, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet, ScopedRules,
+    Circulation, Closure, Hold, Item, ItemStatus, Library, ReaderCategory, RuleScope, RuleSet,
+    ScopedRules,
 };
 use library_core::{
     Barcode, CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, ItemId, LibraryCode, LoanId, Money,
@@ -530,6 +532,37 @@ impl LibraryAdmin for DbAdmin {
             .remove_calendar_entry(code, id, Some(&audit_entry(audit)))
             .await
             .map_err(admin_err)
+    }
+
+    async fn closure_impact(
+        &self,
+        code: &LibraryCode,
+        closure: Closure,
+        targets: MoveTargets,
+    ) -> Result<ClosureImpact, AdminError> {
+        self.libraries
+            .closure_impact(code, closure, targets)
+            .await
+            .map_err(admin_err)
+    }
+
+    async fn declare_closure(
+        &self,
+        code: &LibraryCode,
+        closure: Closure,
+        reason: &str,
+        targets: MoveTargets,
+        at: OffsetDateTime,
+        audit: &(dyn for<'i> Fn(i64, &'i ClosureImpact) -> AuditRecord + Send + Sync),
+    ) -> Result<DeclaredClosure, AdminError> {
+        let entry: &(dyn Fn(i64, &ClosureImpact) -> NewAuditEntry + Send + Sync) =
+            &|id, impact| audit_entry(audit(id, impact));
+        let (id, impact) = self
+            .libraries
+            .declare_closure(code, closure, reason, targets, at, Some(entry))
+            .await
+            .map_err(admin_err)?;
+        Ok(DeclaredClosure { id, impact })
     }
 }
 
