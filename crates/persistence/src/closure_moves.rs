@@ -30,6 +30,9 @@ use crate::sql::{all, corrupt, exec, get, infra, lock_clause_of, one, store_err}
 /// The outbox kind of the notice a reader is sent when deadlines moved.
 const DEADLINES_MOVED: &str = library_app::kind::DEADLINES_MOVED;
 
+/// Makes the audit entry of a declared closure from its entry's id and the moves made.
+pub type ClosureAudit<'a> = dyn Fn(i64, &ClosureImpact) -> NewAuditEntry + Send + Sync + 'a;
+
 /// A candidate with what its reader's notice names.
 #[derive(Debug, Clone)]
 struct Candidate {
@@ -232,7 +235,7 @@ impl LibraryStore {
         description: &str,
         targets: MoveTargets,
         at: OffsetDateTime,
-        audit: Option<&(dyn Fn(i64, &ClosureImpact) -> NewAuditEntry + Send + Sync)>,
+        audit: Option<&ClosureAudit<'_>>,
     ) -> Result<(i64, ClosureImpact), StoreError> {
         const C: &str = "declare closure";
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;

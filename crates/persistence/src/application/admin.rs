@@ -555,7 +555,7 @@ impl LibraryAdmin for DbAdmin {
         at: OffsetDateTime,
         audit: &(dyn for<'i> Fn(i64, &'i ClosureImpact) -> AuditRecord + Send + Sync),
     ) -> Result<DeclaredClosure, AdminError> {
-        let entry: &(dyn Fn(i64, &ClosureImpact) -> NewAuditEntry + Send + Sync) =
+        let entry: &crate::closure_moves::ClosureAudit<'_> =
             &|id, impact| audit_entry(audit(id, impact));
         let (id, impact) = self
             .libraries
