@@ -472,3 +472,54 @@ async fn a_closure_without_moves_is_declared_as_before() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reader_is_told_of_the_new_dates_by_mail_in_their_language() {
+    for database in crate::support::test_databases().await {
+        let smtp = crate::mail::SmtpServer::new();
+        let app = crate::mail::app_with_smtp(database, &smtp).await;
+        let [first, _, _] = december_2020(&app).await;
+        let token = app.relogin(&first).await;
+        app.put(
+            "/api/v1/me/settings",
+            Some(&token),
+            json!({"email": "reader@example.com", "sms_number": null,
+                   "notification_channels": ["email"], "language": "zh_hant",
+                   "keep_reading_history": true, "current_password": "Reading-Room-42"}),
+        )
+        .await
+        .expect(200, "");
+        let staff = app.staff_token().await;
+        app.post(
+            CLOSURE,
+            Some(&staff),
+            closure_2021(json!({"move_due_dates": "first_open_day"})),
+        )
+        .await
+        .expect(201, "");
+        app.run_jobs().await;
+        let texts: Vec<String> = smtp
+            .mails()
+            .iter()
+            .filter(|m| m.contains("To: reader@example.com"))
+            .map(|m| crate::mail::body(m))
+            .collect();
+        let text = texts
+            .iter()
+            .find(|t| t.contains("新到期日"))
+            .unwrap_or_else(|| panic!("{}: no mail of the new dates in {texts:?}", app.db));
+        assert!(
+            text.contains("CEN Library於 2021-01-01 至 2021-02-18 期間關閉"),
+            "{}: {text}",
+            app.db
+        );
+        assert!(
+            text.contains("    Title A1（A1）：新到期日 2021-02-19（原為 2021-01-03）"),
+            "{}: {text}",
+            app.db
+        );
+        // The loan due before the closure is not in it.
+        assert!(!text.contains("A0"), "{}: {text}", app.db);
+        app.stop().await;
+    }
+}
