@@ -23,12 +23,16 @@
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - the staff reports: circulation counts and fines per library and local day, the
 //!   overdue loans with their fines ([`reports`]);
+//! - capacity and admission at the door, visitor registration for contact tracing with
+//!   the `contact_tracing` permission, and the purge of registrations past their
+//!   retention ([`admission`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
 
 pub mod account;
+pub mod admission;
 pub mod anonymisation;
 pub mod catalogue;
 pub mod delivery;
@@ -49,6 +53,7 @@ pub mod standing;
 pub mod templates;
 
 pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
+pub use admission::{Admission, AdmissionError, AdmissionStore, VisitorPurge};
 pub use anonymisation::Anonymisation;
 pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
 pub use delivery::{
