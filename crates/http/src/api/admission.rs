@@ -322,7 +322,14 @@ impl AdmissionApi {
         let (id, admitted) = self
             .state
             .admission
-            .register(&code, section.as_deref(), &form, by, body.admit, Some(&audit))
+            .register(
+                &code,
+                section.as_deref(),
+                &form,
+                by,
+                body.admit,
+                Some(&audit),
+            )
             .await?;
         Ok(DoorVisitorCreated::Created(Json(DoorVisitorBody {
             id,
@@ -459,11 +466,7 @@ impl AdmissionApi {
         method = "delete",
         tag = "ApiTags::Staff"
     )]
-    async fn revoke(
-        &self,
-        auth: StaffAuth,
-        username: Path<String>,
-    ) -> Result<NoContent, ApiError> {
+    async fn revoke(&self, auth: StaffAuth, username: Path<String>) -> Result<NoContent, ApiError> {
         self.set_permission(&auth, &username.0, false).await
     }
 }
