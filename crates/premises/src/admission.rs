@@ -361,7 +361,8 @@ mod tests {
 
     #[test]
     fn capacities() {
-        let cases: [(Option<i64>, Result<Option<u32>, CapacityInvalid>); 7] = [
+        type Parsed = Result<Option<u32>, CapacityInvalid>;
+        let cases: [(Option<i64>, Parsed); 7] = [
             (None, Ok(None)),
             (Some(0), Ok(Some(0))),
             (Some(1), Ok(Some(1))),
