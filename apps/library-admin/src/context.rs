@@ -52,7 +52,8 @@ impl Context {
         let credentials = credential_service(&db, secrets, clock.clone(), security.clone());
         // This process serves no SIP2 connection: a station deleted here loses those of a
         // server at its next request, when its account is gone.
-        let services = services(&db, credentials, clock.clone(), None, security);
+        let mut services = services(&db, credentials, clock.clone(), None, security);
+        services.admission = services.admission.with_retention(config.visitor_retention);
         Ok(Context {
             config,
             db,

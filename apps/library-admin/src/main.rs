@@ -10,6 +10,7 @@
 // A command-line tool's output is its interface: printing to stdout and stderr is the point.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod admission;
 mod catalogue;
 mod context;
 mod csv;
@@ -57,6 +58,25 @@ enum Command {
         /// Read the password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Grant a staff user the contact_tracing permission (reading visitor registrations).
+    GrantContactTracing {
+        /// The staff user's username.
+        username: String,
+    },
+    /// Revoke a staff user's contact_tracing permission.
+    RevokeContactTracing {
+        /// The staff user's username.
+        username: String,
+    },
+    /// Delete the visitor registrations past their retention (LIBRARY_VISITOR_RETENTION_DAYS).
+    ///
+    /// With --dry-run, print what would be deleted (counts per library and date of the
+    /// visits, no personal data) and change nothing.
+    Purge {
+        /// Print what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Reset a reader's Password at the counter (prints a temporary password).
     ///
@@ -293,6 +313,13 @@ async fn run(command: Command) -> Result<(), Failure> {
             };
             staff::create_staff(&ctx, &username, role, password_stdin).await
         }
+        Command::GrantContactTracing { username } => {
+            admission::contact_tracing(&ctx, &username, true).await
+        }
+        Command::RevokeContactTracing { username } => {
+            admission::contact_tracing(&ctx, &username, false).await
+        }
+        Command::Purge { dry_run } => admission::purge(&ctx, dry_run).await,
         Command::ResetPassword { card } => staff::reset_password(&ctx, &card).await,
         Command::ImportReaders { file } => readers::import(&ctx, &file).await,
         Command::ImportCatalogue { file } => catalogue::import(&ctx, &file).await,

@@ -1060,3 +1060,112 @@ async fn sip2_station_settings_are_given_at_creation_and_changed() {
         database.close().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_dry_run_lists_counts_and_purge_deletes_past_the_retention() {
+    use library_app::admission::{AdmissionStore, NewVisitorRecord, RecordedBy, VisitorQuery};
+    use library_premises::admission::Visitor;
+    for t in backends().await {
+        let db = t.connect().await;
+        add_library(&db, "TMPL", LibraryKind::Major).await;
+        let store = db.admission();
+        // The admin tool runs on the system clock: one visit 40 days ago (past the 31
+        // days), one yesterday.
+        let now = time::OffsetDateTime::now_utc();
+        for (name, days) in [("Chan Tai Man", 40), ("Wong Siu Ming", 1)] {
+            let at = now - time::Duration::days(days);
+            store
+                .register(
+                    &NewVisitorRecord {
+                        library: LibraryCode::parse("TMPL").unwrap(),
+                        section: None,
+                        visitor: Visitor {
+                            name: name.into(),
+                            phone: "91234567".into(),
+                            visited_at: at,
+                        },
+                        recorded_at: at,
+                        recorded_by: RecordedBy::SelfService,
+                    },
+                    false,
+                    None,
+                )
+                .await
+                .unwrap();
+        }
+        let count = async || {
+            // Visits of the last two months, whatever today is.
+            let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
+            let recent = VisitorQuery {
+                library: None,
+                from: today - time::Duration::days(60),
+                to: today,
+            };
+            store
+                .visitors(&recent, &|_| library_app::AuditRecord {
+                    staff: None,
+                    action: "visitors.read",
+                    subject: "library:*".into(),
+                    details: "{}".into(),
+                    at: now,
+                })
+                .await
+                .unwrap()
+                .len()
+        };
+        let dry = run(&t, &["purge", "--dry-run"], None).await;
+        assert_eq!(dry.code, 0, "{}: {dry:?}", t.name);
+        let old_day = (now - time::Duration::days(40))
+            .to_offset(DEFAULT_LIBRARY_OFFSET)
+            .date();
+        assert!(
+            dry.stdout.contains("would delete 1 registrations"),
+            "{dry:?}"
+        );
+        assert!(
+            dry.stdout.contains(&format!("TMPL\t{old_day}\t1")),
+            "{dry:?}"
+        );
+        assert!(
+            !dry.stdout.contains("Chan") && !dry.stdout.contains("9123"),
+            "{dry:?}"
+        );
+        assert_eq!(count().await, 2, "{}: the dry run deleted", t.name);
+        let purge = run(&t, &["purge"], None).await;
+        assert_eq!(purge.code, 0, "{}: {purge:?}", t.name);
+        assert!(
+            purge.stdout.contains("deleted 1 registrations"),
+            "{purge:?}"
+        );
+        assert_eq!(count().await, 1, "{}", t.name);
+        // Nothing left to purge.
+        let again = run(&t, &["purge"], None).await;
+        assert!(
+            again.stdout.contains("deleted 0 registrations"),
+            "{again:?}"
+        );
+        // The permission: an unknown user fails, a known one is granted and revoked.
+        let r = run(&t, &["grant-contact-tracing", "nobody"], None).await;
+        assert_eq!(r.code, 1, "{r:?}");
+        let r = run(
+            &t,
+            &[
+                "create-staff",
+                "mei",
+                "--role",
+                "librarian",
+                "--password-stdin",
+            ],
+            Some("Door-Keeper-42\n"),
+        )
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        let r = run(&t, &["grant-contact-tracing", "mei"], None).await;
+        assert_eq!(r.code, 0, "{r:?}");
+        let log = db.audit_log().recent(1).await.unwrap();
+        assert_eq!(log[0].entry.action, "staff.permission_grant", "{}", t.name);
+        let r = run(&t, &["revoke-contact-tracing", "mei"], None).await;
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("revoked"), "{r:?}");
+    }
+}

@@ -132,6 +132,7 @@ impl Application {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
         let mut state = services(&db, credentials, clock, None, security.clone());
+        state.admission = state.admission.with_retention(config.visitor_retention);
         let work = scheduled_work(
             &db,
             &state,

@@ -25,12 +25,16 @@
 //!   overdue loans with their fines ([`reports`]);
 //! - a library closure that moves the due dates and pickup-by dates inside it, and its
 //!   preview ([`closures`]);
+//! - capacity and admission at the door, visitor registration for contact tracing with
+//!   the `contact_tracing` permission, and the purge of registrations past their
+//!   retention ([`admission`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
 
 pub mod account;
+pub mod admission;
 pub mod anonymisation;
 pub mod catalogue;
 pub mod closures;
@@ -52,6 +56,7 @@ pub mod standing;
 pub mod templates;
 
 pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
+pub use admission::{Admission, AdmissionError, AdmissionStore, VisitorPurge};
 pub use anonymisation::Anonymisation;
 pub use catalogue::{CatalogueHit, CatalogueQuery, SearchError, SearchWord};
 pub use closures::{ClosurePreview, MoveLine, PREVIEW_SAMPLE};

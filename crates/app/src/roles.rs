@@ -40,11 +40,15 @@ pub enum StaffWork {
     StaffAccounts,
     /// Reports: circulation counts, fines, the overdue list.
     Reports,
+    /// The door: admissions, departures, visitor registrations. Reading the
+    /// registrations needs the `contact_tracing` permission as well, whatever the role
+    /// (docs/premises.md).
+    Door,
 }
 
 impl StaffWork {
     /// Every kind of staff work.
-    pub const ALL: [StaffWork; 10] = [
+    pub const ALL: [StaffWork; 11] = [
         StaffWork::Readers,
         StaffWork::Circulation,
         StaffWork::Payments,
@@ -55,6 +59,7 @@ impl StaffWork {
         StaffWork::Stations,
         StaffWork::StaffAccounts,
         StaffWork::Reports,
+        StaffWork::Door,
     ];
 
     /// The least role that may do it.
@@ -69,7 +74,8 @@ impl StaffWork {
             | StaffWork::Catalogue
             | StaffWork::ReaderServices
             | StaffWork::ReadConfiguration
-            | StaffWork::Reports => StaffRole::Librarian,
+            | StaffWork::Reports
+            | StaffWork::Door => StaffRole::Librarian,
         }
     }
 }
@@ -118,6 +124,7 @@ mod tests {
             StaffWork::ReaderServices,
             StaffWork::ReadConfiguration,
             StaffWork::Reports,
+            StaffWork::Door,
         ];
         for work in StaffWork::ALL {
             assert!(may(StaffRole::Admin, work), "{work:?}");

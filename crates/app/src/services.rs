@@ -209,6 +209,8 @@ pub struct Services {
     pub notices: Arc<dyn crate::notices::NoticeLog>,
     /// The staff reports' reads.
     pub reports: Arc<dyn crate::reports::ReportStore>,
+    /// Capacity, admission, visitor registrations and their purge.
+    pub admission: crate::admission::Admission,
     /// The clock every component uses.
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).

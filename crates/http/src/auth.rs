@@ -309,6 +309,35 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     route("GET", "/api/v1/reports/circulation", StaffWork::Reports),
     route("GET", "/api/v1/reports/fines", StaffWork::Reports),
     route("GET", "/api/v1/reports/overdue", StaffWork::Reports),
+    // Capacity, the door, visitor registrations (reading them also needs the
+    // `contact_tracing` permission, checked by the application layer).
+    route(
+        "PUT",
+        "/api/v1/libraries/{code}/capacity",
+        StaffWork::Configuration,
+    ),
+    route(
+        "POST",
+        "/api/v1/libraries/{code}/admissions",
+        StaffWork::Door,
+    ),
+    route(
+        "POST",
+        "/api/v1/libraries/{code}/departures",
+        StaffWork::Door,
+    ),
+    route("POST", "/api/v1/libraries/{code}/visitors", StaffWork::Door),
+    route("GET", "/api/v1/visitors", StaffWork::Door),
+    route(
+        "PUT",
+        "/api/v1/staff/users/{username}/permissions/contact_tracing",
+        StaffWork::StaffAccounts,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/staff/users/{username}/permissions/contact_tracing",
+        StaffWork::StaffAccounts,
+    ),
 ];
 
 /// Whether two route paths have the same shape: the same literal segments, and variables

@@ -122,6 +122,25 @@ impl ApiError {
         )
     }
 
+    /// 403: reading visitor registrations needs the `contact_tracing` permission, whatever
+    /// the role.
+    pub fn contact_tracing_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "contact_tracing_required",
+            "Reading visitor registrations needs the contact_tracing permission.",
+        )
+    }
+
+    /// 409 `capacity_reached`: as many people are inside as the capacity allows.
+    pub fn capacity_reached() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "capacity_reached",
+            "The library (or section) is full; admission refused.",
+        )
+    }
+
     /// 404: unknown route, or unknown card/id.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
@@ -380,14 +399,18 @@ impl ApiResponse for ApiError {
                     "`unauthorized` (token) or `invalid_credentials` (login)",
                     false,
                 ),
-                doc(403, "`password_change_required` or `forbidden`", false),
+                doc(
+                    403,
+                    "`password_change_required`, `forbidden` or `contact_tracing_required`",
+                    false,
+                ),
                 doc(404, "`not_found`", false),
                 doc(
                     409,
                     "`checkout_refused`, `renewal_refused`, `hold_refused`, `checkin_refused`, \
                      `registration_refused`, `cancellation_refused` (with `reason`), \
                      `already_exists`, `hold_ended`, `activity_cancelled`, `notice_withdrawn`, \
-                     `already_answered`",
+                     `already_answered`, `capacity_reached`",
                     false,
                 ),
                 doc(413, "`payload_too_large`", false),
@@ -671,6 +694,22 @@ impl From<PeriodError> for ApiError {
             PeriodError::ResumesBeforeStart { .. } => {
                 ApiError::validation_failed(["resumes_on_not_after_starts_on"])
             }
+        }
+    }
+}
+
+impl From<library_app::AdmissionError> for ApiError {
+    fn from(err: library_app::AdmissionError) -> Self {
+        use library_app::AdmissionError as E;
+        match err {
+            E::NotFound => ApiError::not_found(),
+            E::Invalid(v) => ApiError::validation_failed(v),
+            E::Refused(_) => ApiError::capacity_reached(),
+            E::NotPermitted => ApiError::contact_tracing_required(),
+            E::TooMany(secs) => ApiError::too_many_attempts(time::Duration::seconds(
+                i64::try_from(secs).unwrap_or(i64::MAX),
+            )),
+            E::Store(e) => e.into(),
         }
     }
 }

@@ -7,7 +7,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use crate::error::{ApiError, from_poem_error};
 
 /// Body limit of the credential routes (logins, Password and PIN changes, SIP2 station
-/// accounts, staff users): 8 KiB.
+/// accounts, staff users) and of the public visitor form: 8 KiB.
 pub(crate) const AUTH_BODY_LIMIT: usize = 8 * 1024;
 /// Body limit of every other route: 1 MiB.
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
@@ -19,6 +19,8 @@ const CREDENTIAL_PATHS: &[&str] = &[
     "/api/v1/me/password",
     "/api/v1/me/pin",
     "/api/v1/sip2/",
+    // Not a credential, but a public form anyone may post to: kept as small.
+    "/api/v1/visitors",
 ];
 
 fn body_limit(path: &str) -> usize {

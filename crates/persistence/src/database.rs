@@ -277,6 +277,11 @@ impl Database {
         ReportQueries::new(self.conn.clone())
     }
 
+    /// Capacities, door counts, visitor registrations, staff permissions.
+    pub fn admission(&self) -> crate::AdmissionRecords {
+        crate::AdmissionRecords::new(self.conn.clone())
+    }
+
     /// The scheduled jobs' leases.
     pub fn job_leases(&self) -> JobLeaseStore {
         JobLeaseStore::new(self.conn.clone())

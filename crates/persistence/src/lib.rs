@@ -17,7 +17,9 @@
 //! - reader services: [`ActivityStore`] (activities, registrations under the activity's
 //!   row lock), [`NoticeStore`], [`ReaderSettingsStore`] (settings, the reading history;
 //!   an email change only when confirmed, the old address told in its transaction),
-//!   [`EnquiryStore`]; they speak `library-reader-services` types.
+//!   [`EnquiryStore`]; they speak `library-reader-services` types;
+//! - premises: [`AdmissionRecords`] (capacities and the count at each door, admission
+//!   events, visitor registrations and their purge, staff permissions).
 //!
 //! Invariants:
 //! - sea-orm types (entities, connections, errors) never leave this crate: the stores speak
@@ -55,6 +57,7 @@
 //! transactions begun `IMMEDIATE`.
 
 mod activity_store;
+mod admission_store;
 pub mod application;
 mod audit_store;
 mod catalogue_search;
@@ -93,6 +96,7 @@ mod staff_store;
 pub mod testing;
 
 pub use activity_store::ActivityStore;
+pub use admission_store::AdmissionRecords;
 pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
 pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem, TitleDetails};
 pub use circulation::{DbCirculationStore, DbTransaction};

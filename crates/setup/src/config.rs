@@ -61,6 +61,10 @@ pub struct Config {
     /// anonymised (`LIBRARY_ANONYMISE_AFTER_DAYS`, `anonymise_after_days` in the file);
     /// 0, the default, at the next run of the scheduled jobs.
     pub anonymise_after_days: u32,
+    /// Days visitor registrations are kept before the scheduled jobs purge them
+    /// (`LIBRARY_VISITOR_RETENTION_DAYS`, `visitor_retention_days` in the file; 1 to 366,
+    /// default 31; docs/premises.md).
+    pub visitor_retention: library_premises::admission::Retention,
     /// Seconds an HTTP client has to send a request's headers (from the moment the
     /// connection waits for them) and then its body (`LIBRARY_HTTP_READ_TIMEOUT_SECS`,
     /// `http_read_timeout_secs` in the file; default 10, at least 1).
@@ -134,6 +138,7 @@ impl std::fmt::Debug for Config {
             .field("sms_from", &self.sms_from)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
             .field("anonymise_after_days", &self.anonymise_after_days)
+            .field("visitor_retention", &self.visitor_retention)
             .field("http_read_timeout_secs", &self.http_read_timeout_secs)
             .finish()
     }
@@ -158,6 +163,7 @@ impl Default for Config {
             sms_from: None,
             secret_key: None,
             anonymise_after_days: 0,
+            visitor_retention: library_premises::admission::Retention::default(),
             http_read_timeout_secs: DEFAULT_HTTP_READ_TIMEOUT_SECS,
         }
     }
@@ -181,6 +187,7 @@ pub(crate) struct FileConfig {
     sms_from: Option<String>,
     secret_key: Option<String>,
     anonymise_after_days: Option<u32>,
+    visitor_retention_days: Option<i64>,
     http_read_timeout_secs: Option<u64>,
     /// `[policy]`: the rules stored on first start (`policy.rs`).
     pub(crate) policy: Option<PolicySection>,
@@ -231,6 +238,14 @@ pub enum ConfigError {
     #[error("{name}: expected a whole number of days (0 or more), got {value:?}")]
     Days {
         /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// The retention of visitor registrations is not a whole number of days from 1 to 366.
+    #[error("{name}: expected a whole number of days from 1 to 366, got {value:?}")]
+    Retention {
+        /// The variable or the file's key.
         name: &'static str,
         /// Its value.
         value: String,
@@ -317,6 +332,13 @@ impl Config {
             if let Some(v) = file.anonymise_after_days {
                 config.anonymise_after_days = v;
             }
+            if let Some(v) = file.visitor_retention_days {
+                config.visitor_retention = library_premises::admission::Retention::days(v)
+                    .map_err(|_| ConfigError::Retention {
+                        name: "visitor_retention_days",
+                        value: v.to_string(),
+                    })?;
+            }
             if let Some(v) = file.http_read_timeout_secs {
                 config.http_read_timeout_secs = v.max(1);
             }
@@ -399,6 +421,17 @@ impl Config {
                 name: "LIBRARY_ANONYMISE_AFTER_DAYS",
                 value: v.clone(),
             })?;
+        }
+        if let Some(v) = var("LIBRARY_VISITOR_RETENTION_DAYS").filter(|v| !v.trim().is_empty()) {
+            config.visitor_retention = v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .and_then(|d| library_premises::admission::Retention::days(d).ok())
+                .ok_or_else(|| ConfigError::Retention {
+                    name: "LIBRARY_VISITOR_RETENTION_DAYS",
+                    value: v.clone(),
+                })?;
         }
         if let Some(v) = var("LIBRARY_HTTP_READ_TIMEOUT_SECS").filter(|v| !v.trim().is_empty()) {
             let secs: u64 = v.trim().parse().map_err(|_| ConfigError::Number {
@@ -533,6 +566,42 @@ mod tests {
             config(&[("LIBRARY_DEV_CLOCK", "maybe")]),
             Err(ConfigError::Flag { .. })
         ));
+    }
+
+    #[test]
+    fn visitor_retention_from_the_file_or_the_variable() {
+        assert_eq!(config(&[]).unwrap().visitor_retention.get(), 31);
+        let path =
+            std::env::temp_dir().join(format!("library-retention-{}.toml", std::process::id()));
+        std::fs::write(&path, "visitor_retention_days = 14\n").unwrap();
+        let file = path.to_str().unwrap();
+        assert_eq!(
+            config(&[("LIBRARY_CONFIG", file)])
+                .unwrap()
+                .visitor_retention
+                .get(),
+            14
+        );
+        let c = config(&[
+            ("LIBRARY_CONFIG", file),
+            ("LIBRARY_VISITOR_RETENTION_DAYS", "366"),
+        ]);
+        assert_eq!(c.unwrap().visitor_retention.get(), 366);
+        std::fs::write(&path, "visitor_retention_days = 0\n").unwrap();
+        assert!(matches!(
+            config(&[("LIBRARY_CONFIG", file)]),
+            Err(ConfigError::Retention { .. })
+        ));
+        std::fs::remove_file(&path).unwrap();
+        for bad in ["0", "367", "-1", "thirty", "1.5"] {
+            assert!(
+                matches!(
+                    config(&[("LIBRARY_VISITOR_RETENTION_DAYS", bad)]),
+                    Err(ConfigError::Retention { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use library_app::security::SecurityLog;
 use library_app::{
     Anonymisation, BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport,
-    Reminders, SecretBox, Sender, Services, SmsTransport, StationConnections,
+    Reminders, SecretBox, Sender, Services, SmsTransport, StationConnections, VisitorPurge,
 };
 use library_core::Clock;
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
@@ -198,7 +198,8 @@ impl Transports {
 #[derive(Clone)]
 pub struct ScheduledWork {
     /// Hold expiry, the reminders about due dates, the purge of stale guessing counters,
-    /// and the anonymisation of returned loans of readers who keep no reading history.
+    /// the anonymisation of returned loans of readers who keep no reading history, and the
+    /// purge of visitor registrations past their retention.
     pub housekeeping: Arc<dyn JobRunner>,
     /// The delivery of the outbox.
     pub delivery: Arc<dyn JobRunner>,
@@ -220,7 +221,8 @@ impl ScheduledWork {
 
 /// The scheduled work over `db`: housekeeping (hold expiry first, so its notices and the
 /// reminders go out in the same run; then the anonymisation of returned loans after
-/// `config.anonymise_after_days`), and the delivery of the outbox through `transports`.
+/// `config.anonymise_after_days`, and the purge of visitor registrations past the
+/// retention of `services.admission`), and the delivery of the outbox through `transports`.
 pub fn scheduled_work(
     db: &Database,
     services: &Services,
@@ -241,6 +243,7 @@ pub fn scheduled_work(
                 after_days: config.anonymise_after_days,
             },
         )),
+        Arc::new(VisitorPurge(services.admission.clone())),
     ]));
     let delivery = Arc::new(Sender::new(
         services.clone(),
@@ -287,6 +290,7 @@ pub fn services(
         reminders: notices.clone(),
         notices,
         reports: Arc::new(db.reports()),
+        admission: library_app::Admission::new(Arc::new(db.admission()), clock.clone()),
         clock,
         random: Arc::new(OsRandom),
         security,

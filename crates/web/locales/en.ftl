@@ -362,3 +362,17 @@ lost-item = { $title } (barcode { $barcode })
 lost-explained = If you report this item lost, the loan ends and you are charged its replacement cost, a processing fee of 20% of it, and the overdue fine to today. If you find it later and bring it back, what you have not yet paid of the replacement cost and the processing fee is cancelled; what you have paid is refunded at the counter. The overdue fine stays.
 lost-confirm = Report it lost
 lost-cancel = Keep the loan
+
+visitors-title = Register your visit
+visitors-intro = Before you enter a library, register your name, a contact phone number and the library you visit, for contact tracing if a confirmed case is found. The date and time of the visit are recorded as now.
+visitors-link = Visiting a library? Register your visit
+visitors-name = Name
+visitors-phone = Contact phone number
+visitors-library = Library
+visitors-submit = Register
+visitors-retention = Your registration is kept for { $days } days, then deleted. Only staff allowed to trace contacts may read it.
+visitors-done = Your visit to { $library } at { $time } is registered. Thank you.
+visitors-error-name = Enter your name (at most 100 characters).
+visitors-error-phone = Enter a phone number of 8 to 15 digits.
+visitors-error-library = Choose a library from the list.
+visitors-error-too-many = Too many registrations from this connection; try again in an hour.

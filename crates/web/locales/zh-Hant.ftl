@@ -346,3 +346,17 @@ lost-item = { $title }（條碼 { $barcode }）
 lost-explained = 如你報失此物品，借閱即告結束，並須繳付其重置費、相當於重置費 20% 的手續費，以及計至今天的逾期罰款。如你其後找回並交還該物品，未繳付的重置費及手續費會被取消；已繳付的部分可在服務台退還。逾期罰款則不會取消。
 lost-confirm = 確認報失
 lost-cancel = 保留借閱
+
+visitors-title = 登記到訪
+visitors-intro = 進入圖書館前，請登記姓名、聯絡電話及到訪的圖書館，以便在發現確診個案時追蹤接觸者。到訪日期及時間以現在記錄。
+visitors-link = 到訪圖書館？請登記到訪
+visitors-name = 姓名
+visitors-phone = 聯絡電話
+visitors-library = 圖書館
+visitors-submit = 登記
+visitors-retention = 登記資料保存 { $days } 日，其後刪除，只供獲授權追蹤接觸者的職員查閱。
+visitors-done = 你於 { $time } 到訪{ $library }的登記已完成。謝謝。
+visitors-error-name = 請輸入姓名（最多 100 個字）。
+visitors-error-phone = 請輸入 8 至 15 位數字的電話號碼。
+visitors-error-library = 請從列表選擇圖書館。
+visitors-error-too-many = 此連線的登記次數過多，請一小時後再試。

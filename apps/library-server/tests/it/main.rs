@@ -2,6 +2,7 @@
 //! (SQLite always; PostgreSQL too when `LIBRARY_TEST_POSTGRES_URL` is set), driven over
 //! real HTTP.
 
+mod admission;
 mod anonymisation;
 mod attacks;
 mod bad_input;

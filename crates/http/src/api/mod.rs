@@ -1,6 +1,7 @@
 //! The routes: one module per group, all mounted by [`app`].
 
 mod activities;
+mod admission;
 mod auth;
 mod calendar;
 mod circulation;
@@ -85,6 +86,7 @@ pub(crate) type Apis = (
         search::SearchApi,
         readers::ReadersApi,
         reports::ReportsApi,
+        admission::AdmissionApi,
     ),
 );
 
@@ -110,6 +112,7 @@ fn apis(state: &Services) -> Apis {
             search::SearchApi::new(state.clone()),
             readers::ReadersApi::new(state.clone()),
             reports::ReportsApi::new(state.clone()),
+            admission::AdmissionApi::new(state.clone()),
         ),
     )
 }

@@ -3,6 +3,7 @@
 //! each test in a database of its own).
 
 mod admin_stores;
+mod admission;
 mod catalogue_search;
 mod circ_support;
 mod circulation_audit;

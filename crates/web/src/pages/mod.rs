@@ -6,6 +6,7 @@ mod catalogue;
 mod info;
 mod public;
 mod settings;
+mod visitors;
 
 use maud::{Markup, html};
 use poem::http::StatusCode;
@@ -53,6 +54,10 @@ pub(crate) fn routes() -> Route {
         .at("/ask", get(info::ask_page).post(info::ask))
         .at("/libraries", get(public::libraries))
         .at("/help", get(public::help))
+        .at(
+            "/visitors",
+            get(visitors::visitors_page).post(visitors::register),
+        )
         .at("/static/:name", get(assets::serve))
 }
 

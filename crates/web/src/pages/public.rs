@@ -48,6 +48,7 @@ pub(crate) async fn libraries(req: &Request) -> poem::Result<Response> {
     let main = html! {
         h1 { (lang.t("libraries-title")) }
         p .muted { (lang.ta("libraries-today", &[("date", lang.date(today).into())])) }
+        p { a #visitors-link href="/visitors" { (lang.t("visitors-link")) } }
         @if libraries.is_empty() {
             p { (lang.t("libraries-none")) }
         } @else {
