@@ -23,6 +23,8 @@
 //! - staff roles: which role may do which kind of staff work ([`roles`]);
 //! - the staff reports: circulation counts and fines per library and local day, the
 //!   overdue loans with their fines ([`reports`]);
+//! - the Students' Study Room admission cards: applications online and by post, the
+//!   ballot with its recorded seed, the card checked at the door ([`study_rooms`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
@@ -46,6 +48,7 @@ pub mod security;
 pub mod services;
 pub mod settings;
 pub mod standing;
+pub mod study_rooms;
 pub mod templates;
 
 pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
@@ -90,3 +93,6 @@ pub use services::{
 };
 pub use settings::SettingsChangeError;
 pub use standing::{Standing, standing_messages};
+pub use study_rooms::{
+    Applicant, BallotRecord, DoorCheck, StudyRoomError, StudyRoomStore, StudyRooms, draw_seed,
+};
