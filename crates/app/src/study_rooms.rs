@@ -11,10 +11,11 @@ use async_trait::async_trait;
 use library_circulation::ports::InfrastructureError;
 use library_core::{CardNumber, Clock, DEFAULT_LIBRARY_OFFSET, PatronId, StaffId};
 use library_credentials::{PortError, RandomSource};
+use library_premises::study_room::ballot::Entrant;
 use library_premises::study_room::{
     AdmissionRefusal, Application, ApplicationForm, ApplicationId, ApplicationRefusal,
-    BallotRefusal, Channel, DecisionRefusal, NewApplication, NewScheme, RevocationRefusal,
-    Scheme, SchemeId, StaffDecision, admission,
+    BallotRefusal, Channel, DecisionRefusal, NewApplication, NewScheme, RevocationRefusal, Scheme,
+    SchemeId, StaffDecision, admission,
 };
 use time::{Date, OffsetDateTime};
 
@@ -58,8 +59,9 @@ pub struct BallotRecord {
     pub run_at: OffsetDateTime,
     /// Who ran it (`None`: the admin tool or the system).
     pub run_by: Option<StaffId>,
-    /// The applications that took part, in order of id.
-    pub entrants: u32,
+    /// The applications that took part, in order of id, with whether each declared being
+    /// an examination candidate.
+    pub entrants: Vec<Entrant>,
     /// The places reserved for examination candidates.
     pub priority_places: u32,
     /// The winners, in the order drawn.
@@ -328,6 +330,9 @@ mod tests {
     fn drawn_seeds_fit_a_json_number() {
         assert_eq!(draw_seed(&Fixed(0xFF)), (1 << 53) - 1);
         assert_eq!(draw_seed(&Fixed(0)), 0);
-        assert_eq!(draw_seed(&Fixed(1)), 0x0001_0101_0101_0101 & ((1 << 53) - 1));
+        assert_eq!(
+            draw_seed(&Fixed(1)),
+            0x0001_0101_0101_0101 & ((1 << 53) - 1)
+        );
     }
 }

@@ -111,10 +111,7 @@ fn application(row: &QueryResult) -> Result<Application, InfrastructureError> {
     })
 }
 
-async fn read_scheme(
-    conn: &impl ConnectionTrait,
-    id: SchemeId,
-) -> Result<Scheme, StudyRoomError> {
+async fn read_scheme(conn: &impl ConnectionTrait, id: SchemeId) -> Result<Scheme, StudyRoomError> {
     let row = one(
         conn,
         &format!("{SCHEME_SELECT} WHERE s.id = ?"),
@@ -127,10 +124,7 @@ async fn read_scheme(
 }
 
 /// Locks scheme `id`'s row, then reads it. Unknown: `NotFound`.
-async fn lock_scheme(
-    conn: &impl ConnectionTrait,
-    id: SchemeId,
-) -> Result<Scheme, StudyRoomError> {
+async fn lock_scheme(conn: &impl ConnectionTrait, id: SchemeId) -> Result<Scheme, StudyRoomError> {
     let sql = format!(
         "SELECT id FROM study_room_schemes WHERE id = ?{}",
         lock_clause(conn.get_database_backend())
@@ -233,7 +227,21 @@ fn ballot(row: &QueryResult) -> Result<BallotRecord, InfrastructureError> {
         run_by: get::<Option<i64>>(row, "run_by")
             .map_err(infra(C))?
             .map(StaffId),
-        entrants: to_u32(C, get(row, "entrants").map_err(infra(C))?)?,
+        entrants: {
+            let text: String = get(row, "entrants").map_err(infra(C))?;
+            text.split(',')
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    let (id, candidate) = e
+                        .split_once(':')
+                        .ok_or_else(|| corrupt(C, format_args!("entrant {e:?}")))?;
+                    Ok(Entrant {
+                        application: ApplicationId(id.parse().map_err(|e| corrupt(C, e))?),
+                        candidate: candidate == "1",
+                    })
+                })
+                .collect::<Result<_, InfrastructureError>>()?
+        },
         priority_places: to_u32(C, get(row, "priority_places").map_err(infra(C))?)?,
         winners: winners
             .split(',')
@@ -337,11 +345,11 @@ impl StudyRoomPort for DbStudyRooms {
         let txn = self.begin(C).await?;
         let scheme = lock_scheme(&txn, scheme_id).await?;
         let existing = application_of(&txn, scheme_id, patron).await?;
-        if let Some(refusal) =
-            scheme
-                .details
-                .application_refusal(new.counted_on, scheme.ballot_run, existing.is_some())
-        {
+        if let Some(refusal) = scheme.details.application_refusal(
+            new.counted_on,
+            scheme.ballot_run,
+            existing.is_some(),
+        ) {
             return Err(StudyRoomError::ApplicationRefused(refusal));
         }
         let backend = txn.get_database_backend();
@@ -496,7 +504,7 @@ impl StudyRoomPort for DbStudyRooms {
             seed,
             run_at: now,
             run_by: audit.staff,
-            entrants: u32::try_from(entrants.len()).unwrap_or(u32::MAX),
+            entrants,
             priority_places: drawn.priority_places,
             winners: drawn.winners,
         };
@@ -509,7 +517,13 @@ impl StudyRoomPort for DbStudyRooms {
                 seed.to_string().into(),
                 instant::value(backend, now),
                 Value::BigInt(record.run_by.map(|s| s.get())),
-                i64::from(record.entrants).into(),
+                record
+                    .entrants
+                    .iter()
+                    .map(|e| format!("{}:{}", e.application.0, u8::from(e.candidate)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    .into(),
                 i64::from(record.priority_places).into(),
                 ids_text(&record.winners).into(),
             ],

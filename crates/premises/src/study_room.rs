@@ -191,11 +191,7 @@ impl SchemeForm {
         );
         let extended = take(
             v,
-            extended_hours(
-            self.extended_from,
-            self.extended_to,
-            &self.extended_hours,
-            ),
+            extended_hours(self.extended_from, self.extended_to, &self.extended_hours),
         );
         if self.opens_on > self.closes_on {
             violations.push("window_invalid");

@@ -20,6 +20,7 @@ mod search;
 mod settings;
 mod sip2;
 mod staff;
+mod study_rooms;
 mod types;
 
 use poem::middleware::CatchPanic;
@@ -59,6 +60,8 @@ enum ApiTags {
     Enquiries,
     /// Staff reports: circulation counts, fines, overdue loans (JSON or CSV).
     Reports,
+    /// Students' Study Room admission cards: schemes, applications, the ballot, the door.
+    StudyRooms,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -85,6 +88,7 @@ pub(crate) type Apis = (
         search::SearchApi,
         readers::ReadersApi,
         reports::ReportsApi,
+        study_rooms::StudyRoomsApi,
     ),
 );
 
@@ -110,6 +114,7 @@ fn apis(state: &Services) -> Apis {
             search::SearchApi::new(state.clone()),
             readers::ReadersApi::new(state.clone()),
             reports::ReportsApi::new(state.clone()),
+            study_rooms::StudyRoomsApi::new(state.clone()),
         ),
     )
 }

@@ -129,7 +129,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(Ballots::Seed, 20))
                     .col(timestamp_with_time_zone(Ballots::RunAt))
                     .col(big_integer_null(Ballots::RunBy))
-                    .col(big_integer(Ballots::Entrants))
+                    .col(text(Ballots::Entrants))
                     .col(big_integer(Ballots::PriorityPlaces))
                     .col(text(Ballots::Winners))
                     .foreign_key(

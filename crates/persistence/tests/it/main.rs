@@ -19,6 +19,6 @@ mod restart;
 mod rules;
 mod service_flow;
 mod session_store;
-mod study_rooms;
 mod sip2_stations;
+mod study_rooms;
 mod support;

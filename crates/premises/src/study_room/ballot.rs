@@ -173,7 +173,11 @@ mod tests {
             (7, 50, 3),
             (u32::MAX, 100, u32::MAX),
         ] {
-            assert_eq!(priority_places(places, percent), expected, "{places} {percent}");
+            assert_eq!(
+                priority_places(places, percent),
+                expected,
+                "{places} {percent}"
+            );
         }
     }
 

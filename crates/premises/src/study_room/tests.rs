@@ -62,13 +62,13 @@ fn scheme_violations() {
         (|f| f.name = "a".repeat(201), &["name_invalid"]),
         (|f| f.name_zh = String::new(), &["name_zh_missing"]),
         (|f| f.name_zh = "自\n修".into(), &["name_zh_invalid"]),
-        (|f| f.library_code = Some("no such!".into()), &["library_code_invalid"]),
+        (
+            |f| f.library_code = Some("no such!".into()),
+            &["library_code_invalid"],
+        ),
         (|f| f.library_code = None, &[]),
         (|f| f.library_code = Some(" ".into()), &[]),
-        (
-            |f| f.opens_on = date!(2021 - 03 - 01),
-            &["window_invalid"],
-        ),
+        (|f| f.opens_on = date!(2021 - 03 - 01), &["window_invalid"]),
         // A one-day window is a window.
         (|f| f.opens_on = date!(2021 - 02 - 28), &[]),
         (
@@ -123,8 +123,14 @@ fn scheme_violations() {
         (|f| f.places = -1, &["places_invalid"]),
         (|f| f.places = 100_001, &["places_invalid"]),
         (|f| f.places = 100_000, &[]),
-        (|f| f.priority_percent = Some(101), &["priority_share_invalid"]),
-        (|f| f.priority_percent = Some(-1), &["priority_share_invalid"]),
+        (
+            |f| f.priority_percent = Some(101),
+            &["priority_share_invalid"],
+        ),
+        (
+            |f| f.priority_percent = Some(-1),
+            &["priority_share_invalid"],
+        ),
         (|f| f.priority_percent = None, &[]),
         (|f| f.priority_percent = Some(100), &[]),
         (
@@ -152,11 +158,21 @@ fn applications_count_by_their_date_within_the_window() {
         (date!(2021 - 02 - 10), false, false, None),
         (date!(2021 - 02 - 28), false, false, None),
         (date!(2021 - 03 - 01), false, false, Some("after_window")),
-        (date!(2021 - 02 - 27), true, false, Some("ballot_already_run")),
+        (
+            date!(2021 - 02 - 27),
+            true,
+            false,
+            Some("ballot_already_run"),
+        ),
         (date!(2021 - 02 - 27), false, true, Some("already_applied")),
         // The window comes first.
         (date!(2021 - 03 - 01), true, true, Some("after_window")),
-        (date!(2021 - 02 - 20), true, true, Some("ballot_already_run")),
+        (
+            date!(2021 - 02 - 20),
+            true,
+            true,
+            Some("ballot_already_run"),
+        ),
     ];
     for (counted_on, ballot_run, applied, expected) in cases {
         assert_eq!(
@@ -181,7 +197,9 @@ fn the_application_form() {
         exam_candidate: true,
         exam: exam.map(str::to_owned),
     };
-    let ok = post(date!(2021 - 02 - 27), Some("  HKDSE ")).parse(today).unwrap();
+    let ok = post(date!(2021 - 02 - 27), Some("  HKDSE "))
+        .parse(today)
+        .unwrap();
     assert_eq!(ok.exam, "HKDSE");
     assert!(post(today, None).parse(today).is_ok());
     assert_eq!(
@@ -262,7 +280,9 @@ fn the_card_at_the_door() {
     ];
     for (i, (app, on, expected)) in cases.into_iter().enumerate() {
         assert_eq!(
-            admission(&s, app.as_ref(), on).err().map(AdmissionRefusal::code),
+            admission(&s, app.as_ref(), on)
+                .err()
+                .map(AdmissionRefusal::code),
             expected,
             "case {i}"
         );
@@ -316,7 +336,10 @@ fn revocations_and_statuses() {
         Some(RevocationRefusal::AlreadyRevoked)
     );
     assert_eq!(application(Approved, true).status().code(), "revoked");
-    assert_eq!(application(NotSelected, false).status().code(), "not_selected");
+    assert_eq!(
+        application(NotSelected, false).status().code(),
+        "not_selected"
+    );
     for d in [Pending, Approved, NotSelected, Rejected] {
         assert_eq!(Decision::from_code(d.code()), Some(d));
     }
@@ -327,7 +350,10 @@ fn revocations_and_statuses() {
 
 #[test]
 fn reasons() {
-    assert_eq!(parse_reason("  Incomplete form "), Ok("Incomplete form".into()));
+    assert_eq!(
+        parse_reason("  Incomplete form "),
+        Ok("Incomplete form".into())
+    );
     assert_eq!(parse_reason(" "), Err("reason_missing"));
     assert_eq!(parse_reason(&"x".repeat(501)), Err("reason_invalid"));
     assert_eq!(parse_reason("a\u{7}"), Err("reason_invalid"));
