@@ -6,6 +6,7 @@ mod catalogue;
 mod info;
 mod public;
 mod settings;
+mod study_rooms;
 
 use maud::{Markup, html};
 use poem::http::StatusCode;
@@ -51,6 +52,8 @@ pub(crate) fn routes() -> Route {
         )
         .at("/settings/pin", post(settings::change_pin))
         .at("/ask", get(info::ask_page).post(info::ask))
+        .at("/study-rooms", get(study_rooms::study_rooms))
+        .at("/study-rooms/:id/apply", post(study_rooms::apply))
         .at("/libraries", get(public::libraries))
         .at("/help", get(public::help))
         .at("/static/:name", get(assets::serve))
