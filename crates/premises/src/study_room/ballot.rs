@@ -58,7 +58,9 @@ impl SplitMix64 {
     /// Shuffles `items` in place (Fisher–Yates, from the last position down).
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
+            // `below(i + 1)` is at most `i`, a `usize` already.
+            let bound = u64::try_from(i).map_or(u64::MAX, |i| i.saturating_add(1));
+            let j = usize::try_from(self.below(bound)).unwrap_or(i);
             items.swap(i, j);
         }
     }
@@ -142,7 +144,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &candidate)| Entrant {
-                application: ApplicationId(i as i64 + 1),
+                application: ApplicationId(i64::try_from(i).unwrap() + 1),
                 candidate,
             })
             .collect()
@@ -259,7 +261,7 @@ mod tests {
             let candidate_winners = first
                 .winners
                 .iter()
-                .filter(|w| candidates[(w.0 - 1) as usize])
+                .filter(|w| candidates[usize::try_from(w.0 - 1).unwrap()])
                 .count();
             let reserved = priority_places(places, percent) as usize;
             prop_assert!(candidate_winners >= n_candidates.min(reserved));
