@@ -379,7 +379,7 @@ function watchPage(page, problems) {
 // Page checks.
 
 const OTHER = { en: 'zh-Hant', 'zh-Hant': 'en' };
-const NAV = ['/account', '/catalogue', '/info', '/settings', '/ask', '/libraries', '/help'];
+const NAV = ['/account', '/catalogue', '/info', '/study-rooms', '/settings', '/ask', '/libraries', '/help'];
 
 function pathOf(page) {
   return new URL(page.url()).pathname;

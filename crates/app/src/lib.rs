@@ -28,6 +28,8 @@
 //! - capacity and admission at the door, visitor registration for contact tracing with
 //!   the `contact_tracing` permission, and the purge of registrations past their
 //!   retention ([`admission`]);
+//! - the Students' Study Room admission cards: applications online and by post, the
+//!   ballot with its recorded seed, the card checked at the door ([`study_rooms`]);
 //! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
@@ -53,6 +55,7 @@ pub mod security;
 pub mod services;
 pub mod settings;
 pub mod standing;
+pub mod study_rooms;
 pub mod templates;
 
 pub use account::{HOLD_HISTORY_DAYS, HoldLine, LoanLine, Renewal, RenewalResult, reader_channel};
@@ -99,3 +102,6 @@ pub use services::{
 };
 pub use settings::SettingsChangeError;
 pub use standing::{Standing, standing_messages};
+pub use study_rooms::{
+    Applicant, BallotRecord, DoorCheck, StudyRoomError, StudyRoomStore, StudyRooms, draw_seed,
+};

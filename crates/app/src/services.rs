@@ -203,6 +203,8 @@ pub struct Services {
     pub staff: Arc<dyn StaffDirectory>,
     /// Activities, notices, settings, enquiries.
     pub reader_services: ReaderServices,
+    /// Students' Study Room schemes, applications, ballots and cards.
+    pub study_rooms: crate::study_rooms::StudyRooms,
     /// The reminders due and noted.
     pub reminders: Arc<dyn crate::notices::ReminderStore>,
     /// What readers and staff see of the messages sent.

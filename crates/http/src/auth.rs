@@ -239,6 +239,32 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         "/api/v1/staff/enquiries/{id}/answer",
         StaffWork::ReaderServices,
     ),
+    // Students' Study Room cards: the counter's and the door's work.
+    route(
+        "POST",
+        "/api/v1/study-room-schemes/{id}/applications",
+        StaffWork::ReaderServices,
+    ),
+    route(
+        "GET",
+        "/api/v1/study-room-schemes/{id}/applications",
+        StaffWork::ReaderServices,
+    ),
+    route(
+        "POST",
+        "/api/v1/study-room-applications/{id}/decision",
+        StaffWork::ReaderServices,
+    ),
+    route(
+        "POST",
+        "/api/v1/study-room-applications/{id}/revocation",
+        StaffWork::ReaderServices,
+    ),
+    route(
+        "POST",
+        "/api/v1/study-room-schemes/{id}/admissions",
+        StaffWork::ReaderServices,
+    ),
     // Configuration, read.
     route(
         "GET",
@@ -287,6 +313,16 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
     route(
         "PATCH",
         "/api/v1/fine-suspensions/{id}",
+        StaffWork::Configuration,
+    ),
+    route(
+        "POST",
+        "/api/v1/study-room-schemes",
+        StaffWork::Configuration,
+    ),
+    route(
+        "POST",
+        "/api/v1/study-room-schemes/{id}/ballot",
         StaffWork::Configuration,
     ),
     // SIP2 station accounts, listing included: they are machines' credentials.

@@ -20,6 +20,7 @@ use library_app::AdminError;
 use library_app::RegistrationError;
 use library_app::ServiceError;
 use library_app::SettingsChangeError;
+use library_app::StudyRoomError;
 use library_circulation::ports::InfrastructureError;
 use library_circulation::service::{
     CancelHoldError, ChangeHoldError, CheckinError, CheckoutError, CollectHoldError,
@@ -751,6 +752,24 @@ impl From<ServiceError> for ApiError {
             ServiceError::AlreadyAnswered => ApiError::reader_service_conflict("already_answered"),
             ServiceError::EmailChangeUnconfirmed => ApiError::forbidden(),
             ServiceError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
+impl From<StudyRoomError> for ApiError {
+    fn from(err: StudyRoomError) -> Self {
+        match err {
+            StudyRoomError::NotFound => ApiError::not_found(),
+            StudyRoomError::Invalid(v) => ApiError::validation_failed(v),
+            StudyRoomError::ApplicationRefused(r) => {
+                ApiError::refused("application_refused", r.code())
+            }
+            StudyRoomError::BallotRefused(r) => ApiError::refused("ballot_refused", r.code()),
+            StudyRoomError::DecisionRefused(r) => ApiError::refused("decision_refused", r.code()),
+            StudyRoomError::RevocationRefused(r) => {
+                ApiError::refused("revocation_refused", r.code())
+            }
+            StudyRoomError::Infrastructure(e) => e.into(),
         }
     }
 }

@@ -307,6 +307,11 @@ impl Database {
         ActivityStore::new(self.conn.clone(), self.gate.clone())
     }
 
+    /// Students' Study Room schemes, applications, ballots and cards.
+    pub fn study_rooms(&self) -> crate::DbStudyRooms {
+        crate::DbStudyRooms::new(self.conn.clone(), self.gate.clone())
+    }
+
     /// Library notices.
     pub fn notices(&self) -> NoticeStore {
         NoticeStore::new(self.conn.clone())

@@ -20,6 +20,9 @@
 //!   [`EnquiryStore`]; they speak `library-reader-services` types;
 //! - premises: [`AdmissionRecords`] (capacities and the count at each door, admission
 //!   events, visitor registrations and their purge, staff permissions).
+//! - premises: [`DbStudyRooms`] (Students' Study Room schemes, applications under the
+//!   scheme's row lock, the ballot recorded with its seed, decisions and revocations);
+//!   it implements `library_app::StudyRoomStore` directly.
 //!
 //! Invariants:
 //! - sea-orm types (entities, connections, errors) never leave this crate: the stores speak
@@ -92,6 +95,7 @@ mod settings_store;
 mod sip2_station_store;
 mod sql;
 mod staff_store;
+mod study_room_store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -123,3 +127,4 @@ pub use session_store::DbSessionStore;
 pub use settings_store::{EMAIL_CHANGED, ReaderSettingsStore, SettingsPut};
 pub use sip2_station_store::{NewSip2Station, Sip2Station, Sip2StationStore};
 pub use staff_store::{NewStaffUser, StaffStore, StaffUser};
+pub use study_room_store::DbStudyRooms;

@@ -272,6 +272,8 @@ pub fn services(
     let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(db, clock.clone()));
     let admin = Arc::new(DbAdmin::new(db));
     let notices = Arc::new(DbNotices::new(db));
+    let readers: Arc<dyn library_app::ReaderDirectory> = Arc::new(DbReaderDirectory::new(db));
+    let random: Arc<dyn library_credentials::RandomSource> = Arc::new(OsRandom);
     Services {
         credentials,
         readers: Arc::new(DbReaderDirectory::new(db)),
@@ -287,12 +289,18 @@ pub fn services(
         sip2_stations: Arc::new(DbSip2Stations::new(db, connections)),
         staff: Arc::new(DbStaffDirectory::new(db)),
         reader_services: reader_services(db, clock.clone()),
+        study_rooms: library_app::StudyRooms::new(
+            Arc::new(db.study_rooms()),
+            readers,
+            clock.clone(),
+            random.clone(),
+        ),
         reminders: notices.clone(),
         notices,
         reports: Arc::new(db.reports()),
         admission: library_app::Admission::new(Arc::new(db.admission()), clock.clone()),
         clock,
-        random: Arc::new(OsRandom),
+        random,
         security,
         dev: None,
     }

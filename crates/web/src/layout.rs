@@ -13,6 +13,7 @@ const NAV: &[(&str, &str)] = &[
     ("/account", "nav-account"),
     ("/catalogue", "nav-catalogue"),
     ("/info", "nav-info"),
+    ("/study-rooms", "nav-study-rooms"),
     ("/settings", "nav-settings"),
     ("/ask", "nav-ask"),
     ("/libraries", "nav-libraries"),

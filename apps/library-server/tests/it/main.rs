@@ -35,6 +35,7 @@ mod sip2;
 mod sip2_security;
 mod staff_audit;
 mod staff_roles;
+mod study_rooms;
 mod support;
 mod transit;
 mod two_processes;

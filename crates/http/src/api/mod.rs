@@ -21,6 +21,7 @@ mod search;
 mod settings;
 mod sip2;
 mod staff;
+mod study_rooms;
 mod types;
 
 use poem::middleware::CatchPanic;
@@ -60,6 +61,8 @@ enum ApiTags {
     Enquiries,
     /// Staff reports: circulation counts, fines, overdue loans (JSON or CSV).
     Reports,
+    /// Students' Study Room admission cards: schemes, applications, the ballot, the door.
+    StudyRooms,
     /// Development only (`LIBRARY_DEV_CLOCK=1`): the settable clock and the job trigger.
     Dev,
 }
@@ -87,6 +90,7 @@ pub(crate) type Apis = (
         readers::ReadersApi,
         reports::ReportsApi,
         admission::AdmissionApi,
+        study_rooms::StudyRoomsApi,
     ),
 );
 
@@ -113,6 +117,7 @@ fn apis(state: &Services) -> Apis {
             readers::ReadersApi::new(state.clone()),
             reports::ReportsApi::new(state.clone()),
             admission::AdmissionApi::new(state.clone()),
+            study_rooms::StudyRoomsApi::new(state.clone()),
         ),
     )
 }

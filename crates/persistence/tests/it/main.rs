@@ -21,4 +21,5 @@ mod rules;
 mod service_flow;
 mod session_store;
 mod sip2_stations;
+mod study_rooms;
 mod support;

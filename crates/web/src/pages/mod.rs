@@ -7,6 +7,7 @@ mod info;
 mod public;
 mod settings;
 mod visitors;
+mod study_rooms;
 
 use maud::{Markup, html};
 use poem::http::StatusCode;
@@ -52,6 +53,8 @@ pub(crate) fn routes() -> Route {
         )
         .at("/settings/pin", post(settings::change_pin))
         .at("/ask", get(info::ask_page).post(info::ask))
+        .at("/study-rooms", get(study_rooms::study_rooms))
+        .at("/study-rooms/:id/apply", post(study_rooms::apply))
         .at("/libraries", get(public::libraries))
         .at("/help", get(public::help))
         .at(
