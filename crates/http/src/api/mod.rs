@@ -9,6 +9,7 @@ mod dev;
 mod enquiries;
 mod fines;
 mod holds;
+mod hours;
 mod libraries;
 mod me;
 mod messages;
@@ -85,6 +86,7 @@ pub(crate) type Apis = (
         search::SearchApi,
         readers::ReadersApi,
         reports::ReportsApi,
+        hours::HoursApi,
     ),
 );
 
@@ -110,6 +112,7 @@ fn apis(state: &Services) -> Apis {
             search::SearchApi::new(state.clone()),
             readers::ReadersApi::new(state.clone()),
             reports::ReportsApi::new(state.clone()),
+            hours::HoursApi::new(state.clone()),
         ),
     )
 }
