@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Route {
         .at("/settings/pin", post(settings::change_pin))
         .at("/ask", get(info::ask_page).post(info::ask))
         .at("/libraries", get(public::libraries))
+        .at("/libraries/:code", get(public::library))
         .at("/help", get(public::help))
         .at("/static/:name", get(assets::serve))
 }
