@@ -480,7 +480,7 @@ fn arb_hours() -> impl Strategy<Value = Hours> {
 proptest! {
     #[test]
     fn opens_next_is_after_now_and_open(hours in arb_hours(), minutes in 0i64..(90 * 24 * 60), closed_mod in 2u8..9) {
-        let closed = |d: Date| d.ordinal() % u16::from(closed_mod) == 0;
+        let closed = |d: Date| d.ordinal().is_multiple_of(u16::from(closed_mod));
         let now = hk(datetime!(2021-01-25 00:00)) + Duration::minutes(minutes);
         let status = hours.status(now, HK, &closed);
         if let Some(next) = status.opens_next {
