@@ -44,6 +44,7 @@ pub mod delivery;
 pub mod hasher;
 pub mod notices;
 pub mod ports;
+pub mod premises;
 pub mod reader_services;
 pub mod readers;
 pub mod registration;

@@ -186,6 +186,8 @@ pub struct Services {
     pub circulation: Arc<dyn CirculationDesk>,
     /// Libraries and calendars.
     pub libraries: Arc<dyn LibraryAdmin>,
+    /// Opening hours, sections, door services and reopenings.
+    pub premises: crate::premises::Premises,
     /// Titles and items.
     pub catalogue: Arc<dyn CatalogueAdmin>,
     /// Circulation rules.

@@ -309,6 +309,37 @@ pub const STAFF_ROUTES: &[StaffRoute] = &[
         "/api/v1/libraries/{code}/calendar/{id}",
         StaffWork::Configuration,
     ),
+    route(
+        "PUT",
+        "/api/v1/libraries/{code}/hours",
+        StaffWork::Configuration,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/libraries/{code}/hours",
+        StaffWork::Configuration,
+    ),
+    route(
+        "POST",
+        "/api/v1/libraries/{code}/special-hours",
+        StaffWork::Configuration,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/libraries/{code}/special-hours/{id}",
+        StaffWork::Configuration,
+    ),
+    route(
+        "PUT",
+        "/api/v1/libraries/{code}/sections/{section}",
+        StaffWork::Configuration,
+    ),
+    route(
+        "PUT",
+        "/api/v1/libraries/{code}/door-services",
+        StaffWork::Configuration,
+    ),
+    route("POST", "/api/v1/reopenings", StaffWork::Configuration),
     route("POST", "/api/v1/fine-suspensions", StaffWork::Configuration),
     route(
         "PATCH",

@@ -734,6 +734,12 @@ impl From<AdminError> for ApiError {
     }
 }
 
+impl From<library_premises::hours::HoursError> for ApiError {
+    fn from(err: library_premises::hours::HoursError) -> Self {
+        ApiError::validation_failed([err.code()])
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {

@@ -242,6 +242,11 @@ impl Database {
         LibraryStore::new(self.conn.clone(), self.config.clone())
     }
 
+    /// Opening hours, sections and door services of the libraries.
+    pub fn premises(&self) -> crate::application::DbPremises {
+        crate::application::DbPremises::new(self.conn.clone(), self.libraries())
+    }
+
     /// Titles and items.
     pub fn catalogue(&self) -> CatalogueStore {
         CatalogueStore::new(self.conn.clone())

@@ -14,7 +14,7 @@ use crate::instant;
 use crate::pool::Pool;
 use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, one, page, store_err};
 
-const NOTICE_SELECT: &str = "SELECT n.id, n.library_code, n.title, n.body, n.published_on, \
+const NOTICE_SELECT: &str = "SELECT n.id, n.library_code, n.title, n.body, n.title_zh, n.body_zh, n.published_on, \
      n.expires_on, n.created_at, n.withdrawn_at, l.name AS library_name, \
      l.name_zh AS library_name_zh \
      FROM notices n LEFT JOIN libraries l ON l.code = n.library_code";
@@ -32,6 +32,8 @@ fn listing(row: &QueryResult) -> Result<NoticeListing, InfrastructureError> {
                 library,
                 title: get(row, "title").map_err(infra(C))?,
                 body: get(row, "body").map_err(infra(C))?,
+                title_zh: get(row, "title_zh").map_err(infra(C))?,
+                body_zh: get(row, "body_zh").map_err(infra(C))?,
                 published_on: get(row, "published_on").map_err(infra(C))?,
                 expires_on: get(row, "expires_on").map_err(infra(C))?,
             },
@@ -41,6 +43,32 @@ fn listing(row: &QueryResult) -> Result<NoticeListing, InfrastructureError> {
         library_name: get(row, "library_name").map_err(infra(C))?,
         library_name_zh: get(row, "library_name_zh").map_err(infra(C))?,
     })
+}
+
+/// Inserts `notice`, published at `now`, on `conn` (a transaction of the caller's); its id.
+pub(crate) async fn insert_notice(
+    conn: &impl ConnectionTrait,
+    notice: &NewNotice,
+    now: OffsetDateTime,
+) -> Result<NoticeId, sea_orm::DbErr> {
+    let backend = conn.get_database_backend();
+    insert_returning_id(
+        conn,
+        "INSERT INTO notices (library_code, title, body, title_zh, body_zh, published_on, \
+         expires_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        vec![
+            Value::String(notice.library.as_ref().map(|l| l.as_str().to_owned())),
+            notice.title.as_str().into(),
+            notice.body.as_str().into(),
+            Value::String(notice.title_zh.clone()),
+            Value::String(notice.body_zh.clone()),
+            Value::TimeDate(Some(notice.published_on)),
+            Value::TimeDate(notice.expires_on),
+            instant::value(backend, now),
+        ],
+    )
+    .await
+    .map(NoticeId)
 }
 
 /// Notices in the database.
@@ -71,23 +99,9 @@ impl NoticeStore {
         {
             return Err(StoreError::NotFound("library"));
         }
-        let backend = txn.get_database_backend();
-        let id = insert_returning_id(
-            &txn,
-            "INSERT INTO notices (library_code, title, body, published_on, expires_on, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            vec![
-                Value::String(notice.library.as_ref().map(|l| l.as_str().to_owned())),
-                notice.title.as_str().into(),
-                notice.body.as_str().into(),
-                Value::TimeDate(Some(notice.published_on)),
-                Value::TimeDate(notice.expires_on),
-                instant::value(backend, now),
-            ],
-        )
-        .await
-        .map(NoticeId)
-        .map_err(store_err(C))?;
+        let id = insert_notice(&txn, notice, now)
+            .await
+            .map_err(store_err(C))?;
         if let Some(entry) = audit {
             insert_audit_entry(&txn, &entry(id))
                 .await

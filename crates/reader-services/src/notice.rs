@@ -1,10 +1,12 @@
 //! Library notices ("My Info", library information; docs/http.md): a library, or every
 //! library, publishes a title and a text shown to readers from a date, optionally until a
-//! date, unless withdrawn.
+//! date, unless withdrawn. A notice may also carry its title and text in Traditional
+//! Chinese, which readers who chose that language see instead.
 
 use library_core::LibraryCode;
 use time::{Date, OffsetDateTime};
 
+use crate::Language;
 use crate::text::{Checks, TextField, Violations};
 
 const TITLE: TextField = TextField {
@@ -18,6 +20,20 @@ const BODY: TextField = TextField {
     missing: "body_missing",
     too_long: "body_too_long",
     invalid: "body_invalid",
+    max_chars: 5_000,
+    multi_line: true,
+};
+const TITLE_ZH: TextField = TextField {
+    missing: "title_zh_missing",
+    too_long: "title_zh_too_long",
+    invalid: "title_zh_invalid",
+    max_chars: 200,
+    multi_line: false,
+};
+const BODY_ZH: TextField = TextField {
+    missing: "body_zh_missing",
+    too_long: "body_zh_too_long",
+    invalid: "body_zh_invalid",
     max_chars: 5_000,
     multi_line: true,
 };
@@ -42,6 +58,10 @@ pub struct NoticeForm {
     pub title: String,
     /// Its text (line breaks allowed).
     pub body: String,
+    /// Its title in Traditional Chinese, if any (blank: none).
+    pub title_zh: Option<String>,
+    /// Its text in Traditional Chinese, if any (blank: none).
+    pub body_zh: Option<String>,
     /// First day shown (default: today).
     pub published_on: Option<Date>,
     /// Last day shown (default: until withdrawn).
@@ -57,6 +77,10 @@ pub struct NewNotice {
     pub title: String,
     /// Its text.
     pub body: String,
+    /// Its title in Traditional Chinese, if any.
+    pub title_zh: Option<String>,
+    /// Its text in Traditional Chinese, if any.
+    pub body_zh: Option<String>,
     /// First day shown (library-local date).
     pub published_on: Date,
     /// Last day shown, inclusive; `None` = until withdrawn.
@@ -66,7 +90,7 @@ pub struct NewNotice {
 impl NoticeForm {
     /// Checks every field, `today` being the library-local date; the notice or every
     /// violation: `unknown_library` (not a library code), `title_*`, `body_*`,
-    /// `expires_on_before_published_on`, `expires_on_in_past`.
+    /// `title_zh_*`, `body_zh_*`, `expires_on_before_published_on`, `expires_on_in_past`.
     pub fn parse(self, today: Date) -> Result<NewNotice, Violations> {
         let mut checks = Checks::default();
         let library = checks.take(match self.library_code.as_deref().map(str::trim) {
@@ -77,22 +101,43 @@ impl NoticeForm {
         });
         let title = checks.take(TITLE.parse(&self.title));
         let body = checks.take(BODY.parse(&self.body));
+        let title_zh = checks.take(TITLE_ZH.parse_optional(self.title_zh.as_deref()));
+        let body_zh = checks.take(BODY_ZH.parse_optional(self.body_zh.as_deref()));
         let published_on = self.published_on.unwrap_or(today);
         if let Some(expires_on) = self.expires_on {
             checks.check(expires_on < published_on, "expires_on_before_published_on");
             checks.check(expires_on < today, "expires_on_in_past");
         }
-        let notice = match (library, title, body) {
-            (Some(library), Some(title), Some(body)) => Some(NewNotice {
-                library,
-                title,
-                body,
-                published_on,
-                expires_on: self.expires_on,
-            }),
+        let none_if_blank = |t: String| (!t.is_empty()).then_some(t);
+        let notice = match (library, title, body, title_zh, body_zh) {
+            (Some(library), Some(title), Some(body), Some(title_zh), Some(body_zh)) => {
+                Some(NewNotice {
+                    library,
+                    title,
+                    body,
+                    title_zh: none_if_blank(title_zh),
+                    body_zh: none_if_blank(body_zh),
+                    published_on,
+                    expires_on: self.expires_on,
+                })
+            }
             _ => None,
         };
         checks.finish(notice)
+    }
+}
+
+impl NewNotice {
+    /// The title and text a reader reading `language` sees: the Chinese ones where the
+    /// notice has them, else the English.
+    pub fn text_in(&self, language: Language) -> (&str, &str) {
+        match language {
+            Language::En => (&self.title, &self.body),
+            Language::ZhHant => (
+                self.title_zh.as_deref().unwrap_or(&self.title),
+                self.body_zh.as_deref().unwrap_or(&self.body),
+            ),
+        }
     }
 }
 
@@ -151,6 +196,8 @@ mod tests {
             library_code: Some("KLNPL".into()),
             title: "Closed for stocktaking".into(),
             body: "The library is closed\nfrom 7 to 9 December.".into(),
+            title_zh: None,
+            body_zh: None,
             published_on: None,
             expires_on: Some(date!(2026 - 12 - 09)),
         }
@@ -170,6 +217,8 @@ mod tests {
             library_code: Some("K L N".into()),
             title: "".into(),
             body: "x".repeat(5_001),
+            title_zh: Some("\u{7}".into()),
+            body_zh: Some("x".repeat(5_001)),
             published_on: Some(date!(2026 - 12 - 10)),
             expires_on: Some(date!(2026 - 11 - 30)),
         };
@@ -179,10 +228,33 @@ mod tests {
                 "unknown_library",
                 "title_missing",
                 "body_too_long",
+                "title_zh_invalid",
+                "body_zh_too_long",
                 "expires_on_before_published_on",
                 "expires_on_in_past"
             ]
         );
+    }
+
+    #[test]
+    fn readers_see_the_chinese_text_where_there_is_one() {
+        let both = NoticeForm {
+            title_zh: Some(" 盤點暫停開放 ".into()),
+            body_zh: Some("".into()),
+            ..form()
+        }
+        .parse(TODAY)
+        .unwrap();
+        assert_eq!(both.title_zh.as_deref(), Some("盤點暫停開放"));
+        assert_eq!(both.body_zh, None);
+        assert_eq!(
+            both.text_in(Language::ZhHant),
+            (
+                "盤點暫停開放",
+                "The library is closed\nfrom 7 to 9 December."
+            )
+        );
+        assert_eq!(both.text_in(Language::En).0, "Closed for stocktaking");
     }
 
     #[test]
@@ -193,6 +265,8 @@ mod tests {
                 library: None,
                 title: "t".into(),
                 body: "b".into(),
+                title_zh: None,
+                body_zh: None,
                 published_on,
                 expires_on,
             },

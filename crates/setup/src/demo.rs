@@ -565,6 +565,8 @@ async fn my_info(db: &Database, now: OffsetDateTime) -> Result<(usize, usize), D
             library_code: spec.library.map(str::to_owned),
             title: spec.title.to_owned(),
             body: spec.body.to_owned(),
+            title_zh: None,
+            body_zh: None,
             published_on: Some(today),
             expires_on: spec.for_days.map(|d| today + time::Duration::days(d)),
         }

@@ -281,6 +281,7 @@ pub fn services(
         readiness: Arc::new(DbReadiness::new(db)),
         circulation: desk,
         libraries: admin.clone(),
+        premises: library_app::premises::Premises::new(Arc::new(db.premises()), clock.clone()),
         catalogue: admin.clone(),
         rules: admin.clone(),
         suspensions: admin.clone(),

@@ -229,11 +229,23 @@ async fn bad_input_on_the_circulation_routes() {
         }
 
         // The public library list.
-        let libraries = app.get("/api/v1/libraries", None).await.expect(200, "");
+        // No hours configured and no closed day: open all day, opening next at midnight.
+        let mut libraries = app.get("/api/v1/libraries", None).await.expect(200, "");
+        let opens_next = libraries.body["libraries"][0]
+            .as_object_mut()
+            .and_then(|l| l.remove("opens_next"));
+        assert!(
+            opens_next
+                .as_ref()
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| n.ends_with("T00:00:00+08:00")),
+            "{opens_next:?}"
+        );
         assert_eq!(
             libraries.body["libraries"],
             json!([{"code": "CEN", "name": "CEN Library", "name_zh": "", "kind": "central",
-                    "open_now": true}])
+                    "open_now": true, "closes_at": "24:00", "book_drop": false,
+                    "self_service_station": false}])
         );
     })
     .await;

@@ -20,6 +20,7 @@ mod fines;
 mod guessing;
 mod hold_options;
 mod holds;
+mod hours;
 mod http_hardening;
 mod lost;
 mod mail;

@@ -36,9 +36,19 @@ struct LibraryBody {
     name: String,
     name_zh: String,
     kind: KindDto,
-    /// Whether the library's calendar has it open today (local date, from the server
-    /// clock). Opening hours are not modelled yet: open all day unless closed.
+    /// Whether the library is open at this instant: its calendar has today open and the
+    /// time is within today's hours (special hours, else the regular week; a library with
+    /// no hours configured is open all day on open days).
     open_now: bool,
+    /// When the current period ends, local `HH:MM` today (`24:00` for midnight); `null`
+    /// when closed.
+    closes_at: Option<String>,
+    /// The next opening after now, RFC 3339 at +08:00, within 366 days; `null` if none.
+    opens_next: Option<time::OffsetDateTime>,
+    /// The book drop takes returns while the library is closed.
+    book_drop: bool,
+    /// The self-service station serves while the library is closed.
+    self_service_station: bool,
 }
 
 /// `GET /libraries`.
@@ -344,22 +354,30 @@ impl LibrariesApi {
         })))
     }
 
-    /// Every library (public), with whether it is open today.
+    /// Every library (public), with whether it is open now, until when, when it opens
+    /// next and its door services.
     #[oai(path = "/libraries", method = "get")]
     async fn list_libraries(&self) -> Result<Json<LibrariesBody>, ApiError> {
-        let now = self.state.clock.now();
         let libraries = self
             .state
-            .libraries
-            .list()
+            .premises
+            .all_now()
             .await?
             .into_iter()
-            .map(|l| LibraryBody {
-                open_now: l.calendar.is_open(l.calendar.local_date(now)),
-                code: l.info.code.as_str().to_owned(),
-                name: l.info.name,
-                name_zh: l.info.name_zh,
-                kind: l.info.kind.into(),
+            .map(|now| {
+                let status = super::hours::status(&now);
+                let p = now.premises;
+                LibraryBody {
+                    open_now: status.open_now,
+                    closes_at: status.closes_at,
+                    opens_next: status.opens_next,
+                    book_drop: p.doors.book_drop,
+                    self_service_station: p.doors.self_service_station,
+                    code: p.library.info.code.as_str().to_owned(),
+                    name: p.library.info.name,
+                    name_zh: p.library.info.name_zh,
+                    kind: p.library.info.kind.into(),
+                }
             })
             .collect();
         Ok(Json(LibrariesBody { libraries }))

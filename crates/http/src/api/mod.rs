@@ -10,6 +10,7 @@ mod dev;
 mod enquiries;
 mod fines;
 mod holds;
+mod hours;
 mod libraries;
 mod me;
 mod messages;
@@ -91,6 +92,7 @@ pub(crate) type Apis = (
         reports::ReportsApi,
         admission::AdmissionApi,
         study_rooms::StudyRoomsApi,
+        hours::HoursApi,
     ),
 );
 
@@ -118,6 +120,7 @@ fn apis(state: &Services) -> Apis {
             reports::ReportsApi::new(state.clone()),
             admission::AdmissionApi::new(state.clone()),
             study_rooms::StudyRoomsApi::new(state.clone()),
+            hours::HoursApi::new(state.clone()),
         ),
     )
 }

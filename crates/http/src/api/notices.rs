@@ -26,6 +26,12 @@ struct NewNoticeRequest {
     title: Text,
     /// At most 5,000 characters; line breaks allowed.
     body: Text,
+    /// The title in Traditional Chinese (at most 200 characters); absent, `null` or blank:
+    /// none.
+    title_zh: Option<Text>,
+    /// The text in Traditional Chinese (at most 5,000 characters); absent, `null` or
+    /// blank: none.
+    body_zh: Option<Text>,
     /// First day shown (library-local; default today; may be in the future).
     published_on: Option<Date>,
     /// Last day shown, inclusive (default: until withdrawn).
@@ -44,6 +50,10 @@ struct NoticeBody {
     library_name_zh: Option<String>,
     title: String,
     body: String,
+    /// The title in Traditional Chinese; `null` when the notice has none.
+    title_zh: Option<String>,
+    /// The text in Traditional Chinese; `null` when the notice has none.
+    body_zh: Option<String>,
     published_on: Date,
     /// Last day shown; `null` = until withdrawn.
     expires_on: Option<Date>,
@@ -61,6 +71,8 @@ fn notice_body(n: NoticeListing) -> NoticeBody {
         library_name_zh: n.library_name_zh,
         title: d.title,
         body: d.body,
+        title_zh: d.title_zh,
+        body_zh: d.body_zh,
         published_on: d.published_on,
         expires_on: d.expires_on,
         withdrawn_at: n.notice.withdrawn_at.map(shown),
@@ -102,7 +114,8 @@ impl NoticesApi {
 impl NoticesApi {
     /// Publishes a notice (staff) for one library or every library. 422 with violations:
     /// `unknown_library`, `title_missing`, `title_too_long`, `title_invalid`,
-    /// `body_missing`, `body_too_long`, `body_invalid`, `expires_on_before_published_on`,
+    /// `body_missing`, `body_too_long`, `body_invalid`, `title_zh_too_long`,
+    /// `title_zh_invalid`, `body_zh_too_long`, `body_zh_invalid`, `expires_on_before_published_on`,
     /// `expires_on_in_past`.
     #[oai(path = "/notices", method = "post")]
     async fn publish(
@@ -115,6 +128,8 @@ impl NoticesApi {
             library_code: body.library_code.map(Text::into_string),
             title: body.title.into_string(),
             body: body.body.into_string(),
+            title_zh: body.title_zh.map(Text::into_string),
+            body_zh: body.body_zh.map(Text::into_string),
             published_on: body.published_on,
             expires_on: body.expires_on,
         }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod delivery;
+mod premises;
 mod reader_services;
 mod stations;
 
@@ -14,6 +15,7 @@ pub use admin::{
     ScheduledJobs, SharedClock, circulation,
 };
 pub use delivery::{DbNotices, DbOutbox};
+pub use premises::DbPremises;
 pub use reader_services::{DbReaderServices, reader_services};
 pub use stations::DbSip2Stations;
 

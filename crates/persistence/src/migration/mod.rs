@@ -26,6 +26,7 @@ mod m20261209_000019_lost_items;
 mod m20261210_000020_guessing_pairs;
 mod m20261210_000021_station_settings;
 mod m20261210_000022_credential_epoch;
+mod m20261211_000023_hours;
 mod m20261211_000024_admission;
 mod m20261211_000025_study_rooms;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000020_guessing_pairs::Migration),
             Box::new(m20261210_000021_station_settings::Migration),
             Box::new(m20261210_000022_credential_epoch::Migration),
+            Box::new(m20261211_000023_hours::Migration),
             Box::new(m20261211_000024_admission::Migration),
             Box::new(m20261211_000025_study_rooms::Migration),
         ]

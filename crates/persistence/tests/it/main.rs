@@ -13,6 +13,7 @@ mod circulation_joins;
 mod concurrency;
 mod config_cache;
 mod credential_store;
+mod hours;
 mod job_leases;
 mod migrations;
 mod reader_services;

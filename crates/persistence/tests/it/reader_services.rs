@@ -252,6 +252,8 @@ async fn notices_current_for_a_library_newest_first() {
                 library_code: library.map(str::to_owned),
                 title: title.into(),
                 body: "Details\nfollow.".into(),
+                title_zh: None,
+                body_zh: None,
                 published_on: Some(published),
                 expires_on: expires,
             }

@@ -139,10 +139,11 @@ pub(crate) fn notices_table(
                         (_, Some(en), _) => en.clone(),
                         _ => lang.t("notice-all-libraries"),
                     };
+                    @let (title, body) = n.notice.details.text_in(lang.setting());
                     tr data-notice-id=(n.notice.id.0) {
                         td data-label=(lang.t("col-library-name")) { (library) }
                         td .nowrap data-label=(lang.t("col-date")) { (lang.date(n.notice.details.published_on)) }
-                        td data-label=(lang.t("col-content")) { strong { (n.notice.details.title) } br; (n.notice.details.body) }
+                        td data-label=(lang.t("col-content")) { strong { (title) } br; (body) }
                     }
                 }
             }))

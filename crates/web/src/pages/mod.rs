@@ -56,6 +56,7 @@ pub(crate) fn routes() -> Route {
         .at("/study-rooms", get(study_rooms::study_rooms))
         .at("/study-rooms/:id/apply", post(study_rooms::apply))
         .at("/libraries", get(public::libraries))
+        .at("/libraries/:code", get(public::library))
         .at("/help", get(public::help))
         .at(
             "/visitors",

@@ -1,6 +1,6 @@
 //! Students' Study Rooms: the schemes open for applications with the form to apply, and
 //! the reader's applications with their status and the staff's reason
-//! (docs/premises-study-rooms.md). The rules are the application layer's; this page only
+//! (docs/premises.md#study-room-admission-cards). The rules are the application layer's; this page only
 //! shows and posts.
 
 use library_app::StudyRoomError;
