@@ -22,48 +22,9 @@ use time::{Date, Duration, OffsetDateTime, Time};
 /// The largest capacity accepted: no library holds more people than this.
 pub const MAX_CAPACITY: u32 = 100_000;
 
-/// A section of a library (`adult`, `children`, `study_room`, ...): `[a-z0-9_]{1,32}`.
-/// Only the format is checked here; which sections a library has is another module's.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SectionCode(String);
-
-/// A section code that is not `[a-z0-9_]{1,32}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a section code is 1 to 32 of a-z, 0-9 and _")]
-pub struct SectionCodeInvalid;
-
-impl SectionCodeInvalid {
-    /// The violation's code.
-    pub const fn code(self) -> &'static str {
-        "section_invalid"
-    }
-}
-
-impl SectionCode {
-    /// Parses a section code; no trimming, no case folding.
-    pub fn parse(raw: &str) -> Result<SectionCode, SectionCodeInvalid> {
-        let ok = (1..=32).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if ok {
-            Ok(SectionCode(raw.to_owned()))
-        } else {
-            Err(SectionCodeInvalid)
-        }
-    }
-
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for SectionCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// A section of a library: the one code of [`crate::hours`], whose format only is checked
+/// here (which sections a library has is the hours module's).
+pub use crate::hours::SectionCode;
 
 /// How many people may be inside: `None` unlimited, `Some(0)` closed to visitors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,9 +315,16 @@ mod tests {
             "é",
             &"a".repeat(33),
         ] {
-            assert_eq!(SectionCode::parse(bad), Err(SectionCodeInvalid), "{bad:?}");
+            assert_eq!(
+                SectionCode::parse(bad),
+                Err(crate::hours::HoursError::SectionInvalid),
+                "{bad:?}"
+            );
         }
-        assert_eq!(SectionCodeInvalid.code(), "section_invalid");
+        assert_eq!(
+            crate::hours::HoursError::SectionInvalid.code(),
+            "section_invalid"
+        );
     }
 
     #[test]

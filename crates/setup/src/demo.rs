@@ -104,8 +104,10 @@ pub struct DemoSummary {
     pub readers: Vec<DemoReader>,
     /// Extension activities.
     pub activities: usize,
-    /// Library notices.
+    /// Library notices (the reopening's included).
     pub notices: usize,
+    /// Students' Study Room schemes.
+    pub study_room_schemes: usize,
 }
 
 /// A demo library.
@@ -432,6 +434,7 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
 
     let readers = register_readers(db, now).await?;
     let (activities, notices) = my_info(db, now).await?;
+    let study_room_schemes = premises(db, now, &codes).await?;
     Ok(DemoOutcome::Loaded(DemoSummary {
         libraries: codes.iter().map(|c| c.as_str().to_owned()).collect(),
         calendar_entries,
@@ -440,7 +443,8 @@ pub async fn load(db: &Database, now: OffsetDateTime) -> Result<DemoOutcome, Dem
         items,
         readers,
         activities,
-        notices,
+        notices: notices + 1,
+        study_room_schemes,
     }))
 }
 
@@ -575,6 +579,190 @@ async fn my_info(db: &Database, now: OffsetDateTime) -> Result<(usize, usize), D
         db.notices().publish(&notice, now, None).await?;
     }
     Ok((ACTIVITIES.len(), NOTICES.len()))
+}
+
+/// The libraries whose adult, young adult and children's libraries the demo reopens, as
+/// the seed's notice of 19 February 2021 did: every library but the small one and the
+/// mobile library, which stay as they are.
+const REOPENED: [&str; 4] = ["HKCL", "KLNPL", "STPL", "TMPL"];
+
+/// The seed's library services replayed from the load's local date (docs/premises.md):
+/// - regular hours (the central library 10:00–21:00, the others 09:30–20:00, the mobile
+///   library none: open all day on its open days); book drops at every library but the
+///   mobile one, self-service stations at the central and Sha Tin libraries;
+/// - the partial reopening from today of [`REOPENED`]: adult, young adult and children's
+///   libraries open, computers closed until further notice, special hours 10:00–18:00 for
+///   six weeks, and its notice in English and Traditional Chinese naming the libraries;
+/// - the central library's study room open with extended hours 08:00–22:00 for three
+///   months, and a Students' Study Room scheme taking applications from three days ago for
+///   two weeks, its cards valid from the third to the twelfth week;
+/// - capacities: 500 at the central library (60 in its study room), 200 elsewhere.
+///
+/// Returns the number of study-room schemes.
+async fn premises(
+    db: &Database,
+    now: OffsetDateTime,
+    codes: &[LibraryCode],
+) -> Result<usize, DemoError> {
+    use library_app::AuditRecord;
+    use library_app::admission::AdmissionStore;
+    use library_app::premises::{Premises, PremisesStore, Reopening, ReopeningNotice};
+    use library_app::study_rooms::StudyRoomStore;
+    use library_premises::hours::{
+        DayHours, DoorServices, Period, Section, SectionCode, SectionStatus, SpecialHours,
+        SpecialPattern, WeekHours,
+    };
+    use library_premises::study_room::SchemeForm;
+
+    let today = now.to_offset(DEFAULT_LIBRARY_OFFSET).date();
+    let days = |n: i64| today + time::Duration::days(n);
+    let audit = |subject: String| AuditRecord {
+        staff: None,
+        action: "demo.load",
+        subject,
+        details: "{}".to_owned(),
+        at: now,
+    };
+    let daily = |start: &str, end: &str| -> Result<DayHours, DemoError> {
+        DayHours::new(vec![Period::parse(start, end).map_err(data_err)?]).map_err(data_err)
+    };
+    let section_code = |code: &str| SectionCode::parse(code).map_err(data_err);
+
+    let store = db.premises();
+    for code in codes {
+        let (hours, book_drop, station) = match code.as_str() {
+            "HKCL" => (Some(daily("10:00", "21:00")?), true, true),
+            "STPL" => (Some(daily("09:30", "20:00")?), true, true),
+            "MOB1" => (None, false, false),
+            _ => (Some(daily("09:30", "20:00")?), true, false),
+        };
+        let subject = format!("library:{code}");
+        if let Some(day) = hours {
+            store
+                .set_regular_hours(
+                    code,
+                    Some(&WeekHours::every_day(&day)),
+                    audit(subject.clone()),
+                )
+                .await
+                .map_err(data_err)?;
+        }
+        store
+            .set_door_services(
+                code,
+                DoorServices {
+                    book_drop,
+                    self_service_station: station,
+                },
+                audit(subject),
+            )
+            .await
+            .map_err(data_err)?;
+    }
+
+    let reopened = REOPENED
+        .iter()
+        .map(|c| LibraryCode::parse(c).map_err(data_err))
+        .collect::<Result<Vec<_>, _>>()?;
+    let special = SpecialHours::new(
+        today,
+        days(41),
+        SpecialPattern::Daily(daily("10:00", "18:00")?),
+    )
+    .map_err(data_err)?;
+    let reopening = Reopening {
+        libraries: reopened,
+        from: today,
+        open_sections: vec![
+            section_code("adult")?,
+            section_code("young_adult")?,
+            section_code("children")?,
+        ],
+        closed_sections: vec![section_code("computer")?],
+        special: Some((special, "Special opening hours".to_owned())),
+        notice: ReopeningNotice {
+            title: "Some public libraries partially reopen".to_owned(),
+            body: "The adult library, young adult library and children's library reopen for \
+                   lending, returning and the collection of reserved items, with special \
+                   opening hours (10:00–18:00) and a limit on the number of people inside. \
+                   Please scan the code or register your name, contact number and the time \
+                   of your visit at the entrance. Other facilities remain closed until \
+                   further notice; book drops and self-service library stations keep serving."
+                .to_owned(),
+            title_zh: "部分公共圖書館局部重開".to_owned(),
+            body_zh: "成人圖書館、青少年圖書館及兒童圖書館重開，提供借還圖書館資料及領取預約\
+                      圖書館資料服務，實施特別開放時間（上午十時至下午六時）及限制入館人數。\
+                      入館前請掃描二維碼或登記姓名、聯絡電話及到訪日期和時間。其他設施暫停\
+                      開放直至另行通知；還書箱及自助圖書站繼續提供服務。"
+                .to_owned(),
+        },
+    };
+    let clock = std::sync::Arc::new(library_core::ManualClock::new(now));
+    Premises::new(std::sync::Arc::new(store.clone()), clock)
+        .reopen(reopening, &|id| audit(format!("notice:{}", id.0)))
+        .await
+        .map_err(data_err)?;
+
+    let hkcl = LibraryCode::parse("HKCL").map_err(data_err)?;
+    let study_room = Section::new(
+        section_code("study_room")?,
+        SectionStatus::Open,
+        today,
+        Some(days(91)),
+        Some(WeekHours::every_day(&daily("08:00", "22:00")?)),
+    )
+    .map_err(data_err)?;
+    store
+        .set_section(&hkcl, &study_room, audit("library:HKCL".to_owned()))
+        .await
+        .map_err(data_err)?;
+
+    let admission = db.admission();
+    for code in codes {
+        let capacity = if code.as_str() == "HKCL" { 500 } else { 200 };
+        admission
+            .set_capacity(
+                code,
+                None,
+                library_premises::admission::Capacity::parse(Some(capacity)).map_err(data_err)?,
+                audit(format!("library:{code}")),
+            )
+            .await
+            .map_err(data_err)?;
+    }
+    admission
+        .set_capacity(
+            &hkcl,
+            Some(&section_code("study_room")?),
+            library_premises::admission::Capacity::parse(Some(60)).map_err(data_err)?,
+            audit("library:HKCL".to_owned()),
+        )
+        .await
+        .map_err(data_err)?;
+
+    let scheme = SchemeForm {
+        name: "Students' Study Room admission cards, examination period".to_owned(),
+        name_zh: "自修室考試期間入場證".to_owned(),
+        library_code: Some("HKCL".to_owned()),
+        opens_on: days(-3),
+        closes_on: days(11),
+        valid_from: days(21),
+        valid_to: days(84),
+        extended_from: Some(today),
+        extended_to: Some(days(91)),
+        extended_hours: vec!["08:00-22:00".to_owned()],
+        places: 120,
+        priority_percent: Some(95),
+    }
+    .parse()
+    .map_err(|codes| data_err(codes.join(", ")))?;
+    db.study_rooms()
+        .create_scheme(&scheme, now, &|id| {
+            audit(format!("study_room_scheme:{}", id.0))
+        })
+        .await
+        .map_err(data_err)?;
+    Ok(1)
 }
 
 /// The library's 2021 closure (docs/policy.md): no fines until 5 March 2021 for every

@@ -41,7 +41,8 @@ async fn the_demo_loads_once_into_an_empty_database_and_its_readers_log_in() {
         assert_eq!(summary.titles, 1000);
         assert_eq!(summary.items, 1334);
         assert_eq!(summary.readers.len(), READERS.len());
-        assert_eq!((summary.activities, summary.notices), (4, 3));
+        assert_eq!((summary.activities, summary.notices), (4, 4));
+        assert_eq!(summary.study_room_schemes, 1);
 
         // Counts through the stores.
         let db = Database::connect(&url).await.unwrap();
@@ -125,7 +126,11 @@ async fn the_demo_loads_once_into_an_empty_database_and_its_readers_log_in() {
             .current_for(Some(&LibraryCode::parse("HKCL").unwrap()), today)
             .await
             .unwrap();
-        assert_eq!(hkcl_notices.len(), 2, "{url}: every library's and HKCL's");
+        assert_eq!(
+            hkcl_notices.len(),
+            3,
+            "{url}: every library's, HKCL's and the reopening"
+        );
 
         // A demo reader logs in over HTTP with the logged default Password and PIN.
         let base = format!("http://{}", app.local_addr());
@@ -148,6 +153,49 @@ async fn the_demo_loads_once_into_an_empty_database_and_its_readers_log_in() {
             let body: serde_json::Value = answer.json().await.unwrap();
             assert_eq!(body["scope"], "change_password_only");
         }
+        // The seed's library services, through the public API: hours and door services,
+        // the reopened sections, the capacities, the study-room scheme open for
+        // applications.
+        let get = async |path: &str| -> serde_json::Value {
+            let answer = client.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{url}: {path}");
+            answer.json().await.unwrap()
+        };
+        let hours = get("/api/v1/libraries/HKCL/hours").await;
+        assert_eq!(hours["book_drop"], true, "{url}");
+        assert_eq!(hours["special_hours"].as_array().map(Vec::len), Some(1));
+        let sections: HashSet<(String, String)> = hours["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["section"].as_str().unwrap().to_owned(),
+                    s["status_today"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        for (section, status) in [
+            ("adult", "open"),
+            ("young_adult", "open"),
+            ("children", "open"),
+            ("study_room", "open"),
+            ("computer", "closed"),
+        ] {
+            assert!(
+                sections.contains(&(section.to_owned(), status.to_owned())),
+                "{url}: {section} {status} in {sections:?}"
+            );
+        }
+        let lckpl = get("/api/v1/libraries/LCKPL/hours").await;
+        assert_eq!(lckpl["sections"], serde_json::json!([]), "not reopened");
+        let door = get("/api/v1/libraries/HKCL/occupancy").await;
+        assert_eq!(
+            (&door["inside"], &door["capacity"]),
+            (&serde_json::json!(0), &serde_json::json!(500))
+        );
+        let schemes = get("/api/v1/study-room-schemes").await;
+        assert_eq!(schemes["schemes"][0]["window_open"], true, "{url}");
         let pin = client
             .post(format!("{base}/api/v1/auth/pin-login"))
             .json(&serde_json::json!({

@@ -32,6 +32,7 @@ mod reminders;
 mod renewals;
 mod reports;
 mod search;
+mod seed_2021;
 mod sip2;
 mod sip2_security;
 mod staff_audit;

@@ -6,8 +6,8 @@ mod catalogue;
 mod info;
 mod public;
 mod settings;
-mod visitors;
 mod study_rooms;
+mod visitors;
 
 use maud::{Markup, html};
 use poem::http::StatusCode;
