@@ -29,6 +29,8 @@ browserFlow('opening hours and the reopening (both languages)', { js: true }, (f
       monday: day, tuesday: day, wednesday: day, thursday: day, friday: day, saturday: day, sunday: day,
     }, { token: admin, expect: 200 });
     await api.put('/libraries/HKCL/door-services', { book_drop: true, self_service_station: true }, { token: admin, expect: 200 });
+    // The demo gives Kowloon a book drop; here it has none, to show a library without.
+    await api.put('/libraries/KLNPL/door-services', { book_drop: false, self_service_station: false }, { token: admin, expect: 200 });
     await api.post('/reopenings', {
       libraries: ['HKCL', 'KLNPL'],
       from: '2021-02-19',
