@@ -29,7 +29,7 @@ impl TestApp {
     }
 
     /// The entry of library `code` in `GET /libraries`.
-    async fn listed(&self, code: &str) -> Value {
+    pub(crate) async fn listed(&self, code: &str) -> Value {
         let all = self
             .get("/api/v1/libraries", None)
             .await

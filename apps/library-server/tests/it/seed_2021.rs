@@ -29,22 +29,6 @@ async fn clerk(app: &TestApp) -> String {
     .token()
 }
 
-/// The entry of library `code` in the public `GET /libraries`.
-async fn listed(app: &TestApp, code: &str) -> Value {
-    let all = app
-        .get("/api/v1/libraries", None)
-        .await
-        .expect(200, "")
-        .body;
-    all["libraries"]
-        .as_array()
-        .expect("libraries")
-        .iter()
-        .find(|l| l["code"] == code)
-        .cloned()
-        .expect("listed")
-}
-
 /// Section `section` of library `code` as `GET /libraries/{code}/hours` shows it.
 async fn section(app: &TestApp, code: &str, section: &str) -> Value {
     let hours = app
@@ -268,19 +252,19 @@ async fn the_libraries_of_early_2021() {
         // 19 February 09:59: closed, opening at 10:00 under the special hours; Lai Chi Kok
         // closed, its book drop serving.
         app.set_clock(hk("2021-02-19T09:59:00")).await;
-        let cen = listed(app, "CEN").await;
+        let cen = app.listed("CEN").await;
         assert_eq!(
             (&cen["open_now"], &cen["opens_next"]),
             (&json!(false), &json!("2021-02-19T10:00:00+08:00"))
         );
-        let lck = listed(app, "LCKPL").await;
+        let lck = app.listed("LCKPL").await;
         assert_eq!(
             (&lck["open_now"], &lck["book_drop"]),
             (&json!(false), &json!(true))
         );
         // 10:00: open until 18:00; the adult library open, the study room closed.
         app.set_clock(hk("2021-02-19T10:00:00")).await;
-        let cen = listed(app, "CEN").await;
+        let cen = app.listed("CEN").await;
         assert_eq!(
             (&cen["open_now"], &cen["closes_at"]),
             (&json!(true), &json!("18:00"))
@@ -290,7 +274,7 @@ async fn the_libraries_of_early_2021() {
             section(app, "CEN", "study_room").await["open_now"],
             json!(false)
         );
-        assert_eq!(listed(app, "TMPL").await["open_now"], json!(true));
+        assert_eq!(app.listed("TMPL").await["open_now"], json!(true));
 
         // The door: two people at most; one registers at the door and is admitted, one
         // registers on the public form and is admitted; the third waits.
@@ -357,7 +341,7 @@ async fn the_libraries_of_early_2021() {
             section(app, "CEN", "study_room").await["open_now"],
             json!(true)
         );
-        assert_eq!(listed(app, "CEN").await["open_now"], json!(false));
+        assert_eq!(app.listed("CEN").await["open_now"], json!(false));
         let ballot = app
             .post(
                 &format!("/api/v1/study-room-schemes/{scheme}/ballot"),
