@@ -26,7 +26,7 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, W
 /// At most this many periods a day (two with a lunch break is usual).
 pub const MAX_PERIODS_PER_DAY: usize = 4;
 
-/// How many days ahead [`Hours::opens_next`] looks for an opening.
+/// How many days ahead [`OpenStatus::opens_next`] looks for an opening.
 pub const LOOK_AHEAD_DAYS: i64 = 366;
 
 /// Minutes in a day: the end of a period that runs to midnight ("24:00").
