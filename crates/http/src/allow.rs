@@ -96,6 +96,35 @@ impl AllowTable {
     }
 }
 
+/// The OpenAPI document `spec` with one entry per path. poem-openapi writes a path once per
+/// API group that declares it (`GET /patrons` with the readers, `POST /patrons` with the
+/// staff), and a JSON reader keeps only the last of duplicate keys, so the document as
+/// generated hides operations from every client generator and fuzzer. The operations of a
+/// path's entries are merged into one entry; the rest of the document is kept as it is.
+/// A document that does not parse is returned unchanged.
+pub(crate) fn one_entry_per_path(spec: &str) -> String {
+    let (Ok(mut whole), Ok(doc)) = (
+        serde_json::from_str::<serde_json::Value>(spec),
+        serde_json::from_str::<Document>(spec),
+    ) else {
+        return spec.to_owned();
+    };
+    let mut paths = serde_json::Map::new();
+    for (path, item) in doc.paths.0 {
+        let serde_json::Value::Object(ops) = item else {
+            continue;
+        };
+        match paths.get_mut(&path) {
+            Some(serde_json::Value::Object(merged)) => merged.extend(ops),
+            _ => {
+                paths.insert(path, serde_json::Value::Object(ops));
+            }
+        }
+    }
+    whole["paths"] = serde_json::Value::Object(paths);
+    serde_json::to_string_pretty(&whole).unwrap_or_else(|_| spec.to_owned())
+}
+
 /// The part of an OpenAPI document the table reads.
 #[derive(Debug, Default, serde::Deserialize)]
 struct Document {
@@ -140,6 +169,29 @@ fn order(method: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_declared_by_two_groups_becomes_one_entry_with_both_operations() {
+        let spec = r#"{"openapi": "3.0.0", "paths": {
+            "/api/v1/patrons": {"get": {"summary": "search"}},
+            "/api/v1/health": {"get": {}},
+            "/api/v1/patrons": {"post": {"summary": "register"}}
+        }, "components": {"schemas": {}}}"#;
+        let merged = one_entry_per_path(spec);
+        assert_eq!(merged.matches("\"/api/v1/patrons\"").count(), 1, "{merged}");
+        let doc: serde_json::Value = serde_json::from_str(&merged).unwrap();
+        assert_eq!(doc["paths"]["/api/v1/patrons"]["get"]["summary"], "search");
+        assert_eq!(
+            doc["paths"]["/api/v1/patrons"]["post"]["summary"],
+            "register"
+        );
+        assert_eq!(
+            doc["paths"]["/api/v1/health"],
+            serde_json::json!({"get": {}})
+        );
+        assert_eq!(doc["openapi"], "3.0.0");
+        assert_eq!(one_entry_per_path("not json"), "not json");
+    }
 
     #[test]
     fn the_methods_of_the_matching_template_in_a_fixed_order() {

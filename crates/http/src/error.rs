@@ -42,13 +42,13 @@ pub(crate) struct ErrorBody {
     /// Human text; fixed per code.
     message: String,
     /// 422 only: what is wrong, as codes.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     violations: Option<Vec<String>>,
     /// 409: why the request was refused, as a code; 503 from `/ready`: why not ready.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     reason: Option<String>,
     /// 409 `deactivation_refused` only: every reason, `reason` being the first.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     reasons: Option<Vec<String>>,
 }
 

@@ -258,14 +258,27 @@ async fn operations_routes_and_the_api_document() {
         ] {
             assert!(paths.contains_key(path), "{path} missing from the document");
         }
+        // One entry per path, with every operation of the path in it (a path declared by
+        // two API groups is not written twice, where a reader would keep only the last).
+        let (_, _, raw) = app.get_text("/openapi.json", None, None).await;
+        for (path, methods) in [
+            ("/api/v1/patrons", ["get", "post"]),
+            ("/api/v1/patrons/{card_number}", ["get", "patch"]),
+            ("/api/v1/patrons/{card_number}/payments", ["get", "post"]),
+        ] {
+            assert_eq!(raw.matches(&format!("\"{path}\":")).count(), 1, "{path}");
+            for method in methods {
+                assert!(paths[path].get(method).is_some(), "{method} {path}");
+            }
+        }
         let page = reqwest::get(app.url("/docs")).await.expect("docs");
         assert_eq!(page.status(), 200);
-        assert!(
-            page.text()
-                .await
-                .unwrap()
-                .to_lowercase()
-                .contains("swagger")
+        let page = page.text().await.unwrap();
+        assert!(page.to_lowercase().contains("swagger"));
+        assert_eq!(
+            page.matches("\"/api/v1/patrons\":").count(),
+            1,
+            "the page's document"
         );
         // Without LIBRARY_DEV_CLOCK the dev routes do not exist.
         app.put(

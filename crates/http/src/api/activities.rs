@@ -66,6 +66,7 @@ struct NewActivityRequest {
     /// The room or place (at most 200 characters).
     venue: Text,
     /// What it is about (at most 2,000 characters; line breaks allowed).
+    #[oai(nullable)]
     description: Option<Text>,
     starts_at: OffsetDateTime,
     /// After `starts_at`.
@@ -73,6 +74,7 @@ struct NewActivityRequest {
     /// Places: 1 to 10,000.
     capacity: i64,
     /// When registration closes: not after `starts_at` (default: `starts_at`).
+    #[oai(nullable)]
     registration_closes_at: Option<OffsetDateTime>,
 }
 
@@ -99,7 +101,7 @@ struct ActivityBody {
     /// full).
     registration_open: bool,
     /// Set when the library cancelled it.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     cancelled_at: Option<OffsetDateTime>,
 }
 
@@ -152,7 +154,7 @@ struct RegistrantBody {
     /// `registered` or `cancelled` (by the reader).
     status: RegistrationStatusDto,
     registered_at: OffsetDateTime,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     cancelled_at: Option<OffsetDateTime>,
 }
 

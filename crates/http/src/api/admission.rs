@@ -30,8 +30,10 @@ fn library(raw: &str) -> Result<LibraryCode, ApiError> {
 struct CapacityRequest {
     /// People allowed inside at once: null (or absent) = unlimited, 0 = closed to
     /// visitors, at most 100000.
+    #[oai(nullable)]
     capacity: Option<i64>,
     /// A section code (`[a-z0-9_]{1,32}`); absent = the library's own door.
+    #[oai(nullable)]
     section: Option<Text>,
 }
 
@@ -39,10 +41,12 @@ struct CapacityRequest {
 #[derive(Debug, Object)]
 struct DoorBody {
     /// Null for the library's own door.
+    #[oai(nullable)]
     section: Option<String>,
     /// People inside now.
     inside: u32,
     /// Null = unlimited; 0 = closed to visitors.
+    #[oai(nullable)]
     capacity: Option<u32>,
 }
 
@@ -68,6 +72,7 @@ struct OccupancyBody {
     /// People inside the library (its own door's count).
     inside: u32,
     /// The library's capacity: null = unlimited, 0 = closed to visitors.
+    #[oai(nullable)]
     capacity: Option<u32>,
     /// The sections with a capacity or a count, by code.
     sections: Vec<DoorBody>,
@@ -77,6 +82,7 @@ struct OccupancyBody {
 #[derive(Debug, Object)]
 struct DoorRequest {
     /// A section code; absent = the library's own door.
+    #[oai(nullable)]
     section: Option<Text>,
 }
 
@@ -95,8 +101,10 @@ struct DoorVisitorRequest {
     /// 8 to 15 digits once spaces, hyphens and a leading `+` are removed.
     phone: Text,
     /// The date and time of the visit; absent = now. At most a day ahead.
+    #[oai(nullable)]
     visited_at: Option<OffsetDateTime>,
     /// A section code; absent = the library as a whole.
+    #[oai(nullable)]
     section: Option<Text>,
     /// Also admit the visitor, in the same transaction: at capacity, 409
     /// `capacity_reached` and nothing is stored. Default false.
@@ -110,6 +118,7 @@ struct DoorVisitorBody {
     /// The registration's id.
     id: i64,
     /// The count after the admission, when `admit` was asked for; else null.
+    #[oai(nullable)]
     admitted: Option<DoorBody>,
 }
 
@@ -130,8 +139,10 @@ struct SelfVisitorRequest {
     /// 8 to 15 digits once spaces, hyphens and a leading `+` are removed.
     phone: Text,
     /// The date and time of the visit; absent = now. At most a day ahead.
+    #[oai(nullable)]
     visited_at: Option<OffsetDateTime>,
     /// A section code; absent = the library as a whole.
+    #[oai(nullable)]
     section: Option<Text>,
 }
 
@@ -157,6 +168,7 @@ struct VisitorBody {
     id: i64,
     library: String,
     /// Null for the library as a whole.
+    #[oai(nullable)]
     section: Option<String>,
     name: String,
     /// Digits only.

@@ -80,16 +80,22 @@ impl From<Weekday> for WeekdayDto {
 struct NewEntryRequest {
     rule: RuleKind,
     /// For `closed_weekday`.
+    #[oai(nullable)]
     weekday: Option<WeekdayDto>,
     /// For `closed_yearly`: 1 to 12.
+    #[oai(nullable)]
     month: Option<u8>,
     /// For `closed_yearly`: a day the month has.
+    #[oai(nullable)]
     day: Option<u8>,
     /// For `closure`: the first closed date.
+    #[oai(nullable)]
     from: Option<Date>,
     /// For `closure`: the last closed date.
+    #[oai(nullable)]
     to: Option<Date>,
     /// For `reopen`.
+    #[oai(nullable)]
     date: Option<Date>,
     reason: Text,
 }
@@ -99,17 +105,17 @@ struct NewEntryRequest {
 struct EntryBody {
     id: i64,
     rule: RuleKind,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     weekday: Option<WeekdayDto>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     month: Option<u8>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     day: Option<u8>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     from: Option<Date>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     to: Option<Date>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     date: Option<Date>,
     reason: String,
 }

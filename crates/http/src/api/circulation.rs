@@ -37,7 +37,7 @@ struct CheckoutBody {
     /// Staff stepping over named refusals (an `admin`, or a `librarian` granted
     /// `override`; others get 403): `quota_reached`, `fines_over_limit`,
     /// `on_hold_for_another`.
-    #[oai(rename = "override")]
+    #[oai(nullable, rename = "override")]
     overriding: Option<OverrideBody>,
 }
 
@@ -126,6 +126,7 @@ struct CheckinBody {
     library_code: Text,
     /// Book-drop return: when the drop was last emptied. Not in the future, not before the
     /// checkout.
+    #[oai(nullable)]
     returned_at: Option<OffsetDateTime>,
 }
 
@@ -186,6 +187,7 @@ struct TrappedHoldBody {
     id: i64,
     pickup_library: String,
     /// The last day to collect it.
+    #[oai(nullable)]
     pickup_by: Option<Date>,
 }
 
@@ -195,26 +197,29 @@ struct TrappedHoldBody {
 struct CheckinResultBody {
     /// The loan returned; null for an arrival (a copy in transit scanned in at its
     /// destination: no loan, no fine).
+    #[oai(nullable)]
     loan_id: Option<i64>,
     overdue_days: u32,
     chargeable_days: u32,
     fine_cents: i64,
     /// The first day the reader may borrow again, when this return suspends them.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     suspended_until: Option<Date>,
     /// The hold the copy was trapped for (it goes to the hold shelf).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     hold: Option<TrappedHoldBody>,
     /// A copy declared lost, found and returned: what its lost-item lines gave back.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     found: Option<FoundBody>,
     /// The copy's status now: `available` (on the shelf here), `on_hold_shelf` (trapped
     /// for `hold`) or `in_transit` (to `in_transit_to`).
     item_status: String,
     /// The library the copy is to be sent to; null unless it is in transit.
+    #[oai(nullable)]
     in_transit_to: Option<String>,
     /// The queued hold the copy travels for (to its pickup library); null when it travels
     /// home, or is not in transit.
+    #[oai(nullable)]
     in_transit_for_hold: Option<i64>,
 }
 
@@ -237,11 +242,11 @@ struct OverriddenRenewalBody {
 /// A rule scope; a dimension left out means "any".
 #[derive(Debug, Clone, Object)]
 struct ScopeBody {
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     library_code: Option<Text>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     category: Option<Text>,
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     item_type: Option<Text>,
 }
 

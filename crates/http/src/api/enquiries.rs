@@ -54,6 +54,7 @@ struct NewEnquiryRequest {
     /// At most 4,000 characters; line breaks allowed.
     message: Text,
     /// The library asked, if any.
+    #[oai(nullable)]
     library_code: Option<Text>,
 }
 
@@ -63,11 +64,14 @@ struct EnquiryBody {
     id: i64,
     subject: String,
     message: String,
+    #[oai(nullable)]
     library_code: Option<String>,
     status: EnquiryStatusDto,
     created_at: OffsetDateTime,
     /// The staff answer, once given.
+    #[oai(nullable)]
     answer: Option<String>,
+    #[oai(nullable)]
     answered_at: Option<OffsetDateTime>,
 }
 

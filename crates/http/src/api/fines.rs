@@ -24,13 +24,17 @@ struct NewSuspensionBody {
     /// The first day no fine is charged.
     starts_on: Date,
     /// The first day fines are charged again; `null` or absent = until further notice.
+    #[oai(nullable)]
     resumes_on: Option<Date>,
     /// Library kinds it applies to.
+    #[oai(nullable)]
     library_kinds: Option<Vec<KindDto>>,
     /// Library codes it applies to. No scope field (or both empty) = all libraries.
+    #[oai(nullable)]
     library_codes: Option<Vec<Text>>,
     reason: Text,
     /// Preview only: fines as of this date (default: today).
+    #[oai(nullable)]
     as_of: Option<Date>,
 }
 
@@ -40,6 +44,7 @@ struct SuspensionBody {
     id: i64,
     starts_on: Date,
     /// `null` while open-ended.
+    #[oai(nullable)]
     resumes_on: Option<Date>,
     library_kinds: Vec<KindDto>,
     library_codes: Vec<String>,

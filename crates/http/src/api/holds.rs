@@ -83,25 +83,29 @@ pub(super) struct HoldBody {
     pickup_library: String,
     status: HoldStatusDto,
     /// Queued holds: the place in the queue (1 = next).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     position: Option<u32>,
     /// Waiting holds: the last day to collect.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     pickup_by: Option<Date>,
     /// Queued holds: `true` while a copy travels to the pickup library for this hold
     /// (absent otherwise).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     in_transit: Option<bool>,
     placed_at: OffsetDateTime,
     /// Queued holds: suspended until this date, the first day it is active again (the
     /// pickup library's date); it keeps its position meanwhile. `null`: not suspended.
+    #[oai(nullable)]
     suspended_until: Option<Date>,
     /// The reader's last date of interest: a queued hold expires the day after. `null`:
     /// none.
+    #[oai(nullable)]
     not_needed_after: Option<Date>,
     /// Cancelled holds: `reader` or `staff`; `null` otherwise.
+    #[oai(nullable)]
     cancelled_by: Option<CancelledByDto>,
     /// Cancelled holds: the reason staff gave; `null` otherwise or without one.
+    #[oai(nullable)]
     cancel_reason: Option<String>,
 }
 
@@ -139,6 +143,7 @@ pub(super) struct PlaceHoldBody {
     title_id: i64,
     pickup_library: Text,
     /// The reader's last date of interest (today or later, at most two years ahead).
+    #[oai(nullable)]
     not_needed_after: Option<Date>,
 }
 
@@ -172,6 +177,7 @@ fn change(field: MaybeUndefined<Date>) -> Option<Option<Date>> {
 #[derive(Debug, Object)]
 pub(super) struct HoldPlacedBody {
     id: i64,
+    #[oai(nullable)]
     position: Option<u32>,
     status: HoldStatusDto,
 }

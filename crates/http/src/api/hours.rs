@@ -36,12 +36,19 @@ struct PeriodBody {
 /// A weekday absent or `[]` is closed all day.
 #[derive(Debug, Clone, Object, Default)]
 struct WeekBody {
+    #[oai(nullable)]
     monday: Option<Vec<PeriodBody>>,
+    #[oai(nullable)]
     tuesday: Option<Vec<PeriodBody>>,
+    #[oai(nullable)]
     wednesday: Option<Vec<PeriodBody>>,
+    #[oai(nullable)]
     thursday: Option<Vec<PeriodBody>>,
+    #[oai(nullable)]
     friday: Option<Vec<PeriodBody>>,
+    #[oai(nullable)]
     saturday: Option<Vec<PeriodBody>>,
+    #[oai(nullable)]
     sunday: Option<Vec<PeriodBody>>,
 }
 
@@ -54,12 +61,16 @@ struct SpecialHoursRequest {
     /// Last date, inclusive.
     to: Date,
     /// Closed every day of the range.
+    #[oai(nullable)]
     closed: Option<bool>,
     /// The same periods every day of the range.
+    #[oai(nullable)]
     daily: Option<Vec<PeriodBody>>,
     /// A week of their own.
+    #[oai(nullable)]
     week: Option<WeekBody>,
     /// Why (shown to readers); at most 200 characters.
+    #[oai(nullable)]
     reason: Option<Text>,
 }
 
@@ -70,8 +81,10 @@ struct SectionRequest {
     /// From this date (library-local) the section has `status`.
     from: Date,
     /// Last date with `status`, inclusive; absent or `null`: until further notice.
+    #[oai(nullable)]
     until: Option<Date>,
     /// The section's own hours; absent or `null`: the library's.
+    #[oai(nullable)]
     hours: Option<WeekBody>,
 }
 
@@ -108,8 +121,10 @@ struct ReopeningRequest {
     /// Sections open from `from` until further notice (`adult`, `young_adult`, ...).
     open_sections: Vec<Text>,
     /// Sections closed from `from` until further notice (`study_room`, `computer`, ...).
+    #[oai(nullable)]
     closed_sections: Option<Vec<Text>>,
     /// Special hours for every library named.
+    #[oai(nullable)]
     special_hours: Option<SpecialHoursRequest>,
     /// Published for every library's readers, from today.
     notice: ReopeningNoticeRequest,
@@ -177,8 +192,10 @@ struct SpecialShown {
     /// Closed every day of the range.
     closed: bool,
     /// The same periods every day; `null` otherwise.
+    #[oai(nullable)]
     daily: Option<Vec<PeriodShown>>,
     /// A week of their own; `null` otherwise.
+    #[oai(nullable)]
     week: Option<WeekShown>,
     reason: String,
 }
@@ -191,8 +208,10 @@ struct SectionShown {
     status: StatusDto,
     from: Date,
     /// `null`: until further notice.
+    #[oai(nullable)]
     until: Option<Date>,
     /// Its own hours; `null`: the library's.
+    #[oai(nullable)]
     hours: Option<WeekShown>,
     /// Its status today.
     status_today: StatusDto,
@@ -219,12 +238,15 @@ struct HoursBody {
     open_now: bool,
     /// When the current period ends, local `HH:MM` today (`24:00` for midnight); `null`
     /// when closed.
+    #[oai(nullable)]
     closes_at: Option<String>,
     /// The next opening after now, RFC 3339 at +08:00, within 366 days; `null` if none.
+    #[oai(nullable)]
     opens_next: Option<OffsetDateTime>,
     book_drop: bool,
     self_service_station: bool,
     /// The regular week; `null`: none configured (open all day on open days).
+    #[oai(nullable)]
     regular: Option<WeekShown>,
     /// Special hours, in the order declared (a later one wins on overlap).
     special_hours: Vec<SpecialShown>,

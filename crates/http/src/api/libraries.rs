@@ -25,6 +25,7 @@ struct NewLibraryRequest {
     /// `[A-Za-z0-9_]{1,32}`.
     code: Text,
     name: Text,
+    #[oai(nullable)]
     name_zh: Option<Text>,
     kind: KindDto,
 }
@@ -42,8 +43,10 @@ struct LibraryBody {
     open_now: bool,
     /// When the current period ends, local `HH:MM` today (`24:00` for midnight); `null`
     /// when closed.
+    #[oai(nullable)]
     closes_at: Option<String>,
     /// The next opening after now, RFC 3339 at +08:00, within 366 days; `null` if none.
+    #[oai(nullable)]
     opens_next: Option<time::OffsetDateTime>,
     /// The book drop takes returns while the library is closed.
     book_drop: bool,
@@ -70,9 +73,11 @@ struct ClosureRequest {
     /// open) or a date `"YYYY-MM-DD"` (after the closure, a day the library is open; 422
     /// `move_date_before_closure`, `move_date_in_closure`, `move_date_closed`,
     /// `move_date_too_late`, `no_open_day_after_closure`). Anything else is 400.
+    #[oai(nullable)]
     move_due_dates: Option<DeadlineMoveDto>,
     /// Pickup-by dates inside the closure of the holds waiting at this library: as
     /// `move_due_dates`.
+    #[oai(nullable)]
     move_pickup_dates: Option<DeadlineMoveDto>,
 }
 
@@ -193,8 +198,10 @@ struct ClosurePreviewBody {
     /// Distinct readers among them.
     readers: u64,
     /// Where due dates inside the closure would move; `null` when they stay.
+    #[oai(nullable)]
     due_on: Option<Date>,
     /// Where pickup-by dates inside the closure would move; `null` when they stay.
+    #[oai(nullable)]
     pickup_by: Option<Date>,
     /// The first 20 moves, loans then holds, each by id (no reader is named).
     sample: Vec<MoveBody>,
@@ -243,12 +250,15 @@ pub(super) fn calendar_reason(raw: &Text) -> Result<&str, ApiError> {
 struct NewTitleRequest {
     title: Text,
     /// At most 200 characters, no control characters; blank: none.
+    #[oai(nullable)]
     author: Option<Text>,
     /// ISBN-10 or ISBN-13, hyphens and spaces allowed, check digit verified; blank: none.
+    #[oai(nullable)]
     isbn: Option<Text>,
     /// What replacing a lost copy costs, in cents (0 to 100,000,000), unless the copy
     /// records its own; absent: the rule `replacement_cost_cents` (422
     /// `replacement_cost_invalid`).
+    #[oai(nullable)]
     replacement_cost_cents: Option<i64>,
 }
 
@@ -258,8 +268,10 @@ struct TitleBody {
     id: i64,
     title: String,
     /// The author, if recorded.
+    #[oai(nullable)]
     author: Option<String>,
     /// The ISBN's digits (hyphens and spaces dropped), if recorded.
+    #[oai(nullable)]
     isbn: Option<String>,
 }
 
@@ -275,6 +287,7 @@ struct NewItemRequest {
     home_library: Text,
     /// What replacing the copy costs if it is lost, in cents (0 to 100,000,000); absent:
     /// the rule `replacement_cost_cents` applies (422 `replacement_cost_invalid`).
+    #[oai(nullable)]
     replacement_cost_cents: Option<i64>,
 }
 

@@ -27,13 +27,18 @@ struct MeBody {
     card_number: String,
     name: String,
     /// Reader category (`adult`, `child`, ...).
+    #[oai(nullable)]
     category: Option<String>,
+    #[oai(nullable)]
     email: Option<String>,
     /// Home library code.
+    #[oai(nullable)]
     home_library: Option<String>,
     /// Last day the card is valid.
+    #[oai(nullable)]
     card_expires_on: Option<Date>,
     /// First day the reader may borrow again after a suspension.
+    #[oai(nullable)]
     suspended_until: Option<Date>,
     /// Unpaid charges plus the fines accruing on open overdue loans.
     outstanding_cents: i64,
@@ -55,7 +60,7 @@ struct RenewalLineBody {
     due_at: OffsetDateTime,
     /// Why not (`too_many_renewals`, `on_hold_for_another`, `patron_suspended`,
     /// `fines_over_limit`, `card_expired`, `too_soon`); absent when renewed.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     reason: Option<String>,
 }
 
@@ -409,12 +414,15 @@ struct FineBody {
     /// of it) or `other`.
     kind: String,
     /// Overdue fines and lost-item lines: the loan.
+    #[oai(nullable)]
     loan_id: Option<i64>,
+    #[oai(nullable)]
     item_barcode: Option<String>,
     amount_cents: i64,
     /// What is left to pay.
     outstanding_cents: i64,
     /// Overdue fines: the days charged.
+    #[oai(nullable)]
     chargeable_days: Option<u32>,
     charged_on: Date,
     /// `outstanding`, `paid` or `waived`.

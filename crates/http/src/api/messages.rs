@@ -29,10 +29,12 @@ struct SentNoticeBody {
     /// `queued`, `retrying`, `sent` or `not_sent`.
     status: String,
     queued_at: OffsetDateTime,
+    #[oai(nullable)]
     sent_at: Option<OffsetDateTime>,
     /// Failed attempts so far.
     attempts: u32,
     /// Why it is retrying or was not sent.
+    #[oai(nullable)]
     reason: Option<String>,
 }
 

@@ -125,6 +125,22 @@ fn apis(state: &Services) -> Apis {
     )
 }
 
+/// The Swagger UI page `html` with the document it embeds (`let spec = …;`) replaced by
+/// `document`.
+fn swagger_page(html: &str, document: &str) -> String {
+    const START: &str = "let spec = ";
+    const END: &str = ";\n    let oauth2RedirectUrl";
+    // The page's own script (the Swagger bundle) comes first: the last `let spec = `
+    // before the redirect line is the document's.
+    let Some(end) = html.rfind(END) else {
+        return html.to_owned();
+    };
+    match html[..end].rfind(START) {
+        Some(start) => format!("{}{START}{document}{}", &html[..start], &html[end..]),
+        None => html.to_owned(),
+    }
+}
+
 /// The whole HTTP application: the API under `/api/v1`, the operations routes, the OpenAPI
 /// document at `/openapi.json` and the interactive page at `/docs`. Every operation is
 /// behind the text check (`CheckedText`), which runs once the request is routed.
@@ -135,12 +151,19 @@ pub fn app(state: Services) -> impl Endpoint<Output = Response> {
             "JSON API of the library system. Errors are `{\"code\",\"message\"}` \
              (+ `violations` on 422, `reason` on 409).",
         );
-    let allow = std::sync::Arc::new(crate::allow::AllowTable::from_spec(&service.spec()));
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    let document = crate::allow::one_entry_per_path(&service.spec());
+    let allow = std::sync::Arc::new(crate::allow::AllowTable::from_spec(&document));
+    // The interactive page embeds the document: the merged one, in place of the generated.
+    let page = swagger_page(&service.swagger_ui_html(), &document);
+    let spec = poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(document.clone())
+    });
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(page.clone()));
     Route::new()
         .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at("/docs", docs)
         .nest("/", service)
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))

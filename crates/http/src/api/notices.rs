@@ -21,6 +21,7 @@ use library_app::Services;
 #[derive(Debug, Object)]
 struct NewNoticeRequest {
     /// The library publishing it; absent or `null` = every library.
+    #[oai(nullable)]
     library_code: Option<Text>,
     /// At most 200 characters.
     title: Text,
@@ -28,13 +29,17 @@ struct NewNoticeRequest {
     body: Text,
     /// The title in Traditional Chinese (at most 200 characters); absent, `null` or blank:
     /// none.
+    #[oai(nullable)]
     title_zh: Option<Text>,
     /// The text in Traditional Chinese (at most 5,000 characters); absent, `null` or
     /// blank: none.
+    #[oai(nullable)]
     body_zh: Option<Text>,
     /// First day shown (library-local; default today; may be in the future).
+    #[oai(nullable)]
     published_on: Option<Date>,
     /// Last day shown, inclusive (default: until withdrawn).
+    #[oai(nullable)]
     expires_on: Option<Date>,
 }
 
@@ -43,22 +48,28 @@ struct NewNoticeRequest {
 struct NoticeBody {
     id: i64,
     /// `null` for a notice to every library.
+    #[oai(nullable)]
     library_code: Option<String>,
     /// `null` for a notice to every library.
+    #[oai(nullable)]
     library_name: Option<String>,
     /// `null` for a notice to every library.
+    #[oai(nullable)]
     library_name_zh: Option<String>,
     title: String,
     body: String,
     /// The title in Traditional Chinese; `null` when the notice has none.
+    #[oai(nullable)]
     title_zh: Option<String>,
     /// The text in Traditional Chinese; `null` when the notice has none.
+    #[oai(nullable)]
     body_zh: Option<String>,
     published_on: Date,
     /// Last day shown; `null` = until withdrawn.
+    #[oai(nullable)]
     expires_on: Option<Date>,
     /// Staff list only: when it was withdrawn.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     withdrawn_at: Option<OffsetDateTime>,
 }
 

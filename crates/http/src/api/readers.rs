@@ -25,20 +25,29 @@ pub(super) struct ReaderBody {
     card_number: String,
     name: String,
     phone: String,
+    #[oai(nullable)]
     email: Option<String>,
+    #[oai(nullable)]
     date_of_birth: Option<Date>,
+    #[oai(nullable)]
     category: Option<String>,
+    #[oai(nullable)]
     home_library: Option<String>,
     /// The last day the card is valid.
+    #[oai(nullable)]
     card_expires_on: Option<Date>,
     /// The first day the reader may borrow again after a suspension.
+    #[oai(nullable)]
     suspended_until: Option<Date>,
     /// Blocked by a self-service station until staff lift it.
     blocked: bool,
+    #[oai(nullable)]
     blocked_at: Option<OffsetDateTime>,
+    #[oai(nullable)]
     block_reason: Option<String>,
     registered_at: OffsetDateTime,
     /// When staff deactivated the reader (null: active).
+    #[oai(nullable)]
     deactivated_at: Option<OffsetDateTime>,
 }
 
@@ -75,10 +84,14 @@ struct ReaderSearchBody {
 /// null: removed).
 #[derive(Debug, Object)]
 struct ReaderEditBody {
+    #[oai(nullable)]
     name: Option<Text>,
+    #[oai(nullable)]
     phone: Option<Text>,
     email: MaybeUndefined<Text>,
+    #[oai(nullable)]
     category: Option<Text>,
+    #[oai(nullable)]
     home_library: Option<Text>,
 }
 

@@ -51,6 +51,7 @@ struct CirculationReportBody {
     from: Date,
     to: Date,
     /// The library asked for; `null` for every library.
+    #[oai(nullable)]
     library_code: Option<String>,
     /// The days on which something happened, by date then library.
     days: Vec<CirculationDayBody>,
@@ -61,6 +62,7 @@ struct CirculationReportBody {
 struct FinesDayBody {
     date: Date,
     /// The library the charges are for; `null` for charges of no library.
+    #[oai(nullable)]
     library_code: Option<String>,
     /// Charged (fines fixed, hold fees).
     charged_cents: i64,
@@ -75,6 +77,7 @@ struct FinesDayBody {
 struct FinesReportBody {
     from: Date,
     to: Date,
+    #[oai(nullable)]
     library_code: Option<String>,
     days: Vec<FinesDayBody>,
 }

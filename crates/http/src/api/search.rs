@@ -15,8 +15,10 @@ use crate::error::ApiError;
 struct SearchResultBody {
     title_id: i64,
     title: String,
+    #[oai(nullable)]
     author: Option<String>,
     /// The ISBN's digits (and a final `X`).
+    #[oai(nullable)]
     isbn: Option<String>,
     /// Copies of the title (at `library` when given).
     copies: u64,

@@ -59,8 +59,10 @@ impl From<LanguageDto> for Language {
 #[derive(Debug, Object)]
 struct SettingsBody {
     /// My email: the one `GET /me` shows and "forgot Password" matches.
+    #[oai(nullable)]
     email: Option<String>,
     /// The mobile number SMS notices go to.
+    #[oai(nullable)]
     sms_number: Option<String>,
     /// The channels notices go through.
     notification_channels: Vec<ChannelDto>,
@@ -102,6 +104,7 @@ struct SettingsRequest {
     keep_reading_history: bool,
     /// My Password: required when `email` changes (another address, a first one, or
     /// `null` for none), ignored otherwise.
+    #[oai(nullable)]
     current_password: Option<Text>,
 }
 
@@ -132,6 +135,7 @@ pub(super) struct ReadingHistoryBody {
     /// Whether the history is kept (when not, `loans` is empty).
     keep_reading_history: bool,
     /// Since when it has been kept without a break (`null` = since I registered).
+    #[oai(nullable)]
     kept_since: Option<OffsetDateTime>,
     /// Returned loans, most recently returned first.
     loans: Vec<ReturnedLoanBody>,

@@ -34,11 +34,14 @@ struct NewStationRequest {
     library_code: Text,
     /// Every message that acts for or shows a reader needs the reader's PIN (`AD`).
     /// Default `true`.
+    #[oai(nullable)]
     pin_required: Option<bool>,
     /// The station may block a reader's card (`01`). Default `false`.
+    #[oai(nullable)]
     may_block: Option<bool>,
     /// Where the station may log in from: IP addresses or CIDR ranges (`192.0.2.0/24`),
     /// at most 32. Default and `[]`: anywhere.
+    #[oai(nullable)]
     allowed_addresses: Option<Vec<Text>>,
 }
 
@@ -46,11 +49,14 @@ struct NewStationRequest {
 #[derive(Debug, Object)]
 struct StationSettingsChange {
     /// Every message that acts for or shows a reader needs the reader's PIN (`AD`).
+    #[oai(nullable)]
     pin_required: Option<bool>,
     /// The station may block a reader's card (`01`).
+    #[oai(nullable)]
     may_block: Option<bool>,
     /// Where the station may log in from: IP addresses or CIDR ranges, at most 32;
     /// `[]`: anywhere.
+    #[oai(nullable)]
     allowed_addresses: Option<Vec<Text>>,
 }
 

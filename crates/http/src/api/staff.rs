@@ -39,9 +39,11 @@ struct RegisterPatronRequest {
     name: Text,
     /// At least four digits: the last four are the default Password and PIN.
     phone: Text,
+    #[oai(nullable)]
     email: Option<Text>,
     /// Reader category, `[a-z0-9_]{1,32}`.
     category: Text,
+    #[oai(nullable)]
     date_of_birth: Option<Date>,
     /// Library code.
     home_library: Text,

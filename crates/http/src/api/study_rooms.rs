@@ -29,6 +29,7 @@ struct StudyRoomNewSchemeRequest {
     /// Name in Traditional Chinese (at most 200 characters).
     name_zh: Text,
     /// The study room's library; absent or null: the study rooms of every library.
+    #[oai(nullable)]
     library_code: Option<Text>,
     /// First day applications count (inclusive).
     opens_on: Date,
@@ -39,15 +40,19 @@ struct StudyRoomNewSchemeRequest {
     /// Last day the cards admit.
     valid_to: Date,
     /// First day of the extended opening hours (with `extended_to`).
+    #[oai(nullable)]
     extended_from: Option<Date>,
     /// Last day of the extended opening hours.
+    #[oai(nullable)]
     extended_to: Option<Date>,
     /// The extended hours of each of those days, `HH:MM-HH:MM` each (at most 4).
+    #[oai(nullable)]
     extended_hours: Option<Vec<Text>>,
     /// Places (cards): 1 to 100,000.
     places: i64,
     /// Percentage of places drawn first among examination candidates, 0 to 100
     /// (default 0); the places reserved are rounded down.
+    #[oai(nullable)]
     priority_percent: Option<i64>,
 }
 
@@ -58,14 +63,17 @@ struct StudyRoomSchemeBody {
     name: String,
     name_zh: String,
     /// Null: the study rooms of every library.
+    #[oai(nullable)]
     library_code: Option<String>,
     opens_on: Date,
     closes_on: Date,
     valid_from: Date,
     valid_to: Date,
     /// Null when no extended hours were announced.
+    #[oai(nullable)]
     extended_from: Option<Date>,
     /// Null when no extended hours were announced.
+    #[oai(nullable)]
     extended_to: Option<Date>,
     /// `HH:MM-HH:MM` each; empty when none were given.
     extended_hours: Vec<String>,
@@ -153,8 +161,10 @@ struct StudyRoomApplicationBody {
     submitted_at: OffsetDateTime,
     status: StudyRoomStatusDto,
     /// The staff's reason (a rejection's or a revocation's); null when none was given.
+    #[oai(nullable)]
     reason: Option<String>,
     /// When the card was revoked; null if it was not.
+    #[oai(nullable)]
     revoked_at: Option<OffsetDateTime>,
 }
 
@@ -218,6 +228,7 @@ struct StudyRoomApplyRequest {
     /// Whether I am a public or professional examination candidate.
     exam_candidate: bool,
     /// Which examination (at most 200 characters).
+    #[oai(nullable)]
     exam: Option<Text>,
 }
 
@@ -229,6 +240,7 @@ struct StudyRoomPostalRequest {
     postmarked_on: Date,
     exam_candidate: bool,
     /// Which examination (at most 200 characters).
+    #[oai(nullable)]
     exam: Option<Text>,
 }
 
@@ -236,6 +248,7 @@ struct StudyRoomPostalRequest {
 #[derive(Debug, Object)]
 struct StudyRoomBallotRequest {
     /// The seed to draw from; absent: one drawn by the system (below 2^53) and recorded.
+    #[oai(nullable)]
     seed: Option<u64>,
 }
 
@@ -296,6 +309,7 @@ enum StudyRoomDecisionDto {
 struct StudyRoomDecisionRequest {
     decision: StudyRoomDecisionDto,
     /// Required to reject (at most 500 characters); ignored when approving.
+    #[oai(nullable)]
     reason: Option<Text>,
 }
 
@@ -303,6 +317,7 @@ struct StudyRoomDecisionRequest {
 #[derive(Debug, Object)]
 struct StudyRoomRevocationRequest {
     /// Shown to the reader (at most 500 characters).
+    #[oai(nullable)]
     reason: Option<Text>,
 }
 
