@@ -48,11 +48,11 @@ impl Context {
             .with_clock(clock.clone());
         let secrets =
             secret_box(&config, &db).map_err(|e| Failure::failed(format!("secret key: {e}")))?;
-        let security = Arc::new(library_app::security::SecurityLog::new());
-        let credentials = credential_service(&db, secrets, clock.clone(), security.clone());
+        let metrics = Arc::new(library_app::Metrics::new());
+        let credentials = credential_service(&db, secrets, clock.clone(), &metrics);
         // This process serves no SIP2 connection: a station deleted here loses those of a
         // server at its next request, when its account is gone.
-        let mut services = services(&db, credentials, clock.clone(), None, security);
+        let mut services = services(&db, credentials, clock.clone(), None, metrics);
         services.admission = services.admission.with_retention(config.visitor_retention);
         Ok(Context {
             config,

@@ -114,9 +114,9 @@ async fn bench(label: &str, smtp: &Smtp) {
         panic!("the fresh database was not empty");
     };
     let secrets = SecretBox::new(SecretBox::generate_key().expect("key"));
-    let security = Arc::new(library_app::security::SecurityLog::new());
-    let credentials = credential_service(&db, secrets.clone(), clock.clone(), security.clone());
-    let services: Services = services(&db, credentials, clock.clone(), None, security);
+    let metrics = Arc::new(library_app::Metrics::new());
+    let credentials = credential_service(&db, secrets.clone(), clock.clone(), &metrics);
+    let services: Services = services(&db, credentials, clock.clone(), None, metrics);
     let mut readers = Vec::new();
     for reader in summary.readers.iter().filter(|r| r.email.is_some()) {
         let card = CardNumber::parse(&reader.card_number).expect("card");

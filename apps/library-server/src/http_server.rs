@@ -11,6 +11,9 @@
 //!   `TimedOut` error) and nothing is done.
 //! - **Request log**: one line per request with the method, the path **without its query
 //!   string** (a query may carry something secret), the status and the time taken.
+//! - **Request metrics**: each request is counted and timed in the metrics under its
+//!   route template, the answer's [`PathPattern`] set by the API or the pages
+//!   (`unmatched` when none matched: never the path, which may name a card).
 //! - **Request id**: every request runs in a span `request{id}`, so every log line written
 //!   while it is served carries the id; the id is the client's `x-request-id` when it is 1
 //!   to 64 visible ASCII characters, else one we make (16 hex digits), and the answer
@@ -33,6 +36,8 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use library_app::Metrics;
+use poem::PathPattern;
 use poem::endpoint::BoxEndpoint;
 use poem::web::{LocalAddr, RemoteAddr};
 use tokio::net::TcpListener;
@@ -53,6 +58,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: BoxEndpoint<'static>,
     limits: HttpLimits,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let app = Arc::new(app);
@@ -89,6 +95,7 @@ pub(crate) async fn serve(
             local,
             peer,
             read_timeout: limits.read_timeout,
+            metrics: metrics.clone(),
         };
         let conn = builder
             .serve_connection(
@@ -122,6 +129,7 @@ struct RequestService {
     local: SocketAddr,
     peer: SocketAddr,
     read_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl RequestService {
@@ -153,7 +161,13 @@ impl RequestService {
         let mut resp = async {
             let resp = poem::Endpoint::get_response(self.app.as_ref(), req).await;
             let status = resp.status();
-            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let took = started.elapsed();
+            let route = resp
+                .data::<PathPattern>()
+                .map_or(library_app::metrics::UNMATCHED, |p| &p.0);
+            self.metrics
+                .record_request(route, method.as_str(), status.as_u16(), took);
+            let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
             if status.is_server_error() {
                 tracing::warn!(target: "http", %method, path, status = status.as_u16(), micros, "request");
             } else {

@@ -70,6 +70,7 @@ pub struct Application {
     schedulers: Vec<Scheduler>,
     db: Database,
     security: Arc<library_app::security::SecurityLog>,
+    metrics: Arc<library_app::Metrics>,
 }
 
 impl std::fmt::Debug for Application {
@@ -125,13 +126,14 @@ impl Application {
             .await?
             .with_clock(clock.clone());
         let secrets = secret_box(config, &db)?;
-        let security = Arc::new(library_app::security::SecurityLog::new());
-        let credentials = credential_service(&db, secrets.clone(), clock.clone(), security.clone());
+        let metrics = Arc::new(library_app::Metrics::new());
+        let security = metrics.security();
+        let credentials = credential_service(&db, secrets.clone(), clock.clone(), &metrics);
         bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
             tracing::warn!("LIBRARY_DEV_CLOCK is on: the clock is settable through the API");
         }
-        let mut state = services(&db, credentials, clock, None, security.clone());
+        let mut state = services(&db, credentials, clock, None, metrics.clone());
         state.admission = state.admission.with_retention(config.visitor_retention);
         let work = scheduled_work(
             &db,
@@ -201,6 +203,7 @@ impl Application {
             schedulers,
             db,
             security,
+            metrics,
         })
     }
 
@@ -254,7 +257,14 @@ impl Application {
             "readers' pages at http://{}/, the API's page at /docs",
             self.addr
         );
-        let served = serve(self.listener, self.app, self.limits, http_shutdown).await;
+        let served = serve(
+            self.listener,
+            self.app,
+            self.limits,
+            self.metrics,
+            http_shutdown,
+        )
+        .await;
         let _ = stop.send(true);
         if let Some(sip2) = sip2
             && let Err(err) = sip2.await

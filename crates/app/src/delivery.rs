@@ -24,6 +24,7 @@ use library_reader_services::{Channel, Language};
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::{Date, OffsetDateTime};
 
+use crate::metrics::SendResult;
 use crate::notices::{ReminderKind, kind};
 use crate::secrets::SecretBox;
 use crate::services::{JobRunner, Services};
@@ -588,12 +589,22 @@ impl Sender {
             };
             let full = batch.len() >= self.policy.batch as usize;
             let mut in_flight = tokio::task::JoinSet::new();
+            let metrics = &self.services.metrics;
             let mut tally =
                 |done: Option<Result<Result<Tally, PortError>, tokio::task::JoinError>>| {
                     match done {
-                        Some(Ok(Ok(Tally::Sent))) => report.sent += 1,
-                        Some(Ok(Ok(Tally::Retried))) => report.retried += 1,
-                        Some(Ok(Ok(Tally::GivenUp))) => report.given_up += 1,
+                        Some(Ok(Ok(Tally::Sent))) => {
+                            report.sent += 1;
+                            metrics.record_send(SendResult::Sent, 1);
+                        }
+                        Some(Ok(Ok(Tally::Retried))) => {
+                            report.retried += 1;
+                            metrics.record_send(SendResult::Retried, 1);
+                        }
+                        Some(Ok(Ok(Tally::GivenUp))) => {
+                            report.given_up += 1;
+                            metrics.record_send(SendResult::GivenUp, 1);
+                        }
                         // The message stays claimed until its lease ends, then is tried again.
                         Some(Ok(Err(err))) => {
                             first_error.get_or_insert(err);
@@ -627,6 +638,9 @@ impl Sender {
         let now = self.services.clock.now();
         self.outbox.purge_sent(now - self.policy.keep_sent).await?;
         report.expired = self.outbox.expire(now).await?;
+        self.services
+            .metrics
+            .record_send(SendResult::Expired, report.expired);
         Ok(report)
     }
 }

@@ -24,6 +24,8 @@ use async_trait::async_trait;
 use library_credentials::{Argon2Hasher, PortError, Secret, SecretHash, SecretHasher};
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::metrics::HashingStats;
+
 /// How long a request waits for a hashing slot before answering 503.
 pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
@@ -46,6 +48,7 @@ pub struct BlockingHasher {
     jobs: Sender<Job>,
     slots: Arc<Semaphore>,
     wait: Duration,
+    stats: Arc<HashingStats>,
 }
 
 impl BlockingHasher {
@@ -70,7 +73,14 @@ impl BlockingHasher {
             jobs,
             slots: Arc::new(Semaphore::new(threads * SLOTS_PER_THREAD)),
             wait,
+            stats: Arc::default(),
         }
+    }
+
+    /// The same hasher, its queue and refusals counted in `stats` (the metrics').
+    #[must_use]
+    pub fn counted(self, stats: Arc<HashingStats>) -> Self {
+        Self { stats, ..self }
     }
 
     /// One thread per available core, [`HASH_QUEUE_WAIT`], OWASP parameters.
@@ -84,14 +94,21 @@ impl BlockingHasher {
         T: Send + 'static,
         F: FnOnce(&Argon2Hasher) -> T + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| PortError::Overloaded)?
-            .map_err(|_| PortError::Overloaded)?;
+        let waiting = self.stats.wait();
+        let acquired = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await;
+        drop(waiting);
+        let Ok(Ok(permit)) = acquired else {
+            self.stats.refuse();
+            return Err(PortError::Overloaded);
+        };
+        let admitted = self.stats.admit();
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |hasher| {
             let _permit = permit;
-            let _ = reply.send(work(hasher));
+            let done = work(hasher);
+            // Counted out before the answer, so whoever reads the answer sees it gone.
+            drop(admitted);
+            let _ = reply.send(done);
         });
         self.jobs
             .send(job)
@@ -174,8 +191,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_overloaded_and_work_runs_when_a_slot_is_free() {
+        let stats = Arc::new(HashingStats::default());
         let hasher =
-            BlockingHasher::new(Argon2Hasher::owasp_minimum(), 1, Duration::from_millis(20));
+            BlockingHasher::new(Argon2Hasher::owasp_minimum(), 1, Duration::from_millis(200))
+                .counted(stats.clone());
         let busy = hasher
             .slots
             .clone()
@@ -188,10 +207,25 @@ mod tests {
             hasher.verify(&secret, None).await,
             Err(PortError::Overloaded)
         );
+        assert_eq!(stats.refused(), 2);
+        // A request waiting for a slot shows in the queue's depth, then leaves it.
+        let waiting = tokio::spawn({
+            let hasher = hasher.clone();
+            let secret = secret.clone();
+            async move { hasher.hash(&secret).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(stats.waiting(), 1);
+        assert_eq!(waiting.await.unwrap(), Err(PortError::Overloaded));
+        assert_eq!((stats.waiting(), stats.refused()), (0, 3));
         drop(busy);
         let hash = hasher.hash(&secret).await.unwrap();
         assert_eq!(hasher.verify(&secret, Some(&hash)).await, Ok(true));
         assert_eq!(hasher.verify(&secret, None).await, Ok(false));
+        assert_eq!(
+            (stats.waiting(), stats.admitted(), stats.refused()),
+            (0, 0, 3)
+        );
     }
 
     #[cfg(target_os = "linux")]

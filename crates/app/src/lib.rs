@@ -30,7 +30,8 @@
 //!   retention ([`admission`]);
 //! - the Students' Study Room admission cards: applications online and by post, the
 //!   ballot with its recorded seed, the card checked at the door ([`study_rooms`]);
-//! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]).
+//! - Argon2 hashing off the async runtime, bounded ([`BlockingHasher`]);
+//! - the process's metrics and their Prometheus text ([`metrics`]).
 //!
 //! Invariants: no HTTP, no SIP2 wire format, no SQL. Errors are the domain's and this
 //! crate's enums; each channel maps them once.
@@ -42,6 +43,7 @@ pub mod catalogue;
 pub mod closures;
 pub mod delivery;
 pub mod hasher;
+pub mod metrics;
 pub mod notices;
 pub mod ports;
 pub mod premises;
@@ -69,6 +71,7 @@ pub use delivery::{
     OutgoingMail, OutgoingSms, QueuedMessage, Recipient, Sender, SmsTransport,
 };
 pub use hasher::{BlockingHasher, HASH_QUEUE_WAIT, HASHING_NICENESS};
+pub use metrics::{Metrics, PoolGauges, PoolUse, Timed};
 pub use notices::{
     DueLoan, NoticeLog, NoticeRecord, NoticeStatus, OutboxPreview, ReminderKind, ReminderReport,
     ReminderStore, Reminders, kind,

@@ -221,8 +221,31 @@ pub struct Services {
     pub random: Arc<dyn RandomSource>,
     /// The security events logged and counted (the credential service records into it).
     pub security: Arc<crate::security::SecurityLog>,
+    /// The process's metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The database pools' use, read when the metrics are scraped.
+    pub pools: Arc<dyn crate::metrics::PoolGauges>,
     /// `Some` only when the development clock is enabled.
     pub dev: Option<DevControls>,
+}
+
+impl Services {
+    /// Every metric in the Prometheus text format: the registry's series, the pools' use
+    /// and the outbox's depth (one count; left out, and the failure logged, if the
+    /// database does not answer).
+    pub async fn metrics_text(&self) -> String {
+        let outbox_depth = match self.notices.waiting().await {
+            Ok(n) => Some(n),
+            Err(err) => {
+                tracing::warn!(%err, "metrics: the outbox's depth could not be read");
+                None
+            }
+        };
+        self.metrics.render(&crate::metrics::Scraped {
+            pools: self.pools.pools(),
+            outbox_depth,
+        })
+    }
 }
 
 impl std::fmt::Debug for Services {

@@ -4,11 +4,21 @@
 //! the methods the document declares for each path.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Path templates (`/api/v1/patrons/{card_number}`) with the methods declared for each.
+/// Also names the template a request's path matches, for the metrics' `route` label.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AllowTable {
-    routes: Vec<(Vec<Segment>, Vec<String>)>,
+    routes: Vec<Entry>,
+}
+
+/// One template: its segments, its text, and its methods as an `Allow` value.
+#[derive(Debug, Clone)]
+struct Entry {
+    segments: Vec<Segment>,
+    template: Arc<str>,
+    allow: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,39 +70,53 @@ impl AllowTable {
                 .entry(own.to_owned())
                 .or_insert_with(|| vec!["GET".into()]);
         }
-        let mut routes: Vec<(Vec<Segment>, Vec<String>)> = by_path
+        let mut routes: Vec<Entry> = by_path
             .into_iter()
             .map(|(path, mut methods)| {
                 if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
                     methods.push("HEAD".into());
                 }
                 methods.sort_by_key(|m| order(m));
-                (segments(&path), methods)
+                Entry {
+                    segments: segments(&path),
+                    template: path.into(),
+                    allow: methods.join(", "),
+                }
             })
             .collect();
         // A literal segment beats a parameter (`/patrons/{card}` vs a fixed path).
-        routes.sort_by_key(|(segs, _)| {
-            segs.iter()
+        routes.sort_by_key(|e| {
+            e.segments
+                .iter()
                 .map(|s| usize::from(*s == Segment::Param))
                 .collect::<Vec<_>>()
         });
         Self { routes }
     }
 
+    /// The declared template `path` matches, if any.
+    fn find(&self, path: &str) -> Option<&Entry> {
+        let parts = path.split('/').filter(|s| !s.is_empty());
+        let n = parts.clone().count();
+        self.routes.iter().find(|e| {
+            e.segments.len() == n
+                && e.segments.iter().zip(parts.clone()).all(|(s, p)| match s {
+                    Segment::Param => true,
+                    Segment::Literal(l) => l == p,
+                })
+        })
+    }
+
+    /// The template (`/api/v1/patrons/{card_number}`) `path` matches; `None` if no declared
+    /// path matches.
+    pub(crate) fn template(&self, path: &str) -> Option<Arc<str>> {
+        self.find(path).map(|e| e.template.clone())
+    }
+
     /// The methods declared for the path of a request, as an `Allow` value; `None` if no
     /// declared path matches.
     pub(crate) fn allow(&self, path: &str) -> Option<String> {
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        self.routes
-            .iter()
-            .find(|(segs, _)| {
-                segs.len() == parts.len()
-                    && segs.iter().zip(&parts).all(|(s, p)| match s {
-                        Segment::Param => true,
-                        Segment::Literal(l) => l == p,
-                    })
-            })
-            .map(|(_, methods)| methods.join(", "))
+        self.find(path).map(|e| e.allow.clone())
     }
 }
 
@@ -217,5 +241,14 @@ mod tests {
         assert_eq!(t.allow("/openapi.json").as_deref(), Some("GET, HEAD"));
         assert_eq!(t.allow("/api/v1/nowhere"), None);
         assert_eq!(t.allow("/api/v1/patrons/a/b"), None);
+        assert_eq!(
+            t.template("/api/v1/patrons/21000000000017").as_deref(),
+            Some("/api/v1/patrons/{card_number}")
+        );
+        assert_eq!(
+            t.template("/api/v1/patrons").as_deref(),
+            Some("/api/v1/patrons")
+        );
+        assert_eq!(t.template("/api/v1/nowhere"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The outermost layer: request body limits and the translation of every failure into the
 //! contract's JSON error (see [`crate::error::from_poem_error`]).
 
+use poem::PathPattern;
 use poem::http::header::CONTENT_LENGTH;
 use poem::{Endpoint, IntoResponse, Request, Response};
 
@@ -35,11 +36,33 @@ fn body_limit(path: &str) -> usize {
 /// `Content-Length` over the limit is refused at once, and a body streamed without one
 /// (chunked) is refused as soon as it passes the limit. Then runs the endpoint and turns
 /// any error into the contract's JSON.
+///
+/// The answer carries the OpenAPI template its path matches as its [`PathPattern`]
+/// (`/api/v1/patrons/{card_number}`; `/docs` for the interactive page's files), or none
+/// when no declared path matches: the metrics' `route` label, read by the connection loop.
+/// The template is found by matching the path against the document's paths (the table
+/// built once at start), because the router poem-openapi builds knows its routes only as
+/// `/:param0`-style patterns.
 pub(crate) async fn guard_request<E: Endpoint>(
     ep: E,
-    mut req: Request,
+    req: Request,
     allow: std::sync::Arc<crate::allow::AllowTable>,
 ) -> poem::Result<Response> {
+    let path = req.uri().path();
+    let template = allow.template(path).or_else(|| {
+        (path == "/docs" || path.starts_with("/docs/")).then(|| std::sync::Arc::from("/docs"))
+    });
+    let mut resp = guard(ep, req, &allow).await;
+    match template {
+        Some(template) => resp.set_data(PathPattern(template)),
+        None => {
+            resp.extensions_mut().remove::<PathPattern>();
+        }
+    }
+    Ok(resp)
+}
+
+async fn guard<E: Endpoint>(ep: E, mut req: Request, allow: &crate::allow::AllowTable) -> Response {
     let path = req.uri().path().to_owned();
     let limit = body_limit(req.uri().path());
     let declared = req
@@ -48,19 +71,19 @@ pub(crate) async fn guard_request<E: Endpoint>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Ok(secured(ApiError::payload_too_large().into_response()));
+        return secured(ApiError::payload_too_large().into_response());
     }
     let body = req.take_body();
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => req.set_body(bytes),
         Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-            return Ok(secured(ApiError::payload_too_large().into_response()));
+            return secured(ApiError::payload_too_large().into_response());
         }
         // The connection loop's body deadline passed (a client sending too slowly).
         Err(poem::error::ReadBodyError::Io(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
-            return Ok(secured(ApiError::request_timeout().into_response()));
+            return secured(ApiError::request_timeout().into_response());
         }
-        Err(_) => return Ok(secured(ApiError::bad_request().into_response())),
+        Err(_) => return secured(ApiError::bad_request().into_response()),
     }
     let mut resp = match ep.call(req).await {
         Ok(resp) => resp.into_response(),
@@ -73,7 +96,7 @@ pub(crate) async fn guard_request<E: Endpoint>(
     {
         resp.headers_mut().insert(poem::http::header::ALLOW, value);
     }
-    Ok(secured(resp))
+    secured(resp)
 }
 
 /// The headers every API answer carries: answers may hold a token or personal data, so

@@ -395,6 +395,11 @@ impl Database {
         &self.conn
     }
 
+    /// Each connection pool's use now (no query): what `/metrics` shows.
+    pub fn pool_use(&self) -> Vec<library_app::PoolUse> {
+        self.conn.pool_use()
+    }
+
     /// How many times SQLite's writer connection was closed and replaced after a failed
     /// write (0 on PostgreSQL): a figure for the log and the tests.
     pub fn writer_replacements(&self) -> u64 {

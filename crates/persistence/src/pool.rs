@@ -197,6 +197,31 @@ impl Pool {
             .map_or(0, |w| w.replaced.load(Ordering::Relaxed))
     }
 
+    /// Each pool's use now: SQLite's `reader` pool and its `writer`, or PostgreSQL's `main`
+    /// pool. Read from the pools' own counts, no query.
+    pub(crate) fn pool_use(&self) -> Vec<library_app::PoolUse> {
+        fn of<DB: sea_orm::sqlx::Database>(
+            pool: &'static str,
+            p: &sea_orm::sqlx::Pool<DB>,
+        ) -> library_app::PoolUse {
+            let open = u64::from(p.size());
+            let idle = u64::try_from(p.num_idle()).unwrap_or(u64::MAX).min(open);
+            library_app::PoolUse {
+                pool,
+                in_use: open - idle,
+                idle,
+                max: u64::from(p.options().get_max_connections()),
+            }
+        }
+        match &self.writer {
+            Some(writer) => vec![
+                of("reader", self.conn.get_sqlite_connection_pool()),
+                of("writer", writer.connection().get_sqlite_connection_pool()),
+            ],
+            None => vec![of("main", self.conn.get_postgres_connection_pool())],
+        }
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub(crate) async fn close(&self) -> Result<(), DbErr> {
         if let Some(writer) = &self.writer {

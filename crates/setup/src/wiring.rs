@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use library_app::security::SecurityLog;
 use library_app::{
     Anonymisation, BlockingHasher, CirculationDesk, DeliveryPolicy, JobRunner, Jobs, MailTransport,
-    Reminders, SecretBox, Sender, Services, SmsTransport, StationConnections, VisitorPurge,
+    Metrics, Reminders, SecretBox, Sender, Services, SmsTransport, StationConnections, Timed,
+    VisitorPurge,
 };
 use library_core::Clock;
 use library_credentials::{CredentialConfig, CredentialPorts, CredentialService, OsRandom};
@@ -15,8 +15,8 @@ use library_mail::{HttpSms, LogMail, LogSms, SmtpMail};
 pub use library_mail::{MailConfigError, SmsConfigError};
 use library_persistence::Database;
 use library_persistence::application::{
-    DbAdmin, DbNotices, DbOutbox, DbReaderDirectory, DbReadiness, DbSip2Stations, DbStaffDirectory,
-    OutboxNotifier, ScheduledJobs, circulation, reader_services,
+    DbAdmin, DbNotices, DbOutbox, DbPools, DbReaderDirectory, DbReadiness, DbSip2Stations,
+    DbStaffDirectory, OutboxNotifier, ScheduledJobs, circulation, reader_services,
 };
 use library_reader_services::AnonymisationPolicy;
 
@@ -116,23 +116,24 @@ pub fn secret_box(config: &Config, db: &Database) -> Result<SecretBox, SecretKey
 }
 
 /// The credential service over `db`: Argon2 on the hashing threads ([`BlockingHasher`]),
-/// notices to the outbox, secrets in them sealed with `secrets`.
+/// notices to the outbox, secrets in them sealed with `secrets`; security events and the
+/// hashing queue counted in `metrics`.
 pub fn credential_service(
     db: &Database,
     secrets: SecretBox,
     clock: Arc<dyn Clock>,
-    events: Arc<SecurityLog>,
+    metrics: &Metrics,
 ) -> CredentialService {
     CredentialService::new(
         CredentialPorts {
             store: Arc::new(db.credentials()),
             sessions: Arc::new(db.sessions()),
-            hasher: Arc::new(BlockingHasher::per_core()),
+            hasher: Arc::new(BlockingHasher::per_core().counted(metrics.hashing())),
             staff: Arc::new(db.staff()),
             notifier: Arc::new(OutboxNotifier::new(db, secrets, clock.clone())),
             random: Arc::new(OsRandom),
             clock,
-            events,
+            events: metrics.security(),
         },
         CredentialConfig::default(),
     )
@@ -223,6 +224,7 @@ impl ScheduledWork {
 /// reminders go out in the same run; then the anonymisation of returned loans after
 /// `config.anonymise_after_days`, and the purge of visitor registrations past the
 /// retention of `services.admission`), and the delivery of the outbox through `transports`.
+/// Each job's runs are counted and timed under its name in `services.metrics`.
 pub fn scheduled_work(
     db: &Database,
     services: &Services,
@@ -230,29 +232,44 @@ pub fn scheduled_work(
     transports: Transports,
     secrets: SecretBox,
 ) -> ScheduledWork {
+    let timed = |name: &'static str, job: Arc<dyn JobRunner>| -> Arc<dyn JobRunner> {
+        Arc::new(Timed::new(name, job, services.metrics.clone()))
+    };
     let housekeeping = Arc::new(Jobs(vec![
-        Arc::new(ScheduledJobs::new(
-            services.circulation.clone(),
-            db.credentials(),
-            services.credentials.config().guessing,
-        )),
-        Arc::new(Reminders::new(services.clone())),
-        Arc::new(Anonymisation::new(
-            services.clone(),
-            AnonymisationPolicy {
-                after_days: config.anonymise_after_days,
-            },
-        )),
-        Arc::new(VisitorPurge(services.admission.clone())),
+        timed(
+            "holds_and_guessing",
+            Arc::new(ScheduledJobs::new(
+                services.circulation.clone(),
+                db.credentials(),
+                services.credentials.config().guessing,
+            )),
+        ),
+        timed("reminders", Arc::new(Reminders::new(services.clone()))),
+        timed(
+            "anonymisation",
+            Arc::new(Anonymisation::new(
+                services.clone(),
+                AnonymisationPolicy {
+                    after_days: config.anonymise_after_days,
+                },
+            )),
+        ),
+        timed(
+            "visitor_purge",
+            Arc::new(VisitorPurge(services.admission.clone())),
+        ),
     ]));
-    let delivery = Arc::new(Sender::new(
-        services.clone(),
-        Arc::new(DbOutbox::new(db)),
-        transports.mail,
-        transports.sms,
-        secrets,
-        DeliveryPolicy::default(),
-    ));
+    let delivery = timed(
+        "outbox_delivery",
+        Arc::new(Sender::new(
+            services.clone(),
+            Arc::new(DbOutbox::new(db)),
+            transports.mail,
+            transports.sms,
+            secrets,
+            DeliveryPolicy::default(),
+        )),
+    );
     ScheduledWork {
         housekeeping,
         delivery,
@@ -261,13 +278,14 @@ pub fn scheduled_work(
 
 /// The application layer's services over `db`, without development controls.
 /// `connections`: the SIP2 connections a deleted station account loses (`None` where no
-/// SIP2 server runs in the process).
+/// SIP2 server runs in the process). `metrics`: the registry the services record into
+/// (the same the credential service was given).
 pub fn services(
     db: &Database,
     credentials: CredentialService,
     clock: Arc<dyn Clock>,
     connections: Option<Arc<dyn StationConnections>>,
-    security: Arc<SecurityLog>,
+    metrics: Arc<Metrics>,
 ) -> Services {
     let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(db, clock.clone()));
     let admin = Arc::new(DbAdmin::new(db));
@@ -302,7 +320,9 @@ pub fn services(
         admission: library_app::Admission::new(Arc::new(db.admission()), clock.clone()),
         clock,
         random,
-        security,
+        security: metrics.security(),
+        pools: Arc::new(DbPools::new(db)),
+        metrics,
         dev: None,
     }
 }

@@ -21,6 +21,7 @@ mod pages;
 
 use library_app::Services;
 use maud::html;
+use poem::PathPattern;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 
@@ -101,13 +102,14 @@ async fn guard<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
             Ok(bytes) => {
                 req.set_body(bytes);
                 let path = req.uri().path().to_owned();
-                match ep.call(req).await {
+                let (mut resp, pattern) = match ep.call(req).await {
                     Ok(r) => {
                         let r = r.into_response();
+                        let pattern = r.data::<PathPattern>().cloned();
                         if r.status() == StatusCode::METHOD_NOT_ALLOWED {
-                            error_page(basic, StatusCode::METHOD_NOT_ALLOWED)
+                            (error_page(basic, StatusCode::METHOD_NOT_ALLOWED), pattern)
                         } else {
-                            r
+                            (r, pattern)
                         }
                     }
                     Err(err) => {
@@ -115,9 +117,19 @@ async fn guard<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
                         if status.is_server_error() {
                             tracing::error!(error = %err, path, "web page failed");
                         }
-                        error_page(basic, status)
+                        let pattern = err.data::<PathPattern>().cloned();
+                        (error_page(basic, status), pattern)
+                    }
+                };
+                // The route's template for the metrics, written like the API's
+                // (`/libraries/{code}`); a path no route matched carries none.
+                match pattern {
+                    Some(p) => resp.set_data(PathPattern(template_of(&p.0).into())),
+                    None => {
+                        resp.extensions_mut().remove::<PathPattern>();
                     }
                 }
+                resp
             }
         }
     };
@@ -135,6 +147,18 @@ async fn guard<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(resp)
+}
+
+/// A poem route pattern (`/libraries/:code`) written as a template (`/libraries/{code}`).
+fn template_of(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|s| match s.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => s.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The page of a failure: not found, a form too large, or the service unavailable.
@@ -170,7 +194,17 @@ fn error_page(ctx: poem::Result<Ctx>, status: StatusCode) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::is_api_path;
+    use super::{is_api_path, template_of};
+
+    #[test]
+    fn a_route_pattern_is_written_as_a_template() {
+        assert_eq!(template_of("/libraries/:code"), "/libraries/{code}");
+        assert_eq!(
+            template_of("/account/holds/:id/cancel"),
+            "/account/holds/{id}/cancel"
+        );
+        assert_eq!(template_of("/"), "/");
+    }
 
     #[test]
     fn the_api_keeps_its_paths_and_every_other_is_a_page() {

@@ -24,6 +24,7 @@ mod hours;
 mod http_hardening;
 mod lost;
 mod mail;
+mod metrics;
 mod overrides;
 mod process;
 mod reader_records;

@@ -50,22 +50,15 @@ impl OperationsApi {
         }
     }
 
-    /// The process's counters in the Prometheus text format:
-    /// `library_security_events_total{event}` counts the security events since the process
-    /// started (`source_limited`, `pair_delayed`, `account_delayed`, `pin_disabled`,
-    /// `station_login_failed`, `sip2_connection_refused`; docs/credentials.md). Every event
-    /// is listed, zeros included. Public like `/health`: it holds no personal data.
+    /// The process's metrics in the Prometheus text format: HTTP requests by route
+    /// template, method and status with their duration histogram, the database pools' use,
+    /// the hashing queue and its refusals, the outbox's depth and send results, the
+    /// scheduled jobs' runs, and the security events (`library_security_events_total{event}`,
+    /// every event listed, zeros included; docs/credentials.md). Every series is described
+    /// in docs/operations.md. Public like `/health`: no label holds personal data (routes
+    /// are templates, never paths).
     #[oai(path = "/metrics", method = "get")]
     async fn metrics(&self) -> PlainText<String> {
-        let mut text = String::from(
-            "# HELP library_security_events_total Security events since the process started.\n\
-             # TYPE library_security_events_total counter\n",
-        );
-        for (event, count) in self.state.security.counts() {
-            text.push_str(&format!(
-                "library_security_events_total{{event=\"{event}\"}} {count}\n"
-            ));
-        }
-        PlainText(text)
+        PlainText(self.state.metrics_text().await)
     }
 }

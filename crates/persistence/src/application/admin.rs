@@ -239,6 +239,25 @@ impl Readiness for DbReadiness {
     }
 }
 
+/// The database pools' use, for the metrics.
+#[derive(Debug, Clone)]
+pub struct DbPools {
+    db: Database,
+}
+
+impl DbPools {
+    /// Over `db`.
+    pub fn new(db: &Database) -> Self {
+        Self { db: db.clone() }
+    }
+}
+
+impl library_app::PoolGauges for DbPools {
+    fn pools(&self) -> Vec<library_app::PoolUse> {
+        self.db.pool_use()
+    }
+}
+
 /// Notices to readers: queued in the outbox table for the mail sender, and noted in the
 /// log. A temporary password is sealed ([`SecretBox`]) before it is written: neither the
 /// log nor the table carries its text, and the sender opens it to mail it.

@@ -11,8 +11,8 @@ mod stations;
 
 pub(crate) use admin::audit_entry;
 pub use admin::{
-    DbAdmin, DbCirculation, DbReaderDirectory, DbReadiness, DbStaffDirectory, OutboxNotifier,
-    ScheduledJobs, SharedClock, circulation,
+    DbAdmin, DbCirculation, DbPools, DbReaderDirectory, DbReadiness, DbStaffDirectory,
+    OutboxNotifier, ScheduledJobs, SharedClock, circulation,
 };
 pub use delivery::{DbNotices, DbOutbox};
 pub use premises::DbPremises;
