@@ -5,6 +5,7 @@
 mod admission;
 mod anonymisation;
 mod attacks;
+mod backup;
 mod bad_input;
 mod calendar;
 mod circulation;
