@@ -16,6 +16,7 @@ mod credential_hardening;
 mod credentials;
 mod default_policy;
 mod demo;
+mod deploy;
 mod faults;
 mod fines;
 mod guessing;
