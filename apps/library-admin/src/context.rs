@@ -18,6 +18,9 @@ pub enum Failure {
     Usage(String),
     /// The command failed (bad data, database, refused by a policy).
     Failed(String),
+    /// The work belongs to another tool (a PostgreSQL backup is `pg_dump`'s): the message
+    /// says what to run (exit 3).
+    OtherTool(String),
 }
 
 impl Failure {
@@ -129,7 +132,7 @@ impl Context {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn shown_url(url: &str) -> String {
+pub(crate) fn shown_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -1,16 +1,19 @@
 //! `library-admin`: the administrators' command-line tool (docs/operations.md): migrate the
 //! database, create staff users, reset a reader's Password at the counter, import readers
 //! and the catalogue from CSV, preview the impact of a fine-suspension period, manage
-//! SIP2 station accounts, and show or replace the circulation rules.
+//! SIP2 station accounts, show or replace the circulation rules, and back up and restore a
+//! SQLite database.
 //!
 //! It reads the same configuration as the server (`LIBRARY_DATABASE_URL`,
 //! `LIBRARY_CONFIG`, ...: `library_setup::Config`) and talks to the database directly.
-//! Results go to stdout, errors to stderr. Exit codes: 0 done, 1 failed, 2 usage error.
+//! Results go to stdout, errors to stderr. Exit codes: 0 done, 1 failed, 2 usage error,
+//! 3 the work belongs to another tool (a PostgreSQL backup: `pg_dump`).
 
 // A command-line tool's output is its interface: printing to stdout and stderr is the point.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admission;
+mod backup;
 mod catalogue;
 mod context;
 mod csv;
@@ -33,7 +36,8 @@ use crate::context::{Context, Failure};
 ///
 /// Configuration as the server: LIBRARY_DATABASE_URL (default
 /// sqlite://library.db?mode=rwc) or the database_url of the TOML file named by
-/// LIBRARY_CONFIG. Exit codes: 0 done, 1 failed, 2 usage error.
+/// LIBRARY_CONFIG. Exit codes: 0 done, 1 failed, 2 usage error, 3 another tool's work
+/// (backup and restore of PostgreSQL: pg_dump, pg_restore).
 #[derive(Debug, Parser)]
 #[command(name = "library-admin", version)]
 struct Cli {
@@ -153,6 +157,26 @@ enum Command {
     /// file, in TOML).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Back the SQLite database up to PATH (a new file), consistent while servers run.
+    ///
+    /// The copy is written beside PATH under a temporary name, checked (integrity_check,
+    /// migrations) and only then linked at PATH; an existing PATH is refused. Prints the
+    /// copy's size and its counts of readers, loans and ledger entries. On PostgreSQL it
+    /// prints the pg_dump command to run and exits with 3.
+    Backup {
+        /// The backup file to create.
+        path: PathBuf,
+    },
+    /// Replace the SQLite database by the backup at PATH (stop the server first).
+    ///
+    /// PATH must pass SQLite's integrity check and hold this product's schema, no newer
+    /// than this version's. Refused while any process (a running server) has the database
+    /// open. The database is replaced in one rename; its -wal and -shm files are removed.
+    /// On PostgreSQL it prints the pg_restore command to run and exits with 3.
+    Restore {
+        /// The backup file to restore.
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,10 +312,21 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::OtherTool(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(3)
+        }
     }
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
+    // Neither opens the database as the other commands do: a backup must not create or
+    // key a database, a restore must not hold the file it replaces.
+    match &command {
+        Command::Backup { path } => return backup::backup(path).await,
+        Command::Restore { path } => return backup::restore(path).await,
+        _ => {}
+    }
     let ctx = Context::open().await?;
     let result = match command {
         Command::Migrate => {
@@ -369,6 +404,8 @@ async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Policy(PolicyCommand::Show) => policy::show(&ctx).await,
         Command::Policy(PolicyCommand::Apply { file }) => policy::apply(&ctx, &file).await,
+        // Answered above, without the context.
+        Command::Backup { .. } | Command::Restore { .. } => Ok(()),
     };
     ctx.close().await;
     result

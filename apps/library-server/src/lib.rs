@@ -11,4 +11,4 @@ mod scheduler;
 mod startup;
 
 pub use http_server::HttpLimits;
-pub use startup::{Application, StartupError};
+pub use startup::{Application, SHUTDOWN_GRACE, StartupError};

@@ -25,8 +25,9 @@ use library_sip2::library::{LibrarySip2Server, Sip2Connections, Sip2Library};
 /// The longest wait between two deliveries of the outbox.
 const DELIVERY_EVERY: Duration = Duration::from_secs(10);
 
-/// How long a graceful shutdown waits for requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a graceful shutdown waits for requests in flight (a service manager's stop
+/// timeout must be longer: deploy/library-server.service).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,9 @@
 //! - premises: [`DbStudyRooms`] (Students' Study Room schemes, applications under the
 //!   scheme's row lock, the ballot recorded with its seed, decisions and revocations);
 //!   it implements `library_app::StudyRoomStore` directly.
+//! - operations: [`Database::backup_sqlite`] (a consistent copy of a running SQLite
+//!   database) and [`restore_sqlite`] (a checked copy put in place of a database no
+//!   process has open), in `backup.rs`.
 //!
 //! Invariants:
 //! - sea-orm types (entities, connections, errors) never leave this crate: the stores speak
@@ -63,6 +66,7 @@ mod activity_store;
 mod admission_store;
 pub mod application;
 mod audit_store;
+mod backup;
 mod catalogue_search;
 mod catalogue_store;
 mod circulation;
@@ -102,6 +106,9 @@ pub mod testing;
 pub use activity_store::ActivityStore;
 pub use admission_store::AdmissionRecords;
 pub use audit_store::{AuditEntry, AuditLogStore, NewAuditEntry};
+pub use backup::{
+    BackupError, CopySummary, restore_sqlite, sqlite_file_of_url, verify_sqlite_copy,
+};
 pub use catalogue_store::{CatalogueStore, ImportedItem, ImportedTitle, NewItem, TitleDetails};
 pub use circulation::{DbCirculationStore, DbTransaction};
 pub use config_cache::SQLITE_POLL_EVERY;

@@ -5,6 +5,7 @@
 mod admission;
 mod anonymisation;
 mod attacks;
+mod backup;
 mod bad_input;
 mod calendar;
 mod circulation;
@@ -15,6 +16,7 @@ mod credential_hardening;
 mod credentials;
 mod default_policy;
 mod demo;
+mod deploy;
 mod faults;
 mod fines;
 mod guessing;
