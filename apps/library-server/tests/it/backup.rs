@@ -100,10 +100,19 @@ impl Drop for TempDir {
     }
 }
 
-/// The real server on `db`, its admin password the tests' one.
+/// The real server on `db`, its admin password the tests' one. Its log is read only up
+/// to the line saying where it listens: without the request log (target `http`), the
+/// counter's hundreds of requests would fill the pipe and block the server.
 async fn start(db: TestDb) -> (Binary, TestApp) {
     let url = db.url();
-    let mut server = Binary::start_on(db, &[], &[("LIBRARY_ADMIN_PASSWORD", ADMIN_PASSWORD)]);
+    let mut server = Binary::start_on(
+        db,
+        &[],
+        &[
+            ("LIBRARY_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("RUST_LOG", "info,http=warn"),
+        ],
+    );
     let addr = server.wait_for("listening on http://").await;
     let app = TestApp::remote(format!("http://{addr}"), "sqlite", &url);
     (server, app)
@@ -117,6 +126,35 @@ fn figure(stdout: &str, label: &str) -> i64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no `{label}:` figure in {stdout}"))
+}
+
+/// Waits until the counter has done `target` rounds; a counter that failed fails the test
+/// with its own panic, one that stalls fails it after a minute.
+async fn wait_for_rounds(
+    rounds: &AtomicU32,
+    target: u32,
+    churn: &mut Option<tokio::task::JoinHandle<()>>,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while rounds.load(Ordering::Relaxed) < target {
+        if churn
+            .as_ref()
+            .is_some_and(tokio::task::JoinHandle::is_finished)
+        {
+            churn
+                .take()
+                .expect("the counter")
+                .await
+                .expect("the counter's writes all succeeded");
+            panic!("the counter stopped before {target} rounds");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the counter did {} of {target} rounds in a minute",
+            rounds.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,9 +204,8 @@ async fn a_backup_taken_while_the_server_writes_restores_into_a_server_that_read
             }
         })
     };
-    while rounds.load(Ordering::Relaxed) < 3 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut churn = Some(churn);
+    wait_for_rounds(&rounds, 3, &mut churn).await;
 
     let dir = TempDir::new();
     let backup = dir.0.join("library-backup.db");
@@ -186,9 +223,7 @@ async fn a_backup_taken_while_the_server_writes_restores_into_a_server_that_read
     // Nothing but the backup in its directory: the temporary file is gone.
     assert_eq!(dir.names(), ["library-backup.db"]);
     // Let the counter write some more after the copy, so the copy is not the last state.
-    while rounds.load(Ordering::Relaxed) < after + 2 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_rounds(&rounds, after + 2, &mut churn).await;
     assert!(during >= 3);
 
     // A backup never overwrites: the same path again is refused and the file unchanged.
@@ -208,7 +243,11 @@ async fn a_backup_taken_while_the_server_writes_restores_into_a_server_that_read
     app.relogin(&card).await;
 
     stop.store(true, Ordering::Relaxed);
-    churn.await.expect("the counter's writes all succeeded");
+    churn
+        .take()
+        .expect("the counter")
+        .await
+        .expect("the counter's writes all succeeded");
     server.terminate().await;
 
     // Restored into a new database, a server on it has the reader and the loan.
