@@ -101,8 +101,9 @@ impl Drop for TempDir {
 }
 
 /// The real server on `db`, its admin password the tests' one. Its log is read only up
-/// to the line saying where it listens: without the request log (target `http`), the
-/// counter's hundreds of requests would fill the pipe and block the server.
+/// to the line saying where it listens, so it logs nothing else below a warning: the
+/// counter's hundreds of requests (the request log, and any other line a request writes)
+/// would otherwise fill the pipe and block the server.
 async fn start(db: TestDb) -> (Binary, TestApp) {
     let url = db.url();
     let mut server = Binary::start_on(
@@ -110,7 +111,7 @@ async fn start(db: TestDb) -> (Binary, TestApp) {
         &[],
         &[
             ("LIBRARY_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("RUST_LOG", "info,http=warn"),
+            ("RUST_LOG", "warn,library_server=info"),
         ],
     );
     let addr = server.wait_for("listening on http://").await;
