@@ -11,7 +11,10 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The migrator logs two lines per migration at info: on a first start they would bury
+    // the one line a new operator needs (the `admin` user's password). Its warnings stay.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     // `LIBRARY_LOG_FORMAT=json`: one JSON object a line, with the request's span (its id).
     match std::env::var("LIBRARY_LOG_FORMAT").as_deref() {
         Ok("json") => tracing_subscriber::fmt()
