@@ -14,9 +14,9 @@ use library_core::{Clock, LibraryCode, StaffId};
 use library_credentials::PortError;
 use library_premises::admission::{
     AdmissionRefusal, Capacity, Occupancy, Retention, SectionCode, Visitor, VisitorForm,
-    check_visitor,
+    check_visitor, local_midnight,
 };
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::ports::{AdminError, AuditRecord};
 use crate::services::JobRunner;
@@ -116,12 +116,6 @@ impl VisitorQuery {
         let end = local_midnight(self.to) + Duration::DAY;
         (start, end)
     }
-}
-
-fn local_midnight(date: Date) -> OffsetDateTime {
-    date.with_time(Time::MIDNIGHT)
-        .assume_offset(library_core::DEFAULT_LIBRARY_OFFSET)
-        .to_offset(time::UtcOffset::UTC)
 }
 
 /// What a purge would delete: registrations per library and local date of the visit.
