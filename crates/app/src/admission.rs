@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use library_core::{Clock, LibraryCode, StaffId};
-use library_credentials::PortError;
+use library_credentials::{AttemptDecision, PortError, RequestLimit, RequestWindow};
 use library_premises::admission::{
     AdmissionRefusal, Capacity, Occupancy, Retention, SectionCode, Visitor, VisitorForm,
     check_visitor, local_midnight,
@@ -249,10 +249,11 @@ pub const PURGE_BATCH: u32 = 500;
 /// Self-registrations one source may make an hour on the public form.
 pub const SELF_REGISTRATIONS_PER_HOUR: u32 = 20;
 
-/// The public form's per-source window: (start, count), in memory (a server restart
-/// forgets it; a bound on abuse, not a security control).
-#[derive(Debug, Default)]
-struct Windows(HashMap<String, (OffsetDateTime, u32)>);
+/// The public form's per-source limit.
+const SELF_REGISTRATION_LIMIT: RequestLimit = RequestLimit {
+    max_requests: SELF_REGISTRATIONS_PER_HOUR,
+    window: Duration::HOUR,
+};
 
 /// The use cases.
 #[derive(Clone)]
@@ -260,7 +261,9 @@ pub struct Admission {
     store: Arc<dyn AdmissionStore>,
     clock: Arc<dyn Clock>,
     retention: Retention,
-    windows: Arc<Mutex<Windows>>,
+    /// The public form's window per source, in memory (a server restart forgets it; a
+    /// bound on abuse, not a security control).
+    windows: Arc<Mutex<HashMap<String, RequestWindow>>>,
 }
 
 impl std::fmt::Debug for Admission {
@@ -434,16 +437,19 @@ impl Admission {
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        windows
-            .0
-            .retain(|_, (start, _)| now - *start < Duration::HOUR);
-        let (start, count) = windows.0.entry(source.to_owned()).or_insert((now, 0));
-        if *count >= SELF_REGISTRATIONS_PER_HOUR {
-            let wait = (*start + Duration::HOUR - now).whole_seconds().max(1);
-            return Err(AdmissionError::TooMany(wait.unsigned_abs()));
+        windows.retain(|_, w| now < w.ends_at);
+        match SELF_REGISTRATION_LIMIT.reserve(windows.get(source).copied(), now) {
+            (AttemptDecision::Throttled { until }, _) => {
+                let wait = (until - now).whole_seconds().max(1);
+                Err(AdmissionError::TooMany(wait.unsigned_abs()))
+            }
+            (_, window) => {
+                if let Some(window) = window {
+                    windows.insert(source.to_owned(), window);
+                }
+                Ok(())
+            }
         }
-        *count += 1;
-        Ok(())
     }
 
     /// The registrations of visits on the local dates `from` to `to` at `library` (or
