@@ -394,6 +394,53 @@ impl Admission {
         admit: bool,
         audit: Option<&(dyn Fn(i64) -> AuditRecord + Send + Sync)>,
     ) -> Result<(i64, Option<Occupancy>), AdmissionError> {
+        self.record(library, section_code, form, by, admit, audit)
+            .await
+            .map(|(id, admitted, _)| (id, admitted))
+    }
+
+    /// A visitor's self-registration on the public form, from `source`, at the library
+    /// of code `raw_library`: counted against the source's limit
+    /// ([`AdmissionError::TooMany`]), never admitting, not audited. An unparseable or
+    /// unknown library is the violation `unknown_library` (the form names it in its
+    /// body); other violations as for [`Self::register`]. The id and the visit's instant.
+    pub async fn register_self(
+        &self,
+        source: &str,
+        raw_library: &str,
+        section_code: Option<&str>,
+        form: &VisitorForm,
+    ) -> Result<(i64, OffsetDateTime), AdmissionError> {
+        let unknown_library = || AdmissionError::Invalid(vec!["unknown_library"]);
+        let library = LibraryCode::parse(raw_library).map_err(|_| unknown_library())?;
+        self.count_self_registration(source)?;
+        match self
+            .record(
+                &library,
+                section_code,
+                form,
+                RecordedBy::SelfService,
+                false,
+                None,
+            )
+            .await
+        {
+            Ok((id, _, visited_at)) => Ok((id, visited_at)),
+            Err(AdmissionError::NotFound) => Err(unknown_library()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::register`], with the visit's instant as recorded.
+    async fn record(
+        &self,
+        library: &LibraryCode,
+        section_code: Option<&str>,
+        form: &VisitorForm,
+        by: RecordedBy,
+        admit: bool,
+        audit: Option<&(dyn Fn(i64) -> AuditRecord + Send + Sync)>,
+    ) -> Result<(i64, Option<Occupancy>, OffsetDateTime), AdmissionError> {
         let now = self.clock.now();
         let mut violations = Vec::new();
         let section = section(section_code).unwrap_or_else(|_| {
@@ -410,6 +457,7 @@ impl Admission {
         let Some(visitor) = visitor.filter(|_| violations.is_empty()) else {
             return Err(AdmissionError::Invalid(violations));
         };
+        let visited_at = visitor.visited_at;
         let record = NewVisitorRecord {
             library: library.clone(),
             section,
@@ -423,7 +471,7 @@ impl Admission {
             .await?
             .ok_or(AdmissionError::NotFound)?
         {
-            Registered::Recorded { id, admitted } => Ok((id, admitted)),
+            Registered::Recorded { id, admitted } => Ok((id, admitted, visited_at)),
             Registered::Refused(refusal) => Err(AdmissionError::Refused(refusal)),
         }
     }
@@ -431,7 +479,7 @@ impl Admission {
     /// Counts one self-registration from `source` (the public form's per-source limit):
     /// [`AdmissionError::TooMany`] past [`SELF_REGISTRATIONS_PER_HOUR`] within an hour of
     /// the source's first.
-    pub fn count_self_registration(&self, source: &str) -> Result<(), AdmissionError> {
+    fn count_self_registration(&self, source: &str) -> Result<(), AdmissionError> {
         let now = self.clock.now();
         let mut windows = self
             .windows
@@ -454,7 +502,8 @@ impl Admission {
 
     /// The registrations of visits on the local dates `from` to `to` at `library` (or
     /// all), for staff user `reader` if they hold `contact_tracing`; the read is audited
-    /// (`audit` made from the number of records) in its transaction. Violations:
+    /// (`audit` made from the number of records) in its transaction.
+    /// [`AdmissionError::NotFound`] for an unknown library. Violations:
     /// `to_before_from`, `range_too_long` (more than 367 days).
     pub async fn read_visitors(
         &self,
@@ -462,6 +511,12 @@ impl Admission {
         query: &VisitorQuery,
         audit: &(dyn Fn(usize) -> AuditRecord + Send + Sync),
     ) -> Result<Vec<VisitorRecord>, AdmissionError> {
+        if let Some(library) = &query.library {
+            self.store
+                .occupancy(library)
+                .await?
+                .ok_or(AdmissionError::NotFound)?;
+        }
         if !self
             .store
             .has_permission(reader, StaffPermission::ContactTracing)

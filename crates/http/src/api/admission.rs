@@ -349,42 +349,26 @@ impl AdmissionApi {
         body: Json<SelfVisitorRequest>,
     ) -> Result<SelfVisitorCreated, ApiError> {
         let body = body.0;
-        let code = LibraryCode::parse(body.library.0.as_str())
-            .map_err(|_| ApiError::validation_failed(["unknown_library"]))?;
-        self.state
-            .admission
-            .count_self_registration(&attempt_source(req).0)?;
         let form = VisitorForm {
             name: body.name.into_string(),
             phone: body.phone.into_string(),
             visited_at: body.visited_at,
         };
         let section = text(body.section);
-        let at = form.visited_at.unwrap_or_else(|| self.state.clock.now());
-        let result = self
+        let (_, visited_at) = self
             .state
             .admission
-            .register(
-                &code,
+            .register_self(
+                &attempt_source(req).0,
+                &body.library.0,
                 section.as_deref(),
                 &form,
-                RecordedBy::SelfService,
-                false,
-                None,
             )
-            .await;
-        match result {
-            Ok(_) => Ok(SelfVisitorCreated::Created(Json(SelfVisitorBody {
-                library: code.as_str().to_owned(),
-                visited_at: local(at),
-            }))),
-            // The public form names the library in its body: an unknown one is a
-            // violation, as for other bodies.
-            Err(library_app::AdmissionError::NotFound) => {
-                Err(ApiError::validation_failed(["unknown_library"]))
-            }
-            Err(e) => Err(e.into()),
-        }
+            .await?;
+        Ok(SelfVisitorCreated::Created(Json(SelfVisitorBody {
+            library: body.library.0,
+            visited_at: local(visited_at),
+        })))
     }
 
     /// The visitor registrations of visits on the local dates `from` to `to` (inclusive;
@@ -400,16 +384,11 @@ impl AdmissionApi {
         from: Query<Date>,
         to: Query<Date>,
     ) -> Result<Json<VisitorsBody>, ApiError> {
-        let library = match library.0.filter(|l| !l.is_empty()) {
-            Some(raw) => {
-                let code = path_library(&raw)?;
-                if self.state.libraries.library(&code).await?.is_none() {
-                    return Err(ApiError::not_found());
-                }
-                Some(code)
-            }
-            None => None,
-        };
+        let library = library
+            .0
+            .filter(|l| !l.is_empty())
+            .map(|raw| path_library(&raw))
+            .transpose()?;
         let query = VisitorQuery {
             library,
             from: from.0,
