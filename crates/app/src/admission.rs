@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use library_core::{Clock, LibraryCode, StaffId};
-use library_credentials::PortError;
+use library_credentials::{AttemptDecision, PortError, RequestLimit, RequestWindow};
 use library_premises::admission::{
     AdmissionRefusal, Capacity, Occupancy, Retention, SectionCode, Visitor, VisitorForm,
-    check_visitor,
+    check_visitor, local_midnight,
 };
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::ports::{AdminError, AuditRecord};
 use crate::services::JobRunner;
@@ -116,12 +116,6 @@ impl VisitorQuery {
         let end = local_midnight(self.to) + Duration::DAY;
         (start, end)
     }
-}
-
-fn local_midnight(date: Date) -> OffsetDateTime {
-    date.with_time(Time::MIDNIGHT)
-        .assume_offset(library_core::DEFAULT_LIBRARY_OFFSET)
-        .to_offset(time::UtcOffset::UTC)
 }
 
 /// What a purge would delete: registrations per library and local date of the visit.
@@ -255,10 +249,11 @@ pub const PURGE_BATCH: u32 = 500;
 /// Self-registrations one source may make an hour on the public form.
 pub const SELF_REGISTRATIONS_PER_HOUR: u32 = 20;
 
-/// The public form's per-source window: (start, count), in memory (a server restart
-/// forgets it; a bound on abuse, not a security control).
-#[derive(Debug, Default)]
-struct Windows(HashMap<String, (OffsetDateTime, u32)>);
+/// The public form's per-source limit.
+const SELF_REGISTRATION_LIMIT: RequestLimit = RequestLimit {
+    max_requests: SELF_REGISTRATIONS_PER_HOUR,
+    window: Duration::HOUR,
+};
 
 /// The use cases.
 #[derive(Clone)]
@@ -266,7 +261,9 @@ pub struct Admission {
     store: Arc<dyn AdmissionStore>,
     clock: Arc<dyn Clock>,
     retention: Retention,
-    windows: Arc<Mutex<Windows>>,
+    /// The public form's window per source, in memory (a server restart forgets it; a
+    /// bound on abuse, not a security control).
+    windows: Arc<Mutex<HashMap<String, RequestWindow>>>,
 }
 
 impl std::fmt::Debug for Admission {
@@ -397,6 +394,53 @@ impl Admission {
         admit: bool,
         audit: Option<&(dyn Fn(i64) -> AuditRecord + Send + Sync)>,
     ) -> Result<(i64, Option<Occupancy>), AdmissionError> {
+        self.record(library, section_code, form, by, admit, audit)
+            .await
+            .map(|(id, admitted, _)| (id, admitted))
+    }
+
+    /// A visitor's self-registration on the public form, from `source`, at the library
+    /// of code `raw_library`: counted against the source's limit
+    /// ([`AdmissionError::TooMany`]), never admitting, not audited. An unparseable or
+    /// unknown library is the violation `unknown_library` (the form names it in its
+    /// body); other violations as for [`Self::register`]. The id and the visit's instant.
+    pub async fn register_self(
+        &self,
+        source: &str,
+        raw_library: &str,
+        section_code: Option<&str>,
+        form: &VisitorForm,
+    ) -> Result<(i64, OffsetDateTime), AdmissionError> {
+        let unknown_library = || AdmissionError::Invalid(vec!["unknown_library"]);
+        let library = LibraryCode::parse(raw_library).map_err(|_| unknown_library())?;
+        self.count_self_registration(source)?;
+        match self
+            .record(
+                &library,
+                section_code,
+                form,
+                RecordedBy::SelfService,
+                false,
+                None,
+            )
+            .await
+        {
+            Ok((id, _, visited_at)) => Ok((id, visited_at)),
+            Err(AdmissionError::NotFound) => Err(unknown_library()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::register`], with the visit's instant as recorded.
+    async fn record(
+        &self,
+        library: &LibraryCode,
+        section_code: Option<&str>,
+        form: &VisitorForm,
+        by: RecordedBy,
+        admit: bool,
+        audit: Option<&(dyn Fn(i64) -> AuditRecord + Send + Sync)>,
+    ) -> Result<(i64, Option<Occupancy>, OffsetDateTime), AdmissionError> {
         let now = self.clock.now();
         let mut violations = Vec::new();
         let section = section(section_code).unwrap_or_else(|_| {
@@ -413,6 +457,7 @@ impl Admission {
         let Some(visitor) = visitor.filter(|_| violations.is_empty()) else {
             return Err(AdmissionError::Invalid(violations));
         };
+        let visited_at = visitor.visited_at;
         let record = NewVisitorRecord {
             library: library.clone(),
             section,
@@ -426,7 +471,7 @@ impl Admission {
             .await?
             .ok_or(AdmissionError::NotFound)?
         {
-            Registered::Recorded { id, admitted } => Ok((id, admitted)),
+            Registered::Recorded { id, admitted } => Ok((id, admitted, visited_at)),
             Registered::Refused(refusal) => Err(AdmissionError::Refused(refusal)),
         }
     }
@@ -434,27 +479,31 @@ impl Admission {
     /// Counts one self-registration from `source` (the public form's per-source limit):
     /// [`AdmissionError::TooMany`] past [`SELF_REGISTRATIONS_PER_HOUR`] within an hour of
     /// the source's first.
-    pub fn count_self_registration(&self, source: &str) -> Result<(), AdmissionError> {
+    fn count_self_registration(&self, source: &str) -> Result<(), AdmissionError> {
         let now = self.clock.now();
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        windows
-            .0
-            .retain(|_, (start, _)| now - *start < Duration::HOUR);
-        let (start, count) = windows.0.entry(source.to_owned()).or_insert((now, 0));
-        if *count >= SELF_REGISTRATIONS_PER_HOUR {
-            let wait = (*start + Duration::HOUR - now).whole_seconds().max(1);
-            return Err(AdmissionError::TooMany(wait.unsigned_abs()));
+        windows.retain(|_, w| now < w.ends_at);
+        match SELF_REGISTRATION_LIMIT.reserve(windows.get(source).copied(), now) {
+            (AttemptDecision::Throttled { until }, _) => {
+                let wait = (until - now).whole_seconds().max(1);
+                Err(AdmissionError::TooMany(wait.unsigned_abs()))
+            }
+            (_, window) => {
+                if let Some(window) = window {
+                    windows.insert(source.to_owned(), window);
+                }
+                Ok(())
+            }
         }
-        *count += 1;
-        Ok(())
     }
 
     /// The registrations of visits on the local dates `from` to `to` at `library` (or
     /// all), for staff user `reader` if they hold `contact_tracing`; the read is audited
-    /// (`audit` made from the number of records) in its transaction. Violations:
+    /// (`audit` made from the number of records) in its transaction.
+    /// [`AdmissionError::NotFound`] for an unknown library. Violations:
     /// `to_before_from`, `range_too_long` (more than 367 days).
     pub async fn read_visitors(
         &self,
@@ -462,6 +511,12 @@ impl Admission {
         query: &VisitorQuery,
         audit: &(dyn Fn(usize) -> AuditRecord + Send + Sync),
     ) -> Result<Vec<VisitorRecord>, AdmissionError> {
+        if let Some(library) = &query.library {
+            self.store
+                .occupancy(library)
+                .await?
+                .ok_or(AdmissionError::NotFound)?;
+        }
         if !self
             .store
             .has_permission(reader, StaffPermission::ContactTracing)

@@ -178,16 +178,20 @@ impl Retention {
         let oldest_kept = today
             .checked_sub(Duration::days(i64::from(self.0)))
             .unwrap_or(Date::MIN);
-        oldest_kept
-            .with_time(Time::MIDNIGHT)
-            .assume_offset(DEFAULT_LIBRARY_OFFSET)
-            .to_offset(time::UtcOffset::UTC)
+        local_midnight(oldest_kept)
     }
 }
 
 /// The library-local date of an instant.
 pub fn local_date(at: OffsetDateTime) -> Date {
     at.to_offset(DEFAULT_LIBRARY_OFFSET).date()
+}
+
+/// The instant (UTC) a library-local date starts.
+pub fn local_midnight(date: Date) -> OffsetDateTime {
+    date.with_time(Time::MIDNIGHT)
+        .assume_offset(DEFAULT_LIBRARY_OFFSET)
+        .to_offset(time::UtcOffset::UTC)
 }
 
 /// The longest a name may be, in characters after trimming.

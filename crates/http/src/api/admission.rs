@@ -15,15 +15,10 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
-use super::common::{audit_record, staff_actor};
-use super::types::{Text, local};
+use super::common::{audit_record, path_library};
+use super::types::{NoContent, Text, local};
 use crate::auth::{StaffAuth, attempt_source};
 use crate::error::ApiError;
-
-/// A library code from a path: an unparseable one names no library (404).
-fn library(raw: &str) -> Result<LibraryCode, ApiError> {
-    LibraryCode::parse(raw).map_err(|_| ApiError::not_found())
-}
 
 /// `PUT /libraries/{code}/capacity`.
 #[derive(Debug, Object)]
@@ -185,13 +180,6 @@ struct VisitorsBody {
     visitors: Vec<VisitorBody>,
 }
 
-#[derive(ApiResponse)]
-enum NoContent {
-    /// Done.
-    #[oai(status = 204)]
-    Done,
-}
-
 pub(crate) struct AdmissionApi {
     state: Services,
 }
@@ -207,10 +195,11 @@ fn text(t: Option<Text>) -> Option<String> {
 }
 
 fn staff_id(auth: &StaffAuth) -> Result<StaffId, ApiError> {
-    match staff_actor(&auth.0)? {
-        library_circulation::ports::Actor::Staff(id) => Ok(id),
-        _ => Err(ApiError::internal(&"staff session without its staff user")),
-    }
+    auth.0
+        .staff
+        .as_ref()
+        .map(|s| s.id)
+        .ok_or_else(|| ApiError::internal(&"staff session without its staff user"))
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Libraries")]
@@ -225,7 +214,7 @@ impl AdmissionApi {
         code: Path<String>,
         body: Json<CapacityRequest>,
     ) -> Result<Json<OccupancyBody>, ApiError> {
-        let code = library(&code.0)?;
+        let code = path_library(&code.0)?;
         let body = body.0;
         let section = text(body.section);
         let audit = audit_record(
@@ -246,7 +235,7 @@ impl AdmissionApi {
     /// capacities (public: no personal data). 404 unknown library.
     #[oai(path = "/libraries/:code/occupancy", method = "get")]
     async fn occupancy(&self, code: Path<String>) -> Result<Json<OccupancyBody>, ApiError> {
-        let code = library(&code.0)?;
+        let code = path_library(&code.0)?;
         self.occupancy_of(&code).await.map(Json)
     }
 
@@ -259,7 +248,7 @@ impl AdmissionApi {
         code: Path<String>,
         body: Json<DoorRequest>,
     ) -> Result<Admitted, ApiError> {
-        let code = library(&code.0)?;
+        let code = path_library(&code.0)?;
         let section = text(body.0.section);
         let audit = audit_record(
             &self.state,
@@ -285,7 +274,7 @@ impl AdmissionApi {
         code: Path<String>,
         body: Json<DoorRequest>,
     ) -> Result<Json<DoorBody>, ApiError> {
-        let code = library(&code.0)?;
+        let code = path_library(&code.0)?;
         let section = text(body.0.section);
         let audit = audit_record(
             &self.state,
@@ -313,7 +302,7 @@ impl AdmissionApi {
         code: Path<String>,
         body: Json<DoorVisitorRequest>,
     ) -> Result<DoorVisitorCreated, ApiError> {
-        let code = library(&code.0)?;
+        let code = path_library(&code.0)?;
         let body = body.0;
         let section = text(body.section);
         let form = VisitorForm {
@@ -360,42 +349,26 @@ impl AdmissionApi {
         body: Json<SelfVisitorRequest>,
     ) -> Result<SelfVisitorCreated, ApiError> {
         let body = body.0;
-        let code = LibraryCode::parse(body.library.0.as_str())
-            .map_err(|_| ApiError::validation_failed(["unknown_library"]))?;
-        self.state
-            .admission
-            .count_self_registration(&attempt_source(req).0)?;
         let form = VisitorForm {
             name: body.name.into_string(),
             phone: body.phone.into_string(),
             visited_at: body.visited_at,
         };
         let section = text(body.section);
-        let at = form.visited_at.unwrap_or_else(|| self.state.clock.now());
-        let result = self
+        let (_, visited_at) = self
             .state
             .admission
-            .register(
-                &code,
+            .register_self(
+                &attempt_source(req).0,
+                &body.library.0,
                 section.as_deref(),
                 &form,
-                RecordedBy::SelfService,
-                false,
-                None,
             )
-            .await;
-        match result {
-            Ok(_) => Ok(SelfVisitorCreated::Created(Json(SelfVisitorBody {
-                library: code.as_str().to_owned(),
-                visited_at: local(at),
-            }))),
-            // The public form names the library in its body: an unknown one is a
-            // violation, as for other bodies.
-            Err(library_app::AdmissionError::NotFound) => {
-                Err(ApiError::validation_failed(["unknown_library"]))
-            }
-            Err(e) => Err(e.into()),
-        }
+            .await?;
+        Ok(SelfVisitorCreated::Created(Json(SelfVisitorBody {
+            library: body.library.0,
+            visited_at: local(visited_at),
+        })))
     }
 
     /// The visitor registrations of visits on the local dates `from` to `to` (inclusive;
@@ -411,16 +384,11 @@ impl AdmissionApi {
         from: Query<Date>,
         to: Query<Date>,
     ) -> Result<Json<VisitorsBody>, ApiError> {
-        let library = match library.0.filter(|l| !l.is_empty()) {
-            Some(raw) => {
-                let code = self::library(&raw)?;
-                if self.state.libraries.library(&code).await?.is_none() {
-                    return Err(ApiError::not_found());
-                }
-                Some(code)
-            }
-            None => None,
-        };
+        let library = library
+            .0
+            .filter(|l| !l.is_empty())
+            .map(|raw| path_library(&raw))
+            .transpose()?;
         let query = VisitorQuery {
             library,
             from: from.0,
@@ -528,6 +496,6 @@ impl AdmissionApi {
             .admission
             .set_permission(username, StaffPermission::ContactTracing, granted, &audit)
             .await?;
-        Ok(NoContent::Done)
+        Ok(NoContent::NoContent)
     }
 }

@@ -4,7 +4,6 @@
 //! here too.
 
 use library_circulation::{CalendarRule, Closure};
-use library_core::LibraryCode;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -12,7 +11,7 @@ use serde_json::json;
 use time::{Date, Month, Weekday};
 
 use super::ApiTags;
-use super::common::{IdBody, audit_record};
+use super::common::{IdBody, audit_record, path_library};
 use super::libraries::calendar_reason;
 use super::types::Text;
 use crate::auth::StaffAuth;
@@ -246,7 +245,7 @@ impl CalendarApi {
     /// library.
     #[oai(path = "/libraries/:code/calendar", method = "get")]
     async fn entries(&self, code: Path<String>) -> Result<Json<EntriesBody>, ApiError> {
-        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let code = path_library(&code.0)?;
         let entries = self
             .state
             .libraries
@@ -272,7 +271,7 @@ impl CalendarApi {
         code: Path<String>,
         body: Json<NewEntryRequest>,
     ) -> Result<Created, ApiError> {
-        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let code = path_library(&code.0)?;
         let body = body.0;
         let reason = calendar_reason(&body.reason)?;
         let rule = rule_of(&body)?;
@@ -302,7 +301,7 @@ impl CalendarApi {
         code: Path<String>,
         id: Path<i64>,
     ) -> Result<Removed, ApiError> {
-        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let code = path_library(&code.0)?;
         let audit = audit_record(
             &self.state,
             &auth.0,

@@ -89,6 +89,11 @@ pub(crate) fn barcode(raw: &str) -> Result<Barcode, ApiError> {
     Barcode::parse(raw).map_err(|_| ApiError::not_found())
 }
 
+/// A library code from a path: an unparseable one names no library (404).
+pub(crate) fn path_library(raw: &str) -> Result<LibraryCode, ApiError> {
+    LibraryCode::parse(raw).map_err(|_| ApiError::not_found())
+}
+
 /// A library code from a body: an unparseable one is a violation.
 pub(crate) fn library_code(raw: &str, violation: &'static str) -> Result<LibraryCode, ApiError> {
     LibraryCode::parse(raw).map_err(|_| ApiError::validation_failed([violation]))

@@ -4,7 +4,7 @@
 //! translates.
 
 use library_app::premises::{LibraryNow, Reopening, ReopeningNotice};
-use library_core::{LibraryCode, MAX_NAME_CHARS, fits};
+use library_core::LibraryCode;
 use library_premises::hours::{
     DayHours, DoorServices, HoursError, Period, Section, SectionCode, SectionStatus, SpecialHours,
     SpecialPattern, WeekHours,
@@ -17,7 +17,8 @@ use serde_json::json;
 use time::{Date, OffsetDateTime, Weekday};
 
 use super::ApiTags;
-use super::common::{IdBody, audit_record, today};
+use super::common::{IdBody, audit_record, path_library, today};
+use super::libraries::reason_text;
 use super::types::{NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -405,10 +406,7 @@ fn special_hours(body: &SpecialHoursRequest) -> Result<(SpecialHours, String), &
         }
         _ => return Err("special_pattern_invalid"),
     };
-    let reason = body.reason.as_ref().map_or("", |r| r.0.trim());
-    if !fits(reason, MAX_NAME_CHARS) {
-        return Err("reason_invalid");
-    }
+    let reason = reason_text(body.reason.as_ref().map_or("", |r| r.0.as_str()))?;
     let hours = SpecialHours::new(body.from, body.to, pattern).map_err(HoursError::code)?;
     Ok((hours, reason.to_owned()))
 }
@@ -418,11 +416,6 @@ fn add(violations: &mut Vec<&'static str>, code: &'static str) {
     if !violations.contains(&code) {
         violations.push(code);
     }
-}
-
-/// A library code of a path: an unparseable one names no library (404).
-fn path_code(raw: &str) -> Result<LibraryCode, ApiError> {
-    LibraryCode::parse(raw).map_err(|_| ApiError::not_found())
 }
 
 pub(crate) struct HoursApi {
@@ -442,7 +435,7 @@ impl HoursApi {
     /// hours. 404 for an unknown library.
     #[oai(path = "/libraries/:code/hours", method = "get")]
     async fn hours(&self, code: Path<String>) -> Result<Json<HoursBody>, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let now = self
             .state
             .premises
@@ -461,7 +454,7 @@ impl HoursApi {
         code: Path<String>,
         body: Json<WeekBody>,
     ) -> Result<Json<HoursBody>, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let week = week_hours(&body.0)?;
         let audit = audit_record(
             &self.state,
@@ -482,7 +475,7 @@ impl HoursApi {
         auth: StaffAuth,
         code: Path<String>,
     ) -> Result<NoContent, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let audit = audit_record(
             &self.state,
             &auth.0,
@@ -505,7 +498,7 @@ impl HoursApi {
         code: Path<String>,
         body: Json<SpecialHoursRequest>,
     ) -> Result<Created, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let (hours, reason) =
             special_hours(&body.0).map_err(|v| ApiError::validation_failed([v]))?;
         let details = json!({"from": hours.from().to_string(), "to": hours.to().to_string(),
@@ -535,7 +528,7 @@ impl HoursApi {
         code: Path<String>,
         id: Path<i64>,
     ) -> Result<NoContent, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let audit = audit_record(
             &self.state,
             &auth.0,
@@ -562,7 +555,7 @@ impl HoursApi {
         section: Path<String>,
         body: Json<SectionRequest>,
     ) -> Result<Json<HoursBody>, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let body = body.0;
         let section_code = SectionCode::parse(&section.0)?;
         let hours = body.hours.as_ref().map(week_hours).transpose()?;
@@ -595,7 +588,7 @@ impl HoursApi {
         code: Path<String>,
         body: Json<DoorServicesBody>,
     ) -> Result<Json<DoorServicesBody>, ApiError> {
-        let code = path_code(&code.0)?;
+        let code = path_library(&code.0)?;
         let doors = DoorServices {
             book_drop: body.0.book_drop,
             self_service_station: body.0.self_service_station,

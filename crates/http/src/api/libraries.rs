@@ -12,7 +12,7 @@ use serde_json::json;
 use time::Date;
 
 use super::ApiTags;
-use super::common::{IdBody, KindDto, audit_record, library_code};
+use super::common::{IdBody, KindDto, audit_record, library_code, path_library};
 use super::types::Text;
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
@@ -238,9 +238,15 @@ enum CreatedId {
 /// control characters
 /// (422 `reason_invalid`).
 pub(super) fn calendar_reason(raw: &Text) -> Result<&str, ApiError> {
-    let reason = raw.0.trim();
+    reason_text(&raw.0).map_err(|code| ApiError::validation_failed([code]))
+}
+
+/// A reason as typed, trimmed: at most [`MAX_NAME_CHARS`] characters, no control
+/// characters (`reason_invalid`).
+pub(super) fn reason_text(raw: &str) -> Result<&str, &'static str> {
+    let reason = raw.trim();
     if !fits(reason, MAX_NAME_CHARS) {
-        return Err(ApiError::validation_failed(["reason_invalid"]));
+        return Err("reason_invalid");
     }
     Ok(reason)
 }
@@ -407,7 +413,7 @@ impl LibrariesApi {
         code: Path<String>,
         body: Json<ClosureRequest>,
     ) -> Result<ClosureCreated, ApiError> {
-        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let code = path_library(&code.0)?;
         let body = body.0;
         let reason = calendar_reason(&body.reason)?;
         let closure = Closure::new(body.from, body.to).map_err(AdminError::from)?;
@@ -455,7 +461,7 @@ impl LibrariesApi {
         code: Path<String>,
         body: Json<ClosureRequest>,
     ) -> Result<Json<ClosurePreviewBody>, ApiError> {
-        let code = LibraryCode::parse(&code.0).map_err(|_| ApiError::not_found())?;
+        let code = path_library(&code.0)?;
         let body = body.0;
         calendar_reason(&body.reason)?;
         let closure = Closure::new(body.from, body.to).map_err(AdminError::from)?;

@@ -11,8 +11,8 @@ use poem::{Body, Request, Response, handler};
 
 use super::{
     Col::{Hidden, Shown},
-    described_by, field_errors, library_names, name_of, reader_page, reader_post, reason, table,
-    unavailable,
+    described_by, field_errors, library_names, local_name, name_of, reader_page, reader_post,
+    reason, table, unavailable,
 };
 use crate::ctx::{Ctx, FormData, query};
 use crate::layout::{csrf_field, flash, ok, page};
@@ -85,7 +85,7 @@ pub(crate) async fn info(req: &Request) -> poem::Result<Response> {
                         @let a = &listing.activity;
                         @let starts = a.details.starts_at.to_offset(zone);
                         @let ends = a.details.ends_at.to_offset(zone);
-                        @let library = match lang { crate::i18n::Lang::ZhHant if !listing.library_name_zh.is_empty() => &listing.library_name_zh, _ => &listing.library_name };
+                        @let library = local_name(lang, &listing.library_name, &listing.library_name_zh);
                         tr data-activity-id=(a.id.0) {
                             td data-label=(lang.t("col-event")) { (a.details.title) }
                             td .nowrap data-label=(lang.t("col-date")) { (lang.date(starts.date())) }

@@ -185,14 +185,19 @@ pub(crate) async fn library_names(ctx: &Ctx) -> poem::Result<Vec<(String, String
     Ok(libraries
         .into_iter()
         .map(|l| {
-            let name = match ctx.lang {
-                Lang::En => l.info.name,
-                Lang::ZhHant if l.info.name_zh.is_empty() => l.info.name,
-                Lang::ZhHant => l.info.name_zh,
-            };
+            let name = local_name(ctx.lang, &l.info.name, &l.info.name_zh).to_owned();
             (l.info.code.as_str().to_owned(), name)
         })
         .collect())
+}
+
+/// A library's name in the page's language: the Chinese name, when it has one, on a
+/// Chinese page; else the English one.
+pub(crate) fn local_name<'a>(lang: Lang, name: &'a str, name_zh: &'a str) -> &'a str {
+    match lang {
+        Lang::ZhHant if !name_zh.is_empty() => name_zh,
+        _ => name,
+    }
 }
 
 /// The name of library `code` in `names`, or the code.

@@ -11,7 +11,7 @@ use poem::{Request, Response, handler};
 
 use super::Col::Shown;
 use super::info::notices_table;
-use super::{table, unavailable};
+use super::{local_name, table, unavailable};
 use crate::ctx::Ctx;
 use crate::i18n::Lang;
 use crate::layout::ok;
@@ -39,10 +39,7 @@ fn section_name(lang: Lang, code: &str) -> String {
 /// The library's name in the page's language.
 fn library_name(lang: Lang, now: &LibraryNow) -> &str {
     let info = &now.premises.library.info;
-    match lang {
-        Lang::ZhHant if !info.name_zh.is_empty() => &info.name_zh,
-        _ => &info.name,
-    }
+    local_name(lang, &info.name, &info.name_zh)
 }
 
 /// "Closes at 18:00" while open; "Opens 19 February 2021, 10:00" while closed.

@@ -4,16 +4,13 @@
 //! phone again.
 
 use library_app::AdmissionError;
-use library_app::admission::RecordedBy;
-use library_core::LibraryCode;
 use library_premises::admission::VisitorForm;
 use maud::{Markup, html};
 use poem::http::StatusCode;
 use poem::{Body, Request, Response, handler};
 
-use super::{described_by, expired_form, field_errors, unavailable};
+use super::{described_by, expired_form, field_errors, library_names, name_of, unavailable};
 use crate::ctx::{Ctx, FormData};
-use crate::i18n::Lang;
 use crate::layout::{csrf_field, ok, page};
 
 /// What was typed, to show the form again with its errors.
@@ -26,7 +23,7 @@ struct Typed {
 
 async fn form(ctx: &Ctx, typed: &Typed, errors: &[(&str, String)]) -> poem::Result<Markup> {
     let lang = ctx.lang;
-    let libraries = ctx.services.libraries.list().await.map_err(unavailable)?;
+    let libraries = library_names(ctx).await?;
     let of = |field: &str| -> Vec<String> {
         errors
             .iter()
@@ -53,9 +50,8 @@ async fn form(ctx: &Ctx, typed: &Typed, errors: &[(&str, String)]) -> poem::Resu
             label for="library" { (lang.t("visitors-library")) }
             select #library name="library" required
                 aria-describedby=[described_by("library-errors", &library_e)] {
-                @for l in &libraries {
-                    @let name = match lang { Lang::ZhHant if !l.info.name_zh.is_empty() => &l.info.name_zh, _ => &l.info.name };
-                    option value=(l.info.code.as_str()) selected[typed.library == l.info.code.as_str()] { (name) }
+                @for (code, name) in &libraries {
+                    option value=(code) selected[typed.library == *code] { (name) }
                 }
             }
             (field_errors("library-errors", &library_e))
@@ -94,47 +90,21 @@ pub(crate) async fn register(req: &Request, body: Body) -> poem::Result<Response
         let title = ctx.lang.t("visitors-title");
         poem::Result::Ok(page(ctx, status, &title, main))
     };
-    let Ok(library) = LibraryCode::parse(&typed.library) else {
-        let e = vec![("library", lang.t("visitors-error-library"))];
-        return fail(ctx, StatusCode::UNPROCESSABLE_ENTITY, e).await;
-    };
-    let admission = &ctx.services.admission;
-    if let Err(AdmissionError::TooMany(_)) = admission.count_self_registration(&ctx.source.0) {
-        let e = vec![("form", lang.t("visitors-error-too-many"))];
-        return fail(ctx, StatusCode::TOO_MANY_REQUESTS, e).await;
-    }
     let visitor = VisitorForm {
         name: typed.name.clone(),
         phone: typed.phone.clone(),
         visited_at: None,
     };
-    let result = admission
-        .register(
-            &library,
-            None,
-            &visitor,
-            RecordedBy::SelfService,
-            false,
-            None,
-        )
+    let result = ctx
+        .services
+        .admission
+        .register_self(&ctx.source.0, &typed.library, None, &visitor)
         .await;
     match result {
-        Ok(_) => {
-            let now = ctx.services.clock.now();
-            let shown = lang.date_time(now, library_core::DEFAULT_LIBRARY_OFFSET);
-            let library_name = ctx
-                .services
-                .libraries
-                .list()
-                .await
-                .map_err(unavailable)?
-                .into_iter()
-                .find(|l| l.info.code == library)
-                .map(|l| match lang {
-                    Lang::ZhHant if !l.info.name_zh.is_empty() => l.info.name_zh,
-                    _ => l.info.name,
-                })
-                .unwrap_or_default();
+        Ok((_, visited_at)) => {
+            let shown = lang.date_time(visited_at, library_core::DEFAULT_LIBRARY_OFFSET);
+            let names = library_names(&ctx).await?;
+            let library_name = name_of(&names, &typed.library).to_owned();
             let main = html! {
                 h1 { (lang.t("visitors-title")) }
                 p #visitor-done role="status" {
@@ -146,19 +116,20 @@ pub(crate) async fn register(req: &Request, body: Body) -> poem::Result<Response
             let title = lang.t("visitors-title");
             Ok(ok(ctx, &title, main))
         }
+        Err(AdmissionError::TooMany(_)) => {
+            let e = vec![("form", lang.t("visitors-error-too-many"))];
+            fail(ctx, StatusCode::TOO_MANY_REQUESTS, e).await
+        }
         Err(AdmissionError::Invalid(codes)) => {
             let e = codes
                 .iter()
                 .map(|c| match *c {
+                    "unknown_library" => ("library", lang.t("visitors-error-library")),
                     "name_invalid" => ("name", lang.t("visitors-error-name")),
                     "phone_invalid" => ("phone", lang.t("visitors-error-phone")),
                     _ => ("form", lang.ta("reason-unknown", &[("code", (*c).into())])),
                 })
                 .collect();
-            fail(ctx, StatusCode::UNPROCESSABLE_ENTITY, e).await
-        }
-        Err(AdmissionError::NotFound) => {
-            let e = vec![("library", lang.t("visitors-error-library"))];
             fail(ctx, StatusCode::UNPROCESSABLE_ENTITY, e).await
         }
         Err(other) => Err(unavailable(other)),
