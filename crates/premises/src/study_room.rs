@@ -378,11 +378,6 @@ impl NewScheme {
     pub fn window_open(&self, today: Date) -> bool {
         (self.opens_on..=self.closes_on).contains(&today)
     }
-
-    /// Whether the scheme is current or upcoming on `today`: its cards have not expired.
-    pub fn current(&self, today: Date) -> bool {
-        today <= self.valid_to
-    }
 }
 
 /// What a reader declares when applying.
