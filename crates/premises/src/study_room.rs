@@ -16,6 +16,7 @@
 
 pub mod ballot;
 
+use crate::hours::{MAX_PERIODS_PER_DAY, Period, TimeOfDay};
 use library_core::{LibraryCode, PatronId, fits};
 use time::{Date, OffsetDateTime, Time};
 
@@ -27,8 +28,6 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_EXAM_CHARS: usize = 200;
 /// A reason given to the reader (rejection, revocation): at most this many characters.
 pub const MAX_REASON_CHARS: usize = 500;
-/// The most opening intervals of the extended hours.
-pub const MAX_INTERVALS: usize = 4;
 
 /// A scheme's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,19 +47,20 @@ pub struct HoursInterval {
 }
 
 impl HoursInterval {
-    /// Parses `HH:MM-HH:MM` (an en dash `–` also separates); `None` if malformed or if it
-    /// does not close after it opens.
+    /// Parses `HH:MM-HH:MM` (an en dash `–` also separates), the day's hours' period
+    /// ([`Period::parse`]) but never to 24:00; `None` if malformed or if it does not close
+    /// after it opens.
     pub fn parse(raw: &str) -> Option<Self> {
         let (a, b) = raw.trim().split_once(['-', '–'])?;
-        let time = |s: &str| {
-            let (h, m) = s.trim().split_once(':')?;
-            if h.len() != 2 || m.len() != 2 {
-                return None;
-            }
-            Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
+        let period = Period::parse(a.trim(), b.trim()).ok()?;
+        let time = |t: TimeOfDay| {
+            let (h, m) = (t.minutes() / 60, t.minutes() % 60);
+            Time::from_hms(u8::try_from(h).ok()?, u8::try_from(m).ok()?, 0).ok()
         };
-        let (opens, closes) = (time(a)?, time(b)?);
-        (opens < closes).then_some(Self { opens, closes })
+        Some(Self {
+            opens: time(period.start())?,
+            closes: time(period.end())?,
+        })
     }
 }
 
@@ -68,11 +68,9 @@ impl std::fmt::Display for HoursInterval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:02}:{:02}-{:02}:{:02}",
-            self.opens.hour(),
-            self.opens.minute(),
-            self.closes.hour(),
-            self.closes.minute()
+            "{}-{}",
+            TimeOfDay::of(self.opens),
+            TimeOfDay::of(self.closes)
         )
     }
 }
@@ -159,7 +157,7 @@ impl SchemeForm {
     /// `window_invalid` (opens after it closes), `validity_invalid` (valid from after
     /// valid to), `validity_before_window_closes` (cards valid on a day applications still
     /// count), `extended_hours_invalid` (one date without the other, the first after the
-    /// last, intervals without dates, more than [`MAX_INTERVALS`], or one not
+    /// last, intervals without dates, more than [`MAX_PERIODS_PER_DAY`], or one not
     /// `HH:MM-HH:MM` closing after it opens), `places_invalid`, `priority_share_invalid`.
     pub fn parse(self) -> Result<NewScheme, Vec<&'static str>> {
         let mut violations = Vec::new();
@@ -239,7 +237,7 @@ fn extended_hours(
     const BAD: &str = "extended_hours_invalid";
     match (from, to) {
         (None, None) if hours.is_empty() => Ok(None),
-        (Some(from), Some(to)) if from <= to && hours.len() <= MAX_INTERVALS => {
+        (Some(from), Some(to)) if from <= to && hours.len() <= MAX_PERIODS_PER_DAY => {
             let hours = hours
                 .iter()
                 .map(|h| HoursInterval::parse(h))
