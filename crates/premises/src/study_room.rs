@@ -17,13 +17,11 @@
 pub mod ballot;
 
 use crate::hours::{MAX_PERIODS_PER_DAY, Period, TimeOfDay};
-use library_core::{LibraryCode, PatronId, fits};
+use library_core::{LibraryCode, MAX_NAME_CHARS, PatronId, fits};
 use time::{Date, OffsetDateTime, Time};
 
 /// The most places a scheme may offer.
 pub const MAX_PLACES: u32 = 100_000;
-/// A scheme's name (each language): at most this many characters.
-pub const MAX_NAME_CHARS: usize = 200;
 /// The examination a candidate names: at most this many characters.
 pub const MAX_EXAM_CHARS: usize = 200;
 /// A reason given to the reader (rejection, revocation): at most this many characters.
@@ -140,11 +138,18 @@ pub struct NewScheme {
     pub priority_percent: u8,
 }
 
-fn text(raw: &str, missing: &'static str, invalid: &'static str) -> Result<String, &'static str> {
+/// `raw` trimmed: `missing` if blank, `invalid` if over `max` characters or with control
+/// characters.
+fn text(
+    raw: &str,
+    max: usize,
+    missing: &'static str,
+    invalid: &'static str,
+) -> Result<String, &'static str> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         Err(missing)
-    } else if !fits(trimmed, MAX_NAME_CHARS) {
+    } else if !fits(trimmed, max) {
         Err(invalid)
     } else {
         Ok(trimmed.to_owned())
@@ -162,8 +167,19 @@ impl SchemeForm {
     pub fn parse(self) -> Result<NewScheme, Vec<&'static str>> {
         let mut violations = Vec::new();
         let v = &mut violations;
-        let name = take(v, text(&self.name, "name_missing", "name_invalid"));
-        let name_zh = take(v, text(&self.name_zh, "name_zh_missing", "name_zh_invalid"));
+        let name = take(
+            v,
+            text(&self.name, MAX_NAME_CHARS, "name_missing", "name_invalid"),
+        );
+        let name_zh = take(
+            v,
+            text(
+                &self.name_zh,
+                MAX_NAME_CHARS,
+                "name_zh_missing",
+                "name_zh_invalid",
+            ),
+        );
         let library = match self.library_code.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(code) => take(
@@ -614,14 +630,7 @@ impl AdmissionRefusal {
 /// A reason typed by staff: `reason_missing` if blank, `reason_invalid` if over
 /// [`MAX_REASON_CHARS`] or with control characters.
 pub fn parse_reason(raw: &str) -> Result<String, &'static str> {
-    let reason = raw.trim();
-    if reason.is_empty() {
-        Err("reason_missing")
-    } else if !fits(reason, MAX_REASON_CHARS) {
-        Err("reason_invalid")
-    } else {
-        Ok(reason.to_owned())
-    }
+    text(raw, MAX_REASON_CHARS, "reason_missing", "reason_invalid")
 }
 
 impl Application {
