@@ -2,42 +2,15 @@
 //! nothing. (The backup of a database a server is writing, and its restore into a server
 //! that reads it back, are tested with both binaries in the server's `tests/it/backup.rs`.)
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use library_persistence::testing::{TestDb, backends};
 use sea_orm::ConnectionTrait;
 
-/// What a run of the binary gave.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// `library-admin ARGS` with `LIBRARY_DATABASE_URL=url` (off the async runtime).
-async fn admin(url: &str, args: &[&str]) -> Run {
-    let url = url.to_owned();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_library-admin"))
-            .args(&args)
-            .env("LIBRARY_DATABASE_URL", url)
-            .env_remove("LIBRARY_CONFIG")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run library-admin");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    })
-    .await
-    .expect("join")
-}
+use common::admin;
 
 /// A directory of the test's own, removed at the end.
 struct TempDir(PathBuf);
@@ -89,7 +62,7 @@ async fn database_and_backup(path: &Path, backup: &Path) {
         .await
         .expect("create the database");
     db.close().await.expect("close");
-    let r = admin(&sqlite_url(path), &["backup", arg(backup)]).await;
+    let r = admin(&sqlite_url(path), &["backup", arg(backup)], None).await;
     assert_eq!(r.code, 0, "{r:?}");
 }
 
@@ -115,7 +88,7 @@ async fn a_backup_never_overwrites_and_leaves_nothing_behind_when_refused() {
         .expect("close");
     let before = dir.names();
 
-    let r = admin(&sqlite_url(&live), &["backup", arg(&backup)]).await;
+    let r = admin(&sqlite_url(&live), &["backup", arg(&backup)], None).await;
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr
@@ -130,7 +103,12 @@ async fn a_backup_never_overwrites_and_leaves_nothing_behind_when_refused() {
 
     // A database that does not exist is not created to be copied.
     let missing = dir.path("missing.db");
-    let r = admin(&sqlite_url(&missing), &["backup", arg(&dir.path("b2.db"))]).await;
+    let r = admin(
+        &sqlite_url(&missing),
+        &["backup", arg(&dir.path("b2.db"))],
+        None,
+    )
+    .await;
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("does not exist"), "{r:?}");
     assert_eq!(dir.names(), before);
@@ -147,7 +125,7 @@ async fn restore_refuses_what_is_not_a_sound_library_database_and_changes_nothin
 
     let refused = async |file: &Path, says: &str| {
         let before = dir.names();
-        let r = admin(&target_url, &["restore", arg(file)]).await;
+        let r = admin(&target_url, &["restore", arg(file)], None).await;
         assert_eq!(r.code, 1, "{r:?}");
         assert!(r.stderr.contains(says), "expected {says:?}: {r:?}");
         assert!(r.stderr.contains(arg(file)), "names the file: {r:?}");
@@ -176,7 +154,7 @@ async fn restore_refuses_what_is_not_a_sound_library_database_and_changes_nothin
     }
     std::fs::write(&damaged, bytes).expect("write");
     let before = dir.names();
-    let r = admin(&target_url, &["restore", arg(&damaged)]).await;
+    let r = admin(&target_url, &["restore", arg(&damaged)], None).await;
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stderr.contains("fails SQLite's integrity check")
@@ -207,7 +185,7 @@ async fn restore_refuses_what_is_not_a_sound_library_database_and_changes_nothin
     refused(&dir.path("nowhere.db"), "does not exist").await;
 
     // And the sound backup is restored over the target.
-    let r = admin(&target_url, &["restore", arg(&backup)]).await;
+    let r = admin(&target_url, &["restore", arg(&backup)], None).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("integrity_check: ok"), "{r:?}");
     assert!(r.stdout.contains("migrations: "), "{r:?}");
@@ -229,7 +207,7 @@ async fn restore_is_refused_while_a_process_has_the_database_open() {
         .await
         .expect("open");
     open.check_ready().await.expect("a write");
-    let r = admin(&sqlite_url(&live), &["restore", arg(&backup)]).await;
+    let r = admin(&sqlite_url(&live), &["restore", arg(&backup)], None).await;
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("is in use"), "{r:?}");
     open.check_ready().await.expect("still served");
@@ -237,7 +215,7 @@ async fn restore_is_refused_while_a_process_has_the_database_open() {
     assert_eq!(std::fs::read(&live).expect("read").len(), before.len());
 
     // Once nothing has it open, the restore replaces it and its -wal and -shm go.
-    let r = admin(&sqlite_url(&live), &["restore", arg(&backup)]).await;
+    let r = admin(&sqlite_url(&live), &["restore", arg(&backup)], None).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(dir.names(), ["backup.db", "library.db"]);
 }
@@ -252,7 +230,7 @@ async fn on_postgresql_backup_and_restore_name_pg_dump_and_pg_restore_and_exit_3
     let mut urls: Vec<String> = databases.iter().map(TestDb::url).collect();
     urls.push("postgres://library:s3cret@db.example:5432/library".to_owned());
     for url in urls {
-        let r = admin(&url, &["backup", arg(&dump)]).await;
+        let r = admin(&url, &["backup", arg(&dump)], None).await;
         assert_eq!(r.code, 3, "{r:?}");
         assert!(
             r.stderr.contains(&format!(
@@ -262,7 +240,7 @@ async fn on_postgresql_backup_and_restore_name_pg_dump_and_pg_restore_and_exit_3
             "{r:?}"
         );
         assert!(!r.stderr.contains("s3cret"), "{r:?}");
-        let r = admin(&url, &["restore", arg(&dump)]).await;
+        let r = admin(&url, &["restore", arg(&dump)], None).await;
         assert_eq!(r.code, 3, "{r:?}");
         assert!(r.stderr.contains("pg_restore --clean --if-exists"), "{r:?}");
         assert!(r.stdout.is_empty(), "{r:?}");

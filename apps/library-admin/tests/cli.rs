@@ -1,9 +1,9 @@
 //! The real `library-admin` binary against a temporary SQLite file and, when
 //! `LIBRARY_TEST_POSTGRES_URL` is set, a PostgreSQL database of its own.
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -20,6 +20,8 @@ use library_persistence::application::OutboxNotifier;
 use library_persistence::{Database, NewLibrary};
 use time::macros::date;
 
+use common::Run;
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique() -> String {
@@ -33,62 +35,8 @@ fn unique() -> String {
 
 use library_persistence::testing::{TestDb, backends};
 
-/// What a run of the binary gave.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `library-admin ARGS` on `db` (blocking: run it off the async runtime).
-fn admin(db_url: &str, args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_library-admin"))
-        .args(args)
-        .env("LIBRARY_DATABASE_URL", db_url)
-        .env_remove("LIBRARY_CONFIG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start library-admin");
-    let mut input = child.stdin.take().expect("stdin");
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).expect("write stdin");
-    }
-    drop(input);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().expect("wait");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
 async fn run(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Run {
-    let url = db.url();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let stdin = stdin.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        admin(&url, &args, stdin.as_deref())
-    })
-    .await
-    .expect("join")
+    common::admin(&db.url(), args, stdin).await
 }
 
 fn credentials(db: &Database) -> CredentialService {

@@ -70,7 +70,6 @@ pub struct Application {
     app: BoxEndpoint<'static>,
     schedulers: Vec<Scheduler>,
     db: Database,
-    security: Arc<library_app::security::SecurityLog>,
     metrics: Arc<library_app::Metrics>,
 }
 
@@ -128,7 +127,6 @@ impl Application {
             .with_clock(clock.clone());
         let secrets = secret_box(config, &db)?;
         let metrics = Arc::new(library_app::Metrics::new());
-        let security = metrics.security();
         let credentials = credential_service(&db, secrets.clone(), clock.clone(), &metrics);
         bootstrap(&db, &credentials, config, clock.now()).await?;
         if manual.is_some() {
@@ -203,14 +201,13 @@ impl Application {
             app: library_web::site(state.clone(), library_http::app(state)).boxed(),
             schedulers,
             db,
-            security,
             metrics,
         })
     }
 
     /// The security events counted since the server started (what its log lines say).
     pub fn security(&self) -> Arc<library_app::security::SecurityLog> {
-        self.security.clone()
+        self.metrics.security()
     }
 
     /// The address the listener is bound to (the chosen port when configured with 0).

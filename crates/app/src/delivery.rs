@@ -214,6 +214,19 @@ pub struct DeliveryReport {
     /// Messages given up unsent because their time passed.
     pub expired: u64,
 }
+
+impl DeliveryReport {
+    /// Counts one message whose delivery ended as `result`.
+    fn count(&mut self, result: SendResult) {
+        match result {
+            SendResult::Sent => self.sent += 1,
+            SendResult::Retried => self.retried += 1,
+            SendResult::GivenUp => self.given_up += 1,
+            SendResult::Expired => self.expired += 1,
+        }
+    }
+}
+
 /// Who a message goes to: the addresses of the channels the reader chose, and the language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
@@ -519,13 +532,13 @@ impl Sender {
         &self,
         message: QueuedMessage,
         libraries: &LibraryNames,
-    ) -> Result<Tally, PortError> {
+    ) -> Result<SendResult, PortError> {
         match self.deliver(&message, libraries).await? {
             Outcome::Sent(channels) => {
                 self.outbox
                     .sent(message.id, self.services.clock.now(), &channels)
                     .await?;
-                Ok(Tally::Sent)
+                Ok(SendResult::Sent)
             }
             Outcome::Failed {
                 reason,
@@ -556,9 +569,9 @@ impl Sender {
                     )
                     .await?;
                 Ok(if retry_at.is_some() {
-                    Tally::Retried
+                    SendResult::Retried
                 } else {
-                    Tally::GivenUp
+                    SendResult::GivenUp
                 })
             }
         }
@@ -591,19 +604,11 @@ impl Sender {
             let mut in_flight = tokio::task::JoinSet::new();
             let metrics = &self.services.metrics;
             let mut tally =
-                |done: Option<Result<Result<Tally, PortError>, tokio::task::JoinError>>| {
+                |done: Option<Result<Result<SendResult, PortError>, tokio::task::JoinError>>| {
                     match done {
-                        Some(Ok(Ok(Tally::Sent))) => {
-                            report.sent += 1;
-                            metrics.record_send(SendResult::Sent, 1);
-                        }
-                        Some(Ok(Ok(Tally::Retried))) => {
-                            report.retried += 1;
-                            metrics.record_send(SendResult::Retried, 1);
-                        }
-                        Some(Ok(Ok(Tally::GivenUp))) => {
-                            report.given_up += 1;
-                            metrics.record_send(SendResult::GivenUp, 1);
+                        Some(Ok(Ok(result))) => {
+                            report.count(result);
+                            metrics.record_send(result, 1);
                         }
                         // The message stays claimed until its lease ends, then is tried again.
                         Some(Ok(Err(err))) => {
@@ -643,13 +648,6 @@ impl Sender {
             .record_send(SendResult::Expired, report.expired);
         Ok(report)
     }
-}
-
-/// How one message's delivery ended.
-enum Tally {
-    Sent,
-    Retried,
-    GivenUp,
 }
 
 #[async_trait]

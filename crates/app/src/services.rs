@@ -219,8 +219,6 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Randomness (card numbers).
     pub random: Arc<dyn RandomSource>,
-    /// The security events logged and counted (the credential service records into it).
-    pub security: Arc<crate::security::SecurityLog>,
     /// The process's metrics (`GET /metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The database pools' use, read when the metrics are scraped.

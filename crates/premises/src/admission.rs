@@ -16,7 +16,7 @@
 //!   capacity (a capacity lowered below the people inside refuses until enough leave).
 //! - A departure never takes the count below zero.
 
-use library_core::DEFAULT_LIBRARY_OFFSET;
+use library_core::{DEFAULT_LIBRARY_OFFSET, fits};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 /// The largest capacity accepted: no library holds more people than this.
@@ -259,10 +259,7 @@ pub fn check_visitor(
 ) -> Result<Visitor, Vec<VisitorViolation>> {
     let mut violations = Vec::new();
     let name = form.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || !fits(name, MAX_NAME_CHARS) {
         violations.push(VisitorViolation::NameInvalid);
     }
     let phone = normalise_phone(&form.phone);

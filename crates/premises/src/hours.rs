@@ -100,7 +100,7 @@ impl TimeOfDay {
         PrimitiveDateTime::new(date, Time::MIDNIGHT) + Duration::minutes(i64::from(self.0))
     }
 
-    fn of(time: Time) -> Self {
+    pub(crate) fn of(time: Time) -> Self {
         Self(u16::from(time.hour()) * 60 + u16::from(time.minute()))
     }
 }

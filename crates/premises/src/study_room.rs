@@ -16,19 +16,16 @@
 
 pub mod ballot;
 
-use library_core::{LibraryCode, PatronId, fits};
+use crate::hours::{MAX_PERIODS_PER_DAY, Period, TimeOfDay};
+use library_core::{LibraryCode, MAX_NAME_CHARS, PatronId, fits};
 use time::{Date, OffsetDateTime, Time};
 
 /// The most places a scheme may offer.
 pub const MAX_PLACES: u32 = 100_000;
-/// A scheme's name (each language): at most this many characters.
-pub const MAX_NAME_CHARS: usize = 200;
 /// The examination a candidate names: at most this many characters.
 pub const MAX_EXAM_CHARS: usize = 200;
 /// A reason given to the reader (rejection, revocation): at most this many characters.
 pub const MAX_REASON_CHARS: usize = 500;
-/// The most opening intervals of the extended hours.
-pub const MAX_INTERVALS: usize = 4;
 
 /// A scheme's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,19 +45,20 @@ pub struct HoursInterval {
 }
 
 impl HoursInterval {
-    /// Parses `HH:MM-HH:MM` (an en dash `–` also separates); `None` if malformed or if it
-    /// does not close after it opens.
+    /// Parses `HH:MM-HH:MM` (an en dash `–` also separates), the day's hours' period
+    /// ([`Period::parse`]) but never to 24:00; `None` if malformed or if it does not close
+    /// after it opens.
     pub fn parse(raw: &str) -> Option<Self> {
         let (a, b) = raw.trim().split_once(['-', '–'])?;
-        let time = |s: &str| {
-            let (h, m) = s.trim().split_once(':')?;
-            if h.len() != 2 || m.len() != 2 {
-                return None;
-            }
-            Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
+        let period = Period::parse(a.trim(), b.trim()).ok()?;
+        let time = |t: TimeOfDay| {
+            let (h, m) = (t.minutes() / 60, t.minutes() % 60);
+            Time::from_hms(u8::try_from(h).ok()?, u8::try_from(m).ok()?, 0).ok()
         };
-        let (opens, closes) = (time(a)?, time(b)?);
-        (opens < closes).then_some(Self { opens, closes })
+        Some(Self {
+            opens: time(period.start())?,
+            closes: time(period.end())?,
+        })
     }
 }
 
@@ -68,11 +66,9 @@ impl std::fmt::Display for HoursInterval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:02}:{:02}-{:02}:{:02}",
-            self.opens.hour(),
-            self.opens.minute(),
-            self.closes.hour(),
-            self.closes.minute()
+            "{}-{}",
+            TimeOfDay::of(self.opens),
+            TimeOfDay::of(self.closes)
         )
     }
 }
@@ -142,11 +138,18 @@ pub struct NewScheme {
     pub priority_percent: u8,
 }
 
-fn text(raw: &str, missing: &'static str, invalid: &'static str) -> Result<String, &'static str> {
+/// `raw` trimmed: `missing` if blank, `invalid` if over `max` characters or with control
+/// characters.
+fn text(
+    raw: &str,
+    max: usize,
+    missing: &'static str,
+    invalid: &'static str,
+) -> Result<String, &'static str> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         Err(missing)
-    } else if !fits(trimmed, MAX_NAME_CHARS) {
+    } else if !fits(trimmed, max) {
         Err(invalid)
     } else {
         Ok(trimmed.to_owned())
@@ -159,13 +162,24 @@ impl SchemeForm {
     /// `window_invalid` (opens after it closes), `validity_invalid` (valid from after
     /// valid to), `validity_before_window_closes` (cards valid on a day applications still
     /// count), `extended_hours_invalid` (one date without the other, the first after the
-    /// last, intervals without dates, more than [`MAX_INTERVALS`], or one not
+    /// last, intervals without dates, more than [`MAX_PERIODS_PER_DAY`], or one not
     /// `HH:MM-HH:MM` closing after it opens), `places_invalid`, `priority_share_invalid`.
     pub fn parse(self) -> Result<NewScheme, Vec<&'static str>> {
         let mut violations = Vec::new();
         let v = &mut violations;
-        let name = take(v, text(&self.name, "name_missing", "name_invalid"));
-        let name_zh = take(v, text(&self.name_zh, "name_zh_missing", "name_zh_invalid"));
+        let name = take(
+            v,
+            text(&self.name, MAX_NAME_CHARS, "name_missing", "name_invalid"),
+        );
+        let name_zh = take(
+            v,
+            text(
+                &self.name_zh,
+                MAX_NAME_CHARS,
+                "name_zh_missing",
+                "name_zh_invalid",
+            ),
+        );
         let library = match self.library_code.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(code) => take(
@@ -239,7 +253,7 @@ fn extended_hours(
     const BAD: &str = "extended_hours_invalid";
     match (from, to) {
         (None, None) if hours.is_empty() => Ok(None),
-        (Some(from), Some(to)) if from <= to && hours.len() <= MAX_INTERVALS => {
+        (Some(from), Some(to)) if from <= to && hours.len() <= MAX_PERIODS_PER_DAY => {
             let hours = hours
                 .iter()
                 .map(|h| HoursInterval::parse(h))
@@ -377,11 +391,6 @@ impl NewScheme {
     /// Whether a reader could apply online on `today`.
     pub fn window_open(&self, today: Date) -> bool {
         (self.opens_on..=self.closes_on).contains(&today)
-    }
-
-    /// Whether the scheme is current or upcoming on `today`: its cards have not expired.
-    pub fn current(&self, today: Date) -> bool {
-        today <= self.valid_to
     }
 }
 
@@ -621,14 +630,7 @@ impl AdmissionRefusal {
 /// A reason typed by staff: `reason_missing` if blank, `reason_invalid` if over
 /// [`MAX_REASON_CHARS`] or with control characters.
 pub fn parse_reason(raw: &str) -> Result<String, &'static str> {
-    let reason = raw.trim();
-    if reason.is_empty() {
-        Err("reason_missing")
-    } else if !fits(reason, MAX_REASON_CHARS) {
-        Err("reason_invalid")
-    } else {
-        Ok(reason.to_owned())
-    }
+    text(raw, MAX_REASON_CHARS, "reason_missing", "reason_invalid")
 }
 
 impl Application {

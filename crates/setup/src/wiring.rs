@@ -320,7 +320,6 @@ pub fn services(
         admission: library_app::Admission::new(Arc::new(db.admission()), clock.clone()),
         clock,
         random,
-        security: metrics.security(),
         pools: Arc::new(DbPools::new(db)),
         metrics,
         dev: None,

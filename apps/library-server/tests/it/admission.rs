@@ -5,33 +5,7 @@
 
 use serde_json::json;
 
-use crate::support::{TestApp, hk, on_every_backend};
-
-const PASSWORD: &str = "Door-Keeper-42";
-
-impl TestApp {
-    async fn door_staff(&self, admin: &str, username: &str, role: &str) -> String {
-        self.post(
-            "/api/v1/staff/users",
-            Some(admin),
-            json!({"username": username, "password": PASSWORD, "role": role}),
-        )
-        .await
-        .expect(201, "");
-        self.door_login(username).await
-    }
-
-    async fn door_login(&self, username: &str) -> String {
-        self.post(
-            "/api/v1/staff/login",
-            None,
-            json!({"username": username, "password": PASSWORD}),
-        )
-        .await
-        .expect(200, "")
-        .token()
-    }
-}
+use crate::support::{STAFF_PASSWORD, TestApp, hk, on_every_backend};
 
 const FEB_19: &str = "/api/v1/visitors?library=TMPL&from=2021-02-19&to=2021-02-19";
 
@@ -41,7 +15,7 @@ async fn capacity_admission_registration_permission_and_purge() {
         app.set_clock(hk("2021-02-19T10:00:00")).await;
         let admin = app.staff_token().await;
         app.library(&admin, "TMPL", "major").await;
-        let clerk = app.door_staff(&admin, "clerk", "librarian").await;
+        let clerk = app.staff_user(&admin, "clerk", "librarian").await;
 
         // Capacity 2 (admins only): admit, admit, the third refused, one leaves, admit.
         app.put(
@@ -176,14 +150,14 @@ async fn capacity_admission_registration_permission_and_purge() {
         app.post("/api/v1/dev/jobs/run", None, json!({}))
             .await
             .expect(204, "");
-        let clerk = app.door_login("clerk").await;
+        let clerk = app.staff_login("clerk", STAFF_PASSWORD).await;
         let kept = app.get(FEB_19, Some(&clerk)).await.expect(200, "");
         assert_eq!(kept.body["visitors"].as_array().map(Vec::len), Some(2));
         app.set_clock(hk("2021-03-23T00:00:00")).await;
         app.post("/api/v1/dev/jobs/run", None, json!({}))
             .await
             .expect(204, "");
-        let clerk = app.door_login("clerk").await;
+        let clerk = app.staff_login("clerk", STAFF_PASSWORD).await;
         let admin = app.staff_token().await;
         let gone = app.get(FEB_19, Some(&clerk)).await.expect(200, "");
         assert_eq!(gone.body["visitors"], json!([]));

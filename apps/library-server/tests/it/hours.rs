@@ -7,27 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, hk, on_every_backend};
 
-const PASSWORD: &str = "Counter-Desk-7";
-
 impl TestApp {
-    async fn librarian(&self, admin: &str) -> String {
-        self.post(
-            "/api/v1/staff/users",
-            Some(admin),
-            json!({"username": "clerk", "password": PASSWORD, "role": "librarian"}),
-        )
-        .await
-        .expect(201, "");
-        self.post(
-            "/api/v1/staff/login",
-            None,
-            json!({"username": "clerk", "password": PASSWORD}),
-        )
-        .await
-        .expect(200, "")
-        .token()
-    }
-
     /// The entry of library `code` in `GET /libraries`.
     pub(crate) async fn listed(&self, code: &str) -> Value {
         let all = self
@@ -122,7 +102,7 @@ async fn the_reopening_of_19_february_2021() {
         .expect(200, "");
 
         // A librarian may read but not change any of it.
-        let librarian = app.librarian(&admin).await;
+        let librarian = app.staff_user(&admin, "clerk", "librarian").await;
         for (method, path, body) in [
             ("POST", "/api/v1/reopenings", reopening()),
             ("PUT", "/api/v1/libraries/HKCL/hours", week.clone()),

@@ -19,14 +19,7 @@ const CLERK_PASSWORD: &str = "Reopening-Desk-21";
 
 /// A fresh session of the librarian `door` (sessions expire while the clock jumps weeks).
 async fn clerk(app: &TestApp) -> String {
-    app.post(
-        "/api/v1/staff/login",
-        None,
-        json!({"username": "door", "password": CLERK_PASSWORD}),
-    )
-    .await
-    .expect(200, "")
-    .token()
+    app.staff_login("door", CLERK_PASSWORD).await
 }
 
 /// Section `section` of library `code` as `GET /libraries/{code}/hours` shows it.

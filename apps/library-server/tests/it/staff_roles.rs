@@ -4,30 +4,7 @@ use library_credentials::StaffRole;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Answer, TestApp, on_every_backend};
-
-const LIBRARIAN_PASSWORD: &str = "Counter-Desk-7";
-
-impl TestApp {
-    /// Creates a staff user with `role` (as `admin`) and logs it in; its token.
-    async fn staff_user(&self, admin: &str, username: &str, role: &str) -> String {
-        self.post(
-            "/api/v1/staff/users",
-            Some(admin),
-            json!({"username": username, "password": LIBRARIAN_PASSWORD, "role": role}),
-        )
-        .await
-        .expect(201, "");
-        self.post(
-            "/api/v1/staff/login",
-            None,
-            json!({"username": username, "password": LIBRARIAN_PASSWORD}),
-        )
-        .await
-        .expect(200, "")
-        .token()
-    }
-}
+use crate::support::{Answer, STAFF_PASSWORD as LIBRARIAN_PASSWORD, TestApp, on_every_backend};
 
 /// The name of the staff security scheme in the OpenAPI document.
 const STAFF_SCHEME: &str = "StaffAuth";

@@ -8,9 +8,7 @@ use library_premises::study_room::ApplicationId;
 use library_premises::study_room::ballot::{Entrant, draw};
 use serde_json::{Value, json};
 
-use crate::support::{Answer, TestApp, hk, on_every_backend};
-
-const LIBRARIAN_PASSWORD: &str = "Counter-Desk-7";
+use crate::support::{Answer, STAFF_PASSWORD, TestApp, hk, on_every_backend};
 
 fn scheme_2021() -> Value {
     json!({"name": "Students' Study Rooms, examination period 2021",
@@ -19,29 +17,6 @@ fn scheme_2021() -> Value {
            "valid_from": "2021-03-15", "valid_to": "2021-05-20",
            "extended_from": "2021-03-01", "extended_to": "2021-05-31",
            "extended_hours": ["08:00-22:00"], "places": 3, "priority_percent": 95})
-}
-
-async fn librarian(app: &TestApp, admin: &str) -> String {
-    app.post(
-        "/api/v1/staff/users",
-        Some(admin),
-        json!({"username": "door", "password": LIBRARIAN_PASSWORD, "role": "librarian"}),
-    )
-    .await
-    .expect(201, "");
-    clerk_login(app).await
-}
-
-/// Sessions expire while the clock jumps weeks: every step signs in again.
-async fn clerk_login(app: &TestApp) -> String {
-    app.post(
-        "/api/v1/staff/login",
-        None,
-        json!({"username": "door", "password": LIBRARIAN_PASSWORD}),
-    )
-    .await
-    .expect(200, "")
-    .token()
 }
 
 /// A reader's fresh session.
@@ -59,7 +34,10 @@ async fn at(app: &TestApp, local: &str, cards: &[String]) -> (String, String, Ve
     for (n, card) in cards.iter().enumerate() {
         readers.push(signed_in(app, card, n).await);
     }
-    (app.staff_token().await, clerk_login(app).await, readers)
+    // Sessions expire while the clock jumps weeks: every step signs in again.
+    let admin = app.staff_token().await;
+    let clerk = app.staff_login("door", STAFF_PASSWORD).await;
+    (admin, clerk, readers)
 }
 
 async fn apply(app: &TestApp, token: &str, scheme: i64, candidate: bool) -> Answer {
@@ -124,7 +102,7 @@ async fn the_2021_scheme_from_opening_to_the_door() {
         app.set_clock(hk("2021-02-01T10:00:00")).await;
         let admin = app.staff_token().await;
         app.library(&admin, "CEN", "district").await;
-        let clerk = librarian(app, &admin).await;
+        let clerk = app.staff_user(&admin, "door", "librarian").await;
 
         // Opening a scheme is the administrators'.
         app.post("/api/v1/study-room-schemes", Some(&clerk), scheme_2021())

@@ -8,6 +8,8 @@ use tokio::sync::oneshot;
 
 pub const POSTGRES_URL_VAR: &str = "LIBRARY_TEST_POSTGRES_URL";
 pub const ADMIN_PASSWORD: &str = "Circ-Desk-2026x";
+/// The password of the staff users made by [`TestApp::staff_user`].
+pub const STAFF_PASSWORD: &str = "Counter-Desk-7";
 /// The key the test servers seal secrets with (base64 of 32 bytes).
 pub const TEST_SECRET_KEY: &str = "dGVzdC1rZXktb2YtdGhlLWxpYnJhcnktc2VydmVyISE=";
 
@@ -397,14 +399,32 @@ impl TestApp {
     }
 
     pub async fn staff_token(&self) -> String {
+        self.staff_login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// A fresh session of staff user `username`; its token.
+    pub async fn staff_login(&self, username: &str, password: &str) -> String {
         self.post(
             "/api/v1/staff/login",
             None,
-            json!({"username": "admin", "password": ADMIN_PASSWORD}),
+            json!({"username": username, "password": password}),
         )
         .await
         .expect(200, "")
         .token()
+    }
+
+    /// Creates a staff user with `role` (as `admin`, password [`STAFF_PASSWORD`]) and logs
+    /// it in; its token.
+    pub async fn staff_user(&self, admin: &str, username: &str, role: &str) -> String {
+        self.post(
+            "/api/v1/staff/users",
+            Some(admin),
+            json!({"username": username, "password": STAFF_PASSWORD, "role": role}),
+        )
+        .await
+        .expect(201, "");
+        self.staff_login(username, STAFF_PASSWORD).await
     }
 
     /// Registers a reader with this phone (and email) and returns the card number.

@@ -83,7 +83,7 @@ pub struct Draw {
     /// The places reserved for examination candidates: `floor(places × share / 100)`.
     pub priority_places: u32,
     /// How many winners came from the candidates' draw.
-    pub priority_winners: u32,
+    pub(crate) priority_winners: u32,
 }
 
 /// The places reserved for examination candidates: `places × percent / 100`, rounded

@@ -358,11 +358,3 @@ fn reasons() {
     assert_eq!(parse_reason(&"x".repeat(501)), Err("reason_invalid"));
     assert_eq!(parse_reason("a\u{7}"), Err("reason_invalid"));
 }
-
-#[test]
-fn current_schemes_are_those_whose_cards_have_not_expired() {
-    let s = scheme();
-    assert!(s.current(date!(2021 - 01 - 01)));
-    assert!(s.current(date!(2021 - 05 - 20)));
-    assert!(!s.current(date!(2021 - 05 - 21)));
-}

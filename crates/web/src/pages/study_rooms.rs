@@ -69,7 +69,11 @@ pub(crate) async fn study_rooms(req: &Request) -> poem::Result<Response> {
     let applied = |id: SchemeId| mine.iter().any(|(s, _)| s.id == id);
     let open: Vec<&Scheme> = schemes
         .iter()
-        .filter(|s| s.details.window_open(today) && !s.ballot_run && !applied(s.id))
+        .filter(|s| {
+            s.details
+                .application_refusal(today, s.ballot_run, applied(s.id))
+                .is_none()
+        })
         .collect();
     let q = query(req);
     let main = html! {
