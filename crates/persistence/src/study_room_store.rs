@@ -339,7 +339,7 @@ impl StudyRoomPort for DbStudyRooms {
         patron: PatronId,
         new: &NewApplication,
         now: OffsetDateTime,
-        audit: Option<AuditRecord>,
+        audit: Option<&(dyn Fn(ApplicationId) -> AuditRecord + Send + Sync)>,
     ) -> Result<Application, StudyRoomError> {
         const C: &str = "apply for a study-room card";
         let txn = self.begin(C).await?;
@@ -385,10 +385,10 @@ impl StudyRoomPort for DbStudyRooms {
             }
             Err(err) => return Err(db(C)(err)),
         };
-        if let Some(record) = audit {
-            let mut entry = audit_values(record);
-            entry.subject = format!("study_room_application:{}", id.0);
-            insert_audit_entry(&txn, &entry).await.map_err(db(C))?;
+        if let Some(audit) = audit {
+            insert_audit_entry(&txn, &audit_values(audit(id)))
+                .await
+                .map_err(db(C))?;
         }
         let stored = read_application(&txn, id)
             .await?
