@@ -29,7 +29,7 @@ use tokio::sync::Semaphore;
 use crate::application::audit_entry;
 use crate::audit_store::insert_audit_entry;
 use crate::instant;
-use crate::pool::Pool;
+use crate::pool::{Pool, Txn};
 use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, lock_clause, one, to_u32};
 
 const SCHEME_SELECT: &str = "SELECT s.id, s.name, s.name_zh, s.library_code, s.opens_on, \
@@ -188,8 +188,24 @@ async fn lock_application(
     Ok((scheme, application))
 }
 
-fn audit_values(record: AuditRecord) -> crate::audit_store::NewAuditEntry {
-    audit_entry(record)
+/// Writes `audit` (if any), reads application `id` back and commits: how every change
+/// of an application ends.
+async fn finish_application(
+    txn: Txn,
+    context: &'static str,
+    id: ApplicationId,
+    audit: Option<AuditRecord>,
+) -> Result<Application, StudyRoomError> {
+    if let Some(audit) = audit {
+        insert_audit_entry(&txn, &audit_entry(audit))
+            .await
+            .map_err(db(context))?;
+    }
+    let stored = read_application(&txn, id)
+        .await?
+        .ok_or(StudyRoomError::NotFound)?;
+    txn.commit().await.map_err(db(context))?;
+    Ok(stored)
 }
 
 /// The study rooms in the database.
@@ -204,7 +220,7 @@ impl DbStudyRooms {
         Self { conn, gate }
     }
 
-    async fn begin(&self, context: &'static str) -> Result<crate::pool::Txn, StudyRoomError> {
+    async fn begin(&self, context: &'static str) -> Result<Txn, StudyRoomError> {
         self.conn.begin_gated(&self.gate).await.map_err(db(context))
     }
 }
@@ -309,7 +325,7 @@ impl StudyRoomPort for DbStudyRooms {
         .await
         .map(SchemeId)
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit(id)))
+        insert_audit_entry(&txn, &audit_entry(audit(id)))
             .await
             .map_err(db(C))?;
         txn.commit().await.map_err(db(C))?;
@@ -385,16 +401,7 @@ impl StudyRoomPort for DbStudyRooms {
             }
             Err(err) => return Err(db(C)(err)),
         };
-        if let Some(audit) = audit {
-            insert_audit_entry(&txn, &audit_values(audit(id)))
-                .await
-                .map_err(db(C))?;
-        }
-        let stored = read_application(&txn, id)
-            .await?
-            .ok_or(StudyRoomError::NotFound)?;
-        txn.commit().await.map_err(db(C))?;
-        Ok(stored)
+        finish_application(txn, C, id, audit.map(|audit| audit(id))).await
     }
 
     async fn applications_of(
@@ -530,7 +537,7 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit))
+        insert_audit_entry(&txn, &audit_entry(audit))
             .await
             .map_err(db(C))?;
         txn.commit().await.map_err(db(C))?;
@@ -598,14 +605,7 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit))
-            .await
-            .map_err(db(C))?;
-        let stored = read_application(&txn, id)
-            .await?
-            .ok_or(StudyRoomError::NotFound)?;
-        txn.commit().await.map_err(db(C))?;
-        Ok(stored)
+        finish_application(txn, C, id, Some(audit)).await
     }
 
     async fn revoke(
@@ -632,14 +632,7 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit))
-            .await
-            .map_err(db(C))?;
-        let stored = read_application(&txn, id)
-            .await?
-            .ok_or(StudyRoomError::NotFound)?;
-        txn.commit().await.map_err(db(C))?;
-        Ok(stored)
+        finish_application(txn, C, id, Some(audit)).await
     }
 
     async fn card(
