@@ -98,7 +98,8 @@ pub trait StudyRoomStore: Send + Sync {
     async fn scheme(&self, id: SchemeId) -> Result<Scheme, StudyRoomError>;
     /// Stores reader `patron`'s application (at `now`) under the scheme's row lock, after
     /// [`NewScheme::application_refusal`]; the application. `audit` (a postal application
-    /// recorded by staff) is written in the same transaction. Two applications of one
+    /// recorded by staff) makes the audit record of the new application's id, written in
+    /// the same transaction. Two applications of one
     /// reader at once: one is stored, the other is `already_applied`. `NotFound`
     /// (scheme), `ApplicationRefused`.
     async fn apply(
@@ -107,7 +108,7 @@ pub trait StudyRoomStore: Send + Sync {
         patron: PatronId,
         application: &NewApplication,
         now: OffsetDateTime,
-        audit: Option<AuditRecord>,
+        audit: Option<&(dyn Fn(ApplicationId) -> AuditRecord + Send + Sync)>,
     ) -> Result<Application, StudyRoomError>;
     /// A reader's applications with their schemes, newest scheme first.
     async fn applications_of(
@@ -250,7 +251,7 @@ impl StudyRooms {
 
     /// A postal application recorded by staff for the reader with card `card`: the
     /// postmark's date counts (not after today). `NotFound` for an unknown card or
-    /// scheme. `audit` makes the record of the reader, written with the application.
+    /// scheme. `audit` makes the record of the application's id, written with it.
     pub async fn record_postal(
         &self,
         scheme: SchemeId,
@@ -258,7 +259,7 @@ impl StudyRooms {
         postmarked_on: Date,
         exam_candidate: bool,
         exam: Option<String>,
-        audit: &(dyn Fn(PatronId) -> AuditRecord + Send + Sync),
+        audit: &(dyn Fn(ApplicationId) -> AuditRecord + Send + Sync),
     ) -> Result<Application, StudyRoomError> {
         let application = ApplicationForm {
             channel: Channel::Post,
@@ -270,13 +271,7 @@ impl StudyRooms {
         .map_err(StudyRoomError::Invalid)?;
         let patron = self.reader(card).await?;
         self.store
-            .apply(
-                scheme,
-                patron,
-                &application,
-                self.clock.now(),
-                Some(audit(patron)),
-            )
+            .apply(scheme, patron, &application, self.clock.now(), Some(audit))
             .await
     }
 

@@ -22,7 +22,8 @@ use library_premises::admission::{AdmissionRefusal, Capacity, Occupancy, Section
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use time::OffsetDateTime;
 
-use crate::application::audit_entry;
+use crate::activity_store::library_exists;
+use crate::application::{admin_error, audit_entry};
 use crate::audit_store::insert_audit_entry;
 use crate::instant;
 use crate::pool::Pool;
@@ -51,16 +52,6 @@ fn bad(context: &'static str, what: impl std::fmt::Display) -> AdminError {
 /// The stored door key: `''` for the library's own door.
 fn door(section: Option<&SectionCode>) -> String {
     section.map(|s| s.as_str().to_owned()).unwrap_or_default()
-}
-
-async fn library_exists(conn: &impl ConnectionTrait, library: &LibraryCode) -> Result<bool, DbErr> {
-    Ok(one(
-        conn,
-        "SELECT code FROM libraries WHERE code = ?",
-        vec![library.as_str().into()],
-    )
-    .await?
-    .is_some())
 }
 
 fn occupancy(c: &'static str, row: &QueryResult) -> Result<Occupancy, AdminError> {
@@ -184,7 +175,7 @@ impl AdmissionStore for AdmissionRecords {
     ) -> Result<bool, AdminError> {
         const C: &str = "set capacity";
         let txn = self.conn.begin_write().await.map_err(db(C))?;
-        if !library_exists(&txn, library).await.map_err(db(C))? {
+        if !library_exists(&txn, library).await.map_err(admin_error)? {
             return Ok(false);
         }
         let limit = capacity
@@ -213,7 +204,10 @@ impl AdmissionStore for AdmissionRecords {
 
     async fn occupancy(&self, library: &LibraryCode) -> Result<Option<Vec<DoorCount>>, AdminError> {
         const C: &str = "read occupancy";
-        if !library_exists(&self.conn, library).await.map_err(db(C))? {
+        if !library_exists(&self.conn, library)
+            .await
+            .map_err(admin_error)?
+        {
             return Ok(None);
         }
         let rows = all(
@@ -245,7 +239,7 @@ impl AdmissionStore for AdmissionRecords {
     ) -> Result<Option<Result<Occupancy, AdmissionRefusal>>, AdminError> {
         const C: &str = "admit";
         let txn = self.conn.begin_write().await.map_err(db(C))?;
-        if !library_exists(&txn, library).await.map_err(db(C))? {
+        if !library_exists(&txn, library).await.map_err(admin_error)? {
             return Ok(None);
         }
         let decided = admit_on(&txn, C, library, &door(section), at).await?;
@@ -267,7 +261,7 @@ impl AdmissionStore for AdmissionRecords {
     ) -> Result<Option<Occupancy>, AdminError> {
         const C: &str = "leave";
         let txn = self.conn.begin_write().await.map_err(db(C))?;
-        if !library_exists(&txn, library).await.map_err(db(C))? {
+        if !library_exists(&txn, library).await.map_err(admin_error)? {
             return Ok(None);
         }
         let door = door(section);
@@ -303,7 +297,10 @@ impl AdmissionStore for AdmissionRecords {
         const C: &str = "register visitor";
         let txn = self.conn.begin_write().await.map_err(db(C))?;
         let backend = txn.get_database_backend();
-        if !library_exists(&txn, &record.library).await.map_err(db(C))? {
+        if !library_exists(&txn, &record.library)
+            .await
+            .map_err(admin_error)?
+        {
             return Ok(None);
         }
         let admitted = if admit {

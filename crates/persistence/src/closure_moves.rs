@@ -12,20 +12,21 @@
 //! the declaration and reads the moved date. On SQLite the transaction holds the
 //! database's write lock from its start.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use library_circulation::closure_moves::{ClosureImpact, MoveTargets};
+use library_circulation::ports::CalendarRepository;
 use library_circulation::{Calendar, CalendarRule, Closure, DueDate};
 use library_core::{HoldId, LibraryCode, LoanId, PatronId};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 use crate::audit_store::{NewAuditEntry, insert_audit_entry};
 use crate::error::StoreError;
 use crate::instant;
 use crate::library_store::{LibraryStore, insert_calendar_entry};
 use crate::outbox_store::{NewNotification, insert_notification};
-use crate::sql::{all, corrupt, exec, get, infra, lock_clause_of, one, store_err};
+use crate::sql::{all, corrupt, exec, get, infra, lock_clause_of, store_err};
 
 /// The outbox kind of the notice a reader is sent when deadlines moved.
 const DEADLINES_MOVED: &str = library_app::kind::DEADLINES_MOVED;
@@ -124,29 +125,30 @@ fn impact(
     )
 }
 
-/// The UTC offset of library `code`, or [`StoreError::NotFound`].
-async fn library_offset(
-    conn: &impl ConnectionTrait,
-    code: &LibraryCode,
-) -> Result<UtcOffset, StoreError> {
-    const C: &str = "read library";
-    let row = one(
-        conn,
-        "SELECT utc_offset_seconds FROM libraries WHERE code = ?",
-        vec![code.as_str().into()],
-    )
-    .await
-    .map_err(store_err(C))?
-    .ok_or(StoreError::NotFound("library"))?;
-    let seconds: i64 = get(&row, "utc_offset_seconds").map_err(infra(C))?;
-    Ok(i32::try_from(seconds)
-        .ok()
-        .and_then(|s| UtcOffset::from_whole_seconds(s).ok())
-        .ok_or_else(|| corrupt(C, format_args!("UTC offset {seconds}")))?)
+/// Library `code`'s calendar (cached), or [`StoreError::NotFound`].
+async fn calendar(libraries: &LibraryStore, code: &LibraryCode) -> Result<Calendar, StoreError> {
+    Ok(libraries
+        .library_calendar(code)
+        .await?
+        .ok_or(StoreError::NotFound("library"))?
+        .calendar)
+}
+
+/// A guarded move of a row locked since it was read must have written that one row.
+fn moved_one(written: u64, what: &str) -> Result<(), StoreError> {
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(corrupt("declare closure", format_args!("the locked {what} changed")).into())
+    }
 }
 
 fn day(date: Date) -> String {
     date.to_string()
+}
+
+fn by_id(list: &[Candidate]) -> HashMap<i64, &Candidate> {
+    list.iter().map(|c| (c.id, c)).collect()
 }
 
 /// One notice per reader: their moved loans and holds, as the template lists them.
@@ -159,10 +161,10 @@ fn notices(
     at: OffsetDateTime,
 ) -> Vec<NewNotification> {
     type Lists = (Vec<serde_json::Value>, Vec<serde_json::Value>);
-    let by_id = |list: &[Candidate], id: i64| list.iter().find(|c| c.id == id).cloned();
+    let (loans, holds) = (by_id(loans), by_id(holds));
     let mut readers: BTreeMap<PatronId, Lists> = BTreeMap::new();
     for change in &impact.loans {
-        if let Some(c) = by_id(loans, change.id.get()) {
+        if let Some(c) = loans.get(&change.id.get()) {
             readers
                 .entry(change.patron)
                 .or_default()
@@ -177,7 +179,7 @@ fn notices(
         }
     }
     for change in &impact.holds {
-        if let Some(c) = by_id(holds, change.id.get()) {
+        if let Some(c) = holds.get(&change.id.get()) {
             readers
                 .entry(change.patron)
                 .or_default()
@@ -218,7 +220,7 @@ impl LibraryStore {
         closure: Closure,
         targets: MoveTargets,
     ) -> Result<ClosureImpact, StoreError> {
-        library_offset(&self.conn, code).await?;
+        calendar(self, code).await?;
         let (loans, holds) = candidates(&self.conn, code, closure, targets, false).await?;
         Ok(impact(closure, targets, &loans, &holds))
     }
@@ -238,18 +240,16 @@ impl LibraryStore {
         audit: Option<&ClosureAudit<'_>>,
     ) -> Result<(i64, ClosureImpact), StoreError> {
         const C: &str = "declare closure";
+        let calendar = calendar(self, code).await?;
         let txn = self.conn.begin_write().await.map_err(store_err(C))?;
         let b = txn.get_database_backend();
-        let offset = library_offset(&txn, code).await?;
         let id = insert_calendar_entry(&txn, code, CalendarRule::Closure(closure), description)
             .await
             .map_err(store_err(C))?;
         let (loans, holds) = candidates(&txn, code, closure, targets, true).await?;
-        let mut moved = impact(closure, targets, &loans, &holds);
-        let zone = Calendar::always_open(offset);
-        let mut kept = Vec::with_capacity(moved.loans.len());
-        for change in moved.loans {
-            let due = DueDate::on(change.to, &zone);
+        let moved = impact(closure, targets, &loans, &holds);
+        for change in &moved.loans {
+            let due = DueDate::on(change.to, &calendar);
             let n = exec(
                 &txn,
                 "UPDATE loans SET due_on = ?, due_at = ? WHERE id = ? AND returned_at IS NULL \
@@ -263,13 +263,9 @@ impl LibraryStore {
             )
             .await
             .map_err(store_err(C))?;
-            if n == 1 {
-                kept.push(change);
-            }
+            moved_one(n, "loan")?;
         }
-        moved.loans = kept;
-        let mut kept = Vec::with_capacity(moved.holds.len());
-        for change in moved.holds {
+        for change in &moved.holds {
             let n = exec(
                 &txn,
                 "UPDATE holds SET pickup_by = ? WHERE id = ? AND status = 'waiting' \
@@ -282,11 +278,8 @@ impl LibraryStore {
             )
             .await
             .map_err(store_err(C))?;
-            if n == 1 {
-                kept.push(change);
-            }
+            moved_one(n, "hold")?;
         }
-        moved.holds = kept;
         for notice in notices(code, closure, &moved, &loans, &holds, at) {
             insert_notification(&txn, &notice)
                 .await

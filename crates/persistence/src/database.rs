@@ -135,7 +135,7 @@ impl Database {
             Backend::Postgres => POSTGRES_MAX_CONNECTIONS - POSTGRES_RESERVED_CONNECTIONS,
         };
         let gate = Arc::new(Semaphore::new(permits as usize));
-        let mut sqlite_file = None;
+        let sqlite_file = crate::backup::sqlite_file_of_url(url);
         let conn = match backend {
             Backend::Sqlite => {
                 let options = url
@@ -146,9 +146,6 @@ impl Database {
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
                     .disable_statement_logging();
-                if !url.contains(":memory:") && !url.contains("mode=memory") {
-                    sqlite_file = Some(options.get_filename().to_path_buf());
-                }
                 Pool::sqlite(options, SQLITE_MAX_CONNECTIONS, &gate)
             }
             Backend::Postgres => {

@@ -9,6 +9,7 @@
 //! reader) index is the last line of defence and answers the same. A ballot is drawn and
 //! its winners written in the transaction that records it, so it runs once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -28,9 +29,12 @@ use tokio::sync::Semaphore;
 
 use crate::application::audit_entry;
 use crate::audit_store::insert_audit_entry;
+use crate::error::StoreError;
 use crate::instant;
-use crate::pool::Pool;
-use crate::sql::{all, corrupt, exec, get, infra, insert_returning_id, lock_clause, one, to_u32};
+use crate::pool::{Pool, Txn};
+use crate::sql::{
+    all, corrupt, count, exec, get, infra, insert_returning_id, lock_clause, one, to_u32,
+};
 
 const SCHEME_SELECT: &str = "SELECT s.id, s.name, s.name_zh, s.library_code, s.opens_on, \
      s.closes_on, s.valid_from, s.valid_to, s.extended_from, s.extended_to, \
@@ -48,6 +52,13 @@ fn db(context: &'static str) -> impl FnOnce(DbErr) -> StudyRoomError {
 
 fn inf(err: InfrastructureError) -> StudyRoomError {
     StudyRoomError::Infrastructure(err)
+}
+
+fn store(err: StoreError) -> StudyRoomError {
+    match err {
+        StoreError::Infrastructure(e) => inf(e),
+        other => inf(InfrastructureError::new(other.to_string())),
+    }
 }
 
 fn scheme(row: &QueryResult) -> Result<Scheme, InfrastructureError> {
@@ -188,8 +199,24 @@ async fn lock_application(
     Ok((scheme, application))
 }
 
-fn audit_values(record: AuditRecord) -> crate::audit_store::NewAuditEntry {
-    audit_entry(record)
+/// Writes `audit` (if any), reads application `id` back and commits: how every change
+/// of an application ends.
+async fn finish_application(
+    txn: Txn,
+    context: &'static str,
+    id: ApplicationId,
+    audit: Option<AuditRecord>,
+) -> Result<Application, StudyRoomError> {
+    if let Some(audit) = audit {
+        insert_audit_entry(&txn, &audit_entry(audit))
+            .await
+            .map_err(db(context))?;
+    }
+    let stored = read_application(&txn, id)
+        .await?
+        .ok_or(StudyRoomError::NotFound)?;
+    txn.commit().await.map_err(db(context))?;
+    Ok(stored)
 }
 
 /// The study rooms in the database.
@@ -204,7 +231,7 @@ impl DbStudyRooms {
         Self { conn, gate }
     }
 
-    async fn begin(&self, context: &'static str) -> Result<crate::pool::Txn, StudyRoomError> {
+    async fn begin(&self, context: &'static str) -> Result<Txn, StudyRoomError> {
         self.conn.begin_gated(&self.gate).await.map_err(db(context))
     }
 }
@@ -264,10 +291,7 @@ impl StudyRoomPort for DbStudyRooms {
         if let Some(library) = &new.library
             && !crate::activity_store::library_exists(&txn, library)
                 .await
-                .map_err(|e| match e {
-                    crate::error::StoreError::Infrastructure(e) => inf(e),
-                    other => inf(InfrastructureError::new(other.to_string())),
-                })?
+                .map_err(store)?
         {
             return Err(StudyRoomError::Invalid(vec!["unknown_library"]));
         }
@@ -309,7 +333,7 @@ impl StudyRoomPort for DbStudyRooms {
         .await
         .map(SchemeId)
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit(id)))
+        insert_audit_entry(&txn, &audit_entry(audit(id)))
             .await
             .map_err(db(C))?;
         txn.commit().await.map_err(db(C))?;
@@ -339,7 +363,7 @@ impl StudyRoomPort for DbStudyRooms {
         patron: PatronId,
         new: &NewApplication,
         now: OffsetDateTime,
-        audit: Option<AuditRecord>,
+        audit: Option<&(dyn Fn(ApplicationId) -> AuditRecord + Send + Sync)>,
     ) -> Result<Application, StudyRoomError> {
         const C: &str = "apply for a study-room card";
         let txn = self.begin(C).await?;
@@ -385,16 +409,7 @@ impl StudyRoomPort for DbStudyRooms {
             }
             Err(err) => return Err(db(C)(err)),
         };
-        if let Some(record) = audit {
-            let mut entry = audit_values(record);
-            entry.subject = format!("study_room_application:{}", id.0);
-            insert_audit_entry(&txn, &entry).await.map_err(db(C))?;
-        }
-        let stored = read_application(&txn, id)
-            .await?
-            .ok_or(StudyRoomError::NotFound)?;
-        txn.commit().await.map_err(db(C))?;
-        Ok(stored)
+        finish_application(txn, C, id, audit.map(|audit| audit(id))).await
     }
 
     async fn applications_of(
@@ -408,13 +423,29 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db("read a reader's study-room applications"))?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let application = application(row).map_err(inf)?;
-            let scheme = read_scheme(&self.conn, application.scheme).await?;
-            found.push((scheme, application));
-        }
-        Ok(found)
+        let schemes = all(
+            &self.conn,
+            &format!(
+                "{SCHEME_SELECT} WHERE s.id IN \
+                 (SELECT scheme_id FROM study_room_applications WHERE patron_id = ?)"
+            ),
+            vec![patron.get().into()],
+        )
+        .await
+        .map_err(db("read study-room scheme"))?
+        .iter()
+        .map(|r| scheme(r).map(|s| (s.id, s)).map_err(inf))
+        .collect::<Result<HashMap<_, _>, _>>()?;
+        rows.iter()
+            .map(|row| {
+                let application = application(row).map_err(inf)?;
+                let scheme = schemes
+                    .get(&application.scheme)
+                    .cloned()
+                    .ok_or(StudyRoomError::NotFound)?;
+                Ok((scheme, application))
+            })
+            .collect()
     }
 
     async fn applications(&self, scheme_id: SchemeId) -> Result<Vec<Applicant>, StudyRoomError> {
@@ -460,8 +491,8 @@ impl StudyRoomPort for DbStudyRooms {
         let entrants = all(
             &txn,
             "SELECT id, exam_candidate FROM study_room_applications \
-             WHERE scheme_id = ? AND decision = 'pending' ORDER BY id",
-            vec![scheme_id.0.into()],
+             WHERE scheme_id = ? AND decision = ? ORDER BY id",
+            vec![scheme_id.0.into(), Decision::Pending.code().into()],
         )
         .await
         .map_err(db(C))?
@@ -484,18 +515,26 @@ impl StudyRoomPort for DbStudyRooms {
         for winner in &drawn.winners {
             exec(
                 &txn,
-                "UPDATE study_room_applications SET decision = 'approved', decided_at = ? \
-                 WHERE id = ?",
-                vec![instant::value(backend, now), winner.0.into()],
+                "UPDATE study_room_applications SET decision = ?, decided_at = ? WHERE id = ?",
+                vec![
+                    Decision::Approved.code().into(),
+                    instant::value(backend, now),
+                    winner.0.into(),
+                ],
             )
             .await
             .map_err(db(C))?;
         }
         exec(
             &txn,
-            "UPDATE study_room_applications SET decision = 'not_selected', decided_at = ? \
-             WHERE scheme_id = ? AND decision = 'pending'",
-            vec![instant::value(backend, now), scheme_id.0.into()],
+            "UPDATE study_room_applications SET decision = ?, decided_at = ? \
+             WHERE scheme_id = ? AND decision = ?",
+            vec![
+                Decision::NotSelected.code().into(),
+                instant::value(backend, now),
+                scheme_id.0.into(),
+                Decision::Pending.code().into(),
+            ],
         )
         .await
         .map_err(db(C))?;
@@ -530,7 +569,7 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit))
+        insert_audit_entry(&txn, &audit_entry(audit))
             .await
             .map_err(db(C))?;
         txn.commit().await.map_err(db(C))?;
@@ -561,18 +600,15 @@ impl StudyRoomPort for DbStudyRooms {
         const C: &str = "decide a study-room application";
         let txn = self.begin(C).await?;
         let (scheme, current) = lock_application(&txn, id).await?;
-        let approved = one(
+        let approved = count(
             &txn,
+            C,
             "SELECT COUNT(*) AS n FROM study_room_applications WHERE scheme_id = ? \
-             AND decision = 'approved' AND revoked_at IS NULL",
-            vec![scheme.id.0.into()],
+             AND decision = ? AND revoked_at IS NULL",
+            vec![scheme.id.0.into(), Decision::Approved.code().into()],
         )
         .await
-        .map_err(db(C))?
-        .map(|r| get::<i64>(&r, "n"))
-        .transpose()
-        .map_err(db(C))?
-        .unwrap_or(0);
+        .map_err(store)?;
         if let Some(refusal) = current.decision_refusal(
             decision,
             scheme.ballot_run,
@@ -598,14 +634,7 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit))
-            .await
-            .map_err(db(C))?;
-        let stored = read_application(&txn, id)
-            .await?
-            .ok_or(StudyRoomError::NotFound)?;
-        txn.commit().await.map_err(db(C))?;
-        Ok(stored)
+        finish_application(txn, C, id, Some(audit)).await
     }
 
     async fn revoke(
@@ -632,14 +661,7 @@ impl StudyRoomPort for DbStudyRooms {
         )
         .await
         .map_err(db(C))?;
-        insert_audit_entry(&txn, &audit_values(audit))
-            .await
-            .map_err(db(C))?;
-        let stored = read_application(&txn, id)
-            .await?
-            .ok_or(StudyRoomError::NotFound)?;
-        txn.commit().await.map_err(db(C))?;
-        Ok(stored)
+        finish_application(txn, C, id, Some(audit)).await
     }
 
     async fn card(

@@ -290,12 +290,12 @@ pub fn services(
     let desk: Arc<dyn CirculationDesk> = Arc::new(circulation(db, clock.clone()));
     let admin = Arc::new(DbAdmin::new(db));
     let notices = Arc::new(DbNotices::new(db));
-    let readers: Arc<dyn library_app::ReaderDirectory> = Arc::new(DbReaderDirectory::new(db));
+    let readers = Arc::new(DbReaderDirectory::new(db));
     let random: Arc<dyn library_credentials::RandomSource> = Arc::new(OsRandom);
     Services {
         credentials,
-        readers: Arc::new(DbReaderDirectory::new(db)),
-        records: Arc::new(DbReaderDirectory::new(db)),
+        readers: readers.clone(),
+        records: readers.clone(),
         readiness: Arc::new(DbReadiness::new(db)),
         circulation: desk,
         libraries: admin.clone(),

@@ -520,12 +520,12 @@ impl StudyRoomsApi {
         let card = card(b.card_number.0.trim())?;
         let details = json!({"card_number": card.as_str(), "postmarked_on": b.postmarked_on.to_string(),
             "exam_candidate": b.exam_candidate});
-        let audit = |_| {
+        let audit = |id: ApplicationId| {
             audit_record(
                 &self.state,
                 &auth.0,
                 "study_room.postal_application",
-                String::new(),
+                format!("study_room_application:{}", id.0),
                 &details,
             )
         };

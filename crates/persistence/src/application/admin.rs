@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crate::{
     AuditLogStore, CalendarRule, CatalogueStore, Database, DbCirculationStore, DbCredentialStore,
-    FineSuspensionStore, LedgerStore, LibraryStore, NewAuditEntry, NewItem, NewLibrary,
-    NewNotification, NewPatron, NewStaffUser, OutboxStore, PatronStore, QueryStore, ReadyError,
-    RuleStore, StaffStore, StoreError, TitleDetails,
+    FineSuspensionStore, LedgerStore, LibraryRecord, LibraryStore, NewAuditEntry, NewItem,
+    NewLibrary, NewNotification, NewPatron, NewStaffUser, OutboxStore, PatronStore, QueryStore,
+    ReadyError, RuleStore, StaffStore, StoreError, TitleDetails,
 };
 use async_trait::async_trait;
 use library_app::{
@@ -459,6 +459,38 @@ impl DbAdmin {
     }
 }
 
+/// The stored library with its (cached) calendar; the default calendar if it has none.
+pub(crate) async fn library_info(
+    libraries: &LibraryStore,
+    record: LibraryRecord,
+) -> Result<LibraryInfo, AdminError> {
+    let calendar = libraries
+        .library_calendar(&record.code)
+        .await?
+        .map(|l| l.calendar)
+        .unwrap_or_default();
+    Ok(LibraryInfo {
+        info: NewLibraryInfo {
+            code: record.code,
+            name: record.name,
+            name_zh: record.name_zh,
+            kind: record.kind,
+        },
+        calendar,
+    })
+}
+
+/// Every library with its calendar, by code.
+pub(crate) async fn library_infos(
+    libraries: &LibraryStore,
+) -> Result<Vec<LibraryInfo>, AdminError> {
+    let mut out = Vec::new();
+    for record in libraries.list().await.map_err(admin_err)? {
+        out.push(library_info(libraries, record).await?);
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl LibraryAdmin for DbAdmin {
     async fn create(&self, library: &NewLibraryInfo, audit: AuditRecord) -> Result<(), AdminError> {
@@ -478,25 +510,7 @@ impl LibraryAdmin for DbAdmin {
     }
 
     async fn list(&self) -> Result<Vec<LibraryInfo>, AdminError> {
-        let mut out = Vec::new();
-        for record in self.libraries.list().await.map_err(admin_err)? {
-            let calendar = self
-                .libraries
-                .library_calendar(&record.code)
-                .await?
-                .map(|l| l.calendar)
-                .unwrap_or_default();
-            out.push(LibraryInfo {
-                info: NewLibraryInfo {
-                    code: record.code,
-                    name: record.name,
-                    name_zh: record.name_zh,
-                    kind: record.kind,
-                },
-                calendar,
-            });
-        }
-        Ok(out)
+        library_infos(&self.libraries).await
     }
 
     async fn library(&self, code: &LibraryCode) -> Result<Option<Library>, AdminError> {

@@ -4,12 +4,14 @@
 //! with its audit entry, and a reopening applies to all its libraries and publishes its
 //! notice in one transaction.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use library_app::premises::{
     LibraryNames, LibraryPremises, PremisesStore, Reopening, SpecialEntry,
 };
-use library_app::{AdminError, AuditRecord, LibraryInfo, NewLibraryInfo};
-use library_circulation::ports::{CalendarRepository, InfrastructureError};
+use library_app::{AdminError, AuditRecord, LibraryInfo};
+use library_circulation::ports::InfrastructureError;
 use library_core::LibraryCode;
 use library_premises::hours::{
     DoorServices, Section, SectionCode, SectionStatus, SpecialHours, SpecialPattern, WeekHours,
@@ -18,7 +20,8 @@ use library_reader_services::{NewNotice, NoticeId};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use time::{Date, OffsetDateTime};
 
-use super::admin::{admin_err, audit_entry};
+use super::admin::{admin_err, audit_entry, library_info, library_infos};
+use crate::activity_store::library_exists;
 use crate::audit_store::insert_audit_entry;
 use crate::error::StoreError;
 use crate::instant;
@@ -39,67 +42,89 @@ impl DbPremises {
         Self { conn, libraries }
     }
 
-    async fn read(&self, info: NewLibraryInfo) -> Result<LibraryPremises, AdminError> {
+    /// The premises of `libraries` (all of them, or only library `only`): one query per
+    /// premises table, attached to the libraries in their order.
+    async fn read(
+        &self,
+        libraries: Vec<LibraryInfo>,
+        only: Option<&LibraryCode>,
+    ) -> Result<Vec<LibraryPremises>, AdminError> {
         const C: &str = "read premises";
-        let code = info.code.as_str().to_owned();
-        let calendar = self
-            .libraries
-            .library_calendar(&info.code)
-            .await?
-            .map(|l| l.calendar)
-            .unwrap_or_default();
-        let row = one(
-            &self.conn,
-            "SELECT regular_hours, book_drop, self_service_station FROM library_premises \
-             WHERE library_code = ?",
-            vec![code.as_str().into()],
-        )
-        .await
-        .map_err(infra(C))?;
-        let (regular, doors) = match row {
-            None => (None, DoorServices::default()),
-            Some(row) => {
-                let regular: Option<String> = get(&row, "regular_hours").map_err(infra(C))?;
-                let regular = regular
-                    .map(|t| WeekHours::from_text(&t).map_err(|e| corrupt(C, e)))
-                    .transpose()?;
-                let doors = DoorServices {
-                    book_drop: get(&row, "book_drop").map_err(infra(C))?,
-                    self_service_station: get(&row, "self_service_station").map_err(infra(C))?,
-                };
-                (regular, doors)
-            }
+        let (filter, values): (&str, Vec<Value>) = match only {
+            Some(code) => ("WHERE library_code = ?", vec![code.as_str().into()]),
+            None => ("", Vec::new()),
         };
-        let special = all(
-            &self.conn,
-            "SELECT id, starts_on, ends_on, pattern, reason FROM library_special_hours \
-             WHERE library_code = ? ORDER BY id",
-            vec![code.as_str().into()],
-        )
-        .await
-        .map_err(infra(C))?
-        .iter()
-        .map(special_entry)
-        .collect::<Result<Vec<_>, _>>()?;
-        let sections = all(
-            &self.conn,
-            "SELECT section, status, from_date, until_date, hours FROM library_sections \
-             WHERE library_code = ? ORDER BY section",
-            vec![code.as_str().into()],
-        )
-        .await
-        .map_err(infra(C))?
-        .iter()
-        .map(section)
-        .collect::<Result<Vec<_>, _>>()?;
-        Ok(LibraryPremises {
-            library: LibraryInfo { info, calendar },
-            regular,
-            special,
-            sections,
-            doors,
-        })
+        let mut premises = HashMap::new();
+        let sql = format!(
+            "SELECT library_code, regular_hours, book_drop, self_service_station \
+             FROM library_premises {filter}"
+        );
+        for row in all(&self.conn, &sql, values.clone())
+            .await
+            .map_err(infra(C))?
+        {
+            premises.insert(library_code(&row)?, premises_row(&row)?);
+        }
+        let mut special: HashMap<String, Vec<SpecialEntry>> = HashMap::new();
+        let sql = format!(
+            "SELECT library_code, id, starts_on, ends_on, pattern, reason \
+             FROM library_special_hours {filter} ORDER BY library_code, id"
+        );
+        for row in all(&self.conn, &sql, values.clone())
+            .await
+            .map_err(infra(C))?
+        {
+            special
+                .entry(library_code(&row)?)
+                .or_default()
+                .push(special_entry(&row)?);
+        }
+        let mut sections: HashMap<String, Vec<Section>> = HashMap::new();
+        let sql = format!(
+            "SELECT library_code, section, status, from_date, until_date, hours \
+             FROM library_sections {filter} ORDER BY library_code, section"
+        );
+        for row in all(&self.conn, &sql, values).await.map_err(infra(C))? {
+            sections
+                .entry(library_code(&row)?)
+                .or_default()
+                .push(section(&row)?);
+        }
+        Ok(libraries
+            .into_iter()
+            .map(|library| {
+                let code = library.info.code.as_str();
+                let (regular, doors) = premises.remove(code).unwrap_or_default();
+                LibraryPremises {
+                    special: special.remove(code).unwrap_or_default(),
+                    sections: sections.remove(code).unwrap_or_default(),
+                    library,
+                    regular,
+                    doors,
+                }
+            })
+            .collect())
     }
+}
+
+fn library_code(row: &QueryResult) -> Result<String, InfrastructureError> {
+    get(row, "library_code").map_err(infra("read premises"))
+}
+
+/// The regular hours and door services of a `library_premises` row.
+fn premises_row(
+    row: &QueryResult,
+) -> Result<(Option<WeekHours>, DoorServices), InfrastructureError> {
+    const C: &str = "read premises";
+    let regular: Option<String> = get(row, "regular_hours").map_err(infra(C))?;
+    let regular = regular
+        .map(|t| WeekHours::from_text(&t).map_err(|e| corrupt(C, e)))
+        .transpose()?;
+    let doors = DoorServices {
+        book_drop: get(row, "book_drop").map_err(infra(C))?,
+        self_service_station: get(row, "self_service_station").map_err(infra(C))?,
+    };
+    Ok((regular, doors))
 }
 
 fn special_entry(row: &QueryResult) -> Result<SpecialEntry, InfrastructureError> {
@@ -233,7 +258,7 @@ impl DbPremises {
             .await
             .map_err(store_err("change premises"))
             .map_err(admin_err)?;
-        if names(&txn, code).await.map_err(admin_err)?.is_none() {
+        if !library_exists(&txn, code).await.map_err(admin_err)? {
             return Err(AdminError::NotFound);
         }
         Ok(txn)
@@ -253,33 +278,15 @@ async fn finish(txn: Txn, audit: AuditRecord) -> Result<(), AdminError> {
 #[async_trait]
 impl PremisesStore for DbPremises {
     async fn all(&self) -> Result<Vec<LibraryPremises>, AdminError> {
-        let mut out = Vec::new();
-        for record in self.libraries.list().await.map_err(admin_err)? {
-            out.push(
-                self.read(NewLibraryInfo {
-                    code: record.code,
-                    name: record.name,
-                    name_zh: record.name_zh,
-                    kind: record.kind,
-                })
-                .await?,
-            );
-        }
-        Ok(out)
+        self.read(library_infos(&self.libraries).await?, None).await
     }
 
     async fn premises(&self, code: &LibraryCode) -> Result<Option<LibraryPremises>, AdminError> {
         let Some(record) = self.libraries.get(code).await.map_err(admin_err)? else {
             return Ok(None);
         };
-        self.read(NewLibraryInfo {
-            code: record.code,
-            name: record.name,
-            name_zh: record.name_zh,
-            kind: record.kind,
-        })
-        .await
-        .map(Some)
+        let library = library_info(&self.libraries, record).await?;
+        Ok(self.read(vec![library], Some(code)).await?.pop())
     }
 
     async fn set_regular_hours(
@@ -344,14 +351,7 @@ impl PremisesStore for DbPremises {
         if removed == 0 {
             return Ok(false);
         }
-        insert_audit_entry(&txn, &audit_entry(audit))
-            .await
-            .map_err(store_err(C))
-            .map_err(admin_err)?;
-        txn.commit()
-            .await
-            .map_err(store_err(C))
-            .map_err(admin_err)?;
+        finish(txn, audit).await?;
         Ok(true)
     }
 
@@ -426,14 +426,7 @@ impl PremisesStore for DbPremises {
             .await
             .map_err(store_err(C))
             .map_err(admin_err)?;
-        insert_audit_entry(&txn, &audit_entry(audit(id)))
-            .await
-            .map_err(store_err(C))
-            .map_err(admin_err)?;
-        txn.commit()
-            .await
-            .map_err(store_err(C))
-            .map_err(admin_err)?;
+        finish(txn, audit(id)).await?;
         Ok(id)
     }
 }
