@@ -6,9 +6,15 @@
 //!   run as doc tests).
 //!   PostgreSQL-backed tests run when `LIBRARY_TEST_POSTGRES_URL` is set; when it is not and
 //!   PostgreSQL answers on 127.0.0.1:5432, it is set to that server.
-//! - `ci`: what `.ci/run` calls: `test` with PostgreSQL required (it fails, not skips, when
-//!   PostgreSQL is unreachable), then `cargo deny check licenses bans sources` when
-//!   cargo-deny is installed (plus advisories from the offline copy when one is present).
+//! - `outside [--release]`: the outside-in suites (`apps/library-server/tests/outside`):
+//!   builds `library-server` (the release build with `--release`) and runs the suites
+//!   against it as separate processes.
+//! - `ci [STAGE…]`: what `.ci/run` calls: the stages in order, each timed, with PostgreSQL
+//!   required (a stage fails, not skips, when PostgreSQL is unreachable): `lint` (format
+//!   check, clippy, rustdoc), `tests` (every test of the workspace), `outside`, `browser`,
+//!   `deny` (`cargo deny check licenses bans sources` when cargo-deny is installed, plus
+//!   advisories from the offline copy when one is present). Named stages run alone, e.g.
+//!   `cargo xtask ci lint tests`.
 //! - `browser`: the real-browser tests of the readers' web pages (`web-tests/`): builds
 //!   `library-server` (debug), then runs `node --test web-tests/*.test.js` against it in
 //!   headless Chromium (`/usr/bin/chromium`). Run by `ci` after `test`, and by `test` when
@@ -33,13 +39,19 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(false).and_then(|()| browser_if_available()),
-        Some("ci") => ci(),
+        Some("test") => test(false)
+            .and_then(|()| outside(false, false))
+            .and_then(|()| browser_if_available()),
+        Some("ci") => ci(&args[1..]),
+        Some("outside") => outside(false, args.get(1).is_some_and(|a| a == "--release")),
         Some("browser") => browser(),
         Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check_all(&workspace_root()).map_err(|errors| errors.join("\n")),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|browser|bench|tidy>");
+            eprintln!(
+                "usage: cargo xtask <test|ci [{}]|outside [--release]|browser|bench|tidy>",
+                STAGES.join("|")
+            );
             return ExitCode::from(2);
         }
     };
@@ -107,6 +119,12 @@ fn postgres_url(required: bool) -> Result<Option<String>> {
 }
 
 fn test(require_postgres: bool) -> Result {
+    lint()?;
+    tests(require_postgres)
+}
+
+/// Format check, clippy and rustdoc, warnings denied.
+fn lint() -> Result {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run("cargo fmt --check", fmt)?;
@@ -133,8 +151,11 @@ fn test(require_postgres: bool) -> Result {
         "--locked",
     ])
     .env("RUSTDOCFLAGS", "-D warnings");
-    run("cargo doc -D warnings", doc)?;
+    run("cargo doc -D warnings", doc)
+}
 
+/// Every test of the workspace (the outside-in suites apart).
+fn tests(require_postgres: bool) -> Result {
     let mut tests = cargo();
     // Every feature, so adapters behind optional features (the SIP2 server) are tested too.
     tests.args(["test", "--workspace", "--all-features", "--locked"]);
@@ -219,21 +240,108 @@ fn browser() -> Result {
         .args(&files)
         .env(
             "LIBRARY_SERVER_BIN",
-            root.join("target/debug/library-server"),
+            target_dir().join("debug/library-server"),
         )
         .env("CHROMIUM_PATH", CHROMIUM);
-    if let Some(target) = env::var_os("CARGO_TARGET_DIR") {
-        node.env(
-            "LIBRARY_SERVER_BIN",
-            root.join(target).join("debug/library-server"),
-        );
-    }
     run("browser tests (node --test web-tests/*.test.js)", node)
 }
 
-fn ci() -> Result {
-    test(true)?;
-    browser()?;
+/// The stages of `cargo xtask ci`, in the order they run.
+const STAGES: &[&str] = &["lint", "tests", "outside", "browser", "deny"];
+
+/// `cargo xtask ci [STAGE…]`: the named stages (all by default) in order, each timed; a
+/// summary of the times at the end, also when a stage fails.
+fn ci(names: &[String]) -> Result {
+    for name in names {
+        if !STAGES.contains(&name.as_str()) {
+            return Err(format!(
+                "unknown stage `{name}`: the stages are {}",
+                STAGES.join(", ")
+            ));
+        }
+    }
+    let chosen: Vec<&str> = STAGES
+        .iter()
+        .copied()
+        .filter(|stage| names.is_empty() || names.iter().any(|n| n == stage))
+        .collect();
+    let started = Instant::now();
+    let mut times = Vec::new();
+    let mut outcome = Ok(());
+    for stage in chosen {
+        let start = Instant::now();
+        outcome = match stage {
+            "lint" => lint(),
+            "tests" => tests(true),
+            "outside" => outside(true, false),
+            "browser" => browser(),
+            _ => deny(),
+        };
+        times.push((stage, start.elapsed(), outcome.is_ok()));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    eprintln!("xtask: ci stages:");
+    for (stage, took, ok) in &times {
+        eprintln!(
+            "xtask:   {stage:<8} {:>7.1}s {}",
+            took.as_secs_f64(),
+            if *ok { "ok" } else { "FAILED" }
+        );
+    }
+    eprintln!(
+        "xtask:   total    {:>7.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    outcome
+}
+
+/// The directory cargo builds into.
+fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| root.join(t))
+}
+
+/// The outside-in suites (apps/library-server/tests/outside; docs/operations.md,
+/// Outside-in suites): `cargo test --test outside` with `LIBRARY_SERVER_BIN` naming the
+/// binary they drive: the release build with `release`, else the debug one (what CI runs:
+/// the release build alone would take most of CI's time on two cores). PostgreSQL is
+/// required with `require_postgres`, used when it answers otherwise.
+fn outside(require_postgres: bool, release: bool) -> Result {
+    let mut suites = cargo();
+    // `--workspace --all-features`, as the `tests` stage: the same features, so the same
+    // build (a narrower selection would build the dependencies again).
+    suites.args([
+        "test",
+        "--workspace",
+        "--all-features",
+        "--locked",
+        "--test",
+        "outside",
+    ]);
+    let binary = if release {
+        let mut build = cargo();
+        build.args(["build", "--release", "-p", "library-server", "--locked"]);
+        run("cargo build --release -p library-server", build)?;
+        let path = target_dir().join("release/library-server");
+        suites.env("LIBRARY_SERVER_BIN", &path);
+        "release"
+    } else {
+        // The binary cargo builds for the suite (`CARGO_BIN_EXE_library-server`).
+        suites.env_remove("LIBRARY_SERVER_BIN");
+        "debug"
+    };
+    match postgres_url(require_postgres)? {
+        Some(url) => suites.env("LIBRARY_TEST_POSTGRES_URL", url),
+        None => suites.env_remove("LIBRARY_TEST_POSTGRES_URL"),
+    };
+    run(&format!("outside-in suites ({binary} binary)"), suites)
+}
+
+/// Licences, bans and sources with cargo-deny when it is installed, and the advisories
+/// from the offline copy when there is one.
+fn deny() -> Result {
     let has_deny = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["deny", "--version"])
         .output()

@@ -1,0 +1,17 @@
+//! Outside-in suites: the server binary run as separate processes on a database of the
+//! suite's own, driven over real HTTP and SIP2 connections, killed and restarted the way an
+//! operator's machine would see it.
+//!
+//! The binary is the one `LIBRARY_SERVER_BIN` names (`cargo xtask ci` builds the release
+//! binary and sets it), or else the one cargo builds for these tests. The suite is not part
+//! of a plain `cargo test` (`test = false` in Cargo.toml): run it with `cargo xtask outside`
+//! or `cargo test -p library-server --test outside`. Each suite runs on SQLite and, when
+//! `LIBRARY_TEST_POSTGRES_URL` is set, on PostgreSQL. docs/operations.md, Outside-in suites,
+//! lists them with what each proves.
+
+mod lifecycle;
+#[allow(dead_code)]
+mod server;
+#[allow(dead_code)]
+#[path = "../it/support.rs"]
+mod support;
