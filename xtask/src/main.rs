@@ -15,9 +15,12 @@
 //!   Chromium and `web-tests/node_modules` are there (skipped with a message otherwise).
 //! - `bench`: every benchmark, with their figures printed.
 //! - `tidy`: the repository rules of `tidy.rs` (also run by `test`, as unit tests).
+//! - `api-check`: schemathesis against the server's OpenAPI document with a staff and a
+//!   reader token (`api_check.rs`, `tools/api-check/`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod api_check;
 mod tidy;
 
 use std::env;
@@ -38,8 +41,9 @@ fn main() -> ExitCode {
         Some("browser") => browser(),
         Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check_all(&workspace_root()).map_err(|errors| errors.join("\n")),
+        Some("api-check") => api_check(),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|browser|bench|tidy>");
+            eprintln!("usage: cargo xtask <test|ci|browser|bench|tidy|api-check>");
             return ExitCode::from(2);
         }
     };
@@ -312,4 +316,10 @@ fn bench(extra: &[String]) -> Result {
         cmd.env("LIBRARY_TEST_POSTGRES_URL", url);
     }
     run("cargo bench --workspace", cmd)
+}
+
+/// schemathesis against the OpenAPI document, with a staff and a reader token: see
+/// `api_check.rs` and docs/operations.md, "API check".
+fn api_check() -> Result {
+    api_check::api_check()
 }
