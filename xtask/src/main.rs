@@ -11,7 +11,8 @@
 //!   against it as separate processes.
 //! - `ci [STAGE…]`: what `.ci/run` calls: the stages in order, each timed, with PostgreSQL
 //!   required (a stage fails, not skips, when PostgreSQL is unreachable): `lint` (format
-//!   check, clippy, rustdoc), `tests` (every test of the workspace), `outside`, `browser`,
+//!   check, clippy, rustdoc), `tests` (every test of the workspace), `outside`, `api`
+//!   (`api-check`), `browser`,
 //!   `deny` (`cargo deny check licenses bans sources` when cargo-deny is installed, plus
 //!   advisories from the offline copy when one is present). Named stages run alone, e.g.
 //!   `cargo xtask ci lint tests`.
@@ -21,9 +22,12 @@
 //!   Chromium and `web-tests/node_modules` are there (skipped with a message otherwise).
 //! - `bench`: every benchmark, with their figures printed.
 //! - `tidy`: the repository rules of `tidy.rs` (also run by `test`, as unit tests).
+//! - `api-check`: schemathesis against the server's OpenAPI document with a staff and a
+//!   reader token (`api_check.rs`, `tools/api-check/`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod api_check;
 mod tidy;
 
 use std::env;
@@ -41,15 +45,17 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(false)
             .and_then(|()| outside(false, false))
+            .and_then(|()| api_check_if_available())
             .and_then(|()| browser_if_available()),
         Some("ci") => ci(&args[1..]),
         Some("outside") => outside(false, args.get(1).is_some_and(|a| a == "--release")),
         Some("browser") => browser(),
         Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check_all(&workspace_root()).map_err(|errors| errors.join("\n")),
+        Some("api-check") => api_check(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci [{}]|outside [--release]|browser|bench|tidy>",
+                "usage: cargo xtask <test|ci [{}]|outside [--release]|api-check|browser|bench|tidy>",
                 STAGES.join("|")
             );
             return ExitCode::from(2);
@@ -247,7 +253,7 @@ fn browser() -> Result {
 }
 
 /// The stages of `cargo xtask ci`, in the order they run.
-const STAGES: &[&str] = &["lint", "tests", "outside", "browser", "deny"];
+const STAGES: &[&str] = &["lint", "tests", "outside", "api", "browser", "deny"];
 
 /// `cargo xtask ci [STAGE…]`: the named stages (all by default) in order, each timed; a
 /// summary of the times at the end, also when a stage fails.
@@ -274,6 +280,7 @@ fn ci(names: &[String]) -> Result {
             "lint" => lint(),
             "tests" => tests(true),
             "outside" => outside(true, false),
+            "api" => api_check(),
             "browser" => browser(),
             _ => deny(),
         };
@@ -420,4 +427,20 @@ fn bench(extra: &[String]) -> Result {
         cmd.env("LIBRARY_TEST_POSTGRES_URL", url);
     }
     run("cargo bench --workspace", cmd)
+}
+
+/// schemathesis against the OpenAPI document, with a staff and a reader token: see
+/// `api_check.rs` and docs/operations.md, "API check".
+fn api_check() -> Result {
+    api_check::api_check()
+}
+
+/// `cargo xtask test`'s API check: skipped with a message when schemathesis is not
+/// installed (`.ci/run` installs it).
+fn api_check_if_available() -> Result {
+    if let Err(missing) = api_check::schemathesis() {
+        eprintln!("xtask: API check SKIPPED: {missing}");
+        return Ok(());
+    }
+    api_check()
 }

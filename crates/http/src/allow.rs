@@ -146,7 +146,42 @@ pub(crate) fn one_entry_per_path(spec: &str) -> String {
         }
     }
     whole["paths"] = serde_json::Value::Object(paths);
+    standard_formats(&mut whole);
     serde_json::to_string_pretty(&whole).unwrap_or_else(|_| spec.to_owned())
+}
+
+/// poem-openapi names a `time::Date` `"format": "naive-date"`, a name of its own that no
+/// client or fuzzer knows (so they send any string, and get 400). The server reads exactly
+/// an RFC 3339 `full-date` (`2021-03-05`), which is OpenAPI's `"format": "date"`: the
+/// document says so. And it writes unsigned integers (`"format": "uint64"`, ...) without
+/// their `minimum` and `maximum`, although a number outside is refused (400): the
+/// document says so.
+fn standard_formats(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            match map.get("format").and_then(serde_json::Value::as_str) {
+                Some("naive-date") => {
+                    map.insert("format".into(), "date".into());
+                }
+                // An unsigned number: anything below 0 or past its width is 400, as for any
+                // wrong type.
+                Some(format @ ("uint8" | "uint16" | "uint32" | "uint64")) => {
+                    let max = match format {
+                        "uint8" => u64::from(u8::MAX),
+                        "uint16" => u64::from(u16::MAX),
+                        "uint32" => u64::from(u32::MAX),
+                        _ => u64::MAX,
+                    };
+                    map.entry("minimum").or_insert(0.into());
+                    map.entry("maximum").or_insert(max.into());
+                }
+                _ => {}
+            }
+            map.values_mut().for_each(standard_formats);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(standard_formats),
+        _ => {}
+    }
 }
 
 /// The part of an OpenAPI document the table reads.

@@ -21,7 +21,10 @@
 //! - the logins (`/auth/login`, `/auth/pin-login`, `/staff/login`): 401
 //!   `invalid_credentials`, like any card number or username that cannot be one: at once,
 //!   no hash, not counted (it names no account, so it guesses nothing);
-//! - `/auth/password-reset`: 202 `{}`, as for an email nobody has (nothing is sent);
+//! - `/auth/password-reset`: 202 `{}`, as for an email nobody has (nothing is sent), once
+//!   the body has its shape: a body without `email`, or with a wrong type, is 400
+//!   `bad_request` like any malformed body (the shape is checked before the text there,
+//!   because the text's answer is an acceptance);
 //! - every other operation: 422 `validation_failed`, violations `["control_character"]`.
 
 use std::collections::HashMap;
@@ -260,7 +263,11 @@ impl Endpoint for Checked {
             return self.endpoint.call(req).await;
         }
         tracing::debug!(path = req.uri().path(), "control character in a request");
-        if self.operation.protected {
+        // An operation that takes a session answers once the session is checked; the
+        // forgotten-Password route answers its "accepted" only to a body of the right shape
+        // (a body without `email` is malformed, 400, whatever it holds), so it too reads the
+        // body first and then answers for the refused text.
+        if self.operation.protected || self.refusal == Refusal::ResetAccepted {
             req.set_data(RefusedText);
             return self.endpoint.call(req).await;
         }

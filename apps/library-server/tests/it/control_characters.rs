@@ -133,6 +133,39 @@ async fn a_nul_in_a_login_or_a_reset_is_answered_as_an_unknown_account() {
     .await;
 }
 
+#[tokio::test]
+async fn a_reset_body_without_its_email_is_malformed_whatever_it_holds() {
+    on_every_backend(false, async |app: &TestApp| {
+        // The reset's answer to a refused character is an acceptance (202), so the body's
+        // shape comes first there: a body without `email`, or with a wrong type, is the 400
+        // of any malformed body, with or without a control character elsewhere.
+        for body in [
+            json!({}),
+            json!({"\u{0}": "reader@example.com"}),
+            json!({"note": "a\u{85}b"}),
+            json!({"emial": "reader\u{0}@example.com"}),
+            json!({"email": 21, "x": "\u{1}"}),
+            json!({"email": null, "y": "\u{7f}"}),
+            json!(["\u{0}"]),
+        ] {
+            app.post("/api/v1/auth/password-reset", None, body.clone())
+                .await
+                .expect(400, "bad_request");
+        }
+        // With its `email`, a refused character anywhere gets the same 202 `{}` as an email
+        // nobody has (the email itself, or a field the route does not read).
+        for body in [
+            json!({"email": "reader\u{0}@example.com"}),
+            json!({"email": "reader@example.com", "\u{85}": true}),
+        ] {
+            let answer = app.post("/api/v1/auth/password-reset", None, body).await;
+            assert_eq!(answer.status.as_u16(), 202, "on {}", app.db);
+            assert_eq!(answer.body, json!({}));
+        }
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Every operation of the OpenAPI document.
 // ---------------------------------------------------------------------------------------

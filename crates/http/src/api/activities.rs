@@ -13,7 +13,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::common::{IdBody, audit_record, shown, today};
-use super::types::{NoContent, Text};
+use super::types::{Int, NoContent, Text};
 use crate::auth::{Principal, ReaderAuth, StaffAuth};
 use crate::error::ApiError;
 use library_app::Services;
@@ -56,23 +56,35 @@ pub(super) fn paging(limit: Option<i64>, offset: Option<i64>) -> Result<(u32, u6
 #[derive(Debug, Object)]
 struct NewActivityRequest {
     /// The library holding it.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Text,
     /// Event title (at most 200 characters).
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     title: Text,
     /// The kind of activity, chosen by the library: `[a-z0-9_]{1,32}` (`talk`,
     /// `workshop`, `story_time`, ...).
     #[oai(rename = "type")]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     activity_type: Text,
     /// The room or place (at most 200 characters).
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     venue: Text,
     /// What it is about (at most 2,000 characters; line breaks allowed).
     #[oai(nullable)]
+    #[oai(validator(max_length = 2000))]
     description: Option<Text>,
     starts_at: OffsetDateTime,
     /// After `starts_at`.
     ends_at: OffsetDateTime,
     /// Places: 1 to 10,000.
-    capacity: i64,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    capacity: Int,
     /// When registration closes: not after `starts_at` (default: `starts_at`).
     #[oai(nullable)]
     registration_closes_at: Option<OffsetDateTime>,
@@ -301,7 +313,7 @@ impl ActivitiesApi {
             description: body.description.map(Text::into_string),
             starts_at: body.starts_at,
             ends_at: body.ends_at,
-            capacity: body.capacity,
+            capacity: body.capacity.0,
             registration_closes_at: body.registration_closes_at,
         }
         .parse(now)?;
@@ -332,12 +344,18 @@ impl ActivitiesApi {
     #[oai(path = "/activities", method = "get")]
     async fn list(
         &self,
-        library_code: Query<Option<String>>,
+        #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))] library_code: Query<Option<Text>>,
         from: Query<Option<Date>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<Int>>,
     ) -> Result<Json<ActivitiesBody>, ApiError> {
-        let query = self.query(library_code.0, from.0, limit.0, offset.0, false)?;
+        let query = self.query(
+            library_code.0.map(Text::into_string),
+            from.0,
+            Int::get(limit.0),
+            Int::get(offset.0),
+            false,
+        )?;
         self.page(query).await
     }
 
@@ -379,12 +397,18 @@ impl ActivitiesApi {
     async fn staff_list(
         &self,
         _auth: StaffAuth,
-        library_code: Query<Option<String>>,
+        #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))] library_code: Query<Option<Text>>,
         from: Query<Option<Date>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<Int>>,
     ) -> Result<Json<ActivitiesBody>, ApiError> {
-        let query = self.query(library_code.0, from.0, limit.0, offset.0, true)?;
+        let query = self.query(
+            library_code.0.map(Text::into_string),
+            from.0,
+            Int::get(limit.0),
+            Int::get(offset.0),
+            true,
+        )?;
         self.page(query).await
     }
 

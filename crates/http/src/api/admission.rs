@@ -16,7 +16,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::common::{audit_record, path_library};
-use super::types::{NoContent, Text, local};
+use super::types::{Int, NoContent, Text, local};
 use crate::auth::{StaffAuth, attempt_source};
 use crate::error::ApiError;
 
@@ -26,9 +26,11 @@ struct CapacityRequest {
     /// People allowed inside at once: null (or absent) = unlimited, 0 = closed to
     /// visitors, at most 100000.
     #[oai(nullable)]
-    capacity: Option<i64>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000")))]
+    capacity: Option<Int>,
     /// A section code (`[a-z0-9_]{1,32}`); absent = the library's own door.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     section: Option<Text>,
 }
 
@@ -78,6 +80,7 @@ struct OccupancyBody {
 struct DoorRequest {
     /// A section code; absent = the library's own door.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     section: Option<Text>,
 }
 
@@ -92,14 +95,20 @@ enum Admitted {
 #[derive(Debug, Object)]
 struct DoorVisitorRequest {
     /// 1 to 100 characters after trimming, no control characters.
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 100
+    ))]
     name: Text,
     /// 8 to 15 digits once spaces, hyphens and a leading `+` are removed.
+    #[oai(validator(pattern = "^\\s*\\+?[ -]*(?:[0-9][ -]*){8,15}\\s*$"))]
     phone: Text,
     /// The date and time of the visit; absent = now. At most a day ahead.
     #[oai(nullable)]
     visited_at: Option<OffsetDateTime>,
     /// A section code; absent = the library as a whole.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     section: Option<Text>,
     /// Also admit the visitor, in the same transaction: at capacity, 409
     /// `capacity_reached` and nothing is stored. Default false.
@@ -128,16 +137,23 @@ enum DoorVisitorCreated {
 #[derive(Debug, Object)]
 struct SelfVisitorRequest {
     /// The library visited.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library: Text,
     /// 1 to 100 characters after trimming, no control characters.
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 100
+    ))]
     name: Text,
     /// 8 to 15 digits once spaces, hyphens and a leading `+` are removed.
+    #[oai(validator(pattern = "^\\s*\\+?[ -]*(?:[0-9][ -]*){8,15}\\s*$"))]
     phone: Text,
     /// The date and time of the visit; absent = now. At most a day ahead.
     #[oai(nullable)]
     visited_at: Option<OffsetDateTime>,
     /// A section code; absent = the library as a whole.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     section: Option<Text>,
 }
 
@@ -211,22 +227,23 @@ impl AdmissionApi {
     async fn set_capacity(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<CapacityRequest>,
     ) -> Result<Json<OccupancyBody>, ApiError> {
         let code = path_library(&code.0)?;
         let body = body.0;
         let section = text(body.section);
+        let capacity = Int::get(body.capacity);
         let audit = audit_record(
             &self.state,
             &auth.0,
             "admission.capacity",
             format!("library:{code}"),
-            &json!({"section": section, "capacity": body.capacity}),
+            &json!({"section": section, "capacity": capacity}),
         );
         self.state
             .admission
-            .set_capacity(&code, section.as_deref(), body.capacity, audit)
+            .set_capacity(&code, section.as_deref(), capacity, audit)
             .await?;
         self.occupancy_of(&code).await.map(Json)
     }
@@ -234,7 +251,7 @@ impl AdmissionApi {
     /// How many people are inside a library and each of its sections, and the
     /// capacities (public: no personal data). 404 unknown library.
     #[oai(path = "/libraries/:code/occupancy", method = "get")]
-    async fn occupancy(&self, code: Path<String>) -> Result<Json<OccupancyBody>, ApiError> {
+    async fn occupancy(&self, code: Path<Text>) -> Result<Json<OccupancyBody>, ApiError> {
         let code = path_library(&code.0)?;
         self.occupancy_of(&code).await.map(Json)
     }
@@ -245,7 +262,7 @@ impl AdmissionApi {
     async fn admit(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<DoorRequest>,
     ) -> Result<Admitted, ApiError> {
         let code = path_library(&code.0)?;
@@ -271,7 +288,7 @@ impl AdmissionApi {
     async fn leave(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<DoorRequest>,
     ) -> Result<Json<DoorBody>, ApiError> {
         let code = path_library(&code.0)?;
@@ -299,7 +316,7 @@ impl AdmissionApi {
     async fn register_at_door(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<DoorVisitorRequest>,
     ) -> Result<DoorVisitorCreated, ApiError> {
         let code = path_library(&code.0)?;
@@ -380,7 +397,7 @@ impl AdmissionApi {
     async fn read(
         &self,
         auth: StaffAuth,
-        library: Query<Option<String>>,
+        library: Query<Option<Text>>,
         from: Query<Date>,
         to: Query<Date>,
     ) -> Result<Json<VisitorsBody>, ApiError> {
@@ -435,7 +452,7 @@ impl AdmissionApi {
         method = "put",
         tag = "ApiTags::Staff"
     )]
-    async fn grant(&self, auth: StaffAuth, username: Path<String>) -> Result<NoContent, ApiError> {
+    async fn grant(&self, auth: StaffAuth, username: Path<Text>) -> Result<NoContent, ApiError> {
         self.set_permission(&auth, &username.0, true).await
     }
 
@@ -446,7 +463,7 @@ impl AdmissionApi {
         method = "delete",
         tag = "ApiTags::Staff"
     )]
-    async fn revoke(&self, auth: StaffAuth, username: Path<String>) -> Result<NoContent, ApiError> {
+    async fn revoke(&self, auth: StaffAuth, username: Path<Text>) -> Result<NoContent, ApiError> {
         self.set_permission(&auth, &username.0, false).await
     }
 }

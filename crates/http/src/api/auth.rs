@@ -6,9 +6,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use super::types::{NoContent, SessionBody, Text};
+use super::types::{AnyText, NoContent, SessionBody, Text};
 use crate::auth::{SessionAuth, attempt_source};
 use crate::error::ApiError;
+use crate::text::RefusedText;
 use library_app::Services;
 
 /// `POST /auth/login`.
@@ -28,7 +29,8 @@ struct PinLoginRequest {
 /// `POST /auth/password-reset`.
 #[derive(Object)]
 struct PasswordResetRequest {
-    email: Text,
+    /// Any string: the answer is the same whatever it holds.
+    email: AnyText,
 }
 
 /// An empty JSON object.
@@ -114,8 +116,13 @@ impl AuthApi {
         req: &Request,
         body: Json<PasswordResetRequest>,
     ) -> Result<ResetAccepted, ApiError> {
+        // A refused character (`crate::text`) names no reader's email: the same answer,
+        // nothing sent. The body was parsed first, so a malformed one is 400 as always.
+        if req.data::<RefusedText>().is_some() {
+            return Ok(ResetAccepted::Accepted(Json(Empty {})));
+        }
         self.state
-            .request_password_reset(&body.0.email.0, &attempt_source(req))
+            .request_password_reset(&body.0.email.0.0, &attempt_source(req))
             .await?;
         Ok(ResetAccepted::Accepted(Json(Empty {})))
     }

@@ -96,6 +96,11 @@ struct NewEntryRequest {
     /// For `reopen`.
     #[oai(nullable)]
     date: Option<Date>,
+    /// Trimmed, at most 200 characters, one line; may be blank.
+    #[oai(validator(
+        pattern = "^\\s*([^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?)?\\s*$",
+        max_length = 200
+    ))]
     reason: Text,
 }
 
@@ -244,7 +249,7 @@ impl CalendarApi {
     /// A library's calendar (public): every rule in the order added. 404 for an unknown
     /// library.
     #[oai(path = "/libraries/:code/calendar", method = "get")]
-    async fn entries(&self, code: Path<String>) -> Result<Json<EntriesBody>, ApiError> {
+    async fn entries(&self, code: Path<Text>) -> Result<Json<EntriesBody>, ApiError> {
         let code = path_library(&code.0)?;
         let entries = self
             .state
@@ -268,7 +273,7 @@ impl CalendarApi {
     async fn add(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<NewEntryRequest>,
     ) -> Result<Created, ApiError> {
         let code = path_library(&code.0)?;
@@ -298,7 +303,7 @@ impl CalendarApi {
     async fn remove(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         id: Path<i64>,
     ) -> Result<Removed, ApiError> {
         let code = path_library(&code.0)?;

@@ -20,7 +20,7 @@ use super::ApiTags;
 use super::common::{
     audit_record, barcode, card, library_code, reader_by_card, shown, staff_actor, today,
 };
-use super::types::{NoContent, Text};
+use super::types::{Declared, Int, NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use library_app::{Return, Services};
@@ -33,6 +33,7 @@ struct CheckoutBody {
     card_number: Text,
     item_barcode: Text,
     /// The lending library (where the checkout happens).
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Text,
     /// Staff stepping over named refusals (an `admin`, or a `librarian` granted
     /// `override`; others get 403): `quota_reached`, `fines_over_limit`,
@@ -46,8 +47,16 @@ struct CheckoutBody {
 pub(super) struct OverrideBody {
     /// Codes of the refusals to step over (`quota_reached`, `fines_over_limit`,
     /// `on_hold_for_another`, `too_many_renewals`).
-    refusals: Vec<Text>,
+    #[oai(validator(
+        min_items = 1,
+        pattern = "^\\s*(quota_reached|fines_over_limit|on_hold_for_another|too_many_renewals)\\s*$"
+    ))]
+    refusals: Declared<Vec<Text>>,
     /// Why (1 to 500 characters; audited).
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 500
+    ))]
     reason: Text,
 }
 
@@ -66,6 +75,7 @@ impl OverrideBody {
         let mut violations = Vec::new();
         let refusals: Option<Vec<OverridableRefusal>> = self
             .refusals
+            .0
             .iter()
             .map(|code| OverridableRefusal::parse(code.0.trim()))
             .collect();
@@ -123,6 +133,7 @@ impl LoanMade {
 struct CheckinBody {
     item_barcode: Text,
     /// Where the item is returned.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Text,
     /// Book-drop return: when the drop was last emptied. Not in the future, not before the
     /// checkout.
@@ -243,10 +254,13 @@ struct OverriddenRenewalBody {
 #[derive(Debug, Clone, Object)]
 struct ScopeBody {
     #[oai(nullable, skip_serializing_if_is_none)]
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Option<Text>,
     #[oai(nullable, skip_serializing_if_is_none)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     category: Option<Text>,
     #[oai(nullable, skip_serializing_if_is_none)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     item_type: Option<Text>,
 }
 
@@ -291,7 +305,8 @@ struct PatronBody {
 /// `POST /patrons/{card_number}/payments`.
 #[derive(Debug, Object)]
 struct PaymentBody {
-    amount_cents: i64,
+    #[oai(validator(minimum(value = "1")))]
+    amount_cents: Int,
 }
 
 /// A payment taken.
@@ -312,6 +327,9 @@ enum PaymentTaken {
 /// `POST /fines/{id}/waiver`.
 #[derive(Debug, Object)]
 struct WaiverBody {
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$"
+    ))]
     reason: Text,
 }
 
@@ -804,7 +822,7 @@ impl CirculationApi {
     async fn patron(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<PatronBody>, ApiError> {
         let card = card(&card_number.0)?;
         let record = self.state.reader_record(&card).await?;
@@ -831,7 +849,7 @@ impl CirculationApi {
     async fn unblock_patron(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<NoContent, ApiError> {
         let card = card(&card_number.0)?;
         let audit = audit_record(
@@ -858,11 +876,11 @@ impl CirculationApi {
     async fn pay(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
         body: Json<PaymentBody>,
     ) -> Result<PaymentTaken, ApiError> {
         let patron = reader_by_card(&self.state, &card_number.0).await?;
-        let amount = Money::from_cents(body.0.amount_cents);
+        let amount = Money::from_cents(body.0.amount_cents.0);
         let record = audit_record(
             &self.state,
             &auth.0,

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::ApiTags;
 use super::activities::{paging, reader};
 use super::common::{audit_record, shown};
-use super::types::Text;
+use super::types::{Int, Text};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
 use library_app::Services;
@@ -50,11 +50,20 @@ impl From<EnquiryStatusDto> for EnquiryStatus {
 #[derive(Debug, Object)]
 struct NewEnquiryRequest {
     /// One line, at most 200 characters.
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     subject: Text,
     /// At most 4,000 characters; line breaks allowed.
+    #[oai(validator(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        max_length = 4000
+    ))]
     message: Text,
     /// The library asked, if any.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^\\s*([A-Za-z0-9_]{1,32})?\\s*$"))]
     library_code: Option<Text>,
 }
 
@@ -124,6 +133,10 @@ struct StaffEnquiriesBody {
 #[derive(Debug, Object)]
 struct AnswerRequest {
     /// At most 4,000 characters; line breaks allowed.
+    #[oai(validator(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        max_length = 4000
+    ))]
     answer: Text,
 }
 
@@ -212,10 +225,10 @@ impl EnquiriesApi {
         &self,
         _auth: StaffAuth,
         status: Query<Option<EnquiryStatusDto>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<Int>>,
     ) -> Result<Json<StaffEnquiriesBody>, ApiError> {
-        let (limit, offset) = paging(limit.0, offset.0)?;
+        let (limit, offset) = paging(Int::get(limit.0), Int::get(offset.0))?;
         let page = self
             .state
             .reader_services

@@ -31,7 +31,12 @@ struct NewSuspensionBody {
     library_kinds: Option<Vec<KindDto>>,
     /// Library codes it applies to. No scope field (or both empty) = all libraries.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_codes: Option<Vec<Text>>,
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 500
+    ))]
     reason: Text,
     /// Preview only: fines as of this date (default: today).
     #[oai(nullable)]

@@ -141,6 +141,7 @@ pub(super) struct HoldsBody {
 #[derive(Debug, Object)]
 pub(super) struct PlaceHoldBody {
     title_id: i64,
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     pickup_library: Text,
     /// The reader's last date of interest (today or later, at most two years ahead).
     #[oai(nullable)]
@@ -162,6 +163,10 @@ pub(super) struct ChangeHoldBody {
 #[derive(Debug, Object)]
 struct CancellationBody {
     /// Why, for the reader: 1 to 500 characters once trimmed, one line.
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 500
+    ))]
     reason: Text,
 }
 
@@ -193,6 +198,7 @@ pub(super) enum HoldPlaced {
 #[derive(Debug, Object)]
 struct CollectionBody {
     /// Where the copy is handed over (the lending library of the loan).
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Text,
 }
 
@@ -307,7 +313,7 @@ impl StaffHoldsApi {
     async fn holds(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<HoldsBody>, ApiError> {
         let patron = self.reader(&card_number.0).await?;
         holds_of(&self.state, patron).await
@@ -319,7 +325,7 @@ impl StaffHoldsApi {
     async fn loans(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<LoansBody>, ApiError> {
         let patron = self.reader(&card_number.0).await?;
         loans_of(&self.state, patron).await
@@ -331,7 +337,7 @@ impl StaffHoldsApi {
     async fn fines(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<FinesBody>, ApiError> {
         let patron = self.reader(&card_number.0).await?;
         fines_of(&self.state, patron).await
@@ -343,7 +349,7 @@ impl StaffHoldsApi {
     async fn place_hold(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
         body: Json<PlaceHoldBody>,
     ) -> Result<HoldPlaced, ApiError> {
         let by = staff_actor(&auth.0)?;
@@ -357,7 +363,7 @@ impl StaffHoldsApi {
     async fn cancel_hold(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
         id: Path<i64>,
     ) -> Result<NoContent, ApiError> {
         let by = staff_actor(&auth.0)?;
@@ -372,7 +378,7 @@ impl StaffHoldsApi {
     async fn change_hold(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
         id: Path<i64>,
         body: Json<ChangeHoldBody>,
     ) -> Result<Json<HoldBody>, ApiError> {
@@ -389,7 +395,7 @@ impl StaffHoldsApi {
     async fn cancel_with_reason(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
         id: Path<i64>,
         body: Json<CancellationBody>,
     ) -> Result<Json<HoldBody>, ApiError> {

@@ -72,6 +72,10 @@ struct SpecialHoursRequest {
     week: Option<WeekBody>,
     /// Why (shown to readers); at most 200 characters.
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = "^\\s*([^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?)?\\s*$",
+        max_length = 200
+    ))]
     reason: Option<Text>,
 }
 
@@ -116,13 +120,16 @@ struct ReopeningNoticeRequest {
 #[derive(Debug, Object)]
 struct ReopeningRequest {
     /// The libraries that reopen (codes).
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     libraries: Vec<Text>,
     /// The date the sections open.
     from: Date,
     /// Sections open from `from` until further notice (`adult`, `young_adult`, ...).
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     open_sections: Vec<Text>,
     /// Sections closed from `from` until further notice (`study_room`, `computer`, ...).
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     closed_sections: Option<Vec<Text>>,
     /// Special hours for every library named.
     #[oai(nullable)]
@@ -434,7 +441,7 @@ impl HoursApi {
     /// special hours, sections with their status, door services and the next 7 days'
     /// hours. 404 for an unknown library.
     #[oai(path = "/libraries/:code/hours", method = "get")]
-    async fn hours(&self, code: Path<String>) -> Result<Json<HoursBody>, ApiError> {
+    async fn hours(&self, code: Path<Text>) -> Result<Json<HoursBody>, ApiError> {
         let code = path_library(&code.0)?;
         let now = self
             .state
@@ -451,7 +458,7 @@ impl HoursApi {
     async fn set_hours(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<WeekBody>,
     ) -> Result<Json<HoursBody>, ApiError> {
         let code = path_library(&code.0)?;
@@ -465,16 +472,12 @@ impl HoursApi {
         );
         let store = self.state.premises.store();
         store.set_regular_hours(&code, Some(&week), audit).await?;
-        self.hours(Path(code.as_str().to_owned())).await
+        self.hours(Path(Text(code.as_str().to_owned()))).await
     }
 
     /// Removes a library's regular week (admin): open all day on open days again. 404.
     #[oai(path = "/libraries/:code/hours", method = "delete")]
-    async fn clear_hours(
-        &self,
-        auth: StaffAuth,
-        code: Path<String>,
-    ) -> Result<NoContent, ApiError> {
+    async fn clear_hours(&self, auth: StaffAuth, code: Path<Text>) -> Result<NoContent, ApiError> {
         let code = path_library(&code.0)?;
         let audit = audit_record(
             &self.state,
@@ -495,7 +498,7 @@ impl HoursApi {
     async fn add_special(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<SpecialHoursRequest>,
     ) -> Result<Created, ApiError> {
         let code = path_library(&code.0)?;
@@ -525,7 +528,7 @@ impl HoursApi {
     async fn remove_special(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         id: Path<i64>,
     ) -> Result<NoContent, ApiError> {
         let code = path_library(&code.0)?;
@@ -551,8 +554,8 @@ impl HoursApi {
     async fn set_section(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
-        section: Path<String>,
+        code: Path<Text>,
+        section: Path<Text>,
         body: Json<SectionRequest>,
     ) -> Result<Json<HoursBody>, ApiError> {
         let code = path_library(&code.0)?;
@@ -577,7 +580,7 @@ impl HoursApi {
         );
         let store = self.state.premises.store();
         store.set_section(&code, &declared, audit).await?;
-        self.hours(Path(code.as_str().to_owned())).await
+        self.hours(Path(Text(code.as_str().to_owned()))).await
     }
 
     /// Sets which door services serve while the library is closed (admin). 404.
@@ -585,7 +588,7 @@ impl HoursApi {
     async fn set_door_services(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<DoorServicesBody>,
     ) -> Result<Json<DoorServicesBody>, ApiError> {
         let code = path_library(&code.0)?;

@@ -13,7 +13,7 @@ use time::Date;
 
 use super::ApiTags;
 use super::common::{IdBody, KindDto, audit_record, library_code, path_library};
-use super::types::Text;
+use super::types::{Int, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
 use library_app::Services;
@@ -23,9 +23,15 @@ use library_app::{AdminError, MoveLine, NewCopy, NewLibraryInfo, TitleInfo};
 #[derive(Debug, Object)]
 struct NewLibraryRequest {
     /// `[A-Za-z0-9_]{1,32}`.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     code: Text,
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     name: Text,
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200))]
     name_zh: Option<Text>,
     kind: KindDto,
 }
@@ -67,6 +73,10 @@ struct ClosureRequest {
     from: Date,
     /// Last closed date (inclusive).
     to: Date,
+    #[oai(validator(
+        pattern = "^\\s*([^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?)?\\s*$",
+        max_length = 200
+    ))]
     reason: Text,
     /// Due dates inside the closure of the open loans this library lent: `"none"` (absent:
     /// they stay), `"first_open_day"` (to the first day after the closure the library is
@@ -105,8 +115,19 @@ impl poem_openapi::types::Type for DeadlineMoveDto {
         "string".into()
     }
 
+    /// `"none"`, `"first_open_day"` or a date: anything else is 400.
     fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        String::schema_ref()
+        use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+        let mut word = MetaSchema::new("string");
+        word.enum_items = vec!["none".into(), "first_open_day".into()];
+        let mut date = MetaSchema::new("string");
+        date.format = Some("date");
+        let mut either = MetaSchema::new("string");
+        either.any_of = vec![
+            MetaSchemaRef::Inline(Box::new(word)),
+            MetaSchemaRef::Inline(Box::new(date)),
+        ];
+        MetaSchemaRef::Inline(Box::new(either))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -254,9 +275,14 @@ pub(super) fn reason_text(raw: &str) -> Result<&str, &'static str> {
 /// `POST /catalog/titles`.
 #[derive(Debug, Object)]
 struct NewTitleRequest {
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 1000
+    ))]
     title: Text,
     /// At most 200 characters, no control characters; blank: none.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 1000))]
     author: Option<Text>,
     /// ISBN-10 or ISBN-13, hyphens and spaces allowed, check digit verified; blank: none.
     #[oai(nullable)]
@@ -265,7 +291,8 @@ struct NewTitleRequest {
     /// records its own; absent: the rule `replacement_cost_cents` (422
     /// `replacement_cost_invalid`).
     #[oai(nullable)]
-    replacement_cost_cents: Option<i64>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000000")))]
+    replacement_cost_cents: Option<Int>,
 }
 
 /// `GET /catalog/titles/{id}`.
@@ -286,15 +313,19 @@ struct TitleBody {
 struct NewItemRequest {
     title_id: i64,
     /// Letters, digits, `-`, `_`; at most 32.
+    #[oai(validator(pattern = "^[A-Za-z0-9_-]{1,32}$"))]
     barcode: Text,
     /// `[a-z0-9_]{1,32}`.
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     item_type: Text,
     /// A library code.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     home_library: Text,
     /// What replacing the copy costs if it is lost, in cents (0 to 100,000,000); absent:
     /// the rule `replacement_cost_cents` applies (422 `replacement_cost_invalid`).
     #[oai(nullable)]
-    replacement_cost_cents: Option<i64>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000000")))]
+    replacement_cost_cents: Option<Int>,
 }
 
 /// `raw` trimmed, if not empty (`missing`) and it [`fits`] in `max` characters
@@ -410,7 +441,7 @@ impl LibrariesApi {
     async fn add_closure(
         &self,
         auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<ClosureRequest>,
     ) -> Result<ClosureCreated, ApiError> {
         let code = path_library(&code.0)?;
@@ -458,7 +489,7 @@ impl LibrariesApi {
     async fn preview_closure(
         &self,
         _auth: StaffAuth,
-        code: Path<String>,
+        code: Path<Text>,
         body: Json<ClosureRequest>,
     ) -> Result<Json<ClosurePreviewBody>, ApiError> {
         let code = path_library(&code.0)?;
@@ -533,7 +564,7 @@ impl LibrariesApi {
                 None
             }
         };
-        let cost = body.replacement_cost_cents;
+        let cost = Int::get(body.replacement_cost_cents);
         if cost.is_some_and(|c| !(0..=MAX_REPLACEMENT_COST_CENTS).contains(&c)) {
             violations.push("replacement_cost_invalid");
         }
@@ -602,7 +633,7 @@ impl LibrariesApi {
         let home = library_code(&body.home_library.0, "home_library_invalid")
             .map_err(|_| violations.push("home_library_invalid"))
             .ok();
-        let cost = body.replacement_cost_cents;
+        let cost = Int::get(body.replacement_cost_cents);
         if cost.is_some_and(|c| !(0..=MAX_REPLACEMENT_COST_CENTS).contains(&c)) {
             violations.push("replacement_cost_invalid");
         }

@@ -10,6 +10,7 @@ use time::{Date, OffsetDateTime};
 use super::ApiTags;
 use super::activities::{paging, reader};
 use super::common::{reader_by_card, shown, today};
+use super::types::{Int, Text};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
 
@@ -113,11 +114,12 @@ impl MessagesApi {
     async fn mine(
         &self,
         auth: ReaderAuth,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<Int>>,
     ) -> Result<Json<SentNoticesBody>, ApiError> {
         let patron = reader(&auth.0)?;
-        self.page(patron, limit.0, offset.0).await
+        self.page(patron, Int::get(limit.0), Int::get(offset.0))
+            .await
     }
 
     /// The messages sent to a reader (staff), as the reader sees them in
@@ -130,12 +132,13 @@ impl MessagesApi {
     async fn of_reader(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        card_number: Path<Text>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<Int>>,
     ) -> Result<Json<SentNoticesBody>, ApiError> {
         let patron = reader_by_card(&self.state, &card_number.0).await?;
-        self.page(patron, limit.0, offset.0).await
+        self.page(patron, Int::get(limit.0), Int::get(offset.0))
+            .await
     }
 
     /// The volume of a day (staff): how many due reminders, overdue alerts and first

@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use super::ApiTags;
 use super::activities::{paging, reader};
 use super::common::{IdBody, audit_record, shown, today};
-use super::types::{NoContent, Text};
+use super::types::{Int, NoContent, Text};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
 use library_app::Services;
@@ -22,18 +22,29 @@ use library_app::Services;
 struct NewNoticeRequest {
     /// The library publishing it; absent or `null` = every library.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Option<Text>,
     /// At most 200 characters.
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     title: Text,
     /// At most 5,000 characters; line breaks allowed.
+    #[oai(validator(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        max_length = 5000
+    ))]
     body: Text,
     /// The title in Traditional Chinese (at most 200 characters); absent, `null` or blank:
     /// none.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200))]
     title_zh: Option<Text>,
     /// The text in Traditional Chinese (at most 5,000 characters); absent, `null` or
     /// blank: none.
     #[oai(nullable)]
+    #[oai(validator(max_length = 5000))]
     body_zh: Option<Text>,
     /// First day shown (library-local; default today; may be in the future).
     #[oai(nullable)]
@@ -190,10 +201,10 @@ impl NoticesApi {
     async fn staff_list(
         &self,
         _auth: StaffAuth,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<Int>>,
     ) -> Result<Json<NoticesPageBody>, ApiError> {
-        let (limit, offset) = paging(limit.0, offset.0)?;
+        let (limit, offset) = paging(Int::get(limit.0), Int::get(offset.0))?;
         let page = self
             .state
             .reader_services

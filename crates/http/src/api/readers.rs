@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 use super::ApiTags;
 use super::common::{audit_record, card, reader_by_card, shown};
 use super::settings::{ReadingHistoryBody, reading_history_of};
-use super::types::{NoContent, Text};
+use super::types::{Int, NoContent, Text};
 use crate::auth::StaffAuth;
 use crate::error::ApiError;
 
@@ -85,13 +85,19 @@ struct ReaderSearchBody {
 #[derive(Debug, Object)]
 struct ReaderEditBody {
     #[oai(nullable)]
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     name: Option<Text>,
     #[oai(nullable)]
     phone: Option<Text>,
     email: MaybeUndefined<Text>,
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     category: Option<Text>,
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     home_library: Option<Text>,
 }
 
@@ -148,20 +154,31 @@ impl ReadersApi {
     async fn search(
         &self,
         _auth: StaffAuth,
-        card: Query<Option<String>>,
-        name: Query<Option<String>>,
-        phone: Query<Option<String>>,
-        email: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        #[oai(validator(pattern = "^\\s*([0-9]{4,14})?\\s*$"))] card: Query<Option<Text>>,
+        #[oai(validator(
+            pattern = "^\\s*([^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]{0,98}[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$"
+        ))]
+        name: Query<Option<Text>>,
+        #[oai(validator(pattern = "^\\s*$|^\\s*[ +()-]*(?:[0-9][ +()-]*){4,32}\\s*$"))]
+        phone: Query<Option<Text>>,
+        #[oai(validator(
+            pattern = "^\\s*([^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]{1,98}[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$"
+        ))]
+        email: Query<Option<Text>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "4294967295")))] page: Query<
+            Option<Int>,
+        >,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<
+            Option<Int>,
+        >,
     ) -> Result<Json<ReaderSearchBody>, ApiError> {
         let form = ReaderSearchForm {
-            card: card.0,
-            name: name.0,
-            phone: phone.0,
-            email: email.0,
-            page: page_number(page.0, 1),
-            per_page: page_number(per_page.0, 20),
+            card: card.0.map(Text::into_string),
+            name: name.0.map(Text::into_string),
+            phone: phone.0.map(Text::into_string),
+            email: email.0.map(Text::into_string),
+            page: page_number(Int::get(page.0), 1),
+            per_page: page_number(Int::get(per_page.0), 20),
         };
         let found = self.state.search_readers(&form).await?;
         Ok(Json(ReaderSearchBody {
@@ -179,7 +196,7 @@ impl ReadersApi {
     async fn edit(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
         body: Json<ReaderEditBody>,
     ) -> Result<Json<ReaderBody>, ApiError> {
         let card = card(&card_number.0)?;
@@ -235,7 +252,7 @@ impl ReadersApi {
     async fn renew_card(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<ReaderBody>, ApiError> {
         let card = card(&card_number.0)?;
         let state = &self.state;
@@ -266,7 +283,7 @@ impl ReadersApi {
     async fn deactivate(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<NoContent, ApiError> {
         let card = card(&card_number.0)?;
         let audit = audit_record(
@@ -290,7 +307,7 @@ impl ReadersApi {
     async fn lift_pin_lock(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<NoContent, ApiError> {
         let card = card(&card_number.0)?;
         let audit = audit_record(
@@ -313,7 +330,7 @@ impl ReadersApi {
     async fn payments(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<PaymentsBody>, ApiError> {
         let patron = reader_by_card(&self.state, &card_number.0).await?;
         let ledger = self.state.accounts.ledger(patron).await?;
@@ -346,7 +363,7 @@ impl ReadersApi {
     async fn reading_history(
         &self,
         _auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<ReadingHistoryBody>, ApiError> {
         let patron = reader_by_card(&self.state, &card_number.0).await?;
         reading_history_of(&self.state, patron).await

@@ -13,6 +13,7 @@ use time::{Date, OffsetDateTime};
 
 use super::ApiTags;
 use super::common::shown;
+use super::types::{Int, Text};
 use crate::auth::StaffAuth;
 use crate::csv::{Cell, Csv};
 use crate::error::ApiError;
@@ -293,8 +294,8 @@ impl ReportsApi {
         _auth: StaffAuth,
         from: Query<Option<Date>>,
         to: Query<Option<Date>>,
-        library: Query<Option<String>>,
-        format: Query<Option<String>>,
+        #[oai(validator(pattern = "^\\s*([A-Za-z0-9_]{1,32})?\\s*$"))] library: Query<Option<Text>>,
+        #[oai(validator(pattern = "^\\s*(csv|json)\\s*$"))] format: Query<Option<Text>>,
     ) -> Result<ReportResponse<CirculationReportBody>, ApiError> {
         let (period, csv) = period(req, from.0, to.0, library.0.as_deref(), format.0.as_deref())?;
         let days = self
@@ -344,8 +345,8 @@ impl ReportsApi {
         _auth: StaffAuth,
         from: Query<Option<Date>>,
         to: Query<Option<Date>>,
-        library: Query<Option<String>>,
-        format: Query<Option<String>>,
+        #[oai(validator(pattern = "^\\s*([A-Za-z0-9_]{1,32})?\\s*$"))] library: Query<Option<Text>>,
+        #[oai(validator(pattern = "^\\s*(csv|json)\\s*$"))] format: Query<Option<Text>>,
     ) -> Result<ReportResponse<FinesReportBody>, ApiError> {
         let (period, csv) = period(req, from.0, to.0, library.0.as_deref(), format.0.as_deref())?;
         let days = self
@@ -387,12 +388,15 @@ impl ReportsApi {
         &self,
         req: &Request,
         _auth: StaffAuth,
-        library: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
-        format: Query<Option<String>>,
+        #[oai(validator(pattern = "^\\s*([A-Za-z0-9_]{1,32})?\\s*$"))] library: Query<Option<Text>>,
+        #[oai(validator(minimum(value = "1")))] page: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<
+            Option<Int>,
+        >,
+        #[oai(validator(pattern = "^\\s*(csv|json)\\s*$"))] format: Query<Option<Text>>,
     ) -> Result<ReportResponse<OverdueReportBody>, ApiError> {
-        let query = OverdueQuery::parse(library.0.as_deref(), page.0, per_page.0);
+        let query =
+            OverdueQuery::parse(library.0.as_deref(), Int::get(page.0), Int::get(per_page.0));
         let csv = wants_csv(req, format.0.as_deref());
         let (query, csv) = match (query, csv) {
             (Ok(query), Ok(csv)) => (query, csv),

@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::types::{Int, Text};
 use crate::error::ApiError;
 
 /// A title found.
@@ -54,10 +55,12 @@ impl SearchApi {
     #[oai(path = "/catalog/search", method = "get")]
     async fn search(
         &self,
-        q: Query<Option<String>>,
-        library: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        per_page: Query<Option<i64>>,
+        #[oai(validator(max_length = 200))] q: Query<Option<Text>>,
+        #[oai(validator(pattern = "^\\s*([A-Za-z0-9_]{1,32})?\\s*$"))] library: Query<Option<Text>>,
+        #[oai(validator(minimum(value = "1")))] page: Query<Option<Int>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<
+            Option<Int>,
+        >,
     ) -> Result<Json<SearchBody>, ApiError> {
         let library = match library.0.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -69,8 +72,8 @@ impl SearchApi {
         let query = CatalogueQuery::parse(
             q.0.as_deref().unwrap_or_default(),
             library,
-            page.0,
-            per_page.0,
+            Int::get(page.0),
+            Int::get(per_page.0),
         )
         .map_err(ApiError::validation_failed)?;
         let found = match self.state.search_catalogue(&query).await {

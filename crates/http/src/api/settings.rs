@@ -5,14 +5,13 @@ use library_credentials::Secret;
 use library_reader_services::{Channel, Language, ReaderSettings, SettingsForm};
 use poem::Request;
 use poem_openapi::payload::Json;
-use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object, OpenApi};
 use time::OffsetDateTime;
 
 use super::ApiTags;
 use super::activities::reader;
 use super::common::shown;
-use super::types::Text;
+use super::types::{OrNull, Text};
 use crate::auth::{ReaderAuth, attempt_source};
 use crate::error::ApiError;
 use library_app::Services;
@@ -93,10 +92,10 @@ fn settings_body(s: ReaderSettings) -> SettingsBody {
 #[derive(Object)]
 struct SettingsRequest {
     /// Required; `null` removes my email (then "forgot Password" cannot reach me).
-    email: MaybeUndefined<Text>,
+    email: OrNull<Text>,
     /// Required; `null` for none. 8 to 15 digits, optionally a leading `+`, spaces and
     /// hyphens.
-    sms_number: MaybeUndefined<Text>,
+    sms_number: OrNull<Text>,
     /// `email`, `sms` (each needs its address), or none.
     notification_channels: Vec<ChannelDto>,
     /// `en` or `zh_hant`.
@@ -108,13 +107,10 @@ struct SettingsRequest {
     current_password: Option<Text>,
 }
 
-/// A nullable field that must be present: absent is 400 (a replacement names every field).
-fn required(field: MaybeUndefined<Text>) -> Result<Option<String>, ApiError> {
-    match field {
-        MaybeUndefined::Undefined => Err(ApiError::bad_request()),
-        MaybeUndefined::Null => Ok(None),
-        MaybeUndefined::Value(text) => Ok(Some(text.into_string())),
-    }
+/// A nullable field that must be present (absent is 400 when the body is read: a
+/// replacement names every field).
+fn required(field: OrNull<Text>) -> Result<Option<String>, ApiError> {
+    Ok(field.0.map(Text::into_string))
 }
 
 /// A returned loan in my reading history.

@@ -27,10 +27,17 @@ use library_app::{NewStation, StationInfo};
 #[derive(Debug, Object)]
 struct NewStationRequest {
     /// What the station sends in `CN`: 1 to 32 of `a-z 0-9 _ . -`.
+    #[oai(validator(pattern = "^[a-z0-9_.-]{1,32}$"))]
     username: Text,
     /// What the station sends in `CO`: 12 to 128 characters, no `|` or control characters.
+    #[oai(validator(
+        min_length = 12,
+        max_length = 128,
+        pattern = "^[^|\\u0000-\\u001F\\u007F-\\u009F]*$"
+    ))]
     password: Text,
     /// The library the station's checkouts lend from.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     library_code: Text,
     /// Every message that acts for or shows a reader needs the reader's PIN (`AD`).
     /// Default `true`.
@@ -237,7 +244,7 @@ impl Sip2Api {
     async fn change(
         &self,
         auth: StaffAuth,
-        username: Path<String>,
+        username: Path<Text>,
         body: Json<StationSettingsChange>,
     ) -> Result<Changed, ApiError> {
         let username = StationUsername::parse(&username.0).map_err(|_| ApiError::not_found())?;
@@ -297,7 +304,7 @@ impl Sip2Api {
     /// Deletes a SIP2 station account (staff) and closes its open connections. 404 for an
     /// unknown username.
     #[oai(path = "/sip2/stations/:username", method = "delete")]
-    async fn delete(&self, auth: StaffAuth, username: Path<String>) -> Result<NoContent, ApiError> {
+    async fn delete(&self, auth: StaffAuth, username: Path<Text>) -> Result<NoContent, ApiError> {
         let username = StationUsername::parse(&username.0).map_err(|_| ApiError::not_found())?;
         let audit = |closed: usize| {
             audit_record(

@@ -36,16 +36,22 @@ struct StaffSessionBody {
 /// `POST /patrons`.
 #[derive(Debug, Object)]
 struct RegisterPatronRequest {
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     name: Text,
     /// At least four digits: the last four are the default Password and PIN.
     phone: Text,
     #[oai(nullable)]
     email: Option<Text>,
     /// Reader category, `[a-z0-9_]{1,32}`.
+    #[oai(validator(pattern = "^[a-z0-9_]{1,32}$"))]
     category: Text,
     #[oai(nullable)]
     date_of_birth: Option<Date>,
     /// Library code.
+    #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
     home_library: Text,
 }
 
@@ -105,9 +111,11 @@ impl From<StaffRole> for RoleDto {
 #[derive(Object)]
 struct NewStaffUserRequest {
     /// 1 to 64 letters, digits, `.`, `_`, `-` or `@`; stored lower-cased, unique in any case.
+    #[oai(validator(pattern = "^[A-Za-z0-9._@-]{1,64}$"))]
     username: Text,
     /// The staff Password policy: 8 to 128 characters with an upper-case letter, a
     /// lower-case letter and a digit, not a common password, not containing the username.
+    #[oai(validator(min_length = 8, max_length = 128))]
     password: Text,
     role: RoleDto,
     /// Permissions beyond the role: `override` (a librarian may check out or renew past
@@ -243,7 +251,7 @@ impl StaffApi {
     async fn reset_password(
         &self,
         auth: StaffAuth,
-        card_number: Path<String>,
+        card_number: Path<Text>,
     ) -> Result<Json<TemporaryPasswordBody>, ApiError> {
         let card = CardNumber::parse(&card_number.0).map_err(|_| ApiError::not_found())?;
         let issued = self.state.credentials.staff_reset_password(&card).await?;

@@ -17,7 +17,7 @@ use time::{Date, OffsetDateTime};
 use super::ApiTags;
 use super::activities::reader;
 use super::common::{IdBody, audit_record, card, shown, today};
-use super::types::Text;
+use super::types::{Int, Text};
 use crate::auth::{ReaderAuth, StaffAuth};
 use crate::error::ApiError;
 
@@ -25,11 +25,20 @@ use crate::error::ApiError;
 #[derive(Debug, Object)]
 struct StudyRoomNewSchemeRequest {
     /// Name in English (at most 200 characters).
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     name: Text,
     /// Name in Traditional Chinese (at most 200 characters).
+    #[oai(validator(
+        pattern = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?\\s*$",
+        max_length = 200
+    ))]
     name_zh: Text,
     /// The study room's library; absent or null: the study rooms of every library.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^\\s*([A-Za-z0-9_]{1,32})?\\s*$"))]
     library_code: Option<Text>,
     /// First day applications count (inclusive).
     opens_on: Date,
@@ -47,13 +56,16 @@ struct StudyRoomNewSchemeRequest {
     extended_to: Option<Date>,
     /// The extended hours of each of those days, `HH:MM-HH:MM` each (at most 4).
     #[oai(nullable)]
+    #[oai(validator(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$"))]
     extended_hours: Option<Vec<Text>>,
     /// Places (cards): 1 to 100,000.
-    places: i64,
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    places: Int,
     /// Percentage of places drawn first among examination candidates, 0 to 100
     /// (default 0); the places reserved are rounded down.
     #[oai(nullable)]
-    priority_percent: Option<i64>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
+    priority_percent: Option<Int>,
 }
 
 /// A scheme.
@@ -229,6 +241,7 @@ struct StudyRoomApplyRequest {
     exam_candidate: bool,
     /// Which examination (at most 200 characters).
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200))]
     exam: Option<Text>,
 }
 
@@ -241,6 +254,7 @@ struct StudyRoomPostalRequest {
     exam_candidate: bool,
     /// Which examination (at most 200 characters).
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200))]
     exam: Option<Text>,
 }
 
@@ -310,6 +324,7 @@ struct StudyRoomDecisionRequest {
     decision: StudyRoomDecisionDto,
     /// Required to reject (at most 500 characters); ignored when approving.
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 500))]
     reason: Option<Text>,
 }
 
@@ -318,6 +333,7 @@ struct StudyRoomDecisionRequest {
 struct StudyRoomRevocationRequest {
     /// Shown to the reader (at most 500 characters).
     #[oai(nullable)]
+    #[oai(validator(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 500))]
     reason: Option<Text>,
 }
 
@@ -411,8 +427,8 @@ impl StudyRoomsApi {
                 .into_iter()
                 .map(Text::into_string)
                 .collect(),
-            places: b.places,
-            priority_percent: b.priority_percent,
+            places: b.places.0,
+            priority_percent: Int::get(b.priority_percent),
         }
         .parse()
         .map_err(ApiError::validation_failed)?;
