@@ -9,9 +9,12 @@
 //! `LIBRARY_TEST_POSTGRES_URL` is set, on PostgreSQL. docs/operations.md, Outside-in suites,
 //! lists them with what each proves.
 
+mod contention;
+mod crash;
 mod lifecycle;
 #[allow(dead_code)]
 mod server;
+mod store;
 #[allow(dead_code)]
 #[path = "../it/support.rs"]
 mod support;
