@@ -1,4 +1,4 @@
-//! Issue 6: the server end to end over loopback HTTP, 8 concurrent clients.
+//! The server end to end over loopback HTTP, 8 concurrent clients.
 //!
 //! (a) checkout + checkin pairs per second against the real `Application`, on SQLite (a
 //!     temporary file) and on PostgreSQL (a database of its own, created and dropped; only
@@ -16,6 +16,13 @@
 //! Each figure's two halves (HTTP and raw pairs; logins and verifications; quiet and flooded
 //! latencies) are measured in three alternated rounds of 2 s, so that drift in the shared
 //! machine's speed during a run affects both halves alike.
+//!
+//! Peak memory: the server runs inside this process (on threads of its own), so what is
+//! reported is the peak resident set (`VmHWM` of `/proc/self/status`) of the whole
+//! process: the server with its connection pools, caches and hashing threads, plus the
+//! benchmark's clients and, during (b), the two threads of standalone verifications. The
+//! peak is reset (`5` written to `/proc/self/clear_refs`) before each part and read after
+//! it; the run's peak is the largest of them. Linux only; elsewhere it is not reported.
 //!
 //! Figures only, no pass/fail. Fixed durations and bounded request counts.
 //!
@@ -603,14 +610,67 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The process's peak resident set since the last [`reset_peak_memory`] (or its start), in
+/// KiB: `VmHWM` of `/proc/self/status`; `None` where there is none.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Starts a new peak: the kernel sets the high-water mark to the current resident set.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peaks of the parts of the run, in KiB.
+#[derive(Default)]
+struct PeakMemory(Vec<(&'static str, u64)>);
+
+impl PeakMemory {
+    /// Records the peak of the part just finished as `part`, and starts a new one.
+    fn part(&mut self, part: &'static str) {
+        if let Some(kib) = peak_memory_kib() {
+            self.0.push((part, kib));
+        }
+        reset_peak_memory();
+    }
+
+    fn rows(&self) -> Vec<String> {
+        let Some(largest) = self.0.iter().map(|&(_, kib)| kib).max() else {
+            return vec!["peak RSS: not available (no /proc/self/status)".to_owned()];
+        };
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|&(part, kib)| format!("{part} {:.0}", mib(kib)))
+            .collect();
+        vec![format!(
+            "peak RSS of the process (server inside it, with the clients): {:.0} MiB \
+             (per part, MiB: {})",
+            mib(largest),
+            parts.join(", ")
+        )]
+    }
+}
+
 async fn run() {
     let mut rows: Vec<String> = Vec::new();
+    let mut memory = PeakMemory::default();
 
     // SQLite: (a), (b), (c).
     let db = Db::Sqlite(std::env::temp_dir().join(format!("library_http_bench_{}.db", suffix())));
     let server = Arc::new(Server::spawn(&db.url()).await);
     let fx = setup(&server, CLIENTS + 1).await;
+    memory.part("setup");
     let (sqlite_pairs, sqlite_raw) = pair_rates(&server, &db.url(), &fx).await;
+    memory.part("(a) sqlite");
     println!("(a) sqlite   checkout+checkin pairs/s: {sqlite_pairs:.0}");
     println!("(a) sqlite   raw transaction pairs/s: {sqlite_raw:.0}");
 
@@ -628,6 +688,7 @@ async fn run() {
     println!("(b) logins/s (HTTP, {CLIENTS} clients): {logins_per_s:.1}");
     let verifies_per_s = verified as f64 / verify_time.as_secs_f64();
     println!("(b) verify_sync/s (2 threads): {verifies_per_s:.1}");
+    memory.part("(b)");
 
     // The latency reader holds one loan.
     let reader = CLIENTS;
@@ -667,6 +728,7 @@ async fn run() {
         stop.store(true, Ordering::Relaxed);
         let _ = drip.await;
     }
+    memory.part("(c) and (d)");
     let (slowed, slowed_n) = p99(slowed);
     println!(
         "(d) p99 GET /me/loans, {SLOW_CLIENTS} slow clients: {:.2} ms ({slowed_n} requests)",
@@ -707,7 +769,9 @@ async fn run() {
             let db = Db::Postgres { admin_url, name };
             let server = Arc::new(Server::spawn(&db.url()).await);
             let fx = setup(&server, CLIENTS).await;
+            reset_peak_memory();
             let (pg_pairs, pg_raw) = pair_rates(&server, &db.url(), &fx).await;
+            memory.part("(a) postgres");
             println!("(a) postgres checkout+checkin pairs/s: {pg_pairs:.0}");
             println!("(a) postgres raw transaction pairs/s: {pg_raw:.0}");
             if let Ok(server) = Arc::try_unwrap(server) {
@@ -738,6 +802,7 @@ async fn run() {
         ms(quiet),
         slowed.as_secs_f64() / quiet.as_secs_f64()
     ));
+    rows.extend(memory.rows());
     println!();
     println!("HTTP end to end, {CLIENTS} concurrent clients, loopback");
     for row in rows {

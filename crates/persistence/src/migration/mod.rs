@@ -29,6 +29,7 @@ mod m20261210_000022_credential_epoch;
 mod m20261211_000023_hours;
 mod m20261211_000024_admission;
 mod m20261211_000025_study_rooms;
+mod m20261212_000026_history_indexes;
 
 /// Every migration of the library's schema.
 #[derive(Debug)]
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000023_hours::Migration),
             Box::new(m20261211_000024_admission::Migration),
             Box::new(m20261211_000025_study_rooms::Migration),
+            Box::new(m20261212_000026_history_indexes::Migration),
         ]
     }
 }
