@@ -74,14 +74,6 @@ impl Binary {
         .unwrap_or_else(|| panic!("no `{marker}` line in {:#?}", self.seen))
     }
 
-    /// Kills the process at once (SIGKILL), as a power cut would; its database stays.
-    pub async fn kill(self) -> TestDb {
-        let Binary { mut child, _db, .. } = self;
-        child.start_kill().expect("SIGKILL");
-        let _ = child.wait().await;
-        _db
-    }
-
     /// Sends SIGTERM, waits for a clean exit and returns every log line.
     pub async fn terminate(self) -> Vec<String> {
         let Binary {

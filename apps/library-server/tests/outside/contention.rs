@@ -284,14 +284,14 @@ async fn two_processes_lend_once_queue_in_order_and_renew_to_the_allowance() {
             "{label}"
         );
         stored.close().await;
-        println!(
+        crate::crash::say(format_args!(
             "contention: {label}: setup {:.1} s; {READERS} checkouts of one copy {:.2} s, \
              {READERS} holds on one title {:.2} s, {RENEWALS_SENT} renewals of one loan {:.2} s",
             setup.as_secs_f64(),
             checkouts.as_secs_f64(),
             holds.as_secs_f64(),
             renewals.as_secs_f64()
-        );
+        ));
         drop(db);
     }
 }

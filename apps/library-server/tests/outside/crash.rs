@@ -57,11 +57,19 @@ fn seed() -> u64 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| {
-            std::time::SystemTime::now()
+            let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .expect("clock")
-                .as_nanos() as u64
+                .as_nanos();
+            u64::try_from(nanos & u128::from(u64::MAX)).expect("64 bits")
         })
+}
+
+/// A line of the suite's figures on the standard error (shown even when the harness
+/// captures the output).
+pub fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The rules lent under: the policy is empty (`LIBRARY_POLICY=none`), these are all.
@@ -506,7 +514,9 @@ fn kind(op: &Op) -> &'static str {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_killed_under_a_mixed_load_keeps_exactly_what_it_acknowledged() {
     let seed = seed();
-    println!("crash: seed {seed} (LIBRARY_CRASH_SEED={seed} replays it)");
+    say(format_args!(
+        "crash: seed {seed} (LIBRARY_CRASH_SEED={seed} replays it)"
+    ));
     let mut rng = Rng(seed);
     for round in 1..=ROUNDS {
         for db in test_databases().await {
@@ -515,14 +525,14 @@ async fn a_server_killed_under_a_mixed_load_keeps_exactly_what_it_acknowledged()
             let kill_after = KILL_AFTER_MS.0 + rng.below(KILL_AFTER_MS.1 - KILL_AFTER_MS.0);
             let pay_seed = rng.next();
             let (tally, failures) = round_on(&db.url(), label, kill_after, pay_seed).await;
-            println!(
+            say(format_args!(
                 "crash: {label} round {round} (seed {seed}): killed after {kill_after} ms; \
                  acknowledged {:?}, refused {}, cut {}; {:.1} s",
                 tally.done,
                 tally.refused,
                 tally.cut,
                 started.elapsed().as_secs_f64()
-            );
+            ));
             assert!(
                 failures.is_empty(),
                 "{label} round {round} (LIBRARY_CRASH_SEED={seed}): {failures:#?}"
