@@ -112,8 +112,8 @@ STATE_RULES = {
     },
     "POST /api/v1/enquiries": {"unknown_library"},
     "POST /api/v1/notices": {"unknown_library", "expires_on_before_published_on", "expires_on_in_past"},
-    "GET /api/v1/reports/circulation": {"from_missing", "to_missing", "to_before_from", "range_too_long", "unknown_library"},
-    "GET /api/v1/reports/fines": {"from_missing", "to_missing", "to_before_from", "range_too_long", "unknown_library"},
+    "GET /api/v1/reports/circulation": {"from_missing", "to_missing", "to_before_from", "period_too_long", "unknown_library"},
+    "GET /api/v1/reports/fines": {"from_missing", "to_missing", "to_before_from", "period_too_long", "unknown_library"},
     "GET /api/v1/reports/overdue": {"unknown_library"},
     # Study rooms.
     "POST /api/v1/study-room-schemes": {

@@ -33,7 +33,7 @@ struct NewStationRequest {
     #[oai(validator(
         min_length = 12,
         max_length = 128,
-        pattern = "^[^|\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^[^|\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB]*$"
     ))]
     password: Text,
     /// The library the station's checkouts lend from.
