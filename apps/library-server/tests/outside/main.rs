@@ -9,6 +9,8 @@
 //! `LIBRARY_TEST_POSTGRES_URL` is set, on PostgreSQL. docs/operations.md, Outside-in suites,
 //! lists them with what each proves.
 
+mod faults;
+mod hostile;
 mod lifecycle;
 #[allow(dead_code)]
 mod server;
