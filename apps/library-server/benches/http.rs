@@ -137,8 +137,7 @@ impl Server {
             config.sip2_limits.login_deadline_secs = 1;
         }
         let (stop, stopped) = oneshot::channel::<()>();
-        let (started, address) =
-            oneshot::channel::<(String, Option<std::net::SocketAddr>)>();
+        let (started, address) = oneshot::channel::<(String, Option<std::net::SocketAddr>)>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -637,11 +636,7 @@ async fn station_latencies(
     while Instant::now() < deadline && sent < MAX_REQUESTS_PER_CLIENT {
         sent += 1;
         let t = Instant::now();
-        let answer = sip2_call(
-            station,
-            &format!("23001{SIP2_DATE}AOCEN|AA{card}|AC|"),
-        )
-        .await;
+        let answer = sip2_call(station, &format!("23001{SIP2_DATE}AOCEN|AA{card}|AC|")).await;
         samples.push(t.elapsed());
         assert!(answer.starts_with("24"), "patron status: {answer:?}");
     }
@@ -666,11 +661,7 @@ async fn sip2_call(
         .await
         .expect("send");
     let mut buf = Vec::new();
-    station
-        .0
-        .read_until(b'\r', &mut buf)
-        .await
-        .expect("answer");
+    station.0.read_until(b'\r', &mut buf).await.expect("answer");
     String::from_utf8_lossy(&buf).trim_end().to_owned()
 }
 
@@ -708,7 +699,7 @@ fn spawn_sip2_hostile(
                                 seed = seed
                                     .wrapping_mul(6364136223846793005)
                                     .wrapping_add(1442695040888963407);
-                                (seed >> 33) as u8
+                                seed.to_be_bytes()[3]
                             })
                             .collect(),
                         3 => vec![b'A'; 32 * 1024],
