@@ -11,7 +11,12 @@
 //!     the item, read its open loan, close it, set the item available, commit);
 //! (b) Password logins per second against standalone `Argon2Hasher::verify_sync` calls per
 //!     second on 2 threads;
-//! (c) p99 latency of `GET /api/v1/me/loans` with and without a concurrent login flood.
+//! (c) p99 latency of `GET /api/v1/me/loans` with and without a concurrent login flood;
+//! (d) the same latency while slow clients drip their headers;
+//! (e) p99 latency of a station's SIP2 patron status (`23`) while hundreds of SIP2
+//!     connections stay silent or send garbage, ÷ quiet.
+//!
+//! `LIBRARY_BENCH_ONLY=sip2` runs (e) alone (a few seconds instead of minutes).
 //!
 //! Each figure's two halves (HTTP and raw pairs; logins and verifications; quiet and flooded
 //! latencies) are measured in three alternated rounds of 2 s, so that drift in the shared
@@ -108,6 +113,8 @@ impl Db {
 
 struct Server {
     base: String,
+    /// The SIP2 listener, when it serves SIP2.
+    sip2: Option<std::net::SocketAddr>,
     client: reqwest::Client,
     stop: oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
@@ -117,7 +124,13 @@ impl Server {
     /// The server on a runtime and threads of its own, as in production (`main.rs`), so
     /// the benchmark's clients do not share its worker threads.
     async fn spawn(url: &str) -> Server {
-        let config = Config {
+        Self::spawn_with(url, false).await
+    }
+
+    /// With `sip2`, SIP2 on a free port too, with a login deadline of 1 s (10 s by
+    /// default) so the garbage connections of (e) come and go within a round.
+    async fn spawn_with(url: &str, sip2: bool) -> Server {
+        let mut config = Config {
             database_url: url.to_owned(),
             http_addr: "127.0.0.1:0".into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
@@ -126,8 +139,12 @@ impl Server {
             policy: Policy::Empty,
             ..Config::default()
         };
+        if sip2 {
+            config.sip2_addr = Some(":0".into());
+            config.sip2_limits.login_deadline_secs = 1;
+        }
         let (stop, stopped) = oneshot::channel::<()>();
-        let (started, address) = oneshot::channel::<String>();
+        let (started, address) = oneshot::channel::<(String, Option<std::net::SocketAddr>)>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -139,7 +156,7 @@ impl Server {
                 let app = Application::build(&config)
                     .await
                     .expect("application starts");
-                let _ = started.send(format!("http://{}", app.local_addr()));
+                let _ = started.send((format!("http://{}", app.local_addr()), app.sip2_addr()));
                 let _ = app
                     .run_until(async {
                         let _ = stopped.await;
@@ -147,9 +164,10 @@ impl Server {
                     .await;
             });
         });
-        let base = address.await.expect("server started");
+        let (base, sip2) = address.await.expect("server started");
         Server {
             base,
+            sip2,
             client: reqwest::Client::new(),
             stop,
             thread,
@@ -660,7 +678,174 @@ impl PeakMemory {
     }
 }
 
+/// (e) One station's patron-status latencies over one connection logged in, for one
+/// [`ROUND`].
+async fn station_latencies(
+    station: &mut (
+        tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+        tokio::net::tcp::OwnedWriteHalf,
+    ),
+    card: &str,
+    samples: &mut Vec<Duration>,
+) {
+    let deadline = Instant::now() + ROUND;
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < MAX_REQUESTS_PER_CLIENT {
+        sent += 1;
+        let t = Instant::now();
+        let answer = sip2_call(station, &format!("23001{SIP2_DATE}AOCEN|AA{card}|AC|")).await;
+        samples.push(t.elapsed());
+        assert!(answer.starts_with("24"), "patron status: {answer:?}");
+    }
+}
+
+const SIP2_DATE: &str = "20210601    100000";
+const STATION_PASSWORD: &str = "kiosk-pass-2026";
+/// (e) Hostile SIP2 connections kept going at once: half silent, half garbage.
+const SIP2_HOSTILE: usize = 200;
+
+async fn sip2_call(
+    station: &mut (
+        tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+        tokio::net::tcp::OwnedWriteHalf,
+    ),
+    line: &str,
+) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    station
+        .1
+        .write_all(format!("{line}\r").as_bytes())
+        .await
+        .expect("send");
+    let mut buf = Vec::new();
+    station.0.read_until(b'\r', &mut buf).await.expect("answer");
+    String::from_utf8_lossy(&buf).trim_end().to_owned()
+}
+
+/// (e) Hostile SIP2 clients from 127.0.0.2–7 until `stop`: each connects and stays silent
+/// (even ones) or sends garbage (random bytes, an overlong line, half a message), and
+/// connects again once the server closes it (the caps close most at once, the login
+/// deadline the rest).
+fn spawn_sip2_hostile(
+    addr: std::net::SocketAddr,
+    n: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    (0..n)
+        .map(|i| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let from: std::net::IpAddr =
+                    format!("127.0.0.{}", 2 + i % 6).parse().expect("address");
+                let mut seed = i as u64 + 1;
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(socket) = tokio::net::TcpSocket::new_v4() else {
+                        return;
+                    };
+                    if socket.bind(std::net::SocketAddr::new(from, 0)).is_err() {
+                        return;
+                    }
+                    let Ok(mut conn) = socket.connect(addr).await else {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    };
+                    let garbage: Vec<u8> = match i % 6 {
+                        1 => (0..2048)
+                            .map(|_| {
+                                seed = seed
+                                    .wrapping_mul(6364136223846793005)
+                                    .wrapping_add(1442695040888963407);
+                                seed.to_be_bytes()[3]
+                            })
+                            .collect(),
+                        3 => vec![b'A'; 32 * 1024],
+                        5 => b"23001".to_vec(),
+                        _ => Vec::new(),
+                    };
+                    let _ = conn.write_all(&garbage).await;
+                    let mut sink = [0u8; 1024];
+                    // Until the server closes it (or the round ends).
+                    loop {
+                        match tokio::time::timeout(Duration::from_millis(200), conn.read(&mut sink))
+                            .await
+                        {
+                            Ok(Ok(0) | Err(_)) => break,
+                            Ok(Ok(_)) => {}
+                            Err(_) if stop.load(Ordering::Relaxed) => return,
+                            Err(_) => {}
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// (e) The p99 of a station's patron status, quiet and under [`SIP2_HOSTILE`] hostile SIP2
+/// connections, in [`ROUNDS`] alternated rounds; a line for the table.
+async fn sip2_figure() -> String {
+    let db = Db::Sqlite(std::env::temp_dir().join(format!("library_sip2_bench_{}.db", suffix())));
+    let server = Server::spawn_with(&db.url(), true).await;
+    let fx = setup(&server, 1).await;
+    server
+        .post(
+            "/api/v1/sip2/stations",
+            Some(&fx.staff),
+            json!({"username": "bench01", "password": STATION_PASSWORD,
+                   "library_code": "CEN", "pin_required": false}),
+            201,
+        )
+        .await;
+    let addr = server.sip2.expect("SIP2");
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (read, write) = stream.into_split();
+    let mut station = (tokio::io::BufReader::new(read), write);
+    let login = sip2_call(
+        &mut station,
+        &format!("9300CNbench01|CO{STATION_PASSWORD}|CPCEN|"),
+    )
+    .await;
+    assert_eq!(login, "941");
+    let card = fx.cards[0].clone();
+    let (mut quiet, mut attacked) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        station_latencies(&mut station, &card, &mut quiet).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let hostile = spawn_sip2_hostile(addr, SIP2_HOSTILE, &stop);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        station_latencies(&mut station, &card, &mut attacked).await;
+        stop.store(true, Ordering::Relaxed);
+        for task in hostile {
+            let _ = task.await;
+        }
+    }
+    let ((quiet, quiet_n), (attacked, attacked_n)) = (p99(quiet), p99(attacked));
+    println!(
+        "(e) p99 SIP2 patron status, quiet: {:.2} ms ({quiet_n} requests); \
+         {SIP2_HOSTILE} idle and garbage connections: {:.2} ms ({attacked_n} requests)",
+        ms(quiet),
+        ms(attacked)
+    );
+    drop(station);
+    server.shutdown().await;
+    db.drop_db().await;
+    format!(
+        "(e) p99 SIP2 patron status with {SIP2_HOSTILE} idle and garbage connections {:.2} ms \
+         ÷ quiet {:.2} ms = {:.1}",
+        ms(attacked),
+        ms(quiet),
+        attacked.as_secs_f64() / quiet.as_secs_f64()
+    )
+}
+
 async fn run() {
+    if std::env::var("LIBRARY_BENCH_ONLY").as_deref() == Ok("sip2") {
+        let row = sip2_figure().await;
+        println!();
+        println!("  {row}");
+        return;
+    }
     let mut rows: Vec<String> = Vec::new();
     let mut memory = PeakMemory::default();
 
@@ -802,6 +987,8 @@ async fn run() {
         ms(quiet),
         slowed.as_secs_f64() / quiet.as_secs_f64()
     ));
+    rows.push(sip2_figure().await);
+    memory.part("(e)");
     rows.extend(memory.rows());
     println!();
     println!("HTTP end to end, {CLIENTS} concurrent clients, loopback");

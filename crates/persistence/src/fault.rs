@@ -9,12 +9,15 @@ use sea_orm::{DbErr, RuntimeErr};
 /// Whether `err` says the database is unavailable (a later try may succeed).
 pub(crate) fn is_unavailable(err: &DbErr) -> bool {
     match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unavailable(e),
-        // Connecting failed, or a transaction that had failed so (see `pool::Failure`).
-        DbErr::Conn(_) => true,
+        // Connecting failed (whatever the database said while refusing the connection:
+        // PostgreSQL's "database … is not currently accepting connections" is SQLSTATE
+        // 55000, a database renamed away 3D000, neither of a connection class), or a
+        // transaction that had failed so (see `pool::Failure`): the request could not reach
+        // the data, and a later try may.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            sqlx_unavailable(e)
+        }
         _ => false,
     }
 }
@@ -132,6 +135,11 @@ mod tests {
         assert!(is_unavailable(&DbErr::Conn(RuntimeErr::Internal(
             "down".into()
         ))));
+        // A new connection refused by the database itself.
+        let refused = DbErr::Conn(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Configuration(
+            "database \"library\" is not currently accepting connections".into(),
+        ))));
+        assert!(is_unavailable(&refused));
         assert!(!is_unavailable(&DbErr::Custom("bug".into())));
         assert!(!is_unavailable(&DbErr::Type("bad column".into())));
         assert!(!is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(

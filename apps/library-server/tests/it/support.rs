@@ -109,12 +109,6 @@ impl TestApp {
         }
     }
 
-    /// A server on the database at `url`, which the caller owns (for a restart on the same
-    /// database, or a database on a file system of the test's own).
-    pub async fn spawn_at(url: &str, label: &'static str, dev_clock: bool) -> TestApp {
-        Self::spawn_on(url, label, dev_clock, false).await
-    }
-
     /// With the development clock, and the scheduled jobs running every second on it.
     pub async fn with_jobs_every_second(database: TestDb) -> TestApp {
         let label = database.label();

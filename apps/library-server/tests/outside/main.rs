@@ -11,6 +11,8 @@
 
 mod contention;
 mod crash;
+mod faults;
+mod hostile;
 mod lifecycle;
 #[allow(dead_code)]
 mod server;
