@@ -6,12 +6,11 @@
 //! (`tests/outside/crash.rs`).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 
-use crate::support::{TestApp, TestDb, futures_join_all};
+use crate::support::{TestApp, TestDb};
 
 /// A library with `n` copies (`FLT0000`, …) and `n` readers; the staff token and the cards.
 async fn counter_with_copies(app: &TestApp, n: usize) -> (String, Vec<String>) {
