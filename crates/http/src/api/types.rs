@@ -154,62 +154,7 @@ impl poem_openapi::types::ToJSON for Text {
 /// A whole number in a body or a query, parsed as poem-openapi parses an `i64` (anything
 /// else is 400), whose validators (`minimum`, `maximum`) are declarations only, like a
 /// [`Text`]'s: the handler's rule answers 422 with its own code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Int(pub(crate) i64);
-
-impl Int {
-    /// The number of an optional parameter or field.
-    pub(crate) fn get(value: Option<Int>) -> Option<i64> {
-        value.map(|n| n.0)
-    }
-}
-
-impl poem_openapi::types::Type for Int {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = i64;
-    type RawElementValueType = i64;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        <i64 as poem_openapi::types::Type>::name()
-    }
-
-    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        <i64 as poem_openapi::types::Type>::schema_ref()
-    }
-
-    /// `None`: the validators of an `Int` are declarations (see [`Int`]).
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        None
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(std::iter::empty())
-    }
-}
-
-impl poem_openapi::types::ParseFromJSON for Int {
-    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
-        <i64 as poem_openapi::types::ParseFromJSON>::parse_from_json(value)
-            .map(Int)
-            .map_err(poem_openapi::types::ParseError::propagate)
-    }
-}
-
-impl poem_openapi::types::ParseFromParameter for Int {
-    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
-        <i64 as poem_openapi::types::ParseFromParameter>::parse_from_parameter(value)
-            .map(Int)
-            .map_err(poem_openapi::types::ParseError::propagate)
-    }
-}
-
-impl poem_openapi::types::ToJSON for Int {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        Some(serde_json::Value::from(self.0))
-    }
-}
+pub(crate) type Int = Declared<i64>;
 
 /// A JSON string, strictly (as [`Text`]), declared as any string: for the one field where
 /// the server gives the same answer whatever the text holds (the forgotten-Password email:
@@ -255,11 +200,18 @@ impl poem_openapi::types::ToJSON for AnyText {
     }
 }
 
-/// A value whose validators are declarations only, like a [`Text`]'s: for a list whose
-/// length rule (`min_items`, `max_items`) the handler answers 422 with its own code
-/// (poem-openapi would answer 400 for the first broken rule).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A value whose validators are declarations only, like a [`Text`]'s: for a number whose
+/// range, or a list whose length rule (`min_items`, `max_items`), the handler answers 422
+/// with its own code (poem-openapi would answer 400 for the first broken rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Declared<T>(pub(crate) T);
+
+impl<T> Declared<T> {
+    /// The value of an optional parameter or field.
+    pub(crate) fn get(value: Option<Self>) -> Option<T> {
+        value.map(|v| v.0)
+    }
+}
 
 impl<T: poem_openapi::types::Type> poem_openapi::types::Type for Declared<T> {
     const IS_REQUIRED: bool = T::IS_REQUIRED;
@@ -293,6 +245,16 @@ impl<T: poem_openapi::types::Type> poem_openapi::types::Type for Declared<T> {
 impl<T: poem_openapi::types::ParseFromJSON> poem_openapi::types::ParseFromJSON for Declared<T> {
     fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
         T::parse_from_json(value)
+            .map(Declared)
+            .map_err(poem_openapi::types::ParseError::propagate)
+    }
+}
+
+impl<T: poem_openapi::types::ParseFromParameter> poem_openapi::types::ParseFromParameter
+    for Declared<T>
+{
+    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+        T::parse_from_parameter(value)
             .map(Declared)
             .map_err(poem_openapi::types::ParseError::propagate)
     }
