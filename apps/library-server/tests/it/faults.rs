@@ -5,12 +5,9 @@
 //! a kill in the middle of payments with the rest of a mixed load
 //! (`tests/outside/crash.rs`).
 
-use std::collections::HashMap;
-
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 
-use crate::support::{TestApp, TestDb};
+use crate::support::{TestApp, TestDb, stored_loans};
 
 /// A library with `n` copies (`FLT0000`, …) and `n` readers; the staff token and the cards.
 async fn counter_with_copies(app: &TestApp, n: usize) -> (String, Vec<String>) {
@@ -22,31 +19,6 @@ async fn counter_with_copies(app: &TestApp, n: usize) -> (String, Vec<String>) {
         cards.push(app.reader(&staff, &format!("9555{i:04}")).await);
     }
     (staff, cards)
-}
-
-/// Every loan in the database at `url`, read by a connection of its own: id → returned.
-async fn stored_loans(url: &str) -> HashMap<i64, bool> {
-    let conn = sea_orm::Database::connect(url)
-        .await
-        .expect("a separate connection");
-    let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT id, CASE WHEN returned_at IS NULL THEN 0 ELSE 1 END AS returned FROM loans",
-        ))
-        .await
-        .expect("read loans");
-    let loans = rows
-        .iter()
-        .map(|r| {
-            let id: i64 = r.try_get("", "id").expect("id");
-            let returned: i32 = r.try_get("", "returned").expect("returned");
-            (id, returned == 1)
-        })
-        .collect();
-    conn.close().await.expect("close");
-    loans
 }
 
 async fn ready(app: &TestApp) -> (u16, Value) {

@@ -491,6 +491,31 @@ pub async fn on_every_backend(dev_clock: bool, test: impl AsyncFn(&TestApp)) {
     on_every_backend_with(dev_clock, false, test).await;
 }
 
+/// Every loan in the database at `url`, read by a connection of its own: id → returned.
+pub async fn stored_loans(url: &str) -> std::collections::HashMap<i64, bool> {
+    use sea_orm::ConnectionTrait as _;
+    let conn = sea_orm::Database::connect(url)
+        .await
+        .expect("a separate connection");
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT id, CASE WHEN returned_at IS NULL THEN 0 ELSE 1 END AS returned FROM loans",
+        ))
+        .await
+        .expect("read loans");
+    let loans = rows
+        .iter()
+        .map(|r| {
+            let id: i64 = r.try_get("", "id").expect("id");
+            let returned: i32 = r.try_get("", "returned").expect("returned");
+            (id, returned == 1)
+        })
+        .collect();
+    conn.close().await.expect("close");
+    loans
+}
+
 /// The fresh test databases: SQLite, and PostgreSQL when configured.
 pub async fn test_databases() -> Vec<TestDb> {
     let mut databases = vec![TestDb::sqlite()];

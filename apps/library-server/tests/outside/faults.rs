@@ -20,7 +20,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::server::{Options, Server};
-use crate::support::{POSTGRES_URL_VAR, TestApp, TestDb, futures_join_all};
+use crate::support::{POSTGRES_URL_VAR, TestApp, TestDb, futures_join_all, stored_loans};
 
 /// The client's bound on one request: the server's longest wait is the readiness probe's
 /// 6 s write (SQLite's busy timeout is 5 s), and it closes a connection whose request does
@@ -136,6 +136,23 @@ async fn counters(app: &TestApp) -> (String, Vec<String>) {
         cards.push(app.reader(&staff, &format!("9555{i:04}")).await);
     }
     (staff, cards)
+}
+
+/// The binary on the database at `url`, with the development clock (the counters lend on
+/// 1 June 2021), its counters set up: the server, its bounded client, the staff token and
+/// the cards.
+async fn counting_server(url: &str, label: &'static str) -> (Server, Bounded, String, Vec<String>) {
+    let server = Server::start(url, label, &counting_options()).await;
+    let http = Bounded::new(&server);
+    let (staff, cards) = counters(&server.app()).await;
+    (server, http, staff, cards)
+}
+
+fn counting_options() -> Options {
+    Options {
+        dev_clock: true,
+        ..Options::default()
+    }
 }
 
 /// One counter: lends copy `barcode` to `card` and takes it back, again and again, until
@@ -303,21 +320,7 @@ async fn stored(url: &str) -> (HashMap<i64, bool>, Vec<String>) {
         .await
         .expect("a separate connection");
     let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT id, CASE WHEN returned_at IS NULL THEN 0 ELSE 1 END AS returned FROM loans",
-        ))
-        .await
-        .expect("read loans");
-    let loans = rows
-        .iter()
-        .map(|r| {
-            let id: i64 = r.try_get("", "id").expect("id");
-            let returned: i32 = r.try_get("", "returned").expect("returned");
-            (id, returned == 1)
-        })
-        .collect();
+    let loans = stored_loans(url).await;
     let rows = conn
         .query_all_raw(Statement::from_string(
             backend,
@@ -463,14 +466,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_stores_and_recovers() {
     };
     let url = disk.url();
     let label = "sqlite";
-    let options = Options {
-        dev_clock: true,
-        ..Options::default()
-    };
-    let server = Server::start(&url, label, &options).await;
-    let app = server.app();
-    let http = Bounded::new(&server);
-    let (staff, cards) = counters(&app).await;
+    let (server, http, staff, cards) = counting_server(&url, label).await;
 
     // Before: ordinary traffic.
     let mut seen = under_load(
@@ -520,7 +516,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_stores_and_recovers() {
     // Everything acknowledged is stored: read by another connection, then after a restart.
     assert_stored(&seen, &url, "another connection").await;
     server.terminate().await;
-    let restarted = Server::start(&url, label, &options).await;
+    let restarted = Server::start(&url, label, &counting_options()).await;
     assert_eq!(ready(&Bounded::new(&restarted), label).await.0, 200);
     restarted.terminate().await;
     assert_stored(&seen, &url, "after a restart").await;
@@ -541,14 +537,7 @@ async fn sqlite_on_a_read_only_file_system_refuses_to_start_and_loses_nothing() 
     };
     let url = disk.url();
     let label = "sqlite";
-    let options = Options {
-        dev_clock: true,
-        ..Options::default()
-    };
-    let server = Server::start(&url, label, &options).await;
-    let app = server.app();
-    let http = Bounded::new(&server);
-    let (staff, cards) = counters(&app).await;
+    let (server, http, staff, cards) = counting_server(&url, label).await;
     let seen = under_load(
         &http,
         &staff,
@@ -601,7 +590,7 @@ async fn sqlite_on_a_read_only_file_system_refuses_to_start_and_loses_nothing() 
 
     // Writable again: it starts and everything acknowledged is there.
     assert!(disk.remount(false), "remount read-write");
-    let restarted = Server::start(&url, label, &options).await;
+    let restarted = Server::start(&url, label, &counting_options()).await;
     let http = Bounded::new(&restarted);
     assert_eq!(ready(&http, label).await.0, 200);
     // The development clock is not kept across a restart: back to the counters' day.
@@ -655,18 +644,7 @@ async fn postgres_backends_terminated_under_load_lose_nothing() {
     };
     let url = db.url();
     let label = "postgres";
-    let server = Server::start(
-        &url,
-        label,
-        &Options {
-            dev_clock: true,
-            ..Options::default()
-        },
-    )
-    .await;
-    let app = server.app();
-    let http = Bounded::new(&server);
-    let (staff, cards) = counters(&app).await;
+    let (server, http, staff, cards) = counting_server(&url, label).await;
 
     // Every connection to the test database (the server's pool and its listener) is
     // terminated, again and again, for three seconds.
@@ -711,18 +689,7 @@ async fn postgres_refusing_connections_for_a_while_gives_503_and_recovers() {
     };
     let url = db.url();
     let label = "postgres";
-    let server = Server::start(
-        &url,
-        label,
-        &Options {
-            dev_clock: true,
-            ..Options::default()
-        },
-    )
-    .await;
-    let app = server.app();
-    let http = Bounded::new(&server);
-    let (staff, cards) = counters(&app).await;
+    let (server, http, staff, cards) = counting_server(&url, label).await;
 
     // The database refuses new connections and the open ones are terminated: for the
     // server it is gone, as when PostgreSQL restarts or the network drops, for 3 s.
