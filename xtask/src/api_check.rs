@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, run, workspace_root};
+use crate::{Result, cargo, run, target_dir, workspace_root};
 
 /// The bootstrap `admin` user's password on the throwaway server (it passes the staff
 /// password policy).
@@ -34,11 +34,7 @@ pub(crate) fn api_check() -> Result {
     let mut build = cargo();
     build.args(["build", "-p", "library-server", "--locked"]);
     run("cargo build -p library-server", build)?;
-    let root = workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|t| root.join(t))
-        .unwrap_or_else(|| root.join("target"));
-    let binary = target.join("debug/library-server");
+    let binary = target_dir().join("debug/library-server");
     let dir = std::env::temp_dir().join(format!("library-api-check-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
