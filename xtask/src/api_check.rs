@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, run, target_dir, workspace_root};
+use crate::{Result, build_server, workspace_root};
 
 /// The bootstrap `admin` user's password on the throwaway server (it passes the staff
 /// password policy).
@@ -27,21 +27,49 @@ const READER_PASSWORD: &str = "Quiet-Meadow-7305";
 const CONFIG: &str = "tools/api-check/schemathesis.toml";
 const REQUIREMENTS: &str = "tools/api-check/requirements.txt";
 
-/// The whole check.
+/// The database the checked server runs on.
+pub(crate) enum Backend {
+    /// A fresh SQLite file (what CI checks).
+    Sqlite,
+    /// A fresh database created on the PostgreSQL server of this URL (an administrator's
+    /// connection, as `LIBRARY_TEST_POSTGRES_URL`), dropped afterwards; `psql` creates and
+    /// drops it.
+    Postgres(Option<String>),
+}
+
+/// The whole check, on SQLite.
 pub(crate) fn api_check() -> Result {
+    api_check_on(Backend::Sqlite)
+}
+
+/// The whole check, on `backend`.
+pub(crate) fn api_check_on(backend: Backend) -> Result {
     let started = Instant::now();
     let st = schemathesis()?;
-    let mut build = cargo();
-    build.args(["build", "-p", "library-server", "--locked"]);
-    run("cargo build -p library-server", build)?;
-    let binary = target_dir().join("debug/library-server");
+    let binary = build_server()?;
     let dir = std::env::temp_dir().join(format!("library-api-check-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let server = Server::start(&binary, &dir)?;
+    let (database_url, postgres) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.join("api-check.db").display()),
+            None,
+        ),
+        Backend::Postgres(admin) => {
+            let admin = admin.ok_or("api-check --postgres: PostgreSQL does not answer")?;
+            let name = format!("library_api_check_{}", std::process::id());
+            psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"))?;
+            psql(&admin, &format!("CREATE DATABASE {name}"))?;
+            (with_database(&admin, &name), Some((admin, name)))
+        }
+    };
+    let server = Server::start(&binary, &dir, &database_url)?;
     let outcome = check(&st, &server);
     let stopped = server.stop();
     let _ = fs::remove_dir_all(&dir);
+    if let Some((admin, name)) = postgres {
+        psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"))?;
+    }
     let runs = outcome?;
     stopped?;
     eprintln!(
@@ -60,6 +88,34 @@ pub(crate) fn api_check() -> Result {
             "api-check: schemathesis reported failures with the {} token",
             failed.join(" and the ")
         ))
+    }
+}
+
+/// Runs `sql` with `psql` on the server of `url`.
+fn psql(url: &str, sql: &str) -> Result {
+    let status = Command::new("psql")
+        .args([url, "-qc", sql])
+        .status()
+        .map_err(|e| format!("psql: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("psql `{sql}`: {status}"))
+    }
+}
+
+/// `url` naming database `name` instead of its own.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base
+        .rsplit_once('/')
+        .filter(|(server, _)| server.contains("//") && !server.ends_with('/'))
+        .map_or(base, |(server, _)| server);
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
     }
 }
 
@@ -240,7 +296,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, dir: &Path) -> Result<Self> {
+    fn start(binary: &Path, dir: &Path, database_url: &str) -> Result<Self> {
         let log_path = dir.join("server.log");
         let log =
             fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
@@ -248,10 +304,7 @@ impl Server {
         let child = Command::new(binary)
             .arg("--demo")
             .current_dir(dir)
-            .env(
-                "LIBRARY_DATABASE_URL",
-                format!("sqlite://{}?mode=rwc", dir.join("api-check.db").display()),
-            )
+            .env("LIBRARY_DATABASE_URL", database_url)
             .env("LIBRARY_HTTP_ADDR", "127.0.0.1:0")
             .env("LIBRARY_ADMIN_PASSWORD", ADMIN_PASSWORD)
             // No scheduled jobs: the run sees only what its own requests change.
@@ -327,6 +380,19 @@ impl Drop for Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_of_a_url_is_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
 
     #[test]
     fn the_summary_line_gives_the_counts() {

@@ -52,10 +52,15 @@ fn main() -> ExitCode {
         Some("browser") => browser(),
         Some("bench") => bench(&args[1..]),
         Some("tidy") => tidy::check_all(&workspace_root()).map_err(|errors| errors.join("\n")),
-        Some("api-check") => api_check(),
+        Some("api-check") => match args.get(1).map(String::as_str) {
+            None => api_check(),
+            Some("--postgres") => postgres_url(true)
+                .and_then(|url| api_check::api_check_on(api_check::Backend::Postgres(url))),
+            Some(other) => Err(format!("api-check: unknown option `{other}`")),
+        },
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci [{}]|outside [--release]|api-check|browser|bench|tidy>",
+                "usage: cargo xtask <test|ci [{}]|outside [--release]|api-check [--postgres]|browser|bench|tidy>",
                 STAGES.join("|")
             );
             return ExitCode::from(2);
@@ -218,16 +223,14 @@ fn browser_if_available() -> Result {
     browser()
 }
 
-/// The real-browser tests of the readers' web pages: `library-server` built (debug), then
+/// The real-browser tests of the readers' web pages: `library-server` built (debug, [`build_server`]), then
 /// `node --test web-tests/*.test.js` (each test file starts its own server on a fresh
 /// SQLite database with the demo data, and a local SMTP server; see web-tests/README.md).
 fn browser() -> Result {
     if let Some(missing) = browser_prerequisites_missing() {
         return Err(format!("browser tests: missing {missing}"));
     }
-    let mut build = cargo();
-    build.args(["build", "-p", "library-server", "--locked"]);
-    run("cargo build -p library-server", build)?;
+    let binary = build_server()?;
     let root = workspace_root();
     // The test files by name: how `node --test` expands a folder differs between versions.
     let mut files: Vec<String> = std::fs::read_dir(root.join("web-tests"))
@@ -244,12 +247,27 @@ fn browser() -> Result {
     node.current_dir(&root)
         .args(["--test", "--test-reporter=spec"])
         .args(&files)
-        .env(
-            "LIBRARY_SERVER_BIN",
-            target_dir().join("debug/library-server"),
-        )
+        .env("LIBRARY_SERVER_BIN", binary)
         .env("CHROMIUM_PATH", CHROMIUM);
     run("browser tests (node --test web-tests/*.test.js)", node)
+}
+
+/// The debug `library-server` the API check and the browser tests drive, built as the
+/// `tests` stage builds it (`cargo test --workspace --all-features --no-run`: the binary
+/// the server's own tests start is `target/debug/library-server`), so after that stage
+/// nothing is built again; `cargo build -p library-server`, with the binary's narrower
+/// feature set, would build the server and its dependencies a second time. Its path.
+fn build_server() -> Result<PathBuf> {
+    let mut build = cargo();
+    build.args([
+        "test",
+        "--workspace",
+        "--all-features",
+        "--locked",
+        "--no-run",
+    ]);
+    run("cargo test --workspace --all-features --no-run", build)?;
+    Ok(target_dir().join("debug/library-server"))
 }
 
 /// The stages of `cargo xtask ci`, in the order they run.

@@ -1,7 +1,7 @@
 //! The audit log of staff actions: append-only.
 
 use library_core::StaffId;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
@@ -33,6 +33,21 @@ pub struct AuditEntry {
     pub entry: NewAuditEntry,
 }
 
+/// The insert of an audit entry, with [`audit_entry_values`].
+pub(crate) const INSERT_AUDIT_ENTRY: &str =
+    "INSERT INTO audit_log (staff_id, action, subject, details, at) VALUES (?, ?, ?, ?, ?)";
+
+/// The values of [`INSERT_AUDIT_ENTRY`] for `entry` on `backend`.
+pub(crate) fn audit_entry_values(backend: DbBackend, entry: &NewAuditEntry) -> Vec<Value> {
+    vec![
+        Value::BigInt(entry.staff.map(|s| s.get())),
+        entry.action.as_str().into(),
+        entry.subject.as_str().into(),
+        entry.details.as_str().into(),
+        instant::value(backend, entry.at),
+    ]
+}
+
 /// Appends `entry` on `conn` (a pool, or a transaction whose change it records); its id.
 pub(crate) async fn insert_audit_entry(
     conn: &impl ConnectionTrait,
@@ -40,15 +55,8 @@ pub(crate) async fn insert_audit_entry(
 ) -> Result<i64, DbErr> {
     insert_returning_id(
         conn,
-        "INSERT INTO audit_log (staff_id, action, subject, details, at) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
-        vec![
-            Value::BigInt(entry.staff.map(|s| s.get())),
-            entry.action.as_str().into(),
-            entry.subject.as_str().into(),
-            entry.details.as_str().into(),
-            instant::value(conn.get_database_backend(), entry.at),
-        ],
+        &format!("{INSERT_AUDIT_ENTRY} RETURNING id"),
+        audit_entry_values(conn.get_database_backend(), entry),
     )
     .await
 }

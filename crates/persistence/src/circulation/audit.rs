@@ -12,8 +12,7 @@ use library_circulation::ports::{
 use serde_json::{Value, json};
 
 use super::DbTransaction;
-use crate::audit_store::{NewAuditEntry, insert_audit_entry};
-use crate::sql::infra;
+use crate::audit_store::{INSERT_AUDIT_ENTRY, NewAuditEntry, audit_entry_values};
 
 /// The audit log row of `record`.
 fn entry(record: &CirculationRecord) -> NewAuditEntry {
@@ -165,10 +164,10 @@ fn entry(record: &CirculationRecord) -> NewAuditEntry {
 
 #[async_trait]
 impl AuditJournal for DbTransaction {
+    /// Appended to the transaction's journal, written at its commit.
     async fn record(&mut self, record: CirculationRecord) -> Result<(), InfrastructureError> {
-        insert_audit_entry(&self.txn, &entry(&record))
-            .await
-            .map_err(infra("record a circulation change"))?;
+        let values = audit_entry_values(self.backend, &entry(&record));
+        self.append_to_journal(INSERT_AUDIT_ENTRY, values);
         Ok(())
     }
 }

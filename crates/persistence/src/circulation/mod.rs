@@ -74,6 +74,7 @@ impl DbCirculationStore {
         Ok(DbTransaction {
             backend: self.conn.get_database_backend(),
             txn,
+            journal: Vec::new(),
         })
     }
 
@@ -109,7 +110,11 @@ impl DbCirculationStore {
                 .await
                 .map_err(infra(C))?
         };
-        Ok(DbTransaction { backend, txn })
+        Ok(DbTransaction {
+            backend,
+            txn,
+            journal: Vec::new(),
+        })
     }
 }
 
@@ -129,6 +134,48 @@ impl CirculationStore for DbCirculationStore {
 pub struct DbTransaction {
     backend: DbBackend,
     txn: Txn,
+    /// Rows appended to the journals (the audit log, the circulation statistics), written
+    /// when the transaction commits: nothing in the transaction reads them back, and all of
+    /// them go to the database in one statement just before `COMMIT`
+    /// ([`DbTransaction::write_journal`]).
+    journal: Vec<(&'static str, Vec<sea_orm::Value>)>,
+}
+
+impl DbTransaction {
+    /// Appends the row `insert` (an `INSERT … VALUES (?, …)` without `RETURNING`) writes
+    /// with `values`, to be written at the commit.
+    pub(crate) fn append_to_journal(&mut self, insert: &'static str, values: Vec<sea_orm::Value>) {
+        self.journal.push((insert, values));
+    }
+
+    /// Writes the journals' rows appended since the last call, in one statement: on
+    /// PostgreSQL the inserts as data-modifying `WITH` parts of one statement, on SQLite as
+    /// one call of several statements.
+    async fn write_journal(&mut self) -> Result<(), InfrastructureError> {
+        const C: &str = "write the audit entries and statistics";
+        let journal = std::mem::take(&mut self.journal);
+        if journal.is_empty() {
+            return Ok(());
+        }
+        let sql = if journal.len() == 1 {
+            journal[0].0.to_owned()
+        } else if self.backend == DbBackend::Postgres {
+            let parts: Vec<String> = journal
+                .iter()
+                .enumerate()
+                .map(|(n, (insert, _))| format!("j{n} AS ({insert})"))
+                .collect();
+            format!("WITH {} SELECT 1 AS written", parts.join(", "))
+        } else {
+            let inserts: Vec<&str> = journal.iter().map(|(insert, _)| *insert).collect();
+            inserts.join("; ")
+        };
+        let values = journal.into_iter().flat_map(|(_, values)| values).collect();
+        crate::sql::all(&self.txn, &sql, values)
+            .await
+            .map_err(infra(C))?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for DbTransaction {
@@ -141,7 +188,8 @@ impl std::fmt::Debug for DbTransaction {
 
 #[async_trait]
 impl CirculationTransaction for DbTransaction {
-    async fn commit(self: Box<Self>) -> Result<(), InfrastructureError> {
+    async fn commit(mut self: Box<Self>) -> Result<(), InfrastructureError> {
+        self.write_journal().await?;
         self.txn.commit().await.map_err(infra("commit"))
     }
 
@@ -346,7 +394,7 @@ impl CirculationTransaction for DbTransaction {
         id: ItemId,
     ) -> Result<Option<(Title, Item, Option<Loan>)>, InfrastructureError> {
         const C: &str = "lock title and item with open loan";
-        let sql = lock_copy_sql(self.backend, "", "i.id = ?");
+        let sql = lock_copy_sql(self.backend, "", None, "i.id = ?");
         one(&self.txn, &sql, vec![id.get().into()])
             .await
             .map_err(infra(C))?
@@ -397,7 +445,7 @@ impl CirculationTransaction for DbTransaction {
         const C: &str = "lock title and item with open loan and holds";
         let sql = format!(
             "{}; {}",
-            lock_copy_sql(self.backend, "'copy' AS what, ", "i.id = ?"),
+            lock_copy_sql(self.backend, "'copy' AS what, ", None, "i.id = ?"),
             holds::active_holds_of_title_sql(
                 "'holds' AS what, ",
                 "(SELECT title_id FROM items WHERE id = ?)"
@@ -438,15 +486,33 @@ impl CirculationTransaction for DbTransaction {
     /// SQLite: the four reads sent as one call (`sqlite_batch`), the copy, loans and holds
     /// found through the card and the barcode; the transaction holds the database's write
     /// lock from its start, so they read what the reads one after another would.
-    /// PostgreSQL: the calls one after another (each lock may wait, and what follows must
-    /// be read after it).
+    /// PostgreSQL: the reader, the title and the copy locked in one statement (in that
+    /// order), then the loans, charges and holds read after it (a lock may wait, and what
+    /// follows must be read after it); when that statement finds no row, the calls one
+    /// after another tell whether the reader or the copy is missing.
     async fn checkout_reads(
         &mut self,
         card: &CardNumber,
         barcode: &Barcode,
     ) -> Result<CheckoutReads, InfrastructureError> {
         if self.backend == DbBackend::Postgres {
-            return checkout_reads_by_parts(self, card, barcode).await;
+            const C: &str = "lock reader, title and copy";
+            let sql = lock_copy_sql(self.backend, "", Some("p.card_number = ?"), "i.barcode = ?");
+            let values = vec![card.as_str().into(), barcode.as_str().into()];
+            let Some(row) = one(&self.txn, &sql, values).await.map_err(infra(C))? else {
+                return checkout_reads_by_parts(self, card, barcode).await;
+            };
+            let patron = rows::patron_prefixed(&row, "reader_")?;
+            let (title, item, _) = locked_copy_of(&row, C)?;
+            let loans_charges_and_holds = self
+                .open_loans_charges_and_holds(patron.id, item.title)
+                .await?;
+            return Ok(CheckoutReads::Found(Box::new(CheckoutRecords {
+                patron,
+                title,
+                item,
+                loans_charges_and_holds,
+            })));
         }
         const C: &str = "read reader, copy, loans, charges and holds";
         const READER: &str = "(SELECT id FROM patrons WHERE card_number = ?)";
@@ -488,13 +554,41 @@ impl CirculationTransaction for DbTransaction {
     }
 
     /// SQLite: the four reads sent as one call, as for [`Self::checkout_reads`], the
-    /// borrower found through the copy's open loan. PostgreSQL: the calls one after another.
+    /// borrower found through the copy's open loan. PostgreSQL: the first look at the copy
+    /// and its open loan and the borrower's lock in one statement, then the copy locked
+    /// with its open loan and its title's holds (read after the borrower's lock is
+    /// granted: a statement that waited for a lock returns the rows it did not lock as they
+    /// were when it began, which is what a first look is). When that first statement finds
+    /// no row (no such copy, not on loan, or the borrower gone), the calls one after
+    /// another.
     async fn checkin_reads(
         &mut self,
         barcode: &Barcode,
     ) -> Result<Option<CheckinReads>, InfrastructureError> {
         if self.backend == DbBackend::Postgres {
-            return checkin_reads_by_parts(self, barcode).await;
+            const C: &str = "read copy with open loan, lock borrower";
+            let sql = format!(
+                "SELECT {}, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
+                 JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
+                 JOIN patrons p ON p.id = l.patron_id WHERE i.barcode = ?{}",
+                *rows::READER_COLUMNS,
+                lock_clause_of(self.backend, "p")
+            );
+            let found = one(&self.txn, &sql, vec![barcode.as_str().into()])
+                .await
+                .map_err(infra(C))?;
+            let Some(row) = found else {
+                return checkin_reads_by_parts(self, barcode).await;
+            };
+            let item = rows::item_with_id(&row, "copy_id")?;
+            let borrower = rows::patron_prefixed(&row, "reader_")?;
+            let copy = self.lock_copy_with_holds(item.id).await?;
+            return Ok(Some(CheckinReads {
+                item,
+                loan: open_loan_of(&row, C)?,
+                borrower: Some(borrower),
+                copy,
+            }));
         }
         const C: &str = "read copy, open loan, borrower and holds";
         let sql = format!(
@@ -504,7 +598,7 @@ impl CirculationTransaction for DbTransaction {
              SELECT 'reader' AS what, {PATRON_COLUMNS} FROM patrons WHERE id = \
              (SELECT l.patron_id FROM loans l JOIN items i ON i.id = l.item_id \
              WHERE i.barcode = ? AND l.returned_at IS NULL); {}; {}",
-            lock_copy_sql(self.backend, "'copy' AS what, ", "i.barcode = ?"),
+            lock_copy_sql(self.backend, "'copy' AS what, ", None, "i.barcode = ?"),
             holds::active_holds_of_title_sql(
                 "'holds' AS what, ",
                 "(SELECT title_id FROM items WHERE barcode = ?)"
@@ -674,15 +768,26 @@ fn loans_and_charges_of<'a>(
     Ok((loans, owed))
 }
 
-/// Item `?` with its title, both locked (title first), and its open loan; `extra` columns
-/// first.
-fn lock_copy_sql(backend: DbBackend, extra: &str, which: &str) -> String {
+/// Item `which` with its title, both locked (title first), and its open loan; `extra`
+/// columns first. With `reader` (a condition on patrons `p`), that reader too, locked
+/// before them (PostgreSQL locks the relations of `FOR … OF` in the order listed), its
+/// columns named as [`rows::READER_COLUMNS`] names them.
+fn lock_copy_sql(backend: DbBackend, extra: &str, reader: Option<&str>, which: &str) -> String {
+    let (reader_columns, patrons, reader, locked) = match reader {
+        Some(condition) => (
+            format!("{}, ", *rows::READER_COLUMNS),
+            "patrons p, ",
+            format!("{condition} AND "),
+            "p, t, i",
+        ),
+        None => (String::new(), "", String::new(), "t, i"),
+    };
     format!(
-        "SELECT {extra}t.name AS title_name, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} FROM items i \
-         JOIN titles t ON t.id = i.title_id \
+        "SELECT {extra}{reader_columns}t.name AS title_name, {COPY_COLUMNS}, {OPEN_LOAN_COLUMNS} \
+         FROM {patrons}items i JOIN titles t ON t.id = i.title_id \
          LEFT JOIN loans l ON l.item_id = i.id AND l.returned_at IS NULL \
-         WHERE {which}{}",
-        lock_clause_of(backend, "t, i")
+         WHERE {reader}{which}{}",
+        lock_clause_of(backend, locked)
     )
 }
 

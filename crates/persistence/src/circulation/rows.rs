@@ -1,6 +1,8 @@
 //! Rows ↔ circulation records: the SELECT lists and the conversions, shared by the unit of
 //! work and the admin stores.
 
+use std::sync::LazyLock;
+
 use library_circulation::ports::InfrastructureError;
 use library_circulation::{
     CancelReason, CancelledBy, DueDate, Hold, HoldState, Item, ItemStatus, ItemType, Loan, Patron,
@@ -66,12 +68,34 @@ pub(crate) fn code(context: &str, s: &str) -> Result<LibraryCode, Infrastructure
 /// A reader as circulation sees them. A reader registered without a circulation profile
 /// (category, home library, card expiry) cannot borrow: that is a data error, reported.
 pub(crate) fn patron(row: &QueryResult) -> Result<Patron, InfrastructureError> {
+    patron_prefixed(row, "")
+}
+
+/// [`PATRON_COLUMNS`] of patrons `p`, each named with `reader_` before its name, for rows
+/// that join the reader to other records (read with [`patron_prefixed`]).
+pub(crate) static READER_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    PATRON_COLUMNS
+        .split(", ")
+        .map(|column| match column.rsplit_once(" AS ") {
+            Some((expression, name)) => format!("{expression} AS reader_{name}"),
+            None => format!("p.{column} AS reader_{column}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+});
+
+/// [`patron`] from columns named with `prefix` before [`PATRON_COLUMNS`]' names.
+pub(crate) fn patron_prefixed(
+    row: &QueryResult,
+    prefix: &str,
+) -> Result<Patron, InfrastructureError> {
     const C: &str = "read reader";
-    let id: i64 = get(row, "id").map_err(db(C))?;
-    let card: String = get(row, "card_number").map_err(db(C))?;
-    let category: Option<String> = get(row, "category").map_err(db(C))?;
-    let home: Option<String> = get(row, "home_library").map_err(db(C))?;
-    let expires: Option<Date> = get(row, "card_expires_on").map_err(db(C))?;
+    let get = |column: &str| format!("{prefix}{column}");
+    let id: i64 = row.try_get("", &get("id")).map_err(db(C))?;
+    let card: String = row.try_get("", &get("card_number")).map_err(db(C))?;
+    let category: Option<String> = row.try_get("", &get("category")).map_err(db(C))?;
+    let home: Option<String> = row.try_get("", &get("home_library")).map_err(db(C))?;
+    let expires: Option<Date> = row.try_get("", &get("card_expires_on")).map_err(db(C))?;
     let (Some(category), Some(home), Some(expires)) = (category, home, expires) else {
         return Err(InfrastructureError::new(format!(
             "reader {id} has no circulation profile (category, home library, card expiry)"
@@ -83,8 +107,8 @@ pub(crate) fn patron(row: &QueryResult) -> Result<Patron, InfrastructureError> {
         category: ReaderCategory::parse(&category).map_err(|e| corrupt(C, e))?,
         home_library: code(C, &home)?,
         card_expires_on: expires,
-        suspended_until: get(row, "suspended_until").map_err(db(C))?,
-        blocked: get::<i32>(row, "blocked").map_err(db(C))? != 0,
+        suspended_until: row.try_get("", &get("suspended_until")).map_err(db(C))?,
+        blocked: row.try_get::<i32>("", &get("blocked")).map_err(db(C))? != 0,
     })
 }
 

@@ -7,27 +7,25 @@ use sea_orm::Value;
 
 use super::DbTransaction;
 use crate::instant;
-use crate::sql::{exec, infra};
 
 #[async_trait]
 impl StatisticsJournal for DbTransaction {
+    /// Appended to the transaction's journal, written at its commit.
     async fn count(&mut self, statistic: CirculationStatistic) -> Result<(), InfrastructureError> {
-        exec(
-            &self.txn,
+        let values = vec![
+            statistic.kind.code().into(),
+            Value::String(statistic.channel.map(|c| c.code().to_owned())),
+            statistic.library.as_str().into(),
+            Value::TimeDate(Some(statistic.on)),
+            instant::value(self.backend, statistic.at),
+            Value::BigInt(statistic.loan.map(|l| l.get())),
+            Value::BigInt(statistic.hold.map(|h| h.get())),
+        ];
+        self.append_to_journal(
             "INSERT INTO circulation_statistics (kind, channel, library_code, on_date, at, \
              loan_id, hold_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                statistic.kind.code().into(),
-                Value::String(statistic.channel.map(|c| c.code().to_owned())),
-                statistic.library.as_str().into(),
-                Value::TimeDate(Some(statistic.on)),
-                instant::value(self.backend, statistic.at),
-                Value::BigInt(statistic.loan.map(|l| l.get())),
-                Value::BigInt(statistic.hold.map(|h| h.get())),
-            ],
-        )
-        .await
-        .map_err(infra("count a circulation statistic"))?;
+            values,
+        );
         Ok(())
     }
 }

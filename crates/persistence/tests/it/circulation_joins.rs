@@ -10,8 +10,10 @@ use library_circulation::ports::{
     CheckoutReads, CirculationStore, CirculationTransaction, checkin_reads_by_parts,
     checkout_reads_by_parts,
 };
-use library_circulation::service::{CheckinRequest, CheckoutRequest, PlaceHoldRequest};
-use library_circulation::{ItemPlacement, ItemStatus, Loan, NewLoan};
+use library_circulation::service::{
+    CheckinRequest, CheckoutError, CheckoutRequest, PlaceHoldRequest,
+};
+use library_circulation::{CheckoutRefusal, ItemPlacement, ItemStatus, Loan, NewLoan};
 use library_core::{ItemId, ManualClock, Money, PatronId, TitleId};
 use library_fines::NewCharge;
 use time::macros::date;
@@ -388,7 +390,6 @@ async fn lending_and_closing_write_the_loan_and_the_copy_together() {
 /// runs after the change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkin_racing_a_return_and_lend_checks_in_the_new_loan() {
-    use sea_orm::ConnectionTrait;
     for t in backends().await {
         let db = t.connect().await;
         let s = seed_db(&db, 2, 1).await;
@@ -420,30 +421,7 @@ async fn a_checkin_racing_a_return_and_lend_checks_in_the_new_loan() {
         };
         if t.name == "postgres" {
             // Wait until the checkin waits for reader 1's lock.
-            let admin = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
-            let name = crate::support::database_name(&t.url);
-            let waiting = format!(
-                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = '{name}' \
-                 AND wait_event_type = 'Lock'"
-            );
-            let mut waited = 0;
-            loop {
-                let row = admin
-                    .query_one_raw(sea_orm::Statement::from_string(
-                        sea_orm::DbBackend::Postgres,
-                        waiting.clone(),
-                    ))
-                    .await
-                    .unwrap()
-                    .unwrap();
-                if row.try_get::<i64>("", "n").unwrap() > 0 {
-                    break;
-                }
-                waited += 1;
-                assert!(waited < 500, "the checkin never waited for the lock");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            admin.close().await.unwrap();
+            wait_for_a_lock_wait(&t.url).await;
         }
         // Returned, and lent to reader 2.
         let mut returned = lent.clone();
@@ -499,4 +477,110 @@ async fn a_checkin_racing_a_return_and_lend_checks_in_the_new_loan() {
         drop(tx);
         db.close().await.unwrap();
     }
+}
+
+/// A checkout waits for its reader's lock (held by another transaction) while that
+/// transaction lends the copy to another reader: the checkout, resumed, sees the copy on
+/// loan and refuses it; only the other loan is stored. On PostgreSQL the reader, title and
+/// copy are locked in one statement, which reads the copy again once the locks are
+/// granted. On SQLite, whose writers queue, the checkout simply runs after the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_waiting_for_its_reader_sees_the_copy_lent_meanwhile() {
+    for t in backends().await {
+        let db = t.connect().await;
+        let s = seed_db(&db, 2, 1).await;
+        let (first, second, item) = (s.readers[0], s.readers[1], s.items[0]);
+        let svc = Arc::new(db_service(&db, Arc::new(ManualClock::new(NOW))));
+
+        // Another transaction holds reader 1's lock (on SQLite: the write lock).
+        let mut holder = db.circulation().begin().await.unwrap();
+        holder.patron_for_update(first).await.unwrap().unwrap();
+        let checkout = {
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                svc.checkout(CheckoutRequest {
+                    card_number: card_of(1),
+                    item_barcode: barcode("B0001"),
+                    library: code("HKCL"),
+                })
+                .await
+            })
+        };
+        if t.name == "postgres" {
+            wait_for_a_lock_wait(&t.url).await;
+        }
+        // The copy lent to reader 2 meanwhile.
+        holder.item_for_update(item).await.unwrap().unwrap();
+        let other = holder
+            .lend(NewLoan {
+                patron: second,
+                item,
+                library: code("HKCL"),
+                borrowed_at: NOW,
+                due: library_circulation::DueDate {
+                    on: date!(2026 - 12 - 21),
+                    at: NOW,
+                },
+            })
+            .await
+            .unwrap();
+        holder.commit().await.unwrap();
+
+        let outcome = tokio::time::timeout(Duration::from_secs(20), checkout)
+            .await
+            .unwrap_or_else(|_| panic!("{}: the checkout hung", t.name))
+            .unwrap();
+        assert!(
+            matches!(
+                outcome,
+                Err(CheckoutError::Refused(CheckoutRefusal::ItemNotAvailable))
+            ),
+            "{}: {outcome:?}",
+            t.name
+        );
+        let mut tx = db.circulation().begin().await.unwrap();
+        assert_eq!(
+            tx.open_loan_of_item(item).await.unwrap().map(|l| l.id),
+            Some(other.id),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            tx.item(item).await.unwrap().unwrap().status,
+            ItemStatus::OnLoan,
+            "{}",
+            t.name
+        );
+        drop(tx);
+        db.close().await.unwrap();
+    }
+}
+
+/// Waits until a session of the test database at `url` waits for a lock (PostgreSQL).
+async fn wait_for_a_lock_wait(url: &str) {
+    use sea_orm::ConnectionTrait;
+    let admin = sea_orm::Database::connect(url).await.unwrap();
+    let name = crate::support::database_name(url);
+    let waiting = format!(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = '{name}' \
+         AND wait_event_type = 'Lock'"
+    );
+    let mut waited = 0;
+    loop {
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                waiting.clone(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 500, "nothing ever waited for a lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    admin.close().await.unwrap();
 }
