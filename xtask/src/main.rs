@@ -33,7 +33,7 @@ mod tidy;
 use std::env;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -329,46 +329,22 @@ fn target_dir() -> PathBuf {
 }
 
 /// The outside-in suites (apps/library-server/tests/outside; docs/operations.md,
-/// Outside-in suites), with `LIBRARY_SERVER_BIN` naming the binary they drive: the release
-/// build with `release`, else the debug one (what CI runs: the release build alone would
-/// take most of CI's time on two cores). PostgreSQL is required with `require_postgres`,
-/// used when it answers otherwise.
-///
-/// The suite's executable is built with every package's library and binaries selected
-/// beside the `outside` target (`--workspace --all-features --lib --bins --test outside
-/// --no-run`), which resolves the features as the `tests` stage does, and run directly.
-/// Naming the one target alone (`cargo test --test outside`) resolved fewer features of the
-/// dependencies and compiled sea-orm and the crates above it again over the `tests`
-/// stage's build (and the next stage compiled them back). A `test = false` target is left
-/// out by `--tests`, so the selection names the kinds of target instead.
+/// Outside-in suites): `cargo test --test outside` with `LIBRARY_SERVER_BIN` naming the
+/// binary they drive: the release build with `release`, else the debug one (what CI runs:
+/// the release build alone would take most of CI's time on two cores). PostgreSQL is
+/// required with `require_postgres`, used when it answers otherwise.
 fn outside(require_postgres: bool, release: bool) -> Result {
-    let mut build = cargo();
-    build
-        .args([
-            "test",
-            "--workspace",
-            "--all-features",
-            "--locked",
-            "--lib",
-            "--bins",
-        ])
-        .args([
-            "--test",
-            "outside",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    eprintln!("xtask: cargo test --workspace --all-features --lib --bins --test outside --no-run");
-    let built = build.output().map_err(|e| format!("cargo: {e}"))?;
-    if !built.status.success() {
-        return Err(format!("building the outside-in suites: {}", built.status));
-    }
-    let executable = outside_executable(&String::from_utf8_lossy(&built.stdout))
-        .ok_or("building the outside-in suites: cargo named no `outside` executable")?;
-    let mut suites = Command::new(&executable);
-    suites.current_dir(workspace_root().join("apps/library-server"));
+    let mut suites = cargo();
+    // `--workspace --all-features`, as the `tests` stage: the same features, so the same
+    // build (a narrower selection would build the dependencies again).
+    suites.args([
+        "test",
+        "--workspace",
+        "--all-features",
+        "--locked",
+        "--test",
+        "outside",
+    ]);
     let binary = if release {
         let mut build = cargo();
         build.args(["build", "--release", "-p", "library-server", "--locked"]);
@@ -386,22 +362,6 @@ fn outside(require_postgres: bool, release: bool) -> Result {
         None => suites.env_remove("LIBRARY_TEST_POSTGRES_URL"),
     };
     run(&format!("outside-in suites ({binary} binary)"), suites)
-}
-
-/// The path of the `outside` test executable in cargo's JSON messages (one object a line).
-fn outside_executable(messages: &str) -> Option<PathBuf> {
-    const EXECUTABLE: &str = "\"executable\":\"";
-    messages
-        .lines()
-        .filter(|line| line.contains("\"reason\":\"compiler-artifact\""))
-        .filter(|line| {
-            line.contains("\"name\":\"outside\"") && line.contains("\"kind\":[\"test\"]")
-        })
-        .find_map(|line| {
-            let start = line.find(EXECUTABLE)? + EXECUTABLE.len();
-            let len = line[start..].find('"')?;
-            Some(PathBuf::from(&line[start..start + len]))
-        })
 }
 
 /// Licences, bans and sources with cargo-deny when it is installed, and the advisories
@@ -501,27 +461,4 @@ fn api_check_if_available() -> Result {
         return Ok(());
     }
     api_check()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_outside_executable_is_found_among_cargo_messages() {
-        let messages = concat!(
-            r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"outside"},"executable":null}"#,
-            "\n",
-            r#"{"reason":"compiler-artifact","target":{"kind":["test"],"name":"it"},"executable":"/t/debug/deps/it-1"}"#,
-            "\n",
-            r#"{"reason":"compiler-artifact","target":{"kind":["test"],"name":"outside"},"executable":"/t/debug/deps/outside-2","fresh":true}"#,
-            "\n",
-            r#"{"reason":"build-finished","success":true}"#,
-        );
-        assert_eq!(
-            outside_executable(messages),
-            Some(PathBuf::from("/t/debug/deps/outside-2"))
-        );
-        assert_eq!(outside_executable(r#"{"reason":"build-finished"}"#), None);
-    }
 }
