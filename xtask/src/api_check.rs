@@ -34,7 +34,7 @@ pub(crate) enum Backend {
     /// A fresh database created on the PostgreSQL server of this URL (an administrator's
     /// connection, as `LIBRARY_TEST_POSTGRES_URL`), dropped afterwards; `psql` creates and
     /// drops it.
-    Postgres(Option<String>),
+    Postgres(String),
 }
 
 /// The whole check, on SQLite.
@@ -56,7 +56,6 @@ pub(crate) fn api_check_on(backend: Backend) -> Result {
             None,
         ),
         Backend::Postgres(admin) => {
-            let admin = admin.ok_or("api-check --postgres: PostgreSQL does not answer")?;
             let name = format!("library_api_check_{}", std::process::id());
             psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"))?;
             psql(&admin, &format!("CREATE DATABASE {name}"))?;

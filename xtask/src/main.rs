@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         Some("api-check") => match args.get(1).map(String::as_str) {
             None => api_check(),
             Some("--postgres") => postgres_url(true)
+                .and_then(|url| url.ok_or_else(|| "PostgreSQL does not answer".to_owned()))
                 .and_then(|url| api_check::api_check_on(api_check::Backend::Postgres(url))),
             Some(other) => Err(format!("api-check: unknown option `{other}`")),
         },

@@ -157,9 +157,7 @@ impl DbTransaction {
         if journal.is_empty() {
             return Ok(());
         }
-        let sql = if journal.len() == 1 {
-            journal[0].0.to_owned()
-        } else if self.backend == DbBackend::Postgres {
+        let sql = if self.backend == DbBackend::Postgres && journal.len() > 1 {
             let parts: Vec<String> = journal
                 .iter()
                 .enumerate()
@@ -167,6 +165,7 @@ impl DbTransaction {
                 .collect();
             format!("WITH {} SELECT 1 AS written", parts.join(", "))
         } else {
+            // One insert alone on either backend; several, one call of them on SQLite.
             let inserts: Vec<&str> = journal.iter().map(|(insert, _)| *insert).collect();
             inserts.join("; ")
         };

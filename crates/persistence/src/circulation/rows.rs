@@ -84,18 +84,18 @@ pub(crate) static READER_COLUMNS: LazyLock<String> = LazyLock::new(|| {
         .join(", ")
 });
 
-/// [`patron`] from columns named with `prefix` before [`PATRON_COLUMNS`]' names.
+/// [`patron`] from columns named with `prefix` before [`PATRON_COLUMNS`]' names (sea-orm's
+/// `try_get` puts the prefix before the name).
 pub(crate) fn patron_prefixed(
     row: &QueryResult,
     prefix: &str,
 ) -> Result<Patron, InfrastructureError> {
     const C: &str = "read reader";
-    let get = |column: &str| format!("{prefix}{column}");
-    let id: i64 = row.try_get("", &get("id")).map_err(db(C))?;
-    let card: String = row.try_get("", &get("card_number")).map_err(db(C))?;
-    let category: Option<String> = row.try_get("", &get("category")).map_err(db(C))?;
-    let home: Option<String> = row.try_get("", &get("home_library")).map_err(db(C))?;
-    let expires: Option<Date> = row.try_get("", &get("card_expires_on")).map_err(db(C))?;
+    let id: i64 = row.try_get(prefix, "id").map_err(db(C))?;
+    let card: String = row.try_get(prefix, "card_number").map_err(db(C))?;
+    let category: Option<String> = row.try_get(prefix, "category").map_err(db(C))?;
+    let home: Option<String> = row.try_get(prefix, "home_library").map_err(db(C))?;
+    let expires: Option<Date> = row.try_get(prefix, "card_expires_on").map_err(db(C))?;
     let (Some(category), Some(home), Some(expires)) = (category, home, expires) else {
         return Err(InfrastructureError::new(format!(
             "reader {id} has no circulation profile (category, home library, card expiry)"
@@ -107,8 +107,8 @@ pub(crate) fn patron_prefixed(
         category: ReaderCategory::parse(&category).map_err(|e| corrupt(C, e))?,
         home_library: code(C, &home)?,
         card_expires_on: expires,
-        suspended_until: row.try_get("", &get("suspended_until")).map_err(db(C))?,
-        blocked: row.try_get::<i32>("", &get("blocked")).map_err(db(C))? != 0,
+        suspended_until: row.try_get(prefix, "suspended_until").map_err(db(C))?,
+        blocked: row.try_get::<i32>(prefix, "blocked").map_err(db(C))? != 0,
     })
 }
 
