@@ -6,9 +6,9 @@
 //!   run as doc tests).
 //!   PostgreSQL-backed tests run when `LIBRARY_TEST_POSTGRES_URL` is set; when it is not and
 //!   PostgreSQL answers on 127.0.0.1:5432, it is set to that server.
-//! - `outside [--release]`: the outside-in suites (`apps/library-server/tests/outside`):
-//!   builds `library-server` (the release build with `--release`) and runs the suites
-//!   against it as separate processes.
+//! - `outside [--release]`: the outside-in suites (`apps/library-server/tests/outside`,
+//!   ignored in a plain `cargo test`): builds the tests and `library-server` (the release
+//!   build with `--release`) and runs the suites against it as separate processes.
 //! - `ci [STAGE…]`: what `.ci/run` calls: the stages in order, each timed, with PostgreSQL
 //!   required (a stage fails, not skips, when PostgreSQL is unreachable): `lint` (format
 //!   check, clippy, rustdoc), `tests` (every test of the workspace), `outside`, `api`
@@ -33,7 +33,7 @@ mod tidy;
 use std::env;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -90,19 +90,30 @@ fn cargo() -> Command {
     cmd
 }
 
-fn run(step: &str, mut cmd: Command) -> Result {
+fn run(step: &str, cmd: Command) -> Result {
+    run_output(step, cmd).map(drop)
+}
+
+/// Runs `cmd`, timed, and returns what it wrote to its standard output when that was piped
+/// (empty otherwise: the output went to ours).
+fn run_output(step: &str, mut cmd: Command) -> Result<Vec<u8>> {
     eprintln!("xtask: {step}");
     let started = Instant::now();
-    let status = cmd
-        .status()
+    let output = cmd
+        .spawn()
+        .and_then(std::process::Child::wait_with_output)
         .map_err(|e| format!("{step}: could not start: {e}"))?;
     eprintln!(
         "xtask: {step}: {} in {:.1}s",
-        if status.success() { "ok" } else { "FAILED" },
+        if output.status.success() {
+            "ok"
+        } else {
+            "FAILED"
+        },
         started.elapsed().as_secs_f64()
     );
-    if status.success() {
-        Ok(())
+    if output.status.success() {
+        Ok(output.stdout)
     } else {
         Err(format!("{step} failed"))
     }
@@ -253,21 +264,65 @@ fn browser() -> Result {
     run("browser tests (node --test web-tests/*.test.js)", node)
 }
 
-/// The debug `library-server` the API check and the browser tests drive, built as the
-/// `tests` stage builds it (`cargo test --workspace --all-features --no-run`: the binary
-/// the server's own tests start is `target/debug/library-server`), so after that stage
-/// nothing is built again; `cargo build -p library-server`, with the binary's narrower
-/// feature set, would build the server and its dependencies a second time. Its path.
-fn build_server() -> Result<PathBuf> {
+/// Builds every test of the workspace as the `tests` stage does (`cargo test --workspace
+/// --all-features --no-run`), so after that stage nothing is built again: one selection
+/// for the tests, the outside-in suite, the API check and the browser tests. Another
+/// selection (`cargo build -p library-server`, `cargo test --test outside`) resolves other
+/// features of the dependencies and would compile them and the server a second time.
+/// The test executables cargo reports, by target name.
+fn build_tests() -> Result<Vec<(String, PathBuf)>> {
     let mut build = cargo();
-    build.args([
-        "test",
-        "--workspace",
-        "--all-features",
-        "--locked",
-        "--no-run",
-    ]);
-    run("cargo test --workspace --all-features --no-run", build)?;
+    build
+        .args([
+            "test",
+            "--workspace",
+            "--all-features",
+            "--locked",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdout(Stdio::piped());
+    let stdout = run_output("cargo test --workspace --all-features --no-run", build)?;
+    Ok(String::from_utf8_lossy(&stdout)
+        .lines()
+        .filter_map(test_executable)
+        .collect())
+}
+
+/// The target name and executable of one line of cargo's JSON messages, when it reports a
+/// built test executable (`"reason":"compiler-artifact"`, `"kind":["test"]`).
+fn test_executable(line: &str) -> Option<(String, PathBuf)> {
+    if !line.contains(r#""reason":"compiler-artifact""#) || !line.contains(r#""kind":["test"]"#) {
+        return None;
+    }
+    let name = json_string_after(line, r#""name":"#)?;
+    let executable = json_string_after(line, r#""executable":"#)?;
+    Some((name, PathBuf::from(executable)))
+}
+
+/// The JSON string that follows `key` in `line` (the first occurrence), unescaped.
+fn json_string_after(line: &str, key: &str) -> Option<String> {
+    let rest = line[line.find(key)? + key.len()..].strip_prefix('"')?;
+    let mut value = String::new();
+    let mut chars = rest.chars();
+    loop {
+        match chars.next()? {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+}
+
+/// The debug `library-server` the API check and the browser tests drive, built with
+/// [`build_tests`] (the binary the server's own tests start is `target/debug/library-server`).
+/// Its path.
+fn build_server() -> Result<PathBuf> {
+    build_tests()?;
     Ok(target_dir().join("debug/library-server"))
 }
 
@@ -330,22 +385,22 @@ fn target_dir() -> PathBuf {
 }
 
 /// The outside-in suites (apps/library-server/tests/outside; docs/operations.md,
-/// Outside-in suites): `cargo test --test outside` with `LIBRARY_SERVER_BIN` naming the
-/// binary they drive: the release build with `release`, else the debug one (what CI runs:
-/// the release build alone would take most of CI's time on two cores). PostgreSQL is
-/// required with `require_postgres`, used when it answers otherwise.
+/// Outside-in suites): the suite's executable, built with every other test
+/// ([`build_tests`]), run with `--ignored` (its tests are ignored in a plain `cargo test`),
+/// with `LIBRARY_SERVER_BIN` naming the binary they drive: the release build with `release`,
+/// else the debug one (what CI runs: the release build alone would take most of CI's time on
+/// two cores). PostgreSQL is required with `require_postgres`, used when it answers
+/// otherwise.
 fn outside(require_postgres: bool, release: bool) -> Result {
-    let mut suites = cargo();
-    // `--workspace --all-features`, as the `tests` stage: the same features, so the same
-    // build (a narrower selection would build the dependencies again).
-    suites.args([
-        "test",
-        "--workspace",
-        "--all-features",
-        "--locked",
-        "--test",
-        "outside",
-    ]);
+    let executable = build_tests()?
+        .into_iter()
+        .find_map(|(name, path)| (name == "outside").then_some(path))
+        .ok_or("cargo built no `outside` test executable")?;
+    let mut suites = Command::new(executable);
+    // Where `cargo test` runs a package's tests: the package's folder.
+    suites
+        .current_dir(workspace_root().join("apps/library-server"))
+        .arg("--ignored");
     let binary = if release {
         let mut build = cargo();
         build.args(["build", "--release", "-p", "library-server", "--locked"]);
@@ -354,7 +409,7 @@ fn outside(require_postgres: bool, release: bool) -> Result {
         suites.env("LIBRARY_SERVER_BIN", &path);
         "release"
     } else {
-        // The binary cargo builds for the suite (`CARGO_BIN_EXE_library-server`).
+        // The binary cargo built with the tests (`CARGO_BIN_EXE_library-server`).
         suites.env_remove("LIBRARY_SERVER_BIN");
         "debug"
     };
@@ -462,4 +517,41 @@ fn api_check_if_available() -> Result {
         return Ok(());
     }
     api_check()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_executable_is_read_from_cargos_message() {
+        let line = r#"{"reason":"compiler-artifact","package_id":"path+file:///w/apps/library-server#library-server@0.1.0","manifest_path":"/w/apps/library-server/Cargo.toml","target":{"kind":["test"],"crate_types":["bin"],"name":"outside","src_path":"/w/apps/library-server/tests/outside/main.rs","edition":"2024","doc":false,"doctest":false,"test":true},"profile":{"opt_level":"0","debuginfo":2,"debug_assertions":true,"overflow_checks":true,"test":true},"features":[],"filenames":["/w/target/debug/deps/outside-0f3c"],"executable":"/w/target/debug/deps/outside-0f3c","fresh":true}"#;
+        assert_eq!(
+            test_executable(line),
+            Some((
+                "outside".to_owned(),
+                PathBuf::from("/w/target/debug/deps/outside-0f3c")
+            ))
+        );
+    }
+
+    #[test]
+    fn a_library_or_a_message_without_an_executable_is_no_test_executable() {
+        let library = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"library_core","test":true},"executable":null,"fresh":true}"#;
+        assert_eq!(test_executable(library), None);
+        let finished = r#"{"reason":"build-finished","success":true}"#;
+        assert_eq!(test_executable(finished), None);
+    }
+
+    #[test]
+    fn an_escaped_json_string_is_unescaped() {
+        assert_eq!(
+            json_string_after(r#"{"executable":"/a \"b\"\\c"}"#, r#""executable":"#),
+            Some(r#"/a "b"\c"#.to_owned())
+        );
+        assert_eq!(
+            json_string_after(r#"{"executable":null}"#, r#""executable":"#),
+            None
+        );
+    }
 }

@@ -460,6 +460,7 @@ impl Drop for SmallDisk {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn sqlite_on_a_full_disk_acknowledges_only_what_it_stores_and_recovers() {
     let Some(disk) = SmallDisk::mount("6m") else {
         return;
@@ -531,6 +532,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_stores_and_recovers() {
 /// attached read-only). The server must refuse to start with a clear message and no
 /// panic, leave the file as it was, and start and serve it once the file system is writable.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn sqlite_on_a_read_only_file_system_refuses_to_start_and_loses_nothing() {
     let Some(disk) = SmallDisk::mount("8m") else {
         return;
@@ -638,6 +640,7 @@ async fn execute(admin: &sea_orm::DatabaseConnection, sql: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn postgres_backends_terminated_under_load_lose_nothing() {
     let Some((db, admin_url, name)) = postgres().await else {
         return;
@@ -683,6 +686,7 @@ async fn postgres_backends_terminated_under_load_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn postgres_refusing_connections_for_a_while_gives_503_and_recovers() {
     let Some((db, admin_url, name)) = postgres().await else {
         return;

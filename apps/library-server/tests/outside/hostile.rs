@@ -151,6 +151,7 @@ const SLOW_CLIENTS: usize = 300;
 const ATTACK: Duration = Duration::from_secs(6);
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn slow_http_clients_do_not_stop_ordinary_requests() {
     for db in test_databases().await {
         let (url, label) = (db.url(), db.label());
@@ -371,6 +372,7 @@ async fn hostile(
 const PER_KIND: usize = 60;
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn idle_and_garbage_sip2_connections_do_not_stop_a_station() {
     for db in test_databases().await {
         let (url, label) = (db.url(), db.label());

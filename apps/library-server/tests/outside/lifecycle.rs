@@ -7,6 +7,7 @@ use crate::server::{Options, Server};
 use crate::support::{standard_rules, test_databases};
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "outside-in suite: run by `cargo xtask outside`"]
 async fn a_killed_server_restarts_on_its_database_with_what_it_acknowledged() {
     for db in test_databases().await {
         let url = db.url();

@@ -2,11 +2,12 @@
 //! suite's own, driven over real HTTP and SIP2 connections, killed and restarted the way an
 //! operator's machine would see it.
 //!
-//! The binary is the one `LIBRARY_SERVER_BIN` names (`cargo xtask ci` builds the release
-//! binary and sets it), or else the one cargo builds for these tests. The suite is not part
-//! of a plain `cargo test` (`test = false` in Cargo.toml): run it with `cargo xtask outside`
-//! or `cargo test -p library-server --test outside`. Each suite runs on SQLite and, when
-//! `LIBRARY_TEST_POSTGRES_URL` is set, on PostgreSQL. docs/operations.md, Outside-in suites,
+//! The binary is the one `LIBRARY_SERVER_BIN` names (`cargo xtask outside --release` builds
+//! the release binary and sets it), or else the one cargo builds for these tests (what CI
+//! drives). A plain `cargo test` builds the suite but skips its tests (each is ignored, with
+//! the reason): run it with `cargo xtask outside` or `cargo test -p library-server --test
+//! outside -- --ignored`. Each suite runs on SQLite and, when `LIBRARY_TEST_POSTGRES_URL` is
+//! set, on PostgreSQL. docs/operations.md, Outside-in suites,
 //! lists them with what each proves.
 
 mod contention;
