@@ -661,7 +661,8 @@ async fn check_loans(stored: &Stored, logs: &[&[Step]]) -> Vec<String> {
         )
         .await;
     // (card, barcode) → [(loan, renewals, returned)]
-    let mut by_pair: HashMap<(String, String), Vec<(i64, i64, bool)>> = HashMap::new();
+    type Pair = (String, String);
+    let mut by_pair: HashMap<Pair, Vec<(i64, i64, bool)>> = HashMap::new();
     for r in &rows {
         by_pair
             .entry((text(r, "card_number"), text(r, "barcode")))

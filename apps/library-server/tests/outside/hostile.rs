@@ -182,10 +182,7 @@ async fn slow_http_clients_do_not_stop_ordinary_requests() {
         let ((rounds, wrong), peak) = tokio::join!(
             ordinary_http(&server.base, &reader, &staff, &card, &ordinary_stop),
             async {
-                let peak = async {
-                    let peak = peak_fds(pid, &ordinary_stop).await;
-                    peak
-                };
+                let peak = peak_fds(pid, &ordinary_stop);
                 let timer = async {
                     tokio::time::sleep(ATTACK).await;
                     ordinary_stop.store(true, Ordering::Relaxed);
@@ -310,7 +307,7 @@ enum Garbage {
     /// One line longer than any message, never ended.
     Overlong,
     /// A good login, then random bytes.
-    LoginThenGarbage,
+    LoginThenNoise,
     /// Half a patron-status message, then silence.
     HalfMessage,
 }
@@ -346,7 +343,7 @@ async fn hostile(
         Garbage::Idle => Ok(()),
         Garbage::Random => write.write_all(&noise(4096)).await,
         Garbage::Overlong => write.write_all(&vec![b'A'; 64 * 1024]).await,
-        Garbage::LoginThenGarbage => {
+        Garbage::LoginThenNoise => {
             let login = format!("9300CN{STATION}|CO{STATION_PASSWORD}|CPKLN|\r");
             let _ = write.write_all(login.as_bytes()).await;
             write.write_all(&noise(4096)).await
@@ -355,12 +352,12 @@ async fn hostile(
     };
     let mut sink = vec![0u8; 8192];
     let wait = match kind {
-        Garbage::LoginThenGarbage => Duration::from_secs(3),
+        Garbage::LoginThenNoise => Duration::from_secs(3),
         _ => Duration::from_secs(30),
     };
     loop {
         match tokio::time::timeout(wait, read.read(&mut sink)).await {
-            Err(_) if matches!(kind, Garbage::LoginThenGarbage) => return Ok(None),
+            Err(_) if matches!(kind, Garbage::LoginThenNoise) => return Ok(None),
             Err(_) => return Err(format!("{kind:?}: still open after 30 s")),
             Ok(Ok(0) | Err(_)) => return Ok(Some(started.elapsed())),
             Ok(Ok(_)) => {} // an answer (`96`, a `94`): read on until the close
@@ -415,7 +412,7 @@ async fn idle_and_garbage_sip2_connections_do_not_stop_a_station() {
             Garbage::Idle,
             Garbage::Random,
             Garbage::Overlong,
-            Garbage::LoginThenGarbage,
+            Garbage::LoginThenNoise,
             Garbage::HalfMessage,
         ];
         let attack_stop = AtomicBool::new(false);

@@ -10,6 +10,9 @@
 //! set, on PostgreSQL. docs/operations.md, Outside-in suites,
 //! lists them with what each proves.
 
+// Each suite prints what it measured (connections, rounds, recovery times) for the CI log.
+#![allow(clippy::print_stderr)]
+
 mod contention;
 mod crash;
 mod faults;
