@@ -41,6 +41,15 @@ pub struct ServerConfig {
     /// [`Self::max_connections`] so that logged-in stations keep their room; one more is
     /// closed at once.
     pub max_unauthenticated: usize,
+    /// A connection closed for a cap above (or [`Self::max_connections`]), or closed before
+    /// logging in for what it sent (a line over the limit, a message other than `93`/`99`,
+    /// unreadable messages, wrong passwords, TLS), is first held this long, unread, and then
+    /// closed: a client that reconnects as soon as it is closed does so at most once per
+    /// hold, instead of thousands of times a second. [`Duration::ZERO`] closes at once.
+    pub refusal_hold: Duration,
+    /// Connections refused at accept held at once (each an open socket); one more is closed
+    /// at once.
+    pub max_held: usize,
     /// Variable-field encoding on the wire.
     pub charset: Charset,
     /// When true, a message without an `AZ` checksum is answered `96` (FOLIO's
@@ -79,6 +88,8 @@ impl Default for ServerConfig {
             login_deadline: Duration::from_secs(10),
             max_unauthenticated_per_address: 4,
             max_unauthenticated: 32,
+            refusal_hold: Duration::from_secs(1),
+            max_held: 256,
             charset: Charset::Utf8,
             require_error_detection: false,
             local_offset: library_core::DEFAULT_LIBRARY_OFFSET,

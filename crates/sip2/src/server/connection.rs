@@ -54,6 +54,9 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
         let (read_half, mut write_half) = stream.into_split();
         let mut reader = LineReader::new(read_half, config.line_limit());
         let mut session = Session::new(backend.clone(), config.clone(), peer);
+        // Closed before logging in for what it sent: held a moment first (the config's
+        // `refusal_hold`), so that a client reconnecting at once slows down.
+        let mut held = false;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -96,6 +99,7 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 Ok(Ok(Line::Closed)) => break,
                 Ok(Ok(Line::TooLong)) => {
                     debug!(%peer, "line over the limit; closing");
+                    held = !logged_in;
                     break;
                 }
                 Ok(Ok(Line::Complete(line))) => line,
@@ -116,10 +120,17 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                     over_cap = true;
                 }
             }
+            let not_logged_in = session.station_id().is_none();
             let (bytes, close) = match action {
-                Action::Nothing if over_cap => break,
+                Action::Nothing if over_cap => {
+                    held = true;
+                    break;
+                }
                 Action::Nothing => continue,
-                Action::Close => break,
+                Action::Close => {
+                    held = not_logged_in;
+                    break;
+                }
                 Action::Reply(bytes) => (bytes, over_cap),
                 Action::ReplyAndClose(bytes) => (bytes, true),
             };
@@ -136,7 +147,15 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 }
             }
             if close {
+                held = not_logged_in;
                 break;
+            }
+        }
+        if held && !config.refusal_hold.is_zero() && !*shutdown.borrow() {
+            tokio::select! {
+                () = tokio::time::sleep(config.refusal_hold) => {}
+                _ = shutdown.changed() => {}
+                () = kick.notified() => {}
             }
         }
         let _ = timeout(config.write_timeout, write_half.shutdown()).await;

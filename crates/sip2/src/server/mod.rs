@@ -26,6 +26,11 @@
 //!   idle or half-open connections cannot lock stations out. Each connection closed for
 //!   this is reported once to [`Sip2Backend::connection_refused`] (the backend reports a
 //!   `93` from an address its station does not allow itself, once per `93`).
+//! - **Reconnecting too fast.** A connection refused for a cap, or closed before logging in
+//!   for what it sent, is held unread for [`ServerConfig::refusal_hold`] before it is
+//!   closed (at most [`ServerConfig::max_held`] refused at accept at once), so a client that
+//!   reconnects as soon as it is closed costs the server a connection a second, not
+//!   thousands.
 //! - **Replays.** `97` resends the last response byte for byte; the previous line sent
 //!   again with the same `AY` and `AZ` gets the last response without running it again (a
 //!   station retrying a checkout or a payment must not do it twice).
@@ -54,7 +59,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -121,6 +126,7 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
     pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let permits = Arc::new(Semaphore::new(self.config.max_connections.max(1)));
+        let held = Arc::new(Semaphore::new(self.config.max_held));
         let mut tasks = JoinSet::new();
         tokio::pin!(shutdown);
         if let Ok(addr) = listener.local_addr() {
@@ -142,17 +148,17 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
                     continue;
                 }
             };
-            // Not logged in yet: within the caps, or closed at once.
+            // Not logged in yet: within the caps, or held a moment and closed.
             let Some(pass) = self.gate.admit(peer.ip()) else {
                 debug!(%peer, "too many SIP2 connections not logged in; closing the new one");
                 self.backend
                     .connection_refused(peer.ip(), ConnectionRefusal::UnauthenticatedLimit);
-                drop(stream);
+                self.hold_then_close(stream, &held, &stop_rx, &mut tasks);
                 continue;
             };
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 debug!(%peer, "too many SIP2 connections; closing the new one");
-                drop(stream);
+                self.hold_then_close(stream, &held, &stop_rx, &mut tasks);
                 continue;
             };
             let (id, kick) = self.registry.register();
@@ -189,5 +195,32 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
             tasks.shutdown().await;
         }
         info!("sip2 stopped");
+    }
+
+    /// Closes a connection refused at accept after [`ServerConfig::refusal_hold`] (at once
+    /// on shutdown), unread; at once when [`ServerConfig::max_held`] are held already.
+    fn hold_then_close(
+        &self,
+        stream: TcpStream,
+        held: &Arc<Semaphore>,
+        stop: &watch::Receiver<bool>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        let hold = self.config.refusal_hold;
+        if hold.is_zero() {
+            return;
+        }
+        let Ok(place) = held.clone().try_acquire_owned() else {
+            return;
+        };
+        let mut stop = stop.clone();
+        tasks.spawn(async move {
+            let _place = place;
+            let _stream = stream;
+            tokio::select! {
+                () = tokio::time::sleep(hold) => {}
+                _ = stop.changed() => {}
+            }
+        });
     }
 }

@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use library_sip2::server::{ConnectionRefusal, ServerConfig};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpSocket;
+use tokio::time::Instant;
 
 use crate::fake::*;
 use crate::{DATE, Station, TestServer, config, fields};
@@ -50,6 +52,94 @@ async fn the_fifth_idle_connection_from_one_address_is_closed_at_once() {
     idle[0].login().await;
     let mut again = connect_from("127.0.0.2", server.addr).await;
     assert!(again.exchange("9900802.00").await.starts_with("98"));
+}
+
+/// How long until the server closes `station`'s connection unanswered, from now.
+async fn closed_within(station: &mut Station) -> Duration {
+    let started = Instant::now();
+    station.expect_closed().await;
+    started.elapsed()
+}
+
+/// True when nothing arrives on `station`'s connection, not even its close, for `wait`.
+async fn still_open_after(station: &mut Station, wait: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(wait, station.stream.read(&mut byte))
+        .await
+        .is_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_refused_or_misbehaving_before_login_is_held_before_it_is_closed() {
+    let hold = Duration::from_millis(400);
+    let server = TestServer::start_with(ServerConfig {
+        refusal_hold: hold,
+        ..config()
+    })
+    .await;
+    // Over the cap of its address: held, then closed.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect_from("127.0.0.2", server.addr).await;
+        assert!(s.exchange("9900802.00").await.starts_with("98"));
+        idle.push(s);
+    }
+    let mut fifth = connect_from("127.0.0.2", server.addr).await;
+    let waited = closed_within(&mut fifth).await;
+    assert!(waited >= hold - Duration::from_millis(20), "{waited:?}");
+
+    // A message other than `93`/`99` before logging in: held, then closed, unanswered.
+    let mut early = connect_from("127.0.0.3", server.addr).await;
+    let started = Instant::now();
+    early
+        .expect_closed_after(format!("23001{DATE}AOMAIN|AA{READER}|AC|\r").as_bytes())
+        .await;
+    let waited = started.elapsed();
+    assert!(waited >= hold - Duration::from_millis(20), "{waited:?}");
+
+    // A line over the limit before logging in: the same.
+    let mut long = connect_from("127.0.0.4", server.addr).await;
+    let started = Instant::now();
+    long.expect_closed_after(&vec![b'A'; 32 * 1024]).await;
+    let waited = started.elapsed();
+    assert!(waited >= hold - Duration::from_millis(20), "{waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_station_logged_in_is_closed_at_once_and_the_held_are_bounded() {
+    // A hold far longer than the test waits: what is closed within the wait was not held.
+    let server = TestServer::start_with(ServerConfig {
+        refusal_hold: Duration::from_secs(60),
+        max_held: 1,
+        max_unauthenticated_per_address: 1,
+        ..config()
+    })
+    .await;
+    // Logged in, a line over the limit closes the connection at once.
+    let mut station = server.station().await;
+    station.expect_closed_after(&vec![b'A'; 32 * 1024]).await;
+
+    // The first refused connection is held; with `max_held` 1, the next is closed at once.
+    let mut idle = connect_from("127.0.0.2", server.addr).await;
+    assert!(idle.exchange("9900802.00").await.starts_with("98"));
+    let mut second = connect_from("127.0.0.2", server.addr).await;
+    assert!(still_open_after(&mut second, Duration::from_millis(500)).await);
+    let mut third = connect_from("127.0.0.2", server.addr).await;
+    third.expect_closed().await;
+    assert_eq!(
+        refusals(&server),
+        [(
+            "127.0.0.2".parse().unwrap(),
+            ConnectionRefusal::UnauthenticatedLimit
+        ); 2]
+    );
+
+    // On shutdown the held connection is closed at once, and `serve` returns.
+    let mut server = server;
+    let started = Instant::now();
+    server.shut_down().await;
+    second.expect_closed().await;
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
