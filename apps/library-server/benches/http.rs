@@ -127,12 +127,13 @@ impl Server {
     /// The server on a runtime and threads of its own, as in production (`main.rs`), so
     /// the benchmark's clients do not share its worker threads.
     async fn spawn(url: &str) -> Server {
-        Self::spawn_with(url, false).await
+        Self::spawn_with(url, None).await
     }
 
-    /// With `sip2`, SIP2 on a free port too, with a login deadline of 1 s (10 s by
-    /// default) so the garbage connections of (e) come and go within a round.
-    async fn spawn_with(url: &str, sip2: bool) -> Server {
+    /// With `sip2_hold` (the refusal hold, ms), SIP2 on a free port too, with a login
+    /// deadline of 1 s (10 s by default) so the garbage connections of (e) come and go
+    /// within a round.
+    async fn spawn_with(url: &str, sip2_hold: Option<u64>) -> Server {
         let mut config = Config {
             database_url: url.to_owned(),
             http_addr: "127.0.0.1:0".into(),
@@ -142,9 +143,10 @@ impl Server {
             policy: Policy::Empty,
             ..Config::default()
         };
-        if sip2 {
+        if let Some(hold) = sip2_hold {
             config.sip2_addr = Some(":0".into());
             config.sip2_limits.login_deadline_secs = 1;
+            config.sip2_limits.refusal_hold_ms = hold;
         }
         let (stop, stopped) = oneshot::channel::<()>();
         let (started, address) = oneshot::channel::<(String, Option<std::net::SocketAddr>)>();
@@ -703,6 +705,18 @@ async fn station_latencies(
 }
 
 const SIP2_DATE: &str = "20210601    100000";
+/// (e) The server's refusal hold as shipped (`LIBRARY_SIP2_REFUSAL_HOLD_MS`); (e) also runs
+/// with 0 (closed at once), to show what the hold does.
+const SIP2_HOLD_MS: u64 = library_setup::DEFAULT_SIP2_REFUSAL_HOLD_MS;
+
+/// How (e)'s row names the hold.
+fn hostile_held(hold_ms: u64) -> String {
+    if hold_ms == 0 {
+        "refused ones closed at once".to_owned()
+    } else {
+        format!("refused ones held {hold_ms} ms")
+    }
+}
 const STATION_PASSWORD: &str = "kiosk-pass-2026";
 /// (e) Hostile SIP2 connections kept going at once: half silent, half garbage.
 const SIP2_HOSTILE: usize = 200;
@@ -786,10 +800,11 @@ fn spawn_sip2_hostile(
 }
 
 /// (e) The p99 of a station's patron status, quiet and under [`SIP2_HOSTILE`] hostile SIP2
-/// connections, in [`ROUNDS`] alternated rounds; a line for the table.
-async fn sip2_figure() -> String {
+/// connections, in [`ROUNDS`] alternated rounds, with the server holding refused
+/// connections `hold_ms` before closing them; a line for the table.
+async fn sip2_figure(hold_ms: u64) -> String {
     let db = Db::Sqlite(std::env::temp_dir().join(format!("library_sip2_bench_{}.db", suffix())));
-    let server = Server::spawn_with(&db.url(), true).await;
+    let server = Server::spawn_with(&db.url(), Some(hold_ms)).await;
     let fx = setup(&server, 1).await;
     server
         .post(
@@ -824,9 +839,10 @@ async fn sip2_figure() -> String {
         }
     }
     let ((quiet, quiet_n), (attacked, attacked_n)) = (p99(quiet), p99(attacked));
+    let held = hostile_held(hold_ms);
     println!(
         "(e) p99 SIP2 patron status, quiet: {:.2} ms ({quiet_n} requests); \
-         {SIP2_HOSTILE} idle and garbage connections: {:.2} ms ({attacked_n} requests)",
+         {SIP2_HOSTILE} idle and garbage connections, {held}: {:.2} ms ({attacked_n} requests)",
         ms(quiet),
         ms(attacked)
     );
@@ -834,8 +850,8 @@ async fn sip2_figure() -> String {
     server.shutdown().await;
     db.drop_db().await;
     format!(
-        "(e) p99 SIP2 patron status with {SIP2_HOSTILE} idle and garbage connections {:.2} ms \
-         ÷ quiet {:.2} ms = {:.1}",
+        "(e) p99 SIP2 patron status with {SIP2_HOSTILE} idle and garbage connections, {held}, \
+         {:.2} ms ÷ quiet {:.2} ms = {:.1}",
         ms(attacked),
         ms(quiet),
         attacked.as_secs_f64() / quiet.as_secs_f64()
@@ -844,9 +860,11 @@ async fn sip2_figure() -> String {
 
 async fn run() {
     if std::env::var("LIBRARY_BENCH_ONLY").as_deref() == Ok("sip2") {
-        let row = sip2_figure().await;
+        let rows = [sip2_figure(SIP2_HOLD_MS).await, sip2_figure(0).await];
         println!();
-        println!("  {row}");
+        for row in rows {
+            println!("  {row}");
+        }
         return;
     }
     let mut rows: Vec<String> = Vec::new();
@@ -992,7 +1010,8 @@ async fn run() {
         ms(quiet),
         slowed.as_secs_f64() / quiet.as_secs_f64()
     ));
-    rows.push(sip2_figure().await);
+    rows.push(sip2_figure(SIP2_HOLD_MS).await);
+    rows.push(sip2_figure(0).await);
     memory.part("(e)");
     rows.extend(memory.rows());
     println!();

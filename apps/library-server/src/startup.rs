@@ -101,6 +101,7 @@ async fn bind_sip2(
         login_deadline: Duration::from_secs(limits.login_deadline_secs),
         max_unauthenticated_per_address: limits.unauthenticated_per_address,
         max_unauthenticated: limits.unauthenticated_total,
+        refusal_hold: Duration::from_millis(limits.refusal_hold_ms),
         ..ServerConfig::default()
     };
     let server = LibrarySip2Server::new(Arc::new(library), config);

@@ -86,7 +86,16 @@ pub struct Sip2Limits {
     /// Connections not logged in at once in total
     /// (`LIBRARY_SIP2_UNAUTHENTICATED_TOTAL`, 1 or more; default 32).
     pub unauthenticated_total: usize,
+    /// Milliseconds a connection refused for these limits, or closed before logging in for
+    /// what it sent, is held before it is closed (`LIBRARY_SIP2_REFUSAL_HOLD_MS`, 0 to
+    /// [`MAX_REFUSAL_HOLD_MS`]; default 1000; 0 closes at once).
+    pub refusal_hold_ms: u64,
 }
+
+/// The default of [`Sip2Limits::refusal_hold_ms`]: a second.
+pub const DEFAULT_SIP2_REFUSAL_HOLD_MS: u64 = 1000;
+/// The longest [`Sip2Limits::refusal_hold_ms`]: a minute.
+pub const MAX_REFUSAL_HOLD_MS: u64 = 60_000;
 
 impl Default for Sip2Limits {
     fn default() -> Self {
@@ -94,6 +103,7 @@ impl Default for Sip2Limits {
             login_deadline_secs: 10,
             unauthenticated_per_address: 4,
             unauthenticated_total: 32,
+            refusal_hold_ms: DEFAULT_SIP2_REFUSAL_HOLD_MS,
         }
     }
 }
@@ -258,6 +268,14 @@ pub enum ConfigError {
         /// Its value.
         value: String,
     },
+    /// The SIP2 refusal hold is not a whole number of milliseconds within its range.
+    #[error("{name}: expected a whole number of milliseconds from 0 to 60000, got {value:?}")]
+    Millis {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
     /// A variable that takes a whole number of seconds has something else.
     #[error("{name}: expected a whole number of seconds, got {value:?}")]
     Number {
@@ -375,6 +393,17 @@ impl Config {
         }
         if let Some(v) = var("LIBRARY_SIP2_LOGIN_DEADLINE_SECS").filter(|v| !v.trim().is_empty()) {
             limits.login_deadline_secs = positive("LIBRARY_SIP2_LOGIN_DEADLINE_SECS", &v)?;
+        }
+        if let Some(v) = var("LIBRARY_SIP2_REFUSAL_HOLD_MS").filter(|v| !v.trim().is_empty()) {
+            limits.refusal_hold_ms = match v.trim().parse::<u64>() {
+                Ok(ms) if ms <= MAX_REFUSAL_HOLD_MS => ms,
+                _ => {
+                    return Err(ConfigError::Millis {
+                        name: "LIBRARY_SIP2_REFUSAL_HOLD_MS",
+                        value: v,
+                    });
+                }
+            };
         }
         if let Some(v) = var("LIBRARY_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
             config.admin_password = Some(v);
@@ -634,7 +663,7 @@ mod tests {
     }
 
     #[test]
-    fn sip2_limits_default_to_10_seconds_4_per_address_32_in_all() {
+    fn sip2_limits_default_to_10_seconds_4_per_address_32_in_all_held_1_second() {
         let c = config(&[]).unwrap();
         assert_eq!(
             c.sip2_limits,
@@ -642,8 +671,22 @@ mod tests {
                 login_deadline_secs: 10,
                 unauthenticated_per_address: 4,
                 unauthenticated_total: 32,
+                refusal_hold_ms: 1000,
             }
         );
+        for (value, ms) in [("0", 0), (" 250 ", 250), ("60000", 60_000)] {
+            let c = config(&[("LIBRARY_SIP2_REFUSAL_HOLD_MS", value)]).unwrap();
+            assert_eq!(c.sip2_limits.refusal_hold_ms, ms, "{value:?}");
+        }
+        for bad in ["60001", "-1", "1s", "0.5"] {
+            assert!(
+                matches!(
+                    config(&[("LIBRARY_SIP2_REFUSAL_HOLD_MS", bad)]),
+                    Err(ConfigError::Millis { .. })
+                ),
+                "{bad}"
+            );
+        }
         let c = config(&[
             ("LIBRARY_SIP2_LOGIN_DEADLINE_SECS", "1"),
             ("LIBRARY_SIP2_UNAUTHENTICATED_PER_ADDRESS", " 2 "),

@@ -19,6 +19,6 @@ pub mod wiring;
 pub use bootstrap::{ADMIN_USERNAME, BootstrapError, bootstrap};
 pub use config::{
     Config, ConfigError, DEFAULT_DATABASE_URL, DEFAULT_HTTP_ADDR, DEFAULT_MAIL_FROM,
-    DEFAULT_SIP2_ADDR, Sip2Limits,
+    DEFAULT_SIP2_ADDR, DEFAULT_SIP2_REFUSAL_HOLD_MS, MAX_REFUSAL_HOLD_MS, Sip2Limits,
 };
 pub use policy::{Policy, PolicyError, parse_policy_document, policy_toml};

@@ -47,8 +47,8 @@ pub struct ServerConfig {
     /// closed: a client that reconnects as soon as it is closed does so at most once per
     /// hold, instead of thousands of times a second. [`Duration::ZERO`] closes at once.
     pub refusal_hold: Duration,
-    /// Connections refused at accept held at once (each an open socket); one more is closed
-    /// at once.
+    /// Connections held at once by [`Self::refusal_hold`] (each an open socket, counted
+    /// under no other limit meanwhile); one more is closed at once.
     pub max_held: usize,
     /// Variable-field encoding on the wire.
     pub charset: Charset,

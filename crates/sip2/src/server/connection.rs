@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, timeout};
 use tracing::debug;
 
@@ -30,6 +30,10 @@ pub(crate) struct Connection<B: ?Sized> {
     /// The connections not logged in, and this one's place among them while it is not.
     pub gate: Arc<Gate>,
     pub pass: Option<Pass>,
+    /// This connection's place among the server's `max_connections`.
+    pub permit: OwnedSemaphorePermit,
+    /// The places for connections held before they are closed (`max_held`).
+    pub held: Arc<Semaphore>,
 }
 
 impl<B: Sip2Backend + ?Sized> Connection<B> {
@@ -47,6 +51,8 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
             mut shutdown,
             gate,
             mut pass,
+            permit,
+            held,
         } = self;
         // Counted from the connection; only a successful login lifts it.
         let mut login_by = Instant::now() + config.login_deadline;
@@ -56,7 +62,7 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
         let mut session = Session::new(backend.clone(), config.clone(), peer);
         // Closed before logging in for what it sent: held a moment first (the config's
         // `refusal_hold`), so that a client reconnecting at once slows down.
-        let mut held = false;
+        let mut hold = false;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -99,7 +105,7 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 Ok(Ok(Line::Closed)) => break,
                 Ok(Ok(Line::TooLong)) => {
                     debug!(%peer, "line over the limit; closing");
-                    held = !logged_in;
+                    hold = !logged_in;
                     break;
                 }
                 Ok(Ok(Line::Complete(line))) => line,
@@ -123,12 +129,12 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
             let not_logged_in = session.station_id().is_none();
             let (bytes, close) = match action {
                 Action::Nothing if over_cap => {
-                    held = true;
+                    hold = true;
                     break;
                 }
                 Action::Nothing => continue,
                 Action::Close => {
-                    held = not_logged_in;
+                    hold = not_logged_in;
                     break;
                 }
                 Action::Reply(bytes) => (bytes, over_cap),
@@ -147,15 +153,21 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 }
             }
             if close {
-                held = not_logged_in;
+                hold = not_logged_in;
                 break;
             }
         }
-        if held && !config.refusal_hold.is_zero() && !*shutdown.borrow() {
-            tokio::select! {
-                () = tokio::time::sleep(config.refusal_hold) => {}
-                _ = shutdown.changed() => {}
-                () = kick.notified() => {}
+        if hold && !config.refusal_hold.is_zero() && !*shutdown.borrow() {
+            // Held as a connection refused at accept is: its places under the caps and
+            // among the connections served go back, and it takes one of the held places
+            // (closed at once when there is none).
+            drop(pass);
+            drop(permit);
+            if let Ok(_place) = held.try_acquire() {
+                tokio::select! {
+                    () = tokio::time::sleep(config.refusal_hold) => {}
+                    _ = shutdown.changed() => {}
+                }
             }
         }
         let _ = timeout(config.write_timeout, write_half.shutdown()).await;

@@ -28,9 +28,9 @@
 //!   `93` from an address its station does not allow itself, once per `93`).
 //! - **Reconnecting too fast.** A connection refused for a cap, or closed before logging in
 //!   for what it sent, is held unread for [`ServerConfig::refusal_hold`] before it is
-//!   closed (at most [`ServerConfig::max_held`] refused at accept at once), so a client that
-//!   reconnects as soon as it is closed costs the server a connection a second, not
-//!   thousands.
+//!   closed (at most [`ServerConfig::max_held`] at once; it no longer counts under the
+//!   caps meanwhile), so a client that reconnects as soon as it is closed costs the server
+//!   a connection a second, not thousands.
 //! - **Replays.** `97` resends the last response byte for byte; the previous line sent
 //!   again with the same `AY` and `AZ` gets the last response without running it again (a
 //!   station retrying a checkout or a payment must not do it twice).
@@ -174,11 +174,12 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
                 shutdown: stop_rx.clone(),
                 gate: self.gate.clone(),
                 pass: Some(pass),
+                permit,
+                held: held.clone(),
             };
             tasks.spawn(async move {
                 // Dropped however the task ends (even by a panic in the backend).
                 let _registered = registry::Registered { registry, id };
-                let _permit = permit;
                 debug!(%peer, "SIP2 connection opened");
                 connection.run().await;
                 debug!(%peer, "SIP2 connection closed");

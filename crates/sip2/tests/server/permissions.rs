@@ -106,6 +106,26 @@ async fn a_connection_refused_or_misbehaving_before_login_is_held_before_it_is_c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_connection_leaves_its_address_room() {
+    let server = TestServer::start_with(ServerConfig {
+        refusal_hold: Duration::from_secs(60),
+        max_unauthenticated_per_address: 1,
+        ..config()
+    })
+    .await;
+    // A message before login: held (not closed within the wait)...
+    let mut rude = connect_from("127.0.0.2", server.addr).await;
+    rude.send(format!("23001{DATE}AOMAIN|AA{READER}|AC|\r").as_bytes())
+        .await;
+    assert!(still_open_after(&mut rude, Duration::from_millis(300)).await);
+    // ...but no longer counted: the one place of its address is free for a station.
+    let mut next = connect_from("127.0.0.2", server.addr).await;
+    assert!(next.exchange("9900802.00").await.starts_with("98"));
+    next.login().await;
+    assert_eq!(refusals(&server), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_station_logged_in_is_closed_at_once_and_the_held_are_bounded() {
     // A hold far longer than the test waits: what is closed within the wait was not held.
     let server = TestServer::start_with(ServerConfig {
