@@ -182,6 +182,15 @@ fn tests(require_postgres: bool) -> Result {
     let mut tests = cargo();
     // Every feature, so adapters behind optional features (the SIP2 server) are tested too.
     tests.args(["test", "--workspace", "--all-features", "--locked"]);
+    // The admin tool the server's backup test drives: the binary this same build makes for
+    // the tool's own tests (else the test would run `cargo build -p library-admin`, whose
+    // other selection compiles part of the dependencies again, twice).
+    tests.env(
+        "LIBRARY_ADMIN_BIN",
+        target_dir()
+            .join("debug")
+            .join(format!("library-admin{}", env::consts::EXE_SUFFIX)),
+    );
     match postgres_url(require_postgres)? {
         Some(url) => {
             eprintln!("xtask: PostgreSQL-backed tests use {url}");

@@ -12,12 +12,24 @@ use serde_json::json;
 use crate::process::Binary;
 use crate::support::{ADMIN_PASSWORD, TestApp, TestDb, standard_rules};
 
-/// `library-admin`, built beside this test's `library-server` (an app's tests cannot
-/// depend on another app, so it is built as `cargo xtask browser` builds the server).
+/// `library-admin`: the binary `LIBRARY_ADMIN_BIN` names (`cargo xtask test` and CI set it
+/// to the one `cargo test --workspace` builds for the admin tool's own tests), or else
+/// built here beside this test's `library-server` (an app's tests cannot depend on
+/// another app). Building here runs cargo with another selection and environment, which
+/// compiles part of the dependencies again, and again in the next build of the tests.
 fn admin_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(given) = std::env::var_os("LIBRARY_ADMIN_BIN") {
+                let given = PathBuf::from(given);
+                assert!(
+                    given.is_file(),
+                    "LIBRARY_ADMIN_BIN={}: no such file",
+                    given.display()
+                );
+                return given;
+            }
             let server = Path::new(env!("CARGO_BIN_EXE_library-server"));
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let mut build = std::process::Command::new(cargo);
