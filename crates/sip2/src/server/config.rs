@@ -42,7 +42,7 @@ pub struct ServerConfig {
     /// closed at once.
     pub max_unauthenticated: usize,
     /// A connection closed for a cap above (or [`Self::max_connections`]), or closed before
-    /// logging in for what it sent (a line over the limit, a message other than `93`/`99`,
+    /// logging in for what it sent (a line over the limit, a message other than `93`/`99`/`97`,
     /// unreadable messages, wrong passwords, TLS), is first held this long, unread, and then
     /// closed: a client that reconnects as soon as it is closed does so at most once per
     /// hold, instead of thousands of times a second. [`Duration::ZERO`] closes at once.
