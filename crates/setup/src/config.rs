@@ -269,7 +269,10 @@ pub enum ConfigError {
         value: String,
     },
     /// The SIP2 refusal hold is not a whole number of milliseconds within its range.
-    #[error("{name}: expected a whole number of milliseconds from 0 to 60000, got {value:?}")]
+    #[error(
+        "{name}: expected a whole number of milliseconds from 0 to {max}, got {value:?}",
+        max = MAX_REFUSAL_HOLD_MS
+    )]
     Millis {
         /// The variable.
         name: &'static str,

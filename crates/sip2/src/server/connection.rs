@@ -60,12 +60,11 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
         let (read_half, mut write_half) = stream.into_split();
         let mut reader = LineReader::new(read_half, config.line_limit());
         let mut session = Session::new(backend.clone(), config.clone(), peer);
-        // Closed before logging in for what it sent: held a moment first (the config's
-        // `refusal_hold`), so that a client reconnecting at once slows down.
-        let mut hold = false;
-        loop {
+        // Whether the connection is closed for what it sent (rather than by the peer, a
+        // timeout, an administrator or shutdown).
+        let for_what_it_sent = loop {
             if *shutdown.borrow() {
-                break;
+                break false;
             }
             let logged_in = session.station_id().is_some();
             let wait = if logged_in {
@@ -75,16 +74,16 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 if left.is_zero() {
                     debug!(%peer, "no login within the deadline; closing");
                     backend.connection_refused(peer.ip(), ConnectionRefusal::LoginDeadline);
-                    break;
+                    break false;
                 }
                 left.min(config.read_timeout)
             };
             let line = tokio::select! {
                 biased;
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => break false,
                 () = kick.notified() => {
                     debug!(%peer, "station disconnected by an administrator");
-                    break;
+                    break false;
                 }
                 read = timeout(wait, reader.next_line()) => read,
             };
@@ -92,21 +91,20 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 Err(_elapsed) if !logged_in && Instant::now() >= login_by => {
                     debug!(%peer, "no login within the deadline; closing");
                     backend.connection_refused(peer.ip(), ConnectionRefusal::LoginDeadline);
-                    break;
+                    break false;
                 }
                 Err(_elapsed) => {
                     debug!(%peer, "read timeout; closing");
-                    break;
+                    break false;
                 }
                 Ok(Err(error)) => {
                     debug!(%peer, %error, "read failed; closing");
-                    break;
+                    break false;
                 }
-                Ok(Ok(Line::Closed)) => break,
+                Ok(Ok(Line::Closed)) => break false,
                 Ok(Ok(Line::TooLong)) => {
                     debug!(%peer, "line over the limit; closing");
-                    hold = !logged_in;
-                    break;
+                    break true;
                 }
                 Ok(Ok(Line::Complete(line))) => line,
             };
@@ -126,17 +124,10 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                     over_cap = true;
                 }
             }
-            let not_logged_in = session.station_id().is_none();
             let (bytes, close) = match action {
-                Action::Nothing if over_cap => {
-                    hold = true;
-                    break;
-                }
+                Action::Nothing if over_cap => break true,
                 Action::Nothing => continue,
-                Action::Close => {
-                    hold = not_logged_in;
-                    break;
-                }
+                Action::Close => break true,
                 Action::Reply(bytes) => (bytes, over_cap),
                 Action::ReplyAndClose(bytes) => (bytes, true),
             };
@@ -145,31 +136,44 @@ impl<B: Sip2Backend + ?Sized> Connection<B> {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     debug!(%peer, %error, "write failed; closing");
-                    break;
+                    break false;
                 }
                 Err(_elapsed) => {
                     debug!(%peer, "write timeout; closing");
-                    break;
+                    break false;
                 }
             }
             if close {
-                hold = not_logged_in;
-                break;
+                break true;
             }
-        }
-        if hold && !config.refusal_hold.is_zero() && !*shutdown.borrow() {
-            // Held as a connection refused at accept is: its places under the caps and
-            // among the connections served go back, and it takes one of the held places
-            // (closed at once when there is none).
+        };
+        if for_what_it_sent && session.station_id().is_none() {
+            // Held as a connection refused at accept is; its places under the caps and among
+            // the connections served go back first.
             drop(pass);
             drop(permit);
-            if let Ok(_place) = held.try_acquire() {
-                tokio::select! {
-                    () = tokio::time::sleep(config.refusal_hold) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
+            hold_before_closing(&config, &held, &mut shutdown).await;
         }
         let _ = timeout(config.write_timeout, write_half.shutdown()).await;
+    }
+}
+
+/// Waits out [`ServerConfig::refusal_hold`] before a connection not logged in is closed
+/// (for a cap, or for what it sent), in one of the [`ServerConfig::max_held`] places `held`
+/// counts; returns at once when the hold is zero, no place is free, or on shutdown.
+pub(crate) async fn hold_before_closing(
+    config: &ServerConfig,
+    held: &Semaphore,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    if config.refusal_hold.is_zero() || *shutdown.borrow() {
+        return;
+    }
+    let Ok(_place) = held.try_acquire() else {
+        return;
+    };
+    tokio::select! {
+        () = tokio::time::sleep(config.refusal_hold) => {}
+        _ = shutdown.changed() => {}
     }
 }

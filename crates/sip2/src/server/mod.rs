@@ -198,8 +198,8 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
         info!("sip2 stopped");
     }
 
-    /// Closes a connection refused at accept after [`ServerConfig::refusal_hold`] (at once
-    /// on shutdown), unread; at once when [`ServerConfig::max_held`] are held already.
+    /// Closes a connection refused at accept, unread, after the refusal hold
+    /// ([`connection::hold_before_closing`]).
     fn hold_then_close(
         &self,
         stream: TcpStream,
@@ -207,21 +207,10 @@ impl<B: Sip2Backend + ?Sized + 'static> Sip2Server<B> {
         stop: &watch::Receiver<bool>,
         tasks: &mut JoinSet<()>,
     ) {
-        let hold = self.config.refusal_hold;
-        if hold.is_zero() {
-            return;
-        }
-        let Ok(place) = held.clone().try_acquire_owned() else {
-            return;
-        };
-        let mut stop = stop.clone();
+        let (config, held, mut stop) = (self.config.clone(), held.clone(), stop.clone());
         tasks.spawn(async move {
-            let _place = place;
-            let _stream = stream;
-            tokio::select! {
-                () = tokio::time::sleep(hold) => {}
-                _ = stop.changed() => {}
-            }
+            connection::hold_before_closing(&config, &held, &mut stop).await;
+            drop(stream);
         });
     }
 }
